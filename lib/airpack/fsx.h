@@ -1,0 +1,124 @@
+/* fsx.h - durable, portable file operations.
+ *
+ * Every OS-specific file call airpack makes lives behind this header (and
+ * process.h), so a Windows port touches fsx.c and process.c only.  Paths
+ * are UTF-8.  "Atomic" means: written to a temporary name in the same
+ * folder, fsynced, renamed over the final name, and the folder fsynced, so
+ * the final name holds either the old bytes or the complete new ones.
+ */
+#ifndef AP_FSX_H
+#define AP_FSX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include "airpack/err.h"
+
+/* Write a whole buffer atomically with the given mode. */
+int ap_fsx_write_atomic(const char *path, const void *data, size_t len,
+			unsigned mode, struct ap_err *err);
+
+/* A file being written under a temporary name, made visible by commit. */
+struct ap_afile {
+	char *path; /* final name */
+	char *tmp;  /* temporary name in the same folder */
+	FILE *fp;   /* open for writing (binary) */
+};
+#define AP_AFILE_INIT { NULL, NULL, NULL }
+
+/* Create PATH's temporary sibling (PATH.tmp-XXXXXX) with mode. */
+int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err);
+int ap_afile_write(struct ap_afile *f, const void *data, size_t len, struct ap_err *err);
+/* Flush, fsync, rename over PATH, fsync the folder.  Releases f either way
+ * (on failure the temporary file is removed). */
+int ap_afile_commit(struct ap_afile *f, struct ap_err *err);
+/* Remove the temporary file and release f.  Safe on an unopened/released f. */
+void ap_afile_abort(struct ap_afile *f);
+
+/* fsync an open stdio stream's file (after fflush). */
+int ap_fsx_fsync_fp(FILE *fp, const char *what, struct ap_err *err);
+/* fsync a file by path (opened read-only). */
+int ap_fsx_fsync_path(const char *path, struct ap_err *err);
+/* fsync a folder so renames and creations in it are durable. */
+int ap_fsx_fsync_dir(const char *path, struct ap_err *err);
+/* fsync the folder holding path. */
+int ap_fsx_fsync_parent(const char *path, struct ap_err *err);
+
+/* Rename, replacing the target; then fsync the target's folder (and the
+ * source's when it differs). */
+int ap_fsx_rename(const char *from, const char *to, struct ap_err *err);
+
+/* mkdir -p with mode for created folders. */
+int ap_fsx_mkdir_p(const char *path, unsigned mode, struct ap_err *err);
+
+/* Remove a file; a missing file is not an error. */
+int ap_fsx_unlink(const char *path, struct ap_err *err);
+/* Remove an empty folder; missing is not an error; AP_E_EXISTS if not empty. */
+int ap_fsx_rmdir(const char *path, struct ap_err *err);
+/* Remove a tree (no symlinks followed); missing is not an error. */
+int ap_fsx_rm_rf(const char *path, struct ap_err *err);
+
+enum ap_ftype { AP_FT_NONE, AP_FT_FILE, AP_FT_DIR, AP_FT_LINK, AP_FT_OTHER };
+
+struct ap_stat {
+	enum ap_ftype type;
+	uint64_t size;
+	unsigned mode; /* permission bits */
+	int64_t mtime;
+};
+
+/* lstat; a missing path gives type AP_FT_NONE and returns 0. */
+int ap_fsx_stat(const char *path, struct ap_stat *st, struct ap_err *err);
+bool ap_fsx_is_dir(const char *path);
+bool ap_fsx_is_file(const char *path);
+/* True when the folder exists and the process may create files in it. */
+bool ap_fsx_dir_writable(const char *path);
+
+/* Set permission bits (no-op where the OS has none). */
+int ap_fsx_chmod(const char *path, unsigned mode, struct ap_err *err);
+/* Set the modification time (seconds since the epoch). */
+int ap_fsx_set_mtime(const char *path, int64_t mtime, struct ap_err *err);
+
+/* Read a whole file, at most max bytes (more is AP_E_TOOBIG).  *buf is
+ * malloc'd and NUL-terminated (the NUL is not counted in *len). */
+int ap_fsx_read_file(const char *path, size_t max, char **buf, size_t *len, struct ap_err *err);
+
+/* Open for reading/writing in binary mode; errors name the path. */
+int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *err);
+
+/* Copy a file (streaming) to dst atomically with mode. */
+int ap_fsx_copy_file(const char *src, const char *dst, unsigned mode, struct ap_err *err);
+
+/* List a folder's entry names (not . or ..), sorted bytewise.  *names is a
+ * malloc'd array of malloc'd strings; free with ap_strv_free. */
+int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err);
+
+/* The running executable's path (malloc'd). */
+int ap_fsx_self_exe(char **path, struct ap_err *err);
+
+/* a + "/" + b (malloc'd; NULL when out of memory).  An empty a gives b. */
+char *ap_path_join(const char *a, const char *b);
+/* Three-part join. */
+char *ap_path_join3(const char *a, const char *b, const char *c);
+/* The folder part of path ("." when none), malloc'd. */
+char *ap_path_dirname(const char *path);
+/* Pointer to the last component of path (inside path). */
+const char *ap_path_basename(const char *path);
+
+/* Free a NULL-terminated or counted string vector. */
+void ap_strv_free(char **v, size_t n);
+
+/* Seconds since the epoch for recorded times: SOURCE_DATE_EPOCH when set
+ * and valid, otherwise the current time. */
+int64_t ap_fsx_now(void);
+
+/* True when stream is a terminal. */
+bool ap_fsx_isatty(FILE *fp);
+
+/* Advisory exclusive lock on a lock file (created if needed).  Returns a
+ * handle >= 0 or an error; AP_E_STATE when another process holds it. */
+int ap_fsx_lock(const char *path, int *handle, struct ap_err *err);
+void ap_fsx_unlock(int handle);
+
+#endif

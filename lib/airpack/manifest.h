@@ -1,0 +1,127 @@
+/* manifest.h - the release manifest model: parse from memory, validate, emit.
+ *
+ * One schema serves the source manifest (written by people, in manifests/)
+ * and the release manifest (written by `airpack build`, signed).  A release
+ * manifest has every component's size and sha256; a source one may leave
+ * them out (or pin them).  Validation errors name the JSON path and what was
+ * expected, e.g. "components[2].sha256: expected 64 hex digits, got 63".
+ * Unknown fields, duplicate component names or file names (aliases
+ * included), and unsafe names are errors.  Schema: docs/manifest.md and
+ * manifests/schema/manifest.schema.json.
+ */
+#ifndef AP_MANIFEST_H
+#define AP_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "airpack/err.h"
+#include "airpack/digest.h"
+
+#define AP_FORMAT "airpack/1"
+
+enum ap_manifest_kind {
+	AP_MANIFEST_SOURCE,  /* size/sha256 optional */
+	AP_MANIFEST_RELEASE, /* size/sha256 required on every component */
+};
+
+enum ap_action {
+	AP_ACTION_EXTRACT, /* unpack an archive (cab, zip, tar.*) into prefix/to */
+	AP_ACTION_COPY,    /* copy the file to prefix/to (default: its file name) */
+	AP_ACTION_RUN,     /* copy to prefix/to, then execute it with args */
+};
+
+struct ap_component {
+	char *name;     /* unique; a safe name (see ap_manifest_safe_name) */
+	char *file;     /* the payload's file name; a safe name */
+	char **aliases; /* other file names it may be found under (safe names) */
+	size_t n_aliases;
+	char **urls;    /* http(s):// or file:// download locations */
+	size_t n_urls;
+	bool has_size;
+	uint64_t size;
+	bool has_sha256;
+	char sha256[AP_SHA256_HEX]; /* lowercase */
+	enum ap_action action;
+	char *to;       /* relative path under the prefix; NULL means "" (extract)
+			   or the file name (copy, run) */
+	unsigned mode;  /* copy/run: file mode, default 0644 (copy) 0755 (run) */
+	char **args;    /* run: arguments (not including the program) */
+	size_t n_args;
+	int *ok_codes;  /* run: exit codes that mean success; default {0} */
+	size_t n_ok_codes;
+};
+
+/* Optional device configuration written by `airpack-setup provision`. */
+struct ap_config_spec {
+	char *path;      /* relative to the install root, e.g. "etc/iotedge/config.yaml" */
+	char *template;  /* component name whose payload is the template; may be NULL */
+	unsigned mode;   /* default 0600 */
+};
+
+struct ap_manifest {
+	char *format;   /* always AP_FORMAT */
+	char *product;  /* a safe name */
+	char *version;  /* dotted numbers with an optional -suffix, e.g. 1.1.13 */
+	char *channel;  /* may be NULL */
+	char *platform; /* may be NULL */
+	char *prefix;   /* relative path under the root where files go */
+	char *description; /* may be NULL */
+	char *key_id;   /* release only: the signer's key id; may be NULL */
+	char **data_dirs; /* relative to the root; removed by uninstall --purge */
+	size_t n_data_dirs;
+	bool has_config;
+	struct ap_config_spec config;
+	struct ap_component *components;
+	size_t n_components;
+};
+
+/* Parse and validate JSON bytes (need not be NUL-terminated).  On success
+ * *out is a new manifest the caller frees with ap_manifest_free. */
+int ap_manifest_parse(const char *json, size_t len, enum ap_manifest_kind kind,
+		      struct ap_manifest **out, struct ap_err *err);
+
+/* Validate an in-memory manifest with the same rules as parsing. */
+int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind,
+			 struct ap_err *err);
+
+/* Emit canonical JSON (fixed key order, 2-space indent, trailing newline).
+ * The same manifest always gives the same bytes.  *json is malloc'd. */
+int ap_manifest_emit(const struct ap_manifest *m, char **json, size_t *len,
+		     struct ap_err *err);
+
+/* Deep copy. */
+int ap_manifest_dup(const struct ap_manifest *m, struct ap_manifest **out, struct ap_err *err);
+
+void ap_manifest_free(struct ap_manifest *m);
+
+/* Find a component by name; NULL if none. */
+const struct ap_component *ap_manifest_find(const struct ap_manifest *m, const char *name);
+
+/* Total of all component sizes. */
+uint64_t ap_manifest_total_size(const struct ap_manifest *m);
+
+/* "extract", "copy", "run". */
+const char *ap_action_name(enum ap_action a);
+
+/* The path (relative to the prefix) a copy/run component is installed to. */
+const char *ap_component_dest(const struct ap_component *c);
+
+/* A safe single file name: non-empty, at most 255 bytes, no '/', '\\',
+ * control characters, not "." or "..". */
+bool ap_manifest_safe_name(const char *name);
+
+/* A safe relative path: components separated by '/', each a safe name;
+ * no leading '/', no empty components, no '\\'.  "" is allowed when
+ * allow_empty. */
+bool ap_manifest_safe_relpath(const char *path, bool allow_empty);
+
+/* Compare versions: numeric dot-separated parts compared as numbers, a
+ * "-suffix" sorts before the plain release (1.0.0-rc1 < 1.0.0).
+ * Returns <0, 0, >0. */
+int ap_version_cmp(const char *a, const char *b);
+
+/* True for a well-formed version string (as validated in manifests). */
+bool ap_version_valid(const char *v);
+
+#endif

@@ -1,0 +1,2 @@
+/* bundle.c - being written; see airpack/bundle.h. */
+#include "airpack/bundle.h"

@@ -1,0 +1,2 @@
+/* digest.c - being written; see airpack/digest.h. */
+#include "airpack/digest.h"

@@ -1,0 +1,115 @@
+/* err.c - error recording; see airpack/err.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "airpack/err.h"
+#include "airpack/banned.h"
+
+static void vformat(struct ap_err *err, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	if (n < 0)
+		err->msg[0] = '\0';
+}
+
+int ap_err_set(struct ap_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vformat(err, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int ap_err_sys(struct ap_err *err, int code, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	size_t used;
+
+	if (!err)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vformat(err, fmt, ap);
+	va_end(ap);
+	used = strlen(err->msg);
+	snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", strerror(saved));
+	return code;
+}
+
+int ap_err_prefix(struct ap_err *err, const char *fmt, ...)
+{
+	char ctx[AP_ERR_MSG_MAX];
+	char old[AP_ERR_MSG_MAX];
+	va_list ap;
+	int n;
+
+	if (!err)
+		return AP_E_USAGE;
+	va_start(ap, fmt);
+	n = vsnprintf(ctx, sizeof(ctx), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return err->code;
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", ctx, old);
+	return err->code;
+}
+
+void ap_err_clear(struct ap_err *err)
+{
+	if (!err)
+		return;
+	err->code = 0;
+	err->msg[0] = '\0';
+}
+
+static const struct {
+	int code;
+	const char *name;
+	int exit_code;
+} codes[] = {
+	{ AP_OK, "ok", 0 },
+	{ AP_E_NOMEM, "nomem", 1 },
+	{ AP_E_IO, "io", 1 },
+	{ AP_E_USAGE, "usage", 2 },
+	{ AP_E_MANIFEST, "manifest", 3 },
+	{ AP_E_DIGEST, "digest", 4 },
+	{ AP_E_SIGNATURE, "signature", 5 },
+	{ AP_E_UNTRUSTED, "untrusted", 6 },
+	{ AP_E_BUNDLE, "bundle", 3 },
+	{ AP_E_FETCH, "fetch", 7 },
+	{ AP_E_NOTFOUND, "notfound", 8 },
+	{ AP_E_UNSAFE, "unsafe", 3 },
+	{ AP_E_EXISTS, "exists", 1 },
+	{ AP_E_STATE, "state", 9 },
+	{ AP_E_OFFLINE, "offline", 8 },
+	{ AP_E_CRYPTO, "crypto", 1 },
+	{ AP_E_TOOBIG, "toobig", 4 },
+	{ AP_E_DIFFERS, "differs", 10 },
+	{ AP_E_RUN, "run", 11 },
+	{ AP_E_TRUNCATED, "truncated", 4 },
+};
+
+const char *ap_err_name(int code)
+{
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (codes[i].code == code)
+			return codes[i].name;
+	return "error";
+}
+
+int ap_err_exit_code(int code)
+{
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (codes[i].code == code)
+			return codes[i].exit_code;
+	return 1;
+}

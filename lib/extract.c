@@ -1,0 +1,2 @@
+/* extract.c - being written; see airpack/extract.h. */
+#include "airpack/extract.h"

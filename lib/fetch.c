@@ -1,0 +1,2 @@
+/* fetch.c - being written; see airpack/fetch.h. */
+#include "airpack/fetch.h"

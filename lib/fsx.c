@@ -1,0 +1,2 @@
+/* fsx.c - being written; see airpack/fsx.h. */
+#include "airpack/fsx.h"

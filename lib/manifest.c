@@ -1,0 +1,2 @@
+/* manifest.c - being written; see airpack/manifest.h. */
+#include "airpack/manifest.h"

@@ -1,0 +1,2 @@
+/* process.c - being written; see airpack/process.h. */
+#include "airpack/process.h"

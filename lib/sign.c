@@ -1,0 +1,2 @@
+/* sign.c - being written; see airpack/sign.h. */
+#include "airpack/sign.h"

@@ -1,0 +1,1 @@
+/* cmd_build.c - being written. */

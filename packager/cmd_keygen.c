@@ -1,0 +1,1 @@
+/* cmd_keygen.c - being written. */

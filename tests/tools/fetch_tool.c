@@ -1,0 +1,2 @@
+/* fetch_tool.c - being written. */
+int main(void) { return 0; }
