@@ -1,1 +1,624 @@
-/* cmd_build.c - being written. */
+/* cmd_build.c - airpack build: source manifest + payloads -> signed release
+ * (bundle, offline folder, self-extracting setup). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airpack.h"
+#include "airpack/bundle.h"
+#include "airpack/digest.h"
+#include "airpack/fsx.h"
+#include "airpack/manifest.h"
+#include "airpack/probe.h"
+#include "airpack/sfx.h"
+#include "airpack/sign.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+#define SOURCE_MAX (4u << 20)
+#define COPY_BUF (1u << 20)
+
+struct build_opts {
+	const char *source;
+	const char *payloads;
+	const char *key;
+	const char *output;
+	const char *layout;
+	const char *sfx;
+	const char *sfx_stub;
+	bool sfx_detached;
+	bool compress_auto;
+	enum ap_compress compress;
+	int level;
+	bool json;
+	bool quiet;
+};
+
+/* Where each component's payload was found in --payloads. */
+struct found {
+	char *path;
+	uint64_t size;
+};
+
+static int parse_compress(const char *s, struct build_opts *o)
+{
+	o->compress_auto = false;
+	o->level = 6;
+	if (strcmp(s, "auto") == 0) {
+		o->compress_auto = true;
+		return 0;
+	}
+	if (strcmp(s, "none") == 0) {
+		o->compress = AP_COMPRESS_NONE;
+		return 0;
+	}
+	if (strcmp(s, "gzip") == 0) {
+		o->compress = AP_COMPRESS_GZIP;
+		return 0;
+	}
+	if (strncmp(s, "gzip:", 5) == 0 && s[5] >= '1' && s[5] <= '9' && s[6] == '\0') {
+		o->compress = AP_COMPRESS_GZIP;
+		o->level = s[5] - '0';
+		return 0;
+	}
+	return -1;
+}
+
+/* SOURCE_DATE_EPOCH when set, else 0: a bundle records no wall-clock time. */
+static int source_date(int64_t *out)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	*out = 0;
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int find_payloads(const struct ap_manifest *m, const char *dir, struct found *found,
+			 struct ap_err *err)
+{
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_component *c = &m->components[i];
+		struct ap_stat st;
+
+		for (size_t a = 0; a <= c->n_aliases && !found[i].path; a++) {
+			const char *name = a == 0 ? c->file : c->aliases[a - 1];
+			char *path = ap_path_join(dir, name);
+
+			if (!path)
+				return ap_err_set(err, AP_E_NOMEM, "out of memory");
+			if (ap_fsx_stat(path, &st, err) != 0) {
+				free(path);
+				return err ? err->code : AP_E_IO;
+			}
+			if (st.type != AP_FT_FILE) {
+				free(path);
+				continue;
+			}
+			found[i].path = path;
+			found[i].size = st.size;
+		}
+		if (!found[i].path)
+			return ap_err_set(err, AP_E_NOTFOUND,
+					  "component '%s': no '%s'%s in '%s'", c->name, c->file,
+					  c->n_aliases ? " (or its aliases)" : "", dir);
+		if (c->has_size && c->size != found[i].size)
+			return ap_err_set(err, AP_E_DIGEST,
+					  "component '%s': '%s' is %llu bytes, the source manifest "
+					  "pins %llu", c->name, found[i].path,
+					  (unsigned long long)found[i].size,
+					  (unsigned long long)c->size);
+	}
+	return 0;
+}
+
+static int check_pinned(const struct ap_component *c, const char *path, const char *hex,
+			struct ap_err *err)
+{
+	if (c->has_sha256 && !ap_sha256_eq(c->sha256, hex))
+		return ap_err_set(err, AP_E_DIGEST,
+				  "component '%s': '%s' has sha256 %s, the source manifest pins %s",
+				  c->name, path, hex, c->sha256);
+	return 0;
+}
+
+/* Copy one payload into the layout folder, hashing it on the way. */
+static int copy_hashed(const char *src, const char *dst, char hex[AP_SHA256_HEX],
+		       struct ap_progress *bar, struct ap_err *err)
+{
+	struct ap_afile f = AP_AFILE_INIT;
+	struct ap_sha256 *h = NULL;
+	unsigned char *buf = NULL;
+	uint64_t done = 0;
+	FILE *in = NULL;
+	size_t n;
+	int rc;
+
+	rc = ap_fsx_fopen(src, "rb", &in, err);
+	if (rc)
+		return rc;
+	buf = malloc(COPY_BUF);
+	h = ap_sha256_new();
+	if (!buf || !h) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = ap_afile_open(&f, dst, 0644, err);
+	if (rc)
+		goto out;
+	while ((n = fread(buf, 1, COPY_BUF, in)) > 0) {
+		ap_sha256_update(h, buf, n);
+		rc = ap_afile_write(&f, buf, n, err);
+		if (rc)
+			goto out;
+		done += n;
+		ap_progress_cb(bar, done);
+	}
+	if (ferror(in)) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", src);
+		goto out;
+	}
+	ap_sha256_final_hex(h, hex);
+	rc = ap_afile_commit(&f, err);
+out:
+	if (rc)
+		ap_afile_abort(&f);
+	ap_sha256_free(h);
+	free(buf);
+	fclose(in);
+	return rc;
+}
+
+static char *default_stub(void)
+{
+	static const char *const rel[] = { "airpack-setup", "../installer/airpack-setup" };
+	char *self = NULL, *dir, *cand;
+
+	if (ap_fsx_self_exe(&self, NULL) != 0)
+		return NULL;
+	dir = ap_path_dirname(self);
+	free(self);
+	if (!dir)
+		return NULL;
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		cand = ap_path_join(dir, rel[i]);
+		if (cand && ap_fsx_is_file(cand)) {
+			free(dir);
+			return cand;
+		}
+		free(cand);
+	}
+	free(dir);
+	return NULL;
+}
+
+static void print_result(const struct build_opts *o, const struct ap_manifest *m,
+			 const char *key_id, enum ap_compress comp, int level)
+{
+	char sz[32];
+
+	if (o->json) {
+		struct ap_json j;
+
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "product", m->product);
+		ap_json_str(&j, "version", m->version);
+		ap_json_str(&j, "key_id", key_id);
+		ap_json_str(&j, "compress", comp == AP_COMPRESS_GZIP ? "gzip" : "none");
+		if (comp == AP_COMPRESS_GZIP)
+			ap_json_int(&j, "level", level);
+		ap_json_str(&j, "bundle", o->output);
+		ap_json_str(&j, "layout", o->layout);
+		ap_json_str(&j, "sfx", o->sfx);
+		ap_json_arr_begin(&j, "components");
+		for (size_t i = 0; i < m->n_components; i++) {
+			const struct ap_component *c = &m->components[i];
+			ap_json_arr_item_begin(&j);
+			ap_json_str(&j, "name", c->name);
+			ap_json_str(&j, "file", c->file);
+			ap_json_u64(&j, "size", c->size);
+			ap_json_str(&j, "sha256", c->sha256);
+			ap_json_arr_item_end(&j);
+		}
+		ap_json_arr_end(&j);
+		ap_json_end(&j);
+		return;
+	}
+	if (o->quiet)
+		return;
+	printf("built %s %s: %zu components, %s, compression %s, signed by key %s\n",
+	       m->product, m->version, m->n_components,
+	       ap_human_size(ap_manifest_total_size(m), sz, sizeof(sz)),
+	       comp == AP_COMPRESS_GZIP ? "gzip" : "none", key_id);
+	if (o->output)
+		printf("  bundle: %s\n", o->output);
+	if (o->layout)
+		printf("  offline folder: %s\n", o->layout);
+	if (o->sfx)
+		printf("  setup: %s%s\n", o->sfx, o->sfx_detached ? " (detached)" : "");
+}
+
+/* Copy the payloads into the layout folder.  When the bundle already hashed
+ * them (hashed), the copies are checked against those hashes; otherwise the
+ * copy is the one pass that hashes them. */
+static int layout_payloads(const struct build_opts *o, struct ap_manifest *m,
+			   struct found *found, bool hashed, struct ap_err *err)
+{
+	char *path = NULL;
+	int rc;
+
+	rc = ap_fsx_mkdir_p(o->layout, 0755, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < m->n_components; i++) {
+		struct ap_component *c = &m->components[i];
+		char hex[AP_SHA256_HEX];
+		struct ap_progress bar;
+
+		path = ap_path_join(o->layout, c->file);
+		if (!path)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		ap_progress_start(&bar, c->file, found[i].size, !o->quiet && !o->json);
+		rc = copy_hashed(found[i].path, path, hex, &bar, err);
+		ap_progress_end(&bar);
+		free(path);
+		if (rc)
+			return rc;
+		if (hashed && !ap_sha256_eq(hex, c->sha256))
+			return ap_err_set(err, AP_E_DIGEST,
+					  "component '%s': '%s' changed while building (sha256 %s, "
+					  "then %s)", c->name, found[i].path, c->sha256, hex);
+		if (!hashed) {
+			rc = check_pinned(c, found[i].path, hex, err);
+			if (rc)
+				return rc;
+			memcpy(c->sha256, hex, AP_SHA256_HEX);
+		}
+	}
+	return 0;
+}
+
+/* The signature, then the manifest: a folder whose manifest is there is
+ * complete. */
+static int layout_commit(const struct build_opts *o, const char *json, size_t jlen,
+			 const unsigned char *sig, size_t slen, struct ap_err *err)
+{
+	char *path;
+	int rc;
+
+	path = ap_path_join(o->layout, AP_BUNDLE_SIG);
+	if (!path)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_write_atomic(path, sig, slen, 0644, err);
+	free(path);
+	if (rc)
+		return rc;
+	path = ap_path_join(o->layout, AP_BUNDLE_MANIFEST);
+	if (!path)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_write_atomic(path, json, jlen, 0644, err);
+	free(path);
+	return rc;
+}
+
+/* A bundle holding only the signed manifest, for a detached setup. */
+static int write_head_bundle(const char *path, int64_t mtime, const char *json, size_t jlen,
+			     const unsigned char *sig, size_t slen, struct ap_err *err)
+{
+	struct ap_afile f = AP_AFILE_INIT;
+	struct ap_bundle_writer *w = NULL;
+	int rc;
+
+	rc = ap_afile_open(&f, path, 0644, err);
+	if (rc)
+		return rc;
+	rc = ap_bundle_writer_open(f.fp, AP_COMPRESS_NONE, 0, mtime, jlen, slen, &w, err);
+	if (rc == 0)
+		rc = ap_bundle_writer_finish(w, json, jlen, sig, slen, err);
+	ap_bundle_writer_free(w);
+	if (rc == 0)
+		return ap_afile_commit(&f, err);
+	ap_afile_abort(&f);
+	return rc;
+}
+
+static int run_build(const struct build_opts *o, struct ap_err *err)
+{
+	struct ap_manifest *m = NULL;
+	struct ap_key *key = NULL;
+	struct found *found = NULL;
+	struct ap_bundle_writer *w = NULL;
+	struct ap_afile bundle = AP_AFILE_INIT;
+	char *src = NULL, *json = NULL, *pem = NULL, *tmp_bundle = NULL, *stub = NULL;
+	unsigned char *sig = NULL;
+	size_t src_len, jlen = 0, slen = 0, pem_len = 0, plen;
+	char key_id[AP_KEY_ID_LEN];
+	enum ap_compress comp = o->compress;
+	const char *bundle_path = o->output;
+	bool hashed = false;
+	int64_t mtime;
+	int rc;
+
+	if (source_date(&mtime) != 0)
+		return ap_err_set(err, AP_E_USAGE,
+				  "SOURCE_DATE_EPOCH: expected a non-negative number of seconds, "
+				  "got '%s'", getenv("SOURCE_DATE_EPOCH"));
+	if (o->sfx) {
+		stub = o->sfx_stub ? strdup(o->sfx_stub) : default_stub();
+		if (!stub)
+			return ap_err_set(err, AP_E_NOTFOUND,
+					  "cannot find the airpack-setup executable for the setup's "
+					  "stub: pass --sfx-stub PATH");
+		if (!ap_fsx_is_file(stub)) {
+			rc = ap_err_set(err, AP_E_NOTFOUND, "setup stub '%s' does not exist", stub);
+			goto out;
+		}
+	}
+	rc = ap_fsx_read_file(o->source, SOURCE_MAX, &src, &src_len, err);
+	if (rc)
+		goto out;
+	rc = ap_manifest_parse(src, src_len, AP_MANIFEST_SOURCE, &m, err);
+	if (rc) {
+		ap_err_prefix(err, "source manifest '%s'", o->source);
+		goto out;
+	}
+	rc = ap_key_load_private(o->key, &key, err);
+	if (rc)
+		goto out;
+	ap_key_id(key, key_id);
+	free(m->key_id);
+	m->key_id = strdup(key_id);
+	found = calloc(m->n_components, sizeof(*found));
+	if (!m->key_id || !found) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = find_payloads(m, o->payloads, found, err);
+	if (rc)
+		goto out;
+	if (o->compress_auto) {
+		struct ap_probe p = { 0, 0, 0, 0 };
+		for (size_t i = 0; i < m->n_components; i++) {
+			rc = ap_probe_add(&p, found[i].path, found[i].size, err);
+			if (rc)
+				goto out;
+		}
+		comp = ap_probe_worth_it(&p) ? AP_COMPRESS_GZIP : AP_COMPRESS_NONE;
+	}
+
+	/* The manifest goes first in the bundle but needs the payloads' hashes:
+	 * emit it with placeholder hashes to learn its exact length, stream the
+	 * payloads once, then write the real one into the reserved room. */
+	for (size_t i = 0; i < m->n_components; i++) {
+		struct ap_component *c = &m->components[i];
+		c->size = found[i].size;
+		c->has_size = true;
+		if (!c->has_sha256)
+			memset(c->sha256, '0', AP_SHA256_HEX - 1);
+		c->sha256[AP_SHA256_HEX - 1] = '\0';
+		c->has_sha256 = true;
+	}
+	rc = ap_manifest_emit(m, &json, &plen, err);
+	if (rc)
+		goto out;
+	rc = ap_sign(key, json, plen, &sig, &slen, err);
+	if (rc)
+		goto out;
+	free(json);
+	json = NULL;
+	free(sig);
+	sig = NULL;
+
+	if (o->sfx && (o->sfx_detached || !bundle_path)) {
+		size_t n = strlen(o->sfx) + sizeof(".bundle");
+		tmp_bundle = malloc(n);
+		if (!tmp_bundle) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			goto out;
+		}
+		snprintf(tmp_bundle, n, "%s.bundle", o->sfx);
+		if (!o->sfx_detached)
+			bundle_path = tmp_bundle;
+	}
+	if (bundle_path) {
+		rc = ap_afile_open(&bundle, bundle_path, 0644, err);
+		if (rc)
+			goto out;
+		rc = ap_bundle_writer_open(bundle.fp, comp, o->level, mtime, plen, slen, &w, err);
+		if (rc)
+			goto out;
+		for (size_t i = 0; i < m->n_components; i++) {
+			struct ap_component *c = &m->components[i];
+			struct ap_progress bar;
+			char hex[AP_SHA256_HEX];
+
+			ap_progress_start(&bar, c->file, c->size, !o->quiet && !o->json);
+			rc = ap_bundle_writer_add_file(w, c->file, found[i].path, c->size, hex,
+						       ap_progress_cb, &bar, err);
+			ap_progress_end(&bar);
+			if (rc) {
+				ap_err_prefix(err, "component '%s'", c->name);
+				goto out;
+			}
+			rc = check_pinned(c, found[i].path, hex, err);
+			if (rc)
+				goto out;
+			memcpy(c->sha256, hex, AP_SHA256_HEX);
+		}
+		hashed = true;
+	}
+	if (o->layout) {
+		rc = layout_payloads(o, m, found, hashed, err);
+		if (rc)
+			goto out;
+		hashed = true;
+	}
+	if (!hashed) {
+		for (size_t i = 0; i < m->n_components; i++) {
+			struct ap_component *c = &m->components[i];
+			struct ap_progress bar;
+			char hex[AP_SHA256_HEX];
+
+			ap_progress_start(&bar, c->file, c->size, !o->quiet && !o->json);
+			rc = ap_sha256_file(found[i].path, hex, NULL, ap_progress_cb, &bar, err);
+			ap_progress_end(&bar);
+			if (rc)
+				goto out;
+			rc = check_pinned(c, found[i].path, hex, err);
+			if (rc)
+				goto out;
+			memcpy(c->sha256, hex, AP_SHA256_HEX);
+		}
+	}
+	rc = ap_manifest_emit(m, &json, &jlen, err);
+	if (rc)
+		goto out;
+	rc = ap_sign(key, json, jlen, &sig, &slen, err);
+	if (rc)
+		goto out;
+	if (w) {
+		rc = ap_bundle_writer_finish(w, json, jlen, sig, slen, err);
+		if (rc)
+			goto out;
+		rc = ap_afile_commit(&bundle, err);
+		if (rc)
+			goto out;
+	}
+	if (o->layout) {
+		rc = layout_commit(o, json, jlen, sig, slen, err);
+		if (rc)
+			goto out;
+	}
+	if (o->sfx) {
+		if (o->sfx_detached) {
+			rc = write_head_bundle(tmp_bundle, mtime, json, jlen, sig, slen, err);
+			if (rc)
+				goto out;
+		}
+		rc = ap_key_public_pem(key, &pem, &pem_len, err);
+		if (rc)
+			goto out;
+		rc = ap_sfx_write(o->sfx, stub, pem, pem_len, tmp_bundle ? tmp_bundle : bundle_path,
+				  o->sfx_detached, err);
+		if (rc)
+			goto out;
+	}
+	print_result(o, m, key_id, comp, o->level);
+out:
+	if (rc)
+		ap_afile_abort(&bundle);
+	if (tmp_bundle)
+		ap_fsx_unlink(tmp_bundle, NULL);
+	ap_bundle_writer_free(w);
+	if (found)
+		for (size_t i = 0; m && i < m->n_components; i++)
+			free(found[i].path);
+	free(found);
+	ap_manifest_free(m);
+	ap_key_free(key);
+	free(src);
+	free(json);
+	free(sig);
+	free(pem);
+	free(tmp_bundle);
+	free(stub);
+	return rc;
+}
+
+int cmd_build(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "payloads", required_argument, NULL, 'p' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "layout", required_argument, NULL, 'L' },
+		{ "sfx", required_argument, NULL, 'S' },
+		{ "sfx-detached", no_argument, NULL, 'D' },
+		{ "sfx-stub", required_argument, NULL, 'T' },
+		{ "compress", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct build_opts o;
+	struct ap_err err = AP_ERR_INIT;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	o.compress_auto = true;
+	o.level = 6;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:k:o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o.payloads = optarg;
+			break;
+		case 'k':
+			o.key = optarg;
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'L':
+			o.layout = optarg;
+			break;
+		case 'S':
+			o.sfx = optarg;
+			break;
+		case 'D':
+			o.sfx_detached = true;
+			break;
+		case 'T':
+			o.sfx_stub = optarg;
+			break;
+		case 'c':
+			if (parse_compress(optarg, &o) != 0)
+				return usage_error("build",
+						   "--compress: expected none, gzip, gzip:1..9 or "
+						   "auto, got '%s'", optarg);
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'h':
+			return print_usage("build");
+		default:
+			return usage_error("build", "bad option");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("build", "SOURCE-MANIFEST is required");
+	o.source = argv[optind++];
+	if (optind < argc)
+		return usage_error("build", "unexpected argument '%s'", argv[optind]);
+	if (!o.payloads)
+		return usage_error("build", "--payloads DIR is required");
+	if (!o.key)
+		return usage_error("build", "--key KEY.pem is required");
+	if (!o.output && !o.layout && !o.sfx)
+		return usage_error("build", "nothing to write: give -o BUNDLE, --layout DIR "
+					    "or --sfx SETUP");
+	if (o.sfx_detached && !o.sfx)
+		return usage_error("build", "--sfx-detached needs --sfx SETUP");
+	if (o.sfx_stub && !o.sfx)
+		return usage_error("build", "--sfx-stub needs --sfx SETUP");
+	if (!ap_fsx_is_dir(o.payloads))
+		return usage_error("build", "--payloads: '%s' is not a folder", o.payloads);
+	if (run_build(&o, &err) != 0)
+		return die_err(&err);
+	return 0;
+}

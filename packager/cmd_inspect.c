@@ -1,1 +1,126 @@
-/* cmd_inspect.c - being written. */
+/* cmd_inspect.c - airpack inspect: what a release holds (nothing verified). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "airpack.h"
+#include "airpack/release.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+static const char *kind_name(enum ap_release_kind k)
+{
+	switch (k) {
+	case AP_RELEASE_DIR:
+		return "offline folder";
+	case AP_RELEASE_MANIFEST:
+		return "manifest";
+	case AP_RELEASE_BUNDLE:
+		return "bundle";
+	case AP_RELEASE_SFX:
+		return "self-extracting setup";
+	}
+	return "?";
+}
+
+static void print_json(const struct ap_release *r)
+{
+	const struct ap_manifest *m = r->manifest;
+	struct ap_json j;
+
+	ap_json_begin(&j, stdout);
+	ap_json_str(&j, "path", r->path);
+	ap_json_str(&j, "kind", kind_name(r->kind));
+	if (r->kind == AP_RELEASE_SFX)
+		ap_json_bool(&j, "detached", r->sfx_detached);
+	ap_json_str(&j, "product", m->product);
+	ap_json_str(&j, "version", m->version);
+	ap_json_str(&j, "channel", m->channel);
+	ap_json_str(&j, "platform", m->platform);
+	ap_json_str(&j, "prefix", m->prefix);
+	ap_json_str(&j, "key_id", m->key_id);
+	ap_json_str(&j, "manifest_sha256", r->manifest_sha256);
+	ap_json_u64(&j, "total_size", ap_manifest_total_size(m));
+	ap_json_arr_begin(&j, "components");
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_component *c = &m->components[i];
+		ap_json_arr_item_begin(&j);
+		ap_json_str(&j, "name", c->name);
+		ap_json_str(&j, "file", c->file);
+		ap_json_u64(&j, "size", c->size);
+		ap_json_str(&j, "sha256", c->sha256);
+		ap_json_str(&j, "action", ap_action_name(c->action));
+		ap_json_str(&j, "to", c->action == AP_ACTION_EXTRACT ? (c->to ? c->to : "")
+								      : ap_component_dest(c));
+		ap_json_arr_item_end(&j);
+	}
+	ap_json_arr_end(&j);
+	ap_json_end(&j);
+}
+
+static void print_text(const struct ap_release *r)
+{
+	const struct ap_manifest *m = r->manifest;
+	char sz[32];
+
+	printf("%s: %s%s\n", r->path, kind_name(r->kind),
+	       r->kind == AP_RELEASE_SFX && r->sfx_detached ? " (detached: payloads not inside)"
+							    : "");
+	printf("product:   %s\n", m->product);
+	printf("version:   %s\n", m->version);
+	printf("channel:   %s\n", m->channel ? m->channel : "-");
+	printf("platform:  %s\n", m->platform ? m->platform : "-");
+	printf("prefix:    %s\n", m->prefix);
+	printf("key id:    %s\n", m->key_id ? m->key_id : "(not recorded)");
+	printf("manifest:  sha256 %s\n", r->manifest_sha256);
+	printf("total:     %s in %zu components\n",
+	       ap_human_size(ap_manifest_total_size(m), sz, sizeof(sz)), m->n_components);
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_component *c = &m->components[i];
+		printf("\n  %s\n", c->name);
+		printf("    file:    %s\n", c->file);
+		printf("    size:    %llu\n", (unsigned long long)c->size);
+		printf("    sha256:  %s\n", c->sha256);
+		if (c->action == AP_ACTION_EXTRACT)
+			printf("    install: extract to %s/%s\n", m->prefix, c->to ? c->to : "");
+		else
+			printf("    install: %s to %s/%s\n", ap_action_name(c->action), m->prefix,
+			       ap_component_dest(c));
+	}
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_release *r = NULL;
+	bool json = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			return print_usage("inspect");
+		default:
+			return usage_error("inspect", "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("inspect", "expected one BUNDLE, DIR, SETUP or MANIFEST");
+	if (ap_release_open(argv[optind], &r, &err) != 0)
+		return die_err(&err);
+	if (json)
+		print_json(r);
+	else
+		print_text(r);
+	ap_release_free(r);
+	return 0;
+}

@@ -1,2 +1,150 @@
-/* main.c - being written. */
-int main(void) { return 0; }
+/* main.c - the airpack packager: command table, help, exit codes. */
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ap_config.h"
+#include "airpack.h"
+#include "airpack/fetch.h"
+#include "airpack/banned.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{ "keygen", cmd_keygen, "create an Ed25519 signing key pair",
+	  "usage: airpack keygen -o KEY.pem [--force]\n"
+	  "\n"
+	  "Writes KEY.pem (private, mode 0600) and KEY.pub.pem (public) and prints the\n"
+	  "key id (first 16 hex digits of the SHA-256 of the public key's DER).\n"
+	  "\n"
+	  "  -o, --output FILE   private key file to write\n"
+	  "      --force         overwrite existing files\n" },
+	{ "build", cmd_build, "build a signed release: bundle, offline folder, setup",
+	  "usage: airpack build SOURCE-MANIFEST --payloads DIR --key KEY.pem\n"
+	  "                     [-o BUNDLE] [--layout DIR] [--sfx SETUP [--sfx-detached]]\n"
+	  "                     [--compress none|gzip[:1-9]|auto] [--json] [--quiet]\n"
+	  "\n"
+	  "Finds each component's file in DIR by its file name or aliases, fills in size\n"
+	  "and sha256 (a pinned value that differs is an error), signs the release\n"
+	  "manifest and writes it with the payloads. At least one output is needed.\n"
+	  "\n"
+	  "  -p, --payloads DIR    folder holding the payload files\n"
+	  "  -k, --key FILE        private signing key (Ed25519, from airpack keygen)\n"
+	  "  -o, --output FILE     bundle to write (tar, or tar.gz with gzip)\n"
+	  "      --layout DIR      offline folder to write: manifest.json, .sig, payloads\n"
+	  "      --sfx FILE        self-extracting setup to write (airpack-setup + bundle)\n"
+	  "      --sfx-detached    the setup carries only the signed manifest\n"
+	  "      --sfx-stub FILE   airpack-setup executable to use as the setup's stub\n"
+	  "                        (default: airpack-setup beside this airpack)\n"
+	  "      --compress MODE   none, gzip, gzip:1..9, or auto (default: auto, gzip\n"
+	  "                        only when a sample of the payloads shows it pays)\n"
+	  "      --json            print the result as one JSON object\n"
+	  "  -q, --quiet           no progress or summary\n"
+	  "\n"
+	  "SOURCE_DATE_EPOCH, when set, is the time recorded in the bundle's entries\n"
+	  "(otherwise 0): the same inputs always give the same bytes.\n" },
+	{ "inspect", cmd_inspect, "show what a bundle, folder or setup holds",
+	  "usage: airpack inspect BUNDLE|DIR|SETUP|MANIFEST [--json]\n"
+	  "\n"
+	  "Shows product, version, channel, signer key id and each component's file,\n"
+	  "size, sha256 and install action. Nothing is verified: use airpack verify.\n" },
+	{ "verify", cmd_verify, "check a release's signature and every payload",
+	  "usage: airpack verify BUNDLE|DIR|SETUP|MANIFEST --trust KEY.pub.pem|DIR [--json]\n"
+	  "\n"
+	  "Checks the manifest signature against the trusted key(s), then every\n"
+	  "payload's size and sha256. Exits 0 only when all hold; otherwise prints one\n"
+	  "line per failure naming the component and what differed.\n"
+	  "\n"
+	  "  -t, --trust PATH   a PEM public key or a folder of them\n"
+	  "      --json         one JSON object per check\n" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_help(FILE *fp)
+{
+	fprintf(fp, "usage: airpack [--version] [--help] COMMAND [ARGS]\n\n"
+		    "Builds signed, reproducible offline-install releases.\n\nCommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(fp, "\nRun 'airpack COMMAND --help' for a command's options.\n"
+		    "Exit codes: see docs/exit-codes.md.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int print_usage(const char *command)
+{
+	const struct command *c = find_command(command);
+
+	if (c)
+		fputs(c->usage, stdout);
+	return 0;
+}
+
+int usage_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "airpack %s: error: ", command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nrun 'airpack %s --help' for usage\n", command);
+	return 2;
+}
+
+int die_err(const struct ap_err *err)
+{
+	fprintf(stderr, "airpack: error: %s\n", err->msg[0] ? err->msg : "unknown error");
+	return ap_err_exit_code(err->code);
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *c;
+	struct ap_err err = AP_ERR_INIT;
+	int rc;
+
+	/* libarchive needs a UTF-8 locale for non-ASCII entry names. */
+	if (!setlocale(LC_ALL, "C.UTF-8"))
+		setlocale(LC_ALL, "");
+	if (argc < 2) {
+		print_help(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		if (argc > 2 && find_command(argv[2]))
+			return print_usage(argv[2]);
+		print_help(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("airpack %s\n", AP_VERSION);
+		return 0;
+	}
+	c = find_command(argv[1]);
+	if (!c) {
+		fprintf(stderr, "airpack: error: unknown command '%s'\n", argv[1]);
+		print_help(stderr);
+		return 2;
+	}
+	if (ap_fetch_global_init(&err) != 0)
+		return die_err(&err);
+	rc = c->fn(argc - 1, argv + 1);
+	ap_fetch_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,227 @@
+/* ui.c - progress bars and a JSON Lines writer; see airpack/ui.h. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "airpack/ui.h"
+#include "airpack/fsx.h"
+#include "airpack/banned.h"
+
+#define BAR_WIDTH 28
+#define REDRAW_MS 100
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *ap_human_size(uint64_t n, char *buf, size_t len)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024.0 && u < 4) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+void ap_progress_start(struct ap_progress *p, const char *label, uint64_t total, bool allow)
+{
+	memset(p, 0, sizeof(*p));
+	p->label = label;
+	p->total = total;
+	p->enabled = allow && ap_fsx_isatty(stderr);
+	p->start_ms = now_ms();
+}
+
+static void draw(struct ap_progress *p)
+{
+	char a[32], b[32];
+	int fill = p->total ? (int)((double)p->done / (double)p->total * BAR_WIDTH) : BAR_WIDTH;
+	char bar[BAR_WIDTH + 1];
+
+	if (fill > BAR_WIDTH)
+		fill = BAR_WIDTH;
+	memset(bar, '#', (size_t)fill);
+	memset(bar + fill, '.', (size_t)(BAR_WIDTH - fill));
+	bar[BAR_WIDTH] = '\0';
+	fprintf(stderr, "\r%-32.32s [%s] %3d%% %s / %s ", p->label, bar,
+		p->total ? (int)(100.0 * (double)p->done / (double)p->total) : 100,
+		ap_human_size(p->done, a, sizeof(a)), ap_human_size(p->total, b, sizeof(b)));
+	fflush(stderr);
+}
+
+void ap_progress_cb(void *ctx, uint64_t done)
+{
+	struct ap_progress *p = ctx;
+	int64_t t;
+
+	if (!p || !p->enabled)
+		return;
+	p->done = done;
+	t = now_ms();
+	if (t - p->last_ms < REDRAW_MS && done < p->total)
+		return;
+	p->last_ms = t;
+	draw(p);
+}
+
+void ap_progress_fetch_cb(void *ctx, uint64_t have, uint64_t total)
+{
+	struct ap_progress *p = ctx;
+
+	if (p && total)
+		p->total = total;
+	ap_progress_cb(ctx, have);
+}
+
+void ap_progress_end(struct ap_progress *p)
+{
+	if (!p->enabled)
+		return;
+	fprintf(stderr, "\r%*s\r", 32 + BAR_WIDTH + 40, "");
+	fflush(stderr);
+}
+
+void ap_json_quote(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		switch (*c) {
+		case '"':
+			fputs("\\\"", fp);
+			break;
+		case '\\':
+			fputs("\\\\", fp);
+			break;
+		case '\n':
+			fputs("\\n", fp);
+			break;
+		case '\r':
+			fputs("\\r", fp);
+			break;
+		case '\t':
+			fputs("\\t", fp);
+			break;
+		default:
+			if (*c < 0x20 || *c == 0x7f)
+				fprintf(fp, "\\u%04x", *c);
+			else
+				fputc(*c, fp);
+		}
+	}
+	fputc('"', fp);
+}
+
+static void sep(struct ap_json *j, const char *key)
+{
+	if (j->n++)
+		fputc(',', j->fp);
+	if (key) {
+		ap_json_quote(j->fp, key);
+		fputc(':', j->fp);
+	}
+}
+
+void ap_json_begin(struct ap_json *j, FILE *fp)
+{
+	j->fp = fp;
+	j->n = 0;
+	j->depth = 0;
+	fputc('{', fp);
+}
+
+void ap_json_str(struct ap_json *j, const char *key, const char *val)
+{
+	sep(j, key);
+	if (val)
+		ap_json_quote(j->fp, val);
+	else
+		fputs("null", j->fp);
+}
+
+void ap_json_u64(struct ap_json *j, const char *key, uint64_t val)
+{
+	sep(j, key);
+	fprintf(j->fp, "%llu", (unsigned long long)val);
+}
+
+void ap_json_int(struct ap_json *j, const char *key, long long val)
+{
+	sep(j, key);
+	fprintf(j->fp, "%lld", val);
+}
+
+void ap_json_bool(struct ap_json *j, const char *key, bool val)
+{
+	sep(j, key);
+	fputs(val ? "true" : "false", j->fp);
+}
+
+void ap_json_obj_begin(struct ap_json *j, const char *key)
+{
+	sep(j, key);
+	fputc('{', j->fp);
+	j->n = 0;
+	j->depth++;
+}
+
+void ap_json_obj_end(struct ap_json *j)
+{
+	fputc('}', j->fp);
+	j->n = 1;
+	j->depth--;
+}
+
+void ap_json_arr_begin(struct ap_json *j, const char *key)
+{
+	sep(j, key);
+	fputc('[', j->fp);
+	j->n = 0;
+	j->depth++;
+}
+
+void ap_json_arr_item_begin(struct ap_json *j)
+{
+	sep(j, NULL);
+	fputc('{', j->fp);
+	j->n = 0;
+	j->depth++;
+}
+
+void ap_json_arr_item_end(struct ap_json *j)
+{
+	fputc('}', j->fp);
+	j->n = 1;
+	j->depth--;
+}
+
+void ap_json_arr_str(struct ap_json *j, const char *val)
+{
+	sep(j, NULL);
+	ap_json_quote(j->fp, val);
+}
+
+void ap_json_arr_end(struct ap_json *j)
+{
+	fputc(']', j->fp);
+	j->n = 1;
+	j->depth--;
+}
+
+void ap_json_end(struct ap_json *j)
+{
+	fputs("}\n", j->fp);
+	fflush(j->fp);
+}
