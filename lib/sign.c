@@ -1,2 +1,585 @@
-/* sign.c - being written; see airpack/sign.h. */
+/* sign.c - keys, raw signatures and trust stores over OpenSSL EVP; see airpack/sign.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "airpack/sign.h"
+#include "airpack/digest.h"
+#include "airpack/fsx.h"
+#include "airpack/banned.h"
+
+/* Key files are tiny; anything larger is not a key. */
+#define KEY_FILE_MAX (1024 * 1024)
+
+struct ap_key {
+	EVP_PKEY *pkey;
+	bool priv;
+	char id[AP_KEY_ID_LEN];
+};
+
+struct ap_trust {
+	struct ap_key **keys;
+	size_t n;
+	size_t cap;
+};
+
+/* ap_err_set with OpenSSL's first queued reason appended; empties the queue. */
+static int crypto_err(struct ap_err *err, int code, const char *fmt, ...) AP_PRINTF(3, 4);
+static int crypto_err(struct ap_err *err, int code, const char *fmt, ...)
+{
+	char what[AP_ERR_MSG_MAX];
+	unsigned long e = ERR_peek_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		what[0] = '\0';
+	if (reason)
+		code = ap_err_set(err, code, "%s (openssl: %s)", what, reason);
+	else
+		code = ap_err_set(err, code, "%s", what);
+	ERR_clear_error();
+	return code;
+}
+
+/* Wrap pkey (taking ownership) in a new ap_key with its id computed. */
+static int key_wrap(EVP_PKEY *pkey, bool priv, struct ap_key **out, struct ap_err *err)
+{
+	unsigned char *der = NULL;
+	char hex[AP_SHA256_HEX];
+	struct ap_key *k;
+	int len;
+
+	len = i2d_PUBKEY(pkey, &der);
+	if (len <= 0) {
+		EVP_PKEY_free(pkey);
+		return crypto_err(err, AP_E_CRYPTO, "cannot encode the public key");
+	}
+	ap_sha256_hex(der, (size_t)len, hex);
+	OPENSSL_free(der);
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		EVP_PKEY_free(pkey);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory loading a key");
+	}
+	k->pkey = pkey;
+	k->priv = priv;
+	memcpy(k->id, hex, AP_KEY_ID_LEN - 1);
+	k->id[AP_KEY_ID_LEN - 1] = '\0';
+	*out = k;
+	return 0;
+}
+
+int ap_key_generate(struct ap_key **out, struct ap_err *err)
+{
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *pkey = NULL;
+	int rc;
+
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "ED25519", NULL);
+	if (!ctx)
+		return crypto_err(err, AP_E_CRYPTO, "cannot generate an ed25519 key");
+	if (EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &pkey) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return crypto_err(err, AP_E_CRYPTO, "cannot generate an ed25519 key");
+	}
+	EVP_PKEY_CTX_free(ctx);
+	rc = key_wrap(pkey, true, out, err);
+	return rc;
+}
+
+/* Never prompt on the terminal for a passphrase: encrypted keys are refused. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+static bool has_marker(const char *pem, size_t len, const char *marker)
+{
+	size_t m = strlen(marker);
+
+	for (size_t i = 0; i + m <= len; i++)
+		if (memcmp(pem + i, marker, m) == 0)
+			return true;
+	return false;
+}
+
+static int parse_private(const char *pem, size_t len, const char *what, struct ap_key **out,
+                         struct ap_err *err)
+{
+	EVP_PKEY *pkey;
+	BIO *bio;
+
+	if (len > KEY_FILE_MAX)
+		return ap_err_set(err, AP_E_TOOBIG, "cannot load private key %s: too big", what);
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio)
+		return crypto_err(err, AP_E_NOMEM, "cannot load private key %s", what);
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	if (!pkey) {
+		if (has_marker(pem, len, "ENCRYPTED PRIVATE KEY-----") ||
+		    has_marker(pem, len, "Proc-Type: 4,ENCRYPTED"))
+			return crypto_err(err, AP_E_USAGE,
+			                  "cannot load private key %s: it is encrypted; "
+			                  "airpack needs an unencrypted PEM private key",
+			                  what);
+		if (has_marker(pem, len, "PUBLIC KEY-----"))
+			return crypto_err(err, AP_E_USAGE,
+			                  "cannot load private key %s: it holds a public key, "
+			                  "expected a PEM private key (BEGIN PRIVATE KEY)",
+			                  what);
+		return crypto_err(err, AP_E_USAGE,
+		                  "cannot load private key %s: expected a PEM private key "
+		                  "(BEGIN PRIVATE KEY), found none",
+		                  what);
+	}
+	return key_wrap(pkey, true, out, err);
+}
+
+int ap_key_load_private(const char *path, struct ap_key **out, struct ap_err *err)
+{
+	char quoted[AP_ERR_MSG_MAX];
+	char *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = ap_fsx_read_file(path, KEY_FILE_MAX, &pem, &len, err);
+	if (rc < 0)
+		return ap_err_prefix(err, "cannot load private key");
+	snprintf(quoted, sizeof(quoted), "'%s'", path);
+	rc = parse_private(pem, len, quoted, out, err);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	return rc;
+}
+
+static int parse_public(const void *pem, size_t len, const char *what, struct ap_key **out,
+                        struct ap_err *err)
+{
+	EVP_PKEY *pkey;
+	BIO *bio;
+
+	if (len > KEY_FILE_MAX)
+		return ap_err_set(err, AP_E_TOOBIG, "cannot load public key %s: too big", what);
+	/* A trust store or a verifying key must never carry private material. */
+	if (has_marker(pem, len, "PRIVATE KEY-----"))
+		return ap_err_set(err, AP_E_USAGE,
+		                  "cannot load public key %s: it holds a private key, expected a "
+		                  "public key (BEGIN PUBLIC KEY); use the .pub.pem file",
+		                  what);
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio)
+		return crypto_err(err, AP_E_NOMEM, "cannot load public key %s", what);
+	pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	if (!pkey)
+		return crypto_err(err, AP_E_USAGE,
+		                  "cannot load public key %s: expected a PEM public key "
+		                  "(BEGIN PUBLIC KEY), found none",
+		                  what);
+	return key_wrap(pkey, false, out, err);
+}
+
+int ap_key_load_public(const char *path, struct ap_key **out, struct ap_err *err)
+{
+	char quoted[AP_ERR_MSG_MAX];
+	char *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = ap_fsx_read_file(path, KEY_FILE_MAX, &pem, &len, err);
+	if (rc < 0)
+		return ap_err_prefix(err, "cannot load public key");
+	snprintf(quoted, sizeof(quoted), "'%s'", path);
+	rc = parse_public(pem, len, quoted, out, err);
+	/* The file may have held a private key by mistake. */
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	return rc;
+}
+
+int ap_key_load_public_mem(const void *pem, size_t len, struct ap_key **out, struct ap_err *err)
+{
+	return parse_public(pem, len, "from memory", out, err);
+}
+
+static int refuse_existing(const char *path, bool force, struct ap_err *err)
+{
+	struct ap_stat st;
+	int rc;
+
+	if (force)
+		return 0;
+	rc = ap_fsx_stat(path, &st, err);
+	if (rc < 0)
+		return rc;
+	if (st.type != AP_FT_NONE)
+		return ap_err_set(err, AP_E_EXISTS, "'%s' exists: use --force to overwrite", path);
+	return 0;
+}
+
+int ap_key_write_private(const struct ap_key *key, const char *path, bool force, struct ap_err *err)
+{
+	char *data = NULL;
+	long len;
+	BIO *bio;
+	int rc;
+
+	if (!key->priv)
+		return ap_err_set(err, AP_E_USAGE,
+		                  "cannot write private key '%s': the key has no private half",
+		                  path);
+	rc = refuse_existing(path, force, err);
+	if (rc < 0)
+		return rc;
+	/* secmem: the buffer is wiped on every reallocation and on free. */
+	bio = BIO_new(BIO_s_secmem());
+	if (!bio)
+		return crypto_err(err, AP_E_NOMEM, "cannot write private key '%s'", path);
+	if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+		rc = crypto_err(err, AP_E_CRYPTO, "cannot encode private key for '%s'", path);
+		goto out;
+	}
+	len = BIO_get_mem_data(bio, &data);
+	if (len <= 0 || !data) {
+		rc = crypto_err(err, AP_E_CRYPTO, "cannot encode private key for '%s'", path);
+		goto out;
+	}
+	rc = ap_fsx_write_atomic(path, data, (size_t)len, 0600, err);
+	OPENSSL_cleanse(data, (size_t)len);
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+int ap_key_public_pem(const struct ap_key *key, char **pem, size_t *len, struct ap_err *err)
+{
+	char *data = NULL;
+	char *copy;
+	long n;
+	BIO *bio;
+	int rc = 0;
+
+	bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return crypto_err(err, AP_E_NOMEM, "cannot encode the public key");
+	if (PEM_write_bio_PUBKEY(bio, key->pkey) != 1) {
+		rc = crypto_err(err, AP_E_CRYPTO, "cannot encode the public key (key id %s)",
+		                key->id);
+		goto out;
+	}
+	n = BIO_get_mem_data(bio, &data);
+	if (n <= 0 || !data) {
+		rc = crypto_err(err, AP_E_CRYPTO, "cannot encode the public key (key id %s)",
+		                key->id);
+		goto out;
+	}
+	copy = malloc((size_t)n + 1);
+	if (!copy) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory encoding the public key");
+		goto out;
+	}
+	memcpy(copy, data, (size_t)n);
+	copy[n] = '\0';
+	*pem = copy;
+	*len = (size_t)n;
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+int ap_key_write_public(const struct ap_key *key, const char *path, bool force, struct ap_err *err)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = refuse_existing(path, force, err);
+	if (rc < 0)
+		return rc;
+	rc = ap_key_public_pem(key, &pem, &len, err);
+	if (rc < 0)
+		return ap_err_prefix(err, "cannot write public key '%s'", path);
+	rc = ap_fsx_write_atomic(path, pem, len, 0644, err);
+	free(pem);
+	return rc;
+}
+
+void ap_key_id(const struct ap_key *key, char id[AP_KEY_ID_LEN])
+{
+	memcpy(id, key->id, AP_KEY_ID_LEN);
+}
+
+void ap_key_free(struct ap_key *key)
+{
+	if (!key)
+		return;
+	EVP_PKEY_free(key->pkey);
+	free(key);
+}
+
+/* Ed25519 and Ed448 hash internally (md NULL); every other key signs SHA-256,
+ * the same as `openssl pkeyutl -rawin -digest sha256`. */
+static const EVP_MD *key_md(const struct ap_key *key)
+{
+	int id = EVP_PKEY_get_id(key->pkey);
+
+	if (id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448)
+		return NULL;
+	return EVP_sha256();
+}
+
+int ap_sign(const struct ap_key *key, const void *msg, size_t len, unsigned char **sig,
+            size_t *sig_len, struct ap_err *err)
+{
+	static const unsigned char empty[1];
+	unsigned char *buf = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (!key->priv)
+		return ap_err_set(err, AP_E_USAGE,
+		                  "cannot sign with key id %s: it is a public key, expected a "
+		                  "private key",
+		                  key->id);
+	if (!msg)
+		msg = empty;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return crypto_err(err, AP_E_NOMEM, "cannot sign with key id %s", key->id);
+	if (EVP_DigestSignInit(ctx, NULL, key_md(key), NULL, key->pkey) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &n, msg, len) != 1) {
+		rc = crypto_err(err, AP_E_CRYPTO, "cannot sign with key id %s", key->id);
+		goto out;
+	}
+	buf = malloc(n ? n : 1);
+	if (!buf) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory signing");
+		goto out;
+	}
+	if (EVP_DigestSign(ctx, buf, &n, msg, len) != 1) {
+		rc = crypto_err(err, AP_E_CRYPTO, "cannot sign with key id %s", key->id);
+		goto out;
+	}
+	*sig = buf;
+	*sig_len = n;
+	buf = NULL;
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/* 1 valid, 0 invalid, or a negative code when the crypto library failed. */
+static int verify_one(const struct ap_key *pub, const void *msg, size_t len,
+                      const unsigned char *sig, size_t sig_len, struct ap_err *err)
+{
+	static const unsigned char empty[1];
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if (!msg)
+		msg = empty;
+	if (!sig || sig_len == 0)
+		return 0;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return crypto_err(err, AP_E_NOMEM, "cannot verify with key id %s", pub->id);
+	if (EVP_DigestVerifyInit(ctx, NULL, key_md(pub), NULL, pub->pkey) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return crypto_err(err, AP_E_CRYPTO, "cannot verify with key id %s", pub->id);
+	}
+	/* A malformed signature makes OpenSSL report an error rather than 0:
+	 * both mean the signature does not verify. */
+	ok = EVP_DigestVerify(ctx, sig, sig_len, msg, len) == 1;
+	ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	return ok ? 1 : 0;
+}
+
+int ap_verify(const struct ap_key *pub, const void *msg, size_t len, const unsigned char *sig,
+              size_t sig_len, struct ap_err *err)
+{
+	int v = verify_one(pub, msg, len, sig, sig_len, err);
+
+	if (v < 0)
+		return v;
+	if (v == 0)
+		return ap_err_set(err, AP_E_SIGNATURE,
+		                  "bad signature for key id %s: the message or the signature "
+		                  "was altered, or another key signed it",
+		                  pub->id);
+	return 0;
+}
+
+struct ap_trust *ap_trust_new(void)
+{
+	return calloc(1, sizeof(struct ap_trust));
+}
+
+int ap_trust_add(struct ap_trust *t, struct ap_key *pub, struct ap_err *err)
+{
+	if (!pub)
+		return ap_err_set(err, AP_E_USAGE, "no key to add to the trust store");
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 4;
+		struct ap_key **p = realloc(t->keys, ncap * sizeof(*p));
+
+		if (!p) {
+			ap_key_free(pub);
+			return ap_err_set(err, AP_E_NOMEM, "out of memory adding a trusted key");
+		}
+		t->keys = p;
+		t->cap = ncap;
+	}
+	t->keys[t->n++] = pub;
+	return 0;
+}
+
+size_t ap_trust_count(const struct ap_trust *t)
+{
+	return t ? t->n : 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s);
+	size_t lx = strlen(suffix);
+
+	return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
+}
+
+static int trust_load_dir(struct ap_trust *t, const char *path, struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = ap_fsx_list_dir(path, &names, &n, err);
+	if (rc < 0)
+		return ap_err_prefix(err, "cannot load trust store");
+	for (size_t i = 0; i < n; i++) {
+		struct ap_key *k = NULL;
+		char *file;
+
+		if (!ends_with(names[i], ".pem"))
+			continue;
+		file = ap_path_join(path, names[i]);
+		if (!file) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory loading trust store '%s'",
+			                path);
+			goto out;
+		}
+		rc = ap_key_load_public(file, &k, err);
+		free(file);
+		if (rc < 0) {
+			ap_err_prefix(err, "trust store '%s'", path);
+			goto out;
+		}
+		rc = ap_trust_add(t, k, err);
+		if (rc < 0)
+			goto out;
+	}
+	if (t->n == 0)
+		rc = ap_err_set(err, AP_E_NOTFOUND,
+		                "trust store folder '%s' holds no *.pem public keys", path);
+out:
+	ap_strv_free(names, n);
+	return rc;
+}
+
+int ap_trust_load(const char *path, struct ap_trust **out, struct ap_err *err)
+{
+	struct ap_trust *t = NULL;
+	struct ap_key *k = NULL;
+	struct ap_stat st;
+	int rc;
+
+	rc = ap_fsx_stat(path, &st, err);
+	if (rc < 0)
+		return ap_err_prefix(err, "cannot load trust store");
+	if (st.type == AP_FT_NONE)
+		return ap_err_set(err, AP_E_NOTFOUND, "trust store '%s' does not exist", path);
+	t = ap_trust_new();
+	if (!t)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory loading trust store '%s'", path);
+	if (ap_fsx_is_dir(path)) {
+		rc = trust_load_dir(t, path, err);
+	} else {
+		rc = ap_key_load_public(path, &k, err);
+		if (rc == 0)
+			rc = ap_trust_add(t, k, err);
+	}
+	if (rc < 0) {
+		ap_trust_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+int ap_trust_verify(const struct ap_trust *t, const char *key_id, const void *msg, size_t len,
+                    const unsigned char *sig, size_t sig_len, char signer_id[AP_KEY_ID_LEN],
+                    struct ap_err *err)
+{
+	size_t tried = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct ap_key *k = t->keys[i];
+		int v;
+
+		if (key_id && strcasecmp(key_id, k->id) != 0)
+			continue;
+		tried++;
+		v = verify_one(k, msg, len, sig, sig_len, err);
+		if (v < 0)
+			return v;
+		if (v == 1) {
+			if (signer_id)
+				memcpy(signer_id, k->id, AP_KEY_ID_LEN);
+			return 0;
+		}
+	}
+	if (key_id && tried == 0)
+		return ap_err_set(err, AP_E_UNTRUSTED,
+		                  "signed by a key you do not trust (key id %s)", key_id);
+	if (key_id)
+		return ap_err_set(err, AP_E_SIGNATURE,
+		                  "bad signature for trusted key id %s: the message or the "
+		                  "signature was altered",
+		                  key_id);
+	if (t->n == 0)
+		return ap_err_set(err, AP_E_SIGNATURE,
+		                  "bad signature: the trust store holds no keys to verify it");
+	return ap_err_set(err, AP_E_SIGNATURE,
+	                  "bad signature: none of the %zu trusted keys verifies it", t->n);
+}
+
+void ap_trust_free(struct ap_trust *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		ap_key_free(t->keys[i]);
+	free(t->keys);
+	free(t);
+}

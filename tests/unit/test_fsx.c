@@ -1,0 +1,594 @@
+/* test_fsx.c - durable file operations and ap_process_run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "airpack/fsx.h"
+#include "airpack/process.h"
+#include "tap.h"
+
+static char *dir;
+
+static char *in_dir(const char *name)
+{
+	char *p = ap_path_join(dir, name);
+
+	if (!p) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+static unsigned file_mode(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return 0xffffffffu;
+	return (unsigned)(st.st_mode & 07777);
+}
+
+static int write_plain(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "wb");
+
+	if (!fp)
+		return -1;
+	fputs(text, fp);
+	return fclose(fp);
+}
+
+/* Number of entries in a folder, -1 on error. */
+static long count_entries(const char *path)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char **names = NULL;
+	size_t n = 0;
+
+	if (ap_fsx_list_dir(path, &names, &n, &err) != 0)
+		return -1;
+	ap_strv_free(names, n);
+	return (long)n;
+}
+
+static void test_write_atomic(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *sub = in_dir("atomic");
+	char *path = ap_path_join(sub, "receipt.json");
+	char *buf = NULL;
+	size_t len = 0;
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	ok(ap_fsx_mkdir_p(sub, 0755, &err) == 0, "mkdir atomic folder");
+	rc = ap_fsx_write_atomic(path, "first\n", 6, 0640, &err);
+	is_int(rc, 0, "write_atomic creates the file: %s", err.msg);
+	is_int(file_mode(path), 0640, "write_atomic sets mode 0640");
+	rc = ap_fsx_read_file(path, 100, &buf, &len, &err);
+	is_int(rc, 0, "read back");
+	is_str(buf, "first\n", "content of the first write");
+	is_int(len, 6, "length of the first write");
+	free(buf);
+	buf = NULL;
+
+	rc = ap_fsx_write_atomic(path, "second, longer\n", 15, 0600, &err);
+	is_int(rc, 0, "second write_atomic replaces the file: %s", err.msg);
+	is_int(file_mode(path), 0600, "the replacement has the new mode 0600");
+	rc = ap_fsx_read_file(path, 100, &buf, &len, &err);
+	is_str(buf, "second, longer\n", "content of the second write");
+	free(buf);
+	buf = NULL;
+
+	rc = ap_fsx_write_atomic(path, "", 0, 0644, &err);
+	is_int(rc, 0, "an empty write_atomic");
+	rc = ap_fsx_read_file(path, 100, &buf, &len, &err);
+	is_int(len, 0, "empty content");
+	is_str(buf, "", "empty content is NUL-terminated");
+	free(buf);
+
+	rc = ap_fsx_list_dir(sub, &names, &n, &err);
+	is_int(n, 1, "no temporary files left behind in the folder");
+	if (n >= 1)
+		is_str(names[0], "receipt.json", "only the final name remains");
+	ap_strv_free(names, n);
+
+	{
+		char *nodir = in_dir("no-such-folder/x.json");
+
+		rc = ap_fsx_write_atomic(nodir, "x", 1, 0644, &err);
+		ok(rc < 0, "write_atomic into a missing folder fails");
+		contains(err.msg, nodir, "the error names the path");
+		free(nodir);
+	}
+	free(path);
+	free(sub);
+}
+
+static void test_afile(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_afile f = AP_AFILE_INIT;
+	char *sub = in_dir("afile");
+	char *path = ap_path_join(sub, "payload.cab");
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	ap_fsx_mkdir_p(sub, 0755, &err);
+	rc = ap_afile_open(&f, path, 0644, &err);
+	is_int(rc, 0, "afile open: %s", err.msg);
+	ok(f.tmp && strstr(f.tmp, "payload.cab.tmp-") != NULL, "temp name is PATH.tmp-XXXXXX (%s)",
+	   f.tmp ? f.tmp : "(null)");
+	ap_afile_write(&f, "partial", 7, &err);
+	ok(!ap_fsx_is_file(path), "final name not visible before commit");
+	ap_afile_abort(&f);
+	ok(f.fp == NULL && f.tmp == NULL && f.path == NULL, "abort releases the struct");
+	is_int(count_entries(sub), 0, "abort leaves nothing in the folder");
+	ap_afile_abort(&f);
+	ok(1, "a second abort is safe");
+
+	rc = ap_afile_open(&f, path, 0755, &err);
+	ap_afile_write(&f, "one ", 4, &err);
+	ap_afile_write(&f, "two", 3, &err);
+	rc = ap_afile_commit(&f, &err);
+	is_int(rc, 0, "afile commit: %s", err.msg);
+	ok(f.fp == NULL && f.tmp == NULL, "commit releases the struct");
+	ap_fsx_read_file(path, 100, &buf, &len, &err);
+	is_str(buf, "one two", "committed content");
+	is_int(file_mode(path), 0755, "committed mode 0755");
+	is_int(count_entries(sub), 1, "commit leaves only the final file");
+	free(buf);
+
+	rc = ap_afile_commit(&f, &err);
+	is_int(rc, AP_E_USAGE, "commit of a released afile is a usage error");
+	free(path);
+	free(sub);
+}
+
+static void test_mkdir_rm(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *nested = in_dir("m/a/b/c/");
+	char *deep = in_dir("m/a/b/c");
+	char *outside = in_dir("outside");
+	char *outside_file = in_dir("outside/keep.txt");
+	char *tree = in_dir("tree");
+	char *tree_sub = in_dir("tree/sub/deeper");
+	char *link_dir = in_dir("tree/sub/link-to-outside");
+	char *link_file = in_dir("tree/link-to-file");
+	char *file = in_dir("tree/sub/deeper/f.txt");
+	char *blocker = in_dir("m/a/file");
+	char *through = in_dir("m/a/file/x");
+	struct ap_stat st;
+	int rc;
+
+	rc = ap_fsx_mkdir_p(nested, 0750, &err);
+	is_int(rc, 0, "mkdir_p nested with a trailing slash: %s", err.msg);
+	ok(ap_fsx_is_dir(deep), "nested folder exists");
+	is_int(file_mode(deep), 0750, "nested folder mode (umask 022 keeps 0750)");
+	rc = ap_fsx_mkdir_p(deep, 0750, &err);
+	is_int(rc, 0, "mkdir_p on an existing folder is fine");
+	write_plain(blocker, "x");
+	rc = ap_fsx_mkdir_p(through, 0755, &err);
+	is_int(rc, AP_E_EXISTS, "mkdir_p through a file is AP_E_EXISTS");
+	contains(err.msg, blocker, "the error names the file in the way");
+	rc = ap_fsx_mkdir_p("", 0755, &err);
+	is_int(rc, AP_E_USAGE, "mkdir_p of an empty path");
+
+	ap_fsx_mkdir_p(outside, 0755, &err);
+	write_plain(outside_file, "survive");
+	ap_fsx_mkdir_p(tree_sub, 0755, &err);
+	write_plain(file, "gone");
+	ok(symlink(outside, link_dir) == 0, "symlink to a folder outside the tree");
+	ok(symlink(outside_file, link_file) == 0, "symlink to a file outside the tree");
+	rc = ap_fsx_rm_rf(tree, &err);
+	is_int(rc, 0, "rm_rf the tree: %s", err.msg);
+	ok(!ap_fsx_is_dir(tree), "the tree is gone");
+	ok(ap_fsx_is_file(outside_file), "the symlink's target outside the tree survives");
+	ok(ap_fsx_is_dir(outside), "the linked folder outside survives");
+	rc = ap_fsx_rm_rf(tree, &err);
+	is_int(rc, 0, "rm_rf of a missing path is not an error");
+
+	ok(symlink(outside, tree) == 0, "a symlink as the rm_rf root");
+	rc = ap_fsx_rm_rf(tree, &err);
+	is_int(rc, 0, "rm_rf of a symlink removes the link");
+	ap_fsx_stat(tree, &st, &err);
+	is_int(st.type, AP_FT_NONE, "the link is gone");
+	ok(ap_fsx_is_file(outside_file), "the link's target survives");
+
+	rc = ap_fsx_rmdir(outside, &err);
+	is_int(rc, AP_E_EXISTS, "rmdir of a non-empty folder is AP_E_EXISTS");
+	contains(err.msg, "not empty", "rmdir error says not empty");
+	is_int(ap_fsx_unlink(outside_file, &err), 0, "unlink a file");
+	is_int(ap_fsx_unlink(outside_file, &err), 0, "unlink a missing file is fine");
+	is_int(ap_fsx_rmdir(outside, &err), 0, "rmdir an empty folder");
+	is_int(ap_fsx_rmdir(outside, &err), 0, "rmdir a missing folder is fine");
+
+	free(nested);
+	free(deep);
+	free(outside);
+	free(outside_file);
+	free(tree);
+	free(tree_sub);
+	free(link_dir);
+	free(link_file);
+	free(file);
+	free(blocker);
+	free(through);
+}
+
+static void test_read_file(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *path = in_dir("ten.txt");
+	char *big = in_dir("big.bin");
+	char *missing = in_dir("missing.json");
+	char *buf = (char *)"untouched";
+	size_t len = 99;
+	FILE *fp;
+	int rc;
+
+	write_plain(path, "0123456789");
+	rc = ap_fsx_read_file(path, 10, &buf, &len, &err);
+	is_int(rc, 0, "read exactly max bytes");
+	is_str(buf, "0123456789", "content");
+	is_int(len, 10, "length");
+	free(buf);
+
+	buf = (char *)"untouched";
+	len = 99;
+	rc = ap_fsx_read_file(path, 9, &buf, &len, &err);
+	is_int(rc, AP_E_TOOBIG, "one byte over max is AP_E_TOOBIG");
+	contains(err.msg, path, "toobig error names the file");
+	contains(err.msg, "at most 9 bytes", "toobig error says the limit");
+	is_str(buf, "untouched", "buf not written on failure");
+	is_int(len, 99, "len not written on failure");
+
+	rc = ap_fsx_read_file(path, 0, &buf, &len, &err);
+	is_int(rc, AP_E_TOOBIG, "max 0 with a non-empty file");
+
+	fp = fopen(big, "wb");
+	for (int i = 0; i < 300000; i++)
+		fputc('a' + i % 26, fp);
+	fclose(fp);
+	rc = ap_fsx_read_file(big, 300000, &buf, &len, &err);
+	is_int(rc, 0, "read a 300000-byte file over several chunks");
+	is_int(len, 300000, "its length");
+	ok(rc == 0 && buf[299999] == 'a' + 299999 % 26 && buf[300000] == '\0', "last byte and NUL");
+	if (rc == 0)
+		free(buf);
+	rc = ap_fsx_read_file(big, 299999, &buf, &len, &err);
+	is_int(rc, AP_E_TOOBIG, "300000 bytes with max 299999");
+
+	rc = ap_fsx_read_file(missing, 100, &buf, &len, &err);
+	is_int(rc, AP_E_NOTFOUND, "missing file is AP_E_NOTFOUND");
+	contains(err.msg, missing, "missing error names the path");
+
+	free(path);
+	free(big);
+	free(missing);
+}
+
+static void test_list_copy_stat(void)
+{
+	static const char *order[] = {"C", "_x", "a", "a1", "b"};
+	struct ap_err err = AP_ERR_INIT;
+	char *sub = in_dir("list");
+	char *src = in_dir("copy-src.bin");
+	char *dst = in_dir("copy-dst.bin");
+	char *link = in_dir("copy-link");
+	char **names = NULL;
+	size_t n = 0;
+	struct ap_stat st;
+	char *a = NULL;
+	char *b = NULL;
+	size_t la = 0, lb = 0;
+	FILE *fp;
+	int rc;
+
+	ap_fsx_mkdir_p(sub, 0755, &err);
+	for (int i = 4; i >= 0; i--) {
+		char *p = ap_path_join(sub, order[(i * 3) % 5]);
+
+		write_plain(p, "x");
+		free(p);
+	}
+	rc = ap_fsx_list_dir(sub, &names, &n, &err);
+	is_int(rc, 0, "list_dir");
+	is_int(n, 5, "five entries, no . or ..");
+	for (size_t i = 0; i < 5 && i < n; i++)
+		is_str(names[i], order[i], "entry %zu sorted bytewise", i);
+	ok(n == 5 && names[5] == NULL, "the vector is NULL-terminated too");
+	ap_strv_free(names, n);
+	names = NULL;
+	rc = ap_fsx_list_dir(src, &names, &n, &err);
+	is_int(rc, AP_E_NOTFOUND, "list_dir of a missing folder");
+	contains(err.msg, src, "its error names the folder");
+	ap_strv_free(NULL, 0);
+
+	fp = fopen(src, "wb");
+	for (int i = 0; i < 200000; i++)
+		fputc(i * 7 % 251, fp);
+	fclose(fp);
+	rc = ap_fsx_copy_file(src, dst, 0755, &err);
+	is_int(rc, 0, "copy_file: %s", err.msg);
+	ap_fsx_read_file(src, 1 << 20, &a, &la, &err);
+	ap_fsx_read_file(dst, 1 << 20, &b, &lb, &err);
+	ok(a && b && la == 200000 && la == lb && memcmp(a, b, la) == 0,
+	   "copied bytes are identical");
+	is_int(file_mode(dst), 0755, "copy has mode 0755");
+	free(a);
+	free(b);
+	rc = ap_fsx_copy_file(sub, dst, 0644, &err);
+	ok(rc < 0, "copying a folder fails");
+	rc = ap_fsx_copy_file(link, dst, 0644, &err);
+	is_int(rc, AP_E_NOTFOUND, "copying a missing file");
+	contains(err.msg, link, "its error names the source");
+
+	rc = ap_fsx_stat(dst, &st, &err);
+	is_int(rc, 0, "stat a file");
+	is_int(st.type, AP_FT_FILE, "type file");
+	is_int(st.size, 200000, "size");
+	is_int(st.mode, 0755, "mode");
+	is_int(ap_fsx_set_mtime(dst, 1234567890, &err), 0, "set_mtime");
+	ap_fsx_stat(dst, &st, &err);
+	is_int(st.mtime, 1234567890, "mtime was set");
+	is_int(ap_fsx_chmod(dst, 0600, &err), 0, "chmod");
+	is_int(file_mode(dst), 0600, "chmod took effect");
+	symlink(dst, link);
+	ap_fsx_stat(link, &st, &err);
+	is_int(st.type, AP_FT_LINK, "stat does not follow symlinks");
+	ap_fsx_stat(sub, &st, &err);
+	is_int(st.type, AP_FT_DIR, "type dir");
+	unlink(src);
+	rc = ap_fsx_stat(src, &st, &err);
+	is_int(rc, 0, "stat of a missing path returns 0");
+	is_int(st.type, AP_FT_NONE, "and type none");
+	ok(ap_fsx_is_file(dst) && !ap_fsx_is_file(sub), "is_file");
+	ok(ap_fsx_is_dir(sub) && !ap_fsx_is_dir(dst), "is_dir");
+	ok(ap_fsx_dir_writable(sub), "dir_writable on our folder");
+	ok(!ap_fsx_dir_writable(dst), "dir_writable on a file is false");
+	is_int(ap_fsx_fsync_dir(sub, &err), 0, "fsync_dir");
+	is_int(ap_fsx_fsync_path(dst, &err), 0, "fsync_path");
+	is_int(ap_fsx_fsync_parent(dst, &err), 0, "fsync_parent");
+
+	rc = ap_fsx_rename(dst, src, &err);
+	is_int(rc, 0, "rename");
+	ok(ap_fsx_is_file(src) && !ap_fsx_is_file(dst), "rename moved the file");
+	rc = ap_fsx_rename(dst, src, &err);
+	is_int(rc, AP_E_NOTFOUND, "rename of a missing file");
+	contains(err.msg, dst, "rename error names the source");
+
+	free(sub);
+	free(src);
+	free(dst);
+	free(link);
+}
+
+static void test_paths(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *p;
+	char *exe = NULL;
+
+	p = ap_path_join("a", "b");
+	is_str(p, "a/b", "join a b");
+	free(p);
+	p = ap_path_join("a/", "b");
+	is_str(p, "a/b", "join a/ b keeps one slash");
+	free(p);
+	p = ap_path_join("", "b");
+	is_str(p, "b", "join with an empty first part");
+	free(p);
+	p = ap_path_join("/", "etc");
+	is_str(p, "/etc", "join / etc");
+	free(p);
+	p = ap_path_join3("root", "opt/iotedge", "daemon");
+	is_str(p, "root/opt/iotedge/daemon", "join3");
+	free(p);
+
+	p = ap_path_dirname("a/b/c");
+	is_str(p, "a/b", "dirname a/b/c");
+	free(p);
+	p = ap_path_dirname("c");
+	is_str(p, ".", "dirname of a bare name");
+	free(p);
+	p = ap_path_dirname("/c");
+	is_str(p, "/", "dirname /c");
+	free(p);
+	p = ap_path_dirname("/");
+	is_str(p, "/", "dirname /");
+	free(p);
+	p = ap_path_dirname("a/b/");
+	is_str(p, "a", "dirname ignores a trailing slash");
+	free(p);
+	p = ap_path_dirname("a//b");
+	is_str(p, "a", "dirname drops repeated slashes");
+	free(p);
+
+	is_str(ap_path_basename("a/b/c.cab"), "c.cab", "basename a/b/c.cab");
+	is_str(ap_path_basename("c.cab"), "c.cab", "basename of a bare name");
+	is_str(ap_path_basename("/c"), "c", "basename /c");
+
+	is_int(ap_fsx_self_exe(&exe, &err), 0, "self_exe");
+	ok(exe && exe[0] == '/', "self_exe is absolute (%s)", exe ? exe : "(null)");
+	is_str(exe ? ap_path_basename(exe) : NULL, "test_fsx", "self_exe names this test");
+	free(exe);
+}
+
+static void test_now(void)
+{
+	int64_t t0 = (int64_t)time(NULL);
+	int64_t got;
+
+	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+	is_int(ap_fsx_now(), 1700000000, "SOURCE_DATE_EPOCH respected");
+	setenv("SOURCE_DATE_EPOCH", "0", 1);
+	is_int(ap_fsx_now(), 0, "SOURCE_DATE_EPOCH 0 respected");
+	setenv("SOURCE_DATE_EPOCH", "17x", 1);
+	got = ap_fsx_now();
+	ok(got >= t0 && got <= t0 + 60, "invalid SOURCE_DATE_EPOCH gives the current time");
+	setenv("SOURCE_DATE_EPOCH", "-5", 1);
+	got = ap_fsx_now();
+	ok(got >= t0 && got <= t0 + 60, "negative SOURCE_DATE_EPOCH gives the current time");
+	setenv("SOURCE_DATE_EPOCH", "99999999999999999999999", 1);
+	got = ap_fsx_now();
+	ok(got >= t0 && got <= t0 + 60, "overflowing SOURCE_DATE_EPOCH gives the current time");
+	setenv("SOURCE_DATE_EPOCH", "", 1);
+	got = ap_fsx_now();
+	ok(got >= t0 && got <= t0 + 60, "empty SOURCE_DATE_EPOCH gives the current time");
+	unsetenv("SOURCE_DATE_EPOCH");
+	got = ap_fsx_now();
+	ok(got >= t0 && got <= t0 + 60, "unset SOURCE_DATE_EPOCH gives the current time");
+}
+
+/* Try the lock from a fork()ed child: exit 0 when the lock was busy with the
+ * expected error, 1 when it was taken, 2 on anything else. */
+static int lock_in_child(const char *path)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct ap_err err = AP_ERR_INIT;
+		int h = -1;
+		int rc = ap_fsx_lock(path, &h, &err);
+
+		if (rc == AP_E_STATE && strstr(err.msg, "another airpack-setup holds the lock") &&
+		    strstr(err.msg, path) && h == -1)
+			_exit(0);
+		if (rc >= 0 && h >= 0)
+			_exit(1);
+		_exit(2);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void test_lock(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *path = in_dir("setup.lock");
+	int h = -1;
+	int rc;
+
+	rc = ap_fsx_lock(path, &h, &err);
+	ok(rc >= 0 && h >= 0, "first lock taken (rc %d): %s", rc, err.msg);
+	is_int(lock_in_child(path), 0, "a second lock from another process is AP_E_STATE");
+	ap_fsx_unlock(h);
+	is_int(lock_in_child(path), 1, "after unlock another process takes the lock");
+	ap_fsx_unlock(-1);
+	free(path);
+}
+
+static void test_process(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *script_out = in_dir("pwd.txt");
+	char *missing = in_dir("no-such-program");
+	char *nodir = in_dir("no-such-folder");
+	char *buf = NULL;
+	size_t len = 0;
+	int code = -1;
+	int rc;
+
+	{
+		char *args[] = {(char *)"-c", (char *)"exit 3"};
+
+		rc = ap_process_run("/bin/sh", args, 2, NULL, &code, &err);
+		is_int(rc, 0, "run /bin/sh -c 'exit 3': %s", err.msg);
+		is_int(code, 3, "its exit code is 3");
+	}
+	{
+		char *args[] = {(char *)"-c", (char *)"kill -TERM $$"};
+
+		code = -1;
+		rc = ap_process_run("/bin/sh", args, 2, NULL, &code, &err);
+		is_int(rc, 0, "run a program killed by SIGTERM");
+		is_int(code, 128 + 15, "its exit code is 128+15");
+	}
+	{
+		/* Arguments reach the program verbatim: no shell in between. */
+		char *args[] = {(char *)"-c", (char *)"test \"$1\" = 'a b;$(c)' && test $# = 1",
+		                (char *)"sh", (char *)"a b;$(c)"};
+
+		code = -1;
+		rc = ap_process_run("/bin/sh", args, 4, NULL, &code, &err);
+		is_int(rc, 0, "run with a tricky argument");
+		is_int(code, 0, "the argument arrived verbatim");
+	}
+	{
+		char *args[] = {(char *)"-c", (char *)"pwd > pwd.txt"};
+
+		code = -1;
+		rc = ap_process_run("/bin/sh", args, 2, dir, &code, &err);
+		is_int(rc, 0, "run in a given folder");
+		is_int(code, 0, "pwd succeeded");
+		ap_fsx_read_file(script_out, 4096, &buf, &len, &err);
+		contains(buf, dir, "the program ran in cwd");
+		free(buf);
+	}
+	{
+		char *args[] = {(char *)"x"};
+
+		code = -1;
+		rc = ap_process_run(missing, args, 1, NULL, &code, &err);
+		is_int(rc, AP_E_RUN, "a missing program is AP_E_RUN");
+		contains(err.msg, missing, "the error names the program");
+		contains(err.msg, "No such file", "the error says why");
+		is_int(code, -1, "exit code not written on failure");
+
+		rc = ap_process_run("/bin/true", NULL, 0, nodir, &code, &err);
+		is_int(rc, AP_E_RUN, "a missing cwd is AP_E_RUN");
+		contains(err.msg, nodir, "the error names the folder");
+
+		rc = ap_process_run("true", NULL, 0, NULL, &code, &err);
+		is_int(rc, AP_E_RUN, "a bare name is not searched in PATH");
+	}
+	{
+		code = -1;
+		rc = ap_process_run("/bin/true", NULL, 0, NULL, &code, &err);
+		is_int(rc, 0, "run with no arguments");
+		is_int(code, 0, "/bin/true exits 0");
+	}
+	free(script_out);
+	free(missing);
+	free(nodir);
+}
+
+int main(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char tmpl[] = "/tmp/ap-test-fsx-XXXXXX";
+
+	umask(022);
+	dir = mkdtemp(tmpl);
+	ok(dir != NULL, "mkdtemp");
+	if (!dir)
+		return tap_done();
+
+	test_write_atomic();
+	test_afile();
+	test_mkdir_rm();
+	test_read_file();
+	test_list_copy_stat();
+	test_paths();
+	test_now();
+	test_lock();
+	test_process();
+
+	is_int(ap_fsx_rm_rf(dir, &err), 0, "remove the temp folder: %s", err.msg);
+	ok(!ap_fsx_is_dir(dir), "the temp folder is gone");
+	return tap_done();
+}
