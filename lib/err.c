@@ -44,6 +44,20 @@ int ap_err_sys(struct ap_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Append s to the NUL-terminated buf of size cap, truncating. */
+static void append(char *buf, size_t cap, const char *s)
+{
+	size_t used = strlen(buf);
+	size_t n = strlen(s);
+
+	if (used + 1 >= cap)
+		return;
+	if (n > cap - used - 1)
+		n = cap - used - 1;
+	memcpy(buf + used, s, n);
+	buf[used + n] = '\0';
+}
+
 int ap_err_prefix(struct ap_err *err, const char *fmt, ...)
 {
 	char ctx[AP_ERR_MSG_MAX];
@@ -59,7 +73,10 @@ int ap_err_prefix(struct ap_err *err, const char *fmt, ...)
 	if (n < 0)
 		return err->code;
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", ctx, old);
+	err->msg[0] = '\0';
+	append(err->msg, sizeof(err->msg), ctx);
+	append(err->msg, sizeof(err->msg), ": ");
+	append(err->msg, sizeof(err->msg), old);
 	return err->code;
 }
 
