@@ -1,2 +1,169 @@
-/* main.c - being written. */
-int main(void) { return 0; }
+/* main.c - airpack-setup: command table, help, and the setup's default
+ * action (install from itself). */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap_config.h"
+#include "commands.h"
+#include "setup.h"
+#include "airpack/fetch.h"
+#include "airpack/banned.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	const char *usage; /* options specific to the command */
+	bool source;       /* takes the release-source options */
+};
+
+#define COMMON_HELP                                                                        \
+	"      --root DIR          install root (default: /)\n"                             \
+	"      --json              one JSON object per event\n"                             \
+	"      --quiet             only errors\n"
+
+static const struct command commands[] = {
+	{ "plan", cmd_plan, "show where each component will come from",
+	  "usage: airpack-setup plan [SOURCE] [OPTIONS]\n\n"
+	  "Checks the release's signature, then looks for every component in the\n"
+	  "offline folders (by name and aliases, confirmed by size and sha256) and says\n"
+	  "where each will come from and why, and how much must be downloaded.\n"
+	  "Exit code 8 when a component is missing and cannot be downloaded.\n",
+	  true },
+	{ "install", cmd_install, "verify, fetch what is missing, install atomically",
+	  "usage: airpack-setup install [SOURCE] [OPTIONS]\n\n"
+	  "Installs the release into ROOT/<prefix> as one transaction: everything is\n"
+	  "staged and fsynced, then switched in atomically; a failure or kill leaves the\n"
+	  "previous install as it was, and a rerun completes. The receipt goes to\n"
+	  "ROOT/var/lib/airpack/<product>/.\n\n"
+	  "      --no-run            record run actions as pending (for images; see\n"
+	  "                          firstboot) instead of running them\n"
+	  "      --allow-downgrade   allow installing an older version\n"
+	  "      --repair            reinstall even when the same release verifies\n"
+	  "  -v, --verbose           print every file\n",
+	  true },
+	{ "layout", cmd_layout, "write, check or repair an offline folder of a release",
+	  "usage: airpack-setup layout --dir DIR [SOURCE] [--verify | --fix] [--clean]\n\n"
+	  "Writes the release into DIR (manifest.json, its signature and the payloads),\n"
+	  "downloading only what DIR lacks; a rerun downloads nothing. The folder is\n"
+	  "updated so that a half-written release is never under the final names.\n\n"
+	  "      --dir DIR           the offline folder\n"
+	  "      --verify            only report missing or invalid files (exit code 10)\n"
+	  "      --fix               repair missing or invalid files (the default action)\n"
+	  "      --clean             remove files the manifest does not name\n",
+	  true },
+	{ "status", cmd_status, "show the installed release",
+	  "usage: airpack-setup status [--root DIR] [--product NAME] [--json]\n\n"
+	  "Product, version, key id, install time, pending actions, components.\n", false },
+	{ "verify", cmd_verify, "re-hash every installed file against the receipt",
+	  "usage: airpack-setup verify [--root DIR] [--product NAME] [--json] [-v]\n\n"
+	  "Lists modified, missing and unexpected files and mode changes; exit code 10\n"
+	  "when anything differs.\n",
+	  false },
+	{ "uninstall", cmd_uninstall, "remove exactly what the receipt lists",
+	  "usage: airpack-setup uninstall [--root DIR] [--product NAME] [--purge] [--json]\n\n"
+	  "Removes the receipt's files and the folders the install created; files you\n"
+	  "added are left in place and reported.\n\n"
+	  "      --purge             also remove the release's data folders\n",
+	  false },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int setup_print_usage(const char *cmd)
+{
+	const struct command *c = find_command(cmd);
+
+	if (!c)
+		return 0;
+	fputs(c->usage, stdout);
+	printf("\nOptions:\n");
+	if (c->source)
+		fputs(setup_source_help, stdout);
+	fputs(COMMON_HELP, stdout);
+	return 0;
+}
+
+static void print_help(FILE *fp, bool sfx)
+{
+	fprintf(fp, "usage: airpack-setup [--version] [--help] COMMAND [OPTIONS]\n");
+	if (sfx)
+		fprintf(fp, "       %s [OPTIONS]   install the release this setup carries\n"
+			    "       %s --extract DIR   write it out as an offline folder\n",
+			"setup", "setup");
+	fprintf(fp, "\nInstalls signed airpack releases: verifies, uses what is local, downloads\n"
+		    "only the difference, installs atomically.\n\nCommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(fp, "\nRun 'airpack-setup COMMAND --help' for a command's options.\n"
+		    "Exit codes: see docs/exit-codes.md.\n");
+}
+
+static void print_version(void)
+{
+	char *self = NULL;
+	bool sfx = setup_is_sfx(&self);
+
+	printf("airpack-setup %s\ntrust folder: %s\n", AP_VERSION, AP_TRUST_DIR);
+	if (sfx)
+		printf("carries a release: yes (see 'airpack-setup plan')\n");
+	free(self);
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *c;
+	struct ap_err err = AP_ERR_INIT;
+	char *self = NULL;
+	bool sfx;
+	int rc;
+
+	/* libarchive needs a UTF-8 locale for non-ASCII entry names. */
+	if (!setlocale(LC_ALL, "C.UTF-8"))
+		setlocale(LC_ALL, "");
+	sfx = setup_is_sfx(&self);
+	free(self);
+	if (ap_fetch_global_init(&err) != 0)
+		return setup_die(&err);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+			  strcmp(argv[1], "help") == 0)) {
+		if (argc > 2 && find_command(argv[2]))
+			rc = setup_print_usage(argv[2]);
+		else
+			print_help(stdout, sfx);
+		rc = 0;
+	} else if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		print_version();
+		rc = 0;
+	} else if (sfx && (argc < 2 || argv[1][0] == '-')) {
+		/* A setup run without a command installs (or extracts) itself. */
+		if (argc >= 2 && strcmp(argv[1], "--extract") == 0)
+			rc = cmd_extract(argc, argv);
+		else
+			rc = cmd_install(argc, argv);
+	} else if (argc < 2) {
+		print_help(stderr, false);
+		rc = 2;
+	} else {
+		c = find_command(argv[1]);
+		if (!c) {
+			fprintf(stderr, "airpack-setup: error: unknown command '%s'\n", argv[1]);
+			print_help(stderr, sfx);
+			rc = 2;
+		} else {
+			rc = c->fn(argc - 1, argv + 1);
+		}
+	}
+	ap_fetch_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,224 @@
+/* cmd_install.c - airpack-setup install: verify, resolve, fetch, install. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "events.h"
+#include "setup.h"
+#include "airpack/fsx.h"
+#include "airpack/txn.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+enum { OPT_REPAIR = 2000, OPT_VERBOSE };
+
+static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
+		       struct ap_err *err)
+{
+	const struct ap_src_plan *p = ctx;
+	const struct ap_src_item *it = ap_src_find(p, c);
+
+	if (!it || !it->path)
+		return ap_err_set(err, AP_E_NOTFOUND, "component '%s' has no local copy", c->name);
+	*path_out = strdup(it->path);
+	if (!*path_out)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Remove the folder bundle payloads were unpacked into, and the cache
+ * folders above it when that leaves them empty. */
+static void drop_work_dir(const char *work, const char *root)
+{
+	char *cache, *top;
+
+	if (!work)
+		return;
+	ap_fsx_rm_rf(work, NULL);
+	cache = ap_path_dirname(work);
+	if (cache) {
+		ap_fsx_rmdir(cache, NULL);
+		top = ap_path_join(root, "var/cache/airpack");
+		if (top) {
+			ap_fsx_rmdir(top, NULL);
+			free(top);
+		}
+		free(cache);
+	}
+}
+
+static void print_summary(const struct setup_opts *o, const struct ap_txn_result *res,
+			  const char *root, int rc)
+{
+	char sz[32];
+
+	if (o->json) {
+		struct ap_json j;
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "event", "result");
+		ap_json_str(&j, "product", res->product);
+		ap_json_str(&j, "version", res->new_version);
+		ap_json_str(&j, "previous_version", res->old_version);
+		ap_json_str(&j, "root", root);
+		ap_json_bool(&j, "unchanged", res->unchanged);
+		ap_json_u64(&j, "files", res->n_files);
+		ap_json_u64(&j, "bytes", res->n_bytes);
+		ap_json_u64(&j, "kept_user_files", res->n_kept);
+		ap_json_u64(&j, "ran", res->n_ran);
+		ap_json_u64(&j, "pending", res->n_pending);
+		ap_json_bool(&j, "ok", rc == 0);
+		ap_json_end(&j);
+		return;
+	}
+	if (o->quiet)
+		return;
+	if (res->unchanged) {
+		printf("%s %s is already installed in %s and verifies: nothing to do\n",
+		       res->product, res->new_version, root);
+		return;
+	}
+	printf("installed %s %s into %s: %zu files, %s", res->product, res->new_version, root,
+	       res->n_files, ap_human_size(res->n_bytes, sz, sizeof(sz)));
+	if (res->old_version)
+		printf(" (was %s)", res->old_version);
+	printf("\n");
+	if (res->n_kept)
+		printf("  kept %zu file%s you added\n", res->n_kept, res->n_kept == 1 ? "" : "s");
+	for (size_t i = 0; i < res->n_conflicts; i++)
+		printf("  replaced your %s (saved as %s.airpack-save)\n", res->conflicts[i],
+		       res->conflicts[i]);
+	if (res->n_pending)
+		printf("  %zu action%s pending: run 'airpack-setup firstboot%s%s'\n",
+		       res->n_pending, res->n_pending == 1 ? "" : "s", o->root ? " --root " : "",
+		       o->root ? o->root : "");
+}
+
+int setup_install(struct setup_opts *o, bool repair, bool verbose)
+{
+	struct setup_src s;
+	struct events ev;
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_release *r = NULL;
+	struct ap_src_plan *p = NULL;
+	struct ap_progress bar;
+	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
+	struct ap_txn_result res = AP_TXN_RESULT_INIT;
+	const char *root = setup_root(o);
+	char sz[32];
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	ev.o = o;
+	ev.bar = &bar;
+	ev.verbose = verbose;
+	ap_progress_start(&bar, "", 0, !o->quiet && !o->json);
+	rc = setup_open_release(o, &r, &err);
+	if (rc)
+		goto fail;
+	setup_note(o, "%s %s: signature %s (key id %s)", r->manifest->product,
+		   r->manifest->version, r->sig_checked ? "ok" : "NOT CHECKED",
+		   r->sig_checked ? r->signer_id : "-");
+	s.bar = &bar;
+	s.ev = &ev;
+	rc = setup_plan(o, r, &s, &p, &err);
+	if (rc)
+		goto fail;
+	if (p->download_bytes)
+		setup_note(o, "downloading %s", ap_human_size(p->download_bytes, sz, sizeof(sz)));
+	s.fo.progress = ap_progress_fetch_cb;
+	s.fo.progress_ctx = &bar;
+	s.work_dir = ap_path_join3(root, "var/cache/airpack", r->manifest->product);
+	if (s.work_dir) {
+		char *w = ap_path_join(s.work_dir, ".unpack");
+		free(s.work_dir);
+		s.work_dir = w;
+	}
+	if (!s.work_dir) {
+		rc = ap_err_set(&err, AP_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	s.so.work_dir = s.work_dir;
+	rc = ap_src_fetch(r, p, &s.so, &err);
+	ap_progress_end(&bar);
+	if (rc)
+		goto fail;
+	to.root = root;
+	to.no_run = o->no_run;
+	to.allow_downgrade = o->allow_downgrade;
+	to.repair = repair;
+	to.pin = o->version;
+	to.on_event = events_on_txn;
+	to.ctx = &ev;
+	{
+		const char *sde = getenv("SOURCE_DATE_EPOCH");
+		if (sde && *sde)
+			to.mtime = ap_fsx_now();
+	}
+	rc = ap_txn_install(r->manifest, r->manifest_json, r->manifest_len,
+			    r->sig_checked ? r->sig : NULL, r->sig_checked ? r->sig_len : 0,
+			    get_payload, p, &to, &res, &err);
+	if (rc && rc != AP_E_RUN)
+		goto fail;
+	print_summary(o, &res, root, rc);
+	if (rc)
+		goto fail;
+	goto out;
+fail:
+	ap_progress_end(&bar);
+	rc = setup_die(&err);
+out:
+	drop_work_dir(s.work_dir, root);
+	ap_txn_result_release(&res);
+	ap_src_plan_free(p);
+	setup_src_release(&s);
+	ap_release_free(r);
+	return rc;
+}
+
+int cmd_install(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SETUP_SOURCE_OPTIONS,
+		SETUP_COMMON_OPTIONS,
+		{ "no-run", no_argument, NULL, OPT_NO_RUN },
+		{ "allow-downgrade", no_argument, NULL, OPT_ALLOW_DOWNGRADE },
+		{ "repair", no_argument, NULL, OPT_REPAIR },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct setup_opts o;
+	bool repair = false, verbose = false;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_HELP:
+			return setup_print_usage("install");
+		case OPT_NO_RUN:
+			o.no_run = true;
+			continue;
+		case OPT_ALLOW_DOWNGRADE:
+			o.allow_downgrade = true;
+			continue;
+		case OPT_REPAIR:
+			repair = true;
+			continue;
+		case 'v':
+		case OPT_VERBOSE:
+			verbose = true;
+			continue;
+		}
+		rc = setup_opt(&o, "install", c, optarg);
+		if (rc < 0)
+			return 2;
+		if (rc == 0)
+			return setup_usage_error("install", "bad option");
+	}
+	if (optind < argc)
+		return setup_usage_error("install", "unexpected argument '%s'", argv[optind]);
+	return setup_install(&o, repair, verbose);
+}

@@ -1,0 +1,121 @@
+/* cmd_plan.c - airpack-setup plan: where each component will come from. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "setup.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+static const char *kind_word(enum ap_src_kind k)
+{
+	switch (k) {
+	case AP_SRC_LOCAL:
+		return "local";
+	case AP_SRC_BUNDLE:
+		return "bundle";
+	case AP_SRC_DOWNLOAD:
+		return "download";
+	case AP_SRC_MISSING:
+		return "missing";
+	}
+	return "?";
+}
+
+static void print_plan(const struct setup_opts *o, const struct ap_release *r,
+		       const struct ap_src_plan *p)
+{
+	char sz[32];
+
+	if (o->json) {
+		struct ap_json j;
+
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "product", r->manifest->product);
+		ap_json_str(&j, "version", r->manifest->version);
+		ap_json_str(&j, "key_id", r->sig_checked ? r->signer_id : NULL);
+		ap_json_bool(&j, "signature_ok", r->sig_checked);
+		ap_json_u64(&j, "download_bytes", p->download_bytes);
+		ap_json_u64(&j, "missing", p->n_missing);
+		ap_json_arr_begin(&j, "components");
+		for (size_t i = 0; i < p->n_items; i++) {
+			const struct ap_src_item *it = &p->items[i];
+			ap_json_arr_item_begin(&j);
+			ap_json_str(&j, "component", it->c->name);
+			ap_json_str(&j, "file", it->c->file);
+			ap_json_u64(&j, "size", it->c->size);
+			ap_json_str(&j, "sha256", it->c->sha256);
+			ap_json_str(&j, "source", kind_word(it->kind));
+			if (it->kind == AP_SRC_LOCAL)
+				ap_json_str(&j, "path", it->path);
+			if (it->kind == AP_SRC_DOWNLOAD)
+				ap_json_str(&j, "url", it->urls[0]);
+			ap_json_str(&j, "why", it->why);
+			ap_json_arr_item_end(&j);
+		}
+		ap_json_arr_end(&j);
+		ap_json_end(&j);
+		return;
+	}
+	printf("%s %s (key id %s%s)\n", r->manifest->product, r->manifest->version,
+	       r->sig_checked ? r->signer_id : (r->manifest->key_id ? r->manifest->key_id : "?"),
+	       r->sig_checked ? ", signature ok" : ", SIGNATURE NOT CHECKED");
+	for (size_t i = 0; i < p->n_items; i++) {
+		const struct ap_src_item *it = &p->items[i];
+		printf("  %-9s %s: %s\n", kind_word(it->kind), it->c->name, it->why);
+	}
+	printf("to download: %s", ap_human_size(p->download_bytes, sz, sizeof(sz)));
+	if (p->n_missing)
+		printf(", %zu component%s missing", p->n_missing, p->n_missing == 1 ? "" : "s");
+	printf("\n");
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SETUP_SOURCE_OPTIONS,
+		SETUP_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct setup_opts o;
+	struct setup_src s;
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_release *r = NULL;
+	struct ap_src_plan *p = NULL;
+	struct ap_progress bar;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(&s, 0, sizeof(s));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == OPT_HELP)
+			return setup_print_usage("plan");
+		rc = setup_opt(&o, "plan", c, optarg);
+		if (rc < 0)
+			return 2;
+		if (rc == 0)
+			return setup_usage_error("plan", "bad option");
+	}
+	if (optind < argc)
+		return setup_usage_error("plan", "unexpected argument '%s'", argv[optind]);
+	rc = setup_open_release(&o, &r, &err);
+	if (rc)
+		return setup_die(&err);
+	ap_progress_start(&bar, "", 0, !o.quiet && !o.json);
+	s.bar = &bar;
+	rc = setup_plan(&o, r, &s, &p, &err);
+	ap_progress_end(&bar);
+	if (rc) {
+		rc = setup_die(&err);
+		goto out;
+	}
+	print_plan(&o, r, p);
+	rc = p->n_missing ? ap_err_exit_code(AP_E_OFFLINE) : 0;
+out:
+	ap_src_plan_free(p);
+	setup_src_release(&s);
+	ap_release_free(r);
+	return rc;
+}

@@ -1,0 +1,184 @@
+/* cmd_status.c - airpack-setup status: what is installed under a root. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "setup.h"
+#include "airpack/receipt.h"
+#include "airpack/txn.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+enum { OPT_PRODUCT = 2000 };
+
+static void iso_time(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, n, "%lld", (long long)t);
+}
+
+/* Files of one component, and the state of its run action if any. */
+static size_t count_files(const struct ap_receipt *r, const char *component, uint64_t *bytes)
+{
+	size_t n = 0;
+
+	*bytes = 0;
+	for (size_t i = 0; i < r->n_files; i++) {
+		if (strcmp(r->files[i].component, component) == 0) {
+			n++;
+			*bytes += r->files[i].size;
+		}
+	}
+	return n;
+}
+
+static const char *run_state(const struct ap_receipt *r, const char *component, int *code)
+{
+	for (size_t i = 0; i < r->n_pending; i++)
+		if (strcmp(r->pending[i].component, component) == 0)
+			return "pending";
+	for (size_t i = r->n_actions; i-- > 0;) {
+		if (strcmp(r->actions[i].component, component) == 0) {
+			*code = r->actions[i].exit_code;
+			return r->actions[i].ok ? "ran" : "failed";
+		}
+	}
+	return NULL;
+}
+
+/* Component names in the order their files first appear, plus actions. */
+static size_t components(const struct ap_receipt *r, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_files; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(names[k], r->files[i].component) == 0)
+				seen = true;
+		if (!seen && n < max)
+			names[n++] = r->files[i].component;
+	}
+	return n;
+}
+
+static void print_status(const struct setup_opts *o, const struct ap_receipt *r)
+{
+	const char *names[256];
+	size_t n = components(r, names, 256);
+	char when[64], sz[32];
+
+	iso_time(r->installed_at, when, sizeof(when));
+	if (o->json) {
+		struct ap_json j;
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "product", r->product);
+		ap_json_str(&j, "version", r->version);
+		ap_json_str(&j, "channel", r->channel);
+		ap_json_str(&j, "pinned_version", r->pinned_version);
+		ap_json_str(&j, "key_id", r->key_id);
+		ap_json_str(&j, "manifest_sha256", r->manifest_sha256);
+		ap_json_str(&j, "prefix", r->prefix);
+		ap_json_str(&j, "installed_at", when);
+		ap_json_u64(&j, "files", r->n_files);
+		ap_json_arr_begin(&j, "components");
+		for (size_t i = 0; i < n; i++) {
+			uint64_t bytes;
+			int code = 0;
+			const char *st = run_state(r, names[i], &code);
+			ap_json_arr_item_begin(&j);
+			ap_json_str(&j, "name", names[i]);
+			ap_json_u64(&j, "files", count_files(r, names[i], &bytes));
+			ap_json_u64(&j, "bytes", bytes);
+			ap_json_str(&j, "state", st ? st : "installed");
+			if (st && strcmp(st, "pending") != 0)
+				ap_json_int(&j, "exit_code", code);
+			ap_json_arr_item_end(&j);
+		}
+		ap_json_arr_end(&j);
+		ap_json_arr_begin(&j, "pending");
+		for (size_t i = 0; i < r->n_pending; i++)
+			ap_json_arr_str(&j, r->pending[i].component);
+		ap_json_arr_end(&j);
+		ap_json_end(&j);
+		return;
+	}
+	printf("product:      %s\n", r->product);
+	printf("version:      %s%s%s%s\n", r->version, r->channel ? " (" : "",
+	       r->channel ? r->channel : "", r->channel ? ")" : "");
+	if (r->pinned_version)
+		printf("pinned:       %s\n", r->pinned_version);
+	printf("key id:       %s\n", r->key_id ? r->key_id : "(installed with --insecure)");
+	printf("installed at: %s\n", when);
+	printf("prefix:       /%s\n", r->prefix);
+	printf("files:        %zu\n", r->n_files);
+	printf("components:\n");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bytes;
+		int code = 0;
+		size_t nf = count_files(r, names[i], &bytes);
+		const char *st = run_state(r, names[i], &code);
+		printf("  %-20s %zu file%s, %s", names[i], nf, nf == 1 ? "" : "s",
+		       ap_human_size(bytes, sz, sizeof(sz)));
+		if (st && strcmp(st, "pending") == 0)
+			printf(", run action pending");
+		else if (st)
+			printf(", run action %s (exit code %d)", st, code);
+		printf("\n");
+	}
+	if (r->n_pending) {
+		printf("pending first-boot actions:");
+		for (size_t i = 0; i < r->n_pending; i++)
+			printf(" %s", r->pending[i].component);
+		printf("\n");
+	}
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SETUP_COMMON_OPTIONS,
+		{ "product", required_argument, NULL, OPT_PRODUCT },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct setup_opts o;
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_receipt *r = NULL;
+	const char *product = NULL;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == OPT_HELP)
+			return setup_print_usage("status");
+		if (c == OPT_PRODUCT) {
+			product = optarg;
+			continue;
+		}
+		rc = setup_opt(&o, "status", c, optarg);
+		if (rc <= 0)
+			return rc < 0 ? 2 : setup_usage_error("status", "bad option");
+	}
+	if (optind < argc)
+		return setup_usage_error("status", "unexpected argument '%s'", argv[optind]);
+	rc = ap_txn_status(setup_root(&o), product, &r, &err);
+	if (rc) {
+		if (rc == AP_E_NOTFOUND && !product) {
+			if (o.json)
+				printf("{\"installed\":false}\n");
+			else
+				printf("nothing installed under %s\n", setup_root(&o));
+			return ap_err_exit_code(AP_E_NOTFOUND);
+		}
+		return setup_die(&err);
+	}
+	print_status(&o, r);
+	ap_receipt_free(r);
+	return 0;
+}

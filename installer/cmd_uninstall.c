@@ -1,0 +1,89 @@
+/* cmd_uninstall.c - airpack-setup uninstall: remove exactly what the
+ * receipt lists. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "events.h"
+#include "setup.h"
+#include "airpack/txn.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+enum { OPT_PRODUCT = 2000, OPT_VERBOSE };
+
+int cmd_uninstall(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SETUP_COMMON_OPTIONS,
+		{ "purge", no_argument, NULL, OPT_PURGE },
+		{ "product", required_argument, NULL, OPT_PRODUCT },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct setup_opts o;
+	struct events ev;
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
+	struct ap_txn_uninstall_stats st;
+	const char *product = NULL;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(&st, 0, sizeof(st));
+	ev.o = &o;
+	ev.bar = NULL;
+	ev.verbose = false;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		if (c == OPT_HELP)
+			return setup_print_usage("uninstall");
+		if (c == OPT_PRODUCT) {
+			product = optarg;
+			continue;
+		}
+		if (c == OPT_PURGE) {
+			o.purge = true;
+			continue;
+		}
+		if (c == OPT_VERBOSE || c == 'v') {
+			ev.verbose = true;
+			continue;
+		}
+		rc = setup_opt(&o, "uninstall", c, optarg);
+		if (rc <= 0)
+			return rc < 0 ? 2 : setup_usage_error("uninstall", "bad option");
+	}
+	if (optind < argc)
+		return setup_usage_error("uninstall", "unexpected argument '%s'", argv[optind]);
+	to.root = setup_root(&o);
+	to.on_event = events_on_txn;
+	to.ctx = &ev;
+	rc = ap_txn_uninstall(&to, product, o.purge, NULL, &st, &err);
+	if (rc)
+		return setup_die(&err);
+	if (o.json) {
+		struct ap_json j;
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "event", "result");
+		ap_json_bool(&j, "was_installed", st.was_installed);
+		ap_json_u64(&j, "removed", st.n_removed);
+		ap_json_u64(&j, "modified", st.n_modified);
+		ap_json_u64(&j, "missing", st.n_missing);
+		ap_json_u64(&j, "left", st.n_left);
+		ap_json_u64(&j, "purged", st.n_purged);
+		ap_json_end(&j);
+	} else if (!st.was_installed) {
+		setup_note(&o, "nothing installed under %s", to.root);
+	} else {
+		setup_note(&o, "removed %zu files (%zu had been modified, %zu were already gone); "
+			       "left %zu file%s you added%s", st.n_removed, st.n_modified,
+			   st.n_missing, st.n_left, st.n_left == 1 ? "" : "s",
+			   o.purge ? "" : "; data folders kept (use --purge to remove them)");
+		if (o.purge)
+			setup_note(&o, "purged %zu data folder%s", st.n_purged,
+				   st.n_purged == 1 ? "" : "s");
+	}
+	return 0;
+}

@@ -1,0 +1,361 @@
+/* common.c - release sources, trust and planning shared by the commands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap_config.h"
+#include "setup.h"
+#include "events.h"
+#include "airpack/fsx.h"
+#include "airpack/sfx.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+const char setup_source_help[] =
+	"Where the release comes from (one of; a setup uses itself by default):\n"
+	"      --bundle FILE       a bundle (or a self-extracting setup)\n"
+	"      --from DIR          an offline folder: manifest.json, .sig and payloads\n"
+	"      --manifest FILE     a release manifest with FILE.sig beside it\n"
+	"Trust:\n"
+	"      --trust KEY|DIR     trusted public key(s) (default: " AP_TRUST_DIR ")\n"
+	"      --trust-key-id ID   trust the key embedded in this setup if its id is ID\n"
+	"      --insecure          go on even when the signature does not verify\n"
+	"Payloads:\n"
+	"      --offline-dir DIR   also look here for payloads (repeatable; the\n"
+	"                          release's own folder is always searched first)\n"
+	"      --mirror URL        download missing payloads from URL/FILE (repeatable)\n"
+	"      --cache DIR         keep verified downloads here (default: the first\n"
+	"                          writable offline folder)\n"
+	"      --offline           never use the network\n"
+	"      --proxy URL         HTTP(S) proxy (default: the usual environment vars)\n"
+	"      --cacert FILE       extra CA certificates for HTTPS\n";
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "airpack-setup: %s", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void setup_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void setup_note(const struct setup_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->quiet || o->json)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+int setup_die(const struct ap_err *err)
+{
+	fprintf(stderr, "airpack-setup: error: %s\n", err->msg[0] ? err->msg : "unknown error");
+	return ap_err_exit_code(err->code);
+}
+
+int setup_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "airpack-setup %s: error: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nrun 'airpack-setup %s --help' for usage\n", cmd);
+	return 2;
+}
+
+static int add_list(const char **list, size_t *n, const char *cmd, const char *opt,
+		    const char *arg)
+{
+	if (*n >= MAX_LIST) {
+		setup_usage_error(cmd, "%s given more than %d times", opt, MAX_LIST);
+		return -1;
+	}
+	list[(*n)++] = arg;
+	return 1;
+}
+
+int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
+{
+	switch (id) {
+	case OPT_BUNDLE:
+		o->bundle = arg;
+		return 1;
+	case OPT_FROM:
+		o->from = arg;
+		return 1;
+	case OPT_MANIFEST:
+		o->manifest = arg;
+		return 1;
+	case OPT_TRUST:
+		o->trust = arg;
+		return 1;
+	case OPT_TRUST_KEY_ID:
+		o->trust_key_id = arg;
+		return 1;
+	case OPT_INSECURE:
+		o->insecure = true;
+		return 1;
+	case OPT_OFFLINE_DIR:
+		return add_list(o->offline_dirs, &o->n_offline_dirs, cmd, "--offline-dir", arg);
+	case OPT_MIRROR:
+		if (!ap_fetch_url_ok(arg)) {
+			setup_usage_error(cmd, "--mirror: expected an http://, https:// or "
+					       "file:// URL, got '%s'", arg);
+			return -1;
+		}
+		return add_list(o->mirrors, &o->n_mirrors, cmd, "--mirror", arg);
+	case OPT_VERSION:
+		o->version = arg;
+		return 1;
+	case OPT_CHANNEL:
+		o->channel = arg;
+		return 1;
+	case OPT_CACHE:
+		o->cache = arg;
+		return 1;
+	case OPT_OFFLINE:
+		o->offline = true;
+		return 1;
+	case OPT_PROXY:
+		o->proxy = arg;
+		return 1;
+	case OPT_CACERT:
+		o->cacert = arg;
+		return 1;
+	case OPT_ROOT:
+		o->root = arg;
+		return 1;
+	case OPT_JSON:
+		o->json = true;
+		return 1;
+	case OPT_QUIET:
+		o->quiet = true;
+		return 1;
+	}
+	return 0;
+}
+
+const char *setup_root(const struct setup_opts *o)
+{
+	return o->root ? o->root : "/";
+}
+
+bool setup_is_sfx(char **self_path)
+{
+	struct ap_sfx_info info;
+	struct ap_err err = AP_ERR_INIT;
+	char *self = NULL;
+	int rc;
+
+	if (ap_fsx_self_exe(&self, NULL) != 0)
+		return false;
+	rc = ap_sfx_probe(self, &info, &err);
+	/* A damaged setup is still a setup: opening it reports the damage. */
+	if (rc == 0 || rc == AP_E_TRUNCATED) {
+		*self_path = self;
+		return true;
+	}
+	free(self);
+	return false;
+}
+
+/* Trust: --trust, else the build's trust folder (when it exists and holds
+ * keys), plus the setup's own key when --trust-key-id names it.  *out may
+ * be NULL on success: nothing is trusted. */
+static int load_trust(struct setup_opts *o, const struct ap_release *r, struct ap_trust **out,
+		      struct ap_err *err)
+{
+	struct ap_trust *t = NULL;
+	struct ap_key *k = NULL;
+	char id[AP_KEY_ID_LEN];
+	int rc;
+
+	if (o->trust) {
+		rc = ap_trust_load(o->trust, &t, err);
+		if (rc)
+			return rc;
+	} else if (ap_fsx_is_dir(AP_TRUST_DIR) || ap_fsx_is_file(AP_TRUST_DIR)) {
+		rc = ap_trust_load(AP_TRUST_DIR, &t, err);
+		if (rc && rc != AP_E_NOTFOUND)
+			return rc;
+		ap_err_clear(err);
+	}
+	if (o->trust_key_id) {
+		if (!r->embedded_pub) {
+			rc = ap_err_set(err, AP_E_USAGE,
+					"--trust-key-id works only with a self-extracting setup "
+					"that carries its signer's key");
+			goto fail;
+		}
+		rc = ap_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
+		if (rc)
+			goto fail;
+		ap_key_id(k, id);
+		if (strcmp(id, o->trust_key_id) != 0) {
+			rc = ap_err_set(err, AP_E_UNTRUSTED,
+					"the setup's embedded key has id %s, not %s as given with "
+					"--trust-key-id: refusing it", id, o->trust_key_id);
+			goto fail;
+		}
+		if (!t)
+			t = ap_trust_new();
+		if (!t) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		rc = ap_trust_add(t, k, err);
+		k = NULL;
+		if (rc)
+			goto fail;
+	}
+	*out = t;
+	return 0;
+fail:
+	ap_key_free(k);
+	ap_trust_free(t);
+	return rc;
+}
+
+int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_err *err)
+{
+	struct ap_release *r = NULL;
+	struct ap_trust *trust = NULL;
+	const char *src = NULL;
+	char *self = NULL;
+	int n = (o->bundle != NULL) + (o->from != NULL) + (o->manifest != NULL);
+	int rc;
+
+	if (n > 1)
+		return ap_err_set(err, AP_E_USAGE,
+				  "give only one of --bundle, --from and --manifest");
+	if (n == 1) {
+		src = o->bundle ? o->bundle : o->from ? o->from : o->manifest;
+	} else if (setup_is_sfx(&self)) {
+		src = self;
+		o->self = true;
+	} else {
+		return ap_err_set(err, AP_E_USAGE,
+				  "no release given: use --bundle FILE, --from DIR or --manifest "
+				  "FILE");
+	}
+	if (o->from && !ap_fsx_is_dir(o->from)) {
+		rc = ap_err_set(err, AP_E_NOTFOUND, "--from: offline folder '%s' does not exist",
+				o->from);
+		goto out;
+	}
+	rc = ap_release_open(src, &r, err);
+	if (rc)
+		goto out;
+	rc = load_trust(o, r, &trust, err);
+	if (rc && !o->insecure)
+		goto out;
+	if (!trust && !o->insecure) {
+		const char *id = r->manifest->key_id;
+		rc = ap_err_set(err, AP_E_UNTRUSTED,
+				"no trusted key to check '%s' (signed by key id %s): install its "
+				"public key in %s, pass --trust KEY, or, for a setup, "
+				"--trust-key-id ID after comparing %s with the id published with "
+				"the release", src, id ? id : "(not recorded)", AP_TRUST_DIR,
+				id ? id : "the signer's id");
+		goto out;
+	}
+	rc = ap_release_check_sig(r, trust, o->insecure, err);
+	if (rc)
+		goto out;
+	if (!r->sig_checked) {
+		setup_warn("--insecure: using '%s' although %s", src,
+			   err->msg[0] ? err->msg : "its signature was not checked");
+		ap_err_clear(err);
+	}
+	*out = r;
+	r = NULL;
+out:
+	ap_release_free(r);
+	ap_trust_free(trust);
+	free(self);
+	return rc;
+}
+
+static void hash_progress(void *ctx, const char *label, uint64_t done, uint64_t total)
+{
+	struct setup_src *s = ctx;
+
+	if (!s->bar)
+		return;
+	if (s->bar->label != label) {
+		ap_progress_end(s->bar);
+		ap_progress_start(s->bar, label, total, true);
+	}
+	ap_progress_cb(s->bar, done);
+}
+
+static void check_cb(void *ctx, const struct ap_src_check *chk)
+{
+	struct setup_src *s = ctx;
+
+	if (s->ev)
+		events_on_check(s->ev, chk);
+}
+
+int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_src *s,
+	       struct ap_src_plan **plan, struct ap_err *err)
+{
+	size_t n = 0;
+	int rc;
+
+	if (r->dir)
+		s->dirs[n++] = r->dir;
+	for (size_t i = 0; i < o->n_offline_dirs; i++) {
+		if (!ap_fsx_is_dir(o->offline_dirs[i]))
+			return ap_err_set(err, AP_E_NOTFOUND,
+					  "--offline-dir: '%s' does not exist or is not a folder "
+					  "(refusing to fall back to downloading)", o->offline_dirs[i]);
+		s->dirs[n++] = o->offline_dirs[i];
+	}
+	s->fo.proxy = o->proxy;
+	s->fo.cacert = o->cacert;
+	s->so.offline_dirs = s->dirs;
+	s->so.n_offline_dirs = n;
+	s->so.mirrors = o->mirrors;
+	s->so.n_mirrors = o->n_mirrors;
+	s->so.cache_dir = o->cache;
+	s->so.offline = o->offline;
+	s->so.fetch = &s->fo;
+	s->so.on_hash = hash_progress;
+	s->so.on_check = check_cb;
+	s->so.ctx = s;
+	rc = ap_src_plan(r, &s->so, plan, err);
+	if (rc)
+		return rc;
+	if (!(*plan)->cache_dir) {
+		s->cache_default = ap_path_join3(setup_root(o), "var/cache/airpack",
+						 r->manifest->product);
+		if (!s->cache_default)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		(*plan)->cache_dir = strdup(s->cache_default);
+		if (!(*plan)->cache_dir)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void setup_src_release(struct setup_src *s)
+{
+	free(s->cache_default);
+	free(s->work_dir);
+}

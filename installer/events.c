@@ -1,0 +1,92 @@
+/* events.c - how source checks and transaction events are shown: readable
+ * lines on a terminal or in a log, or one JSON object per event (--json) so
+ * an auditor has a record of every hash that was checked. */
+#include <stdio.h>
+#include <string.h>
+
+#include "events.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+void events_on_check(void *ctx, const struct ap_src_check *chk)
+{
+	struct events *ev = ctx;
+
+	if (ev->bar)
+		ap_progress_end(ev->bar);
+	if (ev->o->json) {
+		struct ap_json j;
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "event", "check");
+		ap_json_str(&j, "component", chk->c->name);
+		ap_json_str(&j, "file", chk->c->file);
+		ap_json_str(&j, "source", chk->source);
+		ap_json_u64(&j, "expected_size", chk->c->size);
+		ap_json_u64(&j, "size", chk->size);
+		ap_json_str(&j, "expected_sha256", chk->c->sha256);
+		ap_json_str(&j, "sha256", chk->sha256[0] ? chk->sha256 : NULL);
+		ap_json_str(&j, "verdict", chk->verdict);
+		ap_json_str(&j, "detail", chk->detail);
+		ap_json_end(&j);
+		return;
+	}
+	if (ev->o->quiet)
+		return;
+	if (strcmp(chk->verdict, "ok") == 0 || strcmp(chk->verdict, "downloaded") == 0)
+		printf("  %-10s %s: %s (sha256 %.16s... ok)\n", chk->verdict, chk->c->name,
+		       chk->source, chk->sha256);
+	else
+		printf("  %-10s %s: %s\n", chk->verdict, chk->c->name, chk->detail);
+	fflush(stdout);
+}
+
+void events_on_txn(void *ctx, const struct ap_txn_event *e)
+{
+	struct events *ev = ctx;
+
+	if (ev->o->json) {
+		struct ap_json j;
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "event", ap_txn_phase_name(e->phase));
+		ap_json_str(&j, "verdict", ap_txn_verdict_name(e->verdict));
+		if (e->component)
+			ap_json_str(&j, "component", e->component);
+		if (e->path)
+			ap_json_str(&j, "path", e->path);
+		if (e->expected_sha256)
+			ap_json_str(&j, "expected_sha256", e->expected_sha256);
+		if (e->actual_sha256)
+			ap_json_str(&j, "sha256", e->actual_sha256);
+		if (e->phase == AP_TXN_PH_FILE || e->phase == AP_TXN_PH_CHECK)
+			ap_json_u64(&j, "size", e->size);
+		if (e->phase == AP_TXN_PH_RUN)
+			ap_json_int(&j, "exit_code", e->exit_code);
+		if (e->verdict == AP_TXN_V_MODE) {
+			char m[16];
+			snprintf(m, sizeof(m), "%04o", e->expected_mode);
+			ap_json_str(&j, "expected_mode", m);
+			snprintf(m, sizeof(m), "%04o", e->actual_mode);
+			ap_json_str(&j, "mode", m);
+		}
+		if (e->detail)
+			ap_json_str(&j, "detail", e->detail);
+		ap_json_end(&j);
+		return;
+	}
+	if (ev->o->quiet)
+		return;
+	if (!ev->verbose && e->phase != AP_TXN_PH_SWITCH && e->phase != AP_TXN_PH_RUN &&
+	    (e->verdict == AP_TXN_V_OK || e->verdict == AP_TXN_V_REMOVED))
+		return;
+	printf("  %-10s %s%s%s%s%s", ap_txn_verdict_name(e->verdict), ap_txn_phase_name(e->phase),
+	       e->component ? " " : "", e->component ? e->component : "", e->path ? ": " : "",
+	       e->path ? e->path : "");
+	if (e->phase == AP_TXN_PH_RUN)
+		printf(" (exit code %d)", e->exit_code);
+	if (e->verdict == AP_TXN_V_MODE)
+		printf(" (mode %04o, expected %04o)", e->actual_mode, e->expected_mode);
+	if (e->detail)
+		printf(" (%s)", e->detail);
+	printf("\n");
+	fflush(stdout);
+}

@@ -1,0 +1,20 @@
+/* events.h - printing source checks and transaction events (text or JSON). */
+#ifndef AIRPACK_SETUP_EVENTS_H
+#define AIRPACK_SETUP_EVENTS_H
+
+#include <stdbool.h>
+#include "setup.h"
+#include "airpack/source.h"
+#include "airpack/txn.h"
+#include "airpack/ui.h"
+
+struct events {
+	const struct setup_opts *o;
+	struct ap_progress *bar; /* cleared before a line is printed; may be NULL */
+	bool verbose;            /* also print every file */
+};
+
+void events_on_check(void *ctx, const struct ap_src_check *chk);
+void events_on_txn(void *ctx, const struct ap_txn_event *e);
+
+#endif

@@ -1,0 +1,121 @@
+/* setup.h - shared pieces of airpack-setup's commands. */
+#ifndef AIRPACK_SETUP_H
+#define AIRPACK_SETUP_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "airpack/err.h"
+#include "airpack/fetch.h"
+#include "airpack/release.h"
+#include "airpack/sign.h"
+#include "airpack/source.h"
+
+#define MAX_LIST 32
+
+/* Options shared by the commands that act on a release. */
+struct setup_opts {
+	const char *bundle;
+	const char *from;
+	const char *manifest;
+	const char *trust;
+	const char *trust_key_id;
+	bool insecure;
+	const char *offline_dirs[MAX_LIST];
+	size_t n_offline_dirs;
+	const char *mirrors[MAX_LIST];
+	size_t n_mirrors;
+	const char *version;   /* --version V with a versioned mirror */
+	const char *channel;
+	const char *cache;
+	bool offline;
+	const char *proxy;
+	const char *cacert;
+	const char *root;
+	bool json;
+	bool quiet;
+	bool no_run;
+	bool allow_downgrade;
+	bool purge;
+	bool self;             /* the release is this executable (setup) */
+};
+
+/* getopt_long ids for the shared options (above the ASCII range). */
+enum {
+	OPT_BUNDLE = 1000, OPT_FROM, OPT_MANIFEST, OPT_TRUST, OPT_TRUST_KEY_ID, OPT_INSECURE,
+	OPT_OFFLINE_DIR, OPT_MIRROR, OPT_VERSION, OPT_CHANNEL, OPT_CACHE, OPT_OFFLINE,
+	OPT_PROXY, OPT_CACERT, OPT_ROOT, OPT_JSON, OPT_QUIET, OPT_NO_RUN,
+	OPT_ALLOW_DOWNGRADE, OPT_PURGE, OPT_HELP,
+};
+
+/* The long options every release command takes; put inside a command's
+ * struct option array. */
+#define SETUP_SOURCE_OPTIONS                                                       \
+	{ "bundle", required_argument, NULL, OPT_BUNDLE },                         \
+	{ "from", required_argument, NULL, OPT_FROM },                             \
+	{ "manifest", required_argument, NULL, OPT_MANIFEST },                     \
+	{ "trust", required_argument, NULL, OPT_TRUST },                           \
+	{ "trust-key-id", required_argument, NULL, OPT_TRUST_KEY_ID },             \
+	{ "insecure", no_argument, NULL, OPT_INSECURE },                           \
+	{ "offline-dir", required_argument, NULL, OPT_OFFLINE_DIR },               \
+	{ "mirror", required_argument, NULL, OPT_MIRROR },                         \
+	{ "version", required_argument, NULL, OPT_VERSION },                       \
+	{ "channel", required_argument, NULL, OPT_CHANNEL },                       \
+	{ "cache", required_argument, NULL, OPT_CACHE },                           \
+	{ "offline", no_argument, NULL, OPT_OFFLINE },                             \
+	{ "proxy", required_argument, NULL, OPT_PROXY },                           \
+	{ "cacert", required_argument, NULL, OPT_CACERT }
+
+/* The common options every command takes. */
+#define SETUP_COMMON_OPTIONS                                                       \
+	{ "root", required_argument, NULL, OPT_ROOT },                             \
+	{ "json", no_argument, NULL, OPT_JSON },                                   \
+	{ "quiet", no_argument, NULL, OPT_QUIET },                                 \
+	{ "help", no_argument, NULL, OPT_HELP }
+
+/* Help text for SETUP_SOURCE_OPTIONS. */
+extern const char setup_source_help[];
+
+/* Handle one shared option; returns 1 when consumed, 0 when not ours,
+ * -1 on a usage error (printed). */
+int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg);
+
+/* Print "airpack-setup: error: MSG" and return its exit code. */
+int setup_die(const struct ap_err *err);
+int setup_usage_error(const char *cmd, const char *fmt, ...) AP_PRINTF(2, 3);
+int setup_print_usage(const char *cmd);
+void setup_warn(const char *fmt, ...) AP_PRINTF(1, 2);
+void setup_note(const struct setup_opts *o, const char *fmt, ...) AP_PRINTF(2, 3);
+
+/* Open the release named by the options (or this setup) and check its
+ * signature; prints a warning when --insecure let a bad one through. */
+int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_err *err);
+
+/* The root to install into ("/" by default). */
+const char *setup_root(const struct setup_opts *o);
+
+struct events;
+
+/* Fill source options (offline folders: the release's own first) and plan. */
+struct setup_src {
+	const char *dirs[MAX_LIST + 1];
+	struct ap_src_opts so;
+	struct ap_fetch_opts fo;
+	struct ap_progress *bar;
+	struct events *ev;       /* source checks are reported here; may be NULL */
+	char *cache_default;
+	char *work_dir;
+};
+int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_src *s,
+	       struct ap_src_plan **plan, struct ap_err *err);
+void setup_src_release(struct setup_src *s);
+
+/* The install command's work (also what a setup run without a command does). */
+int setup_install(struct setup_opts *o, bool repair, bool verbose);
+
+/* Write or check an offline folder (layout, --extract). */
+int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool clean);
+
+/* Detect whether this executable carries a release (a setup). */
+bool setup_is_sfx(char **self_path);
+
+#endif

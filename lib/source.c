@@ -1,0 +1,465 @@
+/* source.c - offline first, then bundle, then download; see airpack/source.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airpack/source.h"
+#include "airpack/bundle.h"
+#include "airpack/digest.h"
+#include "airpack/fsx.h"
+#include "airpack/banned.h"
+
+#define READ_BUF (1u << 20)
+#define WHY_MAX 1024
+
+struct hash_progress {
+	const struct ap_src_opts *o;
+	const char *label;
+	uint64_t total;
+};
+
+static void hash_cb(void *ctx, uint64_t done)
+{
+	struct hash_progress *hp = ctx;
+
+	if (hp->o->on_hash)
+		hp->o->on_hash(hp->o->ctx, hp->label, done, hp->total);
+}
+
+static void emit(const struct ap_src_opts *o, const struct ap_component *c, const char *source,
+		 const char *verdict, uint64_t size, const char *sha256, const char *detail)
+{
+	struct ap_src_check chk;
+
+	if (!o->on_check)
+		return;
+	chk.c = c;
+	chk.source = source;
+	chk.verdict = verdict;
+	chk.size = size;
+	chk.sha256 = sha256 ? sha256 : "";
+	chk.detail = detail;
+	o->on_check(o->ctx, &chk);
+}
+
+static char *dupstr(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+/* Look for c in dir under each of its names.  Returns 1 with *path when a
+ * candidate matched, 0 when none did; a mismatching candidate's reason is
+ * written to why (only the first). */
+static int find_in_dir(const struct ap_src_opts *o, const char *dir, const struct ap_component *c,
+		       char **path_out, char *why, size_t why_len, struct ap_err *err)
+{
+	for (size_t i = 0; i <= c->n_aliases; i++) {
+		const char *name = i == 0 ? c->file : c->aliases[i - 1];
+		char hex[AP_SHA256_HEX];
+		struct hash_progress hp = { o, name, c->size };
+		struct ap_err e = AP_ERR_INIT;
+		struct ap_stat st;
+		char detail[WHY_MAX];
+		char *path;
+
+		path = ap_path_join(dir, name);
+		if (!path)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		if (ap_fsx_stat(path, &st, &e) != 0 || st.type != AP_FT_FILE) {
+			free(path);
+			continue;
+		}
+		if (st.size != c->size) {
+			snprintf(detail, sizeof(detail),
+				 "'%s' in %s is %llu bytes, expected %llu (from another release?)",
+				 name, dir, (unsigned long long)st.size,
+				 (unsigned long long)c->size);
+			emit(o, c, path, "size-mismatch", st.size, NULL, detail);
+			if (!why[0])
+				snprintf(why, why_len, "%s", detail);
+			free(path);
+			continue;
+		}
+		if (ap_sha256_file(path, hex, NULL, hash_cb, &hp, &e) != 0) {
+			emit(o, c, path, "unreadable", st.size, NULL, e.msg);
+			if (!why[0])
+				snprintf(why, why_len, "%s", e.msg);
+			free(path);
+			continue;
+		}
+		if (!ap_sha256_eq(hex, c->sha256)) {
+			snprintf(detail, sizeof(detail),
+				 "'%s' in %s has another sha256 (from another release?)", name,
+				 dir);
+			emit(o, c, path, "sha256-mismatch", st.size, hex, detail);
+			if (!why[0])
+				snprintf(why, why_len, "%s", detail);
+			free(path);
+			continue;
+		}
+		emit(o, c, path, "ok", st.size, hex, "size and sha256 match");
+		*path_out = path;
+		return 1;
+	}
+	return 0;
+}
+
+static bool is_bundled(const struct ap_release *r)
+{
+	return r->kind == AP_RELEASE_BUNDLE || (r->kind == AP_RELEASE_SFX && !r->sfx_detached);
+}
+
+static int add_url(struct ap_src_item *it, char *url, struct ap_err *err)
+{
+	char **v;
+
+	if (!url)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	v = realloc(it->urls, (it->n_urls + 1) * sizeof(*v));
+	if (!v) {
+		free(url);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	it->urls = v;
+	it->urls[it->n_urls++] = url;
+	return 0;
+}
+
+static int plan_item(const struct ap_release *r, const struct ap_src_opts *o,
+		     struct ap_src_plan *p, struct ap_src_item *it, struct ap_err *err)
+{
+	const struct ap_component *c = it->c;
+	char mismatch[WHY_MAX] = "";
+	char why[WHY_MAX * 2];
+	int rc;
+
+	for (size_t d = 0; d < o->n_offline_dirs; d++) {
+		rc = find_in_dir(o, o->offline_dirs[d], c, &it->path, mismatch, sizeof(mismatch),
+				 err);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			it->kind = AP_SRC_LOCAL;
+			snprintf(why, sizeof(why), "%s: size and sha256 match", it->path);
+			goto done;
+		}
+	}
+	if (o->cache_dir) {
+		bool listed = false;
+		for (size_t d = 0; d < o->n_offline_dirs; d++)
+			if (strcmp(o->offline_dirs[d], o->cache_dir) == 0)
+				listed = true;
+		if (!listed) {
+			rc = find_in_dir(o, o->cache_dir, c, &it->path, mismatch,
+					 sizeof(mismatch), err);
+			if (rc < 0)
+				return rc;
+			if (rc == 1) {
+				it->kind = AP_SRC_LOCAL;
+				snprintf(why, sizeof(why), "%s (cache): size and sha256 match",
+					 it->path);
+				goto done;
+			}
+		}
+	}
+	if (is_bundled(r)) {
+		it->kind = AP_SRC_BUNDLE;
+		p->bundle_bytes += c->size;
+		snprintf(why, sizeof(why), "%s%sin the %s %s", mismatch, mismatch[0] ? ": using the copy " : "",
+			 r->kind == AP_RELEASE_SFX ? "setup" : "bundle", r->path);
+		goto done;
+	}
+	for (size_t i = 0; i < o->n_mirrors; i++) {
+		rc = add_url(it, ap_fetch_url_join(o->mirrors[i], c->file), err);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < c->n_urls; i++) {
+		rc = add_url(it, dupstr(c->urls[i]), err);
+		if (rc)
+			return rc;
+	}
+	if (o->offline || it->n_urls == 0) {
+		it->kind = AP_SRC_MISSING;
+		p->n_missing++;
+		snprintf(why, sizeof(why), "%s%s%s", mismatch[0] ? mismatch : "not in any offline folder",
+			 o->offline ? ": missing (--offline: no download)"
+				    : ": missing, and no mirror or url to download it from",
+			 "");
+		emit(o, c, o->n_offline_dirs ? o->offline_dirs[0] : "-", "missing", 0, NULL, why);
+		goto done;
+	}
+	it->kind = AP_SRC_DOWNLOAD;
+	p->download_bytes += c->size;
+	snprintf(why, sizeof(why), "%s: will download from %s",
+		 mismatch[0] ? mismatch : "not in any offline folder", it->urls[0]);
+done:
+	it->why = dupstr(why);
+	if (!it->why)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	return 0;
+}
+
+int ap_src_plan(const struct ap_release *r, const struct ap_src_opts *o,
+		struct ap_src_plan **out, struct ap_err *err)
+{
+	const struct ap_manifest *m = r->manifest;
+	struct ap_src_plan *p;
+	int rc = 0;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	p->items = calloc(m->n_components, sizeof(*p->items));
+	if (!p->items) {
+		free(p);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	p->n_items = m->n_components;
+	if (o->cache_dir) {
+		p->cache_dir = dupstr(o->cache_dir);
+	} else {
+		for (size_t d = 0; d < o->n_offline_dirs && !p->cache_dir; d++)
+			if (ap_fsx_dir_writable(o->offline_dirs[d]))
+				p->cache_dir = dupstr(o->offline_dirs[d]);
+	}
+	for (size_t i = 0; i < m->n_components; i++) {
+		p->items[i].c = &m->components[i];
+		rc = plan_item(r, o, p, &p->items[i], err);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		ap_src_plan_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+/* Stream the bundle once, copying out the entries the plan takes from it. */
+static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, const char *dir,
+			 const struct ap_src_opts *o, struct ap_err *err)
+{
+	struct ap_bundle_reader *br = NULL;
+	struct ap_sha256 *h = NULL;
+	unsigned char *buf = NULL;
+	int rc;
+
+	buf = malloc(READ_BUF);
+	h = ap_sha256_new();
+	if (!buf || !h) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = ap_fsx_mkdir_p(dir, 0700, err);
+	if (rc)
+		goto out;
+	rc = ap_bundle_reader_open(r->path, r->offset, r->length, &br, err);
+	if (rc)
+		goto out;
+	for (;;) {
+		struct ap_afile f = AP_AFILE_INIT;
+		struct ap_src_item *it = NULL;
+		char hex[AP_SHA256_HEX];
+		const char *name;
+		uint64_t size, total = 0;
+		size_t got;
+		char *path;
+
+		rc = ap_bundle_reader_next(br, &name, &size, err);
+		if (rc <= 0)
+			break;
+		for (size_t i = 0; i < p->n_items; i++)
+			if (p->items[i].kind == AP_SRC_BUNDLE && !p->items[i].path &&
+			    strcmp(p->items[i].c->file, name) == 0)
+				it = &p->items[i];
+		if (!it)
+			continue;
+		if (size != it->c->size) {
+			rc = ap_err_set(err, AP_E_DIGEST,
+					"component '%s': the bundle's '%s' is %llu bytes, the "
+					"manifest says %llu", it->c->name, name,
+					(unsigned long long)size, (unsigned long long)it->c->size);
+			goto out;
+		}
+		path = ap_path_join(dir, name);
+		if (!path) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			goto out;
+		}
+		rc = ap_afile_open(&f, path, 0600, err);
+		if (rc) {
+			free(path);
+			goto out;
+		}
+		ap_sha256_reset(h);
+		do {
+			rc = ap_bundle_reader_read(br, buf, READ_BUF, &got, err);
+			if (rc == 0 && got) {
+				ap_sha256_update(h, buf, got);
+				total += got;
+				if (o->on_hash)
+					o->on_hash(o->ctx, name, total, size);
+				rc = ap_afile_write(&f, buf, got, err);
+			}
+		} while (rc == 0 && got > 0);
+		if (rc == 0) {
+			ap_sha256_final_hex(h, hex);
+			if (total != it->c->size || !ap_sha256_eq(hex, it->c->sha256)) {
+				emit(o, it->c, "bundle", "sha256-mismatch", total, hex,
+				     "the bundle's copy differs from the signed manifest");
+				rc = ap_err_set(err, AP_E_DIGEST,
+						"component '%s': the bundle's '%s' has sha256 %s, "
+						"the signed manifest says %s", it->c->name, name,
+						hex, it->c->sha256);
+			}
+		}
+		if (rc) {
+			ap_afile_abort(&f);
+			free(path);
+			goto out;
+		}
+		rc = ap_afile_commit(&f, err);
+		if (rc) {
+			free(path);
+			goto out;
+		}
+		emit(o, it->c, "bundle", "ok", total, hex, "size and sha256 match");
+		it->path = path;
+		it->fetched = true;
+	}
+	if (rc < 0)
+		goto out;
+	rc = 0;
+	for (size_t i = 0; i < p->n_items; i++)
+		if (p->items[i].kind == AP_SRC_BUNDLE && !p->items[i].path) {
+			rc = ap_err_set(err, AP_E_BUNDLE, "component '%s': '%s' is not in '%s'",
+					p->items[i].c->name, p->items[i].c->file, r->path);
+			break;
+		}
+out:
+	ap_bundle_reader_free(br);
+	ap_sha256_free(h);
+	free(buf);
+	return rc;
+}
+
+static int download(struct ap_src_plan *p, struct ap_src_item *it, const struct ap_src_opts *o,
+		    struct ap_err *err)
+{
+	struct ap_fetch_opts def = AP_FETCH_OPTS_INIT;
+	const struct ap_fetch_opts *fo = o->fetch ? o->fetch : &def;
+	char errs[AP_ERR_MSG_MAX] = "";
+	char *dest;
+	int rc = AP_E_FETCH;
+
+	if (!p->cache_dir)
+		return ap_err_set(err, AP_E_USAGE,
+				  "component '%s' must be downloaded but no offline folder is "
+				  "writable: pass --cache DIR", it->c->name);
+	rc = ap_fsx_mkdir_p(p->cache_dir, 0755, err);
+	if (rc)
+		return rc;
+	dest = ap_path_join(p->cache_dir, it->c->file);
+	if (!dest)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	for (size_t u = 0; u < it->n_urls; u++) {
+		struct ap_fetch_result res;
+		struct ap_err e = AP_ERR_INIT;
+
+		memset(&res, 0, sizeof(res));
+		rc = ap_fetch_file(fo, it->urls[u], dest, it->c->size, it->c->sha256, &res, &e);
+		if (rc == 0) {
+			emit(o, it->c, it->urls[u], "downloaded", it->c->size, it->c->sha256,
+			     res.resumed ? "resumed; size and sha256 match"
+					 : "size and sha256 match");
+			it->path = dest;
+			it->fetched = true;
+			return 0;
+		}
+		emit(o, it->c, it->urls[u], "download-failed", 0, NULL, e.msg);
+		snprintf(errs, sizeof(errs), "%s", e.msg);
+		rc = e.code;
+	}
+	free(dest);
+	return ap_err_set(err, rc == AP_E_DIGEST ? AP_E_DIGEST : AP_E_FETCH,
+			  "component '%s': every source failed; last: %s", it->c->name, errs);
+}
+
+int ap_src_fetch(const struct ap_release *r, struct ap_src_plan *p, const struct ap_src_opts *o,
+		 struct ap_err *err)
+{
+	bool need_bundle = false;
+	int rc;
+
+	if (p->n_missing) {
+		char msg[AP_ERR_MSG_MAX];
+		size_t used = 0;
+
+		used += (size_t)snprintf(msg, sizeof(msg), "%zu component%s missing%s:", p->n_missing,
+					 p->n_missing == 1 ? " is" : "s are",
+					 o->offline ? " and --offline forbids downloads" : "");
+		for (size_t i = 0; i < p->n_items && used < sizeof(msg); i++) {
+			const struct ap_component *c = p->items[i].c;
+			if (p->items[i].kind != AP_SRC_MISSING)
+				continue;
+			used += (size_t)snprintf(msg + used, sizeof(msg) - used,
+						 " '%s' (file %s, %llu bytes, sha256 %s%s%s);",
+						 c->name, c->file, (unsigned long long)c->size,
+						 c->sha256, c->n_urls ? ", get it from " : "",
+						 c->n_urls ? c->urls[0] : "");
+		}
+		if (used < sizeof(msg) && used > 0 && msg[used - 1] == ';')
+			msg[used - 1] = '\0';
+		return ap_err_set(err, AP_E_OFFLINE,
+				  "%s; copy them into an offline folder (--offline-dir) and rerun",
+				  msg);
+	}
+	for (size_t i = 0; i < p->n_items; i++)
+		if (p->items[i].kind == AP_SRC_BUNDLE)
+			need_bundle = true;
+	if (need_bundle) {
+		const char *dir = o->work_dir ? o->work_dir : p->cache_dir;
+		if (!dir)
+			return ap_err_set(err, AP_E_USAGE, "no folder to unpack the bundle into");
+		rc = unpack_bundle(r, p, dir, o, err);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < p->n_items; i++) {
+		if (p->items[i].kind != AP_SRC_DOWNLOAD)
+			continue;
+		rc = download(p, &p->items[i], o, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+const struct ap_src_item *ap_src_find(const struct ap_src_plan *p, const struct ap_component *c)
+{
+	for (size_t i = 0; i < p->n_items; i++)
+		if (p->items[i].c == c)
+			return &p->items[i];
+	return NULL;
+}
+
+void ap_src_plan_free(struct ap_src_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_items; i++) {
+		free(p->items[i].path);
+		ap_strv_free(p->items[i].urls, p->items[i].n_urls);
+		free(p->items[i].why);
+	}
+	free(p->items);
+	free(p->cache_dir);
+	free(p);
+}
