@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test.sh [--asan] - install dependencies, build with --werror, run every
+# test (unit and integration), and end with "N passed, N failed".
+# --asan builds and runs the suite under AddressSanitizer + UBSan instead.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+builddir=$top/build
+opts=()
+if [ "${1:-}" = "--asan" ]; then
+	builddir=$top/build-asan
+	opts=(-Db_sanitize=address,undefined -Db_lundef=false)
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+"$top/tools/deps.sh" || exit 1
+"$top/tools/build.sh" "$builddir" "${opts[@]}" || {
+	echo "0 passed, 1 failed"
+	exit 1
+}
+meson test -C "$builddir" --no-rebuild --print-errorlogs --num-processes 2
+status=$?
+python3 - "$builddir/meson-logs/testlog.json" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+with open(sys.argv[1]) as f:
+    for line in f:
+        line = line.strip()
+        if not line:
+            continue
+        r = json.loads(line).get("result", "")
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+PY
+exit $status
