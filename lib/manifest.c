@@ -1,2 +1,1620 @@
-/* manifest.c - being written; see airpack/manifest.h. */
+/* manifest.c - parse, validate and emit manifests; see airpack/manifest.h.
+ *
+ * Parsing has two stages: the JSON tree is checked for shape (known fields,
+ * types, formats that the model cannot hold, such as a 63-digit sha256) while
+ * the model is built, then ap_manifest_validate checks every value rule on the
+ * model.  Both stages name the JSON path in every message.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cJSON.h"
+
 #include "airpack/manifest.h"
+#include "airpack/banned.h"
+
+/* Sizes must round-trip through a double exactly: 2^53 - 1 is the largest
+ * integer for which a JSON number cannot stand for two different values. */
+#define MAX_SIZE 9007199254740991ULL
+#define VERSION_MAX 64
+#define NAME_MAX_BYTES 255
+#define PATH_BUF 160
+#define QUOTE_BUF 200
+#define NAME_RULES "(no '/', '\\', '..', control characters)"
+
+/* ------------------------------------------------------------------ errors */
+
+static int fail(struct ap_err *err, const char *path, const char *fmt, ...) AP_PRINTF(3, 4);
+static int fail(struct ap_err *err, const char *path, const char *fmt, ...)
+{
+	char msg[AP_ERR_MSG_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		msg[0] = '\0';
+	if (path && *path)
+		return ap_err_set(err, AP_E_MANIFEST, "%s: %s", path, msg);
+	return ap_err_set(err, AP_E_MANIFEST, "%s", msg);
+}
+
+static int nomem(struct ap_err *err)
+{
+	return ap_err_set(err, AP_E_NOMEM, "out of memory handling the manifest");
+}
+
+/* Print s as a double-quoted string with JSON escapes, cut to fit buf. */
+static const char *quote(const char *s, char *buf, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!s)
+		return "null";
+	buf[o++] = '"';
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[7];
+		size_t k = 0;
+
+		if (c == '"' || c == '\\') {
+			esc[k++] = '\\';
+			esc[k++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			esc[k++] = '\\';
+			esc[k++] = 'u';
+			esc[k++] = '0';
+			esc[k++] = '0';
+			esc[k++] = hex[c >> 4];
+			esc[k++] = hex[c & 15];
+		} else {
+			esc[k++] = (char)c;
+		}
+		if (o + k + 5 > n) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(buf + o, esc, k);
+		o += k;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+static const char *type_name(const cJSON *j)
+{
+	if (cJSON_IsString(j))
+		return "a string";
+	if (cJSON_IsNumber(j))
+		return "a number";
+	if (cJSON_IsObject(j))
+		return "an object";
+	if (cJSON_IsArray(j))
+		return "an array";
+	if (cJSON_IsBool(j))
+		return "a boolean";
+	if (cJSON_IsNull(j))
+		return "null";
+	return "an invalid value";
+}
+
+/* Paths are PATH_BUF bytes; a longer one is cut, which only shortens a message. */
+static void pathf(char *out, const char *fmt, ...) AP_PRINTF(2, 3);
+static void pathf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(out, PATH_BUF, fmt, ap) < 0)
+		out[0] = '\0';
+	va_end(ap);
+}
+
+static void join(char *out, const char *base, const char *field)
+{
+	if (base && *base)
+		pathf(out, "%s.%s", base, field);
+	else
+		pathf(out, "%s", field);
+}
+
+static void join_index(char *out, const char *base, size_t i)
+{
+	pathf(out, "%s[%zu]", base, i);
+}
+
+/* ------------------------------------------------------------- name rules */
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Why a name is unsafe, or NULL when it is safe. */
+static const char *name_problem(const char *name, size_t len)
+{
+	if (len == 0)
+		return "(must not be empty)";
+	if (len > NAME_MAX_BYTES)
+		return "(longer than 255 bytes)";
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return NAME_RULES;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f)
+			return NAME_RULES;
+	}
+	return NULL;
+}
+
+bool ap_manifest_safe_name(const char *name)
+{
+	return name && name_problem(name, strlen(name)) == NULL;
+}
+
+static const char *relpath_problem(const char *path, bool allow_empty)
+{
+	const char *p = path;
+
+	if (*p == '\0')
+		return allow_empty ? NULL : "(must not be empty)";
+	if (*p == '/')
+		return "(must be relative: no leading '/')";
+	if (strchr(p, '\\'))
+		return "(no '\\')";
+	if (has_control(p))
+		return "(no control characters)";
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (len == 0)
+			return "(no empty parts: no '//' or trailing '/')";
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return "(no '.' or '..' parts)";
+		if (len > NAME_MAX_BYTES)
+			return "(a part is longer than 255 bytes)";
+		if (!slash)
+			return NULL;
+		p = slash + 1;
+	}
+}
+
+bool ap_manifest_safe_relpath(const char *path, bool allow_empty)
+{
+	return path && relpath_problem(path, allow_empty) == NULL;
+}
+
+static int check_name(const char *path, const char *what, const char *name, struct ap_err *err)
+{
+	char q[QUOTE_BUF];
+	const char *why;
+
+	if (!name)
+		return fail(err, path, "required field is missing");
+	why = name_problem(name, strlen(name));
+	if (why)
+		return fail(err, path, "unsafe %s %s %s", what, quote(name, q, sizeof(q)), why);
+	return 0;
+}
+
+static int check_relpath(const char *path, const char *rel, bool allow_empty, struct ap_err *err)
+{
+	char q[QUOTE_BUF];
+	const char *why;
+
+	if (!rel)
+		return fail(err, path, "required field is missing");
+	why = relpath_problem(rel, allow_empty);
+	if (why)
+		return fail(err, path, "unsafe relative path %s %s", quote(rel, q, sizeof(q)), why);
+	return 0;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_alnum(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool is_lower_hex(const char *s, size_t want)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!is_digit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return i == want;
+}
+
+bool ap_version_valid(const char *v)
+{
+	size_t i = 0, len;
+
+	if (!v)
+		return false;
+	len = strlen(v);
+	if (len == 0 || len > VERSION_MAX)
+		return false;
+	for (;;) {
+		if (!is_digit(v[i]))
+			return false;
+		while (is_digit(v[i]))
+			i++;
+		if (v[i] != '.')
+			break;
+		i++;
+	}
+	if (v[i] == '\0')
+		return true;
+	if (v[i] != '-' || v[i + 1] == '\0')
+		return false;
+	for (i++; v[i]; i++)
+		if (!is_alnum(v[i]) && v[i] != '.')
+			return false;
+	return true;
+}
+
+/* Compare one identifier of each version: all-digit identifiers compare as
+ * numbers of any length, and sort before alphanumeric ones. */
+static int cmp_ident(const char *a, size_t an, const char *b, size_t bn)
+{
+	bool ad = an > 0, bd = bn > 0;
+	int c;
+
+	for (size_t i = 0; i < an; i++)
+		ad = ad && is_digit(a[i]);
+	for (size_t i = 0; i < bn; i++)
+		bd = bd && is_digit(b[i]);
+	if (ad && bd) {
+		while (an > 1 && *a == '0') {
+			a++;
+			an--;
+		}
+		while (bn > 1 && *b == '0') {
+			b++;
+			bn--;
+		}
+		if (an != bn)
+			return an < bn ? -1 : 1;
+		c = memcmp(a, b, an);
+		return c < 0 ? -1 : c > 0;
+	}
+	if (ad != bd)
+		return ad ? -1 : 1;
+	c = memcmp(a, b, an < bn ? an : bn);
+	if (c)
+		return c < 0 ? -1 : 1;
+	return an == bn ? 0 : (an < bn ? -1 : 1);
+}
+
+/* Compare dot-separated lists; missing numeric parts count as 0 when
+ * zero_fill (the release part), otherwise the shorter list sorts first. */
+static int cmp_dotted(const char *a, size_t an, const char *b, size_t bn, bool zero_fill)
+{
+	size_t ia = 0, ib = 0;
+
+	while (ia < an || ib < bn) {
+		const char *pa = a + ia, *pb = b + ib;
+		size_t la = 0, lb = 0;
+		int c;
+
+		if (ia >= an || ib >= bn) {
+			if (!zero_fill)
+				return ia >= an ? -1 : 1;
+		}
+		while (ia + la < an && a[ia + la] != '.')
+			la++;
+		while (ib + lb < bn && b[ib + lb] != '.')
+			lb++;
+		if (ia >= an) {
+			pa = "0";
+			la = 1;
+		}
+		if (ib >= bn) {
+			pb = "0";
+			lb = 1;
+		}
+		c = cmp_ident(pa, la, pb, lb);
+		if (c)
+			return c;
+		if (ia < an)
+			ia += la + 1;
+		if (ib < bn)
+			ib += lb + 1;
+	}
+	return 0;
+}
+
+int ap_version_cmp(const char *a, const char *b)
+{
+	const char *da, *db;
+	size_t ra, rb;
+	int c;
+
+	if (!a || !b)
+		return a == b ? 0 : (a ? 1 : -1);
+	da = strchr(a, '-');
+	db = strchr(b, '-');
+	ra = da ? (size_t)(da - a) : strlen(a);
+	rb = db ? (size_t)(db - b) : strlen(b);
+	c = cmp_dotted(a, ra, b, rb, true);
+	if (c)
+		return c;
+	if (!da || !db)
+		return da ? -1 : (db ? 1 : 0);
+	return cmp_dotted(da + 1, strlen(da + 1), db + 1, strlen(db + 1), false);
+}
+
+static bool url_ok(const char *u)
+{
+	static const char *const schemes[] = {"http://", "https://", "file://"};
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i]);
+		size_t k;
+
+		for (k = 0; k < n; k++) {
+			char c = u[k];
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			if (c != schemes[i][k])
+				break;
+		}
+		if (k < n)
+			continue;
+		if (u[n] == '\0')
+			return false;
+		for (const char *p = u + n; *p; p++)
+			if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* --------------------------------------------------------------- model */
+
+static void free_strv(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void component_release(struct ap_component *c)
+{
+	free(c->name);
+	free(c->file);
+	free_strv(c->aliases, c->n_aliases);
+	free_strv(c->urls, c->n_urls);
+	free(c->to);
+	free_strv(c->args, c->n_args);
+	free(c->ok_codes);
+}
+
+void ap_manifest_free(struct ap_manifest *m)
+{
+	if (!m)
+		return;
+	free(m->format);
+	free(m->product);
+	free(m->version);
+	free(m->channel);
+	free(m->platform);
+	free(m->prefix);
+	free(m->description);
+	free(m->key_id);
+	free_strv(m->data_dirs, m->n_data_dirs);
+	free(m->config.path);
+	free(m->config.template);
+	if (m->components)
+		for (size_t i = 0; i < m->n_components; i++)
+			component_release(&m->components[i]);
+	free(m->components);
+	free(m);
+}
+
+const struct ap_component *ap_manifest_find(const struct ap_manifest *m, const char *name)
+{
+	if (!m || !name)
+		return NULL;
+	for (size_t i = 0; i < m->n_components; i++)
+		if (m->components[i].name && strcmp(m->components[i].name, name) == 0)
+			return &m->components[i];
+	return NULL;
+}
+
+uint64_t ap_manifest_total_size(const struct ap_manifest *m)
+{
+	uint64_t total = 0;
+
+	if (!m)
+		return 0;
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_component *c = &m->components[i];
+		if (!c->has_size)
+			continue;
+		if (total > UINT64_MAX - c->size)
+			return UINT64_MAX;
+		total += c->size;
+	}
+	return total;
+}
+
+const char *ap_action_name(enum ap_action a)
+{
+	switch (a) {
+	case AP_ACTION_EXTRACT:
+		return "extract";
+	case AP_ACTION_COPY:
+		return "copy";
+	case AP_ACTION_RUN:
+		return "run";
+	}
+	return "unknown";
+}
+
+const char *ap_component_dest(const struct ap_component *c)
+{
+	if (c->action == AP_ACTION_EXTRACT)
+		return c->to ? c->to : "";
+	return c->to && *c->to ? c->to : c->file;
+}
+
+/* ------------------------------------------------------------ validation */
+
+struct name_ref {
+	const char *s;
+	size_t comp;  /* component index */
+	size_t alias; /* 0: the name or file field, j + 1: aliases[j] */
+};
+
+static int ascii_casecmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		int ca = (unsigned char)*a, cb = (unsigned char)*b;
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb || ca == 0)
+			return ca - cb;
+	}
+}
+
+static int ref_order(const struct name_ref *a, const struct name_ref *b)
+{
+	if (a->comp != b->comp)
+		return a->comp < b->comp ? -1 : 1;
+	if (a->alias != b->alias)
+		return a->alias < b->alias ? -1 : 1;
+	return 0;
+}
+
+static int cmp_ref_exact(const void *pa, const void *pb)
+{
+	const struct name_ref *a = pa, *b = pb;
+	int c = strcmp(a->s, b->s);
+	return c ? c : ref_order(a, b);
+}
+
+static int cmp_ref_fold(const void *pa, const void *pb)
+{
+	const struct name_ref *a = pa, *b = pb;
+	int c = ascii_casecmp(a->s, b->s);
+	return c ? c : ref_order(a, b);
+}
+
+static void ref_path(char *out, const struct name_ref *r, const char *field)
+{
+	if (r->alias == 0)
+		pathf(out, "components[%zu].%s", r->comp, field);
+	else
+		pathf(out, "components[%zu].aliases[%zu]", r->comp, r->alias - 1);
+}
+
+/* Sort the references and report the duplicate that comes first in the
+ * document, naming the occurrence it repeats. */
+static int report_duplicates(struct name_ref *refs, size_t n, bool fold, const char *field,
+                             struct ap_err *err)
+{
+	const struct name_ref *dup = NULL, *orig = NULL;
+	char p1[PATH_BUF], p2[PATH_BUF], q[QUOTE_BUF];
+
+	qsort(refs, n, sizeof(*refs), fold ? cmp_ref_fold : cmp_ref_exact);
+	for (size_t i = 1, g = 0; i < n; i++) {
+		int diff =
+		    fold ? ascii_casecmp(refs[g].s, refs[i].s) : strcmp(refs[g].s, refs[i].s);
+
+		if (diff != 0) {
+			g = i;
+			continue;
+		}
+		/* within a group the first repeat is the earliest one */
+		if (i == g + 1 && (!dup || ref_order(&refs[i], dup) < 0)) {
+			dup = &refs[i];
+			orig = &refs[g];
+		}
+	}
+	if (!dup)
+		return 0;
+	ref_path(p1, dup, field);
+	ref_path(p2, orig, field);
+	return fail(err, p1, "duplicate of %s %s", p2, quote(orig->s, q, sizeof(q)));
+}
+
+static int check_unique(const struct ap_manifest *m, struct ap_err *err)
+{
+	struct name_ref *refs = NULL;
+	size_t n = 0, cap = m->n_components;
+	int rc;
+
+	for (size_t i = 0; i < m->n_components; i++) {
+		if (m->components[i].n_aliases > SIZE_MAX / 2 - cap)
+			return nomem(err);
+		cap += m->components[i].n_aliases + 1;
+	}
+	refs = calloc(cap ? cap : 1, sizeof(*refs));
+	if (!refs)
+		return nomem(err);
+
+	for (size_t i = 0; i < m->n_components; i++)
+		refs[n++] = (struct name_ref){m->components[i].name, i, 0};
+	rc = report_duplicates(refs, n, false, "name", err);
+	if (rc)
+		goto out;
+
+	n = 0;
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_component *c = &m->components[i];
+		refs[n++] = (struct name_ref){c->file, i, 0};
+		for (size_t j = 0; j < c->n_aliases; j++)
+			refs[n++] = (struct name_ref){c->aliases[j], i, j + 1};
+	}
+	/* Offline folders may live on case-insensitive file systems, so
+	 * "A.cab" and "a.cab" are the same file. */
+	rc = report_duplicates(refs, n, true, "file", err);
+out:
+	free(refs);
+	return rc;
+}
+
+static int check_mode(const char *path, unsigned mode, struct ap_err *err)
+{
+	if (mode > 0777)
+		return fail(err, path, "expected a mode of at most 0777, got %04o", mode);
+	return 0;
+}
+
+static int validate_component(const struct ap_manifest *m, size_t i, enum ap_manifest_kind kind,
+                              struct ap_err *err)
+{
+	const struct ap_component *c = &m->components[i];
+	char base[PATH_BUF], p[PATH_BUF], inst[PATH_BUF], q[QUOTE_BUF];
+	int rc;
+
+	pathf(base, "components[%zu]", i);
+	join(inst, base, "install");
+
+	join(p, base, "name");
+	if ((rc = check_name(p, "name", c->name, err)))
+		return rc;
+	join(p, base, "file");
+	if ((rc = check_name(p, "file name", c->file, err)))
+		return rc;
+	for (size_t j = 0; j < c->n_aliases; j++) {
+		pathf(p, "%s.aliases[%zu]", base, j);
+		if ((rc = check_name(p, "file name", c->aliases[j], err)))
+			return rc;
+	}
+	for (size_t j = 0; j < c->n_urls; j++) {
+		pathf(p, "%s.urls[%zu]", base, j);
+		if (!c->urls[j])
+			return fail(err, p, "required field is missing");
+		if (!url_ok(c->urls[j]))
+			return fail(err, p, "expected an http://, https:// or file:// url, got %s",
+			            quote(c->urls[j], q, sizeof(q)));
+	}
+	join(p, base, "size");
+	if (c->has_size && c->size > MAX_SIZE)
+		return fail(err, p, "expected an integer at most %llu, got %llu",
+		            (unsigned long long)MAX_SIZE, (unsigned long long)c->size);
+	if (!c->has_size && kind == AP_MANIFEST_RELEASE)
+		return fail(err, p, "required in a release manifest");
+	join(p, base, "sha256");
+	if (c->has_sha256 && !is_lower_hex(c->sha256, 64))
+		return fail(err, p, "expected 64 lowercase hex digits, got %s",
+		            quote(c->sha256, q, sizeof(q)));
+	if (!c->has_sha256 && kind == AP_MANIFEST_RELEASE)
+		return fail(err, p, "required in a release manifest");
+
+	join(p, inst, "action");
+	if (c->action != AP_ACTION_EXTRACT && c->action != AP_ACTION_COPY &&
+	    c->action != AP_ACTION_RUN)
+		return fail(err, p, "expected one of extract, copy, run, got %d", (int)c->action);
+	join(p, inst, "to");
+	if (c->to && (rc = check_relpath(p, c->to, c->action == AP_ACTION_EXTRACT, err)))
+		return rc;
+	if (c->action == AP_ACTION_EXTRACT)
+		return 0;
+	join(p, inst, "mode");
+	if ((rc = check_mode(p, c->mode, err)))
+		return rc;
+	if (c->action == AP_ACTION_COPY) {
+		if (c->n_args) {
+			join(p, inst, "args");
+			return fail(err, p, "only allowed with action \"run\", got \"copy\"");
+		}
+		if (c->n_ok_codes) {
+			join(p, inst, "ok_exit_codes");
+			return fail(err, p, "only allowed with action \"run\", got \"copy\"");
+		}
+		return 0;
+	}
+	for (size_t j = 0; j < c->n_args; j++) {
+		if (!c->args[j]) {
+			pathf(p, "%s.args[%zu]", inst, j);
+			return fail(err, p, "required field is missing");
+		}
+	}
+	join(p, inst, "ok_exit_codes");
+	if (c->n_ok_codes == 0 || !c->ok_codes)
+		return fail(err, p, "expected a non-empty array of integers");
+	return 0;
+}
+
+int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind,
+                         struct ap_err *err)
+{
+	char q[QUOTE_BUF], p[PATH_BUF];
+	int rc;
+
+	if (!m)
+		return ap_err_set(err, AP_E_USAGE, "no manifest to validate");
+	if (!m->format)
+		return fail(err, "format", "required field is missing");
+	if (strcmp(m->format, AP_FORMAT) != 0)
+		return fail(err, "format", "expected \"%s\", got %s", AP_FORMAT,
+		            quote(m->format, q, sizeof(q)));
+	if ((rc = check_name("product", "name", m->product, err)))
+		return rc;
+	if (!m->version)
+		return fail(err, "version", "required field is missing");
+	if (!ap_version_valid(m->version))
+		return fail(err, "version", "expected a version like 1.1.13, got %s",
+		            quote(m->version, q, sizeof(q)));
+	if (m->channel && (rc = check_name("channel", "name", m->channel, err)))
+		return rc;
+	if (m->platform && (!*m->platform || has_control(m->platform)))
+		return fail(err, "platform",
+		            "expected a non-empty string without control "
+		            "characters, got %s",
+		            quote(m->platform, q, sizeof(q)));
+	if (m->description && !*m->description)
+		return fail(err, "description", "expected a non-empty string");
+	if ((rc = check_relpath("prefix", m->prefix, false, err)))
+		return rc;
+	if (m->key_id && !is_lower_hex(m->key_id, 16))
+		return fail(err, "key_id", "expected 16 lowercase hex digits, got %s",
+		            quote(m->key_id, q, sizeof(q)));
+	for (size_t i = 0; i < m->n_data_dirs; i++) {
+		pathf(p, "data_dirs[%zu]", i);
+		if ((rc = check_relpath(p, m->data_dirs[i], false, err)))
+			return rc;
+	}
+	if (m->has_config) {
+		if ((rc = check_relpath("config.path", m->config.path, false, err)))
+			return rc;
+		if (m->config.template && !ap_manifest_find(m, m->config.template))
+			return fail(err, "config.template",
+			            "expected the name of a component, "
+			            "got %s (no component has that name)",
+			            quote(m->config.template, q, sizeof(q)));
+		if ((rc = check_mode("config.mode", m->config.mode, err)))
+			return rc;
+	}
+	if (m->n_components == 0 || !m->components)
+		return fail(err, "components", "expected a non-empty array");
+	for (size_t i = 0; i < m->n_components; i++)
+		if ((rc = validate_component(m, i, kind, err)))
+			return rc;
+	return check_unique(m, err);
+}
+
+/* ------------------------------------------------------------- JSON input */
+
+static size_t line_of(const char *buf, size_t off, size_t *col)
+{
+	size_t line = 1, start = 0;
+
+	for (size_t i = 0; i < off; i++) {
+		if (buf[i] == '\n') {
+			line++;
+			start = i + 1;
+		}
+	}
+	*col = off - start + 1;
+	return line;
+}
+
+/* Report a problem at byte off, quoting the printable text around it on
+ * its line (cJSON's positions can be a byte past the culprit). */
+static int text_error(struct ap_err *err, const char *buf, size_t len, size_t off, const char *what)
+{
+	char near[24], q[QUOTE_BUF];
+	size_t col, line = line_of(buf, off, &col);
+	size_t from = off, to = off, n = 0;
+
+	while (from > 0 && off - from < 10 && buf[from - 1] >= 0x20 && buf[from - 1] < 0x7f)
+		from--;
+	while (to < len && to - off < 10 && buf[to] >= 0x20 && buf[to] < 0x7f)
+		to++;
+	for (size_t i = from; i < to; i++)
+		near[n++] = buf[i];
+	near[n] = '\0';
+	if (n == 0)
+		return fail(err, NULL, "syntax error at line %zu, column %zu (byte %zu): %s", line,
+		            col, off, what);
+	return fail(err, NULL, "syntax error at line %zu, column %zu (byte %zu) near %s: %s", line,
+	            col, off, quote(near, q, sizeof(q)), what);
+}
+
+/* Length of the UTF-8 sequence at s (at most avail bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t avail)
+{
+	unsigned cp;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* What cJSON lets through but a signed manifest must not hold: invalid
+ * UTF-8, raw control characters in strings, and "\u0000", which cJSON would
+ * turn into a string silently cut short. */
+static int check_text(const char *buf, size_t len, struct ap_err *err)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	bool in_str = false, escaped = false;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = utf8_len(s + i, len - i);
+
+		if (n == 0)
+			return text_error(err, buf, len, i, "invalid UTF-8");
+		if (in_str && s[i] < 0x20)
+			return text_error(err, buf, len, i, "control character inside a string");
+		if (escaped) {
+			escaped = false;
+		} else if (in_str && s[i] == '\\') {
+			if (len - i >= 6 && memcmp(buf + i + 1, "u0000", 5) == 0)
+				return text_error(err, buf, len, i,
+				                  "\\u0000 is not allowed in strings");
+			escaped = true;
+		} else if (s[i] == '"') {
+			in_str = !in_str;
+		}
+		i += n;
+	}
+	return 0;
+}
+
+/* The fields an object may hold; fills vals[] in the order of names[]. */
+static int take_fields(const cJSON *obj, const char *path, const char *const *names, size_t n,
+                       const cJSON **vals, struct ap_err *err)
+{
+	char q[QUOTE_BUF];
+
+	for (size_t k = 0; k < n; k++)
+		vals[k] = NULL;
+	for (const cJSON *f = obj->child; f; f = f->next) {
+		size_t k;
+
+		for (k = 0; k < n; k++)
+			if (strcmp(f->string, names[k]) == 0)
+				break;
+		if (k == n)
+			return fail(err, path, "unknown field %s", quote(f->string, q, sizeof(q)));
+		if (vals[k])
+			return fail(err, path, "duplicate field %s",
+			            quote(f->string, q, sizeof(q)));
+		vals[k] = f;
+	}
+	return 0;
+}
+
+static int want_object(const cJSON *j, const char *path, struct ap_err *err)
+{
+	if (!cJSON_IsObject(j))
+		return fail(err, path, "expected an object, got %s", type_name(j));
+	return 0;
+}
+
+static int dup_str(const char *s, char **out, struct ap_err *err)
+{
+	*out = strdup(s);
+	return *out ? 0 : nomem(err);
+}
+
+/* A string field; absent leaves *out NULL (or fails when required). */
+static int get_string(const cJSON *j, const char *path, bool required, char **out,
+                      struct ap_err *err)
+{
+	if (!j)
+		return required ? fail(err, path, "required field is missing") : 0;
+	if (!cJSON_IsString(j) || !j->valuestring)
+		return fail(err, path, "expected a string, got %s", type_name(j));
+	return dup_str(j->valuestring, out, err);
+}
+
+static int get_strv(const cJSON *j, const char *path, char ***out, size_t *n, struct ap_err *err)
+{
+	char p[PATH_BUF];
+	size_t count = 0;
+	char **v;
+
+	if (!j)
+		return 0;
+	if (!cJSON_IsArray(j))
+		return fail(err, path, "expected an array of strings, got %s", type_name(j));
+	for (const cJSON *e = j->child; e; e = e->next)
+		count++;
+	if (count == 0)
+		return 0;
+	v = calloc(count, sizeof(*v));
+	if (!v)
+		return nomem(err);
+	*out = v;
+	*n = count;
+	count = 0;
+	for (const cJSON *e = j->child; e; e = e->next, count++) {
+		join_index(p, path, count);
+		if (!cJSON_IsString(e) || !e->valuestring)
+			return fail(err, p, "expected a string, got %s", type_name(e));
+		if (dup_str(e->valuestring, &v[count], err))
+			return AP_E_NOMEM;
+	}
+	return 0;
+}
+
+static int parse_mode(const cJSON *j, const char *path, unsigned *out, struct ap_err *err)
+{
+	char q[QUOTE_BUF];
+	const char *s;
+	size_t len;
+	unsigned v = 0;
+
+	if (!cJSON_IsString(j) || !j->valuestring)
+		return fail(err, path, "expected an octal mode string like \"0755\", got %s",
+		            type_name(j));
+	s = j->valuestring;
+	len = strlen(s);
+	if (len < 3 || len > 4)
+		goto bad;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			goto bad;
+		v = v * 8 + (unsigned)(s[i] - '0');
+	}
+	if (v > 0777)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	return fail(err, path, "expected an octal mode like \"0755\" (at most 0777), got %s",
+	            quote(s, q, sizeof(q)));
+}
+
+static int parse_size(const cJSON *j, const char *path, uint64_t *out, struct ap_err *err)
+{
+	double d;
+	uint64_t u;
+
+	if (!cJSON_IsNumber(j))
+		return fail(err, path, "expected a non-negative integer, got %s", type_name(j));
+	d = j->valuedouble;
+	if (!(d >= 0))
+		return fail(err, path, "expected a non-negative integer, got %.15g", d);
+	if (d > (double)MAX_SIZE)
+		return fail(err, path, "expected an integer at most %llu, got %.17g",
+		            (unsigned long long)MAX_SIZE, d);
+	u = (uint64_t)d;
+	if ((double)u != d)
+		return fail(err, path, "expected a non-negative integer, got %.15g", d);
+	*out = u;
+	return 0;
+}
+
+static int parse_sha256(const cJSON *j, const char *path, char out[AP_SHA256_HEX],
+                        struct ap_err *err)
+{
+	const char *s;
+	size_t len;
+
+	if (!cJSON_IsString(j) || !j->valuestring)
+		return fail(err, path, "expected 64 hex digits, got %s", type_name(j));
+	s = j->valuestring;
+	len = strlen(s);
+	if (len != 64)
+		return fail(err, path, "expected 64 hex digits, got %zu", len);
+	for (size_t i = 0; i < 64; i++) {
+		int v = hex_value(s[i]);
+		if (v < 0)
+			return fail(err, path,
+			            "expected 64 hex digits, got a non-hex character "
+			            "at position %zu",
+			            i + 1);
+		out[i] = "0123456789abcdef"[v];
+	}
+	out[64] = '\0';
+	return 0;
+}
+
+static int parse_ok_codes(const cJSON *j, const char *path, struct ap_component *c,
+                          struct ap_err *err)
+{
+	char p[PATH_BUF];
+	size_t count = 0;
+
+	if (!cJSON_IsArray(j))
+		return fail(err, path, "expected an array of integers, got %s", type_name(j));
+	for (const cJSON *e = j->child; e; e = e->next)
+		count++;
+	if (count == 0)
+		return fail(err, path, "expected a non-empty array of integers");
+	c->ok_codes = calloc(count, sizeof(*c->ok_codes));
+	if (!c->ok_codes)
+		return nomem(err);
+	c->n_ok_codes = count;
+	count = 0;
+	for (const cJSON *e = j->child; e; e = e->next, count++) {
+		double d;
+
+		join_index(p, path, count);
+		if (!cJSON_IsNumber(e))
+			return fail(err, p, "expected an integer, got %s", type_name(e));
+		d = e->valuedouble;
+		if (!(d >= (double)INT_MIN && d <= (double)INT_MAX) || (double)(int)d != d)
+			return fail(err, p, "expected an integer from %d to %d, got %.15g", INT_MIN,
+			            INT_MAX, d);
+		c->ok_codes[count] = (int)d;
+	}
+	return 0;
+}
+
+enum { I_ACTION, I_TO, I_MODE, I_ARGS, I_OK, I_COUNT };
+static const char *const install_fields[I_COUNT] = {"action", "to", "mode", "args",
+                                                    "ok_exit_codes"};
+
+static int parse_install(const cJSON *j, const char *path, struct ap_component *c,
+                         struct ap_err *err)
+{
+	const cJSON *v[I_COUNT];
+	char p[PATH_BUF], q[QUOTE_BUF];
+	const char *act;
+	int rc;
+
+	if (!j)
+		return fail(err, path, "required field is missing");
+	if ((rc = want_object(j, path, err)))
+		return rc;
+	if ((rc = take_fields(j, path, install_fields, I_COUNT, v, err)))
+		return rc;
+	join(p, path, "action");
+	if (!v[I_ACTION])
+		return fail(err, p, "required field is missing");
+	if (!cJSON_IsString(v[I_ACTION]) || !v[I_ACTION]->valuestring)
+		return fail(err, p, "expected one of extract, copy, run, got %s",
+		            type_name(v[I_ACTION]));
+	act = v[I_ACTION]->valuestring;
+	if (strcmp(act, "extract") == 0)
+		c->action = AP_ACTION_EXTRACT;
+	else if (strcmp(act, "copy") == 0)
+		c->action = AP_ACTION_COPY;
+	else if (strcmp(act, "run") == 0)
+		c->action = AP_ACTION_RUN;
+	else
+		return fail(err, p, "expected one of extract, copy, run, got %s",
+		            quote(act, q, sizeof(q)));
+
+	join(p, path, "to");
+	if ((rc = get_string(v[I_TO], p, false, &c->to, err)))
+		return rc;
+	if (c->action == AP_ACTION_EXTRACT && c->to && !*c->to) {
+		free(c->to);
+		c->to = NULL;
+	}
+
+	join(p, path, "mode");
+	if (v[I_MODE] && c->action == AP_ACTION_EXTRACT)
+		return fail(err, p, "only allowed with action \"copy\" or \"run\", got \"%s\"",
+		            act);
+	c->mode = c->action == AP_ACTION_RUN ? 0755 : c->action == AP_ACTION_COPY ? 0644 : 0;
+	if (v[I_MODE] && (rc = parse_mode(v[I_MODE], p, &c->mode, err)))
+		return rc;
+
+	join(p, path, "args");
+	if (v[I_ARGS] && c->action != AP_ACTION_RUN)
+		return fail(err, p, "only allowed with action \"run\", got \"%s\"", act);
+	if ((rc = get_strv(v[I_ARGS], p, &c->args, &c->n_args, err)))
+		return rc;
+
+	join(p, path, "ok_exit_codes");
+	if (v[I_OK] && c->action != AP_ACTION_RUN)
+		return fail(err, p, "only allowed with action \"run\", got \"%s\"", act);
+	if (v[I_OK])
+		return parse_ok_codes(v[I_OK], p, c, err);
+	if (c->action == AP_ACTION_RUN) {
+		c->ok_codes = calloc(1, sizeof(*c->ok_codes));
+		if (!c->ok_codes)
+			return nomem(err);
+		c->n_ok_codes = 1;
+	}
+	return 0;
+}
+
+enum { C_NAME, C_FILE, C_ALIASES, C_URLS, C_SIZE, C_SHA256, C_INSTALL, C_COUNT };
+static const char *const component_fields[C_COUNT] = {"name", "file",   "aliases", "urls",
+                                                      "size", "sha256", "install"};
+
+static int parse_component(const cJSON *j, const char *path, struct ap_component *c,
+                           struct ap_err *err)
+{
+	const cJSON *v[C_COUNT];
+	char p[PATH_BUF];
+	int rc;
+
+	if ((rc = want_object(j, path, err)))
+		return rc;
+	if ((rc = take_fields(j, path, component_fields, C_COUNT, v, err)))
+		return rc;
+	join(p, path, "name");
+	if ((rc = get_string(v[C_NAME], p, true, &c->name, err)))
+		return rc;
+	join(p, path, "file");
+	if ((rc = get_string(v[C_FILE], p, true, &c->file, err)))
+		return rc;
+	join(p, path, "aliases");
+	if ((rc = get_strv(v[C_ALIASES], p, &c->aliases, &c->n_aliases, err)))
+		return rc;
+	join(p, path, "urls");
+	if ((rc = get_strv(v[C_URLS], p, &c->urls, &c->n_urls, err)))
+		return rc;
+	if (v[C_SIZE]) {
+		join(p, path, "size");
+		if ((rc = parse_size(v[C_SIZE], p, &c->size, err)))
+			return rc;
+		c->has_size = true;
+	}
+	if (v[C_SHA256]) {
+		join(p, path, "sha256");
+		if ((rc = parse_sha256(v[C_SHA256], p, c->sha256, err)))
+			return rc;
+		c->has_sha256 = true;
+	}
+	join(p, path, "install");
+	return parse_install(v[C_INSTALL], p, c, err);
+}
+
+enum { G_PATH, G_TEMPLATE, G_MODE, G_COUNT };
+static const char *const config_fields[G_COUNT] = {"path", "template", "mode"};
+
+static int parse_config(const cJSON *j, struct ap_manifest *m, struct ap_err *err)
+{
+	const cJSON *v[G_COUNT];
+	int rc;
+
+	if ((rc = want_object(j, "config", err)))
+		return rc;
+	if ((rc = take_fields(j, "config", config_fields, G_COUNT, v, err)))
+		return rc;
+	m->has_config = true;
+	m->config.mode = 0600;
+	if ((rc = get_string(v[G_PATH], "config.path", true, &m->config.path, err)))
+		return rc;
+	if ((rc = get_string(v[G_TEMPLATE], "config.template", false, &m->config.template, err)))
+		return rc;
+	if (v[G_MODE])
+		return parse_mode(v[G_MODE], "config.mode", &m->config.mode, err);
+	return 0;
+}
+
+enum {
+	T_FORMAT,
+	T_PRODUCT,
+	T_VERSION,
+	T_CHANNEL,
+	T_PLATFORM,
+	T_DESCRIPTION,
+	T_PREFIX,
+	T_KEY_ID,
+	T_DATA_DIRS,
+	T_CONFIG,
+	T_COMPONENTS,
+	T_COUNT
+};
+static const char *const top_fields[T_COUNT] = {"format",    "product",     "version",   "channel",
+                                                "platform",  "description", "prefix",    "key_id",
+                                                "data_dirs", "config",      "components"};
+
+static int build(const cJSON *root, struct ap_manifest *m, struct ap_err *err)
+{
+	const cJSON *v[T_COUNT];
+	char p[PATH_BUF];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = take_fields(root, "", top_fields, T_COUNT, v, err)))
+		return rc;
+	if ((rc = get_string(v[T_FORMAT], "format", true, &m->format, err)) ||
+	    (rc = get_string(v[T_PRODUCT], "product", true, &m->product, err)) ||
+	    (rc = get_string(v[T_VERSION], "version", true, &m->version, err)) ||
+	    (rc = get_string(v[T_CHANNEL], "channel", false, &m->channel, err)) ||
+	    (rc = get_string(v[T_PLATFORM], "platform", false, &m->platform, err)) ||
+	    (rc = get_string(v[T_DESCRIPTION], "description", false, &m->description, err)) ||
+	    (rc = get_string(v[T_PREFIX], "prefix", true, &m->prefix, err)) ||
+	    (rc = get_string(v[T_KEY_ID], "key_id", false, &m->key_id, err)) ||
+	    (rc = get_strv(v[T_DATA_DIRS], "data_dirs", &m->data_dirs, &m->n_data_dirs, err)))
+		return rc;
+	if (v[T_CONFIG] && (rc = parse_config(v[T_CONFIG], m, err)))
+		return rc;
+
+	if (!v[T_COMPONENTS])
+		return fail(err, "components", "required field is missing");
+	if (!cJSON_IsArray(v[T_COMPONENTS]))
+		return fail(err, "components", "expected a non-empty array, got %s",
+		            type_name(v[T_COMPONENTS]));
+	for (const cJSON *e = v[T_COMPONENTS]->child; e; e = e->next)
+		n++;
+	if (n == 0)
+		return fail(err, "components", "expected a non-empty array");
+	m->components = calloc(n, sizeof(*m->components));
+	if (!m->components)
+		return nomem(err);
+	m->n_components = n;
+	n = 0;
+	for (const cJSON *e = v[T_COMPONENTS]->child; e; e = e->next, n++) {
+		join_index(p, "components", n);
+		if ((rc = parse_component(e, p, &m->components[n], err)))
+			return rc;
+	}
+	return 0;
+}
+
+int ap_manifest_parse(const char *json, size_t len, enum ap_manifest_kind kind,
+                      struct ap_manifest **out, struct ap_err *err)
+{
+	struct ap_manifest *m = NULL;
+	cJSON *root = NULL;
+	const char *end = NULL;
+	size_t off;
+	int rc;
+
+	if (!json || !out)
+		return ap_err_set(err, AP_E_USAGE, "no manifest bytes to parse");
+	off = 0;
+	while (off < len &&
+	       (json[off] == ' ' || json[off] == '\t' || json[off] == '\n' || json[off] == '\r'))
+		off++;
+	if (off == len)
+		return fail(err, NULL, "expected a JSON object, got an empty document");
+	if ((rc = check_text(json, len, err)))
+		return rc;
+	root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	if (!root) {
+		off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+		return text_error(err, json, len, off, "not valid JSON");
+	}
+	off = (size_t)(end - json);
+	while (off < len &&
+	       (json[off] == ' ' || json[off] == '\t' || json[off] == '\n' || json[off] == '\r'))
+		off++;
+	if (off < len) {
+		rc = text_error(err, json, len, off, "unexpected data after the JSON object");
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		rc = fail(err, NULL, "expected a JSON object at the top level, got %s",
+		          type_name(root));
+		goto out;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		rc = nomem(err);
+		goto out;
+	}
+	rc = build(root, m, err);
+	if (rc == 0)
+		rc = ap_manifest_validate(m, kind, err);
+	if (rc == 0) {
+		*out = m;
+		m = NULL;
+	}
+out:
+	ap_manifest_free(m);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ------------------------------------------------------------ JSON output */
+
+static bool add_str(cJSON *obj, const char *key, const char *val)
+{
+	return !val || cJSON_AddStringToObject(obj, key, val) != NULL;
+}
+
+static bool add_strv(cJSON *obj, const char *key, char *const *v, size_t n)
+{
+	cJSON *arr;
+
+	if (n == 0)
+		return true;
+	arr = cJSON_AddArrayToObject(obj, key);
+	if (!arr)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *s = cJSON_CreateString(v[i]);
+		if (!s || !cJSON_AddItemToArray(arr, s)) {
+			cJSON_Delete(s);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool add_mode(cJSON *obj, const char *key, unsigned mode)
+{
+	char buf[8];
+
+	snprintf(buf, sizeof(buf), "%04o", mode & 07777);
+	return cJSON_AddStringToObject(obj, key, buf) != NULL;
+}
+
+static bool add_item(cJSON *obj, const char *key, cJSON *item)
+{
+	if (!item)
+		return false;
+	if (!cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	return true;
+}
+
+/* cJSON prints 1e15 as "1e+15": sizes go out as raw integer text. */
+static bool add_size(cJSON *obj, uint64_t size)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)size);
+	return add_item(obj, "size", cJSON_CreateRaw(buf));
+}
+
+static cJSON *component_json(const struct ap_component *c)
+{
+	cJSON *o = cJSON_CreateObject(), *inst;
+
+	if (!o)
+		return NULL;
+	if (!add_str(o, "name", c->name) || !add_str(o, "file", c->file) ||
+	    !add_strv(o, "aliases", c->aliases, c->n_aliases) ||
+	    !add_strv(o, "urls", c->urls, c->n_urls))
+		goto fail;
+	if (c->has_size && !add_size(o, c->size))
+		goto fail;
+	if (c->has_sha256 && !add_str(o, "sha256", c->sha256))
+		goto fail;
+	inst = cJSON_AddObjectToObject(o, "install");
+	if (!inst || !add_str(inst, "action", ap_action_name(c->action)))
+		goto fail;
+	if (c->to && *c->to && !add_str(inst, "to", c->to))
+		goto fail;
+	if (c->action == AP_ACTION_EXTRACT)
+		return o;
+	if (!add_mode(inst, "mode", c->mode))
+		goto fail;
+	if (c->action == AP_ACTION_RUN) {
+		cJSON *codes;
+
+		if (!add_strv(inst, "args", c->args, c->n_args))
+			goto fail;
+		codes = cJSON_CreateIntArray(c->ok_codes, (int)c->n_ok_codes);
+		if (!add_item(inst, "ok_exit_codes", codes))
+			goto fail;
+	}
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+static cJSON *manifest_json(const struct ap_manifest *m)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+
+	if (!o)
+		return NULL;
+	if (!add_str(o, "format", m->format) || !add_str(o, "product", m->product) ||
+	    !add_str(o, "version", m->version) || !add_str(o, "channel", m->channel) ||
+	    !add_str(o, "platform", m->platform) || !add_str(o, "description", m->description) ||
+	    !add_str(o, "prefix", m->prefix) || !add_str(o, "key_id", m->key_id) ||
+	    !add_strv(o, "data_dirs", m->data_dirs, m->n_data_dirs))
+		goto fail;
+	if (m->has_config) {
+		cJSON *cfg = cJSON_AddObjectToObject(o, "config");
+		if (!cfg || !add_str(cfg, "path", m->config.path) ||
+		    !add_str(cfg, "template", m->config.template) ||
+		    !add_mode(cfg, "mode", m->config.mode))
+			goto fail;
+	}
+	arr = cJSON_AddArrayToObject(o, "components");
+	if (!arr)
+		goto fail;
+	for (size_t i = 0; i < m->n_components; i++) {
+		cJSON *c = component_json(&m->components[i]);
+		if (!c || !cJSON_AddItemToArray(arr, c)) {
+			cJSON_Delete(c);
+			goto fail;
+		}
+	}
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* Re-indent cJSON's compact output with two spaces per level; out == NULL
+ * only counts.  Outside strings the compact text holds no whitespace. */
+static size_t reindent(const char *in, char *out)
+{
+	size_t o = 0, depth = 0;
+	bool in_str = false;
+
+#define PUT(ch)                                                                                    \
+	do {                                                                                       \
+		if (out)                                                                           \
+			out[o] = (ch);                                                             \
+		o++;                                                                               \
+	} while (0)
+#define NEWLINE()                                                                                  \
+	do {                                                                                       \
+		PUT('\n');                                                                         \
+		for (size_t k_ = 0; k_ < 2 * depth; k_++)                                          \
+			PUT(' ');                                                                  \
+	} while (0)
+
+	for (const char *p = in; *p; p++) {
+		char c = *p;
+
+		if (in_str) {
+			PUT(c);
+			if (c == '\\' && p[1]) {
+				PUT(p[1]);
+				p++;
+			} else if (c == '"') {
+				in_str = false;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_str = true;
+			PUT(c);
+			break;
+		case '{':
+		case '[':
+			PUT(c);
+			if (p[1] == (c == '{' ? '}' : ']')) {
+				PUT(p[1]);
+				p++;
+				break;
+			}
+			depth++;
+			NEWLINE();
+			break;
+		case '}':
+		case ']':
+			depth--;
+			NEWLINE();
+			PUT(c);
+			break;
+		case ',':
+			PUT(c);
+			NEWLINE();
+			break;
+		case ':':
+			PUT(c);
+			PUT(' ');
+			break;
+		default:
+			PUT(c);
+			break;
+		}
+	}
+	PUT('\n');
+	return o;
+#undef PUT
+#undef NEWLINE
+}
+
+int ap_manifest_emit(const struct ap_manifest *m, char **json, size_t *len, struct ap_err *err)
+{
+	cJSON *root = NULL;
+	char *compact = NULL, *buf = NULL;
+	size_t n;
+	int rc;
+
+	if (!json)
+		return ap_err_set(err, AP_E_USAGE, "no place to put the emitted manifest");
+	rc = ap_manifest_validate(m, AP_MANIFEST_SOURCE, err);
+	if (rc)
+		return ap_err_prefix(err, "refusing to emit an invalid manifest");
+	root = manifest_json(m);
+	if (!root) {
+		rc = nomem(err);
+		goto out;
+	}
+	compact = cJSON_PrintUnformatted(root);
+	if (!compact) {
+		rc = nomem(err);
+		goto out;
+	}
+	n = reindent(compact, NULL);
+	buf = malloc(n + 1);
+	if (!buf) {
+		rc = nomem(err);
+		goto out;
+	}
+	reindent(compact, buf);
+	buf[n] = '\0';
+	*json = buf;
+	if (len)
+		*len = n;
+	rc = 0;
+out:
+	if (compact)
+		cJSON_free(compact);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ------------------------------------------------------------- deep copy */
+
+static int copy_str(const char *s, char **out)
+{
+	if (!s) {
+		*out = NULL;
+		return 0;
+	}
+	*out = strdup(s);
+	return *out ? 0 : -1;
+}
+
+static int copy_strv(char *const *v, size_t n, char ***out, size_t *nout)
+{
+	char **c;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0 || !v)
+		return 0;
+	c = calloc(n, sizeof(*c));
+	if (!c)
+		return -1;
+	*out = c;
+	*nout = n;
+	for (size_t i = 0; i < n; i++)
+		if (copy_str(v[i], &c[i]))
+			return -1;
+	return 0;
+}
+
+static int copy_component(const struct ap_component *s, struct ap_component *d)
+{
+	*d = *s;
+	d->name = d->file = d->to = NULL;
+	d->aliases = d->urls = d->args = NULL;
+	d->n_aliases = d->n_urls = d->n_args = d->n_ok_codes = 0;
+	d->ok_codes = NULL;
+	if (copy_str(s->name, &d->name) || copy_str(s->file, &d->file) || copy_str(s->to, &d->to) ||
+	    copy_strv(s->aliases, s->n_aliases, &d->aliases, &d->n_aliases) ||
+	    copy_strv(s->urls, s->n_urls, &d->urls, &d->n_urls) ||
+	    copy_strv(s->args, s->n_args, &d->args, &d->n_args))
+		return -1;
+	if (s->n_ok_codes && s->ok_codes) {
+		d->ok_codes = calloc(s->n_ok_codes, sizeof(*d->ok_codes));
+		if (!d->ok_codes)
+			return -1;
+		memcpy(d->ok_codes, s->ok_codes, s->n_ok_codes * sizeof(*d->ok_codes));
+		d->n_ok_codes = s->n_ok_codes;
+	}
+	return 0;
+}
+
+int ap_manifest_dup(const struct ap_manifest *m, struct ap_manifest **out, struct ap_err *err)
+{
+	struct ap_manifest *d;
+
+	if (!m || !out)
+		return ap_err_set(err, AP_E_USAGE, "no manifest to copy");
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return nomem(err);
+	d->has_config = m->has_config;
+	d->config.mode = m->config.mode;
+	if (copy_str(m->format, &d->format) || copy_str(m->product, &d->product) ||
+	    copy_str(m->version, &d->version) || copy_str(m->channel, &d->channel) ||
+	    copy_str(m->platform, &d->platform) || copy_str(m->prefix, &d->prefix) ||
+	    copy_str(m->description, &d->description) || copy_str(m->key_id, &d->key_id) ||
+	    copy_strv(m->data_dirs, m->n_data_dirs, &d->data_dirs, &d->n_data_dirs) ||
+	    copy_str(m->config.path, &d->config.path) ||
+	    copy_str(m->config.template, &d->config.template))
+		goto fail;
+	if (m->n_components && m->components) {
+		d->components = calloc(m->n_components, sizeof(*d->components));
+		if (!d->components)
+			goto fail;
+		d->n_components = m->n_components;
+		for (size_t i = 0; i < m->n_components; i++)
+			if (copy_component(&m->components[i], &d->components[i]))
+				goto fail;
+	}
+	*out = d;
+	return 0;
+fail:
+	ap_manifest_free(d);
+	return nomem(err);
+}
