@@ -1,2 +1,764 @@
-/* fetch.c - being written; see airpack/fetch.h. */
+/* fetch.c - downloads over http(s) and file:// with libcurl; see airpack/fetch.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "ap_config.h"
 #include "airpack/fetch.h"
+#include "airpack/fsx.h"
+#include "airpack/banned.h"
+
+#define FETCH_BUFFER_SIZE (512L * 1024L) /* twice the loopback throughput of the default */
+#define FETCH_MAX_REDIRS 5L
+#define FETCH_LOW_SPEED_LIMIT 1024L
+#define FETCH_MAX_DELAY_MS 60000L
+#define MEM_START_SIZE 16384
+
+/* Why a transfer stopped early, decided inside the callbacks. */
+enum xfer_stop {
+	STOP_NONE,
+	STOP_HTTP,     /* a status we do not take a body from */
+	STOP_TOOBIG,   /* more bytes than allowed */
+	STOP_BADRANGE, /* a 206 that does not continue where the file ends */
+	STOP_IO,       /* writing the file failed (details in ioerr) */
+};
+
+/* What one attempt came to, for the retry loops. */
+enum xfer_outcome {
+	OUT_DONE,      /* the body is complete */
+	OUT_RANGE_END, /* 416: nothing left after the .partial's bytes */
+	OUT_BADRANGE,  /* the .partial cannot be continued */
+	OUT_TRANSIENT, /* worth another try (err set) */
+	OUT_FATAL,     /* give up (err set, return code in rc) */
+};
+
+struct xfer {
+	CURL *h;
+	const struct ap_fetch_opts *o;
+	const char *url;
+	bool is_http;
+	uint64_t limit; /* most bytes the result may hold */
+
+	/* file mode (partial != NULL) */
+	const char *partial;
+	FILE *fp;
+	uint64_t base; /* bytes in the .partial when the attempt started */
+	uint64_t have; /* bytes in the .partial (or the buffer) now */
+
+	/* memory mode */
+	char *mem;
+	size_t mem_cap;
+
+	/* the response being received */
+	bool decided;
+	bool discard;
+	long status;
+	int64_t range_start;
+	char reason[64];
+
+	/* results of the attempt */
+	int attempt; /* counted from 1 over the whole call */
+	enum xfer_stop stop;
+	bool resumed;
+	bool restarted;
+	uint64_t written;
+	struct ap_err ioerr;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+int ap_fetch_global_init(struct ap_err *err)
+{
+	CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (cc != CURLE_OK)
+		return ap_err_set(err, AP_E_FETCH, "initializing libcurl failed: %s",
+				  curl_easy_strerror(cc));
+	return 0;
+}
+
+void ap_fetch_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+static bool prefix_nocase(const char *s, const char *prefix)
+{
+	for (; *prefix; s++, prefix++) {
+		char c = *s;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != *prefix)
+			return false;
+	}
+	return true;
+}
+
+bool ap_fetch_url_ok(const char *url)
+{
+	static const char *const schemes[] = { "http://", "https://", "file://" };
+
+	if (!url)
+		return false;
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (prefix_nocase(url, schemes[i]) && url[strlen(schemes[i])] != '\0')
+			return true;
+	return false;
+}
+
+static bool url_is_http(const char *url)
+{
+	return prefix_nocase(url, "http://") || prefix_nocase(url, "https://");
+}
+
+static bool unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+char *ap_fetch_url_join(const char *base, const char *name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t blen, need, pos;
+	bool slash;
+	char *out;
+
+	if (!base || !name)
+		return NULL;
+	blen = strlen(base);
+	slash = blen > 0 && base[blen - 1] == '/';
+	while (*name == '/')
+		name++;
+	need = blen + 2;
+	for (const char *p = name; *p; p++)
+		need += (unreserved((unsigned char)*p) || *p == '/') ? 1 : 3;
+	out = malloc(need);
+	if (!out)
+		return NULL;
+	memcpy(out, base, blen);
+	pos = blen;
+	if (!slash)
+		out[pos++] = '/';
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (unreserved(*p) || *p == '/') {
+			out[pos++] = (char)*p;
+		} else {
+			out[pos++] = '%';
+			out[pos++] = hex[*p >> 4];
+			out[pos++] = hex[*p & 15];
+		}
+	}
+	out[pos] = '\0';
+	return out;
+}
+
+/* A pause between retries.  curl_multi_poll with nothing to watch waits the
+ * whole timeout on every platform libcurl runs on, which keeps a sleep call
+ * out of this module.  Should it fail, the retry merely comes sooner. */
+static void backoff(long ms)
+{
+	CURLM *m = curl_multi_init();
+
+	if (!m)
+		return;
+	(void)curl_multi_poll(m, NULL, 0, (int)ms, NULL);
+	curl_multi_cleanup(m);
+}
+
+static bool http_transient(long status)
+{
+	return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+static bool curl_transient(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_HTTP3:
+	case CURLE_QUIC_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* "HTTP/1.1 404 Not Found" starts every response (redirects and proxy
+ * CONNECT replies included): forget what the previous one decided. */
+static void header_status_line(struct xfer *x, const char *line, size_t len)
+{
+	size_t i = 0, r = 0;
+
+	x->decided = false;
+	x->discard = false;
+	x->range_start = -1;
+	while (i < len && line[i] != ' ')
+		i++;
+	while (i < len && line[i] == ' ')
+		i++;
+	while (i < len && line[i] != ' ' && line[i] != '\r' && line[i] != '\n')
+		i++;
+	while (i < len && line[i] == ' ')
+		i++;
+	while (i < len && line[i] != '\r' && line[i] != '\n' && r + 1 < sizeof(x->reason)) {
+		char c = line[i++];
+
+		x->reason[r++] = (c >= 0x20 && c < 0x7f) ? c : '?';
+	}
+	x->reason[r] = '\0';
+}
+
+/* "Content-Range: bytes 1000-1999/2000": keep the first byte's offset. */
+static void header_content_range(struct xfer *x, const char *v, size_t len)
+{
+	uint64_t start = 0;
+	size_t i = 0;
+	bool digits = false;
+
+	while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (len - i < 6 || !prefix_nocase(v + i, "bytes "))
+		return;
+	i += 6;
+	while (i < len && v[i] == ' ')
+		i++;
+	for (; i < len && v[i] >= '0' && v[i] <= '9'; i++) {
+		if (start > (UINT64_MAX - 9) / 10)
+			return;
+		start = start * 10 + (uint64_t)(v[i] - '0');
+		digits = true;
+	}
+	if (digits && i < len && v[i] == '-' && start <= INT64_MAX)
+		x->range_start = (int64_t)start;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+	static const char cr[] = "content-range:";
+
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+		header_status_line(x, data, len);
+	else if (len > sizeof(cr) - 1 && prefix_nocase(data, cr))
+		header_content_range(x, data + sizeof(cr) - 1, len - (sizeof(cr) - 1));
+	return len;
+}
+
+/* Called once a response's headers are in (at its first body byte, or at
+ * the end for an empty body): take the body, skip it, or stop. */
+static bool decide(struct xfer *x)
+{
+	long code = 0;
+	curl_off_t clen = -1;
+	uint64_t start = 0;
+
+	x->decided = true;
+	if (curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
+		code = 0;
+	x->status = code;
+	if (x->is_http) {
+		if (code >= 300 && code < 400) {
+			/* the body of a redirect libcurl is about to follow */
+			x->discard = true;
+			return true;
+		}
+		if (code != 200 && !(code == 206 && x->partial && x->base > 0)) {
+			x->stop = STOP_HTTP;
+			return false;
+		}
+		if (code == 206) {
+			if (x->range_start < 0 || (uint64_t)x->range_start != x->base) {
+				x->stop = STOP_BADRANGE;
+				return false;
+			}
+			start = x->base;
+		}
+	} else if (x->partial) {
+		start = x->base; /* file:// honours the resume offset */
+	}
+	if (curl_easy_getinfo(x->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) != CURLE_OK)
+		clen = -1;
+	if (clen >= 0 && (uint64_t)clen > x->limit - start) {
+		x->stop = STOP_TOOBIG;
+		return false;
+	}
+	x->have = start;
+	if (!x->partial)
+		return true;
+	if (ap_fsx_fopen(x->partial, start > 0 ? "ab" : "wb", &x->fp, &x->ioerr) != 0) {
+		x->stop = STOP_IO;
+		return false;
+	}
+	if (start > 0)
+		x->resumed = true;
+	else if (x->base > 0)
+		x->restarted = true; /* the server ignored the range: the file starts over */
+	return true;
+}
+
+static bool mem_append(struct xfer *x, const char *data, size_t len)
+{
+	if (x->have + len + 1 > x->mem_cap) {
+		size_t cap = x->mem_cap ? x->mem_cap : MEM_START_SIZE;
+		char *p;
+
+		while (cap < x->have + len + 1)
+			cap *= 2;
+		if (x->limit < SIZE_MAX && cap > x->limit + 1)
+			cap = (size_t)x->limit + 1;
+		p = realloc(x->mem, cap);
+		if (!p) {
+			ap_err_set(&x->ioerr, AP_E_NOMEM, "out of memory downloading '%s'",
+				   x->url);
+			return false;
+		}
+		x->mem = p;
+		x->mem_cap = cap;
+	}
+	memcpy(x->mem + x->have, data, len);
+	return true;
+}
+
+static size_t on_write(char *data, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+
+	if (!x->decided && !decide(x))
+		return 0;
+	if (x->discard)
+		return len;
+	if (len > x->limit - x->have) {
+		x->stop = STOP_TOOBIG;
+		return 0;
+	}
+	if (x->fp) {
+		if (fwrite(data, 1, len, x->fp) != len) {
+			ap_err_sys(&x->ioerr, AP_E_IO, "writing '%s' failed", x->partial);
+			x->stop = STOP_IO;
+			return 0;
+		}
+	} else if (!mem_append(x, data, len)) {
+		x->stop = STOP_IO;
+		return 0;
+	}
+	x->have += len;
+	x->written += len;
+	if (x->fp && x->o->progress)
+		x->o->progress(x->o->progress_ctx, x->have, x->limit);
+	return len;
+}
+
+static CURLcode setup_handle(CURL *h, const struct ap_fetch_opts *o, struct xfer *x)
+{
+	CURLcode cc = CURLE_OK;
+
+#define SET(opt, val)                                                                              \
+	do {                                                                                       \
+		if (cc == CURLE_OK)                                                                \
+			cc = curl_easy_setopt(h, opt, val);                                        \
+	} while (0)
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_USERAGENT, "airpack/" AP_VERSION);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https,file");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 1L);
+	SET(CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_CONNECTTIMEOUT, o->connect_timeout > 0 ? o->connect_timeout : 15L);
+	SET(CURLOPT_LOW_SPEED_LIMIT, FETCH_LOW_SPEED_LIMIT);
+	SET(CURLOPT_LOW_SPEED_TIME, o->low_speed_time > 0 ? o->low_speed_time : 30L);
+	SET(CURLOPT_BUFFERSIZE, FETCH_BUFFER_SIZE);
+	SET(CURLOPT_FAILONERROR, 0L);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, x);
+	SET(CURLOPT_WRITEFUNCTION, on_write);
+	SET(CURLOPT_WRITEDATA, x);
+	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	if (o->cacert)
+		SET(CURLOPT_CAINFO, o->cacert);
+	if (o->proxy)
+		SET(CURLOPT_PROXY, o->proxy);
+#undef SET
+	return cc;
+}
+
+/* " after N attempts" once there was more than one. */
+static const char *attempts_note(const struct xfer *x, char *buf, size_t len)
+{
+	if (x->attempt <= 1)
+		return "";
+	snprintf(buf, len, " after %d attempts", x->attempt);
+	return buf;
+}
+
+static int curl_failure(struct ap_err *err, int code, const struct xfer *x, CURLcode cc)
+{
+	char note[32];
+
+	/* libcurl's error buffer has the detail (host, port, path) when it has any */
+	return ap_err_set(err, code, "downloading '%s' failed%s: %s", x->url,
+			  attempts_note(x, note, sizeof(note)),
+			  x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+}
+
+static int http_failure(struct ap_err *err, int code, const struct xfer *x)
+{
+	char note[32];
+
+	return ap_err_set(err, code, "downloading '%s' failed%s: HTTP %ld%s%s", x->url,
+			  attempts_note(x, note, sizeof(note)), x->status,
+			  x->reason[0] ? " " : "", x->reason);
+}
+
+/* One attempt.  In file mode x->base bytes are already in the .partial and
+ * are continued; the file is flushed, fsynced and closed before returning. */
+static enum xfer_outcome run_attempt(struct xfer *x, int *rc, struct ap_err *err)
+{
+	CURLcode cc;
+	char range[32];
+	long code = 0;
+
+	x->decided = false;
+	x->discard = false;
+	x->status = 0;
+	x->range_start = -1;
+	x->reason[0] = '\0';
+	x->stop = STOP_NONE;
+	x->resumed = false;
+	x->restarted = false;
+	x->written = 0;
+	x->have = 0;
+	x->errbuf[0] = '\0';
+	ap_err_clear(&x->ioerr);
+
+	/* A plain Range header rather than CURLOPT_RESUME_FROM_LARGE over http:
+	 * libcurl fails a 200 answer to a resume before the body, where we want
+	 * to take that body as the file from zero in the same transfer. */
+	cc = curl_easy_setopt(x->h, CURLOPT_URL, x->url);
+	range[0] = '\0';
+	if (x->base > 0 && x->is_http)
+		snprintf(range, sizeof(range), "%llu-", (unsigned long long)x->base);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(x->h, CURLOPT_RANGE, range[0] ? range : NULL);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(x->h, CURLOPT_RESUME_FROM_LARGE,
+				      (curl_off_t)(x->is_http ? 0 : x->base));
+	if (cc != CURLE_OK) {
+		*rc = curl_failure(err, AP_E_FETCH, x, cc);
+		return OUT_FATAL;
+	}
+
+	cc = curl_easy_perform(x->h);
+	if (cc == CURLE_OK && x->stop == STOP_NONE && !x->decided)
+		decide(x); /* an empty body */
+	if (cc == CURLE_OK && x->stop == STOP_NONE && x->discard)
+		x->stop = STOP_HTTP; /* a redirect that went nowhere */
+	if (curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code != 0)
+		x->status = code;
+
+	if (x->fp) {
+		int frc = 0;
+
+		if (cc == CURLE_OK && x->stop == STOP_NONE)
+			frc = ap_fsx_fsync_fp(x->fp, x->partial, &x->ioerr);
+		else if (fflush(x->fp) != 0)
+			frc = ap_err_sys(&x->ioerr, AP_E_IO, "writing '%s' failed", x->partial);
+		if (fclose(x->fp) != 0 && frc == 0)
+			frc = ap_err_sys(&x->ioerr, AP_E_IO, "closing '%s' failed", x->partial);
+		x->fp = NULL;
+		if (frc != 0 && x->stop == STOP_NONE)
+			x->stop = STOP_IO;
+	}
+
+	switch (x->stop) {
+	case STOP_IO:
+		*rc = ap_err_set(err, x->ioerr.code, "%s", x->ioerr.msg);
+		return OUT_FATAL;
+	case STOP_TOOBIG:
+		*rc = ap_err_set(err, AP_E_TOOBIG, "'%s' sent more than the expected %llu bytes",
+				 x->url, (unsigned long long)x->limit);
+		return OUT_FATAL;
+	case STOP_BADRANGE:
+		*rc = ap_err_set(err, AP_E_FETCH,
+				 "downloading '%s' failed: the server answered a request for bytes "
+				 "from %llu with a range starting at %lld",
+				 x->url, (unsigned long long)x->base, (long long)x->range_start);
+		return OUT_BADRANGE;
+	case STOP_HTTP:
+		if (x->status == 416 && x->partial && x->base > 0)
+			return OUT_RANGE_END;
+		if (x->status == 404 || x->status == 410) {
+			*rc = http_failure(err, AP_E_NOTFOUND, x);
+			return OUT_FATAL;
+		}
+		*rc = http_failure(err, AP_E_FETCH, x);
+		return http_transient(x->status) ? OUT_TRANSIENT : OUT_FATAL;
+	case STOP_NONE:
+		break;
+	}
+	if (cc == CURLE_OK)
+		return OUT_DONE;
+	if (cc == CURLE_BAD_DOWNLOAD_RESUME && x->partial && x->base > 0)
+		return OUT_RANGE_END; /* file:// shorter than the .partial */
+	if (cc == CURLE_FILE_COULDNT_READ_FILE) {
+		*rc = curl_failure(err, AP_E_NOTFOUND, x, cc);
+		return OUT_FATAL;
+	}
+	*rc = curl_failure(err, AP_E_FETCH, x, cc);
+	return curl_transient(cc) ? OUT_TRANSIENT : OUT_FATAL;
+}
+
+static int check_url(const char *url, struct ap_err *err)
+{
+	if (!ap_fetch_url_ok(url))
+		return ap_err_set(err, AP_E_FETCH,
+				  "refusing to download '%s': only http://, https:// and file:// "
+				  "urls are supported",
+				  url ? url : "(null)");
+	return 0;
+}
+
+static int open_handle(const struct ap_fetch_opts *o, struct xfer *x, struct ap_err *err)
+{
+	CURLcode cc;
+
+	x->h = curl_easy_init();
+	if (!x->h)
+		return ap_err_set(err, AP_E_NOMEM, "starting a download of '%s' failed", x->url);
+	cc = setup_handle(x->h, o, x);
+	if (cc != CURLE_OK)
+		return curl_failure(err, AP_E_FETCH, x, cc);
+	return 0;
+}
+
+/* Hash the whole .partial and compare; *match tells the verdict. */
+static int check_partial(const char *partial, uint64_t size, const char *sha256, bool *match,
+			 char actual[AP_SHA256_HEX], uint64_t *actual_size, struct ap_err *err)
+{
+	int rc = ap_sha256_file(partial, actual, actual_size, NULL, NULL, err);
+
+	if (rc != 0)
+		return rc;
+	*match = *actual_size == size && ap_sha256_eq(actual, sha256);
+	return 0;
+}
+
+int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char *dest,
+		  uint64_t size, const char sha256[AP_SHA256_HEX],
+		  struct ap_fetch_result *res, struct ap_err *err)
+{
+	static const struct ap_fetch_opts defaults = AP_FETCH_OPTS_INIT;
+	const struct ap_fetch_opts *o = opts ? opts : &defaults;
+	struct xfer x;
+	struct ap_fetch_result r = { 0, false, false, 0, 0 };
+	char actual[AP_SHA256_HEX];
+	uint64_t actual_size = 0;
+	char *partial = NULL;
+	int retries_left = o->retries < 0 ? 3 : o->retries;
+	long delay = o->retry_delay_ms > 0 ? o->retry_delay_ms : 500;
+	bool restart_used = false;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	rc = check_url(url, err);
+	if (rc != 0)
+		return rc;
+	if (!dest || !*dest)
+		return ap_err_set(err, AP_E_USAGE, "downloading '%s': no destination given", url);
+	if (!sha256 || !ap_is_sha256_hex(sha256))
+		return ap_err_set(err, AP_E_USAGE,
+				  "downloading '%s': expected sha256 '%s' is not 64 hex digits", url,
+				  sha256 ? sha256 : "(null)");
+	partial = malloc(strlen(dest) + sizeof(".partial"));
+	if (!partial)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory downloading '%s'", url);
+	memcpy(partial, dest, strlen(dest));
+	memcpy(partial + strlen(dest), ".partial", sizeof(".partial"));
+
+	x.o = o;
+	x.url = url;
+	x.is_http = url_is_http(url);
+	x.limit = size;
+	x.partial = partial;
+	rc = open_handle(o, &x, err);
+	if (rc != 0)
+		goto out;
+
+	for (;;) {
+		struct ap_stat st;
+		enum xfer_outcome outcome;
+		bool match = false;
+		bool continued;
+
+		rc = ap_fsx_stat(partial, &st, err);
+		if (rc != 0)
+			goto out;
+		if (st.type != AP_FT_NONE && st.type != AP_FT_FILE) {
+			rc = ap_err_set(err, AP_E_IO, "'%s' is in the way: it is not a regular file",
+					partial);
+			goto out;
+		}
+		x.base = st.type == AP_FT_FILE ? st.size : 0;
+		if (st.type == AP_FT_FILE && st.size >= size) {
+			/* already complete?  Then no network at all */
+			if (st.size == size) {
+				rc = check_partial(partial, size, sha256, &match, actual,
+						   &actual_size, err);
+				if (rc != 0)
+					goto out;
+				if (match)
+					break;
+			}
+			rc = ap_fsx_unlink(partial, err);
+			if (rc != 0)
+				goto out;
+			r.restarted = true;
+			x.base = 0;
+		}
+
+		r.attempts++;
+		x.attempt = r.attempts;
+		outcome = run_attempt(&x, &rc, err);
+		r.bytes_received += x.written;
+		r.http_status = x.status;
+		if (x.resumed)
+			r.resumed = true;
+		if (x.restarted)
+			r.restarted = true;
+		continued = x.resumed || outcome == OUT_RANGE_END;
+
+		switch (outcome) {
+		case OUT_DONE:
+		case OUT_RANGE_END:
+			rc = check_partial(partial, size, sha256, &match, actual, &actual_size,
+					   err);
+			if (rc != 0)
+				goto out;
+			if (match)
+				goto commit;
+			rc = ap_fsx_unlink(partial, err);
+			if (rc != 0)
+				goto out;
+			if (continued && !restart_used) {
+				/* the old bytes were wrong: once more, from zero */
+				restart_used = true;
+				r.restarted = true;
+				continue;
+			}
+			rc = ap_err_set(err, AP_E_DIGEST,
+					"sha256 mismatch for '%s': expected %s (%llu bytes), got %s "
+					"(%llu bytes)",
+					url, sha256, (unsigned long long)size, actual,
+					(unsigned long long)actual_size);
+			goto out;
+		case OUT_BADRANGE:
+			if (restart_used)
+				goto out;
+			rc = ap_fsx_unlink(partial, err);
+			if (rc != 0)
+				goto out;
+			restart_used = true;
+			r.restarted = true;
+			continue;
+		case OUT_TRANSIENT:
+			if (retries_left <= 0)
+				goto out;
+			retries_left--;
+			backoff(delay);
+			if (delay < FETCH_MAX_DELAY_MS)
+				delay *= 2;
+			continue;
+		case OUT_FATAL:
+			/* should this unlink fail, the next call still refuses the
+			 * leftover: it cannot hash to the expected value */
+			if (rc == AP_E_TOOBIG)
+				(void)ap_fsx_unlink(partial, NULL);
+			goto out;
+		}
+	}
+commit:
+	rc = ap_fsx_rename(partial, dest, err);
+	if (rc != 0)
+		goto out;
+	if (res)
+		*res = r;
+out:
+	if (x.h)
+		curl_easy_cleanup(x.h);
+	free(partial);
+	return rc;
+}
+
+int ap_fetch_mem(const struct ap_fetch_opts *opts, const char *url, size_t max, char **buf,
+		 size_t *len, struct ap_err *err)
+{
+	static const struct ap_fetch_opts defaults = AP_FETCH_OPTS_INIT;
+	const struct ap_fetch_opts *o = opts ? opts : &defaults;
+	struct xfer x;
+	int retries_left = o->retries < 0 ? 3 : o->retries;
+	long delay = o->retry_delay_ms > 0 ? o->retry_delay_ms : 500;
+	int attempts = 0;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	rc = check_url(url, err);
+	if (rc != 0)
+		return rc;
+	if (!buf || !len)
+		return ap_err_set(err, AP_E_USAGE, "downloading '%s': no place for the result",
+				  url);
+	x.o = o;
+	x.url = url;
+	x.is_http = url_is_http(url);
+	x.limit = max;
+	rc = open_handle(o, &x, err);
+	if (rc != 0)
+		goto out;
+
+	for (;;) {
+		enum xfer_outcome outcome;
+
+		x.attempt = ++attempts;
+		outcome = run_attempt(&x, &rc, err);
+		if (outcome == OUT_DONE)
+			break;
+		if (outcome != OUT_TRANSIENT || retries_left <= 0)
+			goto out;
+		retries_left--;
+		backoff(delay);
+		if (delay < FETCH_MAX_DELAY_MS)
+			delay *= 2;
+	}
+	if (!x.mem) {
+		x.mem = malloc(1);
+		if (!x.mem) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory downloading '%s'", url);
+			goto out;
+		}
+	}
+	x.mem[x.have] = '\0';
+	*buf = x.mem;
+	*len = (size_t)x.have;
+	x.mem = NULL;
+	rc = 0;
+out:
+	if (x.h)
+		curl_easy_cleanup(x.h);
+	free(x.mem);
+	return rc;
+}

@@ -58,7 +58,9 @@ int ap_fetch_mem(const struct ap_fetch_opts *o, const char *url, size_t max,
 /* True for URLs this module accepts: http://, https://, file://. */
 bool ap_fetch_url_ok(const char *url);
 
-/* base + "/" + name with name percent-encoded as needed (malloc'd). */
+/* base + "/" + name with name percent-encoded as needed (malloc'd): every
+ * byte outside A-Z a-z 0-9 - . _ ~ becomes %XX, except '/', which is kept so
+ * a name may hold path segments.  No second '/' when base ends with one. */
 char *ap_fetch_url_join(const char *base, const char *name);
 
 #endif

@@ -1,0 +1,339 @@
+#!/bin/bash
+# fetch.sh - lib/fetch.c against a real nginx, through tests/tools/fetch_tool.c.
+# Every scenario checks the tool's verdict, the files left behind, and what
+# nginx's access log says was requested and sent.
+. "$(dirname "$0")/lib.sh"
+
+T=${AP_FETCH_TOOL:?AP_FETCH_TOOL must name the ap-fetch-tool binary}
+export AP_FETCH_RETRY_MS=20
+
+MIB=1048576
+SIZE=$((4 * MIB))
+HALF=$((SIZE / 2))
+
+www=$tmp/www
+mkdir -p "$www" "$tmp/dl"
+random_file "$www/a.bin" "$SIZE"
+random_file "$www/other.bin" "$SIZE"
+random_file "$www/big.bin" $((20 * MIB))
+random_file "$www/small.bin" 1000
+A=$(sha256_of "$www/a.bin")
+OTHER=$(sha256_of "$www/other.bin")
+SMALL=$(sha256_of "$www/small.bin")
+
+NGINX_TLS=1 nginx_start "$www"
+U=$NGINX_URL
+d=$tmp/dl
+
+# show_log: the access log of the case that just ran, as TAP comments
+show_log() {
+	if [ -s "$NGINX_LOG" ]; then
+		nginx_wait_requests "$(nginx_requests)"
+		diag "$(sed 's/^/nginx: /' "$NGINX_LOG")"
+	fi
+}
+
+# fresh_case NAME: empty download folder and access log
+fresh_case() {
+	show_log
+	rm -f "$d"/*
+	nginx_log_clear
+	diag "--- $1"
+}
+
+# ---- full download ------------------------------------------------------
+fresh_case "full download"
+run "$T" get "$U/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "full: result" "$out" "ok bytes=$SIZE resumed=0 restarted=0 attempts=1 status=200"
+is "full: file hash" "$(sha256_of "$d/a.bin")" "$A"
+absent "full: no .partial left" "$d/a.bin.partial"
+is "full: one request" "$(nginx_requests)" 1
+is "full: one plain 200 without range" "$(nginx_requests "^GET /a.bin 200 $SIZE -$")" 1
+is "full: bytes sent = size" "$(nginx_bytes)" "$SIZE"
+
+# ---- nothing to do -------------------------------------------------------
+fresh_case "complete .partial"
+cp "$www/a.bin" "$d/a.bin.partial"
+run "$T" get "$U/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "complete partial: result" "$out" "ok bytes=0 resumed=0 restarted=0 attempts=0 status=0"
+is "complete partial: file hash" "$(sha256_of "$d/a.bin")" "$A"
+absent "complete partial: .partial renamed" "$d/a.bin.partial"
+is "complete partial: no request at all" "$(nginx_requests)" 0
+
+# ---- resume ---------------------------------------------------------------
+fresh_case "resume"
+head -c "$HALF" "$www/a.bin" >"$d/a.bin.partial"
+run "$T" get "$U/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "resume: result" "$out" "ok bytes=$HALF resumed=1 restarted=0 attempts=1 status=206"
+is "resume: file hash" "$(sha256_of "$d/a.bin")" "$A"
+absent "resume: no .partial left" "$d/a.bin.partial"
+is "resume: one request" "$(nginx_requests)" 1
+is "resume: a 206 for the range after the partial" \
+	"$(nginx_requests "^GET /a.bin 206 $HALF bytes=$HALF-$")" 1
+is "resume: bytes sent = the missing half" "$(nginx_bytes)" "$HALF"
+head -c "$HALF" "$www/a.bin" >"$d/p.bin.partial"
+AP_FETCH_PROGRESS=1 run "$T" get "$U/a.bin" "$d/p.bin" "$SIZE" "$A"
+first=$(printf '%s\n' "$out" | sed -n 's/^progress calls=[0-9]* first=\([0-9]*\) .*/\1/p')
+contains "progress: ends at the whole file" "$out" " last=$SIZE/$SIZE"
+ok_first=0
+[ -n "$first" ] && [ "$first" -gt "$HALF" ] && [ "$first" -le "$SIZE" ] && ok_first=1
+is "progress: counts the bytes already in the .partial (first=$first)" "$ok_first" 1
+
+# ---- the server ignores Range ---------------------------------------------
+fresh_case "server ignores Range"
+head -c "$HALF" "$www/a.bin" >"$d/a.bin.partial"
+run "$T" get "$U/norange/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "norange: result (restarted in the same transfer)" "$out" \
+	"ok bytes=$SIZE resumed=0 restarted=1 attempts=1 status=200"
+is "norange: file hash" "$(sha256_of "$d/a.bin")" "$A"
+absent "norange: no .partial left" "$d/a.bin.partial"
+is "norange: one request, asked for a range, got a 200" \
+	"$(nginx_requests "^GET /norange/a.bin 200 $SIZE bytes=$HALF-$")" 1
+is "norange: only that request" "$(nginx_requests)" 1
+
+# ---- a .partial holding wrong bytes ----------------------------------------
+fresh_case "wrong bytes in the .partial"
+head -c "$HALF" "$www/other.bin" >"$d/a.bin.partial"
+run "$T" get "$U/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "bad partial: result" "$out" \
+	"ok bytes=$((HALF + SIZE)) resumed=1 restarted=1 attempts=2 status=200"
+is "bad partial: file hash" "$(sha256_of "$d/a.bin")" "$A"
+absent "bad partial: no .partial left" "$d/a.bin.partial"
+is "bad partial: two requests" "$(nginx_requests)" 2
+is "bad partial: first the resume" "$(nginx_requests "^GET /a.bin 206 $HALF bytes=$HALF-$")" 1
+is "bad partial: then from zero" "$(nginx_requests "^GET /a.bin 200 $SIZE -$")" 1
+
+# ---- a complete .partial holding wrong bytes -------------------------------
+fresh_case "complete .partial with wrong bytes"
+cp "$www/other.bin" "$d/a.bin.partial"
+run "$T" get "$U/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "bad complete partial: result" "$out" \
+	"ok bytes=$SIZE resumed=0 restarted=1 attempts=1 status=200"
+is "bad complete partial: file hash" "$(sha256_of "$d/a.bin")" "$A"
+is "bad complete partial: one request from zero" \
+	"$(nginx_requests "^GET /a.bin 200 $SIZE -$")" 1
+
+# ---- 416: the .partial already covers the server's whole (shorter) file ------
+fresh_case "416"
+head -c 2000 /dev/zero >"$d/s.bin.partial"
+run "$T" get "$U/small.bin" "$d/s.bin" 4000 "$SMALL"
+is "416: exit status digest" "$rc" 4
+contains "416: digest error" "$out" "error digest: sha256 mismatch for '$U/small.bin'"
+contains "416: names the actual hash of the 1000 bytes" "$out" "got $SMALL (1000 bytes)"
+absent "416: no file" "$d/s.bin"
+absent "416: no .partial" "$d/s.bin.partial"
+is "416: the resume got 416" "$(nginx_requests "^GET /small.bin 416 [0-9]+ bytes=2000-$")" 1
+is "416: then one try from zero" "$(nginx_requests "^GET /small.bin 200 1000 -$")" 1
+is "416: nothing else" "$(nginx_requests)" 2
+
+# ---- 404 with an HTML body ----------------------------------------------------
+fresh_case "404"
+run "$T" get "$U/missing/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "404: exit status notfound" "$rc" 8
+is "404: message" "$out" \
+	"error notfound: downloading '$U/missing/a.bin' failed: HTTP 404 Not Found"
+absent "404: no file" "$d/a.bin"
+absent "404: no .partial (the HTML never saved)" "$d/a.bin.partial"
+is "404: one request, no retries" "$(nginx_requests "^GET /missing/a.bin 404 ")" 1
+is "404: only that request" "$(nginx_requests)" 1
+head -c "$HALF" "$www/a.bin" >"$d/a.bin.partial"
+run "$T" get "$U/missing/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "404 on resume: exit status notfound" "$rc" 8
+is "404 on resume: the .partial is untouched" "$(sha256_of "$d/a.bin.partial")" \
+	"$(head -c "$HALF" "$www/a.bin" | sha256sum | cut -c1-64)"
+is "404 on resume: the request asked for the rest" \
+	"$(nginx_requests "^GET /missing/a.bin 404 [0-9]+ bytes=$HALF-$")" 1
+
+# ---- 503: retried, then given up ------------------------------------------------
+fresh_case "503"
+run "$T" get "$U/unavailable/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "503: exit status fetch" "$rc" 7
+contains "503: message" "$out" \
+	"error fetch: downloading '$U/unavailable/a.bin' failed after 4 attempts: HTTP 503"
+absent "503: no .partial" "$d/a.bin.partial"
+is "503: 1 try + 3 retries" "$(nginx_requests "^GET /unavailable/a.bin 503 ")" 4
+
+# ---- wrong bytes served ------------------------------------------------------
+fresh_case "wrong bytes served"
+cp "$www/other.bin" "$www/liar.bin"
+run "$T" get "$U/liar.bin" "$d/a.bin" "$SIZE" "$A"
+is "digest: exit status" "$rc" 4
+want="error digest: sha256 mismatch for '$U/liar.bin': expected $A ($SIZE bytes),"
+is "digest: message names url, expected and actual" "$out" "$want got $OTHER ($SIZE bytes)"
+absent "digest: no file" "$d/a.bin"
+absent "digest: no .partial" "$d/a.bin.partial"
+is "digest: one request (no retry from zero after a fresh download)" "$(nginx_requests)" 1
+is "digest: bytes sent" "$(nginx_bytes)" "$SIZE"
+
+# ---- more bytes than expected ---------------------------------------------------
+fresh_case "too big (Content-Length)"
+run "$T" get "$U/big.bin" "$d/a.bin" "$MIB" "$A"
+is "toobig: exit status" "$rc" 4
+is "toobig: message" "$out" \
+	"error toobig: '$U/big.bin' sent more than the expected $MIB bytes"
+absent "toobig: no file" "$d/a.bin"
+absent "toobig: no .partial" "$d/a.bin.partial"
+nginx_wait_requests 1
+sent=$(nginx_bytes)
+diag "nginx sent $sent of $((20 * MIB)) bytes before the abort"
+ok_small=0
+[ "$sent" -lt $((20 * MIB)) ] && ok_small=1
+is "toobig: the transfer stopped early" "$ok_small" 1
+is "toobig: one request" "$(nginx_requests)" 1
+
+fresh_case "too big (chunked, no Content-Length)"
+run "$T" get "$U/chunked/big.bin" "$d/a.bin" "$MIB" "$A"
+is "toobig chunked: message" "$out" \
+	"error toobig: '$U/chunked/big.bin' sent more than the expected $MIB bytes"
+absent "toobig chunked: no file" "$d/a.bin"
+absent "toobig chunked: no .partial" "$d/a.bin.partial"
+nginx_wait_requests 1
+sent=$(nginx_bytes)
+diag "nginx sent $sent of $((20 * MIB)) bytes (chunked) before the abort"
+ok_small=0
+[ "$sent" -lt $((20 * MIB)) ] && ok_small=1
+is "toobig chunked: the transfer stopped early" "$ok_small" 1
+
+# ---- connection refused ------------------------------------------------------------
+fresh_case "connection refused"
+closed=$(_free_port)
+start=$(date +%s%N)
+run "$T" get "http://127.0.0.1:$closed/a.bin" "$d/a.bin" "$SIZE" "$A"
+ms=$((($(date +%s%N) - start) / 1000000))
+diag "gave up after $ms ms"
+is "refused: exit status fetch" "$rc" 7
+contains "refused: message" "$out" \
+	"error fetch: downloading 'http://127.0.0.1:$closed/a.bin' failed after 4 attempts:"
+contains "refused: names the cause" "$out" "port $closed"
+absent "refused: no .partial" "$d/a.bin.partial"
+quick=0
+[ "$ms" -lt 5000 ] && quick=1
+is "refused: backoff bounded (20+40+80 ms)" "$quick" 1
+
+# ---- an interrupted download resumes ------------------------------------------------
+fresh_case "killed download resumes"
+"$T" get "$U/slow/a.bin" "$d/a.bin" "$SIZE" "$A" >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 100); do
+	[ -s "$d/a.bin.partial" ] && [ "$(size_of "$d/a.bin.partial")" -ge 100000 ] && break
+	sleep 0.05
+done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+have=$(size_of "$d/a.bin.partial" 2>/dev/null || echo 0)
+diag "killed with $have bytes in the .partial"
+exists "killed: .partial kept" "$d/a.bin.partial"
+run "$T" get "$U/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "killed: rerun resumes from the .partial" "$out" \
+	"ok bytes=$((SIZE - have)) resumed=1 restarted=0 attempts=1 status=206"
+is "killed: file hash" "$(sha256_of "$d/a.bin")" "$A"
+is "killed: the rerun asked for exactly the rest" \
+	"$(nginx_requests "^GET /a.bin 206 $((SIZE - have)) bytes=$have-$")" 1
+
+# ---- too slow ------------------------------------------------------------------------
+fresh_case "below the low-speed limit"
+start=$(date +%s%N)
+AP_FETCH_LOW_SPEED_TIME=1 AP_FETCH_RETRIES=1 run "$T" get "$U/crawl/a.bin" "$d/a.bin" "$SIZE" "$A"
+ms=$((($(date +%s%N) - start) / 1000000))
+diag "gave up after $ms ms"
+is "slow: exit status fetch" "$rc" 7
+contains "slow: message" "$out" \
+	"error fetch: downloading '$U/crawl/a.bin' failed after 2 attempts: Operation too slow"
+nginx_wait_requests 2
+is "slow: two tries" "$(nginx_requests "^GET /crawl/a.bin ")" 2
+is "slow: the retry resumed what the first try wrote" \
+	"$(nginx_requests "^GET /crawl/a.bin 206 [0-9]+ bytes=[1-9][0-9]*-$")" 1
+exists "slow: .partial kept for a later resume" "$d/a.bin.partial"
+
+# ---- TLS ------------------------------------------------------------------------------
+fresh_case "https"
+run "$T" get "$NGINX_TLS_URL/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "tls: unknown CA refused" "$rc" 7
+contains "tls: message names the certificate problem" "$out" "SSL certificate problem"
+absent "tls: no .partial" "$d/a.bin.partial"
+AP_FETCH_CACERT=$NGINX_CA run "$T" get "$NGINX_TLS_URL/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "tls: with the CA file" "$out" "ok bytes=$SIZE resumed=0 restarted=0 attempts=1 status=200"
+is "tls: file hash" "$(sha256_of "$d/a.bin")" "$A"
+rm -f "$d/a.bin"
+AP_FETCH_CACERT=$NGINX_CA run "$T" get "https://localhost:${NGINX_TLS_URL##*:}/a.bin" \
+	"$d/a.bin" "$SIZE" "$A"
+is "tls: the name localhost is in the certificate too" "$rc" 0
+is "tls: one refused handshake, two downloads" "$(nginx_requests "^GET /a.bin 200 $SIZE -$")" 2
+
+# ---- proxy ----------------------------------------------------------------------------
+# nginx answers an absolute-form request ("GET http://host/a.bin") from its
+# default server, which makes it a stand-in proxy for a host that does not exist
+fresh_case "proxy"
+AP_FETCH_PROXY=$U run "$T" get "http://airpack.invalid/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "proxy option: result" "$out" "ok bytes=$SIZE resumed=0 restarted=0 attempts=1 status=200"
+is "proxy option: file hash" "$(sha256_of "$d/a.bin")" "$A"
+rm -f "$d/a.bin"
+http_proxy=$U no_proxy= NO_PROXY= run "$T" get "http://airpack.invalid/a.bin" "$d/a.bin" \
+	"$SIZE" "$A"
+is "proxy env: http_proxy honoured" "$out" \
+	"ok bytes=$SIZE resumed=0 restarted=0 attempts=1 status=200"
+is "proxy: both went through nginx" "$(nginx_requests "^GET /a.bin 200 $SIZE -$")" 2
+
+# ---- file:// ----------------------------------------------------------------------
+fresh_case "file://"
+run "$T" get "file://$www/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "file: result" "$out" "ok bytes=$SIZE resumed=0 restarted=0 attempts=1 status=0"
+is "file: file hash" "$(sha256_of "$d/a.bin")" "$A"
+head -c "$HALF" "$www/a.bin" >"$d/b.bin.partial"
+run "$T" get "file://$www/a.bin" "$d/b.bin" "$SIZE" "$A"
+is "file: resume" "$out" "ok bytes=$HALF resumed=1 restarted=0 attempts=1 status=0"
+is "file: resumed file hash" "$(sha256_of "$d/b.bin")" "$A"
+run "$T" get "file://$www/nothere.bin" "$d/c.bin" "$SIZE" "$A"
+is "file: missing file is notfound" "$rc" 8
+absent "file: missing file leaves no .partial" "$d/c.bin.partial"
+run "$T" get "file://$www/big.bin" "$d/c.bin" "$MIB" "$A"
+is "file: over the cap is toobig" "$rc" 4
+absent "file: toobig leaves no .partial" "$d/c.bin.partial"
+is "file: no http request" "$(nginx_requests)" 0
+
+# ---- refused schemes and redirects ---------------------------------------------------
+fresh_case "ftp:// refused"
+run "$T" get "ftp://127.0.0.1:$NGINX_PORT/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "ftp: exit status fetch" "$rc" 7
+contains "ftp: message" "$out" \
+	"refusing to download 'ftp://127.0.0.1:$NGINX_PORT/a.bin': only http://, https:// and file://"
+absent "ftp: no .partial" "$d/a.bin.partial"
+
+fresh_case "redirect to file:// refused"
+run "$T" get "$U/redirect-file/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "redirect file: exit status fetch" "$rc" 7
+contains "redirect file: message" "$out" "downloading '$U/redirect-file/a.bin' failed:"
+contains "redirect file: names the protocol" "$out" 'Protocol "file" not supported'
+absent "redirect file: no file" "$d/a.bin"
+absent "redirect file: no .partial" "$d/a.bin.partial"
+is "redirect file: one request, the 302" "$(nginx_requests "^GET /redirect-file/a.bin 302 ")" 1
+is "redirect file: only that request" "$(nginx_requests)" 1
+
+fresh_case "http redirect followed"
+run "$T" get "$U/redirect/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "redirect: result" "$out" "ok bytes=$SIZE resumed=0 restarted=0 attempts=1 status=200"
+is "redirect: file hash" "$(sha256_of "$d/a.bin")" "$A"
+is "redirect: 302 then 200" "$(nginx_requests "^GET /(redirect/a.bin 302|a.bin 200) ")" 2
+
+# ---- documents into memory --------------------------------------------------------------
+fresh_case "mem"
+printf '{"hello": "world"}\n' >"$www/doc.json"
+run "$T" mem "$U/doc.json" 1000
+is "mem: body" "$out" '{"hello": "world"}'
+run "$T" mem "$U/doc.json" 10
+is "mem: over max is toobig" "$rc" 4
+contains "mem: toobig message" "$out" "sent more than the expected 10 bytes"
+run "$T" mem "$U/missing/doc.json" 1000
+is "mem: 404 is notfound" "$rc" 8
+not_contains "mem: no HTML printed" "$out" "<html>"
+run "$T" mem "$U/chunked/doc.json" 10
+is "mem: chunked over max is toobig" "$rc" 4
+
+# ---- url join ------------------------------------------------------------------------
+run "$T" join "http://h/base/" "a b+c%.bin"
+is "join: encodes outside the unreserved set" "$out" "http://h/base/a%20b%2Bc%25.bin"
+run "$T" join "http://h/base" "1.1.13/manifest.json"
+is "join: adds one slash, keeps path separators" "$out" "http://h/base/1.1.13/manifest.json"
+show_log
+
+done_testing
