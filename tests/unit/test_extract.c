@@ -1,0 +1,427 @@
+/* test_extract.c - extracting cab, zip and tar.gz payloads made at test time,
+ * and refusing the committed hostile archives in tests/data/archives. */
+#include <errno.h>
+#include <locale.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "airpack/digest.h"
+#include "airpack/extract.h"
+#include "airpack/fsx.h"
+#include "tap.h"
+
+#define MTIME 1234567890
+#define SRC_MTIME 1111111111
+#define NFILES 5
+#define MAXSEEN 32
+
+static char tmp[] = "/tmp/ap-test-extract-XXXXXX";
+static char cwd[4096]; /* an empty folder the tests run in */
+
+struct srcfile {
+	const char *rel;
+	unsigned src_mode;
+	unsigned want_mode; /* after extraction from zip/tar */
+	char hex[AP_SHA256_HEX];
+	uint64_t size;
+};
+
+static struct srcfile files[NFILES] = {
+    {"a.txt", 0644, 0644, "", 0},     {"run.sh", 0755, 0755, "", 0},
+    {"sub/b.bin", 0666, 0644, "", 0}, {"sub/deeper/c.txt", 0600, 0644, "", 0},
+    {"empty", 0644, 0644, "", 0},
+};
+
+struct seen {
+	int n;
+	int wrong_cwd;
+	int stop_after; /* return AP_E_DIGEST after this many files (0: never) */
+	struct {
+		char rel[256];
+		unsigned mode;
+		uint64_t size;
+		char hex[AP_SHA256_HEX];
+	} f[MAXSEEN];
+};
+
+static int on_file(void *ctx, const char *relpath, unsigned mode, uint64_t size,
+                   const char sha256[AP_SHA256_HEX], struct ap_err *err)
+{
+	struct seen *s = ctx;
+	char here[4096];
+
+	if (!getcwd(here, sizeof(here)) || strcmp(here, cwd) != 0)
+		s->wrong_cwd++;
+	if (s->n < MAXSEEN) {
+		snprintf(s->f[s->n].rel, sizeof(s->f[s->n].rel), "%s", relpath);
+		s->f[s->n].mode = mode;
+		s->f[s->n].size = size;
+		memcpy(s->f[s->n].hex, sha256, AP_SHA256_HEX);
+	}
+	s->n++;
+	if (s->stop_after && s->n >= s->stop_after)
+		return ap_err_set(err, AP_E_DIGEST, "test callback stops at '%s'", relpath);
+	return 0;
+}
+
+static int find_seen(const struct seen *s, const char *rel)
+{
+	int i;
+
+	for (i = 0; i < s->n && i < MAXSEEN; i++)
+		if (strcmp(s->f[i].rel, rel) == 0)
+			return i;
+	return -1;
+}
+
+static char *tpath(const char *name)
+{
+	char *p = ap_path_join(tmp, name);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+static void write_bytes(const char *path, const void *data, size_t len, unsigned mode)
+{
+	FILE *fp = fopen(path, "wb");
+
+	if (!fp || fwrite(data, 1, len, fp) != len || fclose(fp) != 0 || chmod(path, mode) != 0)
+		abort();
+}
+
+static int sh(const char *fmt, const char *a, const char *b)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), fmt, a, b);
+	return system(cmd);
+}
+
+/* Number of entries in a folder (-1 when it cannot be listed). */
+static long count_entries(const char *dir)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char **names = NULL;
+	size_t n = 0;
+
+	if (ap_fsx_list_dir(dir, &names, &n, &err) < 0)
+		return -1;
+	ap_strv_free(names, n);
+	return (long)n;
+}
+
+static void make_source(void)
+{
+	char *src = tpath("src"), *p;
+	unsigned char *big;
+	size_t i, bigsz = 200 * 1024 + 7;
+	uint32_t x = 99;
+	struct ap_err err = AP_ERR_INIT;
+
+	big = malloc(bigsz);
+	if (!big)
+		abort();
+	for (i = 0; i < bigsz; i++) {
+		x = x * 1664525u + 1013904223u;
+		big[i] = (unsigned char)(x >> 24);
+	}
+	p = ap_path_join(src, "sub/deeper");
+	if (ap_fsx_mkdir_p(p, 0755, &err) < 0)
+		abort();
+	free(p);
+	for (i = 0; i < NFILES; i++) {
+		p = ap_path_join(src, files[i].rel);
+		if (i == 2)
+			write_bytes(p, big, bigsz, files[i].src_mode);
+		else if (i == 4)
+			write_bytes(p, "", 0, files[i].src_mode);
+		else
+			write_bytes(p, files[i].rel, strlen(files[i].rel), files[i].src_mode);
+		if (ap_sha256_file(p, files[i].hex, &files[i].size, NULL, NULL, &err) < 0)
+			abort();
+		if (i == 0 && ap_fsx_set_mtime(p, SRC_MTIME, &err) < 0)
+			abort();
+		free(p);
+	}
+	p = ap_path_join(src, "sub");
+	if (chmod(p, 0777) != 0)
+		abort();
+	free(p);
+	free(big);
+
+	ok(sh("cd '%s' && gcab -c -z ../t.cab a.txt run.sh sub/b.bin sub/deeper/c.txt empty", src,
+	      "") == 0,
+	   "gcab made a cab");
+	ok(sh("cd '%s' && zip -qrX ../t.zip .", src, "") == 0, "zip made a zip");
+	ok(sh("cd '%s' && tar czf ../t.tgz .", src, "") == 0, "tar made a tar.gz");
+	free(src);
+}
+
+static void check_seen(const char *label, const struct seen *s, int cab)
+{
+	size_t i;
+
+	is_int(s->n, NFILES, "%s: callback saw every file once", label);
+	is_int(s->wrong_cwd, 0, "%s: callback runs in the caller's working folder", label);
+	for (i = 0; i < NFILES; i++) {
+		int k = find_seen(s, files[i].rel);
+		unsigned want = cab ? 0644 : files[i].want_mode;
+
+		ok(k >= 0, "%s: callback saw %s", label, files[i].rel);
+		if (k < 0)
+			continue;
+		is_str(s->f[k].hex, files[i].hex, "%s: callback hash of %s", label, files[i].rel);
+		is_int(s->f[k].size, files[i].size, "%s: callback size of %s", label, files[i].rel);
+		is_int(s->f[k].mode, want, "%s: callback mode of %s is %03o", label, files[i].rel,
+		       want);
+	}
+}
+
+static void test_extract_kind(const char *label, const char *archive, int cab)
+{
+	struct ap_err err = AP_ERR_INIT;
+	struct seen *s = calloc(1, sizeof(*s));
+	char name[64], here[4096];
+	char *arch = tpath(archive), *dest, *p;
+	struct ap_stat st;
+	size_t i;
+	int rc;
+
+	snprintf(name, sizeof(name), "dest-%s", label);
+	dest = tpath(name);
+	if (!s || mkdir(dest, 0700) != 0)
+		abort();
+
+	rc = ap_extract_archive(arch, dest, MTIME, on_file, s, &err);
+	is_int(rc, 0, "%s: extracts (%s)", label, err.msg);
+	ok(getcwd(here, sizeof(here)) && strcmp(here, cwd) == 0, "%s: working folder restored",
+	   label);
+	is_int(count_entries(cwd), 0, "%s: nothing written to the working folder", label);
+	check_seen(label, s, cab);
+	for (i = 0; i < NFILES; i++) {
+		char hex[AP_SHA256_HEX] = "";
+		unsigned want = cab ? 0644 : files[i].want_mode;
+
+		p = ap_path_join(dest, files[i].rel);
+		ap_sha256_file(p, hex, NULL, NULL, NULL, &err);
+		is_str(hex, files[i].hex, "%s: %s extracted byte for byte", label, files[i].rel);
+		ap_fsx_stat(p, &st, &err);
+		is_int(st.type, AP_FT_FILE, "%s: %s is a file", label, files[i].rel);
+		is_int(st.mode, want, "%s: %s has mode %03o", label, files[i].rel, want);
+		is_int(st.mtime, MTIME, "%s: %s has the requested mtime", label, files[i].rel);
+		free(p);
+	}
+	{
+		static const char *dirs[] = {"sub", "sub/deeper"};
+
+		for (i = 0; i < 2; i++) {
+			p = ap_path_join(dest, dirs[i]);
+			ap_fsx_stat(p, &st, &err);
+			is_int(st.type, AP_FT_DIR, "%s: %s is a folder", label, dirs[i]);
+			is_int(st.mode, 0755, "%s: %s has mode 755 (umask is 0)", label, dirs[i]);
+			is_int(st.mtime, MTIME, "%s: %s has the requested mtime", label, dirs[i]);
+			free(p);
+		}
+	}
+	p = ap_path_join(dest, "sub");
+	is_int(count_entries(p), 2, "%s: sub holds exactly b.bin and deeper", label);
+	free(p);
+	is_int(count_entries(dest), 4, "%s: dest holds exactly a.txt, run.sh, empty, sub", label);
+
+	memset(s, 0, sizeof(*s));
+	rc = ap_extract_list(arch, on_file, s, &err);
+	is_int(rc, 0, "%s: lists (%s)", label, err.msg);
+	check_seen("list", s, cab);
+	is_int(count_entries(cwd), 0, "%s: listing wrote nothing", label);
+
+	free(s);
+	free(dest);
+	free(arch);
+}
+
+static void test_keep_times_and_relative(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	struct seen *s = calloc(1, sizeof(*s));
+	char *dest = tpath("dest-rel"), *p;
+	char here[4096];
+	struct ap_stat st;
+	int rc;
+
+	if (!s || mkdir(dest, 0700) != 0)
+		abort();
+	/* Relative names resolve against the caller's folder. */
+	rc = ap_extract_archive("../t.tgz", "../dest-rel", -1, on_file, s, &err);
+	is_int(rc, 0, "relative archive and dest paths work (%s)", err.msg);
+	p = ap_path_join(dest, "a.txt");
+	ap_fsx_stat(p, &st, &err);
+	is_int(st.mtime, SRC_MTIME, "mtime -1 keeps the archive's time");
+	free(p);
+	is_int(count_entries(cwd), 0, "nothing written to the working folder");
+
+	memset(s, 0, sizeof(*s));
+	s->stop_after = 2;
+	p = tpath("dest-stop");
+	if (mkdir(p, 0700) != 0)
+		abort();
+	rc = ap_extract_archive("../t.tgz", p, MTIME, on_file, s, &err);
+	is_int(rc, AP_E_DIGEST, "a callback error stops extraction with its code");
+	contains(err.msg, "test callback stops", "the callback's message is kept");
+	is_int(s->n, 2, "no file after the failing callback");
+	ok(getcwd(here, sizeof(here)) && strcmp(here, cwd) == 0,
+	   "working folder restored after a callback error");
+	free(p);
+
+	p = tpath("no-such-dest");
+	rc = ap_extract_archive("../t.tgz", p, MTIME, NULL, NULL, &err);
+	is_int(rc, AP_E_NOTFOUND, "missing dest is AP_E_NOTFOUND");
+	contains(err.msg, p, "message names the folder");
+	free(p);
+
+	rc = ap_extract_archive("../no-such.zip", dest, MTIME, NULL, NULL, &err);
+	is_int(rc, AP_E_BUNDLE, "missing archive is an error");
+	contains(err.msg, "no-such.zip", "message names the archive");
+
+	p = tpath("not-an-archive.bin");
+	write_bytes(p, "MZ this is no archive\n", 22, 0644);
+	rc = ap_extract_list(p, NULL, NULL, &err);
+	is_int(rc, AP_E_BUNDLE, "a file no reader knows is AP_E_BUNDLE");
+	contains(err.msg, "not-an-archive.bin", "message names it");
+	free(p);
+
+	ok(getcwd(here, sizeof(here)) && strcmp(here, cwd) == 0, "working folder still ours");
+	free(dest);
+	free(s);
+}
+
+static const struct {
+	const char *file;
+	const char *entry; /* as quoted in the message */
+	const char *why;
+} evil[] = {
+    {"dotdot.tar", "'../evil'", "'..' component"},
+    {"absolute.tar", "'/abs/evil'", "absolute path"},
+    {"nested-dotdot.tar", "'a/../../evil'", "'..' component"},
+    {"symlink.tar", "'etc'", "symlink to '/etc'"},
+    {"hardlink.tar", "'passwd'", "hard link to '/etc/passwd'"},
+    {"symlink-then-file.tar", "'sub'", "symlink to '../outside'"},
+    {"device.tar", "'null'", "device node"},
+    {"fifo.tar", "'pipe'", "fifo"},
+    {"backslash.tar", "'..\\evil'", "backslash"},
+    {"zip-slip.zip", "'../evil'", "'..' component"},
+    {"zip-symlink.zip", "'etc'", "symlink to '/etc'"},
+    {"cab-dotdot.cab", "'../evil'", "'..' component"},
+};
+
+static void test_evil(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+		struct ap_err err = AP_ERR_INIT;
+		struct seen *s = calloc(1, sizeof(*s));
+		char name[64], here[4096];
+		char *arch, *base, *dest, *outside, *p;
+		const char *f = evil[i].file;
+		int rc;
+
+		arch = ap_path_join(TEST_DATA "/archives", f);
+		snprintf(name, sizeof(name), "evil-%zu", i);
+		base = tpath(name);
+		dest = ap_path_join(base, "dest");
+		outside = ap_path_join(base, "outside");
+		if (!s || ap_fsx_mkdir_p(dest, 0700, &err) < 0 || mkdir(outside, 0700) != 0)
+			abort();
+
+		rc = ap_extract_archive(arch, dest, MTIME, on_file, s, &err);
+		is_int(rc, AP_E_UNSAFE, "%s: refused with AP_E_UNSAFE", f);
+		contains(err.msg, evil[i].entry, "%s: message names the entry", f);
+		contains(err.msg, evil[i].why, "%s: message says why", f);
+		contains(err.msg, f, "%s: message names the archive", f);
+		is_int(s->n, 1, "%s: only ok.txt completed", f);
+		is_int(count_entries(dest), 1, "%s: dest holds only ok.txt, nothing of the entry",
+		       f);
+		is_int(count_entries(outside), 0, "%s: nothing in the sibling folder", f);
+		is_int(count_entries(base), 2, "%s: nothing next to dest", f);
+		p = ap_path_join(tmp, "evil");
+		ok(access(p, F_OK) != 0, "%s: nothing two levels up", f);
+		free(p);
+		ok(access("/abs/evil", F_OK) != 0, "%s: nothing at /abs/evil", f);
+		is_int(count_entries(cwd), 0, "%s: nothing in the working folder", f);
+		ok(getcwd(here, sizeof(here)) && strcmp(here, cwd) == 0,
+		   "%s: working folder restored", f);
+
+		memset(s, 0, sizeof(*s));
+		ap_err_clear(&err);
+		rc = ap_extract_list(arch, on_file, s, &err);
+		is_int(rc, AP_E_UNSAFE, "%s: listing refuses it too", f);
+		contains(err.msg, evil[i].entry, "%s: listing names the entry", f);
+
+		free(s);
+		free(arch);
+		free(base);
+		free(dest);
+		free(outside);
+	}
+}
+
+/* A symlink already in dest (not from the archive) is never followed:
+ * libarchive's SECURE_SYMLINKS is the second line. */
+static void test_existing_symlink(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *base = tpath("pre-link"), *dest, *outside, *link, *p;
+	struct ap_stat st;
+	int rc;
+
+	dest = ap_path_join(base, "dest");
+	outside = ap_path_join(base, "outside");
+	link = ap_path_join(dest, "sub");
+	if (ap_fsx_mkdir_p(dest, 0700, &err) < 0 || mkdir(outside, 0700) != 0 ||
+	    symlink("../outside", link) != 0)
+		abort();
+	p = tpath("t.zip");
+	rc = ap_extract_archive(p, dest, MTIME, NULL, NULL, &err);
+	free(p);
+	is_int(count_entries(outside), 0, "pre-existing symlink: nothing written through it (%s)",
+	       err.msg);
+	ap_fsx_stat(link, &st, &err);
+	ok(rc < 0 || st.type == AP_FT_DIR, "pre-existing symlink: replaced by a folder or refused");
+	free(base);
+	free(dest);
+	free(outside);
+	free(link);
+}
+
+int main(void)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	/* With no umask every mode below is the one extraction chose. */
+	umask(0);
+	if (!mkdtemp(tmp))
+		return 1;
+	snprintf(cwd, sizeof(cwd), "%s/cwd", tmp);
+	if (mkdir(cwd, 0700) != 0 || chdir(cwd) != 0)
+		return 1;
+	/* getcwd may resolve symlinks in TMPDIR: compare against its form. */
+	if (!getcwd(cwd, sizeof(cwd)))
+		return 1;
+
+	make_source();
+	test_extract_kind("cab", "t.cab", 1);
+	test_extract_kind("zip", "t.zip", 0);
+	test_extract_kind("tgz", "t.tgz", 0);
+	test_keep_times_and_relative();
+	test_evil();
+	test_existing_symlink();
+
+	if (chdir("/") != 0 || sh("rm -rf '%s'", tmp, "") != 0)
+		printf("# could not remove %s\n", tmp);
+	return tap_done();
+}
