@@ -40,6 +40,7 @@ struct build_opts {
 struct found {
 	char *path;
 	uint64_t size;
+	bool pinned; /* the source manifest pins this component's sha256 */
 };
 
 static int parse_compress(const char *s, struct build_opts *o)
@@ -122,13 +123,13 @@ static int find_payloads(const struct ap_manifest *m, const char *dir, struct fo
 	return 0;
 }
 
-static int check_pinned(const struct ap_component *c, const char *path, const char *hex,
+static int check_pinned(const struct ap_component *c, const struct found *f, const char *hex,
 			struct ap_err *err)
 {
-	if (c->has_sha256 && !ap_sha256_eq(c->sha256, hex))
+	if (f->pinned && !ap_sha256_eq(c->sha256, hex))
 		return ap_err_set(err, AP_E_DIGEST,
 				  "component '%s': '%s' has sha256 %s, the source manifest pins %s",
-				  c->name, path, hex, c->sha256);
+				  c->name, f->path, hex, c->sha256);
 	return 0;
 }
 
@@ -279,7 +280,7 @@ static int layout_payloads(const struct build_opts *o, struct ap_manifest *m,
 					  "component '%s': '%s' changed while building (sha256 %s, "
 					  "then %s)", c->name, found[i].path, c->sha256, hex);
 		if (!hashed) {
-			rc = check_pinned(c, found[i].path, hex, err);
+			rc = check_pinned(c, &found[i], hex, err);
 			if (rc)
 				return rc;
 			memcpy(c->sha256, hex, AP_SHA256_HEX);
@@ -308,6 +309,22 @@ static int layout_commit(const struct build_opts *o, const char *json, size_t jl
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_write_atomic(path, json, jlen, 0644, err);
 	free(path);
+	return rc;
+}
+
+/* Create the folder an output file goes into. */
+static int make_parent(const char *path, struct ap_err *err)
+{
+	char *dir;
+	int rc;
+
+	if (!path)
+		return 0;
+	dir = ap_path_dirname(path);
+	if (!dir)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_mkdir_p(dir, 0755, err);
+	free(dir);
 	return rc;
 }
 
@@ -367,6 +384,11 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 	rc = ap_fsx_read_file(o->source, SOURCE_MAX, &src, &src_len, err);
 	if (rc)
 		goto out;
+	rc = make_parent(o->output, err);
+	if (rc == 0)
+		rc = make_parent(o->sfx, err);
+	if (rc)
+		goto out;
 	rc = ap_manifest_parse(src, src_len, AP_MANIFEST_SOURCE, &m, err);
 	if (rc) {
 		ap_err_prefix(err, "source manifest '%s'", o->source);
@@ -403,6 +425,7 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 		struct ap_component *c = &m->components[i];
 		c->size = found[i].size;
 		c->has_size = true;
+		found[i].pinned = c->has_sha256;
 		if (!c->has_sha256)
 			memset(c->sha256, '0', AP_SHA256_HEX - 1);
 		c->sha256[AP_SHA256_HEX - 1] = '\0';
@@ -450,7 +473,7 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 				ap_err_prefix(err, "component '%s'", c->name);
 				goto out;
 			}
-			rc = check_pinned(c, found[i].path, hex, err);
+			rc = check_pinned(c, &found[i], hex, err);
 			if (rc)
 				goto out;
 			memcpy(c->sha256, hex, AP_SHA256_HEX);
@@ -474,7 +497,7 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 			ap_progress_end(&bar);
 			if (rc)
 				goto out;
-			rc = check_pinned(c, found[i].path, hex, err);
+			rc = check_pinned(c, &found[i], hex, err);
 			if (rc)
 				goto out;
 			memcpy(c->sha256, hex, AP_SHA256_HEX);
