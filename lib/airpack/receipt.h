@@ -1,0 +1,124 @@
+/* receipt.h - the installed-state files under ROOT/var/lib/airpack/<product>/:
+ * the receipt (what is installed) and the transaction journal (txn.json,
+ * present only while a transaction is switching).
+ *
+ * Both are JSON; this module and manifest.c are the only users of cJSON.
+ * Emitting is deterministic: fixed key order, files and folders sorted by
+ * path, integers printed exactly, a trailing newline, so installing the same
+ * release into two roots (with SOURCE_DATE_EPOCH set) gives identical bytes.
+ * Parse errors name the field, e.g. "files[3].sha256: expected 64 hex
+ * digits, got 'xyz'".  Format: docs/install-transaction.md.
+ */
+#ifndef AP_RECEIPT_H
+#define AP_RECEIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "airpack/err.h"
+#include "airpack/digest.h"
+
+#define AP_RECEIPT_FORMAT "airpack-receipt/1"
+#define AP_JOURNAL_FORMAT "airpack-txn/1"
+
+/* One installed file.  Paths are relative to the install root, '/'-separated. */
+struct ap_receipt_file {
+	char *path;
+	unsigned mode; /* permission bits; emitted as an octal string "0755" */
+	uint64_t size;
+	char sha256[AP_SHA256_HEX];
+	char *component; /* the component that installed it */
+};
+
+/* A `run` action: pending (not yet run) or done (ran, with its result). */
+struct ap_receipt_action {
+	char *component;
+	char *program; /* relative to the root, e.g. "opt/demo/setup.sh" */
+	char **args;
+	size_t n_args;
+	int *ok_codes; /* exit codes that mean success */
+	size_t n_ok_codes;
+	/* Only for done actions: */
+	int exit_code;
+	bool ok;
+	int64_t ran_at;
+};
+
+struct ap_receipt {
+	char *format;   /* AP_RECEIPT_FORMAT */
+	char *product;
+	char *version;
+	char *channel;  /* may be NULL */
+	char *prefix;   /* relative to the root */
+	char *key_id;   /* may be NULL (an --insecure install) */
+	char manifest_sha256[AP_SHA256_HEX]; /* of the stored manifest.json bytes */
+	int64_t installed_at;
+	char *pinned_version; /* the version the user asked for; may be NULL */
+	char **data_dirs;     /* relative to the root; removed by uninstall --purge */
+	size_t n_data_dirs;
+	char **dirs;    /* folders the install created (relative to the root), sorted */
+	size_t n_dirs;
+	struct ap_receipt_file *files; /* sorted by path, unique */
+	size_t n_files;
+	struct ap_receipt_action *pending; /* in manifest order */
+	size_t n_pending;
+	struct ap_receipt_action *actions; /* done, in the order they ran */
+	size_t n_actions;
+};
+
+/* Parse receipt JSON (need not be NUL-terminated).  Checks every field,
+ * sorts files and dirs and refuses duplicate or unsafe paths.  On success
+ * *out is a new receipt the caller frees with ap_receipt_free.  Errors are
+ * AP_E_STATE naming the field. */
+int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, struct ap_err *err);
+
+/* Read and parse a receipt file; errors are prefixed with the path.  A
+ * missing file is AP_E_NOTFOUND. */
+int ap_receipt_load(const char *path, struct ap_receipt **out, struct ap_err *err);
+
+/* Emit canonical JSON (fixed key order, files and dirs sorted by path, a
+ * trailing newline).  *json is malloc'd (NUL-terminated, *len excludes it). */
+int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct ap_err *err);
+
+/* A new, empty receipt (all fields zero/NULL, format set). NULL on no memory. */
+struct ap_receipt *ap_receipt_new(void);
+void ap_receipt_free(struct ap_receipt *r);
+
+/* Sort files and dirs by path (bytewise) as parse and emit expect. */
+void ap_receipt_sort(struct ap_receipt *r);
+
+/* Find a file by path (relative to the root) in a sorted receipt; NULL if
+ * none. */
+const struct ap_receipt_file *ap_receipt_find_file(const struct ap_receipt *r, const char *path);
+
+/* Release the strings and arrays an action holds (not the action itself). */
+void ap_receipt_action_release(struct ap_receipt_action *a);
+/* Deep copy of an action into *dst (which is overwritten). */
+int ap_receipt_action_copy(struct ap_receipt_action *dst, const struct ap_receipt_action *src,
+			   struct ap_err *err);
+
+/* The transaction journal (txn.json): written atomically just before the
+ * switch, removed when the transaction is complete.  Paths are relative to
+ * the root.  The stage folder's device and inode decide at recovery whether
+ * the switch happened (the prefix then is the stage folder). */
+struct ap_receipt_journal {
+	char *format;  /* AP_JOURNAL_FORMAT */
+	char *product;
+	char *version; /* the version being installed */
+	char *prefix;
+	char *stage;   /* the new tree before the switch (the old one after an exchange) */
+	char *old;     /* where the old tree is moved when an exchange is not possible */
+	bool has_sig;  /* the new release comes with manifest.json.sig */
+	uint64_t stage_dev;
+	uint64_t stage_ino;
+};
+
+/* Parse / emit a journal (same conventions as the receipt; device and inode
+ * are emitted as decimal strings so no precision is lost). */
+int ap_receipt_journal_parse(const char *json, size_t len, struct ap_receipt_journal **out,
+			     struct ap_err *err);
+int ap_receipt_journal_emit(const struct ap_receipt_journal *j, char **json, size_t *len,
+			    struct ap_err *err);
+void ap_receipt_journal_free(struct ap_receipt_journal *j);
+
+#endif

@@ -1,0 +1,213 @@
+/* txn.h - the install transaction: stage, switch, receipt, recovery, run
+ * actions, verify, uninstall, first boot.
+ *
+ * Layout under an install root ROOT (docs/install-transaction.md):
+ *   ROOT/<prefix>/                        the installed files
+ *   ROOT/<prefix-parent>/.<name>.airpack-stage   the new tree while staging
+ *   ROOT/<prefix-parent>/.<name>.airpack-old     the old tree (fallback switch only)
+ *   ROOT/var/lib/airpack/<product>/       state: receipt.json, manifest.json,
+ *                                         manifest.json.sig, lock, txn.json
+ *
+ * An install stages the complete new prefix tree next to the prefix, fsyncs
+ * every file and folder, writes the new state files as *.new and a journal
+ * (txn.json), then switches the trees with one atomic exchange (or two
+ * renames where the OS has no exchange) and renames the state files into
+ * place.  Every operation first takes the product's lock and recovers an
+ * interrupted transaction: forward when the prefix already is the new tree
+ * (decided by the inode recorded in the journal), back otherwise.  A kill at
+ * any point therefore leaves either the old install or the new one, never a
+ * mix, and a rerun completes.
+ *
+ * Test-only hooks (environment): AP_TXN_CRASH_AT=stage|before-switch|
+ * after-exchange|mid-fallback makes ap_txn_install call _exit(137) at that
+ * point; AP_TXN_NO_EXCHANGE=1 forces the two-rename switch.
+ */
+#ifndef AP_TXN_H
+#define AP_TXN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "airpack/err.h"
+#include "airpack/manifest.h"
+#include "airpack/receipt.h"
+
+enum ap_txn_phase {
+	AP_TXN_PH_RECOVER, /* an interrupted transaction was completed or undone */
+	AP_TXN_PH_STAGE,   /* a component is about to be staged */
+	AP_TXN_PH_FILE,    /* a file was written into the stage (actual sha256) */
+	AP_TXN_PH_CHECK,   /* a copy/run payload was re-hashed while copied */
+	AP_TXN_PH_KEEP,    /* a file the user added to the prefix was carried over */
+	AP_TXN_PH_SWITCH,  /* the new tree replaced the old one */
+	AP_TXN_PH_RUN,     /* a run action finished (exit_code) */
+	AP_TXN_PH_PENDING, /* a run action was recorded as pending */
+	AP_TXN_PH_VERIFY,  /* verify checked a file */
+	AP_TXN_PH_REMOVE,  /* uninstall handled a path */
+};
+
+enum ap_txn_verdict {
+	AP_TXN_V_OK,            /* as expected */
+	AP_TXN_V_MISMATCH,      /* a payload's sha256 or size differs (install fails) */
+	AP_TXN_V_FAILED,        /* a run action exited with a code not in its list */
+	AP_TXN_V_PENDING,       /* a run action is left for firstboot */
+	AP_TXN_V_KEPT,          /* a user file carried into the new tree */
+	AP_TXN_V_CONFLICT,      /* a user file was in a release file's way (saved aside) */
+	AP_TXN_V_MODIFIED,      /* verify/uninstall: content differs from the receipt */
+	AP_TXN_V_MISSING,       /* verify/uninstall: a receipt file is gone */
+	AP_TXN_V_UNEXPECTED,    /* verify: a file under the prefix not in the receipt */
+	AP_TXN_V_MODE,          /* verify: permission bits differ */
+	AP_TXN_V_REMOVED,       /* uninstall: removed */
+	AP_TXN_V_LEFT,          /* uninstall: a user file left in place */
+	AP_TXN_V_PURGED,        /* uninstall --purge: a data folder removed */
+	AP_TXN_V_ROLLED_FORWARD, /* recovery: the switch had happened; finished it */
+	AP_TXN_V_ROLLED_BACK,   /* recovery: the switch had not happened; undone */
+};
+
+/* One progress/audit event.  Every pointer is valid during the callback
+ * only and may be NULL when it does not apply. */
+struct ap_txn_event {
+	enum ap_txn_phase phase;
+	enum ap_txn_verdict verdict;
+	const char *product;
+	const char *component;
+	const char *path;            /* relative to the root */
+	const char *expected_sha256;
+	const char *actual_sha256;
+	unsigned expected_mode;      /* AP_TXN_V_MODE */
+	unsigned actual_mode;
+	uint64_t size;
+	int exit_code;               /* AP_TXN_PH_RUN */
+	const char *detail;          /* free text, e.g. where a conflicting file was saved */
+};
+
+typedef void (*ap_txn_event_fn)(void *ctx, const struct ap_txn_event *ev);
+
+/* "recover", "stage", "file", ... and "ok", "mismatch", ... for --json. */
+const char *ap_txn_phase_name(enum ap_txn_phase p);
+const char *ap_txn_verdict_name(enum ap_txn_verdict v);
+
+struct ap_txn_opts {
+	const char *root;     /* install root; NULL means "/" */
+	bool no_run;          /* record run actions as pending instead of running them */
+	bool allow_downgrade; /* permit installing an older version than installed */
+	bool repair;          /* same version installed: reinstall even when it verifies clean */
+	const char *pin;      /* the version the user asked for (recorded); NULL for none */
+	int64_t mtime;        /* >= 0: every installed file and folder gets this mtime
+				 (image builds); -1: archive times / now */
+	ap_txn_event_fn on_event; /* may be NULL */
+	void *ctx;
+};
+#define AP_TXN_OPTS_INIT { NULL, false, false, false, NULL, -1, NULL, NULL }
+
+/* Gives the path of a verified local copy of component c's payload (size and
+ * sha256 already checked by the caller).  *path_out is malloc'd; the
+ * transaction frees the string, the file stays the caller's.  Returns 0 or
+ * an AP_E_* code with err set. */
+typedef int (*ap_txn_payload_fn)(void *ctx, const struct ap_component *c, char **path_out,
+				 struct ap_err *err);
+
+struct ap_txn_result {
+	char *product;
+	char *old_version;   /* NULL on a fresh install */
+	char *new_version;
+	bool unchanged;      /* the same release was installed and intact: nothing done */
+	bool recovered;      /* an interrupted transaction was finished or undone first */
+	size_t n_files;      /* release files installed */
+	uint64_t n_bytes;
+	size_t n_kept;       /* user files carried over */
+	char **conflicts;    /* user files a release file replaced (relative to the
+				root); each was saved as <path>.airpack-save when free */
+	size_t n_conflicts;
+	size_t n_ran;        /* run actions run (ok or not) */
+	size_t n_pending;    /* run actions left pending */
+};
+#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0 }
+void ap_txn_result_release(struct ap_txn_result *r);
+
+/* Install release m (parsed from manifest_json, mlen bytes, which are stored
+ * verbatim with their signature sig/siglen; sig may be NULL for an insecure
+ * install).  get_payload is asked for each component in manifest order
+ * while staging.  copy/run payloads are hashed again while copied and must
+ * still match the manifest (AP_E_DIGEST).
+ *
+ * Refuses (AP_E_STATE) a version older than the installed one unless
+ * allow_downgrade, a pin that differs from m->version, a prefix that differs
+ * from the installed release's, and a prefix overlapping the state folder.
+ * With the same release (manifest sha256 and pin) installed, verifying clean,
+ * nothing pending (or no_run) and no failed action, it does nothing
+ * (res->unchanged) unless repair; otherwise reinstalling repairs.
+ *
+ * Files under the old prefix that the old receipt does not list are carried
+ * into the new tree as hard links; where a release file has the same path,
+ * the release wins and the user's file is kept as <path>.airpack-save
+ * (res->conflicts).  The lock held by another process is AP_E_STATE.
+ *
+ * After the switch, each run action runs (cwd = the prefix) unless no_run,
+ * in which case it is recorded as pending.  Actions run in order; the first
+ * one exiting with a code not in its ok list stops the rest (left pending)
+ * and returns AP_E_RUN naming the component and the exit code.  The
+ * receipt records every result.
+ *
+ * res (may be NULL) is filled on success and on AP_E_RUN (the new release
+ * is installed then); release it with ap_txn_result_release.  On any other
+ * error the previous install is unchanged. */
+int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_t mlen,
+		   const unsigned char *sig, size_t siglen, ap_txn_payload_fn get_payload,
+		   void *payload_ctx, const struct ap_txn_opts *o, struct ap_txn_result *res,
+		   struct ap_err *err);
+
+/* The receipt of product (NULL: the only installed product; none is
+ * AP_E_NOTFOUND, several is AP_E_USAGE listing them).  Recovers an
+ * interrupted transaction first.  *out is the caller's (ap_receipt_free). */
+int ap_txn_status(const char *root, const char *product, struct ap_receipt **out,
+		  struct ap_err *err);
+
+/* Names of the installed products under root (sorted); *names is freed with
+ * ap_strv_free(*names, 0).  None installed gives an empty vector. */
+int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_err *err);
+
+struct ap_txn_verify_stats {
+	size_t n_checked; /* receipt files checked */
+	uint64_t n_bytes; /* bytes hashed */
+	size_t n_modified, n_missing, n_unexpected, n_mode;
+};
+
+/* Re-hash every receipt file (o->root; product as for ap_txn_status) and
+ * list files under the prefix the receipt does not name.  Reports every
+ * receipt file (AP_TXN_PH_VERIFY: ok, modified, missing, mode) and every
+ * unexpected file through o->on_event.  stats (may be NULL) is filled on
+ * success and on AP_E_DIFFERS.  Returns AP_E_DIFFERS when anything
+ * differs, the message counting each kind. */
+int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
+		  struct ap_txn_verify_stats *stats, struct ap_err *err);
+
+struct ap_txn_uninstall_stats {
+	bool was_installed; /* false: nothing to do (uninstall is idempotent) */
+	size_t n_removed;   /* receipt files removed (modified ones included) */
+	size_t n_modified;  /* of those, how many had been modified */
+	size_t n_missing;   /* receipt files already gone */
+	size_t n_left;      /* user files left in place */
+	size_t n_purged;    /* data folders removed (purge) */
+};
+
+/* Remove exactly the receipt's files (modified ones too, reported as
+ * AP_TXN_V_MODIFIED), then the folders the install created when they are
+ * empty; files the user added are left and reported (AP_TXN_V_LEFT).  With
+ * purge, also the release's data_dirs.  extra_paths (NULL-terminated,
+ * relative to the root, may be NULL) are removed as well (files or folders;
+ * e.g. a provisioned config).  Finally the state folder.  product as for
+ * ap_txn_status, except that nothing installed is success with
+ * stats->was_installed false.  stats may be NULL. */
+int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purge,
+		     const char *const *extra_paths, struct ap_txn_uninstall_stats *stats,
+		     struct ap_err *err);
+
+/* Run the pending actions of product (NULL: of every installed product, by
+ * name) once each, in order, recording each result in the receipt and
+ * taking it off the pending list.  The first failing action stops its
+ * product's remaining ones (they stay pending) and gives AP_E_RUN.  *n_ran
+ * (may be NULL) is the number of actions run: 0 means nothing was pending. */
+int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n_ran,
+		     struct ap_err *err);
+
+#endif

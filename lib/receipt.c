@@ -1,0 +1,1009 @@
+/* receipt.c - the receipt and the transaction journal; see airpack/receipt.h. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "airpack/fsx.h"
+#include "airpack/manifest.h"
+#include "airpack/receipt.h"
+#include "airpack/banned.h"
+
+#define RECEIPT_MAX (64u * 1024 * 1024)
+/* Integers above 2^53 do not survive a JSON double. */
+#define JSON_INT_MAX 9007199254740992.0
+
+static char *xstrdup(const char *s)
+{
+	size_t n;
+	char *p;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	p = malloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+/* ---- model ---- */
+
+struct ap_receipt *ap_receipt_new(void)
+{
+	struct ap_receipt *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->format = xstrdup(AP_RECEIPT_FORMAT);
+	if (!r->format) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void ap_receipt_action_release(struct ap_receipt_action *a)
+{
+	if (!a)
+		return;
+	free(a->component);
+	free(a->program);
+	for (size_t i = 0; i < a->n_args; i++)
+		free(a->args[i]);
+	free(a->args);
+	free(a->ok_codes);
+	memset(a, 0, sizeof(*a));
+}
+
+int ap_receipt_action_copy(struct ap_receipt_action *dst, const struct ap_receipt_action *src,
+			   struct ap_err *err)
+{
+	struct ap_receipt_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.exit_code = src->exit_code;
+	a.ok = src->ok;
+	a.ran_at = src->ran_at;
+	a.component = xstrdup(src->component);
+	a.program = xstrdup(src->program);
+	if (!a.component || !a.program)
+		goto nomem;
+	if (src->n_args > 0) {
+		a.args = calloc(src->n_args, sizeof(*a.args));
+		if (!a.args)
+			goto nomem;
+		for (size_t i = 0; i < src->n_args; i++) {
+			a.args[i] = xstrdup(src->args[i]);
+			if (!a.args[i])
+				goto nomem;
+			a.n_args++;
+		}
+	}
+	if (src->n_ok_codes > 0) {
+		a.ok_codes = calloc(src->n_ok_codes, sizeof(*a.ok_codes));
+		if (!a.ok_codes)
+			goto nomem;
+		memcpy(a.ok_codes, src->ok_codes, src->n_ok_codes * sizeof(*a.ok_codes));
+		a.n_ok_codes = src->n_ok_codes;
+	}
+	*dst = a;
+	return 0;
+nomem:
+	ap_receipt_action_release(&a);
+	return ap_err_set(err, AP_E_NOMEM, "out of memory copying the action of '%s'",
+			  src->component ? src->component : "?");
+}
+
+static void free_actions(struct ap_receipt_action *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ap_receipt_action_release(&v[i]);
+	free(v);
+}
+
+void ap_receipt_free(struct ap_receipt *r)
+{
+	if (!r)
+		return;
+	free(r->format);
+	free(r->product);
+	free(r->version);
+	free(r->channel);
+	free(r->prefix);
+	free(r->key_id);
+	free(r->pinned_version);
+	for (size_t i = 0; i < r->n_data_dirs; i++)
+		free(r->data_dirs[i]);
+	free(r->data_dirs);
+	for (size_t i = 0; i < r->n_dirs; i++)
+		free(r->dirs[i]);
+	free(r->dirs);
+	for (size_t i = 0; i < r->n_files; i++) {
+		free(r->files[i].path);
+		free(r->files[i].component);
+	}
+	free(r->files);
+	free_actions(r->pending, r->n_pending);
+	free_actions(r->actions, r->n_actions);
+	free(r);
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct ap_receipt_file *x = a, *y = b;
+
+	return strcmp(x->path, y->path);
+}
+
+static int cmp_file_ptr(const void *a, const void *b)
+{
+	const struct ap_receipt_file *const *x = a, *const *y = b;
+
+	return strcmp((*x)->path, (*y)->path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ap_receipt_sort(struct ap_receipt *r)
+{
+	if (r->n_files > 1)
+		qsort(r->files, r->n_files, sizeof(*r->files), cmp_file);
+	if (r->n_dirs > 1)
+		qsort(r->dirs, r->n_dirs, sizeof(*r->dirs), cmp_str);
+}
+
+const struct ap_receipt_file *ap_receipt_find_file(const struct ap_receipt *r, const char *path)
+{
+	struct ap_receipt_file key;
+
+	if (!r->files || r->n_files == 0)
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	key.path = (char *)path;
+	return bsearch(&key, r->files, r->n_files, sizeof(*r->files), cmp_file);
+}
+
+/* ---- emit ---- */
+
+/* An exact unsigned integer, as a raw JSON number (cJSON keeps doubles). */
+static cJSON *raw_u64(uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return cJSON_CreateRaw(buf);
+}
+
+static cJSON *raw_i64(int64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return cJSON_CreateRaw(buf);
+}
+
+/* Each add_* returns false when out of memory. */
+static bool add_item(cJSON *obj, const char *key, cJSON *item)
+{
+	if (!item)
+		return false;
+	if (!cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	return true;
+}
+
+/* Append to an array; frees item when it cannot be added. */
+static bool push(cJSON *arr, cJSON *item)
+{
+	if (!item)
+		return false;
+	if (!cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	return true;
+}
+
+static bool add_str(cJSON *obj, const char *key, const char *s)
+{
+	return add_item(obj, key, s ? cJSON_CreateString(s) : cJSON_CreateNull());
+}
+
+static bool add_strv(cJSON *obj, const char *key, char *const *v, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	if (!add_item(obj, key, arr))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!push(arr, cJSON_CreateString(v[i])))
+			return false;
+	return true;
+}
+
+static bool add_intv(cJSON *obj, const char *key, const int *v, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	if (!add_item(obj, key, arr))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!push(arr, raw_i64(v[i])))
+			return false;
+	return true;
+}
+
+static bool add_action(cJSON *arr, const struct ap_receipt_action *a, bool done)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!push(arr, o))
+		return false;
+	if (!add_str(o, "component", a->component) || !add_str(o, "program", a->program) ||
+	    !add_strv(o, "args", a->args, a->n_args) ||
+	    !add_intv(o, "ok_exit_codes", a->ok_codes, a->n_ok_codes))
+		return false;
+	if (!done)
+		return true;
+	return add_item(o, "exit_code", raw_i64(a->exit_code)) &&
+	       add_item(o, "ok", cJSON_CreateBool(a->ok)) &&
+	       add_item(o, "ran_at", raw_i64(a->ran_at));
+}
+
+/* Output buffer for pretty(): counts only while buf is NULL. */
+struct outbuf {
+	char *buf;
+	size_t n;
+};
+
+static void out_c(struct outbuf *o, char c)
+{
+	if (o->buf)
+		o->buf[o->n] = c;
+	o->n++;
+}
+
+static void out_nl(struct outbuf *o, size_t depth)
+{
+	out_c(o, '\n');
+	for (size_t i = 0; i < 2 * depth; i++)
+		out_c(o, ' ');
+}
+
+/* Lay compact JSON out like manifests: two spaces per level, one element
+ * per line, ": " after keys, empty containers as {} and [].  Compact cJSON
+ * output has no whitespace outside strings, so only structure is looked at. */
+static void pretty(const char *in, struct outbuf *o)
+{
+	size_t depth = 0;
+
+	for (const char *p = in; *p; p++) {
+		if (*p == '"') {
+			out_c(o, *p++);
+			while (*p && *p != '"') {
+				if (*p == '\\' && p[1])
+					out_c(o, *p++);
+				out_c(o, *p++);
+			}
+			if (*p)
+				out_c(o, *p);
+			else
+				break;
+			continue;
+		}
+		if ((*p == '{' && p[1] == '}') || (*p == '[' && p[1] == ']')) {
+			out_c(o, *p++);
+			out_c(o, *p);
+		} else if (*p == '{' || *p == '[') {
+			out_c(o, *p);
+			out_nl(o, ++depth);
+		} else if (*p == '}' || *p == ']') {
+			out_nl(o, --depth);
+			out_c(o, *p);
+		} else if (*p == ',') {
+			out_c(o, *p);
+			out_nl(o, depth);
+		} else if (*p == ':') {
+			out_c(o, ':');
+			out_c(o, ' ');
+		} else {
+			out_c(o, *p);
+		}
+	}
+	out_c(o, '\n');
+}
+
+static int finish_print(cJSON *root, const char *what, char **json, size_t *len,
+			struct ap_err *err)
+{
+	char *compact = cJSON_PrintUnformatted(root);
+	struct outbuf o = { NULL, 0 };
+
+	if (!compact)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the %s", what);
+	pretty(compact, &o);
+	o.buf = malloc(o.n + 1);
+	if (!o.buf) {
+		cJSON_free(compact);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the %s", what);
+	}
+	o.n = 0;
+	pretty(compact, &o);
+	o.buf[o.n] = '\0';
+	cJSON_free(compact);
+	*json = o.buf;
+	*len = o.n;
+	return 0;
+}
+
+static bool strv_sorted_unique(char *const *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(v[i - 1], v[i]) >= 0)
+			return false;
+	return true;
+}
+
+int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct ap_err *err)
+{
+	const struct ap_receipt_file **files = NULL;
+	char **dirs = NULL;
+	cJSON *root = NULL;
+	cJSON *arr;
+	char mode[8];
+	int rc = 0;
+
+	/* Sort views, not the caller's receipt (it is const). */
+	if (r->n_files > 0) {
+		files = calloc(r->n_files, sizeof(*files));
+		if (!files)
+			goto nomem;
+		for (size_t i = 0; i < r->n_files; i++)
+			files[i] = &r->files[i];
+		qsort(files, r->n_files, sizeof(*files), cmp_file_ptr);
+	}
+	if (r->n_dirs > 0) {
+		dirs = calloc(r->n_dirs, sizeof(*dirs));
+		if (!dirs)
+			goto nomem;
+		memcpy(dirs, r->dirs, r->n_dirs * sizeof(*dirs));
+		qsort(dirs, r->n_dirs, sizeof(*dirs), cmp_str);
+	}
+
+	root = cJSON_CreateObject();
+	if (!root)
+		goto nomem;
+	if (!add_str(root, "format", AP_RECEIPT_FORMAT) || !add_str(root, "product", r->product) ||
+	    !add_str(root, "version", r->version) || !add_str(root, "channel", r->channel) ||
+	    !add_str(root, "prefix", r->prefix) || !add_str(root, "key_id", r->key_id) ||
+	    !add_str(root, "manifest_sha256", r->manifest_sha256) ||
+	    !add_item(root, "installed_at", raw_i64(r->installed_at)) ||
+	    !add_str(root, "pinned_version", r->pinned_version) ||
+	    !add_strv(root, "data_dirs", r->data_dirs, r->n_data_dirs) ||
+	    !add_strv(root, "dirs", dirs, r->n_dirs))
+		goto nomem;
+	arr = cJSON_CreateArray();
+	if (!add_item(root, "files", arr))
+		goto nomem;
+	for (size_t i = 0; i < r->n_files; i++) {
+		const struct ap_receipt_file *f = files[i];
+		cJSON *o = cJSON_CreateObject();
+
+		snprintf(mode, sizeof(mode), "%04o", f->mode & 07777);
+		if (!push(arr, o) || !add_str(o, "path", f->path) || !add_str(o, "mode", mode) ||
+		    !add_item(o, "size", raw_u64(f->size)) || !add_str(o, "sha256", f->sha256) ||
+		    !add_str(o, "component", f->component))
+			goto nomem;
+	}
+	arr = cJSON_CreateArray();
+	if (!add_item(root, "pending", arr))
+		goto nomem;
+	for (size_t i = 0; i < r->n_pending; i++)
+		if (!add_action(arr, &r->pending[i], false))
+			goto nomem;
+	arr = cJSON_CreateArray();
+	if (!add_item(root, "actions", arr))
+		goto nomem;
+	for (size_t i = 0; i < r->n_actions; i++)
+		if (!add_action(arr, &r->actions[i], true))
+			goto nomem;
+	rc = finish_print(root, "receipt", json, len, err);
+	goto out;
+nomem:
+	rc = ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
+out:
+	cJSON_Delete(root);
+	free(files);
+	free(dirs);
+	return rc;
+}
+
+/* ---- parse ---- */
+
+/* Field readers: `where` names the JSON path for messages ("files[2]"). */
+
+static int check_keys(const cJSON *obj, const char *where, const char *const *keys,
+		      struct ap_err *err)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(obj))
+		return ap_err_set(err, AP_E_STATE, "%s: expected an object", where);
+	cJSON_ArrayForEach(it, obj)
+	{
+		const cJSON *other;
+		bool known = false;
+
+		for (size_t i = 0; keys[i]; i++)
+			if (strcmp(keys[i], it->string) == 0)
+				known = true;
+		if (!known)
+			return ap_err_set(err, AP_E_STATE, "%s: unknown field '%s'", where,
+					  it->string);
+		for (other = obj->child; other != it; other = other->next)
+			if (strcmp(other->string, it->string) == 0)
+				return ap_err_set(err, AP_E_STATE, "%s: duplicate field '%s'",
+						  where, it->string);
+	}
+	return 0;
+}
+
+static int get_str(const cJSON *obj, const char *where, const char *key, bool nullable,
+		   char **out, struct ap_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char *s;
+
+	if (!v)
+		return ap_err_set(err, AP_E_STATE, "%s.%s: missing", where, key);
+	if (nullable && cJSON_IsNull(v)) {
+		*out = NULL;
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return ap_err_set(err, AP_E_STATE, "%s.%s: expected a string%s", where, key,
+				  nullable ? " or null" : "");
+	s = xstrdup(v->valuestring);
+	if (!s)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory reading %s.%s", where, key);
+	*out = s;
+	return 0;
+}
+
+static int num_i64(const cJSON *v, const char *where, const char *key, int64_t min, int64_t max,
+		   int64_t *out, struct ap_err *err)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return ap_err_set(err, AP_E_STATE, "%s.%s: expected an integer", where, key);
+	d = v->valuedouble;
+	if (d != (double)(int64_t)d || d < -JSON_INT_MAX || d > JSON_INT_MAX ||
+	    (int64_t)d < min || (int64_t)d > max)
+		return ap_err_set(err, AP_E_STATE,
+				  "%s.%s: expected an integer from %" PRId64 " to %" PRId64
+				  ", got %.17g",
+				  where, key, min, max, d);
+	*out = (int64_t)d;
+	return 0;
+}
+
+static int get_i64(const cJSON *obj, const char *where, const char *key, int64_t min,
+		   int64_t max, int64_t *out, struct ap_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!v)
+		return ap_err_set(err, AP_E_STATE, "%s.%s: missing", where, key);
+	return num_i64(v, where, key, min, max, out, err);
+}
+
+static int get_array(const cJSON *obj, const char *where, const char *key, const cJSON **out,
+		     size_t *n, struct ap_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!v)
+		return ap_err_set(err, AP_E_STATE, "%s.%s: missing", where, key);
+	if (!cJSON_IsArray(v))
+		return ap_err_set(err, AP_E_STATE, "%s.%s: expected an array", where, key);
+	*out = v;
+	*n = (size_t)cJSON_GetArraySize(v);
+	return 0;
+}
+
+/* An array of safe relative paths (for data_dirs, dirs). */
+static int get_paths(const cJSON *obj, const char *where, const char *key, char ***out,
+		     size_t *n_out, struct ap_err *err)
+{
+	const cJSON *arr, *it;
+	char **v = NULL;
+	size_t n = 0, i = 0;
+	int rc;
+
+	rc = get_array(obj, where, key, &arr, &n, err);
+	if (rc < 0)
+		return rc;
+	if (n > 0) {
+		v = calloc(n, sizeof(*v));
+		if (!v)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory reading %s.%s", where,
+					  key);
+	}
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsString(it) || !ap_manifest_safe_relpath(it->valuestring, false)) {
+			rc = ap_err_set(err, AP_E_STATE,
+					"%s.%s[%zu]: expected a safe relative path", where, key,
+					i);
+			goto fail;
+		}
+		v[i] = xstrdup(it->valuestring);
+		if (!v[i]) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading %s.%s", where,
+					key);
+			goto fail;
+		}
+		i++;
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+fail:
+	for (size_t k = 0; k < i; k++)
+		free(v[k]);
+	free(v);
+	return rc;
+}
+
+static int parse_action(const cJSON *o, const char *where, bool done,
+			struct ap_receipt_action *out, struct ap_err *err)
+{
+	static const char *const pending_keys[] = { "component", "program", "args",
+						    "ok_exit_codes", NULL };
+	static const char *const done_keys[] = { "component", "program", "args",
+						 "ok_exit_codes", "exit_code", "ok",
+						 "ran_at", NULL };
+	struct ap_receipt_action a;
+	const cJSON *arr, *it, *ok;
+	size_t n;
+	int64_t v;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = check_keys(o, where, done ? done_keys : pending_keys, err);
+	if (rc < 0)
+		return rc;
+	rc = get_str(o, where, "component", false, &a.component, err);
+	if (rc == 0)
+		rc = get_str(o, where, "program", false, &a.program, err);
+	if (rc < 0)
+		goto fail;
+	if (!ap_manifest_safe_relpath(a.program, false)) {
+		rc = ap_err_set(err, AP_E_STATE, "%s.program: expected a safe relative path",
+				where);
+		goto fail;
+	}
+	rc = get_array(o, where, "args", &arr, &n, err);
+	if (rc < 0)
+		goto fail;
+	if (n > 0) {
+		a.args = calloc(n, sizeof(*a.args));
+		if (!a.args)
+			goto nomem;
+	}
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsString(it)) {
+			rc = ap_err_set(err, AP_E_STATE, "%s.args[%zu]: expected a string", where,
+					a.n_args);
+			goto fail;
+		}
+		a.args[a.n_args] = xstrdup(it->valuestring);
+		if (!a.args[a.n_args])
+			goto nomem;
+		a.n_args++;
+	}
+	rc = get_array(o, where, "ok_exit_codes", &arr, &n, err);
+	if (rc < 0)
+		goto fail;
+	if (n > 0) {
+		a.ok_codes = calloc(n, sizeof(*a.ok_codes));
+		if (!a.ok_codes)
+			goto nomem;
+	}
+	cJSON_ArrayForEach(it, arr)
+	{
+		rc = num_i64(it, where, "ok_exit_codes[]", INT32_MIN, INT32_MAX, &v, err);
+		if (rc < 0)
+			goto fail;
+		a.ok_codes[a.n_ok_codes++] = (int)v;
+	}
+	if (done) {
+		rc = get_i64(o, where, "exit_code", INT32_MIN, INT32_MAX, &v, err);
+		if (rc < 0)
+			goto fail;
+		a.exit_code = (int)v;
+		ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+		if (!cJSON_IsBool(ok)) {
+			rc = ap_err_set(err, AP_E_STATE, "%s.ok: expected true or false", where);
+			goto fail;
+		}
+		a.ok = cJSON_IsTrue(ok);
+		rc = get_i64(o, where, "ran_at", INT64_MIN / 2, INT64_MAX / 2, &a.ran_at, err);
+		if (rc < 0)
+			goto fail;
+	}
+	*out = a;
+	return 0;
+nomem:
+	rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading %s", where);
+fail:
+	ap_receipt_action_release(&a);
+	return rc;
+}
+
+static int parse_actions(const cJSON *root, const char *key, bool done,
+			 struct ap_receipt_action **out, size_t *n_out, struct ap_err *err)
+{
+	struct ap_receipt_action *v = NULL;
+	const cJSON *arr, *it;
+	char where[64];
+	size_t n, i = 0;
+	int rc;
+
+	rc = get_array(root, "receipt", key, &arr, &n, err);
+	if (rc < 0)
+		return rc;
+	if (n > 0) {
+		v = calloc(n, sizeof(*v));
+		if (!v)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory reading %s", key);
+	}
+	cJSON_ArrayForEach(it, arr)
+	{
+		snprintf(where, sizeof(where), "%s[%zu]", key, i);
+		rc = parse_action(it, where, done, &v[i], err);
+		if (rc < 0) {
+			free_actions(v, i);
+			return rc;
+		}
+		i++;
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static int parse_mode(const char *s, unsigned *out)
+{
+	unsigned v = 0;
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 5)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			return -1;
+		v = v * 8 + (unsigned)(s[i] - '0');
+	}
+	if (v > 07777)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_file(const cJSON *o, const char *where, struct ap_receipt_file *f,
+		      struct ap_err *err)
+{
+	static const char *const keys[] = { "path", "mode", "size", "sha256", "component",
+					    NULL };
+	char *mode = NULL;
+	char *sha = NULL;
+	int64_t size;
+	int rc;
+
+	rc = check_keys(o, where, keys, err);
+	if (rc == 0)
+		rc = get_str(o, where, "path", false, &f->path, err);
+	if (rc == 0)
+		rc = get_str(o, where, "component", false, &f->component, err);
+	if (rc == 0)
+		rc = get_str(o, where, "mode", false, &mode, err);
+	if (rc == 0)
+		rc = get_str(o, where, "sha256", false, &sha, err);
+	if (rc == 0)
+		rc = get_i64(o, where, "size", 0, INT64_MAX, &size, err);
+	if (rc < 0)
+		goto out;
+	if (!ap_manifest_safe_relpath(f->path, false)) {
+		rc = ap_err_set(err, AP_E_STATE, "%s.path: expected a safe relative path, got '%s'",
+				where, f->path);
+		goto out;
+	}
+	if (parse_mode(mode, &f->mode) < 0) {
+		rc = ap_err_set(err, AP_E_STATE,
+				"%s.mode: expected an octal mode like \"0644\", got '%s'", where,
+				mode);
+		goto out;
+	}
+	if (!ap_is_sha256_hex(sha)) {
+		rc = ap_err_set(err, AP_E_STATE, "%s.sha256: expected 64 hex digits, got '%s'",
+				where, sha);
+		goto out;
+	}
+	for (size_t i = 0; i < AP_SHA256_HEX - 1; i++)
+		f->sha256[i] = (char)(sha[i] >= 'A' && sha[i] <= 'F' ? sha[i] - 'A' + 'a' : sha[i]);
+	f->sha256[AP_SHA256_HEX - 1] = '\0';
+	f->size = (uint64_t)size;
+out:
+	free(mode);
+	free(sha);
+	return rc;
+}
+
+int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, struct ap_err *err)
+{
+	static const char *const keys[] = { "format", "product", "version", "channel",
+					    "prefix", "key_id", "manifest_sha256",
+					    "installed_at", "pinned_version", "data_dirs",
+					    "dirs", "files", "pending", "actions", NULL };
+	struct ap_receipt *r = NULL;
+	const cJSON *arr, *it;
+	cJSON *root;
+	char *sha = NULL;
+	char where[64];
+	size_t n, i = 0;
+	int rc;
+
+	root = cJSON_ParseWithLength(json, len);
+	if (!root)
+		return ap_err_set(err, AP_E_STATE, "receipt: not valid JSON");
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading the receipt");
+		goto out;
+	}
+	rc = check_keys(root, "receipt", keys, err);
+	if (rc == 0)
+		rc = get_str(root, "receipt", "format", false, &r->format, err);
+	if (rc < 0)
+		goto out;
+	if (strcmp(r->format, AP_RECEIPT_FORMAT) != 0) {
+		rc = ap_err_set(err, AP_E_STATE, "receipt.format: expected '%s', got '%s'",
+				AP_RECEIPT_FORMAT, r->format);
+		goto out;
+	}
+	rc = get_str(root, "receipt", "product", false, &r->product, err);
+	if (rc == 0)
+		rc = get_str(root, "receipt", "version", false, &r->version, err);
+	if (rc == 0)
+		rc = get_str(root, "receipt", "channel", true, &r->channel, err);
+	if (rc == 0)
+		rc = get_str(root, "receipt", "prefix", false, &r->prefix, err);
+	if (rc == 0)
+		rc = get_str(root, "receipt", "key_id", true, &r->key_id, err);
+	if (rc == 0)
+		rc = get_str(root, "receipt", "manifest_sha256", false, &sha, err);
+	if (rc == 0)
+		rc = get_i64(root, "receipt", "installed_at", INT64_MIN / 2, INT64_MAX / 2,
+			     &r->installed_at, err);
+	if (rc == 0)
+		rc = get_str(root, "receipt", "pinned_version", true, &r->pinned_version, err);
+	if (rc == 0)
+		rc = get_paths(root, "receipt", "data_dirs", &r->data_dirs, &r->n_data_dirs, err);
+	if (rc == 0)
+		rc = get_paths(root, "receipt", "dirs", &r->dirs, &r->n_dirs, err);
+	if (rc < 0)
+		goto out;
+	if (!ap_manifest_safe_name(r->product)) {
+		rc = ap_err_set(err, AP_E_STATE, "receipt.product: expected a safe name, got '%s'",
+				r->product);
+		goto out;
+	}
+	if (!ap_manifest_safe_relpath(r->prefix, false)) {
+		rc = ap_err_set(err, AP_E_STATE,
+				"receipt.prefix: expected a safe relative path, got '%s'",
+				r->prefix);
+		goto out;
+	}
+	if (!ap_is_sha256_hex(sha)) {
+		rc = ap_err_set(err, AP_E_STATE,
+				"receipt.manifest_sha256: expected 64 hex digits, got '%s'", sha);
+		goto out;
+	}
+	memcpy(r->manifest_sha256, sha, AP_SHA256_HEX);
+
+	rc = get_array(root, "receipt", "files", &arr, &n, err);
+	if (rc < 0)
+		goto out;
+	if (n > 0) {
+		r->files = calloc(n, sizeof(*r->files));
+		if (!r->files) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading the receipt");
+			goto out;
+		}
+	}
+	cJSON_ArrayForEach(it, arr)
+	{
+		snprintf(where, sizeof(where), "files[%zu]", i);
+		r->n_files = i + 1;
+		rc = parse_file(it, where, &r->files[i], err);
+		if (rc < 0)
+			goto out;
+		i++;
+	}
+	rc = parse_actions(root, "pending", false, &r->pending, &r->n_pending, err);
+	if (rc == 0)
+		rc = parse_actions(root, "actions", true, &r->actions, &r->n_actions, err);
+	if (rc < 0)
+		goto out;
+	ap_receipt_sort(r);
+	for (i = 1; i < r->n_files; i++) {
+		if (strcmp(r->files[i - 1].path, r->files[i].path) == 0) {
+			rc = ap_err_set(err, AP_E_STATE, "receipt.files: '%s' is listed twice",
+					r->files[i].path);
+			goto out;
+		}
+	}
+	if (!strv_sorted_unique(r->dirs, r->n_dirs)) {
+		rc = ap_err_set(err, AP_E_STATE, "receipt.dirs: a folder is listed twice");
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+out:
+	free(sha);
+	ap_receipt_free(r);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int ap_receipt_load(const char *path, struct ap_receipt **out, struct ap_err *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = ap_fsx_read_file(path, RECEIPT_MAX, &buf, &len, err);
+	if (rc < 0)
+		return rc;
+	rc = ap_receipt_parse(buf, len, out, err);
+	if (rc < 0)
+		ap_err_prefix(err, "'%s'", path);
+	free(buf);
+	return rc;
+}
+
+/* ---- journal ---- */
+
+void ap_receipt_journal_free(struct ap_receipt_journal *j)
+{
+	if (!j)
+		return;
+	free(j->format);
+	free(j->product);
+	free(j->version);
+	free(j->prefix);
+	free(j->stage);
+	free(j->old);
+	free(j);
+}
+
+int ap_receipt_journal_emit(const struct ap_receipt_journal *j, char **json, size_t *len,
+			    struct ap_err *err)
+{
+	char dev[32], ino[32];
+	cJSON *root = cJSON_CreateObject();
+	int rc;
+
+	snprintf(dev, sizeof(dev), "%" PRIu64, j->stage_dev);
+	snprintf(ino, sizeof(ino), "%" PRIu64, j->stage_ino);
+	if (!root || !add_str(root, "format", AP_JOURNAL_FORMAT) ||
+	    !add_str(root, "product", j->product) || !add_str(root, "version", j->version) ||
+	    !add_str(root, "prefix", j->prefix) || !add_str(root, "stage", j->stage) ||
+	    !add_str(root, "old", j->old) ||
+	    !add_item(root, "signed", cJSON_CreateBool(j->has_sig)) ||
+	    !add_str(root, "stage_dev", dev) ||
+	    !add_str(root, "stage_ino", ino)) {
+		cJSON_Delete(root);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the journal");
+	}
+	rc = finish_print(root, "journal", json, len, err);
+	cJSON_Delete(root);
+	return rc;
+}
+
+static int parse_u64_str(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int ap_receipt_journal_parse(const char *json, size_t len, struct ap_receipt_journal **out,
+			     struct ap_err *err)
+{
+	static const char *const keys[] = { "format", "product", "version", "prefix", "stage",
+					    "old", "signed", "stage_dev", "stage_ino", NULL };
+	struct ap_receipt_journal *j = NULL;
+	char *dev = NULL, *ino = NULL;
+	const cJSON *sig;
+	cJSON *root;
+	int rc;
+
+	root = cJSON_ParseWithLength(json, len);
+	if (!root)
+		return ap_err_set(err, AP_E_STATE, "journal: not valid JSON");
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading the journal");
+		goto out;
+	}
+	rc = check_keys(root, "journal", keys, err);
+	if (rc == 0)
+		rc = get_str(root, "journal", "format", false, &j->format, err);
+	if (rc == 0 && strcmp(j->format, AP_JOURNAL_FORMAT) != 0)
+		rc = ap_err_set(err, AP_E_STATE, "journal.format: expected '%s', got '%s'",
+				AP_JOURNAL_FORMAT, j->format);
+	if (rc == 0)
+		rc = get_str(root, "journal", "product", false, &j->product, err);
+	if (rc == 0)
+		rc = get_str(root, "journal", "version", false, &j->version, err);
+	if (rc == 0)
+		rc = get_str(root, "journal", "prefix", false, &j->prefix, err);
+	if (rc == 0)
+		rc = get_str(root, "journal", "stage", false, &j->stage, err);
+	if (rc == 0)
+		rc = get_str(root, "journal", "old", false, &j->old, err);
+	if (rc == 0)
+		rc = get_str(root, "journal", "stage_dev", false, &dev, err);
+	if (rc == 0)
+		rc = get_str(root, "journal", "stage_ino", false, &ino, err);
+	if (rc < 0)
+		goto out;
+	if (!ap_manifest_safe_relpath(j->prefix, false) ||
+	    !ap_manifest_safe_relpath(j->stage, false) ||
+	    !ap_manifest_safe_relpath(j->old, false)) {
+		rc = ap_err_set(err, AP_E_STATE,
+				"journal: prefix, stage and old must be safe relative paths");
+		goto out;
+	}
+	sig = cJSON_GetObjectItemCaseSensitive(root, "signed");
+	if (!cJSON_IsBool(sig)) {
+		rc = ap_err_set(err, AP_E_STATE, "journal.signed: expected true or false");
+		goto out;
+	}
+	j->has_sig = cJSON_IsTrue(sig);
+	if (parse_u64_str(dev, &j->stage_dev) < 0 || parse_u64_str(ino, &j->stage_ino) < 0) {
+		rc = ap_err_set(err, AP_E_STATE,
+				"journal: stage_dev and stage_ino must be decimal strings");
+		goto out;
+	}
+	*out = j;
+	j = NULL;
+out:
+	free(dev);
+	free(ino);
+	ap_receipt_journal_free(j);
+	cJSON_Delete(root);
+	return rc;
+}

@@ -1,0 +1,2345 @@
+/* txn.c - the install transaction; see airpack/txn.h and docs/install-transaction.md. */
+#define _GNU_SOURCE /* renameat2 and RENAME_EXCHANGE */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "airpack/digest.h"
+#include "airpack/extract.h"
+#include "airpack/fsx.h"
+#include "airpack/manifest.h"
+#include "airpack/process.h"
+#include "airpack/receipt.h"
+#include "airpack/txn.h"
+#include "airpack/banned.h"
+
+#define STATE_BASE "var/lib/airpack"
+#define COPY_BUF (256 * 1024)
+#define JOURNAL_MAX (1024 * 1024)
+#define SAVE_SUFFIX ".airpack-save"
+#define WALK_SKIP 1
+
+static const char *const state_files[] = { "receipt.json", "manifest.json",
+					   "manifest.json.sig" };
+#define N_STATE_FILES (sizeof(state_files) / sizeof(state_files[0]))
+
+static char *xstrdup(const char *s)
+{
+	size_t n;
+	char *p;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	p = malloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+/* a/b where an empty a gives b and an empty b gives a. */
+static char *join(const char *a, const char *b)
+{
+	if (!b || !*b)
+		return xstrdup(a);
+	return ap_path_join(a, b);
+}
+
+static int nomem(struct ap_err *err, const char *what)
+{
+	return ap_err_set(err, AP_E_NOMEM, "out of memory %s", what);
+}
+
+/* ---- OS calls fsx.h does not offer yet.  They stay in this one section so
+ * they can move into fsx.c unchanged. ---- */
+
+/* Device and inode of path (not following a symlink); *exists false when
+ * there is nothing there. */
+static int os_dev_ino(const char *path, bool *exists, uint64_t *dev, uint64_t *ino,
+		      struct ap_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			*exists = false;
+			*dev = 0;
+			*ino = 0;
+			return 0;
+		}
+		return ap_err_sys(err, AP_E_IO, "cannot stat '%s'", path);
+	}
+	*exists = true;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* Swap two existing paths atomically.  Where the OS or the file system
+ * cannot, *unsupported is set and nothing happens. */
+static int os_exchange(const char *a, const char *b, bool *unsupported, struct ap_err *err)
+{
+	*unsupported = false;
+#if defined(__linux__) && defined(RENAME_EXCHANGE)
+	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return ap_err_sys(err, AP_E_IO, "cannot exchange '%s' and '%s'", a, b);
+#else
+	(void)a;
+	(void)b;
+	(void)err;
+#endif
+	*unsupported = true;
+	return 0;
+}
+
+/* Hard-link from to `to` (a symlink is linked, not followed).  *fallback is
+ * set when the file system refuses links (another device, protected links)
+ * so the caller can copy instead. */
+static int os_link(const char *from, const char *to, bool *fallback, struct ap_err *err)
+{
+	*fallback = false;
+	if (linkat(AT_FDCWD, from, AT_FDCWD, to, 0) == 0)
+		return 0;
+	if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
+		*fallback = true;
+		return 0;
+	}
+	return ap_err_sys(err, AP_E_IO, "cannot link '%s' to '%s'", from, to);
+}
+
+/* path made absolute against the current folder (run actions need absolute
+ * program paths because they run in another folder). */
+static int os_abs(const char *path, char **out, struct ap_err *err)
+{
+	size_t cap = 256;
+	char *cwd = NULL;
+	char *abs;
+
+	if (path[0] == '/') {
+		abs = xstrdup(path);
+		if (!abs)
+			return nomem(err, "resolving the root");
+		*out = abs;
+		return 0;
+	}
+	for (;;) {
+		char *p = realloc(cwd, cap);
+
+		if (!p) {
+			free(cwd);
+			return nomem(err, "resolving the root");
+		}
+		cwd = p;
+		if (getcwd(cwd, cap))
+			break;
+		if (errno != ERANGE || cap >= 1024 * 1024) {
+			free(cwd);
+			return ap_err_sys(err, AP_E_IO, "cannot find the current folder");
+		}
+		cap *= 2;
+	}
+	abs = strcmp(path, ".") == 0 ? xstrdup(cwd) : ap_path_join(cwd, path);
+	free(cwd);
+	if (!abs)
+		return nomem(err, "resolving the root");
+	*out = abs;
+	return 0;
+}
+
+/* Test-only: simulate kill -9 at a named point (docs/install-transaction.md). */
+static void crash_point(const char *name)
+{
+	const char *at = getenv("AP_TXN_CRASH_AT");
+
+	if (at && strcmp(at, name) == 0)
+		_exit(137);
+}
+
+/* ---- names ---- */
+
+const char *ap_txn_phase_name(enum ap_txn_phase p)
+{
+	switch (p) {
+	case AP_TXN_PH_RECOVER:
+		return "recover";
+	case AP_TXN_PH_STAGE:
+		return "stage";
+	case AP_TXN_PH_FILE:
+		return "file";
+	case AP_TXN_PH_CHECK:
+		return "check";
+	case AP_TXN_PH_KEEP:
+		return "keep";
+	case AP_TXN_PH_SWITCH:
+		return "switch";
+	case AP_TXN_PH_RUN:
+		return "run";
+	case AP_TXN_PH_PENDING:
+		return "pending";
+	case AP_TXN_PH_VERIFY:
+		return "verify";
+	case AP_TXN_PH_REMOVE:
+		return "remove";
+	}
+	return "unknown";
+}
+
+const char *ap_txn_verdict_name(enum ap_txn_verdict v)
+{
+	switch (v) {
+	case AP_TXN_V_OK:
+		return "ok";
+	case AP_TXN_V_MISMATCH:
+		return "mismatch";
+	case AP_TXN_V_FAILED:
+		return "failed";
+	case AP_TXN_V_PENDING:
+		return "pending";
+	case AP_TXN_V_KEPT:
+		return "kept";
+	case AP_TXN_V_CONFLICT:
+		return "conflict";
+	case AP_TXN_V_MODIFIED:
+		return "modified";
+	case AP_TXN_V_MISSING:
+		return "missing";
+	case AP_TXN_V_UNEXPECTED:
+		return "unexpected";
+	case AP_TXN_V_MODE:
+		return "mode";
+	case AP_TXN_V_REMOVED:
+		return "removed";
+	case AP_TXN_V_LEFT:
+		return "left";
+	case AP_TXN_V_PURGED:
+		return "purged";
+	case AP_TXN_V_ROLLED_FORWARD:
+		return "rolled-forward";
+	case AP_TXN_V_ROLLED_BACK:
+		return "rolled-back";
+	}
+	return "unknown";
+}
+
+static void emit(const struct ap_txn_opts *o, const struct ap_txn_event *ev)
+{
+	if (o && o->on_event)
+		o->on_event(o->ctx, ev);
+}
+
+static void emit_simple(const struct ap_txn_opts *o, enum ap_txn_phase ph, enum ap_txn_verdict v,
+			const char *product, const char *component, const char *path,
+			const char *detail)
+{
+	struct ap_txn_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.phase = ph;
+	ev.verdict = v;
+	ev.product = product;
+	ev.component = component;
+	ev.path = path;
+	ev.detail = detail;
+	emit(o, &ev);
+}
+
+void ap_txn_result_release(struct ap_txn_result *r)
+{
+	if (!r)
+		return;
+	free(r->product);
+	free(r->old_version);
+	free(r->new_version);
+	ap_strv_free(r->conflicts, r->n_conflicts);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- string lists ---- */
+
+struct strlist {
+	char **v;
+	size_t n, cap;
+};
+
+static int strlist_add(struct strlist *l, const char *s, struct ap_err *err)
+{
+	if (l->n + 2 > l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		char **p = realloc(l->v, ncap * sizeof(*p));
+
+		if (!p)
+			return nomem(err, "collecting paths");
+		l->v = p;
+		l->cap = ncap;
+	}
+	l->v[l->n] = xstrdup(s);
+	if (!l->v[l->n])
+		return nomem(err, "collecting paths");
+	l->n++;
+	l->v[l->n] = NULL;
+	return 0;
+}
+
+static void strlist_release(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool strv_has(char *const *v, size_t n, const char *s)
+{
+	if (n == 0)
+		return false;
+	return bsearch(&s, v, n, sizeof(*v), cmp_strp) != NULL;
+}
+
+/* a equals b, or one is a folder holding the other. */
+static bool paths_overlap(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t n = la < lb ? la : lb;
+
+	if (strncmp(a, b, n) != 0)
+		return false;
+	if (la == lb)
+		return true;
+	return (la < lb ? b[la] : a[lb]) == '/';
+}
+
+/* path is dir or inside it. */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* ---- walking a tree ---- */
+
+/* Called for each entry; rel is relative to the walk's base.  Return
+ * WALK_SKIP to not descend into a folder, < 0 to stop. */
+typedef int (*walk_fn)(void *ctx, const char *rel, const struct ap_stat *st, struct ap_err *err);
+
+/* Visit everything under base/dir (dir "" is base itself), names sorted,
+ * a folder before its contents, symlinks not followed. */
+static int walk(const char *base, const char *dir, walk_fn fn, void *ctx, struct ap_err *err)
+{
+	char *abs = join(base, dir);
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!abs)
+		return nomem(err, "walking a folder");
+	rc = ap_fsx_list_dir(abs, &names, &n, err);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		struct ap_stat st;
+		char *rel = join(dir, names[i]);
+		char *cabs = ap_path_join(abs, names[i]);
+
+		if (!rel || !cabs) {
+			rc = nomem(err, "walking a folder");
+		} else {
+			rc = ap_fsx_stat(cabs, &st, err);
+			if (rc == 0 && st.type != AP_FT_NONE) {
+				rc = fn(ctx, rel, &st, err);
+				if (rc == 0 && st.type == AP_FT_DIR)
+					rc = walk(base, rel, fn, ctx, err);
+				else if (rc == WALK_SKIP)
+					rc = 0;
+			}
+		}
+		free(rel);
+		free(cabs);
+	}
+out:
+	ap_strv_free(names, n);
+	free(abs);
+	return rc < 0 ? rc : 0;
+}
+
+static int collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st,
+			   struct ap_err *err)
+{
+	if (st->type != AP_FT_DIR)
+		return 0;
+	return strlist_add(ctx, rel, err);
+}
+
+/* ---- the product's state folder ---- */
+
+struct pstate {
+	char *root;  /* as given ("/" for NULL) */
+	char *aroot; /* absolute */
+	char *name;
+	char *state_rel;
+	char *state;
+	int lock;
+};
+
+static void pstate_release(struct pstate *p)
+{
+	if (p->lock >= 0)
+		ap_fsx_unlock(p->lock);
+	free(p->root);
+	free(p->aroot);
+	free(p->name);
+	free(p->state_rel);
+	free(p->state);
+	memset(p, 0, sizeof(*p));
+	p->lock = -1;
+}
+
+static int pstate_init(struct pstate *p, const char *root, const char *product,
+		       struct ap_err *err)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->lock = -1;
+	if (!ap_manifest_safe_name(product))
+		return ap_err_set(err, AP_E_USAGE, "'%s' is not a valid product name", product);
+	p->root = xstrdup(root ? root : "/");
+	p->name = xstrdup(product);
+	p->state_rel = ap_path_join(STATE_BASE, product);
+	if (!p->root || !p->name || !p->state_rel) {
+		pstate_release(p);
+		return nomem(err, "opening the state folder");
+	}
+	p->state = ap_path_join(p->root, p->state_rel);
+	if (!p->state) {
+		pstate_release(p);
+		return nomem(err, "opening the state folder");
+	}
+	rc = os_abs(p->root, &p->aroot, err);
+	if (rc < 0)
+		pstate_release(p);
+	return rc;
+}
+
+/* STATE/name (+ suffix); NULL when out of memory. */
+static char *state_file(const struct pstate *p, const char *name, const char *suffix)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s%s", name, suffix ? suffix : "");
+	return ap_path_join(p->state, buf);
+}
+
+static int pstate_lock(struct pstate *p, struct ap_err *err)
+{
+	char *path = state_file(p, "lock", NULL);
+	int rc;
+
+	if (!path)
+		return nomem(err, "locking");
+	rc = ap_fsx_lock(path, &p->lock, err);
+	free(path);
+	if (rc < 0) {
+		p->lock = -1;
+		return ap_err_prefix(err, "'%s'", p->name);
+	}
+	return 0;
+}
+
+static bool state_has(const struct pstate *p, const char *name)
+{
+	char *path = state_file(p, name, NULL);
+	bool has = path && ap_fsx_is_file(path);
+
+	free(path);
+	return has;
+}
+
+static int load_journal(const char *path, struct ap_receipt_journal **out, struct ap_err *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = ap_fsx_read_file(path, JOURNAL_MAX, &buf, &len, err);
+	if (rc < 0)
+		return rc;
+	rc = ap_receipt_journal_parse(buf, len, out, err);
+	if (rc < 0)
+		ap_err_prefix(err, "'%s'", path);
+	free(buf);
+	return rc;
+}
+
+/* Rename the *.new state files over the current ones (a missing .new was
+ * already renamed).  Without a signature the old one goes. */
+static int commit_state_files(const struct pstate *p, bool has_sig, struct ap_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < N_STATE_FILES && rc == 0; i++) {
+		char *cur = state_file(p, state_files[i], NULL);
+		char *neu = state_file(p, state_files[i], ".new");
+
+		if (!cur || !neu)
+			rc = nomem(err, "committing the state");
+		else if (ap_fsx_is_file(neu))
+			rc = ap_fsx_rename(neu, cur, err);
+		else if (!has_sig && strcmp(state_files[i], "manifest.json.sig") == 0)
+			rc = ap_fsx_unlink(cur, err);
+		free(cur);
+		free(neu);
+	}
+	return rc;
+}
+
+/* Remove *.new state files and temporary files an atomic write left. */
+static int remove_new_state_files(const struct pstate *p, struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!ap_fsx_is_dir(p->state))
+		return 0;
+	rc = ap_fsx_list_dir(p->state, &names, &n, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		size_t len = strlen(names[i]);
+		bool is_new = len > 4 && strcmp(names[i] + len - 4, ".new") == 0;
+
+		if (is_new || strstr(names[i], ".tmp-")) {
+			char *path = ap_path_join(p->state, names[i]);
+
+			rc = path ? ap_fsx_unlink(path, err) : nomem(err, "cleaning the state");
+			free(path);
+		}
+	}
+	ap_strv_free(names, n);
+	return rc;
+}
+
+/* Finish or undo an interrupted transaction (the lock must be held).
+ * Decides by the journal's recorded stage inode whether the prefix already
+ * is the new tree. */
+static int recover(struct pstate *p, const struct ap_txn_opts *o, bool *recovered,
+		   struct ap_err *err)
+{
+	struct ap_receipt_journal *j = NULL;
+	char *jpath = state_file(p, "txn.json", NULL);
+	char *prefix = NULL, *stage = NULL, *old = NULL, *parent = NULL;
+	uint64_t dev, ino;
+	bool exists;
+	int rc;
+
+	if (!jpath)
+		return nomem(err, "recovering");
+	if (!ap_fsx_is_file(jpath)) {
+		rc = remove_new_state_files(p, err);
+		goto out;
+	}
+	rc = load_journal(jpath, &j, err);
+	if (rc < 0)
+		goto out;
+	prefix = ap_path_join(p->root, j->prefix);
+	stage = ap_path_join(p->root, j->stage);
+	old = ap_path_join(p->root, j->old);
+	parent = prefix ? ap_path_dirname(prefix) : NULL;
+	if (!prefix || !stage || !old || !parent) {
+		rc = nomem(err, "recovering");
+		goto out;
+	}
+	rc = os_dev_ino(prefix, &exists, &dev, &ino, err);
+	if (rc < 0)
+		goto out;
+	if (exists && dev == j->stage_dev && ino == j->stage_ino) {
+		/* The switch happened: the new tree is live; finish the commit. */
+		rc = commit_state_files(p, j->has_sig, err);
+		if (rc == 0)
+			rc = ap_fsx_rm_rf(stage, err);
+		if (rc == 0)
+			rc = ap_fsx_rm_rf(old, err);
+		if (rc == 0)
+			rc = ap_fsx_fsync_dir(parent, err);
+		if (rc < 0)
+			goto out;
+		emit_simple(o, AP_TXN_PH_RECOVER, AP_TXN_V_ROLLED_FORWARD, p->name, NULL,
+			    j->prefix, j->version);
+	} else {
+		/* No switch: the old tree is intact (or parked at old by a
+		 * two-rename switch cut in the middle). */
+		if (!exists && ap_fsx_is_dir(old))
+			rc = ap_fsx_rename(old, prefix, err);
+		if (rc == 0)
+			rc = ap_fsx_rm_rf(stage, err);
+		if (rc == 0)
+			rc = ap_fsx_fsync_dir(parent, err);
+		if (rc == 0)
+			rc = remove_new_state_files(p, err);
+		if (rc < 0)
+			goto out;
+		emit_simple(o, AP_TXN_PH_RECOVER, AP_TXN_V_ROLLED_BACK, p->name, NULL, j->prefix,
+			    j->version);
+	}
+	rc = ap_fsx_unlink(jpath, err);
+	if (rc == 0)
+		rc = ap_fsx_fsync_dir(p->state, err);
+	if (rc == 0 && recovered)
+		*recovered = true;
+out:
+	if (rc < 0)
+		ap_err_prefix(err, "recovering the interrupted transaction of '%s'", p->name);
+	ap_receipt_journal_free(j);
+	free(jpath);
+	free(prefix);
+	free(stage);
+	free(old);
+	free(parent);
+	return rc;
+}
+
+/* Lock and recover when a journal says a transaction was cut short, so
+ * read-only callers (status, verify) need no write access otherwise. */
+static int recover_if_needed(struct pstate *p, struct ap_err *err)
+{
+	int rc;
+
+	if (!state_has(p, "txn.json"))
+		return 0;
+	rc = pstate_lock(p, err);
+	if (rc == 0)
+		rc = recover(p, NULL, NULL, err);
+	ap_fsx_unlock(p->lock);
+	p->lock = -1;
+	return rc;
+}
+
+/* ---- products ---- */
+
+static int state_candidates(const char *root, struct strlist *out, struct ap_err *err)
+{
+	char *base = ap_path_join(root, STATE_BASE);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (!base)
+		return nomem(err, "listing products");
+	if (!ap_fsx_is_dir(base))
+		goto out;
+	rc = ap_fsx_list_dir(base, &names, &n, err);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *r = ap_path_join3(base, names[i], "receipt.json");
+		char *t = ap_path_join3(base, names[i], "txn.json");
+
+		if (!r || !t)
+			rc = nomem(err, "listing products");
+		else if (ap_manifest_safe_name(names[i]) &&
+			 (ap_fsx_is_file(r) || ap_fsx_is_file(t)))
+			rc = strlist_add(out, names[i], err);
+		free(r);
+		free(t);
+	}
+out:
+	ap_strv_free(names, n);
+	free(base);
+	return rc;
+}
+
+int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_err *err)
+{
+	struct strlist cand = { NULL, 0, 0 };
+	struct strlist got = { NULL, 0, 0 };
+	int rc;
+
+	rc = state_candidates(root ? root : "/", &cand, err);
+	for (size_t i = 0; i < cand.n && rc == 0; i++) {
+		struct pstate p;
+
+		rc = pstate_init(&p, root, cand.v[i], err);
+		if (rc < 0)
+			break;
+		rc = recover_if_needed(&p, err);
+		if (rc == 0 && state_has(&p, "receipt.json"))
+			rc = strlist_add(&got, cand.v[i], err);
+		pstate_release(&p);
+	}
+	if (rc == 0 && !got.v) {
+		got.v = calloc(1, sizeof(*got.v));
+		if (!got.v)
+			rc = nomem(err, "listing products");
+	}
+	if (rc == 0) {
+		*names = got.v;
+		*n = got.n;
+		got.v = NULL;
+		got.n = 0;
+	}
+	strlist_release(&cand);
+	strlist_release(&got);
+	return rc;
+}
+
+/* The product to act on: the one named, or the only one installed.
+ * *name is NULL (and 0 returned) when none is installed and allow_none. */
+static int resolve_product(const char *root, const char *product, bool allow_none, char **name,
+			   struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	*name = NULL;
+	if (product) {
+		*name = xstrdup(product);
+		return *name ? 0 : nomem(err, "naming the product");
+	}
+	rc = ap_txn_list_products(root, &names, &n, err);
+	if (rc < 0)
+		return rc;
+	if (n == 1) {
+		*name = names[0];
+		names[0] = NULL;
+	} else if (n == 0 && !allow_none) {
+		rc = ap_err_set(err, AP_E_NOTFOUND, "no product is installed under '%s'",
+				root ? root : "/");
+	} else if (n > 1) {
+		char list[512];
+		size_t used = 0;
+
+		list[0] = '\0';
+		for (size_t i = 0; i < n && used < sizeof(list); i++) {
+			int k = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+					 names[i]);
+			if (k < 0)
+				break;
+			used += (size_t)k;
+		}
+		rc = ap_err_set(err, AP_E_USAGE,
+				"several products are installed under '%s' (%s): name one",
+				root ? root : "/", list);
+	}
+	ap_strv_free(names, n);
+	return rc;
+}
+
+static int load_receipt(const struct pstate *p, struct ap_receipt **out, struct ap_err *err)
+{
+	char *path = state_file(p, "receipt.json", NULL);
+	int rc;
+
+	if (!path)
+		return nomem(err, "reading the receipt");
+	if (!ap_fsx_is_file(path))
+		rc = ap_err_set(err, AP_E_NOTFOUND, "'%s' is not installed under '%s'", p->name,
+				p->root);
+	else
+		rc = ap_receipt_load(path, out, err);
+	free(path);
+	return rc;
+}
+
+int ap_txn_status(const char *root, const char *product, struct ap_receipt **out,
+		  struct ap_err *err)
+{
+	struct pstate p;
+	char *name = NULL;
+	int rc;
+
+	rc = resolve_product(root, product, false, &name, err);
+	if (rc < 0)
+		return rc;
+	rc = pstate_init(&p, root, name, err);
+	free(name);
+	if (rc < 0)
+		return rc;
+	rc = recover_if_needed(&p, err);
+	if (rc == 0)
+		rc = load_receipt(&p, out, err);
+	pstate_release(&p);
+	return rc;
+}
+
+/* ---- checking installed files against a receipt ---- */
+
+struct check {
+	const struct ap_txn_opts *o; /* events; may be NULL */
+	const char *root;
+	const struct ap_receipt *r;
+	struct ap_txn_verify_stats st;
+	char first[AP_ERR_MSG_MAX / 2]; /* the first difference, for the message */
+};
+
+static void note_diff(struct check *c, enum ap_txn_verdict v, const char *path)
+{
+	if (!c->first[0])
+		snprintf(c->first, sizeof(c->first), "%s '%s'", ap_txn_verdict_name(v), path);
+}
+
+static int check_file(struct check *c, const struct ap_receipt_file *f, struct ap_err *err)
+{
+	struct ap_txn_event ev;
+	struct ap_stat st;
+	char hex[AP_SHA256_HEX];
+	uint64_t size = 0;
+	char *abs = ap_path_join(c->root, f->path);
+	int rc;
+
+	if (!abs)
+		return nomem(err, "verifying");
+	memset(&ev, 0, sizeof(ev));
+	ev.phase = AP_TXN_PH_VERIFY;
+	ev.product = c->r->product;
+	ev.component = f->component;
+	ev.path = f->path;
+	ev.expected_sha256 = f->sha256;
+	ev.expected_mode = f->mode;
+	ev.size = f->size;
+	rc = ap_fsx_stat(abs, &st, err);
+	if (rc < 0)
+		goto out;
+	c->st.n_checked++;
+	if (st.type == AP_FT_NONE) {
+		ev.verdict = AP_TXN_V_MISSING;
+		c->st.n_missing++;
+	} else if (st.type != AP_FT_FILE || st.size != f->size) {
+		ev.verdict = AP_TXN_V_MODIFIED;
+		ev.actual_mode = st.mode;
+		c->st.n_modified++;
+	} else {
+		rc = ap_sha256_file(abs, hex, &size, NULL, NULL, err);
+		if (rc < 0)
+			goto out;
+		c->st.n_bytes += size;
+		ev.actual_sha256 = hex;
+		ev.actual_mode = st.mode;
+		if (!ap_sha256_eq(hex, f->sha256) || size != f->size) {
+			ev.verdict = AP_TXN_V_MODIFIED;
+			c->st.n_modified++;
+		} else if (st.mode != f->mode) {
+			ev.verdict = AP_TXN_V_MODE;
+			c->st.n_mode++;
+		} else {
+			ev.verdict = AP_TXN_V_OK;
+		}
+	}
+	if (ev.verdict != AP_TXN_V_OK)
+		note_diff(c, ev.verdict, f->path);
+	emit(c->o, &ev);
+out:
+	free(abs);
+	return rc;
+}
+
+static int unexpected_cb(void *ctx, const char *rel, const struct ap_stat *st, struct ap_err *err)
+{
+	struct check *c = ctx;
+	struct ap_txn_event ev;
+
+	(void)err;
+	if (st->type == AP_FT_DIR || ap_receipt_find_file(c->r, rel))
+		return 0;
+	c->st.n_unexpected++;
+	note_diff(c, AP_TXN_V_UNEXPECTED, rel);
+	memset(&ev, 0, sizeof(ev));
+	ev.phase = AP_TXN_PH_VERIFY;
+	ev.verdict = AP_TXN_V_UNEXPECTED;
+	ev.product = c->r->product;
+	ev.path = rel;
+	ev.actual_mode = st->mode;
+	ev.size = st->size;
+	emit(c->o, &ev);
+	return 0;
+}
+
+/* Check every receipt file, and with unexpected also list what else is
+ * under the prefix. */
+static int check_tree(struct check *c, bool unexpected, struct ap_err *err)
+{
+	char *prefix;
+	int rc = 0;
+
+	for (size_t i = 0; i < c->r->n_files && rc == 0; i++)
+		rc = check_file(c, &c->r->files[i], err);
+	if (rc < 0 || !unexpected)
+		return rc;
+	prefix = ap_path_join(c->root, c->r->prefix);
+	if (!prefix)
+		return nomem(err, "verifying");
+	if (ap_fsx_is_dir(prefix))
+		rc = walk(c->root, c->r->prefix, unexpected_cb, c, err);
+	free(prefix);
+	return rc;
+}
+
+int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
+		  struct ap_txn_verify_stats *stats, struct ap_err *err)
+{
+	struct ap_receipt *r = NULL;
+	struct check c;
+	struct pstate p;
+	char *name = NULL;
+	const char *root = o ? o->root : NULL;
+	size_t ndiff;
+	int rc;
+
+	rc = resolve_product(root, product, false, &name, err);
+	if (rc < 0)
+		return rc;
+	rc = pstate_init(&p, root, name, err);
+	free(name);
+	if (rc < 0)
+		return rc;
+	rc = recover_if_needed(&p, err);
+	if (rc == 0)
+		rc = load_receipt(&p, &r, err);
+	if (rc < 0)
+		goto out;
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	c.root = p.root;
+	c.r = r;
+	rc = check_tree(&c, true, err);
+	if (rc < 0)
+		goto out;
+	ndiff = c.st.n_modified + c.st.n_missing + c.st.n_unexpected + c.st.n_mode;
+	if (ndiff > 0)
+		rc = ap_err_set(err, AP_E_DIFFERS,
+				"'%s' %s under '%s' differs from its receipt: %zu modified, "
+				"%zu missing, %zu unexpected, %zu with another mode (first: %s)",
+				r->product, r->version, p.root, c.st.n_modified, c.st.n_missing,
+				c.st.n_unexpected, c.st.n_mode, c.first);
+	if (stats)
+		*stats = c.st;
+out:
+	ap_receipt_free(r);
+	pstate_release(&p);
+	return rc;
+}
+
+/* ---- run actions ---- */
+
+static int write_state_file(const struct pstate *p, const char *name, const char *suffix,
+			    const void *data, size_t len, int64_t mtime, struct ap_err *err)
+{
+	char *path = state_file(p, name, suffix);
+	int rc;
+
+	if (!path)
+		return nomem(err, "writing the state");
+	rc = ap_fsx_write_atomic(path, data, len, 0644, err);
+	if (rc == 0 && mtime >= 0)
+		rc = ap_fsx_set_mtime(path, mtime, err);
+	free(path);
+	return rc;
+}
+
+static int write_receipt(const struct pstate *p, const struct ap_receipt *r, const char *suffix,
+			 int64_t mtime, struct ap_err *err)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = ap_receipt_emit(r, &json, &len, err);
+	if (rc == 0)
+		rc = write_state_file(p, "receipt.json", suffix, json, len, mtime, err);
+	free(json);
+	return rc;
+}
+
+static bool code_ok(const struct ap_receipt_action *a, int code)
+{
+	if (a->n_ok_codes == 0)
+		return code == 0;
+	for (size_t i = 0; i < a->n_ok_codes; i++)
+		if (a->ok_codes[i] == code)
+			return true;
+	return false;
+}
+
+static void format_codes(const struct ap_receipt_action *a, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (a->n_ok_codes == 0) {
+		snprintf(buf, size, "0");
+		return;
+	}
+	for (size_t i = 0; i < a->n_ok_codes && used < size; i++) {
+		int k = snprintf(buf + used, size - used, "%s%d", i ? ", " : "", a->ok_codes[i]);
+
+		if (k < 0)
+			return;
+		used += (size_t)k;
+	}
+}
+
+/* Run r's pending actions in order, moving each to r->actions with its
+ * result and rewriting the receipt after each so a kill never runs one
+ * twice.  Stops at the first failure. */
+static int run_pending(const struct pstate *p, struct ap_receipt *r, const struct ap_txn_opts *o,
+		       size_t *n_ran, struct ap_err *err)
+{
+	int64_t mtime = o ? o->mtime : -1;
+	char *cwd = ap_path_join(p->aroot, r->prefix);
+	int rc = 0;
+
+	if (!cwd)
+		return nomem(err, "running actions");
+	while (r->n_pending > 0 && rc == 0) {
+		struct ap_receipt_action *a = &r->pending[0];
+		struct ap_receipt_action *grown;
+		struct ap_txn_event ev;
+		struct ap_err run_err = AP_ERR_INIT;
+		char *program = ap_path_join(p->aroot, a->program);
+		char codes[128];
+		int code = 127;
+		int run_rc;
+
+		if (!program) {
+			rc = nomem(err, "running actions");
+			break;
+		}
+		run_rc = ap_process_run(program, a->args, a->n_args, cwd, &code, &run_err);
+		free(program);
+		if (run_rc < 0)
+			code = 127;
+		a->exit_code = code;
+		a->ok = run_rc == 0 && code_ok(a, code);
+		a->ran_at = ap_fsx_now();
+		grown = realloc(r->actions, (r->n_actions + 1) * sizeof(*grown));
+		if (!grown) {
+			rc = nomem(err, "recording an action");
+			break;
+		}
+		r->actions = grown;
+		r->actions[r->n_actions++] = *a;
+		memmove(&r->pending[0], &r->pending[1], (r->n_pending - 1) * sizeof(*a));
+		r->n_pending--;
+		a = &r->actions[r->n_actions - 1];
+		if (n_ran)
+			(*n_ran)++;
+		memset(&ev, 0, sizeof(ev));
+		ev.phase = AP_TXN_PH_RUN;
+		ev.verdict = a->ok ? AP_TXN_V_OK : AP_TXN_V_FAILED;
+		ev.product = r->product;
+		ev.component = a->component;
+		ev.path = a->program;
+		ev.exit_code = code;
+		ev.detail = run_rc < 0 ? run_err.msg : NULL;
+		emit(o, &ev);
+		rc = write_receipt(p, r, NULL, mtime, err);
+		if (rc < 0)
+			break;
+		format_codes(a, codes, sizeof(codes));
+		if (run_rc < 0) {
+			rc = ap_err_set(err, AP_E_RUN,
+					"run action '%s' of '%s' could not start: %s", a->component,
+					r->product, run_err.msg);
+		} else if (!a->ok) {
+			rc = ap_err_set(err, AP_E_RUN,
+					"run action '%s' of '%s' failed: '%s' exited with %d, "
+					"expected %s%s",
+					a->component, r->product, a->program, code,
+					a->n_ok_codes > 1 ? "one of " : "", codes);
+		}
+	}
+	free(cwd);
+	return rc;
+}
+
+int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n_ran,
+		     struct ap_err *err)
+{
+	const char *root = o ? o->root : NULL;
+	char **names = NULL;
+	size_t n = 0;
+	size_t ran = 0;
+	int rc;
+
+	if (product) {
+		names = calloc(2, sizeof(*names));
+		if (!names)
+			return nomem(err, "running pending actions");
+		names[0] = xstrdup(product);
+		if (!names[0]) {
+			free(names);
+			return nomem(err, "running pending actions");
+		}
+		n = 1;
+	} else {
+		rc = ap_txn_list_products(root, &names, &n, err);
+		if (rc < 0)
+			return rc;
+	}
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct ap_receipt *r = NULL;
+		struct pstate p;
+
+		rc = pstate_init(&p, root, names[i], err);
+		if (rc < 0)
+			break;
+		if (!ap_fsx_is_dir(p.state))
+			rc = ap_err_set(err, AP_E_NOTFOUND, "'%s' is not installed under '%s'",
+					p.name, p.root);
+		if (rc == 0)
+			rc = pstate_lock(&p, err);
+		if (rc == 0)
+			rc = recover(&p, o, NULL, err);
+		if (rc == 0)
+			rc = load_receipt(&p, &r, err);
+		if (rc == 0 && r->n_pending > 0)
+			rc = run_pending(&p, r, o, &ran, err);
+		ap_receipt_free(r);
+		pstate_release(&p);
+	}
+	ap_strv_free(names, n);
+	if (rc == 0 && n_ran)
+		*n_ran = ran;
+	return rc;
+}
+
+/* ---- install ---- */
+
+struct rec {
+	char *path; /* relative to the root */
+	unsigned mode;
+	uint64_t size;
+	char sha256[AP_SHA256_HEX];
+	const char *component;
+	size_t seq;
+};
+
+struct inst {
+	const struct ap_manifest *m;
+	const struct ap_txn_opts *o;
+	struct pstate *p;
+	const struct ap_receipt *old; /* may be NULL */
+	char *prefix_abs;
+	char *parent_rel; /* the prefix's folder, "" for the root */
+	char *parent_abs;
+	char *stage_rel, *stage_abs;
+	char *old_rel, *old_abs;
+	struct rec *recs;
+	size_t n_recs, cap_recs;
+	/* the component being extracted */
+	const struct ap_component *cur;
+	const char *cur_to; /* relative to the prefix, "" for the prefix */
+	struct strlist created;   /* folders outside the prefix this install made */
+	struct strlist rel_dirs;  /* release folders in the stage (relative to the prefix) */
+	struct strlist conflicts; /* relative to the root */
+	size_t n_kept;
+};
+
+static void inst_release(struct inst *s)
+{
+	free(s->prefix_abs);
+	free(s->parent_rel);
+	free(s->parent_abs);
+	free(s->stage_rel);
+	free(s->stage_abs);
+	free(s->old_rel);
+	free(s->old_abs);
+	for (size_t i = 0; i < s->n_recs; i++)
+		free(s->recs[i].path);
+	free(s->recs);
+	strlist_release(&s->created);
+	strlist_release(&s->rel_dirs);
+	strlist_release(&s->conflicts);
+}
+
+static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64_t size,
+		   const char sha256[AP_SHA256_HEX], const struct ap_component *c,
+		   const char *expected, struct ap_err *err)
+{
+	struct ap_txn_event ev;
+	struct rec *r;
+
+	if (s->n_recs == s->cap_recs) {
+		size_t ncap = s->cap_recs ? s->cap_recs * 2 : 64;
+		struct rec *p = realloc(s->recs, ncap * sizeof(*p));
+
+		if (!p)
+			return nomem(err, "recording installed files");
+		s->recs = p;
+		s->cap_recs = ncap;
+	}
+	r = &s->recs[s->n_recs];
+	memset(r, 0, sizeof(*r));
+	r->path = ap_path_join(s->m->prefix, rel_prefix);
+	if (!r->path)
+		return nomem(err, "recording installed files");
+	r->mode = mode & 07777;
+	r->size = size;
+	memcpy(r->sha256, sha256, AP_SHA256_HEX);
+	r->component = c->name;
+	r->seq = s->n_recs;
+	s->n_recs++;
+	memset(&ev, 0, sizeof(ev));
+	ev.phase = AP_TXN_PH_FILE;
+	ev.verdict = AP_TXN_V_OK;
+	ev.product = s->m->product;
+	ev.component = c->name;
+	ev.path = r->path;
+	ev.expected_sha256 = expected;
+	ev.actual_sha256 = r->sha256;
+	ev.expected_mode = r->mode;
+	ev.actual_mode = r->mode;
+	ev.size = size;
+	emit(s->o, &ev);
+	return 0;
+}
+
+static int extract_cb(void *ctx, const char *relpath, unsigned mode, uint64_t size,
+		      const char sha256[AP_SHA256_HEX], struct ap_err *err)
+{
+	struct inst *s = ctx;
+	char *rel = join(s->cur_to, relpath);
+	int rc;
+
+	if (!rel)
+		return nomem(err, "recording installed files");
+	rc = add_rec(s, rel, mode, size, sha256, s->cur, NULL, err);
+	free(rel);
+	return rc;
+}
+
+/* Copy a copy/run payload into the stage, hashing it on the way and
+ * comparing with the manifest once more. */
+static int stage_copy(struct inst *s, const struct ap_component *c, const char *src,
+		      struct ap_err *err)
+{
+	const char *dest = ap_component_dest(c);
+	struct ap_sha256 *h = NULL;
+	struct ap_txn_event ev;
+	unsigned char *buf = NULL;
+	char hex[AP_SHA256_HEX];
+	char *dst = ap_path_join(s->stage_abs, dest);
+	char *dir = NULL;
+	char *rel = NULL;
+	FILE *in = NULL, *out = NULL;
+	uint64_t total = 0;
+	int rc;
+
+	if (!dst)
+		return nomem(err, "staging");
+	dir = ap_path_dirname(dst);
+	rel = ap_path_join(s->m->prefix, dest);
+	buf = malloc(COPY_BUF);
+	h = ap_sha256_new();
+	if (!dir || !rel || !buf || !h) {
+		rc = nomem(err, "staging");
+		goto out;
+	}
+	rc = ap_fsx_mkdir_p(dir, 0755, err);
+	if (rc == 0)
+		rc = ap_fsx_fopen(src, "rb", &in, err);
+	if (rc == 0)
+		rc = ap_fsx_fopen(dst, "wb", &out, err);
+	if (rc < 0)
+		goto out;
+	for (;;) {
+		size_t n = fread(buf, 1, COPY_BUF, in);
+
+		if (n > 0) {
+			total += n;
+			if (c->has_size && total > c->size) {
+				rc = ap_err_set(err, AP_E_TOOBIG,
+						"payload '%s' is bigger than its manifest size: "
+						"expected %" PRIu64 " bytes, got more",
+						src, c->size);
+				goto out;
+			}
+			ap_sha256_update(h, buf, n);
+			if (fwrite(buf, 1, n, out) != n) {
+				rc = ap_err_sys(err, AP_E_IO, "cannot write '%s'", dst);
+				goto out;
+			}
+		}
+		if (n < COPY_BUF) {
+			if (ferror(in)) {
+				rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", src);
+				goto out;
+			}
+			break;
+		}
+	}
+	rc = ap_fsx_fsync_fp(out, dst, err);
+	if (fclose(out) != 0 && rc == 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", dst);
+	out = NULL;
+	if (rc < 0)
+		goto out;
+	ap_sha256_final_hex(h, hex);
+	memset(&ev, 0, sizeof(ev));
+	ev.phase = AP_TXN_PH_CHECK;
+	ev.product = s->m->product;
+	ev.component = c->name;
+	ev.path = rel;
+	ev.expected_sha256 = c->has_sha256 ? c->sha256 : NULL;
+	ev.actual_sha256 = hex;
+	ev.size = total;
+	if ((c->has_sha256 && !ap_sha256_eq(hex, c->sha256)) ||
+	    (c->has_size && total != c->size)) {
+		ev.verdict = AP_TXN_V_MISMATCH;
+		emit(s->o, &ev);
+		rc = ap_err_set(err, AP_E_DIGEST,
+				"payload '%s' changed after it was verified: expected %" PRIu64
+				" bytes with sha256 %s, got %" PRIu64 " bytes with sha256 %s",
+				src, c->size, c->has_sha256 ? c->sha256 : "(any)", total, hex);
+		goto out;
+	}
+	ev.verdict = AP_TXN_V_OK;
+	emit(s->o, &ev);
+	rc = ap_fsx_chmod(dst, c->mode, err);
+	if (rc == 0 && s->o->mtime >= 0)
+		rc = ap_fsx_set_mtime(dst, s->o->mtime, err);
+	if (rc == 0)
+		rc = add_rec(s, dest, c->mode, total, hex, c, c->has_sha256 ? c->sha256 : NULL,
+			     err);
+out:
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	ap_sha256_free(h);
+	free(buf);
+	free(dst);
+	free(dir);
+	free(rel);
+	return rc;
+}
+
+static int stage_component(struct inst *s, const struct ap_component *c, const char *src,
+			   struct ap_err *err)
+{
+	char *dest = NULL;
+	int rc;
+
+	if (c->action != AP_ACTION_EXTRACT)
+		return stage_copy(s, c, src, err);
+	s->cur = c;
+	s->cur_to = c->to ? c->to : "";
+	dest = join(s->stage_abs, s->cur_to);
+	if (!dest)
+		return nomem(err, "staging");
+	rc = ap_fsx_mkdir_p(dest, 0755, err);
+	if (rc == 0)
+		rc = ap_extract_archive(src, dest, s->o->mtime, extract_cb, s, err);
+	free(dest);
+	s->cur = NULL;
+	return rc;
+}
+
+/* mkdir -p ROOT/rel, remembering which folders did not exist before. */
+static int mkdirs_noted(struct inst *s, const char *rel, struct ap_err *err)
+{
+	char *p = xstrdup(rel);
+	int rc = 0;
+
+	if (!p)
+		return nomem(err, "creating folders");
+	for (size_t i = 1; p[i - 1] && rc == 0; i++) {
+		char saved = p[i];
+		char *abs;
+
+		if (saved != '/' && saved != '\0')
+			continue;
+		p[i] = '\0';
+		abs = ap_path_join(s->p->root, p);
+		if (!abs) {
+			rc = nomem(err, "creating folders");
+		} else if (!ap_fsx_is_dir(abs)) {
+			rc = ap_fsx_mkdir_p(abs, 0755, err);
+			if (rc == 0)
+				rc = strlist_add(&s->created, p, err);
+		}
+		free(abs);
+		p[i] = saved;
+	}
+	free(p);
+	return rc;
+}
+
+/* Was rel (relative to the root) a file or a folder of the old release? */
+static bool old_has_file(const struct inst *s, const char *rel)
+{
+	return s->old && ap_receipt_find_file(s->old, rel);
+}
+
+static bool old_has_dir(const struct inst *s, const char *rel)
+{
+	return s->old && strv_has(s->old->dirs, s->old->n_dirs, rel);
+}
+
+static int carry_dir(struct inst *s, const char *src, const char *dst, struct ap_err *err);
+
+/* Put the old tree's src (relative to the prefix) at dst in the stage. */
+static int carry_entry(struct inst *s, const char *src, const char *dst, struct ap_err *err)
+{
+	struct ap_stat st, dt, sv;
+	char *from = join(s->prefix_abs, src);
+	char *to = join(s->stage_abs, dst);
+	char *rel = ap_path_join(s->m->prefix, src);
+	char *save = NULL, *save_abs = NULL, *save_rel = NULL, *dir = NULL;
+	char detail[512];
+	bool fallback;
+	int rc;
+
+	if (!from || !to || !rel) {
+		rc = nomem(err, "keeping user files");
+		goto out;
+	}
+	rc = ap_fsx_stat(from, &st, err);
+	if (rc == 0)
+		rc = ap_fsx_stat(to, &dt, err);
+	if (rc < 0 || st.type == AP_FT_NONE)
+		goto out;
+	if (st.type != AP_FT_DIR && old_has_file(s, rel))
+		goto out; /* the old release's own file: replaced by the new tree */
+	if (st.type == AP_FT_DIR && dt.type == AP_FT_DIR) {
+		rc = carry_dir(s, src, dst, err);
+		goto out;
+	}
+	if (dt.type != AP_FT_NONE) {
+		/* A release file or folder is in the way: the release wins, the
+		 * user's entry is kept beside it when that name is free. */
+		size_t len = strlen(dst) + sizeof(SAVE_SUFFIX);
+
+		save = malloc(len);
+		if (!save) {
+			rc = nomem(err, "keeping user files");
+			goto out;
+		}
+		snprintf(save, len, "%s%s", dst, SAVE_SUFFIX);
+		save_abs = ap_path_join(s->stage_abs, save);
+		save_rel = ap_path_join(s->m->prefix, save);
+		if (!save_abs || !save_rel) {
+			rc = nomem(err, "keeping user files");
+			goto out;
+		}
+		rc = ap_fsx_stat(save_abs, &sv, err);
+		if (rc < 0)
+			goto out;
+		rc = strlist_add(&s->conflicts, rel, err);
+		if (rc < 0)
+			goto out;
+		if (sv.type != AP_FT_NONE) {
+			snprintf(detail, sizeof(detail),
+				 "replaced by the release; not saved: '%s' exists", save_rel);
+			emit_simple(s->o, AP_TXN_PH_KEEP, AP_TXN_V_CONFLICT, s->m->product, NULL,
+				    rel, detail);
+			goto out;
+		}
+		snprintf(detail, sizeof(detail), "replaced by the release; saved as '%s'",
+			 save_rel);
+		emit_simple(s->o, AP_TXN_PH_KEEP, AP_TXN_V_CONFLICT, s->m->product, NULL, rel,
+			    detail);
+		free(to);
+		to = save_abs;
+		save_abs = NULL;
+		dst = save;
+	}
+	if (st.type == AP_FT_DIR) {
+		/* A folder the user made is kept even when empty; an old
+		 * release folder only when something in it is kept. */
+		if (!old_has_dir(s, rel)) {
+			rc = ap_fsx_mkdir_p(to, st.mode ? st.mode : 0755, err);
+			if (rc < 0)
+				goto out;
+		}
+		rc = carry_dir(s, src, dst, err);
+		goto out;
+	}
+	dir = ap_path_dirname(to);
+	if (!dir) {
+		rc = nomem(err, "keeping user files");
+		goto out;
+	}
+	rc = ap_fsx_mkdir_p(dir, 0755, err);
+	if (rc == 0)
+		rc = os_link(from, to, &fallback, err);
+	if (rc == 0 && fallback) {
+		if (st.type != AP_FT_FILE) {
+			rc = ap_err_set(err, AP_E_IO,
+					"cannot keep '%s' across the upgrade: it cannot be linked "
+					"and is not a regular file",
+					from);
+			goto out;
+		}
+		rc = ap_fsx_copy_file(from, to, st.mode, err);
+	}
+	if (rc < 0)
+		goto out;
+	s->n_kept++;
+	emit_simple(s->o, AP_TXN_PH_KEEP, AP_TXN_V_KEPT, s->m->product, NULL, rel, NULL);
+out:
+	free(from);
+	free(to);
+	free(rel);
+	free(save);
+	free(save_abs);
+	free(save_rel);
+	free(dir);
+	return rc;
+}
+
+static int carry_dir(struct inst *s, const char *src, const char *dst, struct ap_err *err)
+{
+	char *abs = join(s->prefix_abs, src);
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!abs)
+		return nomem(err, "keeping user files");
+	rc = ap_fsx_list_dir(abs, &names, &n, err);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *csrc = join(src, names[i]);
+		char *cdst = join(dst, names[i]);
+
+		if (csrc && cdst)
+			rc = carry_entry(s, csrc, cdst, err);
+		else
+			rc = nomem(err, "keeping user files");
+		free(csrc);
+		free(cdst);
+	}
+	ap_strv_free(names, n);
+	free(abs);
+	return rc;
+}
+
+static int set_dir_meta(struct inst *s, const char *rel_prefix, bool chmod_it, struct ap_err *err)
+{
+	char *abs = join(s->stage_abs, rel_prefix);
+	int rc = 0;
+
+	if (!abs)
+		return nomem(err, "finishing the stage");
+	if (chmod_it)
+		rc = ap_fsx_chmod(abs, 0755, err);
+	if (rc == 0 && s->o->mtime >= 0)
+		rc = ap_fsx_set_mtime(abs, s->o->mtime, err);
+	free(abs);
+	return rc;
+}
+
+static int fsync_dir_rel(struct inst *s, const char *rel_prefix, struct ap_err *err)
+{
+	char *abs = join(s->stage_abs, rel_prefix);
+	int rc;
+
+	if (!abs)
+		return nomem(err, "finishing the stage");
+	rc = ap_fsx_fsync_dir(abs, err);
+	free(abs);
+	return rc;
+}
+
+/* Every stage folder gets its mode (release folders) and time, then is
+ * fsynced, deepest first, and the stage's own folder last. */
+static int finish_stage(struct inst *s, struct ap_err *err)
+{
+	struct strlist all = { NULL, 0, 0 };
+	int rc;
+
+	rc = walk(s->stage_abs, "", collect_dirs_cb, &all, err);
+	for (size_t i = all.n; i > 0 && rc == 0; i--) {
+		bool release = strv_has(s->rel_dirs.v, s->rel_dirs.n, all.v[i - 1]);
+
+		rc = set_dir_meta(s, all.v[i - 1], release, err);
+		if (rc == 0)
+			rc = fsync_dir_rel(s, all.v[i - 1], err);
+	}
+	if (rc == 0)
+		rc = set_dir_meta(s, "", true, err);
+	if (rc == 0)
+		rc = ap_fsx_fsync_dir(s->stage_abs, err);
+	if (rc == 0)
+		rc = ap_fsx_fsync_dir(s->parent_abs, err);
+	strlist_release(&all);
+	return rc;
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	if (c != 0)
+		return c;
+	/* Same path: the later component wins, so it sorts first. */
+	return x->seq < y->seq ? 1 : (x->seq > y->seq ? -1 : 0);
+}
+
+static int add_action(struct ap_receipt *r, const struct ap_manifest *m,
+		      const struct ap_component *c, struct ap_err *err)
+{
+	struct ap_receipt_action *grown, *a;
+
+	grown = realloc(r->pending, (r->n_pending + 1) * sizeof(*grown));
+	if (!grown)
+		return nomem(err, "recording actions");
+	r->pending = grown;
+	a = &r->pending[r->n_pending];
+	memset(a, 0, sizeof(*a));
+	r->n_pending++;
+	a->component = xstrdup(c->name);
+	a->program = ap_path_join(m->prefix, ap_component_dest(c));
+	a->n_ok_codes = c->n_ok_codes ? c->n_ok_codes : 1;
+	a->ok_codes = calloc(a->n_ok_codes, sizeof(*a->ok_codes));
+	if (c->n_args > 0)
+		a->args = calloc(c->n_args, sizeof(*a->args));
+	if (!a->component || !a->program || !a->ok_codes || (c->n_args > 0 && !a->args))
+		return nomem(err, "recording actions");
+	if (c->n_ok_codes)
+		memcpy(a->ok_codes, c->ok_codes, c->n_ok_codes * sizeof(*a->ok_codes));
+	for (size_t i = 0; i < c->n_args; i++) {
+		a->args[i] = xstrdup(c->args[i]);
+		if (!a->args[i])
+			return nomem(err, "recording actions");
+		a->n_args++;
+	}
+	return 0;
+}
+
+static int dup_strv(char **src, size_t n, char ***out, struct ap_err *err)
+{
+	char **v;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return nomem(err, "building the receipt");
+	*out = v;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = xstrdup(src[i]);
+		if (!v[i])
+			return nomem(err, "building the receipt");
+	}
+	return 0;
+}
+
+static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_receipt **out,
+			 struct ap_err *err)
+{
+	const struct ap_manifest *m = s->m;
+	struct strlist dirs = { NULL, 0, 0 };
+	struct ap_receipt *r = ap_receipt_new();
+	size_t k = 0;
+	int rc = 0;
+
+	if (!r)
+		return nomem(err, "building the receipt");
+	r->product = xstrdup(m->product);
+	r->version = xstrdup(m->version);
+	r->channel = xstrdup(m->channel);
+	r->prefix = xstrdup(m->prefix);
+	r->key_id = xstrdup(m->key_id);
+	r->pinned_version = xstrdup(s->o->pin);
+	if (!r->product || !r->version || !r->prefix || (m->channel && !r->channel) ||
+	    (m->key_id && !r->key_id) || (s->o->pin && !r->pinned_version)) {
+		rc = nomem(err, "building the receipt");
+		goto out;
+	}
+	memcpy(r->manifest_sha256, manifest_sha, AP_SHA256_HEX);
+	r->installed_at = ap_fsx_now();
+	rc = dup_strv(m->data_dirs, m->n_data_dirs, &r->data_dirs, err);
+	if (rc < 0)
+		goto out;
+	r->n_data_dirs = m->n_data_dirs;
+
+	/* Folders: the prefix and the release's folders in it, those made
+	 * outside it now, and those an earlier install made outside it. */
+	rc = strlist_add(&dirs, m->prefix, err);
+	for (size_t i = 0; i < s->rel_dirs.n && rc == 0; i++) {
+		char *d = ap_path_join(m->prefix, s->rel_dirs.v[i]);
+
+		rc = d ? strlist_add(&dirs, d, err) : nomem(err, "building the receipt");
+		free(d);
+	}
+	for (size_t i = 0; i < s->created.n && rc == 0; i++)
+		rc = strlist_add(&dirs, s->created.v[i], err);
+	for (size_t i = 0; s->old && i < s->old->n_dirs && rc == 0; i++) {
+		char *abs = ap_path_join(s->p->root, s->old->dirs[i]);
+
+		if (!abs)
+			rc = nomem(err, "building the receipt");
+		else if (!path_within(s->old->dirs[i], m->prefix) && ap_fsx_is_dir(abs))
+			rc = strlist_add(&dirs, s->old->dirs[i], err);
+		free(abs);
+	}
+	if (rc < 0)
+		goto out;
+	qsort(dirs.v, dirs.n, sizeof(*dirs.v), cmp_strp);
+	r->dirs = dirs.v;
+	r->n_dirs = 0;
+	for (size_t i = 0; i < dirs.n; i++) {
+		if (r->n_dirs > 0 && strcmp(r->dirs[r->n_dirs - 1], dirs.v[i]) == 0)
+			free(dirs.v[i]);
+		else
+			r->dirs[r->n_dirs++] = dirs.v[i];
+	}
+	dirs.v = NULL;
+	dirs.n = 0;
+
+	if (s->n_recs > 0) {
+		qsort(s->recs, s->n_recs, sizeof(*s->recs), cmp_rec);
+		r->files = calloc(s->n_recs, sizeof(*r->files));
+		if (!r->files) {
+			rc = nomem(err, "building the receipt");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < s->n_recs; i++) {
+		struct ap_receipt_file *f;
+
+		if (k > 0 && strcmp(r->files[k - 1].path, s->recs[i].path) == 0)
+			continue;
+		f = &r->files[k++];
+		r->n_files = k;
+		f->path = xstrdup(s->recs[i].path);
+		f->component = xstrdup(s->recs[i].component);
+		if (!f->path || !f->component) {
+			rc = nomem(err, "building the receipt");
+			goto out;
+		}
+		f->mode = s->recs[i].mode;
+		f->size = s->recs[i].size;
+		memcpy(f->sha256, s->recs[i].sha256, AP_SHA256_HEX);
+	}
+	for (size_t i = 0; i < m->n_components && rc == 0; i++)
+		if (m->components[i].action == AP_ACTION_RUN)
+			rc = add_action(r, m, &m->components[i], err);
+	if (rc < 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	strlist_release(&dirs);
+	ap_receipt_free(r);
+	return rc;
+}
+
+/* Stage paths: ROOT/<parent>/.<name>.airpack-stage and -old. */
+static int inst_paths(struct inst *s, const char *root, const char *prefix,
+		      struct ap_err *err)
+{
+	const char *name = ap_path_basename(prefix);
+	size_t plen = (size_t)(name - prefix);
+	char buf[300];
+
+	s->parent_rel = malloc(plen + 1);
+	if (!s->parent_rel)
+		return nomem(err, "staging");
+	memcpy(s->parent_rel, prefix, plen);
+	s->parent_rel[plen] = '\0';
+	if (plen > 0)
+		s->parent_rel[plen - 1] = '\0';
+	snprintf(buf, sizeof(buf), ".%s.airpack-stage", name);
+	s->stage_rel = join(s->parent_rel, buf);
+	snprintf(buf, sizeof(buf), ".%s.airpack-old", name);
+	s->old_rel = join(s->parent_rel, buf);
+	s->prefix_abs = ap_path_join(root, prefix);
+	s->parent_abs = join(root, s->parent_rel);
+	if (!s->stage_rel || !s->old_rel || !s->prefix_abs || !s->parent_abs)
+		return nomem(err, "staging");
+	s->stage_abs = ap_path_join(root, s->stage_rel);
+	s->old_abs = ap_path_join(root, s->old_rel);
+	if (!s->stage_abs || !s->old_abs)
+		return nomem(err, "staging");
+	return 0;
+}
+
+static int check_release(const struct ap_manifest *m, const struct ap_txn_opts *o,
+			 struct ap_err *err)
+{
+	if (!m->prefix || !ap_manifest_safe_relpath(m->prefix, false))
+		return ap_err_set(err, AP_E_MANIFEST,
+				  "prefix: expected a non-empty safe relative path, got '%s'",
+				  m->prefix ? m->prefix : "");
+	if (paths_overlap(m->prefix, STATE_BASE))
+		return ap_err_set(err, AP_E_MANIFEST,
+				  "prefix '%s' overlaps airpack's state folder '%s'", m->prefix,
+				  STATE_BASE);
+	if (strlen(ap_path_basename(m->prefix)) > 200)
+		return ap_err_set(err, AP_E_MANIFEST, "prefix '%s': last part too long",
+				  m->prefix);
+	for (size_t i = 0; i < m->n_data_dirs; i++)
+		if (paths_overlap(m->data_dirs[i], STATE_BASE))
+			return ap_err_set(err, AP_E_MANIFEST,
+					  "data_dirs[%zu] '%s' overlaps airpack's state folder",
+					  i, m->data_dirs[i]);
+	if (o->pin && strcmp(o->pin, m->version) != 0)
+		return ap_err_set(err, AP_E_STATE,
+				  "release '%s' is version %s, but version %s was asked for",
+				  m->product, m->version, o->pin);
+	return 0;
+}
+
+/* Same release, still intact, nothing to run: nothing to do. */
+static int already_installed(struct inst *s, const char *manifest_sha, bool *same,
+			     struct ap_err *err)
+{
+	const struct ap_receipt *old = s->old;
+	struct check c;
+	int rc;
+
+	*same = false;
+	if (!old || s->o->repair || strcmp(old->manifest_sha256, manifest_sha) != 0)
+		return 0;
+	if ((old->pinned_version == NULL) != (s->o->pin == NULL) ||
+	    (s->o->pin && strcmp(old->pinned_version, s->o->pin) != 0))
+		return 0;
+	if (old->n_pending > 0 && !s->o->no_run)
+		return 0;
+	for (size_t i = 0; i < old->n_actions; i++)
+		if (!old->actions[i].ok)
+			return 0; /* a failed action is retried by reinstalling */
+	memset(&c, 0, sizeof(c));
+	c.root = s->p->root;
+	c.r = old;
+	rc = check_tree(&c, false, err);
+	if (rc < 0)
+		return rc;
+	*same = c.st.n_modified + c.st.n_missing + c.st.n_mode == 0;
+	return 0;
+}
+
+/* Remove what an earlier, unjournaled attempt left beside the prefix. */
+static int clean_leftovers(struct inst *s, struct ap_err *err)
+{
+	int rc = ap_fsx_rm_rf(s->stage_abs, err);
+
+	if (rc == 0 && ap_fsx_is_dir(s->old_abs)) {
+		if (ap_fsx_is_dir(s->prefix_abs))
+			rc = ap_fsx_rm_rf(s->old_abs, err);
+		else
+			rc = ap_fsx_rename(s->old_abs, s->prefix_abs, err);
+	}
+	return rc;
+}
+
+static int do_switch(struct inst *s, bool had_prefix, struct ap_err *err)
+{
+	bool unsupported = true;
+	int rc = 0;
+
+	if (!had_prefix) {
+		rc = ap_fsx_rename(s->stage_abs, s->prefix_abs, err);
+	} else {
+		if (!getenv("AP_TXN_NO_EXCHANGE"))
+			rc = os_exchange(s->stage_abs, s->prefix_abs, &unsupported, err);
+		if (rc == 0 && unsupported) {
+			rc = ap_fsx_rename(s->prefix_abs, s->old_abs, err);
+			if (rc == 0) {
+				crash_point("mid-fallback");
+				rc = ap_fsx_rename(s->stage_abs, s->prefix_abs, err);
+				if (rc < 0) {
+					struct ap_err undo = AP_ERR_INIT;
+
+					ap_fsx_rename(s->old_abs, s->prefix_abs, &undo);
+				}
+			}
+		}
+	}
+	if (rc == 0)
+		rc = ap_fsx_fsync_dir(s->parent_abs, err);
+	return rc;
+}
+
+static void fill_result(struct ap_txn_result *res, struct inst *s, bool recovered,
+			const struct ap_receipt *r, size_t n_ran, bool unchanged)
+{
+	memset(res, 0, sizeof(*res));
+	res->product = xstrdup(s->m->product);
+	res->old_version = s->old ? xstrdup(s->old->version) : NULL;
+	res->new_version = xstrdup(s->m->version);
+	res->unchanged = unchanged;
+	res->recovered = recovered;
+	if (r) {
+		res->n_files = r->n_files;
+		for (size_t i = 0; i < r->n_files; i++)
+			res->n_bytes += r->files[i].size;
+		res->n_pending = r->n_pending;
+	}
+	res->n_kept = s->n_kept;
+	res->n_ran = n_ran;
+	res->conflicts = s->conflicts.v;
+	res->n_conflicts = s->conflicts.n;
+	s->conflicts.v = NULL;
+	s->conflicts.n = 0;
+}
+
+/* Give files outside the prefix the fixed time too (image builds). */
+static int fix_state_times(struct inst *s, const struct ap_receipt *r, struct ap_err *err)
+{
+	int64_t t = s->o->mtime;
+	int rc = 0;
+
+	if (t < 0)
+		return 0;
+	for (size_t i = 0; i < N_STATE_FILES && rc == 0; i++) {
+		char *path = state_file(s->p, state_files[i], NULL);
+
+		if (!path)
+			rc = nomem(err, "setting times");
+		else if (ap_fsx_is_file(path))
+			rc = ap_fsx_set_mtime(path, t, err);
+		free(path);
+	}
+	if (rc == 0) {
+		char *lock = state_file(s->p, "lock", NULL);
+
+		rc = lock ? ap_fsx_set_mtime(lock, t, err) : nomem(err, "setting times");
+		free(lock);
+	}
+	if (rc == 0)
+		rc = ap_fsx_set_mtime(s->p->state, t, err);
+	for (size_t i = r->n_dirs; i > 0 && rc == 0; i--) {
+		char *abs;
+
+		if (path_within(r->dirs[i - 1], r->prefix))
+			continue;
+		abs = ap_path_join(s->p->root, r->dirs[i - 1]);
+		if (!abs)
+			rc = nomem(err, "setting times");
+		else if (ap_fsx_is_dir(abs))
+			rc = ap_fsx_set_mtime(abs, t, err);
+		free(abs);
+	}
+	return rc;
+}
+
+int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_t mlen,
+		   const unsigned char *sig, size_t siglen, ap_txn_payload_fn get_payload,
+		   void *payload_ctx, const struct ap_txn_opts *o, struct ap_txn_result *res,
+		   struct ap_err *err)
+{
+	static const struct ap_txn_opts defaults = AP_TXN_OPTS_INIT;
+	struct ap_receipt_journal j;
+	struct ap_receipt *old = NULL, *r = NULL;
+	struct inst s;
+	struct pstate p;
+	char msha[AP_SHA256_HEX];
+	char *json = NULL;
+	size_t json_len = 0;
+	size_t n_ran = 0;
+	bool recovered = false, had_prefix = false, same = false, exists;
+	bool journaled = false, switched = false;
+	int rc;
+
+	if (!o)
+		o = &defaults;
+	memset(&s, 0, sizeof(s));
+	memset(&j, 0, sizeof(j));
+	rc = check_release(m, o, err);
+	if (rc < 0)
+		return rc;
+	rc = pstate_init(&p, o->root, m->product, err);
+	if (rc < 0)
+		return rc;
+	s.m = m;
+	s.o = o;
+	s.p = &p;
+	ap_sha256_hex(manifest_json, mlen, msha);
+
+	rc = mkdirs_noted(&s, p.state_rel, err);
+	if (rc == 0)
+		rc = pstate_lock(&p, err);
+	if (rc == 0)
+		rc = recover(&p, o, &recovered, err);
+	if (rc < 0)
+		goto out;
+	if (state_has(&p, "receipt.json")) {
+		rc = load_receipt(&p, &old, err);
+		if (rc < 0)
+			goto out;
+		s.old = old;
+		if (strcmp(old->prefix, m->prefix) != 0) {
+			rc = ap_err_set(err, AP_E_STATE,
+					"'%s' %s is installed in '%s', but %s installs to "
+					"'%s': uninstall it first",
+					m->product, old->version, old->prefix, m->version,
+					m->prefix);
+			goto out;
+		}
+		if (ap_version_cmp(m->version, old->version) < 0 && !o->allow_downgrade) {
+			rc = ap_err_set(err, AP_E_STATE,
+					"refusing to downgrade '%s' from %s to %s: use "
+					"--allow-downgrade",
+					m->product, old->version, m->version);
+			goto out;
+		}
+	}
+	rc = inst_paths(&s, p.root, m->prefix, err);
+	if (rc == 0)
+		rc = clean_leftovers(&s, err);
+	if (rc == 0)
+		rc = already_installed(&s, msha, &same, err);
+	if (rc < 0)
+		goto out;
+	if (same) {
+		if (res)
+			fill_result(res, &s, recovered, old, 0, true);
+		goto out;
+	}
+
+	/* Stage the complete new tree beside the prefix. */
+	if (s.parent_rel[0])
+		rc = mkdirs_noted(&s, s.parent_rel, err);
+	if (rc < 0)
+		goto out;
+	{
+		struct ap_stat pst;
+
+		rc = ap_fsx_stat(s.prefix_abs, &pst, err);
+		if (rc < 0)
+			goto out;
+		if (pst.type != AP_FT_NONE && pst.type != AP_FT_DIR) {
+			rc = ap_err_set(err, AP_E_EXISTS,
+					"cannot install '%s' to '%s': it exists and is not a "
+					"folder",
+					m->product, s.prefix_abs);
+			goto out;
+		}
+		had_prefix = pst.type == AP_FT_DIR;
+	}
+	rc = ap_fsx_mkdir_p(s.stage_abs, 0755, err);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_component *c = &m->components[i];
+		char *src = NULL;
+
+		emit_simple(o, AP_TXN_PH_STAGE, AP_TXN_V_OK, m->product, c->name, NULL,
+			    ap_action_name(c->action));
+		rc = get_payload(payload_ctx, c, &src, err);
+		if (rc == 0)
+			rc = stage_component(&s, c, src, err);
+		free(src);
+		if (rc < 0) {
+			ap_err_prefix(err, "installing '%s'", c->name);
+			goto out;
+		}
+		if (i == 0)
+			crash_point("stage");
+	}
+	rc = walk(s.stage_abs, "", collect_dirs_cb, &s.rel_dirs, err);
+	if (rc == 0 && s.rel_dirs.n > 1)
+		qsort(s.rel_dirs.v, s.rel_dirs.n, sizeof(*s.rel_dirs.v), cmp_strp);
+	if (rc == 0 && had_prefix)
+		rc = carry_dir(&s, "", "", err);
+	if (rc == 0)
+		rc = finish_stage(&s, err);
+	if (rc == 0)
+		rc = build_receipt(&s, msha, &r, err);
+	if (rc < 0)
+		goto out;
+
+	/* New state files, then the journal that makes the switch recoverable. */
+	rc = write_receipt(&p, r, ".new", o->mtime, err);
+	if (rc == 0)
+		rc = write_state_file(&p, "manifest.json", ".new", manifest_json, mlen, o->mtime,
+				      err);
+	if (rc == 0 && sig)
+		rc = write_state_file(&p, "manifest.json.sig", ".new", sig, siglen, o->mtime,
+				      err);
+	if (rc == 0)
+		rc = os_dev_ino(s.stage_abs, &exists, &j.stage_dev, &j.stage_ino, err);
+	if (rc < 0)
+		goto out;
+	j.product = m->product;
+	j.version = m->version;
+	j.prefix = m->prefix;
+	j.stage = s.stage_rel;
+	j.old = s.old_rel;
+	j.has_sig = sig != NULL;
+	rc = ap_receipt_journal_emit(&j, &json, &json_len, err);
+	if (rc == 0)
+		rc = write_state_file(&p, "txn.json", NULL, json, json_len, -1, err);
+	if (rc < 0)
+		goto out;
+	journaled = true;
+	crash_point("before-switch");
+
+	rc = do_switch(&s, had_prefix, err);
+	if (rc < 0)
+		goto out;
+	switched = true;
+	crash_point("after-exchange");
+	emit_simple(o, AP_TXN_PH_SWITCH, AP_TXN_V_OK, m->product, NULL, m->prefix, m->version);
+	/* Roll forward: the same steps recovery takes. */
+	rc = recover(&p, NULL, NULL, err);
+	if (rc < 0)
+		goto out;
+
+	if (o->no_run) {
+		for (size_t i = 0; i < r->n_pending; i++)
+			emit_simple(o, AP_TXN_PH_PENDING, AP_TXN_V_PENDING, m->product,
+				    r->pending[i].component, r->pending[i].program, NULL);
+	} else if (r->n_pending > 0) {
+		rc = run_pending(&p, r, o, &n_ran, err);
+	}
+	if (rc == 0 || rc == AP_E_RUN) {
+		struct ap_err e2 = AP_ERR_INIT;
+		int trc = fix_state_times(&s, r, rc == 0 ? err : &e2);
+
+		if (rc == 0)
+			rc = trc;
+	}
+	if ((rc == 0 || rc == AP_E_RUN) && res)
+		fill_result(res, &s, recovered, r, n_ran, false);
+out:
+	if (rc < 0 && rc != AP_E_RUN && !switched && p.lock >= 0) {
+		/* Undo: the old install was never touched. */
+		struct ap_err undo = AP_ERR_INIT;
+
+		if (journaled)
+			recover(&p, NULL, NULL, &undo);
+		else if (s.stage_abs)
+			ap_fsx_rm_rf(s.stage_abs, &undo);
+		remove_new_state_files(&p, &undo);
+	}
+	free(json);
+	ap_receipt_free(old);
+	ap_receipt_free(r);
+	inst_release(&s);
+	pstate_release(&p);
+	return rc;
+}
+
+/* ---- uninstall ---- */
+
+struct uninst {
+	const struct ap_txn_opts *o;
+	const struct ap_receipt *r;
+	struct ap_txn_uninstall_stats st;
+};
+
+static int left_cb(void *ctx, const char *rel, const struct ap_stat *st, struct ap_err *err)
+{
+	struct uninst *u = ctx;
+
+	(void)err;
+	if (st->type == AP_FT_DIR)
+		return 0;
+	u->st.n_left++;
+	emit_simple(u->o, AP_TXN_PH_REMOVE, AP_TXN_V_LEFT, u->r->product, NULL, rel,
+		    "not installed by airpack");
+	return 0;
+}
+
+static int remove_file(struct uninst *u, const char *root, const struct ap_receipt_file *f,
+		       struct ap_err *err)
+{
+	struct ap_txn_event ev;
+	struct ap_stat st;
+	char hex[AP_SHA256_HEX];
+	uint64_t size = 0;
+	char *abs = ap_path_join(root, f->path);
+	int rc;
+
+	if (!abs)
+		return nomem(err, "uninstalling");
+	memset(&ev, 0, sizeof(ev));
+	ev.phase = AP_TXN_PH_REMOVE;
+	ev.product = u->r->product;
+	ev.component = f->component;
+	ev.path = f->path;
+	ev.expected_sha256 = f->sha256;
+	ev.size = f->size;
+	rc = ap_fsx_stat(abs, &st, err);
+	if (rc < 0)
+		goto out;
+	if (st.type == AP_FT_NONE) {
+		ev.verdict = AP_TXN_V_MISSING;
+		u->st.n_missing++;
+		emit(u->o, &ev);
+		goto out;
+	}
+	if (st.type == AP_FT_DIR)
+		goto out; /* the user put a folder there: it is reported as left */
+	ev.verdict = AP_TXN_V_REMOVED;
+	if (st.type != AP_FT_FILE || st.size != f->size) {
+		ev.verdict = AP_TXN_V_MODIFIED;
+	} else {
+		rc = ap_sha256_file(abs, hex, &size, NULL, NULL, err);
+		if (rc < 0)
+			goto out;
+		ev.actual_sha256 = hex;
+		if (!ap_sha256_eq(hex, f->sha256))
+			ev.verdict = AP_TXN_V_MODIFIED;
+	}
+	rc = ap_fsx_unlink(abs, err);
+	if (rc < 0)
+		goto out;
+	u->st.n_removed++;
+	if (ev.verdict == AP_TXN_V_MODIFIED) {
+		u->st.n_modified++;
+		ev.detail = "modified since it was installed; removed anyway";
+	}
+	emit(u->o, &ev);
+out:
+	free(abs);
+	return rc;
+}
+
+/* Remove the receipt's folders that are empty, deepest first. */
+static int remove_dirs(const char *root, const struct ap_receipt *r, struct ap_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = r->n_dirs; i > 0 && rc == 0; i--) {
+		char *abs = ap_path_join(root, r->dirs[i - 1]);
+
+		if (!abs)
+			return nomem(err, "uninstalling");
+		if (ap_fsx_is_dir(abs)) {
+			rc = ap_fsx_rmdir(abs, err);
+			if (rc == AP_E_EXISTS)
+				rc = 0;
+		}
+		free(abs);
+	}
+	return rc;
+}
+
+static int remove_path(struct uninst *u, const char *root, const char *rel,
+		       enum ap_txn_verdict v, struct ap_err *err)
+{
+	struct ap_stat st;
+	char *abs;
+	int rc;
+
+	if (!ap_manifest_safe_relpath(rel, false))
+		return ap_err_set(err, AP_E_UNSAFE,
+				  "refusing to remove '%s': not a safe relative path", rel);
+	abs = ap_path_join(root, rel);
+	if (!abs)
+		return nomem(err, "uninstalling");
+	rc = ap_fsx_stat(abs, &st, err);
+	if (rc == 0 && st.type != AP_FT_NONE) {
+		rc = ap_fsx_rm_rf(abs, err);
+		if (rc == 0) {
+			if (v == AP_TXN_V_PURGED)
+				u->st.n_purged++;
+			emit_simple(u->o, AP_TXN_PH_REMOVE, v, u->r->product, NULL, rel, NULL);
+		}
+	}
+	free(abs);
+	return rc;
+}
+
+int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purge,
+		     const char *const *extra_paths, struct ap_txn_uninstall_stats *stats,
+		     struct ap_err *err)
+{
+	const char *root = o ? o->root : NULL;
+	struct ap_receipt *r = NULL;
+	struct uninst u;
+	struct pstate p;
+	char *name = NULL;
+	char *prefix = NULL;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	u.o = o;
+	p.lock = -1;
+	rc = resolve_product(root, product, true, &name, err);
+	if (rc < 0)
+		return rc;
+	if (!name)
+		goto done;
+	rc = pstate_init(&p, root, name, err);
+	free(name);
+	if (rc < 0)
+		return rc;
+	if (!ap_fsx_is_dir(p.state))
+		goto out;
+	rc = pstate_lock(&p, err);
+	if (rc == 0)
+		rc = recover(&p, o, NULL, err);
+	if (rc < 0)
+		goto out;
+	if (!state_has(&p, "receipt.json")) {
+		/* Only what an install that never switched left: no files. */
+		rc = ap_fsx_rm_rf(p.state, err);
+		goto out;
+	}
+	rc = load_receipt(&p, &r, err);
+	if (rc < 0)
+		goto out;
+	u.r = r;
+	u.st.was_installed = true;
+	{
+		/* A stage an install killed while staging left beside the prefix. */
+		struct inst side;
+
+		memset(&side, 0, sizeof(side));
+		rc = inst_paths(&side, p.root, r->prefix, err);
+		if (rc == 0)
+			rc = clean_leftovers(&side, err);
+		inst_release(&side);
+		if (rc < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < r->n_files && rc == 0; i++)
+		rc = remove_file(&u, p.root, &r->files[i], err);
+	prefix = ap_path_join(p.root, r->prefix);
+	if (rc == 0 && !prefix)
+		rc = nomem(err, "uninstalling");
+	if (rc == 0 && ap_fsx_is_dir(prefix))
+		rc = walk(p.root, r->prefix, left_cb, &u, err);
+	if (rc == 0)
+		rc = remove_dirs(p.root, r, err);
+	for (size_t i = 0; purge && i < r->n_data_dirs && rc == 0; i++)
+		rc = remove_path(&u, p.root, r->data_dirs[i], AP_TXN_V_PURGED, err);
+	for (size_t i = 0; extra_paths && extra_paths[i] && rc == 0; i++)
+		rc = remove_path(&u, p.root, extra_paths[i], AP_TXN_V_REMOVED, err);
+	if (rc < 0)
+		goto out;
+	/* The state folder last, so an interrupted uninstall can be rerun. */
+	rc = ap_fsx_rm_rf(p.state, err);
+	if (rc == 0)
+		rc = remove_dirs(p.root, r, err);
+	if (rc == 0) {
+		char *base = ap_path_join(p.root, STATE_BASE);
+		struct ap_err ignore = AP_ERR_INIT;
+
+		if (base)
+			ap_fsx_rmdir(base, &ignore);
+		free(base);
+	}
+out:
+	if (rc < 0)
+		ap_err_prefix(err, "uninstalling '%s'", p.name);
+	free(prefix);
+	ap_receipt_free(r);
+	pstate_release(&p);
+	if (rc < 0)
+		return rc;
+done:
+	if (stats)
+		*stats = u.st;
+	return 0;
+}
