@@ -346,7 +346,9 @@ static size_t on_write(char *data, size_t size, size_t n, void *ud)
 		return 0;
 	}
 	if (x->fp) {
-		if (fwrite(data, 1, len, x->fp) != len) {
+		/* Flushed at once: bytes that reached the .partial survive a
+		 * killed process and are resumed from, not fetched again. */
+		if (fwrite(data, 1, len, x->fp) != len || fflush(x->fp) != 0) {
 			ap_err_sys(&x->ioerr, AP_E_IO, "writing '%s' failed", x->partial);
 			x->stop = STOP_IO;
 			return 0;

@@ -1,16 +1,19 @@
 #!/bin/sh
 # install-check.sh - the sample release's `run` action.
 #
-#   install-check.sh --marker NAME [--require PATH]...
+#   install-check.sh [--require PATH]... [--marker NAME]
 #
-# Writes the file NAME next to this script (the install prefix) to show the
-# run action happened, after checking that every --require PATH (relative
-# to the same folder) exists.  Exit codes: 0 done, 2 bad arguments,
-# 3 a required file is missing, 4 the marker could not be written.
+# Checks that every --require PATH (relative to this script's folder, the
+# install prefix) exists.  When AIRPACK_SAMPLE_LOG names a file, appends one
+# line to it, so a test can count how often the action ran.  --marker NAME
+# also writes NAME next to the script (the sample manifest does not use it:
+# a file a run action writes into the prefix is not in the receipt, and
+# `airpack-setup verify` reports it as unexpected).  Exit codes: 0 done,
+# 2 bad arguments, 3 a required file is missing, 4 a file could not be written.
 set -u
 
 usage() {
-	echo "usage: install-check.sh --marker NAME [--require PATH]..." >&2
+	echo "usage: install-check.sh [--require PATH]... [--marker NAME]" >&2
 	exit 2
 }
 
@@ -21,6 +24,9 @@ while [ $# -gt 0 ]; do
 	--marker)
 		[ $# -ge 2 ] || usage
 		marker=$2
+		case "$marker" in
+		"" | */* | . | ..) usage ;;
+		esac
 		shift 2
 		;;
 	--require)
@@ -36,10 +42,13 @@ while [ $# -gt 0 ]; do
 		;;
 	esac
 done
-case "$marker" in
-"" | */* | . | ..) usage ;;
-esac
 
-printf 'sample-edge install check: ok\n' >"$dir/$marker.tmp" &&
-	mv -f "$dir/$marker.tmp" "$dir/$marker" || exit 4
+if [ -n "${AIRPACK_SAMPLE_LOG:-}" ]; then
+	echo "install-check ran in $dir" >>"$AIRPACK_SAMPLE_LOG" || exit 4
+fi
+if [ -n "$marker" ]; then
+	printf 'sample-edge install check: ok\n' >"$dir/$marker.tmp" &&
+		mv -f "$dir/$marker.tmp" "$dir/$marker" || exit 4
+fi
+echo "sample-edge install check: ok"
 exit 0

@@ -203,10 +203,10 @@ static void test_samples(void)
 			is_int(c->mode, 0755, "sample: run mode 0755");
 			is_str(ap_component_dest(c), "install-check.sh",
 			       "sample: run destination defaults to the file name");
-			is_int(c->n_args, 2, "sample: two args");
-			if (c->n_args == 2) {
-				is_str(c->args[0], "--marker", "sample: arg 0");
-				is_str(c->args[1], "installed.ok", "sample: arg 1");
+			is_int(c->n_args, 4, "sample: four args");
+			if (c->n_args == 4) {
+				is_str(c->args[0], "--require", "sample: arg 0");
+				is_str(c->args[1], "daemon/iotedged.exe", "sample: arg 1");
 			}
 			is_int(c->n_ok_codes, 1, "sample: one ok code");
 			is_int(c->n_ok_codes ? c->ok_codes[0] : -1, 0, "sample: ok code 0");

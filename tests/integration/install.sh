@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# install.sh - airpack-setup against real parts: a release built by airpack,
+# a real nginx serving mirrors on 127.0.0.1, and its access log as the proof
+# of what was (and was not) downloaded.
+. "$(dirname "$0")/lib.sh"
+
+A=${AIRPACK:?}
+S=${AIRPACK_SETUP:?}
+cd "$tmp"
+export AP_FETCH_RETRY_MS=50
+
+# --- two releases of the sample product ---------------------------------------
+"$A" keygen -o key.pem >/dev/null
+"$A" keygen -o stranger.pem >/dev/null
+mkdir -p pay10 && cp "$SRCDIR"/payloads/sample/* pay10/
+printf '\n# 1.0.0 template\n' >> pay10/config.template.yaml
+sed 's/"version": "1.1.0"/"version": "1.0.0"/' "$SRCDIR/manifests/sample-release.json" > src10.json
+"$A" build src10.json --payloads pay10 --key key.pem --layout rel10 -o r10.tar --quiet
+"$A" build "$SRCDIR/manifests/sample-release.json" --payloads "$SRCDIR/payloads/sample" \
+	--key key.pem --layout rel -o r11.tar --quiet
+files=(iotedge-daemon.cab moby-engine.zip config.template.yaml install-check.sh)
+T=(--trust key.pub.pem)
+
+# The docroot of a flat mirror: the 1.1.0 payloads.
+mkdir -p www && cp rel/* www/
+
+nginx_start "$tmp/www"
+M=$NGINX_URL
+
+# --- all local: not one request ---------------------------------------------------
+nginx_log_clear
+AIRPACK_SAMPLE_LOG=$tmp/run.log run "$S" install --from rel "${T[@]}" --mirror "$M" --root r-local --quiet
+is "install from a complete offline folder exits 0" "$rc" 0
+is "all components local: zero requests to the mirror" "$(nginx_requests)" 0
+exists "the cab was extracted" r-local/opt/sample-edge/daemon/iotedged.exe
+exists "the zip was extracted" r-local/opt/sample-edge/moby/dockerd.exe
+exists "the copy component is in place" r-local/opt/sample-edge/templates/config.template.yaml
+is "the run action ran once" "$(wc -l < run.log)" 1
+exists "the receipt is written" r-local/var/lib/airpack/sample-edge/receipt.json
+check "the receipt keeps the signed manifest byte for byte" cmp rel/manifest.json r-local/var/lib/airpack/sample-edge/manifest.json
+check "and its signature" cmp rel/manifest.json.sig r-local/var/lib/airpack/sample-edge/manifest.json.sig
+
+run "$S" verify --root r-local
+is "verify passes on a fresh install" "$rc" 0
+
+# --- half local: exactly the missing files, bytes sent = bytes missing -----------
+mkdir half && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab rel/config.template.yaml half/
+nginx_log_clear
+run "$S" install --from half "${T[@]}" --mirror "$M" --root r-half --quiet
+is "install with half the payloads local exits 0" "$rc" 0
+is "exactly two requests" "$(nginx_requests)" 2
+is "one for the zip" "$(nginx_requests 'GET /moby-engine.zip 200')" 1
+is "one for the script" "$(nginx_requests 'GET /install-check.sh 200')" 1
+want=$(( $(size_of rel/moby-engine.zip) + $(size_of rel/install-check.sh) ))
+is "bytes sent = bytes missing" "$(nginx_bytes)" "$want"
+exists "the verified download is kept in the release folder (first writable)" half/moby-engine.zip
+nginx_log_clear
+run "$S" install --from half "${T[@]}" --mirror "$M" --root r-half2 --quiet
+is "a rerun elsewhere needs no network (cache)" "$(nginx_requests)" 0
+
+# --- another release's bytes under the right name -------------------------------
+mkdir stale && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab rel/moby-engine.zip rel/install-check.sh stale/
+cp pay10/config.template.yaml stale/config.template.yaml
+run "$S" plan --from stale "${T[@]}" --mirror "$M"
+contains "plan says the local file is from another release" "$out" "from another release?"
+contains "and that it will be downloaded" "$out" "will download from $M/config.template.yaml"
+run "$S" plan --from stale "${T[@]}" --mirror "$M" --json
+contains "plan --json says download for that component" "$out" '"component":"config-template","file":"config.template.yaml"'
+run "$S" install --from stale "${T[@]}" --offline --root r-stale
+is "--offline with a stale file fails (exit 8)" "$rc" 8
+contains "the error names the component, file, size and sha256" "$out" "'config-template' (file config.template.yaml, $(size_of rel/config.template.yaml) bytes, sha256 $(sha256_of rel/config.template.yaml)"
+absent "nothing was installed" r-stale/opt
+nginx_log_clear
+run "$S" install --from stale "${T[@]}" --mirror "$M" --root r-stale --quiet
+is "without --offline it downloads the right one" "$rc" 0
+is "one request, for the stale file" "$(nginx_requests 'GET /config.template.yaml 200')" 1
+check "the installed template is the 1.1.0 one" cmp r-stale/opt/sample-edge/templates/config.template.yaml rel/config.template.yaml
+check "the stale local copy was replaced in the cache by the verified one" cmp stale/config.template.yaml rel/config.template.yaml
+
+# --- resume from .partial ------------------------------------------------------------
+mkdir part && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab rel/config.template.yaml rel/install-check.sh part/
+zsize=$(size_of rel/moby-engine.zip)
+head -c $((zsize / 2)) rel/moby-engine.zip > part/moby-engine.zip.partial
+nginx_log_clear
+run "$S" install --from part "${T[@]}" --mirror "$M" --root r-part --quiet
+is "install resuming a .partial exits 0" "$rc" 0
+is "one request with a Range header" "$(nginx_requests "GET /moby-engine.zip 206 $((zsize - zsize / 2)) bytes=$((zsize / 2))-")" 1
+absent "the .partial is gone" part/moby-engine.zip.partial
+check "the resumed file is intact" cmp part/moby-engine.zip rel/moby-engine.zip
+
+mkdir part2 && cp part/manifest.json part/manifest.json.sig part/iotedge-daemon.cab part/config.template.yaml part/install-check.sh part2/
+head -c $((zsize / 2)) rel/moby-engine.zip > part2/moby-engine.zip.partial
+nginx_log_clear
+run "$S" install --from part2 "${T[@]}" --mirror "$M/norange" --root r-norange --quiet
+is "a server that ignores Range: still installs" "$rc" 0
+is "the whole file came in one 200" "$(nginx_requests "GET /norange/moby-engine.zip 200 $zsize")" 1
+check "and it is intact" cmp part2/moby-engine.zip rel/moby-engine.zip
+
+# --- first mirror 404 (HTML body), second used -------------------------------------
+mkdir m404 && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab rel/config.template.yaml rel/install-check.sh m404/
+nginx_log_clear
+run "$S" install --from m404 "${T[@]}" --mirror "$M/missing" --mirror "$M" --root r-404 --quiet
+is "first mirror 404, second mirror used" "$rc" 0
+is "the 404 was asked once" "$(nginx_requests 'GET /missing/moby-engine.zip 404')" 1
+is "the second mirror served it" "$(nginx_requests 'GET /moby-engine.zip 200')" 1
+check "the error body never became the payload" cmp m404/moby-engine.zip rel/moby-engine.zip
+
+# --- wrong bytes and too many bytes ---------------------------------------------------
+mkdir -p www/bad www/big
+cp rel/moby-engine.zip www/bad/moby-engine.zip
+printf 'Z' | dd of=www/bad/moby-engine.zip bs=1 seek=100 conv=notrunc 2>/dev/null
+cat rel/moby-engine.zip rel/moby-engine.zip > www/big/moby-engine.zip
+mkdir wrong && cp m404/manifest.json m404/manifest.json.sig m404/iotedge-daemon.cab m404/config.template.yaml m404/install-check.sh wrong/
+run "$S" install --from wrong "${T[@]}" --mirror "$M/bad" --root r-wrong
+isnt "a server sending wrong bytes: install fails" "$rc" 0
+contains "the error names the sha256 mismatch" "$out" "sha256"
+absent "nothing installed" r-wrong/opt
+absent "the bad file is not kept" wrong/moby-engine.zip
+absent "no .partial either" wrong/moby-engine.zip.partial
+run "$S" install --from wrong "${T[@]}" --mirror "$M/big" --root r-big
+isnt "a file bigger than the manifest says: install fails" "$rc" 0
+contains "aborted at the cap" "$out" "more than the expected $zsize bytes"
+absent "nothing installed" r-big/opt
+absent "nothing kept" wrong/moby-engine.zip
+
+# --- trust ------------------------------------------------------------------------------
+run "$S" plan --from rel --trust stranger.pub.pem
+is "a release signed by an untrusted key is refused (exit 6)" "$rc" 6
+contains "with the signer's key id" "$out" "signed by a key you do not trust (key id $("$A" inspect rel --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key_id"])'))"
+cp -r rel forged && sed -i 's/"lts"/"edge"/' forged/manifest.json
+run "$S" plan --from forged "${T[@]}"
+is "a changed manifest is a bad signature (exit 5)" "$rc" 5
+contains "it says bad signature" "$out" "bad signature"
+run "$S" install --from forged "${T[@]}" --insecure --root r-insecure --quiet
+is "--insecure is the only way past" "$rc" 0
+contains "and it warns" "$out" "warning: --insecure"
+cp -r rel unsigned && rm unsigned/manifest.json.sig
+run "$S" plan --from unsigned "${T[@]}"
+isnt "an unsigned release is refused" "$rc" 0
+contains "saying it is not signed" "$out" "is not signed"
+run "$S" plan --from rel
+is "no trust given and no trust folder: refused" "$rc" 6
+contains "the refusal says how to trust it" "$out" "pass --trust KEY"
+run "$S" install --from half "${T[@]}" --offline-dir /nonexistent/usb --root r-typo
+isnt "a mistyped --offline-dir is an error" "$rc" 0
+contains "it names the folder and does not fall back" "$out" "'/nonexistent/usb' does not exist"
+
+# --- bundle ---------------------------------------------------------------------------
+mkdir bdir && cp r11.tar bdir/
+nginx_log_clear
+run "$S" install --bundle bdir/r11.tar "${T[@]}" --mirror "$M" --root r-bundle --quiet
+is "install from a bundle exits 0" "$rc" 0
+is "a bundle needs no network" "$(nginx_requests)" 0
+check "it installs the same files as the folder" diff -r r-local/opt r-bundle/opt
+absent "no unpack folder is left behind" r-bundle/var/cache/airpack
+
+# --- --json audit events ----------------------------------------------------------------
+run "$S" install --from rel "${T[@]}" --root r-json --json
+is "install --json exits 0" "$rc" 0
+for f in "${files[@]}"; do
+	contains "a check event with both hashes for $f" "$out" "\"file\":\"$f\",\"source\":\"rel/$f\",\"expected_size\":$(size_of rel/$f),\"size\":$(size_of rel/$f),\"expected_sha256\":\"$(sha256_of rel/$f)\",\"sha256\":\"$(sha256_of rel/$f)\",\"verdict\":\"ok\""
+done
+contains "a result event" "$out" '"event":"result","product":"sample-edge","version":"1.1.0"'
+
+# --- verify, modify, uninstall ------------------------------------------------------------
+echo tampered >> r-local/opt/sample-edge/moby/VERSION
+run "$S" verify --root r-local
+is "verify after modifying a file exits 10" "$rc" 10
+contains "it names the modified file" "$out" "opt/sample-edge/moby/VERSION"
+echo mine > r-local/opt/sample-edge/my-notes.txt
+run "$S" verify --root r-local --json
+contains "an added file is reported unexpected" "$out" '"verdict":"unexpected","path":"opt/sample-edge/my-notes.txt"'
+run "$S" status --root r-local --json
+contains "status shows the version" "$out" '"version":"1.1.0"'
+run "$S" uninstall --root r-local
+is "uninstall exits 0" "$rc" 0
+exists "the user's file is left" r-local/opt/sample-edge/my-notes.txt
+absent "the release's files are gone" r-local/opt/sample-edge/daemon
+absent "the state is gone" r-local/var/lib/airpack/sample-edge
+is "only the user's file remains under the prefix" \
+	"$(cd r-local/opt/sample-edge && find . -type f | sort | tr '\n' ' ')" "./my-notes.txt "
+run "$S" uninstall --root r-local
+is "a second uninstall is a no-op" "$rc" 0
+
+# --- versions: downgrade, previous install intact across kills -------------------------------
+run "$S" install --from rel10 "${T[@]}" --root r-up --quiet
+is "1.0.0 installs" "$rc" 0
+run "$S" install --from rel "${T[@]}" --root r-up --quiet
+is "1.1.0 installs over it" "$rc" 0
+run "$S" install --from rel10 "${T[@]}" --root r-up --quiet
+is "going back to 1.0.0 is refused (exit 9)" "$rc" 9
+contains "it says how" "$out" "--allow-downgrade"
+run "$S" install --from rel10 "${T[@]}" --root r-up --quiet --allow-downgrade
+is "with --allow-downgrade it works" "$rc" 0
+run "$S" status --root r-up --json
+contains "status says 1.0.0" "$out" '"version":"1.0.0"'
+
+for point in stage before-switch; do
+	AP_TXN_CRASH_AT=$point run "$S" install --from rel "${T[@]}" --root r-up --quiet
+	is "killed at $point: exit 137" "$rc" 137
+	run "$S" status --root r-up --json
+	contains "after a kill at $point the previous version is installed" "$out" '"version":"1.0.0"'
+	run "$S" verify --root r-up
+	is "and verify passes on it" "$rc" 0
+done
+run "$S" install --from rel "${T[@]}" --root r-up --quiet
+is "the rerun completes" "$rc" 0
+run "$S" verify --root r-up
+is "and verify passes" "$rc" 0
+run "$S" status --root r-up --json
+contains "on 1.1.0" "$out" '"version":"1.1.0"'
+
+# a real kill -9 in the middle of a download
+run "$S" install --from rel10 "${T[@]}" --root r-kill --quiet
+mkdir -p www/slowsrc && cp rel/moby-engine.zip www/slowsrc/
+mkdir kill && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab rel/config.template.yaml rel/install-check.sh kill/
+nginx_log_clear
+NGINX_SLOW=1 "$S" install --from kill "${T[@]}" --mirror "$M/crawl/slowsrc" --root r-kill --quiet >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 50); do
+	[ -s kill/moby-engine.zip.partial ] && break
+	sleep 0.1
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+exists "the killed download left a .partial" kill/moby-engine.zip.partial
+run "$S" verify --root r-kill
+is "after a kill during download the previous install verifies" "$rc" 0
+nginx_log_clear
+run "$S" install --from kill "${T[@]}" --mirror "$M/slowsrc" --root r-kill --quiet
+is "the rerun completes" "$rc" 0
+is "and resumed with a Range request" "$(nginx_requests 'GET /slowsrc/moby-engine.zip 206')" 1
+run "$S" status --root r-kill --json
+contains "on 1.1.0" "$out" '"version":"1.1.0"'
+
+run "$S" --help
+contains "airpack-setup --help lists install" "$out" "install"
+run "$S" --version
+contains "--version shows the trust folder" "$out" "trust folder:"
+
+done_testing
