@@ -9,13 +9,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 airpack=$top/build/packager/airpack
 setup=$top/build/installer/airpack-setup
 work=$(mktemp -d /tmp/airpack-demo.XXXXXX)
-export SOURCE_DATE_EPOCH=1700000000
 
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 
 step "make a signing key" "$airpack" keygen -o "$work/release.pem"
 step "pack the sample release (bundle, offline folder, setup)" \
-	"$airpack" build "$top/manifests/sample-release.json" --payloads "$top/payloads/sample" \
+	env SOURCE_DATE_EPOCH=1700000000 "$airpack" build "$top/manifests/sample-release.json" --payloads "$top/payloads/sample" \
 	--key "$work/release.pem" -o "$work/sample-edge-1.1.0.tar" --layout "$work/usb" \
 	--sfx "$work/setup"
 step "what is inside" "$airpack" inspect "$work/sample-edge-1.1.0.tar"
