@@ -63,6 +63,24 @@ static const struct command commands[] = {
 	  "\n"
 	  "  -t, --trust PATH   a PEM public key or a folder of them\n"
 	  "      --json         one JSON object per check\n" },
+	{ "publish", cmd_publish, "add a release to a mirror tree and re-sign its index",
+	  "usage: airpack publish --mirror DIR (BUNDLE | SETUP | --layout DIR) --key KEY.pem\n"
+	  "                       [--force] [--json] [--quiet]\n"
+	  "\n"
+	  "Checks that the release is signed by KEY, copies it into DIR/<version>/ as an\n"
+	  "offline folder (payloads hash-checked while copied, the manifest last), then\n"
+	  "rewrites DIR/index.json and index.json.sig, signed by KEY. A mirror tree holds\n"
+	  "one product. Publishing the same release again does nothing; a version is\n"
+	  "immutable: publishing it with another manifest is refused. See docs/mirrors.md.\n"
+	  "\n"
+	  "  -m, --mirror DIR      the mirror tree (created if needed)\n"
+	  "      --layout DIR      publish the offline folder DIR\n"
+	  "  -k, --key FILE        the private key the release is signed with; it also\n"
+	  "                        signs the index\n"
+	  "      --force           replace a version published with another manifest, or\n"
+	  "                        re-sign an index signed by another key\n"
+	  "      --json            print the result as one JSON object\n"
+	  "  -q, --quiet           no progress or summary\n" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

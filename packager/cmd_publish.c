@@ -1,0 +1,734 @@
+/* cmd_publish.c - airpack publish: add a signed release to a mirror tree
+ * (MIRROR/<version>/ as an offline folder) and rewrite the signed index.
+ * The tree's layout and the write order are in docs/mirrors.md. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airpack.h"
+#include "airpack/bundle.h"
+#include "airpack/digest.h"
+#include "airpack/fsx.h"
+#include "airpack/mirror.h"
+#include "airpack/release.h"
+#include "airpack/sign.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+#define COPY_BUF (1u << 20)
+#define PUBLISH_LOCK ".airpack-publish.lock"
+
+struct publish_opts {
+	const char *mirror;
+	const char *source;
+	const char *key;
+	bool force;
+	bool json;
+	bool quiet;
+};
+
+struct publish_state {
+	const struct publish_opts *o;
+	struct ap_release *r;
+	struct ap_key *key;
+	char key_id[AP_KEY_ID_LEN];
+	char *vdir;         /* MIRROR/<version> */
+	bool same_manifest; /* vdir already holds exactly this signed manifest */
+	size_t copied, kept, removed;
+	struct ap_mirror_index *ix;
+	char *old_index; /* the index.json bytes found, or NULL */
+	size_t old_index_len;
+	bool index_written;
+	unsigned char *buf;
+};
+
+/* Where payload bytes come from: a file, or the bundle's current entry. */
+struct src {
+	FILE *fp;
+	struct ap_bundle_reader *br;
+	const char *what; /* for messages */
+};
+
+static int src_read(struct src *s, void *buf, size_t len, size_t *got, struct ap_err *err)
+{
+	if (s->br)
+		return ap_bundle_reader_read(s->br, buf, len, got, err);
+	*got = fread(buf, 1, len, s->fp);
+	if (*got == 0 && ferror(s->fp))
+		return ap_err_sys(err, AP_E_IO, "cannot read '%s'", s->what);
+	return 0;
+}
+
+/* Copy one payload into the mirror, hashing it on the way; the file gets
+ * its final name only when its size and sha256 are the manifest's. */
+static int copy_verified(struct publish_state *ps, struct src *s, const struct ap_component *c,
+                         const char *dst, struct ap_err *err)
+{
+	struct ap_afile f = AP_AFILE_INIT;
+	struct ap_sha256 *h = ap_sha256_new();
+	struct ap_progress bar;
+	char hex[AP_SHA256_HEX];
+	uint64_t total = 0;
+	size_t got;
+	int rc;
+
+	if (!h)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	ap_progress_start(&bar, c->file, c->size, !ps->o->quiet && !ps->o->json);
+	rc = ap_afile_open(&f, dst, 0644, err);
+	if (rc)
+		goto out;
+	for (;;) {
+		rc = src_read(s, ps->buf, COPY_BUF, &got, err);
+		if (rc || got == 0)
+			break;
+		total += got;
+		if (total > c->size) {
+			rc = ap_err_set(err, AP_E_DIGEST,
+			                "component '%s': '%s' is larger than the %llu bytes the "
+			                "signed manifest says",
+			                c->name, s->what, (unsigned long long)c->size);
+			break;
+		}
+		ap_sha256_update(h, ps->buf, got);
+		rc = ap_afile_write(&f, ps->buf, got, err);
+		if (rc)
+			break;
+		ap_progress_cb(&bar, total);
+	}
+	if (rc)
+		goto out;
+	ap_sha256_final_hex(h, hex);
+	if (total != c->size) {
+		rc = ap_err_set(err, AP_E_DIGEST,
+		                "component '%s': '%s' is %llu bytes, the signed manifest says %llu",
+		                c->name, s->what, (unsigned long long)total,
+		                (unsigned long long)c->size);
+		goto out;
+	}
+	if (!ap_sha256_eq(hex, c->sha256)) {
+		rc = ap_err_set(err, AP_E_DIGEST,
+		                "component '%s': '%s' has sha256 %s, the signed manifest says %s",
+		                c->name, s->what, hex, c->sha256);
+		goto out;
+	}
+	rc = ap_afile_commit(&f, err);
+	if (rc == 0)
+		ps->copied++;
+out:
+	ap_progress_end(&bar);
+	if (rc)
+		ap_afile_abort(&f);
+	ap_sha256_free(h);
+	return rc;
+}
+
+/* True when path already holds the component's exact bytes. */
+static bool have_payload(const char *path, const struct ap_component *c)
+{
+	struct ap_stat st;
+	char hex[AP_SHA256_HEX];
+	uint64_t size;
+
+	if (ap_fsx_stat(path, &st, NULL) != 0 || st.type != AP_FT_FILE || st.size != c->size)
+		return false;
+	if (ap_sha256_file(path, hex, &size, NULL, NULL, NULL) != 0)
+		return false;
+	return size == c->size && ap_sha256_eq(hex, c->sha256);
+}
+
+/* Payloads from a folder (offline folder, manifest file, detached setup):
+ * the file name first, then the aliases. */
+static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
+{
+	const struct ap_manifest *m = ps->r->manifest;
+	int rc = 0;
+
+	if (!ps->r->dir)
+		return ap_err_set(err, AP_E_USAGE, "release '%s' has no payload folder",
+		                  ps->r->path);
+	for (size_t i = 0; i < m->n_components && rc == 0; i++) {
+		const struct ap_component *c = &m->components[i];
+		char *dst = ap_path_join(ps->vdir, c->file), *from = NULL;
+		struct src s = {NULL, NULL, NULL};
+
+		if (!dst)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		if (have_payload(dst, c)) {
+			ps->kept++;
+			free(dst);
+			continue;
+		}
+		for (size_t a = 0; a <= c->n_aliases && !from; a++) {
+			from = ap_path_join(ps->r->dir, a == 0 ? c->file : c->aliases[a - 1]);
+			if (from && !ap_fsx_is_file(from)) {
+				free(from);
+				from = NULL;
+			}
+		}
+		if (!from) {
+			rc = ap_err_set(err, AP_E_NOTFOUND, "component '%s': '%s' is not in '%s'",
+			                c->name, c->file, ps->r->dir);
+		} else {
+			rc = ap_fsx_fopen(from, "rb", &s.fp, err);
+			s.what = from;
+			if (rc == 0)
+				rc = copy_verified(ps, &s, c, dst, err);
+			if (s.fp)
+				fclose(s.fp);
+		}
+		free(from);
+		free(dst);
+	}
+	return rc;
+}
+
+/* Payloads from a bundle or setup, in one streaming pass. */
+static int copy_from_bundle(struct publish_state *ps, struct ap_err *err)
+{
+	const struct ap_release *r = ps->r;
+	const struct ap_manifest *m = r->manifest;
+	struct ap_bundle_reader *br = NULL;
+	bool *seen = calloc(m->n_components + 1, sizeof(*seen));
+	char *dst = NULL;
+	int rc;
+
+	if (!seen)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_bundle_reader_open(r->path, r->offset, r->length, &br, err);
+	if (rc)
+		goto out;
+	for (;;) {
+		const struct ap_component *c = NULL;
+		struct src s = {NULL, br, NULL};
+		const char *name;
+		uint64_t size;
+		size_t idx = 0;
+
+		rc = ap_bundle_reader_next(br, &name, &size, err);
+		if (rc <= 0)
+			break;
+		for (size_t i = 0; i < m->n_components; i++) {
+			if (strcmp(m->components[i].file, name) == 0) {
+				c = &m->components[i];
+				idx = i;
+			}
+		}
+		if (!c || seen[idx]) {
+			rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s' holds '%s'%s", r->path, name,
+			                c ? " twice" : ", which the manifest does not name");
+			goto out;
+		}
+		seen[idx] = true;
+		free(dst);
+		dst = ap_path_join(ps->vdir, c->file);
+		if (!dst) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if (have_payload(dst, c)) {
+			ps->kept++;
+			continue;
+		}
+		s.what = name;
+		rc = copy_verified(ps, &s, c, dst, err);
+		if (rc) {
+			ap_err_prefix(err, "bundle '%s'", r->path);
+			goto out;
+		}
+	}
+	if (rc < 0)
+		goto out;
+	rc = 0;
+	for (size_t i = 0; i < m->n_components; i++) {
+		if (!seen[i]) {
+			rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s' lacks '%s' (component '%s')",
+			                r->path, m->components[i].file, m->components[i].name);
+			break;
+		}
+	}
+out:
+	free(dst);
+	free(seen);
+	ap_bundle_reader_free(br);
+	return rc;
+}
+
+/* The release must be signed by the key we publish with. */
+static int check_release(struct publish_state *ps, struct ap_err *err)
+{
+	struct ap_trust *t = NULL;
+	struct ap_key *pub = NULL;
+	char *pem = NULL;
+	size_t pem_len = 0;
+	int rc;
+
+	rc = ap_key_public_pem(ps->key, &pem, &pem_len, err);
+	if (rc == 0)
+		rc = ap_key_load_public_mem(pem, pem_len, &pub, err);
+	free(pem);
+	if (rc)
+		return rc;
+	t = ap_trust_new();
+	if (!t) {
+		ap_key_free(pub);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	rc = ap_trust_add(t, pub, err);
+	if (rc == 0)
+		rc = ap_release_check_sig(ps->r, t, false, err);
+	ap_trust_free(t);
+	if (rc)
+		ap_err_prefix(err, "refusing to publish with key %s (%s)", ps->key_id, ps->o->key);
+	return rc;
+}
+
+/* Read the mirror's index when there is one and check that it may be
+ * extended: signed by our key (or --force), for the same product, and not
+ * holding this version with another manifest (or --force). */
+static int load_index(struct publish_state *ps, struct ap_err *err)
+{
+	const struct ap_manifest *m = ps->r->manifest;
+	const struct ap_mirror_release *old;
+	char *ipath = ap_path_join(ps->o->mirror, AP_INDEX_FILE);
+	char *spath = ap_path_join(ps->o->mirror, AP_INDEX_SIG);
+	char *sig = NULL;
+	size_t slen = 0;
+	int rc;
+
+	if (!ipath || !spath) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!ap_fsx_is_file(ipath)) {
+		rc = ap_mirror_index_new(m->product, ps->key_id, &ps->ix, err);
+		goto out;
+	}
+	rc = ap_fsx_read_file(ipath, AP_INDEX_MAX, &ps->old_index, &ps->old_index_len, err);
+	if (rc)
+		goto out;
+	rc = ap_mirror_index_parse(ps->old_index, ps->old_index_len, &ps->ix, err);
+	if (rc) {
+		ap_err_prefix(err, "mirror index '%s'", ipath);
+		goto out;
+	}
+	if (strcmp(ps->ix->product, m->product) != 0) {
+		rc = ap_err_set(err, AP_E_USAGE,
+		                "mirror '%s' holds product '%s', not '%s': a mirror tree holds one "
+		                "product; publish '%s' into a mirror of its own",
+		                ps->o->mirror, ps->ix->product, m->product, m->product);
+		goto out;
+	}
+	if (strcmp(ps->ix->key_id, ps->key_id) != 0) {
+		if (!ps->o->force) {
+			rc =
+			    ap_err_set(err, AP_E_UNTRUSTED,
+			               "mirror index '%s' is signed by key id %s, not %s (%s): use "
+			               "--force to re-sign it with this key",
+			               ipath, ps->ix->key_id, ps->key_id, ps->o->key);
+			goto out;
+		}
+		free(ps->ix->key_id);
+		ps->ix->key_id = strdup(ps->key_id);
+		if (!ps->ix->key_id) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			goto out;
+		}
+	} else {
+		rc = ap_fsx_is_file(spath)
+		         ? ap_fsx_read_file(spath, AP_SIG_MAX, &sig, &slen, err)
+		         : ap_err_set(err, AP_E_SIGNATURE, "'%s' is missing", spath);
+		if (rc == 0)
+			rc = ap_verify(ps->key, ps->old_index, ps->old_index_len,
+			               (const unsigned char *)sig, slen, err);
+		if (rc && !ps->o->force) {
+			ap_err_prefix(err,
+			              "mirror index '%s' does not verify with key %s: use "
+			              "--force to rewrite it",
+			              ipath, ps->key_id);
+			goto out;
+		}
+		rc = 0;
+		ap_err_clear(err);
+	}
+	old = ap_mirror_index_find(ps->ix, m->version);
+	if (old && strcmp(old->manifest_sha256, ps->r->manifest_sha256) != 0 && !ps->o->force) {
+		rc = ap_err_set(err, AP_E_EXISTS,
+		                "%s %s is already published in '%s' with another manifest (sha256 "
+		                "%s, this one %s): a published version is immutable; publish a "
+		                "new version, or use --force to replace it",
+		                m->product, m->version, ps->o->mirror, old->manifest_sha256,
+		                ps->r->manifest_sha256);
+		goto out;
+	}
+out:
+	free(sig);
+	free(ipath);
+	free(spath);
+	return rc;
+}
+
+static bool named_by(const struct ap_manifest *m, const char *name)
+{
+	if (strcmp(name, AP_BUNDLE_MANIFEST) == 0 || strcmp(name, AP_BUNDLE_SIG) == 0)
+		return true;
+	for (size_t i = 0; i < m->n_components; i++)
+		if (strcmp(m->components[i].file, name) == 0)
+			return true;
+	return false;
+}
+
+/* The version folder: refuse another manifest unless --force, in which
+ * case the old manifest goes first (so the folder no longer claims to be
+ * complete) and later the files the new manifest does not name. */
+static int prepare_vdir(struct publish_state *ps, struct ap_err *err)
+{
+	const struct ap_release *r = ps->r;
+	char *mpath = ap_path_join(ps->vdir, AP_BUNDLE_MANIFEST);
+	char *spath = ap_path_join(ps->vdir, AP_BUNDLE_SIG);
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!mpath || !spath) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = ap_fsx_mkdir_p(ps->vdir, 0755, err);
+	if (rc || !ap_fsx_is_file(mpath))
+		goto out;
+	rc = ap_fsx_read_file(mpath, AP_MANIFEST_MAX, &buf, &len, err);
+	if (rc)
+		goto out;
+	if (len == r->manifest_len && memcmp(buf, r->manifest_json, len) == 0) {
+		ps->same_manifest = true;
+		goto out;
+	}
+	if (!ps->o->force) {
+		char hex[AP_SHA256_HEX];
+
+		ap_sha256_hex(buf, len, hex);
+		rc = ap_err_set(err, AP_E_EXISTS,
+		                "'%s' already holds another manifest of %s %s (sha256 %s, this one "
+		                "%s): a published version is immutable; publish a new version, or "
+		                "use --force to replace it",
+		                ps->vdir, r->manifest->product, r->manifest->version, hex,
+		                r->manifest_sha256);
+		goto out;
+	}
+	rc = ap_fsx_unlink(mpath, err);
+	if (rc == 0)
+		rc = ap_fsx_unlink(spath, err);
+out:
+	free(buf);
+	free(mpath);
+	free(spath);
+	return rc;
+}
+
+static int clean_vdir(struct publish_state *ps, struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = ap_fsx_list_dir(ps->vdir, &names, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *path;
+
+		if (named_by(ps->r->manifest, names[i]))
+			continue;
+		path = ap_path_join(ps->vdir, names[i]);
+		if (!path) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			break;
+		}
+		if (ap_fsx_is_file(path)) {
+			rc = ap_fsx_unlink(path, err);
+			if (rc == 0)
+				ps->removed++;
+		}
+		free(path);
+	}
+	ap_strv_free(names, n);
+	return rc;
+}
+
+/* Signature, then manifest: a version folder whose manifest is there is
+ * complete. */
+static int write_manifest(struct publish_state *ps, struct ap_err *err)
+{
+	const struct ap_release *r = ps->r;
+	char *path = ap_path_join(ps->vdir, AP_BUNDLE_SIG);
+	int rc;
+
+	if (!path)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_write_atomic(path, r->sig, r->sig_len, 0644, err);
+	free(path);
+	if (rc)
+		return rc;
+	path = ap_path_join(ps->vdir, AP_BUNDLE_MANIFEST);
+	if (!path)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_write_atomic(path, r->manifest_json, r->manifest_len, 0644, err);
+	free(path);
+	return rc;
+}
+
+/* Both new files are written and fsynced under temporary names first;
+ * then the signature is renamed into place, then the index.  A reader that
+ * fetches the two between those renames sees a pair that does not verify
+ * and retries (docs/mirrors.md); it never sees a torn file. */
+static int write_index(struct publish_state *ps, struct ap_err *err)
+{
+	const struct ap_manifest *m = ps->r->manifest;
+	struct ap_afile fi = AP_AFILE_INIT, fs = AP_AFILE_INIT;
+	char *json = NULL, *ipath = NULL, *spath = NULL;
+	unsigned char *sig = NULL;
+	size_t len = 0, slen = 0;
+	int rc;
+
+	rc = ap_mirror_index_put(ps->ix, m->version, m->channel, ps->r->manifest_sha256,
+	                         ap_manifest_total_size(m), err);
+	if (rc == 0)
+		rc = ap_mirror_index_emit(ps->ix, &json, &len, err);
+	if (rc)
+		goto out;
+	if (ps->old_index && len == ps->old_index_len && memcmp(json, ps->old_index, len) == 0) {
+		char *sp = ap_path_join(ps->o->mirror, AP_INDEX_SIG);
+		bool sig_ok = false;
+
+		/* Same bytes: keep the files unless the signature needs repair. */
+		if (sp && ap_fsx_is_file(sp)) {
+			char *old = NULL;
+			size_t olen = 0;
+			if (ap_fsx_read_file(sp, AP_SIG_MAX, &old, &olen, NULL) == 0)
+				sig_ok = ap_verify(ps->key, json, len, (unsigned char *)old, olen,
+				                   NULL) == 0;
+			free(old);
+		}
+		free(sp);
+		if (sig_ok)
+			goto out;
+	}
+	rc = ap_sign(ps->key, json, len, &sig, &slen, err);
+	if (rc)
+		goto out;
+	ipath = ap_path_join(ps->o->mirror, AP_INDEX_FILE);
+	spath = ap_path_join(ps->o->mirror, AP_INDEX_SIG);
+	if (!ipath || !spath) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = ap_afile_open(&fs, spath, 0644, err);
+	if (rc == 0)
+		rc = ap_afile_write(&fs, sig, slen, err);
+	if (rc == 0)
+		rc = ap_afile_open(&fi, ipath, 0644, err);
+	if (rc == 0)
+		rc = ap_afile_write(&fi, json, len, err);
+	if (rc == 0)
+		rc = ap_fsx_fsync_fp(fi.fp, ipath, err);
+	if (rc == 0)
+		rc = ap_afile_commit(&fs, err);
+	if (rc == 0)
+		rc = ap_afile_commit(&fi, err);
+	if (rc == 0)
+		ps->index_written = true;
+out:
+	ap_afile_abort(&fs);
+	ap_afile_abort(&fi);
+	free(json);
+	free(sig);
+	free(ipath);
+	free(spath);
+	return rc;
+}
+
+static void print_result(const struct publish_state *ps)
+{
+	const struct publish_opts *o = ps->o;
+	const struct ap_manifest *m = ps->r->manifest;
+	bool unchanged = ps->same_manifest && ps->copied == 0 && !ps->index_written;
+	char sz[32];
+
+	if (o->json) {
+		struct ap_json j;
+
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "product", m->product);
+		ap_json_str(&j, "version", m->version);
+		ap_json_str(&j, "channel", m->channel);
+		ap_json_str(&j, "mirror", o->mirror);
+		ap_json_str(&j, "folder", ps->vdir);
+		ap_json_str(&j, "manifest_sha256", ps->r->manifest_sha256);
+		ap_json_str(&j, "key_id", ps->key_id);
+		ap_json_u64(&j, "size", ap_manifest_total_size(m));
+		ap_json_u64(&j, "copied", ps->copied);
+		ap_json_u64(&j, "kept", ps->kept);
+		ap_json_u64(&j, "removed", ps->removed);
+		ap_json_bool(&j, "index_written", ps->index_written);
+		ap_json_bool(&j, "unchanged", unchanged);
+		ap_json_u64(&j, "releases", ps->ix->n_releases);
+		ap_json_end(&j);
+		return;
+	}
+	if (o->quiet)
+		return;
+	if (unchanged) {
+		printf("%s %s is already published in %s: nothing to do\n", m->product, m->version,
+		       o->mirror);
+		return;
+	}
+	printf("published %s %s%s%s%s into %s: %zu payload%s copied, %zu already there, %s\n",
+	       m->product, m->version, m->channel ? " (" : "", m->channel ? m->channel : "",
+	       m->channel ? ")" : "", ps->vdir, ps->copied, ps->copied == 1 ? "" : "s", ps->kept,
+	       ap_human_size(ap_manifest_total_size(m), sz, sizeof(sz)));
+	printf("  index: %zu release%s, signed by key %s\n", ps->ix->n_releases,
+	       ps->ix->n_releases == 1 ? "" : "s", ps->key_id);
+}
+
+static int run_publish(const struct publish_opts *o, struct ap_err *err)
+{
+	struct publish_state ps;
+	char *lock_path = NULL;
+	int lock = -1;
+	int rc;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.o = o;
+	ps.buf = malloc(COPY_BUF);
+	if (!ps.buf)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_key_load_private(o->key, &ps.key, err);
+	if (rc)
+		goto out;
+	ap_key_id(ps.key, ps.key_id);
+	rc = ap_release_open(o->source, &ps.r, err);
+	if (rc)
+		goto out;
+	rc = check_release(&ps, err);
+	if (rc)
+		goto out;
+	if (ap_fsx_is_file(o->mirror)) {
+		rc = ap_err_set(err, AP_E_USAGE, "--mirror: '%s' is a file, not a folder",
+		                o->mirror);
+		goto out;
+	}
+	rc = ap_fsx_mkdir_p(o->mirror, 0755, err);
+	if (rc)
+		goto out;
+	/* One publisher at a time: each rewrites the whole index. */
+	lock_path = ap_path_join(o->mirror, PUBLISH_LOCK);
+	if (!lock_path) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = ap_fsx_lock(lock_path, &lock, err);
+	if (rc < 0) {
+		ap_err_prefix(err, "publishing into '%s'", o->mirror);
+		goto out;
+	}
+	rc = load_index(&ps, err);
+	if (rc)
+		goto out;
+	ps.vdir = ap_path_join(o->mirror, ps.r->manifest->version);
+	if (!ps.vdir) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = prepare_vdir(&ps, err);
+	if (rc)
+		goto out;
+	if (ps.r->kind == AP_RELEASE_BUNDLE ||
+	    (ps.r->kind == AP_RELEASE_SFX && !ps.r->sfx_detached))
+		rc = copy_from_bundle(&ps, err);
+	else
+		rc = copy_from_dir(&ps, err);
+	if (rc)
+		goto out;
+	if (!ps.same_manifest) {
+		rc = clean_vdir(&ps, err);
+		if (rc == 0)
+			rc = write_manifest(&ps, err);
+		if (rc)
+			goto out;
+	}
+	rc = write_index(&ps, err);
+	if (rc)
+		goto out;
+	print_result(&ps);
+out:
+	ap_fsx_unlock(lock);
+	free(lock_path);
+	ap_mirror_index_free(ps.ix);
+	ap_release_free(ps.r);
+	ap_key_free(ps.key);
+	free(ps.old_index);
+	free(ps.vdir);
+	free(ps.buf);
+	return rc;
+}
+
+int cmd_publish(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"mirror", required_argument, NULL, 'm'}, {"layout", required_argument, NULL, 'L'},
+	    {"key", required_argument, NULL, 'k'},    {"force", no_argument, NULL, 'f'},
+	    {"json", no_argument, NULL, 'j'},         {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	struct publish_opts o;
+	struct ap_err err = AP_ERR_INIT;
+	const char *layout = NULL;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:k:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			o.mirror = optarg;
+			break;
+		case 'L':
+			layout = optarg;
+			break;
+		case 'k':
+			o.key = optarg;
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'h':
+			return print_usage("publish");
+		default:
+			return usage_error("publish", "bad option");
+		}
+	}
+	if (!o.mirror)
+		return usage_error("publish", "--mirror DIR is required");
+	if (!o.key)
+		return usage_error("publish", "--key KEY.pem is required");
+	if (layout && optind < argc)
+		return usage_error("publish", "give either --layout DIR or a BUNDLE/SETUP, not "
+		                              "both");
+	if (!layout && optind >= argc)
+		return usage_error("publish", "nothing to publish: give a BUNDLE, a SETUP or "
+		                              "--layout DIR");
+	if (!layout && optind + 1 < argc)
+		return usage_error("publish", "unexpected argument '%s'", argv[optind + 1]);
+	if (layout && !ap_fsx_is_dir(layout))
+		return usage_error("publish", "--layout: '%s' is not a folder", layout);
+	o.source = layout ? layout : argv[optind];
+	if (run_publish(&o, &err) != 0)
+		return die_err(&err);
+	return 0;
+}
