@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "events.h"
+#include "lifecycle.h"
 #include "setup.h"
 #include "airpack/fsx.h"
 #include "airpack/txn.h"
@@ -98,7 +99,7 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 int setup_install(struct setup_opts *o, bool repair, bool verbose)
 {
 	struct setup_src s;
-	struct events ev;
+	struct lc_install li;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_release *r = NULL;
 	struct ap_src_plan *p = NULL;
@@ -110,9 +111,10 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	ev.o = o;
-	ev.bar = &bar;
-	ev.verbose = verbose;
+	memset(&li, 0, sizeof(li));
+	li.ev.o = o;
+	li.ev.bar = &bar;
+	li.ev.verbose = verbose;
 	ap_progress_start(&bar, "", 0, !o->quiet && !o->json);
 	rc = setup_open_release(o, &r, &err);
 	if (rc)
@@ -121,10 +123,11 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 		   r->manifest->version, r->sig_checked ? "ok" : "NOT CHECKED",
 		   r->sig_checked ? r->signer_id : "-");
 	s.bar = &bar;
-	s.ev = &ev;
+	s.ev = &li.ev;
 	rc = setup_plan(o, r, &s, &p, &err);
 	if (rc)
 		goto fail;
+	s.so.on_check = lifecycle_on_check; /* notes which URL served each download */
 	if (p->download_bytes)
 		setup_note(o, "downloading %s", ap_human_size(p->download_bytes, sz, sizeof(sz)));
 	s.fo.progress = ap_progress_fetch_cb;
@@ -148,9 +151,11 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	to.no_run = o->no_run;
 	to.allow_downgrade = o->allow_downgrade;
 	to.repair = repair;
-	to.pin = o->version;
+	/* The concrete version is pinned ("latest" resolved to it); the release
+	 * opened is that version (setup_open_release refuses another). */
+	to.pin = o->version ? r->manifest->version : NULL;
 	to.on_event = events_on_txn;
-	to.ctx = &ev;
+	to.ctx = &li.ev;
 	{
 		const char *sde = getenv("SOURCE_DATE_EPOCH");
 		if (sde && *sde)
@@ -164,11 +169,14 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	print_summary(o, &res, root, rc);
 	if (rc)
 		goto fail;
+	lifecycle_log_install(o, &li, r, p, &res, 0, &err);
 	goto out;
 fail:
 	ap_progress_end(&bar);
+	lifecycle_log_install(o, &li, r, p, &res, rc, &err);
 	rc = setup_die(&err);
 out:
+	lc_install_release(&li);
 	drop_work_dir(s.work_dir, root);
 	ap_txn_result_release(&res);
 	ap_src_plan_free(p);

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "setup.h"
+#include "lifecycle.h"
 #include "airpack/receipt.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
@@ -67,7 +68,8 @@ static size_t components(const struct ap_receipt *r, const char **names, size_t 
 	return n;
 }
 
-static void print_status(const struct setup_opts *o, const struct ap_receipt *r)
+static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
+			 const struct lc_provisioning *ps)
 {
 	const char *names[256];
 	size_t n = components(r, names, 256);
@@ -105,6 +107,7 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r)
 		for (size_t i = 0; i < r->n_pending; i++)
 			ap_json_arr_str(&j, r->pending[i].component);
 		ap_json_arr_end(&j);
+		lifecycle_provisioning_json(&j, ps);
 		ap_json_end(&j);
 		return;
 	}
@@ -137,6 +140,7 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r)
 			printf(" %s", r->pending[i].component);
 		printf("\n");
 	}
+	lifecycle_provisioning_print(ps);
 }
 
 int cmd_status(int argc, char **argv)
@@ -149,6 +153,7 @@ int cmd_status(int argc, char **argv)
 	struct setup_opts o;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_receipt *r = NULL;
+	struct lc_provisioning ps;
 	const char *product = NULL;
 	int c, rc;
 
@@ -178,7 +183,13 @@ int cmd_status(int argc, char **argv)
 		}
 		return setup_die(&err);
 	}
-	print_status(&o, r);
+	rc = lifecycle_provisioning(setup_root(&o), r, &ps, &err);
+	if (rc) {
+		ap_receipt_free(r);
+		return setup_die(&err);
+	}
+	print_status(&o, r, &ps);
+	lifecycle_provisioning_release(&ps);
 	ap_receipt_free(r);
 	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "events.h"
+#include "lifecycle.h"
 #include "setup.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
@@ -27,6 +28,7 @@ int cmd_uninstall(int argc, char **argv)
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
 	struct ap_txn_uninstall_stats st;
+	struct lc_uninstall lu;
 	const char *product = NULL;
 	int c, rc;
 
@@ -60,9 +62,16 @@ int cmd_uninstall(int argc, char **argv)
 	to.root = setup_root(&o);
 	to.on_event = events_on_txn;
 	to.ctx = &ev;
-	rc = ap_txn_uninstall(&to, product, o.purge, NULL, &st, &err);
+	/* Also what provision wrote: the device configuration and its record. */
+	rc = lifecycle_uninstall_begin(to.root, product, &lu, &err);
 	if (rc)
 		return setup_die(&err);
+	rc = ap_txn_uninstall(&to, product, o.purge, (const char *const *)lu.extra, &st, &err);
+	lifecycle_uninstall_end(&o, &lu, &st, rc, &err);
+	if (rc) {
+		lifecycle_uninstall_release(&lu);
+		return setup_die(&err);
+	}
 	if (o.json) {
 		struct ap_json j;
 		ap_json_begin(&j, stdout);
@@ -73,6 +82,7 @@ int cmd_uninstall(int argc, char **argv)
 		ap_json_u64(&j, "missing", st.n_missing);
 		ap_json_u64(&j, "left", st.n_left);
 		ap_json_u64(&j, "purged", st.n_purged);
+		ap_json_str(&j, "config_removed", lu.config_removed ? lu.rec->config_path : NULL);
 		ap_json_end(&j);
 	} else if (!st.was_installed) {
 		setup_note(&o, "nothing installed under %s", to.root);
@@ -85,5 +95,6 @@ int cmd_uninstall(int argc, char **argv)
 			setup_note(&o, "purged %zu data folder%s", st.n_purged,
 				   st.n_purged == 1 ? "" : "s");
 	}
+	lifecycle_uninstall_release(&lu);
 	return 0;
 }

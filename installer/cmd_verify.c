@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "events.h"
+#include "lifecycle.h"
 #include "setup.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
@@ -56,6 +57,7 @@ int cmd_verify(int argc, char **argv)
 	to.on_event = events_on_txn;
 	to.ctx = &ev;
 	rc = ap_txn_verify(&to, product, &st, &err);
+	lifecycle_log_verify(&o, product, &st, rc, &err);
 	if (rc && rc != AP_E_DIFFERS)
 		return setup_die(&err);
 	if (o.json) {

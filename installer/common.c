@@ -25,6 +25,10 @@ const char setup_source_help[] =
 	"      --offline-dir DIR   also look here for payloads (repeatable; the\n"
 	"                          release's own folder is always searched first)\n"
 	"      --mirror URL        download missing payloads from URL/FILE (repeatable)\n"
+	"      --version V|latest  with --mirror: URL is a mirror tree; install exactly\n"
+	"                          V (or the newest) as its signed index lists it, with\n"
+	"                          payloads from URL/V/; V is pinned in the receipt\n"
+	"      --channel C         with --version latest: the newest release of C\n"
 	"      --cache DIR         keep verified downloads here (default: the first\n"
 	"                          writable offline folder)\n"
 	"      --offline           never use the network\n"
@@ -177,8 +181,8 @@ bool setup_is_sfx(char **self_path)
 /* Trust: --trust, else the build's trust folder (when it exists and holds
  * keys), plus the setup's own key when --trust-key-id names it.  *out may
  * be NULL on success: nothing is trusted. */
-static int load_trust(struct setup_opts *o, const struct ap_release *r, struct ap_trust **out,
-		      struct ap_err *err)
+int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap_trust **out,
+		     struct ap_err *err)
 {
 	struct ap_trust *t = NULL;
 	struct ap_key *k = NULL;
@@ -196,7 +200,7 @@ static int load_trust(struct setup_opts *o, const struct ap_release *r, struct a
 		ap_err_clear(err);
 	}
 	if (o->trust_key_id) {
-		if (!r->embedded_pub) {
+		if (!r || !r->embedded_pub) {
 			rc = ap_err_set(err, AP_E_USAGE,
 					"--trust-key-id works only with a self-extracting setup "
 					"that carries its signer's key");
@@ -243,6 +247,26 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 	if (n > 1)
 		return ap_err_set(err, AP_E_USAGE,
 				  "give only one of --bundle, --from and --manifest");
+	if (o->channel && !o->version)
+		return ap_err_set(err, AP_E_USAGE,
+				  "--channel %s needs --version: --version latest --channel %s "
+				  "installs the newest release of that channel", o->channel,
+				  o->channel);
+	if (setup_mirror_tree(o)) {
+		rc = setup_load_trust(o, NULL, &trust, err);
+		if (rc && !o->insecure)
+			goto out;
+		ap_err_clear(err);
+		rc = setup_mirror_open(o, trust, &r, err);
+		if (rc)
+			goto out;
+		src = r->path;
+		goto check;
+	}
+	if (o->version && strcmp(o->version, "latest") == 0)
+		return ap_err_set(err, AP_E_USAGE,
+				  "--version latest resolves through a mirror's index: add --mirror "
+				  "URL (and no --bundle, --from or --manifest)");
 	if (n == 1) {
 		src = o->bundle ? o->bundle : o->from ? o->from : o->manifest;
 	} else if (setup_is_sfx(&self)) {
@@ -261,9 +285,22 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 	rc = ap_release_open(src, &r, err);
 	if (rc)
 		goto out;
-	rc = load_trust(o, r, &trust, err);
+	/* Asking for a version pins it: another one is not installed. */
+	if (o->version && strcmp(o->version, r->manifest->version) != 0) {
+		rc = ap_err_set(err, AP_E_STATE, "'%s' is %s %s, but --version %s was asked for",
+				src, r->manifest->product, r->manifest->version, o->version);
+		goto out;
+	}
+	if (o->channel && (!r->manifest->channel || strcmp(o->channel, r->manifest->channel))) {
+		rc = ap_err_set(err, AP_E_STATE, "'%s' is in channel '%s', but --channel %s was "
+				"asked for", src, r->manifest->channel ? r->manifest->channel :
+				"(none)", o->channel);
+		goto out;
+	}
+	rc = setup_load_trust(o, r, &trust, err);
 	if (rc && !o->insecure)
 		goto out;
+check:
 	if (!trust && !o->insecure) {
 		const char *id = r->manifest->key_id;
 		rc = ap_err_set(err, AP_E_UNTRUSTED,
@@ -333,6 +370,15 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 	s->so.n_offline_dirs = n;
 	s->so.mirrors = o->mirrors;
 	s->so.n_mirrors = o->n_mirrors;
+	if (setup_mirror_tree(o)) {
+		/* A mirror tree serves a release's payloads from its version's folder. */
+		for (size_t i = 0; i < o->n_mirrors; i++) {
+			s->mirror_urls[i] = ap_fetch_url_join(o->mirrors[i], r->manifest->version);
+			if (!s->mirror_urls[i])
+				return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		}
+		s->so.mirrors = (const char *const *)s->mirror_urls;
+	}
 	s->so.cache_dir = o->cache;
 	s->so.offline = o->offline;
 	s->so.fetch = &s->fo;
@@ -358,4 +404,6 @@ void setup_src_release(struct setup_src *s)
 {
 	free(s->cache_default);
 	free(s->work_dir);
+	for (size_t i = 0; i < MAX_LIST; i++)
+		free(s->mirror_urls[i]);
 }

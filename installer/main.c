@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "setup.h"
 #include "airpack/fetch.h"
+#include "airpack/fsx.h"
 #include "airpack/banned.h"
 
 struct command {
@@ -67,6 +68,58 @@ static const struct command commands[] = {
 	  "Removes the receipt's files and the folders the install created; files you\n"
 	  "added are left in place and reported.\n\n"
 	  "      --purge             also remove the release's data folders\n",
+	  false },
+	{ "provision", cmd_provision, "give the installed device its IoT Hub identity",
+	  "usage: airpack-setup provision (--connection-string STR|- |\n"
+	  "                               --connection-string-file FILE)\n"
+	  "                               [--root DIR] [--product NAME] [--proxy URL]\n"
+	  "                               [--agent-image IMAGE] [--registry-user USER\n"
+	  "                               --registry-password-file FILE|-] [--json]\n\n"
+	  "Validates a device connection string (HostName=...;DeviceId=...;\n"
+	  "SharedAccessKey=...) and writes the device configuration the installed release\n"
+	  "declares (its manifest's 'config' section), atomically, mode 0600, keeping every\n"
+	  "other setting of an existing file. The key and the password are never shown,\n"
+	  "logged or recorded: output shows SharedAccessKey=**** and the key's sha256\n"
+	  "prefix. Use '-' to read the string (or the password) from standard input.\n\n"
+	  "      --connection-string STR|-     the string, or '-' for standard input\n"
+	  "      --connection-string-file FILE read it from FILE (quotes, whitespace and\n"
+	  "                                    line endings around it are tolerated)\n"
+	  "      --product NAME                the installed product (default: the only one)\n"
+	  "      --proxy URL                   the runtime's HTTPS proxy (agent.env.https_proxy)\n"
+	  "      --agent-image IMAGE           the edgeAgent image (agent.config.image)\n"
+	  "      --registry-user USER          credentials for the agent image's registry\n"
+	  "      --registry-password-file FILE|-  the password, from a file or standard input\n"
+	  "      --registry-address HOST       the registry (default: the image's registry)\n",
+	  false },
+	{ "log", cmd_log, "show the install and provision history",
+	  "usage: airpack-setup log [--root DIR] [--product NAME] [--json] [-v]\n\n"
+	  "One line per install, verify, provision, uninstall and firstboot under the root\n"
+	  "(ROOT/var/log/airpack/history.jsonl, kept across uninstalls): time, event,\n"
+	  "product, version, result and what happened. --json prints the stored JSON\n"
+	  "lines; -v adds where each component came from and the other details.\n\n"
+	  "      --product NAME      only this product's events\n"
+	  "  -v, --verbose           sources and details under each line\n",
+	  false },
+	{ "versions", cmd_versions, "list the releases a mirror tree offers",
+	  "usage: airpack-setup versions --mirror URL [--channel C] [--trust KEY|DIR] [--json]\n\n"
+	  "Fetches URL/index.json and its signature, checks the signature against the\n"
+	  "trust store (an index signed by a key you do not trust is refused, naming the\n"
+	  "key id) and lists each release with its channel, size and manifest sha256.\n\n"
+	  "      --mirror URL        a mirror tree (repeatable: the first that answers)\n"
+	  "      --channel C         only the releases of channel C\n"
+	  "      --trust KEY|DIR     trusted public key(s) (default: " AP_TRUST_DIR ")\n"
+	  "      --insecure          list even when the index's signature does not verify\n"
+	  "      --proxy URL         HTTP(S) proxy (default: the usual environment vars)\n"
+	  "      --cacert FILE       extra CA certificates for HTTPS\n",
+	  false },
+	{ "firstboot", cmd_firstboot, "run the actions an image install left pending",
+	  "usage: airpack-setup firstboot [--root DIR] [--product NAME] [--json]\n\n"
+	  "Runs every pending run action (install --no-run records them) once, in order,\n"
+	  "and records each result in the receipt. With nothing pending it says so and\n"
+	  "exits 0. Exit code 11 when an action fails (it and the ones after it stay\n"
+	  "pending).\n\n"
+	  "      --product NAME      only this product (default: every installed one)\n"
+	  "  -v, --verbose           print every event\n",
 	  false },
 };
 
@@ -131,6 +184,9 @@ int main(int argc, char **argv)
 	/* libarchive needs a UTF-8 locale for non-ASCII entry names. */
 	if (!setlocale(LC_ALL, "C.UTF-8"))
 		setlocale(LC_ALL, "");
+	/* Windows: argv again from the wide command line, as UTF-8. */
+	if (ap_fsx_utf8_args(&argc, &argv, &err) != 0)
+		return setup_die(&err);
 	sfx = setup_is_sfx(&self);
 	free(self);
 	if (ap_fetch_global_init(&err) != 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include "airpack/err.h"
 #include "airpack/fetch.h"
+#include "airpack/mirror.h"
 #include "airpack/release.h"
 #include "airpack/sign.h"
 #include "airpack/source.h"
@@ -104,6 +105,7 @@ struct setup_src {
 	struct events *ev;       /* source checks are reported here; may be NULL */
 	char *cache_default;
 	char *work_dir;
+	char *mirror_urls[MAX_LIST]; /* mirror trees: each --mirror's URL/<version> */
 };
 int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_src *s,
 	       struct ap_src_plan **plan, struct ap_err *err);
@@ -117,5 +119,39 @@ int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool c
 
 /* Detect whether this executable carries a release (a setup). */
 bool setup_is_sfx(char **self_path);
+
+/* Trust: --trust, else the build's trust folder, plus the embedded key of
+ * the setup r (may be NULL) when --trust-key-id names it.  *out may be NULL
+ * on success: nothing is trusted. */
+int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap_trust **out,
+		     struct ap_err *err);
+
+/* mirror.c: mirror trees (docs/mirrors.md).  With --version, --mirror and
+ * no other source, every --mirror is a mirror tree: MIRROR/index.json and
+ * one offline folder per version.  Without --version a mirror holds one
+ * release's payloads flat. */
+bool setup_mirror_tree(const struct setup_opts *o);
+
+/* The signed index of the first mirror that serves one. */
+struct setup_index {
+	struct ap_mirror_index *ix;
+	char *url;          /* of index.json */
+	const char *mirror; /* the --mirror it came from */
+	bool sig_checked;   /* false only with --insecure */
+	char signer_id[AP_KEY_ID_LEN];
+};
+/* Fetch and verify (against trust; NULL trusts nothing) the index.  A
+ * mirror whose index cannot be fetched is skipped for the next one; a bad
+ * or untrusted signature is an error (a warning with --insecure). */
+int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct setup_index *si,
+		      struct ap_err *err);
+void setup_index_release(struct setup_index *si);
+
+/* Resolve --version (a version or "latest") and --channel in the index,
+ * fetch MIRROR/<version>/manifest.json and its signature, and refuse a
+ * manifest whose sha256 is not the index's.  The mirror the index came from
+ * is moved to o->mirrors[0].  The caller checks the manifest's signature. */
+int setup_mirror_open(struct setup_opts *o, const struct ap_trust *trust, struct ap_release **out,
+		      struct ap_err *err);
 
 #endif

@@ -9,12 +9,11 @@
  * their mode is 0755 whatever the umask.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -41,10 +40,13 @@ struct extractor {
 	void *ctx;
 	struct ap_sha256 *hash;
 
+	/* The archive, read through fsx so its name may be any UTF-8 path. */
+	FILE *fp;
+	unsigned char *block;
+
 	/* The working folder is switched between the caller's and dest's;
 	 * see enter_dest(). */
-	int saved_cwd;
-	int dest_fd;
+	struct ap_fsx_cwd *cwd;
 
 	/* Folders made so far, to make each parent once and fsync each at
 	 * the end. */
@@ -201,20 +203,15 @@ static unsigned file_mode(struct extractor *ex, struct archive_entry *e)
 /* libarchive refuses absolute names (SECURE_NOABSOLUTEPATHS), so entries
  * are written by relative name with the process inside dest; the caller's
  * folder is back in place whenever control leaves this file (callbacks,
- * return).  The process-wide working folder makes this single-threaded;
- * it moves to fsx when porting. */
+ * return).  The process-wide working folder makes this single-threaded. */
 static int enter_dest(struct extractor *ex, struct ap_err *err)
 {
-	if (fchdir(ex->dest_fd) != 0)
-		return ap_err_sys(err, AP_E_IO, "cannot enter the extraction folder");
-	return 0;
+	return ap_fsx_cwd_enter(ex->cwd, err);
 }
 
 static int leave_dest(struct extractor *ex, struct ap_err *err)
 {
-	if (fchdir(ex->saved_cwd) != 0)
-		return ap_err_sys(err, AP_E_IO, "cannot return to the working folder");
-	return 0;
+	return ap_fsx_cwd_leave(ex->cwd, err);
 }
 
 static bool dir_made(struct extractor *ex, const char *path, size_t len)
@@ -481,15 +478,61 @@ static int run(struct extractor *ex, struct ap_err *err)
 	return rc;
 }
 
+static la_ssize_t read_cb(struct archive *a, void *data, const void **buf)
+{
+	struct extractor *ex = data;
+	size_t n = fread(ex->block, 1, READ_BLOCK, ex->fp);
+
+	if (n == 0 && ferror(ex->fp)) {
+		archive_set_error(a, errno ? errno : EIO, "read error");
+		return -1;
+	}
+	*buf = ex->block;
+	return (la_ssize_t)n;
+}
+
+static la_int64_t seek_cb(struct archive *a, void *data, la_int64_t offset, int whence)
+{
+	struct extractor *ex = data;
+	off_t pos;
+
+	if (fseeko(ex->fp, (off_t)offset, whence) != 0 || (pos = ftello(ex->fp)) < 0) {
+		archive_set_error(a, errno ? errno : EIO, "seek error");
+		return ARCHIVE_FATAL;
+	}
+	return (la_int64_t)pos;
+}
+
+static la_int64_t skip_cb(struct archive *a, void *data, la_int64_t request)
+{
+	struct extractor *ex = data;
+
+	if (fseeko(ex->fp, (off_t)request, SEEK_CUR) != 0) {
+		archive_set_error(a, errno ? errno : EIO, "seek error");
+		return ARCHIVE_FATAL;
+	}
+	return request;
+}
+
 static int open_reader(struct extractor *ex, struct ap_err *err)
 {
+	struct ap_err why = AP_ERR_INIT;
+
 	ex->in = archive_read_new();
-	if (!ex->in)
+	ex->block = malloc(READ_BLOCK);
+	if (!ex->in || !ex->block)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	if (archive_read_support_format_all(ex->in) != ARCHIVE_OK ||
 	    archive_read_support_filter_all(ex->in) != ARCHIVE_OK)
 		return archive_fail(ex, ex->in, "setting up the reader for", "", err);
-	if (archive_read_open_filename(ex->in, ex->archive_path, READ_BLOCK) != ARCHIVE_OK) {
+	if (ap_fsx_fopen(ex->archive_path, "rb", &ex->fp, &why) < 0)
+		return ap_err_set(err, AP_E_BUNDLE, "cannot read archive '%s': %s",
+		                  ex->archive_path, why.msg);
+	if (archive_read_set_read_callback(ex->in, read_cb) != ARCHIVE_OK ||
+	    archive_read_set_seek_callback(ex->in, seek_cb) != ARCHIVE_OK ||
+	    archive_read_set_skip_callback(ex->in, skip_cb) != ARCHIVE_OK ||
+	    archive_read_set_callback_data(ex->in, ex) != ARCHIVE_OK ||
+	    archive_read_open1(ex->in) != ARCHIVE_OK) {
 		const char *msg = archive_error_string(ex->in);
 
 		return ap_err_set(err, AP_E_BUNDLE, "cannot read archive '%s': %s",
@@ -507,6 +550,9 @@ static void release(struct extractor *ex)
 
 	if (ex->in)
 		archive_read_free(ex->in);
+	if (ex->fp)
+		fclose(ex->fp);
+	free(ex->block);
 	ap_sha256_free(ex->hash);
 	for (i = 0; i < ex->ndirs; i++)
 		free(ex->dirs[i]);
@@ -542,22 +588,14 @@ int ap_extract_archive(const char *archive_path, const char *dest_dir, int64_t m
 	ex.mtime = mtime;
 	ex.cb = cb;
 	ex.ctx = ctx;
-	ex.saved_cwd = -1;
-	ex.dest_fd = -1;
 
 	/* Opened before the folder changes, so a relative path still works. */
 	rc = open_reader(&ex, err);
 	if (rc < 0)
 		goto out;
-	ex.saved_cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ex.saved_cwd < 0) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot open the working folder");
-		goto out;
-	}
-	ex.dest_fd = open(dest_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ex.dest_fd < 0) {
-		rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                "cannot open extraction folder '%s'", dest_dir);
+	rc = ap_fsx_cwd_open(dest_dir, &ex.cwd, err);
+	if (rc < 0) {
+		ap_err_prefix(err, "extracting '%s'", archive_path);
 		goto out;
 	}
 	ex.disk = archive_write_disk_new();
@@ -589,10 +627,7 @@ out:
 	}
 	if (inside && leave_dest(&ex, rc < 0 ? &scratch : err) < 0 && rc == 0)
 		rc = err ? err->code : AP_E_IO;
-	if (ex.dest_fd >= 0)
-		close(ex.dest_fd);
-	if (ex.saved_cwd >= 0)
-		close(ex.saved_cwd);
+	ap_fsx_cwd_close(ex.cwd);
 	release(&ex);
 	return rc;
 }
@@ -606,8 +641,6 @@ int ap_extract_list(const char *archive_path, ap_extract_cb cb, void *ctx, struc
 	ex.mtime = -1;
 	ex.cb = cb;
 	ex.ctx = ctx;
-	ex.saved_cwd = -1;
-	ex.dest_fd = -1;
 	rc = open_reader(&ex, err);
 	if (rc == 0)
 		rc = run(&ex, err);

@@ -391,8 +391,13 @@ static CURLcode setup_handle(CURL *h, const struct ap_fetch_opts *o, struct xfer
 	SET(CURLOPT_WRITEFUNCTION, on_write);
 	SET(CURLOPT_WRITEDATA, x);
 	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	/* Without --cacert: the system's trust.  The Windows build has no CA
+	 * path compiled in and reads the certificate store (NATIVE_CA); curl
+	 * ignores NATIVE_CA with OpenSSL elsewhere and uses its default paths. */
 	if (o->cacert)
 		SET(CURLOPT_CAINFO, o->cacert);
+	else
+		SET(CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NATIVE_CA);
 	if (o->proxy)
 		SET(CURLOPT_PROXY, o->proxy);
 #undef SET

@@ -1,24 +1,19 @@
-/* fsx.c - durable file operations, POSIX implementation; see airpack/fsx.h. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
+/* fsx.c - the portable part of the file operations (paths, whole-file reads,
+ * copies); the OS calls are in fsx_posix.c and fsx_win.c.  See airpack/fsx.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "airpack/fsx.h"
+#include "fsx_os.h"
 #include "airpack/banned.h"
 
 #define COPY_BUF (256 * 1024)
 #define READ_CHUNK (64 * 1024)
 
-static char *xstrdup(const char *s)
+char *ap_fsx_os_strdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
 	char *p = malloc(n);
@@ -45,63 +40,6 @@ int ap_fsx_write_atomic(const char *path, const void *data, size_t len, unsigned
 	return ap_afile_commit(&f, err);
 }
 
-static void afile_release(struct ap_afile *f)
-{
-	free(f->path);
-	free(f->tmp);
-	f->path = NULL;
-	f->tmp = NULL;
-	f->fp = NULL;
-}
-
-int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err)
-{
-	static const char suffix[] = ".tmp-XXXXXX";
-	size_t n = strlen(path);
-	char *tmp = NULL;
-	char *final = NULL;
-	FILE *fp = NULL;
-	int fd = -1;
-	int rc = 0;
-
-	tmp = malloc(n + sizeof(suffix));
-	final = xstrdup(path);
-	if (!tmp || !final) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", path);
-		goto out;
-	}
-	memcpy(tmp, path, n);
-	memcpy(tmp + n, suffix, sizeof(suffix));
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                "cannot create a temporary file for '%s'", path);
-		goto out;
-	}
-	if (fchmod(fd, (mode_t)(mode & 07777)) != 0) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot set mode %04o on '%s'", mode, tmp);
-		goto out;
-	}
-	fp = fdopen(fd, "wb");
-	if (!fp) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot open '%s' for writing", tmp);
-		goto out;
-	}
-	fd = -1;
-	f->path = final;
-	f->tmp = tmp;
-	f->fp = fp;
-	return 0;
-out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
-	free(tmp);
-	free(final);
-	return rc;
-}
-
 int ap_afile_write(struct ap_afile *f, const void *data, size_t len, struct ap_err *err)
 {
 	if (!f->fp)
@@ -111,77 +49,37 @@ int ap_afile_write(struct ap_afile *f, const void *data, size_t len, struct ap_e
 	return 0;
 }
 
-int ap_afile_commit(struct ap_afile *f, struct ap_err *err)
+int ap_fsx_mkdir_p(const char *path, unsigned mode, struct ap_err *err)
 {
-	int rc = 0;
-	FILE *fp = f->fp;
-
-	if (!fp) {
-		afile_release(f);
-		return ap_err_set(err, AP_E_USAGE, "commit of a file that is not open");
-	}
-	f->fp = NULL;
-	rc = ap_fsx_fsync_fp(fp, f->tmp, err);
-	if (fclose(fp) != 0 && rc == 0)
-		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", f->tmp);
-	if (rc < 0)
-		goto fail;
-	if (rename(f->tmp, f->path) != 0) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot rename '%s' to '%s'", f->tmp, f->path);
-		goto fail;
-	}
-	rc = ap_fsx_fsync_parent(f->path, err);
-	afile_release(f);
-	return rc;
-fail:
-	unlink(f->tmp);
-	afile_release(f);
-	return rc;
-}
-
-void ap_afile_abort(struct ap_afile *f)
-{
-	if (!f)
-		return;
-	if (f->fp)
-		fclose(f->fp);
-	if (f->tmp)
-		unlink(f->tmp);
-	afile_release(f);
-}
-
-int ap_fsx_fsync_fp(FILE *fp, const char *what, struct ap_err *err)
-{
-	if (fflush(fp) != 0)
-		return ap_err_sys(err, AP_E_IO, "cannot write '%s'", what);
-	if (fsync(fileno(fp)) != 0)
-		return ap_err_sys(err, AP_E_IO, "cannot fsync '%s'", what);
-	return 0;
-}
-
-static int fsync_open(const char *path, int flags, const char *what, struct ap_err *err)
-{
-	int fd = open(path, flags | O_CLOEXEC);
+	char *p;
+	size_t n;
 	int rc = 0;
 
-	if (fd < 0)
-		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot open %s '%s' to fsync it", what, path);
-	/* Some file systems refuse fsync on folders; nothing more can be done there. */
-	if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
-		rc = ap_err_sys(err, AP_E_IO, "cannot fsync %s '%s'", what, path);
-	close(fd);
+	if (!path || !*path)
+		return ap_err_set(err, AP_E_USAGE, "cannot create a folder with an empty name");
+	p = ap_fsx_os_strdup(path);
+	if (!p)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory creating '%s'", path);
+	n = strlen(p);
+	while (n > 1 && ap_fsx_os_is_sep(p[n - 1]))
+		p[--n] = '\0';
+	/* Walk the components left to right; each prefix is made in turn. */
+	for (size_t i = 1; i <= n; i++) {
+		char sep = p[i];
+
+		if (i < n && !ap_fsx_os_is_sep(sep))
+			continue;
+		if (i < n && ap_fsx_os_is_sep(p[i - 1]))
+			continue;
+		p[i] = '\0';
+		rc = ap_fsx_os_mkdir_one(p, mode, err);
+		if (rc < 0)
+			goto out;
+		p[i] = sep;
+	}
+out:
+	free(p);
 	return rc;
-}
-
-int ap_fsx_fsync_path(const char *path, struct ap_err *err)
-{
-	return fsync_open(path, O_RDONLY, "file", err);
-}
-
-int ap_fsx_fsync_dir(const char *path, struct ap_err *err)
-{
-	return fsync_open(path, O_RDONLY | O_DIRECTORY, "folder", err);
 }
 
 int ap_fsx_fsync_parent(const char *path, struct ap_err *err)
@@ -194,244 +92,6 @@ int ap_fsx_fsync_parent(const char *path, struct ap_err *err)
 	rc = ap_fsx_fsync_dir(dir, err);
 	free(dir);
 	return rc;
-}
-
-int ap_fsx_rename(const char *from, const char *to, struct ap_err *err)
-{
-	char *dto = NULL;
-	char *dfrom = NULL;
-	int rc = 0;
-
-	if (rename(from, to) != 0)
-		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot rename '%s' to '%s'", from, to);
-	dto = ap_path_dirname(to);
-	dfrom = ap_path_dirname(from);
-	if (!dto || !dfrom) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory renaming '%s'", from);
-		goto out;
-	}
-	rc = ap_fsx_fsync_dir(dto, err);
-	if (rc == 0 && strcmp(dto, dfrom) != 0)
-		rc = ap_fsx_fsync_dir(dfrom, err);
-out:
-	free(dto);
-	free(dfrom);
-	return rc;
-}
-
-/* mkdir that accepts an existing folder (but not an existing file). */
-static int mkdir_one(const char *path, unsigned mode, struct ap_err *err)
-{
-	struct stat st;
-
-	if (mkdir(path, (mode_t)mode) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return ap_err_sys(err, AP_E_IO, "cannot create folder '%s'", path);
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return ap_err_set(err, AP_E_EXISTS,
-		                  "cannot create folder '%s': a file with that name exists", path);
-	return 0;
-}
-
-int ap_fsx_mkdir_p(const char *path, unsigned mode, struct ap_err *err)
-{
-	char *p;
-	size_t n;
-	int rc = 0;
-
-	if (!path || !*path)
-		return ap_err_set(err, AP_E_USAGE, "cannot create a folder with an empty name");
-	p = xstrdup(path);
-	if (!p)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory creating '%s'", path);
-	n = strlen(p);
-	while (n > 1 && p[n - 1] == '/')
-		p[--n] = '\0';
-	/* Walk the components left to right; each prefix is made in turn. */
-	for (size_t i = 1; i <= n; i++) {
-		if (i < n && p[i] != '/')
-			continue;
-		if (i < n && p[i - 1] == '/')
-			continue;
-		p[i] = '\0';
-		rc = mkdir_one(p, mode, err);
-		if (rc < 0)
-			goto out;
-		if (i < n)
-			p[i] = '/';
-	}
-out:
-	free(p);
-	return rc;
-}
-
-int ap_fsx_unlink(const char *path, struct ap_err *err)
-{
-	if (unlink(path) != 0 && errno != ENOENT)
-		return ap_err_sys(err, AP_E_IO, "cannot remove '%s'", path);
-	return 0;
-}
-
-int ap_fsx_rmdir(const char *path, struct ap_err *err)
-{
-	if (rmdir(path) != 0) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno == ENOTEMPTY || errno == EEXIST)
-			return ap_err_set(err, AP_E_EXISTS, "cannot remove folder '%s': not empty",
-			                  path);
-		return ap_err_sys(err, AP_E_IO, "cannot remove folder '%s'", path);
-	}
-	return 0;
-}
-
-/* Empty the folder open as dfd (named path, for messages) and close it.
- * Entries are removed relative to dfd, never through a symlink. */
-static int rm_tree_fd(int dfd, const char *path, struct ap_err *err)
-{
-	DIR *d = fdopendir(dfd);
-	struct dirent *de;
-	int rc = 0;
-
-	if (!d) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s'", path);
-		close(dfd);
-		return rc;
-	}
-	for (;;) {
-		struct stat st;
-		char *child;
-
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno != 0)
-				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s'", path);
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		child = ap_path_join(path, de->d_name);
-		if (!child) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'", path);
-			break;
-		}
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (errno != ENOENT)
-				rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s'", child);
-		} else if (S_ISDIR(st.st_mode)) {
-			int cfd = openat(dfd, de->d_name,
-			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (cfd < 0)
-				rc = ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", child);
-			else
-				rc = rm_tree_fd(cfd, child, err);
-			if (rc == 0 && unlinkat(dfd, de->d_name, AT_REMOVEDIR) != 0 &&
-			    errno != ENOENT)
-				rc = ap_err_sys(err, AP_E_IO, "cannot remove folder '%s'", child);
-		} else if (unlinkat(dfd, de->d_name, 0) != 0 && errno != ENOENT) {
-			rc = ap_err_sys(err, AP_E_IO, "cannot remove '%s'", child);
-		}
-		free(child);
-		if (rc < 0)
-			break;
-	}
-	closedir(d);
-	return rc;
-}
-
-int ap_fsx_rm_rf(const char *path, struct ap_err *err)
-{
-	struct stat st;
-	int fd;
-	int rc;
-
-	if (lstat(path, &st) != 0) {
-		if (errno == ENOENT)
-			return 0;
-		return ap_err_sys(err, AP_E_IO, "cannot stat '%s'", path);
-	}
-	if (!S_ISDIR(st.st_mode))
-		return ap_fsx_unlink(path, err);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", path);
-	rc = rm_tree_fd(fd, path, err);
-	if (rc < 0)
-		return rc;
-	if (rmdir(path) != 0 && errno != ENOENT)
-		return ap_err_sys(err, AP_E_IO, "cannot remove folder '%s'", path);
-	return 0;
-}
-
-int ap_fsx_stat(const char *path, struct ap_stat *st, struct ap_err *err)
-{
-	struct stat s;
-
-	if (lstat(path, &s) != 0) {
-		if (errno == ENOENT || errno == ENOTDIR) {
-			memset(st, 0, sizeof(*st));
-			st->type = AP_FT_NONE;
-			return 0;
-		}
-		return ap_err_sys(err, AP_E_IO, "cannot stat '%s'", path);
-	}
-	if (S_ISREG(s.st_mode))
-		st->type = AP_FT_FILE;
-	else if (S_ISDIR(s.st_mode))
-		st->type = AP_FT_DIR;
-	else if (S_ISLNK(s.st_mode))
-		st->type = AP_FT_LINK;
-	else
-		st->type = AP_FT_OTHER;
-	st->size = (uint64_t)s.st_size;
-	st->mode = (unsigned)(s.st_mode & 07777);
-	st->mtime = (int64_t)s.st_mtime;
-	return 0;
-}
-
-bool ap_fsx_is_dir(const char *path)
-{
-	struct stat s;
-
-	return stat(path, &s) == 0 && S_ISDIR(s.st_mode);
-}
-
-bool ap_fsx_is_file(const char *path)
-{
-	struct stat s;
-
-	return stat(path, &s) == 0 && S_ISREG(s.st_mode);
-}
-
-bool ap_fsx_dir_writable(const char *path)
-{
-	return ap_fsx_is_dir(path) && access(path, W_OK | X_OK) == 0;
-}
-
-int ap_fsx_chmod(const char *path, unsigned mode, struct ap_err *err)
-{
-	if (chmod(path, (mode_t)(mode & 07777)) != 0)
-		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot set mode %04o on '%s'", mode, path);
-	return 0;
-}
-
-int ap_fsx_set_mtime(const char *path, int64_t mtime, struct ap_err *err)
-{
-	struct timespec ts[2];
-
-	ts[0].tv_sec = 0;
-	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1].tv_sec = (time_t)mtime;
-	ts[1].tv_nsec = 0;
-	if (utimensat(AT_FDCWD, path, ts, 0) != 0)
-		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot set the modification time of '%s'", path);
-	return 0;
 }
 
 int ap_fsx_read_file(const char *path, size_t max, char **buf, size_t *len, struct ap_err *err)
@@ -500,20 +160,6 @@ out:
 	return rc;
 }
 
-int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *err)
-{
-	FILE *fp = fopen(path, mode);
-
-	if (!fp) {
-		bool reading = mode[0] == 'r';
-
-		return ap_err_sys(err, reading && errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot open '%s' for %s", path, reading ? "reading" : "writing");
-	}
-	*out = fp;
-	return 0;
-}
-
 int ap_fsx_copy_file(const char *src, const char *dst, unsigned mode, struct ap_err *err)
 {
 	struct ap_afile f = AP_AFILE_INIT;
@@ -556,116 +202,15 @@ out:
 	return rc;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
-{
-	DIR *d;
-	struct dirent *de;
-	char **v = NULL;
-	size_t used = 0;
-	size_t cap = 0;
-	int rc = 0;
-
-	d = opendir(path);
-	if (!d)
-		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot list folder '%s'", path);
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno != 0) {
-				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s'", path);
-				goto out;
-			}
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		/* Keep one spare slot so the vector is also NULL-terminated. */
-		if (used + 2 > cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **p = realloc(v, ncap * sizeof(*v));
-
-			if (!p) {
-				rc =
-				    ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-				goto out;
-			}
-			v = p;
-			cap = ncap;
-		}
-		v[used] = xstrdup(de->d_name);
-		if (!v[used]) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-			goto out;
-		}
-		used++;
-		v[used] = NULL;
-	}
-	if (!v) {
-		v = calloc(1, sizeof(*v));
-		if (!v) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-			goto out;
-		}
-	}
-	qsort(v, used, sizeof(*v), cmp_names);
-	*names = v;
-	*n = used;
-	v = NULL;
-out:
-	ap_strv_free(v, used);
-	closedir(d);
-	return rc;
-}
-
-int ap_fsx_self_exe(char **path, struct ap_err *err)
-{
-	size_t cap = 256;
-	char *buf = NULL;
-
-	for (;;) {
-		char *p = realloc(buf, cap);
-		ssize_t n;
-
-		if (!p) {
-			free(buf);
-			return ap_err_set(err, AP_E_NOMEM, "out of memory finding the executable");
-		}
-		buf = p;
-		n = readlink("/proc/self/exe", buf, cap);
-		if (n < 0) {
-			free(buf);
-			return ap_err_sys(err, AP_E_IO, "cannot read '/proc/self/exe'");
-		}
-		if ((size_t)n < cap) {
-			buf[n] = '\0';
-			*path = buf;
-			return 0;
-		}
-		if (cap >= 1024 * 1024) {
-			free(buf);
-			return ap_err_set(err, AP_E_TOOBIG,
-			                  "the executable's path is longer than %zu bytes", cap);
-		}
-		cap *= 2;
-	}
-}
-
 char *ap_path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a);
 	size_t lb = strlen(b);
-	bool slash = la > 0 && a[la - 1] != '/';
+	bool slash = la > 0 && !ap_fsx_os_is_sep(a[la - 1]);
 	char *p;
 
 	if (la == 0)
-		return xstrdup(b);
+		return ap_fsx_os_strdup(b);
 	p = malloc(la + (slash ? 1 : 0) + lb + 1);
 	if (!p)
 		return NULL;
@@ -694,13 +239,13 @@ char *ap_path_dirname(const char *path)
 	char *p;
 
 	/* Ignore trailing slashes, then drop the last component and its slashes. */
-	while (n > 1 && path[n - 1] == '/')
+	while (n > 1 && ap_fsx_os_is_sep(path[n - 1]))
 		n--;
-	while (n > 0 && path[n - 1] != '/')
+	while (n > 0 && !ap_fsx_os_is_sep(path[n - 1]))
 		n--;
 	if (n == 0)
-		return xstrdup(".");
-	while (n > 1 && path[n - 1] == '/')
+		return ap_fsx_os_strdup(".");
+	while (n > 1 && ap_fsx_os_is_sep(path[n - 1]))
 		n--;
 	p = malloc(n + 1);
 	if (!p)
@@ -712,9 +257,13 @@ char *ap_path_dirname(const char *path)
 
 const char *ap_path_basename(const char *path)
 {
-	const char *slash = strrchr(path, '/');
+	const char *base = path;
 
-	return slash ? slash + 1 : path;
+	for (const char *p = path; *p; p++) {
+		if (ap_fsx_os_is_sep(*p))
+			base = p + 1;
+	}
+	return base;
 }
 
 void ap_strv_free(char **v, size_t n)
@@ -752,37 +301,12 @@ int64_t ap_fsx_now(void)
 	return (int64_t)time(NULL);
 }
 
-bool ap_fsx_isatty(FILE *fp)
+static int cmp_names(const void *a, const void *b)
 {
-	int fd = fp ? fileno(fp) : -1;
-
-	return fd >= 0 && isatty(fd) == 1;
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int ap_fsx_lock(const char *path, int *handle, struct ap_err *err)
+void ap_fsx_os_sort_names(char **v, size_t n)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return ap_err_sys(err, AP_E_IO, "cannot open lock file '%s'", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int e = errno;
-
-		close(fd);
-		if (e == EWOULDBLOCK)
-			return ap_err_set(err, AP_E_STATE,
-			                  "another airpack-setup holds the lock '%s'", path);
-		errno = e;
-		return ap_err_sys(err, AP_E_IO, "cannot lock '%s'", path);
-	}
-	*handle = fd;
-	return fd;
-}
-
-void ap_fsx_unlock(int handle)
-{
-	if (handle < 0)
-		return;
-	flock(handle, LOCK_UN);
-	close(handle);
+	qsort(v, n, sizeof(*v), cmp_names);
 }

@@ -1,13 +1,9 @@
 /* txn.c - the install transaction; see airpack/txn.h and docs/install-transaction.md. */
-#define _GNU_SOURCE /* renameat2 and RENAME_EXCHANGE */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "airpack/digest.h"
 #include "airpack/extract.h"
@@ -55,111 +51,13 @@ static int nomem(struct ap_err *err, const char *what)
 	return ap_err_set(err, AP_E_NOMEM, "out of memory %s", what);
 }
 
-/* ---- OS calls fsx.h does not offer yet.  They stay in this one section so
- * they can move into fsx.c unchanged. ---- */
-
-/* Device and inode of path (not following a symlink); *exists false when
- * there is nothing there. */
-static int os_dev_ino(const char *path, bool *exists, uint64_t *dev, uint64_t *ino,
-		      struct ap_err *err)
-{
-	struct stat st;
-
-	if (lstat(path, &st) != 0) {
-		if (errno == ENOENT || errno == ENOTDIR) {
-			*exists = false;
-			*dev = 0;
-			*ino = 0;
-			return 0;
-		}
-		return ap_err_sys(err, AP_E_IO, "cannot stat '%s'", path);
-	}
-	*exists = true;
-	*dev = (uint64_t)st.st_dev;
-	*ino = (uint64_t)st.st_ino;
-	return 0;
-}
-
-/* Swap two existing paths atomically.  Where the OS or the file system
- * cannot, *unsupported is set and nothing happens. */
-static int os_exchange(const char *a, const char *b, bool *unsupported, struct ap_err *err)
-{
-	*unsupported = false;
-#if defined(__linux__) && defined(RENAME_EXCHANGE)
-	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-		return ap_err_sys(err, AP_E_IO, "cannot exchange '%s' and '%s'", a, b);
-#else
-	(void)a;
-	(void)b;
-	(void)err;
-#endif
-	*unsupported = true;
-	return 0;
-}
-
-/* Hard-link from to `to` (a symlink is linked, not followed).  *fallback is
- * set when the file system refuses links (another device, protected links)
- * so the caller can copy instead. */
-static int os_link(const char *from, const char *to, bool *fallback, struct ap_err *err)
-{
-	*fallback = false;
-	if (linkat(AT_FDCWD, from, AT_FDCWD, to, 0) == 0)
-		return 0;
-	if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
-		*fallback = true;
-		return 0;
-	}
-	return ap_err_sys(err, AP_E_IO, "cannot link '%s' to '%s'", from, to);
-}
-
-/* path made absolute against the current folder (run actions need absolute
- * program paths because they run in another folder). */
-static int os_abs(const char *path, char **out, struct ap_err *err)
-{
-	size_t cap = 256;
-	char *cwd = NULL;
-	char *abs;
-
-	if (path[0] == '/') {
-		abs = xstrdup(path);
-		if (!abs)
-			return nomem(err, "resolving the root");
-		*out = abs;
-		return 0;
-	}
-	for (;;) {
-		char *p = realloc(cwd, cap);
-
-		if (!p) {
-			free(cwd);
-			return nomem(err, "resolving the root");
-		}
-		cwd = p;
-		if (getcwd(cwd, cap))
-			break;
-		if (errno != ERANGE || cap >= 1024 * 1024) {
-			free(cwd);
-			return ap_err_sys(err, AP_E_IO, "cannot find the current folder");
-		}
-		cap *= 2;
-	}
-	abs = strcmp(path, ".") == 0 ? xstrdup(cwd) : ap_path_join(cwd, path);
-	free(cwd);
-	if (!abs)
-		return nomem(err, "resolving the root");
-	*out = abs;
-	return 0;
-}
-
 /* Test-only: simulate kill -9 at a named point (docs/install-transaction.md). */
 static void crash_point(const char *name)
 {
 	const char *at = getenv("AP_TXN_CRASH_AT");
 
 	if (at && strcmp(at, name) == 0)
-		_exit(137);
+		_Exit(137);
 }
 
 /* ---- names ---- */
@@ -427,7 +325,7 @@ static int pstate_init(struct pstate *p, const char *root, const char *product,
 		pstate_release(p);
 		return nomem(err, "opening the state folder");
 	}
-	rc = os_abs(p->root, &p->aroot, err);
+	rc = ap_fsx_abspath(p->root, &p->aroot, err);
 	if (rc < 0)
 		pstate_release(p);
 	return rc;
@@ -541,8 +439,7 @@ static int recover(struct pstate *p, const struct ap_txn_opts *o, bool *recovere
 	struct ap_receipt_journal *j = NULL;
 	char *jpath = state_file(p, "txn.json", NULL);
 	char *prefix = NULL, *stage = NULL, *old = NULL, *parent = NULL;
-	uint64_t dev, ino;
-	bool exists;
+	struct ap_file_id id;
 	int rc;
 
 	if (!jpath)
@@ -562,10 +459,10 @@ static int recover(struct pstate *p, const struct ap_txn_opts *o, bool *recovere
 		rc = nomem(err, "recovering");
 		goto out;
 	}
-	rc = os_dev_ino(prefix, &exists, &dev, &ino, err);
+	rc = ap_fsx_file_id(prefix, &id, err);
 	if (rc < 0)
 		goto out;
-	if (exists && dev == j->stage_dev && ino == j->stage_ino) {
+	if (id.exists && id.dev == j->stage_dev && id.ino == j->stage_ino) {
 		/* The switch happened: the new tree is live; finish the commit. */
 		rc = commit_state_files(p, j->has_sig, err);
 		if (rc == 0)
@@ -581,7 +478,7 @@ static int recover(struct pstate *p, const struct ap_txn_opts *o, bool *recovere
 	} else {
 		/* No switch: the old tree is intact (or parked at old by a
 		 * two-rename switch cut in the middle). */
-		if (!exists && ap_fsx_is_dir(old))
+		if (!id.exists && ap_fsx_is_dir(old))
 			rc = ap_fsx_rename(old, prefix, err);
 		if (rc == 0)
 			rc = ap_fsx_rm_rf(stage, err);
@@ -829,7 +726,7 @@ static int check_file(struct check *c, const struct ap_receipt_file *f, struct a
 		if (!ap_sha256_eq(hex, f->sha256) || size != f->size) {
 			ev.verdict = AP_TXN_V_MODIFIED;
 			c->st.n_modified++;
-		} else if (st.mode != f->mode) {
+		} else if (ap_fsx_has_modes() && st.mode != f->mode) {
 			ev.verdict = AP_TXN_V_MODE;
 			c->st.n_mode++;
 		} else {
@@ -1474,7 +1371,7 @@ static int carry_entry(struct inst *s, const char *src, const char *dst, struct 
 	}
 	rc = ap_fsx_mkdir_p(dir, 0755, err);
 	if (rc == 0)
-		rc = os_link(from, to, &fallback, err);
+		rc = ap_fsx_link(from, to, &fallback, err);
 	if (rc == 0 && fallback) {
 		if (st.type != AP_FT_FILE) {
 			rc = ap_err_set(err, AP_E_IO,
@@ -1848,7 +1745,7 @@ static int do_switch(struct inst *s, bool had_prefix, struct ap_err *err)
 		rc = ap_fsx_rename(s->stage_abs, s->prefix_abs, err);
 	} else {
 		if (!getenv("AP_TXN_NO_EXCHANGE"))
-			rc = os_exchange(s->stage_abs, s->prefix_abs, &unsupported, err);
+			rc = ap_fsx_exchange(s->stage_abs, s->prefix_abs, &unsupported, err);
 		if (rc == 0 && unsupported) {
 			rc = ap_fsx_rename(s->prefix_abs, s->old_abs, err);
 			if (rc == 0) {
@@ -1944,7 +1841,8 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 	char *json = NULL;
 	size_t json_len = 0;
 	size_t n_ran = 0;
-	bool recovered = false, had_prefix = false, same = false, exists;
+	bool recovered = false, had_prefix = false, same = false;
+	struct ap_file_id stage_id;
 	bool journaled = false, switched = false;
 	int rc;
 
@@ -2065,9 +1963,11 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 		rc = write_state_file(&p, "manifest.json.sig", ".new", sig, siglen, o->mtime,
 				      err);
 	if (rc == 0)
-		rc = os_dev_ino(s.stage_abs, &exists, &j.stage_dev, &j.stage_ino, err);
+		rc = ap_fsx_file_id(s.stage_abs, &stage_id, err);
 	if (rc < 0)
 		goto out;
+	j.stage_dev = stage_id.dev;
+	j.stage_ino = stage_id.ino;
 	j.product = m->product;
 	j.version = m->version;
 	j.prefix = m->prefix;

@@ -7,6 +7,7 @@
 #include "ap_config.h"
 #include "airpack.h"
 #include "airpack/fetch.h"
+#include "airpack/fsx.h"
 #include "airpack/banned.h"
 
 struct command {
@@ -139,6 +140,9 @@ int main(int argc, char **argv)
 	/* libarchive needs a UTF-8 locale for non-ASCII entry names. */
 	if (!setlocale(LC_ALL, "C.UTF-8"))
 		setlocale(LC_ALL, "");
+	/* Windows: argv again from the wide command line, as UTF-8. */
+	if (ap_fsx_utf8_args(&argc, &argv, &err) != 0)
+		return die_err(&err);
 	if (argc < 2) {
 		print_help(stderr);
 		return 2;

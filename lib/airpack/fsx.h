@@ -1,10 +1,13 @@
 /* fsx.h - durable, portable file operations.
  *
  * Every OS-specific file call airpack makes lives behind this header (and
- * process.h), so a Windows port touches fsx.c and process.c only.  Paths
- * are UTF-8.  "Atomic" means: written to a temporary name in the same
- * folder, fsynced, renamed over the final name, and the folder fsynced, so
- * the final name holds either the old bytes or the complete new ones.
+ * process.h): fsx.c holds the portable part, fsx_posix.c and fsx_win.c the
+ * OS calls.  Paths are UTF-8 everywhere; on Windows they are converted to
+ * UTF-16 at the OS call, and both '/' and '\\' separate components.
+ * "Atomic" means: written to a temporary name in the same folder, fsynced,
+ * renamed over the final name, and the folder fsynced, so the final name
+ * holds either the old bytes or the complete new ones.  (Windows has no
+ * folder fsync: the rename is made with MOVEFILE_WRITE_THROUGH instead.)
  */
 #ifndef AP_FSX_H
 #define AP_FSX_H
@@ -40,7 +43,8 @@ void ap_afile_abort(struct ap_afile *f);
 int ap_fsx_fsync_fp(FILE *fp, const char *what, struct ap_err *err);
 /* fsync a file by path (opened read-only). */
 int ap_fsx_fsync_path(const char *path, struct ap_err *err);
-/* fsync a folder so renames and creations in it are durable. */
+/* fsync a folder so renames and creations in it are durable (Windows: checks
+ * that the folder exists and does nothing more; see above). */
 int ap_fsx_fsync_dir(const char *path, struct ap_err *err);
 /* fsync the folder holding path. */
 int ap_fsx_fsync_parent(const char *path, struct ap_err *err);
@@ -74,6 +78,11 @@ bool ap_fsx_is_dir(const char *path);
 bool ap_fsx_is_file(const char *path);
 /* True when the folder exists and the process may create files in it. */
 bool ap_fsx_dir_writable(const char *path);
+
+/* False where the OS keeps no permission bits (Windows): ap_stat.mode is
+ * then made up (folders 0755, files 0644, 0444 when read-only) and must
+ * not be compared with a recorded mode. */
+bool ap_fsx_has_modes(void);
 
 /* Set permission bits (no-op where the OS has none). */
 int ap_fsx_chmod(const char *path, unsigned mode, struct ap_err *err);
@@ -120,5 +129,62 @@ bool ap_fsx_isatty(FILE *fp);
  * handle >= 0 or an error; AP_E_STATE when another process holds it. */
 int ap_fsx_lock(const char *path, int *handle, struct ap_err *err);
 void ap_fsx_unlock(int handle);
+
+/* Identity of a file system object, not following a symlink: device and
+ * inode on POSIX, volume serial number and file index on Windows.  It
+ * survives a rename within the volume. */
+struct ap_file_id {
+	bool exists; /* false: nothing at the path (dev and ino are 0) */
+	uint64_t dev;
+	uint64_t ino;
+};
+int ap_fsx_file_id(const char *path, struct ap_file_id *id, struct ap_err *err);
+
+/* Swap two existing paths atomically (Linux: renameat2 RENAME_EXCHANGE).
+ * Where the OS or the file system cannot (Windows, older kernels, some
+ * file systems), *unsupported is set, nothing happens and 0 is returned:
+ * the caller falls back to two renames it can recover from. */
+int ap_fsx_exchange(const char *a, const char *b, bool *unsupported, struct ap_err *err);
+
+/* Hard-link `from` to the new name `to` (a symlink is linked, not
+ * followed).  When the file system refuses links (another device or
+ * volume, protected links, no link support, too many links) *fallback is
+ * set and 0 returned, so the caller can copy instead. */
+int ap_fsx_link(const char *from, const char *to, bool *fallback, struct ap_err *err);
+
+/* True when path is absolute: "/x" on POSIX; "C:/x", "C:\\x", "//server/x"
+ * or "\\\\server\\x" on Windows. */
+bool ap_path_is_abs(const char *path);
+
+/* path made absolute against the working folder (malloc'd).  An absolute
+ * path is returned as it is; a relative one is joined to the working
+ * folder ("." gives the working folder itself).  Nothing is resolved
+ * through symlinks and the path need not exist.  Windows: a drive-relative
+ * or rooted path ("\\x") gets the working folder's drive; separators in
+ * the working folder part come back as '/'. */
+int ap_fsx_abspath(const char *path, char **out, struct ap_err *err);
+
+/* Switching the process's working folder to a folder and back, for code
+ * that must address files by relative name (libarchive's disk writer
+ * refuses absolute names).  The working folder is process-wide: use from
+ * one thread only, and leave before calling out to code that expects the
+ * caller's folder. */
+struct ap_fsx_cwd;
+/* Open dir (which must exist: AP_E_NOTFOUND otherwise) and remember the
+ * current working folder; the working folder does not change yet. */
+int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err);
+/* Make dir the working folder. */
+int ap_fsx_cwd_enter(struct ap_fsx_cwd *c, struct ap_err *err);
+/* Make the remembered folder the working folder again. */
+int ap_fsx_cwd_leave(struct ap_fsx_cwd *c, struct ap_err *err);
+/* Release c; the working folder stays where it is.  NULL is a no-op. */
+void ap_fsx_cwd_close(struct ap_fsx_cwd *c);
+
+/* Make *argv UTF-8 for main(): on Windows the command line is read again
+ * with GetCommandLineW and converted (the C runtime's argv is in the ANSI
+ * code page and loses characters); *argc and *argv then point to a vector
+ * that lives until exit.  A no-op returning 0 on POSIX, where argv is
+ * taken as it is. */
+int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err);
 
 #endif

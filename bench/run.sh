@@ -1,0 +1,529 @@
+#!/usr/bin/env bash
+# run.sh - airpack measured against the tools a user would use instead.
+#
+#   bench/run.sh [--builddir DIR] [--quick] [--runs N] [--only LIST] [--out FILE]
+#
+# Every figure is a RATIO of two runs made in the same session on the same
+# inputs (airpack / baseline), because absolute times say more about the
+# machine than about airpack.  Sections (--only takes a comma list):
+#
+#   hash      airpack-setup plan hashing a local payload vs openssl dgst, sha256sum
+#   pack      airpack build --compress none (bundle and offline folder) vs tar -cf, cp
+#   gzip      airpack build --compress gzip vs tar -czf, on mixed data
+#   download  ap-fetch-tool and airpack-setup install from nginx on 127.0.0.1
+#             vs curl -o; a resumed download vs a full one
+#   install   airpack-setup install of a copy component from an offline folder vs cp
+#   extract   airpack-setup install of a tar.gz / zip of many files vs tar -xzf / unzip
+#   rss       peak RSS (/usr/bin/time -v) for a small and a big payload
+#
+# Sizes (MiB) come from the environment: BENCH_BIG_MIB (1024), BENCH_GZ_MIB
+# (200), BENCH_SMALL_MIB (10), BENCH_TREE_FILES (3000), BENCH_TREE_MIB (48).
+# --quick shrinks them (a smoke run of the harness, not a measurement).
+# Work files go to a temp folder under $TMPDIR (default /tmp), removed at the
+# end.  The whole run is bounded by BENCH_TIMEOUT seconds (default 3600).
+# Timing uses hyperfine when installed (apt-get install hyperfine), else
+# repeated runs and their median.  Nothing here is part of the test suite.
+
+set -u
+
+if [ -z "${_AIRPACK_BENCH_BOUNDED:-}" ]; then
+	export _AIRPACK_BENCH_BOUNDED=1
+	exec timeout --kill-after=30 "${BENCH_TIMEOUT:-3600}" bash "$0" "$@"
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=$(cd "$here/.." && pwd)
+builddir=${BUILDDIR:-$srcdir/build}
+runs=${BENCH_RUNS:-5}
+only=all
+outfile=
+quick=0
+
+usage() {
+	sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
+	exit "${1:-2}"
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--builddir) builddir=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;;
+	--out) outfile=$(realpath -m "$2"); shift 2 ;;
+	--quick) quick=1; shift ;;
+	-h | --help) usage 0 ;;
+	*) echo "run.sh: unknown argument '$1'" >&2; usage ;;
+	esac
+done
+
+if [ "$quick" = 1 ]; then
+	big_mib=${BENCH_BIG_MIB:-64}
+	gz_mib=${BENCH_GZ_MIB:-16}
+	small_mib=${BENCH_SMALL_MIB:-4}
+	tree_files=${BENCH_TREE_FILES:-300}
+	tree_mib=${BENCH_TREE_MIB:-4}
+	runs=${BENCH_RUNS:-2}
+else
+	big_mib=${BENCH_BIG_MIB:-1024}
+	gz_mib=${BENCH_GZ_MIB:-200}
+	small_mib=${BENCH_SMALL_MIB:-10}
+	tree_files=${BENCH_TREE_FILES:-3000}
+	tree_mib=${BENCH_TREE_MIB:-48}
+fi
+warmup=1
+
+builddir=$(cd "$builddir" 2>/dev/null && pwd) || {
+	echo "run.sh: no build folder '$builddir' (meson setup build && ninja -C build)" >&2
+	exit 2
+}
+A=$builddir/packager/airpack
+S=$builddir/installer/airpack-setup
+F=$builddir/tests/ap-fetch-tool
+for p in "$A" "$S" "$F"; do
+	[ -x "$p" ] || { echo "run.sh: '$p' is not built (ninja -C $builddir)" >&2; exit 2; }
+done
+for p in openssl sha256sum tar cp curl unzip zip gzip python3 /usr/bin/time; do
+	command -v "$p" >/dev/null || { echo "run.sh: '$p' is needed" >&2; exit 2; }
+done
+export A S F
+
+# The integration harness gives a temp folder ($tmp, removed on exit) and nginx.
+. "$srcdir/tests/integration/lib.sh"
+cd "$tmp" || exit 1
+res=$tmp/results
+mkdir -p "$res" out
+bench_failed=0
+have_hyperfine=0
+command -v hyperfine >/dev/null && have_hyperfine=1
+
+want() {
+	[ "$only" = all ] || [[ ",$only," == *",$1,"* ]]
+}
+
+note() {
+	printf '[bench] %s\n' "$*" >&2
+}
+
+# ---- timing ----------------------------------------------------------------
+
+# measure ID PREPARE CMD: time CMD (a sh command line run in $tmp) $runs times,
+# PREPARE (untimed, may be "") before each run, one warmup run first.
+# Writes "median min max" in seconds to $res/ID, or "FAIL".
+measure() {
+	local id=$1 prep=$2 cmd=$3 i t0 t1 args
+
+	if [ "$have_hyperfine" = 1 ]; then
+		args=(--style none --runs "$runs" --warmup "$warmup" --export-json "$res/$id.json")
+		[ -n "$prep" ] && args+=(--prepare "$prep")
+		if hyperfine "${args[@]}" "$cmd" >"$res/$id.log" 2>&1; then
+			python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print("%.6f %.6f %.6f" % (r["median"], r["min"], r["max"]))' "$res/$id.json" >"$res/$id"
+		else
+			echo FAIL >"$res/$id"
+		fi
+	else
+		: >"$res/$id.times"
+		for i in $(seq 0 "$runs"); do
+			[ -n "$prep" ] && sh -c "$prep" >/dev/null 2>&1
+			t0=$(date +%s%N)
+			if ! sh -c "$cmd" >"$res/$id.log" 2>&1; then
+				echo FAIL >"$res/$id"
+				break
+			fi
+			t1=$(date +%s%N)
+			[ "$i" -gt 0 ] && echo $(((t1 - t0) / 1000)) >>"$res/$id.times"
+		done
+		if [ ! -s "$res/$id" ]; then
+			sort -n "$res/$id.times" | awk '{ v[NR] = $1 / 1e6 }
+				END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+				      printf "%.6f %.6f %.6f\n", m, v[1], v[NR] }' >"$res/$id"
+		fi
+	fi
+	if [ "$(cat "$res/$id")" = FAIL ]; then
+		bench_failed=1
+		note "$id FAILED: $cmd"
+		sed 's/^/    /' "$res/$id.log" | tail -n 20 >&2
+	else
+		note "$(printf '%-14s %8.3f s  %s' "$id" "$(cut -d' ' -f1 "$res/$id")" "$cmd")"
+	fi
+}
+
+median_of() {
+	cut -d' ' -f1 "$res/$1"
+}
+
+ok_id() {
+	[ -s "$res/$1" ] && [ "$(cat "$res/$1")" != FAIL ]
+}
+
+# row TABLE LABEL AIRPACK_ID BASELINE_LABEL BASELINE_ID: one line of a ratio table.
+row() {
+	local table=$1 label=$2 a=$3 blabel=$4 b=$5 ta tb r
+
+	if ok_id "$a" && ok_id "$b"; then
+		ta=$(median_of "$a")
+		tb=$(median_of "$b")
+		r=$(awk -v x="$ta" -v y="$tb" 'BEGIN { printf "%.2f", x / y }')
+		printf '| %s | %s | %.3f | %.3f | **%s** |\n' "$label" "$blabel" "$ta" "$tb" "$r" \
+			>>"$res/table.$table"
+	else
+		printf '| %s | %s | - | - | failed |\n' "$label" "$blabel" >>"$res/table.$table"
+	fi
+}
+
+# ---- inputs ----------------------------------------------------------------
+
+"$A" keygen -o key.pem >/dev/null || exit 1
+T=(--trust key.pub.pem)
+
+# release DIR FILE ACTION: a one-component source manifest for DIR/pay/FILE.
+release() {
+	cat >"$1/src.json" <<EOF
+{
+  "format": "airpack/1", "product": "bench-$(basename "$1")", "version": "1.0.0",
+  "prefix": "opt/bench",
+  "components": [
+    { "name": "payload", "file": "$2", "install": { "action": "$3" } }
+  ]
+}
+EOF
+}
+
+# layout DIR: DIR/rel, the signed offline folder, and DIR/monly, its manifest alone.
+layout() {
+	"$A" build "$1/src.json" --payloads "$1/pay" --key key.pem --compress none \
+		--layout "$1/rel" --quiet || exit 1
+	mkdir -p "$1/monly"
+	cp "$1/rel/manifest.json" "$1/rel/manifest.json.sig" "$1/monly/"
+}
+
+need_big=0 need_small=0 need_mixed=0 need_tree=0
+want hash && need_big=1
+want pack && need_big=1
+want download && { need_big=1; need_small=1; }
+want install && need_big=1
+want rss && { need_big=1; need_small=1; need_mixed=1; }
+want gzip && need_mixed=1
+want extract && need_tree=1
+
+if [ "$need_big" = 1 ]; then
+	note "writing a ${big_mib} MiB random payload"
+	mkdir -p big/pay
+	head -c "$((big_mib << 20))" /dev/urandom >big/pay/blob.bin
+	release big blob.bin copy
+	layout big
+	big_size=$(size_of big/pay/blob.bin)
+	big_sha=$(openssl dgst -sha256 -r big/pay/blob.bin | cut -d' ' -f1)
+fi
+if [ "$need_small" = 1 ]; then
+	mkdir -p small/pay
+	head -c "$((small_mib << 20))" /dev/urandom >small/pay/blob.bin
+	release small blob.bin copy
+	layout small
+	small_size=$(size_of small/pay/blob.bin)
+	small_sha=$(openssl dgst -sha256 -r small/pay/blob.bin | cut -d' ' -f1)
+fi
+if [ "$need_mixed" = 1 ]; then
+	note "writing ${gz_mib} MiB of mixed data"
+	mkdir -p mixed/pay
+	python3 "$here/mktree.py" --mixed mixed/pay/mixed.bin "$gz_mib" || exit 1
+	release mixed mixed.bin copy
+fi
+if [ "$need_tree" = 1 ]; then
+	note "writing a tree of $tree_files files (${tree_mib} MiB) and its tar.gz and zip"
+	python3 "$here/mktree.py" tree "$tree_files" "$tree_mib" || exit 1
+	mkdir -p tgz/pay zip/pay
+	tar -czf tgz/pay/tree.tar.gz -C tree . || exit 1
+	(cd tree && zip -qr -6 ../zip/pay/tree.zip .) || exit 1
+	release tgz tree.tar.gz extract
+	release zip tree.zip extract
+	layout tgz
+	layout zip
+fi
+# Everything read from here on is in the page cache (the machine has the
+# memory for it); everything written is new.
+sync
+cat big/pay/blob.bin big/rel/blob.bin mixed/pay/mixed.bin >/dev/null 2>&1
+
+# ---- hashing ---------------------------------------------------------------
+
+if want hash; then
+	note "hashing ${big_mib} MiB"
+	measure hash_airpack "" "\"\$S\" plan --from big/rel --trust key.pub.pem --quiet"
+	measure hash_openssl "" "openssl dgst -sha256 big/rel/blob.bin >/dev/null"
+	measure hash_sha256sum "" "sha256sum big/rel/blob.bin >/dev/null"
+	row hash "airpack-setup plan (verifies a local ${big_mib} MiB payload)" hash_airpack \
+		"openssl dgst -sha256" hash_openssl
+	row hash "airpack-setup plan" hash_airpack "sha256sum" hash_sha256sum
+	row hash "(context) sha256sum" hash_sha256sum "openssl dgst -sha256" hash_openssl
+fi
+
+# ---- packing ---------------------------------------------------------------
+
+if want pack; then
+	note "packing ${big_mib} MiB without compression"
+	build_big="\"\$A\" build big/src.json --payloads big/pay --key key.pem --quiet"
+	measure pack_airpack "rm -f out/*; sync" "$build_big --compress none -o out/b.tar"
+	measure pack_auto "rm -f out/*; sync" "$build_big --compress auto -o out/b.tar"
+	measure pack_layout "rm -rf out/*; sync" "$build_big --compress none --layout out/lay"
+	measure pack_tar "rm -f out/*; sync" "tar -cf out/t.tar -C big/pay blob.bin"
+	measure pack_tar_sync "rm -f out/*; sync" \
+		"tar -cf out/t.tar -C big/pay blob.bin && sync out/t.tar"
+	measure pack_cp "rm -f out/*; sync" "cp big/pay/blob.bin out/c.bin"
+	measure pack_cp_sync "rm -f out/*; sync" "cp big/pay/blob.bin out/c.bin && sync out/c.bin"
+	measure pack_tar_hash "rm -f out/*; sync" \
+		"tar -cf out/t.tar -C big/pay blob.bin && sync out/t.tar && openssl dgst -sha256 big/pay/blob.bin >/dev/null"
+	rm -rf out/*
+	row pack "airpack build --compress none -o (${big_mib} MiB)" pack_airpack "tar -cf" pack_tar
+	row pack "airpack build --compress none -o" pack_airpack "tar -cf && sync" pack_tar_sync
+	row pack "airpack build --compress none -o" pack_airpack \
+		"tar -cf && sync && openssl dgst" pack_tar_hash
+	row pack "airpack build --compress none -o" pack_airpack "cp" pack_cp
+	row pack "airpack build --compress none -o" pack_airpack "cp && sync" pack_cp_sync
+	row pack "airpack build --compress auto -o (random data: picks none)" pack_auto \
+		"airpack build --compress none -o" pack_airpack
+	row pack "airpack build --layout (offline folder)" pack_layout "cp && sync" pack_cp_sync
+fi
+
+# ---- gzip ------------------------------------------------------------------
+
+if want gzip; then
+	note "packing ${gz_mib} MiB of mixed data with gzip"
+	measure gzip_airpack "rm -f out/*; sync" \
+		"\"\$A\" build mixed/src.json --payloads mixed/pay --key key.pem --quiet --compress gzip -o out/b.tgz"
+	measure gzip_tar "rm -f out/*; sync" "tar -czf out/t.tgz -C mixed/pay mixed.bin"
+	measure gzip_tar_sync "rm -f out/*; sync" \
+		"tar -czf out/t.tgz -C mixed/pay mixed.bin && sync out/t.tgz"
+	"$A" build mixed/src.json --payloads mixed/pay --key key.pem --quiet --compress gzip \
+		-o out/b.tgz && tar -czf out/t.tgz -C mixed/pay mixed.bin
+	gz_size_ratio=$(awk -v a="$(size_of out/b.tgz)" -v b="$(size_of out/t.tgz)" \
+		'BEGIN { printf "%.3f", a / b }')
+	gz_of_input=$(awk -v a="$(size_of out/b.tgz)" -v b="$(size_of mixed/pay/mixed.bin)" \
+		'BEGIN { printf "%.3f", a / b }')
+	rm -f out/*
+	row gzip "airpack build --compress gzip (level 6, ${gz_mib} MiB mixed)" gzip_airpack \
+		"tar -czf" gzip_tar
+	row gzip "airpack build --compress gzip" gzip_airpack "tar -czf && sync" gzip_tar_sync
+fi
+
+# ---- downloading -----------------------------------------------------------
+
+if want download; then
+	note "downloading ${big_mib} MiB from nginx on 127.0.0.1"
+	mkdir -p www dl
+	ln -f big/pay/blob.bin www/blob.bin
+	nginx_start "$tmp/www"
+	export URL=$NGINX_URL/blob.bin
+	half=$((big_size / 2))
+	fetch="\"\$F\" get \"\$URL\" dl/blob.bin $big_size $big_sha >/dev/null"
+	measure dl_fetch "rm -f dl/*; sync" "$fetch"
+	measure dl_resume "rm -f dl/*; head -c $half big/pay/blob.bin >dl/blob.bin.partial; sync" \
+		"$fetch"
+	measure dl_curl "rm -f dl/*; sync" "curl -sf -o dl/c.bin \"\$URL\""
+	measure dl_curl_resume "rm -f dl/*; head -c $half big/pay/blob.bin >dl/c.bin; sync" \
+		"curl -sf -C - -o dl/c.bin \"\$URL\""
+	measure dl_curl_verify "rm -f dl/*; sync" \
+		"curl -sf -o dl/c.bin \"\$URL\" && sync dl/c.bin && openssl dgst -sha256 dl/c.bin >/dev/null"
+	measure dl_install "rm -rf r-dl cache-dl; sync" \
+		"\"\$S\" install --manifest big/monly/manifest.json --trust key.pub.pem --mirror \"\$NGINX_URL\" --cache cache-dl --root r-dl --quiet"
+	measure dl_curl_install "rm -rf dl/* r-cp; mkdir -p r-cp; sync" \
+		"curl -sf -o dl/c.bin \"\$URL\" && sync dl/c.bin && openssl dgst -sha256 dl/c.bin >/dev/null && cp dl/c.bin r-cp/blob.bin && sync r-cp/blob.bin"
+	# bytes on the wire for one resumed download
+	rm -f dl/*
+	head -c "$half" big/pay/blob.bin >dl/blob.bin.partial
+	nginx_log_clear
+	"$F" get "$URL" dl/blob.bin "$big_size" "$big_sha" >"$res/resume.out"
+	nginx_wait_requests 1
+	resume_bytes=$(nginx_bytes)
+	resume_want=$((big_size - half))
+	rm -rf dl/* r-dl cache-dl r-cp
+	nginx_stop
+	row download "ap-fetch-tool get (${big_mib} MiB, verified)" dl_fetch "curl -o" dl_curl
+	row download "ap-fetch-tool get" dl_fetch "curl -o && sync && openssl dgst" dl_curl_verify
+	row download "airpack-setup install --mirror (download, verify, install)" dl_install \
+		"curl -o && sync && openssl dgst && cp && sync" dl_curl_install
+	row download "airpack-setup install --mirror" dl_install "curl -o" dl_curl
+	row download "ap-fetch-tool resuming from half" dl_resume "ap-fetch-tool full" dl_fetch
+	row download "(context) curl -C - resuming from half" dl_curl_resume "curl -o full" dl_curl
+fi
+
+# ---- install from an offline folder ---------------------------------------
+
+if want install; then
+	note "installing a ${big_mib} MiB copy component from an offline folder"
+	measure inst_airpack "rm -rf r-loc; sync" \
+		"\"\$S\" install --from big/rel --trust key.pub.pem --root r-loc --quiet"
+	measure inst_cp_sync "rm -rf r-cp; mkdir -p r-cp; sync" \
+		"cp big/rel/blob.bin r-cp/blob.bin && sync r-cp/blob.bin"
+	measure inst_verify_cp "rm -rf r-cp; mkdir -p r-cp; sync" \
+		"openssl dgst -sha256 big/rel/blob.bin >/dev/null && cp big/rel/blob.bin r-cp/blob.bin && sync r-cp/blob.bin"
+	measure inst_verify2_cp "rm -rf r-cp; mkdir -p r-cp; sync" \
+		"openssl dgst -sha256 big/rel/blob.bin >/dev/null && openssl dgst -sha256 big/rel/blob.bin >/dev/null && cp big/rel/blob.bin r-cp/blob.bin && sync r-cp/blob.bin"
+	rm -rf r-loc r-cp
+	row install "airpack-setup install --from (${big_mib} MiB copy component)" inst_airpack \
+		"cp && sync" inst_cp_sync
+	row install "airpack-setup install --from" inst_airpack \
+		"openssl dgst && cp && sync" inst_verify_cp
+	row install "airpack-setup install --from" inst_airpack \
+		"openssl dgst twice && cp && sync" inst_verify2_cp
+fi
+
+# ---- extraction ------------------------------------------------------------
+
+if want extract; then
+	note "extracting $tree_files files"
+	measure ex_airpack_tgz "rm -rf r-x; sync" \
+		"\"\$S\" install --from tgz/rel --trust key.pub.pem --root r-x --quiet"
+	measure ex_tar "rm -rf x; mkdir x; sync" "tar -xzf tgz/rel/tree.tar.gz -C x"
+	measure ex_tar_sync "rm -rf x; mkdir x; sync" \
+		"tar -xzf tgz/rel/tree.tar.gz -C x && find x -type f -exec sync {} +"
+	measure ex_airpack_zip "rm -rf r-x; sync" \
+		"\"\$S\" install --from zip/rel --trust key.pub.pem --root r-x --quiet"
+	measure ex_unzip "rm -rf x; mkdir x; sync" "unzip -q zip/rel/tree.zip -d x"
+	measure ex_unzip_sync "rm -rf x; mkdir x; sync" \
+		"unzip -q zip/rel/tree.zip -d x && find x -type f -exec sync {} +"
+	rm -rf r-x x
+	row extract "airpack-setup install, tar.gz of $tree_files files (${tree_mib} MiB)" \
+		ex_airpack_tgz "tar -xzf" ex_tar
+	row extract "airpack-setup install, tar.gz" ex_airpack_tgz \
+		"tar -xzf && fsync every file" ex_tar_sync
+	row extract "airpack-setup install, zip of $tree_files files" ex_airpack_zip "unzip" ex_unzip
+	row extract "airpack-setup install, zip" ex_airpack_zip \
+		"unzip && fsync every file" ex_unzip_sync
+fi
+
+# ---- peak memory -----------------------------------------------------------
+
+# rss ID CMD...: peak RSS in KiB of one run into $res/rss.ID (FAIL on error).
+rss() {
+	local id=$1
+
+	shift
+	if /usr/bin/time -v -o "$res/rss.$id.time" "$@" >"$res/rss.$id.log" 2>&1; then
+		awk -F': ' '/Maximum resident set size/ { print $2 }' "$res/rss.$id.time" \
+			>"$res/rss.$id"
+	else
+		echo FAIL >"$res/rss.$id"
+		bench_failed=1
+		note "rss $id FAILED: $*"
+		tail -n 20 "$res/rss.$id.log" >&2
+	fi
+	note "$(printf 'rss %-20s %s KiB' "$id" "$(cat "$res/rss.$id")")"
+}
+
+# rss_row LABEL SMALL_ID SMALL_LABEL BIG_ID BIG_LABEL
+rss_row() {
+	local s b r
+
+	s=$(cat "$res/rss.$2")
+	b=$(cat "$res/rss.$4")
+	if [ "$s" != FAIL ] && [ "$b" != FAIL ]; then
+		r=$(awk -v x="$b" -v y="$s" 'BEGIN { printf "%.2f", x / y }')
+	else
+		r=failed
+	fi
+	printf '| %s | %s: %s KiB | %s: %s KiB | **%s** |\n' "$1" "$3" "$s" "$5" "$b" "$r" \
+		>>"$res/table.rss"
+}
+
+if want rss; then
+	note "peak RSS"
+	for sz in small big; do
+		rss "build_none_$sz" "$A" build "$sz/src.json" --payloads "$sz/pay" --key key.pem \
+			--quiet --compress none -o "out/$sz.tar"
+		rm -f out/*
+		rss "build_layout_$sz" "$A" build "$sz/src.json" --payloads "$sz/pay" --key key.pem \
+			--quiet --compress none --layout "out/lay-$sz"
+		rm -rf out/*
+		rss "install_$sz" "$S" install --from "$sz/rel" "${T[@]}" --root "r-rss-$sz" --quiet
+		rm -rf "r-rss-$sz"
+	done
+	rss build_gzip_small "$A" build small/src.json --payloads small/pay --key key.pem \
+		--quiet --compress gzip -o out/s.tgz
+	rss build_gzip_mixed "$A" build mixed/src.json --payloads mixed/pay --key key.pem \
+		--quiet --compress gzip -o out/m.tgz
+	rm -f out/*
+	mkdir -p www dl
+	ln -f big/pay/blob.bin www/big.bin
+	ln -f small/pay/blob.bin www/small.bin
+	nginx_start "$tmp/www"
+	rss fetch_small "$F" get "$NGINX_URL/small.bin" dl/small.bin "$small_size" "$small_sha"
+	rss fetch_big "$F" get "$NGINX_URL/big.bin" dl/big.bin "$big_size" "$big_sha"
+	nginx_stop
+	rm -rf dl/*
+	rss_row "airpack build --compress none -o" build_none_small "${small_mib} MiB" \
+		build_none_big "${big_mib} MiB"
+	rss_row "airpack build --layout" build_layout_small "${small_mib} MiB" \
+		build_layout_big "${big_mib} MiB"
+	rss_row "airpack build --compress gzip -o" build_gzip_small "${small_mib} MiB random" \
+		build_gzip_mixed "${gz_mib} MiB mixed"
+	rss_row "airpack-setup install --from (copy)" install_small "${small_mib} MiB" \
+		install_big "${big_mib} MiB"
+	rss_row "ap-fetch-tool get (libcurl)" fetch_small "${small_mib} MiB" fetch_big \
+		"${big_mib} MiB"
+fi
+
+# ---- report ----------------------------------------------------------------
+
+buildtype=$(python3 -c 'import json, sys
+for o in json.load(open(sys.argv[1])):
+    if o["name"] in ("buildtype", "b_sanitize"):
+        print("%s=%s" % (o["name"], o["value"]), end=" ")' \
+	"$builddir/meson-info/intro-buildoptions.json" 2>/dev/null)
+
+report() {
+	local t
+
+	echo "## airpack benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "- machine: $(nproc) cpus, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
+		"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
+		"kernel $(uname -r), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+	echo "- file system of the work folder: $(stat -f -c %T "$tmp")," \
+		"load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- tools: $(openssl version | cut -d' ' -f1-2), $(tar --version | head -n1)," \
+		"$(curl --version | head -n1 | cut -d' ' -f1-2), $(unzip -v | head -n1 | cut -d' ' -f1-2)," \
+		"$("$NGINX" -v 2>&1 | cut -d' ' -f3)," \
+		"$([ "$have_hyperfine" = 1 ] && hyperfine --version || echo "no hyperfine: own loop")"
+	echo "- airpack build: $builddir ($buildtype)"
+	echo "- sizes: big ${big_mib} MiB random, gzip input ${gz_mib} MiB mixed," \
+		"small ${small_mib} MiB, tree $tree_files files / ${tree_mib} MiB;" \
+		"median of $runs runs after $warmup warmup$([ "$quick" = 1 ] && echo ' (QUICK: smoke run)')"
+	echo "- inputs are in the page cache; outputs are new files (a prepare step" \
+		"removes the last output and runs sync before each run)"
+	echo
+	for t in hash pack gzip download install extract; do
+		[ -s "$res/table.$t" ] || continue
+		echo "### $t"
+		echo
+		echo "| airpack | baseline | airpack s | baseline s | ratio |"
+		echo "|---|---|---|---|---|"
+		cat "$res/table.$t"
+		echo
+		case $t in
+		gzip)
+			echo "Bundle size / tar.gz size: **$gz_size_ratio**;" \
+				"bundle size / input size: $gz_of_input."
+			echo ;;
+		download)
+			echo "Resumed download from half: nginx sent $resume_bytes bytes," \
+				"the missing part is $resume_want bytes."
+			echo ;;
+		esac
+	done
+	if [ -s "$res/table.rss" ]; then
+		echo "### peak RSS (/usr/bin/time -v)"
+		echo
+		echo "| command | small | big | big / small |"
+		echo "|---|---|---|---|"
+		cat "$res/table.rss"
+		echo
+	fi
+	[ "$bench_failed" = 1 ] && echo "**Some measurements failed: see the log above.**"
+}
+
+report >"$res/report.md"
+cat "$res/report.md"
+[ -n "$outfile" ] && cp "$res/report.md" "$outfile"
+exit "$bench_failed"

@@ -1,0 +1,89 @@
+/* cmd_firstboot.c - airpack-setup firstboot: run the actions an image
+ * install (--no-run) left pending, once. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "events.h"
+#include "lifecycle.h"
+#include "setup.h"
+#include "airpack/txn.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+enum { OPT_PRODUCT = 2000, OPT_VERBOSE };
+
+static void print_result(const struct setup_opts *o, const char *product, size_t ran, int rc,
+                         const struct ap_err *err)
+{
+	if (o->json) {
+		struct ap_json j;
+
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "event", "result");
+		ap_json_str(&j, "root", setup_root(o));
+		ap_json_str(&j, "product", product);
+		ap_json_u64(&j, "ran", ran);
+		ap_json_bool(&j, "ok", rc == 0);
+		if (rc)
+			ap_json_str(&j, "error", err->msg);
+		ap_json_end(&j);
+		return;
+	}
+	if (o->quiet || rc)
+		return;
+	if (ran == 0)
+		printf("nothing pending under %s\n", setup_root(o));
+	else
+		printf("ran %zu pending action%s under %s\n", ran, ran == 1 ? "" : "s",
+		       setup_root(o));
+}
+
+int cmd_firstboot(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    SETUP_COMMON_OPTIONS,
+	    {"product", required_argument, NULL, OPT_PRODUCT},
+	    {"verbose", no_argument, NULL, OPT_VERBOSE},
+	    {NULL, 0, NULL, 0},
+	};
+	struct setup_opts o;
+	struct events ev;
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
+	const char *product = NULL;
+	size_t ran = 0;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(&ev, 0, sizeof(ev));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		if (c == OPT_HELP)
+			return setup_print_usage("firstboot");
+		if (c == OPT_PRODUCT) {
+			product = optarg;
+			continue;
+		}
+		if (c == 'v' || c == OPT_VERBOSE) {
+			ev.verbose = true;
+			continue;
+		}
+		rc = setup_opt(&o, "firstboot", c, optarg);
+		if (rc <= 0)
+			return rc < 0 ? 2 : setup_usage_error("firstboot", "bad option");
+	}
+	if (optind < argc)
+		return setup_usage_error("firstboot", "unexpected argument '%s'", argv[optind]);
+	ev.o = &o;
+	to.root = setup_root(&o);
+	to.on_event = events_on_txn;
+	to.ctx = &ev;
+	rc = ap_txn_firstboot(&to, product, &ran, &err);
+	lifecycle_log_firstboot(&o, product, ran, rc, &err);
+	print_result(&o, product, ran, rc, &err);
+	if (rc)
+		return setup_die(&err);
+	return 0;
+}

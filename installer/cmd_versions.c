@@ -1,0 +1,120 @@
+/* cmd_versions.c - airpack-setup versions: the releases a mirror tree's
+ * signed index lists. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "setup.h"
+#include "airpack/ui.h"
+#include "airpack/banned.h"
+
+static bool in_channel(const struct ap_mirror_release *r, const char *channel)
+{
+	return !channel || (r->channel && strcmp(r->channel, channel) == 0);
+}
+
+static void print_versions(const struct setup_opts *o, const struct setup_index *si,
+                           const struct ap_mirror_release *latest)
+{
+	const struct ap_mirror_index *ix = si->ix;
+	char sz[32];
+
+	if (o->json) {
+		struct ap_json j;
+
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "product", ix->product);
+		ap_json_str(&j, "mirror", si->mirror);
+		ap_json_str(&j, "index", si->url);
+		ap_json_str(&j, "key_id", ix->key_id);
+		ap_json_bool(&j, "signature_ok", si->sig_checked);
+		ap_json_str(&j, "channel", o->channel);
+		ap_json_str(&j, "latest", latest ? latest->version : NULL);
+		ap_json_arr_begin(&j, "releases");
+		for (size_t i = 0; i < ix->n_releases; i++) {
+			const struct ap_mirror_release *r = &ix->releases[i];
+
+			if (!in_channel(r, o->channel))
+				continue;
+			ap_json_arr_item_begin(&j);
+			ap_json_str(&j, "version", r->version);
+			ap_json_str(&j, "channel", r->channel);
+			ap_json_u64(&j, "size", r->size);
+			ap_json_str(&j, "manifest_sha256", r->manifest_sha256);
+			ap_json_arr_item_end(&j);
+		}
+		ap_json_arr_end(&j);
+		ap_json_end(&j);
+		return;
+	}
+	printf("%s at %s (index signed by key id %s%s)\n", ix->product, si->mirror, ix->key_id,
+	       si->sig_checked ? ", signature ok" : ", SIGNATURE NOT CHECKED");
+	printf("  %-16s %-10s %10s  %s\n", "VERSION", "CHANNEL", "SIZE", "MANIFEST SHA256");
+	for (size_t i = 0; i < ix->n_releases; i++) {
+		const struct ap_mirror_release *r = &ix->releases[i];
+
+		if (!in_channel(r, o->channel))
+			continue;
+		printf("  %-16s %-10s %10s  %s%s\n", r->version, r->channel ? r->channel : "-",
+		       ap_human_size(r->size, sz, sizeof(sz)), r->manifest_sha256,
+		       r == latest ? "  (latest)" : "");
+	}
+}
+
+int cmd_versions(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"mirror", required_argument, NULL, OPT_MIRROR},
+	    {"channel", required_argument, NULL, OPT_CHANNEL},
+	    {"trust", required_argument, NULL, OPT_TRUST},
+	    {"insecure", no_argument, NULL, OPT_INSECURE},
+	    {"proxy", required_argument, NULL, OPT_PROXY},
+	    {"cacert", required_argument, NULL, OPT_CACERT},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	struct setup_opts o;
+	struct setup_index si;
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_trust *trust = NULL;
+	const struct ap_mirror_release *latest = NULL;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(&si, 0, sizeof(si));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == OPT_HELP)
+			return setup_print_usage("versions");
+		rc = setup_opt(&o, "versions", c, optarg);
+		if (rc <= 0)
+			return rc < 0 ? 2 : setup_usage_error("versions", "bad option");
+	}
+	if (optind < argc)
+		return setup_usage_error("versions", "unexpected argument '%s'", argv[optind]);
+	if (o.n_mirrors == 0)
+		return setup_usage_error("versions", "--mirror URL is required");
+	rc = setup_load_trust(&o, NULL, &trust, &err);
+	if (rc && !o.insecure)
+		return setup_die(&err);
+	ap_err_clear(&err);
+	rc = setup_index_fetch(&o, trust, &si, &err);
+	if (rc)
+		goto fail;
+	rc = ap_mirror_resolve(si.ix, "latest", o.channel, &latest, &err);
+	if (rc && !(rc == AP_E_NOTFOUND && !o.channel))
+		goto fail;
+	rc = 0;
+	if (!o.quiet || o.json)
+		print_versions(&o, &si, latest);
+	goto out;
+fail:
+	rc = setup_die(&err);
+out:
+	setup_index_release(&si);
+	ap_trust_free(trust);
+	return rc;
+}

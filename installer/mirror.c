@@ -1,0 +1,238 @@
+/* mirror.c - releases from mirror trees: fetch and verify the signed index,
+ * resolve --version/--channel, fetch the release's manifest and hold it to
+ * the index's hash (docs/mirrors.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap_config.h"
+#include "setup.h"
+#include "airpack/bundle.h"
+#include "airpack/digest.h"
+#include "airpack/fsx.h"
+#include "airpack/banned.h"
+
+/* A reader racing a publisher can fetch a new index with the old
+ * signature (or the reverse): a pair that does not verify is fetched again
+ * this many times before it counts as a bad signature. */
+#define INDEX_ATTEMPTS 3
+
+bool setup_mirror_tree(const struct setup_opts *o)
+{
+	return o->version && o->n_mirrors > 0 && !o->bundle && !o->from && !o->manifest;
+}
+
+void setup_index_release(struct setup_index *si)
+{
+	ap_mirror_index_free(si->ix);
+	free(si->url);
+	memset(si, 0, sizeof(*si));
+}
+
+static void fetch_opts(const struct setup_opts *o, struct ap_fetch_opts *fo)
+{
+	static const struct ap_fetch_opts init = AP_FETCH_OPTS_INIT;
+
+	*fo = init;
+	fo->proxy = o->proxy;
+	fo->cacert = o->cacert;
+}
+
+/* Fetch base/name into memory; errors name the URL. */
+static int fetch_doc(const struct ap_fetch_opts *fo, const char *base, const char *name, size_t max,
+                     char **url_out, char **buf, size_t *len, struct ap_err *err)
+{
+	char *url = ap_fetch_url_join(base, name);
+	int rc;
+
+	if (!url)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fetch_mem(fo, url, max, buf, len, err);
+	if (rc == 0 && url_out) {
+		*url_out = url;
+		return 0;
+	}
+	free(url);
+	return rc;
+}
+
+/* One try at one mirror: index.json and its signature, parsed and
+ * checked.  AP_E_NOTFOUND/AP_E_FETCH on the index itself let the caller
+ * try the next mirror. */
+static int try_index(const struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
+                     const struct ap_trust *trust, struct setup_index *si, struct ap_err *err)
+{
+	char *buf = NULL, *sig = NULL, *url = NULL;
+	size_t len = 0, slen = 0;
+	int rc = AP_E_SIGNATURE;
+
+	for (int attempt = 0; attempt < INDEX_ATTEMPTS && rc == AP_E_SIGNATURE; attempt++) {
+		free(buf);
+		free(sig);
+		free(url);
+		buf = sig = url = NULL;
+		ap_mirror_index_free(si->ix);
+		si->ix = NULL;
+		rc = fetch_doc(fo, mirror, AP_INDEX_FILE, AP_INDEX_MAX, &url, &buf, &len, err);
+		if (rc)
+			goto out;
+		rc = ap_mirror_index_parse(buf, len, &si->ix, err);
+		if (rc) {
+			ap_err_prefix(err, "mirror index '%s'", url);
+			goto out;
+		}
+		rc = fetch_doc(fo, mirror, AP_INDEX_SIG, AP_SIG_MAX, NULL, &sig, &slen, err);
+		if (rc == AP_E_NOTFOUND) {
+			rc = ap_err_set(err, AP_E_SIGNATURE,
+			                "mirror index '%s' is not signed: "
+			                "'%s.sig' is missing",
+			                url, url);
+			break;
+		}
+		if (rc) {
+			ap_err_prefix(err, "mirror index '%s'", url);
+			goto out;
+		}
+		if (!trust) {
+			rc = ap_err_set(
+			    err, AP_E_UNTRUSTED,
+			    "no trusted key to check mirror index '%s' (signed by key id "
+			    "%s): install its public key in %s or pass --trust KEY",
+			    url, si->ix->key_id, AP_TRUST_DIR);
+			break;
+		}
+		rc = ap_trust_verify(trust, si->ix->key_id, buf, len, (unsigned char *)sig, slen,
+		                     si->signer_id, err);
+		if (rc && rc != AP_E_SIGNATURE)
+			ap_err_prefix(err, "mirror index '%s'", url);
+	}
+	if (rc == AP_E_SIGNATURE && err && !strstr(err->msg, url))
+		ap_err_prefix(err, "mirror index '%s'", url);
+	si->url = url;
+	url = NULL;
+	si->mirror = mirror;
+	if (rc == 0) {
+		si->sig_checked = true;
+	} else if (o->insecure && (rc == AP_E_SIGNATURE || rc == AP_E_UNTRUSTED)) {
+		setup_warn("--insecure: going on although %s",
+		           err ? err->msg : "the mirror index is not verified");
+		ap_err_clear(err);
+		rc = 0;
+	}
+out:
+	free(url);
+	free(buf);
+	free(sig);
+	return rc;
+}
+
+int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct setup_index *si,
+                      struct ap_err *err)
+{
+	struct ap_fetch_opts fo;
+	int rc = AP_E_USAGE;
+
+	memset(si, 0, sizeof(*si));
+	if (o->n_mirrors == 0)
+		return ap_err_set(err, AP_E_USAGE, "no mirror given: use --mirror URL");
+	if (o->offline)
+		return ap_err_set(err, AP_E_USAGE,
+		                  "--offline: a mirror tree's index cannot be read without the "
+		                  "network; install from a bundle or an offline folder instead");
+	fetch_opts(o, &fo);
+	for (size_t i = 0; i < o->n_mirrors; i++) {
+		rc = try_index(o, &fo, o->mirrors[i], trust, si, err);
+		if (rc == 0)
+			return 0;
+		setup_index_release(si);
+		if (rc != AP_E_NOTFOUND && rc != AP_E_FETCH)
+			return rc;
+		if (i + 1 < o->n_mirrors)
+			setup_warn("%s: trying the next mirror", err ? err->msg : "no index");
+	}
+	return rc;
+}
+
+int setup_mirror_open(struct setup_opts *o, const struct ap_trust *trust, struct ap_release **out,
+                      struct ap_err *err)
+{
+	struct setup_index si;
+	struct ap_fetch_opts fo;
+	const struct ap_mirror_release *mr = NULL;
+	struct ap_release *r = NULL;
+	char *mbuf = NULL, *sbuf = NULL, *murl = NULL, *name = NULL;
+	size_t mlen = 0, slen = 0, k;
+	char sha[AP_SHA256_HEX];
+	int rc;
+
+	rc = setup_index_fetch(o, trust, &si, err);
+	if (rc)
+		return rc;
+	rc = ap_mirror_resolve(si.ix, o->version, o->channel, &mr, err);
+	if (rc) {
+		ap_err_prefix(err, "mirror '%s'", si.mirror);
+		goto out;
+	}
+	/* The tree the index came from serves the release first. */
+	for (k = 0; k < o->n_mirrors && o->mirrors[k] != si.mirror; k++)
+		;
+	if (k < o->n_mirrors) {
+		memmove(o->mirrors + 1, o->mirrors, k * sizeof(*o->mirrors));
+		o->mirrors[0] = si.mirror;
+	}
+	fetch_opts(o, &fo);
+	name = ap_path_join(mr->version, AP_BUNDLE_MANIFEST);
+	if (!name) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = fetch_doc(&fo, si.mirror, name, AP_MANIFEST_MAX, &murl, &mbuf, &mlen, err);
+	if (rc)
+		goto out;
+	ap_sha256_hex(mbuf, mlen, sha);
+	if (!ap_sha256_eq(sha, mr->manifest_sha256)) {
+		rc = ap_err_set(err, AP_E_DIGEST,
+		                "manifest of %s does not match the signed index: '%s' has sha256 "
+		                "%s, the index says %s (a tampered or half-published mirror?)",
+		                mr->version, murl, sha, mr->manifest_sha256);
+		goto out;
+	}
+	free(name);
+	name = ap_path_join(mr->version, AP_BUNDLE_SIG);
+	if (!name) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = fetch_doc(&fo, si.mirror, name, AP_SIG_MAX, NULL, &sbuf, &slen, err);
+	if (rc == AP_E_NOTFOUND)
+		rc = ap_err_set(err, AP_E_SIGNATURE,
+		                "release '%s' is not signed: '%s.sig' is "
+		                "missing",
+		                murl, murl);
+	if (rc)
+		goto out;
+	rc = ap_release_from_mem(mbuf, mlen, (unsigned char *)sbuf, slen, NULL, &r, err);
+	if (rc)
+		goto out;
+	free(r->path);
+	r->path = murl;
+	murl = NULL;
+	if (strcmp(r->manifest->product, si.ix->product) != 0 ||
+	    strcmp(r->manifest->version, mr->version) != 0) {
+		rc = ap_err_set(err, AP_E_MANIFEST,
+		                "release '%s' is %s %s, but the mirror index lists it as %s %s",
+		                r->path, r->manifest->product, r->manifest->version, si.ix->product,
+		                mr->version);
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+out:
+	ap_release_free(r);
+	free(name);
+	free(murl);
+	free(mbuf);
+	free(sbuf);
+	setup_index_release(&si);
+	return rc;
+}

@@ -1,0 +1,670 @@
+/* fsx_posix.c - the OS calls of fsx on POSIX systems; see airpack/fsx.h. */
+#define _GNU_SOURCE /* renameat2 and RENAME_EXCHANGE */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "airpack/fsx.h"
+#include "fsx_os.h"
+#include "airpack/banned.h"
+
+bool ap_fsx_os_is_sep(char c)
+{
+	return c == '/';
+}
+
+bool ap_fsx_has_modes(void)
+{
+	return true;
+}
+
+static void afile_release(struct ap_afile *f)
+{
+	free(f->path);
+	free(f->tmp);
+	f->path = NULL;
+	f->tmp = NULL;
+	f->fp = NULL;
+}
+
+int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err)
+{
+	static const char suffix[] = ".tmp-XXXXXX";
+	size_t n = strlen(path);
+	char *tmp = NULL;
+	char *final = NULL;
+	FILE *fp = NULL;
+	int fd = -1;
+	int rc = 0;
+
+	tmp = malloc(n + sizeof(suffix));
+	final = ap_fsx_os_strdup(path);
+	if (!tmp || !final) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", path);
+		goto out;
+	}
+	memcpy(tmp, path, n);
+	memcpy(tmp + n, suffix, sizeof(suffix));
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                "cannot create a temporary file for '%s'", path);
+		goto out;
+	}
+	if (fchmod(fd, (mode_t)(mode & 07777)) != 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot set mode %04o on '%s'", mode, tmp);
+		goto out;
+	}
+	fp = fdopen(fd, "wb");
+	if (!fp) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot open '%s' for writing", tmp);
+		goto out;
+	}
+	fd = -1;
+	f->path = final;
+	f->tmp = tmp;
+	f->fp = fp;
+	return 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(final);
+	return rc;
+}
+
+int ap_afile_commit(struct ap_afile *f, struct ap_err *err)
+{
+	int rc = 0;
+	FILE *fp = f->fp;
+
+	if (!fp) {
+		afile_release(f);
+		return ap_err_set(err, AP_E_USAGE, "commit of a file that is not open");
+	}
+	f->fp = NULL;
+	rc = ap_fsx_fsync_fp(fp, f->tmp, err);
+	if (fclose(fp) != 0 && rc == 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", f->tmp);
+	if (rc < 0)
+		goto fail;
+	if (rename(f->tmp, f->path) != 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot rename '%s' to '%s'", f->tmp, f->path);
+		goto fail;
+	}
+	rc = ap_fsx_fsync_parent(f->path, err);
+	afile_release(f);
+	return rc;
+fail:
+	unlink(f->tmp);
+	afile_release(f);
+	return rc;
+}
+
+void ap_afile_abort(struct ap_afile *f)
+{
+	if (!f)
+		return;
+	if (f->fp)
+		fclose(f->fp);
+	if (f->tmp)
+		unlink(f->tmp);
+	afile_release(f);
+}
+
+int ap_fsx_fsync_fp(FILE *fp, const char *what, struct ap_err *err)
+{
+	if (fflush(fp) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot write '%s'", what);
+	if (fsync(fileno(fp)) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot fsync '%s'", what);
+	return 0;
+}
+
+static int fsync_open(const char *path, int flags, const char *what, struct ap_err *err)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                  "cannot open %s '%s' to fsync it", what, path);
+	/* Some file systems refuse fsync on folders; nothing more can be done there. */
+	if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+		rc = ap_err_sys(err, AP_E_IO, "cannot fsync %s '%s'", what, path);
+	close(fd);
+	return rc;
+}
+
+int ap_fsx_fsync_path(const char *path, struct ap_err *err)
+{
+	return fsync_open(path, O_RDONLY, "file", err);
+}
+
+int ap_fsx_fsync_dir(const char *path, struct ap_err *err)
+{
+	return fsync_open(path, O_RDONLY | O_DIRECTORY, "folder", err);
+}
+
+int ap_fsx_rename(const char *from, const char *to, struct ap_err *err)
+{
+	char *dto = NULL;
+	char *dfrom = NULL;
+	int rc = 0;
+
+	if (rename(from, to) != 0)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                  "cannot rename '%s' to '%s'", from, to);
+	dto = ap_path_dirname(to);
+	dfrom = ap_path_dirname(from);
+	if (!dto || !dfrom) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory renaming '%s'", from);
+		goto out;
+	}
+	rc = ap_fsx_fsync_dir(dto, err);
+	if (rc == 0 && strcmp(dto, dfrom) != 0)
+		rc = ap_fsx_fsync_dir(dfrom, err);
+out:
+	free(dto);
+	free(dfrom);
+	return rc;
+}
+
+int ap_fsx_os_mkdir_one(const char *path, unsigned mode, struct ap_err *err)
+{
+	struct stat st;
+
+	if (mkdir(path, (mode_t)mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return ap_err_sys(err, AP_E_IO, "cannot create folder '%s'", path);
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return ap_err_set(err, AP_E_EXISTS,
+		                  "cannot create folder '%s': a file with that name exists", path);
+	return 0;
+}
+
+int ap_fsx_unlink(const char *path, struct ap_err *err)
+{
+	if (unlink(path) != 0 && errno != ENOENT)
+		return ap_err_sys(err, AP_E_IO, "cannot remove '%s'", path);
+	return 0;
+}
+
+int ap_fsx_rmdir(const char *path, struct ap_err *err)
+{
+	if (rmdir(path) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ENOTEMPTY || errno == EEXIST)
+			return ap_err_set(err, AP_E_EXISTS, "cannot remove folder '%s': not empty",
+			                  path);
+		return ap_err_sys(err, AP_E_IO, "cannot remove folder '%s'", path);
+	}
+	return 0;
+}
+
+/* Empty the folder open as dfd (named path, for messages) and close it.
+ * Entries are removed relative to dfd, never through a symlink. */
+static int rm_tree_fd(int dfd, const char *path, struct ap_err *err)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s'", path);
+		close(dfd);
+		return rc;
+	}
+	for (;;) {
+		struct stat st;
+		char *child;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno != 0)
+				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s'", path);
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		child = ap_path_join(path, de->d_name);
+		if (!child) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'", path);
+			break;
+		}
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno != ENOENT)
+				rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s'", child);
+		} else if (S_ISDIR(st.st_mode)) {
+			int cfd = openat(dfd, de->d_name,
+			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (cfd < 0)
+				rc = ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", child);
+			else
+				rc = rm_tree_fd(cfd, child, err);
+			if (rc == 0 && unlinkat(dfd, de->d_name, AT_REMOVEDIR) != 0 &&
+			    errno != ENOENT)
+				rc = ap_err_sys(err, AP_E_IO, "cannot remove folder '%s'", child);
+		} else if (unlinkat(dfd, de->d_name, 0) != 0 && errno != ENOENT) {
+			rc = ap_err_sys(err, AP_E_IO, "cannot remove '%s'", child);
+		}
+		free(child);
+		if (rc < 0)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+int ap_fsx_rm_rf(const char *path, struct ap_err *err)
+{
+	struct stat st;
+	int fd;
+	int rc;
+
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return ap_err_sys(err, AP_E_IO, "cannot stat '%s'", path);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return ap_fsx_unlink(path, err);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", path);
+	rc = rm_tree_fd(fd, path, err);
+	if (rc < 0)
+		return rc;
+	if (rmdir(path) != 0 && errno != ENOENT)
+		return ap_err_sys(err, AP_E_IO, "cannot remove folder '%s'", path);
+	return 0;
+}
+
+int ap_fsx_stat(const char *path, struct ap_stat *st, struct ap_err *err)
+{
+	struct stat s;
+
+	if (lstat(path, &s) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			memset(st, 0, sizeof(*st));
+			st->type = AP_FT_NONE;
+			return 0;
+		}
+		return ap_err_sys(err, AP_E_IO, "cannot stat '%s'", path);
+	}
+	if (S_ISREG(s.st_mode))
+		st->type = AP_FT_FILE;
+	else if (S_ISDIR(s.st_mode))
+		st->type = AP_FT_DIR;
+	else if (S_ISLNK(s.st_mode))
+		st->type = AP_FT_LINK;
+	else
+		st->type = AP_FT_OTHER;
+	st->size = (uint64_t)s.st_size;
+	st->mode = (unsigned)(s.st_mode & 07777);
+	st->mtime = (int64_t)s.st_mtime;
+	return 0;
+}
+
+bool ap_fsx_is_dir(const char *path)
+{
+	struct stat s;
+
+	return stat(path, &s) == 0 && S_ISDIR(s.st_mode);
+}
+
+bool ap_fsx_is_file(const char *path)
+{
+	struct stat s;
+
+	return stat(path, &s) == 0 && S_ISREG(s.st_mode);
+}
+
+bool ap_fsx_dir_writable(const char *path)
+{
+	return ap_fsx_is_dir(path) && access(path, W_OK | X_OK) == 0;
+}
+
+int ap_fsx_chmod(const char *path, unsigned mode, struct ap_err *err)
+{
+	if (chmod(path, (mode_t)(mode & 07777)) != 0)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                  "cannot set mode %04o on '%s'", mode, path);
+	return 0;
+}
+
+int ap_fsx_set_mtime(const char *path, int64_t mtime, struct ap_err *err)
+{
+	struct timespec ts[2];
+
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = (time_t)mtime;
+	ts[1].tv_nsec = 0;
+	if (utimensat(AT_FDCWD, path, ts, 0) != 0)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                  "cannot set the modification time of '%s'", path);
+	return 0;
+}
+
+int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *err)
+{
+	FILE *fp = fopen(path, mode);
+
+	if (!fp) {
+		bool reading = mode[0] == 'r';
+
+		return ap_err_sys(err, reading && errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                  "cannot open '%s' for %s", path, reading ? "reading" : "writing");
+	}
+	*out = fp;
+	return 0;
+}
+
+int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
+{
+	DIR *d;
+	struct dirent *de;
+	char **v = NULL;
+	size_t used = 0;
+	size_t cap = 0;
+	int rc = 0;
+
+	d = opendir(path);
+	if (!d)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                  "cannot list folder '%s'", path);
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno != 0) {
+				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s'", path);
+				goto out;
+			}
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		/* Keep one spare slot so the vector is also NULL-terminated. */
+		if (used + 2 > cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **p = realloc(v, ncap * sizeof(*v));
+
+			if (!p) {
+				rc =
+				    ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+				goto out;
+			}
+			v = p;
+			cap = ncap;
+		}
+		v[used] = ap_fsx_os_strdup(de->d_name);
+		if (!v[used]) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+			goto out;
+		}
+		used++;
+		v[used] = NULL;
+	}
+	if (!v) {
+		v = calloc(1, sizeof(*v));
+		if (!v) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+			goto out;
+		}
+	}
+	ap_fsx_os_sort_names(v, used);
+	*names = v;
+	*n = used;
+	v = NULL;
+out:
+	ap_strv_free(v, used);
+	closedir(d);
+	return rc;
+}
+
+int ap_fsx_self_exe(char **path, struct ap_err *err)
+{
+	size_t cap = 256;
+	char *buf = NULL;
+
+	for (;;) {
+		char *p = realloc(buf, cap);
+		ssize_t n;
+
+		if (!p) {
+			free(buf);
+			return ap_err_set(err, AP_E_NOMEM, "out of memory finding the executable");
+		}
+		buf = p;
+		n = readlink("/proc/self/exe", buf, cap);
+		if (n < 0) {
+			free(buf);
+			return ap_err_sys(err, AP_E_IO, "cannot read '/proc/self/exe'");
+		}
+		if ((size_t)n < cap) {
+			buf[n] = '\0';
+			*path = buf;
+			return 0;
+		}
+		if (cap >= 1024 * 1024) {
+			free(buf);
+			return ap_err_set(err, AP_E_TOOBIG,
+			                  "the executable's path is longer than %zu bytes", cap);
+		}
+		cap *= 2;
+	}
+}
+
+bool ap_fsx_isatty(FILE *fp)
+{
+	int fd = fp ? fileno(fp) : -1;
+
+	return fd >= 0 && isatty(fd) == 1;
+}
+
+int ap_fsx_lock(const char *path, int *handle, struct ap_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return ap_err_sys(err, AP_E_IO, "cannot open lock file '%s'", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return ap_err_set(err, AP_E_STATE,
+			                  "another airpack-setup holds the lock '%s'", path);
+		errno = e;
+		return ap_err_sys(err, AP_E_IO, "cannot lock '%s'", path);
+	}
+	*handle = fd;
+	return fd;
+}
+
+void ap_fsx_unlock(int handle)
+{
+	if (handle < 0)
+		return;
+	flock(handle, LOCK_UN);
+	close(handle);
+}
+
+int ap_fsx_file_id(const char *path, struct ap_file_id *id, struct ap_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			id->exists = false;
+			id->dev = 0;
+			id->ino = 0;
+			return 0;
+		}
+		return ap_err_sys(err, AP_E_IO, "cannot stat '%s'", path);
+	}
+	id->exists = true;
+	id->dev = (uint64_t)st.st_dev;
+	id->ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+int ap_fsx_exchange(const char *a, const char *b, bool *unsupported, struct ap_err *err)
+{
+	*unsupported = false;
+#if defined(__linux__) && defined(RENAME_EXCHANGE)
+	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return ap_err_sys(err, AP_E_IO, "cannot exchange '%s' and '%s'", a, b);
+#else
+	(void)a;
+	(void)b;
+	(void)err;
+#endif
+	*unsupported = true;
+	return 0;
+}
+
+int ap_fsx_link(const char *from, const char *to, bool *fallback, struct ap_err *err)
+{
+	*fallback = false;
+	if (linkat(AT_FDCWD, from, AT_FDCWD, to, 0) == 0)
+		return 0;
+	if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
+		*fallback = true;
+		return 0;
+	}
+	return ap_err_sys(err, AP_E_IO, "cannot link '%s' to '%s'", from, to);
+}
+
+bool ap_path_is_abs(const char *path)
+{
+	return path[0] == '/';
+}
+
+int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
+{
+	size_t cap = 256;
+	char *cwd = NULL;
+	char *abs;
+
+	if (ap_path_is_abs(path)) {
+		abs = ap_fsx_os_strdup(path);
+		goto done;
+	}
+	for (;;) {
+		char *p = realloc(cwd, cap);
+
+		if (!p) {
+			free(cwd);
+			return ap_err_set(err, AP_E_NOMEM, "out of memory resolving '%s'", path);
+		}
+		cwd = p;
+		if (getcwd(cwd, cap))
+			break;
+		if (errno != ERANGE || cap >= 1024 * 1024) {
+			free(cwd);
+			return ap_err_sys(err, AP_E_IO, "cannot find the current folder");
+		}
+		cap *= 2;
+	}
+	abs = strcmp(path, ".") == 0 ? ap_fsx_os_strdup(cwd) : ap_path_join(cwd, path);
+	free(cwd);
+done:
+	if (!abs)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory resolving '%s'", path);
+	*out = abs;
+	return 0;
+}
+
+/* Both folders are held open, so leaving works even when the caller's
+ * folder was renamed meanwhile. */
+struct ap_fsx_cwd {
+	int saved;
+	int dir;
+	char *name;
+};
+
+int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err)
+{
+	struct ap_fsx_cwd *c = calloc(1, sizeof(*c));
+	int rc = 0;
+
+	if (!c)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
+	c->saved = -1;
+	c->dir = -1;
+	c->name = ap_fsx_os_strdup(dir);
+	if (!c->name) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
+		goto fail;
+	}
+	c->saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->saved < 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot open the working folder");
+		goto fail;
+	}
+	c->dir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->dir < 0) {
+		rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                "cannot open folder '%s'", dir);
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	ap_fsx_cwd_close(c);
+	return rc;
+}
+
+int ap_fsx_cwd_enter(struct ap_fsx_cwd *c, struct ap_err *err)
+{
+	if (fchdir(c->dir) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot enter folder '%s'", c->name);
+	return 0;
+}
+
+int ap_fsx_cwd_leave(struct ap_fsx_cwd *c, struct ap_err *err)
+{
+	if (fchdir(c->saved) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot return to the working folder");
+	return 0;
+}
+
+void ap_fsx_cwd_close(struct ap_fsx_cwd *c)
+{
+	if (!c)
+		return;
+	if (c->saved >= 0)
+		close(c->saved);
+	if (c->dir >= 0)
+		close(c->dir);
+	free(c->name);
+	free(c);
+}
+
+int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
+{
+	(void)argc;
+	(void)argv;
+	(void)err;
+	return 0;
+}

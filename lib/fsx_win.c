@@ -1,0 +1,1094 @@
+/* fsx_win.c - the OS calls of fsx on Windows; see airpack/fsx.h.
+ *
+ * Paths arrive as UTF-8 and go to the wide (UTF-16) Win32 calls, with '/'
+ * turned into '\'; the ANSI calls would read them in the ANSI code page and
+ * lose every character outside it.  Long absolute paths get the "\\?\"
+ * prefix so MAX_PATH does not apply.  Files are always binary.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <io.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include <windows.h>
+#include <shellapi.h>
+
+#include "airpack/fsx.h"
+#include "fsx_os.h"
+#include "airpack/banned.h"
+
+/* Below this many UTF-16 units a path needs no "\\?\" prefix (CreateDirectoryW
+ * allows MAX_PATH - 12). */
+#define SHORT_PATH 240
+/* 100-ns ticks between 1601-01-01 and 1970-01-01. */
+#define EPOCH_DIFF 116444736000000000LL
+
+bool ap_fsx_os_is_sep(char c)
+{
+	return c == '/' || c == '\\';
+}
+
+bool ap_fsx_has_modes(void)
+{
+	return false;
+}
+
+/* ---- conversions ---- */
+
+static wchar_t *utf8_to_wide(const char *s)
+{
+	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+	wchar_t *w;
+
+	if (n <= 0)
+		return NULL;
+	w = malloc((size_t)n * sizeof(*w));
+	if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+		free(w);
+		w = NULL;
+	}
+	return w;
+}
+
+static char *wide_to_utf8(const wchar_t *w)
+{
+	int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+	char *s;
+
+	if (n <= 0)
+		return NULL;
+	s = malloc((size_t)n);
+	if (s && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) != n) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* A UTF-8 path as the wide path the Win32 calls get (malloc'd), or NULL
+ * (invalid UTF-8, out of memory). */
+static wchar_t *wpath(const char *path)
+{
+	wchar_t *w = utf8_to_wide(path);
+	wchar_t *full;
+	wchar_t *out;
+	DWORD n;
+
+	if (!w)
+		return NULL;
+	for (wchar_t *p = w; *p; p++) {
+		if (*p == L'/')
+			*p = L'\\';
+	}
+	if (wcslen(w) < SHORT_PATH || wcsncmp(w, L"\\\\?\\", 4) == 0)
+		return w;
+	/* "\\?\" turns off normalisation, so normalise first. */
+	n = GetFullPathNameW(w, 0, NULL, NULL);
+	full = n ? malloc((size_t)n * sizeof(*full)) : NULL;
+	if (!full || GetFullPathNameW(w, n, full, NULL) >= n) {
+		free(full);
+		return w;
+	}
+	free(w);
+	out = malloc(((size_t)n + 8) * sizeof(*out));
+	if (!out) {
+		free(full);
+		return NULL;
+	}
+	if (full[0] == L'\\' && full[1] == L'\\') {
+		memcpy(out, L"\\\\?\\UNC", 7 * sizeof(*out));
+		memcpy(out + 7, full + 1, wcslen(full + 1) * sizeof(*out) + sizeof(*out));
+	} else {
+		memcpy(out, L"\\\\?\\", 4 * sizeof(*out));
+		memcpy(out + 4, full, wcslen(full) * sizeof(*out) + sizeof(*out));
+	}
+	free(full);
+	return out;
+}
+
+/* ---- errors ---- */
+
+static const char *win_reason(DWORD e, char *buf, size_t bufsz)
+{
+	wchar_t wbuf[256];
+	char *s;
+	size_t n;
+
+	switch (e) {
+	case ERROR_FILE_NOT_FOUND:
+		return "file not found";
+	case ERROR_PATH_NOT_FOUND:
+		return "folder not found";
+	case ERROR_ACCESS_DENIED:
+		return "access denied";
+	case ERROR_SHARING_VIOLATION:
+		return "in use by another process";
+	case ERROR_LOCK_VIOLATION:
+		return "locked by another process";
+	case ERROR_ALREADY_EXISTS:
+	case ERROR_FILE_EXISTS:
+		return "already exists";
+	case ERROR_DIR_NOT_EMPTY:
+		return "folder not empty";
+	case ERROR_DISK_FULL:
+	case ERROR_HANDLE_DISK_FULL:
+		return "disk full";
+	case ERROR_NOT_SAME_DEVICE:
+		return "on another drive";
+	case ERROR_NO_UNICODE_TRANSLATION:
+		return "not valid UTF-8";
+	default:
+		break;
+	}
+	if (FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, e, 0,
+	                   wbuf, sizeof(wbuf) / sizeof(wbuf[0]), NULL) == 0) {
+		snprintf(buf, bufsz, "Windows error %lu", (unsigned long)e);
+		return buf;
+	}
+	s = wide_to_utf8(wbuf);
+	if (!s) {
+		snprintf(buf, bufsz, "Windows error %lu", (unsigned long)e);
+		return buf;
+	}
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == '\n' || s[n - 1] == ' ' ||
+	                 s[n - 1] == '.'))
+		s[--n] = '\0';
+	snprintf(buf, bufsz, "%s (Windows error %lu)", s, (unsigned long)e);
+	free(s);
+	return buf;
+}
+
+static bool not_found(DWORD e)
+{
+	return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ||
+	       e == ERROR_INVALID_NAME || e == ERROR_BAD_NETPATH;
+}
+
+/* Like ap_err_sys, with the reason taken from GetLastError() (read on entry). */
+static int AP_PRINTF(3, 4) win_err(struct ap_err *err, int code, const char *fmt, ...)
+{
+	DWORD e = GetLastError();
+	char what[AP_ERR_MSG_MAX];
+	char rbuf[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return ap_err_set(err, code, "%s: %s", what, win_reason(e, rbuf, sizeof(rbuf)));
+}
+
+static int bad_path(struct ap_err *err, const char *path)
+{
+	return ap_err_set(err, AP_E_USAGE, "cannot use path '%s': not valid UTF-8 (or out of memory)",
+	                  path);
+}
+
+/* ---- atomic files ---- */
+
+static void afile_release(struct ap_afile *f)
+{
+	free(f->path);
+	free(f->tmp);
+	f->path = NULL;
+	f->tmp = NULL;
+	f->fp = NULL;
+}
+
+static void remove_file_w(const wchar_t *w)
+{
+	if (!DeleteFileW(w) && GetLastError() == ERROR_ACCESS_DENIED) {
+		SetFileAttributesW(w, FILE_ATTRIBUTE_NORMAL);
+		DeleteFileW(w);
+	}
+}
+
+static void remove_file(const char *path)
+{
+	wchar_t *w = wpath(path);
+
+	if (w)
+		remove_file_w(w);
+	free(w);
+}
+
+int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	static unsigned long counter;
+	size_t n = strlen(path);
+	char *tmp = NULL;
+	char *final = NULL;
+	wchar_t *w = NULL;
+	HANDLE h = INVALID_HANDLE_VALUE;
+	FILE *fp = NULL;
+	int fd = -1;
+	int rc = 0;
+
+	(void)mode;
+	tmp = malloc(n + sizeof(".tmp-XXXXXX"));
+	final = ap_fsx_os_strdup(path);
+	if (!tmp || !final) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", path);
+		goto out;
+	}
+	for (int attempt = 0; attempt < 100; attempt++) {
+		unsigned long long v = ((unsigned long long)GetCurrentProcessId() << 32) ^
+		                       GetTickCount64() ^ (++counter * 2654435761u);
+
+		memcpy(tmp, path, n);
+		memcpy(tmp + n, ".tmp-", 5);
+		for (int i = 0; i < 6; i++) {
+			tmp[n + 5 + i] = digits[v % 36];
+			v /= 36;
+		}
+		tmp[n + 11] = '\0';
+		free(w);
+		w = wpath(tmp);
+		if (!w) {
+			rc = bad_path(err, path);
+			goto out;
+		}
+		h = CreateFileW(w, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+		if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_FILE_EXISTS)
+			break;
+	}
+	if (h == INVALID_HANDLE_VALUE) {
+		rc = win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
+		             "cannot create a temporary file for '%s'", path);
+		goto out;
+	}
+	fd = _open_osfhandle((intptr_t)h, _O_WRONLY | _O_BINARY);
+	if (fd < 0) {
+		CloseHandle(h);
+		remove_file_w(w);
+		rc = ap_err_set(err, AP_E_IO, "cannot open '%s' for writing", tmp);
+		goto out;
+	}
+	fp = _fdopen(fd, "wb");
+	if (!fp) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot open '%s' for writing", tmp);
+		_close(fd);
+		remove_file_w(w);
+		goto out;
+	}
+	f->path = final;
+	f->tmp = tmp;
+	f->fp = fp;
+	free(w);
+	return 0;
+out:
+	free(w);
+	free(tmp);
+	free(final);
+	return rc;
+}
+
+static int move_replace(const char *from, const char *to, struct ap_err *err)
+{
+	wchar_t *wf = wpath(from);
+	wchar_t *wt = wpath(to);
+	int rc = 0;
+
+	if (!wf || !wt) {
+		rc = bad_path(err, wf ? to : from);
+		goto out;
+	}
+	if (!MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+		rc = win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
+		             "cannot rename '%s' to '%s'", from, to);
+out:
+	free(wf);
+	free(wt);
+	return rc;
+}
+
+int ap_afile_commit(struct ap_afile *f, struct ap_err *err)
+{
+	int rc = 0;
+	FILE *fp = f->fp;
+
+	if (!fp) {
+		afile_release(f);
+		return ap_err_set(err, AP_E_USAGE, "commit of a file that is not open");
+	}
+	f->fp = NULL;
+	rc = ap_fsx_fsync_fp(fp, f->tmp, err);
+	if (fclose(fp) != 0 && rc == 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", f->tmp);
+	if (rc == 0)
+		rc = move_replace(f->tmp, f->path, err);
+	if (rc < 0)
+		remove_file(f->tmp);
+	afile_release(f);
+	return rc;
+}
+
+void ap_afile_abort(struct ap_afile *f)
+{
+	if (!f)
+		return;
+	if (f->fp)
+		fclose(f->fp);
+	if (f->tmp)
+		remove_file(f->tmp);
+	afile_release(f);
+}
+
+/* ---- durability ---- */
+
+int ap_fsx_fsync_fp(FILE *fp, const char *what, struct ap_err *err)
+{
+	HANDLE h;
+
+	if (fflush(fp) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot write '%s'", what);
+	h = (HANDLE)_get_osfhandle(_fileno(fp));
+	if (h == INVALID_HANDLE_VALUE)
+		return ap_err_set(err, AP_E_IO, "cannot fsync '%s': no file handle", what);
+	if (!FlushFileBuffers(h))
+		return win_err(err, AP_E_IO, "cannot fsync '%s'", what);
+	return 0;
+}
+
+int ap_fsx_fsync_path(const char *path, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	HANDLE h;
+	int rc = 0;
+
+	if (!w)
+		return bad_path(err, path);
+	/* FlushFileBuffers needs write access. */
+	h = CreateFileW(w, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+	                NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		rc = win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
+		             "cannot open file '%s' to fsync it", path);
+		goto out;
+	}
+	if (!FlushFileBuffers(h))
+		rc = win_err(err, AP_E_IO, "cannot fsync file '%s'", path);
+	CloseHandle(h);
+out:
+	free(w);
+	return rc;
+}
+
+int ap_fsx_fsync_dir(const char *path, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	DWORD a;
+
+	if (!w)
+		return bad_path(err, path);
+	a = GetFileAttributesW(w);
+	free(w);
+	if (a == INVALID_FILE_ATTRIBUTES)
+		return win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
+		               "cannot open folder '%s' to fsync it", path);
+	if (!(a & FILE_ATTRIBUTE_DIRECTORY))
+		return ap_err_set(err, AP_E_IO, "cannot fsync folder '%s': not a folder", path);
+	return 0;
+}
+
+int ap_fsx_rename(const char *from, const char *to, struct ap_err *err)
+{
+	return move_replace(from, to, err);
+}
+
+/* ---- folders and removal ---- */
+
+int ap_fsx_os_mkdir_one(const char *path, unsigned mode, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	DWORD a;
+	int rc = 0;
+
+	(void)mode;
+	if (!w)
+		return bad_path(err, path);
+	if (!CreateDirectoryW(w, NULL)) {
+		DWORD e = GetLastError();
+
+		a = GetFileAttributesW(w);
+		if (a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY)) {
+			rc = 0;
+		} else if (a != INVALID_FILE_ATTRIBUTES) {
+			rc = ap_err_set(err, AP_E_EXISTS,
+			                "cannot create folder '%s': a file with that name exists",
+			                path);
+		} else {
+			SetLastError(e);
+			rc = win_err(err, AP_E_IO, "cannot create folder '%s'", path);
+		}
+	}
+	free(w);
+	return rc;
+}
+
+int ap_fsx_unlink(const char *path, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	int rc = 0;
+
+	if (!w)
+		return bad_path(err, path);
+	if (!DeleteFileW(w)) {
+		DWORD e = GetLastError();
+
+		/* POSIX removes read-only files; so does this. */
+		if (e == ERROR_ACCESS_DENIED && SetFileAttributesW(w, FILE_ATTRIBUTE_NORMAL) &&
+		    DeleteFileW(w))
+			e = 0;
+		if (e != 0 && !not_found(e)) {
+			SetLastError(e);
+			rc = win_err(err, AP_E_IO, "cannot remove '%s'", path);
+		}
+	}
+	free(w);
+	return rc;
+}
+
+int ap_fsx_rmdir(const char *path, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	int rc = 0;
+
+	if (!w)
+		return bad_path(err, path);
+	if (!RemoveDirectoryW(w)) {
+		DWORD e = GetLastError();
+
+		if (e == ERROR_DIR_NOT_EMPTY)
+			rc = ap_err_set(err, AP_E_EXISTS, "cannot remove folder '%s': not empty", path);
+		else if (!not_found(e))
+			rc = win_err(err, AP_E_IO, "cannot remove folder '%s'", path);
+	}
+	free(w);
+	return rc;
+}
+
+/* Remove the folder at path and everything in it.  A reparse point
+ * (symlink, junction) is removed itself, never followed. */
+static int rm_tree(const char *path, struct ap_err *err)
+{
+	char *pattern = ap_path_join(path, "*");
+	wchar_t *wp = pattern ? wpath(pattern) : NULL;
+	WIN32_FIND_DATAW fd;
+	HANDLE h;
+	int rc = 0;
+
+	free(pattern);
+	if (!wp)
+		return bad_path(err, path);
+	h = FindFirstFileW(wp, &fd);
+	free(wp);
+	if (h == INVALID_HANDLE_VALUE) {
+		if (!not_found(GetLastError()))
+			return win_err(err, AP_E_IO, "cannot list folder '%s'", path);
+	} else {
+		do {
+			char *name;
+			char *child;
+
+			if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+				continue;
+			name = wide_to_utf8(fd.cFileName);
+			child = name ? ap_path_join(path, name) : NULL;
+			free(name);
+			if (!child) {
+				rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'", path);
+				break;
+			}
+			if ((fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
+			    !(fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT))
+				rc = rm_tree(child, err);
+			else if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+				rc = ap_fsx_rmdir(child, err);
+			else
+				rc = ap_fsx_unlink(child, err);
+			free(child);
+		} while (rc == 0 && FindNextFileW(h, &fd));
+		FindClose(h);
+	}
+	if (rc == 0)
+		rc = ap_fsx_rmdir(path, err);
+	return rc;
+}
+
+int ap_fsx_rm_rf(const char *path, struct ap_err *err)
+{
+	struct ap_stat st;
+	int rc;
+
+	rc = ap_fsx_stat(path, &st, err);
+	if (rc < 0 || st.type == AP_FT_NONE)
+		return rc;
+	if (st.type == AP_FT_DIR)
+		return rm_tree(path, err);
+	if (st.type == AP_FT_LINK) {
+		wchar_t *w = wpath(path);
+		DWORD a = w ? GetFileAttributesW(w) : INVALID_FILE_ATTRIBUTES;
+
+		free(w);
+		if (a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY))
+			return ap_fsx_rmdir(path, err);
+	}
+	return ap_fsx_unlink(path, err);
+}
+
+/* ---- information ---- */
+
+static int64_t filetime_to_unix(FILETIME ft)
+{
+	int64_t t = ((int64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+
+	return (t - EPOCH_DIFF) / 10000000;
+}
+
+int ap_fsx_stat(const char *path, struct ap_stat *st, struct ap_err *err)
+{
+	WIN32_FILE_ATTRIBUTE_DATA d;
+	wchar_t *w = wpath(path);
+
+	if (!w)
+		return bad_path(err, path);
+	if (!GetFileAttributesExW(w, GetFileExInfoStandard, &d)) {
+		DWORD e = GetLastError();
+
+		free(w);
+		if (not_found(e) || e == ERROR_DIRECTORY) {
+			memset(st, 0, sizeof(*st));
+			st->type = AP_FT_NONE;
+			return 0;
+		}
+		SetLastError(e);
+		return win_err(err, AP_E_IO, "cannot stat '%s'", path);
+	}
+	free(w);
+	if (d.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+		st->type = AP_FT_LINK;
+	else if (d.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+		st->type = AP_FT_DIR;
+	else if (d.dwFileAttributes & FILE_ATTRIBUTE_DEVICE)
+		st->type = AP_FT_OTHER;
+	else
+		st->type = AP_FT_FILE;
+	st->size = st->type == AP_FT_FILE
+	               ? ((uint64_t)d.nFileSizeHigh << 32) | d.nFileSizeLow
+	               : 0;
+	if (st->type == AP_FT_DIR)
+		st->mode = 0755;
+	else
+		st->mode = (d.dwFileAttributes & FILE_ATTRIBUTE_READONLY) ? 0444 : 0644;
+	st->mtime = filetime_to_unix(d.ftLastWriteTime);
+	return 0;
+}
+
+static DWORD attributes(const char *path)
+{
+	wchar_t *w = wpath(path);
+	DWORD a = w ? GetFileAttributesW(w) : INVALID_FILE_ATTRIBUTES;
+
+	free(w);
+	return a;
+}
+
+bool ap_fsx_is_dir(const char *path)
+{
+	DWORD a = attributes(path);
+
+	return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+bool ap_fsx_is_file(const char *path)
+{
+	DWORD a = attributes(path);
+
+	return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY) &&
+	       !(a & FILE_ATTRIBUTE_DEVICE);
+}
+
+bool ap_fsx_dir_writable(const char *path)
+{
+	/* The read-only attribute means nothing on folders and ACLs are not
+	 * worth reading: try to create a file that removes itself. */
+	char *probe = ap_path_join(path, ".airpack-probe");
+	wchar_t *w = probe ? wpath(probe) : NULL;
+	HANDLE h;
+
+	free(probe);
+	if (!w)
+		return false;
+	h = CreateFileW(w, GENERIC_WRITE, 0, NULL, CREATE_NEW,
+	                FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE)
+		return false;
+	CloseHandle(h);
+	return true;
+}
+
+int ap_fsx_chmod(const char *path, unsigned mode, struct ap_err *err)
+{
+	(void)mode;
+	if (attributes(path) == INVALID_FILE_ATTRIBUTES)
+		return win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
+		               "cannot set mode %04o on '%s'", mode, path);
+	return 0;
+}
+
+int ap_fsx_set_mtime(const char *path, int64_t mtime, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	int64_t t = mtime * 10000000 + EPOCH_DIFF;
+	FILETIME ft;
+	HANDLE h;
+	int rc = 0;
+
+	if (!w)
+		return bad_path(err, path);
+	ft.dwLowDateTime = (DWORD)(t & 0xffffffff);
+	ft.dwHighDateTime = (DWORD)((uint64_t)t >> 32);
+	/* BACKUP_SEMANTICS lets a folder be opened too. */
+	h = CreateFileW(w, FILE_WRITE_ATTRIBUTES,
+	                FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+	                FILE_FLAG_BACKUP_SEMANTICS, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		rc = win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
+		             "cannot set the modification time of '%s'", path);
+		goto out;
+	}
+	if (!SetFileTime(h, NULL, NULL, &ft))
+		rc = win_err(err, AP_E_IO, "cannot set the modification time of '%s'", path);
+	CloseHandle(h);
+out:
+	free(w);
+	return rc;
+}
+
+int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *err)
+{
+	wchar_t wmode[8];
+	wchar_t *w = wpath(path);
+	bool reading = mode[0] == 'r';
+	size_t i = 0;
+	FILE *fp;
+
+	if (!w)
+		return bad_path(err, path);
+	for (const char *m = mode; *m && i < 5; m++)
+		wmode[i++] = (wchar_t)(unsigned char)*m;
+	if (!strchr(mode, 'b'))
+		wmode[i++] = L'b';
+	/* Not inherited by run actions (process_win.c). */
+	wmode[i++] = L'N';
+	wmode[i] = L'\0';
+	fp = _wfopen(w, wmode);
+	free(w);
+	if (!fp)
+		return ap_err_sys(err, reading && errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                  "cannot open '%s' for %s", path, reading ? "reading" : "writing");
+	*out = fp;
+	return 0;
+}
+
+int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
+{
+	char *pattern = ap_path_join(path, "*");
+	wchar_t *wp = pattern ? wpath(pattern) : NULL;
+	WIN32_FIND_DATAW fd;
+	char **v = NULL;
+	size_t used = 0;
+	size_t cap = 0;
+	HANDLE h;
+	int rc = 0;
+
+	free(pattern);
+	if (!wp)
+		return bad_path(err, path);
+	h = FindFirstFileW(wp, &fd);
+	free(wp);
+	if (h == INVALID_HANDLE_VALUE) {
+		DWORD e = GetLastError();
+
+		/* An empty folder still lists "." and "..", so this is a missing one. */
+		return win_err(err, not_found(e) || e == ERROR_DIRECTORY ? AP_E_NOTFOUND : AP_E_IO,
+		               "cannot list folder '%s'", path);
+	}
+	do {
+		if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+			continue;
+		/* Keep one spare slot so the vector is also NULL-terminated. */
+		if (used + 2 > cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **p = realloc(v, ncap * sizeof(*v));
+
+			if (!p) {
+				rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+				goto out;
+			}
+			v = p;
+			cap = ncap;
+		}
+		v[used] = wide_to_utf8(fd.cFileName);
+		if (!v[used]) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+			goto out;
+		}
+		used++;
+		v[used] = NULL;
+	} while (FindNextFileW(h, &fd));
+	if (GetLastError() != ERROR_NO_MORE_FILES) {
+		rc = win_err(err, AP_E_IO, "cannot list folder '%s'", path);
+		goto out;
+	}
+	if (!v) {
+		v = calloc(1, sizeof(*v));
+		if (!v) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+			goto out;
+		}
+	}
+	ap_fsx_os_sort_names(v, used);
+	*names = v;
+	*n = used;
+	v = NULL;
+out:
+	ap_strv_free(v, used);
+	FindClose(h);
+	return rc;
+}
+
+int ap_fsx_self_exe(char **path, struct ap_err *err)
+{
+	DWORD cap = 512;
+	wchar_t *buf = NULL;
+
+	for (;;) {
+		wchar_t *p = realloc(buf, cap * sizeof(*buf));
+		DWORD n;
+
+		if (!p) {
+			free(buf);
+			return ap_err_set(err, AP_E_NOMEM, "out of memory finding the executable");
+		}
+		buf = p;
+		n = GetModuleFileNameW(NULL, buf, cap);
+		if (n == 0) {
+			free(buf);
+			return win_err(err, AP_E_IO, "cannot find the running executable");
+		}
+		if (n < cap) {
+			char *s = wide_to_utf8(buf);
+
+			free(buf);
+			if (!s)
+				return ap_err_set(err, AP_E_NOMEM,
+				                  "out of memory finding the executable");
+			*path = s;
+			return 0;
+		}
+		if (cap >= 32768) {
+			free(buf);
+			return ap_err_set(err, AP_E_TOOBIG,
+			                  "the executable's path is longer than %lu characters",
+			                  (unsigned long)cap);
+		}
+		cap *= 2;
+	}
+}
+
+bool ap_fsx_isatty(FILE *fp)
+{
+	int fd = fp ? _fileno(fp) : -1;
+
+	return fd >= 0 && _isatty(fd) != 0;
+}
+
+int ap_fsx_lock(const char *path, int *handle, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	OVERLAPPED ov;
+	HANDLE h;
+	int fd;
+
+	if (!w)
+		return bad_path(err, path);
+	h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+	                OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE)
+		return win_err(err, AP_E_IO, "cannot open lock file '%s'", path);
+	memset(&ov, 0, sizeof(ov));
+	if (!LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) {
+		DWORD e = GetLastError();
+
+		CloseHandle(h);
+		if (e == ERROR_LOCK_VIOLATION || e == ERROR_IO_PENDING)
+			return ap_err_set(err, AP_E_STATE,
+			                  "another airpack-setup holds the lock '%s'", path);
+		SetLastError(e);
+		return win_err(err, AP_E_IO, "cannot lock '%s'", path);
+	}
+	fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
+	if (fd < 0) {
+		UnlockFileEx(h, 0, 1, 0, &ov);
+		CloseHandle(h);
+		return ap_err_set(err, AP_E_IO, "cannot lock '%s': no descriptor for it", path);
+	}
+	*handle = fd;
+	return fd;
+}
+
+void ap_fsx_unlock(int handle)
+{
+	OVERLAPPED ov;
+	HANDLE h;
+
+	if (handle < 0)
+		return;
+	h = (HANDLE)_get_osfhandle(handle);
+	memset(&ov, 0, sizeof(ov));
+	if (h != INVALID_HANDLE_VALUE)
+		UnlockFileEx(h, 0, 1, 0, &ov);
+	_close(handle);
+}
+
+/* ---- identity, exchange, links ---- */
+
+int ap_fsx_file_id(const char *path, struct ap_file_id *id, struct ap_err *err)
+{
+	BY_HANDLE_FILE_INFORMATION info;
+	wchar_t *w = wpath(path);
+	HANDLE h;
+	int rc = 0;
+
+	if (!w)
+		return bad_path(err, path);
+	h = CreateFileW(w, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+	                OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
+	                NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		if (not_found(GetLastError())) {
+			id->exists = false;
+			id->dev = 0;
+			id->ino = 0;
+			return 0;
+		}
+		return win_err(err, AP_E_IO, "cannot stat '%s'", path);
+	}
+	if (!GetFileInformationByHandle(h, &info)) {
+		rc = win_err(err, AP_E_IO, "cannot stat '%s'", path);
+	} else {
+		id->exists = true;
+		id->dev = info.dwVolumeSerialNumber;
+		id->ino = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
+	}
+	CloseHandle(h);
+	return rc;
+}
+
+int ap_fsx_exchange(const char *a, const char *b, bool *unsupported, struct ap_err *err)
+{
+	(void)a;
+	(void)b;
+	(void)err;
+	*unsupported = true;
+	return 0;
+}
+
+int ap_fsx_link(const char *from, const char *to, bool *fallback, struct ap_err *err)
+{
+	wchar_t *wf = wpath(from);
+	wchar_t *wt = wpath(to);
+	int rc = 0;
+
+	*fallback = false;
+	if (!wf || !wt) {
+		rc = bad_path(err, wf ? to : from);
+		goto out;
+	}
+	if (!CreateHardLinkW(wt, wf, NULL)) {
+		DWORD e = GetLastError();
+
+		if (e == ERROR_NOT_SAME_DEVICE || e == ERROR_INVALID_FUNCTION ||
+		    e == ERROR_NOT_SUPPORTED || e == ERROR_TOO_MANY_LINKS ||
+		    e == ERROR_ACCESS_DENIED || e == ERROR_CALL_NOT_IMPLEMENTED)
+			*fallback = true;
+		else
+			rc = win_err(err, AP_E_IO, "cannot link '%s' to '%s'", from, to);
+	}
+out:
+	free(wf);
+	free(wt);
+	return rc;
+}
+
+/* ---- paths ---- */
+
+bool ap_path_is_abs(const char *path)
+{
+	if (ap_fsx_os_is_sep(path[0]) && ap_fsx_os_is_sep(path[1]))
+		return true;
+	return ((path[0] >= 'A' && path[0] <= 'Z') || (path[0] >= 'a' && path[0] <= 'z')) &&
+	       path[1] == ':' && ap_fsx_os_is_sep(path[2]);
+}
+
+int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
+{
+	wchar_t *w;
+	wchar_t *full = NULL;
+	char *abs = NULL;
+	DWORD n;
+	int rc = 0;
+
+	if (ap_path_is_abs(path)) {
+		abs = ap_fsx_os_strdup(path);
+		if (!abs)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory resolving '%s'", path);
+		*out = abs;
+		return 0;
+	}
+	w = utf8_to_wide(*path ? path : ".");
+	if (!w)
+		return bad_path(err, path);
+	n = GetFullPathNameW(w, 0, NULL, NULL);
+	full = n ? malloc((size_t)n * sizeof(*full)) : NULL;
+	if (!full || GetFullPathNameW(w, n, full, NULL) >= n) {
+		rc = win_err(err, AP_E_IO, "cannot make '%s' absolute", path);
+		goto out;
+	}
+	abs = wide_to_utf8(full);
+	if (!abs) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory resolving '%s'", path);
+		goto out;
+	}
+	for (char *p = abs; *p; p++) {
+		if (*p == '\\')
+			*p = '/';
+	}
+	*out = abs;
+out:
+	free(w);
+	free(full);
+	return rc;
+}
+
+/* ---- working folder ---- */
+
+struct ap_fsx_cwd {
+	wchar_t *saved;
+	wchar_t *dir;
+	char *name;
+};
+
+int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err)
+{
+	struct ap_fsx_cwd *c = calloc(1, sizeof(*c));
+	DWORD n;
+	DWORD a;
+	int rc = 0;
+
+	if (!c)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
+	c->name = ap_fsx_os_strdup(dir);
+	c->dir = wpath(dir);
+	if (!c->name || !c->dir) {
+		rc = bad_path(err, dir);
+		goto fail;
+	}
+	a = GetFileAttributesW(c->dir);
+	if (a == INVALID_FILE_ATTRIBUTES || !(a & FILE_ATTRIBUTE_DIRECTORY)) {
+		rc = a == INVALID_FILE_ATTRIBUTES
+		         ? win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
+		                   "cannot open folder '%s'", dir)
+		         : ap_err_set(err, AP_E_IO, "cannot open folder '%s': not a folder", dir);
+		goto fail;
+	}
+	/* Absolute, so entering works from anywhere. */
+	n = GetFullPathNameW(c->dir, 0, NULL, NULL);
+	if (n > 0) {
+		wchar_t *full = malloc((size_t)n * sizeof(*full));
+
+		if (full && GetFullPathNameW(c->dir, n, full, NULL) < n) {
+			free(c->dir);
+			c->dir = full;
+		} else {
+			free(full);
+		}
+	}
+	n = GetCurrentDirectoryW(0, NULL);
+	c->saved = n ? malloc((size_t)n * sizeof(*c->saved)) : NULL;
+	if (!c->saved || GetCurrentDirectoryW(n, c->saved) >= n) {
+		rc = win_err(err, AP_E_IO, "cannot open the working folder");
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	ap_fsx_cwd_close(c);
+	return rc;
+}
+
+int ap_fsx_cwd_enter(struct ap_fsx_cwd *c, struct ap_err *err)
+{
+	if (!SetCurrentDirectoryW(c->dir))
+		return win_err(err, AP_E_IO, "cannot enter folder '%s'", c->name);
+	return 0;
+}
+
+int ap_fsx_cwd_leave(struct ap_fsx_cwd *c, struct ap_err *err)
+{
+	if (!SetCurrentDirectoryW(c->saved))
+		return win_err(err, AP_E_IO, "cannot return to the working folder");
+	return 0;
+}
+
+void ap_fsx_cwd_close(struct ap_fsx_cwd *c)
+{
+	if (!c)
+		return;
+	free(c->saved);
+	free(c->dir);
+	free(c->name);
+	free(c);
+}
+
+/* ---- the command line ---- */
+
+int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
+{
+	wchar_t **wargv;
+	char **v;
+	int n = 0;
+
+	wargv = CommandLineToArgvW(GetCommandLineW(), &n);
+	if (!wargv)
+		return win_err(err, AP_E_USAGE, "cannot read the command line");
+	v = calloc((size_t)n + 1, sizeof(*v));
+	if (!v) {
+		LocalFree(wargv);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory reading the command line");
+	}
+	for (int i = 0; i < n; i++) {
+		v[i] = wide_to_utf8(wargv[i]);
+		if (!v[i]) {
+			ap_strv_free(v, (size_t)i);
+			LocalFree(wargv);
+			return ap_err_set(err, AP_E_NOMEM, "out of memory reading the command line");
+		}
+	}
+	LocalFree(wargv);
+	/* Kept until exit: main's argv must outlive every use of it. */
+	*argc = n;
+	*argv = v;
+	return 0;
+}

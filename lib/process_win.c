@@ -1,0 +1,209 @@
+/* process_win.c - run a program and wait for it, Windows implementation; see
+ * airpack/process.h.
+ *
+ * The program is started with CreateProcessW by its full path (no search
+ * path, no shell).  Windows passes one command-line string, which the
+ * child splits again; it is built here so that the C runtime's rules (the
+ * ones CommandLineToArgvW follows) give back exactly args: each argument in
+ * double quotes, a quote escaped with a backslash, and backslashes doubled
+ * only where they precede a quote.  Batch files (.bat, .cmd) are parsed by
+ * cmd.exe with other rules; manifests should run programs, not scripts.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include <windows.h>
+
+#include "airpack/process.h"
+#include "airpack/banned.h"
+
+struct wbuf {
+	wchar_t *s;
+	size_t len, cap;
+};
+
+static bool wbuf_put(struct wbuf *b, wchar_t c, size_t times)
+{
+	if (b->len + times + 1 > b->cap) {
+		size_t ncap = b->cap ? b->cap : 256;
+		wchar_t *p;
+
+		while (b->len + times + 1 > ncap)
+			ncap *= 2;
+		p = realloc(b->s, ncap * sizeof(*p));
+		if (!p)
+			return false;
+		b->s = p;
+		b->cap = ncap;
+	}
+	for (size_t i = 0; i < times; i++)
+		b->s[b->len++] = c;
+	b->s[b->len] = L'\0';
+	return true;
+}
+
+static wchar_t *widen(const char *s)
+{
+	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+	wchar_t *w;
+
+	if (n <= 0)
+		return NULL;
+	w = malloc((size_t)n * sizeof(*w));
+	if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+		free(w);
+		w = NULL;
+	}
+	return w;
+}
+
+/* Append one argument, quoted for the C runtime's parser. */
+static bool quote_arg(struct wbuf *b, const wchar_t *arg)
+{
+	if (b->len > 0 && !wbuf_put(b, L' ', 1))
+		return false;
+	if (!wbuf_put(b, L'"', 1))
+		return false;
+	for (const wchar_t *p = arg;; p++) {
+		size_t slashes = 0;
+
+		while (*p == L'\\') {
+			slashes++;
+			p++;
+		}
+		if (*p == L'\0') {
+			/* Before the closing quote every backslash is doubled. */
+			if (!wbuf_put(b, L'\\', slashes * 2))
+				return false;
+			break;
+		}
+		if (*p == L'"') {
+			if (!wbuf_put(b, L'\\', slashes * 2 + 1) || !wbuf_put(b, L'"', 1))
+				return false;
+		} else if (!wbuf_put(b, L'\\', slashes) || !wbuf_put(b, *p, 1)) {
+			return false;
+		}
+	}
+	return wbuf_put(b, L'"', 1);
+}
+
+static int start_fail(struct ap_err *err, const char *program, const char *cwd,
+                      const wchar_t *wcwd)
+{
+	DWORD e = GetLastError();
+	const char *why;
+	char buf[64];
+
+	switch (e) {
+	case ERROR_FILE_NOT_FOUND:
+		why = "No such file or directory";
+		break;
+	case ERROR_PATH_NOT_FOUND:
+		why = cwd ? "the program or the folder to run in does not exist"
+			  : "No such file or directory";
+		break;
+	case ERROR_ACCESS_DENIED:
+		why = "Permission denied";
+		break;
+	case ERROR_BAD_EXE_FORMAT:
+		why = "not a Windows program";
+		break;
+	case ERROR_DIRECTORY:
+		why = "the folder to run in is not a folder";
+		break;
+	default:
+		snprintf(buf, sizeof(buf), "Windows error %lu", (unsigned long)e);
+		why = buf;
+		break;
+	}
+	if (cwd && (e == ERROR_DIRECTORY || e == ERROR_PATH_NOT_FOUND) &&
+	    GetFileAttributesW(wcwd) == INVALID_FILE_ATTRIBUTES)
+		return ap_err_set(err, AP_E_RUN, "cannot run '%s': cannot enter folder '%s': %s",
+		                  program, cwd, why);
+	return ap_err_set(err, AP_E_RUN, "cannot run '%s': %s", program, why);
+}
+
+int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
+                   int *exit_code, struct ap_err *err)
+{
+	struct wbuf cmd = {NULL, 0, 0};
+	wchar_t *wprog = NULL;
+	wchar_t *wcwd = NULL;
+	STARTUPINFOW si;
+	PROCESS_INFORMATION pi;
+	DWORD code;
+	int rc = 0;
+
+	if (!program || !*program)
+		return ap_err_set(err, AP_E_USAGE, "no program to run");
+	wprog = widen(program);
+	if (!wprog || (cwd && !(wcwd = widen(cwd)))) {
+		rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': its path is not valid UTF-8",
+		                program);
+		goto out;
+	}
+	for (wchar_t *p = wprog; *p; p++) {
+		if (*p == L'/')
+			*p = L'\\';
+	}
+	if (wcwd) {
+		for (wchar_t *p = wcwd; *p; p++) {
+			if (*p == L'/')
+				*p = L'\\';
+		}
+	}
+	if (!quote_arg(&cmd, wprog))
+		goto nomem;
+	for (size_t i = 0; i < n_args; i++) {
+		wchar_t *w = widen(args[i]);
+		bool ok = w && quote_arg(&cmd, w);
+
+		free(w);
+		if (!ok) {
+			rc = ap_err_set(err, AP_E_RUN,
+			                "cannot run '%s': argument %zu is not valid UTF-8 "
+			                "(or out of memory)",
+			                program, i + 1);
+			goto out;
+		}
+	}
+	memset(&si, 0, sizeof(si));
+	si.cb = sizeof(si);
+	si.dwFlags = STARTF_USESTDHANDLES;
+	si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+	si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+	si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+	memset(&pi, 0, sizeof(pi));
+	/* Buffered output must not come out after the child's. */
+	fflush(NULL);
+	/* Handles are inherited so the child writes where we write; fsx opens
+	 * files non-inheritable, so nothing else reaches it. */
+	if (!CreateProcessW(wprog, cmd.s, NULL, NULL, TRUE, CREATE_UNICODE_ENVIRONMENT, NULL, wcwd,
+	                    &si, &pi)) {
+		rc = start_fail(err, program, cwd, wcwd);
+		goto out;
+	}
+	CloseHandle(pi.hThread);
+	if (WaitForSingleObject(pi.hProcess, INFINITE) != WAIT_OBJECT_0 ||
+	    !GetExitCodeProcess(pi.hProcess, &code)) {
+		rc = ap_err_set(err, AP_E_RUN, "cannot wait for '%s': Windows error %lu", program,
+		                (unsigned long)GetLastError());
+		CloseHandle(pi.hProcess);
+		goto out;
+	}
+	CloseHandle(pi.hProcess);
+	/* Exit codes are 32-bit unsigned on Windows (0xC0000005 for a crash);
+	 * they are kept bit for bit. */
+	*exit_code = (int)code;
+	goto out;
+nomem:
+	rc = ap_err_set(err, AP_E_NOMEM, "out of memory running '%s'", program);
+out:
+	free(cmd.s);
+	free(wprog);
+	free(wcwd);
+	return rc;
+}

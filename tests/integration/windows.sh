@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# windows.sh - the Windows setup.exe, built on Linux from the cross build's
+# airpack-setup.exe and run under wine: a self-extracting install into a
+# folder under Z:\tmp, verify, the run action's declared exit code, a
+# non-ASCII payload name, uninstall; a truncated setup.exe refusing; and a
+# detached setup.exe that takes what lies beside it and downloads exactly
+# the rest from nginx on 127.0.0.1.
+#
+# Needs AIRPACK (Linux packager), AIRPACK_SETUP_EXE (the cross-built
+# installer), AP_ARGV_TOOL_EXE (the cross-built tests/tools/argv_tool.c, the
+# release's run action) and AP_WINE_RUN (tools/wine-run).
+. "$(dirname "$0")/lib.sh"
+
+A=${AIRPACK:?}
+EXE=${AIRPACK_SETUP_EXE:-}
+TOOL=${AP_ARGV_TOOL_EXE:-}
+W=${AP_WINE_RUN:-$SRCDIR/tools/wine-run}
+[ -f "$EXE" ] || skip_all "no Windows build ($EXE): run tools/build-windows"
+[ -f "$TOOL" ] || skip_all "no cross-built ap-argv-tool.exe ($TOOL)"
+[ -x /usr/lib/wine/wine64 ] || skip_all "wine64 is not installed (tools/deps-windows.sh)"
+cd "$tmp"
+export AP_FETCH_RETRY_MS=50
+# Each wine start costs about a second; installs are bounded all the same.
+export RUN_TIMEOUT=300
+
+# The Windows form of a Linux path: wine maps / to Z:.
+winpath() { printf 'Z:%s' "$1" | tr '/' '\\'; }
+
+cafe=$'caf\xc3\xa9-\xc3\xbc.txt'
+mkdir pay
+cp "$SRCDIR/payloads/sample/iotedge-daemon.cab" "$SRCDIR/payloads/sample/moby-engine.zip" pay/
+printf 'Grüße aus dem Café\r\n' >"pay/$cafe"
+cp "$TOOL" pay/install-check.exe
+ran=$(winpath "$tmp/ran.txt")
+# JSON strings: backslashes doubled.
+ran_json=${ran//\\/\\\\}
+cat >win-release.json <<EOF
+{
+  "format": "airpack/1",
+  "product": "sample-win",
+  "version": "1.1.0",
+  "platform": "windows-amd64",
+  "description": "The sample release for Windows: a cab, a zip, a file with a non-ASCII name and a run action whose exit code 1638 is declared a success.",
+  "prefix": "Program Files/sample-win",
+  "components": [
+    { "name": "security-daemon", "file": "iotedge-daemon.cab",
+      "install": { "action": "extract", "to": "daemon" } },
+    { "name": "moby-engine", "file": "moby-engine.zip",
+      "install": { "action": "extract", "to": "moby" } },
+    { "name": "greeting", "file": "$cafe",
+      "install": { "action": "copy", "to": "notes/$cafe" } },
+    { "name": "install-check", "file": "install-check.exe",
+      "install": { "action": "run",
+        "args": [ "$ran_json", "1638", "--require", "daemon/iotedged.exe", "a \"quoted\" arg\\\\" ],
+        "ok_exit_codes": [ 0, 1638 ] } }
+  ]
+}
+EOF
+
+"$A" keygen -o key.pem >/dev/null
+keyid=$(openssl pkey -pubin -in key.pub.pem -outform DER | openssl dgst -sha256 -r | cut -c1-16)
+run "$A" build win-release.json --payloads pay --key key.pem --sfx out/setup.exe \
+	--sfx-stub "$EXE" --layout rel
+is "airpack build --sfx with the Windows stub exits 0" "$rc" 0
+diag "setup.exe: $(size_of out/setup.exe) bytes (airpack-setup.exe alone: $(size_of "$EXE"))"
+is "setup.exe starts with the stub's PE header" "$(head -c 2 out/setup.exe)" "MZ"
+run "$A" inspect out/setup.exe --json
+contains "airpack inspect reads the Windows setup" "$out" '"kind":"self-extracting setup"'
+
+mkdir dev && cp out/setup.exe dev/setup.exe
+run "$W" dev/setup.exe --version
+is "setup.exe --version exits 0 under wine" "$rc" 0
+contains "it finds the release inside itself (GetModuleFileNameW)" "$out" "carries a release: yes"
+
+run "$W" dev/setup.exe plan --trust-key-id "$keyid"
+is "setup.exe plan exits 0" "$rc" 0
+contains "plan takes the cab from the setup" "$out" "bundle    security-daemon"
+
+root1=$(winpath "$tmp/root1")
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyid" --quiet
+is "setup.exe installs into $root1" "$rc" 0
+[ "$rc" = 0 ] || diag "$out"
+inst="root1/Program Files/sample-win"
+mkdir -p ref/daemon ref/moby ref/notes
+(cd ref/daemon && gcab -x "$SRCDIR/payloads/sample/iotedge-daemon.cab")
+(cd ref/moby && unzip -q "$SRCDIR/payloads/sample/moby-engine.zip")
+cp "pay/$cafe" ref/notes/
+cp pay/install-check.exe ref/
+check "the installed tree is byte for byte the payloads' contents" diff -r ref "$inst"
+exists "the non-ASCII name arrived as the same UTF-8 name" "$inst/notes/$cafe"
+is "with its exact bytes" "$(sha256_of "$inst/notes/$cafe")" "$(sha256_of "pay/$cafe")"
+is "the run action got every argument as written" "$(cat ran.txt 2>/dev/null)" \
+	"$(printf '%s\n' "--require" "daemon/iotedged.exe" 'a "quoted" arg\')"
+receipt=$(cat root1/var/lib/airpack/sample-win/receipt.json 2>/dev/null)
+contains "the receipt records the run action's exit code 1638" "$receipt" '"exit_code":1638'
+contains "as a declared success" "$receipt" '"ok":true'
+
+run "$W" dev/setup.exe verify --root "$root1"
+is "setup.exe verify passes" "$rc" 0
+printf 'tampered' >>"$inst/notes/$cafe"
+run "$W" dev/setup.exe verify --root "$root1"
+isnt "verify notices a changed file" "$rc" 0
+contains "and names it" "$out" "$cafe"
+run "$W" dev/setup.exe status --root "$root1" --json
+contains "status shows the release" "$out" '"version":"1.1.0"'
+
+run "$W" dev/setup.exe uninstall --root "$root1"
+is "setup.exe uninstall exits 0" "$rc" 0
+absent "the install folder is gone" "$inst"
+is "the setup's folder is left as it was" "$(ls dev)" "setup.exe"
+
+# Damage: one byte short.
+size=$(size_of out/setup.exe)
+cp out/setup.exe trunc.exe && truncate -s $((size - 1)) trunc.exe
+run "$W" trunc.exe --root "$(winpath "$tmp/rt")" --trust key.pub.pem
+isnt "a setup.exe truncated by one byte refuses" "$rc" 0
+contains "saying it is truncated" "$out" "is truncated"
+absent "and installs nothing" rt
+
+# Detached: the cab and the greeting beside setup.exe, the rest on nginx.
+run "$A" build win-release.json --payloads pay --key key.pem --sfx thin/setup.exe \
+	--sfx-detached --sfx-stub "$EXE"
+is "build --sfx-detached exits 0" "$rc" 0
+mkdir -p www dev2
+cp rel/* www/
+cp thin/setup.exe dev2/setup.exe
+cp pay/iotedge-daemon.cab "pay/$cafe" dev2/
+nginx_start "$tmp/www"
+nginx_log_clear
+root2=$(winpath "$tmp/root2")
+run "$W" dev2/setup.exe --root "$root2" --trust key.pub.pem --mirror "$NGINX_URL" --quiet
+is "the detached setup.exe installs" "$rc" 0
+[ "$rc" = 0 ] || diag "$out"
+is "exactly the two missing payloads were requested" "$(nginx_requests)" 2
+is "the zip" "$(nginx_requests 'GET /moby-engine.zip 200')" 1
+is "and the run action's program" "$(nginx_requests 'GET /install-check.exe 200')" 1
+is "bytes sent = bytes missing" "$(nginx_bytes)" \
+	$(($(size_of pay/moby-engine.zip) + $(size_of pay/install-check.exe)))
+check "the same files as the whole setup.exe installed" diff -r ref "root2/Program Files/sample-win"
+
+done_testing
