@@ -140,7 +140,7 @@ int setup_print_usage(const char *cmd)
 	if (!c)
 		return 0;
 	fputs(c->usage, stdout);
-	printf("\nOptions:\n");
+	printf("\nShared options:\n");
 	if (c->source)
 		fputs(setup_source_help, stdout);
 	fputs(COMMON_HELP, stdout);

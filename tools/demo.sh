@@ -12,7 +12,7 @@ work=$(mktemp -d /tmp/airpack-demo.XXXXXX)
 
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 
-step "make a signing key" "$airpack" keygen -o "$work/release.pem"
+step "make a signing key" sh -c "'$airpack' keygen -o '$work/release.pem' | tee '$work/keygen.txt'"
 step "pack the sample release (bundle, offline folder, setup)" \
 	env SOURCE_DATE_EPOCH=1700000000 "$airpack" build "$top/manifests/sample-release.json" --payloads "$top/payloads/sample" \
 	--key "$work/release.pem" -o "$work/sample-edge-1.1.0.tar" --layout "$work/usb" \
@@ -30,5 +30,18 @@ step "install offline into a scratch root" \
 	--root "$work/root"
 step "status" "$setup" status --root "$work/root"
 step "verify every installed file" "$setup" verify --root "$work/root"
+# A demo device identity: the key is 32 random bytes, as IoT Hub makes them.
+key=$(head -c 32 /dev/urandom | base64)
+printf 'HostName=demo-hub.azure-devices.net;DeviceId=line-7-gateway;SharedAccessKey=%s\n' "$key" \
+	> "$work/device.txt"
+step "give the device its IoT Hub identity (read from stdin, never echoed)" \
+	sh -c "'$setup' provision --root '$work/root' --connection-string - < '$work/device.txt'"
+step "status now has a provisioning section" "$setup" status --root "$work/root"
+step "the history" "$setup" log --root "$work/root"
+step "the setup alone: trust pinned by the published key id" \
+	"$work/setup" --root "$work/root2" --trust-key-id "$(sed -n 's/^key id: *//p' "$work/keygen.txt")" --quiet
+step "it verifies too" "$setup" verify --root "$work/root2"
+step "uninstall, purging data folders and the configuration" \
+	"$setup" uninstall --root "$work/root" --purge
 echo
 echo "demo files are in $work"
