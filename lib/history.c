@@ -8,11 +8,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
+#include "jsonx.h"
 #include "airpack/fsx.h"
 #include "airpack/history.h"
 #include "airpack/manifest.h"
+#include "airpack/str.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
@@ -20,22 +20,11 @@
 #define RECORD_MAX (1024 * 1024)
 #define KEY_LABEL "SharedAccessKey="
 
+static const struct ap_jsonx_doc record_doc = { AP_E_STATE, "the provision record",
+						AP_JSONX_QUOTE_SINGLE };
+
 static const char *const event_types[] = { "install", "verify", "provision", "uninstall",
 					   "firstboot" };
-
-static char *xstrdup(const char *s)
-{
-	size_t n;
-	char *p;
-
-	if (!s)
-		return NULL;
-	n = strlen(s) + 1;
-	p = malloc(n);
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
 
 void ap_history_format_time(int64_t t, char buf[AP_HISTORY_TIME_LEN])
 {
@@ -127,11 +116,11 @@ static int format_event(const struct ap_history_event *ev, char **out, size_t *l
 	struct ap_json j;
 	char *buf = NULL;
 	size_t n = 0;
-	FILE *fp = open_memstream(&buf, &n);
+	FILE *fp = NULL;
 	bool bad;
 
-	if (!fp)
-		return ap_err_sys(err, AP_E_NOMEM, "cannot open a memory stream");
+	if (ap_fsx_memstream(&fp, err) != 0)
+		return err ? err->code : AP_E_IO;
 	ap_history_format_time(ap_fsx_now(), when);
 	ap_json_begin(&j, fp);
 	ap_json_str(&j, "time", when);
@@ -157,7 +146,7 @@ static int format_event(const struct ap_history_event *ev, char **out, size_t *l
 	}
 	ap_json_end(&j);
 	bad = ferror(fp) != 0;
-	if (fclose(fp) != 0 || bad || !buf) {
+	if (ap_fsx_memstream_take(fp, &buf, &n, NULL) != 0 || bad || !buf) {
 		free(buf);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory formatting a history event");
 	}
@@ -279,7 +268,7 @@ static int dup_opt(char **dst, const cJSON *o, const char *key)
 	*dst = NULL;
 	if (!s)
 		return 0;
-	*dst = xstrdup(s);
+	*dst = ap_strdup(s);
 	return *dst ? 0 : AP_E_NOMEM;
 }
 
@@ -314,8 +303,8 @@ static int read_kv(const cJSON *o, const char *key, struct ap_history_kv **out, 
 	cJSON_ArrayForEach(it, obj) {
 		if (!cJSON_IsString(it) || !it->string)
 			continue;
-		kv[k].key = xstrdup(it->string);
-		kv[k].value = xstrdup(it->valuestring);
+		kv[k].key = ap_strdup(it->string);
+		kv[k].value = ap_strdup(it->valuestring);
 		if (!kv[k].key || !kv[k].value) {
 			k++;
 			kv_free(kv, k);
@@ -348,7 +337,6 @@ int ap_history_parse_line(const char *line, size_t len, struct ap_history_entry 
 			  struct ap_err *err)
 {
 	struct ap_history_entry e;
-	const cJSON *files;
 	const char *result;
 	cJSON *o;
 	int rc = 0;
@@ -372,9 +360,8 @@ int ap_history_parse_line(const char *line, size_t len, struct ap_history_entry 
 		goto out;
 	}
 	e.ok = strcmp(result, "ok") == 0;
-	files = cJSON_GetObjectItemCaseSensitive(o, "files");
-	if (cJSON_IsNumber(files) && files->valuedouble >= 0 && files->valuedouble < 9.0e15)
-		e.files = (int64_t)files->valuedouble;
+	/* A count when one is there; anything else reads as not recorded. */
+	ap_jsonx_int(cJSON_GetObjectItemCaseSensitive(o, "files"), 0, AP_JSONX_INT_MAX, &e.files);
 	if (dup_opt(&e.time, o, "time") || dup_opt(&e.type, o, "event") ||
 	    dup_opt(&e.product, o, "product") || dup_opt(&e.version, o, "version") ||
 	    dup_opt(&e.key_id, o, "key_id") || dup_opt(&e.message, o, "message") ||
@@ -411,7 +398,7 @@ int ap_history_read(const char *root, ap_history_entry_fn fn, void *ctx, size_t 
 	}
 	if (rc)
 		goto out;
-	while ((got = getline(&line, &cap, fp)) != -1) {
+	while ((got = ap_fsx_getline(&line, &cap, fp)) != -1) {
 		struct ap_history_entry e;
 		size_t n = (size_t)got;
 
@@ -471,16 +458,6 @@ char *ap_history_provision_relpath(const char *product)
 	return rel;
 }
 
-static bool is_hex(const char *s, size_t n)
-{
-	if (!s || strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static int check_record(const struct ap_provision_record *r, struct ap_err *err)
 {
 	const char *strs[] = { r->version, r->host_name, r->device_id, r->gateway_host_name,
@@ -495,12 +472,12 @@ static int check_record(const struct ap_provision_record *r, struct ap_err *err)
 		return ap_err_set(err, AP_E_STATE,
 				  "config_path: expected a safe relative path, got '%s'",
 				  r->config_path ? r->config_path : "(none)");
-	if (!is_hex(r->config_sha256, 64))
+	if (!ap_is_lower_hex(r->config_sha256, 64))
 		return ap_err_set(err, AP_E_STATE, "config_sha256: expected 64 hex digits");
 	if (r->config_mode > 07777)
 		return ap_err_set(err, AP_E_STATE, "config_mode: expected 0 to 07777, got %o",
 				  r->config_mode);
-	if (r->key_fingerprint && !is_hex(r->key_fingerprint, 8))
+	if (r->key_fingerprint && !ap_is_lower_hex(r->key_fingerprint, 8))
 		return ap_err_set(err, AP_E_STATE, "key_fingerprint: expected 8 hex digits");
 	for (size_t i = 0; i < r->n_created_dirs; i++)
 		if (!r->created_dirs[i] || !ap_manifest_safe_relpath(r->created_dirs[i], false))
@@ -534,9 +511,8 @@ int ap_history_save_provision(const char *root, const struct ap_provision_record
 	rc = check_record(rec, err);
 	if (rc)
 		return ap_err_prefix(err, "provision record");
-	fp = open_memstream(&buf, &n);
-	if (!fp)
-		return ap_err_sys(err, AP_E_NOMEM, "cannot open a memory stream");
+	if (ap_fsx_memstream(&fp, err) != 0)
+		return err ? err->code : AP_E_IO;
 	snprintf(mode, sizeof(mode), "%04o", rec->config_mode);
 	ap_json_begin(&j, fp);
 	ap_json_str(&j, "format", AP_PROVISION_FORMAT);
@@ -560,7 +536,7 @@ int ap_history_save_provision(const char *root, const struct ap_provision_record
 	ap_json_int(&j, "provisioned_at", (long long)rec->provisioned_at);
 	ap_json_end(&j);
 	bad = ferror(fp) != 0;
-	if (fclose(fp) != 0 || bad || !buf) {
+	if (ap_fsx_memstream_take(fp, &buf, &n, NULL) != 0 || bad || !buf) {
 		free(buf);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory formatting the provision record");
 	}
@@ -597,7 +573,6 @@ static int parse_record(const char *json, size_t len, struct ap_provision_record
 			struct ap_err *err)
 {
 	struct ap_provision_record *r = NULL;
-	const cJSON *dirs, *it, *at;
 	const char *fmt, *sha, *mode;
 	cJSON *o = cJSON_ParseWithLength(json, len);
 	char *end = NULL;
@@ -619,7 +594,7 @@ static int parse_record(const char *json, size_t len, struct ap_provision_record
 		goto out;
 	}
 	sha = json_str(o, "config_sha256");
-	if (!sha || !is_hex(sha, 64)) {
+	if (!sha || !ap_is_lower_hex(sha, 64)) {
 		rc = ap_err_set(err, AP_E_STATE, "config_sha256: expected 64 hex digits");
 		goto out;
 	}
@@ -634,12 +609,11 @@ static int parse_record(const char *json, size_t len, struct ap_provision_record
 		}
 		r->config_mode = (unsigned)m;
 	}
-	at = cJSON_GetObjectItemCaseSensitive(o, "provisioned_at");
-	if (!cJSON_IsNumber(at)) {
-		rc = ap_err_set(err, AP_E_STATE, "provisioned_at: expected a number");
+	rc = ap_jsonx_integer(&record_doc, cJSON_GetObjectItemCaseSensitive(o, "provisioned_at"),
+			      "provisioned_at", AP_JSONX_REQUIRED, INT64_MIN, INT64_MAX,
+			      &r->provisioned_at, err);
+	if (rc)
 		goto out;
-	}
-	r->provisioned_at = (int64_t)at->valuedouble;
 	if (dup_opt(&r->product, o, "product") || dup_opt(&r->version, o, "version") ||
 	    dup_opt(&r->config_path, o, "config_path") ||
 	    dup_opt(&r->host_name, o, "host_name") || dup_opt(&r->device_id, o, "device_id") ||
@@ -651,33 +625,11 @@ static int parse_record(const char *json, size_t len, struct ap_provision_record
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	dirs = cJSON_GetObjectItemCaseSensitive(o, "created_dirs");
-	if (dirs && !cJSON_IsArray(dirs)) {
-		rc = ap_err_set(err, AP_E_STATE, "created_dirs: expected an array");
-		goto out;
-	}
-	if (cJSON_GetArraySize(dirs) > 0) {
-		r->created_dirs = calloc((size_t)cJSON_GetArraySize(dirs), sizeof(char *));
-		if (!r->created_dirs) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-			goto out;
-		}
-		cJSON_ArrayForEach(it, dirs) {
-			if (!cJSON_IsString(it)) {
-				rc = ap_err_set(err, AP_E_STATE,
-						"created_dirs[%zu]: expected a string",
-						r->n_created_dirs);
-				goto out;
-			}
-			r->created_dirs[r->n_created_dirs] = xstrdup(it->valuestring);
-			if (!r->created_dirs[r->n_created_dirs]) {
-				rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-				goto out;
-			}
-			r->n_created_dirs++;
-		}
-	}
-	rc = check_record(r, err);
+	rc = ap_jsonx_strv(&record_doc, cJSON_GetObjectItemCaseSensitive(o, "created_dirs"),
+			   "created_dirs", AP_JSONX_OPTIONAL, &r->created_dirs, &r->n_created_dirs,
+			   err);
+	if (rc == 0)
+		rc = check_record(r, err);
 out:
 	cJSON_Delete(o);
 	if (rc) {

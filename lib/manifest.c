@@ -5,130 +5,38 @@
  * the model is built, then ap_manifest_validate checks every value rule on the
  * model.  Both stages name the JSON path in every message.
  */
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cJSON.h"
-
+#include "jsonx.h"
 #include "airpack/manifest.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
-/* Sizes must round-trip through a double exactly: 2^53 - 1 is the largest
- * integer for which a JSON number cannot stand for two different values. */
-#define MAX_SIZE 9007199254740991ULL
+/* Sizes must round-trip through a JSON number exactly. */
+#define MAX_SIZE ((uint64_t)AP_JSONX_INT_MAX)
 #define VERSION_MAX 64
 #define NAME_MAX_BYTES 255
-#define PATH_BUF 160
-#define QUOTE_BUF 200
+#define PATH_BUF AP_JSONX_PATH_MAX
+#define QUOTE_BUF AP_JSONX_QUOTE_MAX
 #define NAME_RULES "(no '/', '\\', '..', control characters)"
 
 /* ------------------------------------------------------------------ errors */
 
+static const struct ap_jsonx_doc doc = {AP_E_MANIFEST, "the manifest", AP_JSONX_QUOTE_JSON};
+
 static int fail(struct ap_err *err, const char *path, const char *fmt, ...) AP_PRINTF(3, 4);
 static int fail(struct ap_err *err, const char *path, const char *fmt, ...)
 {
-	char msg[AP_ERR_MSG_MAX];
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = ap_jsonx_failv(err, AP_E_MANIFEST, path, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		msg[0] = '\0';
-	if (path && *path)
-		return ap_err_set(err, AP_E_MANIFEST, "%s: %s", path, msg);
-	return ap_err_set(err, AP_E_MANIFEST, "%s", msg);
-}
-
-static int nomem(struct ap_err *err)
-{
-	return ap_err_set(err, AP_E_NOMEM, "out of memory handling the manifest");
-}
-
-/* Print s as a double-quoted string with JSON escapes, cut to fit buf. */
-static const char *quote(const char *s, char *buf, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	if (!s)
-		return "null";
-	buf[o++] = '"';
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[7];
-		size_t k = 0;
-
-		if (c == '"' || c == '\\') {
-			esc[k++] = '\\';
-			esc[k++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			esc[k++] = '\\';
-			esc[k++] = 'u';
-			esc[k++] = '0';
-			esc[k++] = '0';
-			esc[k++] = hex[c >> 4];
-			esc[k++] = hex[c & 15];
-		} else {
-			esc[k++] = (char)c;
-		}
-		if (o + k + 5 > n) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(buf + o, esc, k);
-		o += k;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
-static const char *type_name(const cJSON *j)
-{
-	if (cJSON_IsString(j))
-		return "a string";
-	if (cJSON_IsNumber(j))
-		return "a number";
-	if (cJSON_IsObject(j))
-		return "an object";
-	if (cJSON_IsArray(j))
-		return "an array";
-	if (cJSON_IsBool(j))
-		return "a boolean";
-	if (cJSON_IsNull(j))
-		return "null";
-	return "an invalid value";
-}
-
-/* Paths are PATH_BUF bytes; a longer one is cut, which only shortens a message. */
-static void pathf(char *out, const char *fmt, ...) AP_PRINTF(2, 3);
-static void pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(out, PATH_BUF, fmt, ap) < 0)
-		out[0] = '\0';
-	va_end(ap);
-}
-
-static void join(char *out, const char *base, const char *field)
-{
-	if (base && *base)
-		pathf(out, "%s.%s", base, field);
-	else
-		pathf(out, "%s", field);
-}
-
-static void join_index(char *out, const char *base, size_t i)
-{
-	pathf(out, "%s[%zu]", base, i);
+	return rc;
 }
 
 /* ------------------------------------------------------------- name rules */
@@ -205,7 +113,8 @@ static int check_name(const char *path, const char *what, const char *name, stru
 		return fail(err, path, "required field is missing");
 	why = name_problem(name, strlen(name));
 	if (why)
-		return fail(err, path, "unsafe %s %s %s", what, quote(name, q, sizeof(q)), why);
+		return fail(err, path, "unsafe %s %s %s", what, ap_jsonx_quote(name, q, sizeof(q)),
+		            why);
 	return 0;
 }
 
@@ -218,7 +127,8 @@ static int check_relpath(const char *path, const char *rel, bool allow_empty, st
 		return fail(err, path, "required field is missing");
 	why = relpath_problem(rel, allow_empty);
 	if (why)
-		return fail(err, path, "unsafe relative path %s %s", quote(rel, q, sizeof(q)), why);
+		return fail(err, path, "unsafe relative path %s %s",
+		            ap_jsonx_quote(rel, q, sizeof(q)), why);
 	return 0;
 }
 
@@ -241,16 +151,6 @@ static int hex_value(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
-}
-
-static bool is_lower_hex(const char *s, size_t want)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++)
-		if (!is_digit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-			return false;
-	return i == want;
 }
 
 bool ap_version_valid(const char *v)
@@ -537,9 +437,9 @@ static int cmp_ref_fold(const void *pa, const void *pb)
 static void ref_path(char *out, const struct name_ref *r, const char *field)
 {
 	if (r->alias == 0)
-		pathf(out, "components[%zu].%s", r->comp, field);
+		ap_jsonx_path(out, "components[%zu].%s", r->comp, field);
 	else
-		pathf(out, "components[%zu].aliases[%zu]", r->comp, r->alias - 1);
+		ap_jsonx_path(out, "components[%zu].aliases[%zu]", r->comp, r->alias - 1);
 }
 
 /* Sort the references and report the duplicate that comes first in the
@@ -569,7 +469,7 @@ static int report_duplicates(struct name_ref *refs, size_t n, bool fold, const c
 		return 0;
 	ref_path(p1, dup, field);
 	ref_path(p2, orig, field);
-	return fail(err, p1, "duplicate of %s %s", p2, quote(orig->s, q, sizeof(q)));
+	return fail(err, p1, "duplicate of %s %s", p2, ap_jsonx_quote(orig->s, q, sizeof(q)));
 }
 
 static int check_unique(const struct ap_manifest *m, struct ap_err *err)
@@ -580,12 +480,12 @@ static int check_unique(const struct ap_manifest *m, struct ap_err *err)
 
 	for (size_t i = 0; i < m->n_components; i++) {
 		if (m->components[i].n_aliases > SIZE_MAX / 2 - cap)
-			return nomem(err);
+			return ap_jsonx_nomem(&doc, err);
 		cap += m->components[i].n_aliases + 1;
 	}
 	refs = calloc(cap ? cap : 1, sizeof(*refs));
 	if (!refs)
-		return nomem(err);
+		return ap_jsonx_nomem(&doc, err);
 
 	for (size_t i = 0; i < m->n_components; i++)
 		refs[n++] = (struct name_ref){m->components[i].name, i, 0};
@@ -622,71 +522,71 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 	char base[PATH_BUF], p[PATH_BUF], inst[PATH_BUF], q[QUOTE_BUF];
 	int rc;
 
-	pathf(base, "components[%zu]", i);
-	join(inst, base, "install");
+	ap_jsonx_path(base, "components[%zu]", i);
+	ap_jsonx_join(inst, base, "install");
 
-	join(p, base, "name");
+	ap_jsonx_join(p, base, "name");
 	if ((rc = check_name(p, "name", c->name, err)))
 		return rc;
-	join(p, base, "file");
+	ap_jsonx_join(p, base, "file");
 	if ((rc = check_name(p, "file name", c->file, err)))
 		return rc;
 	for (size_t j = 0; j < c->n_aliases; j++) {
-		pathf(p, "%s.aliases[%zu]", base, j);
+		ap_jsonx_path(p, "%s.aliases[%zu]", base, j);
 		if ((rc = check_name(p, "file name", c->aliases[j], err)))
 			return rc;
 	}
 	for (size_t j = 0; j < c->n_urls; j++) {
-		pathf(p, "%s.urls[%zu]", base, j);
+		ap_jsonx_path(p, "%s.urls[%zu]", base, j);
 		if (!c->urls[j])
 			return fail(err, p, "required field is missing");
 		if (!url_ok(c->urls[j]))
 			return fail(err, p, "expected an http://, https:// or file:// url, got %s",
-			            quote(c->urls[j], q, sizeof(q)));
+			            ap_jsonx_quote(c->urls[j], q, sizeof(q)));
 	}
-	join(p, base, "size");
+	ap_jsonx_join(p, base, "size");
 	if (c->has_size && c->size > MAX_SIZE)
 		return fail(err, p, "expected an integer at most %llu, got %llu",
 		            (unsigned long long)MAX_SIZE, (unsigned long long)c->size);
 	if (!c->has_size && kind == AP_MANIFEST_RELEASE)
 		return fail(err, p, "required in a release manifest");
-	join(p, base, "sha256");
-	if (c->has_sha256 && !is_lower_hex(c->sha256, 64))
+	ap_jsonx_join(p, base, "sha256");
+	if (c->has_sha256 && !ap_is_lower_hex(c->sha256, 64))
 		return fail(err, p, "expected 64 lowercase hex digits, got %s",
-		            quote(c->sha256, q, sizeof(q)));
+		            ap_jsonx_quote(c->sha256, q, sizeof(q)));
 	if (!c->has_sha256 && kind == AP_MANIFEST_RELEASE)
 		return fail(err, p, "required in a release manifest");
 
-	join(p, inst, "action");
+	ap_jsonx_join(p, inst, "action");
 	if (c->action != AP_ACTION_EXTRACT && c->action != AP_ACTION_COPY &&
 	    c->action != AP_ACTION_RUN)
 		return fail(err, p, "expected one of extract, copy, run, got %d", (int)c->action);
-	join(p, inst, "to");
+	ap_jsonx_join(p, inst, "to");
 	if (c->to && (rc = check_relpath(p, c->to, c->action == AP_ACTION_EXTRACT, err)))
 		return rc;
 	if (c->action == AP_ACTION_EXTRACT)
 		return 0;
-	join(p, inst, "mode");
+	ap_jsonx_join(p, inst, "mode");
 	if ((rc = check_mode(p, c->mode, err)))
 		return rc;
 	if (c->action == AP_ACTION_COPY) {
 		if (c->n_args) {
-			join(p, inst, "args");
+			ap_jsonx_join(p, inst, "args");
 			return fail(err, p, "only allowed with action \"run\", got \"copy\"");
 		}
 		if (c->n_ok_codes) {
-			join(p, inst, "ok_exit_codes");
+			ap_jsonx_join(p, inst, "ok_exit_codes");
 			return fail(err, p, "only allowed with action \"run\", got \"copy\"");
 		}
 		return 0;
 	}
 	for (size_t j = 0; j < c->n_args; j++) {
 		if (!c->args[j]) {
-			pathf(p, "%s.args[%zu]", inst, j);
+			ap_jsonx_path(p, "%s.args[%zu]", inst, j);
 			return fail(err, p, "required field is missing");
 		}
 	}
-	join(p, inst, "ok_exit_codes");
+	ap_jsonx_join(p, inst, "ok_exit_codes");
 	if (c->n_ok_codes == 0 || !c->ok_codes)
 		return fail(err, p, "expected a non-empty array of integers");
 	return 0;
@@ -704,30 +604,30 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 		return fail(err, "format", "required field is missing");
 	if (strcmp(m->format, AP_FORMAT) != 0)
 		return fail(err, "format", "expected \"%s\", got %s", AP_FORMAT,
-		            quote(m->format, q, sizeof(q)));
+		            ap_jsonx_quote(m->format, q, sizeof(q)));
 	if ((rc = check_name("product", "name", m->product, err)))
 		return rc;
 	if (!m->version)
 		return fail(err, "version", "required field is missing");
 	if (!ap_version_valid(m->version))
 		return fail(err, "version", "expected a version like 1.1.13, got %s",
-		            quote(m->version, q, sizeof(q)));
+		            ap_jsonx_quote(m->version, q, sizeof(q)));
 	if (m->channel && (rc = check_name("channel", "name", m->channel, err)))
 		return rc;
 	if (m->platform && (!*m->platform || has_control(m->platform)))
 		return fail(err, "platform",
 		            "expected a non-empty string without control "
 		            "characters, got %s",
-		            quote(m->platform, q, sizeof(q)));
+		            ap_jsonx_quote(m->platform, q, sizeof(q)));
 	if (m->description && !*m->description)
 		return fail(err, "description", "expected a non-empty string");
 	if ((rc = check_relpath("prefix", m->prefix, false, err)))
 		return rc;
-	if (m->key_id && !is_lower_hex(m->key_id, 16))
+	if (m->key_id && !ap_is_lower_hex(m->key_id, 16))
 		return fail(err, "key_id", "expected 16 lowercase hex digits, got %s",
-		            quote(m->key_id, q, sizeof(q)));
+		            ap_jsonx_quote(m->key_id, q, sizeof(q)));
 	for (size_t i = 0; i < m->n_data_dirs; i++) {
-		pathf(p, "data_dirs[%zu]", i);
+		ap_jsonx_path(p, "data_dirs[%zu]", i);
 		if ((rc = check_relpath(p, m->data_dirs[i], false, err)))
 			return rc;
 	}
@@ -738,7 +638,7 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 			return fail(err, "config.template",
 			            "expected the name of a component, "
 			            "got %s (no component has that name)",
-			            quote(m->config.template, q, sizeof(q)));
+			            ap_jsonx_quote(m->config.template, q, sizeof(q)));
 		if ((rc = check_mode("config.mode", m->config.mode, err)))
 			return rc;
 	}
@@ -785,7 +685,7 @@ static int text_error(struct ap_err *err, const char *buf, size_t len, size_t of
 		return fail(err, NULL, "syntax error at line %zu, column %zu (byte %zu): %s", line,
 		            col, off, what);
 	return fail(err, NULL, "syntax error at line %zu, column %zu (byte %zu) near %s: %s", line,
-	            col, off, quote(near, q, sizeof(q)), what);
+	            col, off, ap_jsonx_quote(near, q, sizeof(q)), what);
 }
 
 /* Length of the UTF-8 sequence at s (at most avail bytes), 0 if invalid. */
@@ -852,82 +752,17 @@ static int check_text(const char *buf, size_t len, struct ap_err *err)
 	return 0;
 }
 
-/* The fields an object may hold; fills vals[] in the order of names[]. */
-static int take_fields(const cJSON *obj, const char *path, const char *const *names, size_t n,
-                       const cJSON **vals, struct ap_err *err)
-{
-	char q[QUOTE_BUF];
-
-	for (size_t k = 0; k < n; k++)
-		vals[k] = NULL;
-	for (const cJSON *f = obj->child; f; f = f->next) {
-		size_t k;
-
-		for (k = 0; k < n; k++)
-			if (strcmp(f->string, names[k]) == 0)
-				break;
-		if (k == n)
-			return fail(err, path, "unknown field %s", quote(f->string, q, sizeof(q)));
-		if (vals[k])
-			return fail(err, path, "duplicate field %s",
-			            quote(f->string, q, sizeof(q)));
-		vals[k] = f;
-	}
-	return 0;
-}
-
-static int want_object(const cJSON *j, const char *path, struct ap_err *err)
-{
-	if (!cJSON_IsObject(j))
-		return fail(err, path, "expected an object, got %s", type_name(j));
-	return 0;
-}
-
-static int dup_str(const char *s, char **out, struct ap_err *err)
-{
-	*out = strdup(s);
-	return *out ? 0 : nomem(err);
-}
-
 /* A string field; absent leaves *out NULL (or fails when required). */
 static int get_string(const cJSON *j, const char *path, bool required, char **out,
                       struct ap_err *err)
 {
-	if (!j)
-		return required ? fail(err, path, "required field is missing") : 0;
-	if (!cJSON_IsString(j) || !j->valuestring)
-		return fail(err, path, "expected a string, got %s", type_name(j));
-	return dup_str(j->valuestring, out, err);
+	return ap_jsonx_string(&doc, j, path, required ? AP_JSONX_REQUIRED : AP_JSONX_OPTIONAL, out,
+	                       err);
 }
 
 static int get_strv(const cJSON *j, const char *path, char ***out, size_t *n, struct ap_err *err)
 {
-	char p[PATH_BUF];
-	size_t count = 0;
-	char **v;
-
-	if (!j)
-		return 0;
-	if (!cJSON_IsArray(j))
-		return fail(err, path, "expected an array of strings, got %s", type_name(j));
-	for (const cJSON *e = j->child; e; e = e->next)
-		count++;
-	if (count == 0)
-		return 0;
-	v = calloc(count, sizeof(*v));
-	if (!v)
-		return nomem(err);
-	*out = v;
-	*n = count;
-	count = 0;
-	for (const cJSON *e = j->child; e; e = e->next, count++) {
-		join_index(p, path, count);
-		if (!cJSON_IsString(e) || !e->valuestring)
-			return fail(err, p, "expected a string, got %s", type_name(e));
-		if (dup_str(e->valuestring, &v[count], err))
-			return AP_E_NOMEM;
-	}
-	return 0;
+	return ap_jsonx_strv(&doc, j, path, AP_JSONX_OPTIONAL, out, n, err);
 }
 
 static int parse_mode(const cJSON *j, const char *path, unsigned *out, struct ap_err *err)
@@ -939,7 +774,7 @@ static int parse_mode(const cJSON *j, const char *path, unsigned *out, struct ap
 
 	if (!cJSON_IsString(j) || !j->valuestring)
 		return fail(err, path, "expected an octal mode string like \"0755\", got %s",
-		            type_name(j));
+		            ap_jsonx_type_name(j));
 	s = j->valuestring;
 	len = strlen(s);
 	if (len < 3 || len > 4)
@@ -955,27 +790,24 @@ static int parse_mode(const cJSON *j, const char *path, unsigned *out, struct ap
 	return 0;
 bad:
 	return fail(err, path, "expected an octal mode like \"0755\" (at most 0777), got %s",
-	            quote(s, q, sizeof(q)));
+	            ap_jsonx_quote(s, q, sizeof(q)));
 }
 
 static int parse_size(const cJSON *j, const char *path, uint64_t *out, struct ap_err *err)
 {
-	double d;
-	uint64_t u;
+	int64_t v;
 
 	if (!cJSON_IsNumber(j))
-		return fail(err, path, "expected a non-negative integer, got %s", type_name(j));
-	d = j->valuedouble;
-	if (!(d >= 0))
-		return fail(err, path, "expected a non-negative integer, got %.15g", d);
-	if (d > (double)MAX_SIZE)
+		return fail(err, path, "expected a non-negative integer, got %s",
+		            ap_jsonx_type_name(j));
+	if (ap_jsonx_int(j, 0, AP_JSONX_INT_MAX, &v)) {
+		*out = (uint64_t)v;
+		return 0;
+	}
+	if (j->valuedouble > (double)MAX_SIZE)
 		return fail(err, path, "expected an integer at most %llu, got %.17g",
-		            (unsigned long long)MAX_SIZE, d);
-	u = (uint64_t)d;
-	if ((double)u != d)
-		return fail(err, path, "expected a non-negative integer, got %.15g", d);
-	*out = u;
-	return 0;
+		            (unsigned long long)MAX_SIZE, j->valuedouble);
+	return fail(err, path, "expected a non-negative integer, got %.15g", j->valuedouble);
 }
 
 static int parse_sha256(const cJSON *j, const char *path, char out[AP_SHA256_HEX],
@@ -985,7 +817,7 @@ static int parse_sha256(const cJSON *j, const char *path, char out[AP_SHA256_HEX
 	size_t len;
 
 	if (!cJSON_IsString(j) || !j->valuestring)
-		return fail(err, path, "expected 64 hex digits, got %s", type_name(j));
+		return fail(err, path, "expected 64 hex digits, got %s", ap_jsonx_type_name(j));
 	s = j->valuestring;
 	len = strlen(s);
 	if (len != 64)
@@ -1006,33 +838,11 @@ static int parse_sha256(const cJSON *j, const char *path, char out[AP_SHA256_HEX
 static int parse_ok_codes(const cJSON *j, const char *path, struct ap_component *c,
                           struct ap_err *err)
 {
-	char p[PATH_BUF];
-	size_t count = 0;
+	int rc = ap_jsonx_ints(&doc, j, path, AP_JSONX_REQUIRED, &c->ok_codes, &c->n_ok_codes, err);
 
-	if (!cJSON_IsArray(j))
-		return fail(err, path, "expected an array of integers, got %s", type_name(j));
-	for (const cJSON *e = j->child; e; e = e->next)
-		count++;
-	if (count == 0)
+	if (rc == 0 && c->n_ok_codes == 0)
 		return fail(err, path, "expected a non-empty array of integers");
-	c->ok_codes = calloc(count, sizeof(*c->ok_codes));
-	if (!c->ok_codes)
-		return nomem(err);
-	c->n_ok_codes = count;
-	count = 0;
-	for (const cJSON *e = j->child; e; e = e->next, count++) {
-		double d;
-
-		join_index(p, path, count);
-		if (!cJSON_IsNumber(e))
-			return fail(err, p, "expected an integer, got %s", type_name(e));
-		d = e->valuedouble;
-		if (!(d >= (double)INT_MIN && d <= (double)INT_MAX) || (double)(int)d != d)
-			return fail(err, p, "expected an integer from %d to %d, got %.15g", INT_MIN,
-			            INT_MAX, d);
-		c->ok_codes[count] = (int)d;
-	}
-	return 0;
+	return rc;
 }
 
 enum { I_ACTION, I_TO, I_MODE, I_ARGS, I_OK, I_COUNT };
@@ -1049,16 +859,14 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 
 	if (!j)
 		return fail(err, path, "required field is missing");
-	if ((rc = want_object(j, path, err)))
+	if ((rc = ap_jsonx_fields(&doc, j, path, install_fields, I_COUNT, v, err)))
 		return rc;
-	if ((rc = take_fields(j, path, install_fields, I_COUNT, v, err)))
-		return rc;
-	join(p, path, "action");
+	ap_jsonx_join(p, path, "action");
 	if (!v[I_ACTION])
 		return fail(err, p, "required field is missing");
 	if (!cJSON_IsString(v[I_ACTION]) || !v[I_ACTION]->valuestring)
 		return fail(err, p, "expected one of extract, copy, run, got %s",
-		            type_name(v[I_ACTION]));
+		            ap_jsonx_type_name(v[I_ACTION]));
 	act = v[I_ACTION]->valuestring;
 	if (strcmp(act, "extract") == 0)
 		c->action = AP_ACTION_EXTRACT;
@@ -1068,9 +876,9 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 		c->action = AP_ACTION_RUN;
 	else
 		return fail(err, p, "expected one of extract, copy, run, got %s",
-		            quote(act, q, sizeof(q)));
+		            ap_jsonx_quote(act, q, sizeof(q)));
 
-	join(p, path, "to");
+	ap_jsonx_join(p, path, "to");
 	if ((rc = get_string(v[I_TO], p, false, &c->to, err)))
 		return rc;
 	if (c->action == AP_ACTION_EXTRACT && c->to && !*c->to) {
@@ -1078,7 +886,7 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 		c->to = NULL;
 	}
 
-	join(p, path, "mode");
+	ap_jsonx_join(p, path, "mode");
 	if (v[I_MODE] && c->action == AP_ACTION_EXTRACT)
 		return fail(err, p, "only allowed with action \"copy\" or \"run\", got \"%s\"",
 		            act);
@@ -1086,13 +894,13 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 	if (v[I_MODE] && (rc = parse_mode(v[I_MODE], p, &c->mode, err)))
 		return rc;
 
-	join(p, path, "args");
+	ap_jsonx_join(p, path, "args");
 	if (v[I_ARGS] && c->action != AP_ACTION_RUN)
 		return fail(err, p, "only allowed with action \"run\", got \"%s\"", act);
 	if ((rc = get_strv(v[I_ARGS], p, &c->args, &c->n_args, err)))
 		return rc;
 
-	join(p, path, "ok_exit_codes");
+	ap_jsonx_join(p, path, "ok_exit_codes");
 	if (v[I_OK] && c->action != AP_ACTION_RUN)
 		return fail(err, p, "only allowed with action \"run\", got \"%s\"", act);
 	if (v[I_OK])
@@ -1100,7 +908,7 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 	if (c->action == AP_ACTION_RUN) {
 		c->ok_codes = calloc(1, sizeof(*c->ok_codes));
 		if (!c->ok_codes)
-			return nomem(err);
+			return ap_jsonx_nomem(&doc, err);
 		c->n_ok_codes = 1;
 	}
 	return 0;
@@ -1117,35 +925,33 @@ static int parse_component(const cJSON *j, const char *path, struct ap_component
 	char p[PATH_BUF];
 	int rc;
 
-	if ((rc = want_object(j, path, err)))
+	if ((rc = ap_jsonx_fields(&doc, j, path, component_fields, C_COUNT, v, err)))
 		return rc;
-	if ((rc = take_fields(j, path, component_fields, C_COUNT, v, err)))
-		return rc;
-	join(p, path, "name");
+	ap_jsonx_join(p, path, "name");
 	if ((rc = get_string(v[C_NAME], p, true, &c->name, err)))
 		return rc;
-	join(p, path, "file");
+	ap_jsonx_join(p, path, "file");
 	if ((rc = get_string(v[C_FILE], p, true, &c->file, err)))
 		return rc;
-	join(p, path, "aliases");
+	ap_jsonx_join(p, path, "aliases");
 	if ((rc = get_strv(v[C_ALIASES], p, &c->aliases, &c->n_aliases, err)))
 		return rc;
-	join(p, path, "urls");
+	ap_jsonx_join(p, path, "urls");
 	if ((rc = get_strv(v[C_URLS], p, &c->urls, &c->n_urls, err)))
 		return rc;
 	if (v[C_SIZE]) {
-		join(p, path, "size");
+		ap_jsonx_join(p, path, "size");
 		if ((rc = parse_size(v[C_SIZE], p, &c->size, err)))
 			return rc;
 		c->has_size = true;
 	}
 	if (v[C_SHA256]) {
-		join(p, path, "sha256");
+		ap_jsonx_join(p, path, "sha256");
 		if ((rc = parse_sha256(v[C_SHA256], p, c->sha256, err)))
 			return rc;
 		c->has_sha256 = true;
 	}
-	join(p, path, "install");
+	ap_jsonx_join(p, path, "install");
 	return parse_install(v[C_INSTALL], p, c, err);
 }
 
@@ -1157,9 +963,7 @@ static int parse_config(const cJSON *j, struct ap_manifest *m, struct ap_err *er
 	const cJSON *v[G_COUNT];
 	int rc;
 
-	if ((rc = want_object(j, "config", err)))
-		return rc;
-	if ((rc = take_fields(j, "config", config_fields, G_COUNT, v, err)))
+	if ((rc = ap_jsonx_fields(&doc, j, "config", config_fields, G_COUNT, v, err)))
 		return rc;
 	m->has_config = true;
 	m->config.mode = 0600;
@@ -1197,7 +1001,7 @@ static int build(const cJSON *root, struct ap_manifest *m, struct ap_err *err)
 	size_t n = 0;
 	int rc;
 
-	if ((rc = take_fields(root, "", top_fields, T_COUNT, v, err)))
+	if ((rc = ap_jsonx_fields(&doc, root, "", top_fields, T_COUNT, v, err)))
 		return rc;
 	if ((rc = get_string(v[T_FORMAT], "format", true, &m->format, err)) ||
 	    (rc = get_string(v[T_PRODUCT], "product", true, &m->product, err)) ||
@@ -1216,18 +1020,18 @@ static int build(const cJSON *root, struct ap_manifest *m, struct ap_err *err)
 		return fail(err, "components", "required field is missing");
 	if (!cJSON_IsArray(v[T_COMPONENTS]))
 		return fail(err, "components", "expected a non-empty array, got %s",
-		            type_name(v[T_COMPONENTS]));
+		            ap_jsonx_type_name(v[T_COMPONENTS]));
 	for (const cJSON *e = v[T_COMPONENTS]->child; e; e = e->next)
 		n++;
 	if (n == 0)
 		return fail(err, "components", "expected a non-empty array");
 	m->components = calloc(n, sizeof(*m->components));
 	if (!m->components)
-		return nomem(err);
+		return ap_jsonx_nomem(&doc, err);
 	m->n_components = n;
 	n = 0;
 	for (const cJSON *e = v[T_COMPONENTS]->child; e; e = e->next, n++) {
-		join_index(p, "components", n);
+		ap_jsonx_index(p, "components", n);
 		if ((rc = parse_component(e, p, &m->components[n], err)))
 			return rc;
 	}
@@ -1239,7 +1043,7 @@ int ap_manifest_parse(const char *json, size_t len, enum ap_manifest_kind kind,
 {
 	struct ap_manifest *m = NULL;
 	cJSON *root = NULL;
-	const char *end = NULL;
+	bool trailing;
 	size_t off;
 	int rc;
 
@@ -1253,27 +1057,19 @@ int ap_manifest_parse(const char *json, size_t len, enum ap_manifest_kind kind,
 		return fail(err, NULL, "expected a JSON object, got an empty document");
 	if ((rc = check_text(json, len, err)))
 		return rc;
-	root = cJSON_ParseWithLengthOpts(json, len, &end, false);
-	if (!root) {
-		off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
-		return text_error(err, json, len, off, "not valid JSON");
-	}
-	off = (size_t)(end - json);
-	while (off < len &&
-	       (json[off] == ' ' || json[off] == '\t' || json[off] == '\n' || json[off] == '\r'))
-		off++;
-	if (off < len) {
-		rc = text_error(err, json, len, off, "unexpected data after the JSON object");
-		goto out;
-	}
+	root = ap_jsonx_parse(json, len, &off, &trailing);
+	if (!root)
+		return text_error(err, json, len, off,
+		                  trailing ? "unexpected data after the JSON object"
+		                           : "not valid JSON");
 	if (!cJSON_IsObject(root)) {
 		rc = fail(err, NULL, "expected a JSON object at the top level, got %s",
-		          type_name(root));
+		          ap_jsonx_type_name(root));
 		goto out;
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
-		rc = nomem(err);
+		rc = ap_jsonx_nomem(&doc, err);
 		goto out;
 	}
 	rc = build(root, m, err);
@@ -1298,21 +1094,7 @@ static bool add_str(cJSON *obj, const char *key, const char *val)
 
 static bool add_strv(cJSON *obj, const char *key, char *const *v, size_t n)
 {
-	cJSON *arr;
-
-	if (n == 0)
-		return true;
-	arr = cJSON_AddArrayToObject(obj, key);
-	if (!arr)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		cJSON *s = cJSON_CreateString(v[i]);
-		if (!s || !cJSON_AddItemToArray(arr, s)) {
-			cJSON_Delete(s);
-			return false;
-		}
-	}
-	return true;
+	return n == 0 || ap_jsonx_add(obj, key, ap_jsonx_strings(v, n));
 }
 
 static bool add_mode(cJSON *obj, const char *key, unsigned mode)
@@ -1321,26 +1103,6 @@ static bool add_mode(cJSON *obj, const char *key, unsigned mode)
 
 	snprintf(buf, sizeof(buf), "%04o", mode & 07777);
 	return cJSON_AddStringToObject(obj, key, buf) != NULL;
-}
-
-static bool add_item(cJSON *obj, const char *key, cJSON *item)
-{
-	if (!item)
-		return false;
-	if (!cJSON_AddItemToObject(obj, key, item)) {
-		cJSON_Delete(item);
-		return false;
-	}
-	return true;
-}
-
-/* cJSON prints 1e15 as "1e+15": sizes go out as raw integer text. */
-static bool add_size(cJSON *obj, uint64_t size)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)size);
-	return add_item(obj, "size", cJSON_CreateRaw(buf));
 }
 
 static cJSON *component_json(const struct ap_component *c)
@@ -1353,7 +1115,7 @@ static cJSON *component_json(const struct ap_component *c)
 	    !add_strv(o, "aliases", c->aliases, c->n_aliases) ||
 	    !add_strv(o, "urls", c->urls, c->n_urls))
 		goto fail;
-	if (c->has_size && !add_size(o, c->size))
+	if (c->has_size && !ap_jsonx_add(o, "size", ap_jsonx_u64(c->size)))
 		goto fail;
 	if (c->has_sha256 && !add_str(o, "sha256", c->sha256))
 		goto fail;
@@ -1372,7 +1134,7 @@ static cJSON *component_json(const struct ap_component *c)
 		if (!add_strv(inst, "args", c->args, c->n_args))
 			goto fail;
 		codes = cJSON_CreateIntArray(c->ok_codes, (int)c->n_ok_codes);
-		if (!add_item(inst, "ok_exit_codes", codes))
+		if (!ap_jsonx_add(inst, "ok_exit_codes", codes))
 			goto fail;
 	}
 	return o;
@@ -1403,97 +1165,19 @@ static cJSON *manifest_json(const struct ap_manifest *m)
 	arr = cJSON_AddArrayToObject(o, "components");
 	if (!arr)
 		goto fail;
-	for (size_t i = 0; i < m->n_components; i++) {
-		cJSON *c = component_json(&m->components[i]);
-		if (!c || !cJSON_AddItemToArray(arr, c)) {
-			cJSON_Delete(c);
+	for (size_t i = 0; i < m->n_components; i++)
+		if (!ap_jsonx_push(arr, component_json(&m->components[i])))
 			goto fail;
-		}
-	}
 	return o;
 fail:
 	cJSON_Delete(o);
 	return NULL;
 }
 
-/* Re-indent cJSON's compact output with two spaces per level; out == NULL
- * only counts.  Outside strings the compact text holds no whitespace. */
-static size_t reindent(const char *in, char *out)
-{
-	size_t o = 0, depth = 0;
-	bool in_str = false;
-
-#define PUT(ch)                                                                                    \
-	do {                                                                                       \
-		if (out)                                                                           \
-			out[o] = (ch);                                                             \
-		o++;                                                                               \
-	} while (0)
-#define NEWLINE()                                                                                  \
-	do {                                                                                       \
-		PUT('\n');                                                                         \
-		for (size_t k_ = 0; k_ < 2 * depth; k_++)                                          \
-			PUT(' ');                                                                  \
-	} while (0)
-
-	for (const char *p = in; *p; p++) {
-		char c = *p;
-
-		if (in_str) {
-			PUT(c);
-			if (c == '\\' && p[1]) {
-				PUT(p[1]);
-				p++;
-			} else if (c == '"') {
-				in_str = false;
-			}
-			continue;
-		}
-		switch (c) {
-		case '"':
-			in_str = true;
-			PUT(c);
-			break;
-		case '{':
-		case '[':
-			PUT(c);
-			if (p[1] == (c == '{' ? '}' : ']')) {
-				PUT(p[1]);
-				p++;
-				break;
-			}
-			depth++;
-			NEWLINE();
-			break;
-		case '}':
-		case ']':
-			depth--;
-			NEWLINE();
-			PUT(c);
-			break;
-		case ',':
-			PUT(c);
-			NEWLINE();
-			break;
-		case ':':
-			PUT(c);
-			PUT(' ');
-			break;
-		default:
-			PUT(c);
-			break;
-		}
-	}
-	PUT('\n');
-	return o;
-#undef PUT
-#undef NEWLINE
-}
-
 int ap_manifest_emit(const struct ap_manifest *m, char **json, size_t *len, struct ap_err *err)
 {
-	cJSON *root = NULL;
-	char *compact = NULL, *buf = NULL;
+	cJSON *root;
+	char *buf;
 	size_t n;
 	int rc;
 
@@ -1503,44 +1187,24 @@ int ap_manifest_emit(const struct ap_manifest *m, char **json, size_t *len, stru
 	if (rc)
 		return ap_err_prefix(err, "refusing to emit an invalid manifest");
 	root = manifest_json(m);
-	if (!root) {
-		rc = nomem(err);
-		goto out;
-	}
-	compact = cJSON_PrintUnformatted(root);
-	if (!compact) {
-		rc = nomem(err);
-		goto out;
-	}
-	n = reindent(compact, NULL);
-	buf = malloc(n + 1);
-	if (!buf) {
-		rc = nomem(err);
-		goto out;
-	}
-	reindent(compact, buf);
-	buf[n] = '\0';
+	if (!root)
+		return ap_jsonx_nomem(&doc, err);
+	rc = ap_jsonx_print(&doc, root, &buf, &n, err);
+	cJSON_Delete(root);
+	if (rc)
+		return rc;
 	*json = buf;
 	if (len)
 		*len = n;
-	rc = 0;
-out:
-	if (compact)
-		cJSON_free(compact);
-	cJSON_Delete(root);
-	return rc;
+	return 0;
 }
 
 /* ------------------------------------------------------------- deep copy */
 
 static int copy_str(const char *s, char **out)
 {
-	if (!s) {
-		*out = NULL;
-		return 0;
-	}
-	*out = strdup(s);
-	return *out ? 0 : -1;
+	*out = ap_strdup(s);
+	return s && !*out ? -1 : 0;
 }
 
 static int copy_strv(char *const *v, size_t n, char ***out, size_t *nout)
@@ -1592,7 +1256,7 @@ int ap_manifest_dup(const struct ap_manifest *m, struct ap_manifest **out, struc
 		return ap_err_set(err, AP_E_USAGE, "no manifest to copy");
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return nomem(err);
+		return ap_jsonx_nomem(&doc, err);
 	d->has_config = m->has_config;
 	d->config.mode = m->config.mode;
 	if (copy_str(m->format, &d->format) || copy_str(m->product, &d->product) ||
@@ -1616,5 +1280,5 @@ int ap_manifest_dup(const struct ap_manifest *m, struct ap_manifest **out, struc
 	return 0;
 fail:
 	ap_manifest_free(d);
-	return nomem(err);
+	return ap_jsonx_nomem(&doc, err);
 }

@@ -1,82 +1,24 @@
 /* mirror.c - the signed index of a mirror tree; see airpack/mirror.h.
  *
- * Besides manifest.c and receipt.c, the one other user of cJSON: an index
- * is its own small document, and keeping its parser here keeps the
- * manifest module about manifests.
+ * An index is its own small JSON document (read with jsonx.h), and keeping
+ * its parser here keeps the manifest module about manifests.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cJSON.h"
-
+#include "jsonx.h"
 #include "airpack/mirror.h"
 #include "airpack/manifest.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
-#define PATH_BUF 64
+#define PATH_BUF AP_JSONX_PATH_MAX
 #define QUOTE_BUF 96
-/* Sizes must round-trip through a double exactly (as in manifests). */
-#define MAX_SIZE 9007199254740991ULL
+/* Sizes must round-trip through a JSON number exactly (as in manifests). */
+#define MAX_SIZE ((uint64_t)AP_JSONX_INT_MAX)
 
-static int fail(struct ap_err *err, int code, const char *path, const char *fmt, ...)
-    AP_PRINTF(4, 5);
-static int fail(struct ap_err *err, int code, const char *path, const char *fmt, ...)
-{
-	char msg[AP_ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
-	va_end(ap);
-	if (path && *path)
-		return ap_err_set(err, code, "%s: %s", path, msg);
-	return ap_err_set(err, code, "%s", msg);
-}
-
-static int nomem(struct ap_err *err)
-{
-	return ap_err_set(err, AP_E_NOMEM, "out of memory handling the mirror index");
-}
-
-static char *xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = malloc(n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
-
-/* s for a message: cut, with control characters shown as '?'. */
-static const char *shown(const char *s, char *buf, size_t n)
-{
-	size_t o = 0;
-
-	if (!s)
-		return "(null)";
-	for (; *s && o + 4 < n; s++)
-		buf[o++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-	if (*s) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-static bool lower_hex(const char *s, size_t want)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == want;
-}
+static const struct ap_jsonx_doc doc = {AP_E_MANIFEST, "the mirror index", AP_JSONX_QUOTE_SINGLE};
 
 /* The value rules shared by parsing, put and new; path names the field. */
 static int check_version(int code, const char *path, const char *v, struct ap_err *err)
@@ -84,8 +26,8 @@ static int check_version(int code, const char *path, const char *v, struct ap_er
 	char q[QUOTE_BUF];
 
 	if (!ap_version_valid(v))
-		return fail(err, code, path, "expected a version like 1.1.13, got '%s'",
-		            shown(v, q, sizeof(q)));
+		return ap_jsonx_fail(err, code, path, "expected a version like 1.1.13, got '%s'",
+		                     ap_jsonx_shown(v, q, sizeof(q)));
 	return 0;
 }
 
@@ -94,9 +36,10 @@ static int check_name(int code, const char *path, const char *v, struct ap_err *
 	char q[QUOTE_BUF];
 
 	if (!ap_manifest_safe_name(v))
-		return fail(err, code, path,
-		            "expected a name (no '/', '\\', '..', control characters), got '%s'",
-		            shown(v, q, sizeof(q)));
+		return ap_jsonx_fail(
+		    err, code, path,
+		    "expected a name (no '/', '\\', '..', control characters), got '%s'",
+		    ap_jsonx_shown(v, q, sizeof(q)));
 	return 0;
 }
 
@@ -104,9 +47,9 @@ static int check_hex(int code, const char *path, const char *v, size_t digits, s
 {
 	char q[QUOTE_BUF];
 
-	if (!lower_hex(v, digits))
-		return fail(err, code, path, "expected %zu lowercase hex digits, got '%s'", digits,
-		            shown(v, q, sizeof(q)));
+	if (!ap_is_lower_hex(v, digits))
+		return ap_jsonx_fail(err, code, path, "expected %zu lowercase hex digits, got '%s'",
+		                     digits, ap_jsonx_shown(v, q, sizeof(q)));
 	return 0;
 }
 
@@ -140,12 +83,12 @@ int ap_mirror_index_new(const char *product, const char *key_id, struct ap_mirro
 		return rc;
 	ix = calloc(1, sizeof(*ix));
 	if (!ix)
-		return nomem(err);
-	ix->product = xstrdup(product);
-	ix->key_id = xstrdup(key_id);
+		return ap_jsonx_nomem(&doc, err);
+	ix->product = ap_strdup(product);
+	ix->key_id = ap_strdup(key_id);
 	if (!ix->product || !ix->key_id) {
 		ap_mirror_index_free(ix);
-		return nomem(err);
+		return ap_jsonx_nomem(&doc, err);
 	}
 	*out = ix;
 	return 0;
@@ -185,11 +128,11 @@ int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const c
 		return ap_err_set(err, AP_E_USAGE, "size: %llu is too large",
 		                  (unsigned long long)size);
 	memset(&nr, 0, sizeof(nr));
-	nr.version = xstrdup(version);
-	nr.channel = channel ? xstrdup(channel) : NULL;
+	nr.version = ap_strdup(version);
+	nr.channel = ap_strdup(channel);
 	if (!nr.version || (channel && !nr.channel)) {
 		release_release(&nr);
-		return nomem(err);
+		return ap_jsonx_nomem(&doc, err);
 	}
 	memcpy(nr.manifest_sha256, manifest_sha256, AP_SHA256_HEX);
 	nr.size = size;
@@ -212,7 +155,7 @@ int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const c
 		grown = realloc(ix->releases, (ix->n_releases + 1) * sizeof(*grown));
 		if (!grown) {
 			release_release(&nr);
-			return nomem(err);
+			return ap_jsonx_nomem(&doc, err);
 		}
 		ix->releases = grown;
 		ix->releases[ix->n_releases++] = nr;
@@ -223,78 +166,27 @@ int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const c
 
 /* ------------------------------------------------------------- parsing */
 
-static const char *type_name(const cJSON *j)
-{
-	if (cJSON_IsString(j))
-		return "a string";
-	if (cJSON_IsNumber(j))
-		return "a number";
-	if (cJSON_IsObject(j))
-		return "an object";
-	if (cJSON_IsArray(j))
-		return "an array";
-	if (cJSON_IsBool(j))
-		return "a boolean";
-	if (cJSON_IsNull(j))
-		return "null";
-	return "an invalid value";
-}
-
-/* Known fields only, each at most once; vals[] follows names[]. */
-static int take_fields(const cJSON *obj, const char *path, const char *const *names, size_t n,
-                       const cJSON **vals, struct ap_err *err)
-{
-	char q[QUOTE_BUF];
-
-	if (!cJSON_IsObject(obj))
-		return fail(err, AP_E_MANIFEST, path, "expected an object, got %s", type_name(obj));
-	for (size_t k = 0; k < n; k++)
-		vals[k] = NULL;
-	for (const cJSON *f = obj->child; f; f = f->next) {
-		size_t k;
-
-		for (k = 0; k < n; k++)
-			if (strcmp(f->string, names[k]) == 0)
-				break;
-		if (k == n)
-			return fail(err, AP_E_MANIFEST, path, "unknown field '%s'",
-			            shown(f->string, q, sizeof(q)));
-		if (vals[k])
-			return fail(err, AP_E_MANIFEST, path, "duplicate field '%s'",
-			            shown(f->string, q, sizeof(q)));
-		vals[k] = f;
-	}
-	return 0;
-}
-
 static int get_str(const cJSON *j, const char *path, bool required, char **out, struct ap_err *err)
 {
-	*out = NULL;
-	if (!j)
-		return required ? fail(err, AP_E_MANIFEST, path, "required field is missing") : 0;
-	if (!cJSON_IsString(j) || !j->valuestring)
-		return fail(err, AP_E_MANIFEST, path, "expected a string, got %s", type_name(j));
-	if (strlen(j->valuestring) == 0)
-		return fail(err, AP_E_MANIFEST, path, "expected a non-empty string");
-	*out = xstrdup(j->valuestring);
-	return *out ? 0 : nomem(err);
+	return ap_jsonx_string(&doc, j, path,
+	                       AP_JSONX_NONEMPTY | (required ? AP_JSONX_REQUIRED : 0), out, err);
 }
 
 static int get_size(const cJSON *j, const char *path, uint64_t *out, struct ap_err *err)
 {
-	double d;
+	int64_t v;
 
 	if (!j)
-		return fail(err, AP_E_MANIFEST, path, "required field is missing");
+		return ap_jsonx_fail(err, AP_E_MANIFEST, path, "required field is missing");
 	if (!cJSON_IsNumber(j))
-		return fail(err, AP_E_MANIFEST, path, "expected a non-negative integer, got %s",
-		            type_name(j));
-	d = j->valuedouble;
-	if (!(d >= 0) || d > (double)MAX_SIZE || (double)(uint64_t)d != d)
-		return fail(err, AP_E_MANIFEST, path,
-		            "expected a non-negative integer at most %llu, got %.17g",
-		            (unsigned long long)MAX_SIZE, d);
-	*out = (uint64_t)d;
+		return ap_jsonx_fail(err, AP_E_MANIFEST, path,
+		                     "expected a non-negative integer, got %s",
+		                     ap_jsonx_type_name(j));
+	if (!ap_jsonx_int(j, 0, AP_JSONX_INT_MAX, &v))
+		return ap_jsonx_fail(err, AP_E_MANIFEST, path,
+		                     "expected a non-negative integer at most %llu, got %.17g",
+		                     (unsigned long long)MAX_SIZE, j->valuedouble);
+	*out = (uint64_t)v;
 	return 0;
 }
 
@@ -303,22 +195,22 @@ static int parse_release(const cJSON *j, const char *path, struct ap_mirror_rele
 {
 	static const char *const names[] = {"version", "channel", "manifest_sha256", "size"};
 	const cJSON *v[4];
-	char p[PATH_BUF + 32];
+	char p[PATH_BUF];
 	char *sha = NULL;
 	int rc;
 
-	if ((rc = take_fields(j, path, names, 4, v, err)))
+	if ((rc = ap_jsonx_fields(&doc, j, path, names, 4, v, err)))
 		return rc;
-	snprintf(p, sizeof(p), "%s.version", path);
+	ap_jsonx_join(p, path, "version");
 	if ((rc = get_str(v[0], p, true, &r->version, err)) ||
 	    (rc = check_version(AP_E_MANIFEST, p, r->version, err)))
 		return rc;
-	snprintf(p, sizeof(p), "%s.channel", path);
+	ap_jsonx_join(p, path, "channel");
 	if ((rc = get_str(v[1], p, false, &r->channel, err)))
 		return rc;
 	if (r->channel && (rc = check_name(AP_E_MANIFEST, p, r->channel, err)))
 		return rc;
-	snprintf(p, sizeof(p), "%s.manifest_sha256", path);
+	ap_jsonx_join(p, path, "manifest_sha256");
 	if ((rc = get_str(v[2], p, true, &sha, err)))
 		return rc;
 	rc = check_hex(AP_E_MANIFEST, p, sha, 64, err);
@@ -327,7 +219,7 @@ static int parse_release(const cJSON *j, const char *path, struct ap_mirror_rele
 	free(sha);
 	if (rc)
 		return rc;
-	snprintf(p, sizeof(p), "%s.size", path);
+	ap_jsonx_join(p, path, "size");
 	return get_size(v[3], p, &r->size, err);
 }
 
@@ -340,13 +232,13 @@ static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *e
 	size_t n = 0;
 	int rc;
 
-	if ((rc = take_fields(root, "", names, 4, v, err)))
+	if ((rc = ap_jsonx_fields(&doc, root, "", names, 4, v, err)))
 		return rc;
 	if ((rc = get_str(v[0], "format", true, &format, err)))
 		return rc;
 	if (strcmp(format, AP_INDEX_FORMAT) != 0) {
-		rc = fail(err, AP_E_MANIFEST, "format", "expected \"%s\", got '%s'",
-		          AP_INDEX_FORMAT, shown(format, q, sizeof(q)));
+		rc = ap_jsonx_fail(err, AP_E_MANIFEST, "format", "expected \"%s\", got '%s'",
+		                   AP_INDEX_FORMAT, ap_jsonx_shown(format, q, sizeof(q)));
 		free(format);
 		return rc;
 	}
@@ -357,20 +249,15 @@ static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *e
 	if ((rc = get_str(v[2], "key_id", true, &ix->key_id, err)) ||
 	    (rc = check_hex(AP_E_MANIFEST, "key_id", ix->key_id, 16, err)))
 		return rc;
-	if (!v[3])
-		return fail(err, AP_E_MANIFEST, "releases", "required field is missing");
-	if (!cJSON_IsArray(v[3]))
-		return fail(err, AP_E_MANIFEST, "releases", "expected an array, got %s",
-		            type_name(v[3]));
-	for (const cJSON *e = v[3]->child; e; e = e->next)
-		n++;
+	if ((rc = ap_jsonx_array(&doc, v[3], "releases", AP_JSONX_REQUIRED, &n, err)))
+		return rc;
 	if (n == 0)
 		return 0;
 	ix->releases = calloc(n, sizeof(*ix->releases));
 	if (!ix->releases)
-		return nomem(err);
+		return ap_jsonx_nomem(&doc, err);
 	for (const cJSON *e = v[3]->child; e; e = e->next) {
-		snprintf(p, sizeof(p), "releases[%zu]", ix->n_releases);
+		ap_jsonx_index(p, "releases", ix->n_releases);
 		/* Counted first so a half-parsed entry is freed with the rest. */
 		ix->n_releases++;
 		if ((rc = parse_release(e, p, &ix->releases[ix->n_releases - 1], err)))
@@ -379,9 +266,10 @@ static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *e
 		for (size_t k = 0; k + 1 < ix->n_releases; k++)
 			if (ap_version_cmp(ix->releases[k].version,
 			                   ix->releases[ix->n_releases - 1].version) == 0)
-				return fail(err, AP_E_MANIFEST, p,
-				            "version %s is listed twice (also releases[%zu])",
-				            ix->releases[ix->n_releases - 1].version, k);
+				return ap_jsonx_fail(
+				    err, AP_E_MANIFEST, p,
+				    "version %s is listed twice (also releases[%zu])",
+				    ix->releases[ix->n_releases - 1].version, k);
 	}
 	qsort(ix->releases, ix->n_releases, sizeof(*ix->releases), cmp_release);
 	return 0;
@@ -392,7 +280,7 @@ int ap_mirror_index_parse(const char *json, size_t len, struct ap_mirror_index *
 {
 	struct ap_mirror_index *ix = NULL;
 	cJSON *root = NULL;
-	const char *end = NULL;
+	bool trailing;
 	size_t off;
 	int rc;
 
@@ -400,22 +288,15 @@ int ap_mirror_index_parse(const char *json, size_t len, struct ap_mirror_index *
 		return ap_err_set(err, AP_E_USAGE, "no index bytes to parse");
 	if (memchr(json, '\0', len))
 		return ap_err_set(err, AP_E_MANIFEST, "not valid JSON: it holds a NUL byte");
-	root = cJSON_ParseWithLengthOpts(json, len, &end, false);
-	if (!root) {
-		off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+	root = ap_jsonx_parse(json, len, &off, &trailing);
+	if (!root && trailing)
+		return ap_err_set(err, AP_E_MANIFEST,
+		                  "unexpected data after the JSON object (at byte %zu)", off);
+	if (!root)
 		return ap_err_set(err, AP_E_MANIFEST, "not valid JSON (at byte %zu)", off);
-	}
-	for (off = (size_t)(end - json); off < len; off++) {
-		if (json[off] != ' ' && json[off] != '\t' && json[off] != '\n' &&
-		    json[off] != '\r') {
-			rc = ap_err_set(err, AP_E_MANIFEST,
-			                "unexpected data after the JSON object (at byte %zu)", off);
-			goto out;
-		}
-	}
 	ix = calloc(1, sizeof(*ix));
 	if (!ix) {
-		rc = nomem(err);
+		rc = ap_jsonx_nomem(&doc, err);
 		goto out;
 	}
 	rc = build(root, ix, err);
@@ -511,7 +392,7 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
 		const struct ap_mirror_release *r = &ix->releases[i];
 		char p[PATH_BUF];
 
-		snprintf(p, sizeof(p), "releases[%zu]", i);
+		ap_jsonx_index(p, "releases", i);
 		if ((rc = check_version(AP_E_USAGE, p, r->version, err)) ||
 		    (r->channel && (rc = check_name(AP_E_USAGE, p, r->channel, err))) ||
 		    (rc = check_hex(AP_E_USAGE, p, r->manifest_sha256, 64, err)))
@@ -546,7 +427,7 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
 	puts_(&b, "}\n");
 	if (b.failed) {
 		free(b.p);
-		return nomem(err);
+		return ap_jsonx_nomem(&doc, err);
 	}
 	*json = b.p;
 	if (len)

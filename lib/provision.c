@@ -10,6 +10,7 @@
 
 #include "airpack/provision.h"
 #include "airpack/digest.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 /* ---- secrets ------------------------------------------------------------ */
@@ -36,17 +37,6 @@ static void secret_str_free(char *s)
 {
 	if (s)
 		ap_secret_free(s, strlen(s));
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
 }
 
 /* ---- small character helpers -------------------------------------------- */
@@ -508,12 +498,12 @@ int ap_connstr_parse(const char *in, struct ap_connstr *out, struct ap_err *err)
 			return rc;
 	}
 
-	c.host_name = xstrndup(parts[where[K_HOST]].v, parts[where[K_HOST]].vn);
-	c.device_id = xstrndup(parts[where[K_DEVICE]].v, parts[where[K_DEVICE]].vn);
-	c.shared_access_key = xstrndup(keytext, keylen);
+	c.host_name = ap_strndup(parts[where[K_HOST]].v, parts[where[K_HOST]].vn);
+	c.device_id = ap_strndup(parts[where[K_DEVICE]].v, parts[where[K_DEVICE]].vn);
+	c.shared_access_key = ap_strndup(keytext, keylen);
 	if (where[K_GATEWAY] >= 0)
 		c.gateway_host_name =
-			xstrndup(parts[where[K_GATEWAY]].v, parts[where[K_GATEWAY]].vn);
+			ap_strndup(parts[where[K_GATEWAY]].v, parts[where[K_GATEWAY]].vn);
 	if (!c.host_name || !c.device_id || !c.shared_access_key ||
 	    (where[K_GATEWAY] >= 0 && !c.gateway_host_name)) {
 		ap_connstr_release(&c);
@@ -891,7 +881,7 @@ static char *image_registry(const char *ref)
 	n = (size_t)(slash - ref);
 	if (!memchr(ref, '.', n) && !memchr(ref, ':', n) && !exact_eq(ref, n, "localhost"))
 		return NULL;
-	return xstrndup(ref, n);
+	return ap_strndup(ref, n);
 }
 
 static int check_printable(const char *s, bool allow_space, size_t max, const char *what,
@@ -1449,7 +1439,7 @@ static int validate_settings(const struct ap_devconfig_settings *s, struct ap_co
 					    "registry address", err);
 			if (rc < 0)
 				return rc;
-			*registry = xstrndup(s->registry_address, strlen(s->registry_address));
+			*registry = ap_strdup(s->registry_address);
 		} else {
 			if (s->agent_image)
 				*registry = image_registry(s->agent_image);
@@ -1651,7 +1641,7 @@ static int lookup_str(yaml_document_t *d, const char *path, char **out, struct a
 	if (n->type != YAML_SCALAR_NODE ||
 	    memchr(n->data.scalar.value, '\0', n->data.scalar.length))
 		return 0;
-	*out = xstrndup((const char *)n->data.scalar.value, n->data.scalar.length);
+	*out = ap_strndup((const char *)n->data.scalar.value, n->data.scalar.length);
 	if (!*out)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory reading YAML");
 	return 0;
@@ -1718,11 +1708,10 @@ static int read_provisioning(yaml_document_t *d, struct ap_devconfig_info *in,
 		snprintf(in->problem, sizeof(in->problem),
 			 "provisioning.device_connection_string: %s", perr.msg);
 	} else {
-		in->host_name = xstrndup(cs.host_name, strlen(cs.host_name));
-		in->device_id = xstrndup(cs.device_id, strlen(cs.device_id));
+		in->host_name = ap_strdup(cs.host_name);
+		in->device_id = ap_strdup(cs.device_id);
 		if (cs.gateway_host_name)
-			in->gateway_host_name =
-				xstrndup(cs.gateway_host_name, strlen(cs.gateway_host_name));
+			in->gateway_host_name = ap_strdup(cs.gateway_host_name);
 		ap_connstr_key_fingerprint(&cs, in->key_fingerprint);
 		if (!in->host_name || !in->device_id ||
 		    (cs.gateway_host_name && !in->gateway_host_name))

@@ -4,30 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
+#include "jsonx.h"
 #include "airpack/fsx.h"
 #include "airpack/manifest.h"
 #include "airpack/receipt.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 #define RECEIPT_MAX (64u * 1024 * 1024)
-/* Integers above 2^53 do not survive a JSON double. */
-#define JSON_INT_MAX 9007199254740992.0
 
-static char *xstrdup(const char *s)
-{
-	size_t n;
-	char *p;
-
-	if (!s)
-		return NULL;
-	n = strlen(s) + 1;
-	p = malloc(n);
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
+static const struct ap_jsonx_doc receipt_doc = { AP_E_STATE, "the receipt",
+						 AP_JSONX_QUOTE_SINGLE };
+static const struct ap_jsonx_doc journal_doc = { AP_E_STATE, "the journal",
+						 AP_JSONX_QUOTE_SINGLE };
 
 /* ---- model ---- */
 
@@ -37,7 +26,7 @@ struct ap_receipt *ap_receipt_new(void)
 
 	if (!r)
 		return NULL;
-	r->format = xstrdup(AP_RECEIPT_FORMAT);
+	r->format = ap_strdup(AP_RECEIPT_FORMAT);
 	if (!r->format) {
 		free(r);
 		return NULL;
@@ -67,8 +56,8 @@ int ap_receipt_action_copy(struct ap_receipt_action *dst, const struct ap_receip
 	a.exit_code = src->exit_code;
 	a.ok = src->ok;
 	a.ran_at = src->ran_at;
-	a.component = xstrdup(src->component);
-	a.program = xstrdup(src->program);
+	a.component = ap_strdup(src->component);
+	a.program = ap_strdup(src->program);
 	if (!a.component || !a.program)
 		goto nomem;
 	if (src->n_args > 0) {
@@ -76,7 +65,7 @@ int ap_receipt_action_copy(struct ap_receipt_action *dst, const struct ap_receip
 		if (!a.args)
 			goto nomem;
 		for (size_t i = 0; i < src->n_args; i++) {
-			a.args[i] = xstrdup(src->args[i]);
+			a.args[i] = ap_strdup(src->args[i]);
 			if (!a.args[i])
 				goto nomem;
 			a.n_args++;
@@ -173,72 +162,25 @@ const struct ap_receipt_file *ap_receipt_find_file(const struct ap_receipt *r, c
 
 /* ---- emit ---- */
 
-/* An exact unsigned integer, as a raw JSON number (cJSON keeps doubles). */
-static cJSON *raw_u64(uint64_t v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return cJSON_CreateRaw(buf);
-}
-
-static cJSON *raw_i64(int64_t v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	return cJSON_CreateRaw(buf);
-}
-
 /* Each add_* returns false when out of memory. */
-static bool add_item(cJSON *obj, const char *key, cJSON *item)
-{
-	if (!item)
-		return false;
-	if (!cJSON_AddItemToObject(obj, key, item)) {
-		cJSON_Delete(item);
-		return false;
-	}
-	return true;
-}
-
-/* Append to an array; frees item when it cannot be added. */
-static bool push(cJSON *arr, cJSON *item)
-{
-	if (!item)
-		return false;
-	if (!cJSON_AddItemToArray(arr, item)) {
-		cJSON_Delete(item);
-		return false;
-	}
-	return true;
-}
-
 static bool add_str(cJSON *obj, const char *key, const char *s)
 {
-	return add_item(obj, key, s ? cJSON_CreateString(s) : cJSON_CreateNull());
+	return ap_jsonx_add(obj, key, s ? cJSON_CreateString(s) : cJSON_CreateNull());
 }
 
 static bool add_strv(cJSON *obj, const char *key, char *const *v, size_t n)
 {
-	cJSON *arr = cJSON_CreateArray();
-
-	if (!add_item(obj, key, arr))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!push(arr, cJSON_CreateString(v[i])))
-			return false;
-	return true;
+	return ap_jsonx_add(obj, key, ap_jsonx_strings(v, n));
 }
 
 static bool add_intv(cJSON *obj, const char *key, const int *v, size_t n)
 {
 	cJSON *arr = cJSON_CreateArray();
 
-	if (!add_item(obj, key, arr))
+	if (!ap_jsonx_add(obj, key, arr))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!push(arr, raw_i64(v[i])))
+		if (!ap_jsonx_push(arr, ap_jsonx_i64(v[i])))
 			return false;
 	return true;
 }
@@ -247,7 +189,7 @@ static bool add_action(cJSON *arr, const struct ap_receipt_action *a, bool done)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	if (!push(arr, o))
+	if (!ap_jsonx_push(arr, o))
 		return false;
 	if (!add_str(o, "component", a->component) || !add_str(o, "program", a->program) ||
 	    !add_strv(o, "args", a->args, a->n_args) ||
@@ -255,95 +197,9 @@ static bool add_action(cJSON *arr, const struct ap_receipt_action *a, bool done)
 		return false;
 	if (!done)
 		return true;
-	return add_item(o, "exit_code", raw_i64(a->exit_code)) &&
-	       add_item(o, "ok", cJSON_CreateBool(a->ok)) &&
-	       add_item(o, "ran_at", raw_i64(a->ran_at));
-}
-
-/* Output buffer for pretty(): counts only while buf is NULL. */
-struct outbuf {
-	char *buf;
-	size_t n;
-};
-
-static void out_c(struct outbuf *o, char c)
-{
-	if (o->buf)
-		o->buf[o->n] = c;
-	o->n++;
-}
-
-static void out_nl(struct outbuf *o, size_t depth)
-{
-	out_c(o, '\n');
-	for (size_t i = 0; i < 2 * depth; i++)
-		out_c(o, ' ');
-}
-
-/* Lay compact JSON out like manifests: two spaces per level, one element
- * per line, ": " after keys, empty containers as {} and [].  Compact cJSON
- * output has no whitespace outside strings, so only structure is looked at. */
-static void pretty(const char *in, struct outbuf *o)
-{
-	size_t depth = 0;
-
-	for (const char *p = in; *p; p++) {
-		if (*p == '"') {
-			out_c(o, *p++);
-			while (*p && *p != '"') {
-				if (*p == '\\' && p[1])
-					out_c(o, *p++);
-				out_c(o, *p++);
-			}
-			if (*p)
-				out_c(o, *p);
-			else
-				break;
-			continue;
-		}
-		if ((*p == '{' && p[1] == '}') || (*p == '[' && p[1] == ']')) {
-			out_c(o, *p++);
-			out_c(o, *p);
-		} else if (*p == '{' || *p == '[') {
-			out_c(o, *p);
-			out_nl(o, ++depth);
-		} else if (*p == '}' || *p == ']') {
-			out_nl(o, --depth);
-			out_c(o, *p);
-		} else if (*p == ',') {
-			out_c(o, *p);
-			out_nl(o, depth);
-		} else if (*p == ':') {
-			out_c(o, ':');
-			out_c(o, ' ');
-		} else {
-			out_c(o, *p);
-		}
-	}
-	out_c(o, '\n');
-}
-
-static int finish_print(cJSON *root, const char *what, char **json, size_t *len,
-			struct ap_err *err)
-{
-	char *compact = cJSON_PrintUnformatted(root);
-	struct outbuf o = { NULL, 0 };
-
-	if (!compact)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the %s", what);
-	pretty(compact, &o);
-	o.buf = malloc(o.n + 1);
-	if (!o.buf) {
-		cJSON_free(compact);
-		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the %s", what);
-	}
-	o.n = 0;
-	pretty(compact, &o);
-	o.buf[o.n] = '\0';
-	cJSON_free(compact);
-	*json = o.buf;
-	*len = o.n;
-	return 0;
+	return ap_jsonx_add(o, "exit_code", ap_jsonx_i64(a->exit_code)) &&
+	       ap_jsonx_add(o, "ok", cJSON_CreateBool(a->ok)) &&
+	       ap_jsonx_add(o, "ran_at", ap_jsonx_i64(a->ran_at));
 }
 
 static bool strv_sorted_unique(char *const *v, size_t n)
@@ -387,37 +243,37 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 	    !add_str(root, "version", r->version) || !add_str(root, "channel", r->channel) ||
 	    !add_str(root, "prefix", r->prefix) || !add_str(root, "key_id", r->key_id) ||
 	    !add_str(root, "manifest_sha256", r->manifest_sha256) ||
-	    !add_item(root, "installed_at", raw_i64(r->installed_at)) ||
+	    !ap_jsonx_add(root, "installed_at", ap_jsonx_i64(r->installed_at)) ||
 	    !add_str(root, "pinned_version", r->pinned_version) ||
 	    !add_strv(root, "data_dirs", r->data_dirs, r->n_data_dirs) ||
 	    !add_strv(root, "dirs", dirs, r->n_dirs))
 		goto nomem;
 	arr = cJSON_CreateArray();
-	if (!add_item(root, "files", arr))
+	if (!ap_jsonx_add(root, "files", arr))
 		goto nomem;
 	for (size_t i = 0; i < r->n_files; i++) {
 		const struct ap_receipt_file *f = files[i];
 		cJSON *o = cJSON_CreateObject();
 
 		snprintf(mode, sizeof(mode), "%04o", f->mode & 07777);
-		if (!push(arr, o) || !add_str(o, "path", f->path) || !add_str(o, "mode", mode) ||
-		    !add_item(o, "size", raw_u64(f->size)) || !add_str(o, "sha256", f->sha256) ||
-		    !add_str(o, "component", f->component))
+		if (!ap_jsonx_push(arr, o) || !add_str(o, "path", f->path) ||
+		    !add_str(o, "mode", mode) || !ap_jsonx_add(o, "size", ap_jsonx_u64(f->size)) ||
+		    !add_str(o, "sha256", f->sha256) || !add_str(o, "component", f->component))
 			goto nomem;
 	}
 	arr = cJSON_CreateArray();
-	if (!add_item(root, "pending", arr))
+	if (!ap_jsonx_add(root, "pending", arr))
 		goto nomem;
 	for (size_t i = 0; i < r->n_pending; i++)
 		if (!add_action(arr, &r->pending[i], false))
 			goto nomem;
 	arr = cJSON_CreateArray();
-	if (!add_item(root, "actions", arr))
+	if (!ap_jsonx_add(root, "actions", arr))
 		goto nomem;
 	for (size_t i = 0; i < r->n_actions; i++)
 		if (!add_action(arr, &r->actions[i], true))
 			goto nomem;
-	rc = finish_print(root, "receipt", json, len, err);
+	rc = ap_jsonx_print(&receipt_doc, root, json, len, err);
 	goto out;
 nomem:
 	rc = ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
@@ -430,163 +286,123 @@ out:
 
 /* ---- parse ---- */
 
-/* Field readers: `where` names the JSON path for messages ("files[2]"). */
+/* Field readers for one object of a document: a field key is named
+ * where.key in messages ("files[2].path"), and every field is required. */
+struct fields {
+	const struct ap_jsonx_doc *d;
+	const cJSON *obj;
+	const char *where;
+	char path[AP_JSONX_PATH_MAX];
+};
 
-static int check_keys(const cJSON *obj, const char *where, const char *const *keys,
-		      struct ap_err *err)
+/* Check that f's object holds only the n fields keys. */
+static int check_keys(struct fields *f, const char *const *keys, size_t n, struct ap_err *err)
 {
-	const cJSON *it;
+	return ap_jsonx_fields(f->d, f->obj, f->where, keys, n, NULL, err);
+}
 
-	if (!cJSON_IsObject(obj))
-		return ap_err_set(err, AP_E_STATE, "%s: expected an object", where);
-	cJSON_ArrayForEach(it, obj)
-	{
-		const cJSON *other;
-		bool known = false;
+/* The field key, with its path in f->path. */
+static const cJSON *field(struct fields *f, const char *key)
+{
+	ap_jsonx_join(f->path, f->where, key);
+	return cJSON_GetObjectItemCaseSensitive(f->obj, key);
+}
 
-		for (size_t i = 0; keys[i]; i++)
-			if (strcmp(keys[i], it->string) == 0)
-				known = true;
-		if (!known)
-			return ap_err_set(err, AP_E_STATE, "%s: unknown field '%s'", where,
-					  it->string);
-		for (other = obj->child; other != it; other = other->next)
-			if (strcmp(other->string, it->string) == 0)
-				return ap_err_set(err, AP_E_STATE, "%s: duplicate field '%s'",
-						  where, it->string);
-	}
+static int get_str(struct fields *f, const char *key, bool nullable, char **out,
+		   struct ap_err *err)
+{
+	const cJSON *v = field(f, key);
+
+	return ap_jsonx_string(f->d, v, f->path,
+			       AP_JSONX_REQUIRED | (nullable ? AP_JSONX_NULLABLE : 0), out, err);
+}
+
+static int get_i64(struct fields *f, const char *key, int64_t min, int64_t max, int64_t *out,
+		   struct ap_err *err)
+{
+	const cJSON *v = field(f, key);
+
+	return ap_jsonx_integer(f->d, v, f->path, AP_JSONX_REQUIRED, min, max, out, err);
+}
+
+static int get_strv(struct fields *f, const char *key, char ***out, size_t *n,
+		    struct ap_err *err)
+{
+	const cJSON *v = field(f, key);
+
+	return ap_jsonx_strv(f->d, v, f->path, AP_JSONX_REQUIRED, out, n, err);
+}
+
+static int get_ints(struct fields *f, const char *key, int **out, size_t *n, struct ap_err *err)
+{
+	const cJSON *v = field(f, key);
+
+	return ap_jsonx_ints(f->d, v, f->path, AP_JSONX_REQUIRED, out, n, err);
+}
+
+static int get_bool(struct fields *f, const char *key, bool *out, struct ap_err *err)
+{
+	const cJSON *v = field(f, key);
+
+	if (!cJSON_IsBool(v))
+		return ap_err_set(err, f->d->code, "%s: expected true or false", f->path);
+	*out = cJSON_IsTrue(v);
 	return 0;
 }
 
-static int get_str(const cJSON *obj, const char *where, const char *key, bool nullable,
-		   char **out, struct ap_err *err)
+static int get_array(struct fields *f, const char *key, const cJSON **out, size_t *n,
+		     struct ap_err *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char *s;
+	const cJSON *v = field(f, key);
+	int rc = ap_jsonx_array(f->d, v, f->path, AP_JSONX_REQUIRED, n, err);
 
-	if (!v)
-		return ap_err_set(err, AP_E_STATE, "%s.%s: missing", where, key);
-	if (nullable && cJSON_IsNull(v)) {
-		*out = NULL;
-		return 0;
-	}
-	if (!cJSON_IsString(v))
-		return ap_err_set(err, AP_E_STATE, "%s.%s: expected a string%s", where, key,
-				  nullable ? " or null" : "");
-	s = xstrdup(v->valuestring);
-	if (!s)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory reading %s.%s", where, key);
-	*out = s;
-	return 0;
-}
-
-static int num_i64(const cJSON *v, const char *where, const char *key, int64_t min, int64_t max,
-		   int64_t *out, struct ap_err *err)
-{
-	double d;
-
-	if (!cJSON_IsNumber(v))
-		return ap_err_set(err, AP_E_STATE, "%s.%s: expected an integer", where, key);
-	d = v->valuedouble;
-	if (d != (double)(int64_t)d || d < -JSON_INT_MAX || d > JSON_INT_MAX ||
-	    (int64_t)d < min || (int64_t)d > max)
-		return ap_err_set(err, AP_E_STATE,
-				  "%s.%s: expected an integer from %" PRId64 " to %" PRId64
-				  ", got %.17g",
-				  where, key, min, max, d);
-	*out = (int64_t)d;
-	return 0;
-}
-
-static int get_i64(const cJSON *obj, const char *where, const char *key, int64_t min,
-		   int64_t max, int64_t *out, struct ap_err *err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (!v)
-		return ap_err_set(err, AP_E_STATE, "%s.%s: missing", where, key);
-	return num_i64(v, where, key, min, max, out, err);
-}
-
-static int get_array(const cJSON *obj, const char *where, const char *key, const cJSON **out,
-		     size_t *n, struct ap_err *err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (!v)
-		return ap_err_set(err, AP_E_STATE, "%s.%s: missing", where, key);
-	if (!cJSON_IsArray(v))
-		return ap_err_set(err, AP_E_STATE, "%s.%s: expected an array", where, key);
-	*out = v;
-	*n = (size_t)cJSON_GetArraySize(v);
-	return 0;
+	if (rc == 0)
+		*out = v;
+	return rc;
 }
 
 /* An array of safe relative paths (for data_dirs, dirs). */
-static int get_paths(const cJSON *obj, const char *where, const char *key, char ***out,
-		     size_t *n_out, struct ap_err *err)
+static int get_paths(struct fields *f, const char *key, char ***out, size_t *n_out,
+		     struct ap_err *err)
 {
-	const cJSON *arr, *it;
-	char **v = NULL;
-	size_t n = 0, i = 0;
+	char **v;
+	size_t n;
 	int rc;
 
-	rc = get_array(obj, where, key, &arr, &n, err);
+	rc = get_strv(f, key, &v, &n, err);
 	if (rc < 0)
 		return rc;
-	if (n > 0) {
-		v = calloc(n, sizeof(*v));
-		if (!v)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory reading %s.%s", where,
-					  key);
-	}
-	cJSON_ArrayForEach(it, arr)
-	{
-		if (!cJSON_IsString(it) || !ap_manifest_safe_relpath(it->valuestring, false)) {
-			rc = ap_err_set(err, AP_E_STATE,
-					"%s.%s[%zu]: expected a safe relative path", where, key,
-					i);
-			goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (!ap_manifest_safe_relpath(v[i], false)) {
+			rc = ap_err_set(err, AP_E_STATE, "%s[%zu]: expected a safe relative path",
+					f->path, i);
+			ap_strv_free(v, n);
+			return rc;
 		}
-		v[i] = xstrdup(it->valuestring);
-		if (!v[i]) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading %s.%s", where,
-					key);
-			goto fail;
-		}
-		i++;
 	}
 	*out = v;
 	*n_out = n;
 	return 0;
-fail:
-	for (size_t k = 0; k < i; k++)
-		free(v[k]);
-	free(v);
-	return rc;
 }
 
 static int parse_action(const cJSON *o, const char *where, bool done,
 			struct ap_receipt_action *out, struct ap_err *err)
 {
-	static const char *const pending_keys[] = { "component", "program", "args",
-						    "ok_exit_codes", NULL };
-	static const char *const done_keys[] = { "component", "program", "args",
-						 "ok_exit_codes", "exit_code", "ok",
-						 "ran_at", NULL };
+	static const char *const keys[] = { "component", "program", "args", "ok_exit_codes",
+					    "exit_code", "ok", "ran_at" };
+	struct fields f = { &receipt_doc, o, where, "" };
 	struct ap_receipt_action a;
-	const cJSON *arr, *it, *ok;
-	size_t n;
 	int64_t v;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = check_keys(o, where, done ? done_keys : pending_keys, err);
+	/* A pending action has not run: it holds only the first four. */
+	rc = check_keys(&f, keys, done ? 7 : 4, err);
 	if (rc < 0)
 		return rc;
-	rc = get_str(o, where, "component", false, &a.component, err);
+	rc = get_str(&f, "component", false, &a.component, err);
 	if (rc == 0)
-		rc = get_str(o, where, "program", false, &a.program, err);
+		rc = get_str(&f, "program", false, &a.program, err);
 	if (rc < 0)
 		goto fail;
 	if (!ap_manifest_safe_relpath(a.program, false)) {
@@ -594,85 +410,47 @@ static int parse_action(const cJSON *o, const char *where, bool done,
 				where);
 		goto fail;
 	}
-	rc = get_array(o, where, "args", &arr, &n, err);
+	rc = get_strv(&f, "args", &a.args, &a.n_args, err);
+	if (rc == 0)
+		rc = get_ints(&f, "ok_exit_codes", &a.ok_codes, &a.n_ok_codes, err);
+	if (rc == 0 && done) {
+		rc = get_i64(&f, "exit_code", INT32_MIN, INT32_MAX, &v, err);
+		if (rc == 0) {
+			a.exit_code = (int)v;
+			rc = get_bool(&f, "ok", &a.ok, err);
+		}
+		if (rc == 0)
+			rc = get_i64(&f, "ran_at", INT64_MIN / 2, INT64_MAX / 2, &a.ran_at, err);
+	}
 	if (rc < 0)
 		goto fail;
-	if (n > 0) {
-		a.args = calloc(n, sizeof(*a.args));
-		if (!a.args)
-			goto nomem;
-	}
-	cJSON_ArrayForEach(it, arr)
-	{
-		if (!cJSON_IsString(it)) {
-			rc = ap_err_set(err, AP_E_STATE, "%s.args[%zu]: expected a string", where,
-					a.n_args);
-			goto fail;
-		}
-		a.args[a.n_args] = xstrdup(it->valuestring);
-		if (!a.args[a.n_args])
-			goto nomem;
-		a.n_args++;
-	}
-	rc = get_array(o, where, "ok_exit_codes", &arr, &n, err);
-	if (rc < 0)
-		goto fail;
-	if (n > 0) {
-		a.ok_codes = calloc(n, sizeof(*a.ok_codes));
-		if (!a.ok_codes)
-			goto nomem;
-	}
-	cJSON_ArrayForEach(it, arr)
-	{
-		rc = num_i64(it, where, "ok_exit_codes[]", INT32_MIN, INT32_MAX, &v, err);
-		if (rc < 0)
-			goto fail;
-		a.ok_codes[a.n_ok_codes++] = (int)v;
-	}
-	if (done) {
-		rc = get_i64(o, where, "exit_code", INT32_MIN, INT32_MAX, &v, err);
-		if (rc < 0)
-			goto fail;
-		a.exit_code = (int)v;
-		ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
-		if (!cJSON_IsBool(ok)) {
-			rc = ap_err_set(err, AP_E_STATE, "%s.ok: expected true or false", where);
-			goto fail;
-		}
-		a.ok = cJSON_IsTrue(ok);
-		rc = get_i64(o, where, "ran_at", INT64_MIN / 2, INT64_MAX / 2, &a.ran_at, err);
-		if (rc < 0)
-			goto fail;
-	}
 	*out = a;
 	return 0;
-nomem:
-	rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading %s", where);
 fail:
 	ap_receipt_action_release(&a);
 	return rc;
 }
 
-static int parse_actions(const cJSON *root, const char *key, bool done,
+static int parse_actions(struct fields *rf, const char *key, bool done,
 			 struct ap_receipt_action **out, size_t *n_out, struct ap_err *err)
 {
 	struct ap_receipt_action *v = NULL;
-	const cJSON *arr, *it;
-	char where[64];
+	const cJSON *arr = NULL, *it;
+	char where[AP_JSONX_PATH_MAX];
 	size_t n, i = 0;
 	int rc;
 
-	rc = get_array(root, "receipt", key, &arr, &n, err);
+	rc = get_array(rf, key, &arr, &n, err);
 	if (rc < 0)
 		return rc;
 	if (n > 0) {
 		v = calloc(n, sizeof(*v));
 		if (!v)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory reading %s", key);
+			return ap_jsonx_nomem(rf->d, err);
 	}
 	cJSON_ArrayForEach(it, arr)
 	{
-		snprintf(where, sizeof(where), "%s[%zu]", key, i);
+		ap_jsonx_index(where, key, i);
 		rc = parse_action(it, where, done, &v[i], err);
 		if (rc < 0) {
 			free_actions(v, i);
@@ -703,35 +481,35 @@ static int parse_mode(const char *s, unsigned *out)
 	return 0;
 }
 
-static int parse_file(const cJSON *o, const char *where, struct ap_receipt_file *f,
+static int parse_file(const cJSON *o, const char *where, struct ap_receipt_file *file,
 		      struct ap_err *err)
 {
-	static const char *const keys[] = { "path", "mode", "size", "sha256", "component",
-					    NULL };
+	static const char *const keys[] = { "path", "mode", "size", "sha256", "component" };
+	struct fields f = { &receipt_doc, o, where, "" };
 	char *mode = NULL;
 	char *sha = NULL;
 	int64_t size;
 	int rc;
 
-	rc = check_keys(o, where, keys, err);
+	rc = check_keys(&f, keys, sizeof(keys) / sizeof(keys[0]), err);
 	if (rc == 0)
-		rc = get_str(o, where, "path", false, &f->path, err);
+		rc = get_str(&f, "path", false, &file->path, err);
 	if (rc == 0)
-		rc = get_str(o, where, "component", false, &f->component, err);
+		rc = get_str(&f, "component", false, &file->component, err);
 	if (rc == 0)
-		rc = get_str(o, where, "mode", false, &mode, err);
+		rc = get_str(&f, "mode", false, &mode, err);
 	if (rc == 0)
-		rc = get_str(o, where, "sha256", false, &sha, err);
+		rc = get_str(&f, "sha256", false, &sha, err);
 	if (rc == 0)
-		rc = get_i64(o, where, "size", 0, INT64_MAX, &size, err);
+		rc = get_i64(&f, "size", 0, INT64_MAX, &size, err);
 	if (rc < 0)
 		goto out;
-	if (!ap_manifest_safe_relpath(f->path, false)) {
+	if (!ap_manifest_safe_relpath(file->path, false)) {
 		rc = ap_err_set(err, AP_E_STATE, "%s.path: expected a safe relative path, got '%s'",
-				where, f->path);
+				where, file->path);
 		goto out;
 	}
-	if (parse_mode(mode, &f->mode) < 0) {
+	if (parse_mode(mode, &file->mode) < 0) {
 		rc = ap_err_set(err, AP_E_STATE,
 				"%s.mode: expected an octal mode like \"0644\", got '%s'", where,
 				mode);
@@ -743,9 +521,10 @@ static int parse_file(const cJSON *o, const char *where, struct ap_receipt_file 
 		goto out;
 	}
 	for (size_t i = 0; i < AP_SHA256_HEX - 1; i++)
-		f->sha256[i] = (char)(sha[i] >= 'A' && sha[i] <= 'F' ? sha[i] - 'A' + 'a' : sha[i]);
-	f->sha256[AP_SHA256_HEX - 1] = '\0';
-	f->size = (uint64_t)size;
+		file->sha256[i] =
+			(char)(sha[i] >= 'A' && sha[i] <= 'F' ? sha[i] - 'A' + 'a' : sha[i]);
+	file->sha256[AP_SHA256_HEX - 1] = '\0';
+	file->size = (uint64_t)size;
 out:
 	free(mode);
 	free(sha);
@@ -757,26 +536,28 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 	static const char *const keys[] = { "format", "product", "version", "channel",
 					    "prefix", "key_id", "manifest_sha256",
 					    "installed_at", "pinned_version", "data_dirs",
-					    "dirs", "files", "pending", "actions", NULL };
+					    "dirs", "files", "pending", "actions" };
+	struct fields f = { &receipt_doc, NULL, "receipt", "" };
 	struct ap_receipt *r = NULL;
-	const cJSON *arr, *it;
+	const cJSON *arr = NULL, *it;
 	cJSON *root;
 	char *sha = NULL;
-	char where[64];
+	char where[AP_JSONX_PATH_MAX];
 	size_t n, i = 0;
 	int rc;
 
 	root = cJSON_ParseWithLength(json, len);
 	if (!root)
 		return ap_err_set(err, AP_E_STATE, "receipt: not valid JSON");
+	f.obj = root;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading the receipt");
+		rc = ap_jsonx_nomem(f.d, err);
 		goto out;
 	}
-	rc = check_keys(root, "receipt", keys, err);
+	rc = check_keys(&f, keys, sizeof(keys) / sizeof(keys[0]), err);
 	if (rc == 0)
-		rc = get_str(root, "receipt", "format", false, &r->format, err);
+		rc = get_str(&f, "format", false, &r->format, err);
 	if (rc < 0)
 		goto out;
 	if (strcmp(r->format, AP_RECEIPT_FORMAT) != 0) {
@@ -784,26 +565,26 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 				AP_RECEIPT_FORMAT, r->format);
 		goto out;
 	}
-	rc = get_str(root, "receipt", "product", false, &r->product, err);
+	rc = get_str(&f, "product", false, &r->product, err);
 	if (rc == 0)
-		rc = get_str(root, "receipt", "version", false, &r->version, err);
+		rc = get_str(&f, "version", false, &r->version, err);
 	if (rc == 0)
-		rc = get_str(root, "receipt", "channel", true, &r->channel, err);
+		rc = get_str(&f, "channel", true, &r->channel, err);
 	if (rc == 0)
-		rc = get_str(root, "receipt", "prefix", false, &r->prefix, err);
+		rc = get_str(&f, "prefix", false, &r->prefix, err);
 	if (rc == 0)
-		rc = get_str(root, "receipt", "key_id", true, &r->key_id, err);
+		rc = get_str(&f, "key_id", true, &r->key_id, err);
 	if (rc == 0)
-		rc = get_str(root, "receipt", "manifest_sha256", false, &sha, err);
+		rc = get_str(&f, "manifest_sha256", false, &sha, err);
 	if (rc == 0)
-		rc = get_i64(root, "receipt", "installed_at", INT64_MIN / 2, INT64_MAX / 2,
-			     &r->installed_at, err);
+		rc = get_i64(&f, "installed_at", INT64_MIN / 2, INT64_MAX / 2, &r->installed_at,
+			     err);
 	if (rc == 0)
-		rc = get_str(root, "receipt", "pinned_version", true, &r->pinned_version, err);
+		rc = get_str(&f, "pinned_version", true, &r->pinned_version, err);
 	if (rc == 0)
-		rc = get_paths(root, "receipt", "data_dirs", &r->data_dirs, &r->n_data_dirs, err);
+		rc = get_paths(&f, "data_dirs", &r->data_dirs, &r->n_data_dirs, err);
 	if (rc == 0)
-		rc = get_paths(root, "receipt", "dirs", &r->dirs, &r->n_dirs, err);
+		rc = get_paths(&f, "dirs", &r->dirs, &r->n_dirs, err);
 	if (rc < 0)
 		goto out;
 	if (!ap_manifest_safe_name(r->product)) {
@@ -824,28 +605,28 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 	}
 	memcpy(r->manifest_sha256, sha, AP_SHA256_HEX);
 
-	rc = get_array(root, "receipt", "files", &arr, &n, err);
+	rc = get_array(&f, "files", &arr, &n, err);
 	if (rc < 0)
 		goto out;
 	if (n > 0) {
 		r->files = calloc(n, sizeof(*r->files));
 		if (!r->files) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading the receipt");
+			rc = ap_jsonx_nomem(f.d, err);
 			goto out;
 		}
 	}
 	cJSON_ArrayForEach(it, arr)
 	{
-		snprintf(where, sizeof(where), "files[%zu]", i);
+		ap_jsonx_index(where, "files", i);
 		r->n_files = i + 1;
 		rc = parse_file(it, where, &r->files[i], err);
 		if (rc < 0)
 			goto out;
 		i++;
 	}
-	rc = parse_actions(root, "pending", false, &r->pending, &r->n_pending, err);
+	rc = parse_actions(&f, "pending", false, &r->pending, &r->n_pending, err);
 	if (rc == 0)
-		rc = parse_actions(root, "actions", true, &r->actions, &r->n_actions, err);
+		rc = parse_actions(&f, "actions", true, &r->actions, &r->n_actions, err);
 	if (rc < 0)
 		goto out;
 	ap_receipt_sort(r);
@@ -913,13 +694,13 @@ int ap_receipt_journal_emit(const struct ap_receipt_journal *j, char **json, siz
 	    !add_str(root, "product", j->product) || !add_str(root, "version", j->version) ||
 	    !add_str(root, "prefix", j->prefix) || !add_str(root, "stage", j->stage) ||
 	    !add_str(root, "old", j->old) ||
-	    !add_item(root, "signed", cJSON_CreateBool(j->has_sig)) ||
+	    !ap_jsonx_add(root, "signed", cJSON_CreateBool(j->has_sig)) ||
 	    !add_str(root, "stage_dev", dev) ||
 	    !add_str(root, "stage_ino", ino)) {
 		cJSON_Delete(root);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the journal");
 	}
-	rc = finish_print(root, "journal", json, len, err);
+	rc = ap_jsonx_print(&journal_doc, root, json, len, err);
 	cJSON_Delete(root);
 	return rc;
 }
@@ -943,41 +724,42 @@ int ap_receipt_journal_parse(const char *json, size_t len, struct ap_receipt_jou
 			     struct ap_err *err)
 {
 	static const char *const keys[] = { "format", "product", "version", "prefix", "stage",
-					    "old", "signed", "stage_dev", "stage_ino", NULL };
+					    "old", "signed", "stage_dev", "stage_ino" };
+	struct fields f = { &journal_doc, NULL, "journal", "" };
 	struct ap_receipt_journal *j = NULL;
 	char *dev = NULL, *ino = NULL;
-	const cJSON *sig;
 	cJSON *root;
 	int rc;
 
 	root = cJSON_ParseWithLength(json, len);
 	if (!root)
 		return ap_err_set(err, AP_E_STATE, "journal: not valid JSON");
+	f.obj = root;
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading the journal");
+		rc = ap_jsonx_nomem(f.d, err);
 		goto out;
 	}
-	rc = check_keys(root, "journal", keys, err);
+	rc = check_keys(&f, keys, sizeof(keys) / sizeof(keys[0]), err);
 	if (rc == 0)
-		rc = get_str(root, "journal", "format", false, &j->format, err);
+		rc = get_str(&f, "format", false, &j->format, err);
 	if (rc == 0 && strcmp(j->format, AP_JOURNAL_FORMAT) != 0)
 		rc = ap_err_set(err, AP_E_STATE, "journal.format: expected '%s', got '%s'",
 				AP_JOURNAL_FORMAT, j->format);
 	if (rc == 0)
-		rc = get_str(root, "journal", "product", false, &j->product, err);
+		rc = get_str(&f, "product", false, &j->product, err);
 	if (rc == 0)
-		rc = get_str(root, "journal", "version", false, &j->version, err);
+		rc = get_str(&f, "version", false, &j->version, err);
 	if (rc == 0)
-		rc = get_str(root, "journal", "prefix", false, &j->prefix, err);
+		rc = get_str(&f, "prefix", false, &j->prefix, err);
 	if (rc == 0)
-		rc = get_str(root, "journal", "stage", false, &j->stage, err);
+		rc = get_str(&f, "stage", false, &j->stage, err);
 	if (rc == 0)
-		rc = get_str(root, "journal", "old", false, &j->old, err);
+		rc = get_str(&f, "old", false, &j->old, err);
 	if (rc == 0)
-		rc = get_str(root, "journal", "stage_dev", false, &dev, err);
+		rc = get_str(&f, "stage_dev", false, &dev, err);
 	if (rc == 0)
-		rc = get_str(root, "journal", "stage_ino", false, &ino, err);
+		rc = get_str(&f, "stage_ino", false, &ino, err);
 	if (rc < 0)
 		goto out;
 	if (!ap_manifest_safe_relpath(j->prefix, false) ||
@@ -987,12 +769,9 @@ int ap_receipt_journal_parse(const char *json, size_t len, struct ap_receipt_jou
 				"journal: prefix, stage and old must be safe relative paths");
 		goto out;
 	}
-	sig = cJSON_GetObjectItemCaseSensitive(root, "signed");
-	if (!cJSON_IsBool(sig)) {
-		rc = ap_err_set(err, AP_E_STATE, "journal.signed: expected true or false");
+	rc = get_bool(&f, "signed", &j->has_sig, err);
+	if (rc < 0)
 		goto out;
-	}
-	j->has_sig = cJSON_IsTrue(sig);
 	if (parse_u64_str(dev, &j->stage_dev) < 0 || parse_u64_str(ino, &j->stage_ino) < 0) {
 		rc = ap_err_set(err, AP_E_STATE,
 				"journal: stage_dev and stage_ino must be decimal strings");

@@ -9,19 +9,10 @@
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
 #include "airpack/sfx.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 #define READ_BUF (1u << 20)
-
-static char *xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = malloc(n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
 
 static int finish_open(struct ap_release *r, struct ap_err *err)
 {
@@ -70,16 +61,18 @@ out:
 	return rc;
 }
 
-static int copy_out(const char *src, size_t len, char **dst, struct ap_err *err)
+/* Keep copies of the manifest and signature bytes (the manifest
+ * NUL-terminated), then parse. */
+static int open_copies(struct ap_release *r, const char *m, size_t mlen, const unsigned char *s,
+		       size_t slen, struct ap_err *err)
 {
-	char *p = malloc(len + 1);
-
-	if (!p)
+	r->manifest_json = ap_strndup(m, mlen);
+	r->sig = (unsigned char *)ap_strndup((const char *)s, slen);
+	if (!r->manifest_json || !r->sig)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	memcpy(p, src, len);
-	p[len] = '\0';
-	*dst = p;
-	return 0;
+	r->manifest_len = mlen;
+	r->sig_len = slen;
+	return finish_open(r, err);
 }
 
 static int open_bundle(struct ap_release *r, struct ap_err *err)
@@ -88,7 +81,6 @@ static int open_bundle(struct ap_release *r, struct ap_err *err)
 	const char *m;
 	const unsigned char *s;
 	size_t mlen, slen;
-	char *sig = NULL;
 	int rc;
 
 	rc = ap_bundle_reader_open(r->path, r->offset, r->length, &br, err);
@@ -96,17 +88,7 @@ static int open_bundle(struct ap_release *r, struct ap_err *err)
 		return rc;
 	m = ap_bundle_reader_manifest(br, &mlen);
 	s = ap_bundle_reader_sig(br, &slen);
-	rc = copy_out(m, mlen, &r->manifest_json, err);
-	if (rc)
-		goto out;
-	r->manifest_len = mlen;
-	rc = copy_out((const char *)s, slen, &sig, err);
-	if (rc)
-		goto out;
-	r->sig = (unsigned char *)sig;
-	r->sig_len = slen;
-	rc = finish_open(r, err);
-out:
+	rc = open_copies(r, m, mlen, s, slen, err);
 	ap_bundle_reader_free(br);
 	return rc;
 }
@@ -150,7 +132,7 @@ int ap_release_open(const char *path, struct ap_release **out, struct ap_err *er
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	r->path = xstrdup(path);
+	r->path = ap_strdup(path);
 	if (!r->path) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -164,7 +146,7 @@ int ap_release_open(const char *path, struct ap_release **out, struct ap_err *er
 	}
 	if (st.type == AP_FT_DIR) {
 		r->kind = AP_RELEASE_DIR;
-		r->dir = xstrdup(path);
+		r->dir = ap_strdup(path);
 		mpath = ap_path_join(path, AP_BUNDLE_MANIFEST);
 		if (!r->dir || !mpath) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
@@ -230,29 +212,19 @@ int ap_release_from_mem(const char *manifest, size_t mlen, const unsigned char *
 			size_t slen, const char *dir, struct ap_release **out, struct ap_err *err)
 {
 	struct ap_release *r;
-	char *s = NULL;
 	int rc;
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	r->kind = AP_RELEASE_MANIFEST;
-	r->path = xstrdup(dir ? dir : "(downloaded)");
-	r->dir = dir ? xstrdup(dir) : NULL;
+	r->path = ap_strdup(dir ? dir : "(downloaded)");
+	r->dir = ap_strdup(dir);
 	if (!r->path || (dir && !r->dir)) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = copy_out(manifest, mlen, &r->manifest_json, err);
-	if (rc)
-		goto out;
-	r->manifest_len = mlen;
-	rc = copy_out((const char *)sig, slen, &s, err);
-	if (rc)
-		goto out;
-	r->sig = (unsigned char *)s;
-	r->sig_len = slen;
-	rc = finish_open(r, err);
+	rc = open_copies(r, manifest, mlen, sig, slen, err);
 out:
 	if (rc) {
 		ap_release_free(r);

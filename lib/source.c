@@ -7,6 +7,7 @@
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 #define READ_BUF (1u << 20)
@@ -40,16 +41,6 @@ static void emit(const struct ap_src_opts *o, const struct ap_component *c, cons
 	chk.sha256 = sha256 ? sha256 : "";
 	chk.detail = detail;
 	o->on_check(o->ctx, &chk);
-}
-
-static char *dupstr(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = malloc(n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
 }
 
 /* Look for c in dir under each of its names.  Returns 1 with *path when a
@@ -180,7 +171,7 @@ static int plan_item(const struct ap_release *r, const struct ap_src_opts *o,
 			return rc;
 	}
 	for (size_t i = 0; i < c->n_urls; i++) {
-		rc = add_url(it, dupstr(c->urls[i]), err);
+		rc = add_url(it, ap_strdup(c->urls[i]), err);
 		if (rc)
 			return rc;
 	}
@@ -199,7 +190,7 @@ static int plan_item(const struct ap_release *r, const struct ap_src_opts *o,
 	snprintf(why, sizeof(why), "%s: will download from %s",
 		 mismatch[0] ? mismatch : "not in any offline folder", it->urls[0]);
 done:
-	it->why = dupstr(why);
+	it->why = ap_strdup(why);
 	if (!it->why)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	return 0;
@@ -222,11 +213,11 @@ int ap_src_plan(const struct ap_release *r, const struct ap_src_opts *o,
 	}
 	p->n_items = m->n_components;
 	if (o->cache_dir) {
-		p->cache_dir = dupstr(o->cache_dir);
+		p->cache_dir = ap_strdup(o->cache_dir);
 	} else {
 		for (size_t d = 0; d < o->n_offline_dirs && !p->cache_dir; d++)
 			if (ap_fsx_dir_writable(o->offline_dirs[d]))
-				p->cache_dir = dupstr(o->offline_dirs[d]);
+				p->cache_dir = ap_strdup(o->offline_dirs[d]);
 	}
 	for (size_t i = 0; i < m->n_components; i++) {
 		p->items[i].c = &m->components[i];
