@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "airpack/bundle.h"
+#include "airpack/fsx.h"
 #include "airpack/banned.h"
 
 #define TAR_BLOCK 512u
@@ -376,8 +377,7 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 		return ap_err_set(err, AP_E_USAGE,
 		                  "bundle entry name '%s' is reserved for the bundle head", name);
 
-	fp = fopen(path, "rb");
-	if (!fp)
+	if (ap_fsx_fopen(path, "rb", &fp, NULL) != 0)
 		return ap_err_sys(err, AP_E_IO, "cannot open payload '%s'", path);
 
 	/* From here on the archive may hold part of this entry. */
@@ -781,8 +781,7 @@ int ap_bundle_reader_open(const char *path, uint64_t offset, uint64_t length,
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory for the bundle reader");
 		goto fail;
 	}
-	r->fp = fopen(path, "rb");
-	if (!r->fp) {
+	if (ap_fsx_fopen(path, "rb", &r->fp, NULL) != 0) {
 		rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
 		                "cannot open bundle '%s'", path);
 		goto fail;
@@ -853,14 +852,31 @@ const unsigned char *ap_bundle_reader_sig(const struct ap_bundle_reader *r, size
 	return r->sig;
 }
 
+/* The entry's name as UTF-8, malloc'd; NULL when it cannot be read (or
+ * out of memory).  See ap_fsx_wide_names: on Windows only the wide form
+ * is exact. */
+static char *entry_name(struct archive_entry *e)
+{
+	const char *s;
+
+	if (ap_fsx_wide_names()) {
+		const wchar_t *w = archive_entry_pathname_w(e);
+
+		return w ? ap_fsx_wide_to_utf8(w) : NULL;
+	}
+	s = archive_entry_pathname(e);
+	return s ? strdup(s) : NULL;
+}
+
 int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_t *size,
                           struct ap_err *err)
 {
 	struct archive_entry *e;
-	const char *got, *why;
-	char qn[256], *copy;
+	const char *why;
+	char qn[256], *got;
 	la_int64_t sz;
 	int ar;
+	int rc;
 
 	r->in_entry = false;
 	ar = archive_read_next_header(r->a, &e);
@@ -875,32 +891,39 @@ int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_
 		return 0;
 	if (ar != ARCHIVE_OK)
 		return bundle_err(r, err, "reading the next entry");
-	got = archive_entry_pathname(e);
+	got = entry_name(e);
 	why = unsafe_name_reason(got);
-	if (why)
-		return ap_err_set(err, AP_E_UNSAFE, "bundle '%s': unsafe entry '%s': %s", r->path,
-		                  quoted(got ? got : "", qn, sizeof(qn)), why);
-	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
-		return ap_err_set(err, AP_E_UNSAFE,
-		                  "bundle '%s': unsafe entry '%s': not a regular file", r->path,
-		                  got);
-	if (strcmp(got, AP_BUNDLE_MANIFEST) == 0 || strcmp(got, AP_BUNDLE_SIG) == 0)
-		return ap_err_set(err, AP_E_BUNDLE, "bundle '%s': second '%s' entry", r->path, got);
+	if (why) {
+		rc = ap_err_set(err, AP_E_UNSAFE, "bundle '%s': unsafe entry '%s': %s", r->path,
+		                quoted(got ? got : "", qn, sizeof(qn)), why);
+		goto fail;
+	}
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) {
+		rc = ap_err_set(err, AP_E_UNSAFE,
+		                "bundle '%s': unsafe entry '%s': not a regular file", r->path, got);
+		goto fail;
+	}
+	if (strcmp(got, AP_BUNDLE_MANIFEST) == 0 || strcmp(got, AP_BUNDLE_SIG) == 0) {
+		rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s': second '%s' entry", r->path, got);
+		goto fail;
+	}
 	sz = archive_entry_size(e);
-	if (sz < 0)
-		return ap_err_set(err, AP_E_BUNDLE, "bundle '%s': entry '%s' has no size", r->path,
-		                  got);
-	copy = strdup(got);
-	if (!copy)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	if (sz < 0) {
+		rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s': entry '%s' has no size", r->path,
+		                got);
+		goto fail;
+	}
 	free(r->name);
-	r->name = copy;
+	r->name = got;
 	note_entry_end(r, sz);
 	r->last = r->name;
 	r->in_entry = true;
 	*name = r->name;
 	*size = (uint64_t)sz;
 	return 1;
+fail:
+	free(got);
+	return rc;
 }
 
 int ap_bundle_reader_read(struct ap_bundle_reader *r, void *buf, size_t len, size_t *got,

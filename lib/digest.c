@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "airpack/digest.h"
+#include "airpack/fsx.h"
 #include "airpack/banned.h"
 
 #define FILE_BUF (1024 * 1024)
@@ -93,8 +94,7 @@ int ap_sha256_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out
 	uint64_t done = 0;
 	int rc = 0;
 
-	fp = fopen(path, "rb");
-	if (!fp)
+	if (ap_fsx_fopen(path, "rb", &fp, NULL) != 0)
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
 		                  "cannot open '%s' to hash it", path);
 	buf = malloc(FILE_BUF);

@@ -93,6 +93,44 @@ static int archive_fail(struct extractor *ex, struct archive *a, const char *wha
 	                  ex->archive_path, msg ? msg : "unknown libarchive error");
 }
 
+/* The entry's name as UTF-8, malloc'd; NULL when it cannot be read (or
+ * out of memory).  See ap_fsx_wide_names: on Windows only libarchive's wide
+ * form is exact, in both directions. */
+static char *entry_name(struct archive_entry *e)
+{
+	const char *s;
+	char *copy;
+
+	if (ap_fsx_wide_names()) {
+		const wchar_t *w = archive_entry_pathname_w(e);
+
+		return w ? ap_fsx_wide_to_utf8(w) : NULL;
+	}
+	s = archive_entry_pathname(e);
+	if (!s)
+		return NULL;
+	copy = malloc(strlen(s) + 1);
+	if (copy)
+		memcpy(copy, s, strlen(s) + 1);
+	return copy;
+}
+
+static int set_entry_name(struct archive_entry *e, const char *name, struct ap_err *err)
+{
+	wchar_t *w;
+
+	if (!ap_fsx_wide_names()) {
+		archive_entry_copy_pathname(e, name);
+		return 0;
+	}
+	w = ap_fsx_utf8_to_wide(name);
+	if (!w)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory naming '%s'", name);
+	archive_entry_copy_pathname_w(e, w);
+	free(w);
+	return 0;
+}
+
 /* Normalise an entry name into *out (malloc'd): strip leading "./" and a
  * trailing '/', refuse everything that is not a plain relative path.
  * Returns 0, 1 when the name is the archive's root folder itself (skip
@@ -259,7 +297,9 @@ static int write_dir(struct extractor *ex, const char *path, size_t len, int64_t
 	rc = remember_dir(ex, path, len, err);
 	if (rc < 0)
 		goto out;
-	archive_entry_copy_pathname(d, ex->dirs[ex->ndirs - 1]);
+	rc = set_entry_name(d, ex->dirs[ex->ndirs - 1], err);
+	if (rc < 0)
+		goto out;
 	archive_entry_set_filetype(d, AE_IFDIR);
 	archive_entry_set_perm(d, DIR_MODE);
 	if (mtime >= 0) {
@@ -357,7 +397,9 @@ static int do_file(struct extractor *ex, struct archive_entry *e, const char *re
 		f = archive_entry_new();
 		if (!f)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		archive_entry_copy_pathname(f, relpath);
+		rc = set_entry_name(f, relpath, err);
+		if (rc < 0)
+			goto out;
 		archive_entry_set_filetype(f, AE_IFREG);
 		archive_entry_set_perm(f, mode);
 		if (archive_entry_size_is_set(e))
@@ -431,11 +473,10 @@ static int run(struct extractor *ex, struct ap_err *err)
 {
 	struct archive_entry *e;
 	char *relpath = NULL;
+	char *raw = NULL;
 	int r, rc = 0;
 
 	for (;;) {
-		const char *raw;
-
 		r = archive_read_next_header(ex->in, &e);
 		if (r == ARCHIVE_EOF)
 			break;
@@ -452,7 +493,8 @@ static int run(struct extractor *ex, struct ap_err *err)
 		}
 		free(relpath);
 		relpath = NULL;
-		raw = archive_entry_pathname(e);
+		free(raw);
+		raw = entry_name(e);
 		rc = check_type(ex, e, raw, err);
 		if (rc < 0)
 			break;
@@ -475,6 +517,7 @@ static int run(struct extractor *ex, struct ap_err *err)
 			break;
 	}
 	free(relpath);
+	free(raw);
 	return rc;
 }
 

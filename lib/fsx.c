@@ -1,5 +1,6 @@
 /* fsx.c - the portable part of the file operations (paths, whole-file reads,
  * copies); the OS calls are in fsx_posix.c and fsx_win.c.  See airpack/fsx.h. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,4 +310,170 @@ static int cmp_names(const void *a, const void *b)
 void ap_fsx_os_sort_names(char **v, size_t n)
 {
 	qsort(v, n, sizeof(*v), cmp_names);
+}
+
+int ap_fsx_memstream_take(FILE *fp, char **buf, size_t *len, struct ap_err *err)
+{
+	char *data = NULL;
+	off_t end;
+	size_t n;
+	int rc = 0;
+
+	if (fflush(fp) != 0 || ferror(fp) || fseeko(fp, 0, SEEK_END) != 0 ||
+	    (end = ftello(fp)) < 0 || fseeko(fp, 0, SEEK_SET) != 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot read back a memory stream");
+		goto out;
+	}
+	data = malloc((size_t)end + 1);
+	if (!data) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading back %lld bytes",
+		                (long long)end);
+		goto out;
+	}
+	n = fread(data, 1, (size_t)end, fp);
+	if (n != (size_t)end) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot read back a memory stream");
+		goto out;
+	}
+	data[n] = '\0';
+	*buf = data;
+	*len = n;
+	data = NULL;
+out:
+	free(data);
+	fclose(fp);
+	return rc;
+}
+
+long ap_fsx_getline(char **line, size_t *cap, FILE *fp)
+{
+	size_t n = 0;
+	int c;
+
+	for (;;) {
+		c = getc(fp);
+		if (c == EOF)
+			break;
+		if (n + 2 > *cap) {
+			size_t ncap = *cap ? *cap * 2 : 128;
+			char *p = realloc(*line, ncap);
+
+			if (!p) {
+				errno = ENOMEM;
+				return -1;
+			}
+			*line = p;
+			*cap = ncap;
+		}
+		(*line)[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (n == 0)
+		return -1;
+	(*line)[n] = '\0';
+	return (long)n;
+}
+
+/* One code point from UTF-8 at *p (advanced); -1 when not valid UTF-8
+ * (overlong forms, surrogates and values above U+10FFFF included). */
+static long utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	long cp;
+	int extra;
+
+	if (s[0] < 0x80) {
+		*p = s + 1;
+		return s[0];
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		cp = s[0] & 0x1f;
+		extra = 1;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		cp = s[0] & 0x0f;
+		extra = 2;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		cp = s[0] & 0x07;
+		extra = 3;
+	} else {
+		return -1;
+	}
+	for (int i = 1; i <= extra; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*p = s + extra + 1;
+	return cp;
+}
+
+wchar_t *ap_fsx_utf8_to_wide(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	wchar_t *w = malloc((n + 1) * sizeof(*w));
+	size_t o = 0;
+
+	if (!w)
+		return NULL;
+	while (*p) {
+		long cp = utf8_next(&p);
+
+		if (cp < 0) {
+			free(w);
+			return NULL;
+		}
+		if (sizeof(wchar_t) == 2 && cp >= 0x10000) {
+			cp -= 0x10000;
+			w[o++] = (wchar_t)(0xd800 + (cp >> 10));
+			w[o++] = (wchar_t)(0xdc00 + (cp & 0x3ff));
+		} else {
+			w[o++] = (wchar_t)cp;
+		}
+	}
+	w[o] = L'\0';
+	return w;
+}
+
+char *ap_fsx_wide_to_utf8(const wchar_t *w)
+{
+	size_t n = wcslen(w);
+	char *s = malloc(n * 4 + 1);
+	size_t o = 0;
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned long cp = (unsigned long)w[i];
+
+		if (sizeof(wchar_t) == 2 && cp >= 0xd800 && cp <= 0xdbff && i + 1 < n &&
+		    (unsigned long)w[i + 1] >= 0xdc00 && (unsigned long)w[i + 1] <= 0xdfff) {
+			cp = 0x10000 + ((cp - 0xd800) << 10) + ((unsigned long)w[i + 1] - 0xdc00);
+			i++;
+		} else if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+			free(s);
+			return NULL;
+		}
+		if (cp < 0x80) {
+			s[o++] = (char)cp;
+		} else if (cp < 0x800) {
+			s[o++] = (char)(0xc0 | (cp >> 6));
+			s[o++] = (char)(0x80 | (cp & 0x3f));
+		} else if (cp < 0x10000) {
+			s[o++] = (char)(0xe0 | (cp >> 12));
+			s[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			s[o++] = (char)(0x80 | (cp & 0x3f));
+		} else {
+			s[o++] = (char)(0xf0 | (cp >> 18));
+			s[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			s[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			s[o++] = (char)(0x80 | (cp & 0x3f));
+		}
+	}
+	s[o] = '\0';
+	return s;
 }

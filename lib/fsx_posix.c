@@ -22,6 +22,11 @@ bool ap_fsx_os_is_sep(char c)
 	return c == '/';
 }
 
+bool ap_fsx_wide_names(void)
+{
+	return false;
+}
+
 bool ap_fsx_has_modes(void)
 {
 	return true;
@@ -369,8 +374,12 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 	if (!fp) {
 		bool reading = mode[0] == 'r';
 
-		return ap_err_sys(err, reading && errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot open '%s' for %s", path, reading ? "reading" : "writing");
+		int e = errno;
+		int rc = ap_err_sys(err, reading && e == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                    "cannot open '%s' for %s", path, reading ? "reading" : "writing");
+
+		errno = e;
+		return rc;
 	}
 	*out = fp;
 	return 0;
@@ -470,6 +479,15 @@ int ap_fsx_self_exe(char **path, struct ap_err *err)
 		}
 		cap *= 2;
 	}
+}
+
+int64_t ap_fsx_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 bool ap_fsx_isatty(FILE *fp)
@@ -659,6 +677,16 @@ void ap_fsx_cwd_close(struct ap_fsx_cwd *c)
 		close(c->dir);
 	free(c->name);
 	free(c);
+}
+
+int ap_fsx_memstream(FILE **out, struct ap_err *err)
+{
+	FILE *fp = tmpfile();
+
+	if (!fp)
+		return ap_err_sys(err, AP_E_IO, "cannot open a memory stream (a temporary file)");
+	*out = fp;
+	return 0;
 }
 
 int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)

@@ -32,6 +32,11 @@ bool ap_fsx_os_is_sep(char c)
 	return c == '/' || c == '\\';
 }
 
+bool ap_fsx_wide_names(void)
+{
+	return true;
+}
+
 bool ap_fsx_has_modes(void)
 {
 	return false;
@@ -432,6 +437,46 @@ int ap_fsx_os_mkdir_one(const char *path, unsigned mode, struct ap_err *err)
 	return rc;
 }
 
+/* True when another handle has path open (a share-nothing open fails). */
+static bool in_use(const wchar_t *w)
+{
+	HANDLE h = CreateFileW(w, DELETE, 0, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+
+	if (h == INVALID_HANDLE_VALUE)
+		return GetLastError() == ERROR_SHARING_VIOLATION;
+	CloseHandle(h);
+	return false;
+}
+
+/* A file that is open (with FILE_SHARE_DELETE, like the lock) is only
+ * marked for deletion by DeleteFileW and keeps its folder from being
+ * removed until closed.  POSIX removes the name at once, and uninstall
+ * relies on that; so such a file is first renamed out of its folder, into
+ * the folder above (same volume), and deleted there. */
+static void move_out_of_the_way(wchar_t **w, const char *path)
+{
+	static unsigned long counter;
+	char *dir = ap_path_dirname(path);
+	char *up = dir ? ap_path_dirname(dir) : NULL;
+	char name[64];
+	char *target;
+	wchar_t *wt;
+
+	snprintf(name, sizeof(name), ".airpack-deleted-%lx-%lx",
+	         (unsigned long)GetCurrentProcessId(), ++counter);
+	target = up ? ap_path_join(up, name) : NULL;
+	wt = target ? wpath(target) : NULL;
+	if (wt && MoveFileExW(*w, wt, 0)) {
+		free(*w);
+		*w = wt;
+		wt = NULL;
+	}
+	free(wt);
+	free(target);
+	free(up);
+	free(dir);
+}
+
 int ap_fsx_unlink(const char *path, struct ap_err *err)
 {
 	wchar_t *w = wpath(path);
@@ -439,6 +484,8 @@ int ap_fsx_unlink(const char *path, struct ap_err *err)
 
 	if (!w)
 		return bad_path(err, path);
+	if (in_use(w))
+		move_out_of_the_way(&w, path);
 	if (!DeleteFileW(w)) {
 		DWORD e = GetLastError();
 
@@ -691,10 +738,18 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 	wmode[i++] = L'N';
 	wmode[i] = L'\0';
 	fp = _wfopen(w, wmode);
+	if (!fp) {
+		int e = errno;
+		int rc;
+
+		free(w);
+		errno = e;
+		rc = ap_err_sys(err, reading && e == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                "cannot open '%s' for %s", path, reading ? "reading" : "writing");
+		errno = e;
+		return rc;
+	}
 	free(w);
-	if (!fp)
-		return ap_err_sys(err, reading && errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot open '%s' for %s", path, reading ? "reading" : "writing");
 	*out = fp;
 	return 0;
 }
@@ -805,6 +860,11 @@ int ap_fsx_self_exe(char **path, struct ap_err *err)
 	}
 }
 
+int64_t ap_fsx_monotonic_ms(void)
+{
+	return (int64_t)GetTickCount64();
+}
+
 bool ap_fsx_isatty(FILE *fp)
 {
 	int fd = fp ? _fileno(fp) : -1;
@@ -821,8 +881,11 @@ int ap_fsx_lock(const char *path, int *handle, struct ap_err *err)
 
 	if (!w)
 		return bad_path(err, path);
-	h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-	                OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+	/* SHARE_DELETE: the holder may remove the lock file (uninstall does),
+	 * as POSIX allows. */
+	h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE,
+	                FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_ALWAYS,
+	                FILE_ATTRIBUTE_NORMAL, NULL);
 	free(w);
 	if (h == INVALID_HANDLE_VALUE)
 		return win_err(err, AP_E_IO, "cannot open lock file '%s'", path);
@@ -1060,6 +1123,40 @@ void ap_fsx_cwd_close(struct ap_fsx_cwd *c)
 	free(c->dir);
 	free(c->name);
 	free(c);
+}
+
+/* ---- memory streams ---- */
+
+int ap_fsx_memstream(FILE **out, struct ap_err *err)
+{
+	wchar_t dir[MAX_PATH + 1];
+	wchar_t name[MAX_PATH + 1];
+	HANDLE h;
+	FILE *fp;
+	int fd;
+
+	/* msvcrt's tmpfile() writes to the root of the drive, which only an
+	 * administrator may; the user's temp folder it is. */
+	if (GetTempPathW(MAX_PATH + 1, dir) == 0 || GetTempFileNameW(dir, L"apm", 0, name) == 0)
+		return win_err(err, AP_E_IO, "cannot open a memory stream (a temporary file)");
+	h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+	                FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		DeleteFileW(name);
+		return win_err(err, AP_E_IO, "cannot open a memory stream (a temporary file)");
+	}
+	fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
+	if (fd < 0) {
+		CloseHandle(h);
+		return ap_err_set(err, AP_E_IO, "cannot open a memory stream: no descriptor");
+	}
+	fp = _fdopen(fd, "w+b");
+	if (!fp) {
+		_close(fd);
+		return ap_err_sys(err, AP_E_IO, "cannot open a memory stream");
+	}
+	*out = fp;
+	return 0;
 }
 
 /* ---- the command line ---- */

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <wchar.h>
 #include "airpack/err.h"
 
 /* Write a whole buffer atomically with the given mode. */
@@ -93,7 +94,8 @@ int ap_fsx_set_mtime(const char *path, int64_t mtime, struct ap_err *err);
  * malloc'd and NUL-terminated (the NUL is not counted in *len). */
 int ap_fsx_read_file(const char *path, size_t max, char **buf, size_t *len, struct ap_err *err);
 
-/* Open for reading/writing in binary mode; errors name the path. */
+/* Open for reading/writing in binary mode; errors name the path.  On
+ * failure errno is still the open's, for callers with their own message. */
 int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *err);
 
 /* Copy a file (streaming) to dst atomically with mode. */
@@ -121,6 +123,10 @@ void ap_strv_free(char **v, size_t n);
 /* Seconds since the epoch for recorded times: SOURCE_DATE_EPOCH when set
  * and valid, otherwise the current time. */
 int64_t ap_fsx_now(void);
+
+/* Milliseconds from a monotonic clock (for measuring intervals only);
+ * 0 if the OS has none. */
+int64_t ap_fsx_monotonic_ms(void);
 
 /* True when stream is a terminal. */
 bool ap_fsx_isatty(FILE *fp);
@@ -179,6 +185,32 @@ int ap_fsx_cwd_enter(struct ap_fsx_cwd *c, struct ap_err *err);
 int ap_fsx_cwd_leave(struct ap_fsx_cwd *c, struct ap_err *err);
 /* Release c; the working folder stays where it is.  NULL is a no-op. */
 void ap_fsx_cwd_close(struct ap_fsx_cwd *c);
+
+/* A stream that collects what is written to it, read back whole by
+ * ap_fsx_memstream_take: what POSIX open_memstream does, which Windows'
+ * C runtime lacks (there: a delete-on-close file in the temp folder). */
+int ap_fsx_memstream(FILE **out, struct ap_err *err);
+/* Close fp (from ap_fsx_memstream) and hand over everything written to it:
+ * *buf malloc'd and NUL-terminated, *len without the NUL.  fp is closed
+ * whatever happens. */
+int ap_fsx_memstream_take(FILE *fp, char **buf, size_t *len, struct ap_err *err);
+
+/* Read one line (with its newline, if any) into *line, growing it as
+ * needed (*line may start NULL, *cap 0): POSIX getline, which Windows'
+ * C runtime lacks.  Returns the length, or -1 at end of file or on a read
+ * error (ferror tells which) or when out of memory (errno ENOMEM). */
+long ap_fsx_getline(char **line, size_t *cap, FILE *fp);
+
+/* Names inside archives (libarchive) are exact here only in libarchive's
+ * wide-character form: true on Windows, whose C runtime has no UTF-8
+ * locale, so libarchive's char names pass through the ANSI code page and
+ * lose characters.  Elsewhere the char form is used (main() sets a UTF-8
+ * locale).  bundle.c and extract.c ask this instead of testing the OS. */
+bool ap_fsx_wide_names(void);
+/* wchar_t string (UTF-16 where wchar_t has 16 bits, else UTF-32) to UTF-8
+ * and back, malloc'd; NULL when the input is not valid or out of memory. */
+char *ap_fsx_wide_to_utf8(const wchar_t *w);
+wchar_t *ap_fsx_utf8_to_wide(const char *s);
 
 /* Make *argv UTF-8 for main(): on Windows the command line is read again
  * with GetCommandLineW and converted (the C runtime's argv is in the ANSI

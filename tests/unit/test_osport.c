@@ -241,6 +241,12 @@ static void test_lock(void)
 	ap_fsx_unlock(h1);
 	ok(ap_fsx_lock(at("lock"), &h2, &err) >= 0, "free again after unlock (%s)", err.msg);
 	ap_fsx_unlock(h2);
+	ap_fsx_mkdir_p(at("held"), 0755, NULL);
+	ok(ap_fsx_lock(at("held/lock"), &h1, &err) >= 0, "lock a file in a folder (%s)", err.msg);
+	is_int(ap_fsx_rm_rf(at("held"), &err), 0,
+	       "the folder is removed while its lock is held, as uninstall does (%s)", err.msg);
+	ok(!ap_fsx_is_dir(at("held")), "the folder is gone");
+	ap_fsx_unlock(h1);
 }
 
 static void test_process(const char *tool)
@@ -281,6 +287,43 @@ static void test_process(const char *tool)
 	free(full);
 }
 
+static void test_streams(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *line = NULL, *buf = NULL;
+	size_t cap = 0, len = 0;
+	FILE *fp = NULL;
+	long n;
+
+	is_int(ap_fsx_memstream(&fp, &err), 0, "open a memory stream (%s)", err.msg);
+	if (fp) {
+		fputs("l1\nl2\r\n", fp);
+		for (int i = 0; i < 70000; i++)
+			putc('x', fp);
+	}
+	is_int(fp ? ap_fsx_memstream_take(fp, &buf, &len, &err) : -1, 0,
+	       "take what was written (%s)", err.msg);
+	is_int(len, 70007, "every byte came back");
+	ok(buf && strncmp(buf, "l1\nl2\r\nxxx", 10) == 0 && buf[len] == '\0',
+	   "in order, NUL-terminated");
+	if (buf)
+		ap_fsx_write_atomic(at("lines"), buf, len, 0644, NULL);
+	free(buf);
+	fp = NULL;
+	ap_fsx_fopen(at("lines"), "rb", &fp, NULL);
+	if (!fp)
+		return;
+	n = ap_fsx_getline(&line, &cap, fp);
+	ok(n == 3 && strcmp(line, "l1\n") == 0, "getline: the first line with its newline");
+	n = ap_fsx_getline(&line, &cap, fp);
+	ok(n == 4 && strcmp(line, "l2\r\n") == 0, "getline: CR LF kept as is");
+	n = ap_fsx_getline(&line, &cap, fp);
+	is_int(n, 70000, "getline: a long last line without a newline");
+	is_int(ap_fsx_getline(&line, &cap, fp), -1, "getline: -1 at the end");
+	free(line);
+	fclose(fp);
+}
+
 static void test_self(void)
 {
 	struct ap_err err = AP_ERR_INIT;
@@ -311,6 +354,7 @@ int main(int argc, char **argv)
 	test_cwd();
 	test_lock();
 	test_process(AP_ARGV_TOOL);
+	test_streams();
 	test_self();
 	is_int(ap_fsx_rm_rf(base, &err), 0, "remove the whole tree (%s)", err.msg);
 	ok(!ap_fsx_is_dir(base), "it is gone");
