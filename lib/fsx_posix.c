@@ -375,8 +375,9 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 		bool reading = mode[0] == 'r';
 
 		int e = errno;
-		int rc = ap_err_sys(err, reading && e == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                    "cannot open '%s' for %s", path, reading ? "reading" : "writing");
+		int rc =
+		    ap_err_sys(err, reading && e == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		               "cannot open '%s' for %s", path, reading ? "reading" : "writing");
 
 		errno = e;
 		return rc;

@@ -160,8 +160,8 @@ static const char *win_reason(DWORD e, char *buf, size_t bufsz)
 		return buf;
 	}
 	n = strlen(s);
-	while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == '\n' || s[n - 1] == ' ' ||
-	                 s[n - 1] == '.'))
+	while (n > 0 &&
+	       (s[n - 1] == '\r' || s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '.'))
 		s[--n] = '\0';
 	snprintf(buf, bufsz, "%s (Windows error %lu)", s, (unsigned long)e);
 	free(s);
@@ -170,8 +170,8 @@ static const char *win_reason(DWORD e, char *buf, size_t bufsz)
 
 static bool not_found(DWORD e)
 {
-	return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ||
-	       e == ERROR_INVALID_NAME || e == ERROR_BAD_NETPATH;
+	return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND || e == ERROR_INVALID_NAME ||
+	       e == ERROR_BAD_NETPATH;
 }
 
 /* Like ap_err_sys, with the reason taken from GetLastError() (read on entry). */
@@ -190,8 +190,8 @@ static int AP_PRINTF(3, 4) win_err(struct ap_err *err, int code, const char *fmt
 
 static int bad_path(struct ap_err *err, const char *path)
 {
-	return ap_err_set(err, AP_E_USAGE, "cannot use path '%s': not valid UTF-8 (or out of memory)",
-	                  path);
+	return ap_err_set(err, AP_E_USAGE,
+	                  "cannot use path '%s': not valid UTF-8 (or out of memory)", path);
 }
 
 /* ---- atomic files ---- */
@@ -513,7 +513,8 @@ int ap_fsx_rmdir(const char *path, struct ap_err *err)
 		DWORD e = GetLastError();
 
 		if (e == ERROR_DIR_NOT_EMPTY)
-			rc = ap_err_set(err, AP_E_EXISTS, "cannot remove folder '%s': not empty", path);
+			rc = ap_err_set(err, AP_E_EXISTS, "cannot remove folder '%s': not empty",
+			                path);
 		else if (!not_found(e))
 			rc = win_err(err, AP_E_IO, "cannot remove folder '%s'", path);
 	}
@@ -550,7 +551,8 @@ static int rm_tree(const char *path, struct ap_err *err)
 			child = name ? ap_path_join(path, name) : NULL;
 			free(name);
 			if (!child) {
-				rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'", path);
+				rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'",
+				                path);
 				break;
 			}
 			if ((fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
@@ -627,9 +629,7 @@ int ap_fsx_stat(const char *path, struct ap_stat *st, struct ap_err *err)
 		st->type = AP_FT_OTHER;
 	else
 		st->type = AP_FT_FILE;
-	st->size = st->type == AP_FT_FILE
-	               ? ((uint64_t)d.nFileSizeHigh << 32) | d.nFileSizeLow
-	               : 0;
+	st->size = st->type == AP_FT_FILE ? ((uint64_t)d.nFileSizeHigh << 32) | d.nFileSizeLow : 0;
 	if (st->type == AP_FT_DIR)
 		st->mode = 0755;
 	else
@@ -786,7 +786,8 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 			char **p = realloc(v, ncap * sizeof(*v));
 
 			if (!p) {
-				rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+				rc =
+				    ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
 				goto out;
 			}
 			v = p;
@@ -1180,7 +1181,8 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 		if (!v[i]) {
 			ap_strv_free(v, (size_t)i);
 			LocalFree(wargv);
-			return ap_err_set(err, AP_E_NOMEM, "out of memory reading the command line");
+			return ap_err_set(err, AP_E_NOMEM,
+			                  "out of memory reading the command line");
 		}
 	}
 	LocalFree(wargv);

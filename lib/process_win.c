@@ -90,8 +90,7 @@ static bool quote_arg(struct wbuf *b, const wchar_t *arg)
 	return wbuf_put(b, L'"', 1);
 }
 
-static int start_fail(struct ap_err *err, const char *program, const char *cwd,
-                      const wchar_t *wcwd)
+static int start_fail(struct ap_err *err, const char *program, const char *cwd, const wchar_t *wcwd)
 {
 	DWORD e = GetLastError();
 	const char *why;
@@ -103,7 +102,7 @@ static int start_fail(struct ap_err *err, const char *program, const char *cwd,
 		break;
 	case ERROR_PATH_NOT_FOUND:
 		why = cwd ? "the program or the folder to run in does not exist"
-			  : "No such file or directory";
+		          : "No such file or directory";
 		break;
 	case ERROR_ACCESS_DENIED:
 		why = "Permission denied";

@@ -12,11 +12,7 @@
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ap_fsx_monotonic_ms();
 }
 
 const char *ap_human_size(uint64_t n, char *buf, size_t len)

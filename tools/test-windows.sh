@@ -4,10 +4,12 @@
 # tests that run on Windows (meson test -C build-win, through tools/wine-run)
 # and tests/integration/windows.sh (setup.exe install, verify, uninstall,
 # damage, offline-first) from the native build.  Ends with "N passed, N failed".
+# AP_NATIVE_BUILD and AP_WIN_BUILD name other build folders (default build,
+# build-win).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-native=$top/build
-win=$top/build-win
+native=${AP_NATIVE_BUILD:-$top/build}
+win=${AP_WIN_BUILD:-$top/build-win}
 own_prefix=
 if [ -z "${AIRPACK_WINEPREFIX:-}" ]; then
 	own_prefix=$(mktemp -d)

@@ -43,7 +43,11 @@ struct ap_err {
 
 #define AP_ERR_INIT { 0, { 0 } }
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw's own stdio (__USE_MINGW_ANSI_STDIO) is C99: check against that,
+ * not against msvcrt's printf, which lacks %zu. */
+#define AP_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
 #define AP_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define AP_PRINTF(f, a)

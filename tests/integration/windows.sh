@@ -2,9 +2,9 @@
 # windows.sh - the Windows setup.exe, built on Linux from the cross build's
 # airpack-setup.exe and run under wine: a self-extracting install into a
 # folder under Z:\tmp, verify, the run action's declared exit code, a
-# non-ASCII payload name, uninstall; a truncated setup.exe refusing; and a
-# detached setup.exe that takes what lies beside it and downloads exactly
-# the rest from nginx on 127.0.0.1.
+# non-ASCII payload name and archive entry names, repair, uninstall; a
+# truncated setup.exe refusing; and a detached setup.exe that takes what
+# lies beside it and downloads exactly the rest from nginx on 127.0.0.1.
 #
 # Needs AIRPACK (Linux packager), AIRPACK_SETUP_EXE (the cross-built
 # installer), AP_ARGV_TOOL_EXE (the cross-built tests/tools/argv_tool.c, the
@@ -31,6 +31,13 @@ mkdir pay
 cp "$SRCDIR/payloads/sample/iotedge-daemon.cab" "$SRCDIR/payloads/sample/moby-engine.zip" pay/
 printf 'Grüße aus dem Café\r\n' >"pay/$cafe"
 cp "$TOOL" pay/install-check.exe
+# A zip whose entry names are not ASCII (zipfile marks them UTF-8).
+python3 - "$tmp/pay/extra.zip" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("docs/na\u00efve-\u00fc/\u20ac-\u4e2d.txt", "euro\n")
+    z.writestr("plain.txt", "plain\n")
+PY
 ran=$(winpath "$tmp/ran.txt")
 # JSON strings: backslashes doubled.
 ran_json=${ran//\\/\\\\}
@@ -47,6 +54,8 @@ cat >win-release.json <<EOF
       "install": { "action": "extract", "to": "daemon" } },
     { "name": "moby-engine", "file": "moby-engine.zip",
       "install": { "action": "extract", "to": "moby" } },
+    { "name": "extra", "file": "extra.zip",
+      "install": { "action": "extract", "to": "extra" } },
     { "name": "greeting", "file": "$cafe",
       "install": { "action": "copy", "to": "notes/$cafe" } },
     { "name": "install-check", "file": "install-check.exe",
@@ -61,9 +70,9 @@ EOF
 keyid=$(openssl pkey -pubin -in key.pub.pem -outform DER | openssl dgst -sha256 -r | cut -c1-16)
 run "$A" build win-release.json --payloads pay --key key.pem --sfx out/setup.exe \
 	--sfx-stub "$EXE" --layout rel
-is "airpack build --sfx with the Windows stub exits 0" "$rc" 0
+is "airpack build --sfx with airpack-setup.exe exits 0" "$rc" 0
 diag "setup.exe: $(size_of out/setup.exe) bytes (airpack-setup.exe alone: $(size_of "$EXE"))"
-is "setup.exe starts with the stub's PE header" "$(head -c 2 out/setup.exe)" "MZ"
+is "setup.exe starts with airpack-setup.exe's PE header" "$(head -c 2 out/setup.exe)" "MZ"
 run "$A" inspect out/setup.exe --json
 contains "airpack inspect reads the Windows setup" "$out" '"kind":"self-extracting setup"'
 
@@ -81,19 +90,22 @@ run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyid" --quiet
 is "setup.exe installs into $root1" "$rc" 0
 [ "$rc" = 0 ] || diag "$out"
 inst="root1/Program Files/sample-win"
-mkdir -p ref/daemon ref/moby ref/notes
+mkdir -p ref/daemon ref/moby ref/notes ref/extra
 (cd ref/daemon && gcab -x "$SRCDIR/payloads/sample/iotedge-daemon.cab")
 (cd ref/moby && unzip -q "$SRCDIR/payloads/sample/moby-engine.zip")
+python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+	pay/extra.zip ref/extra
 cp "pay/$cafe" ref/notes/
 cp pay/install-check.exe ref/
 check "the installed tree is byte for byte the payloads' contents" diff -r ref "$inst"
 exists "the non-ASCII name arrived as the same UTF-8 name" "$inst/notes/$cafe"
+exists "so did the zip's non-ASCII entry names" "$inst/extra/docs/na"$'\xc3\xaf'"ve-"$'\xc3\xbc'"/"$'\xe2\x82\xac'"-"$'\xe4\xb8\xad'".txt"
 is "with its exact bytes" "$(sha256_of "$inst/notes/$cafe")" "$(sha256_of "pay/$cafe")"
 is "the run action got every argument as written" "$(cat ran.txt 2>/dev/null)" \
 	"$(printf '%s\n' "--require" "daemon/iotedged.exe" 'a "quoted" arg\')"
 receipt=$(cat root1/var/lib/airpack/sample-win/receipt.json 2>/dev/null)
-contains "the receipt records the run action's exit code 1638" "$receipt" '"exit_code":1638'
-contains "as a declared success" "$receipt" '"ok":true'
+contains "the receipt records the run action's exit code 1638" "$receipt" '"exit_code": 1638'
+contains "as a declared success" "$receipt" '"ok": true'
 
 run "$W" dev/setup.exe verify --root "$root1"
 is "setup.exe verify passes" "$rc" 0
@@ -101,8 +113,22 @@ printf 'tampered' >>"$inst/notes/$cafe"
 run "$W" dev/setup.exe verify --root "$root1"
 isnt "verify notices a changed file" "$rc" 0
 contains "and names it" "$out" "$cafe"
+printf 'mine' >"$inst/notes/mine.txt"
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyid" --quiet
+is "a second run repairs it (the two-rename switch: Windows has no atomic exchange)" "$rc" 0
+is "a file the user added is kept across it (CreateHardLinkW)" "$(cat "$inst/notes/mine.txt")" mine
+is "no staging or old tree is left beside the install" "$(ls "root1/Program Files")" sample-win
+rm "$inst/notes/mine.txt"
+run "$W" dev/setup.exe verify --root "$root1"
+is "verify passes again" "$rc" 0
 run "$W" dev/setup.exe status --root "$root1" --json
 contains "status shows the release" "$out" '"version":"1.1.0"'
+
+run "$W" dev/setup.exe --extract "$(winpath "$tmp/usb")" --trust-key-id "$keyid" --quiet
+is "setup.exe --extract writes an offline folder" "$rc" 0
+check "with the payloads as they were, the non-ASCII name included" cmp "usb/$cafe" "pay/$cafe"
+run "$A" verify usb --trust key.pub.pem
+is "the folder setup.exe extracted verifies on Linux" "$rc" 0
 
 run "$W" dev/setup.exe uninstall --root "$root1"
 is "setup.exe uninstall exits 0" "$rc" 0
@@ -117,15 +143,20 @@ isnt "a setup.exe truncated by one byte refuses" "$rc" 0
 contains "saying it is truncated" "$out" "is truncated"
 absent "and installs nothing" rt
 
-# Detached: the cab and the greeting beside setup.exe, the rest on nginx.
+# Detached: the cab, the extra zip and the greeting beside setup.exe, the
+# rest (the other zip and the run action's program) on nginx.
 run "$A" build win-release.json --payloads pay --key key.pem --sfx thin/setup.exe \
 	--sfx-detached --sfx-stub "$EXE"
 is "build --sfx-detached exits 0" "$rc" 0
 mkdir -p www dev2
 cp rel/* www/
 cp thin/setup.exe dev2/setup.exe
-cp pay/iotedge-daemon.cab "pay/$cafe" dev2/
+cp pay/iotedge-daemon.cab pay/extra.zip "pay/$cafe" dev2/
 nginx_start "$tmp/www"
+run "$W" dev2/setup.exe plan --trust key.pub.pem --mirror "$NGINX_URL"
+contains "plan takes the cab from beside setup.exe" "$out" "local     security-daemon"
+contains "and the non-ASCII name too" "$out" "local     greeting"
+contains "and will download the zip" "$out" "will download from $NGINX_URL/moby-engine.zip"
 nginx_log_clear
 root2=$(winpath "$tmp/root2")
 run "$W" dev2/setup.exe --root "$root2" --trust key.pub.pem --mirror "$NGINX_URL" --quiet

@@ -13,10 +13,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__MINGW32__)
+#define AP_TAP_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#else
+#define AP_TAP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#endif
+
 static int tap_n, tap_failed;
 
 static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5), unused));
+	AP_TAP_PRINTF(4, 5) __attribute__((unused));
 static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;

@@ -118,8 +118,8 @@ static void test_rename_and_id(void)
 
 	ap_fsx_write_atomic(at("r1"), "r1", 2, 0644, NULL);
 	ap_fsx_write_atomic(at("r2"), "r2", 2, 0644, NULL);
-	is_int(ap_fsx_rename(at("r1"), at("r2"), &err), 0,
-	       "rename over an existing file (%s)", err.msg);
+	is_int(ap_fsx_rename(at("r1"), at("r2"), &err), 0, "rename over an existing file (%s)",
+	       err.msg);
 	s = slurp(at("r2"));
 	is_str(s, "r1", "the target now holds the source's bytes");
 	free(s);
@@ -186,7 +186,8 @@ static void test_paths(void)
 	is_str(abs, base, "is the path itself");
 	free(abs);
 	if (WINDOWS) {
-		ok(ap_path_is_abs("C:/x") && ap_path_is_abs("c:\\x") && ap_path_is_abs("\\\\srv\\s"),
+		ok(ap_path_is_abs("C:/x") && ap_path_is_abs("c:\\x") &&
+		       ap_path_is_abs("\\\\srv\\s"),
 		   "Windows: drive and UNC paths are absolute");
 		ok(!ap_path_is_abs("C:x") && !ap_path_is_abs("/x"),
 		   "Windows: drive-relative and rooted paths are not");
@@ -252,11 +253,20 @@ static void test_lock(void)
 static void test_process(const char *tool)
 {
 	static char *const args[] = {
-		"plain", "with space", "quote\"inside", "trail\\", "back\\\\slash\\\"q", "",
-		"\xc3\xbc" "n\xc3\xaf \xe2\x82\xac", "%PATH%", "a\tb",
+	    "plain",
+	    "with space",
+	    "quote\"inside",
+	    "trail\\",
+	    "back\\\\slash\\\"q",
+	    "",
+	    "\xc3\xbc"
+	    "n\xc3\xaf \xe2\x82\xac",
+	    "%PATH%",
+	    "a\tb",
 	};
 	const char *want = "plain\nwith space\nquote\"inside\ntrail\\\nback\\\\slash\\\"q\n\n"
-	                   "\xc3\xbc" "n\xc3\xaf \xe2\x82\xac\n%PATH%\na\tb\n";
+	                   "\xc3\xbc"
+	                   "n\xc3\xaf \xe2\x82\xac\n%PATH%\na\tb\n";
 	size_t n = sizeof(args) / sizeof(args[0]);
 	struct ap_err err = AP_ERR_INIT;
 	char **full = calloc(n + 2, sizeof(*full));
