@@ -4,6 +4,12 @@
  *   is_int(got, want, "name");       compare ints, print both on failure
  *   is_str(got, want, "name");       compare strings (NULL-safe)
  *   contains(haystack, needle, "name")
+ *   skip("reason %s", x);            one skipped assertion ("ok N - # SKIP reason"),
+ *                                    for a check this OS cannot make
+ *   todo_ok(cond, "bug", "name");    an assertion a known, reported bug fails:
+ *                                    "not ok N - name # TODO bug" does not fail
+ *                                    the run; once it passes meson reports an
+ *                                    unexpected pass, and the todo must go
  *   return tap_done();               plan at the end, exit status = failures
  */
 #ifndef AP_TAP_H
@@ -66,6 +72,42 @@ static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 			printf("#   '%s' does not contain '%s'\n", h_ ? h_ : "(null)", \
 			       n_);                                                 \
 	} while (0)
+
+static void tap_skip(const char *fmt, ...) AP_TAP_PRINTF(1, 2) __attribute__((unused));
+static void tap_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_n++;
+	printf("ok %d - # SKIP ", tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+#define skip(...) tap_skip(__VA_ARGS__)
+
+static int tap_todo(int cond, const char *why, const char *file, int line, const char *fmt, ...)
+	AP_TAP_PRINTF(5, 6) __attribute__((unused));
+static int tap_todo(int cond, const char *why, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_n++;
+	printf("%sok %d - ", cond ? "" : "not ", tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(" # TODO %s\n", why);
+	if (!cond)
+		printf("#   failed (known) at %s:%d\n", file, line);
+	fflush(stdout);
+	return cond;
+}
+
+#define todo_ok(cond, why, ...) tap_todo(!!(cond), why, __FILE__, __LINE__, __VA_ARGS__)
 
 static int tap_done(void) __attribute__((unused));
 static int tap_done(void)

@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define ABC_SHA "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -155,7 +155,7 @@ static void test_file(const char *dir, const unsigned char *mib)
 	ok(rc < 0, "hashing a folder fails (rc %d)", rc);
 	contains(err.msg, dir, "folder error names the path");
 
-	unlink(path);
+	ap_fsx_unlink(path, NULL);
 }
 
 static void test_hex(void)
@@ -198,14 +198,13 @@ static void test_hex(void)
 int main(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	char tmpl[] = "/tmp/ap-test-digest-XXXXXX";
 	unsigned char *mib = malloc(MIB);
 	char *dir;
 
 	if (!mib)
 		return 1;
 	memset(mib, 'a', MIB);
-	dir = mkdtemp(tmpl);
+	dir = tu_mkdtemp("ap-test-digest");
 	ok(dir != NULL, "mkdtemp");
 	if (!dir)
 		return tap_done();
@@ -215,6 +214,7 @@ int main(void)
 	test_hex();
 
 	ok(ap_fsx_rm_rf(dir, &err) == 0, "remove temp folder: %s", err.msg);
+	free(dir);
 	free(mib);
 	return tap_done();
 }

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "airpack/fsx.h"
 #include "airpack/history.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define KEY "q8cN0v2m6Yk1Jt9sWZ3xRb4hLp7aDf5GeU0iOw2yTnc="
 
@@ -85,7 +85,7 @@ static void test_append_exact(void)
 	char *text, *path;
 	int rc;
 
-	setenv("SOURCE_DATE_EPOCH", "1795910400", 1);
+	tu_setenv("SOURCE_DATE_EPOCH", "1795910400");
 	ev.type = "install";
 	ev.product = "sample-edge";
 	ev.version = "1.1.0";
@@ -114,7 +114,7 @@ static void test_append_exact(void)
 	ok(stat(path, &st) == 0 && S_ISREG(st.st_mode), "the file is %s under the root",
 	   AP_HISTORY_PATH);
 	free(path);
-	unsetenv("SOURCE_DATE_EPOCH");
+	tu_unsetenv("SOURCE_DATE_EPOCH");
 	free(root);
 }
 
@@ -400,9 +400,7 @@ static void test_provision_record(void)
 
 int main(void)
 {
-	char tmpl[] = "/tmp/ap-history-XXXXXX";
-
-	dir = mkdtemp(tmpl);
+	dir = tu_mkdtemp("ap-history");
 	if (!dir) {
 		perror("mkdtemp");
 		return 2;
@@ -415,5 +413,6 @@ int main(void)
 	test_parse_line();
 	test_provision_record();
 	ap_fsx_rm_rf(dir, NULL);
+	free(dir);
 	return tap_done();
 }
