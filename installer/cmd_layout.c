@@ -12,6 +12,8 @@
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/manifest.h"
+#include "airpack/sink.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
@@ -32,16 +34,6 @@ static bool same_manifest(const char *dir, const struct ap_release *r)
 	return same;
 }
 
-static bool named_by(const struct ap_manifest *m, const char *name)
-{
-	if (strcmp(name, AP_BUNDLE_MANIFEST) == 0 || strcmp(name, AP_BUNDLE_SIG) == 0)
-		return true;
-	for (size_t i = 0; i < m->n_components; i++)
-		if (strcmp(m->components[i].file, name) == 0)
-			return true;
-	return false;
-}
-
 static int clean_dir(const struct setup_opts *o, const char *dir, const struct ap_manifest *m,
 		     size_t *removed, struct ap_err *err)
 {
@@ -54,7 +46,7 @@ static int clean_dir(const struct setup_opts *o, const char *dir, const struct a
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		char *path;
-		if (named_by(m, names[i]))
+		if (ap_manifest_names_file(m, names[i]))
 			continue;
 		path = ap_path_join(dir, names[i]);
 		if (!path) {
@@ -165,6 +157,9 @@ int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool c
 	}
 	for (size_t i = 0; i < p->n_items; i++) {
 		struct ap_src_item *it = &p->items[i];
+		struct ap_sink_expect x = { it->path, true, it->c->size, it->c->sha256,
+					    "the signed manifest says" };
+
 		if (it->kind != AP_SRC_LOCAL)
 			continue;
 		free(path);
@@ -175,9 +170,12 @@ int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool c
 		}
 		if (strcmp(path, it->path) == 0)
 			continue;
-		rc = ap_fsx_copy_file(it->path, path, 0644, &err);
-		if (rc)
+		/* Checked again while copying: the planned file may have changed. */
+		rc = ap_sink_copy_file(it->path, path, 0644, &x, NULL, NULL, NULL, &err);
+		if (rc) {
+			ap_err_prefix(&err, "component '%s'", it->c->name);
 			goto fail;
+		}
 		copied++;
 		setup_note(o, "  copied     %s from %s", it->c->file, it->path);
 	}

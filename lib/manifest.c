@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "airpack/bundle.h"
 #include "airpack/manifest.h"
 #include "airpack/str.h"
 #include "airpack/banned.h"
@@ -351,6 +352,16 @@ const struct ap_component *ap_manifest_find(const struct ap_manifest *m, const c
 		if (m->components[i].name && strcmp(m->components[i].name, name) == 0)
 			return &m->components[i];
 	return NULL;
+}
+
+bool ap_manifest_names_file(const struct ap_manifest *m, const char *name)
+{
+	if (strcmp(name, AP_BUNDLE_MANIFEST) == 0 || strcmp(name, AP_BUNDLE_SIG) == 0)
+		return true;
+	for (size_t i = 0; i < m->n_components; i++)
+		if (strcmp(m->components[i].file, name) == 0)
+			return true;
+	return false;
 }
 
 uint64_t ap_manifest_total_size(const struct ap_manifest *m)

@@ -7,6 +7,7 @@
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/sink.h"
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
@@ -238,13 +239,11 @@ static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, cons
 			 const struct ap_src_opts *o, struct ap_err *err)
 {
 	struct ap_bundle_reader *br = NULL;
-	struct ap_sha256 *h = NULL;
 	unsigned char *buf = NULL;
 	int rc;
 
 	buf = malloc(READ_BUF);
-	h = ap_sha256_new();
-	if (!buf || !h) {
+	if (!buf) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -255,11 +254,11 @@ static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, cons
 	if (rc)
 		goto out;
 	for (;;) {
-		struct ap_afile f = AP_AFILE_INIT;
+		struct ap_sink_expect x = { NULL, true, 0, NULL, "the signed manifest says" };
+		struct ap_sink sink = AP_SINK_INIT;
 		struct ap_src_item *it = NULL;
-		char hex[AP_SHA256_HEX];
 		const char *name;
-		uint64_t size, total = 0;
+		uint64_t size;
 		size_t got;
 		char *path;
 
@@ -284,44 +283,31 @@ static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, cons
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto out;
 		}
-		rc = ap_afile_open(&f, path, 0600, err);
-		if (rc) {
-			free(path);
-			goto out;
-		}
-		ap_sha256_reset(h);
+		x.what = name;
+		x.size = it->c->size;
+		x.sha256 = it->c->sha256;
+		rc = ap_sink_open(&sink, path, 0600, &x, err);
 		do {
-			rc = ap_bundle_reader_read(br, buf, READ_BUF, &got, err);
-			if (rc == 0 && got) {
-				ap_sha256_update(h, buf, got);
-				total += got;
-				if (o->on_hash)
-					o->on_hash(o->ctx, name, total, size);
-				rc = ap_afile_write(&f, buf, got, err);
-			}
+			if (rc == 0)
+				rc = ap_bundle_reader_read(br, buf, READ_BUF, &got, err);
+			if (rc == 0)
+				rc = ap_sink_write(&sink, buf, got, err);
+			if (rc == 0 && got > 0 && o->on_hash)
+				o->on_hash(o->ctx, name, sink.done, size);
 		} while (rc == 0 && got > 0);
-		if (rc == 0) {
-			ap_sha256_final_hex(h, hex);
-			if (total != it->c->size || !ap_sha256_eq(hex, it->c->sha256)) {
-				emit(o, it->c, "bundle", "sha256-mismatch", total, hex,
-				     "the bundle's copy differs from the signed manifest");
-				rc = ap_err_set(err, AP_E_DIGEST,
-						"component '%s': the bundle's '%s' has sha256 %s, "
-						"the signed manifest says %s", it->c->name, name,
-						hex, it->c->sha256);
-			}
+		if (rc == 0)
+			rc = ap_sink_commit(&sink, NULL, err);
+		ap_sink_abort(&sink);
+		if (rc == AP_E_DIGEST) {
+			emit(o, it->c, "bundle", "sha256-mismatch", sink.done, sink.hex,
+			     "the bundle's copy differs from the signed manifest");
+			ap_err_prefix(err, "component '%s': bundle '%s'", it->c->name, r->path);
 		}
-		if (rc) {
-			ap_afile_abort(&f);
-			free(path);
-			goto out;
-		}
-		rc = ap_afile_commit(&f, err);
 		if (rc) {
 			free(path);
 			goto out;
 		}
-		emit(o, it->c, "bundle", "ok", total, hex, "size and sha256 match");
+		emit(o, it->c, "bundle", "ok", sink.done, sink.hex, "size and sha256 match");
 		it->path = path;
 		it->fetched = true;
 	}
@@ -336,7 +322,6 @@ static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, cons
 		}
 out:
 	ap_bundle_reader_free(br);
-	ap_sha256_free(h);
 	free(buf);
 	return rc;
 }

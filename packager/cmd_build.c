@@ -14,11 +14,11 @@
 #include "airpack/probe.h"
 #include "airpack/sfx.h"
 #include "airpack/sign.h"
+#include "airpack/sink.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
 #define SOURCE_MAX (4u << 20)
-#define COPY_BUF (1u << 20)
 
 struct build_opts {
 	const char *source;
@@ -133,53 +133,6 @@ static int check_pinned(const struct ap_component *c, const struct found *f, con
 	return 0;
 }
 
-/* Copy one payload into the layout folder, hashing it on the way. */
-static int copy_hashed(const char *src, const char *dst, char hex[AP_SHA256_HEX],
-		       struct ap_progress *bar, struct ap_err *err)
-{
-	struct ap_afile f = AP_AFILE_INIT;
-	struct ap_sha256 *h = NULL;
-	unsigned char *buf = NULL;
-	uint64_t done = 0;
-	FILE *in = NULL;
-	size_t n;
-	int rc;
-
-	rc = ap_fsx_fopen(src, "rb", &in, err);
-	if (rc)
-		return rc;
-	buf = malloc(COPY_BUF);
-	h = ap_sha256_new();
-	if (!buf || !h) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = ap_afile_open(&f, dst, 0644, err);
-	if (rc)
-		goto out;
-	while ((n = fread(buf, 1, COPY_BUF, in)) > 0) {
-		ap_sha256_update(h, buf, n);
-		rc = ap_afile_write(&f, buf, n, err);
-		if (rc)
-			goto out;
-		done += n;
-		ap_progress_cb(bar, done);
-	}
-	if (ferror(in)) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", src);
-		goto out;
-	}
-	ap_sha256_final_hex(h, hex);
-	rc = ap_afile_commit(&f, err);
-out:
-	if (rc)
-		ap_afile_abort(&f);
-	ap_sha256_free(h);
-	free(buf);
-	fclose(in);
-	return rc;
-}
-
 static char *default_stub(void)
 {
 	static const char *const rel[] = { "airpack-setup", "../installer/airpack-setup" };
@@ -249,9 +202,10 @@ static void print_result(const struct build_opts *o, const struct ap_manifest *m
 		printf("  setup: %s%s\n", o->sfx, o->sfx_detached ? " (detached)" : "");
 }
 
-/* Copy the payloads into the layout folder.  When the bundle already hashed
- * them (hashed), the copies are checked against those hashes; otherwise the
- * copy is the one pass that hashes them. */
+/* Copy the payloads into the layout folder, each checked against the size
+ * found and against the bundle's hash when the bundle already hashed it
+ * (hashed); otherwise the copy is the one pass that hashes it (and checks a
+ * pinned sha256).  A payload that differs never gets its final name. */
 static int layout_payloads(const struct build_opts *o, struct ap_manifest *m,
 			   struct found *found, bool hashed, struct ap_err *err)
 {
@@ -263,28 +217,24 @@ static int layout_payloads(const struct build_opts *o, struct ap_manifest *m,
 		return rc;
 	for (size_t i = 0; i < m->n_components; i++) {
 		struct ap_component *c = &m->components[i];
+		struct ap_sink_expect x = { found[i].path, true, c->size, NULL, NULL };
 		char hex[AP_SHA256_HEX];
 		struct ap_progress bar;
 
+		if (hashed || found[i].pinned)
+			x.sha256 = c->sha256;
 		path = ap_path_join(o->layout, c->file);
 		if (!path)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		ap_progress_start(&bar, c->file, found[i].size, !o->quiet && !o->json);
-		rc = copy_hashed(found[i].path, path, hex, &bar, err);
+		ap_progress_start(&bar, c->file, c->size, !o->quiet && !o->json);
+		rc = ap_sink_copy_file(found[i].path, path, 0644, &x, ap_progress_cb, &bar, hex, err);
 		ap_progress_end(&bar);
 		free(path);
+		if (rc == AP_E_DIGEST && hashed)
+			return ap_err_prefix(err, "component '%s' changed while building", c->name);
 		if (rc)
-			return rc;
-		if (hashed && !ap_sha256_eq(hex, c->sha256))
-			return ap_err_set(err, AP_E_DIGEST,
-					  "component '%s': '%s' changed while building (sha256 %s, "
-					  "then %s)", c->name, found[i].path, c->sha256, hex);
-		if (!hashed) {
-			rc = check_pinned(c, &found[i], hex, err);
-			if (rc)
-				return rc;
-			memcpy(c->sha256, hex, AP_SHA256_HEX);
-		}
+			return ap_err_prefix(err, "component '%s'", c->name);
+		memcpy(c->sha256, hex, AP_SHA256_HEX);
 	}
 	return 0;
 }

@@ -11,8 +11,10 @@
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
 #include "airpack/mirror.h"
+#include "airpack/manifest.h"
 #include "airpack/release.h"
 #include "airpack/sign.h"
+#include "airpack/sink.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
@@ -43,85 +45,38 @@ struct publish_state {
 	unsigned char *buf;
 };
 
-/* Where payload bytes come from: a file, or the bundle's current entry. */
-struct src {
-	FILE *fp;
-	struct ap_bundle_reader *br;
-	const char *what; /* for messages */
-};
-
-static int src_read(struct src *s, void *buf, size_t len, size_t *got, struct ap_err *err)
+/* Copy one payload into the mirror through a sink, from the file `from` or
+ * from the bundle's current entry (br, then `from` names the entry): the
+ * file gets its final name only when its size and sha256 are the
+ * manifest's. */
+static int copy_verified(struct publish_state *ps, const char *from, struct ap_bundle_reader *br,
+                         const struct ap_component *c, const char *dst, struct ap_err *err)
 {
-	if (s->br)
-		return ap_bundle_reader_read(s->br, buf, len, got, err);
-	*got = fread(buf, 1, len, s->fp);
-	if (*got == 0 && ferror(s->fp))
-		return ap_err_sys(err, AP_E_IO, "cannot read '%s'", s->what);
-	return 0;
-}
-
-/* Copy one payload into the mirror, hashing it on the way; the file gets
- * its final name only when its size and sha256 are the manifest's. */
-static int copy_verified(struct publish_state *ps, struct src *s, const struct ap_component *c,
-                         const char *dst, struct ap_err *err)
-{
-	struct ap_afile f = AP_AFILE_INIT;
-	struct ap_sha256 *h = ap_sha256_new();
+	struct ap_sink_expect x = {from, true, c->size, c->sha256, "the signed manifest says"};
+	struct ap_sink s = AP_SINK_INIT;
 	struct ap_progress bar;
-	char hex[AP_SHA256_HEX];
-	uint64_t total = 0;
-	size_t got;
+	size_t got = 0;
 	int rc;
 
-	if (!h)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	ap_progress_start(&bar, c->file, c->size, !ps->o->quiet && !ps->o->json);
-	rc = ap_afile_open(&f, dst, 0644, err);
-	if (rc)
-		goto out;
-	for (;;) {
-		rc = src_read(s, ps->buf, COPY_BUF, &got, err);
+	rc = ap_sink_open(&s, dst, 0644, &x, err);
+	if (rc == 0 && !br)
+		rc = ap_sink_write_file(&s, from, ap_progress_cb, &bar, err);
+	while (rc == 0 && br) {
+		rc = ap_bundle_reader_read(br, ps->buf, COPY_BUF, &got, err);
 		if (rc || got == 0)
 			break;
-		total += got;
-		if (total > c->size) {
-			rc = ap_err_set(err, AP_E_DIGEST,
-			                "component '%s': '%s' is larger than the %llu bytes the "
-			                "signed manifest says",
-			                c->name, s->what, (unsigned long long)c->size);
-			break;
-		}
-		ap_sha256_update(h, ps->buf, got);
-		rc = ap_afile_write(&f, ps->buf, got, err);
-		if (rc)
-			break;
-		ap_progress_cb(&bar, total);
+		rc = ap_sink_write(&s, ps->buf, got, err);
+		ap_progress_cb(&bar, s.done);
 	}
-	if (rc)
-		goto out;
-	ap_sha256_final_hex(h, hex);
-	if (total != c->size) {
-		rc = ap_err_set(err, AP_E_DIGEST,
-		                "component '%s': '%s' is %llu bytes, the signed manifest says %llu",
-		                c->name, s->what, (unsigned long long)total,
-		                (unsigned long long)c->size);
-		goto out;
-	}
-	if (!ap_sha256_eq(hex, c->sha256)) {
-		rc = ap_err_set(err, AP_E_DIGEST,
-		                "component '%s': '%s' has sha256 %s, the signed manifest says %s",
-		                c->name, s->what, hex, c->sha256);
-		goto out;
-	}
-	rc = ap_afile_commit(&f, err);
 	if (rc == 0)
-		ps->copied++;
-out:
+		rc = ap_sink_commit(&s, NULL, err);
+	ap_sink_abort(&s);
 	ap_progress_end(&bar);
 	if (rc)
-		ap_afile_abort(&f);
-	ap_sha256_free(h);
-	return rc;
+		return ap_err_prefix(err, "component '%s'", c->name);
+	ps->copied++;
+	return 0;
 }
 
 /* True when path already holds the component's exact bytes. */
@@ -151,7 +106,6 @@ static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
 	for (size_t i = 0; i < m->n_components && rc == 0; i++) {
 		const struct ap_component *c = &m->components[i];
 		char *dst = ap_path_join(ps->vdir, c->file), *from = NULL;
-		struct src s = {NULL, NULL, NULL};
 
 		if (!dst)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
@@ -171,12 +125,7 @@ static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
 			rc = ap_err_set(err, AP_E_NOTFOUND, "component '%s': '%s' is not in '%s'",
 			                c->name, c->file, ps->r->dir);
 		} else {
-			rc = ap_fsx_fopen(from, "rb", &s.fp, err);
-			s.what = from;
-			if (rc == 0)
-				rc = copy_verified(ps, &s, c, dst, err);
-			if (s.fp)
-				fclose(s.fp);
+			rc = copy_verified(ps, from, NULL, c, dst, err);
 		}
 		free(from);
 		free(dst);
@@ -201,7 +150,6 @@ static int copy_from_bundle(struct publish_state *ps, struct ap_err *err)
 		goto out;
 	for (;;) {
 		const struct ap_component *c = NULL;
-		struct src s = {NULL, br, NULL};
 		const char *name;
 		uint64_t size;
 		size_t idx = 0;
@@ -231,8 +179,7 @@ static int copy_from_bundle(struct publish_state *ps, struct ap_err *err)
 			ps->kept++;
 			continue;
 		}
-		s.what = name;
-		rc = copy_verified(ps, &s, c, dst, err);
+		rc = copy_verified(ps, name, br, c, dst, err);
 		if (rc) {
 			ap_err_prefix(err, "bundle '%s'", r->path);
 			goto out;
@@ -369,16 +316,6 @@ out:
 	return rc;
 }
 
-static bool named_by(const struct ap_manifest *m, const char *name)
-{
-	if (strcmp(name, AP_BUNDLE_MANIFEST) == 0 || strcmp(name, AP_BUNDLE_SIG) == 0)
-		return true;
-	for (size_t i = 0; i < m->n_components; i++)
-		if (strcmp(m->components[i].file, name) == 0)
-			return true;
-	return false;
-}
-
 /* The version folder: refuse another manifest unless --force, in which
  * case the old manifest goes first (so the folder no longer claims to be
  * complete) and later the files the new manifest does not name. */
@@ -437,7 +374,7 @@ static int clean_vdir(struct publish_state *ps, struct ap_err *err)
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char *path;
 
-		if (named_by(ps->r->manifest, names[i]))
+		if (ap_manifest_names_file(ps->r->manifest, names[i]))
 			continue;
 		path = ap_path_join(ps->vdir, names[i]);
 		if (!path) {

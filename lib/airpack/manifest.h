@@ -98,6 +98,10 @@ void ap_manifest_free(struct ap_manifest *m);
 /* Find a component by name; NULL if none. */
 const struct ap_component *ap_manifest_find(const struct ap_manifest *m, const char *name);
 
+/* True when a release folder's file name belongs to the release:
+ * manifest.json, manifest.json.sig, or a component's file. */
+bool ap_manifest_names_file(const struct ap_manifest *m, const char *name);
+
 /* Total of all component sizes. */
 uint64_t ap_manifest_total_size(const struct ap_manifest *m);
 
