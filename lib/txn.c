@@ -1,6 +1,5 @@
 /* txn.c - the install transaction; see airpack/txn.h and docs/install-transaction.md. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +10,11 @@
 #include "airpack/manifest.h"
 #include "airpack/process.h"
 #include "airpack/receipt.h"
+#include "airpack/sink.h"
 #include "airpack/txn.h"
 #include "airpack/banned.h"
 
 #define STATE_BASE "var/lib/airpack"
-#define COPY_BUF (256 * 1024)
 #define JOURNAL_MAX (1024 * 1024)
 #define SAVE_SUFFIX ".airpack-save"
 #define WALK_SKIP 1
@@ -1118,105 +1117,58 @@ static int extract_cb(void *ctx, const char *relpath, unsigned mode, uint64_t si
 }
 
 /* Copy a copy/run payload into the stage, hashing it on the way and
- * comparing with the manifest once more. */
+ * comparing with the manifest once more: it was verified when planned, and
+ * may have changed since. */
 static int stage_copy(struct inst *s, const struct ap_component *c, const char *src,
 		      struct ap_err *err)
 {
 	const char *dest = ap_component_dest(c);
-	struct ap_sha256 *h = NULL;
+	struct ap_sink_expect x = { src, c->has_size, c->size,
+				    c->has_sha256 ? c->sha256 : NULL, NULL };
+	struct ap_sink sink = AP_SINK_INIT;
 	struct ap_txn_event ev;
-	unsigned char *buf = NULL;
-	char hex[AP_SHA256_HEX];
 	char *dst = ap_path_join(s->stage_abs, dest);
 	char *dir = NULL;
 	char *rel = NULL;
-	FILE *in = NULL, *out = NULL;
-	uint64_t total = 0;
 	int rc;
 
 	if (!dst)
 		return nomem(err, "staging");
 	dir = ap_path_dirname(dst);
 	rel = ap_path_join(s->m->prefix, dest);
-	buf = malloc(COPY_BUF);
-	h = ap_sha256_new();
-	if (!dir || !rel || !buf || !h) {
+	if (!dir || !rel) {
 		rc = nomem(err, "staging");
 		goto out;
 	}
 	rc = ap_fsx_mkdir_p(dir, 0755, err);
 	if (rc == 0)
-		rc = ap_fsx_fopen(src, "rb", &in, err);
+		rc = ap_sink_open(&sink, dst, c->mode, &x, err);
 	if (rc == 0)
-		rc = ap_fsx_fopen(dst, "wb", &out, err);
-	if (rc < 0)
-		goto out;
-	for (;;) {
-		size_t n = fread(buf, 1, COPY_BUF, in);
-
-		if (n > 0) {
-			total += n;
-			if (c->has_size && total > c->size) {
-				rc = ap_err_set(err, AP_E_TOOBIG,
-						"payload '%s' is bigger than its manifest size: "
-						"expected %" PRIu64 " bytes, got more",
-						src, c->size);
-				goto out;
-			}
-			ap_sha256_update(h, buf, n);
-			if (fwrite(buf, 1, n, out) != n) {
-				rc = ap_err_sys(err, AP_E_IO, "cannot write '%s'", dst);
-				goto out;
-			}
-		}
-		if (n < COPY_BUF) {
-			if (ferror(in)) {
-				rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", src);
-				goto out;
-			}
-			break;
-		}
-	}
-	rc = ap_fsx_fsync_fp(out, dst, err);
-	if (fclose(out) != 0 && rc == 0)
-		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", dst);
-	out = NULL;
-	if (rc < 0)
-		goto out;
-	ap_sha256_final_hex(h, hex);
+		rc = ap_sink_write_file(&sink, src, NULL, NULL, err);
+	if (rc == 0)
+		rc = ap_sink_commit(&sink, NULL, err);
 	memset(&ev, 0, sizeof(ev));
 	ev.phase = AP_TXN_PH_CHECK;
+	ev.verdict = rc ? AP_TXN_V_MISMATCH : AP_TXN_V_OK;
 	ev.product = s->m->product;
 	ev.component = c->name;
 	ev.path = rel;
-	ev.expected_sha256 = c->has_sha256 ? c->sha256 : NULL;
-	ev.actual_sha256 = hex;
-	ev.size = total;
-	if ((c->has_sha256 && !ap_sha256_eq(hex, c->sha256)) ||
-	    (c->has_size && total != c->size)) {
-		ev.verdict = AP_TXN_V_MISMATCH;
+	ev.expected_sha256 = x.sha256;
+	ev.actual_sha256 = sink.hex;
+	ev.size = sink.done;
+	/* A mismatch found after hashing it all is reported with both hashes. */
+	if (rc == 0 || (rc == AP_E_DIGEST && sink.hex[0]))
 		emit(s->o, &ev);
-		rc = ap_err_set(err, AP_E_DIGEST,
-				"payload '%s' changed after it was verified: expected %" PRIu64
-				" bytes with sha256 %s, got %" PRIu64 " bytes with sha256 %s",
-				src, c->size, c->has_sha256 ? c->sha256 : "(any)", total, hex);
+	if (rc == AP_E_DIGEST)
+		ap_err_prefix(err, "payload changed after it was verified");
+	if (rc)
 		goto out;
-	}
-	ev.verdict = AP_TXN_V_OK;
-	emit(s->o, &ev);
-	rc = ap_fsx_chmod(dst, c->mode, err);
-	if (rc == 0 && s->o->mtime >= 0)
+	if (s->o->mtime >= 0)
 		rc = ap_fsx_set_mtime(dst, s->o->mtime, err);
 	if (rc == 0)
-		rc = add_rec(s, dest, c->mode, total, hex, c, c->has_sha256 ? c->sha256 : NULL,
-			     err);
+		rc = add_rec(s, dest, c->mode, sink.done, sink.hex, c, x.sha256, err);
 out:
-	if (in)
-		fclose(in);
-	if (out)
-		fclose(out);
-	ap_sha256_free(h);
-	free(buf);
+	ap_sink_abort(&sink);
 	free(dst);
 	free(dir);
 	free(rel);
@@ -2159,7 +2111,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	struct uninst u;
 	struct pstate p;
 	char *name = NULL;
-	char *prefix = NULL;
+	char *prefix = NULL, *base = NULL;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
@@ -2222,20 +2174,21 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	rc = ap_fsx_rm_rf(p.state, err);
 	if (rc == 0)
 		rc = remove_dirs(p.root, r, err);
-	if (rc == 0) {
-		char *base = ap_path_join(p.root, STATE_BASE);
-		struct ap_err ignore = AP_ERR_INIT;
-
-		if (base)
-			ap_fsx_rmdir(base, &ignore);
-		free(base);
-	}
+	if (rc == 0)
+		base = ap_path_join(p.root, STATE_BASE);
 out:
 	if (rc < 0)
 		ap_err_prefix(err, "uninstalling '%s'", p.name);
 	free(prefix);
 	ap_receipt_free(r);
 	pstate_release(&p);
+	/* After the lock is released: on Windows the open lock file keeps the
+	 * folder holding it from being removed until then. */
+	if (base) {
+		struct ap_err ignore = AP_ERR_INIT;
+		ap_fsx_rmdir(base, &ignore);
+		free(base);
+	}
 	if (rc < 0)
 		return rc;
 done:

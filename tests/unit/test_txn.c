@@ -1,6 +1,10 @@
 /* test_txn.c - the install transaction: install, verify, repair, upgrade,
  * downgrade, kill -9 at each switch point, run actions, firstboot,
- * uninstall, purge, byte-identical image roots; and the receipt format. */
+ * uninstall, purge, byte-identical image roots; and the receipt format.
+ *
+ * On Windows this program is also its own run payload (copied as
+ * setup.exe, see setup_main) and its own crashing installer (started with
+ * --crash-child, see crash_install), where POSIX uses sh and fork. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,18 +13,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#ifndef _WIN32
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
 #include "airpack/manifest.h"
+#include "airpack/process.h"
 #include "airpack/receipt.h"
 #include "airpack/txn.h"
 #include "tap.h"
+#include "testarc.h"
+#include "testutil.h"
 
 #define EPOCH "1700000000"
 #define IMAGE_MTIME 1600000000
+/* The run payload: a shell script on POSIX, this program on Windows. */
+#define SETUP (TU_WINDOWS ? "setup.exe" : "setup.sh")
 
 static char tmp[256];
 
@@ -49,7 +60,11 @@ static void write_file(const char *path, const char *text, unsigned mode)
 	}
 	fputs(text, f);
 	fclose(f);
+#ifdef _WIN32
+	(void)mode;
+#else
 	chmod(path, mode);
+#endif
 }
 
 /* Whole small file as a static string ("" when missing). */
@@ -83,24 +98,40 @@ static int count_lines(const char *path)
 
 static bool exists(const char *path)
 {
-	struct stat st;
-
-	return lstat(path, &st) == 0;
+	return tu_exists(path);
 }
 
+/* Permission bits (is_mode skips the checks where there are none). */
 static unsigned mode_of(const char *path)
 {
+#ifdef _WIN32
+	(void)path;
+	return 0;
+#else
 	struct stat st;
 
 	if (lstat(path, &st) != 0)
 		return 0;
 	return (unsigned)(st.st_mode & 07777);
+#endif
 }
 
+#ifndef _WIN32
 static void run(const char *cmd)
 {
 	if (system(cmd) != 0) {
 		printf("Bail out! command failed: %s\n", cmd);
+		exit(1);
+	}
+}
+#endif
+
+static void mkdirs(const char *path)
+{
+	struct ap_err err = AP_ERR_INIT;
+
+	if (ap_fsx_mkdir_p(path, 0755, &err) != 0) {
+		printf("Bail out! %s\n", err.msg);
 		exit(1);
 	}
 }
@@ -156,6 +187,8 @@ struct release {
 	char *json;
 	size_t len;
 	struct payloads pl;
+	/* make_release's arguments, for a child that makes it again */
+	char product[32], version[32], exit_code[16], ok_codes[64];
 };
 
 /* A release of product `product`: app.tar.gz (extract), app.conf (copy to
@@ -170,9 +203,13 @@ static void make_release(struct release *r, const char *product, const char *ver
 	int n;
 
 	memset(r, 0, sizeof(*r));
+	snprintf(r->product, sizeof(r->product), "%s", product);
+	snprintf(r->version, sizeof(r->version), "%s", version);
+	snprintf(r->exit_code, sizeof(r->exit_code), "%s", exit_code);
+	snprintf(r->ok_codes, sizeof(r->ok_codes), "%s", ok_codes);
 	snprintf(r->pl.tgz, sizeof(r->pl.tgz), "%s", tgz);
 	snprintf(r->pl.conf, sizeof(r->pl.conf), "%s/payloads/app.conf", tmp);
-	snprintf(r->pl.script, sizeof(r->pl.script), "%s/payloads/setup.sh", tmp);
+	snprintf(r->pl.script, sizeof(r->pl.script), "%s/payloads/%s", tmp, SETUP);
 	sha_of(r->pl.tgz, tsha, &tsize);
 	sha_of(r->pl.conf, csha, &csize);
 	sha_of(r->pl.script, ssha, &ssize);
@@ -191,13 +228,13 @@ static void make_release(struct release *r, const char *product, const char *ver
 		     "    { \"name\": \"conf\", \"file\": \"app.conf\", \"size\": %" PRIu64
 		     ", \"sha256\": \"%s\", \"install\": { \"action\": \"copy\", \"to\": "
 		     "\"etc/app.conf\", \"mode\": \"0640\" } },\n"
-		     "    { \"name\": \"setup\", \"file\": \"setup.sh\", \"size\": %" PRIu64
+		     "    { \"name\": \"setup\", \"file\": \"%s\", \"size\": %" PRIu64
 		     ", \"sha256\": \"%s\", \"install\": { \"action\": \"run\", \"args\": "
 		     "[\"%s\", \"%s/runlog\", \"%s\"], \"ok_exit_codes\": %s } }\n"
 		     "  ]\n"
 		     "}\n",
-		     product, version, product, product, tsize, tsha, csize, csha, ssize, ssha,
-		     version, tmp, exit_code, ok_codes);
+		     product, version, product, product, tsize, tsha, csize, csha, SETUP, ssize,
+		     ssha, version, tmp, exit_code, ok_codes);
 	if (n <= 0 || n >= 8192 ||
 	    ap_manifest_parse(json, (size_t)n, AP_MANIFEST_RELEASE, &r->m, &err) < 0) {
 		printf("Bail out! manifest: %s\n", err.msg);
@@ -289,6 +326,57 @@ static int verify(const char *root, struct ap_txn_verify_stats *st, struct event
 
 /* ---- tree comparison for the image test ---- */
 
+#ifdef _WIN32
+/* The POSIX listing below through ap_fsx_stat: no symlinks to tell apart,
+ * and the mode is the one fsx makes up (the same for both trees). */
+static void list_tree(const char *base, const char *rel, FILE *out)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char **names = NULL;
+	size_t n = 0;
+	const char *dir = rel[0] ? P("%s/%s", base, rel) : base;
+
+	if (ap_fsx_list_dir(dir, &names, &n, &err) < 0) {
+		fprintf(out, "error %s\n", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char crel[1024], cabs[1200];
+		struct ap_stat st;
+
+		snprintf(crel, sizeof(crel), "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
+		snprintf(cabs, sizeof(cabs), "%s/%s", base, crel);
+		if (ap_fsx_stat(cabs, &st, NULL) != 0 || st.type == AP_FT_NONE)
+			continue;
+		if (st.type == AP_FT_DIR) {
+			fprintf(out, "d %s %04o %lld\n", crel, st.mode, (long long)st.mtime);
+			list_tree(base, crel, out);
+		} else {
+			char hex[AP_SHA256_HEX];
+			uint64_t size;
+
+			sha_of(cabs, hex, &size);
+			fprintf(out, "f %s %04o %" PRIu64 " %s %lld\n", crel, st.mode, size, hex,
+				strcmp(names[i], "lock") == 0 ? 0LL : (long long)st.mtime);
+		}
+	}
+	ap_strv_free(names, n);
+}
+
+static char *tree_listing(const char *root)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = NULL;
+
+	if (ap_fsx_memstream(&f, NULL) != 0)
+		return NULL;
+	list_tree(root, "", f);
+	if (ap_fsx_memstream_take(f, &buf, &len, NULL) != 0)
+		return NULL;
+	return buf;
+}
+#else
 static void list_tree(const char *base, const char *rel, FILE *out)
 {
 	struct ap_err err = AP_ERR_INIT;
@@ -336,36 +424,65 @@ static char *tree_listing(const char *root)
 	fclose(f);
 	return buf;
 }
+#endif
 
 /* ---- crash simulation ---- */
 
+/* The install crash_install's child makes: AP_TXN_CRASH_AT=point; returns
+ * the child's exit code unless the hook fires (_Exit(137)). */
+static int crash_child(struct release *r, const char *root, const char *point, bool no_exchange)
+{
+	struct ap_txn_opts o = opts_for(root, NULL);
+	struct ap_err err = AP_ERR_INIT;
+	int rc;
+
+	tu_setenv("AP_TXN_CRASH_AT", point);
+	if (no_exchange)
+		tu_setenv("AP_TXN_NO_EXCHANGE", "1");
+	o.no_run = true;
+	o.allow_downgrade = true;
+	rc = install(r, &o, NULL, &err);
+	printf("# child install returned %d: %s\n", rc, err.msg);
+	fflush(stdout);
+	return rc == 0 ? 0 : 1;
+}
+
 /* Run an install in a child with AP_TXN_CRASH_AT=point; the child's exit
  * status (137 when the hook fired). */
+#ifdef _WIN32
+/* No fork: this program again, told to make the release r again. */
+static int crash_install(struct release *r, const char *root, const char *point,
+			 bool no_exchange)
+{
+	char *args[] = {(char *)"--crash-child", (char *)root, (char *)point,
+			(char *)(no_exchange ? "1" : "0"), tmp, r->product, r->version,
+			r->pl.tgz, r->exit_code, r->ok_codes};
+	struct ap_err err = AP_ERR_INIT;
+	char *self = NULL;
+	int code = -1;
+
+	if (ap_fsx_self_exe(&self, &err) != 0 ||
+	    ap_process_run(self, args, sizeof(args) / sizeof(args[0]), NULL, &code, &err) != 0) {
+		printf("# cannot start the crash child: %s\n", err.msg);
+		code = -1;
+	}
+	free(self);
+	return code;
+}
+#else
 static int crash_install(struct release *r, const char *root, const char *point,
 			 bool no_exchange)
 {
 	pid_t pid = fork();
 	int status = 0;
 
-	if (pid == 0) {
-		struct ap_txn_opts o = opts_for(root, NULL);
-		struct ap_err err = AP_ERR_INIT;
-		int rc;
-
-		setenv("AP_TXN_CRASH_AT", point, 1);
-		if (no_exchange)
-			setenv("AP_TXN_NO_EXCHANGE", "1", 1);
-		o.no_run = true;
-		o.allow_downgrade = true;
-		rc = install(r, &o, NULL, &err);
-		printf("# child install returned %d: %s\n", rc, err.msg);
-		fflush(stdout);
-		_exit(rc == 0 ? 0 : 1);
-	}
+	if (pid == 0)
+		_exit(crash_child(r, root, point, no_exchange));
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+#endif
 
 /* ---- tests ---- */
 
@@ -466,7 +583,7 @@ static void test_install_verify(struct release *v1)
 	memset(&ev, 0, sizeof(ev));
 	o.on_event = on_event;
 	o.ctx = &ev;
-	unlink(P("%s/runlog", tmp));
+	remove(P("%s/runlog", tmp));
 	rc = install(v1, &o, &res, &err);
 	is_int(rc, 0, "fresh install: %s", err.msg);
 	is_int(v1->pl.calls, 3, "each payload asked for once");
@@ -477,11 +594,11 @@ static void test_install_verify(struct release *v1)
 	ap_txn_result_release(&res);
 
 	is_str(slurp(P("%s/opt/demo/bin/tool", root)), "tool 1.0.0\n", "extracted file content");
-	is_int(mode_of(P("%s/opt/demo/bin/tool", root)), 0755, "extracted executable mode");
-	is_int(mode_of(P("%s/opt/demo/share/readme.txt", root)), 0644, "extracted file mode");
+	is_mode(mode_of(P("%s/opt/demo/bin/tool", root)), 0755, "extracted executable mode");
+	is_mode(mode_of(P("%s/opt/demo/share/readme.txt", root)), 0644, "extracted file mode");
 	is_str(slurp(P("%s/opt/demo/etc/app.conf", root)), "key = value\n", "copied file");
-	is_int(mode_of(P("%s/opt/demo/etc/app.conf", root)), 0640, "copied file has its mode");
-	is_int(mode_of(P("%s/opt/demo/setup.sh", root)), 0755, "run payload is executable");
+	is_mode(mode_of(P("%s/opt/demo/etc/app.conf", root)), 0640, "copied file has its mode");
+	is_mode(mode_of(P("%s/opt/demo/%s", root, SETUP)), 0755, "run payload is executable");
 	is_int(count_lines(P("%s/runlog", tmp)), 1, "run action ran once");
 	is_str(slurp(P("%s/runlog", tmp)), P("1.0.0 %s/opt/demo\n", root),
 	       "run action ran in the prefix with its args");
@@ -493,7 +610,7 @@ static void test_install_verify(struct release *v1)
 	       "signature stored verbatim");
 	ok(has_event(&ev, "check ok opt/demo/etc/app.conf"), "copy payload re-hashed: event");
 	ok(has_event(&ev, "file ok opt/demo/bin/tool "), "file event for an extracted file");
-	ok(has_event(&ev, "run ok opt/demo/setup.sh"), "run event");
+	ok(has_event(&ev, P("run ok opt/demo/%s", SETUP)), "run event");
 	ok(has_event(&ev, "switch ok opt/demo"), "switch event");
 
 	r = status(root, NULL);
@@ -522,7 +639,7 @@ static void test_install_verify(struct release *v1)
 		if (r->n_actions == 1) {
 			is_int(r->actions[0].exit_code, 0, "action exit code recorded");
 			ok(r->actions[0].ok, "action ok recorded");
-			is_str(r->actions[0].program, "opt/demo/setup.sh", "action program");
+			is_str(r->actions[0].program, P("opt/demo/%s", SETUP), "action program");
 		}
 		ok(r->n_data_dirs == 1 && strcmp(r->data_dirs[0], "var/lib/demo-data") == 0,
 		   "data dirs recorded");
@@ -541,18 +658,31 @@ static void test_install_verify(struct release *v1)
 	write_file(P("%s/opt/demo/bin/tool", root), "tool 1.0.0\nevil\n", 0755);
 	unlink(P("%s/opt/demo/share/readme.txt", root));
 	write_file(P("%s/opt/demo/share/user.txt", root), "mine\n", 0600);
+#ifndef _WIN32
 	chmod(P("%s/opt/demo/etc/app.conf", root), 0666);
+#endif
 	memset(&ev, 0, sizeof(ev));
 	rc = verify(root, &st, &ev, &err);
 	is_int(rc, AP_E_DIFFERS, "verify finds differences");
-	contains(err.msg, "1 modified, 1 missing, 1 unexpected, 1 with another mode",
-		 "message counts each kind");
+	if (tu_has_modes())
+		contains(err.msg, "1 modified, 1 missing, 1 unexpected, 1 with another mode",
+			 "message counts each kind");
+	else
+		contains(err.msg, "1 modified, 1 missing, 1 unexpected, 0 with another mode",
+			 "message counts each kind (no modes to differ on this OS)");
 	contains(err.msg, "'opt/demo/bin/tool'", "message names the first difference");
 	ok(has_event(&ev, "verify modified opt/demo/bin/tool"), "modified file named");
 	ok(has_event(&ev, "verify missing opt/demo/share/readme.txt"), "missing file named");
 	ok(has_event(&ev, "verify unexpected opt/demo/share/user.txt"), "unexpected file named");
-	ok(has_event(&ev, "verify mode opt/demo/etc/app.conf"), "mode change named");
-	is_int(st.n_modified + st.n_missing + st.n_unexpected + st.n_mode, 4, "four differences");
+	if (tu_has_modes()) {
+		ok(has_event(&ev, "verify mode opt/demo/etc/app.conf"), "mode change named");
+		is_int(st.n_modified + st.n_missing + st.n_unexpected + st.n_mode, 4,
+		       "four differences");
+	} else {
+		ok(!has_event(&ev, "verify mode "), "no mode compared where the OS keeps none");
+		is_int(st.n_modified + st.n_missing + st.n_unexpected + st.n_mode, 3,
+		       "three differences");
+	}
 
 	/* Reinstalling the same version repairs it and keeps the user's file. */
 	o.on_event = NULL;
@@ -563,9 +693,9 @@ static void test_install_verify(struct release *v1)
 	ap_txn_result_release(&res);
 	is_str(slurp(P("%s/opt/demo/bin/tool", root)), "tool 1.0.0\n", "repair restored content");
 	ok(exists(P("%s/opt/demo/share/readme.txt", root)), "repair restored a missing file");
-	is_int(mode_of(P("%s/opt/demo/etc/app.conf", root)), 0640, "repair restored the mode");
+	is_mode(mode_of(P("%s/opt/demo/etc/app.conf", root)), 0640, "repair restored the mode");
 	is_str(slurp(P("%s/opt/demo/share/user.txt", root)), "mine\n", "user file survived");
-	is_int(mode_of(P("%s/opt/demo/share/user.txt", root)), 0600, "user file kept its mode");
+	is_mode(mode_of(P("%s/opt/demo/share/user.txt", root)), 0600, "user file kept its mode");
 	rc = verify(root, &st, NULL, &err);
 	ok(rc == AP_E_DIFFERS && st.n_unexpected == 1 && st.n_modified == 0 && st.n_missing == 0 &&
 		   st.n_mode == 0,
@@ -595,7 +725,7 @@ static void test_upgrade_downgrade(struct release *v1, struct release *v2)
 	/* rootA has 1.0.0 and the user's share/user.txt; add a file that
 	 * 1.1.0 will bring too, and an empty folder of the user's. */
 	write_file(P("%s/opt/demo/share/new.txt", root), "user's new.txt\n", 0644);
-	mkdir(P("%s/opt/demo/mydir", root), 0700);
+	tu_mkdir(P("%s/opt/demo/mydir", root));
 	rc = install(v2, &o, &res, &err);
 	is_int(rc, 0, "upgrade to 1.1.0: %s", err.msg);
 	is_str(res.old_version, "1.0.0", "upgrade result: old version");
@@ -853,7 +983,7 @@ static void test_run_actions(struct release *v1, struct release *exit3,
 	size_t n_ran = 99;
 	int rc;
 
-	unlink(P("%s/runlog", tmp));
+	remove(P("%s/runlog", tmp));
 	o.no_run = true;
 	rc = install(v1, &o, &res, &err);
 	is_int(rc, 0, "no_run install: %s", err.msg);
@@ -865,7 +995,7 @@ static void test_run_actions(struct release *v1, struct release *exit3,
 	ok(r && r->n_pending == 1 && r->n_actions == 0, "receipt lists the action as pending");
 	if (r && r->n_pending == 1) {
 		is_str(r->pending[0].component, "setup", "pending component");
-		is_str(r->pending[0].program, "opt/demo/setup.sh", "pending program");
+		is_str(r->pending[0].program, P("opt/demo/%s", SETUP), "pending program");
 		ok(r->pending[0].n_args == 3 && strcmp(r->pending[0].args[0], "1.0.0") == 0,
 		   "pending args");
 		ok(r->pending[0].n_ok_codes == 1 && r->pending[0].ok_codes[0] == 0,
@@ -929,9 +1059,10 @@ static void test_uninstall(struct release *v1)
 	o.no_run = true;
 	rc = install(v1, &o, NULL, &err);
 	is_int(rc, 0, "uninstall: install: %s", err.msg);
-	run(P("mkdir -p %s/var/lib/demo-data/sub && echo x > %s/var/lib/demo-data/sub/f", root,
-	      root));
-	run(P("mkdir -p %s/etc && echo cfg > %s/etc/demo.yaml", root, root));
+	mkdirs(P("%s/var/lib/demo-data/sub", root));
+	write_file(P("%s/var/lib/demo-data/sub/f", root), "x\n", 0644);
+	mkdirs(P("%s/etc", root));
+	write_file(P("%s/etc/demo.yaml", root), "cfg\n", 0644);
 	write_file(P("%s/opt/demo/share/user.txt", root), "mine\n", 0644);
 	write_file(P("%s/opt/demo/etc/app.conf", root), "edited\n", 0640);
 	memset(&ev, 0, sizeof(ev));
@@ -953,7 +1084,7 @@ static void test_uninstall(struct release *v1)
 	rc = ap_txn_uninstall(&o, "demo", false, NULL, &us, &err);
 	ok(rc == 0 && !us.was_installed, "uninstall again is a no-op");
 
-	run(P("rm -rf %s/opt", root));
+	tu_rm_rf(P("%s/opt", root));
 	o.on_event = NULL;
 	rc = install(v1, &o, NULL, &err);
 	is_int(rc, 0, "reinstall for purge: %s", err.msg);
@@ -1007,10 +1138,15 @@ static void test_images(struct release *v1)
 
 	o.no_run = true;
 	o.mtime = IMAGE_MTIME;
-	unlink(P("%s/runlog", tmp));
+	remove(P("%s/runlog", tmp));
 	rc = install(v1, &o, NULL, &err);
 	is_int(rc, 0, "image A: %s", err.msg);
-	sleep(1); /* so a time taken from the clock would differ */
+	/* so a time taken from the clock would differ */
+#ifdef _WIN32
+	Sleep(1000);
+#else
+	sleep(1);
+#endif
 	o.root = b;
 	rc = install(v1, &o, NULL, &err);
 	is_int(rc, 0, "image B: %s", err.msg);
@@ -1018,48 +1154,154 @@ static void test_images(struct release *v1)
 	lb = tree_listing(b);
 	ok(la && lb && strlen(la) > 200, "trees listed");
 	is_str(la, lb, "two image roots are identical (paths, modes, sizes, sha256, mtimes)");
-	contains(la, "f opt/demo/bin/tool 0755", "listing holds the tool");
-	contains(la, P("opt/demo/setup.sh 0755"), "listing holds the run payload");
+	if (tu_has_modes()) {
+		contains(la, "f opt/demo/bin/tool 0755", "listing holds the tool");
+		contains(la, P("opt/demo/%s 0755", SETUP), "listing holds the run payload");
+	} else {
+		contains(la, "f opt/demo/bin/tool ", "listing holds the tool (no modes here)");
+		contains(la, P("f opt/demo/%s ", SETUP), "listing holds the run payload");
+	}
 	contains(la, P(" %d\n", IMAGE_MTIME), "files carry the fixed time");
 	free(la);
 	free(lb);
+#ifdef _WIN32
+	skip("diff -r of the two image roots: no diff program on Windows");
+#else
 	rc = system(P("diff -r %s %s >/dev/null", a, b));
 	is_int(rc, 0, "diff -r finds no difference");
+#endif
 	ok(!exists(P("%s/runlog", tmp)), "no action ran in the image");
 }
 
+/* The app tarball, by tar on POSIX and by testarc.h on Windows. */
 static void make_tarball(const char *name, const char *version, bool with_doc, bool with_new)
 {
+#ifdef _WIN32
+	struct tu_arc *a = tu_arc_new(TU_ARC_TGZ);
+	const char *tool = P("tool %s\n", version);
+	const char *fresh = P("new in %s\n", version);
+	int64_t now = ap_fsx_now();
+
+	if (!a) {
+		printf("Bail out! out of memory\n");
+		exit(1);
+	}
+	tu_arc_dir(a, "bin", 0755, now);
+	tu_arc_file(a, "bin/tool", tool, strlen(tool), 0755, now);
+	tu_arc_dir(a, "share", 0755, now);
+	tu_arc_file(a, "share/readme.txt", "readme\n", 7, 0644, now);
+	if (with_doc) {
+		tu_arc_dir(a, "share/doc", 0755, now);
+		tu_arc_file(a, "share/doc/a.txt", "doc\n", 4, 0644, now);
+	}
+	if (with_new)
+		tu_arc_file(a, "share/new.txt", fresh, strlen(fresh), 0644, now);
+	if (tu_arc_write(a, P("%s/payloads/%s", tmp, name)) != 0) {
+		printf("Bail out! cannot write %s\n", name);
+		exit(1);
+	}
+#else
 	const char *src = P("%s/src-%s", tmp, version);
 
-	run(P("mkdir -p %s/bin %s/share", src, src));
+	mkdirs(P("%s/bin", src));
+	mkdirs(P("%s/share", src));
 	write_file(P("%s/bin/tool", src), P("tool %s\n", version), 0755);
 	write_file(P("%s/share/readme.txt", src), "readme\n", 0644);
 	if (with_doc) {
-		run(P("mkdir -p %s/share/doc", src));
+		mkdirs(P("%s/share/doc", src));
 		write_file(P("%s/share/doc/a.txt", src), "doc\n", 0644);
 	}
 	if (with_new)
 		write_file(P("%s/share/new.txt", src), P("new in %s\n", version), 0644);
 	run(P("tar -czf %s/payloads/%s -C %s bin share", tmp, name, src));
+#endif
 }
 
-int main(void)
+/* The run payload on Windows (this program copied as setup.exe), doing what
+ * setup.sh does on POSIX: append "VERSION WORKING-FOLDER" to LOG, exit CODE. */
+static int setup_main(int argc, char **argv)
+{
+	char *cwd = tu_getcwd();
+	FILE *fp = NULL;
+	int rc;
+
+	if (argc != 4 || !cwd || ap_fsx_fopen(argv[2], "ab", &fp, NULL) != 0) {
+		free(cwd);
+		return 100;
+	}
+	fprintf(fp, "%s %s\n", argv[1], cwd);
+	rc = fclose(fp) == 0 ? (int)strtol(argv[3], NULL, 10) : 101;
+	free(cwd);
+	return rc;
+}
+
+/* What main does when started as a child: 0 and *code for a child, 1 when
+ * this is the test itself. */
+static int as_child(int argc, char **argv, int *code)
+{
+	char *self = NULL;
+	bool setup;
+
+	if (ap_fsx_self_exe(&self, NULL) != 0) {
+		*code = 102;
+		return 0;
+	}
+	setup = strcmp(ap_path_basename(self), "setup.exe") == 0;
+	free(self);
+	if (setup) {
+		*code = setup_main(argc, argv);
+		return 0;
+	}
+	if (argc == 11 && strcmp(argv[1], "--crash-child") == 0) {
+		struct release r;
+
+		/* root point no_exchange tmp product version tgz exit_code ok_codes */
+		snprintf(tmp, sizeof(tmp), "%s", argv[5]);
+		make_release(&r, argv[6], argv[7], argv[8], argv[9], argv[10]);
+		*code = crash_child(&r, argv[2], argv[3], strcmp(argv[4], "1") == 0);
+		free_release(&r);
+		return 0;
+	}
+	return 1;
+}
+
+int main(int argc, char **argv)
 {
 	struct release v1, v2, e3, e4, other;
+	char *dir;
+	int code;
 
-	snprintf(tmp, sizeof(tmp), "/tmp/ap-txn-XXXXXX");
-	if (!mkdtemp(tmp)) {
+	if (ap_fsx_utf8_args(&argc, &argv, NULL) != 0)
+		return 103;
+	if (as_child(argc, argv, &code) == 0)
+		return code;
+	dir = tu_mkdtemp("ap-txn");
+	if (!dir || strlen(dir) >= sizeof(tmp)) {
 		printf("Bail out! mkdtemp failed\n");
 		return 1;
 	}
-	setenv("SOURCE_DATE_EPOCH", EPOCH, 1);
-	run(P("mkdir -p %s/payloads", tmp));
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	free(dir);
+	tu_setenv("SOURCE_DATE_EPOCH", EPOCH);
+	mkdirs(P("%s/payloads", tmp));
 	make_tarball("app-1.0.0.tar.gz", "1.0.0", true, false);
 	make_tarball("app-1.1.0.tar.gz", "1.1.0", false, true);
 	write_file(P("%s/payloads/app.conf", tmp), "key = value\n", 0644);
+#ifdef _WIN32
+	{
+		char *self = NULL;
+
+		if (ap_fsx_self_exe(&self, NULL) != 0 ||
+		    tu_copy(self, P("%s/payloads/%s", tmp, SETUP)) != 0) {
+			printf("Bail out! cannot copy this program as %s\n", SETUP);
+			return 1;
+		}
+		free(self);
+	}
+#else
 	write_file(P("%s/payloads/setup.sh", tmp),
 		   "#!/bin/sh\necho \"$1 $(pwd)\" >> \"$2\"\nexit \"$3\"\n", 0644);
+#endif
 
 	make_release(&v1, "demo", "1.0.0", P("%s/payloads/app-1.0.0.tar.gz", tmp), "0", "[0]");
 	make_release(&v2, "demo", "1.1.0", P("%s/payloads/app-1.1.0.tar.gz", tmp), "0", "[0]");
@@ -1086,6 +1328,6 @@ int main(void)
 	free_release(&e4);
 	free_release(&other);
 	if (!getenv("AP_KEEP_TMP"))
-		run(P("rm -rf %s", tmp));
+		tu_rm_rf(tmp);
 	return tap_done();
 }
