@@ -27,10 +27,14 @@ mkdir -p www && cp rel/* www/
 nginx_start "$tmp/www"
 M=$NGINX_URL
 
+# What nginx saw in a scenario, as a TAP comment (the figures in the notes).
+seen() { diag "nginx, $1: $(nginx_requests) requests, $(nginx_bytes) body bytes"; diag "$(cat "$NGINX_LOG")"; }
+
 # --- all local: not one request ---------------------------------------------------
 nginx_log_clear
 AIRPACK_SAMPLE_LOG=$tmp/run.log run "$S" install --from rel "${T[@]}" --mirror "$M" --root r-local --quiet
 is "install from a complete offline folder exits 0" "$rc" 0
+seen "all local"
 is "all components local: zero requests to the mirror" "$(nginx_requests)" 0
 exists "the cab was extracted" r-local/opt/sample-edge/daemon/iotedged.exe
 exists "the zip was extracted" r-local/opt/sample-edge/moby/dockerd.exe
@@ -48,6 +52,7 @@ mkdir half && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab 
 nginx_log_clear
 run "$S" install --from half "${T[@]}" --mirror "$M" --root r-half --quiet
 is "install with half the payloads local exits 0" "$rc" 0
+seen "half local"
 is "exactly two requests" "$(nginx_requests)" 2
 is "one for the zip" "$(nginx_requests 'GET /moby-engine.zip 200')" 1
 is "one for the script" "$(nginx_requests 'GET /install-check.sh 200')" 1
@@ -73,6 +78,7 @@ absent "nothing was installed" r-stale/opt
 nginx_log_clear
 run "$S" install --from stale "${T[@]}" --mirror "$M" --root r-stale --quiet
 is "without --offline it downloads the right one" "$rc" 0
+seen "another release's file under the right name"
 is "one request, for the stale file" "$(nginx_requests 'GET /config.template.yaml 200')" 1
 check "the installed template is the 1.1.0 one" cmp r-stale/opt/sample-edge/templates/config.template.yaml rel/config.template.yaml
 check "the stale local copy was replaced in the cache by the verified one" cmp stale/config.template.yaml rel/config.template.yaml
@@ -84,6 +90,7 @@ head -c $((zsize / 2)) rel/moby-engine.zip > part/moby-engine.zip.partial
 nginx_log_clear
 run "$S" install --from part "${T[@]}" --mirror "$M" --root r-part --quiet
 is "install resuming a .partial exits 0" "$rc" 0
+seen "resume from .partial"
 is "one request with a Range header" "$(nginx_requests "GET /moby-engine.zip 206 $((zsize - zsize / 2)) bytes=$((zsize / 2))-")" 1
 absent "the .partial is gone" part/moby-engine.zip.partial
 check "the resumed file is intact" cmp part/moby-engine.zip rel/moby-engine.zip
@@ -93,6 +100,7 @@ head -c $((zsize / 2)) rel/moby-engine.zip > part2/moby-engine.zip.partial
 nginx_log_clear
 run "$S" install --from part2 "${T[@]}" --mirror "$M/norange" --root r-norange --quiet
 is "a server that ignores Range: still installs" "$rc" 0
+seen "server ignoring Range"
 is "the whole file came in one 200" "$(nginx_requests "GET /norange/moby-engine.zip 200 $zsize")" 1
 check "and it is intact" cmp part2/moby-engine.zip rel/moby-engine.zip
 
@@ -101,6 +109,7 @@ mkdir m404 && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab 
 nginx_log_clear
 run "$S" install --from m404 "${T[@]}" --mirror "$M/missing" --mirror "$M" --root r-404 --quiet
 is "first mirror 404, second mirror used" "$rc" 0
+seen "first mirror 404"
 is "the 404 was asked once" "$(nginx_requests 'GET /missing/moby-engine.zip 404')" 1
 is "the second mirror served it" "$(nginx_requests 'GET /moby-engine.zip 200')" 1
 check "the error body never became the payload" cmp m404/moby-engine.zip rel/moby-engine.zip
@@ -111,13 +120,18 @@ cp rel/moby-engine.zip www/bad/moby-engine.zip
 printf 'Z' | dd of=www/bad/moby-engine.zip bs=1 seek=100 conv=notrunc 2>/dev/null
 cat rel/moby-engine.zip rel/moby-engine.zip > www/big/moby-engine.zip
 mkdir wrong && cp m404/manifest.json m404/manifest.json.sig m404/iotedge-daemon.cab m404/config.template.yaml m404/install-check.sh wrong/
+nginx_log_clear
 run "$S" install --from wrong "${T[@]}" --mirror "$M/bad" --root r-wrong
+seen "wrong bytes served"
 isnt "a server sending wrong bytes: install fails" "$rc" 0
 contains "the error names the sha256 mismatch" "$out" "sha256"
 absent "nothing installed" r-wrong/opt
 absent "the bad file is not kept" wrong/moby-engine.zip
 absent "no .partial either" wrong/moby-engine.zip.partial
+nginx_log_clear
 run "$S" install --from wrong "${T[@]}" --mirror "$M/big" --root r-big
+nginx_wait_requests 1
+seen "a file bigger than the manifest says"
 isnt "a file bigger than the manifest says: install fails" "$rc" 0
 contains "aborted at the cap" "$out" "more than the expected $zsize bytes"
 absent "nothing installed" r-big/opt
@@ -229,6 +243,7 @@ is "after a kill during download the previous install verifies" "$rc" 0
 nginx_log_clear
 run "$S" install --from kill "${T[@]}" --mirror "$M/slowsrc" --root r-kill --quiet
 is "the rerun completes" "$rc" 0
+seen "rerun after kill -9 during a download"
 is "and resumed with a Range request" "$(nginx_requests 'GET /slowsrc/moby-engine.zip 206')" 1
 run "$S" status --root r-kill --json
 contains "on 1.1.0" "$out" '"version":"1.1.0"'
