@@ -2,6 +2,7 @@
 # run.sh - airpack measured against the tools a user would use instead.
 #
 #   bench/run.sh [--builddir DIR] [--quick] [--runs N] [--only LIST] [--out FILE]
+#                [--hyperfine]
 #
 # Every figure is a RATIO of two runs made in the same session on the same
 # inputs (airpack / baseline), because absolute times say more about the
@@ -12,17 +13,25 @@
 #   gzip      airpack build --compress gzip vs tar -czf, on mixed data
 #   download  ap-fetch-tool and airpack-setup install from nginx on 127.0.0.1
 #             vs curl -o; a resumed download vs a full one
-#   install   airpack-setup install of a copy component from an offline folder vs cp
+#   install   airpack-setup install of a copy component from an offline folder
+#             and from a bundle vs cp, tar -xf
 #   extract   airpack-setup install of a tar.gz / zip of many files vs tar -xzf / unzip
 #   rss       peak RSS (/usr/bin/time -v) for a small and a big payload
 #
 # Sizes (MiB) come from the environment: BENCH_BIG_MIB (1024), BENCH_GZ_MIB
 # (200), BENCH_SMALL_MIB (10), BENCH_TREE_FILES (3000), BENCH_TREE_MIB (48).
 # --quick shrinks them (a smoke run of the harness, not a measurement).
-# Work files go to a temp folder under $TMPDIR (default /tmp), removed at the
-# end.  The whole run is bounded by BENCH_TIMEOUT seconds (default 3600).
-# Timing uses hyperfine when installed (apt-get install hyperfine), else
-# repeated runs and their median.  Nothing here is part of the test suite.
+# Work files (about 5 GiB with the default sizes) go to a temp folder under
+# $TMPDIR (default /var/tmp), removed at the end.  The whole run is bounded
+# by BENCH_TIMEOUT seconds (default 3600); a full run takes about 20 minutes
+# on 2 cores.
+# Timing: the commands of a section run in interleaved rounds (a warmup
+# round, then --runs rounds, default 5 or BENCH_RUNS) and each one's median
+# is taken, so a busy spell on a shared machine slows both sides of a ratio
+# alike.  With
+# --hyperfine, hyperfine (apt-get install hyperfine) times each command in a
+# block of runs instead.  Each table row also shows both sides' spread,
+# (max - min) / median.  Nothing here is part of the test suite.
 
 set -u
 
@@ -34,10 +43,11 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/.." && pwd)
 builddir=${BUILDDIR:-$srcdir/build}
-runs=${BENCH_RUNS:-5}
+runs=
 only=all
 outfile=
 quick=0
+timer=interleaved
 
 usage() {
 	sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
@@ -51,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--only) only=$2; shift 2 ;;
 	--out) outfile=$(realpath -m "$2"); shift 2 ;;
 	--quick) quick=1; shift ;;
+	--hyperfine) timer=hyperfine; shift ;;
 	-h | --help) usage 0 ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -62,13 +73,14 @@ if [ "$quick" = 1 ]; then
 	small_mib=${BENCH_SMALL_MIB:-4}
 	tree_files=${BENCH_TREE_FILES:-300}
 	tree_mib=${BENCH_TREE_MIB:-4}
-	runs=${BENCH_RUNS:-2}
+	runs=${runs:-${BENCH_RUNS:-2}}
 else
 	big_mib=${BENCH_BIG_MIB:-1024}
 	gz_mib=${BENCH_GZ_MIB:-200}
 	small_mib=${BENCH_SMALL_MIB:-10}
 	tree_files=${BENCH_TREE_FILES:-3000}
 	tree_mib=${BENCH_TREE_MIB:-48}
+	runs=${runs:-${BENCH_RUNS:-5}}
 fi
 warmup=1
 
@@ -87,14 +99,21 @@ for p in openssl sha256sum tar cp curl unzip zip gzip python3 /usr/bin/time; do
 done
 export A S F
 
-# The integration harness gives a temp folder ($tmp, removed on exit) and nginx.
-. "$srcdir/tests/integration/lib.sh"
+# The integration harness gives a temp folder ($tmp, removed on exit) and
+# nginx.  It is made inside a folder of our own, so that nobody cleaning up
+# leftover test folders (/tmp/airpack-it.*) removes it under a running bench.
+bench_parent=$(mktemp -d "${TMPDIR:-/var/tmp}/airpack-bench.XXXXXX") || exit 1
+TMPDIR=$bench_parent . "$srcdir/tests/integration/lib.sh"
+trap '_st=$?; nginx_stop; rm -rf "$bench_parent"; exit $_st' EXIT
 cd "$tmp" || exit 1
 res=$tmp/results
 mkdir -p "$res" out
 bench_failed=0
-have_hyperfine=0
-command -v hyperfine >/dev/null && have_hyperfine=1
+if [ "$timer" = hyperfine ] && ! command -v hyperfine >/dev/null; then
+	echo "run.sh: --hyperfine: hyperfine is not installed (apt-get install hyperfine)" >&2
+	exit 2
+fi
+cur_section=
 
 want() {
 	[ "$only" = all ] || [[ ",$only," == *",$1,"* ]]
@@ -104,49 +123,106 @@ note() {
 	printf '[bench] %s\n' "$*" >&2
 }
 
+load1() {
+	cut -d' ' -f1 /proc/loadavg
+}
+
+# section NAME TEXT: start a table; its heading shows the load average
+# (1 minute) when its measurements started and ended.
+section() {
+	cur_section=$1
+	note "$2"
+	load1 >"$res/load.$1"
+}
+
 # ---- timing ----------------------------------------------------------------
 
-# measure ID PREPARE CMD: time CMD (a sh command line run in $tmp) $runs times,
-# PREPARE (untimed, may be "") before each run, one warmup run first.
-# Writes "median min max" in seconds to $res/ID, or "FAIL".
+# measure ID PREPARE CMD: queue CMD (a sh command line run in $tmp) for the
+# next run_group; PREPARE (untimed, may be "") runs before each of its runs.
+g_ids=() g_preps=() g_cmds=()
 measure() {
-	local id=$1 prep=$2 cmd=$3 i t0 t1 args
+	g_ids+=("$1")
+	g_preps+=("$2")
+	g_cmds+=("$3")
+}
 
-	if [ "$have_hyperfine" = 1 ]; then
-		args=(--style none --runs "$runs" --warmup "$warmup" --export-json "$res/$id.json")
-		[ -n "$prep" ] && args+=(--prepare "$prep")
-		if hyperfine "${args[@]}" "$cmd" >"$res/$id.log" 2>&1; then
-			python3 -c 'import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print("%.6f %.6f %.6f" % (r["median"], r["min"], r["max"]))' "$res/$id.json" >"$res/$id"
-		else
-			echo FAIL >"$res/$id"
-		fi
-	else
-		: >"$res/$id.times"
-		for i in $(seq 0 "$runs"); do
-			[ -n "$prep" ] && sh -c "$prep" >/dev/null 2>&1
-			t0=$(date +%s%N)
-			if ! sh -c "$cmd" >"$res/$id.log" 2>&1; then
-				echo FAIL >"$res/$id"
-				break
-			fi
-			t1=$(date +%s%N)
-			[ "$i" -gt 0 ] && echo $(((t1 - t0) / 1000)) >>"$res/$id.times"
-		done
-		if [ ! -s "$res/$id" ]; then
-			sort -n "$res/$id.times" | awk '{ v[NR] = $1 / 1e6 }
-				END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-				      printf "%.6f %.6f %.6f\n", m, v[1], v[NR] }' >"$res/$id"
-		fi
-	fi
+# The result of one command: "median min max" seconds in $res/ID, or FAIL.
+finish_one() {
+	local id=$1 cmd=$2
+
 	if [ "$(cat "$res/$id")" = FAIL ]; then
 		bench_failed=1
 		note "$id FAILED: $cmd"
 		sed 's/^/    /' "$res/$id.log" | tail -n 20 >&2
 	else
-		note "$(printf '%-14s %8.3f s  %s' "$id" "$(cut -d' ' -f1 "$res/$id")" "$cmd")"
+		note "$(printf '%-16s %8.3f s (min %.3f, max %.3f)  %s' "$id" \
+			$(cat "$res/$id") "$cmd")"
 	fi
+}
+
+# Run the queued commands.  Default: interleaved rounds (one warmup round,
+# then $runs rounds; each round runs every command once, starting one
+# further along each time), so a slow spell of a shared machine hits every
+# command of a comparison alike, and the median of each is taken.  With
+# --hyperfine: hyperfine runs each command $runs times in a row.
+run_group() {
+	local n=${#g_ids[@]} r i k id t0 t1
+
+	if [ ! -d "$res" ]; then
+		echo "run.sh: the work folder $tmp vanished: was it cleaned up by someone?" >&2
+		exit 1
+	fi
+
+	if [ "$timer" = hyperfine ]; then
+		for ((i = 0; i < n; i++)); do
+			id=${g_ids[i]}
+			local args=(--style none --runs "$runs" --warmup "$warmup"
+				--export-json "$res/$id.json")
+			[ -n "${g_preps[i]}" ] && args+=(--prepare "${g_preps[i]}")
+			if hyperfine "${args[@]}" "${g_cmds[i]}" >"$res/$id.log" 2>&1; then
+				python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print("%.6f %.6f %.6f" % (r["median"], r["min"], r["max"]))' "$res/$id.json" >"$res/$id"
+			else
+				echo FAIL >"$res/$id"
+			fi
+			finish_one "$id" "${g_cmds[i]}"
+		done
+	else
+		for ((i = 0; i < n; i++)); do
+			: >"$res/${g_ids[i]}.times"
+			rm -f "$res/${g_ids[i]}"
+		done
+		for ((r = 0; r < runs + warmup; r++)); do
+			for ((k = 0; k < n; k++)); do
+				i=$(((k + r) % n))
+				id=${g_ids[i]}
+				[ -e "$res/$id" ] && continue
+				[ -n "${g_preps[i]}" ] && sh -c "${g_preps[i]}" >/dev/null 2>&1
+				t0=$EPOCHREALTIME
+				if ! sh -c "${g_cmds[i]}" >"$res/$id.log" 2>&1; then
+					echo FAIL >"$res/$id"
+					continue
+				fi
+				t1=$EPOCHREALTIME
+				if [ "$r" -ge "$warmup" ]; then
+					awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' \
+						>>"$res/$id.times"
+				fi
+			done
+		done
+		for ((i = 0; i < n; i++)); do
+			id=${g_ids[i]}
+			if [ ! -e "$res/$id" ]; then
+				sort -g "$res/$id.times" | awk '{ v[NR] = $1 }
+					END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+					      printf "%.6f %.6f %.6f\n", m, v[1], v[NR] }' >"$res/$id"
+			fi
+			finish_one "$id" "${g_cmds[i]}"
+		done
+	fi
+	g_ids=() g_preps=() g_cmds=()
+	[ -n "$cur_section" ] && load1 >>"$res/load.$cur_section"
 }
 
 median_of() {
@@ -157,19 +233,30 @@ ok_id() {
 	[ -s "$res/$1" ] && [ "$(cat "$res/$1")" != FAIL ]
 }
 
-# row TABLE LABEL AIRPACK_ID BASELINE_LABEL BASELINE_ID: one line of a ratio table.
+# row TABLE LABEL AIRPACK_ID BASELINE_LABEL BASELINE_ID: one line of a ratio
+# table: the medians, each side's spread, (max - min) / median, to judge the
+# noise, the ratio of the medians and the ratio of the fastest runs.
 row() {
-	local table=$1 label=$2 a=$3 blabel=$4 b=$5 ta tb r
+	local table=$1 label=$2 a=$3 blabel=$4 b=$5 r rmin sa sb
 
 	if ok_id "$a" && ok_id "$b"; then
-		ta=$(median_of "$a")
-		tb=$(median_of "$b")
-		r=$(awk -v x="$ta" -v y="$tb" 'BEGIN { printf "%.2f", x / y }')
-		printf '| %s | %s | %.3f | %.3f | **%s** |\n' "$label" "$blabel" "$ta" "$tb" "$r" \
+		r=$(awk -v x="$(median_of "$a")" -v y="$(median_of "$b")" \
+			'BEGIN { printf "%.2f", x / y }')
+		rmin=$(awk -v x="$(cut -d' ' -f2 "$res/$a")" -v y="$(cut -d' ' -f2 "$res/$b")" \
+			'BEGIN { printf "%.2f", x / y }')
+		sa=$(spread_of "$a")
+		sb=$(spread_of "$b")
+		printf '| %s | %s | %.3f | %.3f | %s / %s | **%s** | %s |\n' "$label" "$blabel" \
+			"$(median_of "$a")" "$(median_of "$b")" "$sa" "$sb" "$r" "$rmin" \
 			>>"$res/table.$table"
 	else
-		printf '| %s | %s | - | - | failed |\n' "$label" "$blabel" >>"$res/table.$table"
+		printf '| %s | %s | - | - | - | failed | - |\n' "$label" "$blabel" \
+			>>"$res/table.$table"
 	fi
+}
+
+spread_of() {
+	awk '{ printf "%.0f%%", ($3 - $2) / $1 * 100 }' "$res/$1"
 }
 
 # ---- inputs ----------------------------------------------------------------
@@ -213,6 +300,10 @@ if [ "$need_big" = 1 ]; then
 	head -c "$((big_mib << 20))" /dev/urandom >big/pay/blob.bin
 	release big blob.bin copy
 	layout big
+	if want install; then
+		"$A" build big/src.json --payloads big/pay --key key.pem --compress none \
+			-o big/b.tar --quiet || exit 1
+	fi
 	big_size=$(size_of big/pay/blob.bin)
 	big_sha=$(openssl dgst -sha256 -r big/pay/blob.bin | cut -d' ' -f1)
 fi
@@ -244,15 +335,16 @@ fi
 # Everything read from here on is in the page cache (the machine has the
 # memory for it); everything written is new.
 sync
-cat big/pay/blob.bin big/rel/blob.bin mixed/pay/mixed.bin >/dev/null 2>&1
+cat big/pay/blob.bin big/rel/blob.bin big/b.tar mixed/pay/mixed.bin >/dev/null 2>&1
 
 # ---- hashing ---------------------------------------------------------------
 
 if want hash; then
-	note "hashing ${big_mib} MiB"
+	section hash "hashing ${big_mib} MiB"
 	measure hash_airpack "" "\"\$S\" plan --from big/rel --trust key.pub.pem --quiet"
 	measure hash_openssl "" "openssl dgst -sha256 big/rel/blob.bin >/dev/null"
 	measure hash_sha256sum "" "sha256sum big/rel/blob.bin >/dev/null"
+	run_group
 	row hash "airpack-setup plan (verifies a local ${big_mib} MiB payload)" hash_airpack \
 		"openssl dgst -sha256" hash_openssl
 	row hash "airpack-setup plan" hash_airpack "sha256sum" hash_sha256sum
@@ -262,18 +354,22 @@ fi
 # ---- packing ---------------------------------------------------------------
 
 if want pack; then
-	note "packing ${big_mib} MiB without compression"
+	section pack "packing ${big_mib} MiB without compression"
 	build_big="\"\$A\" build big/src.json --payloads big/pay --key key.pem --quiet"
-	measure pack_airpack "rm -f out/*; sync" "$build_big --compress none -o out/b.tar"
-	measure pack_auto "rm -f out/*; sync" "$build_big --compress auto -o out/b.tar"
+	dgst_pay="openssl dgst -sha256 big/pay/blob.bin >/dev/null"
+	measure pack_airpack "rm -rf out/*; sync" "$build_big --compress none -o out/b.tar"
+	measure pack_auto "rm -rf out/*; sync" "$build_big --compress auto -o out/b.tar"
 	measure pack_layout "rm -rf out/*; sync" "$build_big --compress none --layout out/lay"
-	measure pack_tar "rm -f out/*; sync" "tar -cf out/t.tar -C big/pay blob.bin"
-	measure pack_tar_sync "rm -f out/*; sync" \
+	measure pack_tar "rm -rf out/*; sync" "tar -cf out/t.tar -C big/pay blob.bin"
+	measure pack_tar_sync "rm -rf out/*; sync" \
 		"tar -cf out/t.tar -C big/pay blob.bin && sync out/t.tar"
-	measure pack_cp "rm -f out/*; sync" "cp big/pay/blob.bin out/c.bin"
-	measure pack_cp_sync "rm -f out/*; sync" "cp big/pay/blob.bin out/c.bin && sync out/c.bin"
-	measure pack_tar_hash "rm -f out/*; sync" \
-		"tar -cf out/t.tar -C big/pay blob.bin && sync out/t.tar && openssl dgst -sha256 big/pay/blob.bin >/dev/null"
+	measure pack_cp "rm -rf out/*; sync" "cp big/pay/blob.bin out/c.bin"
+	measure pack_cp_sync "rm -rf out/*; sync" "cp big/pay/blob.bin out/c.bin && sync out/c.bin"
+	measure pack_tar_hash "rm -rf out/*; sync" \
+		"tar -cf out/t.tar -C big/pay blob.bin && sync out/t.tar && $dgst_pay"
+	measure pack_cp_hash "rm -rf out/*; sync" \
+		"cp big/pay/blob.bin out/c.bin && sync out/c.bin && $dgst_pay"
+	run_group
 	rm -rf out/*
 	row pack "airpack build --compress none -o (${big_mib} MiB)" pack_airpack "tar -cf" pack_tar
 	row pack "airpack build --compress none -o" pack_airpack "tar -cf && sync" pack_tar_sync
@@ -284,17 +380,20 @@ if want pack; then
 	row pack "airpack build --compress auto -o (random data: picks none)" pack_auto \
 		"airpack build --compress none -o" pack_airpack
 	row pack "airpack build --layout (offline folder)" pack_layout "cp && sync" pack_cp_sync
+	row pack "airpack build --layout" pack_layout "cp && sync && openssl dgst" pack_cp_hash
 fi
 
 # ---- gzip ------------------------------------------------------------------
 
 if want gzip; then
-	note "packing ${gz_mib} MiB of mixed data with gzip"
-	measure gzip_airpack "rm -f out/*; sync" \
-		"\"\$A\" build mixed/src.json --payloads mixed/pay --key key.pem --quiet --compress gzip -o out/b.tgz"
-	measure gzip_tar "rm -f out/*; sync" "tar -czf out/t.tgz -C mixed/pay mixed.bin"
-	measure gzip_tar_sync "rm -f out/*; sync" \
+	section gzip "packing ${gz_mib} MiB of mixed data with gzip"
+	measure gzip_airpack "rm -rf out/*; sync" \
+		"\"\$A\" build mixed/src.json --payloads mixed/pay --key key.pem --quiet \
+		 --compress gzip -o out/b.tgz"
+	measure gzip_tar "rm -rf out/*; sync" "tar -czf out/t.tgz -C mixed/pay mixed.bin"
+	measure gzip_tar_sync "rm -rf out/*; sync" \
 		"tar -czf out/t.tgz -C mixed/pay mixed.bin && sync out/t.tgz"
+	run_group
 	"$A" build mixed/src.json --payloads mixed/pay --key key.pem --quiet --compress gzip \
 		-o out/b.tgz && tar -czf out/t.tgz -C mixed/pay mixed.bin
 	gz_size_ratio=$(awk -v a="$(size_of out/b.tgz)" -v b="$(size_of out/t.tgz)" \
@@ -310,7 +409,7 @@ fi
 # ---- downloading -----------------------------------------------------------
 
 if want download; then
-	note "downloading ${big_mib} MiB from nginx on 127.0.0.1"
+	section download "downloading ${big_mib} MiB from nginx on 127.0.0.1"
 	mkdir -p www dl
 	ln -f big/pay/blob.bin www/blob.bin
 	nginx_start "$tmp/www"
@@ -326,9 +425,13 @@ if want download; then
 	measure dl_curl_verify "rm -f dl/*; sync" \
 		"curl -sf -o dl/c.bin \"\$URL\" && sync dl/c.bin && openssl dgst -sha256 dl/c.bin >/dev/null"
 	measure dl_install "rm -rf r-dl cache-dl; sync" \
-		"\"\$S\" install --manifest big/monly/manifest.json --trust key.pub.pem --mirror \"\$NGINX_URL\" --cache cache-dl --root r-dl --quiet"
+		"\"\$S\" install --manifest big/monly/manifest.json --trust key.pub.pem \
+		 --mirror \"\$NGINX_URL\" --cache cache-dl --root r-dl --quiet"
 	measure dl_curl_install "rm -rf dl/* r-cp; mkdir -p r-cp; sync" \
-		"curl -sf -o dl/c.bin \"\$URL\" && sync dl/c.bin && openssl dgst -sha256 dl/c.bin >/dev/null && cp dl/c.bin r-cp/blob.bin && sync r-cp/blob.bin"
+		"curl -sf -o dl/c.bin \"\$URL\" && sync dl/c.bin && \
+		 openssl dgst -sha256 dl/c.bin >/dev/null && \
+		 cp dl/c.bin r-cp/blob.bin && sync r-cp/blob.bin"
+	run_group
 	# bytes on the wire for one resumed download
 	rm -f dl/*
 	head -c "$half" big/pay/blob.bin >dl/blob.bin.partial
@@ -351,15 +454,22 @@ fi
 # ---- install from an offline folder ---------------------------------------
 
 if want install; then
-	note "installing a ${big_mib} MiB copy component from an offline folder"
+	section install "installing a ${big_mib} MiB copy component from an offline folder"
+	dgst_rel="openssl dgst -sha256 big/rel/blob.bin >/dev/null"
+	cp_rel="cp big/rel/blob.bin r-cp/blob.bin && sync r-cp/blob.bin"
 	measure inst_airpack "rm -rf r-loc; sync" \
 		"\"\$S\" install --from big/rel --trust key.pub.pem --root r-loc --quiet"
+	measure inst_bundle "rm -rf r-loc; sync" \
+		"\"\$S\" install --bundle big/b.tar --trust key.pub.pem --root r-loc --quiet"
+	measure inst_tar_x "rm -rf r-cp; mkdir -p r-cp; sync" \
+		"tar -xf big/b.tar -C r-cp blob.bin && sync r-cp/blob.bin"
 	measure inst_cp_sync "rm -rf r-cp; mkdir -p r-cp; sync" \
-		"cp big/rel/blob.bin r-cp/blob.bin && sync r-cp/blob.bin"
+		"$cp_rel"
 	measure inst_verify_cp "rm -rf r-cp; mkdir -p r-cp; sync" \
-		"openssl dgst -sha256 big/rel/blob.bin >/dev/null && cp big/rel/blob.bin r-cp/blob.bin && sync r-cp/blob.bin"
+		"$dgst_rel && $cp_rel"
 	measure inst_verify2_cp "rm -rf r-cp; mkdir -p r-cp; sync" \
-		"openssl dgst -sha256 big/rel/blob.bin >/dev/null && openssl dgst -sha256 big/rel/blob.bin >/dev/null && cp big/rel/blob.bin r-cp/blob.bin && sync r-cp/blob.bin"
+		"$dgst_rel && $dgst_rel && $cp_rel"
+	run_group
 	rm -rf r-loc r-cp
 	row install "airpack-setup install --from (${big_mib} MiB copy component)" inst_airpack \
 		"cp && sync" inst_cp_sync
@@ -367,12 +477,16 @@ if want install; then
 		"openssl dgst && cp && sync" inst_verify_cp
 	row install "airpack-setup install --from" inst_airpack \
 		"openssl dgst twice && cp && sync" inst_verify2_cp
+	row install "airpack-setup install --bundle (${big_mib} MiB, tar bundle)" inst_bundle \
+		"tar -xf (the payload only) && sync" inst_tar_x
+	row install "airpack-setup install --bundle" inst_bundle "airpack-setup install --from" \
+		inst_airpack
 fi
 
 # ---- extraction ------------------------------------------------------------
 
 if want extract; then
-	note "extracting $tree_files files"
+	section extract "extracting $tree_files files"
 	measure ex_airpack_tgz "rm -rf r-x; sync" \
 		"\"\$S\" install --from tgz/rel --trust key.pub.pem --root r-x --quiet"
 	measure ex_tar "rm -rf x; mkdir x; sync" "tar -xzf tgz/rel/tree.tar.gz -C x"
@@ -383,6 +497,7 @@ if want extract; then
 	measure ex_unzip "rm -rf x; mkdir x; sync" "unzip -q zip/rel/tree.zip -d x"
 	measure ex_unzip_sync "rm -rf x; mkdir x; sync" \
 		"unzip -q zip/rel/tree.zip -d x && find x -type f -exec sync {} +"
+	run_group
 	rm -rf r-x x
 	row extract "airpack-setup install, tar.gz of $tree_files files (${tree_mib} MiB)" \
 		ex_airpack_tgz "tar -xzf" ex_tar
@@ -470,7 +585,7 @@ buildtype=$(python3 -c 'import json, sys
 for o in json.load(open(sys.argv[1])):
     if o["name"] in ("buildtype", "b_sanitize"):
         print("%s=%s" % (o["name"], o["value"]), end=" ")' \
-	"$builddir/meson-info/intro-buildoptions.json" 2>/dev/null)
+	"$builddir/meson-info/intro-buildoptions.json" 2>/dev/null | sed 's/ *$//')
 
 report() {
 	local t
@@ -480,25 +595,27 @@ report() {
 	echo "- machine: $(nproc) cpus, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
 		"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
 		"kernel $(uname -r), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
-	echo "- file system of the work folder: $(stat -f -c %T "$tmp")," \
+	echo "- file system of the work folder:" \
+		"$(findmnt -no FSTYPE -T "$tmp" 2>/dev/null || stat -f -c %T "$tmp")," \
 		"load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- tools: $(openssl version | cut -d' ' -f1-2), $(tar --version | head -n1)," \
 		"$(curl --version | head -n1 | cut -d' ' -f1-2), $(unzip -v | head -n1 | cut -d' ' -f1-2)," \
 		"$("$NGINX" -v 2>&1 | cut -d' ' -f3)," \
-		"$([ "$have_hyperfine" = 1 ] && hyperfine --version || echo "no hyperfine: own loop")"
+		"$(command -v hyperfine >/dev/null && hyperfine --version)"
 	echo "- airpack build: $builddir ($buildtype)"
 	echo "- sizes: big ${big_mib} MiB random, gzip input ${gz_mib} MiB mixed," \
 		"small ${small_mib} MiB, tree $tree_files files / ${tree_mib} MiB;" \
-		"median of $runs runs after $warmup warmup$([ "$quick" = 1 ] && echo ' (QUICK: smoke run)')"
+		"median of $runs runs after $warmup warmup, timer: $timer$([ "$quick" = 1 ] &&
+			echo ' (QUICK: a smoke run, not a measurement)')"
 	echo "- inputs are in the page cache; outputs are new files (a prepare step" \
 		"removes the last output and runs sync before each run)"
 	echo
 	for t in hash pack gzip download install extract; do
 		[ -s "$res/table.$t" ] || continue
-		echo "### $t"
+		echo "### $t (load average $(paste -sd' ' "$res/load.$t" | sed 's/ / -> /'))"
 		echo
-		echo "| airpack | baseline | airpack s | baseline s | ratio |"
-		echo "|---|---|---|---|---|"
+		echo "| airpack | baseline | airpack s | baseline s | spread | ratio | min ratio |"
+		echo "|---|---|---|---|---|---|---|"
 		cat "$res/table.$t"
 		echo
 		case $t in
