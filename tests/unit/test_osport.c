@@ -259,8 +259,7 @@ static void test_process(const char *tool)
 	    "trail\\",
 	    "back\\\\slash\\\"q",
 	    "",
-	    "\xc3\xbc"
-	    "n\xc3\xaf \xe2\x82\xac",
+	    "\xc3\xbcn\xc3\xaf \xe2\x82\xac",
 	    "%PATH%",
 	    "a\tb",
 	};
