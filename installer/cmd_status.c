@@ -52,11 +52,18 @@ static const char *run_state(const struct ap_receipt *r, const char *component, 
 	return NULL;
 }
 
-/* Component names in the order their files first appear, plus actions. */
-static size_t components(const struct ap_receipt *r, const char **names, size_t max)
+/* Component names in manifest order when the installed manifest can be
+ * read, else in the order their files first appear in the receipt. */
+static size_t components(const struct ap_receipt *r, const struct ap_manifest *m,
+			 const char **names, size_t max)
 {
 	size_t n = 0;
 
+	if (m) {
+		for (size_t i = 0; i < m->n_components && n < max; i++)
+			names[n++] = m->components[i].name;
+		return n;
+	}
 	for (size_t i = 0; i < r->n_files; i++) {
 		bool seen = false;
 		for (size_t k = 0; k < n; k++)
@@ -69,10 +76,10 @@ static size_t components(const struct ap_receipt *r, const char **names, size_t 
 }
 
 static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
-			 const struct lc_provisioning *ps)
+			 const struct ap_manifest *m, const struct lc_provisioning *ps)
 {
 	const char *names[256];
-	size_t n = components(r, names, 256);
+	size_t n = components(r, m, names, 256);
 	char when[64], sz[32];
 
 	iso_time(r->installed_at, when, sizeof(when));
@@ -153,6 +160,7 @@ int cmd_status(int argc, char **argv)
 	struct setup_opts o;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_receipt *r = NULL;
+	struct ap_manifest *m = NULL;
 	struct lc_provisioning ps;
 	const char *product = NULL;
 	int c, rc;
@@ -188,7 +196,12 @@ int cmd_status(int argc, char **argv)
 		ap_receipt_free(r);
 		return setup_die(&err);
 	}
-	print_status(&o, r, &ps);
+	/* The installed manifest only orders the components: without it the
+	 * receipt alone still tells the status. */
+	if (lifecycle_manifest(setup_root(&o), r->product, &m, NULL) != 0)
+		m = NULL;
+	print_status(&o, r, m, &ps);
+	ap_manifest_free(m);
 	lifecycle_provisioning_release(&ps);
 	ap_receipt_free(r);
 	return 0;

@@ -48,6 +48,10 @@ run "$S" verify --root root1
 is "verify passes on what the setup installed" "$rc" 0
 run "$S" status --root root1 --json
 contains "status shows the release" "$out" '"version":"1.1.0"'
+run "$S" status --root root1
+is "status lists the components in manifest order" \
+	"$(echo "$out" | sed -n 's/^  \([a-z-]*\) .*file.*/\1/p' | tr '\n' ' ')" \
+	"security-daemon moby-engine config-template install-check "
 is "the setup's folder is left as it was" "$(ls dev)" "setup"
 
 run dev/setup --root "$tmp/root2" --trust key.pub.pem --quiet
