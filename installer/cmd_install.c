@@ -16,7 +16,7 @@
 enum { OPT_REPAIR = 2000, OPT_VERBOSE };
 
 static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
-		       struct ap_err *err)
+		       bool *movable, struct ap_err *err)
 {
 	const struct ap_src_plan *p = ctx;
 	const struct ap_src_item *it = ap_src_find(p, c);
@@ -26,6 +26,11 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 	*path_out = strdup(it->path);
 	if (!*path_out)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	/* A bundle payload was unpacked and verified into this install's own
+	 * work folder (0700, under the root, removed afterwards): the
+	 * transaction may move it.  A download stays: the cache is kept for
+	 * reruns. */
+	*movable = it->kind == AP_SRC_BUNDLE && it->fetched;
 	return 0;
 }
 

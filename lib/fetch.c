@@ -11,6 +11,7 @@
 #include "airpack/banned.h"
 
 #define FETCH_BUFFER_SIZE (512L * 1024L) /* twice the loopback throughput of the default */
+#define HASH_READ_SIZE (1024 * 1024)
 #define FETCH_MAX_REDIRS 5L
 #define FETCH_LOW_SPEED_LIMIT 1024L
 #define FETCH_MAX_DELAY_MS 60000L
@@ -46,6 +47,13 @@ struct xfer {
 	FILE *fp;
 	uint64_t base; /* bytes in the .partial when the attempt started */
 	uint64_t have; /* bytes in the .partial (or the buffer) now */
+	/* The sha256 of the .partial, taken as its bytes are written.  synced:
+	 * hash has taken the file's bytes, `hashed` of them, and nothing else.
+	 * When that cannot be known (a failed write, a finished hash) it is
+	 * false, and the file is read again before its hash is used. */
+	struct ap_sha256 *hash;
+	uint64_t hashed;
+	bool synced;
 
 	/* memory mode */
 	char *mem;
@@ -299,8 +307,15 @@ static bool decide(struct xfer *x)
 	if (!x->partial)
 		return true;
 	if (ap_fsx_fopen(x->partial, start > 0 ? "ab" : "wb", &x->fp, &x->ioerr) != 0) {
+		x->synced = false;
 		x->stop = STOP_IO;
 		return false;
+	}
+	if (start == 0) {
+		/* a new or emptied file: its hash starts over with it */
+		ap_sha256_reset(x->hash);
+		x->hashed = 0;
+		x->synced = true;
 	}
 	if (start > 0)
 		x->resumed = true;
@@ -350,9 +365,12 @@ static size_t on_write(char *data, size_t size, size_t n, void *ud)
 		 * killed process and are resumed from, not fetched again. */
 		if (fwrite(data, 1, len, x->fp) != len || fflush(x->fp) != 0) {
 			ap_err_sys(&x->ioerr, AP_E_IO, "writing '%s' failed", x->partial);
+			x->synced = false; /* some of these bytes may be in the file */
 			x->stop = STOP_IO;
 			return 0;
 		}
+		ap_sha256_update(x->hash, data, len);
+		x->hashed += len;
 	} else if (!mem_append(x, data, len)) {
 		x->stop = STOP_IO;
 		return 0;
@@ -553,11 +571,74 @@ static int open_handle(const struct ap_fetch_opts *o, struct xfer *x, struct ap_
 	return 0;
 }
 
-/* Hash the whole .partial and compare; *match tells the verdict. */
-static int check_partial(const char *partial, uint64_t size, const char *sha256, bool *match,
+/* Resuming: hash the bytes already in the .partial, once, so that the
+ * hash can continue with the new ones as they are written. */
+static int hash_partial(struct xfer *x, struct ap_err *err)
+{
+	unsigned char *buf = NULL;
+	FILE *fp = NULL;
+	uint64_t done = 0;
+	int rc = 0;
+
+	x->synced = false;
+	ap_sha256_reset(x->hash);
+	x->hashed = 0;
+	buf = malloc(HASH_READ_SIZE);
+	if (!buf)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory hashing '%s'", x->partial);
+	rc = ap_fsx_fopen(x->partial, "rb", &fp, err);
+	if (rc != 0)
+		goto out;
+	for (;;) {
+		size_t n = fread(buf, 1, HASH_READ_SIZE, fp);
+
+		ap_sha256_update(x->hash, buf, n);
+		done += n;
+		if (n < HASH_READ_SIZE)
+			break;
+	}
+	if (ferror(fp)) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", x->partial);
+		goto out;
+	}
+	x->hashed = done;
+	/* A file that changed since it was measured is read again at the end. */
+	x->synced = done == x->base;
+out:
+	if (fp)
+		fclose(fp);
+	free(buf);
+	return rc;
+}
+
+/* The .partial's size and sha256: from the running hash when it has taken
+ * exactly the file's bytes, else by reading the file once more.  Either way
+ * the running hash is finished and starts over before it is used again. */
+static int partial_digest(struct xfer *x, char actual[AP_SHA256_HEX], uint64_t *actual_size,
+			  struct ap_err *err)
+{
+	struct ap_stat st;
+	bool synced = x->synced;
+	int rc;
+
+	x->synced = false;
+	rc = ap_fsx_stat(x->partial, &st, err);
+	if (rc != 0)
+		return rc;
+	if (synced && st.type == AP_FT_FILE && st.size == x->hashed) {
+		ap_sha256_final_hex(x->hash, actual);
+		*actual_size = x->hashed;
+		return 0;
+	}
+	return ap_sha256_file(x->partial, actual, actual_size, NULL, NULL, err);
+}
+
+/* Compare the .partial with the expected size and sha256; *match tells the
+ * verdict. */
+static int check_partial(struct xfer *x, uint64_t size, const char *sha256, bool *match,
 			 char actual[AP_SHA256_HEX], uint64_t *actual_size, struct ap_err *err)
 {
-	int rc = ap_sha256_file(partial, actual, actual_size, NULL, NULL, err);
+	int rc = partial_digest(x, actual, actual_size, err);
 
 	if (rc != 0)
 		return rc;
@@ -602,6 +683,11 @@ int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char 
 	x.is_http = url_is_http(url);
 	x.limit = size;
 	x.partial = partial;
+	x.hash = ap_sha256_new();
+	if (!x.hash) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory downloading '%s'", url);
+		goto out;
+	}
 	rc = open_handle(o, &x, err);
 	if (rc != 0)
 		goto out;
@@ -624,8 +710,8 @@ int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char 
 		if (st.type == AP_FT_FILE && st.size >= size) {
 			/* already complete?  Then no network at all */
 			if (st.size == size) {
-				rc = check_partial(partial, size, sha256, &match, actual,
-						   &actual_size, err);
+				rc = check_partial(&x, size, sha256, &match, actual, &actual_size,
+						   err);
 				if (rc != 0)
 					goto out;
 				if (match)
@@ -636,6 +722,11 @@ int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char 
 				goto out;
 			r.restarted = true;
 			x.base = 0;
+		}
+		if (x.base > 0 && !(x.synced && x.hashed == x.base)) {
+			rc = hash_partial(&x, err);
+			if (rc != 0)
+				goto out;
 		}
 
 		r.attempts++;
@@ -652,8 +743,7 @@ int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char 
 		switch (outcome) {
 		case OUT_DONE:
 		case OUT_RANGE_END:
-			rc = check_partial(partial, size, sha256, &match, actual, &actual_size,
-					   err);
+			rc = check_partial(&x, size, sha256, &match, actual, &actual_size, err);
 			if (rc != 0)
 				goto out;
 			if (match)
@@ -707,6 +797,7 @@ commit:
 out:
 	if (x.h)
 		curl_easy_cleanup(x.h);
+	ap_sha256_free(x.hash);
 	free(partial);
 	return rc;
 }

@@ -1116,11 +1116,49 @@ static int extract_cb(void *ctx, const char *relpath, unsigned mode, uint64_t si
 	return rc;
 }
 
+/* Rename a movable copy/run payload (airpack's own verified copy, see
+ * ap_txn_payload_fn) to dst in the stage and give it its mode.  *moved
+ * false: the file is still at src, to be copied instead. */
+static int stage_move(struct inst *s, const struct ap_component *c, const char *src,
+		      const char *dst, bool *moved, struct ap_err *err)
+{
+	struct ap_err e = AP_ERR_INIT;
+	struct ap_stat st;
+	int rc;
+
+	*moved = false;
+	if (!c->has_size || !c->has_sha256)
+		return 0;
+	if (ap_fsx_rename(src, dst, &e) != 0) {
+		/* Still there: refused (another file system, an OS that
+		 * cannot), so it is copied.  Gone: it was renamed, and what
+		 * failed after that (a folder's fsync) is the error. */
+		if (ap_fsx_stat(src, &st, NULL) == 0 && st.type == AP_FT_FILE)
+			return 0;
+		return ap_err_set(err, e.code, "%s", e.msg);
+	}
+	*moved = true;
+	/* Verified while airpack wrote it; a size that differs now means
+	 * something else wrote to the private folder. */
+	rc = ap_fsx_stat(dst, &st, err);
+	if (rc == 0 && (st.type != AP_FT_FILE || st.size != c->size))
+		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes, expected %llu", src,
+				(unsigned long long)st.size, (unsigned long long)c->size);
+	if (rc == 0)
+		rc = ap_fsx_chmod(dst, c->mode, err);
+	if (rc == 0 && s->o->mtime >= 0)
+		rc = ap_fsx_set_mtime(dst, s->o->mtime, err);
+	if (rc == 0)
+		rc = ap_fsx_fsync_path(dst, err);
+	return rc;
+}
+
 /* Copy a copy/run payload into the stage, hashing it on the way and
  * comparing with the manifest once more: it was verified when planned, and
- * may have changed since. */
+ * may have changed since.  A movable one is renamed instead when it can
+ * be. */
 static int stage_copy(struct inst *s, const struct ap_component *c, const char *src,
-		      struct ap_err *err)
+		      bool movable, struct ap_err *err)
 {
 	const char *dest = ap_component_dest(c);
 	struct ap_sink_expect x = { src, c->has_size, c->size,
@@ -1130,6 +1168,7 @@ static int stage_copy(struct inst *s, const struct ap_component *c, const char *
 	char *dst = ap_path_join(s->stage_abs, dest);
 	char *dir = NULL;
 	char *rel = NULL;
+	bool moved = false;
 	int rc;
 
 	if (!dst)
@@ -1141,6 +1180,12 @@ static int stage_copy(struct inst *s, const struct ap_component *c, const char *
 		goto out;
 	}
 	rc = ap_fsx_mkdir_p(dir, 0755, err);
+	if (rc == 0 && movable)
+		rc = stage_move(s, c, src, dst, &moved, err);
+	if (rc == 0 && moved) {
+		rc = add_rec(s, dest, c->mode, c->size, c->sha256, c, c->sha256, err);
+		goto out;
+	}
 	if (rc == 0)
 		rc = ap_sink_open(&sink, dst, c->mode, &x, err);
 	if (rc == 0)
@@ -1176,13 +1221,13 @@ out:
 }
 
 static int stage_component(struct inst *s, const struct ap_component *c, const char *src,
-			   struct ap_err *err)
+			   bool movable, struct ap_err *err)
 {
 	char *dest = NULL;
 	int rc;
 
 	if (c->action != AP_ACTION_EXTRACT)
-		return stage_copy(s, c, src, err);
+		return stage_copy(s, c, src, movable, err);
 	s->cur = c;
 	s->cur_to = c->to ? c->to : "";
 	dest = join(s->stage_abs, s->cur_to);
@@ -1880,12 +1925,13 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 	for (size_t i = 0; i < m->n_components; i++) {
 		const struct ap_component *c = &m->components[i];
 		char *src = NULL;
+		bool movable = false;
 
 		emit_simple(o, AP_TXN_PH_STAGE, AP_TXN_V_OK, m->product, c->name, NULL,
 			    ap_action_name(c->action));
-		rc = get_payload(payload_ctx, c, &src, err);
+		rc = get_payload(payload_ctx, c, &src, &movable, err);
 		if (rc == 0)
-			rc = stage_component(&s, c, src, err);
+			rc = stage_component(&s, c, src, movable, err);
 		free(src);
 		if (rc < 0) {
 			ap_err_prefix(err, "installing '%s'", c->name);

@@ -1,9 +1,11 @@
 /* fetch.h - downloads over http(s) and file:// (libcurl underneath).
  *
  * A download goes to DEST.partial and becomes DEST only when its size and
- * SHA-256 match.  An existing .partial is resumed with a Range request; the
- * whole file is re-hashed afterwards, and the download restarts from zero
- * when the server ignores the range or the result does not match.  More
+ * SHA-256 match.  The bytes are hashed as they arrive, not read back from
+ * the file.  An existing .partial is resumed with a Range request: its
+ * bytes are hashed first and the new ones continue that hash, so the
+ * verdict covers the whole file; the download restarts from zero when the
+ * server ignores the range or the result does not match.  More
  * bytes than expected abort the transfer at the cap.  Error bodies (any
  * non-2xx status) never reach the .partial file.  Redirects are limited to
  * http and https; TLS peers are always verified.

@@ -36,7 +36,7 @@ enum ap_txn_phase {
 	AP_TXN_PH_RECOVER, /* an interrupted transaction was completed or undone */
 	AP_TXN_PH_STAGE,   /* a component is about to be staged */
 	AP_TXN_PH_FILE,    /* a file was written into the stage (actual sha256) */
-	AP_TXN_PH_CHECK,   /* a copy/run payload was re-hashed while copied */
+	AP_TXN_PH_CHECK,   /* a copy/run payload was re-hashed while copied (not when moved) */
 	AP_TXN_PH_KEEP,    /* a file the user added to the prefix was carried over */
 	AP_TXN_PH_SWITCH,  /* the new tree replaced the old one */
 	AP_TXN_PH_RUN,     /* a run action finished (exit_code) */
@@ -101,10 +101,23 @@ struct ap_txn_opts {
 
 /* Gives the path of a verified local copy of component c's payload (size and
  * sha256 already checked by the caller).  *path_out is malloc'd; the
- * transaction frees the string, the file stays the caller's.  Returns 0 or
- * an AP_E_* code with err set. */
+ * transaction frees the string.  Returns 0 or an AP_E_* code with err set.
+ *
+ * *movable is false on entry.  The callback sets it to true only for
+ * airpack's own verified copy: a file airpack wrote itself for this install
+ * and checked against the manifest while writing it (size and sha256), in a
+ * private folder (0700) under the install root that nobody else writes to,
+ * and that nobody needs after the install (a payload unpacked from the
+ * bundle, never a file in an offline folder or in a download cache kept for
+ * reruns).  A movable copy or run payload is renamed into the stage instead
+ * of copied and is not hashed again (no AP_TXN_PH_CHECK event; only its
+ * size is checked); once staged it is gone from that path, also when the
+ * install fails later.  When the rename fails and the file is still where
+ * it was (another file system, an OS that refuses), it is copied and hashed
+ * like any other.  Extract payloads are read either way.  Without
+ * *movable, the file stays the caller's. */
 typedef int (*ap_txn_payload_fn)(void *ctx, const struct ap_component *c, char **path_out,
-				 struct ap_err *err);
+				 bool *movable, struct ap_err *err);
 
 struct ap_txn_result {
 	char *product;
@@ -128,7 +141,8 @@ void ap_txn_result_release(struct ap_txn_result *r);
  * verbatim with their signature sig/siglen; sig may be NULL for an insecure
  * install).  get_payload is asked for each component in manifest order
  * while staging.  copy/run payloads are hashed again while copied and must
- * still match the manifest (AP_E_DIGEST).
+ * still match the manifest (AP_E_DIGEST); one get_payload marks movable is
+ * renamed into the stage instead (see ap_txn_payload_fn).
  *
  * Refuses (AP_E_STATE) a version older than the installed one unless
  * allow_downgrade, a pin that differs from m->version, a prefix that differs

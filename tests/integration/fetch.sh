@@ -21,7 +21,18 @@ A=$(sha256_of "$www/a.bin")
 OTHER=$(sha256_of "$www/other.bin")
 SMALL=$(sha256_of "$www/small.bin")
 
-NGINX_TLS=1 nginx_start "$www"
+# /crawlfirst/: a request without Range crawls (200 bytes/s, below any
+# low-speed limit), one with Range is served at full speed, so a first try
+# fails mid-transfer and its retry completes; the -norange variant then
+# ignores the retry's Range and sends the whole file again.
+crawlfirst="alias $www/; sendfile off; output_buffers 1 1k; limit_rate \$ap_rate;"
+NGINX_TLS=1 nginx_start "$www" "
+		set \$ap_rate 0;
+		if (\$http_range = \"\") {
+			set \$ap_rate 200;
+		}
+		location /crawlfirst/ { $crawlfirst }
+		location /crawlfirst-norange/ { $crawlfirst max_ranges 0; }"
 U=$NGINX_URL
 d=$tmp/dl
 
@@ -102,6 +113,32 @@ absent "bad partial: no .partial left" "$d/a.bin.partial"
 is "bad partial: two requests" "$(nginx_requests)" 2
 is "bad partial: first the resume" "$(nginx_requests "^GET /a.bin 206 $HALF bytes=$HALF-$")" 1
 is "bad partial: then from zero" "$(nginx_requests "^GET /a.bin 200 $SIZE -$")" 1
+
+# ---- a retry continues the running hash -------------------------------------
+# The hash is taken while writing: after a transfer cut short, the retry must
+# continue it with exactly the bytes in the .partial, or the verdict would be
+# a mismatch and a restart from zero.
+fresh_case "retry after a transfer cut short"
+AP_FETCH_LOW_SPEED_TIME=1 run "$T" get "$U/crawlfirst/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "cut short: result (resumed, no restart, every byte fetched once)" "$out" \
+	"ok bytes=$SIZE resumed=1 restarted=0 attempts=2 status=206"
+is "cut short: file hash" "$(sha256_of "$d/a.bin")" "$A"
+absent "cut short: no .partial left" "$d/a.bin.partial"
+nginx_wait_requests 2
+is "cut short: first a plain request" "$(nginx_requests "^GET /crawlfirst/a.bin 200 [0-9]+ -$")" 1
+is "cut short: then the rest" \
+	"$(nginx_requests "^GET /crawlfirst/a.bin 206 [0-9]+ bytes=[1-9][0-9]*-$")" 1
+
+fresh_case "retry after a transfer cut short, answered from zero"
+AP_FETCH_LOW_SPEED_TIME=1 run "$T" get "$U/crawlfirst-norange/a.bin" "$d/a.bin" "$SIZE" "$A"
+is "cut short, then 200: exit status" "$rc" 0
+contains "cut short, then 200: restarted in the second transfer" "$out" \
+	" resumed=0 restarted=1 attempts=2 status=200"
+is "cut short, then 200: file hash" "$(sha256_of "$d/a.bin")" "$A"
+absent "cut short, then 200: no .partial left" "$d/a.bin.partial"
+nginx_wait_requests 2
+is "cut short, then 200: the retry asked for the rest and got it all" \
+	"$(nginx_requests "^GET /crawlfirst-norange/a.bin 200 $SIZE bytes=[1-9][0-9]*-$")" 1
 
 # ---- a complete .partial holding wrong bytes -------------------------------
 fresh_case "complete .partial with wrong bytes"
@@ -283,6 +320,11 @@ head -c "$HALF" "$www/a.bin" >"$d/b.bin.partial"
 run "$T" get "file://$www/a.bin" "$d/b.bin" "$SIZE" "$A"
 is "file: resume" "$out" "ok bytes=$HALF resumed=1 restarted=0 attempts=1 status=0"
 is "file: resumed file hash" "$(sha256_of "$d/b.bin")" "$A"
+head -c "$HALF" "$www/other.bin" >"$d/w.bin.partial"
+run "$T" get "file://$www/a.bin" "$d/w.bin" "$SIZE" "$A"
+is "file: wrong bytes in the .partial: resumed, then from zero" "$out" \
+	"ok bytes=$((HALF + SIZE)) resumed=1 restarted=1 attempts=2 status=0"
+is "file: wrong bytes in the .partial: file hash" "$(sha256_of "$d/w.bin")" "$A"
 run "$T" get "file://$www/nothere.bin" "$d/c.bin" "$SIZE" "$A"
 is "file: missing file is notfound" "$rc" 8
 absent "file: missing file leaves no .partial" "$d/c.bin.partial"

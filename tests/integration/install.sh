@@ -59,6 +59,8 @@ is "one for the script" "$(nginx_requests 'GET /install-check.sh 200')" 1
 want=$(( $(size_of rel/moby-engine.zip) + $(size_of rel/install-check.sh) ))
 is "bytes sent = bytes missing" "$(nginx_bytes)" "$want"
 exists "the verified download is kept in the release folder (first writable)" half/moby-engine.zip
+check "so is the downloaded run payload (a cache is never moved from)" \
+	cmp half/install-check.sh rel/install-check.sh
 nginx_log_clear
 run "$S" install --from half "${T[@]}" --mirror "$M" --root r-half2 --quiet
 is "a rerun elsewhere needs no network (cache)" "$(nginx_requests)" 0
@@ -167,6 +169,24 @@ is "install from a bundle exits 0" "$rc" 0
 is "a bundle needs no network" "$(nginx_requests)" 0
 check "it installs the same files as the folder" diff -r r-local/opt r-bundle/opt
 absent "no unpack folder is left behind" r-bundle/var/cache/airpack
+# copy and run payloads are moved from the unpack folder into place, not copied
+check "the copy component is the payload, byte for byte" \
+	cmp rel/config.template.yaml r-bundle/opt/sample-edge/templates/config.template.yaml
+check "so is the run payload" cmp rel/install-check.sh r-bundle/opt/sample-edge/install-check.sh
+is "the copy component has its mode" \
+	"$(stat -c %a r-bundle/opt/sample-edge/templates/config.template.yaml)" 644
+is "the run payload has its mode" "$(stat -c %a r-bundle/opt/sample-edge/install-check.sh)" 755
+run "$S" verify --root r-bundle
+is "verify passes on the bundle install" "$rc" 0
+run "$S" install --bundle bdir/r11.tar "${T[@]}" --root r-bundle-json --json
+is "install --bundle --json exits 0" "$rc" 0
+tsha=$(sha256_of rel/config.template.yaml)
+contains "the copy component's file event has its sha256" "$out" \
+	"\"event\":\"file\",\"verdict\":\"ok\",\"component\":\"config-template\",\"path\":\"opt/sample-edge/templates/config.template.yaml\",\"expected_sha256\":\"$tsha\",\"sha256\":\"$tsha\""
+not_contains "and it was moved, not copied and re-hashed" "$out" \
+	'"event":"check","verdict":"ok","component":"config-template"'
+absent "no unpack folder is left behind (--json)" r-bundle-json/var/cache/airpack
+check "the bundle is left as it was" cmp bdir/r11.tar r11.tar
 
 # --- --json audit events ----------------------------------------------------------------
 run "$S" install --from rel "${T[@]}" --root r-json --json
@@ -175,6 +195,8 @@ for f in "${files[@]}"; do
 	contains "a check event with both hashes for $f" "$out" "\"file\":\"$f\",\"source\":\"rel/$f\",\"expected_size\":$(size_of rel/$f),\"size\":$(size_of rel/$f),\"expected_sha256\":\"$(sha256_of rel/$f)\",\"sha256\":\"$(sha256_of rel/$f)\",\"verdict\":\"ok\""
 done
 contains "a result event" "$out" '"event":"result","product":"sample-edge","version":"1.1.0"'
+contains "a copy payload from a folder is re-hashed while copied" "$out" \
+	'"event":"check","verdict":"ok","component":"config-template"'
 
 # --- verify, modify, uninstall ------------------------------------------------------------
 echo tampered >> r-local/opt/sample-edge/moby/VERSION

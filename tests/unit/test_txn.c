@@ -153,10 +153,11 @@ struct payloads {
 	char conf[512];
 	char script[512];
 	int calls;
+	int movable_on_entry; /* calls where *movable was not false on entry */
 };
 
 static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
-		       struct ap_err *err)
+		       bool *movable, struct ap_err *err)
 {
 	struct payloads *p = ctx;
 	const char *path = NULL;
@@ -170,15 +171,18 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 		path = p->script;
 	if (!path)
 		return ap_err_set(err, AP_E_NOTFOUND, "no payload for '%s'", c->name);
+	if (*movable)
+		p->movable_on_entry++;
 	*path_out = strdup(path);
 	return *path_out ? 0 : AP_E_NOMEM;
 }
 
 static int failing_payload(void *ctx, const struct ap_component *c, char **path_out,
-			   struct ap_err *err)
+			   bool *movable, struct ap_err *err)
 {
 	(void)ctx;
 	(void)path_out;
+	(void)movable;
 	return ap_err_set(err, AP_E_OFFLINE, "'%s' is not available offline", c->name);
 }
 
@@ -251,6 +255,41 @@ static void free_release(struct release *r)
 }
 
 static const unsigned char SIG[] = "sig-bytes\001\002";
+
+/* Payloads handed over as airpack's own verified copies (movable): fresh
+ * copies of the release's payloads in dir, made by moving_copies. */
+struct moving {
+	char dir[512];
+	int calls;
+};
+
+static int moving_payload(void *ctx, const struct ap_component *c, char **path_out,
+			  bool *movable, struct ap_err *err)
+{
+	struct moving *mv = ctx;
+
+	mv->calls++;
+	*path_out = strdup(P("%s/%s", mv->dir, c->file));
+	if (!*path_out)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	*movable = true;
+	return 0;
+}
+
+static void moving_copies(struct moving *mv, const struct release *r, const char *dir)
+{
+	const char *src[3] = { r->pl.tgz, r->pl.conf, r->pl.script };
+
+	snprintf(mv->dir, sizeof(mv->dir), "%s", dir);
+	mv->calls = 0;
+	mkdirs(dir);
+	for (size_t i = 0; i < 3 && i < r->m->n_components; i++) {
+		if (tu_copy(src[i], P("%s/%s", dir, r->m->components[i].file)) != 0) {
+			printf("Bail out! cannot copy %s\n", src[i]);
+			exit(1);
+		}
+	}
+}
 
 /* ---- events ---- */
 
@@ -1173,6 +1212,116 @@ static void test_images(struct release *v1)
 	ok(!exists(P("%s/runlog", tmp)), "no action ran in the image");
 }
 
+/* Payloads marked movable (airpack's own verified copies, as a bundle
+ * install unpacks them) are renamed into the stage, not copied, and the
+ * result is the same as from copies. */
+static void test_movable(struct release *v1, struct release *v2)
+{
+	char root[512];
+	struct ap_txn_opts o;
+	struct ap_txn_verify_stats st;
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_receipt *r;
+	struct moving mv;
+	struct events ev;
+	char hex[AP_SHA256_HEX];
+	char *la, *lm;
+	int rc;
+
+	/* P's buffers are reused: the root the options point to is kept here */
+	snprintf(root, sizeof(root), "%s/imgM", tmp);
+	o = opts_for(root, NULL);
+	is_int(v1->pl.movable_on_entry + v2->pl.movable_on_entry, 0,
+	       "every get_payload call found movable false on entry");
+
+	/* As test_images' imgA, from movable copies. */
+	memset(&ev, 0, sizeof(ev));
+	o.on_event = on_event;
+	o.ctx = &ev;
+	o.no_run = true;
+	o.mtime = IMAGE_MTIME;
+	moving_copies(&mv, v1, P("%s/work-m", tmp));
+	rc = ap_txn_install(v1->m, v1->json, v1->len, SIG, sizeof(SIG) - 1, moving_payload, &mv,
+			    &o, NULL, &err);
+	is_int(rc, 0, "install from movable copies: %s", err.msg);
+	is_int(mv.calls, 3, "each movable payload asked for once");
+	ok(exists(P("%s/work-m/app.tar.gz", tmp)), "the extract payload was read, not moved");
+	ok(!exists(P("%s/work-m/app.conf", tmp)), "the copy payload was moved into place");
+	ok(!exists(P("%s/work-m/%s", tmp, SETUP)), "the run payload was moved into place");
+	is_str(slurp(P("%s/opt/demo/etc/app.conf", root)), "key = value\n", "moved file content");
+	is_mode(mode_of(P("%s/opt/demo/etc/app.conf", root)), 0640, "moved file got its mode");
+	is_mode(mode_of(P("%s/opt/demo/%s", root, SETUP)), 0755, "moved run payload executable");
+	sha_of(v1->pl.conf, hex, NULL);
+	ok(has_event(&ev, P("file ok opt/demo/etc/app.conf %s", hex)),
+	   "file event with the payload's sha256");
+	is_int(count_events(&ev, "check "), 0, "no re-hash event for moved payloads");
+	la = tree_listing(P("%s/imgA", tmp));
+	lm = tree_listing(root);
+	ok(la && lm && strlen(la) > 200, "trees listed");
+	is_str(lm, la, "moved and copied payloads give identical roots (modes, sha256, mtimes)");
+	free(la);
+	free(lm);
+	rc = verify(root, &st, NULL, &err);
+	is_int(rc, 0, "verify passes on moved payloads: %s", err.msg);
+	is_int(st.n_checked, 5, "verify checked five files");
+	tu_rm_rf(P("%s/work-m", tmp));
+
+	/* Something else wrote to the private folder: a size that differs
+	 * fails the install and leaves the previous one. */
+	moving_copies(&mv, v2, P("%s/work-b", tmp));
+	write_file(P("%s/work-b/app.conf", tmp), "key = other value\n", 0600);
+	rc = ap_txn_install(v2->m, v2->json, v2->len, SIG, sizeof(SIG) - 1, moving_payload, &mv,
+			    &o, NULL, &err);
+	is_int(rc, AP_E_DIGEST, "a moved payload of another size fails the install");
+	contains(err.msg, "installing 'conf': payload changed after it was verified",
+		 "the message names the component");
+	contains(err.msg, "is 18 bytes, expected 12", "and both sizes");
+	ok(!exists(P("%s/opt/.demo.airpack-stage", root)), "no stage left");
+	r = status(root, NULL);
+	ok(r && strcmp(r->version, "1.0.0") == 0, "the previous release is still installed");
+	ap_receipt_free(r);
+	is_str(slurp(P("%s/opt/demo/etc/app.conf", root)), "key = value\n",
+	       "and its copy file is intact");
+	tu_rm_rf(P("%s/work-b", tmp));
+
+#ifdef _WIN32
+	skip("a movable payload on another file system: no second file system here");
+#else
+	{
+		char tmpl[] = "/dev/shm/ap-txn-xdev-XXXXXX";
+		struct ap_file_id a, b;
+		char *xdev = mkdtemp(tmpl);
+
+		if (!xdev || ap_fsx_file_id(xdev, &a, NULL) != 0 ||
+		    ap_fsx_file_id(tmp, &b, NULL) != 0 || a.dev == b.dev) {
+			skip("a movable payload on another file system: /dev/shm is not one");
+		} else {
+			ap_err_clear(&err);
+			snprintf(root, sizeof(root), "%s/rootX", tmp);
+			o = opts_for(root, &ev);
+			o.no_run = true;
+			memset(&ev, 0, sizeof(ev));
+			moving_copies(&mv, v1, xdev);
+			rc = ap_txn_install(v1->m, v1->json, v1->len, SIG, sizeof(SIG) - 1,
+					    moving_payload, &mv, &o, NULL, &err);
+			is_int(rc, 0, "movable payloads on another file system: %s", err.msg);
+			ok(exists(P("%s/app.conf", xdev)) && exists(P("%s/%s", xdev, SETUP)),
+			   "they could not be renamed and were copied");
+			ok(has_event(&ev, "check ok opt/demo/etc/app.conf"),
+			   "and re-hashed while copied");
+			is_str(slurp(P("%s/opt/demo/etc/app.conf", root)), "key = value\n",
+			       "copied file content");
+			is_mode(mode_of(P("%s/opt/demo/etc/app.conf", root)), 0640,
+				"copied file mode");
+			rc = verify(root, &st, NULL, &err);
+			is_int(rc, 0, "verify passes: %s", err.msg);
+		}
+		if (xdev)
+			tu_rm_rf(xdev);
+	}
+#endif
+}
+
 /* The app tarball, by tar on POSIX and by testarc.h on Windows. */
 static void make_tarball(const char *name, const char *version, bool with_doc, bool with_new)
 {
@@ -1321,6 +1470,7 @@ int main(int argc, char **argv)
 	test_uninstall(&v1);
 	test_products(&v1, &other);
 	test_images(&v1);
+	test_movable(&v1, &v2);
 
 	free_release(&v1);
 	free_release(&v2);
