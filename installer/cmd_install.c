@@ -147,6 +147,18 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 		rc = ap_err_set(&err, AP_E_NOMEM, "out of memory");
 		goto fail;
 	}
+	/* Private even when a crashed run left it behind: payloads unpacked
+	 * here are moved into the install without a second hash. */
+	for (size_t i = 0; i < p->n_items && rc == 0; i++) {
+		if (p->items[i].kind != AP_SRC_BUNDLE)
+			continue;
+		rc = ap_fsx_mkdir_p(s.work_dir, 0700, &err);
+		if (rc == 0)
+			rc = ap_fsx_chmod(s.work_dir, 0700, &err);
+		break;
+	}
+	if (rc)
+		goto fail;
 	s.so.work_dir = s.work_dir;
 	rc = ap_src_fetch(r, p, &s.so, &err);
 	ap_progress_end(&bar);
