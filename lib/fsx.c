@@ -307,9 +307,48 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void ap_fsx_os_sort_names(char **v, size_t n)
+int ap_fsx_names_add(struct ap_fsx_names *l, char *name, const char *path, struct ap_err *err)
 {
-	qsort(v, n, sizeof(*v), cmp_names);
+	if (!name)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+	/* Keep one spare slot so the vector is also NULL-terminated. */
+	if (l->used + 2 > l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		char **p = realloc(l->v, ncap * sizeof(*p));
+
+		if (!p) {
+			free(name);
+			return ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+		}
+		l->v = p;
+		l->cap = ncap;
+	}
+	l->v[l->used++] = name;
+	l->v[l->used] = NULL;
+	return 0;
+}
+
+int ap_fsx_names_finish(struct ap_fsx_names *l, char ***names, size_t *n, const char *path,
+			struct ap_err *err)
+{
+	if (!l->v) {
+		l->v = calloc(1, sizeof(*l->v));
+		if (!l->v)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
+	}
+	qsort(l->v, l->used, sizeof(*l->v), cmp_names);
+	*names = l->v;
+	*n = l->used;
+	l->v = NULL;
+	l->used = l->cap = 0;
+	return 0;
+}
+
+void ap_fsx_names_release(struct ap_fsx_names *l)
+{
+	ap_strv_free(l->v, l->used);
+	l->v = NULL;
+	l->used = l->cap = 0;
 }
 
 int ap_fsx_memstream_take(FILE *fp, char **buf, size_t *len, struct ap_err *err)

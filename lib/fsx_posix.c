@@ -388,11 +388,9 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 
 int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
 {
-	DIR *d;
+	struct ap_fsx_names l = AP_FSX_NAMES_INIT;
 	struct dirent *de;
-	char **v = NULL;
-	size_t used = 0;
-	size_t cap = 0;
+	DIR *d;
 	int rc = 0;
 
 	d = opendir(path);
@@ -403,48 +401,19 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
-			if (errno != 0) {
+			if (errno != 0)
 				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s'", path);
-				goto out;
-			}
 			break;
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		/* Keep one spare slot so the vector is also NULL-terminated. */
-		if (used + 2 > cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **p = realloc(v, ncap * sizeof(*v));
-
-			if (!p) {
-				rc =
-				    ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-				goto out;
-			}
-			v = p;
-			cap = ncap;
-		}
-		v[used] = ap_fsx_os_strdup(de->d_name);
-		if (!v[used]) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-			goto out;
-		}
-		used++;
-		v[used] = NULL;
+		rc = ap_fsx_names_add(&l, ap_fsx_os_strdup(de->d_name), path, err);
+		if (rc)
+			break;
 	}
-	if (!v) {
-		v = calloc(1, sizeof(*v));
-		if (!v) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-			goto out;
-		}
-	}
-	ap_fsx_os_sort_names(v, used);
-	*names = v;
-	*n = used;
-	v = NULL;
-out:
-	ap_strv_free(v, used);
+	if (rc == 0)
+		rc = ap_fsx_names_finish(&l, names, n, path, err);
+	ap_fsx_names_release(&l);
 	closedir(d);
 	return rc;
 }

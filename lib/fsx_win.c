@@ -756,12 +756,10 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 
 int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
 {
+	struct ap_fsx_names l = AP_FSX_NAMES_INIT;
 	char *pattern = ap_path_join(path, "*");
 	wchar_t *wp = pattern ? wpath(pattern) : NULL;
 	WIN32_FIND_DATAW fd;
-	char **v = NULL;
-	size_t used = 0;
-	size_t cap = 0;
 	HANDLE h;
 	int rc = 0;
 
@@ -780,44 +778,15 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 	do {
 		if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
 			continue;
-		/* Keep one spare slot so the vector is also NULL-terminated. */
-		if (used + 2 > cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **p = realloc(v, ncap * sizeof(*v));
-
-			if (!p) {
-				rc =
-				    ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-				goto out;
-			}
-			v = p;
-			cap = ncap;
-		}
-		v[used] = wide_to_utf8(fd.cFileName);
-		if (!v[used]) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-			goto out;
-		}
-		used++;
-		v[used] = NULL;
+		rc = ap_fsx_names_add(&l, wide_to_utf8(fd.cFileName), path, err);
+		if (rc)
+			break;
 	} while (FindNextFileW(h, &fd));
-	if (GetLastError() != ERROR_NO_MORE_FILES) {
+	if (rc == 0 && GetLastError() != ERROR_NO_MORE_FILES)
 		rc = win_err(err, AP_E_IO, "cannot list folder '%s'", path);
-		goto out;
-	}
-	if (!v) {
-		v = calloc(1, sizeof(*v));
-		if (!v) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-			goto out;
-		}
-	}
-	ap_fsx_os_sort_names(v, used);
-	*names = v;
-	*n = used;
-	v = NULL;
-out:
-	ap_strv_free(v, used);
+	if (rc == 0)
+		rc = ap_fsx_names_finish(&l, names, n, path, err);
+	ap_fsx_names_release(&l);
 	FindClose(h);
 	return rc;
 }
