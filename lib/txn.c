@@ -685,6 +685,42 @@ static void note_diff(struct check *c, enum ap_txn_verdict v, const char *path)
 		snprintf(c->first, sizeof(c->first), "%s '%s'", ap_txn_verdict_name(v), path);
 }
 
+/* How the file at abs compares with its receipt entry: MISSING, MODIFIED
+ * (another type, size or sha256), MODE (the same bytes with other
+ * permission bits, where the OS has them) or OK.  st gets what lstat said,
+ * hex the actual sha256 when the file was hashed ("" otherwise), *hashed
+ * the bytes read. */
+static int compare_installed(const char *abs, const struct ap_receipt_file *f,
+			     struct ap_stat *st, char hex[AP_SHA256_HEX], uint64_t *hashed,
+			     enum ap_txn_verdict *v, struct ap_err *err)
+{
+	int rc;
+
+	hex[0] = '\0';
+	*hashed = 0;
+	rc = ap_fsx_stat(abs, st, err);
+	if (rc < 0)
+		return rc;
+	if (st->type == AP_FT_NONE) {
+		*v = AP_TXN_V_MISSING;
+		return 0;
+	}
+	if (st->type != AP_FT_FILE || st->size != f->size) {
+		*v = AP_TXN_V_MODIFIED;
+		return 0;
+	}
+	rc = ap_sha256_file(abs, hex, hashed, NULL, NULL, err);
+	if (rc < 0)
+		return rc;
+	if (!ap_sha256_eq(hex, f->sha256) || *hashed != f->size)
+		*v = AP_TXN_V_MODIFIED;
+	else if (ap_fsx_has_modes() && st->mode != f->mode)
+		*v = AP_TXN_V_MODE;
+	else
+		*v = AP_TXN_V_OK;
+	return 0;
+}
+
 static int check_file(struct check *c, const struct ap_receipt_file *f, struct ap_err *err)
 {
 	struct ap_txn_event ev;
@@ -704,33 +740,27 @@ static int check_file(struct check *c, const struct ap_receipt_file *f, struct a
 	ev.expected_sha256 = f->sha256;
 	ev.expected_mode = f->mode;
 	ev.size = f->size;
-	rc = ap_fsx_stat(abs, &st, err);
+	rc = compare_installed(abs, f, &st, hex, &size, &ev.verdict, err);
 	if (rc < 0)
 		goto out;
 	c->st.n_checked++;
-	if (st.type == AP_FT_NONE) {
-		ev.verdict = AP_TXN_V_MISSING;
-		c->st.n_missing++;
-	} else if (st.type != AP_FT_FILE || st.size != f->size) {
-		ev.verdict = AP_TXN_V_MODIFIED;
-		ev.actual_mode = st.mode;
-		c->st.n_modified++;
-	} else {
-		rc = ap_sha256_file(abs, hex, &size, NULL, NULL, err);
-		if (rc < 0)
-			goto out;
-		c->st.n_bytes += size;
+	c->st.n_bytes += size;
+	if (hex[0])
 		ev.actual_sha256 = hex;
+	if (ev.verdict != AP_TXN_V_MISSING)
 		ev.actual_mode = st.mode;
-		if (!ap_sha256_eq(hex, f->sha256) || size != f->size) {
-			ev.verdict = AP_TXN_V_MODIFIED;
-			c->st.n_modified++;
-		} else if (ap_fsx_has_modes() && st.mode != f->mode) {
-			ev.verdict = AP_TXN_V_MODE;
-			c->st.n_mode++;
-		} else {
-			ev.verdict = AP_TXN_V_OK;
-		}
+	switch (ev.verdict) {
+	case AP_TXN_V_MISSING:
+		c->st.n_missing++;
+		break;
+	case AP_TXN_V_MODIFIED:
+		c->st.n_modified++;
+		break;
+	case AP_TXN_V_MODE:
+		c->st.n_mode++;
+		break;
+	default:
+		break;
 	}
 	if (ev.verdict != AP_TXN_V_OK)
 		note_diff(c, ev.verdict, f->path);
@@ -2052,6 +2082,7 @@ static int remove_file(struct uninst *u, const char *root, const struct ap_recei
 {
 	struct ap_txn_event ev;
 	struct ap_stat st;
+	enum ap_txn_verdict v;
 	char hex[AP_SHA256_HEX];
 	uint64_t size = 0;
 	char *abs = ap_path_join(root, f->path);
@@ -2066,10 +2097,10 @@ static int remove_file(struct uninst *u, const char *root, const struct ap_recei
 	ev.path = f->path;
 	ev.expected_sha256 = f->sha256;
 	ev.size = f->size;
-	rc = ap_fsx_stat(abs, &st, err);
+	rc = compare_installed(abs, f, &st, hex, &size, &v, err);
 	if (rc < 0)
 		goto out;
-	if (st.type == AP_FT_NONE) {
+	if (v == AP_TXN_V_MISSING) {
 		ev.verdict = AP_TXN_V_MISSING;
 		u->st.n_missing++;
 		emit(u->o, &ev);
@@ -2077,17 +2108,10 @@ static int remove_file(struct uninst *u, const char *root, const struct ap_recei
 	}
 	if (st.type == AP_FT_DIR)
 		goto out; /* the user put a folder there: it is reported as left */
-	ev.verdict = AP_TXN_V_REMOVED;
-	if (st.type != AP_FT_FILE || st.size != f->size) {
-		ev.verdict = AP_TXN_V_MODIFIED;
-	} else {
-		rc = ap_sha256_file(abs, hex, &size, NULL, NULL, err);
-		if (rc < 0)
-			goto out;
+	if (hex[0])
 		ev.actual_sha256 = hex;
-		if (!ap_sha256_eq(hex, f->sha256))
-			ev.verdict = AP_TXN_V_MODIFIED;
-	}
+	/* Another mode is not another file: it goes like an intact one. */
+	ev.verdict = v == AP_TXN_V_MODIFIED ? AP_TXN_V_MODIFIED : AP_TXN_V_REMOVED;
 	rc = ap_fsx_unlink(abs, err);
 	if (rc < 0)
 		goto out;
