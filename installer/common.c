@@ -349,6 +349,13 @@ static void check_cb(void *ctx, const struct ap_src_check *chk)
 		events_on_check(s->ev, chk);
 }
 
+void setup_fetch_opts(const struct setup_opts *o, struct ap_fetch_opts *fo)
+{
+	ap_fetch_opts_init(fo);
+	fo->proxy = o->proxy;
+	fo->cacert = o->cacert;
+}
+
 int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_src *s,
 	       struct ap_src_plan **plan, struct ap_err *err)
 {
@@ -364,8 +371,7 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 					  "(refusing to fall back to downloading)", o->offline_dirs[i]);
 		s->dirs[n++] = o->offline_dirs[i];
 	}
-	s->fo.proxy = o->proxy;
-	s->fo.cacert = o->cacert;
+	setup_fetch_opts(o, &s->fo);
 	s->so.offline_dirs = s->dirs;
 	s->so.n_offline_dirs = n;
 	s->so.mirrors = o->mirrors;

@@ -29,15 +29,6 @@ void setup_index_release(struct setup_index *si)
 	memset(si, 0, sizeof(*si));
 }
 
-static void fetch_opts(const struct setup_opts *o, struct ap_fetch_opts *fo)
-{
-	static const struct ap_fetch_opts init = AP_FETCH_OPTS_INIT;
-
-	*fo = init;
-	fo->proxy = o->proxy;
-	fo->cacert = o->cacert;
-}
-
 /* Fetch base/name into memory; errors name the URL. */
 static int fetch_doc(const struct ap_fetch_opts *fo, const char *base, const char *name, size_t max,
                      char **url_out, char **buf, size_t *len, struct ap_err *err)
@@ -139,7 +130,7 @@ int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct
 		return ap_err_set(err, AP_E_USAGE,
 		                  "--offline: a mirror tree's index cannot be read without the "
 		                  "network; install from a bundle or an offline folder instead");
-	fetch_opts(o, &fo);
+	setup_fetch_opts(o, &fo);
 	for (size_t i = 0; i < o->n_mirrors; i++) {
 		rc = try_index(o, &fo, o->mirrors[i], trust, si, err);
 		if (rc == 0)
@@ -180,7 +171,7 @@ int setup_mirror_open(struct setup_opts *o, const struct ap_trust *trust, struct
 		memmove(o->mirrors + 1, o->mirrors, k * sizeof(*o->mirrors));
 		o->mirrors[0] = si.mirror;
 	}
-	fetch_opts(o, &fo);
+	setup_fetch_opts(o, &fo);
 	name = ap_path_join(mr->version, AP_BUNDLE_MANIFEST);
 	if (!name) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");

@@ -96,6 +96,10 @@ const char *setup_root(const struct setup_opts *o);
 
 struct events;
 
+/* The download options every command uses: the library's defaults
+ * (retries, backoff, timeouts) with --proxy and --cacert. */
+void setup_fetch_opts(const struct setup_opts *o, struct ap_fetch_opts *fo);
+
 /* Fill source options (offline folders: the release's own first) and plan. */
 struct setup_src {
 	const char *dirs[MAX_LIST + 1];

@@ -1,4 +1,5 @@
 /* fetch.c - downloads over http(s) and file:// with libcurl; see airpack/fetch.h. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,40 @@ char *ap_fetch_url_join(const char *base, const char *name)
 	}
 	out[pos] = '\0';
 	return out;
+}
+
+void ap_fetch_opts_init(struct ap_fetch_opts *o)
+{
+	static const struct ap_fetch_opts init = AP_FETCH_OPTS_INIT;
+
+	*o = init;
+}
+
+static int retries_of(const struct ap_fetch_opts *o)
+{
+	if (o->retries == 0)
+		return AP_FETCH_RETRIES_DEFAULT;
+	return o->retries < 0 ? 0 : o->retries;
+}
+
+/* The first backoff delay: the caller's, else the test hook documented in
+ * fetch.h (AP_FETCH_RETRY_MS), else 500 ms. */
+static long first_delay_ms(const struct ap_fetch_opts *o)
+{
+	const char *env;
+	char *end = NULL;
+	long v;
+
+	if (o->retry_delay_ms > 0)
+		return o->retry_delay_ms;
+	env = getenv("AP_FETCH_RETRY_MS");
+	if (env && *env) {
+		errno = 0;
+		v = strtol(env, &end, 10);
+		if (errno == 0 && end && *end == '\0' && v >= 1 && v <= FETCH_MAX_DELAY_MS)
+			return v;
+	}
+	return 500;
 }
 
 /* A pause between retries.  curl_multi_poll with nothing to watch waits the
@@ -657,8 +692,8 @@ int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char 
 	char actual[AP_SHA256_HEX];
 	uint64_t actual_size = 0;
 	char *partial = NULL;
-	int retries_left = o->retries < 0 ? 3 : o->retries;
-	long delay = o->retry_delay_ms > 0 ? o->retry_delay_ms : 500;
+	int retries_left = retries_of(o);
+	long delay = first_delay_ms(o);
 	bool restart_used = false;
 	int rc;
 
@@ -808,8 +843,8 @@ int ap_fetch_mem(const struct ap_fetch_opts *opts, const char *url, size_t max, 
 	static const struct ap_fetch_opts defaults = AP_FETCH_OPTS_INIT;
 	const struct ap_fetch_opts *o = opts ? opts : &defaults;
 	struct xfer x;
-	int retries_left = o->retries < 0 ? 3 : o->retries;
-	long delay = o->retry_delay_ms > 0 ? o->retry_delay_ms : 500;
+	int retries_left = retries_of(o);
+	long delay = first_delay_ms(o);
 	int attempts = 0;
 	int rc;
 

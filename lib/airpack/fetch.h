@@ -19,18 +19,34 @@
 #include "airpack/err.h"
 #include "airpack/digest.h"
 
+/* Every field's zero value means "the default", so a struct that was only
+ * zeroed (memset, "= {0}", a member of a zeroed struct) downloads exactly
+ * like one made with AP_FETCH_OPTS_INIT or ap_fetch_opts_init(): there is
+ * no way to get "no retries" by forgetting to initialise a field. */
 struct ap_fetch_opts {
 	const char *proxy;        /* NULL: libcurl's usual proxy environment variables */
 	const char *cacert;       /* extra CA bundle file; NULL: system store */
 	long connect_timeout;     /* seconds; 0 = 15 */
 	long low_speed_time;      /* abort when below 1 KiB/s for this many seconds; 0 = 30 */
-	int retries;              /* retries on transient errors; < 0 = 3 */
-	long retry_delay_ms;      /* first backoff delay; 0 = 500, doubled each retry */
+	int retries;              /* retries on transient errors after the first try;
+				     0 = AP_FETCH_RETRIES_DEFAULT, AP_FETCH_NO_RETRY = none */
+	long retry_delay_ms;      /* first backoff delay, doubled each retry; 0 = the
+				     default (500, or AP_FETCH_RETRY_MS, see below) */
 	/* progress (may be NULL): bytes now in the file and the total expected */
 	void (*progress)(void *ctx, uint64_t have, uint64_t total);
 	void *progress_ctx;
 };
-#define AP_FETCH_OPTS_INIT { NULL, NULL, 0, 0, -1, 0, NULL, NULL }
+#define AP_FETCH_RETRIES_DEFAULT 3
+#define AP_FETCH_NO_RETRY (-1)
+#define AP_FETCH_OPTS_INIT { .proxy = NULL, .retries = 0, .retry_delay_ms = 0 }
+
+/* Set *o to the defaults (the same as AP_FETCH_OPTS_INIT). */
+void ap_fetch_opts_init(struct ap_fetch_opts *o);
+
+/* Test hook: when retry_delay_ms is 0 and the environment variable
+ * AP_FETCH_RETRY_MS holds a number of milliseconds (1..60000), it is the
+ * first backoff delay instead of 500, so tests of real retries stay short.
+ * It changes no other behaviour and is meant for tests only. */
 
 struct ap_fetch_result {
 	uint64_t bytes_received; /* payload bytes transferred in this call */

@@ -11,7 +11,7 @@
  *
  * On failure it prints "error <name>: <message>" and exits with
  * ap_err_exit_code.  Options come from the environment:
- * AP_FETCH_RETRY_MS (first retry delay), AP_FETCH_RETRIES,
+ * AP_FETCH_RETRY_MS (first retry delay), AP_FETCH_RETRIES (0: none),
  * AP_FETCH_LOW_SPEED_TIME, AP_FETCH_CONNECT_TIMEOUT (seconds),
  * AP_FETCH_CACERT (CA file) and AP_FETCH_PROXY.
  */
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 	struct progress_seen seen = { 0, 0, 0, 0 };
 	const char *show_progress = getenv("AP_FETCH_PROGRESS");
 	unsigned long long n;
-	long retries = -1;
+	long retries = -1; /* unset: the library's default */
 	int rc;
 
 	if (argc < 2)
@@ -106,7 +106,10 @@ int main(int argc, char **argv)
 	env_long("AP_FETCH_RETRIES", &retries);
 	env_long("AP_FETCH_LOW_SPEED_TIME", &o.low_speed_time);
 	env_long("AP_FETCH_CONNECT_TIMEOUT", &o.connect_timeout);
-	o.retries = (int)retries;
+	if (retries == 0)
+		o.retries = AP_FETCH_NO_RETRY;
+	else if (retries > 0)
+		o.retries = (int)retries;
 	o.cacert = getenv("AP_FETCH_CACERT");
 	o.proxy = getenv("AP_FETCH_PROXY");
 	if (show_progress && strcmp(show_progress, "1") == 0) {

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# faults.sh - the network faults docs/downloads.md and docs/mirrors.md
+# promise to survive, against real servers on 127.0.0.1: nginx answering 500
+# until a bounded background step repairs it, and faultsrv.py, a small
+# Python server that drops a connection halfway through a body once and
+# answers garbage for mirror indexes.  The servers' logs are the proof of
+# how many requests were made and that a retry resumed with Range.
+. "$(dirname "$0")/lib.sh"
+
+A=${AIRPACK:?}
+S=${AIRPACK_SETUP:?}
+cd "$tmp"
+# The documented test hook (lib/airpack/fetch.h): a short first backoff.
+export AP_FETCH_RETRY_MS=50
+unset SOURCE_DATE_EPOCH
+
+"$A" keygen -o key.pem >/dev/null
+"$A" build "$SRCDIR/manifests/sample-release.json" --payloads "$SRCDIR/payloads/sample" \
+	--key key.pem --layout rel -o r11.tar --quiet
+T=(--trust key.pub.pem)
+mkdir -p www only && cp rel/* www/
+cp rel/manifest.json rel/manifest.json.sig only/
+# a folder with just the signed manifest (downloads land beside it: each case
+# gets its own)
+manifest_only() {
+	rm -rf "$1" && mkdir -p "$1" && cp rel/manifest.json rel/manifest.json.sig "$1/"
+}
+ZIP=moby-engine.zip
+ZIPSIZE=$(size_of rel/$ZIP)
+
+# --- faultsrv.py: a real server with scripted faults ----------------------------
+pylog=$tmp/faultsrv.log
+: >"$pylog"
+python3 "$(dirname "$0")/faultsrv.py" "$tmp/www" "$tmp/faultsrv.port" "$pylog" &
+pypid=$!
+trap '_st=$?; kill "$pypid" 2>/dev/null; wait "$pypid" 2>/dev/null; (exit $_st); _lib_cleanup' EXIT
+for i in $(seq 100); do
+	[ -s "$tmp/faultsrv.port" ] && break
+	sleep 0.1
+done
+[ -s "$tmp/faultsrv.port" ] || { echo "Bail out! faultsrv.py did not start"; exit 1; }
+P=http://127.0.0.1:$(cat "$tmp/faultsrv.port")
+pyreq() { grep -cE -- "${1:-.}" "$pylog"; }
+
+# --- install: a 500, then a body cut halfway, then the rest with Range -------------
+manifest_only m1
+run "$S" install --manifest m1/manifest.json "${T[@]}" --mirror "$P/flaky" --root r1 --quiet
+is "install through a 500 and a dropped connection exits 0" "$rc" 0
+diag "$out"
+diag "$(cat "$pylog")"
+is "the zip took exactly three requests (500, cut 200, 206)" "$(pyreq "^GET /flaky/$ZIP ")" 3
+is "the first answer was a 500" "$(sed -n "\|^GET /flaky/$ZIP |{p;q}" "$pylog" | cut -d' ' -f3)" 500
+is "the third request resumed with Range from where the cut body ended" \
+	"$(pyreq "^GET /flaky/$ZIP 206 bytes=$((ZIPSIZE / 2))-\$")" 1
+is "every other payload took three requests too" "$(pyreq '^GET /flaky/')" 12
+check "the zip's files are installed" test -f r1/opt/sample-edge/moby/dockerd.exe
+run "$S" verify --root r1
+is "verify passes after the faulty downloads" "$rc" 0
+
+# --- layout --mirror: the same faults, the same recovery ---------------------------
+: >"$pylog"
+manifest_only m2
+run "$S" layout --dir L --manifest m2/manifest.json "${T[@]}" --mirror "$P/flaky2" --quiet
+is "layout --mirror through a 500 and a dropped connection exits 0" "$rc" 0
+diag "$(cat "$pylog")"
+is "layout: three requests per payload" "$(pyreq '^GET /flaky2/')" 12
+is "layout: the zip resumed with Range" "$(pyreq "^GET /flaky2/$ZIP 206 bytes=$((ZIPSIZE / 2))-\$")" 1
+for f in iotedge-daemon.cab moby-engine.zip config.template.yaml install-check.sh; do
+	check "layout wrote $f" cmp "L/$f" "rel/$f"
+done
+
+# --- nginx: 500 until a bounded background step repairs the mirror ----------------
+mkdir -p www2 && cp rel/* www2/
+touch broken
+nginx_start "$tmp/www2" "
+		location /fixlater/ {
+			if (-f $tmp/broken) {
+				return 500;
+			}
+			alias $tmp/www2/;
+		}"
+M=$NGINX_URL
+# the repair: once nginx has answered one 500, remove the fault (at most 20 s)
+(
+	for i in $(seq 200); do
+		if grep -q ' 500 ' "$NGINX_LOG" 2>/dev/null; then
+			rm -f "$tmp/broken"
+			exit 0
+		fi
+		sleep 0.1
+	done
+	rm -f "$tmp/broken"
+) &
+fixer=$!
+manifest_only m3
+AP_FETCH_RETRY_MS=1000 run "$S" layout --dir L2 --manifest m3/manifest.json "${T[@]}" \
+	--mirror "$M/fixlater" --quiet
+wait "$fixer"
+is "layout against a mirror answering 500 until repaired exits 0" "$rc" 0
+diag "$out"
+diag "$(cat "$NGINX_LOG")"
+fives=$(nginx_requests ' 500 ')
+oks=$(nginx_requests '^GET /fixlater/[^ ]* 200 ')
+is "every payload was served once after the repair" "$oks" 4
+if [ "$fives" -ge 1 ] && [ "$fives" -le 3 ]; then
+	ok "the first file was retried after 1 to 3 answers of 500 ($fives)"
+else
+	not_ok "the first file was retried after 1 to 3 answers of 500" "got $fives"
+fi
+for f in iotedge-daemon.cab moby-engine.zip config.template.yaml install-check.sh; do
+	check "layout (after 500s) wrote $f" cmp "L2/$f" "rel/$f"
+done
+
+# --- a mirror that keeps answering 500: four attempts, then a clear error ---------
+touch broken
+nginx_log_clear
+manifest_only m4
+run "$S" install --manifest m4/manifest.json "${T[@]}" --mirror "$M/fixlater" --root r500 --quiet
+rm -f broken
+isnt "a mirror that keeps answering 500 fails the install" "$rc" 0
+contains "the error counts the attempts" "$out" "failed after 4 attempts: HTTP 500"
+is "1 try + 3 retries for the first file, then it stops" "$(nginx_requests ' 500 ')" 4
+
+done_testing
