@@ -117,75 +117,107 @@ out:
 	return rc;
 }
 
+/* The failures of the mirrors tried so far, for the final error. */
+struct mirror_failures {
+	char msg[AP_ERR_MSG_MAX];
+	size_t used;
+	size_t n;
+};
+
+static void failure_add(struct mirror_failures *f, const char *mirror, const struct ap_err *err)
+{
+	int w;
+
+	f->n++;
+	if (f->used >= sizeof(f->msg))
+		return;
+	w = snprintf(f->msg + f->used, sizeof(f->msg) - f->used, "%s'%s': %s",
+		     f->used ? "; " : "", mirror, err && err->msg[0] ? err->msg : "failed");
+	if (w > 0)
+		f->used += (size_t)w;
+}
+
+/* After every mirror failed: one mirror keeps its own message, several
+ * are named one by one.  The code is the last mirror's. */
+static int failures_report(const struct mirror_failures *f, int rc, struct ap_err *err)
+{
+	if (f->n <= 1)
+		return rc;
+	return ap_err_set(err, rc, "every mirror failed: %s", f->msg);
+}
+
+/* Failures that are not the mirror's: trying another cannot help. */
+static bool stops_failover(int rc, const struct ap_trust *trust)
+{
+	return rc == AP_E_NOMEM || rc == AP_E_USAGE || (rc == AP_E_UNTRUSTED && !trust);
+}
+
 int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct setup_index *si,
-                      struct ap_err *err)
+		      struct ap_err *err)
 {
 	struct ap_fetch_opts fo;
+	struct mirror_failures f;
 	int rc = AP_E_USAGE;
 
 	memset(si, 0, sizeof(*si));
+	memset(&f, 0, sizeof(f));
 	if (o->n_mirrors == 0)
 		return ap_err_set(err, AP_E_USAGE, "no mirror given: use --mirror URL");
 	if (o->offline)
 		return ap_err_set(err, AP_E_USAGE,
-		                  "--offline: a mirror tree's index cannot be read without the "
-		                  "network; install from a bundle or an offline folder instead");
+				  "--offline: a mirror tree's index cannot be read without the "
+				  "network; install from a bundle or an offline folder instead");
 	setup_fetch_opts(o, &fo);
 	for (size_t i = 0; i < o->n_mirrors; i++) {
 		rc = try_index(o, &fo, o->mirrors[i], trust, si, err);
 		if (rc == 0)
 			return 0;
 		setup_index_release(si);
-		if (rc != AP_E_NOTFOUND && rc != AP_E_FETCH)
+		if (stops_failover(rc, trust))
 			return rc;
+		failure_add(&f, o->mirrors[i], err);
 		if (i + 1 < o->n_mirrors)
 			setup_warn("%s: trying the next mirror", err ? err->msg : "no index");
 	}
-	return rc;
+	return failures_report(&f, rc, err);
 }
 
-int setup_mirror_open(struct setup_opts *o, const struct ap_trust *trust, struct ap_release **out,
-                      struct ap_err *err)
+/* One mirror tree: its index, the version in it, that version's manifest
+ * held to the index's hash, and (with a trust store) its signature. */
+static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
+		       const struct ap_trust *trust, struct ap_release **out, struct ap_err *err)
 {
 	struct setup_index si;
-	struct ap_fetch_opts fo;
 	const struct ap_mirror_release *mr = NULL;
 	struct ap_release *r = NULL;
 	char *mbuf = NULL, *sbuf = NULL, *murl = NULL, *name = NULL;
-	size_t mlen = 0, slen = 0, k;
+	size_t mlen = 0, slen = 0;
 	char sha[AP_SHA256_HEX];
 	int rc;
 
-	rc = setup_index_fetch(o, trust, &si, err);
+	memset(&si, 0, sizeof(si));
+	rc = try_index(o, fo, mirror, trust, &si, err);
 	if (rc)
-		return rc;
+		goto out;
 	rc = ap_mirror_resolve(si.ix, o->version, o->channel, &mr, err);
 	if (rc) {
 		ap_err_prefix(err, "mirror '%s'", si.mirror);
 		goto out;
 	}
-	/* The tree the index came from serves the release first. */
-	for (k = 0; k < o->n_mirrors && o->mirrors[k] != si.mirror; k++)
-		;
-	if (k < o->n_mirrors) {
-		memmove(o->mirrors + 1, o->mirrors, k * sizeof(*o->mirrors));
-		o->mirrors[0] = si.mirror;
-	}
-	setup_fetch_opts(o, &fo);
 	name = ap_path_join(mr->version, AP_BUNDLE_MANIFEST);
 	if (!name) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = fetch_doc(&fo, si.mirror, name, AP_MANIFEST_MAX, &murl, &mbuf, &mlen, err);
+	rc = fetch_doc(fo, si.mirror, name, AP_MANIFEST_MAX, &murl, &mbuf, &mlen, err);
 	if (rc)
 		goto out;
 	ap_sha256_hex(mbuf, mlen, sha);
 	if (!ap_sha256_eq(sha, mr->manifest_sha256)) {
 		rc = ap_err_set(err, AP_E_DIGEST,
-		                "manifest of %s does not match the signed index: '%s' has sha256 "
-		                "%s, the index says %s (a tampered or half-published mirror?)",
-		                mr->version, murl, sha, mr->manifest_sha256);
+				"manifest of %s does not match the signed index: '%s' has sha256 "
+				"%s, the index says %s (a tampered or half-published mirror?)",
+				mr->version, murl, sha, mr->manifest_sha256);
 		goto out;
 	}
 	free(name);
@@ -194,27 +226,36 @@ int setup_mirror_open(struct setup_opts *o, const struct ap_trust *trust, struct
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = fetch_doc(&fo, si.mirror, name, AP_SIG_MAX, NULL, &sbuf, &slen, err);
+	rc = fetch_doc(fo, si.mirror, name, AP_SIG_MAX, NULL, &sbuf, &slen, err);
 	if (rc == AP_E_NOTFOUND)
 		rc = ap_err_set(err, AP_E_SIGNATURE,
-		                "release '%s' is not signed: '%s.sig' is "
-		                "missing",
-		                murl, murl);
+				"release '%s' is not signed: '%s.sig' is "
+				"missing",
+				murl, murl);
 	if (rc)
 		goto out;
 	rc = ap_release_from_mem(mbuf, mlen, (unsigned char *)sbuf, slen, NULL, &r, err);
-	if (rc)
+	if (rc) {
+		ap_err_prefix(err, "release '%s'", murl);
 		goto out;
+	}
 	free(r->path);
 	r->path = murl;
 	murl = NULL;
 	if (strcmp(r->manifest->product, si.ix->product) != 0 ||
 	    strcmp(r->manifest->version, mr->version) != 0) {
 		rc = ap_err_set(err, AP_E_MANIFEST,
-		                "release '%s' is %s %s, but the mirror index lists it as %s %s",
-		                r->path, r->manifest->product, r->manifest->version, si.ix->product,
-		                mr->version);
+				"release '%s' is %s %s, but the mirror index lists it as %s %s",
+				r->path, r->manifest->product, r->manifest->version, si.ix->product,
+				mr->version);
 		goto out;
+	}
+	/* A signature that does not verify is this mirror's fault: the next
+	 * may serve the genuine release.  The caller checks it once more. */
+	if (trust && !o->insecure) {
+		rc = ap_release_check_sig(r, trust, false, err);
+		if (rc)
+			goto out;
 	}
 	*out = r;
 	r = NULL;
@@ -226,4 +267,38 @@ out:
 	free(sbuf);
 	setup_index_release(&si);
 	return rc;
+}
+
+int setup_mirror_open(struct setup_opts *o, const struct ap_trust *trust, struct ap_release **out,
+		      struct ap_err *err)
+{
+	struct ap_fetch_opts fo;
+	struct mirror_failures f;
+	int rc = AP_E_USAGE;
+
+	memset(&f, 0, sizeof(f));
+	if (o->n_mirrors == 0)
+		return ap_err_set(err, AP_E_USAGE, "no mirror given: use --mirror URL");
+	if (o->offline)
+		return ap_err_set(err, AP_E_USAGE,
+				  "--offline: a mirror tree's index cannot be read without the "
+				  "network; install from a bundle or an offline folder instead");
+	setup_fetch_opts(o, &fo);
+	for (size_t i = 0; i < o->n_mirrors; i++) {
+		const char *mirror = o->mirrors[i];
+
+		rc = try_release(o, &fo, mirror, trust, out, err);
+		if (rc == 0) {
+			/* The tree that served the release serves its payloads first. */
+			memmove(o->mirrors + 1, o->mirrors, i * sizeof(*o->mirrors));
+			o->mirrors[0] = mirror;
+			return 0;
+		}
+		if (stops_failover(rc, trust))
+			return rc;
+		failure_add(&f, mirror, err);
+		if (i + 1 < o->n_mirrors)
+			setup_warn("%s: trying the next mirror", err ? err->msg : "no release");
+	}
+	return failures_report(&f, rc, err);
 }

@@ -121,4 +121,42 @@ isnt "a mirror that keeps answering 500 fails the install" "$rc" 0
 contains "the error counts the attempts" "$out" "failed after 4 attempts: HTTP 500"
 is "1 try + 3 retries for the first file, then it stops" "$(nginx_requests ' 500 ')" 4
 
+# --- mirror trees answering garbage: fail over to the next mirror ----------------
+"$A" publish --mirror www2/tree r11.tar --key key.pem --quiet
+for t in badman badsig; do
+	cp -a www2/tree "www2/tree-$t"
+done
+printf '<html><body>Welcome to our portal</body></html>\n' >www2/tree-badman/1.1.0/manifest.json
+printf 'garbage' >www2/tree-badsig/1.1.0/manifest.json.sig
+V=(--version 1.1.0)
+for bad in "$P/html" "$P/badjson" "$M/tree-badman" "$M/tree-badsig" "$M/missing/tree"; do
+	name=${bad##*/}
+	[ "$name" = tree ] && name=404
+	: >"$pylog"
+	nginx_log_clear
+	run "$S" install --mirror "$bad" --mirror "$M/tree" "${V[@]}" "${T[@]}" --root "r-$name" --quiet
+	is "first mirror $name, second good: install exits 0" "$rc" 0
+	diag "$out"
+	contains "the warning names the failed mirror's answer ($name)" "$out" "trying the next mirror"
+	check "the release from the second mirror is installed ($name)" \
+		test -f "r-$name/opt/sample-edge/moby/dockerd.exe"
+	is "manifest, signature and every payload came from the second mirror ($name)" \
+		"$(nginx_requests '^GET /tree/1.1.0/[^ ]* 200 ')" 6
+done
+contains "an HTML index is reported with its URL" "$(cat "$pylog" >/dev/null; \
+	"$S" versions --mirror "$P/html" "${T[@]}" 2>&1)" "mirror index '$P/html/index.json'"
+
+: >"$pylog"
+run "$S" install --mirror "$P/html" --mirror "$P/badjson" --mirror "$M/tree-badsig" "${V[@]}" "${T[@]}" --root r-none
+isnt "every mirror answering garbage fails the install" "$rc" 0
+contains "the error says every mirror failed" "$out" "every mirror failed: '$P/html': "
+contains "naming the second mirror" "$out" "; '$P/badjson': "
+contains "and the third, with its cause" "$out" "; '$M/tree-badsig': "
+absent "nothing was installed" r-none/opt/sample-edge
+is "each garbage mirror was asked for its index once" "$(pyreq 'index.json ')" 2
+
+run "$S" versions --mirror "$P/badjson" --mirror "$M/tree" "${T[@]}"
+is "versions fails over from an invalid index too" "$rc" 0
+contains "and lists the good mirror's releases" "$out" "1.1.0"
+
 done_testing
