@@ -466,9 +466,35 @@ static const char *attempts_note(const struct xfer *x, char *buf, size_t len)
 	return buf;
 }
 
+/* TLS could not start because the CA certificates are not there: say so in
+ * words an operator can act on, instead of libcurl's "error setting
+ * certificate file". */
+static int cacert_failure(struct ap_err *err, const struct xfer *x)
+{
+	char *builtin = NULL;
+
+	if (x->o->cacert)
+		return ap_err_set(err, AP_E_FETCH,
+				  "downloading '%s' failed: --cacert '%s' cannot be read or holds "
+				  "no PEM certificate",
+				  x->url, x->o->cacert);
+	if (curl_easy_getinfo(x->h, CURLINFO_CAINFO, &builtin) != CURLE_OK)
+		builtin = NULL;
+	return ap_err_set(err, AP_E_FETCH,
+			  "downloading '%s' failed: no CA certificates are installed (%s%s%s), so "
+			  "the server cannot be verified: install them (Debian: apt-get install "
+			  "ca-certificates) or pass --cacert FILE with the CA that signed the "
+			  "server's certificate",
+			  x->url, builtin ? "'" : "", builtin ? builtin : "no CA file is known",
+			  builtin ? "' is missing" : "");
+}
+
 static int curl_failure(struct ap_err *err, int code, const struct xfer *x, CURLcode cc)
 {
 	char note[32];
+
+	if (cc == CURLE_SSL_CACERT_BADFILE)
+		return cacert_failure(err, x);
 
 	/* libcurl's error buffer has the detail (host, port, path) when it has any */
 	return ap_err_set(err, code, "downloading '%s' failed%s: %s", x->url,

@@ -72,7 +72,7 @@ done
 # --- nginx: 500 until a bounded background step repairs the mirror ----------------
 mkdir -p www2 && cp rel/* www2/
 touch broken
-nginx_start "$tmp/www2" "
+NGINX_TLS=1 nginx_start "$tmp/www2" "
 		location /fixlater/ {
 			if (-f $tmp/broken) {
 				return 500;
@@ -158,5 +158,38 @@ is "each garbage mirror was asked for its index once" "$(pyreq 'index.json ')" 2
 run "$S" versions --mirror "$P/badjson" --mirror "$M/tree" "${T[@]}"
 is "versions fails over from an invalid index too" "$rc" 0
 contains "and lists the good mirror's releases" "$out" "1.1.0"
+
+# --- HTTPS on a machine without CA certificates (a bare Debian 12) -------------------
+# A private mount namespace hides /etc/ssl/certs behind an empty tmpfs: libcurl's
+# CA bundle is then missing exactly as on a machine without ca-certificates.
+NS=()
+if unshare -m sh -c 'mount -t tmpfs none /etc/ssl/certs' 2>/dev/null; then
+	NS=(unshare -m)
+elif unshare -rm sh -c 'mount -t tmpfs none /etc/ssl/certs' 2>/dev/null; then
+	NS=(unshare -rm)
+fi
+if [ ${#NS[@]} -gt 0 ]; then
+	nocerts=("${NS[@]}" sh -c 'mount -t tmpfs none /etc/ssl/certs && exec "$@"' sh)
+	manifest_only m5
+	run "${nocerts[@]}" "$S" install --manifest m5/manifest.json "${T[@]}" --mirror "$NGINX_TLS_URL" \
+		--root r-noca --quiet
+	isnt "https without CA certificates fails" "$rc" 0
+	contains "saying no CA certificates are installed" "$out" "no CA certificates are installed"
+	contains "naming the missing bundle" "$out" "/etc/ssl/certs/ca-certificates.crt' is missing"
+	contains "and --cacert" "$out" "pass --cacert FILE"
+	not_contains "not libcurl's words" "$out" "error setting certificate file"
+	run "${nocerts[@]}" "$S" install --manifest m5/manifest.json "${T[@]}" --mirror "$NGINX_TLS_URL" \
+		--cacert "$NGINX_CA" --root r-noca --quiet
+	is "--cacert is enough without a system CA store" "$rc" 0
+	run "${nocerts[@]}" "$S" versions --mirror "$NGINX_TLS_URL/tree" "${T[@]}"
+	contains "versions says the same" "$out" "no CA certificates are installed"
+	run "${nocerts[@]}" "$S" versions --mirror "$NGINX_TLS_URL/tree" "${T[@]}" --cacert "$NGINX_CA"
+	is "versions --cacert works too" "$rc" 0
+else
+	ok "# SKIP no mount namespace to hide /etc/ssl/certs in"
+fi
+run "$S" versions --mirror "$NGINX_TLS_URL/tree" "${T[@]}" --cacert "$tmp/no-such-ca.pem"
+isnt "an unreadable --cacert fails" "$rc" 0
+contains "naming the file" "$out" "--cacert '$tmp/no-such-ca.pem' cannot be read"
 
 done_testing
