@@ -19,7 +19,8 @@ const char setup_source_help[] =
 	"      --manifest FILE     a release manifest with FILE.sig beside it\n"
 	"Trust:\n"
 	"      --trust KEY|DIR     trusted public key(s) (default: " AP_TRUST_DIR ")\n"
-	"      --trust-key-id ID   trust the key embedded in this setup if its id is ID\n"
+	"      --trust-key-id FPR  trust the key embedded in this setup if its full\n"
+	"                          fingerprint (64 hex, from 'airpack inspect') is FPR\n"
 	"      --insecure          go on even when the signature does not verify\n"
 	"Payloads:\n"
 	"      --offline-dir DIR   also look here for payloads (repeatable; the\n"
@@ -178,6 +179,65 @@ bool setup_is_sfx(char **self_path)
 	return false;
 }
 
+static bool all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789abcdefABCDEF", s[i]) || s[i] == '\0')
+			return false;
+	return true;
+}
+
+/* given (hex, any case) equals the first n digits of lowercase hex want */
+static bool hex_eq(const char *given, const char *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = given[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (c != want[i])
+			return false;
+	}
+	return true;
+}
+
+/* --trust-key-id VALUE against the setup's embedded key k.  Only the full
+ * SHA-256 fingerprint (64 hex) trusts it: a 16-hex key id still names the
+ * key, but 64 bits are too few to decide trust on (docs/threat-model.md). */
+static int trust_key_id_check(const struct ap_key *k, const char *given, struct ap_err *err)
+{
+	char id[AP_KEY_ID_LEN], fpr[AP_KEY_FPR_LEN];
+	size_t n = strlen(given);
+
+	ap_key_id(k, id);
+	ap_key_fingerprint(k, fpr);
+	if (n == AP_KEY_FPR_LEN - 1 && all_hex(given, n)) {
+		if (hex_eq(given, fpr, n))
+			return 0;
+		return ap_err_set(err, AP_E_UNTRUSTED,
+				  "the setup's embedded key has fingerprint %s, not %s as given with "
+				  "--trust-key-id: refusing it",
+				  fpr, given);
+	}
+	if (n == AP_KEY_ID_LEN - 1 && all_hex(given, n)) {
+		if (!hex_eq(given, id, n))
+			return ap_err_set(err, AP_E_UNTRUSTED,
+					  "the setup's embedded key has id %s, not %s as given with "
+					  "--trust-key-id: refusing it",
+					  id, given);
+		return ap_err_set(err, AP_E_UNTRUSTED,
+				  "--trust-key-id %s: a 16-digit key id is too short to trust a key "
+				  "on (another key with the same id can be made); compare the full "
+				  "fingerprint of the setup's key, %s, with the one published with the "
+				  "release and pass that",
+				  given, fpr);
+	}
+	return ap_err_set(err, AP_E_USAGE,
+			  "--trust-key-id '%s': expected the signer key's fingerprint, 64 hex digits "
+			  "(the setup's key has %s)",
+			  given, fpr);
+}
+
 /* Trust: --trust, else the build's trust folder (when it exists and holds
  * keys), plus the setup's own key when --trust-key-id names it.  *out may
  * be NULL on success: nothing is trusted. */
@@ -186,7 +246,6 @@ int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap
 {
 	struct ap_trust *t = NULL;
 	struct ap_key *k = NULL;
-	char id[AP_KEY_ID_LEN];
 	int rc;
 
 	if (o->trust) {
@@ -209,13 +268,9 @@ int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap
 		rc = ap_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
 		if (rc)
 			goto fail;
-		ap_key_id(k, id);
-		if (strcmp(id, o->trust_key_id) != 0) {
-			rc = ap_err_set(err, AP_E_UNTRUSTED,
-					"the setup's embedded key has id %s, not %s as given with "
-					"--trust-key-id: refusing it", id, o->trust_key_id);
+		rc = trust_key_id_check(k, o->trust_key_id, err);
+		if (rc)
 			goto fail;
-		}
 		if (!t)
 			t = ap_trust_new();
 		if (!t) {
@@ -301,14 +356,32 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 	if (rc && !o->insecure)
 		goto out;
 check:
+	if (!trust && !o->insecure && r->embedded_pub) {
+		const char *id = r->manifest->key_id;
+		struct ap_key *k = NULL;
+		char fpr[AP_KEY_FPR_LEN];
+
+		rc = ap_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
+		if (rc)
+			goto out;
+		ap_key_fingerprint(k, fpr);
+		ap_key_free(k);
+		rc = ap_err_set(err, AP_E_UNTRUSTED,
+				"no trusted key to check '%s' (signed by key id %s, key fingerprint "
+				"%s): install its public key in %s, pass --trust KEY, or compare "
+				"that fingerprint with the one published with the release and pass "
+				"--trust-key-id FINGERPRINT",
+				src, id ? id : "(not recorded)", fpr, AP_TRUST_DIR);
+		goto out;
+	}
 	if (!trust && !o->insecure) {
 		const char *id = r->manifest->key_id;
 		rc = ap_err_set(err, AP_E_UNTRUSTED,
 				"no trusted key to check '%s' (signed by key id %s): install its "
-				"public key in %s, pass --trust KEY, or, for a setup, "
-				"--trust-key-id ID after comparing %s with the id published with "
-				"the release", src, id ? id : "(not recorded)", AP_TRUST_DIR,
-				id ? id : "the signer's id");
+				"public key in %s, pass --trust KEY, or, for a setup that carries "
+				"its key, --trust-key-id FINGERPRINT after comparing the key's "
+				"fingerprint with the one published with the release",
+				src, id ? id : "(not recorded)", AP_TRUST_DIR);
 		goto out;
 	}
 	rc = ap_release_check_sig(r, trust, o->insecure, err);

@@ -24,6 +24,7 @@ struct ap_key {
 	EVP_PKEY *pkey;
 	bool priv;
 	char id[AP_KEY_ID_LEN];
+	char fpr[AP_KEY_FPR_LEN];
 };
 
 struct ap_trust {
@@ -79,6 +80,7 @@ static int key_wrap(EVP_PKEY *pkey, bool priv, struct ap_key **out, struct ap_er
 	k->priv = priv;
 	memcpy(k->id, hex, AP_KEY_ID_LEN - 1);
 	k->id[AP_KEY_ID_LEN - 1] = '\0';
+	memcpy(k->fpr, hex, AP_KEY_FPR_LEN);
 	*out = k;
 	return 0;
 }
@@ -326,6 +328,65 @@ int ap_key_write_public(const struct ap_key *key, const char *path, bool force, 
 void ap_key_id(const struct ap_key *key, char id[AP_KEY_ID_LEN])
 {
 	memcpy(id, key->id, AP_KEY_ID_LEN);
+}
+
+void ap_key_fingerprint(const struct ap_key *key, char fpr[AP_KEY_FPR_LEN])
+{
+	memcpy(fpr, key->fpr, AP_KEY_FPR_LEN);
+}
+
+void ap_key_type(const struct ap_key *key, char *buf, size_t len)
+{
+	char group[64];
+	const char *name;
+	int id = EVP_PKEY_get_base_id(key->pkey);
+
+	switch (id) {
+	case EVP_PKEY_ED25519:
+		snprintf(buf, len, "Ed25519");
+		return;
+	case EVP_PKEY_ED448:
+		snprintf(buf, len, "Ed448");
+		return;
+	case EVP_PKEY_RSA:
+	case EVP_PKEY_RSA_PSS:
+		snprintf(buf, len, "%s %d-bit", id == EVP_PKEY_RSA ? "RSA" : "RSA-PSS",
+			 EVP_PKEY_get_bits(key->pkey));
+		return;
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_group_name(key->pkey, group, sizeof(group), NULL) == 1) {
+			/* the NIST names operators know these curves by */
+			if (strcmp(group, "prime256v1") == 0)
+				snprintf(group, sizeof(group), "P-256");
+			else if (strcmp(group, "secp384r1") == 0)
+				snprintf(group, sizeof(group), "P-384");
+			else if (strcmp(group, "secp521r1") == 0)
+				snprintf(group, sizeof(group), "P-521");
+			snprintf(buf, len, "ECDSA %s", group);
+			return;
+		}
+		snprintf(buf, len, "ECDSA");
+		return;
+	default:
+		name = EVP_PKEY_get0_type_name(key->pkey);
+		snprintf(buf, len, "%s", name ? name : "unknown");
+		return;
+	}
+}
+
+int ap_key_check_signing(const struct ap_key *key, const char *path, struct ap_err *err)
+{
+	char type[96];
+
+	if (EVP_PKEY_get_base_id(key->pkey) == EVP_PKEY_ED25519)
+		return 0;
+	ap_key_type(key, type, sizeof(type));
+	return ap_err_set(err, AP_E_USAGE,
+			  "key '%s' is an %s key: airpack signs releases and mirror indexes with "
+			  "Ed25519 keys only (one fixed-length, deterministic signature keeps "
+			  "bundles one-pass and byte-identical); make one with 'airpack keygen -o "
+			  "KEY' or 'openssl genpkey -algorithm ed25519'",
+			  path ? path : "(key)", type);
 }
 
 void ap_key_free(struct ap_key *key)

@@ -345,6 +345,8 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 		goto out;
 	}
 	rc = ap_key_load_private(o->key, &key, err);
+	if (rc == 0)
+		rc = ap_key_check_signing(key, o->key, err);
 	if (rc)
 		goto out;
 	ap_key_id(key, key_id);

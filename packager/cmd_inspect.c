@@ -5,6 +5,7 @@
 
 #include "airpack.h"
 #include "airpack/release.h"
+#include "airpack/sign.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
@@ -23,8 +24,24 @@ static const char *kind_name(enum ap_release_kind k)
 	return "?";
 }
 
+/* A setup carries its signer's public key: its full fingerprint is what an
+ * operator compares and passes to --trust-key-id.  "" when there is none. */
+static void embedded_fingerprint(const struct ap_release *r, char fpr[AP_KEY_FPR_LEN])
+{
+	struct ap_key *k = NULL;
+
+	fpr[0] = '\0';
+	if (!r->embedded_pub ||
+	    ap_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, NULL) != 0)
+		return;
+	ap_key_fingerprint(k, fpr);
+	ap_key_free(k);
+}
+
 static void print_json(const struct ap_release *r)
 {
+	char fpr[AP_KEY_FPR_LEN];
+
 	const struct ap_manifest *m = r->manifest;
 	struct ap_json j;
 
@@ -39,6 +56,9 @@ static void print_json(const struct ap_release *r)
 	ap_json_str(&j, "platform", m->platform);
 	ap_json_str(&j, "prefix", m->prefix);
 	ap_json_str(&j, "key_id", m->key_id);
+	embedded_fingerprint(r, fpr);
+	if (fpr[0])
+		ap_json_str(&j, "key_fingerprint", fpr);
 	ap_json_str(&j, "manifest_sha256", r->manifest_sha256);
 	ap_json_u64(&j, "total_size", ap_manifest_total_size(m));
 	ap_json_arr_begin(&j, "components");
@@ -61,6 +81,7 @@ static void print_json(const struct ap_release *r)
 static void print_text(const struct ap_release *r)
 {
 	const struct ap_manifest *m = r->manifest;
+	char fpr[AP_KEY_FPR_LEN];
 	char sz[32];
 
 	printf("%s: %s%s\n", r->path, kind_name(r->kind),
@@ -72,6 +93,10 @@ static void print_text(const struct ap_release *r)
 	printf("platform:  %s\n", m->platform ? m->platform : "-");
 	printf("prefix:    %s\n", m->prefix);
 	printf("key id:    %s\n", m->key_id ? m->key_id : "(not recorded)");
+	embedded_fingerprint(r, fpr);
+	if (fpr[0])
+		printf("key:       fingerprint %s (the key this setup carries; publish it "
+		       "for --trust-key-id)\n", fpr);
 	printf("manifest:  sha256 %s\n", r->manifest_sha256);
 	printf("total:     %s in %zu components\n",
 	       ap_human_size(ap_manifest_total_size(m), sz, sizeof(sz)), m->n_components);

@@ -36,6 +36,7 @@ int cmd_keygen(int argc, char **argv)
 	const char *out = NULL;
 	char *pub = NULL;
 	char id[AP_KEY_ID_LEN];
+	char fpr[AP_KEY_FPR_LEN];
 	struct ap_stat st;
 	bool force = false;
 	int c, rc;
@@ -82,7 +83,9 @@ int cmd_keygen(int argc, char **argv)
 	    ap_key_write_public(key, pub, force, &err) != 0)
 		goto fail;
 	ap_key_id(key, id);
-	printf("private key: %s\npublic key:  %s\nkey id:      %s\n", out, pub, id);
+	ap_key_fingerprint(key, fpr);
+	printf("private key: %s\npublic key:  %s\nkey id:      %s\nfingerprint: %s\n", out, pub, id,
+	       fpr);
 	ap_key_free(key);
 	free(pub);
 	return 0;

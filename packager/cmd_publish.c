@@ -540,6 +540,8 @@ static int run_publish(const struct publish_opts *o, struct ap_err *err)
 	if (!ps.buf)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_key_load_private(o->key, &ps.key, err);
+	if (rc == 0)
+		rc = ap_key_check_signing(ps.key, o->key, err);
 	if (rc)
 		goto out;
 	ap_key_id(ps.key, ps.key_id);

@@ -4,7 +4,13 @@
  * bytes (Ed25519 by default; for non-Ed25519 keys SHA-256 is the digest), so
  * `openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in MSG -sigfile SIG`
  * verifies them.  A key id is the first 16 hex digits of SHA-256 over the
- * public key's DER (SubjectPublicKeyInfo).
+ * public key's DER (SubjectPublicKeyInfo); the key's fingerprint is all 64
+ * hex digits of that SHA-256.  The id names a key (manifests, messages); only
+ * the fingerprint is long enough to decide trust on (docs/threat-model.md).
+ *
+ * Verifying accepts any key OpenSSL's EVP verifies with; signing releases
+ * and mirror indexes (airpack build, publish) takes Ed25519 keys only:
+ * ap_key_check_signing.
  */
 #ifndef AP_SIGN_H
 #define AP_SIGN_H
@@ -13,7 +19,8 @@
 #include <stdbool.h>
 #include "airpack/err.h"
 
-#define AP_KEY_ID_LEN 17 /* 16 hex digits and a NUL */
+#define AP_KEY_ID_LEN 17  /* 16 hex digits and a NUL */
+#define AP_KEY_FPR_LEN 65 /* 64 hex digits and a NUL */
 
 struct ap_key;   /* a private or public key; opaque */
 struct ap_trust; /* a set of trusted public keys; opaque */
@@ -40,6 +47,19 @@ int ap_key_public_pem(const struct ap_key *key, char **pem, size_t *len, struct 
 
 /* The key id (works on private keys too: it is the id of the public half). */
 void ap_key_id(const struct ap_key *key, char id[AP_KEY_ID_LEN]);
+
+/* The full fingerprint: SHA-256 of the public key's DER, 64 lowercase hex
+ * digits (its first 16 are the key id). */
+void ap_key_fingerprint(const struct ap_key *key, char fpr[AP_KEY_FPR_LEN]);
+
+/* The key's algorithm in words, e.g. "Ed25519", "RSA 2048-bit", "ECDSA P-256". */
+void ap_key_type(const struct ap_key *key, char *buf, size_t len);
+
+/* 0 when key may sign releases and indexes (Ed25519); otherwise AP_E_USAGE
+ * naming path and the key's type.  Ed25519 alone: its signatures have one
+ * length (the one-pass bundle writer reserves room for it) and are
+ * deterministic (the same inputs give the same bundle). */
+int ap_key_check_signing(const struct ap_key *key, const char *path, struct ap_err *err);
 
 void ap_key_free(struct ap_key *key);
 

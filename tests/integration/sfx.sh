@@ -12,6 +12,7 @@ export AP_FETCH_RETRY_MS=50
 
 "$A" keygen -o key.pem >/dev/null
 keyid=$(openssl pkey -pubin -in key.pub.pem -outform DER | openssl dgst -sha256 -r | cut -c1-16)
+keyfpr=$(openssl pkey -pubin -in key.pub.pem -outform DER | openssl dgst -sha256 -r | cut -c1-64)
 run "$A" build "$SRCDIR/manifests/sample-release.json" --payloads "$SRCDIR/payloads/sample" \
 	--key key.pem --sfx out/setup --sfx-stub "$S" --layout rel
 is "build --sfx exits 0" "$rc" 0
@@ -34,16 +35,34 @@ run dev/setup --root "$tmp/root0"
 is "with no trust at all it refuses (exit 6)" "$rc" 6
 contains "and prints the key id to compare" "$out" "signed by key id $keyid"
 absent "nothing was installed" root0/opt
+contains "and the full fingerprint to compare" "$out" "key fingerprint $keyfpr"
 run dev/setup --root "$tmp/root0" --trust-key-id 0123456789abcdef
 is "a wrong --trust-key-id is refused (exit 6)" "$rc" 6
 contains "naming both ids" "$out" "has id $keyid, not 0123456789abcdef"
+run dev/setup --root "$tmp/root0" --trust-key-id "$keyid"
+is "the right 16-hex key id alone is not enough to trust the key (exit 6)" "$rc" 6
+contains "the refusal says why and prints the fingerprint" "$out" \
+	"a 16-digit key id is too short to trust a key on"
+contains "the full fingerprint to compare" "$out" "$keyfpr"
+absent "nothing was installed on a key id" root0/opt
+wrongfpr=$(printf '%s' "$keyfpr" | tr 0-9a-f 1-9a-f0)
+run dev/setup --root "$tmp/root0" --trust-key-id "$wrongfpr"
+is "a wrong fingerprint is refused (exit 6)" "$rc" 6
+contains "naming both fingerprints" "$out" "has fingerprint $keyfpr, not $wrongfpr"
+run dev/setup --root "$tmp/root0" --trust-key-id abc
+is "a --trust-key-id of another length is a usage error (exit 2)" "$rc" 2
+run "$A" inspect dev/setup
+contains "airpack inspect prints the setup key's full fingerprint" "$out" "fingerprint $keyfpr"
+run "$A" inspect dev/setup --json
+contains "and in JSON" "$out" "\"key_fingerprint\":\"$keyfpr\""
 
-run dev/setup plan --trust-key-id "$keyid"
+run dev/setup plan --trust-key-id "$keyfpr"
 is "./setup plan works" "$rc" 0
 contains "plan takes every component from the setup" "$out" "bundle    security-daemon"
 
-run dev/setup --root "$tmp/root1" --trust-key-id "$keyid" --quiet
-is "./setup with --root and the published key id installs" "$rc" 0
+KEYFPR_UPPER=$(printf '%s' "$keyfpr" | tr a-f A-F)
+run dev/setup --root "$tmp/root1" --trust-key-id "$KEYFPR_UPPER" --quiet
+is "./setup with --root and the published fingerprint (any case) installs" "$rc" 0
 run "$S" verify --root root1
 is "verify passes on what the setup installed" "$rc" 0
 run "$S" status --root root1 --json
@@ -58,7 +77,7 @@ run dev/setup --root "$tmp/root2" --trust key.pub.pem --quiet
 is "./setup with --trust installs too" "$rc" 0
 check "both installs are the same files" diff -r root1/opt root2/opt
 
-run dev/setup --extract "$tmp/usb" --trust-key-id "$keyid" --quiet
+run dev/setup --extract "$tmp/usb" --trust-key-id "$keyfpr" --quiet
 is "./setup --extract DIR exits 0" "$rc" 0
 run "$A" verify usb --trust key.pub.pem
 is "the extracted offline folder verifies" "$rc" 0

@@ -67,7 +67,7 @@ cat >win-release.json <<EOF
 EOF
 
 "$A" keygen -o key.pem >/dev/null
-keyid=$(openssl pkey -pubin -in key.pub.pem -outform DER | openssl dgst -sha256 -r | cut -c1-16)
+keyfpr=$(openssl pkey -pubin -in key.pub.pem -outform DER | openssl dgst -sha256 -r | cut -c1-64)
 run "$A" build win-release.json --payloads pay --key key.pem --sfx out/setup.exe \
 	--sfx-stub "$EXE" --layout rel
 is "airpack build --sfx with airpack-setup.exe exits 0" "$rc" 0
@@ -81,12 +81,12 @@ run "$W" dev/setup.exe --version
 is "setup.exe --version exits 0 under wine" "$rc" 0
 contains "it finds the release inside itself (GetModuleFileNameW)" "$out" "carries a release: yes"
 
-run "$W" dev/setup.exe plan --trust-key-id "$keyid"
+run "$W" dev/setup.exe plan --trust-key-id "$keyfpr"
 is "setup.exe plan exits 0" "$rc" 0
 contains "plan takes the cab from the setup" "$out" "bundle    security-daemon"
 
 root1=$(winpath "$tmp/root1")
-run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyid" --quiet
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet
 is "setup.exe installs into $root1" "$rc" 0
 [ "$rc" = 0 ] || diag "$out"
 inst="root1/Program Files/sample-win"
@@ -114,7 +114,7 @@ run "$W" dev/setup.exe verify --root "$root1"
 isnt "verify notices a changed file" "$rc" 0
 contains "and names it" "$out" "$cafe"
 printf 'mine' >"$inst/notes/mine.txt"
-run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyid" --quiet
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet
 is "a second run repairs it (the two-rename switch: Windows has no atomic exchange)" "$rc" 0
 is "a file the user added is kept across it (CreateHardLinkW)" "$(cat "$inst/notes/mine.txt")" mine
 is "no staging or old tree is left beside the install" "$(ls "root1/Program Files")" sample-win
@@ -124,7 +124,7 @@ is "verify passes again" "$rc" 0
 run "$W" dev/setup.exe status --root "$root1" --json
 contains "status shows the release" "$out" '"version":"1.1.0"'
 
-run "$W" dev/setup.exe --extract "$(winpath "$tmp/usb")" --trust-key-id "$keyid" --quiet
+run "$W" dev/setup.exe --extract "$(winpath "$tmp/usb")" --trust-key-id "$keyfpr" --quiet
 is "setup.exe --extract writes an offline folder" "$rc" 0
 check "with the payloads as they were, the non-ASCII name included" cmp "usb/$cafe" "pay/$cafe"
 run "$A" verify usb --trust key.pub.pem

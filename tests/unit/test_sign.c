@@ -664,6 +664,74 @@ out:
 }
 #endif
 
+/* Signing releases takes Ed25519 only; every type is named; the fingerprint
+ * is the whole SHA-256 of the public key's DER and starts with the key id. */
+#ifdef _WIN32
+static void test_signing_keys(void)
+{
+	skip("keys made by the openssl program: its command lines need /bin/sh");
+}
+#else
+static void test_signing_keys(void)
+{
+	static const struct {
+		const char *file, *genpkey, *type;
+	} keys[] = {
+		{ "k-p256.pem", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "ECDSA P-256" },
+		{ "k-rsa.pem", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "RSA 2048-bit" },
+		{ "k-ed448.pem", "-algorithm ED448", "Ed448" },
+		{ "k-ed25519.pem", "-algorithm ED25519", "Ed25519" },
+	};
+	struct ap_err err = AP_ERR_INIT;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *path = in_dir(keys[i].file);
+		char *pub = in_dir("k-pub.pem");
+		struct ap_key *k = NULL;
+		char type[96], id[AP_KEY_ID_LEN], fpr[AP_KEY_FPR_LEN], want[AP_KEY_FPR_LEN];
+		FILE *fp;
+		int rc;
+
+		rc = sh("openssl genpkey %s -out '%s' 2>/dev/null && "
+			"openssl pkey -in '%s' -pubout -outform DER 2>/dev/null | "
+			"openssl dgst -sha256 -r | cut -c1-64 >'%s'",
+			keys[i].genpkey, path, path, pub);
+		is_int(rc, 0, "openssl makes a %s key", keys[i].type);
+		want[0] = '\0';
+		fp = fopen(pub, "r");
+		if (fp) {
+			if (!fgets(want, sizeof(want), fp))
+				want[0] = '\0';
+			fclose(fp);
+		}
+		rc = ap_key_load_private(path, &k, &err);
+		is_int(rc, 0, "load the %s key: %s", keys[i].type, err.msg);
+		if (k) {
+			ap_key_type(k, type, sizeof(type));
+			is_str(type, keys[i].type, "the type is named");
+			ap_key_fingerprint(k, fpr);
+			ap_key_id(k, id);
+			is_str(fpr, want, "%s fingerprint = sha256 of the public key's DER (openssl)",
+			       keys[i].type);
+			ok(strncmp(fpr, id, AP_KEY_ID_LEN - 1) == 0, "the key id is its first 16 digits");
+			ap_err_clear(&err);
+			rc = ap_key_check_signing(k, path, &err);
+			if (strcmp(keys[i].type, "Ed25519") == 0) {
+				is_int(rc, 0, "an Ed25519 key may sign releases");
+			} else {
+				is_int(rc, AP_E_USAGE, "a %s key may not sign releases", keys[i].type);
+				ok(strstr(err.msg, keys[i].type) && strstr(err.msg, keys[i].file) &&
+					   strstr(err.msg, "Ed25519 keys only"),
+				   "the refusal names the file, the type and Ed25519: %s", err.msg);
+			}
+		}
+		ap_key_free(k);
+		free(path);
+		free(pub);
+	}
+}
+#endif
+
 int main(void)
 {
 	struct ap_err err = AP_ERR_INIT;
@@ -678,6 +746,7 @@ int main(void)
 	test_trust();
 	test_forgery();
 	test_openssl_interop();
+	test_signing_keys();
 
 	is_int(ap_fsx_rm_rf(dir, &err), 0, "remove the temp folder: %s", err.msg);
 	free(dir);
