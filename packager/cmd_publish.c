@@ -117,64 +117,25 @@ static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
 	return rc;
 }
 
-/* Payloads from a bundle or setup, in one streaming pass. */
+static int publish_entry(void *ctx, const struct ap_release_entry *e, struct ap_err *err)
+{
+	struct publish_state *ps = ctx;
+
+	if (ap_layout_has(ps->layout, e->c->file, e->c->size, e->c->sha256)) {
+		ps->kept++;
+		return 0;
+	}
+	return copy_verified(ps, e->c->file, e->br, e->c, e->c->file, err);
+}
+
+/* Payloads from a bundle or setup, in one streaming pass that checks the
+ * bundle as every reader does (ap_release_walk_bundle). */
 static int copy_from_bundle(struct publish_state *ps, struct ap_err *err)
 {
-	const struct ap_release *r = ps->r;
-	const struct ap_manifest *m = r->manifest;
-	struct ap_bundle_reader *br = NULL;
-	bool *seen = calloc(m->n_components + 1, sizeof(*seen));
-	int rc;
+	int rc = ap_release_walk_bundle(ps->r, publish_entry, ps, err);
 
-	if (!seen)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = ap_bundle_reader_open(r->path, r->offset, r->length, &br, err);
-	if (rc)
-		goto out;
-	for (;;) {
-		const struct ap_component *c = NULL;
-		const char *name;
-		uint64_t size;
-		size_t idx = 0;
-
-		rc = ap_bundle_reader_next(br, &name, &size, err);
-		if (rc <= 0)
-			break;
-		for (size_t i = 0; i < m->n_components; i++) {
-			if (strcmp(m->components[i].file, name) == 0) {
-				c = &m->components[i];
-				idx = i;
-			}
-		}
-		if (!c || seen[idx]) {
-			rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s' holds '%s'%s", r->path, name,
-			                c ? " twice" : ", which the manifest does not name");
-			goto out;
-		}
-		seen[idx] = true;
-		if (ap_layout_has(ps->layout, c->file, c->size, c->sha256)) {
-			ps->kept++;
-			continue;
-		}
-		rc = copy_verified(ps, name, br, c, c->file, err);
-		if (rc) {
-			ap_err_prefix(err, "bundle '%s'", r->path);
-			goto out;
-		}
-	}
-	if (rc < 0)
-		goto out;
-	rc = 0;
-	for (size_t i = 0; i < m->n_components; i++) {
-		if (!seen[i]) {
-			rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s' lacks '%s' (component '%s')",
-			                r->path, m->components[i].file, m->components[i].name);
-			break;
-		}
-	}
-out:
-	free(seen);
-	ap_bundle_reader_free(br);
+	if (rc && rc != AP_E_BUNDLE && rc != AP_E_UNSAFE)
+		ap_err_prefix(err, "bundle '%s'", ps->r->path);
 	return rc;
 }
 
