@@ -149,6 +149,7 @@ int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool c
 	s.fo.progress = ap_progress_fetch_cb;
 	s.fo.progress_ctx = &bar;
 	s.so.work_dir = dir;
+	s.so.work_mode = 0644; /* the mode every payload of an offline folder gets */
 	rc = ap_src_fetch(r, p, &s.so, &err);
 	ap_progress_end(&bar);
 	if (rc)

@@ -273,7 +273,7 @@ static int unpack_entry(void *ctx, const struct ap_release_entry *e, struct ap_e
 	x.what = name;
 	x.size = it->c->size;
 	x.sha256 = it->c->sha256;
-	rc = ap_sink_open(&sink, path, 0600, &x, err);
+	rc = ap_sink_open(&sink, path, o->work_mode ? o->work_mode : 0600, &x, err);
 	do {
 		if (rc == 0)
 			rc = ap_bundle_reader_read(e->br, u->buf, READ_BUF, &got, err);

@@ -162,6 +162,8 @@ is "a rerun of layout exits 0" "$rc" 0
 is "it removes the temporaries" "$(compgen -G 'L2/*.tmp-*' | tr '\n' ' ')" ""
 run "$A" verify L2 "${T[@]}"
 is "the layout verifies" "$rc" 0
+is "a payload unpacked from a bundle gets the folder's mode, as a copied one does" \
+	"$(stat -c %a L2/p1.bin) $(stat -c %a L/p1.bin)" "644 644"
 
 "$A" build src1.json --payloads v1 --key key.pem -o r1.tar --quiet
 "$A" publish --mirror M r1.tar --key key.pem --quiet
