@@ -177,6 +177,11 @@ is "flipped byte: install exits 4" "$rc" 4
 contains "flipped byte: install names p3" "$out" "component 'p3'"
 absent "flipped byte: nothing installed" rootf/opt/bundle-demo
 
+run "$A" verify out-of-order.tar "${T[@]}" --json
+is "verify --json on a malformed bundle exits 3" "$rc" 3
+contains "its JSON verdict is the bundle's, with the cause" "$out" \
+	'{"check":"bundle","verdict":"fail","error":"bundle","problem":"bundle '"'"'out-of-order.tar'"'"' holds'
+
 # Publish reads bundles the same way.
 run "$A" publish --mirror M out-of-order.tar --key key.pem --quiet
 is "publish refuses an out-of-order bundle (exit 3)" "$rc" 3
