@@ -12,6 +12,7 @@
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/layout.h"
 #include "airpack/manifest.h"
 #include "airpack/sink.h"
 #include "airpack/ui.h"
@@ -34,38 +35,9 @@ static bool same_manifest(const char *dir, const struct ap_release *r)
 	return same;
 }
 
-static int clean_dir(const struct setup_opts *o, const char *dir, const struct ap_manifest *m,
-		     size_t *removed, struct ap_err *err)
+static void note_removed(void *ctx, const char *name)
 {
-	char **names = NULL;
-	size_t n = 0;
-	int rc;
-
-	rc = ap_fsx_list_dir(dir, &names, &n, err);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		char *path;
-		if (ap_manifest_names_file(m, names[i]))
-			continue;
-		path = ap_path_join(dir, names[i]);
-		if (!path) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-			break;
-		}
-		if (ap_fsx_is_file(path)) {
-			rc = ap_fsx_unlink(path, err);
-			if (rc == 0) {
-				(*removed)++;
-				setup_note(o, "  removed    %s (not in the manifest)", names[i]);
-			}
-		}
-		free(path);
-		if (rc)
-			break;
-	}
-	ap_strv_free(names, n);
-	return rc;
+	setup_note(ctx, "  removed    %s (not in the manifest)", name);
 }
 
 int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool clean)
@@ -75,6 +47,7 @@ int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool c
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_release *r = NULL;
 	struct ap_src_plan *p = NULL;
+	struct ap_layout *l = NULL;
 	struct ap_progress bar;
 	char *path = NULL;
 	size_t removed = 0, copied = 0, bad = 0;
@@ -145,16 +118,10 @@ int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool c
 		goto out;
 	}
 	/* Another release's manifest must not describe payloads being
-	 * replaced: drop it first, the new one goes in last. */
-	if (!same_manifest(dir, r)) {
-		path = ap_path_join(dir, AP_BUNDLE_MANIFEST);
-		if (!path || ap_fsx_unlink(path, &err) != 0) {
-			rc = path ? err.code : ap_err_set(&err, AP_E_NOMEM, "out of memory");
-			goto fail;
-		}
-		free(path);
-		path = NULL;
-	}
+	 * replaced: the writer drops it now, the new one goes in last. */
+	rc = ap_layout_open(dir, r->manifest_json, r->manifest_len, &l, &err);
+	if (rc)
+		goto fail;
 	for (size_t i = 0; i < p->n_items; i++) {
 		struct ap_src_item *it = &p->items[i];
 		struct ap_sink_expect x = { it->path, true, it->c->size, it->c->sha256,
@@ -171,7 +138,7 @@ int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool c
 		if (strcmp(path, it->path) == 0)
 			continue;
 		/* Checked again while copying: the planned file may have changed. */
-		rc = ap_sink_copy_file(it->path, path, 0644, &x, NULL, NULL, NULL, &err);
+		rc = ap_layout_copy_file(l, it->c->file, it->path, &x, NULL, NULL, NULL, &err);
 		if (rc) {
 			ap_err_prefix(&err, "component '%s'", it->c->name);
 			goto fail;
@@ -182,33 +149,19 @@ int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool c
 	s.fo.progress = ap_progress_fetch_cb;
 	s.fo.progress_ctx = &bar;
 	s.so.work_dir = dir;
+	s.so.work_mode = 0644; /* the mode every payload of an offline folder gets */
 	rc = ap_src_fetch(r, p, &s.so, &err);
 	ap_progress_end(&bar);
 	if (rc)
 		goto fail;
-	free(path);
-	path = ap_path_join(dir, AP_BUNDLE_SIG);
-	if (!path) {
-		rc = ap_err_set(&err, AP_E_NOMEM, "out of memory");
-		goto fail;
-	}
-	rc = ap_fsx_write_atomic(path, r->sig, r->sig_len, 0644, &err);
-	if (rc)
-		goto fail;
-	free(path);
-	path = ap_path_join(dir, AP_BUNDLE_MANIFEST);
-	if (!path) {
-		rc = ap_err_set(&err, AP_E_NOMEM, "out of memory");
-		goto fail;
-	}
-	rc = ap_fsx_write_atomic(path, r->manifest_json, r->manifest_len, 0644, &err);
-	if (rc)
-		goto fail;
 	if (clean) {
-		rc = clean_dir(o, dir, r->manifest, &removed, &err);
+		rc = ap_layout_clean(l, r->manifest, note_removed, o, &removed, &err);
 		if (rc)
 			goto fail;
 	}
+	rc = ap_layout_commit(l, r->manifest_json, r->manifest_len, r->sig, r->sig_len, &err);
+	if (rc)
+		goto fail;
 	if (o->json) {
 		struct ap_json j;
 		ap_json_begin(&j, stdout);
@@ -233,6 +186,7 @@ fail:
 out:
 	free(path);
 	ap_src_plan_free(p);
+	ap_layout_free(l);
 	setup_src_release(&s);
 	ap_release_free(r);
 	return rc;

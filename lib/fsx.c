@@ -203,6 +203,65 @@ out:
 	return rc;
 }
 
+#define TEMP_MARK ".tmp-"
+#define TEMP_RANDOM 6
+
+bool ap_fsx_is_temp_name(const char *name, const char *base)
+{
+	size_t n = strlen(name), tail = sizeof(TEMP_MARK) - 1 + TEMP_RANDOM, nb;
+
+	if (n <= tail)
+		return false;
+	nb = n - tail;
+	if (base && (strlen(base) != nb || memcmp(name, base, nb) != 0))
+		return false;
+	if (memcmp(name + nb, TEMP_MARK, sizeof(TEMP_MARK) - 1) != 0)
+		return false;
+	for (size_t i = n - TEMP_RANDOM; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return false;
+	}
+	return true;
+}
+
+int ap_fsx_remove_temps(const char *dir, const char *base, size_t *removed, struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0, count = 0;
+	int rc = 0;
+
+	if (!ap_fsx_is_dir(dir))
+		goto out;
+	rc = ap_fsx_list_dir(dir, &names, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct ap_stat st;
+		char *path;
+
+		if (!ap_fsx_is_temp_name(names[i], base))
+			continue;
+		path = ap_path_join(dir, names[i]);
+		if (!path) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			break;
+		}
+		rc = ap_fsx_stat(path, &st, err);
+		if (rc == 0 && st.type == AP_FT_FILE) {
+			rc = ap_fsx_unlink(path, err);
+			if (rc == 0)
+				count++;
+		}
+		free(path);
+	}
+	if (rc == 0 && count)
+		rc = ap_fsx_fsync_dir(dir, err);
+out:
+	ap_strv_free(names, n);
+	if (rc == 0 && removed)
+		*removed = count;
+	return rc;
+}
+
 char *ap_path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a);

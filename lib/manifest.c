@@ -5,6 +5,7 @@
  * the model is built, then ap_manifest_validate checks every value rule on the
  * model.  Both stages name the JSON path in every message.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "jsonx.h"
 #include "airpack/bundle.h"
+#include "airpack/fsx.h"
 #include "airpack/manifest.h"
 #include "airpack/str.h"
 #include "airpack/banned.h"
@@ -116,6 +118,52 @@ static int check_name(const char *path, const char *what, const char *name, stru
 	if (why)
 		return fail(err, path, "unsafe %s %s %s", what, ap_jsonx_quote(name, q, sizeof(q)),
 		            why);
+	return 0;
+}
+
+/* Names an offline folder or a mirror tree keeps for itself.  A payload so
+ * named would be overwritten by (or overwrite) the folder's own files, so
+ * no component may take one, in any letter case (offline folders may live
+ * on case-insensitive file systems). */
+static const char *const reserved_names[] = {
+	"manifest.json", "manifest.json.sig", "index.json", "index.json.sig",
+};
+
+static bool reserved_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++) {
+		const char *a = reserved_names[i], *b = name;
+
+		while (*a && *b && tolower((unsigned char)*a) == tolower((unsigned char)*b)) {
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return true;
+	}
+	return false;
+}
+
+bool ap_manifest_reserved_name(const char *name)
+{
+	return name && reserved_name(name);
+}
+
+static int check_file_name(const char *path, const char *name, struct ap_err *err)
+{
+	char q[QUOTE_BUF];
+	int rc = check_name(path, "file name", name, err);
+
+	if (rc)
+		return rc;
+	if (reserved_name(name))
+		return fail(err, path, "file name %s is reserved for the release's own files "
+		            "(manifest.json, manifest.json.sig, index.json, index.json.sig): "
+		            "rename the payload", ap_jsonx_quote(name, q, sizeof(q)));
+	if (ap_fsx_is_temp_name(name, NULL))
+		return fail(err, path, "file name %s has the form of airpack's temporary files "
+		            "(NAME.tmp-XXXXXX), which a later run removes: rename the payload",
+		            ap_jsonx_quote(name, q, sizeof(q)));
 	return 0;
 }
 
@@ -540,11 +588,11 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 	if ((rc = check_name(p, "name", c->name, err)))
 		return rc;
 	ap_jsonx_join(p, base, "file");
-	if ((rc = check_name(p, "file name", c->file, err)))
+	if ((rc = check_file_name(p, c->file, err)))
 		return rc;
 	for (size_t j = 0; j < c->n_aliases; j++) {
 		ap_jsonx_path(p, "%s.aliases[%zu]", base, j);
-		if ((rc = check_name(p, "file name", c->aliases[j], err)))
+		if ((rc = check_file_name(p, c->aliases[j], err)))
 			return rc;
 	}
 	for (size_t j = 0; j < c->n_urls; j++) {

@@ -332,105 +332,135 @@ static void check_in_dir(const struct ap_release *r, const struct ap_component *
 	report(fn, ctx, &chk, all_ok);
 }
 
-static int check_in_bundle(const struct ap_release *r, ap_payload_check_fn fn, void *ctx,
-			   bool *all_ok, struct ap_err *err)
+int ap_release_walk_bundle(const struct ap_release *r, ap_release_entry_fn fn, void *ctx,
+			   struct ap_err *err)
 {
 	const struct ap_manifest *m = r->manifest;
 	struct ap_bundle_reader *br = NULL;
-	struct ap_sha256 *h = NULL;
-	unsigned char *buf = NULL;
-	bool *seen = NULL;
-	char problem[AP_ERR_MSG_MAX];
+	size_t next = 0;
 	int rc;
 
-	seen = calloc(m->n_components + 1, sizeof(*seen));
-	buf = malloc(READ_BUF);
-	h = ap_sha256_new();
-	if (!seen || !buf || !h) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-		goto out;
-	}
+	if (r->kind != AP_RELEASE_BUNDLE && r->kind != AP_RELEASE_SFX)
+		return ap_err_set(err, AP_E_USAGE, "release '%s' is not a bundle", r->path);
 	rc = ap_bundle_reader_open(r->path, r->offset, r->length, &br, err);
 	if (rc)
-		goto out;
+		return rc;
 	for (;;) {
+		struct ap_release_entry e;
 		const char *name;
-		uint64_t size, total = 0;
-		size_t got;
-		struct ap_payload_check chk;
-		const struct ap_component *c = NULL;
-		size_t idx = 0;
+		uint64_t size;
+		size_t idx = m->n_components;
 
 		rc = ap_bundle_reader_next(br, &name, &size, err);
-		if (rc < 0)
-			goto out;
-		if (rc == 0)
+		if (rc <= 0)
 			break;
 		for (size_t i = 0; i < m->n_components; i++) {
 			if (strcmp(m->components[i].file, name) == 0) {
-				c = &m->components[i];
 				idx = i;
 				break;
 			}
 		}
-		if (!c) {
+		if (idx == m->n_components) {
 			rc = ap_err_set(err, AP_E_BUNDLE,
 					"bundle '%s' holds '%s', which the manifest does not name",
 					r->path, name);
-			goto out;
+			break;
 		}
-		if (seen[idx]) {
+		if (r->sfx_detached) {
+			rc = ap_err_set(err, AP_E_BUNDLE,
+					"bundle '%s' of a detached setup holds payload '%s': it must "
+					"hold only the manifest and its signature", r->path, name);
+			break;
+		}
+		if (idx < next) {
 			rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s' holds '%s' twice", r->path,
 					name);
-			goto out;
+			break;
 		}
-		seen[idx] = true;
-		ap_sha256_reset(h);
-		do {
-			rc = ap_bundle_reader_read(br, buf, READ_BUF, &got, err);
-			if (rc)
-				goto out;
-			ap_sha256_update(h, buf, got);
-			total += got;
-		} while (got > 0);
-		memset(&chk, 0, sizeof(chk));
-		chk.c = c;
-		chk.where = "bundle";
-		chk.found = true;
-		chk.size = total;
-		ap_sha256_final_hex(h, chk.sha256);
-		if (total != c->size) {
-			snprintf(problem, sizeof(problem), "size %llu, expected %llu",
-				 (unsigned long long)total, (unsigned long long)c->size);
-			chk.problem = problem;
-		} else if (!ap_sha256_eq(chk.sha256, c->sha256)) {
-			snprintf(problem, sizeof(problem), "sha256 %s, expected %s", chk.sha256,
-				 c->sha256);
-			chk.problem = problem;
-		} else {
-			chk.ok = true;
+		if (idx > next) {
+			rc = ap_err_set(err, AP_E_BUNDLE,
+					"bundle '%s' holds '%s' where '%s' (component '%s') should "
+					"be: a bundle holds the payloads in manifest order",
+					r->path, name, m->components[next].file,
+					m->components[next].name);
+			break;
 		}
-		report(fn, ctx, &chk, all_ok);
+		next++;
+		e.index = idx;
+		e.c = &m->components[idx];
+		e.size = size;
+		e.br = br;
+		rc = fn ? fn(ctx, &e, err) : 0;
+		if (rc)
+			break;
 	}
-	for (size_t i = 0; i < m->n_components; i++) {
-		struct ap_payload_check chk;
-
-		if (seen[i] || r->sfx_detached)
-			continue;
-		memset(&chk, 0, sizeof(chk));
-		chk.c = &m->components[i];
-		chk.where = "bundle";
-		snprintf(problem, sizeof(problem), "'%s' is missing from the bundle",
-			 m->components[i].file);
-		chk.problem = problem;
-		report(fn, ctx, &chk, all_ok);
-	}
-	rc = 0;
-out:
+	if (rc == 0 && !r->sfx_detached && next < m->n_components)
+		rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s' lacks '%s' (component '%s')",
+				r->path, m->components[next].file, m->components[next].name);
 	ap_bundle_reader_free(br);
-	ap_sha256_free(h);
-	free(buf);
-	free(seen);
+	return rc < 0 ? rc : 0;
+}
+
+struct check_ctx {
+	ap_payload_check_fn fn;
+	void *ctx;
+	bool *all_ok;
+	struct ap_sha256 *h;
+	unsigned char *buf;
+};
+
+static int check_entry(void *ctx, const struct ap_release_entry *e, struct ap_err *err)
+{
+	struct check_ctx *k = ctx;
+	char problem[AP_ERR_MSG_MAX];
+	struct ap_payload_check chk;
+	uint64_t total = 0;
+	size_t got;
+	int rc;
+
+	ap_sha256_reset(k->h);
+	do {
+		rc = ap_bundle_reader_read(e->br, k->buf, READ_BUF, &got, err);
+		if (rc)
+			return rc;
+		ap_sha256_update(k->h, k->buf, got);
+		total += got;
+	} while (got > 0);
+	memset(&chk, 0, sizeof(chk));
+	chk.c = e->c;
+	chk.where = "bundle";
+	chk.found = true;
+	chk.size = total;
+	ap_sha256_final_hex(k->h, chk.sha256);
+	if (total != e->c->size) {
+		snprintf(problem, sizeof(problem), "size %llu, expected %llu",
+			 (unsigned long long)total, (unsigned long long)e->c->size);
+		chk.problem = problem;
+	} else if (!ap_sha256_eq(chk.sha256, e->c->sha256)) {
+		snprintf(problem, sizeof(problem), "sha256 %s, expected %s", chk.sha256,
+			 e->c->sha256);
+		chk.problem = problem;
+	} else {
+		chk.ok = true;
+	}
+	report(k->fn, k->ctx, &chk, k->all_ok);
+	return 0;
+}
+
+static int check_in_bundle(const struct ap_release *r, ap_payload_check_fn fn, void *ctx,
+			   bool *all_ok, struct ap_err *err)
+{
+	struct check_ctx k = { fn, ctx, all_ok, NULL, NULL };
+	int rc;
+
+	k.buf = malloc(READ_BUF);
+	k.h = ap_sha256_new();
+	if (!k.buf || !k.h)
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+	else
+		rc = ap_release_walk_bundle(r, check_entry, &k, err);
+	ap_sha256_free(k.h);
+	free(k.buf);
 	return rc;
 }
 

@@ -234,95 +234,91 @@ int ap_src_plan(const struct ap_release *r, const struct ap_src_opts *o,
 	return 0;
 }
 
-/* Stream the bundle once, copying out the entries the plan takes from it. */
+struct unpack_ctx {
+	const struct ap_release *r;
+	struct ap_src_plan *p;
+	const char *dir;
+	const struct ap_src_opts *o;
+	unsigned char *buf;
+};
+
+/* One payload entry of the bundle: copied out when the plan takes that
+ * component from the bundle, else left (skipped). */
+static int unpack_entry(void *ctx, const struct ap_release_entry *e, struct ap_err *err)
+{
+	struct unpack_ctx *u = ctx;
+	struct ap_sink_expect x = { NULL, true, 0, NULL, "the signed manifest says" };
+	struct ap_sink sink = AP_SINK_INIT;
+	const struct ap_src_opts *o = u->o;
+	struct ap_src_item *it = NULL;
+	const char *name = e->c->file;
+	size_t got;
+	char *path;
+	int rc;
+
+	for (size_t i = 0; i < u->p->n_items; i++)
+		if (u->p->items[i].kind == AP_SRC_BUNDLE && !u->p->items[i].path &&
+		    u->p->items[i].c == e->c)
+			it = &u->p->items[i];
+	if (!it)
+		return 0;
+	if (e->size != it->c->size)
+		return ap_err_set(err, AP_E_DIGEST,
+				  "component '%s': the bundle's '%s' is %llu bytes, the "
+				  "manifest says %llu", it->c->name, name,
+				  (unsigned long long)e->size, (unsigned long long)it->c->size);
+	path = ap_path_join(u->dir, name);
+	if (!path)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	x.what = name;
+	x.size = it->c->size;
+	x.sha256 = it->c->sha256;
+	rc = ap_sink_open(&sink, path, o->work_mode ? o->work_mode : 0600, &x, err);
+	do {
+		if (rc == 0)
+			rc = ap_bundle_reader_read(e->br, u->buf, READ_BUF, &got, err);
+		if (rc == 0)
+			rc = ap_sink_write(&sink, u->buf, got, err);
+		if (rc == 0 && got > 0 && o->on_hash)
+			o->on_hash(o->ctx, name, sink.done, e->size);
+	} while (rc == 0 && got > 0);
+	if (rc == 0)
+		rc = ap_sink_commit(&sink, NULL, err);
+	ap_sink_abort(&sink);
+	if (rc == AP_E_DIGEST) {
+		emit(o, it->c, "bundle", "sha256-mismatch", sink.done, sink.hex,
+		     "the bundle's copy differs from the signed manifest");
+		ap_err_prefix(err, "component '%s': bundle '%s'", it->c->name, u->r->path);
+	}
+	if (rc) {
+		free(path);
+		return rc;
+	}
+	emit(o, it->c, "bundle", "ok", sink.done, sink.hex, "size and sha256 match");
+	it->path = path;
+	it->fetched = true;
+	return 0;
+}
+
+/* Stream the bundle once (ap_release_walk_bundle: the one definition of a
+ * bundle), copying out the entries the plan takes from it. */
 static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, const char *dir,
 			 const struct ap_src_opts *o, struct ap_err *err)
 {
-	struct ap_bundle_reader *br = NULL;
-	unsigned char *buf = NULL;
+	struct unpack_ctx u = { r, p, dir, o, NULL };
 	int rc;
 
-	buf = malloc(READ_BUF);
-	if (!buf) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-		goto out;
-	}
+	u.buf = malloc(READ_BUF);
+	if (!u.buf)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_mkdir_p(dir, 0700, err);
-	if (rc)
-		goto out;
-	rc = ap_bundle_reader_open(r->path, r->offset, r->length, &br, err);
-	if (rc)
-		goto out;
-	for (;;) {
-		struct ap_sink_expect x = { NULL, true, 0, NULL, "the signed manifest says" };
-		struct ap_sink sink = AP_SINK_INIT;
-		struct ap_src_item *it = NULL;
-		const char *name;
-		uint64_t size;
-		size_t got;
-		char *path;
-
-		rc = ap_bundle_reader_next(br, &name, &size, err);
-		if (rc <= 0)
-			break;
-		for (size_t i = 0; i < p->n_items; i++)
-			if (p->items[i].kind == AP_SRC_BUNDLE && !p->items[i].path &&
-			    strcmp(p->items[i].c->file, name) == 0)
-				it = &p->items[i];
-		if (!it)
-			continue;
-		if (size != it->c->size) {
-			rc = ap_err_set(err, AP_E_DIGEST,
-					"component '%s': the bundle's '%s' is %llu bytes, the "
-					"manifest says %llu", it->c->name, name,
-					(unsigned long long)size, (unsigned long long)it->c->size);
-			goto out;
-		}
-		path = ap_path_join(dir, name);
-		if (!path) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-			goto out;
-		}
-		x.what = name;
-		x.size = it->c->size;
-		x.sha256 = it->c->sha256;
-		rc = ap_sink_open(&sink, path, 0600, &x, err);
-		do {
-			if (rc == 0)
-				rc = ap_bundle_reader_read(br, buf, READ_BUF, &got, err);
-			if (rc == 0)
-				rc = ap_sink_write(&sink, buf, got, err);
-			if (rc == 0 && got > 0 && o->on_hash)
-				o->on_hash(o->ctx, name, sink.done, size);
-		} while (rc == 0 && got > 0);
-		if (rc == 0)
-			rc = ap_sink_commit(&sink, NULL, err);
-		ap_sink_abort(&sink);
-		if (rc == AP_E_DIGEST) {
-			emit(o, it->c, "bundle", "sha256-mismatch", sink.done, sink.hex,
-			     "the bundle's copy differs from the signed manifest");
-			ap_err_prefix(err, "component '%s': bundle '%s'", it->c->name, r->path);
-		}
-		if (rc) {
-			free(path);
-			goto out;
-		}
-		emit(o, it->c, "bundle", "ok", sink.done, sink.hex, "size and sha256 match");
-		it->path = path;
-		it->fetched = true;
-	}
-	if (rc < 0)
-		goto out;
-	rc = 0;
-	for (size_t i = 0; i < p->n_items; i++)
-		if (p->items[i].kind == AP_SRC_BUNDLE && !p->items[i].path) {
+	if (rc == 0)
+		rc = ap_release_walk_bundle(r, unpack_entry, &u, err);
+	for (size_t i = 0; rc == 0 && i < p->n_items; i++)
+		if (p->items[i].kind == AP_SRC_BUNDLE && !p->items[i].path)
 			rc = ap_err_set(err, AP_E_BUNDLE, "component '%s': '%s' is not in '%s'",
 					p->items[i].c->name, p->items[i].c->file, r->path);
-			break;
-		}
-out:
-	ap_bundle_reader_free(br);
-	free(buf);
+	free(u.buf);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/layout.h"
 #include "airpack/manifest.h"
 #include "airpack/probe.h"
 #include "airpack/sfx.h"
@@ -202,19 +203,17 @@ static void print_result(const struct build_opts *o, const struct ap_manifest *m
 		printf("  setup: %s%s\n", o->sfx, o->sfx_detached ? " (detached)" : "");
 }
 
-/* Copy the payloads into the layout folder, each checked against the size
- * found and against the bundle's hash when the bundle already hashed it
- * (hashed); otherwise the copy is the one pass that hashes it (and checks a
- * pinned sha256).  A payload that differs never gets its final name. */
-static int layout_payloads(const struct build_opts *o, struct ap_manifest *m,
-			   struct found *found, bool hashed, struct ap_err *err)
+/* Copy the payloads into the offline folder (ap_layout writes it), each
+ * checked against the size found and against the bundle's hash when the
+ * bundle already hashed it (hashed); otherwise the copy is the one pass
+ * that hashes it (and checks a pinned sha256).  A payload that differs
+ * never gets its final name. */
+static int layout_payloads(const struct build_opts *o, struct ap_layout *l,
+			   struct ap_manifest *m, struct found *found, bool hashed,
+			   struct ap_err *err)
 {
-	char *path = NULL;
 	int rc;
 
-	rc = ap_fsx_mkdir_p(o->layout, 0755, err);
-	if (rc)
-		return rc;
 	for (size_t i = 0; i < m->n_components; i++) {
 		struct ap_component *c = &m->components[i];
 		struct ap_sink_expect x = { found[i].path, true, c->size, NULL, NULL };
@@ -223,13 +222,10 @@ static int layout_payloads(const struct build_opts *o, struct ap_manifest *m,
 
 		if (hashed || found[i].pinned)
 			x.sha256 = c->sha256;
-		path = ap_path_join(o->layout, c->file);
-		if (!path)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		ap_progress_start(&bar, c->file, c->size, !o->quiet && !o->json);
-		rc = ap_sink_copy_file(found[i].path, path, 0644, &x, ap_progress_cb, &bar, hex, err);
+		rc = ap_layout_copy_file(l, c->file, found[i].path, &x, ap_progress_cb, &bar, hex,
+					 err);
 		ap_progress_end(&bar);
-		free(path);
 		if (rc == AP_E_DIGEST && hashed)
 			return ap_err_prefix(err, "component '%s' changed while building", c->name);
 		if (rc)
@@ -237,29 +233,6 @@ static int layout_payloads(const struct build_opts *o, struct ap_manifest *m,
 		memcpy(c->sha256, hex, AP_SHA256_HEX);
 	}
 	return 0;
-}
-
-/* The signature, then the manifest: a folder whose manifest is there is
- * complete. */
-static int layout_commit(const struct build_opts *o, const char *json, size_t jlen,
-			 const unsigned char *sig, size_t slen, struct ap_err *err)
-{
-	char *path;
-	int rc;
-
-	path = ap_path_join(o->layout, AP_BUNDLE_SIG);
-	if (!path)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = ap_fsx_write_atomic(path, sig, slen, 0644, err);
-	free(path);
-	if (rc)
-		return rc;
-	path = ap_path_join(o->layout, AP_BUNDLE_MANIFEST);
-	if (!path)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = ap_fsx_write_atomic(path, json, jlen, 0644, err);
-	free(path);
-	return rc;
 }
 
 /* Create the folder an output file goes into. */
@@ -278,24 +251,50 @@ static int make_parent(const char *path, struct ap_err *err)
 	return rc;
 }
 
-/* A bundle holding only the signed manifest, for a detached setup. */
-static int write_head_bundle(const char *path, int64_t mtime, const char *json, size_t jlen,
-			     const unsigned char *sig, size_t slen, struct ap_err *err)
+/* A bundle holding only the signed manifest, for a detached setup: written
+ * to f's temporary name and left there (flushed) for the setup to copy. */
+static int write_head_bundle(struct ap_afile *f, const char *path, int64_t mtime,
+			     const char *json, size_t jlen, const unsigned char *sig, size_t slen,
+			     struct ap_err *err)
 {
-	struct ap_afile f = AP_AFILE_INIT;
 	struct ap_bundle_writer *w = NULL;
 	int rc;
 
-	rc = ap_afile_open(&f, path, 0644, err);
+	rc = ap_afile_open(f, path, 0644, err);
 	if (rc)
 		return rc;
-	rc = ap_bundle_writer_open(f.fp, AP_COMPRESS_NONE, 0, mtime, jlen, slen, &w, err);
+	rc = ap_bundle_writer_open(f->fp, AP_COMPRESS_NONE, 0, mtime, jlen, slen, &w, err);
 	if (rc == 0)
 		rc = ap_bundle_writer_finish(w, json, jlen, sig, slen, err);
 	ap_bundle_writer_free(w);
-	if (rc == 0)
-		return ap_afile_commit(&f, err);
-	ap_afile_abort(&f);
+	if (rc == 0 && fflush(f->fp) != 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot write '%s'", f->tmp);
+	return rc;
+}
+
+/* What a killed earlier run left beside an output: PATH.tmp-XXXXXX from
+ * ap_afile (the bundle, the setup) and, for a setup, the temporaries of
+ * its intermediate bundle (SETUP.bundle.tmp-XXXXXX). */
+static int remove_stale_temps(const char *path, const char *suffix, struct ap_err *err)
+{
+	char *dir, *base;
+	size_t n;
+	int rc;
+
+	if (!path)
+		return 0;
+	n = strlen(ap_path_basename(path)) + strlen(suffix) + 1;
+	dir = ap_path_dirname(path);
+	base = malloc(n);
+	if (!dir || !base) {
+		free(dir);
+		free(base);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	snprintf(base, n, "%s%s", ap_path_basename(path), suffix);
+	rc = ap_fsx_remove_temps(dir, base, NULL, err);
+	free(dir);
+	free(base);
 	return rc;
 }
 
@@ -305,14 +304,15 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 	struct ap_key *key = NULL;
 	struct found *found = NULL;
 	struct ap_bundle_writer *w = NULL;
-	struct ap_afile bundle = AP_AFILE_INIT;
+	struct ap_afile bundle = AP_AFILE_INIT, head = AP_AFILE_INIT;
+	struct ap_layout *layout = NULL;
 	char *src = NULL, *json = NULL, *pem = NULL, *tmp_bundle = NULL, *stub = NULL;
 	unsigned char *sig = NULL;
 	size_t src_len, jlen = 0, slen = 0, pem_len = 0, plen;
 	char key_id[AP_KEY_ID_LEN];
 	enum ap_compress comp = o->compress;
 	const char *bundle_path = o->output;
-	bool hashed = false;
+	bool hashed = false, intermediate = false;
 	int64_t mtime;
 	int rc;
 
@@ -337,6 +337,12 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 	rc = make_parent(o->output, err);
 	if (rc == 0)
 		rc = make_parent(o->sfx, err);
+	if (rc == 0)
+		rc = remove_stale_temps(o->output, "", err);
+	if (rc == 0)
+		rc = remove_stale_temps(o->sfx, "", err);
+	if (rc == 0)
+		rc = remove_stale_temps(o->sfx, ".bundle", err);
 	if (rc)
 		goto out;
 	rc = ap_manifest_parse(src, src_len, AP_MANIFEST_SOURCE, &m, err);
@@ -402,8 +408,12 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 			goto out;
 		}
 		snprintf(tmp_bundle, n, "%s.bundle", o->sfx);
-		if (!o->sfx_detached)
+		/* The setup's bundle is never given its final name: the setup
+		 * copies it from the temporary, which is then removed. */
+		if (!o->sfx_detached) {
 			bundle_path = tmp_bundle;
+			intermediate = true;
+		}
 	}
 	if (bundle_path) {
 		rc = ap_afile_open(&bundle, bundle_path, 0644, err);
@@ -433,7 +443,9 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 		hashed = true;
 	}
 	if (o->layout) {
-		rc = layout_payloads(o, m, found, hashed, err);
+		rc = ap_layout_open(o->layout, NULL, 0, &layout, err);
+		if (rc == 0)
+			rc = layout_payloads(o, layout, m, found, hashed, err);
 		if (rc)
 			goto out;
 		hashed = true;
@@ -465,36 +477,47 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 		rc = ap_bundle_writer_finish(w, json, jlen, sig, slen, err);
 		if (rc)
 			goto out;
-		rc = ap_afile_commit(&bundle, err);
-		if (rc)
-			goto out;
+		if (intermediate) {
+			if (fflush(bundle.fp) != 0) {
+				rc = ap_err_sys(err, AP_E_IO, "cannot write '%s'", bundle.tmp);
+				goto out;
+			}
+		} else {
+			rc = ap_afile_commit(&bundle, err);
+			if (rc)
+				goto out;
+		}
 	}
-	if (o->layout) {
-		rc = layout_commit(o, json, jlen, sig, slen, err);
+	if (layout) {
+		rc = ap_layout_commit(layout, json, jlen, sig, slen, err);
 		if (rc)
 			goto out;
 	}
 	if (o->sfx) {
+		const char *from = bundle_path;
+
 		if (o->sfx_detached) {
-			rc = write_head_bundle(tmp_bundle, mtime, json, jlen, sig, slen, err);
+			rc = write_head_bundle(&head, tmp_bundle, mtime, json, jlen, sig, slen, err);
 			if (rc)
 				goto out;
+			from = head.tmp;
+		} else if (intermediate) {
+			from = bundle.tmp;
 		}
 		rc = ap_key_public_pem(key, &pem, &pem_len, err);
 		if (rc)
 			goto out;
-		rc = ap_sfx_write(o->sfx, stub, pem, pem_len, tmp_bundle ? tmp_bundle : bundle_path,
-				  o->sfx_detached, err);
+		rc = ap_sfx_write(o->sfx, stub, pem, pem_len, from, o->sfx_detached, err);
 		if (rc)
 			goto out;
 	}
 	print_result(o, m, key_id, comp, o->level);
 out:
-	if (rc)
+	if (rc || intermediate)
 		ap_afile_abort(&bundle);
-	if (tmp_bundle)
-		ap_fsx_unlink(tmp_bundle, NULL);
+	ap_afile_abort(&head);
 	ap_bundle_writer_free(w);
+	ap_layout_free(layout);
 	if (found)
 		for (size_t i = 0; m && i < m->n_components; i++)
 			free(found[i].path);

@@ -10,6 +10,7 @@
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/layout.h"
 #include "airpack/mirror.h"
 #include "airpack/manifest.h"
 #include "airpack/release.h"
@@ -36,6 +37,7 @@ struct publish_state {
 	struct ap_key *key;
 	char key_id[AP_KEY_ID_LEN];
 	char *vdir;         /* MIRROR/<version> */
+	struct ap_layout *layout; /* the writer of vdir */
 	bool same_manifest; /* vdir already holds exactly this signed manifest */
 	size_t copied, kept, removed;
 	struct ap_mirror_index *ix;
@@ -59,7 +61,7 @@ static int copy_verified(struct publish_state *ps, const char *from, struct ap_b
 	int rc;
 
 	ap_progress_start(&bar, c->file, c->size, !ps->o->quiet && !ps->o->json);
-	rc = ap_sink_open(&s, dst, 0644, &x, err);
+	rc = ap_layout_sink_open(ps->layout, dst, &x, &s, err);
 	if (rc == 0 && !br)
 		rc = ap_sink_write_file(&s, from, ap_progress_cb, &bar, err);
 	while (rc == 0 && br) {
@@ -79,20 +81,6 @@ static int copy_verified(struct publish_state *ps, const char *from, struct ap_b
 	return 0;
 }
 
-/* True when path already holds the component's exact bytes. */
-static bool have_payload(const char *path, const struct ap_component *c)
-{
-	struct ap_stat st;
-	char hex[AP_SHA256_HEX];
-	uint64_t size;
-
-	if (ap_fsx_stat(path, &st, NULL) != 0 || st.type != AP_FT_FILE || st.size != c->size)
-		return false;
-	if (ap_sha256_file(path, hex, &size, NULL, NULL, NULL) != 0)
-		return false;
-	return size == c->size && ap_sha256_eq(hex, c->sha256);
-}
-
 /* Payloads from a folder (offline folder, manifest file, detached setup):
  * the file name first, then the aliases. */
 static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
@@ -105,13 +93,10 @@ static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
 		                  ps->r->path);
 	for (size_t i = 0; i < m->n_components && rc == 0; i++) {
 		const struct ap_component *c = &m->components[i];
-		char *dst = ap_path_join(ps->vdir, c->file), *from = NULL;
+		char *from = NULL;
 
-		if (!dst)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		if (have_payload(dst, c)) {
+		if (ap_layout_has(ps->layout, c->file, c->size, c->sha256)) {
 			ps->kept++;
-			free(dst);
 			continue;
 		}
 		for (size_t a = 0; a <= c->n_aliases && !from; a++) {
@@ -125,80 +110,32 @@ static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
 			rc = ap_err_set(err, AP_E_NOTFOUND, "component '%s': '%s' is not in '%s'",
 			                c->name, c->file, ps->r->dir);
 		} else {
-			rc = copy_verified(ps, from, NULL, c, dst, err);
+			rc = copy_verified(ps, from, NULL, c, c->file, err);
 		}
 		free(from);
-		free(dst);
 	}
 	return rc;
 }
 
-/* Payloads from a bundle or setup, in one streaming pass. */
+static int publish_entry(void *ctx, const struct ap_release_entry *e, struct ap_err *err)
+{
+	struct publish_state *ps = ctx;
+
+	if (ap_layout_has(ps->layout, e->c->file, e->c->size, e->c->sha256)) {
+		ps->kept++;
+		return 0;
+	}
+	return copy_verified(ps, e->c->file, e->br, e->c, e->c->file, err);
+}
+
+/* Payloads from a bundle or setup, in one streaming pass that checks the
+ * bundle as every reader does (ap_release_walk_bundle). */
 static int copy_from_bundle(struct publish_state *ps, struct ap_err *err)
 {
-	const struct ap_release *r = ps->r;
-	const struct ap_manifest *m = r->manifest;
-	struct ap_bundle_reader *br = NULL;
-	bool *seen = calloc(m->n_components + 1, sizeof(*seen));
-	char *dst = NULL;
-	int rc;
+	int rc = ap_release_walk_bundle(ps->r, publish_entry, ps, err);
 
-	if (!seen)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = ap_bundle_reader_open(r->path, r->offset, r->length, &br, err);
-	if (rc)
-		goto out;
-	for (;;) {
-		const struct ap_component *c = NULL;
-		const char *name;
-		uint64_t size;
-		size_t idx = 0;
-
-		rc = ap_bundle_reader_next(br, &name, &size, err);
-		if (rc <= 0)
-			break;
-		for (size_t i = 0; i < m->n_components; i++) {
-			if (strcmp(m->components[i].file, name) == 0) {
-				c = &m->components[i];
-				idx = i;
-			}
-		}
-		if (!c || seen[idx]) {
-			rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s' holds '%s'%s", r->path, name,
-			                c ? " twice" : ", which the manifest does not name");
-			goto out;
-		}
-		seen[idx] = true;
-		free(dst);
-		dst = ap_path_join(ps->vdir, c->file);
-		if (!dst) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-			goto out;
-		}
-		if (have_payload(dst, c)) {
-			ps->kept++;
-			continue;
-		}
-		rc = copy_verified(ps, name, br, c, dst, err);
-		if (rc) {
-			ap_err_prefix(err, "bundle '%s'", r->path);
-			goto out;
-		}
-	}
-	if (rc < 0)
-		goto out;
-	rc = 0;
-	for (size_t i = 0; i < m->n_components; i++) {
-		if (!seen[i]) {
-			rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s' lacks '%s' (component '%s')",
-			                r->path, m->components[i].file, m->components[i].name);
-			break;
-		}
-	}
-out:
-	free(dst);
-	free(seen);
-	ap_bundle_reader_free(br);
+	if (rc && rc != AP_E_BUNDLE && rc != AP_E_UNSAFE)
+		ap_err_prefix(err, "bundle '%s'", ps->r->path);
 	return rc;
 }
 
@@ -323,25 +260,21 @@ static int prepare_vdir(struct publish_state *ps, struct ap_err *err)
 {
 	const struct ap_release *r = ps->r;
 	char *mpath = ap_path_join(ps->vdir, AP_BUNDLE_MANIFEST);
-	char *spath = ap_path_join(ps->vdir, AP_BUNDLE_SIG);
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (!mpath || !spath) {
+	if (!mpath) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = ap_fsx_mkdir_p(ps->vdir, 0755, err);
-	if (rc || !ap_fsx_is_file(mpath))
-		goto out;
+	if (!ap_fsx_is_file(mpath))
+		goto open;
 	rc = ap_fsx_read_file(mpath, AP_MANIFEST_MAX, &buf, &len, err);
 	if (rc)
 		goto out;
-	if (len == r->manifest_len && memcmp(buf, r->manifest_json, len) == 0) {
-		ps->same_manifest = true;
-		goto out;
-	}
+	if (len == r->manifest_len && memcmp(buf, r->manifest_json, len) == 0)
+		goto open;
 	if (!ps->o->force) {
 		char hex[AP_SHA256_HEX];
 
@@ -354,63 +287,14 @@ static int prepare_vdir(struct publish_state *ps, struct ap_err *err)
 		                r->manifest_sha256);
 		goto out;
 	}
-	rc = ap_fsx_unlink(mpath, err);
+open:
+	/* The writer keeps the same manifest, or drops another one first. */
+	rc = ap_layout_open(ps->vdir, r->manifest_json, r->manifest_len, &ps->layout, err);
 	if (rc == 0)
-		rc = ap_fsx_unlink(spath, err);
+		ps->same_manifest = ap_layout_kept_manifest(ps->layout);
 out:
 	free(buf);
 	free(mpath);
-	free(spath);
-	return rc;
-}
-
-static int clean_vdir(struct publish_state *ps, struct ap_err *err)
-{
-	char **names = NULL;
-	size_t n = 0;
-	int rc;
-
-	rc = ap_fsx_list_dir(ps->vdir, &names, &n, err);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char *path;
-
-		if (ap_manifest_names_file(ps->r->manifest, names[i]))
-			continue;
-		path = ap_path_join(ps->vdir, names[i]);
-		if (!path) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-			break;
-		}
-		if (ap_fsx_is_file(path)) {
-			rc = ap_fsx_unlink(path, err);
-			if (rc == 0)
-				ps->removed++;
-		}
-		free(path);
-	}
-	ap_strv_free(names, n);
-	return rc;
-}
-
-/* Signature, then manifest: a version folder whose manifest is there is
- * complete. */
-static int write_manifest(struct publish_state *ps, struct ap_err *err)
-{
-	const struct ap_release *r = ps->r;
-	char *path = ap_path_join(ps->vdir, AP_BUNDLE_SIG);
-	int rc;
-
-	if (!path)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = ap_fsx_write_atomic(path, r->sig, r->sig_len, 0644, err);
-	free(path);
-	if (rc)
-		return rc;
-	path = ap_path_join(ps->vdir, AP_BUNDLE_MANIFEST);
-	if (!path)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = ap_fsx_write_atomic(path, r->manifest_json, r->manifest_len, 0644, err);
-	free(path);
 	return rc;
 }
 
@@ -570,7 +454,12 @@ static int run_publish(const struct publish_opts *o, struct ap_err *err)
 		ap_err_prefix(err, "publishing into '%s'", o->mirror);
 		goto out;
 	}
-	rc = load_index(&ps, err);
+	/* Under the lock: what a killed publisher left of the index. */
+	rc = ap_fsx_remove_temps(o->mirror, AP_INDEX_FILE, NULL, err);
+	if (rc == 0)
+		rc = ap_fsx_remove_temps(o->mirror, AP_INDEX_SIG, NULL, err);
+	if (rc == 0)
+		rc = load_index(&ps, err);
 	if (rc)
 		goto out;
 	ps.vdir = ap_path_join(o->mirror, ps.r->manifest->version);
@@ -589,9 +478,10 @@ static int run_publish(const struct publish_opts *o, struct ap_err *err)
 	if (rc)
 		goto out;
 	if (!ps.same_manifest) {
-		rc = clean_vdir(&ps, err);
+		rc = ap_layout_clean(ps.layout, ps.r->manifest, NULL, NULL, &ps.removed, err);
 		if (rc == 0)
-			rc = write_manifest(&ps, err);
+			rc = ap_layout_commit(ps.layout, ps.r->manifest_json, ps.r->manifest_len,
+			                      ps.r->sig, ps.r->sig_len, err);
 		if (rc)
 			goto out;
 	}
@@ -603,6 +493,7 @@ out:
 	ap_fsx_unlock(lock);
 	free(lock_path);
 	ap_mirror_index_free(ps.ix);
+	ap_layout_free(ps.layout);
 	ap_release_free(ps.r);
 	ap_key_free(ps.key);
 	free(ps.old_index);

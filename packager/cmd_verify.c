@@ -108,6 +108,22 @@ int cmd_verify(int argc, char **argv)
 		       r->manifest->version, r->signer_id);
 	}
 	rc = ap_release_check_payloads(r, on_check, &v, &err);
+	if (rc && err.code != AP_E_DIFFERS) {
+		/* The release itself is malformed (a bundle that is truncated,
+		 * holds extra, unsafe or out-of-order entries, lacks a payload):
+		 * that is the verdict, whatever the payloads read so far said. */
+		if (v.json) {
+			struct ap_json j;
+			ap_json_begin(&j, stdout);
+			ap_json_str(&j, "check", "bundle");
+			ap_json_str(&j, "verdict", "fail");
+			ap_json_str(&j, "error", ap_err_name(err.code));
+			ap_json_str(&j, "problem", err.msg);
+			ap_json_end(&j);
+		}
+		rc = die_err(&err);
+		goto out;
+	}
 	if (rc) {
 		if (!v.json)
 			fprintf(stderr, "airpack: error: %s: %zu of %zu components failed\n",

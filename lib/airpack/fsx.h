@@ -40,6 +40,19 @@ int ap_afile_commit(struct ap_afile *f, struct ap_err *err);
 /* Remove the temporary file and release f.  Safe on an unopened/released f. */
 void ap_afile_abort(struct ap_afile *f);
 
+/* True when name (a bare file name) is a temporary name ap_afile_open
+ * makes: BASE ".tmp-" and exactly 6 letters or digits, with a non-empty
+ * BASE.  With base non-NULL, BASE must be exactly base. */
+bool ap_fsx_is_temp_name(const char *name, const char *base);
+
+/* Remove from folder dir every regular file that ap_fsx_is_temp_name
+ * (name, base) calls a temporary: what a killed writer left behind.  Only
+ * that fixed pattern is touched; folders, links and every other name stay.
+ * A missing dir is not an error.  *removed (may be NULL) gets the count.
+ * Run it only where no other writer of those names can be at work (under
+ * the caller's lock, or for names only this run writes). */
+int ap_fsx_remove_temps(const char *dir, const char *base, size_t *removed, struct ap_err *err);
+
 /* fsync an open stdio stream's file (after fflush). */
 int ap_fsx_fsync_fp(FILE *fp, const char *what, struct ap_err *err);
 /* fsync a file by path (opened read-only). */

@@ -115,6 +115,12 @@ const char *ap_component_dest(const struct ap_component *c);
  * control characters, not "." or "..". */
 bool ap_manifest_safe_name(const char *name);
 
+/* True when name, in any letter case, is one of the names a release folder
+ * keeps for itself (manifest.json, manifest.json.sig, index.json,
+ * index.json.sig).  The validator refuses such component file names and
+ * aliases for every kind of manifest. */
+bool ap_manifest_reserved_name(const char *name);
+
 /* A safe relative path: components separated by '/', each a safe name;
  * no leading '/', no empty components, no '\\'.  "" is allowed when
  * allow_empty. */

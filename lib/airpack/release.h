@@ -60,6 +60,34 @@ int ap_release_from_mem(const char *manifest, size_t mlen, const unsigned char *
 int ap_release_check_sig(struct ap_release *r, const struct ap_trust *trust, bool insecure,
 			 struct ap_err *err);
 
+/* What a bundle is, for every reader (verify, install, layout, publish):
+ * one definition, applied in one streaming pass.
+ *   - its structure (bundle.c): manifest.json and manifest.json.sig first,
+ *     then only regular files with safe single names, no second manifest,
+ *     not truncated;
+ *   - its payload entries are exactly the manifest's components, in
+ *     manifest order, each once (a detached setup's bundle holds none).
+ * A violation is AP_E_BUNDLE (AP_E_UNSAFE for an unsafe entry), naming the
+ * bundle, the entry and what is wrong: the whole bundle is refused, not
+ * one component. */
+struct ap_bundle_reader;
+struct ap_release_entry {
+	size_t index;                  /* the component's index in the manifest */
+	const struct ap_component *c;  /* the component the entry holds */
+	uint64_t size;                 /* the entry's size from its header */
+	struct ap_bundle_reader *br;   /* read the data with ap_bundle_reader_read */
+};
+/* Called for each payload entry; it may read the entry's data or leave it
+ * (it is then skipped).  A non-zero return stops the walk and is returned. */
+typedef int (*ap_release_entry_fn)(void *ctx, const struct ap_release_entry *e,
+				   struct ap_err *err);
+
+/* Walk the payload entries of a BUNDLE or (embedded) SFX release, checking
+ * the rules above; fn is called for each entry in order.  Returns 0 when
+ * the bundle is well formed and fn never failed. */
+int ap_release_walk_bundle(const struct ap_release *r, ap_release_entry_fn fn, void *ctx,
+			   struct ap_err *err);
+
 /* One payload check, reported to a callback. */
 struct ap_payload_check {
 	const struct ap_component *c;

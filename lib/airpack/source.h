@@ -45,6 +45,9 @@ struct ap_src_opts {
 					    NULL: the first writable offline folder */
 	const char *work_dir;            /* where bundle payloads are unpacked; NULL:
 					    cache_dir.  The caller removes it after use */
+	unsigned work_mode;              /* mode of payloads unpacked from a bundle;
+					    0: 0600 (a private work folder).  An
+					    offline folder's writer asks 0644 */
 	bool offline;                    /* no network at all */
 	const struct ap_fetch_opts *fetch;
 	ap_src_check_fn on_check;        /* may be NULL */

@@ -720,6 +720,55 @@ static void test_names(void)
 	ok(!ap_manifest_safe_relpath(big, false), "256-byte path part is not");
 }
 
+/* A component may not take a name the release folder keeps for itself, as
+ * its file or as an alias, in any letter case and for every manifest kind:
+ * exit 3 (AP_E_MANIFEST) naming the JSON path. */
+static void test_reserved_names(void)
+{
+	static const char *const names[] = {
+		"manifest.json", "manifest.json.sig", "MANIFEST.JSON", "Manifest.Json.Sig",
+		"index.json",    "index.json.sig",    "INDEX.json",    "app.zip.tmp-a1B2c3",
+	};
+	static const char *const fine[] = { "manifest.json2", "xmanifest.json", "index.jsonx",
+	                                    "manifest.jso" };
+	static const enum ap_manifest_kind kinds[] = { AP_MANIFEST_SOURCE, AP_MANIFEST_RELEASE };
+	static const char sha[] =
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	char buf[1024];
+
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			for (int alias = 0; alias < 2; alias++) {
+				struct ap_err err = AP_ERR_INIT;
+				struct ap_manifest *m = NULL;
+				int n = snprintf(buf, sizeof(buf),
+				                 "{\"format\":\"airpack/1\",\"product\":\"p\","
+				                 "\"version\":\"1\",\"prefix\":\"opt/p\",\"components\":"
+				                 "[{\"name\":\"a\",\"file\":\"ok.bin\",\"size\":0,"
+				                 "\"sha256\":\"%s\",\"install\":{\"action\":\"copy\"}},"
+				                 "{\"name\":\"b\",\"file\":\"%s\",\"aliases\":[\"%s\"],"
+				                 "\"size\":0,\"sha256\":\"%s\",\"install\":"
+				                 "{\"action\":\"copy\",\"to\":\"b\"}}]}",
+				                 sha, alias ? "b.bin" : names[i],
+				                 alias ? names[i] : "b2.bin", sha);
+				int rc = ap_manifest_parse(buf, (size_t)n, kinds[k], &m, &err);
+
+				is_int(rc, AP_E_MANIFEST, "kind %zu: %s '%s' refused", k,
+				       alias ? "alias" : "file", names[i]);
+				is_int(ap_err_exit_code(rc), 3, "exit code 3");
+				contains(err.msg,
+				         alias ? "components[1].aliases[0]" : "components[1].file",
+				         "the message names the JSON path");
+				ap_manifest_free(m);
+			}
+		}
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		ok(!ap_manifest_reserved_name(fine[i]), "'%s' is not reserved", fine[i]);
+	ok(ap_manifest_reserved_name("Index.JSON.sig"), "reserved in any case");
+	ok(!ap_manifest_reserved_name(NULL), "NULL is not reserved");
+}
+
 int main(void)
 {
 	test_samples();
@@ -731,5 +780,6 @@ int main(void)
 	test_inline();
 	test_versions();
 	test_names();
+	test_reserved_names();
 	return tap_done();
 }

@@ -1,0 +1,242 @@
+/* layout.c - the one writer of offline folders; see airpack/layout.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "airpack/bundle.h"
+#include "airpack/fsx.h"
+#include "airpack/layout.h"
+#include "airpack/str.h"
+#include "airpack/banned.h"
+
+struct ap_layout {
+	char *dir;
+	bool kept;
+	size_t temps_removed;
+};
+
+/* True when dir/manifest.json holds exactly json. */
+static bool holds_manifest(const char *dir, const char *json, size_t len)
+{
+	char *path = ap_path_join(dir, AP_BUNDLE_MANIFEST);
+	char *buf = NULL;
+	size_t got = 0;
+	bool same = false;
+
+	if (path && ap_fsx_is_file(path) &&
+	    ap_fsx_read_file(path, AP_MANIFEST_MAX, &buf, &got, NULL) == 0)
+		same = got == len && memcmp(buf, json, len) == 0;
+	free(buf);
+	free(path);
+	return same;
+}
+
+/* The manifest first: without it the folder no longer claims anything,
+ * whatever happens to the signature or the payloads next. */
+static int drop_manifest(const char *dir, struct ap_err *err)
+{
+	static const char *const names[] = { AP_BUNDLE_MANIFEST, AP_BUNDLE_SIG };
+	bool any = false;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(names) / sizeof(names[0]); i++) {
+		char *path = ap_path_join(dir, names[i]);
+		struct ap_stat st;
+
+		if (!path)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		rc = ap_fsx_stat(path, &st, err);
+		if (rc == 0 && st.type == AP_FT_DIR)
+			rc = ap_err_set(err, AP_E_EXISTS,
+			                "'%s' is a folder: an offline folder's '%s' must be a file",
+			                path, names[i]);
+		if (rc == 0 && st.type != AP_FT_NONE) {
+			rc = ap_fsx_unlink(path, err);
+			any = true;
+		}
+		free(path);
+	}
+	if (rc == 0 && any)
+		rc = ap_fsx_fsync_dir(dir, err);
+	return rc;
+}
+
+int ap_layout_open(const char *dir, const char *keep_json, size_t keep_len,
+                   struct ap_layout **out, struct ap_err *err)
+{
+	struct ap_layout *l;
+	int rc;
+
+	if (ap_fsx_is_file(dir))
+		return ap_err_set(err, AP_E_EXISTS, "offline folder '%s' is a file, not a folder",
+		                  dir);
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	l->dir = ap_strdup(dir);
+	if (!l->dir) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	rc = ap_fsx_mkdir_p(dir, 0755, err);
+	if (rc == 0)
+		rc = ap_fsx_remove_temps(dir, NULL, &l->temps_removed, err);
+	if (rc)
+		goto fail;
+	if (keep_json && holds_manifest(dir, keep_json, keep_len)) {
+		l->kept = true;
+	} else {
+		rc = drop_manifest(dir, err);
+		if (rc)
+			goto fail;
+	}
+	*out = l;
+	return 0;
+fail:
+	ap_err_prefix(err, "offline folder '%s'", dir);
+	ap_layout_free(l);
+	return rc;
+}
+
+const char *ap_layout_dir(const struct ap_layout *l)
+{
+	return l->dir;
+}
+
+bool ap_layout_kept_manifest(const struct ap_layout *l)
+{
+	return l->kept;
+}
+
+size_t ap_layout_temps_removed(const struct ap_layout *l)
+{
+	return l->temps_removed;
+}
+
+static int payload_path(const struct ap_layout *l, const char *name, char **out,
+                        struct ap_err *err)
+{
+	if (!ap_manifest_safe_name(name) || ap_manifest_reserved_name(name) ||
+	    ap_fsx_is_temp_name(name, NULL))
+		return ap_err_set(err, AP_E_UNSAFE,
+		                  "offline folder '%s': '%s' cannot be a payload's name there",
+		                  l->dir, name ? name : "");
+	*out = ap_path_join(l->dir, name);
+	if (!*out)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	return 0;
+}
+
+int ap_layout_sink_open(struct ap_layout *l, const char *name, const struct ap_sink_expect *x,
+                        struct ap_sink *s, struct ap_err *err)
+{
+	char *path = NULL;
+	int rc;
+
+	rc = payload_path(l, name, &path, err);
+	if (rc == 0)
+		rc = ap_sink_open(s, path, 0644, x, err);
+	free(path);
+	return rc;
+}
+
+int ap_layout_copy_file(struct ap_layout *l, const char *name, const char *src,
+                        const struct ap_sink_expect *x,
+                        void (*progress)(void *ctx, uint64_t done), void *ctx,
+                        char hex[AP_SHA256_HEX], struct ap_err *err)
+{
+	char *path = NULL;
+	int rc;
+
+	rc = payload_path(l, name, &path, err);
+	if (rc == 0)
+		rc = ap_sink_copy_file(src, path, 0644, x, progress, ctx, hex, err);
+	free(path);
+	return rc;
+}
+
+bool ap_layout_has(const struct ap_layout *l, const char *name, uint64_t size,
+                   const char *sha256)
+{
+	char *path = ap_path_join(l->dir, name);
+	char hex[AP_SHA256_HEX];
+	struct ap_stat st;
+	uint64_t got = 0;
+	bool same = false;
+
+	if (path && ap_fsx_stat(path, &st, NULL) == 0 && st.type == AP_FT_FILE &&
+	    st.size == size && ap_sha256_file(path, hex, &got, NULL, NULL, NULL) == 0)
+		same = got == size && ap_sha256_eq(hex, sha256);
+	free(path);
+	return same;
+}
+
+int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
+                    void (*on_removed)(void *ctx, const char *name), void *ctx, size_t *removed,
+                    struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0, count = 0;
+	int rc;
+
+	rc = ap_fsx_list_dir(l->dir, &names, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct ap_stat st;
+		char *path;
+
+		if (ap_manifest_names_file(m, names[i]) ||
+		    strcmp(names[i], AP_BUNDLE_MANIFEST) == 0 || strcmp(names[i], AP_BUNDLE_SIG) == 0)
+			continue;
+		path = ap_path_join(l->dir, names[i]);
+		if (!path) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			break;
+		}
+		rc = ap_fsx_stat(path, &st, err);
+		if (rc == 0 && st.type == AP_FT_FILE) {
+			rc = ap_fsx_unlink(path, err);
+			if (rc == 0) {
+				count++;
+				if (on_removed)
+					on_removed(ctx, names[i]);
+			}
+		}
+		free(path);
+	}
+	ap_strv_free(names, n);
+	if (rc == 0 && count)
+		rc = ap_fsx_fsync_dir(l->dir, err);
+	if (rc == 0 && removed)
+		*removed = count;
+	return rc;
+}
+
+int ap_layout_commit(struct ap_layout *l, const char *json, size_t jlen, const unsigned char *sig,
+                     size_t slen, struct ap_err *err)
+{
+	char *path;
+	int rc;
+
+	path = ap_path_join(l->dir, AP_BUNDLE_SIG);
+	if (!path)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_write_atomic(path, sig, slen, 0644, err);
+	free(path);
+	if (rc)
+		return rc;
+	path = ap_path_join(l->dir, AP_BUNDLE_MANIFEST);
+	if (!path)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_write_atomic(path, json, jlen, 0644, err);
+	free(path);
+	if (rc == 0)
+		l->kept = true;
+	return rc;
+}
+
+void ap_layout_free(struct ap_layout *l)
+{
+	if (!l)
+		return;
+	free(l->dir);
+	free(l);
+}
