@@ -149,7 +149,7 @@ int setup_print_usage(const char *cmd)
 
 static void print_help(FILE *fp, bool sfx)
 {
-	fprintf(fp, "usage: airpack-setup [--version] [--help] COMMAND [OPTIONS]\n");
+	fprintf(fp, "usage: airpack-setup [--version] [-h|--help] COMMAND [OPTIONS]\n");
 	if (sfx)
 		fprintf(fp, "       %s [OPTIONS]   install the release this setup carries\n"
 			    "       %s --extract DIR   write it out as an offline folder\n",
@@ -159,7 +159,7 @@ static void print_help(FILE *fp, bool sfx)
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\nRun 'airpack-setup COMMAND --help' for a command's options.\n"
-		    "Exit codes: see docs/exit-codes.md.\n");
+		    "Options, files and exit codes: man airpack-setup (airpack-setup(1)).\n");
 }
 
 static void print_version(void)

@@ -88,12 +88,12 @@ static const struct command commands[] = {
 
 static void print_help(FILE *fp)
 {
-	fprintf(fp, "usage: airpack [--version] [--help] COMMAND [ARGS]\n\n"
+	fprintf(fp, "usage: airpack [--version] [-h|--help] COMMAND [ARGS]\n\n"
 		    "Builds signed, reproducible offline-install releases.\n\nCommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\nRun 'airpack COMMAND --help' for a command's options.\n"
-		    "Exit codes: see docs/exit-codes.md.\n");
+		    "Options, formats and exit codes: man airpack (airpack(1)).\n");
 }
 
 static const struct command *find_command(const char *name)

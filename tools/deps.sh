@@ -7,6 +7,7 @@ packages=(
 	build-essential meson ninja-build pkg-config
 	libarchive-dev zlib1g-dev libssl-dev libcjson-dev libcurl4-openssl-dev libyaml-dev
 	openssl gcab nginx-light zip unzip python3 python3-yaml time
+	scdoc bash-completion man-db
 )
 
 missing=()
