@@ -56,8 +56,10 @@ static const struct command commands[] = {
 	  "      --clean             remove files the manifest does not name\n",
 	  true },
 	{ "status", cmd_status, "show the installed release",
-	  "usage: airpack-setup status [--root DIR] [--product NAME] [--json]\n\n"
-	  "Product, version, key id, install time, pending actions, components.\n", false },
+	  "usage: airpack-setup status [--root DIR] [--product NAME] [--json | --sbom]\n\n"
+	  "Product, version, key id, install time, pending actions, components.\n\n"
+	  "      --sbom              print only the installed release's SBOM (SPDX or\n"
+	  "                          CycloneDX JSON, kept in the signed manifest)\n", false },
 	{ "verify", cmd_verify, "re-hash every installed file against the receipt",
 	  "usage: airpack-setup verify [--root DIR] [--product NAME] [--json] [-v]\n\n"
 	  "Lists modified, missing and unexpected files and mode changes; exit code 10\n"
