@@ -7,6 +7,7 @@
 #include "airpack.h"
 #include "airpack/fsx.h"
 #include "airpack/sign.h"
+#include "airpack/ui.h"
 #include "airpack/banned.h"
 
 /* KEY.pem -> KEY.pub.pem; anything else -> NAME.pub.pem. */
@@ -28,6 +29,7 @@ int cmd_keygen(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -37,7 +39,7 @@ int cmd_keygen(int argc, char **argv)
 	char *pub = NULL;
 	char id[AP_KEY_ID_LEN];
 	struct ap_stat st;
-	bool force = false;
+	bool force = false, json = false;
 	int c, rc;
 
 	optind = 1;
@@ -48,6 +50,9 @@ int cmd_keygen(int argc, char **argv)
 			break;
 		case 'f':
 			force = true;
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'h':
 			return print_usage("keygen");
@@ -82,7 +87,17 @@ int cmd_keygen(int argc, char **argv)
 	    ap_key_write_public(key, pub, force, &err) != 0)
 		goto fail;
 	ap_key_id(key, id);
-	printf("private key: %s\npublic key:  %s\nkey id:      %s\n", out, pub, id);
+	if (json) {
+		struct ap_json j;
+
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "private_key", out);
+		ap_json_str(&j, "public_key", pub);
+		ap_json_str(&j, "key_id", id);
+		ap_json_end(&j);
+	} else {
+		printf("private key: %s\npublic key:  %s\nkey id:      %s\n", out, pub, id);
+	}
 	ap_key_free(key);
 	free(pub);
 	return 0;

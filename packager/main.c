@@ -19,13 +19,14 @@ struct command {
 
 static const struct command commands[] = {
 	{ "keygen", cmd_keygen, "create an Ed25519 signing key pair",
-	  "usage: airpack keygen -o KEY.pem [--force]\n"
+	  "usage: airpack keygen -o KEY.pem [--force] [--json]\n"
 	  "\n"
 	  "Writes KEY.pem (private, mode 0600) and KEY.pub.pem (public) and prints the\n"
 	  "key id (first 16 hex digits of the SHA-256 of the public key's DER).\n"
 	  "\n"
 	  "  -o, --output FILE   private key file to write\n"
-	  "      --force         overwrite existing files\n" },
+	  "      --force         overwrite existing files\n"
+	  "      --json          print the files and the key id as one JSON object\n" },
 	{ "build", cmd_build, "build a signed release: bundle, offline folder, setup",
 	  "usage: airpack build SOURCE-MANIFEST --payloads DIR --key KEY.pem\n"
 	  "                     [-o BUNDLE] [--layout DIR] [--sfx SETUP [--sfx-detached]]\n"
