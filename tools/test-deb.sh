@@ -52,7 +52,9 @@ mkdir -p "$src"
 (cd "$top" && git ls-files -z --cached --others --exclude-standard) |
 	(cd "$top" && xargs -0 cp --parents -t "$src" 2>/dev/null) 
 start=$(date +%s)
-step "dpkg-buildpackage -us -uc -b" sh -c "cd '$src' && dpkg-buildpackage -us -uc -b"
+# debhelper builds with one job unless told otherwise.
+step "dpkg-buildpackage -us -uc -b" sh -c \
+	"cd '$src' && DEB_BUILD_OPTIONS='parallel=$(nproc)' dpkg-buildpackage -us -uc -b"
 echo "# dpkg-buildpackage took $(($(date +%s) - start)) s"
 debs=("$work"/airpack_"$version"_*.deb "$work"/airpack-setup_"$version"_*.deb)
 if [ ! -f "${debs[0]}" ] || [ ! -f "${debs[1]}" ]; then
