@@ -1,6 +1,7 @@
 /* cmd_status.c - airpack-setup status: what is installed under a root. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,9 +11,10 @@
 #include "airpack/receipt.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
+#include "airpack/sbom.h"
 #include "airpack/banned.h"
 
-enum { OPT_PRODUCT = 2000 };
+enum { OPT_PRODUCT = 2000, OPT_SBOM };
 
 static void iso_time(int64_t t, char *buf, size_t n)
 {
@@ -150,13 +152,39 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 	lifecycle_provisioning_print(ps);
 }
 
+/* The SBOM of the installed release, from the signed manifest the install
+ * keeps in its state folder; takes r. */
+static int print_sbom(const struct setup_opts *o, struct ap_receipt *r)
+{
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_manifest *m = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = lifecycle_manifest(setup_root(o), r->product, &m, &err);
+	if (rc == 0) {
+		rc = ap_sbom_pretty(m->sbom, &text, &len, &err);
+		if (rc)
+			ap_err_prefix(&err, "installed release of '%s'", r->product);
+	}
+	if (rc == 0)
+		fwrite(text, 1, len, stdout);
+	free(text);
+	ap_manifest_free(m);
+	ap_receipt_free(r);
+	return rc ? setup_die(&err) : 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		SETUP_COMMON_OPTIONS,
 		{ "product", required_argument, NULL, OPT_PRODUCT },
+		{ "sbom", no_argument, NULL, OPT_SBOM },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool sbom = false;
 	struct setup_opts o;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_receipt *r = NULL;
@@ -174,12 +202,18 @@ int cmd_status(int argc, char **argv)
 			product = optarg;
 			continue;
 		}
+		if (c == OPT_SBOM) {
+			sbom = true;
+			continue;
+		}
 		rc = setup_opt(&o, "status", c, optarg);
 		if (rc <= 0)
 			return rc < 0 ? 2 : setup_usage_error("status", "bad option");
 	}
 	if (optind < argc)
 		return setup_usage_error("status", "unexpected argument '%s'", argv[optind]);
+	if (sbom && o.json)
+		return setup_usage_error("status", "--json and --sbom: give one (the SBOM is JSON)");
 	rc = ap_txn_status(setup_root(&o), product, &r, &err);
 	if (rc) {
 		if (rc == AP_E_NOTFOUND && !product) {
@@ -191,6 +225,8 @@ int cmd_status(int argc, char **argv)
 		}
 		return setup_die(&err);
 	}
+	if (sbom)
+		return print_sbom(&o, r);
 	rc = lifecycle_provisioning(setup_root(&o), r, &ps, &err);
 	if (rc) {
 		ap_receipt_free(r);

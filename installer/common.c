@@ -10,6 +10,7 @@
 #include "airpack/fsx.h"
 #include "airpack/sfx.h"
 #include "airpack/ui.h"
+#include "airpack/process.h"
 #include "airpack/banned.h"
 
 const char setup_source_help[] =
@@ -147,6 +148,8 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		return 1;
 	case OPT_JSON:
 		o->json = true;
+		/* Standard output carries only JSON: run actions write to stderr. */
+		ap_process_stdout_to_stderr(true);
 		return 1;
 	case OPT_QUIET:
 		o->quiet = true;

@@ -56,8 +56,10 @@ static const struct command commands[] = {
 	  "      --clean             remove files the manifest does not name\n",
 	  true },
 	{ "status", cmd_status, "show the installed release",
-	  "usage: airpack-setup status [--root DIR] [--product NAME] [--json]\n\n"
-	  "Product, version, key id, install time, pending actions, components.\n", false },
+	  "usage: airpack-setup status [--root DIR] [--product NAME] [--json | --sbom]\n\n"
+	  "Product, version, key id, install time, pending actions, components.\n\n"
+	  "      --sbom              print only the installed release's SBOM (SPDX or\n"
+	  "                          CycloneDX JSON, kept in the signed manifest)\n", false },
 	{ "verify", cmd_verify, "re-hash every installed file against the receipt",
 	  "usage: airpack-setup verify [--root DIR] [--product NAME] [--json] [-v]\n\n"
 	  "Lists modified, missing and unexpected files and mode changes; exit code 10\n"
@@ -149,7 +151,7 @@ int setup_print_usage(const char *cmd)
 
 static void print_help(FILE *fp, bool sfx)
 {
-	fprintf(fp, "usage: airpack-setup [--version] [--help] COMMAND [OPTIONS]\n");
+	fprintf(fp, "usage: airpack-setup [--version] [-h|--help] COMMAND [OPTIONS]\n");
 	if (sfx)
 		fprintf(fp, "       %s [OPTIONS]   install the release this setup carries\n"
 			    "       %s --extract DIR   write it out as an offline folder\n",
@@ -159,7 +161,7 @@ static void print_help(FILE *fp, bool sfx)
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\nRun 'airpack-setup COMMAND --help' for a command's options.\n"
-		    "Exit codes: see docs/exit-codes.md.\n");
+		    "Options, files and exit codes: man airpack-setup (airpack-setup(1)).\n");
 }
 
 static void print_version(void)

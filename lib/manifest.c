@@ -368,6 +368,9 @@ static void component_release(struct ap_component *c)
 	free(c->to);
 	free_strv(c->args, c->n_args);
 	free(c->ok_codes);
+	free(c->version);
+	free(c->supplier);
+	free(c->license);
 }
 
 void ap_manifest_free(struct ap_manifest *m)
@@ -382,6 +385,7 @@ void ap_manifest_free(struct ap_manifest *m)
 	free(m->prefix);
 	free(m->description);
 	free(m->key_id);
+	free(m->sbom);
 	free_strv(m->data_dirs, m->n_data_dirs);
 	free(m->config.path);
 	free(m->config.template);
@@ -574,6 +578,44 @@ static int check_mode(const char *path, unsigned mode, struct ap_err *err)
 	return 0;
 }
 
+/* A component's optional free-text label (version, supplier): non-empty,
+ * at most LABEL_MAX bytes, no control characters. */
+#define LABEL_MAX 256
+
+static int check_label(const char *base, const char *field, const char *s, struct ap_err *err)
+{
+	char p[PATH_BUF], q[QUOTE_BUF];
+
+	if (!s)
+		return 0;
+	ap_jsonx_join(p, base, field);
+	if (!*s || strlen(s) > LABEL_MAX || has_control(s))
+		return fail(err, p,
+		            "expected a non-empty string of at most %d bytes without control "
+		            "characters, got %s",
+		            LABEL_MAX, ap_jsonx_quote(s, q, sizeof(q)));
+	return 0;
+}
+
+/* The characters of an SPDX license expression (ids, LicenseRef-, AND, OR,
+ * WITH, +, parentheses); the SPDX tools judge the ids themselves. */
+static bool license_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > LABEL_MAX || s[0] == ' ')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '+' ||
+		      ch == ':' || ch == '(' || ch == ')' || ch == ' '))
+			return false;
+	}
+	return true;
+}
+
 static int validate_component(const struct ap_manifest *m, size_t i, enum ap_manifest_kind kind,
                               struct ap_err *err)
 {
@@ -615,6 +657,15 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 		            ap_jsonx_quote(c->sha256, q, sizeof(q)));
 	if (!c->has_sha256 && kind == AP_MANIFEST_RELEASE)
 		return fail(err, p, "required in a release manifest");
+	if ((rc = check_label(base, "version", c->version, err)) ||
+	    (rc = check_label(base, "supplier", c->supplier, err)))
+		return rc;
+	ap_jsonx_join(p, base, "license");
+	if (c->license && !license_ok(c->license))
+		return fail(err, p,
+		            "expected an SPDX license expression like \"MIT OR Apache-2.0\" "
+		            "(letters, digits, '.', '-', '+', ':', parentheses and spaces), got %s",
+		            ap_jsonx_quote(c->license, q, sizeof(q)));
 
 	ap_jsonx_join(p, inst, "action");
 	if (c->action != AP_ACTION_EXTRACT && c->action != AP_ACTION_COPY &&
@@ -973,9 +1024,12 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 	return 0;
 }
 
-enum { C_NAME, C_FILE, C_ALIASES, C_URLS, C_SIZE, C_SHA256, C_INSTALL, C_COUNT };
-static const char *const component_fields[C_COUNT] = {"name", "file",   "aliases", "urls",
-                                                      "size", "sha256", "install"};
+enum { C_NAME, C_FILE, C_ALIASES, C_URLS, C_SIZE, C_SHA256, C_VERSION, C_SUPPLIER, C_LICENSE,
+       C_INSTALL, C_COUNT };
+static const char *const component_fields[C_COUNT] = {"name",    "file",     "aliases",
+                                                      "urls",    "size",     "sha256",
+                                                      "version", "supplier", "license",
+                                                      "install"};
 
 static int parse_component(const cJSON *j, const char *path, struct ap_component *c,
                            struct ap_err *err)
@@ -1010,6 +1064,15 @@ static int parse_component(const cJSON *j, const char *path, struct ap_component
 			return rc;
 		c->has_sha256 = true;
 	}
+	ap_jsonx_join(p, path, "version");
+	if ((rc = get_string(v[C_VERSION], p, false, &c->version, err)))
+		return rc;
+	ap_jsonx_join(p, path, "supplier");
+	if ((rc = get_string(v[C_SUPPLIER], p, false, &c->supplier, err)))
+		return rc;
+	ap_jsonx_join(p, path, "license");
+	if ((rc = get_string(v[C_LICENSE], p, false, &c->license, err)))
+		return rc;
 	ap_jsonx_join(p, path, "install");
 	return parse_install(v[C_INSTALL], p, c, err);
 }
@@ -1047,11 +1110,12 @@ enum {
 	T_DATA_DIRS,
 	T_CONFIG,
 	T_COMPONENTS,
+	T_SBOM,
 	T_COUNT
 };
 static const char *const top_fields[T_COUNT] = {"format",    "product",     "version",   "channel",
                                                 "platform",  "description", "prefix",    "key_id",
-                                                "data_dirs", "config",      "components"};
+                                                "data_dirs", "config",      "components", "sbom"};
 
 static int build(const cJSON *root, struct ap_manifest *m, struct ap_err *err)
 {
@@ -1074,6 +1138,16 @@ static int build(const cJSON *root, struct ap_manifest *m, struct ap_err *err)
 		return rc;
 	if (v[T_CONFIG] && (rc = parse_config(v[T_CONFIG], m, err)))
 		return rc;
+	if (v[T_SBOM]) {
+		/* Kept as compact text: emitting it again through the canonical
+		 * printer gives back the same bytes. */
+		if (!cJSON_IsObject(v[T_SBOM]))
+			return fail(err, "sbom", "expected an object, got %s",
+			            ap_jsonx_type_name(v[T_SBOM]));
+		m->sbom = cJSON_PrintUnformatted(v[T_SBOM]);
+		if (!m->sbom)
+			return ap_jsonx_nomem(&doc, err);
+	}
 
 	if (!v[T_COMPONENTS])
 		return fail(err, "components", "required field is missing");
@@ -1178,6 +1252,9 @@ static cJSON *component_json(const struct ap_component *c)
 		goto fail;
 	if (c->has_sha256 && !add_str(o, "sha256", c->sha256))
 		goto fail;
+	if (!add_str(o, "version", c->version) || !add_str(o, "supplier", c->supplier) ||
+	    !add_str(o, "license", c->license))
+		goto fail;
 	inst = cJSON_AddObjectToObject(o, "install");
 	if (!inst || !add_str(inst, "action", ap_action_name(c->action)))
 		goto fail;
@@ -1227,6 +1304,8 @@ static cJSON *manifest_json(const struct ap_manifest *m)
 	for (size_t i = 0; i < m->n_components; i++)
 		if (!ap_jsonx_push(arr, component_json(&m->components[i])))
 			goto fail;
+	if (m->sbom && !ap_jsonx_add(o, "sbom", cJSON_Parse(m->sbom)))
+		goto fail;
 	return o;
 fail:
 	cJSON_Delete(o);
@@ -1292,7 +1371,10 @@ static int copy_component(const struct ap_component *s, struct ap_component *d)
 	d->aliases = d->urls = d->args = NULL;
 	d->n_aliases = d->n_urls = d->n_args = d->n_ok_codes = 0;
 	d->ok_codes = NULL;
+	d->version = d->supplier = d->license = NULL;
 	if (copy_str(s->name, &d->name) || copy_str(s->file, &d->file) || copy_str(s->to, &d->to) ||
+	    copy_str(s->version, &d->version) || copy_str(s->supplier, &d->supplier) ||
+	    copy_str(s->license, &d->license) ||
 	    copy_strv(s->aliases, s->n_aliases, &d->aliases, &d->n_aliases) ||
 	    copy_strv(s->urls, s->n_urls, &d->urls, &d->n_urls) ||
 	    copy_strv(s->args, s->n_args, &d->args, &d->n_args))
@@ -1322,6 +1404,7 @@ int ap_manifest_dup(const struct ap_manifest *m, struct ap_manifest **out, struc
 	    copy_str(m->version, &d->version) || copy_str(m->channel, &d->channel) ||
 	    copy_str(m->platform, &d->platform) || copy_str(m->prefix, &d->prefix) ||
 	    copy_str(m->description, &d->description) || copy_str(m->key_id, &d->key_id) ||
+	    copy_str(m->sbom, &d->sbom) ||
 	    copy_strv(m->data_dirs, m->n_data_dirs, &d->data_dirs, &d->n_data_dirs) ||
 	    copy_str(m->config.path, &d->config.path) ||
 	    copy_str(m->config.template, &d->config.template))

@@ -14,7 +14,7 @@
 /* Report errno from the child to the parent over the close-on-exec pipe:
  * a successful execv closes it empty, a failure sends which step failed. */
 struct child_failure {
-	int step; /* 1: chdir, 2: execv */
+	int step; /* 1: chdir, 2: execv, 3: dup2 */
 	int errnum;
 };
 
@@ -27,6 +27,13 @@ static _Noreturn void child_fail(int fd, int step)
 		n = write(fd, &cf, sizeof(cf));
 	} while (n < 0 && errno == EINTR);
 	_exit(127);
+}
+
+static bool stdout_to_stderr;
+
+void ap_process_stdout_to_stderr(bool on)
+{
+	stdout_to_stderr = on;
 }
 
 int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
@@ -66,6 +73,8 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
+		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			child_fail(pipefd[1], 3);
 		if (cwd && chdir(cwd) != 0)
 			child_fail(pipefd[1], 1);
 		execv(program, argv);

@@ -125,6 +125,13 @@ static int start_fail(struct ap_err *err, const char *program, const char *cwd, 
 	return ap_err_set(err, AP_E_RUN, "cannot run '%s': %s", program, why);
 }
 
+static bool stdout_to_stderr;
+
+void ap_process_stdout_to_stderr(bool on)
+{
+	stdout_to_stderr = on;
+}
+
 int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
                    int *exit_code, struct ap_err *err)
 {
@@ -173,7 +180,7 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 	si.cb = sizeof(si);
 	si.dwFlags = STARTF_USESTDHANDLES;
 	si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-	si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+	si.hStdOutput = GetStdHandle(stdout_to_stderr ? STD_ERROR_HANDLE : STD_OUTPUT_HANDLE);
 	si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
 	memset(&pi, 0, sizeof(pi));
 	/* Buffered output must not come out after the child's. */

@@ -887,6 +887,48 @@ static int write_receipt(const struct pstate *p, const struct ap_receipt *r, con
 	return rc;
 }
 
+/* ---- the first-boot marker ---- */
+
+/* ROOT/var/lib/airpack/firstboot.d/PRODUCT exists while the product's receipt
+ * may hold pending run actions; airpack-firstboot.service runs only while the
+ * folder is not empty.  It is created before a receipt with pending actions is
+ * written and removed only after one without them is committed, so a crash in
+ * between leaves at worst a stale marker, which the next firstboot removes.
+ * One file per product, written under that product's lock. */
+#define FIRSTBOOT_DIR STATE_BASE "/firstboot.d"
+
+static int set_pending_marker(const struct pstate *p, bool pending, int64_t mtime,
+			      struct ap_err *err)
+{
+	char *dir = ap_path_join(p->root, FIRSTBOOT_DIR);
+	char *path = dir ? ap_path_join(dir, p->name) : NULL;
+	int rc = 0;
+
+	if (!path) {
+		rc = nomem(err, "writing the first-boot marker");
+		goto out;
+	}
+	if (!pending) {
+		rc = ap_fsx_unlink(path, err);
+		goto out;
+	}
+	if (ap_fsx_is_file(path))
+		goto out;
+	rc = ap_fsx_mkdir_p(dir, 0755, err);
+	if (rc == 0)
+		rc = ap_fsx_write_atomic(path, "pending\n", 8, 0644, err);
+	if (rc == 0 && mtime >= 0)
+		rc = ap_fsx_set_mtime(path, mtime, err);
+	if (rc == 0 && mtime >= 0)
+		rc = ap_fsx_set_mtime(dir, mtime, err);
+out:
+	if (rc < 0)
+		ap_err_prefix(err, "first-boot marker of '%s'", p->name ? p->name : "");
+	free(path);
+	free(dir);
+	return rc;
+}
+
 static bool code_ok(const struct ap_receipt_action *a, int code)
 {
 	if (a->n_ok_codes == 0)
@@ -1032,6 +1074,13 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 			rc = load_receipt(&p, &r, err);
 		if (rc == 0 && r->n_pending > 0)
 			rc = run_pending(&p, r, o, &ran, err);
+		if (r && (rc == 0 || rc == AP_E_RUN)) {
+			struct ap_err e2 = AP_ERR_INIT;
+			int mrc = set_pending_marker(&p, r->n_pending > 0, -1, rc == 0 ? err : &e2);
+
+			if (rc == 0)
+				rc = mrc;
+		}
 		ap_receipt_free(r);
 		pstate_release(&p);
 	}
@@ -1983,7 +2032,9 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 		goto out;
 
 	/* New state files, then the journal that makes the switch recoverable. */
-	rc = write_receipt(&p, r, ".new", o->mtime, err);
+	rc = r->n_pending > 0 ? set_pending_marker(&p, true, o->mtime, err) : 0;
+	if (rc == 0)
+		rc = write_receipt(&p, r, ".new", o->mtime, err);
 	if (rc == 0)
 		rc = write_state_file(&p, "manifest.json", ".new", manifest_json, mlen, o->mtime,
 				      err);
@@ -2032,6 +2083,9 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 		struct ap_err e2 = AP_ERR_INIT;
 		int trc = fix_state_times(&s, r, rc == 0 ? err : &e2);
 
+		if (trc == 0)
+			trc = set_pending_marker(&p, r->n_pending > 0, o->mtime,
+						 rc == 0 ? err : &e2);
 		if (rc == 0)
 			rc = trc;
 	}
@@ -2181,7 +2235,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	struct uninst u;
 	struct pstate p;
 	char *name = NULL;
-	char *prefix = NULL, *base = NULL;
+	char *prefix = NULL, *base = NULL, *marker_dir = NULL;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
@@ -2241,11 +2295,15 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	if (rc < 0)
 		goto out;
 	/* The state folder last, so an interrupted uninstall can be rerun. */
-	rc = ap_fsx_rm_rf(p.state, err);
+	rc = set_pending_marker(&p, false, -1, err);
+	if (rc == 0)
+		rc = ap_fsx_rm_rf(p.state, err);
 	if (rc == 0)
 		rc = remove_dirs(p.root, r, err);
-	if (rc == 0)
+	if (rc == 0) {
 		base = ap_path_join(p.root, STATE_BASE);
+		marker_dir = ap_path_join(p.root, FIRSTBOOT_DIR);
+	}
 out:
 	if (rc < 0)
 		ap_err_prefix(err, "uninstalling '%s'", p.name);
@@ -2256,9 +2314,14 @@ out:
 	 * folder holding it from being removed until then. */
 	if (base) {
 		struct ap_err ignore = AP_ERR_INIT;
+
+		/* Both only when empty: another product may still use them. */
+		if (marker_dir)
+			ap_fsx_rmdir(marker_dir, &ignore);
 		ap_fsx_rmdir(base, &ignore);
 		free(base);
 	}
+	free(marker_dir);
 	if (rc < 0)
 		return rc;
 done:

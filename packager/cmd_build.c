@@ -13,6 +13,7 @@
 #include "airpack/layout.h"
 #include "airpack/manifest.h"
 #include "airpack/probe.h"
+#include "airpack/sbom.h"
 #include "airpack/sfx.h"
 #include "airpack/sign.h"
 #include "airpack/sink.h"
@@ -33,6 +34,7 @@ struct build_opts {
 	bool compress_auto;
 	enum ap_compress compress;
 	int level;
+	enum ap_sbom_format sbom;
 	bool json;
 	bool quiet;
 };
@@ -303,6 +305,7 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 	struct ap_manifest *m = NULL;
 	struct ap_key *key = NULL;
 	struct found *found = NULL;
+	struct ap_sbom_files *files = NULL;
 	struct ap_bundle_writer *w = NULL;
 	struct ap_afile bundle = AP_AFILE_INIT, head = AP_AFILE_INIT;
 	struct ap_layout *layout = NULL;
@@ -389,6 +392,26 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 		c->sha256[AP_SHA256_HEX - 1] = '\0';
 		c->has_sha256 = true;
 	}
+	/* The SBOM lists the files of every archive: read them before the
+	 * payloads are streamed, so the placeholder manifest, SBOM included,
+	 * has its final length. */
+	files = calloc(m->n_components, sizeof(*files));
+	if (!files) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < m->n_components; i++) {
+		if (m->components[i].action != AP_ACTION_EXTRACT)
+			continue;
+		rc = ap_sbom_scan_archive(found[i].path, &files[i], err);
+		if (rc) {
+			ap_err_prefix(err, "component '%s'", m->components[i].name);
+			goto out;
+		}
+	}
+	rc = ap_sbom_emit(m, files, o->sbom, mtime, &m->sbom, NULL, err);
+	if (rc)
+		goto out;
 	rc = ap_manifest_emit(m, &json, &plen, err);
 	if (rc)
 		goto out;
@@ -467,6 +490,11 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 			memcpy(c->sha256, hex, AP_SHA256_HEX);
 		}
 	}
+	free(m->sbom);
+	m->sbom = NULL;
+	rc = ap_sbom_emit(m, files, o->sbom, mtime, &m->sbom, NULL, err);
+	if (rc)
+		goto out;
 	rc = ap_manifest_emit(m, &json, &jlen, err);
 	if (rc)
 		goto out;
@@ -522,6 +550,10 @@ out:
 		for (size_t i = 0; m && i < m->n_components; i++)
 			free(found[i].path);
 	free(found);
+	if (files)
+		for (size_t i = 0; m && i < m->n_components; i++)
+			ap_sbom_files_release(&files[i]);
+	free(files);
 	ap_manifest_free(m);
 	ap_key_free(key);
 	free(src);
@@ -544,6 +576,7 @@ int cmd_build(int argc, char **argv)
 		{ "sfx-detached", no_argument, NULL, 'D' },
 		{ "sfx-stub", required_argument, NULL, 'T' },
 		{ "compress", required_argument, NULL, 'c' },
+		{ "sbom-format", required_argument, NULL, 'B' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -585,6 +618,12 @@ int cmd_build(int argc, char **argv)
 				return usage_error("build",
 						   "--compress: expected none, gzip, gzip:1..9 or "
 						   "auto, got '%s'", optarg);
+			break;
+		case 'B':
+			if (ap_sbom_format_parse(optarg, &o.sbom) != 0)
+				return usage_error("build",
+						   "--sbom-format: expected spdx or cyclonedx, got '%s'",
+						   optarg);
 			break;
 		case 'j':
 			o.json = true;

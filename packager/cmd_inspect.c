@@ -1,11 +1,13 @@
 /* cmd_inspect.c - airpack inspect: what a release holds (nothing verified). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "airpack.h"
 #include "airpack/release.h"
 #include "airpack/sign.h"
+#include "airpack/sbom.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
@@ -118,12 +120,13 @@ int cmd_inspect(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "sbom", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_release *r = NULL;
-	bool json = false;
+	bool json = false, sbom = false;
 	int c;
 
 	optind = 1;
@@ -131,6 +134,9 @@ int cmd_inspect(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'B':
+			sbom = true;
 			break;
 		case 'h':
 			return print_usage("inspect");
@@ -140,9 +146,24 @@ int cmd_inspect(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage_error("inspect", "expected one BUNDLE, DIR, SETUP or MANIFEST");
+	if (json && sbom)
+		return usage_error("inspect", "--json and --sbom: give one (the SBOM is JSON)");
 	if (ap_release_open(argv[optind], &r, &err) != 0)
 		return die_err(&err);
-	if (json)
+	if (sbom) {
+		char *text = NULL;
+		size_t len = 0;
+		int rc = ap_sbom_pretty(r->manifest->sbom, &text, &len, &err);
+
+		if (rc == 0)
+			fwrite(text, 1, len, stdout);
+		free(text);
+		if (rc != 0) {
+			ap_err_prefix(&err, "'%s'", argv[optind]);
+			ap_release_free(r);
+			return die_err(&err);
+		}
+	} else if (json)
 		print_json(r);
 	else
 		print_text(r);

@@ -7,6 +7,7 @@
 #include "airpack.h"
 #include "airpack/fsx.h"
 #include "airpack/sign.h"
+#include "airpack/ui.h"
 #include "airpack/banned.h"
 
 /* KEY.pem -> KEY.pub.pem; anything else -> NAME.pub.pem. */
@@ -28,6 +29,7 @@ int cmd_keygen(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -38,7 +40,7 @@ int cmd_keygen(int argc, char **argv)
 	char id[AP_KEY_ID_LEN];
 	char fpr[AP_KEY_FPR_LEN];
 	struct ap_stat st;
-	bool force = false;
+	bool force = false, json = false;
 	int c, rc;
 
 	optind = 1;
@@ -49,6 +51,9 @@ int cmd_keygen(int argc, char **argv)
 			break;
 		case 'f':
 			force = true;
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'h':
 			return print_usage("keygen");
@@ -84,8 +89,19 @@ int cmd_keygen(int argc, char **argv)
 		goto fail;
 	ap_key_id(key, id);
 	ap_key_fingerprint(key, fpr);
-	printf("private key: %s\npublic key:  %s\nkey id:      %s\nfingerprint: %s\n", out, pub, id,
-	       fpr);
+	if (json) {
+		struct ap_json j;
+
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "private_key", out);
+		ap_json_str(&j, "public_key", pub);
+		ap_json_str(&j, "key_id", id);
+		ap_json_str(&j, "fingerprint", fpr);
+		ap_json_end(&j);
+	} else {
+		printf("private key: %s\npublic key:  %s\nkey id:      %s\nfingerprint: %s\n", out,
+		       pub, id, fpr);
+	}
 	ap_key_free(key);
 	free(pub);
 	return 0;

@@ -19,17 +19,19 @@ struct command {
 
 static const struct command commands[] = {
 	{ "keygen", cmd_keygen, "create an Ed25519 signing key pair",
-	  "usage: airpack keygen -o KEY.pem [--force]\n"
+	  "usage: airpack keygen -o KEY.pem [--force] [--json]\n"
 	  "\n"
 	  "Writes KEY.pem (private, mode 0600) and KEY.pub.pem (public) and prints the\n"
 	  "key id (first 16 hex digits of the SHA-256 of the public key's DER).\n"
 	  "\n"
 	  "  -o, --output FILE   private key file to write\n"
-	  "      --force         overwrite existing files\n" },
+	  "      --force         overwrite existing files\n"
+	  "      --json          print the files and the key id as one JSON object\n" },
 	{ "build", cmd_build, "build a signed release: bundle, offline folder, setup",
 	  "usage: airpack build SOURCE-MANIFEST --payloads DIR --key KEY.pem\n"
 	  "                     [-o BUNDLE] [--layout DIR] [--sfx SETUP [--sfx-detached]]\n"
-	  "                     [--compress none|gzip[:1-9]|auto] [--json] [--quiet]\n"
+	  "                     [--compress none|gzip[:1-9]|auto] [--sbom-format F]\n"
+	  "                     [--json] [--quiet]\n"
 	  "\n"
 	  "Finds each component's file in DIR by its file name or aliases, fills in size\n"
 	  "and sha256 (a pinned value that differs is an error), signs the release\n"
@@ -45,16 +47,21 @@ static const struct command commands[] = {
 	  "                        (default: airpack-setup beside this airpack)\n"
 	  "      --compress MODE   none, gzip, gzip:1..9, or auto (default: auto, gzip\n"
 	  "                        only when a sample of the payloads shows it pays)\n"
+	  "      --sbom-format F   spdx (SPDX 2.3, the default) or cyclonedx (1.5): the\n"
+	  "                        SBOM written into the signed manifest\n"
 	  "      --json            print the result as one JSON object\n"
 	  "  -q, --quiet           no progress or summary\n"
 	  "\n"
 	  "SOURCE_DATE_EPOCH, when set, is the time recorded in the bundle's entries\n"
 	  "(otherwise 0): the same inputs always give the same bytes.\n" },
 	{ "inspect", cmd_inspect, "show what a bundle, folder or setup holds",
-	  "usage: airpack inspect BUNDLE|DIR|SETUP|MANIFEST [--json]\n"
+	  "usage: airpack inspect BUNDLE|DIR|SETUP|MANIFEST [--json | --sbom]\n"
 	  "\n"
 	  "Shows product, version, channel, signer key id and each component's file,\n"
-	  "size, sha256 and install action. Nothing is verified: use airpack verify.\n" },
+	  "size, sha256 and install action. Nothing is verified: use airpack verify.\n"
+	  "\n"
+	  "      --json     print the release as one JSON object\n"
+	  "      --sbom     print only the release's SBOM (SPDX or CycloneDX JSON)\n" },
 	{ "verify", cmd_verify, "check a release's signature and every payload",
 	  "usage: airpack verify BUNDLE|DIR|SETUP|MANIFEST --trust KEY.pub.pem|DIR [--json]\n"
 	  "\n"
@@ -88,12 +95,12 @@ static const struct command commands[] = {
 
 static void print_help(FILE *fp)
 {
-	fprintf(fp, "usage: airpack [--version] [--help] COMMAND [ARGS]\n\n"
+	fprintf(fp, "usage: airpack [--version] [-h|--help] COMMAND [ARGS]\n\n"
 		    "Builds signed, reproducible offline-install releases.\n\nCommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\nRun 'airpack COMMAND --help' for a command's options.\n"
-		    "Exit codes: see docs/exit-codes.md.\n");
+		    "Options, formats and exit codes: man airpack (airpack(1)).\n");
 }
 
 static const struct command *find_command(const char *name)

@@ -4,13 +4,24 @@
 # install it offline into a scratch root, and show status and verify.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/tools/deps.sh"
-"$top/tools/build.sh" "$top/build"
-airpack=$top/build/packager/airpack
-setup=$top/build/installer/airpack-setup
+# AIRPACK and AIRPACK_SETUP run installed programs instead (tools/test-deb.sh
+# runs the demo against the Debian packages that way).
+airpack=${AIRPACK:-}
+setup=${AIRPACK_SETUP:-}
+if [ -z "$airpack" ] || [ -z "$setup" ]; then
+	"$top/tools/deps.sh"
+	"$top/tools/build.sh" "$top/build"
+	airpack=$top/build/packager/airpack
+	setup=$top/build/installer/airpack-setup
+fi
 work=$(mktemp -d /tmp/airpack-demo.XXXXXX)
 
-step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
+# Headings in bold on a terminal, unless NO_COLOR is set.
+bold='' plain=''
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	bold=$'\033[1m' plain=$'\033[0m'
+fi
+step() { printf '\n%s== %s%s\n$ %s\n' "$bold" "$1" "$plain" "${*:2}"; "${@:2}"; }
 
 step "make a signing key" sh -c "'$airpack' keygen -o '$work/release.pem' | tee '$work/keygen.txt'"
 step "pack the sample release (bundle, offline folder, setup)" \
@@ -18,6 +29,8 @@ step "pack the sample release (bundle, offline folder, setup)" \
 	--key "$work/release.pem" -o "$work/sample-edge-1.1.0.tar" --layout "$work/usb" \
 	--sfx "$work/setup"
 step "what is inside" "$airpack" inspect "$work/sample-edge-1.1.0.tar"
+step "its SBOM (SPDX 2.3, inside the signed manifest): the packages" \
+	sh -c "'$airpack' inspect --sbom '$work/sample-edge-1.1.0.tar' | grep -E '\"(name|versionInfo|licenseDeclared)\"' | head -n 12"
 step "verify signature and payloads with the public key" \
 	"$airpack" verify "$work/sample-edge-1.1.0.tar" --trust "$work/release.pub.pem"
 step "the same signature checked by stock openssl" \

@@ -7,6 +7,7 @@ packages=(
 	build-essential meson ninja-build pkg-config
 	libarchive-dev zlib1g-dev libssl-dev libcjson-dev libcurl4-openssl-dev libyaml-dev
 	openssl ca-certificates gcab nginx-light zip unzip python3 python3-yaml time
+	scdoc bash-completion man-db
 )
 
 missing=()
@@ -15,7 +16,14 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 	fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# node and npm run the SBOM validators (tools/sbom-validators.sh); any
+# installed node will do, Debian's packages when there is none.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing+=(nodejs npm)
+fi
+if [ ${#missing[@]} -eq 0 ]; then
+	exec "$(dirname "$0")/sbom-validators.sh"
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: missing packages: ${missing[*]}" >&2
@@ -31,3 +39,4 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now nginx >/dev/null 2>&1 || true
 fi
+"$(dirname "$0")/sbom-validators.sh"

@@ -50,6 +50,10 @@ struct ap_component {
 	size_t n_args;
 	int *ok_codes;  /* run: exit codes that mean success; default {0} */
 	size_t n_ok_codes;
+	/* Optional, for the release's SBOM (lib/sbom.h); NULL when not stated. */
+	char *version;  /* the payload's own version, e.g. "20.10.13" */
+	char *supplier; /* who supplies it, e.g. "Microsoft" */
+	char *license;  /* an SPDX license expression, e.g. "MIT OR Apache-2.0" */
 };
 
 /* Optional device configuration written by `airpack-setup provision`. */
@@ -68,6 +72,8 @@ struct ap_manifest {
 	char *prefix;   /* relative path under the root where files go */
 	char *description; /* may be NULL */
 	char *key_id;   /* release only: the signer's key id; may be NULL */
+	char *sbom;     /* release only: the software bill of materials airpack build
+			   writes (a JSON object, compact text; lib/sbom.h); may be NULL */
 	char **data_dirs; /* relative to the root; removed by uninstall --purge */
 	size_t n_data_dirs;
 	bool has_config;

@@ -3,6 +3,7 @@
 #ifndef AP_PROCESS_H
 #define AP_PROCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "airpack/err.h"
 
@@ -12,5 +13,11 @@
  * Returns AP_E_RUN when it could not be started. */
 int ap_process_run(const char *program, char *const *args, size_t n_args,
 		   const char *cwd, int *exit_code, struct ap_err *err);
+
+/* From now on, give programs ap_process_run starts the caller's stderr as
+ * their stdout too (on) or the caller's stdout (off, the default).  A caller
+ * whose stdout carries only JSON (--json) turns it on, so a run action's
+ * output cannot mix with it. */
+void ap_process_stdout_to_stderr(bool on);
 
 #endif

@@ -300,8 +300,12 @@ contains "status shows the action pending" "$out" "pending first-boot actions: i
 run "$S" status --root img1 --json
 is "status --json lists it" "$(json_get "$out" "' '.join(j['pending'])")" install-check
 
+# airpack-firstboot.service runs while var/lib/airpack/firstboot.d is not empty.
+marker=var/lib/airpack/firstboot.d/sample-edge
+exists "the image holds the first-boot marker of the product" "img1/$marker"
 AIRPACK_SAMPLE_LOG=$tmp/firstboot.log run "$S" firstboot --root img1
 is "firstboot exits 0" "$rc" 0
+absent "firstboot removed the marker once nothing is pending" "img1/$marker"
 contains "it ran the pending action" "$out" "ran 1 pending action under img1"
 is "the action ran exactly once" "$(wc -l <firstboot.log)" 1
 contains "in the image's prefix" "$(cat firstboot.log)" "img1/opt/sample-edge"
@@ -318,5 +322,19 @@ is "firstboot --json reports one action ran" "$(json_get "$(tail -n 1 <<<"$out")
 run "$S" firstboot --root empty-root
 is "firstboot with nothing installed exits 0" "$rc" 0
 contains "saying nothing is pending" "$out" "nothing pending under empty-root"
+absent "firstboot --product removed that product's marker" "img2/$marker"
+
+# The marker is written before a receipt with pending actions: a kill right
+# after the switch (the receipt is committed by recovery) leaves it in place.
+AP_TXN_CRASH_AT=after-exchange run "$S" install --mirror "$U" --version 1.1.0 "${T[@]}" \
+	--root img3 --no-run --cache gcache --quiet
+is "an image install killed after the switch dies (137)" "$rc" 137
+exists "the marker is already there" "img3/$marker"
+run "$S" status --root img3
+contains "and the recovered receipt has the action pending" "$out" "pending first-boot actions: install-check"
+run "$S" uninstall --root img3 --quiet
+is "uninstalling the image's product exits 0" "$rc" 0
+absent "uninstall removes the marker" "img3/$marker"
+absent "and the empty marker folder" "img3/var/lib/airpack/firstboot.d"
 
 done_testing
