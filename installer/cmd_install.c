@@ -137,7 +137,9 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 		if (sde && *sde)
 			to.mtime = ap_fsx_now();
 	}
-	rc = ap_state_init(&st, root, r->manifest->product, &err);
+	rc = ap_txn_check(r->manifest, &to, &err);
+	if (rc == 0)
+		rc = ap_state_init(&st, root, r->manifest->product, &err);
 	if (rc == 0)
 		rc = ap_txn_lock(&st, AP_STATE_WRITE, &to, &err);
 	if (rc)

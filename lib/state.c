@@ -195,7 +195,7 @@ static int make_state_dir(struct ap_state *st, struct ap_err *err)
 
 /* The "busy" error, naming the holder recorded in lock.owner when there
  * is one.  A holder without a record is a reader (readers record none). */
-static int busy(const struct ap_state *st, const char *lock, struct ap_err *err)
+static int busy(const struct ap_state *st, bool shared, const char *lock, struct ap_err *err)
 {
 	char *owner = ap_state_file(st, OWNER_FILE, NULL);
 	char *buf = NULL;
@@ -229,6 +229,12 @@ static int busy(const struct ap_state *st, const char *lock, struct ap_err *err)
 					"busy: '%s' is locked by pid %ld (%s) through '%s'; try "
 					"again when it has finished",
 					st->name, pid, cmd[0] ? cmd : "airpack", lock);
+	} else if (shared) {
+		/* Only a writer keeps a reader out; it has not said who yet. */
+		rc = ap_err_set(err, AP_E_STATE,
+				"busy: an install is in progress, or another change of '%s' "
+				"(lock '%s'); try again when it has finished",
+				st->name, lock);
 	} else {
 		rc = ap_err_set(err, AP_E_STATE,
 				"busy: '%s' is being read by another airpack-setup (verify or "
@@ -281,7 +287,7 @@ static int take(struct ap_state *st, bool shared, struct ap_err *err)
 	}
 	free(owner);
 	if (rc == AP_E_STATE) {
-		rc = busy(st, path, err);
+		rc = busy(st, shared, path, err);
 	} else if (rc < 0) {
 		ap_err_set(err, e.code, "%s", e.msg);
 		ap_err_prefix(err, "'%s'", st->name);
@@ -620,16 +626,18 @@ int ap_state_candidates(const char *root, char ***out, size_t *nout, struct ap_e
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char *r = ap_path_join3(base, names[i], "receipt.json");
 		char *t = ap_path_join3(base, names[i], "txn.json");
+		char *w = ap_path_join3(base, names[i], OWNER_FILE);
 
-		if (!r || !t) {
+		if (!r || !t || !w) {
 			rc = nomem(err, "listing products");
 		} else if (ap_manifest_safe_name(names[i]) &&
-			   (ap_fsx_is_file(r) || ap_fsx_is_file(t))) {
+			   (ap_fsx_is_file(r) || ap_fsx_is_file(t) || ap_fsx_is_file(w))) {
 			got[ngot++] = names[i];
 			names[i] = NULL;
 		}
 		free(r);
 		free(t);
+		free(w);
 	}
 	if (rc == 0) {
 		if (ngot > 1)

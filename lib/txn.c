@@ -1477,6 +1477,13 @@ static int check_release(const struct ap_manifest *m, const struct ap_txn_opts *
 	return 0;
 }
 
+int ap_txn_check(const struct ap_manifest *m, const struct ap_txn_opts *o, struct ap_err *err)
+{
+	static const struct ap_txn_opts defaults = AP_TXN_OPTS_INIT;
+
+	return check_release(m, o ? o : &defaults, err);
+}
+
 /* Refuse a prefix equal to, inside or above another installed product's:
  * the two would count each other's files as "added by the user", and one
  * uninstall would delete the other's files. */

@@ -125,7 +125,8 @@ char *ap_state_cache_dir(const char *root, const char *product); /* var/cache/ai
  * holds; NULL when none. */
 const char *ap_state_reserved_overlap(const char *rel);
 
-/* Names (sorted, safe) that have a receipt or a journal under root;
+/* Names (sorted, safe) that have a receipt, a journal or a lock holder
+ * (a first install in progress) under root;
  * *names is freed with ap_strv_free(*names, *n).  May be empty (NULL). */
 int ap_state_candidates(const char *root, char ***names, size_t *n, struct ap_err *err);
 

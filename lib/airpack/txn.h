@@ -174,6 +174,11 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 		   void *payload_ctx, const struct ap_txn_opts *o, struct ap_txn_result *res,
 		   struct ap_err *err);
 
+/* The checks ap_txn_install makes on m before touching anything: a safe
+ * prefix outside airpack's own folders (AP_E_MANIFEST), data_dirs likewise,
+ * the pin (AP_E_STATE).  Lets a caller refuse before taking the lock. */
+int ap_txn_check(const struct ap_manifest *m, const struct ap_txn_opts *o, struct ap_err *err);
+
 /* ap_state_lock(st, mode, ...) reporting a recovery through o->on_event
  * (AP_TXN_PH_RECOVER), as the transaction's own functions do. */
 int ap_txn_lock(struct ap_state *st, enum ap_state_mode mode, const struct ap_txn_opts *o,
