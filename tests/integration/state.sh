@@ -234,4 +234,35 @@ run "$S" uninstall --root W --purge
 is "uninstall --purge exits 0" "$rc" 0
 absent "it removed the work folder (and the payloads in it)" W/var/cache/airpack
 
+# --- kill -9 at each write of a first provision, then uninstall --purge -------------
+# The record is written before the file holding the key, so a key airpack
+# wrote is always named by a record and goes with the uninstall.
+"$A" build "$SRCDIR/manifests/sample-release.json" --payloads "$SRCDIR/payloads/sample" \
+	--key key.pem --layout sample --quiet
+for at in record write config; do
+	R=prov-$at
+	"$S" install --from sample "${T[@]}" --root "$R" --offline --quiet >/dev/null 2>&1
+	key=$(openssl rand -base64 32)
+	printf 'HostName=hub1.azure-devices.net;DeviceId=dev-%s;SharedAccessKey=%s\n' "$at" "$key" \
+		>"cs-$at.txt"
+	AP_PROVISION_CRASH_AT=$at "$S" provision --root "$R" --quiet \
+		--connection-string-file "cs-$at.txt" >/dev/null 2>&1
+	is "provision killed at '$at' (kill -9 hook)" "$?" 137
+	exists "the provision record is there (written first)" \
+		"$R/var/lib/airpack/sample-edge/provision.json"
+	if [ "$at" = record ]; then
+		run "$S" provision --root "$R" --quiet --connection-string-file "cs-$at.txt"
+		is "a rerun after a kill at 'record' provisions (exit 0)" "$rc" 0
+	fi
+	run "$S" uninstall --root "$R" --purge
+	is "uninstall --purge after a kill at '$at' exits 0" "$rc" 0
+	if grep -rqF -- "$key" "$R"; then
+		not_ok "no key is left under the root after a kill at '$at'"
+		grep -rlF -- "$key" "$R" | sed 's/^/# /'
+	else
+		ok "no key is left under the root after a kill at '$at'"
+	fi
+	absent "the configuration is gone" "$R/etc/sample-edge/config.yaml"
+done
+
 done_testing
