@@ -9,6 +9,7 @@
 #include "lifecycle.h"
 #include "setup.h"
 #include "airpack/fsx.h"
+#include "airpack/state.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
@@ -32,27 +33,6 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 	 * reruns. */
 	*movable = it->kind == AP_SRC_BUNDLE && it->fetched;
 	return 0;
-}
-
-/* Remove the folder bundle payloads were unpacked into, and the cache
- * folders above it when that leaves them empty. */
-static void drop_work_dir(const char *work, const char *root)
-{
-	char *cache, *top;
-
-	if (!work)
-		return;
-	ap_fsx_rm_rf(work, NULL);
-	cache = ap_path_dirname(work);
-	if (cache) {
-		ap_fsx_rmdir(cache, NULL);
-		top = ap_path_join(root, "var/cache/airpack");
-		if (top) {
-			ap_fsx_rmdir(top, NULL);
-			free(top);
-		}
-		free(cache);
-	}
 }
 
 static void print_summary(const struct setup_opts *o, const struct ap_txn_result *res,
@@ -111,12 +91,15 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	struct ap_progress bar;
 	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
 	struct ap_txn_result res = AP_TXN_RESULT_INIT;
+	struct ap_state st;
 	const char *root = setup_root(o);
 	char sz[32];
 	int rc;
 
 	memset(&s, 0, sizeof(s));
 	memset(&li, 0, sizeof(li));
+	memset(&st, 0, sizeof(st));
+	st.lock = -1;
 	li.ev.o = o;
 	li.ev.bar = &bar;
 	li.ev.verbose = verbose;
@@ -137,33 +120,9 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 		setup_note(o, "downloading %s", ap_human_size(p->download_bytes, sz, sizeof(sz)));
 	s.fo.progress = ap_progress_fetch_cb;
 	s.fo.progress_ctx = &bar;
-	s.work_dir = ap_path_join3(root, "var/cache/airpack", r->manifest->product);
-	if (s.work_dir) {
-		char *w = ap_path_join(s.work_dir, ".unpack");
-		free(s.work_dir);
-		s.work_dir = w;
-	}
-	if (!s.work_dir) {
-		rc = ap_err_set(&err, AP_E_NOMEM, "out of memory");
-		goto fail;
-	}
-	/* Private even when a crashed run left it behind: payloads unpacked
-	 * here are moved into the install without a second hash. */
-	for (size_t i = 0; i < p->n_items && rc == 0; i++) {
-		if (p->items[i].kind != AP_SRC_BUNDLE)
-			continue;
-		rc = ap_fsx_mkdir_p(s.work_dir, 0700, &err);
-		if (rc == 0)
-			rc = ap_fsx_chmod(s.work_dir, 0700, &err);
-		break;
-	}
-	if (rc)
-		goto fail;
-	s.so.work_dir = s.work_dir;
-	rc = ap_src_fetch(r, p, &s.so, &err);
-	ap_progress_end(&bar);
-	if (rc)
-		goto fail;
+	/* The product's lock before anything is written under the root's
+	 * state or cache: a second install of the product waits for nothing
+	 * and touches nothing (busy, exit 9).  Recovery runs here too. */
 	to.root = root;
 	to.no_run = o->no_run;
 	to.allow_downgrade = o->allow_downgrade;
@@ -178,9 +137,32 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 		if (sde && *sde)
 			to.mtime = ap_fsx_now();
 	}
-	rc = ap_txn_install(r->manifest, r->manifest_json, r->manifest_len,
-			    r->sig_checked ? r->sig : NULL, r->sig_checked ? r->sig_len : 0,
-			    get_payload, p, &to, &res, &err);
+	rc = ap_txn_check(r->manifest, &to, &err);
+	if (rc == 0)
+		rc = ap_state_init(&st, root, r->manifest->product, &err);
+	if (rc == 0)
+		rc = ap_txn_lock(&st, AP_STATE_WRITE, &to, &err);
+	if (rc)
+		goto fail;
+	/* This transaction's own private folder (0700, made fresh under the
+	 * lock): payloads unpacked here are moved into the install without a
+	 * second hash. */
+	for (size_t i = 0; i < p->n_items && rc == 0; i++) {
+		if (p->items[i].kind != AP_SRC_BUNDLE)
+			continue;
+		rc = ap_state_work_dir(&st, &s.work_dir, &err);
+		break;
+	}
+	if (rc)
+		goto fail;
+	s.so.work_dir = s.work_dir;
+	rc = ap_src_fetch(r, p, &s.so, &err);
+	ap_progress_end(&bar);
+	if (rc)
+		goto fail;
+	rc = ap_txn_install_locked(&st, r->manifest, r->manifest_json, r->manifest_len,
+				   r->sig_checked ? r->sig : NULL, r->sig_checked ? r->sig_len : 0,
+				   get_payload, p, &to, &res, &err);
 	if (rc && rc != AP_E_RUN)
 		goto fail;
 	print_summary(o, &res, root, rc);
@@ -194,7 +176,9 @@ fail:
 	rc = setup_die(&err);
 out:
 	lc_install_release(&li);
-	drop_work_dir(s.work_dir, root);
+	if (st.lock >= 0)
+		ap_state_drop_work_dir(&st, s.work_dir);
+	ap_state_release(&st);
 	ap_txn_result_release(&res);
 	ap_src_plan_free(p);
 	setup_src_release(&s);

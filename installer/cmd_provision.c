@@ -19,12 +19,12 @@
 #include "airpack/manifest.h"
 #include "airpack/provision.h"
 #include "airpack/receipt.h"
+#include "airpack/state.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
 #define SECRET_INPUT_MAX (16 * 1024)
-#define STATE_BASE "var/lib/airpack"
 
 enum {
 	OPT_PRODUCT = 2000, OPT_CS, OPT_CS_FILE, OPT_RUNTIME_PROXY, OPT_AGENT_IMAGE,
@@ -337,6 +337,16 @@ static int make_config_dir(const char *root, const char *rel,
 	return rc;
 }
 
+/* Test hook: AP_PROVISION_CRASH_AT=record|config dies (as a kill -9 would)
+ * right after the provision record, or the configuration, was written. */
+static void crash_at(const char *name)
+{
+	const char *at = getenv("AP_PROVISION_CRASH_AT");
+
+	if (at && strcmp(at, name) == 0)
+		_Exit(137);
+}
+
 /* Test hook: AP_PROVISION_CRASH_AT=write dies (as a kill -9 would) with half
  * the configuration in the temporary file, before the rename. */
 static int write_config(const char *abs, const char *data, size_t len, unsigned mode,
@@ -377,13 +387,14 @@ static int do_provision(struct provision_run *pr, struct ap_err *err)
 	const char *root = setup_root(pr->o);
 	struct ap_devconfig_settings set = AP_DEVCONFIG_SETTINGS_INIT;
 	struct ap_provision_record *prev = NULL;
+	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
 	struct ap_receipt *locked = NULL;
 	struct secrets *s = pr->s;
+	struct ap_state state;
 	struct ap_stat st;
-	char *state = NULL, *lock = NULL, *receipt = NULL, *tmpl = NULL;
+	char *receipt = NULL, *tmpl = NULL;
 	char **temps = NULL;
 	size_t tlen = 0;
-	int handle = -1;
 	int rc;
 
 	if (!pr->m->has_config)
@@ -394,16 +405,19 @@ static int do_provision(struct provision_run *pr, struct ap_err *err)
 	if (!ap_manifest_safe_relpath(pr->m->config.path, false))
 		return ap_err_set(err, AP_E_UNSAFE, "config.path '%s' is not a safe relative path",
 				  pr->m->config.path);
-	state = ap_path_join3(root, STATE_BASE, pr->r->product);
-	lock = state ? ap_path_join(state, "lock") : NULL;
-	receipt = state ? ap_path_join(state, "receipt.json") : NULL;
+	rc = ap_state_init(&state, root, pr->r->product, err);
+	if (rc)
+		return rc;
+	receipt = ap_state_file(&state, "receipt.json", NULL);
 	pr->config_abs = ap_path_join(root, pr->m->config.path);
-	if (!lock || !receipt || !pr->config_abs) {
+	if (!receipt || !pr->config_abs) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	/* The product's lock keeps install and uninstall out while we write. */
-	rc = ap_fsx_lock(lock, &handle, err);
+	/* The product's lock keeps install and uninstall out while we write;
+	 * taking it finishes or undoes an interrupted install first. */
+	to.root = root;
+	rc = ap_txn_lock(&state, AP_STATE_WRITE, &to, err);
 	if (rc < 0)
 		goto out;
 	rc = ap_receipt_load(receipt, &locked, err);
@@ -463,9 +477,6 @@ static int do_provision(struct provision_run *pr, struct ap_err *err)
 	}
 	if (rc)
 		goto out;
-	rc = write_config(pr->config_abs, s->yaml, s->yaml_len, pr->m->config.mode, err);
-	if (rc)
-		goto out;
 	ap_sha256_hex(s->yaml, s->yaml_len, pr->rec.config_sha256);
 	pr->rec.product = pr->r->product;
 	pr->rec.version = pr->r->version;
@@ -480,15 +491,24 @@ static int do_provision(struct provision_run *pr, struct ap_err *err)
 	pr->rec.registry_user = pr->a->reg_user;
 	pr->rec.proxy = pr->a->proxy ? pr->proxy : NULL;
 	pr->rec.provisioned_at = ap_fsx_now();
+	/* The record first, then the file holding the key: whatever moment a
+	 * kill comes, a key airpack wrote is named by a record, so uninstall
+	 * removes it (with its temporary files).  A record whose file was
+	 * never written shows as a changed configuration, and a rerun
+	 * writes both again. */
 	rc = ap_history_save_provision(root, &pr->rec, err);
+	if (rc == 0)
+		crash_at("record");
+	if (rc == 0)
+		rc = write_config(pr->config_abs, s->yaml, s->yaml_len, pr->m->config.mode, err);
+	if (rc == 0)
+		crash_at("config");
 out:
-	ap_fsx_unlock(handle);
 	ap_provision_record_free(prev);
 	ap_strv_free(temps, 0);
 	free(tmpl);
 	free(receipt);
-	free(lock);
-	free(state);
+	ap_state_release(&state);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "airpack/sfx.h"
 #include "airpack/ui.h"
 #include "airpack/process.h"
+#include "airpack/state.h"
 #include "airpack/banned.h"
 
 const char setup_source_help[] =
@@ -471,8 +472,7 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 	if (rc)
 		return rc;
 	if (!(*plan)->cache_dir) {
-		s->cache_default = ap_path_join3(setup_root(o), "var/cache/airpack",
-						 r->manifest->product);
+		s->cache_default = ap_state_cache_dir(setup_root(o), r->manifest->product);
 		if (!s->cache_default)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		(*plan)->cache_dir = strdup(s->cache_default);

@@ -7,9 +7,9 @@
 #include "lifecycle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/state.h"
 #include "airpack/banned.h"
 
-#define STATE_BASE "var/lib/airpack"
 /* ap_afile_open names a temporary file NAME.tmp- and 6 random characters. */
 #define TMP_MARK ".tmp-"
 #define TMP_RANDOM 6
@@ -308,7 +308,7 @@ out:
 int lifecycle_manifest(const char *root, const char *product, struct ap_manifest **out,
 		       struct ap_err *err)
 {
-	char *state = ap_path_join3(root, STATE_BASE, product);
+	char *state = ap_state_dir(root, product);
 	char *path = state ? ap_path_join(state, "manifest.json") : NULL;
 	char *json = NULL;
 	size_t len = 0;

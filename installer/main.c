@@ -10,6 +10,7 @@
 #include "setup.h"
 #include "airpack/fetch.h"
 #include "airpack/fsx.h"
+#include "airpack/state.h"
 #include "airpack/banned.h"
 
 struct command {
@@ -205,10 +206,12 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else if (sfx && (argc < 2 || argv[1][0] == '-')) {
 		/* A setup run without a command installs (or extracts) itself. */
-		if (argc >= 2 && strcmp(argv[1], "--extract") == 0)
+		if (argc >= 2 && strcmp(argv[1], "--extract") == 0) {
 			rc = cmd_extract(argc, argv);
-		else
+		} else {
+			ap_state_set_command("airpack-setup install");
 			rc = cmd_install(argc, argv);
+		}
 	} else if (argc < 2) {
 		print_help(stderr, false);
 		rc = 2;
@@ -219,6 +222,10 @@ int main(int argc, char **argv)
 			print_help(stderr, sfx);
 			rc = 2;
 		} else {
+			char who[96];
+
+			snprintf(who, sizeof(who), "airpack-setup %s", c->name);
+			ap_state_set_command(who);
 			rc = c->fn(argc - 1, argv + 1);
 		}
 	}

@@ -469,22 +469,41 @@ bool ap_fsx_isatty(FILE *fp)
 
 int ap_fsx_lock(const char *path, int *handle, struct ap_err *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	return ap_fsx_lock_mode(path, false, handle, err);
+}
 
-	if (fd < 0)
-		return ap_err_sys(err, AP_E_IO, "cannot open lock file '%s'", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int e = errno;
+int ap_fsx_lock_mode(const char *path, bool shared, int *handle, struct ap_err *err)
+{
+	/* A holder may remove the lock file (uninstall removes the state
+	 * folder): a lock taken on a file no longer at path protects nothing,
+	 * so it is taken again on the file that is there now. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct stat fst, pst;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
+		if (fd < 0 && shared && (errno == EACCES || errno == EROFS))
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return ap_err_sys(err, AP_E_IO, "cannot open lock file '%s'", path);
+		if (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+			int e = errno;
+
+			close(fd);
+			if (e == EWOULDBLOCK)
+				return ap_err_set(err, AP_E_STATE,
+				                  "another airpack-setup holds the lock '%s'", path);
+			errno = e;
+			return ap_err_sys(err, AP_E_IO, "cannot lock '%s'", path);
+		}
+		if (fstat(fd, &fst) == 0 && stat(path, &pst) == 0 && fst.st_dev == pst.st_dev &&
+		    fst.st_ino == pst.st_ino) {
+			*handle = fd;
+			return fd;
+		}
+		flock(fd, LOCK_UN);
 		close(fd);
-		if (e == EWOULDBLOCK)
-			return ap_err_set(err, AP_E_STATE,
-			                  "another airpack-setup holds the lock '%s'", path);
-		errno = e;
-		return ap_err_sys(err, AP_E_IO, "cannot lock '%s'", path);
 	}
-	*handle = fd;
-	return fd;
+	return ap_err_set(err, AP_E_STATE, "the lock file '%s' keeps being replaced", path);
 }
 
 void ap_fsx_unlock(int handle)
@@ -493,6 +512,21 @@ void ap_fsx_unlock(int handle)
 		return;
 	flock(handle, LOCK_UN);
 	close(handle);
+}
+
+long ap_fsx_pid(void)
+{
+	return (long)getpid();
+}
+
+void ap_fsx_sleep_ms(unsigned ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 int ap_fsx_file_id(const char *path, struct ap_file_id *id, struct ap_err *err)

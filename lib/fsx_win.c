@@ -844,6 +844,11 @@ bool ap_fsx_isatty(FILE *fp)
 
 int ap_fsx_lock(const char *path, int *handle, struct ap_err *err)
 {
+	return ap_fsx_lock_mode(path, false, handle, err);
+}
+
+int ap_fsx_lock_mode(const char *path, bool shared, int *handle, struct ap_err *err)
+{
 	wchar_t *w = wpath(path);
 	OVERLAPPED ov;
 	HANDLE h;
@@ -860,7 +865,8 @@ int ap_fsx_lock(const char *path, int *handle, struct ap_err *err)
 	if (h == INVALID_HANDLE_VALUE)
 		return win_err(err, AP_E_IO, "cannot open lock file '%s'", path);
 	memset(&ov, 0, sizeof(ov));
-	if (!LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) {
+	if (!LockFileEx(h, (shared ? 0 : LOCKFILE_EXCLUSIVE_LOCK) | LOCKFILE_FAIL_IMMEDIATELY, 0, 1,
+	                0, &ov)) {
 		DWORD e = GetLastError();
 
 		CloseHandle(h);
@@ -892,6 +898,16 @@ void ap_fsx_unlock(int handle)
 	if (h != INVALID_HANDLE_VALUE)
 		UnlockFileEx(h, 0, 1, 0, &ov);
 	_close(handle);
+}
+
+long ap_fsx_pid(void)
+{
+	return (long)GetCurrentProcessId();
+}
+
+void ap_fsx_sleep_ms(unsigned ms)
+{
+	Sleep(ms);
 }
 
 /* ---- identity, exchange, links ---- */

@@ -14,9 +14,9 @@
 #include "airpack/manifest.h"
 #include "airpack/str.h"
 #include "airpack/ui.h"
+#include "airpack/state.h"
 #include "airpack/banned.h"
 
-#define STATE_BASE "var/lib/airpack"
 #define RECORD_MAX (1024 * 1024)
 #define KEY_LABEL "SharedAccessKey="
 
@@ -451,7 +451,7 @@ const char *ap_history_kv_get(const struct ap_history_kv *kv, size_t n, const ch
 
 char *ap_history_provision_relpath(const char *product)
 {
-	char *state = ap_path_join(STATE_BASE, product);
+	char *state = ap_state_dir(NULL, product);
 	char *rel = state ? ap_path_join(state, AP_PROVISION_RECORD) : NULL;
 
 	free(state);

@@ -322,13 +322,75 @@ static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, cons
 	return rc;
 }
 
+static char *cat2(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 1);
+
+	if (s) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb + 1);
+	}
+	return s;
+}
+
+/* Claim cache file dest for downloading: *target is dest itself when its
+ * lock (dest.lock) is ours, else a name of this process's own beside it. */
+static int cache_claim(char *dest, char **lock, int *handle, char **target,
+		       struct ap_err *err)
+{
+	struct ap_err e = AP_ERR_INIT;
+	char suffix[48];
+	int rc;
+
+	*lock = cat2(dest, ".lock");
+	if (!*lock)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_lock(*lock, handle, &e);
+	if (rc >= 0) {
+		*target = dest;
+		return 0;
+	}
+	free(*lock);
+	*lock = NULL;
+	*handle = -1;
+	if (rc != AP_E_STATE)
+		return ap_err_set(err, e.code, "%s", e.msg);
+	snprintf(suffix, sizeof(suffix), ".%ld.download", ap_fsx_pid());
+	*target = cat2(dest, suffix);
+	return *target ? 0 : ap_err_set(err, AP_E_NOMEM, "out of memory");
+}
+
+/* Undo cache_claim: drop a private name's leftovers, remove the lock file
+ * (while still holding it) and unlock. */
+static void cache_release(char *lock, int handle, char *target, const char *dest)
+{
+	struct ap_err ignore = AP_ERR_INIT;
+
+	if (target && target != dest) {
+		char *partial = cat2(target, ".partial");
+
+		ap_fsx_unlink(target, &ignore);
+		if (partial)
+			ap_fsx_unlink(partial, &ignore);
+		free(partial);
+		free(target);
+	}
+	if (lock) {
+		ap_fsx_unlink(lock, &ignore);
+		ap_fsx_unlock(handle);
+		free(lock);
+	}
+}
+
 static int download(struct ap_src_plan *p, struct ap_src_item *it, const struct ap_src_opts *o,
 		    struct ap_err *err)
 {
 	struct ap_fetch_opts def = AP_FETCH_OPTS_INIT;
 	const struct ap_fetch_opts *fo = o->fetch ? o->fetch : &def;
 	char errs[AP_ERR_MSG_MAX] = "";
-	char *dest;
+	char *dest, *lock = NULL, *target = NULL;
+	int lock_handle = -1;
 	int rc = AP_E_FETCH;
 
 	if (!p->cache_dir)
@@ -341,13 +403,25 @@ static int download(struct ap_src_plan *p, struct ap_src_item *it, const struct 
 	dest = ap_path_join(p->cache_dir, it->c->file);
 	if (!dest)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	/* A cache may be shared (one --cache for several roots): the file's
+	 * lock gives one process its .partial (and resuming it); another
+	 * downloads under a name of its own and renames the verified file
+	 * over the name, replacing, if anything, the same bytes. */
+	rc = cache_claim(dest, &lock, &lock_handle, &target, err);
+	if (rc) {
+		free(dest);
+		return rc;
+	}
 	for (size_t u = 0; u < it->n_urls; u++) {
 		struct ap_fetch_result res;
 		struct ap_err e = AP_ERR_INIT;
 
 		memset(&res, 0, sizeof(res));
-		rc = ap_fetch_file(fo, it->urls[u], dest, it->c->size, it->c->sha256, &res, &e);
+		rc = ap_fetch_file(fo, it->urls[u], target, it->c->size, it->c->sha256, &res, &e);
+		if (rc == 0 && target != dest)
+			rc = ap_fsx_rename(target, dest, &e);
 		if (rc == 0) {
+			cache_release(lock, lock_handle, target, dest);
 			emit(o, it->c, it->urls[u], "downloaded", it->c->size, it->c->sha256,
 			     res.resumed ? "resumed; size and sha256 match"
 					 : "size and sha256 match");
@@ -359,6 +433,7 @@ static int download(struct ap_src_plan *p, struct ap_src_item *it, const struct 
 		snprintf(errs, sizeof(errs), "%s", e.msg);
 		rc = e.code;
 	}
+	cache_release(lock, lock_handle, target, dest);
 	free(dest);
 	return ap_err_set(err, rc == AP_E_DIGEST ? AP_E_DIGEST : AP_E_FETCH,
 			  "component '%s': every source failed; last: %s", it->c->name, errs);

@@ -11,17 +11,13 @@
 #include "airpack/process.h"
 #include "airpack/receipt.h"
 #include "airpack/sink.h"
+#include "airpack/state.h"
 #include "airpack/txn.h"
 #include "airpack/banned.h"
 
-#define STATE_BASE "var/lib/airpack"
-#define JOURNAL_MAX (1024 * 1024)
 #define SAVE_SUFFIX ".airpack-save"
 #define WALK_SKIP 1
 
-static const char *const state_files[] = { "receipt.json", "manifest.json",
-					   "manifest.json.sig" };
-#define N_STATE_FILES (sizeof(state_files) / sizeof(state_files[0]))
 
 static char *xstrdup(const char *s)
 {
@@ -279,299 +275,57 @@ static int collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st,
 	return strlist_add(ctx, rel, err);
 }
 
-/* ---- the product's state folder ---- */
+/* ---- the product's state (lib/state.c owns it) ---- */
 
-struct pstate {
-	char *root;  /* as given ("/" for NULL) */
-	char *aroot; /* absolute */
-	char *name;
-	char *state_rel;
-	char *state;
-	int lock;
-};
-
-static void pstate_release(struct pstate *p)
+static void on_recover(void *ctx, const char *product, bool forward, const char *prefix,
+		       const char *version)
 {
-	if (p->lock >= 0)
-		ap_fsx_unlock(p->lock);
-	free(p->root);
-	free(p->aroot);
-	free(p->name);
-	free(p->state_rel);
-	free(p->state);
-	memset(p, 0, sizeof(*p));
-	p->lock = -1;
+	emit_simple(ctx, AP_TXN_PH_RECOVER,
+		    forward ? AP_TXN_V_ROLLED_FORWARD : AP_TXN_V_ROLLED_BACK, product, NULL,
+		    prefix, version);
 }
 
-static int pstate_init(struct pstate *p, const char *root, const char *product,
-		       struct ap_err *err)
-{
-	int rc;
-
-	memset(p, 0, sizeof(*p));
-	p->lock = -1;
-	if (!ap_manifest_safe_name(product))
-		return ap_err_set(err, AP_E_USAGE, "'%s' is not a valid product name", product);
-	p->root = xstrdup(root ? root : "/");
-	p->name = xstrdup(product);
-	p->state_rel = ap_path_join(STATE_BASE, product);
-	if (!p->root || !p->name || !p->state_rel) {
-		pstate_release(p);
-		return nomem(err, "opening the state folder");
-	}
-	p->state = ap_path_join(p->root, p->state_rel);
-	if (!p->state) {
-		pstate_release(p);
-		return nomem(err, "opening the state folder");
-	}
-	rc = ap_fsx_abspath(p->root, &p->aroot, err);
-	if (rc < 0)
-		pstate_release(p);
-	return rc;
-}
-
-/* STATE/name (+ suffix); NULL when out of memory. */
-static char *state_file(const struct pstate *p, const char *name, const char *suffix)
-{
-	char buf[64];
-
-	snprintf(buf, sizeof(buf), "%s%s", name, suffix ? suffix : "");
-	return ap_path_join(p->state, buf);
-}
-
-static int pstate_lock(struct pstate *p, struct ap_err *err)
-{
-	char *path = state_file(p, "lock", NULL);
-	int rc;
-
-	if (!path)
-		return nomem(err, "locking");
-	rc = ap_fsx_lock(path, &p->lock, err);
-	free(path);
-	if (rc < 0) {
-		p->lock = -1;
-		return ap_err_prefix(err, "'%s'", p->name);
-	}
-	return 0;
-}
-
-static bool state_has(const struct pstate *p, const char *name)
-{
-	char *path = state_file(p, name, NULL);
-	bool has = path && ap_fsx_is_file(path);
-
-	free(path);
-	return has;
-}
-
-static int load_journal(const char *path, struct ap_receipt_journal **out, struct ap_err *err)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = ap_fsx_read_file(path, JOURNAL_MAX, &buf, &len, err);
-	if (rc < 0)
-		return rc;
-	rc = ap_receipt_journal_parse(buf, len, out, err);
-	if (rc < 0)
-		ap_err_prefix(err, "'%s'", path);
-	free(buf);
-	return rc;
-}
-
-/* Rename the *.new state files over the current ones (a missing .new was
- * already renamed).  Without a signature the old one goes. */
-static int commit_state_files(const struct pstate *p, bool has_sig, struct ap_err *err)
-{
-	int rc = 0;
-
-	for (size_t i = 0; i < N_STATE_FILES && rc == 0; i++) {
-		char *cur = state_file(p, state_files[i], NULL);
-		char *neu = state_file(p, state_files[i], ".new");
-
-		if (!cur || !neu)
-			rc = nomem(err, "committing the state");
-		else if (ap_fsx_is_file(neu))
-			rc = ap_fsx_rename(neu, cur, err);
-		else if (!has_sig && strcmp(state_files[i], "manifest.json.sig") == 0)
-			rc = ap_fsx_unlink(cur, err);
-		free(cur);
-		free(neu);
-	}
-	return rc;
-}
-
-/* Remove *.new state files and temporary files an atomic write left. */
-static int remove_new_state_files(const struct pstate *p, struct ap_err *err)
-{
-	char **names = NULL;
-	size_t n = 0;
-	int rc;
-
-	if (!ap_fsx_is_dir(p->state))
-		return 0;
-	rc = ap_fsx_list_dir(p->state, &names, &n, err);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		size_t len = strlen(names[i]);
-		bool is_new = len > 4 && strcmp(names[i] + len - 4, ".new") == 0;
-
-		if (is_new || strstr(names[i], ".tmp-")) {
-			char *path = ap_path_join(p->state, names[i]);
-
-			rc = path ? ap_fsx_unlink(path, err) : nomem(err, "cleaning the state");
-			free(path);
-		}
-	}
-	ap_strv_free(names, n);
-	return rc;
-}
-
-/* Finish or undo an interrupted transaction (the lock must be held).
- * Decides by the journal's recorded stage inode whether the prefix already
- * is the new tree. */
-static int recover(struct pstate *p, const struct ap_txn_opts *o, bool *recovered,
+/* Finish or undo an interrupted transaction (the lock must be held). */
+static int recover(struct ap_state *p, const struct ap_txn_opts *o, bool *recovered,
 		   struct ap_err *err)
 {
-	struct ap_receipt_journal *j = NULL;
-	char *jpath = state_file(p, "txn.json", NULL);
-	char *prefix = NULL, *stage = NULL, *old = NULL, *parent = NULL;
-	struct ap_file_id id;
-	int rc;
-
-	if (!jpath)
-		return nomem(err, "recovering");
-	if (!ap_fsx_is_file(jpath)) {
-		rc = remove_new_state_files(p, err);
-		goto out;
-	}
-	rc = load_journal(jpath, &j, err);
-	if (rc < 0)
-		goto out;
-	prefix = ap_path_join(p->root, j->prefix);
-	stage = ap_path_join(p->root, j->stage);
-	old = ap_path_join(p->root, j->old);
-	parent = prefix ? ap_path_dirname(prefix) : NULL;
-	if (!prefix || !stage || !old || !parent) {
-		rc = nomem(err, "recovering");
-		goto out;
-	}
-	rc = ap_fsx_file_id(prefix, &id, err);
-	if (rc < 0)
-		goto out;
-	if (id.exists && id.dev == j->stage_dev && id.ino == j->stage_ino) {
-		/* The switch happened: the new tree is live; finish the commit. */
-		rc = commit_state_files(p, j->has_sig, err);
-		if (rc == 0)
-			rc = ap_fsx_rm_rf(stage, err);
-		if (rc == 0)
-			rc = ap_fsx_rm_rf(old, err);
-		if (rc == 0)
-			rc = ap_fsx_fsync_dir(parent, err);
-		if (rc < 0)
-			goto out;
-		emit_simple(o, AP_TXN_PH_RECOVER, AP_TXN_V_ROLLED_FORWARD, p->name, NULL,
-			    j->prefix, j->version);
-	} else {
-		/* No switch: the old tree is intact (or parked at old by a
-		 * two-rename switch cut in the middle). */
-		if (!id.exists && ap_fsx_is_dir(old))
-			rc = ap_fsx_rename(old, prefix, err);
-		if (rc == 0)
-			rc = ap_fsx_rm_rf(stage, err);
-		if (rc == 0)
-			rc = ap_fsx_fsync_dir(parent, err);
-		if (rc == 0)
-			rc = remove_new_state_files(p, err);
-		if (rc < 0)
-			goto out;
-		emit_simple(o, AP_TXN_PH_RECOVER, AP_TXN_V_ROLLED_BACK, p->name, NULL, j->prefix,
-			    j->version);
-	}
-	rc = ap_fsx_unlink(jpath, err);
-	if (rc == 0)
-		rc = ap_fsx_fsync_dir(p->state, err);
-	if (rc == 0 && recovered)
-		*recovered = true;
-out:
-	if (rc < 0)
-		ap_err_prefix(err, "recovering the interrupted transaction of '%s'", p->name);
-	ap_receipt_journal_free(j);
-	free(jpath);
-	free(prefix);
-	free(stage);
-	free(old);
-	free(parent);
-	return rc;
+	return ap_state_recover(p, on_recover, (void *)o, recovered, err);
 }
 
-/* Lock and recover when a journal says a transaction was cut short, so
- * read-only callers (status, verify) need no write access otherwise. */
-static int recover_if_needed(struct pstate *p, struct ap_err *err)
+/* Take the product's lock: readers shared, writers exclusive (recovering
+ * an interrupted transaction first). */
+static int state_lock(struct ap_state *p, enum ap_state_mode mode, const struct ap_txn_opts *o,
+		      bool *recovered, struct ap_err *err)
 {
-	int rc;
+	return ap_state_lock(p, mode, on_recover, (void *)o, recovered, err);
+}
 
-	if (!state_has(p, "txn.json"))
-		return 0;
-	rc = pstate_lock(p, err);
-	if (rc == 0)
-		rc = recover(p, NULL, NULL, err);
-	ap_fsx_unlock(p->lock);
-	p->lock = -1;
-	return rc;
+int ap_txn_lock(struct ap_state *st, enum ap_state_mode mode, const struct ap_txn_opts *o,
+		struct ap_err *err)
+{
+	return state_lock(st, mode, o, NULL, err);
 }
 
 /* ---- products ---- */
 
-static int state_candidates(const char *root, struct strlist *out, struct ap_err *err)
-{
-	char *base = ap_path_join(root, STATE_BASE);
-	char **names = NULL;
-	size_t n = 0;
-	int rc = 0;
-
-	if (!base)
-		return nomem(err, "listing products");
-	if (!ap_fsx_is_dir(base))
-		goto out;
-	rc = ap_fsx_list_dir(base, &names, &n, err);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *r = ap_path_join3(base, names[i], "receipt.json");
-		char *t = ap_path_join3(base, names[i], "txn.json");
-
-		if (!r || !t)
-			rc = nomem(err, "listing products");
-		else if (ap_manifest_safe_name(names[i]) &&
-			 (ap_fsx_is_file(r) || ap_fsx_is_file(t)))
-			rc = strlist_add(out, names[i], err);
-		free(r);
-		free(t);
-	}
-out:
-	ap_strv_free(names, n);
-	free(base);
-	return rc;
-}
-
 int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_err *err)
 {
-	struct strlist cand = { NULL, 0, 0 };
+	char **cand = NULL;
+	size_t ncand = 0;
 	struct strlist got = { NULL, 0, 0 };
 	int rc;
 
-	rc = state_candidates(root ? root : "/", &cand, err);
-	for (size_t i = 0; i < cand.n && rc == 0; i++) {
-		struct pstate p;
+	rc = ap_state_candidates(root, &cand, &ncand, err);
+	for (size_t i = 0; i < ncand && rc == 0; i++) {
+		struct ap_state p;
 
-		rc = pstate_init(&p, root, cand.v[i], err);
+		rc = ap_state_init(&p, root, cand[i], err);
 		if (rc < 0)
 			break;
-		rc = recover_if_needed(&p, err);
-		if (rc == 0 && state_has(&p, "receipt.json"))
-			rc = strlist_add(&got, cand.v[i], err);
-		pstate_release(&p);
+		rc = state_lock(&p, AP_STATE_READ, NULL, NULL, err);
+		if (rc == 0 && ap_state_has(&p, "receipt.json"))
+			rc = strlist_add(&got, cand[i], err);
+		ap_state_release(&p);
 	}
 	if (rc == 0 && !got.v) {
 		got.v = calloc(1, sizeof(*got.v));
@@ -584,7 +338,7 @@ int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_e
 		got.v = NULL;
 		got.n = 0;
 	}
-	strlist_release(&cand);
+	ap_strv_free(cand, ncand);
 	strlist_release(&got);
 	return rc;
 }
@@ -632,9 +386,9 @@ static int resolve_product(const char *root, const char *product, bool allow_non
 	return rc;
 }
 
-static int load_receipt(const struct pstate *p, struct ap_receipt **out, struct ap_err *err)
+static int load_receipt(const struct ap_state *p, struct ap_receipt **out, struct ap_err *err)
 {
-	char *path = state_file(p, "receipt.json", NULL);
+	char *path = ap_state_file(p, "receipt.json", NULL);
 	int rc;
 
 	if (!path)
@@ -651,21 +405,21 @@ static int load_receipt(const struct pstate *p, struct ap_receipt **out, struct 
 int ap_txn_status(const char *root, const char *product, struct ap_receipt **out,
 		  struct ap_err *err)
 {
-	struct pstate p;
+	struct ap_state p;
 	char *name = NULL;
 	int rc;
 
 	rc = resolve_product(root, product, false, &name, err);
 	if (rc < 0)
 		return rc;
-	rc = pstate_init(&p, root, name, err);
+	rc = ap_state_init(&p, root, name, err);
 	free(name);
 	if (rc < 0)
 		return rc;
-	rc = recover_if_needed(&p, err);
+	rc = state_lock(&p, AP_STATE_READ, NULL, NULL, err);
 	if (rc == 0)
 		rc = load_receipt(&p, out, err);
-	pstate_release(&p);
+	ap_state_release(&p);
 	return rc;
 }
 
@@ -816,7 +570,7 @@ int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 {
 	struct ap_receipt *r = NULL;
 	struct check c;
-	struct pstate p;
+	struct ap_state p;
 	char *name = NULL;
 	const char *root = o ? o->root : NULL;
 	size_t ndiff;
@@ -825,11 +579,12 @@ int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 	rc = resolve_product(root, product, false, &name, err);
 	if (rc < 0)
 		return rc;
-	rc = pstate_init(&p, root, name, err);
+	rc = ap_state_init(&p, root, name, err);
 	free(name);
 	if (rc < 0)
 		return rc;
-	rc = recover_if_needed(&p, err);
+	/* Held until the verdict: an install waits, or we say busy. */
+	rc = state_lock(&p, AP_STATE_READ, NULL, NULL, err);
 	if (rc == 0)
 		rc = load_receipt(&p, &r, err);
 	if (rc < 0)
@@ -852,16 +607,16 @@ int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 		*stats = c.st;
 out:
 	ap_receipt_free(r);
-	pstate_release(&p);
+	ap_state_release(&p);
 	return rc;
 }
 
 /* ---- run actions ---- */
 
-static int write_state_file(const struct pstate *p, const char *name, const char *suffix,
+static int write_state_file(const struct ap_state *p, const char *name, const char *suffix,
 			    const void *data, size_t len, int64_t mtime, struct ap_err *err)
 {
-	char *path = state_file(p, name, suffix);
+	char *path = ap_state_file(p, name, suffix);
 	int rc;
 
 	if (!path)
@@ -873,7 +628,7 @@ static int write_state_file(const struct pstate *p, const char *name, const char
 	return rc;
 }
 
-static int write_receipt(const struct pstate *p, const struct ap_receipt *r, const char *suffix,
+static int write_receipt(const struct ap_state *p, const struct ap_receipt *r, const char *suffix,
 			 int64_t mtime, struct ap_err *err)
 {
 	char *json = NULL;
@@ -895,12 +650,10 @@ static int write_receipt(const struct pstate *p, const struct ap_receipt *r, con
  * written and removed only after one without them is committed, so a crash in
  * between leaves at worst a stale marker, which the next firstboot removes.
  * One file per product, written under that product's lock. */
-#define FIRSTBOOT_DIR STATE_BASE "/firstboot.d"
-
-static int set_pending_marker(const struct pstate *p, bool pending, int64_t mtime,
+static int set_pending_marker(const struct ap_state *p, bool pending, int64_t mtime,
 			      struct ap_err *err)
 {
-	char *dir = ap_path_join(p->root, FIRSTBOOT_DIR);
+	char *dir = ap_path_join(p->root, AP_STATE_FIRSTBOOT_DIR);
 	char *path = dir ? ap_path_join(dir, p->name) : NULL;
 	int rc = 0;
 
@@ -960,7 +713,7 @@ static void format_codes(const struct ap_receipt_action *a, char *buf, size_t si
 /* Run r's pending actions in order, moving each to r->actions with its
  * result and rewriting the receipt after each so a kill never runs one
  * twice.  Stops at the first failure. */
-static int run_pending(const struct pstate *p, struct ap_receipt *r, const struct ap_txn_opts *o,
+static int run_pending(const struct ap_state *p, struct ap_receipt *r, const struct ap_txn_opts *o,
 		       size_t *n_ran, struct ap_err *err)
 {
 	int64_t mtime = o ? o->mtime : -1;
@@ -1058,18 +811,16 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 	rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct ap_receipt *r = NULL;
-		struct pstate p;
+		struct ap_state p;
 
-		rc = pstate_init(&p, root, names[i], err);
+		rc = ap_state_init(&p, root, names[i], err);
 		if (rc < 0)
 			break;
 		if (!ap_fsx_is_dir(p.state))
 			rc = ap_err_set(err, AP_E_NOTFOUND, "'%s' is not installed under '%s'",
 					p.name, p.root);
 		if (rc == 0)
-			rc = pstate_lock(&p, err);
-		if (rc == 0)
-			rc = recover(&p, o, NULL, err);
+			rc = state_lock(&p, AP_STATE_WRITE, o, NULL, err);
 		if (rc == 0)
 			rc = load_receipt(&p, &r, err);
 		if (rc == 0 && r->n_pending > 0)
@@ -1082,7 +833,7 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 				rc = mrc;
 		}
 		ap_receipt_free(r);
-		pstate_release(&p);
+		ap_state_release(&p);
 	}
 	ap_strv_free(names, n);
 	if (rc == 0 && n_ran)
@@ -1104,7 +855,7 @@ struct rec {
 struct inst {
 	const struct ap_manifest *m;
 	const struct ap_txn_opts *o;
-	struct pstate *p;
+	struct ap_state *p;
 	const struct ap_receipt *old; /* may be NULL */
 	char *prefix_abs;
 	char *parent_rel; /* the prefix's folder, "" for the root */
@@ -1746,27 +1497,74 @@ static int inst_paths(struct inst *s, const char *root, const char *prefix,
 static int check_release(const struct ap_manifest *m, const struct ap_txn_opts *o,
 			 struct ap_err *err)
 {
+	const char *reserved;
+
 	if (!m->prefix || !ap_manifest_safe_relpath(m->prefix, false))
 		return ap_err_set(err, AP_E_MANIFEST,
 				  "prefix: expected a non-empty safe relative path, got '%s'",
 				  m->prefix ? m->prefix : "");
-	if (paths_overlap(m->prefix, STATE_BASE))
+	reserved = ap_state_reserved_overlap(m->prefix);
+	if (reserved)
 		return ap_err_set(err, AP_E_MANIFEST,
-				  "prefix '%s' overlaps airpack's state folder '%s'", m->prefix,
-				  STATE_BASE);
+				  "prefix '%s' overlaps airpack's own folder '%s'", m->prefix,
+				  reserved);
 	if (strlen(ap_path_basename(m->prefix)) > 200)
 		return ap_err_set(err, AP_E_MANIFEST, "prefix '%s': last part too long",
 				  m->prefix);
 	for (size_t i = 0; i < m->n_data_dirs; i++)
-		if (paths_overlap(m->data_dirs[i], STATE_BASE))
+		if (ap_state_reserved_overlap(m->data_dirs[i]))
 			return ap_err_set(err, AP_E_MANIFEST,
-					  "data_dirs[%zu] '%s' overlaps airpack's state folder",
-					  i, m->data_dirs[i]);
+					  "data_dirs[%zu] '%s' overlaps airpack's own folder '%s'",
+					  i, m->data_dirs[i],
+					  ap_state_reserved_overlap(m->data_dirs[i]));
 	if (o->pin && strcmp(o->pin, m->version) != 0)
 		return ap_err_set(err, AP_E_STATE,
 				  "release '%s' is version %s, but version %s was asked for",
 				  m->product, m->version, o->pin);
 	return 0;
+}
+
+int ap_txn_check(const struct ap_manifest *m, const struct ap_txn_opts *o, struct ap_err *err)
+{
+	static const struct ap_txn_opts defaults = AP_TXN_OPTS_INIT;
+
+	return check_release(m, o ? o : &defaults, err);
+}
+
+/* Refuse a prefix equal to, inside or above another installed product's:
+ * the two would count each other's files as "added by the user", and one
+ * uninstall would delete the other's files. */
+static int check_other_prefixes(const struct ap_state *p, const struct ap_manifest *m,
+				struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = ap_state_candidates(p->root, &names, &n, err);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct ap_receipt *other = NULL;
+		struct ap_state op;
+
+		if (strcmp(names[i], m->product) == 0)
+			continue;
+		rc = ap_state_init(&op, p->root, names[i], err);
+		if (rc < 0)
+			break;
+		if (ap_state_has(&op, "receipt.json"))
+			rc = load_receipt(&op, &other, err);
+		if (rc == 0 && other && paths_overlap(other->prefix, m->prefix))
+			rc = ap_err_set(err, AP_E_MANIFEST,
+					"prefix: '%s' overlaps '%s', the prefix of '%s' %s "
+					"installed under '%s': a release may not take another "
+					"product's folder",
+					m->prefix, other->prefix, other->product, other->version,
+					p->root);
+		ap_receipt_free(other);
+		ap_state_release(&op);
+	}
+	ap_strv_free(names, n);
+	return rc;
 }
 
 /* Same release, still intact, nothing to run: nothing to do. */
@@ -1871,8 +1669,8 @@ static int fix_state_times(struct inst *s, const struct ap_receipt *r, struct ap
 
 	if (t < 0)
 		return 0;
-	for (size_t i = 0; i < N_STATE_FILES && rc == 0; i++) {
-		char *path = state_file(s->p, state_files[i], NULL);
+	for (size_t i = 0; i < ap_state_n_files && rc == 0; i++) {
+		char *path = ap_state_file(s->p, ap_state_files[i], NULL);
 
 		if (!path)
 			rc = nomem(err, "setting times");
@@ -1881,7 +1679,7 @@ static int fix_state_times(struct inst *s, const struct ap_receipt *r, struct ap
 		free(path);
 	}
 	if (rc == 0) {
-		char *lock = state_file(s->p, "lock", NULL);
+		char *lock = ap_state_file(s->p, "lock", NULL);
 
 		rc = lock ? ap_fsx_set_mtime(lock, t, err) : nomem(err, "setting times");
 		free(lock);
@@ -1908,11 +1706,32 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 		   void *payload_ctx, const struct ap_txn_opts *o, struct ap_txn_result *res,
 		   struct ap_err *err)
 {
+	struct ap_state p;
+	int rc;
+
+	rc = check_release(m, o, err);
+	if (rc < 0)
+		return rc;
+	rc = ap_state_init(&p, o ? o->root : NULL, m->product, err);
+	if (rc == 0)
+		rc = state_lock(&p, AP_STATE_WRITE, o, NULL, err);
+	if (rc == 0)
+		rc = ap_txn_install_locked(&p, m, manifest_json, mlen, sig, siglen, get_payload,
+					   payload_ctx, o, res, err);
+	ap_state_release(&p);
+	return rc;
+}
+
+int ap_txn_install_locked(struct ap_state *p, const struct ap_manifest *m,
+			  const char *manifest_json, size_t mlen, const unsigned char *sig,
+			  size_t siglen, ap_txn_payload_fn get_payload, void *payload_ctx,
+			  const struct ap_txn_opts *o, struct ap_txn_result *res,
+			  struct ap_err *err)
+{
 	static const struct ap_txn_opts defaults = AP_TXN_OPTS_INIT;
 	struct ap_receipt_journal j;
 	struct ap_receipt *old = NULL, *r = NULL;
 	struct inst s;
-	struct pstate p;
 	char msha[AP_SHA256_HEX];
 	char *json = NULL;
 	size_t json_len = 0;
@@ -1929,23 +1748,26 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 	rc = check_release(m, o, err);
 	if (rc < 0)
 		return rc;
-	rc = pstate_init(&p, o->root, m->product, err);
-	if (rc < 0)
-		return rc;
+	if (p->lock < 0 || !p->exclusive || strcmp(p->name, m->product) != 0)
+		return ap_err_set(err, AP_E_USAGE, "installing '%s' needs its state locked",
+				  m->product);
+	recovered = p->recovered;
+	if (o->mtime >= 0)
+		p->mtime = o->mtime; /* restored when the lock goes */
 	s.m = m;
 	s.o = o;
-	s.p = &p;
+	s.p = p;
 	ap_sha256_hex(manifest_json, mlen, msha);
 
-	rc = mkdirs_noted(&s, p.state_rel, err);
+	/* The folders taking the lock created are this install's too. */
+	for (size_t i = 0; i < p->n_created && rc == 0; i++)
+		rc = strlist_add(&s.created, p->created[i], err);
 	if (rc == 0)
-		rc = pstate_lock(&p, err);
-	if (rc == 0)
-		rc = recover(&p, o, &recovered, err);
+		rc = check_other_prefixes(p, m, err);
 	if (rc < 0)
 		goto out;
-	if (state_has(&p, "receipt.json")) {
-		rc = load_receipt(&p, &old, err);
+	if (ap_state_has(p, "receipt.json")) {
+		rc = load_receipt(p, &old, err);
 		if (rc < 0)
 			goto out;
 		s.old = old;
@@ -1965,7 +1787,7 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 			goto out;
 		}
 	}
-	rc = inst_paths(&s, p.root, m->prefix, err);
+	rc = inst_paths(&s, p->root, m->prefix, err);
 	if (rc == 0)
 		rc = clean_leftovers(&s, err);
 	if (rc == 0)
@@ -2032,14 +1854,14 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 		goto out;
 
 	/* New state files, then the journal that makes the switch recoverable. */
-	rc = r->n_pending > 0 ? set_pending_marker(&p, true, o->mtime, err) : 0;
+	rc = r->n_pending > 0 ? set_pending_marker(p, true, o->mtime, err) : 0;
 	if (rc == 0)
-		rc = write_receipt(&p, r, ".new", o->mtime, err);
+		rc = write_receipt(p, r, ".new", o->mtime, err);
 	if (rc == 0)
-		rc = write_state_file(&p, "manifest.json", ".new", manifest_json, mlen, o->mtime,
+		rc = write_state_file(p, "manifest.json", ".new", manifest_json, mlen, o->mtime,
 				      err);
 	if (rc == 0 && sig)
-		rc = write_state_file(&p, "manifest.json.sig", ".new", sig, siglen, o->mtime,
+		rc = write_state_file(p, "manifest.json.sig", ".new", sig, siglen, o->mtime,
 				      err);
 	if (rc == 0)
 		rc = ap_fsx_file_id(s.stage_abs, &stage_id, err);
@@ -2055,7 +1877,7 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 	j.has_sig = sig != NULL;
 	rc = ap_receipt_journal_emit(&j, &json, &json_len, err);
 	if (rc == 0)
-		rc = write_state_file(&p, "txn.json", NULL, json, json_len, -1, err);
+		rc = write_state_file(p, "txn.json", NULL, json, json_len, -1, err);
 	if (rc < 0)
 		goto out;
 	journaled = true;
@@ -2068,7 +1890,7 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 	crash_point("after-exchange");
 	emit_simple(o, AP_TXN_PH_SWITCH, AP_TXN_V_OK, m->product, NULL, m->prefix, m->version);
 	/* Roll forward: the same steps recovery takes. */
-	rc = recover(&p, NULL, NULL, err);
+	rc = recover(p, NULL, NULL, err);
 	if (rc < 0)
 		goto out;
 
@@ -2077,14 +1899,14 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 			emit_simple(o, AP_TXN_PH_PENDING, AP_TXN_V_PENDING, m->product,
 				    r->pending[i].component, r->pending[i].program, NULL);
 	} else if (r->n_pending > 0) {
-		rc = run_pending(&p, r, o, &n_ran, err);
+		rc = run_pending(p, r, o, &n_ran, err);
 	}
 	if (rc == 0 || rc == AP_E_RUN) {
 		struct ap_err e2 = AP_ERR_INIT;
 		int trc = fix_state_times(&s, r, rc == 0 ? err : &e2);
 
 		if (trc == 0)
-			trc = set_pending_marker(&p, r->n_pending > 0, o->mtime,
+			trc = set_pending_marker(p, r->n_pending > 0, o->mtime,
 						 rc == 0 ? err : &e2);
 		if (rc == 0)
 			rc = trc;
@@ -2092,21 +1914,20 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 	if ((rc == 0 || rc == AP_E_RUN) && res)
 		fill_result(res, &s, recovered, r, n_ran, false);
 out:
-	if (rc < 0 && rc != AP_E_RUN && !switched && p.lock >= 0) {
+	if (rc < 0 && rc != AP_E_RUN && !switched && p->lock >= 0) {
 		/* Undo: the old install was never touched. */
 		struct ap_err undo = AP_ERR_INIT;
 
 		if (journaled)
-			recover(&p, NULL, NULL, &undo);
+			recover(p, NULL, NULL, &undo);
 		else if (s.stage_abs)
 			ap_fsx_rm_rf(s.stage_abs, &undo);
-		remove_new_state_files(&p, &undo);
+		ap_state_clean_new(p, &undo);
 	}
 	free(json);
 	ap_receipt_free(old);
 	ap_receipt_free(r);
 	inst_release(&s);
-	pstate_release(&p);
 	return rc;
 }
 
@@ -2233,7 +2054,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	const char *root = o ? o->root : NULL;
 	struct ap_receipt *r = NULL;
 	struct uninst u;
-	struct pstate p;
+	struct ap_state p;
 	char *name = NULL;
 	char *prefix = NULL, *base = NULL, *marker_dir = NULL;
 	int rc;
@@ -2246,18 +2067,20 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 		return rc;
 	if (!name)
 		goto done;
-	rc = pstate_init(&p, root, name, err);
+	rc = ap_state_init(&p, root, name, err);
 	free(name);
 	if (rc < 0)
 		return rc;
 	if (!ap_fsx_is_dir(p.state))
 		goto out;
-	rc = pstate_lock(&p, err);
-	if (rc == 0)
-		rc = recover(&p, o, NULL, err);
+	rc = state_lock(&p, AP_STATE_WRITE, o, NULL, err);
 	if (rc < 0)
 		goto out;
-	if (!state_has(&p, "receipt.json")) {
+	/* Work folders a killed install left (they may hold payloads). */
+	rc = ap_state_purge_work(&p, NULL, err);
+	if (rc < 0)
+		goto out;
+	if (!ap_state_has(&p, "receipt.json")) {
 		/* Only what an install that never switched left: no files. */
 		rc = ap_fsx_rm_rf(p.state, err);
 		goto out;
@@ -2301,15 +2124,15 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	if (rc == 0)
 		rc = remove_dirs(p.root, r, err);
 	if (rc == 0) {
-		base = ap_path_join(p.root, STATE_BASE);
-		marker_dir = ap_path_join(p.root, FIRSTBOOT_DIR);
+		base = ap_path_join(p.root, AP_STATE_BASE);
+		marker_dir = ap_path_join(p.root, AP_STATE_FIRSTBOOT_DIR);
 	}
 out:
 	if (rc < 0)
 		ap_err_prefix(err, "uninstalling '%s'", p.name);
 	free(prefix);
 	ap_receipt_free(r);
-	pstate_release(&p);
+	ap_state_release(&p);
 	/* After the lock is released: on Windows the open lock file keeps the
 	 * folder holding it from being removed until then. */
 	if (base) {

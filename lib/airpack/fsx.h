@@ -147,7 +147,20 @@ bool ap_fsx_isatty(FILE *fp);
 /* Advisory exclusive lock on a lock file (created if needed).  Returns a
  * handle >= 0 or an error; AP_E_STATE when another process holds it. */
 int ap_fsx_lock(const char *path, int *handle, struct ap_err *err);
+
+/* Like ap_fsx_lock; shared locks may be held by several processes at once
+ * and exclude an exclusive one.  A shared lock opens an existing lock file
+ * read-only when it cannot be opened for writing.  On POSIX the lock is
+ * taken again when the file was replaced or removed while waiting for it,
+ * so the lock held always is the one at path. */
+int ap_fsx_lock_mode(const char *path, bool shared, int *handle, struct ap_err *err);
 void ap_fsx_unlock(int handle);
+
+/* The calling process's id (for naming a lock's holder). */
+long ap_fsx_pid(void);
+
+/* Pause the calling thread for about ms milliseconds. */
+void ap_fsx_sleep_ms(unsigned ms);
 
 /* Identity of a file system object, not following a symlink: device and
  * inode on POSIX, volume serial number and file index on Windows.  It

@@ -25,9 +25,10 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "airpack/err.h"
+#include "airpack/state.h"
 #include "airpack/digest.h"
 
-#define AP_HISTORY_PATH "var/log/airpack/history.jsonl" /* relative to the root */
+#define AP_HISTORY_PATH AP_STATE_LOG_BASE "/history.jsonl" /* relative to the root */
 #define AP_HISTORY_LINE_MAX (1024 * 1024) /* longer lines are refused / skipped */
 #define AP_HISTORY_TIME_LEN 32
 

@@ -7,6 +7,7 @@
  *   ROOT/<prefix-parent>/.<name>.airpack-old     the old tree (fallback switch only)
  *   ROOT/var/lib/airpack/<product>/       state: receipt.json, manifest.json,
  *                                         manifest.json.sig, lock, txn.json
+ *                                         (owned by state.h: paths, lock, recovery)
  *
  * An install stages the complete new prefix tree next to the prefix, fsyncs
  * every file and folder, writes the new state files as *.new and a journal
@@ -31,6 +32,7 @@
 #include "airpack/err.h"
 #include "airpack/manifest.h"
 #include "airpack/receipt.h"
+#include "airpack/state.h"
 
 enum ap_txn_phase {
 	AP_TXN_PH_RECOVER, /* an interrupted transaction was completed or undone */
@@ -154,7 +156,9 @@ void ap_txn_result_release(struct ap_txn_result *r);
  * Files under the old prefix that the old receipt does not list are carried
  * into the new tree as hard links; where a release file has the same path,
  * the release wins and the user's file is kept as <path>.airpack-save
- * (res->conflicts).  The lock held by another process is AP_E_STATE.
+ * (res->conflicts).  The lock held by another process is AP_E_STATE
+ * ("busy: ...", naming the holder); a prefix equal to, inside or above
+ * another installed product's is AP_E_MANIFEST.
  *
  * After the switch, each run action runs (cwd = the prefix) unless no_run,
  * in which case it is recorded as pending.  Actions run in order; the first
@@ -170,9 +174,32 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 		   void *payload_ctx, const struct ap_txn_opts *o, struct ap_txn_result *res,
 		   struct ap_err *err);
 
+/* The checks ap_txn_install makes on m before touching anything: a safe
+ * prefix outside airpack's own folders (AP_E_MANIFEST), data_dirs likewise,
+ * the pin (AP_E_STATE).  Lets a caller refuse before taking the lock. */
+int ap_txn_check(const struct ap_manifest *m, const struct ap_txn_opts *o, struct ap_err *err);
+
+/* ap_state_lock(st, mode, ...) reporting a recovery through o->on_event
+ * (AP_TXN_PH_RECOVER), as the transaction's own functions do. */
+int ap_txn_lock(struct ap_state *st, enum ap_state_mode mode, const struct ap_txn_opts *o,
+		struct ap_err *err);
+
+/* ap_txn_install with product's state already locked by the caller
+ * (ap_state_lock with AP_STATE_WRITE on st; st->name is m->product), so
+ * the caller can write under the lock first (a bundle's payloads into the
+ * transaction's work folder).  The lock stays held; AP_E_USAGE when st is
+ * not locked exclusively. */
+int ap_txn_install_locked(struct ap_state *st, const struct ap_manifest *m,
+			  const char *manifest_json, size_t mlen, const unsigned char *sig,
+			  size_t siglen, ap_txn_payload_fn get_payload, void *payload_ctx,
+			  const struct ap_txn_opts *o, struct ap_txn_result *res,
+			  struct ap_err *err);
+
 /* The receipt of product (NULL: the only installed product; none is
  * AP_E_NOTFOUND, several is AP_E_USAGE listing them).  Recovers an
- * interrupted transaction first.  *out is the caller's (ap_receipt_free). */
+ * interrupted transaction first.  Reads under the shared lock: AP_E_STATE
+ * ("busy: ...") while an install holds it.  *out is the caller's
+ * (ap_receipt_free). */
 int ap_txn_status(const char *root, const char *product, struct ap_receipt **out,
 		  struct ap_err *err);
 
@@ -187,7 +214,9 @@ struct ap_txn_verify_stats {
 };
 
 /* Re-hash every receipt file (o->root; product as for ap_txn_status) and
- * list files under the prefix the receipt does not name.  Reports every
+ * list files under the prefix the receipt does not name, holding the
+ * shared lock throughout (AP_E_STATE "busy: ..." while an install or
+ * uninstall holds it, never a verdict across a switch).  Reports every
  * receipt file (AP_TXN_PH_VERIFY: ok, modified, missing, mode) and every
  * unexpected file through o->on_event.  stats (may be NULL) is filled on
  * success and on AP_E_DIFFERS.  Returns AP_E_DIFFERS when anything
@@ -211,7 +240,8 @@ struct ap_txn_uninstall_stats {
  * relative to the root, may be NULL) are removed as well (files or folders;
  * e.g. a provisioned config).  Finally the state folder.  product as for
  * ap_txn_status, except that nothing installed is success with
- * stats->was_installed false.  stats may be NULL. */
+ * stats->was_installed false.  Work folders a killed install left
+ * (state.h) are removed too.  stats may be NULL. */
 int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purge,
 		     const char *const *extra_paths, struct ap_txn_uninstall_stats *stats,
 		     struct ap_err *err);
