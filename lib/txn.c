@@ -919,34 +919,29 @@ static void format_codes(const struct ap_receipt_action *a, char *buf, size_t si
 /* Where run actions run now (ap_txn_run_in). */
 enum run_where { RUN_PENDING, RUN_HOST, RUN_CHROOT };
 
-/* root is this host's "/" (the same folder, however it is spelt). */
-static int is_host_root(const struct pstate *p, bool *yes, struct ap_err *err)
+/* root is this host's "/" (the same folder, however it is spelt).  When
+ * that cannot be told, it is not: the actions stay pending. */
+static bool is_host_root(const struct pstate *p)
 {
 	struct ap_file_id a, b;
-	int rc;
 
-	*yes = false;
-	rc = ap_fsx_file_id(p->aroot, &a, err);
-	if (rc == 0)
-		rc = ap_fsx_file_id("/", &b, err);
-	if (rc == 0)
-		*yes = a.dev == b.dev && a.ino == b.ino;
-	return rc;
+	if (strcmp(p->root, "/") == 0)
+		return true;
+	if (ap_fsx_file_id(p->aroot, &a, NULL) < 0 || ap_fsx_file_id("/", &b, NULL) < 0)
+		return false;
+	return a.exists && b.exists && a.dev == b.dev && a.ino == b.ino;
 }
 
 static int run_where(const struct pstate *p, const struct ap_txn_opts *o, enum run_where *out,
 		     struct ap_err *err)
 {
-	bool host = true;
-	int rc = 0;
+	bool host;
 
+	(void)err;
 	*out = RUN_PENDING;
 	if (o && o->no_run)
 		return 0;
-	if (o && o->root)
-		rc = is_host_root(p, &host, err);
-	if (rc < 0)
-		return rc;
+	host = !o || !o->root || is_host_root(p);
 	if (host || (o && o->run_in == AP_TXN_RUN_HOST))
 		*out = RUN_HOST;
 	else if (o && o->run_in == AP_TXN_RUN_ROOT)
