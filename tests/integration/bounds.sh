@@ -248,6 +248,22 @@ else
 		"install-check ran in /opt/sample-edge"
 	run "$S" status --root img7
 	not_contains "nothing is pending any more" "$out" "pending first-boot actions"
+	# Without root privilege --run-in-root is a clear error before anything is
+	# installed (run as nobody where setpriv can drop the privilege).
+	if command -v setpriv >/dev/null &&
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$S" --version >/dev/null 2>&1; then
+		mkdir -m 777 unpriv && cp -r rel key.pub.pem unpriv/ && chmod -R a+rX unpriv &&
+			chmod 755 "$tmp"
+		cd unpriv
+		run setpriv --reuid=65534 --regid=65534 --clear-groups "$S" install --from rel \
+			--trust key.pub.pem --root img --offline --run-in-root
+		cd "$tmp"
+		is "--run-in-root without root privilege: exit 2" "$rc" 2
+		contains "saying it needs root privilege" "$out" "--run-in-root needs root privilege"
+		absent "and nothing was installed" unpriv/img/opt/sample-edge
+	else
+		skip "--run-in-root without root privilege: exit 2" "setpriv cannot drop privileges here"
+	fi
 fi
 
 done_testing

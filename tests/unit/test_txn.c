@@ -1035,6 +1035,25 @@ static void test_run_actions(struct release *v1, struct release *exit3,
 	size_t n_ran = 99;
 	int rc;
 
+	/* An image root (not this host's /) without --run-on-host: pending. */
+	{
+		struct ap_txn_opts img = opts_for(P("%s/rootC-image", tmp), NULL);
+
+		remove(P("%s/runlog", tmp));
+		img.run_in = AP_TXN_RUN_AUTO;
+		rc = install(v1, &img, &res, &err);
+		is_int(rc, 0, "image root install: %s", err.msg);
+		is_int(res.n_pending, 1, "image root: the action is pending");
+		is_int(res.n_ran, 0, "image root: nothing ran");
+		ap_txn_result_release(&res);
+		ok(!exists(P("%s/runlog", tmp)), "image root: the run action did not run on the host");
+		rc = install(v1, &img, &res, &err);
+		ok(rc == 0 && res.unchanged, "image root: reinstalling with the action pending "
+					   "changes nothing");
+		ap_txn_result_release(&res);
+		ok(!exists(P("%s/runlog", tmp)), "image root: still not run");
+	}
+
 	remove(P("%s/runlog", tmp));
 	o.no_run = true;
 	rc = install(v1, &o, &res, &err);
