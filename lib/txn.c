@@ -932,21 +932,13 @@ static bool is_host_root(const struct pstate *p)
 	return a.exists && b.exists && a.dev == b.dev && a.ino == b.ino;
 }
 
-static int run_where(const struct pstate *p, const struct ap_txn_opts *o, enum run_where *out,
-		     struct ap_err *err)
+static enum run_where run_where(const struct pstate *p, const struct ap_txn_opts *o)
 {
-	bool host;
-
-	(void)err;
-	*out = RUN_PENDING;
 	if (o && o->no_run)
-		return 0;
-	host = !o || !o->root || is_host_root(p);
-	if (host || (o && o->run_in == AP_TXN_RUN_HOST))
-		*out = RUN_HOST;
-	else if (o && o->run_in == AP_TXN_RUN_ROOT)
-		*out = RUN_CHROOT;
-	return 0;
+		return RUN_PENDING;
+	if (!o || !o->root || is_host_root(p) || o->run_in == AP_TXN_RUN_HOST)
+		return RUN_HOST;
+	return o->run_in == AP_TXN_RUN_ROOT ? RUN_CHROOT : RUN_PENDING;
 }
 
 /* Run r's pending actions in order, moving each to r->actions with its
@@ -1034,15 +1026,15 @@ static int firstboot_where(const struct pstate *p, const struct ap_txn_opts *o,
 			   enum run_where *where, struct ap_err *err)
 {
 	struct ap_txn_opts run = AP_TXN_OPTS_INIT;
-	int rc;
+	int rc = 0;
 
 	if (o)
 		run = *o;
 	run.no_run = false;
-	rc = run_where(p, &run, where, err);
-	if (rc == 0 && *where == RUN_CHROOT)
+	*where = run_where(p, &run);
+	if (*where == RUN_CHROOT)
 		rc = ap_process_can_run_in_root(p->aroot, err);
-	if (rc == 0 && *where == RUN_PENDING)
+	if (*where == RUN_PENDING)
 		rc = ap_err_set(err, AP_E_USAGE,
 				"'%s' has actions pending in the image root '%s': they are not "
 				"run on this host unless asked; run 'airpack-setup firstboot' on "
@@ -2147,8 +2139,8 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 	s.o = o;
 	s.p = &p;
 	ap_sha256_hex(manifest_json, mlen, msha);
-	rc = run_where(&p, o, &s.run, err);
-	for (size_t i = 0; rc == 0 && s.run == RUN_CHROOT && i < m->n_components; i++) {
+	s.run = run_where(&p, o);
+	for (size_t i = 0; s.run == RUN_CHROOT && i < m->n_components; i++) {
 		if (m->components[i].action == AP_ACTION_RUN) {
 			rc = ap_process_can_run_in_root(p.aroot, err);
 			break;
