@@ -46,6 +46,7 @@ int cmd_firstboot(int argc, char **argv)
 	    SETUP_COMMON_OPTIONS,
 	    {"product", required_argument, NULL, OPT_PRODUCT},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
+	    SETUP_RUN_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct setup_opts o;
@@ -70,12 +71,23 @@ int cmd_firstboot(int argc, char **argv)
 			ev.verbose = true;
 			continue;
 		}
+		if (c == OPT_RUN_IN_ROOT || c == OPT_RUN_ON_HOST) {
+			o.run_in_root |= c == OPT_RUN_IN_ROOT;
+			o.run_on_host |= c == OPT_RUN_ON_HOST;
+			continue;
+		}
 		rc = setup_opt(&o, "firstboot", c, optarg);
 		if (rc <= 0)
 			return rc < 0 ? 2 : setup_usage_error("firstboot", "bad option");
 	}
 	if (optind < argc)
 		return setup_usage_error("firstboot", "unexpected argument '%s'", argv[optind]);
+	if (o.run_in_root && o.run_on_host)
+		return setup_usage_error("firstboot", "--run-in-root and --run-on-host exclude "
+					 "each other");
+	to.run_in = o.run_in_root   ? AP_TXN_RUN_ROOT
+		    : o.run_on_host ? AP_TXN_RUN_HOST
+				    : AP_TXN_RUN_AUTO;
 	ev.o = &o;
 	to.root = setup_root(&o);
 	to.on_event = events_on_txn;

@@ -75,10 +75,14 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 	for (size_t i = 0; i < res->n_conflicts; i++)
 		printf("  replaced your %s (saved as %s.airpack-save)\n", res->conflicts[i],
 		       res->conflicts[i]);
-	if (res->n_pending)
-		printf("  %zu action%s pending: run 'airpack-setup firstboot%s%s'\n",
-		       res->n_pending, res->n_pending == 1 ? "" : "s", o->root ? " --root " : "",
-		       o->root ? o->root : "");
+	if (res->n_pending && o->root)
+		printf("  %zu action%s pending: 'airpack-setup firstboot' runs %s on the device "
+		       "(or here: firstboot --root %s --run-in-root)\n",
+		       res->n_pending, res->n_pending == 1 ? "" : "s",
+		       res->n_pending == 1 ? "it" : "them", o->root);
+	else if (res->n_pending)
+		printf("  %zu action%s pending: run 'airpack-setup firstboot'\n", res->n_pending,
+		       res->n_pending == 1 ? "" : "s");
 }
 
 int setup_install(struct setup_opts *o, bool repair, bool verbose)
@@ -125,6 +129,9 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	 * and touches nothing (busy, exit 9).  Recovery runs here too. */
 	to.root = root;
 	to.no_run = o->no_run;
+	to.run_in = o->run_in_root   ? AP_TXN_RUN_ROOT
+		    : o->run_on_host ? AP_TXN_RUN_HOST
+				     : AP_TXN_RUN_AUTO;
 	to.allow_downgrade = o->allow_downgrade;
 	to.repair = repair;
 	/* The concrete version is pinned ("latest" resolved to it); the release
@@ -192,6 +199,7 @@ int cmd_install(int argc, char **argv)
 		SETUP_SOURCE_OPTIONS,
 		SETUP_COMMON_OPTIONS,
 		{ "no-run", no_argument, NULL, OPT_NO_RUN },
+		SETUP_RUN_OPTIONS,
 		{ "allow-downgrade", no_argument, NULL, OPT_ALLOW_DOWNGRADE },
 		{ "repair", no_argument, NULL, OPT_REPAIR },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -209,6 +217,12 @@ int cmd_install(int argc, char **argv)
 			return setup_print_usage("install");
 		case OPT_NO_RUN:
 			o.no_run = true;
+			continue;
+		case OPT_RUN_IN_ROOT:
+			o.run_in_root = true;
+			continue;
+		case OPT_RUN_ON_HOST:
+			o.run_on_host = true;
 			continue;
 		case OPT_ALLOW_DOWNGRADE:
 			o.allow_downgrade = true;
@@ -229,5 +243,8 @@ int cmd_install(int argc, char **argv)
 	}
 	if (optind < argc)
 		return setup_usage_error("install", "unexpected argument '%s'", argv[optind]);
+	if (o.no_run + o.run_in_root + o.run_on_host > 1)
+		return setup_usage_error("install", "--no-run, --run-in-root and --run-on-host "
+					 "exclude each other");
 	return setup_install(&o, repair, verbose);
 }

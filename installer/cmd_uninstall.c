@@ -82,6 +82,7 @@ int cmd_uninstall(int argc, char **argv)
 		ap_json_u64(&j, "missing", st.n_missing);
 		ap_json_u64(&j, "left", st.n_left);
 		ap_json_u64(&j, "purged", st.n_purged);
+		ap_json_u64(&j, "data_kept", st.n_data_kept);
 		ap_json_str(&j, "config_removed", lu.config_removed ? lu.rec->config_path : NULL);
 		ap_json_end(&j);
 	} else if (!st.was_installed) {
@@ -94,6 +95,10 @@ int cmd_uninstall(int argc, char **argv)
 		if (o.purge)
 			setup_note(&o, "purged %zu data folder%s", st.n_purged,
 				   st.n_purged == 1 ? "" : "s");
+		if (o.purge && st.n_data_kept)
+			setup_note(&o, "kept %zu data folder%s this install did not create or "
+				       "another product uses (listed above)", st.n_data_kept,
+				   st.n_data_kept == 1 ? "" : "s");
 	}
 	lifecycle_uninstall_release(&lu);
 	return 0;

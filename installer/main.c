@@ -40,8 +40,12 @@ static const struct command commands[] = {
 	  "staged and fsynced, then switched in atomically; a failure or kill leaves the\n"
 	  "previous install as it was, and a rerun completes. The receipt goes to\n"
 	  "ROOT/var/lib/airpack/<product>/.\n\n"
+	  "Run actions run after the switch when the root is this host's (/). With any\n"
+	  "other root (an image) they are recorded as pending for firstboot on the\n"
+	  "device unless --run-in-root or --run-on-host says otherwise.\n\n"
 	  "      --no-run            record run actions as pending (for images; see\n"
 	  "                          firstboot) instead of running them\n"
+	  SETUP_RUN_HELP
 	  "      --allow-downgrade   allow installing an older version\n"
 	  "      --repair            reinstall even when the same release verifies\n"
 	  "  -v, --verbose           print every file\n",
@@ -117,12 +121,14 @@ static const struct command commands[] = {
 	  false },
 	{ "firstboot", cmd_firstboot, "run the actions an image install left pending",
 	  "usage: airpack-setup firstboot [--root DIR] [--product NAME] [--json]\n\n"
-	  "Runs every pending run action (install --no-run records them) once, in order,\n"
-	  "and records each result in the receipt. With nothing pending it says so and\n"
-	  "exits 0. Exit code 11 when an action fails (it and the ones after it stay\n"
-	  "pending).\n\n"
+	  "Runs every pending run action (install --no-run, or install --root into an\n"
+	  "image, records them) once, in order, and records each result in the receipt.\n"
+	  "With nothing pending it says so and exits 0. Exit code 11 when an action fails\n"
+	  "(it and the ones after it stay pending). With a --root other than / it runs\n"
+	  "nothing unless --run-in-root or --run-on-host is given (exit code 2).\n\n"
 	  "      --product NAME      only this product (default: every installed one)\n"
-	  "  -v, --verbose           print every event\n",
+	  "  -v, --verbose           print every event\n"
+	  SETUP_RUN_HELP,
 	  false },
 };
 

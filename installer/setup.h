@@ -35,6 +35,8 @@ struct setup_opts {
 	bool json;
 	bool quiet;
 	bool no_run;
+	bool run_in_root;      /* --run-in-root: run actions through chroot into the root */
+	bool run_on_host;      /* --run-on-host: run actions on this host whatever the root */
 	bool allow_downgrade;
 	bool purge;
 	bool self;             /* the release is this executable (setup) */
@@ -45,8 +47,21 @@ enum {
 	OPT_BUNDLE = 1000, OPT_FROM, OPT_MANIFEST, OPT_TRUST, OPT_TRUST_KEY_ID, OPT_INSECURE,
 	OPT_OFFLINE_DIR, OPT_MIRROR, OPT_VERSION, OPT_CHANNEL, OPT_CACHE, OPT_OFFLINE,
 	OPT_PROXY, OPT_CACERT, OPT_ROOT, OPT_JSON, OPT_QUIET, OPT_NO_RUN,
-	OPT_ALLOW_DOWNGRADE, OPT_PURGE, OPT_HELP,
+	OPT_ALLOW_DOWNGRADE, OPT_PURGE, OPT_HELP, OPT_RUN_IN_ROOT, OPT_RUN_ON_HOST,
 };
+
+/* The run-action options install and firstboot take; SETUP_RUN_HELP is
+ * their help text. */
+#define SETUP_RUN_OPTIONS                                                          \
+	{ "run-in-root", no_argument, NULL, OPT_RUN_IN_ROOT },                     \
+	{ "run-on-host", no_argument, NULL, OPT_RUN_ON_HOST }
+#define SETUP_RUN_HELP                                                                     \
+	"      --run-in-root       with --root: run the run actions inside the root\n"         \
+	"                          (chroot; POSIX, needs root privilege)\n"                   \
+	"      --run-on-host       with --root: run the run actions on this host\n"           \
+	"                          (by default an image root's actions stay pending\n"        \
+	"                          for firstboot on the device)\n"
+
 
 /* The long options every release command takes; put inside a command's
  * struct option array. */

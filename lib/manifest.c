@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "airpack/bounds.h"
 #include "airpack/bundle.h"
 #include "airpack/fsx.h"
 #include "airpack/manifest.h"
@@ -737,13 +738,25 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 		return fail(err, "key_id", "expected 16 lowercase hex digits, got %s",
 		            ap_jsonx_quote(m->key_id, q, sizeof(q)));
 	for (size_t i = 0; i < m->n_data_dirs; i++) {
+		const char *why;
+
 		ap_jsonx_path(p, "data_dirs[%zu]", i);
 		if ((rc = check_relpath(p, m->data_dirs[i], false, err)))
 			return rc;
+		why = ap_bounds_data_dir_problem(m->data_dirs[i], m->prefix);
+		if (why)
+			return fail(err, p, "%s %s: uninstall --purge would remove it",
+			            ap_jsonx_quote(m->data_dirs[i], q, sizeof(q)), why);
 	}
 	if (m->has_config) {
+		const char *why;
+
 		if ((rc = check_relpath("config.path", m->config.path, false, err)))
 			return rc;
+		why = ap_bounds_config_path_problem(m->config.path);
+		if (why)
+			return fail(err, "config.path", "%s %s",
+			            ap_jsonx_quote(m->config.path, q, sizeof(q)), why);
 		if (m->config.template && !ap_manifest_find(m, m->config.template))
 			return fail(err, "config.template",
 			            "expected the name of a component, "

@@ -14,7 +14,7 @@
 /* Report errno from the child to the parent over the close-on-exec pipe:
  * a successful execv closes it empty, a failure sends which step failed. */
 struct child_failure {
-	int step; /* 1: chdir, 2: execv, 3: dup2 */
+	int step; /* 1: chdir, 2: execv, 3: chroot, 4: dup2 */
 	int errnum;
 };
 
@@ -36,8 +36,8 @@ void ap_process_stdout_to_stderr(bool on)
 	stdout_to_stderr = on;
 }
 
-int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
-                   int *exit_code, struct ap_err *err)
+static int spawn(const char *root, const char *program, char *const *args, size_t n_args,
+                 const char *cwd, int *exit_code, struct ap_err *err)
 {
 	struct child_failure cf;
 	char **argv = NULL;
@@ -74,6 +74,8 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 	if (pid == 0) {
 		close(pipefd[0]);
 		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			child_fail(pipefd[1], 4);
+		if (root && (chroot(root) != 0 || chdir("/") != 0))
 			child_fail(pipefd[1], 3);
 		if (cwd && chdir(cwd) != 0)
 			child_fail(pipefd[1], 1);
@@ -102,6 +104,9 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 			rc = ap_err_set(err, AP_E_RUN,
 			                "cannot run '%s': cannot enter folder '%s': %s", program,
 			                cwd, strerror(cf.errnum));
+		else if (cf.step == 3)
+			rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': cannot change root to '%s': %s",
+			                program, root, strerror(cf.errnum));
 		else
 			rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': %s", program,
 			                strerror(cf.errnum));
@@ -121,4 +126,29 @@ out:
 		close(pipefd[1]);
 	free(argv);
 	return rc;
+}
+
+int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
+                   int *exit_code, struct ap_err *err)
+{
+	return spawn(NULL, program, args, n_args, cwd, exit_code, err);
+}
+
+int ap_process_run_in_root(const char *root, const char *program, char *const *args,
+                           size_t n_args, const char *cwd, int *exit_code, struct ap_err *err)
+{
+	if (!root || !*root)
+		return ap_err_set(err, AP_E_USAGE, "no root to run '%s' in", program);
+	return spawn(root, program, args, n_args, cwd, exit_code, err);
+}
+
+int ap_process_can_run_in_root(const char *root, struct ap_err *err)
+{
+	if (geteuid() != 0)
+		return ap_err_set(err, AP_E_USAGE,
+		                  "--run-in-root needs root privilege to change root into '%s' "
+		                  "(chroot): run as root, or leave the actions pending for "
+		                  "firstboot on the device",
+		                  root);
+	return 0;
 }

@@ -213,3 +213,23 @@ out:
 	free(wcwd);
 	return rc;
 }
+
+int ap_process_run_in_root(const char *root, const char *program, char *const *args,
+			   size_t n_args, const char *cwd, int *exit_code, struct ap_err *err)
+{
+	(void)program;
+	(void)args;
+	(void)n_args;
+	(void)cwd;
+	(void)exit_code;
+	return ap_process_can_run_in_root(root, err);
+}
+
+int ap_process_can_run_in_root(const char *root, struct ap_err *err)
+{
+	return ap_err_set(err, AP_E_USAGE,
+			  "--run-in-root is not available on windows (no chroot) for '%s': "
+			  "leave the actions pending for firstboot on the device, or use "
+			  "--run-on-host",
+			  root ? root : "");
+}

@@ -109,6 +109,9 @@ void ap_receipt_free(struct ap_receipt *r)
 	for (size_t i = 0; i < r->n_data_dirs; i++)
 		free(r->data_dirs[i]);
 	free(r->data_dirs);
+	for (size_t i = 0; i < r->n_created_data_dirs; i++)
+		free(r->created_data_dirs[i]);
+	free(r->created_data_dirs);
 	for (size_t i = 0; i < r->n_dirs; i++)
 		free(r->dirs[i]);
 	free(r->dirs);
@@ -246,6 +249,9 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 	    !ap_jsonx_add(root, "installed_at", ap_jsonx_i64(r->installed_at)) ||
 	    !add_str(root, "pinned_version", r->pinned_version) ||
 	    !add_strv(root, "data_dirs", r->data_dirs, r->n_data_dirs) ||
+	    (r->has_created_data_dirs &&
+	     !add_strv(root, "created_data_dirs", r->created_data_dirs,
+		       r->n_created_data_dirs)) ||
 	    !add_strv(root, "dirs", dirs, r->n_dirs))
 		goto nomem;
 	arr = cJSON_CreateArray();
@@ -536,7 +542,8 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 	static const char *const keys[] = { "format", "product", "version", "channel",
 					    "prefix", "key_id", "manifest_sha256",
 					    "installed_at", "pinned_version", "data_dirs",
-					    "dirs", "files", "pending", "actions" };
+					    "created_data_dirs", "dirs", "files", "pending",
+					    "actions" };
 	struct fields f = { &receipt_doc, NULL, "receipt", "" };
 	struct ap_receipt *r = NULL;
 	const cJSON *arr = NULL, *it;
@@ -583,6 +590,11 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 		rc = get_str(&f, "pinned_version", true, &r->pinned_version, err);
 	if (rc == 0)
 		rc = get_paths(&f, "data_dirs", &r->data_dirs, &r->n_data_dirs, err);
+	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "created_data_dirs")) {
+		r->has_created_data_dirs = true;
+		rc = get_paths(&f, "created_data_dirs", &r->created_data_dirs,
+			       &r->n_created_data_dirs, err);
+	}
 	if (rc == 0)
 		rc = get_paths(&f, "dirs", &r->dirs, &r->n_dirs, err);
 	if (rc < 0)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "airpack/bounds.h"
 #include "airpack/digest.h"
 #include "airpack/extract.h"
 #include "airpack/fsx.h"
@@ -13,6 +14,7 @@
 #include "airpack/sink.h"
 #include "airpack/state.h"
 #include "airpack/txn.h"
+#include "airpack/bundle.h"
 #include "airpack/banned.h"
 
 #define SAVE_SUFFIX ".airpack-save"
@@ -710,14 +712,40 @@ static void format_codes(const struct ap_receipt_action *a, char *buf, size_t si
 	}
 }
 
+/* Where run actions run now (ap_txn_run_in). */
+enum run_where { RUN_PENDING, RUN_HOST, RUN_CHROOT };
+
+/* root is this host's "/" (the same folder, however it is spelt).  When
+ * that cannot be told, it is not: the actions stay pending. */
+static bool is_host_root(const struct ap_state *p)
+{
+	struct ap_file_id a, b;
+
+	if (strcmp(p->root, "/") == 0)
+		return true;
+	if (ap_fsx_file_id(p->aroot, &a, NULL) < 0 || ap_fsx_file_id("/", &b, NULL) < 0)
+		return false;
+	return a.exists && b.exists && a.dev == b.dev && a.ino == b.ino;
+}
+
+static enum run_where run_where(const struct ap_state *p, const struct ap_txn_opts *o)
+{
+	if (o && o->no_run)
+		return RUN_PENDING;
+	if (!o || !o->root || is_host_root(p) || o->run_in == AP_TXN_RUN_HOST)
+		return RUN_HOST;
+	return o->run_in == AP_TXN_RUN_ROOT ? RUN_CHROOT : RUN_PENDING;
+}
+
 /* Run r's pending actions in order, moving each to r->actions with its
  * result and rewriting the receipt after each so a kill never runs one
  * twice.  Stops at the first failure. */
 static int run_pending(const struct ap_state *p, struct ap_receipt *r, const struct ap_txn_opts *o,
-		       size_t *n_ran, struct ap_err *err)
+		       enum run_where where, size_t *n_ran, struct ap_err *err)
 {
 	int64_t mtime = o ? o->mtime : -1;
-	char *cwd = ap_path_join(p->aroot, r->prefix);
+	char *cwd = where == RUN_CHROOT ? ap_path_join("/", r->prefix)
+					: ap_path_join(p->aroot, r->prefix);
 	int rc = 0;
 
 	if (!cwd)
@@ -727,7 +755,7 @@ static int run_pending(const struct ap_state *p, struct ap_receipt *r, const str
 		struct ap_receipt_action *grown;
 		struct ap_txn_event ev;
 		struct ap_err run_err = AP_ERR_INIT;
-		char *program = ap_path_join(p->aroot, a->program);
+		char *program = ap_path_join(where == RUN_CHROOT ? "/" : p->aroot, a->program);
 		char codes[128];
 		int code = 127;
 		int run_rc;
@@ -736,7 +764,11 @@ static int run_pending(const struct ap_state *p, struct ap_receipt *r, const str
 			rc = nomem(err, "running actions");
 			break;
 		}
-		run_rc = ap_process_run(program, a->args, a->n_args, cwd, &code, &run_err);
+		if (where == RUN_CHROOT)
+			run_rc = ap_process_run_in_root(p->aroot, program, a->args, a->n_args, cwd,
+							&code, &run_err);
+		else
+			run_rc = ap_process_run(program, a->args, a->n_args, cwd, &code, &run_err);
 		free(program);
 		if (run_rc < 0)
 			code = 127;
@@ -784,6 +816,30 @@ static int run_pending(const struct ap_state *p, struct ap_receipt *r, const str
 	return rc;
 }
 
+/* firstboot runs what is pending, but an image's actions not on this host
+ * unless asked. */
+static int firstboot_where(const struct ap_state *p, const struct ap_txn_opts *o,
+			   enum run_where *where, struct ap_err *err)
+{
+	struct ap_txn_opts run = AP_TXN_OPTS_INIT;
+	int rc = 0;
+
+	if (o)
+		run = *o;
+	run.no_run = false;
+	*where = run_where(p, &run);
+	if (*where == RUN_CHROOT)
+		rc = ap_process_can_run_in_root(p->aroot, err);
+	if (*where == RUN_PENDING)
+		rc = ap_err_set(err, AP_E_USAGE,
+				"'%s' has actions pending in the image root '%s': they are not "
+				"run on this host unless asked; run 'airpack-setup firstboot' on "
+				"the device, or pass --run-in-root (chroot into the root) or "
+				"--run-on-host",
+				p->name, p->root);
+	return rc;
+}
+
 int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n_ran,
 		     struct ap_err *err)
 {
@@ -811,6 +867,7 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 	rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct ap_receipt *r = NULL;
+		enum run_where where = RUN_PENDING;
 		struct ap_state p;
 
 		rc = ap_state_init(&p, root, names[i], err);
@@ -824,7 +881,9 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 		if (rc == 0)
 			rc = load_receipt(&p, &r, err);
 		if (rc == 0 && r->n_pending > 0)
-			rc = run_pending(&p, r, o, &ran, err);
+			rc = firstboot_where(&p, o, &where, err);
+		if (rc == 0 && r->n_pending > 0)
+			rc = run_pending(&p, r, o, where, &ran, err);
 		if (r && (rc == 0 || rc == AP_E_RUN)) {
 			struct ap_err e2 = AP_ERR_INIT;
 			int mrc = set_pending_marker(&p, r->n_pending > 0, -1, rc == 0 ? err : &e2);
@@ -870,7 +929,9 @@ struct inst {
 	struct strlist created;   /* folders outside the prefix this install made */
 	struct strlist rel_dirs;  /* release folders in the stage (relative to the prefix) */
 	struct strlist conflicts; /* relative to the root */
+	struct strlist created_data; /* data folders that did not exist before */
 	size_t n_kept;
+	enum run_where run;       /* where this install's run actions run */
 };
 
 static void inst_release(struct inst *s)
@@ -888,6 +949,7 @@ static void inst_release(struct inst *s)
 	strlist_release(&s->created);
 	strlist_release(&s->rel_dirs);
 	strlist_release(&s->conflicts);
+	strlist_release(&s->created_data);
 }
 
 static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64_t size,
@@ -1391,6 +1453,13 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	if (rc < 0)
 		goto out;
 	r->n_data_dirs = m->n_data_dirs;
+	if (s->created_data.n > 1)
+		qsort(s->created_data.v, s->created_data.n, sizeof(*s->created_data.v), cmp_strp);
+	rc = dup_strv(s->created_data.v, s->created_data.n, &r->created_data_dirs, err);
+	if (rc < 0)
+		goto out;
+	r->n_created_data_dirs = s->created_data.n;
+	r->has_created_data_dirs = true;
 
 	/* Folders: the prefix and the release's folders in it, those made
 	 * outside it now, and those an earlier install made outside it. */
@@ -1511,12 +1580,21 @@ static int check_release(const struct ap_manifest *m, const struct ap_txn_opts *
 	if (strlen(ap_path_basename(m->prefix)) > 200)
 		return ap_err_set(err, AP_E_MANIFEST, "prefix '%s': last part too long",
 				  m->prefix);
-	for (size_t i = 0; i < m->n_data_dirs; i++)
-		if (ap_state_reserved_overlap(m->data_dirs[i]))
+	for (size_t i = 0; i < m->n_data_dirs; i++) {
+		const char *why = ap_bounds_data_dir_problem(m->data_dirs[i], m->prefix);
+
+		if (why)
 			return ap_err_set(err, AP_E_MANIFEST,
-					  "data_dirs[%zu] '%s' overlaps airpack's own folder '%s'",
-					  i, m->data_dirs[i],
-					  ap_state_reserved_overlap(m->data_dirs[i]));
+					  "data_dirs[%zu]: '%s' %s: uninstall --purge would remove it",
+					  i, m->data_dirs[i], why);
+	}
+	if (m->has_config && m->config.path) {
+		const char *why = ap_bounds_config_path_problem(m->config.path);
+
+		if (why)
+			return ap_err_set(err, AP_E_MANIFEST, "config.path: '%s' %s",
+					  m->config.path, why);
+	}
 	if (o->pin && strcmp(o->pin, m->version) != 0)
 		return ap_err_set(err, AP_E_STATE,
 				  "release '%s' is version %s, but version %s was asked for",
@@ -1567,6 +1645,180 @@ static int check_other_prefixes(const struct ap_state *p, const struct ap_manife
 	return rc;
 }
 
+/* ---- what other installed products hold ---- */
+
+/* Another installed product: its receipt (prefix, data folders) and, when
+ * its stored manifest reads, that manifest (the configuration path). */
+struct other {
+	struct ap_receipt *r;
+	struct ap_manifest *m; /* may be NULL */
+};
+
+struct others {
+	struct other *v;
+	size_t n;
+};
+
+static void others_release(struct others *os)
+{
+	for (size_t i = 0; i < os->n; i++) {
+		ap_receipt_free(os->v[i].r);
+		ap_manifest_free(os->v[i].m);
+	}
+	free(os->v);
+	os->v = NULL;
+	os->n = 0;
+}
+
+/* Every installed product under root but self.  Their receipts and
+ * manifests are replaced atomically, so reading them without their locks
+ * gives one whole version or the other. */
+static int load_others(const char *root, const char *self, struct others *os,
+		       struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	os->v = NULL;
+	os->n = 0;
+	rc = ap_txn_list_products(root, &names, &n, err);
+	if (rc < 0)
+		return rc;
+	if (n > 0) {
+		os->v = calloc(n, sizeof(*os->v));
+		if (!os->v)
+			rc = nomem(err, "reading the installed products");
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct other *x = &os->v[os->n];
+		struct ap_state p;
+		char *path, *json = NULL;
+		size_t len = 0;
+
+		if (strcmp(names[i], self) == 0)
+			continue;
+		rc = ap_state_init(&p, root, names[i], err);
+		if (rc < 0)
+			break;
+		rc = load_receipt(&p, &x->r, err);
+		if (rc == AP_E_NOTFOUND) {
+			/* Uninstalled meanwhile. */
+			ap_err_clear(err);
+			ap_state_release(&p);
+			rc = 0;
+			continue;
+		}
+		path = rc == 0 ? ap_state_file(&p, "manifest.json", NULL) : NULL;
+		if (path && ap_fsx_read_file(path, AP_MANIFEST_MAX, &json, &len, NULL) == 0 &&
+		    ap_manifest_parse(json, len, AP_MANIFEST_SOURCE, &x->m, NULL) < 0)
+			x->m = NULL;
+		free(json);
+		free(path);
+		ap_state_release(&p);
+		if (rc == 0)
+			os->n++;
+	}
+	ap_strv_free(names, n);
+	if (rc < 0)
+		others_release(os);
+	return rc;
+}
+
+/* The path of x's (its prefix, a data folder or its configuration) that
+ * rel equals, lies in or holds; NULL when none.  *what names the kind. */
+static const char *other_claim(const struct other *x, const char *rel, bool with_prefix,
+			       const char **what)
+{
+	if (with_prefix && ap_bounds_overlap(rel, x->r->prefix)) {
+		*what = "prefix";
+		return x->r->prefix;
+	}
+	for (size_t i = 0; i < x->r->n_data_dirs; i++) {
+		if (ap_bounds_overlap(rel, x->r->data_dirs[i])) {
+			*what = "data folder";
+			return x->r->data_dirs[i];
+		}
+	}
+	for (size_t i = 0; i < x->r->n_created_data_dirs; i++) {
+		if (ap_bounds_overlap(rel, x->r->created_data_dirs[i])) {
+			*what = "data folder";
+			return x->r->created_data_dirs[i];
+		}
+	}
+	if (x->m && x->m->has_config && ap_bounds_overlap(rel, x->m->config.path)) {
+		*what = "configuration";
+		return x->m->config.path;
+	}
+	return NULL;
+}
+
+/* A release may not name another product's files as its data folders or
+ * configuration, nor put its prefix over another's data or configuration
+ * (prefix against prefix is the state check's). */
+static int check_others(const struct ap_manifest *m, const struct others *os, struct ap_err *err)
+{
+	const char *what = NULL, *hit;
+
+	for (size_t k = 0; k < os->n; k++) {
+		const struct other *x = &os->v[k];
+
+		for (size_t i = 0; i < m->n_data_dirs; i++) {
+			hit = other_claim(x, m->data_dirs[i], true, &what);
+			if (hit)
+				return ap_err_set(err, AP_E_MANIFEST,
+						  "data_dirs[%zu]: '%s' overlaps %s '%s' of the "
+						  "installed '%s': a release may not take another "
+						  "product's files",
+						  i, m->data_dirs[i], what, hit, x->r->product);
+		}
+		if (m->has_config && m->config.path) {
+			hit = other_claim(x, m->config.path, true, &what);
+			if (hit)
+				return ap_err_set(err, AP_E_MANIFEST,
+						  "config.path: '%s' overlaps %s '%s' of the "
+						  "installed '%s': a release may not take another "
+						  "product's files",
+						  m->config.path, what, hit, x->r->product);
+		}
+		hit = other_claim(x, m->prefix, false, &what);
+		if (hit)
+			return ap_err_set(err, AP_E_MANIFEST,
+					  "prefix: '%s' overlaps %s '%s' of the installed '%s': a "
+					  "release may not take another product's files",
+					  m->prefix, what, hit, x->r->product);
+	}
+	return 0;
+}
+
+/* The data folders this install can call its own: those an earlier
+ * install recorded, and those that do not exist now (before anything of
+ * this install is written). */
+static int note_created_data(struct inst *s, struct ap_err *err)
+{
+	const struct ap_receipt *old = s->old;
+	int rc = 0;
+
+	for (size_t i = 0; old && i < old->n_created_data_dirs && rc == 0; i++)
+		rc = strlist_add(&s->created_data, old->created_data_dirs[i], err);
+	for (size_t i = 0; i < s->m->n_data_dirs && rc == 0; i++) {
+		const char *d = s->m->data_dirs[i];
+		struct ap_stat st;
+		char *abs;
+
+		if (strv_has(s->created_data.v, s->created_data.n, d))
+			continue;
+		abs = ap_path_join(s->p->root, d);
+		if (!abs)
+			return nomem(err, "checking data folders");
+		rc = ap_fsx_stat(abs, &st, err);
+		free(abs);
+		if (rc == 0 && st.type == AP_FT_NONE)
+			rc = strlist_add(&s->created_data, d, err);
+	}
+	return rc;
+}
+
 /* Same release, still intact, nothing to run: nothing to do. */
 static int already_installed(struct inst *s, const char *manifest_sha, bool *same,
 			     struct ap_err *err)
@@ -1581,7 +1833,7 @@ static int already_installed(struct inst *s, const char *manifest_sha, bool *sam
 	if ((old->pinned_version == NULL) != (s->o->pin == NULL) ||
 	    (s->o->pin && strcmp(old->pinned_version, s->o->pin) != 0))
 		return 0;
-	if (old->n_pending > 0 && !s->o->no_run)
+	if (old->n_pending > 0 && s->run != RUN_PENDING)
 		return 0;
 	for (size_t i = 0; i < old->n_actions; i++)
 		if (!old->actions[i].ok)
@@ -1758,6 +2010,15 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_manifest *m,
 	s.o = o;
 	s.p = p;
 	ap_sha256_hex(manifest_json, mlen, msha);
+	s.run = run_where(p, o);
+	for (size_t i = 0; s.run == RUN_CHROOT && i < m->n_components; i++) {
+		if (m->components[i].action == AP_ACTION_RUN) {
+			rc = ap_process_can_run_in_root(p->aroot, err);
+			break;
+		}
+	}
+	if (rc < 0)
+		return rc;
 
 	/* The folders taking the lock created are this install's too. */
 	for (size_t i = 0; i < p->n_created && rc == 0; i++)
@@ -1787,7 +2048,18 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_manifest *m,
 			goto out;
 		}
 	}
-	rc = inst_paths(&s, p->root, m->prefix, err);
+	{
+		struct others os;
+
+		rc = load_others(p->root, m->product, &os, err);
+		if (rc == 0)
+			rc = check_others(m, &os, err);
+		others_release(&os);
+	}
+	if (rc == 0)
+		rc = note_created_data(&s, err);
+	if (rc == 0)
+		rc = inst_paths(&s, p->root, m->prefix, err);
 	if (rc == 0)
 		rc = clean_leftovers(&s, err);
 	if (rc == 0)
@@ -1894,12 +2166,14 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_manifest *m,
 	if (rc < 0)
 		goto out;
 
-	if (o->no_run) {
+	if (s.run == RUN_PENDING) {
 		for (size_t i = 0; i < r->n_pending; i++)
 			emit_simple(o, AP_TXN_PH_PENDING, AP_TXN_V_PENDING, m->product,
-				    r->pending[i].component, r->pending[i].program, NULL);
+				    r->pending[i].component, r->pending[i].program,
+				    o->no_run ? NULL
+					      : "image root: firstboot runs it on the device");
 	} else if (r->n_pending > 0) {
-		rc = run_pending(p, r, o, &n_ran, err);
+		rc = run_pending(p, r, o, s.run, &n_ran, err);
 	}
 	if (rc == 0 || rc == AP_E_RUN) {
 		struct ap_err e2 = AP_ERR_INIT;
@@ -2047,6 +2321,57 @@ static int remove_path(struct uninst *u, const char *root, const char *rel,
 	return rc;
 }
 
+static void keep_data(struct uninst *u, const char *rel, const char *why)
+{
+	u->st.n_data_kept++;
+	emit_simple(u->o, AP_TXN_PH_REMOVE, AP_TXN_V_LEFT, u->r->product, NULL, rel, why);
+}
+
+/* uninstall --purge: remove the data folders the receipt records as
+ * created by this product, unless another installed product names one (or
+ * something in or above it), and say which ones are kept and why. */
+static int purge_data(struct uninst *u, const struct ap_state *p, struct ap_err *err)
+{
+	const struct ap_receipt *r = u->r;
+	struct others os;
+	char why[AP_ERR_MSG_MAX];
+	int rc;
+
+	if (!r->has_created_data_dirs) {
+		for (size_t i = 0; i < r->n_data_dirs; i++)
+			keep_data(u, r->data_dirs[i],
+				  "kept: the receipt (from an older airpack-setup) does not record "
+				  "whether this install created it; remove it yourself if it holds "
+				  "only this product's data");
+		return 0;
+	}
+	for (size_t i = 0; i < r->n_data_dirs; i++)
+		if (!strv_has(r->created_data_dirs, r->n_created_data_dirs, r->data_dirs[i]))
+			keep_data(u, r->data_dirs[i], "kept: it existed before the install");
+	rc = load_others(p->root, r->product, &os, err);
+	for (size_t i = 0; i < r->n_created_data_dirs && rc == 0; i++) {
+		const char *d = r->created_data_dirs[i];
+		const char *problem = ap_bounds_data_dir_problem(d, r->prefix);
+		const char *what = NULL, *hit = NULL;
+		size_t k;
+
+		for (k = 0; !problem && !hit && k < os.n; k++)
+			hit = other_claim(&os.v[k], d, true, &what);
+		if (problem) {
+			snprintf(why, sizeof(why), "kept: it %s", problem);
+			keep_data(u, d, why);
+		} else if (hit) {
+			snprintf(why, sizeof(why), "kept: it overlaps %s '%s' of the installed '%s'",
+				 what, hit, os.v[k - 1].r->product);
+			keep_data(u, d, why);
+		} else {
+			rc = remove_path(u, p->root, d, AP_TXN_V_PURGED, err);
+		}
+	}
+	others_release(&os);
+	return rc;
+}
+
 int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purge,
 		     const char *const *extra_paths, struct ap_txn_uninstall_stats *stats,
 		     struct ap_err *err)
@@ -2111,8 +2436,8 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 		rc = walk(p.root, r->prefix, left_cb, &u, err);
 	if (rc == 0)
 		rc = remove_dirs(p.root, r, err);
-	for (size_t i = 0; purge && i < r->n_data_dirs && rc == 0; i++)
-		rc = remove_path(&u, p.root, r->data_dirs[i], AP_TXN_V_PURGED, err);
+	if (rc == 0 && purge)
+		rc = purge_data(&u, &p, err);
 	for (size_t i = 0; extra_paths && extra_paths[i] && rc == 0; i++)
 		rc = remove_path(&u, p.root, extra_paths[i], AP_TXN_V_REMOVED, err);
 	if (rc < 0)

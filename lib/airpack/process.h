@@ -20,4 +20,18 @@ int ap_process_run(const char *program, char *const *args, size_t n_args,
  * output cannot mix with it. */
 void ap_process_stdout_to_stderr(bool on);
 
+/* The same inside root: the child changes its root folder to root
+ * (chroot), enters cwd and runs program, both paths as seen inside root
+ * ("/opt/demo/setup.sh").  Needs the privilege to chroot: check first with
+ * ap_process_can_run_in_root.  Returns AP_E_RUN when it could not be
+ * started (the message names the step: changing root, entering the
+ * folder, starting the program). */
+int ap_process_run_in_root(const char *root, const char *program, char *const *args,
+			   size_t n_args, const char *cwd, int *exit_code, struct ap_err *err);
+
+/* 0 when this process may run programs inside root (ap_process_run_in_root):
+ * a POSIX system and root privilege.  Otherwise AP_E_USAGE saying why and
+ * what to do instead (always on Windows, which has no chroot). */
+int ap_process_can_run_in_root(const char *root, struct ap_err *err);
+
 #endif

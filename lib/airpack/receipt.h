@@ -54,8 +54,14 @@ struct ap_receipt {
 	char manifest_sha256[AP_SHA256_HEX]; /* of the stored manifest.json bytes */
 	int64_t installed_at;
 	char *pinned_version; /* the version the user asked for; may be NULL */
-	char **data_dirs;     /* relative to the root; removed by uninstall --purge */
+	char **data_dirs;     /* relative to the root: the release's data folders */
 	size_t n_data_dirs;
+	/* The data folders that did not exist before this product was first
+	 * installed with them: the only ones uninstall --purge removes.  Absent
+	 * (has_created_data_dirs false) in receipts older than the record. */
+	bool has_created_data_dirs;
+	char **created_data_dirs;
+	size_t n_created_data_dirs;
 	char **dirs;    /* folders the install created (relative to the root), sorted */
 	size_t n_dirs;
 	struct ap_receipt_file *files; /* sorted by path, unique */

@@ -88,9 +88,20 @@ typedef void (*ap_txn_event_fn)(void *ctx, const struct ap_txn_event *ev);
 const char *ap_txn_phase_name(enum ap_txn_phase p);
 const char *ap_txn_verdict_name(enum ap_txn_verdict v);
 
+/* Where run actions run once their files are in place.  The root is "this
+ * host's" when it is NULL or the same folder as "/". */
+enum ap_txn_run_in {
+	AP_TXN_RUN_AUTO, /* on this host when the root is this host's; for any
+			    other root (an image) they stay pending, for
+			    firstboot on the device */
+	AP_TXN_RUN_HOST, /* on this host, whatever the root (--run-on-host) */
+	AP_TXN_RUN_ROOT, /* inside the root through chroot (--run-in-root):
+			    POSIX and root privilege, else AP_E_USAGE */
+};
+
 struct ap_txn_opts {
 	const char *root;     /* install root; NULL means "/" */
-	bool no_run;          /* record run actions as pending instead of running them */
+	bool no_run;          /* record run actions as pending, whatever run_in says */
 	bool allow_downgrade; /* permit installing an older version than installed */
 	bool repair;          /* same version installed: reinstall even when it verifies clean */
 	const char *pin;      /* the version the user asked for (recorded); NULL for none */
@@ -98,8 +109,9 @@ struct ap_txn_opts {
 				 (image builds); -1: archive times / now */
 	ap_txn_event_fn on_event; /* may be NULL */
 	void *ctx;
+	enum ap_txn_run_in run_in; /* where run actions run (unless no_run) */
 };
-#define AP_TXN_OPTS_INIT { NULL, false, false, false, NULL, -1, NULL, NULL }
+#define AP_TXN_OPTS_INIT { NULL, false, false, false, NULL, -1, NULL, NULL, AP_TXN_RUN_AUTO }
 
 /* Gives the path of a verified local copy of component c's payload (size and
  * sha256 already checked by the caller).  *path_out is malloc'd; the
@@ -148,7 +160,12 @@ void ap_txn_result_release(struct ap_txn_result *r);
  *
  * Refuses (AP_E_STATE) a version older than the installed one unless
  * allow_downgrade, a pin that differs from m->version, a prefix that differs
- * from the installed release's, and a prefix overlapping the state folder.
+ * from the installed release's; and (AP_E_MANIFEST, naming the field) a
+ * prefix overlapping the state folder, data_dirs or config.path that
+ * airpack/bounds.h refuses, and data_dirs, config.path or a prefix
+ * overlapping another installed product's prefix, data folders or
+ * configuration.  The receipt records which data_dirs did not exist before
+ * (created_data_dirs; kept from the installed receipt on an upgrade).
  * With the same release (manifest sha256 and pin) installed, verifying clean,
  * nothing pending (or no_run) and no failed action, it does nothing
  * (res->unchanged) unless repair; otherwise reinstalling repairs.
@@ -160,8 +177,10 @@ void ap_txn_result_release(struct ap_txn_result *r);
  * ("busy: ...", naming the holder); a prefix equal to, inside or above
  * another installed product's is AP_E_MANIFEST.
  *
- * After the switch, each run action runs (cwd = the prefix) unless no_run,
- * in which case it is recorded as pending.  Actions run in order; the first
+ * After the switch, each run action runs (cwd = the prefix) where run_in
+ * says: on this host, inside the root (chroot; checked before anything is
+ * staged), or, with no_run or an image root under AP_TXN_RUN_AUTO, not at
+ * all: it is recorded as pending (AP_TXN_PH_PENDING) for firstboot.  Actions run in order; the first
  * one exiting with a code not in its ok list stops the rest (left pending)
  * and returns AP_E_RUN naming the component and the exit code.  The
  * receipt records every result.
@@ -231,12 +250,18 @@ struct ap_txn_uninstall_stats {
 	size_t n_missing;   /* receipt files already gone */
 	size_t n_left;      /* user files left in place */
 	size_t n_purged;    /* data folders removed (purge) */
+	size_t n_data_kept; /* data folders purge left (not created by this
+			       product, or another installed product's) */
 };
 
 /* Remove exactly the receipt's files (modified ones too, reported as
  * AP_TXN_V_MODIFIED), then the folders the install created when they are
  * empty; files the user added are left and reported (AP_TXN_V_LEFT).  With
- * purge, also the release's data_dirs.  extra_paths (NULL-terminated,
+ * purge, also the data folders the receipt records as created by this
+ * product (created_data_dirs), except one another installed product's
+ * prefix, data folders or configuration overlaps; every data folder kept
+ * is reported (AP_TXN_V_LEFT with the reason, stats->n_data_kept).  A
+ * receipt without that record purges no data folder.  extra_paths (NULL-terminated,
  * relative to the root, may be NULL) are removed as well (files or folders;
  * e.g. a provisioned config).  Finally the state folder.  product as for
  * ap_txn_status, except that nothing installed is success with
@@ -248,7 +273,10 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 
 /* Run the pending actions of product (NULL: of every installed product, by
  * name) once each, in order, recording each result in the receipt and
- * taking it off the pending list.  The first failing action stops its
+ * taking it off the pending list.  Where: as for ap_txn_install, except
+ * that pending actions of an image root under AP_TXN_RUN_AUTO are refused
+ * (AP_E_USAGE: run firstboot on the device, or choose --run-in-root or
+ * --run-on-host) instead of run on this host.  The first failing action stops its
  * product's remaining ones (they stay pending) and gives AP_E_RUN.  *n_ran
  * (may be NULL) is the number of actions run: 0 means nothing was pending. */
 int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n_ran,

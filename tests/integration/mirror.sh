@@ -303,7 +303,7 @@ is "status --json lists it" "$(json_get "$out" "' '.join(j['pending'])")" instal
 # airpack-firstboot.service runs while var/lib/airpack/firstboot.d is not empty.
 marker=var/lib/airpack/firstboot.d/sample-edge
 exists "the image holds the first-boot marker of the product" "img1/$marker"
-AIRPACK_SAMPLE_LOG=$tmp/firstboot.log run "$S" firstboot --root img1
+AIRPACK_SAMPLE_LOG=$tmp/firstboot.log run "$S" firstboot --root img1 --run-on-host
 is "firstboot exits 0" "$rc" 0
 absent "firstboot removed the marker once nothing is pending" "img1/$marker"
 contains "it ran the pending action" "$out" "ran 1 pending action under img1"
@@ -312,11 +312,11 @@ contains "in the image's prefix" "$(cat firstboot.log)" "img1/opt/sample-edge"
 run "$S" status --root img1
 not_contains "nothing pending any more" "$out" "pending first-boot actions"
 contains "the result is recorded" "$out" "run action ran (exit code 0)"
-AIRPACK_SAMPLE_LOG=$tmp/firstboot.log run "$S" firstboot --root img1
+AIRPACK_SAMPLE_LOG=$tmp/firstboot.log run "$S" firstboot --root img1 --run-on-host
 is "a second firstboot exits 0" "$rc" 0
 contains "and says nothing is pending" "$out" "nothing pending under img1"
 is "the action did not run again" "$(wc -l <firstboot.log)" 1
-AIRPACK_SAMPLE_LOG=$tmp/firstboot.log run "$S" firstboot --root img2 --product sample-edge --json
+AIRPACK_SAMPLE_LOG=$tmp/firstboot.log run "$S" firstboot --root img2 --product sample-edge --json --run-on-host
 is "firstboot --json exits 0" "$rc" 0
 is "firstboot --json reports one action ran" "$(json_get "$(tail -n 1 <<<"$out")" "j['ran']")" 1
 run "$S" firstboot --root empty-root

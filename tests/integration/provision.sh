@@ -409,7 +409,11 @@ prun "$S" provision --root R --connection-string-file csa.txt
 is "provision with nothing installed: exit 8" "$rc" 8
 contains "saying so" "$out" "no product is installed under 'R': install a release, then provision it"
 
+# The data folder the first install's product wrote existed before this
+# install: --purge would keep it (tests/integration/bounds.sh), so start clean.
+rm -rf R/var/lib/sample-edge
 prun "$S" install --from lay --trust key.pub.pem --root R --offline --quiet
+mkdir -p R/var/lib/sample-edge/moby/x
 prun "$S" provision --root R --quiet --connection-string-file csa.txt
 prun "$S" uninstall --root R --purge --json
 is "uninstall --purge exits 0" "$rc" 0

@@ -86,7 +86,12 @@ is "setup.exe plan exits 0" "$rc" 0
 contains "plan takes the cab from the setup" "$out" "bundle    security-daemon"
 
 root1=$(winpath "$tmp/root1")
-run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-in-root
+is "setup.exe --run-in-root is refused on Windows (exit 2)" "$rc" 2
+contains "saying there is no chroot" "$out" "--run-in-root is not available on windows"
+absent "and installs nothing" root1/var/lib/airpack/sample-win/receipt.json
+# An image root: the run action is run here only when asked (--run-on-host).
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-on-host
 is "setup.exe installs into $root1" "$rc" 0
 [ "$rc" = 0 ] || diag "$out"
 inst="root1/Program Files/sample-win"
@@ -114,7 +119,7 @@ run "$W" dev/setup.exe verify --root "$root1"
 isnt "verify notices a changed file" "$rc" 0
 contains "and names it" "$out" "$cafe"
 printf 'mine' >"$inst/notes/mine.txt"
-run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-on-host
 is "a second run repairs it (the two-rename switch: Windows has no atomic exchange)" "$rc" 0
 is "a file the user added is kept across it (CreateHardLinkW)" "$(cat "$inst/notes/mine.txt")" mine
 is "no staging or old tree is left beside the install" "$(ls "root1/Program Files")" sample-win

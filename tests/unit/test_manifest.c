@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "airpack/bounds.h"
 #include "airpack/manifest.h"
 #include "tap.h"
 
@@ -433,6 +434,27 @@ static const struct bad_case bad_cases[] = {
      "components[0].urls[0]: ", "got \"https://example.com/a b.zip\""},
     {"57-size-huge", AP_MANIFEST_SOURCE, "components[2].size: ",
      "expected an integer at most 9007199254740991, got 1.0000000000000001e+300"},
+    {"70-data-dir-etc", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
+     "\"etc\" is a top-level folder: uninstall --purge would remove it"},
+    {"71-data-dir-opt", AP_MANIFEST_SOURCE, "data_dirs[1]: ", "\"opt\" is a top-level folder"},
+    {"72-data-dir-airpack-log", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
+     "\"var/log/airpack\" is, holds or lies in one of airpack's own folders"},
+    {"73-data-dir-var-lib", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
+     "\"var/lib\" is a system folder"},
+    {"74-data-dir-windows-case", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
+     "\"programdata/Microsoft.\" is a system folder"},
+    {"75-data-dir-holds-prefix", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
+     "\"opt/fixture\" is or holds the release's prefix"},
+    {"76-data-dir-in-airpack-state", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
+     "one of airpack's own folders"},
+    {"77-config-etc-passwd", AP_MANIFEST_SOURCE, "config.path: ",
+     "\"etc/passwd\" is a file directly in a system folder"},
+    {"78-config-airpack-state", AP_MANIFEST_SOURCE, "config.path: ",
+     "one of airpack's own folders"},
+    {"79-config-top-level", AP_MANIFEST_SOURCE, "config.path: ",
+     "\"config.yaml\" is a file at the top of the root"},
+    {"80-config-usr-bin", AP_MANIFEST_SOURCE, "config.path: ",
+     "\"usr/bin/fixture\" is a file directly in a system folder"},
 };
 
 static void test_bad(void)
@@ -465,6 +487,52 @@ static void test_bad(void)
 			ap_manifest_free(m);
 		free(buf);
 	}
+}
+
+static void test_bounds(void)
+{
+	static const struct {
+		const char *rel;
+		bool system;
+	} dirs[] = {
+		{ "etc", true },          { "ETC", true },           { "opt", true },
+		{ "usr/lib64", true },    { "usr/local/lib", true }, { "var/lib", true },
+		{ "var/log", true },      { "etc/ssh", true },       { "home/alice", true },
+		{ "Windows/System32", true }, { "windows. /system32", true },
+		{ "Users/Public", true }, { "ProgramData/Microsoft", true },
+		{ "var/lib/sample-edge", false }, { "var/lib/sample-edge/moby", false },
+		{ "ProgramData/iotedge-moby", false }, { "opt/other-vendor/data", false },
+		{ "usr/library-data/x", false }, { "srv/www/app", false },
+	};
+	static const struct {
+		const char *rel;
+		bool ok;
+	} configs[] = {
+		{ "etc/sample-edge/config.yaml", true }, { "ProgramData/iotedge/config.yaml", true },
+		{ "etc/x/config.yaml", true },           { "opt/app/etc/config.yaml", true },
+		{ "etc/passwd", false },                 { "etc/shadow", false },
+		{ "config.yaml", false },                { "usr/lib/x.conf", false },
+		{ "var/log/airpack/history.jsonl", false }, { "VAR/Cache/AirPack/x/y", false },
+		{ "home/alice/.profile", false },        { "etc/ssh", false },
+	};
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		ok(ap_bounds_is_system_dir(dirs[i].rel) == dirs[i].system, "'%s' is %sa system folder",
+		   dirs[i].rel, dirs[i].system ? "" : "not ");
+	for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)
+		ok((ap_bounds_config_path_problem(configs[i].rel) == NULL) == configs[i].ok,
+		   "config.path '%s' is %s", configs[i].rel, configs[i].ok ? "allowed" : "refused");
+	ok(ap_bounds_overlap("var/lib/x", "var/lib/x/y") && ap_bounds_overlap("a/b", "A/B.") &&
+		   !ap_bounds_overlap("var/lib/x", "var/lib/xy") && ap_bounds_within("a/b/c", "a/b") &&
+		   !ap_bounds_within("a/b", "a/b/c") && ap_bounds_same("Opt/X ", "opt/x"),
+	   "overlap, within and same compare parts, ignoring case and trailing dots and spaces");
+	ok(ap_bounds_data_dir_problem("opt/demo/data", "opt/demo") == NULL,
+	   "a data folder inside the release's own prefix is allowed");
+	ok(ap_bounds_data_dir_problem("opt/demo", "opt/demo/app") != NULL,
+	   "a data folder holding the prefix is refused");
+	ok(ap_bounds_airpack_overlap("var/cache/airpack/x") != NULL &&
+		   ap_bounds_airpack_overlap("var/cache/airpackx") == NULL,
+	   "airpack's own folders and what is in them");
 }
 
 static void test_base_is_valid(void)
@@ -775,6 +843,7 @@ int main(void)
 	test_release_fixture();
 	test_base_is_valid();
 	test_bad();
+	test_bounds();
 	test_truncations();
 	test_validate_model();
 	test_inline();

@@ -295,6 +295,7 @@ static void moving_copies(struct moving *mv, const struct release *r, const char
 
 struct events {
 	char line[512][300];
+	char detail[512][300];
 	int n;
 };
 
@@ -304,6 +305,7 @@ static void on_event(void *ctx, const struct ap_txn_event *ev)
 
 	if (e->n >= 512)
 		return;
+	snprintf(e->detail[e->n], sizeof(e->detail[0]), "%s", ev->detail ? ev->detail : "");
 	snprintf(e->line[e->n++], sizeof(e->line[0]), "%s %s %s%s%s",
 		 ap_txn_phase_name(ev->phase), ap_txn_verdict_name(ev->verdict),
 		 ev->path ? ev->path : "-", ev->actual_sha256 ? " " : "",
@@ -314,6 +316,14 @@ static bool has_event(const struct events *e, const char *prefix)
 {
 	for (int i = 0; i < e->n; i++)
 		if (strncmp(e->line[i], prefix, strlen(prefix)) == 0)
+			return true;
+	return false;
+}
+
+static bool has_detail(const struct events *e, const char *part)
+{
+	for (int i = 0; i < e->n; i++)
+		if (strstr(e->detail[i], part))
 			return true;
 	return false;
 }
@@ -333,6 +343,9 @@ static struct ap_txn_opts opts_for(const char *root, struct events *ev)
 	struct ap_txn_opts o = AP_TXN_OPTS_INIT;
 
 	o.root = root;
+	/* The test roots are folders on this host, standing for "/": the
+	 * tests of AP_TXN_RUN_AUTO set it back. */
+	o.run_in = AP_TXN_RUN_HOST;
 	o.on_event = ev ? on_event : NULL;
 	o.ctx = ev;
 	return o;
@@ -1022,6 +1035,25 @@ static void test_run_actions(struct release *v1, struct release *exit3,
 	size_t n_ran = 99;
 	int rc;
 
+	/* An image root (not this host's /) without --run-on-host: pending. */
+	{
+		struct ap_txn_opts img = opts_for(P("%s/rootC-image", tmp), NULL);
+
+		remove(P("%s/runlog", tmp));
+		img.run_in = AP_TXN_RUN_AUTO;
+		rc = install(v1, &img, &res, &err);
+		is_int(rc, 0, "image root install: %s", err.msg);
+		is_int(res.n_pending, 1, "image root: the action is pending");
+		is_int(res.n_ran, 0, "image root: nothing ran");
+		ap_txn_result_release(&res);
+		ok(!exists(P("%s/runlog", tmp)), "image root: the run action did not run on the host");
+		rc = install(v1, &img, &res, &err);
+		ok(rc == 0 && res.unchanged, "image root: reinstalling with the action pending "
+					   "changes nothing");
+		ap_txn_result_release(&res);
+		ok(!exists(P("%s/runlog", tmp)), "image root: still not run");
+	}
+
 	remove(P("%s/runlog", tmp));
 	o.no_run = true;
 	rc = install(v1, &o, &res, &err);
@@ -1043,6 +1075,14 @@ static void test_run_actions(struct release *v1, struct release *exit3,
 	ap_receipt_free(r);
 
 	o.no_run = false;
+	o.run_in = AP_TXN_RUN_AUTO;
+	rc = ap_txn_firstboot(&o, NULL, &n_ran, &err);
+	is_int(rc, AP_E_USAGE, "firstboot in an image root without --run-on-host is refused");
+	ok(strstr(err.msg, "--run-in-root") && strstr(err.msg, "--run-on-host"),
+	   "and the message names both options: %s", err.msg);
+	ok(!exists(P("%s/runlog", tmp)), "the action did not run on the host");
+	o.run_in = AP_TXN_RUN_HOST;
+	ap_err_clear(&err);
 	rc = ap_txn_firstboot(&o, NULL, &n_ran, &err);
 	is_int(rc, 0, "firstboot: %s", err.msg);
 	is_int(n_ran, 1, "firstboot ran one action");
@@ -1124,9 +1164,34 @@ static void test_uninstall(struct release *v1)
 	ok(rc == 0 && !us.was_installed, "uninstall again is a no-op");
 
 	tu_rm_rf(P("%s/opt", root));
+	/* The data folder the first install's product wrote is still there:
+	 * to this install it existed before, so purge keeps it. */
+	o.on_event = NULL;
+	rc = install(v1, &o, NULL, &err);
+	is_int(rc, 0, "reinstall over kept data: %s", err.msg);
+	contains(slurp(P("%s/var/lib/airpack/demo/receipt.json", root)),
+		 "\"created_data_dirs\": []", "a folder that existed is not recorded as created");
+	memset(&ev, 0, sizeof(ev));
+	o.on_event = on_event;
+	o.ctx = &ev;
+	rc = ap_txn_uninstall(&o, NULL, true, NULL, &us, &err);
+	is_int(rc, 0, "uninstall --purge over data it did not create: %s", err.msg);
+	is_int(us.n_purged, 0, "no data folder purged");
+	is_int(us.n_data_kept, 1, "one data folder kept");
+	ok(has_event(&ev, "remove left var/lib/demo-data"), "the kept folder is reported");
+	ok(exists(P("%s/var/lib/demo-data/sub/f", root)), "the data that existed is kept");
+
+	tu_rm_rf(P("%s/var/lib/demo-data", root));
+	tu_rm_rf(P("%s/opt", root));
 	o.on_event = NULL;
 	rc = install(v1, &o, NULL, &err);
 	is_int(rc, 0, "reinstall for purge: %s", err.msg);
+	contains(slurp(P("%s/var/lib/airpack/demo/receipt.json", root)),
+		 "\"created_data_dirs\": [\n    \"var/lib/demo-data\"\n  ]",
+		 "the receipt records the data folder as created");
+	mkdirs(P("%s/var/lib/demo-data/sub", root));
+	write_file(P("%s/var/lib/demo-data/sub/f", root), "x\n", 0644);
+	write_file(P("%s/etc/demo.yaml", root), "cfg\n", 0644);
 	rc = ap_txn_uninstall(&o, NULL, true, extra, &us, &err);
 	is_int(rc, 0, "uninstall --purge: %s", err.msg);
 	is_int(us.n_purged, 1, "one data dir purged");
@@ -1134,6 +1199,91 @@ static void test_uninstall(struct release *v1)
 	ok(!exists(P("%s/etc/demo.yaml", root)), "extra path removed");
 	ok(!exists(P("%s/opt", root)), "folders the install created are gone");
 	ok(!exists(P("%s/var/lib/airpack", root)), "airpack's state folder is gone");
+}
+
+/* Drop the created_data_dirs record from root's receipt of product, as an
+ * older airpack-setup wrote it. */
+static void drop_record(const char *root, const char *product)
+{
+	const char *path = P("%s/var/lib/airpack/%s/receipt.json", root, product);
+	char text[8192];
+	char *at, *end;
+
+	snprintf(text, sizeof(text), "%s", slurp(path));
+	at = strstr(text, "  \"created_data_dirs\"");
+	end = at ? strstr(at, "],\n") : NULL;
+	if (!at || !end) {
+		ok(false, "receipt has a created_data_dirs record to drop");
+		return;
+	}
+	memmove(at, end + 3, strlen(end + 3) + 1);
+	write_file(path, text, 0644);
+}
+
+static void test_data_record(struct release *v1, struct release *other)
+{
+	const char *root = P("%s/rootData", tmp);
+	struct ap_txn_opts o = opts_for(root, NULL);
+	struct ap_txn_uninstall_stats us;
+	struct ap_err err = AP_ERR_INIT;
+	struct events ev;
+	int rc;
+
+	rc = install(v1, &o, NULL, &err);
+	is_int(rc, 0, "data record: install: %s", err.msg);
+	mkdirs(P("%s/var/lib/demo-data", root));
+	write_file(P("%s/var/lib/demo-data/db", root), "data\n", 0644);
+	drop_record(root, "demo");
+	memset(&ev, 0, sizeof(ev));
+	o.on_event = on_event;
+	o.ctx = &ev;
+	rc = ap_txn_uninstall(&o, NULL, true, NULL, &us, &err);
+	is_int(rc, 0, "purge with a receipt from before the record: %s", err.msg);
+	is_int(us.n_purged, 0, "purges no data folder");
+	is_int(us.n_data_kept, 1, "and counts the one it kept");
+	ok(has_event(&ev, "remove left var/lib/demo-data"), "reported as left");
+	ok(has_detail(&ev, "older airpack-setup"), "saying why");
+	ok(exists(P("%s/var/lib/demo-data/db", root)), "the data is still there");
+	tu_rm_rf(P("%s/var/lib/demo-data", root));
+
+	/* Another product's receipt naming the same folder keeps it. */
+	o.on_event = NULL;
+	rc = install(v1, &o, NULL, &err);
+	is_int(rc, 0, "data record: reinstall: %s", err.msg);
+	rc = install(other, &o, NULL, &err);
+	is_int(rc, 0, "data record: other product: %s", err.msg);
+	mkdirs(P("%s/var/lib/demo-data", root));
+	write_file(P("%s/var/lib/demo-data/db", root), "data\n", 0644);
+	{
+		/* The other product's receipt now claims demo's folder too (as a
+		 * receipt written before the install-time check could). */
+		const char *path = P("%s/var/lib/airpack/other/receipt.json", root);
+		char text[8192];
+		char *at;
+
+		snprintf(text, sizeof(text), "%s", slurp(path));
+		at = strstr(text, "\"var/lib/other-data\"\n  ],\n  \"dirs\"");
+		if (at) {
+			char rest[8192];
+
+			snprintf(rest, sizeof(rest), "%s", at + strlen("\"var/lib/other-data\""));
+			snprintf(at, sizeof(text) - (size_t)(at - text),
+				 "\"var/lib/other-data\",\n    \"var/lib/demo-data/shared\"%s", rest);
+			write_file(path, text, 0644);
+		}
+		ok(at != NULL, "the other receipt was edited");
+	}
+	memset(&ev, 0, sizeof(ev));
+	o.on_event = on_event;
+	o.ctx = &ev;
+	rc = ap_txn_uninstall(&o, "demo", true, NULL, &us, &err);
+	is_int(rc, 0, "purge next to another product: %s", err.msg);
+	is_int(us.n_purged, 0, "purges nothing another product's receipt names");
+	ok(has_detail(&ev, "installed 'other'"), "names the other product");
+	ok(exists(P("%s/var/lib/demo-data/db", root)), "the shared data is still there");
+	o.on_event = NULL;
+	rc = ap_txn_uninstall(&o, "other", true, NULL, &us, &err);
+	is_int(rc, 0, "uninstall the other product: %s", err.msg);
 }
 
 static void test_products(struct release *v1, struct release *other)
@@ -1469,6 +1619,7 @@ int main(int argc, char **argv)
 	test_run_actions(&v1, &e3, &e4);
 	test_uninstall(&v1);
 	test_products(&v1, &other);
+	test_data_record(&v1, &other);
 	test_images(&v1);
 	test_movable(&v1, &v2);
 
