@@ -1682,7 +1682,8 @@ static int load_others(const char *root, const char *self, struct others *os,
 
 	os->v = NULL;
 	os->n = 0;
-	rc = ap_txn_list_products(root, &names, &n, err);
+	/* Listed without their locks (the caller holds its own product's). */
+	rc = ap_state_candidates(root, &names, &n, err);
 	if (rc < 0)
 		return rc;
 	if (n > 0) {
