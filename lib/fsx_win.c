@@ -1097,6 +1097,59 @@ void ap_fsx_cwd_close(struct ap_fsx_cwd *c)
 
 /* ---- memory streams ---- */
 
+int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
+{
+	wchar_t *wdir = wpath(dir);
+	wchar_t name[MAX_PATH + 1];
+	HANDLE h;
+	FILE *fp;
+	int fd;
+
+	if (!wdir)
+		return bad_path(err, dir);
+	if (GetTempFileNameW(wdir, L"aps", 0, name) == 0) {
+		free(wdir);
+		return win_err(err, AP_E_IO, "cannot create a private file in '%s'", dir);
+	}
+	free(wdir);
+	/* No sharing: nobody else opens it while it exists. */
+	h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+	                FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		DeleteFileW(name);
+		return win_err(err, AP_E_IO, "cannot create a private file in '%s'", dir);
+	}
+	fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
+	if (fd < 0) {
+		CloseHandle(h);
+		return ap_err_set(err, AP_E_IO, "cannot create a private file in '%s': no descriptor",
+		                  dir);
+	}
+	fp = _fdopen(fd, "w+b");
+	if (!fp) {
+		_close(fd);
+		return ap_err_sys(err, AP_E_IO, "cannot create a private file in '%s'", dir);
+	}
+	*out = fp;
+	return 0;
+}
+
+int ap_fsx_free_space(const char *path, uint64_t *avail, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	ULARGE_INTEGER free_bytes;
+	BOOL ok;
+
+	if (!w)
+		return bad_path(err, path);
+	ok = GetDiskFreeSpaceExW(w, &free_bytes, NULL, NULL);
+	free(w);
+	if (!ok)
+		return win_err(err, AP_E_IO, "cannot query the free space of '%s'", path);
+	*avail = (uint64_t)free_bytes.QuadPart;
+	return 0;
+}
+
 int ap_fsx_memstream(FILE **out, struct ap_err *err)
 {
 	wchar_t dir[MAX_PATH + 1];
