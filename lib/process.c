@@ -1,6 +1,7 @@
 /* process.c - run a program and wait for it, POSIX implementation; see airpack/process.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,4 +113,9 @@ out:
 		close(pipefd[1]);
 	free(argv);
 	return rc;
+}
+
+void ap_process_stop_self(void)
+{
+	(void)raise(SIGSTOP);
 }

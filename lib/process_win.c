@@ -206,3 +206,7 @@ out:
 	free(wcwd);
 	return rc;
 }
+
+void ap_process_stop_self(void)
+{
+}

@@ -59,6 +59,16 @@ static void crash_point(const char *name)
 		_Exit(137);
 }
 
+/* Test-only: stop at a named point until SIGCONT, for tests that change a
+ * payload between the plan and the stage (docs/install-transaction.md). */
+static void stop_point(const char *name)
+{
+	const char *at = getenv("AP_TXN_STOP_AT");
+
+	if (at && strcmp(at, name) == 0)
+		ap_process_stop_self();
+}
+
 /* ---- names ---- */
 
 const char *ap_txn_phase_name(enum ap_txn_phase p)
@@ -1149,8 +1159,9 @@ static int extract_cb(void *ctx, const char *relpath, unsigned mode, uint64_t si
 #define STAGE_BLOCK (256 * 1024)
 
 /* Hash the file at path (opened once) and compare it with c's size and
- * sha256. */
-static int hash_staged(const char *path, const struct ap_component *c, struct ap_err *err)
+ * sha256; what names it in messages. */
+static int hash_staged(const char *path, const char *what, const struct ap_component *c,
+		       struct ap_err *err)
 {
 	struct ap_sha256 *h = ap_sha256_new();
 	unsigned char *buf = malloc(STAGE_BLOCK);
@@ -1179,7 +1190,7 @@ static int hash_staged(const char *path, const struct ap_component *c, struct ap
 	if (done != c->size || !ap_sha256_eq(hex, c->sha256))
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes with sha256 %s, the signed "
 				"manifest says %llu bytes with sha256 %s",
-				path, (unsigned long long)done, hex, (unsigned long long)c->size,
+				what, (unsigned long long)done, hex, (unsigned long long)c->size,
 				c->sha256);
 out:
 	if (fp)
@@ -1219,7 +1230,7 @@ static int stage_move(struct inst *s, const struct ap_component *c, const char *
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes, expected %llu", src,
 				(unsigned long long)st.size, (unsigned long long)c->size);
 	if (rc == 0)
-		rc = hash_staged(dst, c, err);
+		rc = hash_staged(dst, src, c, err);
 	if (rc == 0)
 		rc = ap_fsx_chmod(dst, c->mode, err);
 	if (rc == 0 && s->o->mtime >= 0)
@@ -1381,13 +1392,6 @@ static int check_overlaps(struct inst *s, struct ap_err *err)
 					v[i - 1]->component, v[i]->component, path);
 			break;
 		}
-		if (strv_has(s->rel_dirs.v, s->rel_dirs.n, in)) {
-			rc = ap_err_set(err, AP_E_UNSAFE,
-					"'%s' of component '%s' is a folder in the staged tree "
-					"(another component made it one): refusing the release",
-					path, v[i]->component);
-			break;
-		}
 		if (!strchr(in, '/'))
 			continue;
 		parent = xstrdup(path);
@@ -1413,6 +1417,18 @@ static int check_overlaps(struct inst *s, struct ap_err *err)
 			}
 		}
 		free(parent);
+	}
+	/* A file that is a folder on disk: a later component made it one with
+	 * an empty folder entry. */
+	for (size_t i = 0; i < s->n_recs && rc == 0; i++) {
+		const char *path = v[i]->path;
+		const char *in = path + plen + (path[plen] == '/');
+
+		if (strv_has(s->rel_dirs.v, s->rel_dirs.n, in))
+			rc = ap_err_set(err, AP_E_UNSAFE,
+					"'%s' of component '%s' is a folder in the staged tree "
+					"(another component made it one): refusing the release",
+					path, v[i]->component);
 	}
 	free(v);
 	return rc;
@@ -2140,6 +2156,8 @@ int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_
 	rc = check_space(&s, err);
 	if (rc == 0)
 		rc = ap_fsx_mkdir_p(s.stage_abs, 0755, err);
+	if (rc == 0)
+		stop_point("stage");
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < m->n_components; i++) {

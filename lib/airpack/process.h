@@ -13,4 +13,9 @@
 int ap_process_run(const char *program, char *const *args, size_t n_args,
 		   const char *cwd, int *exit_code, struct ap_err *err);
 
+/* Test-only: stop this process until another sends it SIGCONT (POSIX
+ * SIGSTOP), so a test can change files at an exact point of an install.
+ * Does nothing where the OS has no such signal (Windows). */
+void ap_process_stop_self(void);
+
 #endif
