@@ -320,7 +320,7 @@ PY
 	run "$A" build copyonly.json --payloads "$SRCDIR/payloads/sample" --key key.pem --layout rel-copy --quiet
 	install_stopped fs-full rel-copy "sh" "-c" "cat /dev/zero > fs-full/filler 2>/dev/null; true"
 	is "the disk fills before a copy: exit 1" "$rc" 1
-	contains "the copy's error says no space left on device" "$out" "o space left on device"
+	contains "the copy's error says no space left on device" "$out" "no space left on device"
 	rm -f fs-full/filler
 
 	# A bundle written to a full disk.
@@ -328,7 +328,21 @@ PY
 	run "$A" build "$SRCDIR/manifests/sample-release.json" --payloads "$SRCDIR/payloads/sample" \
 		--key key.pem -o fs-out/r.tar --quiet
 	is "airpack build onto a full disk: exit 1" "$rc" 1
-	contains "saying no space left on device" "$out" "o space left on device"
+	contains "saying no space left on device" "$out" "no space left on device"
+	diag "build onto a full disk: $out"
+
+	# A download into a full cache.
+	small fs-dl 16k
+	mkdir -p half
+	cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab rel/config.template.yaml \
+		rel/install-check.sh half/
+	nginx_start "$tmp/rel"
+	run "$S" install --from half "${T[@]}" --mirror "$NGINX_URL" --cache fs-dl --root r-dl --quiet
+	diag "download into a full cache: $out"
+	is "a download into a full cache: exit 1" "$rc" 1
+	contains "saying no space left on device" "$out" "no space left on device"
+	absent "nothing installed" r-dl/opt/sample-edge
+	nginx_stop
 	_unmount_all
 	mounts=()
 else
