@@ -68,6 +68,7 @@ struct extractor {
 	size_t pending;
 	int src_rc; /* a failure inside read_cb, kept for the caller */
 	struct ap_err src_err;
+	bool src_checked; /* src_check ran */
 
 	/* What has been extracted: bytes of regular files, files. */
 	uint64_t total, n_files;
@@ -749,6 +750,7 @@ static int src_check(struct extractor *ex, struct ap_err *err)
 {
 	char hex[AP_SHA256_HEX];
 
+	ex->src_checked = true;
 	if (ex->x->has_size && ex->src_done != ex->x->size)
 		return ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes, %s %llu", ex->archive_path,
 		                  (unsigned long long)ex->src_done, says(ex),
@@ -766,9 +768,7 @@ static int src_drain(struct extractor *ex, struct ap_err *err)
 	size_t n;
 	int rc;
 
-	if (ex->pending) {
-		ex->pending = 0;
-	}
+	ex->pending = 0;
 	do {
 		rc = src_read(ex, &n, err);
 	} while (rc == 0 && n > 0);
@@ -926,8 +926,14 @@ static int open_reader(struct extractor *ex, struct ap_err *err)
 	if (ex->streamed) {
 		if (archive_read_set_read_callback(ex->in, stream_read_cb) != ARCHIVE_OK ||
 		    archive_read_set_callback_data(ex->in, ex) != ARCHIVE_OK ||
-		    archive_read_open1(ex->in) != ARCHIVE_OK)
-			return archive_fail(ex, ex->in, "cannot read archive", "", err);
+		    archive_read_open1(ex->in) != ARCHIVE_OK) {
+			const char *msg = archive_error_string(ex->in);
+
+			if (ex->src_rc < 0)
+				return ap_err_set(err, ex->src_rc, "%s", ex->src_err.msg);
+			return ap_err_set(err, AP_E_BUNDLE, "cannot read archive '%s': %s",
+			                  ex->archive_path, msg ? msg : "unknown libarchive error");
+		}
 	} else if (archive_read_set_read_callback(ex->in, read_cb) != ARCHIVE_OK ||
 	    archive_read_set_seek_callback(ex->in, seek_cb) != ARCHIVE_OK ||
 	    archive_read_set_skip_callback(ex->in, skip_cb) != ARCHIVE_OK ||
@@ -1056,6 +1062,16 @@ int ap_extract_checked(const char *archive_path, const char *dest_dir, int64_t m
 			ap_err_prefix(err, "extracting '%s' into '%s'", archive_path, dest_dir);
 	}
 out:
+	/* A streamed archive that failed half way (unreadable, unsafe entry):
+	 * when its bytes are not the expected ones either, that is the cause
+	 * to report, whatever the bytes made libarchive say. */
+	if (rc < 0 && rc != AP_E_DIGEST && rc != AP_E_NOMEM && ex.streamed && ex.src_rc == 0 &&
+	    !ex.src_checked) {
+		struct ap_err why = AP_ERR_INIT;
+
+		if (src_drain(&ex, &why) == AP_E_DIGEST)
+			rc = ap_err_set(err, AP_E_DIGEST, "%s", why.msg);
+	}
 	if (ex.disk) {
 		/* Freeing applies pending folder fixups, by relative name. */
 		archive_write_free(ex.disk);

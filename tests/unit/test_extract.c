@@ -604,6 +604,20 @@ static void test_checked_trailer(void)
 	x.sha256 = hex2;
 	is_int(checked("trail.tar", &x, &s, &err), 0,
 	       "and with the whole file's size and sha256 it extracts");
+
+	/* Replaced by bytes libarchive cannot read, or by an archive with an
+	 * unsafe entry: the cause reported is that they are not the expected
+	 * bytes. */
+	write_bytes(arch, "not an archive at all", 21, 0644);
+	is_int(checked("trail.tar", &x, &s, &err), AP_E_DIGEST,
+	       "garbage in place of the archive is a digest error");
+	a = tu_arc_new(TU_ARC_TAR);
+	tu_arc_symlink(a, "etc", "/etc", MTIME);
+	if (tu_arc_write(a, arch) != 0)
+		abort();
+	is_int(checked("trail.tar", &x, &s, &err), AP_E_DIGEST,
+	       "an unsafe archive in its place is a digest error");
+	contains(err.msg, "bytes, expected", "said as not the expected bytes");
 	free(arch);
 }
 
