@@ -1099,26 +1099,34 @@ void ap_fsx_cwd_close(struct ap_fsx_cwd *c)
 
 int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
 {
-	wchar_t *wdir = wpath(dir);
-	wchar_t name[MAX_PATH + 1];
-	HANDLE h;
+	static unsigned long seq;
+	HANDLE h = INVALID_HANDLE_VALUE;
 	FILE *fp;
 	int fd;
 
-	if (!wdir)
-		return bad_path(err, dir);
-	if (GetTempFileNameW(wdir, L"aps", 0, name) == 0) {
-		free(wdir);
-		return win_err(err, AP_E_IO, "cannot create a private file in '%s'", dir);
+	/* A name of our own (GetTempFileNameW takes no long paths), created
+	 * new, shared with nobody, deleted when closed. */
+	for (int tries = 0; tries < 16 && h == INVALID_HANDLE_VALUE; tries++) {
+		char name[64];
+		char *path;
+		wchar_t *w;
+
+		snprintf(name, sizeof(name), ".airpack-spool-%lu-%lu-%lu",
+		         (unsigned long)GetCurrentProcessId(), ++seq,
+		         (unsigned long)GetTickCount());
+		path = ap_path_join(dir, name);
+		w = path ? wpath(path) : NULL;
+		free(path);
+		if (!w)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_NEW,
+		                FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+		free(w);
+		if (h == INVALID_HANDLE_VALUE && GetLastError() != ERROR_FILE_EXISTS)
+			break;
 	}
-	free(wdir);
-	/* No sharing: nobody else opens it while it exists. */
-	h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-	                FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
-	if (h == INVALID_HANDLE_VALUE) {
-		DeleteFileW(name);
+	if (h == INVALID_HANDLE_VALUE)
 		return win_err(err, AP_E_IO, "cannot create a private file in '%s'", dir);
-	}
 	fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
 	if (fd < 0) {
 		CloseHandle(h);

@@ -767,9 +767,14 @@ static void test_tmpfile_space(void)
 	is_int(ap_fsx_tmpfile_in(sub, &fp, &err), 0, "private file made (%s)", err.msg);
 	if (fp) {
 		ok(fwrite("spooled", 1, 7, fp) == 7 && fflush(fp) == 0, "written");
-		ok(ap_fsx_list_dir(sub, &names, &n, &err) == 0 && n == 0,
-		   "the folder lists no name while it is open");
-		ap_strv_free(names, n);
+		/* Windows names it until it is closed, and lets nobody open it. */
+		if (TU_WINDOWS) {
+			skip("Windows lists a delete-on-close file while it is open");
+		} else {
+			ok(ap_fsx_list_dir(sub, &names, &n, &err) == 0 && n == 0,
+			   "the folder lists no name while it is open");
+			ap_strv_free(names, n);
+		}
 		rewind(fp);
 		ok(fread(back, 1, 7, fp) == 7 && strcmp(back, "spooled") == 0, "read back");
 		fclose(fp);
