@@ -726,9 +726,13 @@ static const char *says(const struct extractor *ex)
  * expected size is AP_E_DIGEST at once. */
 static int src_take(struct extractor *ex, const void *buf, size_t n, struct ap_err *err)
 {
-	if (ex->x->has_size && (n > ex->x->size || ex->src_done > ex->x->size - n))
-		return ap_err_set(err, AP_E_DIGEST, "'%s' is larger than the %llu bytes %s",
-		                  ex->archive_path, (unsigned long long)ex->x->size, says(ex));
+	if (ex->x->has_size && (n > ex->x->size || ex->src_done > ex->x->size - n)) {
+		ap_err_set(err, AP_E_DIGEST, "'%s' is larger than the %llu bytes %s",
+		           ex->archive_path, (unsigned long long)ex->x->size, says(ex));
+		if (ex->x->changed)
+			ap_err_prefix(err, "%s", ex->x->changed);
+		return AP_E_DIGEST;
+	}
 	ap_sha256_update(ex->src_hash, buf, n);
 	ex->src_done += n;
 	return 0;
@@ -750,16 +754,20 @@ static int src_check(struct extractor *ex, struct ap_err *err)
 {
 	char hex[AP_SHA256_HEX];
 
+	int rc = 0;
+
 	ex->src_checked = true;
-	if (ex->x->has_size && ex->src_done != ex->x->size)
-		return ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes, %s %llu", ex->archive_path,
-		                  (unsigned long long)ex->src_done, says(ex),
-		                  (unsigned long long)ex->x->size);
 	ap_sha256_final_hex(ex->src_hash, hex);
-	if (ex->x->sha256 && !ap_sha256_eq(hex, ex->x->sha256))
-		return ap_err_set(err, AP_E_DIGEST, "'%s' has sha256 %s, %s %s", ex->archive_path,
-		                  hex, says(ex), ex->x->sha256);
-	return 0;
+	if (ex->x->has_size && ex->src_done != ex->x->size)
+		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes, %s %llu", ex->archive_path,
+		                (unsigned long long)ex->src_done, says(ex),
+		                (unsigned long long)ex->x->size);
+	else if (ex->x->sha256 && !ap_sha256_eq(hex, ex->x->sha256))
+		rc = ap_err_set(err, AP_E_DIGEST, "'%s' has sha256 %s, %s %s", ex->archive_path,
+		                hex, says(ex), ex->x->sha256);
+	if (rc < 0 && ex->x->changed)
+		ap_err_prefix(err, "%s", ex->x->changed);
+	return rc;
 }
 
 /* Streamed: after the last entry, read (and hash) what libarchive left. */

@@ -1348,10 +1348,9 @@ static int stage_component(struct inst *s, const struct ap_component *c, const c
 		x.expanded_size = c->expanded_size;
 		x.expanded_files = c->expanded_files;
 		x.max_expanded = legacy_cap(c);
+		x.changed = "payload changed after it was verified";
 		x.spool_dir = s->stage_abs;
 		rc = ap_extract_checked(src, dest, s->o->mtime, &x, extract_cb, s, err);
-		if (rc == AP_E_DIGEST)
-			ap_err_prefix(err, "payload changed after it was verified");
 	}
 	free(dest);
 	s->cur = NULL;

@@ -29,9 +29,8 @@ typedef int (*ap_extract_cb)(void *ctx, const char *relpath, unsigned mode, uint
  * whole file is hashed; a format that needs seeking (zip, 7z) is first
  * copied into an unnamed private file in spool_dir through the hash and
  * compared, then read from that copy only.  A size or sha256 that differs
- * is AP_E_DIGEST naming the archive ("... changed after it was verified"
- * is the caller's to add); what was extracted until then is the caller's
- * to discard.
+ * is AP_E_DIGEST naming the archive (after x->changed); what was extracted
+ * until then is the caller's to discard.
  *
  * Expanded limits: with has_expanded, the files' total size and count must
  * be exactly expanded_size and expanded_files: the first byte past the size
@@ -44,6 +43,9 @@ struct ap_extract_expect {
 	const char *sha256;     /* the archive's sha256 (hex); NULL: not checked */
 	const char *says;       /* who expects it ("the signed manifest says"); NULL:
 	                           "expected" */
+	const char *changed;    /* put before a size or sha256 mismatch of the
+	                           archive ("payload changed after it was
+	                           verified"); NULL: nothing */
 	bool has_expanded;
 	uint64_t expanded_size;  /* total bytes of the regular files */
 	uint64_t expanded_files; /* number of regular files */
