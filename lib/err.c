@@ -40,7 +40,9 @@ int ap_err_sys(struct ap_err *err, int code, const char *fmt, ...)
 	vformat(err, fmt, ap);
 	va_end(ap);
 	used = strlen(err->msg);
-	snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", strerror(saved));
+	/* The one cause a user meets most, in the house's lowercase. */
+	snprintf(err->msg + used, sizeof(err->msg) - used, ": %s",
+	         saved == ENOSPC ? "no space left on device" : strerror(saved));
 	return code;
 }
 

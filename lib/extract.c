@@ -31,8 +31,21 @@
 	(ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |                       \
 	 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME)
 
+/* Every name the archive has made so far, as a file or a folder (parents
+ * included), to refuse entries that conflict; open addressing. */
+enum { NAME_FILE = 1, NAME_DIR = 2 };
+struct name_slot {
+	char *name;
+	int type;
+};
+struct nameset {
+	struct name_slot *v;
+	size_t used, cap; /* cap is 0 or a power of two */
+};
+
 struct extractor {
 	const char *archive_path;
+	const struct ap_extract_expect *x; /* NULL: the archive is not checked */
 	struct archive *in;
 	struct archive *disk; /* NULL when only listing */
 	int64_t mtime;
@@ -43,6 +56,23 @@ struct extractor {
 	/* The archive, read through fsx so its name may be any UTF-8 path. */
 	FILE *fp;
 	unsigned char *block;
+
+	/* Checked reading (x set): every byte taken from fp is hashed and
+	 * counted as it is read.  Streamed, libarchive reads fp through
+	 * read_cb (pending bytes of the first block first); spooled, fp was
+	 * copied whole into spool, and libarchive reads only that. */
+	struct ap_sha256 *src_hash;
+	uint64_t src_done;
+	FILE *spool;
+	bool streamed;
+	size_t pending;
+	int src_rc; /* a failure inside read_cb, kept for the caller */
+	struct ap_err src_err;
+	bool src_checked; /* src_check ran */
+
+	/* What has been extracted: bytes of regular files, files. */
+	uint64_t total, n_files;
+	struct nameset names;
 
 	/* The working folder is switched between the caller's and dest's;
 	 * see enter_dest(). */
@@ -89,8 +119,122 @@ static int archive_fail(struct extractor *ex, struct archive *a, const char *wha
 {
 	const char *msg = archive_error_string(a);
 
+	/* libarchive says "Write failed"; the cause is what the user can fix. */
+	if (archive_errno(a) == ENOSPC)
+		return ap_err_set(err, AP_E_IO, "%s '%s' of '%s': no space left on device", what,
+		                  name ? name : "", ex->archive_path);
+	if (ex->src_rc < 0)
+		return ap_err_set(err, ex->src_rc, "%s", ex->src_err.msg);
 	return ap_err_set(err, AP_E_BUNDLE, "%s '%s' of '%s': %s", what, name ? name : "",
 	                  ex->archive_path, msg ? msg : "unknown libarchive error");
+}
+
+/* ---- names seen, for conflicting entries ---- */
+
+static size_t name_hash(const char *s, size_t len)
+{
+	size_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static struct name_slot *names_slot(struct nameset *ns, const char *name, size_t len)
+{
+	size_t i = name_hash(name, len) & (ns->cap - 1);
+
+	while (ns->v[i].name &&
+	       !(strlen(ns->v[i].name) == len && memcmp(ns->v[i].name, name, len) == 0))
+		i = (i + 1) & (ns->cap - 1);
+	return &ns->v[i];
+}
+
+/* The type name[0..len) was made as, 0 for none. */
+static int names_find(struct nameset *ns, const char *name, size_t len)
+{
+	return ns->cap ? names_slot(ns, name, len)->type : 0;
+}
+
+static int names_add(struct nameset *ns, const char *name, size_t len, int type,
+                     struct ap_err *err)
+{
+	struct name_slot *slot;
+
+	if (2 * (ns->used + 1) > ns->cap) {
+		struct nameset grown = {NULL, ns->used, ns->cap ? ns->cap * 2 : 64};
+
+		grown.v = calloc(grown.cap, sizeof(*grown.v));
+		if (!grown.v)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		for (size_t i = 0; i < ns->cap; i++) {
+			if (ns->v[i].name)
+				*names_slot(&grown, ns->v[i].name, strlen(ns->v[i].name)) = ns->v[i];
+		}
+		free(ns->v);
+		*ns = grown;
+	}
+	slot = names_slot(ns, name, len);
+	if (slot->name) {
+		slot->type = type;
+		return 0;
+	}
+	slot->name = malloc(len + 1);
+	if (!slot->name)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	memcpy(slot->name, name, len);
+	slot->name[len] = '\0';
+	slot->type = type;
+	ns->used++;
+	return 0;
+}
+
+static void names_release(struct nameset *ns)
+{
+	for (size_t i = 0; i < ns->cap; i++)
+		free(ns->v[i].name);
+	free(ns->v);
+}
+
+/* Refuse an entry that would replace or go below what an earlier entry
+ * made: the receipt would then name a file that is not on disk.  The same
+ * folder twice is harmless. */
+static int check_conflict(struct extractor *ex, const char *raw, const char *relpath, int type,
+                          struct ap_err *err)
+{
+	char why[1024], qp[512];
+	const char *slash;
+	int rc, had;
+
+	for (slash = strchr(relpath, '/'); slash; slash = strchr(slash + 1, '/')) {
+		size_t len = (size_t)(slash - relpath);
+
+		had = names_find(&ex->names, relpath, len);
+		if (had == NAME_FILE) {
+			char parent[512];
+
+			snprintf(parent, sizeof(parent), "%.*s", (int)len, relpath);
+			snprintf(why, sizeof(why), "'%s' is a file earlier in the archive",
+			         quoted(parent, qp, sizeof(qp)));
+			return refuse(ex, raw, why, err);
+		}
+		if (had == 0) {
+			rc = names_add(&ex->names, relpath, len, NAME_DIR, err);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	had = names_find(&ex->names, relpath, strlen(relpath));
+	if (had == NAME_FILE)
+		return refuse(ex, raw,
+		              type == NAME_FILE ? "the same file is earlier in the archive"
+		                                : "it is a file earlier in the archive",
+		              err);
+	if (had == NAME_DIR && type == NAME_FILE)
+		return refuse(ex, raw, "it is a folder earlier in the archive", err);
+	if (had)
+		return 0;
+	return names_add(&ex->names, relpath, strlen(relpath), type, err);
 }
 
 /* The entry's name as UTF-8, malloc'd; NULL when it cannot be read (or
@@ -346,10 +490,39 @@ static void hash_zeros(struct ap_sha256 *h, uint64_t n)
 
 /* Stream the current entry's data: hash it and, when extracting, write it.
  * Sparse holes count as zeros. */
+/* The total a signed manifest allows, 0 for no limit. */
+static uint64_t expanded_cap(const struct extractor *ex)
+{
+	if (!ex->x)
+		return 0;
+	return ex->x->has_expanded ? ex->x->expanded_size : ex->x->max_expanded;
+}
+
+/* May the current file grow to end bytes?  Checked before the bytes are
+ * hashed or written, so a bomb stops at its first byte past the limit. */
+static int check_growth(struct extractor *ex, const char *relpath, uint64_t end,
+                        struct ap_err *err)
+{
+	uint64_t cap = expanded_cap(ex);
+
+	if (cap == 0 && !(ex->x && ex->x->has_expanded))
+		return 0;
+	if (end > cap || ex->total > cap - end)
+		return ap_err_set(err, AP_E_TOOBIG,
+		                  "'%s' expands past %llu bytes at '%s': %s %llu bytes in all",
+		                  ex->archive_path, (unsigned long long)cap, relpath,
+		                  ex->x->has_expanded
+		                      ? (ex->x->says ? ex->x->says : "expected")
+		                      : "a release manifest without \"expanded\" allows at most",
+		                  (unsigned long long)cap);
+	return 0;
+}
+
 static int copy_data(struct extractor *ex, struct archive_entry *e, const char *relpath,
                      uint64_t *size_out, struct ap_err *err)
 {
 	uint64_t pos = 0;
+	int rc;
 
 	for (;;) {
 		const void *buf;
@@ -365,6 +538,12 @@ static int copy_data(struct extractor *ex, struct archive_entry *e, const char *
 			return ap_err_set(err, AP_E_BUNDLE,
 			                  "reading '%s' of '%s': data blocks out of order", relpath,
 			                  ex->archive_path);
+		if ((uint64_t)off + len < (uint64_t)off)
+			return ap_err_set(err, AP_E_BUNDLE, "reading '%s' of '%s': bad offset",
+			                  relpath, ex->archive_path);
+		rc = check_growth(ex, relpath, (uint64_t)off + len, err);
+		if (rc < 0)
+			return rc;
 		hash_zeros(ex->hash, (uint64_t)off - pos);
 		ap_sha256_update(ex->hash, buf, len);
 		pos = (uint64_t)off + len;
@@ -373,9 +552,13 @@ static int copy_data(struct extractor *ex, struct archive_entry *e, const char *
 	}
 	if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
 	    (uint64_t)archive_entry_size(e) > pos) {
+		rc = check_growth(ex, relpath, (uint64_t)archive_entry_size(e), err);
+		if (rc < 0)
+			return rc;
 		hash_zeros(ex->hash, (uint64_t)archive_entry_size(e) - pos);
 		pos = (uint64_t)archive_entry_size(e);
 	}
+	ex->total += pos;
 	*size_out = pos;
 	return 0;
 }
@@ -389,6 +572,14 @@ static int do_file(struct extractor *ex, struct archive_entry *e, const char *re
 	uint64_t size = 0;
 	int rc;
 
+	rc = check_conflict(ex, relpath, relpath, NAME_FILE, err);
+	if (rc < 0)
+		return rc;
+	if (ex->x && ex->x->has_expanded && ex->n_files >= ex->x->expanded_files)
+		return ap_err_set(err, AP_E_TOOBIG, "'%s' has more files than %s: %llu (at '%s')",
+		                  ex->archive_path, ex->x->says ? ex->x->says : "expected",
+		                  (unsigned long long)ex->x->expanded_files, relpath);
+	ex->n_files++;
 	ap_sha256_reset(ex->hash);
 	if (ex->disk) {
 		rc = make_parents(ex, relpath, err);
@@ -459,6 +650,9 @@ static int do_dir(struct extractor *ex, struct archive_entry *e, const char *rel
 	int64_t mtime = ex->mtime;
 	int rc;
 
+	rc = check_conflict(ex, relpath, relpath, NAME_DIR, err);
+	if (rc < 0)
+		return rc;
 	if (!ex->disk)
 		return 0;
 	rc = make_parents(ex, relpath, err);
@@ -521,12 +715,169 @@ static int run(struct extractor *ex, struct ap_err *err)
 	return rc;
 }
 
+/* ---- checked reading of the archive file ---- */
+
+static const char *says(const struct extractor *ex)
+{
+	return ex->x->says ? ex->x->says : "expected";
+}
+
+/* Hash and count n bytes just read from the archive file; past the
+ * expected size is AP_E_DIGEST at once. */
+static int src_take(struct extractor *ex, const void *buf, size_t n, struct ap_err *err)
+{
+	if (ex->x->has_size && (n > ex->x->size || ex->src_done > ex->x->size - n)) {
+		ap_err_set(err, AP_E_DIGEST, "'%s' is larger than the %llu bytes %s",
+		           ex->archive_path, (unsigned long long)ex->x->size, says(ex));
+		if (ex->x->changed)
+			ap_err_prefix(err, "%s", ex->x->changed);
+		return AP_E_DIGEST;
+	}
+	ap_sha256_update(ex->src_hash, buf, n);
+	ex->src_done += n;
+	return 0;
+}
+
+/* Read up to READ_BLOCK bytes of the archive file into ex->block, hashed. */
+static int src_read(struct extractor *ex, size_t *got, struct ap_err *err)
+{
+	size_t n = fread(ex->block, 1, READ_BLOCK, ex->fp);
+
+	if (n == 0 && ferror(ex->fp))
+		return ap_err_sys(err, AP_E_IO, "cannot read archive '%s'", ex->archive_path);
+	*got = n;
+	return src_take(ex, ex->block, n, err);
+}
+
+/* All bytes read: compare the size and the sha256 with the expectation. */
+static int src_check(struct extractor *ex, struct ap_err *err)
+{
+	char hex[AP_SHA256_HEX];
+
+	int rc = 0;
+
+	ex->src_checked = true;
+	ap_sha256_final_hex(ex->src_hash, hex);
+	if (ex->x->has_size && ex->src_done != ex->x->size)
+		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes, %s %llu", ex->archive_path,
+		                (unsigned long long)ex->src_done, says(ex),
+		                (unsigned long long)ex->x->size);
+	else if (ex->x->sha256 && !ap_sha256_eq(hex, ex->x->sha256))
+		rc = ap_err_set(err, AP_E_DIGEST, "'%s' has sha256 %s, %s %s", ex->archive_path,
+		                hex, says(ex), ex->x->sha256);
+	if (rc < 0 && ex->x->changed)
+		ap_err_prefix(err, "%s", ex->x->changed);
+	return rc;
+}
+
+/* Streamed: after the last entry, read (and hash) what libarchive left. */
+static int src_drain(struct extractor *ex, struct ap_err *err)
+{
+	size_t n;
+	int rc;
+
+	ex->pending = 0;
+	do {
+		rc = src_read(ex, &n, err);
+	} while (rc == 0 && n > 0);
+	return rc == 0 ? src_check(ex, err) : rc;
+}
+
+/* Zip and 7z are read from their central directory, by seeking: they are
+ * copied into an unnamed private file first (hashed on the way) and read
+ * from there, so every byte libarchive sees is one that was hashed. */
+static bool needs_seeking(const unsigned char *p, size_t n)
+{
+	static const unsigned char seven_z[6] = {'7', 'z', 0xbc, 0xaf, 0x27, 0x1c};
+
+	if (n >= 4 && p[0] == 'P' && p[1] == 'K' &&
+	    ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6) || (p[2] == 7 && p[3] == 8)))
+		return true;
+	return n >= sizeof(seven_z) && memcmp(p, seven_z, sizeof(seven_z)) == 0;
+}
+
+static int spool_write(struct extractor *ex, size_t n, struct ap_err *err)
+{
+	if (n > 0 && fwrite(ex->block, 1, n, ex->spool) != n) {
+		if (errno == ENOSPC)
+			return ap_err_set(err, AP_E_IO,
+			                  "copying '%s' to a private file: no space left on device",
+			                  ex->archive_path);
+		return ap_err_sys(err, AP_E_IO, "copying '%s' to a private file", ex->archive_path);
+	}
+	return 0;
+}
+
+static int open_checked(struct extractor *ex, struct ap_err *err)
+{
+	size_t n;
+	int rc;
+
+	ex->src_hash = ap_sha256_new();
+	if (!ex->src_hash)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = src_read(ex, &n, err);
+	if (rc < 0)
+		return rc;
+	if (!needs_seeking(ex->block, n)) {
+		ex->streamed = true;
+		ex->pending = n;
+		return 0;
+	}
+	if (ex->x->spool_dir)
+		rc = ap_fsx_tmpfile_in(ex->x->spool_dir, &ex->spool, err);
+	else
+		rc = ap_fsx_memstream(&ex->spool, err);
+	while (rc == 0 && n > 0) {
+		rc = spool_write(ex, n, err);
+		if (rc == 0)
+			rc = src_read(ex, &n, err);
+	}
+	if (rc == 0)
+		rc = src_check(ex, err);
+	if (rc == 0 && (fflush(ex->spool) != 0 || fseeko(ex->spool, 0, SEEK_SET) != 0))
+		rc = errno == ENOSPC ? ap_err_set(err, AP_E_IO,
+		                                  "copying '%s' to a private file: no space left "
+		                                  "on device",
+		                                  ex->archive_path)
+		                     : ap_err_sys(err, AP_E_IO, "copying '%s' to a private file",
+		                                  ex->archive_path);
+	return rc;
+}
+
+/* The file libarchive reads with seeking: the archive itself when it is
+ * not checked, else the private copy. */
+static FILE *seekable(struct extractor *ex)
+{
+	return ex->spool ? ex->spool : ex->fp;
+}
+
+static la_ssize_t stream_read_cb(struct archive *a, void *data, const void **buf)
+{
+	struct extractor *ex = data;
+	size_t n;
+
+	if (ex->pending) {
+		n = ex->pending;
+		ex->pending = 0;
+		*buf = ex->block;
+		return (la_ssize_t)n;
+	}
+	ex->src_rc = src_read(ex, &n, &ex->src_err);
+	if (ex->src_rc < 0) {
+		archive_set_error(a, EIO, "%s", ex->src_err.msg);
+		return -1;
+	}
+	*buf = ex->block;
+	return (la_ssize_t)n;
+}
+
 static la_ssize_t read_cb(struct archive *a, void *data, const void **buf)
 {
 	struct extractor *ex = data;
-	size_t n = fread(ex->block, 1, READ_BLOCK, ex->fp);
+	size_t n = fread(ex->block, 1, READ_BLOCK, seekable(ex));
 
-	if (n == 0 && ferror(ex->fp)) {
+	if (n == 0 && ferror(seekable(ex))) {
 		archive_set_error(a, errno ? errno : EIO, "read error");
 		return -1;
 	}
@@ -539,7 +890,8 @@ static la_int64_t seek_cb(struct archive *a, void *data, la_int64_t offset, int 
 	struct extractor *ex = data;
 	off_t pos;
 
-	if (fseeko(ex->fp, (off_t)offset, whence) != 0 || (pos = ftello(ex->fp)) < 0) {
+	if (fseeko(seekable(ex), (off_t)offset, whence) != 0 ||
+	    (pos = ftello(seekable(ex))) < 0) {
 		archive_set_error(a, errno ? errno : EIO, "seek error");
 		return ARCHIVE_FATAL;
 	}
@@ -550,7 +902,7 @@ static la_int64_t skip_cb(struct archive *a, void *data, la_int64_t request)
 {
 	struct extractor *ex = data;
 
-	if (fseeko(ex->fp, (off_t)request, SEEK_CUR) != 0) {
+	if (fseeko(seekable(ex), (off_t)request, SEEK_CUR) != 0) {
 		archive_set_error(a, errno ? errno : EIO, "seek error");
 		return ARCHIVE_FATAL;
 	}
@@ -571,7 +923,26 @@ static int open_reader(struct extractor *ex, struct ap_err *err)
 	if (ap_fsx_fopen(ex->archive_path, "rb", &ex->fp, &why) < 0)
 		return ap_err_set(err, AP_E_BUNDLE, "cannot read archive '%s': %s",
 		                  ex->archive_path, why.msg);
-	if (archive_read_set_read_callback(ex->in, read_cb) != ARCHIVE_OK ||
+	if (ex->x) {
+		int rc = open_checked(ex, err);
+
+		if (rc < 0)
+			return rc;
+	}
+	/* Streamed, libarchive gets no seek or skip: it skips by reading,
+	 * so every byte passes through the hash once, in order. */
+	if (ex->streamed) {
+		if (archive_read_set_read_callback(ex->in, stream_read_cb) != ARCHIVE_OK ||
+		    archive_read_set_callback_data(ex->in, ex) != ARCHIVE_OK ||
+		    archive_read_open1(ex->in) != ARCHIVE_OK) {
+			const char *msg = archive_error_string(ex->in);
+
+			if (ex->src_rc < 0)
+				return ap_err_set(err, ex->src_rc, "%s", ex->src_err.msg);
+			return ap_err_set(err, AP_E_BUNDLE, "cannot read archive '%s': %s",
+			                  ex->archive_path, msg ? msg : "unknown libarchive error");
+		}
+	} else if (archive_read_set_read_callback(ex->in, read_cb) != ARCHIVE_OK ||
 	    archive_read_set_seek_callback(ex->in, seek_cb) != ARCHIVE_OK ||
 	    archive_read_set_skip_callback(ex->in, skip_cb) != ARCHIVE_OK ||
 	    archive_read_set_callback_data(ex->in, ex) != ARCHIVE_OK ||
@@ -595,8 +966,12 @@ static void release(struct extractor *ex)
 		archive_read_free(ex->in);
 	if (ex->fp)
 		fclose(ex->fp);
+	if (ex->spool)
+		fclose(ex->spool);
 	free(ex->block);
 	ap_sha256_free(ex->hash);
+	ap_sha256_free(ex->src_hash);
+	names_release(&ex->names);
 	for (i = 0; i < ex->ndirs; i++)
 		free(ex->dirs[i]);
 	free(ex->dirs);
@@ -619,14 +994,41 @@ static int finish_disk(struct extractor *ex, struct ap_err *err)
 	return ap_fsx_fsync_dir(".", err);
 }
 
+/* After the last entry: the whole archive file was what was expected, and
+ * it expanded to exactly what was expected. */
+static int check_end(struct extractor *ex, struct ap_err *err)
+{
+	int rc = 0;
+
+	if (ex->streamed)
+		rc = src_drain(ex, err);
+	if (rc == 0 && ex->x && ex->x->has_expanded &&
+	    (ex->total != ex->x->expanded_size || ex->n_files != ex->x->expanded_files))
+		rc = ap_err_set(err, AP_E_DIGEST, "'%s' expands to %llu bytes in %llu files, %s "
+		                "%llu bytes in %llu files",
+		                ex->archive_path, (unsigned long long)ex->total,
+		                (unsigned long long)ex->n_files, says(ex),
+		                (unsigned long long)ex->x->expanded_size,
+		                (unsigned long long)ex->x->expanded_files);
+	return rc;
+}
+
 int ap_extract_archive(const char *archive_path, const char *dest_dir, int64_t mtime,
                        ap_extract_cb cb, void *ctx, struct ap_err *err)
+{
+	return ap_extract_checked(archive_path, dest_dir, mtime, NULL, cb, ctx, err);
+}
+
+int ap_extract_checked(const char *archive_path, const char *dest_dir, int64_t mtime,
+                       const struct ap_extract_expect *x, ap_extract_cb cb, void *ctx,
+                       struct ap_err *err)
 {
 	struct extractor ex = {0};
 	struct ap_err scratch = AP_ERR_INIT;
 	bool inside = false;
 	int rc;
 
+	ex.x = x;
 	ex.archive_path = archive_path;
 	ex.mtime = mtime;
 	ex.cb = cb;
@@ -655,6 +1057,10 @@ int ap_extract_archive(const char *archive_path, const char *dest_dir, int64_t m
 		goto out;
 	inside = true;
 	rc = run(&ex, err);
+	if (rc < 0 && ex.src_rc < 0 && err)
+		*err = ex.src_err;
+	if (rc == 0)
+		rc = check_end(&ex, err);
 	/* The callback may have left us outside dest. */
 	if (enter_dest(&ex, rc < 0 ? &scratch : err) < 0 && rc == 0)
 		rc = err ? err->code : AP_E_IO;
@@ -664,6 +1070,16 @@ int ap_extract_archive(const char *archive_path, const char *dest_dir, int64_t m
 			ap_err_prefix(err, "extracting '%s' into '%s'", archive_path, dest_dir);
 	}
 out:
+	/* A streamed archive that failed half way (unreadable, unsafe entry):
+	 * when its bytes are not the expected ones either, that is the cause
+	 * to report, whatever the bytes made libarchive say. */
+	if (rc < 0 && rc != AP_E_DIGEST && rc != AP_E_NOMEM && ex.streamed && ex.src_rc == 0 &&
+	    !ex.src_checked) {
+		struct ap_err why = AP_ERR_INIT;
+
+		if (src_drain(&ex, &why) == AP_E_DIGEST)
+			rc = ap_err_set(err, AP_E_DIGEST, "%s", why.msg);
+	}
 	if (ex.disk) {
 		/* Freeing applies pending folder fixups, by relative name. */
 		archive_write_free(ex.disk);
@@ -687,6 +1103,25 @@ int ap_extract_list(const char *archive_path, ap_extract_cb cb, void *ctx, struc
 	rc = open_reader(&ex, err);
 	if (rc == 0)
 		rc = run(&ex, err);
+	release(&ex);
+	return rc;
+}
+
+int ap_extract_measure(const char *archive_path, uint64_t *size, uint64_t *files,
+                       struct ap_err *err)
+{
+	struct extractor ex = {0};
+	int rc;
+
+	ex.archive_path = archive_path;
+	ex.mtime = -1;
+	rc = open_reader(&ex, err);
+	if (rc == 0)
+		rc = run(&ex, err);
+	if (rc == 0) {
+		*size = ex.total;
+		*files = ex.n_files;
+	}
 	release(&ex);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -690,6 +691,52 @@ int ap_fsx_memstream(FILE **out, struct ap_err *err)
 	if (!fp)
 		return ap_err_sys(err, AP_E_IO, "cannot open a memory stream (a temporary file)");
 	*out = fp;
+	return 0;
+}
+
+int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
+{
+	FILE *fp;
+	int fd = -1;
+
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+	if (fd < 0) {
+		char *tmpl = ap_path_join(dir, ".airpack-spool-XXXXXX");
+
+		if (!tmpl)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		fd = mkstemp(tmpl);
+		if (fd >= 0 && unlink(tmpl) != 0) {
+			int e = errno;
+
+			close(fd);
+			(void)unlink(tmpl);
+			errno = e;
+			fd = -1;
+		}
+		free(tmpl);
+		if (fd < 0)
+			return ap_err_sys(err, AP_E_IO, "cannot create a private file in '%s'", dir);
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	fp = fdopen(fd, "w+b");
+	if (!fp) {
+		close(fd);
+		return ap_err_sys(err, AP_E_IO, "cannot create a private file in '%s'", dir);
+	}
+	*out = fp;
+	return 0;
+}
+
+int ap_fsx_free_space(const char *path, uint64_t *avail, struct ap_err *err)
+{
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot query the free space of '%s'", path);
+	*avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 	return 0;
 }
 

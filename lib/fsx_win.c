@@ -1113,6 +1113,67 @@ void ap_fsx_cwd_close(struct ap_fsx_cwd *c)
 
 /* ---- memory streams ---- */
 
+int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
+{
+	static unsigned long seq;
+	HANDLE h = INVALID_HANDLE_VALUE;
+	FILE *fp;
+	int fd;
+
+	/* A name of our own (GetTempFileNameW takes no long paths), created
+	 * new, shared with nobody, deleted when closed. */
+	for (int tries = 0; tries < 16 && h == INVALID_HANDLE_VALUE; tries++) {
+		char name[64];
+		char *path;
+		wchar_t *w;
+
+		snprintf(name, sizeof(name), ".airpack-spool-%lu-%lu-%lu",
+		         (unsigned long)GetCurrentProcessId(), ++seq,
+		         (unsigned long)GetTickCount());
+		path = ap_path_join(dir, name);
+		w = path ? wpath(path) : NULL;
+		free(path);
+		if (!w)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_NEW,
+		                FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+		free(w);
+		if (h == INVALID_HANDLE_VALUE && GetLastError() != ERROR_FILE_EXISTS)
+			break;
+	}
+	if (h == INVALID_HANDLE_VALUE)
+		return win_err(err, AP_E_IO, "cannot create a private file in '%s'", dir);
+	fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
+	if (fd < 0) {
+		CloseHandle(h);
+		return ap_err_set(err, AP_E_IO, "cannot create a private file in '%s': no descriptor",
+		                  dir);
+	}
+	fp = _fdopen(fd, "w+b");
+	if (!fp) {
+		_close(fd);
+		return ap_err_sys(err, AP_E_IO, "cannot create a private file in '%s'", dir);
+	}
+	*out = fp;
+	return 0;
+}
+
+int ap_fsx_free_space(const char *path, uint64_t *avail, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	ULARGE_INTEGER free_bytes;
+	BOOL ok;
+
+	if (!w)
+		return bad_path(err, path);
+	ok = GetDiskFreeSpaceExW(w, &free_bytes, NULL, NULL);
+	free(w);
+	if (!ok)
+		return win_err(err, AP_E_IO, "cannot query the free space of '%s'", path);
+	*avail = (uint64_t)free_bytes.QuadPart;
+	return 0;
+}
+
 int ap_fsx_memstream(FILE **out, struct ap_err *err)
 {
 	wchar_t dir[MAX_PATH + 1];

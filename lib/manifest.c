@@ -675,6 +675,13 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 	ap_jsonx_join(p, inst, "to");
 	if (c->to && (rc = check_relpath(p, c->to, c->action == AP_ACTION_EXTRACT, err)))
 		return rc;
+	ap_jsonx_join(p, inst, "expanded");
+	if (c->has_expanded && c->action != AP_ACTION_EXTRACT)
+		return fail(err, p, "only allowed with action \"extract\"");
+	if (c->has_expanded &&
+	    (c->expanded_size > MAX_SIZE || c->expanded_files > MAX_SIZE))
+		return fail(err, p, "expected integers at most %llu",
+		            (unsigned long long)MAX_SIZE);
 	if (c->action == AP_ACTION_EXTRACT)
 		return 0;
 	ap_jsonx_join(p, inst, "mode");
@@ -968,9 +975,39 @@ static int parse_ok_codes(const cJSON *j, const char *path, struct ap_component 
 	return rc;
 }
 
-enum { I_ACTION, I_TO, I_MODE, I_ARGS, I_OK, I_COUNT };
-static const char *const install_fields[I_COUNT] = {"action", "to", "mode", "args",
-                                                    "ok_exit_codes"};
+enum { I_ACTION, I_TO, I_MODE, I_ARGS, I_OK, I_EXPANDED, I_COUNT };
+static const char *const install_fields[I_COUNT] = {"action", "to",           "mode",
+                                                    "args",   "ok_exit_codes", "expanded"};
+
+enum { X_SIZE, X_FILES, X_COUNT };
+static const char *const expanded_fields[X_COUNT] = {"size", "files"};
+
+/* install.expanded: what an extract payload expands to, both required. */
+static int parse_expanded(const cJSON *j, const char *path, struct ap_component *c,
+                          struct ap_err *err)
+{
+	const cJSON *v[X_COUNT];
+	char p[PATH_BUF];
+	int rc;
+
+	if (!cJSON_IsObject(j))
+		return fail(err, path, "expected an object with size and files, got %s",
+		            ap_jsonx_type_name(j));
+	if ((rc = ap_jsonx_fields(&doc, j, path, expanded_fields, X_COUNT, v, err)))
+		return rc;
+	ap_jsonx_join(p, path, "size");
+	if (!v[X_SIZE])
+		return fail(err, p, "required field is missing");
+	if ((rc = parse_size(v[X_SIZE], p, &c->expanded_size, err)))
+		return rc;
+	ap_jsonx_join(p, path, "files");
+	if (!v[X_FILES])
+		return fail(err, p, "required field is missing");
+	if ((rc = parse_size(v[X_FILES], p, &c->expanded_files, err)))
+		return rc;
+	c->has_expanded = true;
+	return 0;
+}
 
 static int parse_install(const cJSON *j, const char *path, struct ap_component *c,
                          struct ap_err *err)
@@ -1015,6 +1052,12 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 		            act);
 	c->mode = c->action == AP_ACTION_RUN ? 0755 : c->action == AP_ACTION_COPY ? 0644 : 0;
 	if (v[I_MODE] && (rc = parse_mode(v[I_MODE], p, &c->mode, err)))
+		return rc;
+
+	ap_jsonx_join(p, path, "expanded");
+	if (v[I_EXPANDED] && c->action != AP_ACTION_EXTRACT)
+		return fail(err, p, "only allowed with action \"extract\", got \"%s\"", act);
+	if (v[I_EXPANDED] && (rc = parse_expanded(v[I_EXPANDED], p, c, err)))
 		return rc;
 
 	ap_jsonx_join(p, path, "args");
@@ -1273,6 +1316,13 @@ static cJSON *component_json(const struct ap_component *c)
 		goto fail;
 	if (c->to && *c->to && !add_str(inst, "to", c->to))
 		goto fail;
+	if (c->action == AP_ACTION_EXTRACT && c->has_expanded) {
+		cJSON *x = cJSON_AddObjectToObject(inst, "expanded");
+
+		if (!x || !ap_jsonx_add(x, "size", ap_jsonx_u64(c->expanded_size)) ||
+		    !ap_jsonx_add(x, "files", ap_jsonx_u64(c->expanded_files)))
+			goto fail;
+	}
 	if (c->action == AP_ACTION_EXTRACT)
 		return o;
 	if (!add_mode(inst, "mode", c->mode))

@@ -1,6 +1,7 @@
 /* process.c - run a program and wait for it, POSIX implementation; see airpack/process.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,4 +152,8 @@ int ap_process_can_run_in_root(const char *root, struct ap_err *err)
 		                  "firstboot on the device",
 		                  root);
 	return 0;
+
+void ap_process_stop_self(void)
+{
+	(void)raise(SIGSTOP);
 }

@@ -57,6 +57,16 @@ static void crash_point(const char *name)
 		_Exit(137);
 }
 
+/* Test-only: stop at a named point until SIGCONT, for tests that change a
+ * payload between the plan and the stage (docs/install-transaction.md). */
+static void stop_point(const char *name)
+{
+	const char *at = getenv("AP_TXN_STOP_AT");
+
+	if (at && strcmp(at, name) == 0)
+		ap_process_stop_self();
+}
+
 /* ---- names ---- */
 
 const char *ap_txn_phase_name(enum ap_txn_phase p)
@@ -1008,6 +1018,50 @@ static int extract_cb(void *ctx, const char *relpath, unsigned mode, uint64_t si
 	return rc;
 }
 
+#define STAGE_BLOCK (256 * 1024)
+
+/* Hash the file at path (opened once) and compare it with c's size and
+ * sha256; what names it in messages. */
+static int hash_staged(const char *path, const char *what, const struct ap_component *c,
+		       struct ap_err *err)
+{
+	struct ap_sha256 *h = ap_sha256_new();
+	unsigned char *buf = malloc(STAGE_BLOCK);
+	char hex[AP_SHA256_HEX];
+	uint64_t done = 0;
+	FILE *fp = NULL;
+	size_t n;
+	int rc;
+
+	if (!h || !buf) {
+		rc = nomem(err, "hashing a staged file");
+		goto out;
+	}
+	rc = ap_fsx_fopen(path, "rb", &fp, err);
+	if (rc < 0)
+		goto out;
+	while ((n = fread(buf, 1, STAGE_BLOCK, fp)) > 0) {
+		ap_sha256_update(h, buf, n);
+		done += n;
+	}
+	if (ferror(fp)) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", path);
+		goto out;
+	}
+	ap_sha256_final_hex(h, hex);
+	if (done != c->size || !ap_sha256_eq(hex, c->sha256))
+		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes with sha256 %s, the signed "
+				"manifest says %llu bytes with sha256 %s",
+				what, (unsigned long long)done, hex, (unsigned long long)c->size,
+				c->sha256);
+out:
+	if (fp)
+		fclose(fp);
+	free(buf);
+	ap_sha256_free(h);
+	return rc;
+}
+
 /* Rename a movable copy/run payload (airpack's own verified copy, see
  * ap_txn_payload_fn) to dst in the stage and give it its mode.  *moved
  * false: the file is still at src, to be copied instead. */
@@ -1030,12 +1084,15 @@ static int stage_move(struct inst *s, const struct ap_component *c, const char *
 		return ap_err_set(err, e.code, "%s", e.msg);
 	}
 	*moved = true;
-	/* Verified while airpack wrote it; a size that differs now means
-	 * something else wrote to the private folder. */
+	/* The rename moved whatever was at src when it ran, which need not be
+	 * the file airpack checked while writing it: the moved file is hashed
+	 * where it now is, in the stage, and must still be the manifest's. */
 	rc = ap_fsx_stat(dst, &st, err);
 	if (rc == 0 && (st.type != AP_FT_FILE || st.size != c->size))
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes, expected %llu", src,
 				(unsigned long long)st.size, (unsigned long long)c->size);
+	if (rc == 0)
+		rc = hash_staged(dst, src, c, err);
 	if (rc == 0)
 		rc = ap_fsx_chmod(dst, c->mode, err);
 	if (rc == 0 && s->o->mtime >= 0)
@@ -1112,6 +1169,22 @@ out:
 	return rc;
 }
 
+/* An extract payload whose release manifest predates "expanded" may
+ * expand to LEGACY_RATIO times its size, and at least LEGACY_FLOOR bytes
+ * (docs/manifest.md). */
+#define LEGACY_RATIO 64u
+#define LEGACY_FLOOR (16ull << 20)
+
+static uint64_t legacy_cap(const struct ap_component *c)
+{
+	uint64_t cap;
+
+	if (c->has_expanded)
+		return 0;
+	cap = c->size > UINT64_MAX / LEGACY_RATIO ? UINT64_MAX : c->size * LEGACY_RATIO;
+	return cap < LEGACY_FLOOR ? LEGACY_FLOOR : cap;
+}
+
 static int stage_component(struct inst *s, const struct ap_component *c, const char *src,
 			   bool movable, struct ap_err *err)
 {
@@ -1126,11 +1199,141 @@ static int stage_component(struct inst *s, const struct ap_component *c, const c
 	if (!dest)
 		return nomem(err, "staging");
 	rc = ap_fsx_mkdir_p(dest, 0755, err);
-	if (rc == 0)
-		rc = ap_extract_archive(src, dest, s->o->mtime, extract_cb, s, err);
+	if (rc == 0) {
+		struct ap_extract_expect x = {0};
+
+		x.has_size = c->has_size;
+		x.size = c->size;
+		x.sha256 = c->has_sha256 ? c->sha256 : NULL;
+		x.says = "the signed manifest says";
+		x.has_expanded = c->has_expanded;
+		x.expanded_size = c->expanded_size;
+		x.expanded_files = c->expanded_files;
+		x.max_expanded = legacy_cap(c);
+		x.changed = "payload changed after it was verified";
+		x.spool_dir = s->stage_abs;
+		rc = ap_extract_checked(src, dest, s->o->mtime, &x, extract_cb, s, err);
+	}
 	free(dest);
 	s->cur = NULL;
 	return rc;
+}
+
+static int cmp_recp(const void *a, const void *b)
+{
+	return strcmp((*(struct rec *const *)a)->path, (*(struct rec *const *)b)->path);
+}
+
+/* Two components writing the same path, or one writing below a file (or
+ * a file where a folder is) of another: the later one replaced what the
+ * earlier one staged, and the receipt would name a file that is not on
+ * disk.  Refused, naming both. */
+static int check_overlaps(struct inst *s, struct ap_err *err)
+{
+	size_t plen = strlen(s->m->prefix);
+	struct rec **v = NULL;
+	int rc = 0;
+
+	if (s->n_recs == 0)
+		return 0;
+	v = malloc(s->n_recs * sizeof(*v));
+	if (!v)
+		return nomem(err, "checking staged files");
+	for (size_t i = 0; i < s->n_recs; i++)
+		v[i] = &s->recs[i];
+	qsort(v, s->n_recs, sizeof(*v), cmp_recp);
+	for (size_t i = 0; i < s->n_recs && rc == 0; i++) {
+		char *path = v[i]->path, *parent;
+		const char *in = path + plen + (path[plen] == '/');
+
+		if (i > 0 && strcmp(v[i - 1]->path, path) == 0) {
+			rc = ap_err_set(err, AP_E_UNSAFE,
+					"components '%s' and '%s' both install '%s': refusing "
+					"the release",
+					v[i - 1]->component, v[i]->component, path);
+			break;
+		}
+		if (!strchr(in, '/'))
+			continue;
+		parent = xstrdup(path);
+		if (!parent) {
+			rc = nomem(err, "checking staged files");
+			break;
+		}
+		for (char *sl = strchr(parent + (in - path), '/'); sl && rc == 0;
+		     sl = strchr(sl + 1, '/')) {
+			struct rec key, *kp = &key, **hit;
+
+			/* The parent's name is the path cut at this '/'. */
+			*sl = '\0';
+			key.path = parent;
+			hit = bsearch(&kp, v, s->n_recs, sizeof(*v), cmp_recp);
+			*sl = '/';
+			if (hit) {
+				rc = ap_err_set(err, AP_E_UNSAFE,
+						"'%s' of component '%s' is below '%s', a file of "
+						"component '%s': refusing the release",
+						path, v[i]->component, (*hit)->path,
+						(*hit)->component);
+			}
+		}
+		free(parent);
+	}
+	/* A file that is a folder on disk: a later component made it one with
+	 * an empty folder entry. */
+	for (size_t i = 0; i < s->n_recs && rc == 0; i++) {
+		const char *path = v[i]->path;
+		const char *in = path + plen + (path[plen] == '/');
+
+		if (strv_has(s->rel_dirs.v, s->rel_dirs.n, in))
+			rc = ap_err_set(err, AP_E_UNSAFE,
+					"'%s' of component '%s' is a folder in the staged tree "
+					"(another component made it one): refusing the release",
+					path, v[i]->component);
+	}
+	free(v);
+	return rc;
+}
+
+#define MIB(n) (((n) + (1u << 20) - 1) >> 20)
+/* Allowance per file for the blocks and metadata it takes beyond its
+ * bytes. */
+#define FILE_OVERHEAD 4096u
+
+/* Room for the whole new tree on the file system of the stage, checked
+ * before anything is staged: every component's bytes (an extract
+ * component's signed expanded size, or its archive size for a release
+ * without it), a block per file, and the largest archive once more for the
+ * private copy a zip is read from.  Carried user files are hard links and
+ * cost nothing. */
+static int check_space(struct inst *s, struct ap_err *err)
+{
+	uint64_t need = 0, spool = 0, avail = 0;
+	int rc;
+
+	for (size_t i = 0; i < s->m->n_components; i++) {
+		const struct ap_component *c = &s->m->components[i];
+		uint64_t bytes = c->size + FILE_OVERHEAD;
+
+		if (c->action == AP_ACTION_EXTRACT) {
+			if (c->has_expanded)
+				bytes = c->expanded_size + c->expanded_files * FILE_OVERHEAD;
+			if (c->size > spool)
+				spool = c->size;
+		}
+		need = need + bytes < need ? UINT64_MAX : need + bytes;
+	}
+	need = need + spool < need ? UINT64_MAX : need + spool;
+	rc = ap_fsx_free_space(s->parent_abs, &avail, err);
+	if (rc < 0)
+		return rc;
+	if (need > avail)
+		return ap_err_set(err, AP_E_IO,
+				  "not enough space to install '%s' %s: needs %llu MiB, %llu MiB "
+				  "free on the file system of '%s'",
+				  s->m->product, s->m->version, (unsigned long long)MIB(need),
+				  (unsigned long long)(avail >> 20), s->parent_abs);
+	return 0;
 }
 
 /* mkdir -p ROOT/rel, remembering which folders did not exist before. */
@@ -2093,7 +2296,11 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_manifest *m,
 		}
 		had_prefix = pst.type == AP_FT_DIR;
 	}
-	rc = ap_fsx_mkdir_p(s.stage_abs, 0755, err);
+	rc = check_space(&s, err);
+	if (rc == 0)
+		rc = ap_fsx_mkdir_p(s.stage_abs, 0755, err);
+	if (rc == 0)
+		stop_point("stage");
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < m->n_components; i++) {
@@ -2117,6 +2324,8 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_manifest *m,
 	rc = walk(s.stage_abs, "", collect_dirs_cb, &s.rel_dirs, err);
 	if (rc == 0 && s.rel_dirs.n > 1)
 		qsort(s.rel_dirs.v, s.rel_dirs.n, sizeof(*s.rel_dirs.v), cmp_strp);
+	if (rc == 0)
+		rc = check_overlaps(&s, err);
 	if (rc == 0 && had_prefix)
 		rc = carry_dir(&s, "", "", err);
 	if (rc == 0)

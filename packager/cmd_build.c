@@ -9,6 +9,7 @@
 #include "airpack.h"
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
+#include "airpack/extract.h"
 #include "airpack/fsx.h"
 #include "airpack/layout.h"
 #include "airpack/manifest.h"
@@ -133,6 +134,38 @@ static int check_pinned(const struct ap_component *c, const struct found *f, con
 		return ap_err_set(err, AP_E_DIGEST,
 				  "component '%s': '%s' has sha256 %s, the source manifest pins %s",
 				  c->name, f->path, hex, c->sha256);
+	return 0;
+}
+
+/* Every extract component's expanded size and file count, signed with the
+ * release so the installer holds the archive to them.  A source manifest
+ * that pins them must agree. */
+static int measure_extracts(struct ap_manifest *m, const struct found *found, struct ap_err *err)
+{
+	for (size_t i = 0; i < m->n_components; i++) {
+		struct ap_component *c = &m->components[i];
+		uint64_t size = 0, files = 0;
+		int rc;
+
+		if (c->action != AP_ACTION_EXTRACT)
+			continue;
+		rc = ap_extract_measure(found[i].path, &size, &files, err);
+		if (rc) {
+			ap_err_prefix(err, "component '%s'", c->name);
+			return rc;
+		}
+		if (c->has_expanded && (c->expanded_size != size || c->expanded_files != files))
+			return ap_err_set(err, AP_E_DIGEST,
+					  "component '%s': '%s' expands to %llu bytes in %llu "
+					  "files, the source manifest pins %llu bytes in %llu files",
+					  c->name, found[i].path, (unsigned long long)size,
+					  (unsigned long long)files,
+					  (unsigned long long)c->expanded_size,
+					  (unsigned long long)c->expanded_files);
+		c->has_expanded = true;
+		c->expanded_size = size;
+		c->expanded_files = files;
+	}
 	return 0;
 }
 
@@ -378,6 +411,10 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 		}
 		comp = ap_probe_worth_it(&p) ? AP_COMPRESS_GZIP : AP_COMPRESS_NONE;
 	}
+
+	rc = measure_extracts(m, found, err);
+	if (rc)
+		goto out;
 
 	/* The manifest goes first in the bundle but needs the payloads' hashes:
 	 * emit it with placeholder hashes to learn its exact length, stream the

@@ -216,6 +216,16 @@ void ap_fsx_cwd_close(struct ap_fsx_cwd *c);
  * ap_fsx_memstream_take: what POSIX open_memstream does, which Windows'
  * C runtime lacks (there: a delete-on-close file in the temp folder). */
 int ap_fsx_memstream(FILE **out, struct ap_err *err);
+/* An unnamed private file (0600) in folder dir, open for reading and
+ * writing: nothing can open it by name, and it is gone when fp is closed or
+ * the process dies (Linux O_TMPFILE, else a random name removed at once;
+ * Windows: a delete-on-close file nobody else may open). */
+int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err);
+
+/* Bytes an unprivileged writer may still use on the file system holding
+ * path (statvfs f_bavail, GetDiskFreeSpaceExW). */
+int ap_fsx_free_space(const char *path, uint64_t *avail, struct ap_err *err);
+
 /* Close fp (from ap_fsx_memstream) and hand over everything written to it:
  * *buf malloc'd and NUL-terminated, *len without the NUL.  fp is closed
  * whatever happens. */

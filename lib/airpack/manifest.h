@@ -45,6 +45,9 @@ struct ap_component {
 	enum ap_action action;
 	char *to;       /* relative path under the prefix; NULL means "" (extract)
 			   or the file name (copy, run) */
+	bool has_expanded;       /* extract: install.expanded is present */
+	uint64_t expanded_size;  /* extract: total bytes of the archive's files */
+	uint64_t expanded_files; /* extract: number of the archive's files */
 	unsigned mode;  /* copy/run: file mode, default 0644 (copy) 0755 (run) */
 	char **args;    /* run: arguments (not including the program) */
 	size_t n_args;

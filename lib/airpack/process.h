@@ -34,4 +34,9 @@ int ap_process_run_in_root(const char *root, const char *program, char *const *a
  * what to do instead (always on Windows, which has no chroot). */
 int ap_process_can_run_in_root(const char *root, struct ap_err *err);
 
+/* Test-only: stop this process until another sends it SIGCONT (POSIX
+ * SIGSTOP), so a test can change files at an exact point of an install.
+ * Does nothing where the OS has no such signal (Windows). */
+void ap_process_stop_self(void);
+
 #endif

@@ -21,7 +21,9 @@
  *
  * Test-only hooks (environment): AP_TXN_CRASH_AT=stage|before-switch|
  * after-exchange|mid-fallback makes ap_txn_install call _exit(137) at that
- * point; AP_TXN_NO_EXCHANGE=1 forces the two-rename switch.
+ * point; AP_TXN_NO_EXCHANGE=1 forces the two-rename switch;
+ * AP_TXN_STOP_AT=stage stops the process (SIGSTOP) just before the first
+ * component is staged.
  */
 #ifndef AP_TXN_H
 #define AP_TXN_H
@@ -124,9 +126,9 @@ struct ap_txn_opts {
  * and that nobody needs after the install (a payload unpacked from the
  * bundle, never a file in an offline folder or in a download cache kept for
  * reruns).  A movable copy or run payload is renamed into the stage instead
- * of copied and is not hashed again (no AP_TXN_PH_CHECK event; only its
- * size is checked); once staged it is gone from that path, also when the
- * install fails later.  When the rename fails and the file is still where
+ * of copied, then hashed where it landed and compared with the manifest (no
+ * AP_TXN_PH_CHECK event); once staged it is gone from that path, also when
+ * the install fails later.  When the rename fails and the file is still where
  * it was (another file system, an OS that refuses), it is copied and hashed
  * like any other.  Extract payloads are read either way.  Without
  * *movable, the file stays the caller's. */
@@ -154,9 +156,14 @@ void ap_txn_result_release(struct ap_txn_result *r);
 /* Install release m (parsed from manifest_json, mlen bytes, which are stored
  * verbatim with their signature sig/siglen; sig may be NULL for an insecure
  * install).  get_payload is asked for each component in manifest order
- * while staging.  copy/run payloads are hashed again while copied and must
- * still match the manifest (AP_E_DIGEST); one get_payload marks movable is
- * renamed into the stage instead (see ap_txn_payload_fn).
+ * while staging.  Every payload is hashed again in the read that stages it
+ * and must still match the manifest (AP_E_DIGEST, "payload changed after it
+ * was verified"): copy/run payloads while copied, extract payloads while
+ * extracted (ap_extract_checked, held to install.expanded too); one
+ * get_payload marks movable is renamed into the stage and hashed there (see
+ * ap_txn_payload_fn).  Before staging, the stage's file system must have
+ * room for the new tree (AP_E_IO naming MiB needed and free); components
+ * installing the same path are AP_E_UNSAFE.
  *
  * Refuses (AP_E_STATE) a version older than the installed one unless
  * allow_downgrade, a pin that differs from m->version, a prefix that differs

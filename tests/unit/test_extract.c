@@ -462,6 +462,229 @@ static void test_existing_symlink(void)
 }
 #endif
 
+/* A fresh empty folder under tmp (removed first). */
+static char *fresh_dir(const char *name)
+{
+	char *d = tpath(name);
+
+	tu_rm_rf(d);
+	if (tu_mkdir(d) != 0)
+		abort();
+	return d;
+}
+
+/* Extract archive (under tmp) with expectation x; the error code. */
+static int checked(const char *archive, const struct ap_extract_expect *x, struct seen *s,
+                   struct ap_err *err)
+{
+	char *arch = tpath(archive);
+	char *dest = fresh_dir("chk");
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	*err = (struct ap_err)AP_ERR_INIT;
+	rc = ap_extract_checked(arch, dest, MTIME, x, on_file, s, err);
+	free(arch);
+	free(dest);
+	return rc;
+}
+
+/* The archive checked against its size, sha256 and expanded figures, and
+ * every figure off by one: each is caught, named, with the right code. */
+static void test_checked_kind(const char *archive)
+{
+	struct ap_extract_expect x = {0};
+	struct ap_err err = AP_ERR_INIT;
+	char hex[AP_SHA256_HEX], bad[AP_SHA256_HEX];
+	char *arch = tpath(archive), *spool = fresh_dir("spool");
+	uint64_t size = 0, total = 0, nfiles = 0, msize = 0, mfiles = 0;
+	struct seen s;
+	int rc;
+
+	if (ap_sha256_file(arch, hex, &size, NULL, NULL, &err) < 0)
+		abort();
+	for (int i = 0; i < NFILES; i++)
+		total += files[i].size;
+	nfiles = NFILES;
+	rc = ap_extract_measure(arch, &msize, &mfiles, &err);
+	is_int(rc, 0, "%s: measured", archive);
+	is_int(msize, total, "%s: measure gives the total size of its files", archive);
+	is_int(mfiles, nfiles, "%s: and their number", archive);
+
+	x.has_size = true;
+	x.size = size;
+	x.sha256 = hex;
+	x.says = "the test says";
+	x.has_expanded = true;
+	x.expanded_size = total;
+	x.expanded_files = nfiles;
+	x.spool_dir = spool;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, 0, "%s: extracts when everything matches (%s)", archive, err.msg);
+	is_int(s.n, NFILES, "%s: every file seen", archive);
+	is_int(count_entries(spool), 0, "%s: the private copy left no name behind", archive);
+
+	memcpy(bad, hex, sizeof(bad));
+	bad[0] = bad[0] == '0' ? '1' : '0';
+	x.sha256 = bad;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, AP_E_DIGEST, "%s: another sha256 is a digest error", archive);
+	contains(err.msg, "has sha256", "%s: the message says sha256", archive);
+	contains(err.msg, "the test says", "%s: and who expected it", archive);
+	contains(err.msg, archive, "%s: and names the archive", archive);
+	x.sha256 = hex;
+
+	x.size = size + 1;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, AP_E_DIGEST, "%s: one byte short is a digest error", archive);
+	contains(err.msg, "bytes, the test says", "%s: naming both sizes", archive);
+	x.size = size - 1;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, AP_E_DIGEST, "%s: one byte more is a digest error", archive);
+	contains(err.msg, "is larger than", "%s: said as larger", archive);
+	x.size = size;
+
+	x.expanded_size = total - 1;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, AP_E_TOOBIG, "%s: one byte past the expanded size stops it", archive);
+	contains(err.msg, "expands past", "%s: said as expanding past", archive);
+	x.expanded_size = total + 1;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, AP_E_DIGEST, "%s: one byte less than the expanded size is refused", archive);
+	contains(err.msg, "expands to", "%s: said with both figures", archive);
+	x.expanded_size = total;
+	x.expanded_files = nfiles - 1;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, AP_E_TOOBIG, "%s: a file more than signed stops it", archive);
+	is_int(s.n, NFILES - 1, "%s: before that file is handed on", archive);
+	x.expanded_files = nfiles + 1;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, AP_E_DIGEST, "%s: a file fewer than signed is refused", archive);
+	x.expanded_files = nfiles;
+
+	x.has_expanded = false;
+	x.max_expanded = total - 1;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, AP_E_TOOBIG, "%s: without expanded figures the cap holds", archive);
+	x.max_expanded = total;
+	rc = checked(archive, &x, &s, &err);
+	is_int(rc, 0, "%s: and the total itself passes", archive);
+
+	free(arch);
+	free(spool);
+}
+
+/* A tar read as a stream is hashed to its very end: bytes after its
+ * end-of-archive blocks count too. */
+static void test_checked_trailer(void)
+{
+	struct ap_extract_expect x = {0};
+	struct ap_err err = AP_ERR_INIT;
+	struct tu_arc *a = tu_arc_new(TU_ARC_TAR);
+	char *arch = tpath("trail.tar");
+	char hex[AP_SHA256_HEX], hex2[AP_SHA256_HEX];
+	uint64_t size = 0, size2 = 0;
+	struct seen s;
+	FILE *fp;
+
+	tu_arc_file(a, "f", "data", 4, 0644, MTIME);
+	if (tu_arc_write(a, arch) != 0 || ap_sha256_file(arch, hex, &size, NULL, NULL, &err) < 0)
+		abort();
+	fp = fopen(arch, "ab");
+	if (!fp || fputs("ATTACKER TRAILER", fp) < 0 || fclose(fp) != 0)
+		abort();
+	if (ap_sha256_file(arch, hex2, &size2, NULL, NULL, &err) < 0)
+		abort();
+	x.has_size = true;
+	x.size = size;
+	x.sha256 = hex;
+	is_int(checked("trail.tar", &x, &s, &err), AP_E_DIGEST,
+	       "bytes appended after a tar's end are hashed: refused");
+	x.size = size2;
+	x.sha256 = hex2;
+	is_int(checked("trail.tar", &x, &s, &err), 0,
+	       "and with the whole file's size and sha256 it extracts");
+
+	/* Replaced by bytes libarchive cannot read, or by an archive with an
+	 * unsafe entry: the cause reported is that they are not the expected
+	 * bytes. */
+	write_bytes(arch, "not an archive at all", 21, 0644);
+	is_int(checked("trail.tar", &x, &s, &err), AP_E_DIGEST,
+	       "garbage in place of the archive is a digest error");
+	a = tu_arc_new(TU_ARC_TAR);
+	tu_arc_symlink(a, "etc", "/etc", MTIME);
+	if (tu_arc_write(a, arch) != 0)
+		abort();
+	is_int(checked("trail.tar", &x, &s, &err), AP_E_DIGEST,
+	       "an unsafe archive in its place is a digest error");
+	contains(err.msg, "bytes, expected", "said as not the expected bytes");
+	free(arch);
+}
+
+/* Entries that conflict are refused before they are written, naming the
+ * entry; the same folder twice is harmless. */
+static void test_conflicts(void)
+{
+	static const struct {
+		const char *label;
+		const char *entries; /* "f:NAME" or "d:NAME", space-separated */
+		const char *entry;
+		const char *why;
+	} cases[] = {
+	    {"same file twice", "f:x f:x", "'x'", "the same file is earlier in the archive"},
+	    {"a file below a file", "f:x f:x/y", "'x/y'", "'x' is a file earlier"},
+	    {"a file deep below a file", "f:a/x f:a/x/b/c", "'a/x/b/c'", "'a/x' is a file"},
+	    {"a file where a folder was", "d:x f:x", "'x'", "it is a folder earlier"},
+	    {"a file where a parent folder was", "f:x/y f:x", "'x'", "it is a folder earlier"},
+	    {"a folder where a file was", "f:x d:x", "'x'", "it is a file earlier"},
+	    {"harmless: a folder twice", "d:x d:x f:x/y", NULL, NULL},
+	};
+	static const enum tu_arc_kind kinds[] = {TU_ARC_TAR, TU_ARC_ZIP};
+
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct tu_arc *a = tu_arc_new(kinds[k]);
+			char *arch = tpath(k ? "conflict.zip" : "conflict.tar");
+			char *dest = fresh_dir("conflict");
+			char buf[128], *tok, *end;
+			struct ap_err err = AP_ERR_INIT;
+			uint64_t ms, mf;
+			struct seen s;
+			int rc;
+
+			memset(&s, 0, sizeof(s));
+			snprintf(buf, sizeof(buf), "%s", cases[i].entries);
+			for (tok = buf; tok; tok = end ? end + 1 : NULL) {
+				end = strchr(tok, ' ');
+				if (end)
+					*end = '\0';
+				if (tok[0] == 'd')
+					tu_arc_dir(a, tok + 2, 0755, MTIME);
+				else
+					tu_arc_file(a, tok + 2, tok, strlen(tok), 0644, MTIME);
+			}
+			if (tu_arc_write(a, arch) != 0)
+				abort();
+			rc = ap_extract_archive(arch, dest, MTIME, on_file, &s, &err);
+			if (!cases[i].why) {
+				is_int(rc, 0, "%s %s: extracts", k ? "zip" : "tar", cases[i].label);
+			} else {
+				is_int(rc, AP_E_UNSAFE, "%s %s: refused", k ? "zip" : "tar",
+				       cases[i].label);
+				contains(err.msg, cases[i].entry, "%s %s: names the entry",
+				         k ? "zip" : "tar", cases[i].label);
+				contains(err.msg, cases[i].why, "%s %s: says why", k ? "zip" : "tar",
+				         cases[i].label);
+				is_int(ap_extract_measure(arch, &ms, &mf, &err), AP_E_UNSAFE,
+				       "%s %s: measuring refuses it too", k ? "zip" : "tar",
+				       cases[i].label);
+			}
+			free(arch);
+			free(dest);
+		}
+	}
+}
+
 int main(void)
 {
 	char *p;
@@ -502,6 +725,15 @@ int main(void)
 	test_keep_times_and_relative();
 	test_evil();
 	test_existing_symlink();
+	test_checked_kind("t-tu.zip");
+	test_checked_kind("t-tu.tgz");
+	test_checked_kind("t-tu.cab");
+	if (!TU_WINDOWS) {
+		test_checked_kind("t.zip");
+		test_checked_kind("t.cab");
+	}
+	test_checked_trailer();
+	test_conflicts();
 
 	if (tu_chdir("/") != 0 || tu_rm_rf(tmp) != 0)
 		printf("# could not remove %s\n", tmp);

@@ -751,6 +751,49 @@ static int child_main(int argc, char **argv)
 	return rc;
 }
 
+/* An unnamed private file: written and read back through one stream, and
+ * no name of it in its folder at any time. */
+static void test_tmpfile_space(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *sub = in_dir("spool");
+	char *missing = in_dir("no-such-folder");
+	char **names = NULL, back[16] = "";
+	size_t n = 9;
+	uint64_t avail = 0;
+	FILE *fp = NULL;
+
+	ok(ap_fsx_mkdir_p(sub, 0755, &err) == 0, "mkdir spool folder");
+	is_int(ap_fsx_tmpfile_in(sub, &fp, &err), 0, "private file made (%s)", err.msg);
+	if (fp) {
+		ok(fwrite("spooled", 1, 7, fp) == 7 && fflush(fp) == 0, "written");
+		/* Windows names it until it is closed, and lets nobody open it. */
+		if (TU_WINDOWS) {
+			skip("Windows lists a delete-on-close file while it is open");
+		} else {
+			ok(ap_fsx_list_dir(sub, &names, &n, &err) == 0 && n == 0,
+			   "the folder lists no name while it is open");
+			ap_strv_free(names, n);
+		}
+		rewind(fp);
+		ok(fread(back, 1, 7, fp) == 7 && strcmp(back, "spooled") == 0, "read back");
+		fclose(fp);
+	}
+	ok(ap_fsx_list_dir(sub, &names, &n, &err) == 0 && n == 0, "nor after it is closed");
+	ap_strv_free(names, n);
+	fp = NULL;
+	ok(ap_fsx_tmpfile_in(missing, &fp, &err) < 0 && fp == NULL,
+	   "a private file in a missing folder fails");
+	contains(err.msg, "no-such-folder", "naming the folder");
+
+	is_int(ap_fsx_free_space(sub, &avail, &err), 0, "free space queried (%s)", err.msg);
+	ok(avail > 0, "some bytes are free (%llu)", (unsigned long long)avail);
+	ok(ap_fsx_free_space(missing, &avail, &err) < 0, "free space of a missing folder fails");
+	contains(err.msg, "no-such-folder", "naming it");
+	free(sub);
+	free(missing);
+}
+
 int main(int argc, char **argv)
 {
 	struct ap_err err = AP_ERR_INIT;
@@ -780,6 +823,7 @@ int main(int argc, char **argv)
 	test_lock();
 	test_process();
 	test_process_self();
+	test_tmpfile_space();
 
 	is_int(ap_fsx_rm_rf(dir, &err), 0, "remove the temp folder: %s", err.msg);
 	ok(!ap_fsx_is_dir(dir), "the temp folder is gone");

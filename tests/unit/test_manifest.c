@@ -701,6 +701,71 @@ static void test_inline(void)
 	       "err may be NULL on failure");
 }
 
+/* install.expanded: parsed, emitted, copied; only for extract; both
+ * fields required, non-negative integers. */
+static void test_expanded(void)
+{
+	static const char head[] = "{\"format\":\"airpack/1\",\"product\":\"p\",\"version\":\"1\","
+	                           "\"prefix\":\"p\",\"components\":[{\"name\":\"n\",\"file\":"
+	                           "\"f\",\"install\":";
+	static const struct {
+		const char *install;
+		const char *fragment; /* NULL: valid */
+	} cases[] = {
+	    {"{\"action\":\"extract\",\"expanded\":{\"size\":3221225472,\"files\":7}}", NULL},
+	    {"{\"action\":\"copy\",\"expanded\":{\"size\":1,\"files\":1}}",
+	     "components[0].install.expanded: only allowed with action \"extract\""},
+	    {"{\"action\":\"extract\",\"expanded\":{\"size\":1}}",
+	     "components[0].install.expanded.files: required field is missing"},
+	    {"{\"action\":\"extract\",\"expanded\":{\"files\":1}}",
+	     "components[0].install.expanded.size: required field is missing"},
+	    {"{\"action\":\"extract\",\"expanded\":{\"size\":-1,\"files\":1}}",
+	     "expected a non-negative integer"},
+	    {"{\"action\":\"extract\",\"expanded\":{\"size\":1,\"files\":1,\"ratio\":2}}",
+	     "ratio"},
+	    {"{\"action\":\"extract\",\"expanded\":7}", "expected an object with size and files"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ap_err err = AP_ERR_INIT;
+		struct ap_manifest *m = NULL, *back = NULL, *dup = NULL;
+		char buf[1024], *json = NULL;
+		size_t len = 0;
+		int rc;
+
+		snprintf(buf, sizeof(buf), "%s%s}]}", head, cases[i].install);
+		rc = ap_manifest_parse(buf, strlen(buf), AP_MANIFEST_SOURCE, &m, &err);
+		if (cases[i].fragment) {
+			is_int(rc, AP_E_MANIFEST, "expanded case %zu refused", i);
+			contains(err.msg, cases[i].fragment, "expanded case %zu names it", i);
+			continue;
+		}
+		is_int(rc, 0, "expanded parses (%s)", err.msg);
+		if (rc)
+			continue;
+		ok(m->components[0].has_expanded, "expanded: present");
+		ok(m->components[0].expanded_size == 3221225472ull, "expanded: size past 32 bits");
+		ok(m->components[0].expanded_files == 7, "expanded: files");
+		is_int(ap_manifest_emit(m, &json, &len, &err), 0, "expanded: emitted");
+		contains(json, "\"expanded\": {", "expanded: in the emitted manifest");
+		is_int(ap_manifest_parse(json, len, AP_MANIFEST_SOURCE, &back, &err), 0,
+		       "expanded: the emitted manifest parses back");
+		ok(back && back->components[0].has_expanded &&
+		       back->components[0].expanded_size == 3221225472ull &&
+		       back->components[0].expanded_files == 7,
+		   "expanded: round trip keeps both figures");
+		is_int(ap_manifest_dup(m, &dup, &err), 0, "expanded: duplicated");
+		ok(dup && dup->components[0].expanded_files == 7, "expanded: the copy keeps it");
+		m->components[0].action = AP_ACTION_COPY;
+		is_int(ap_manifest_validate(m, AP_MANIFEST_SOURCE, &err), AP_E_MANIFEST,
+		       "expanded: the validator refuses it on a copy component");
+		free(json);
+		ap_manifest_free(m);
+		ap_manifest_free(back);
+		ap_manifest_free(dup);
+	}
+}
+
 static void test_versions(void)
 {
 	static const struct {
@@ -847,6 +912,7 @@ int main(void)
 	test_truncations();
 	test_validate_model();
 	test_inline();
+	test_expanded();
 	test_versions();
 	test_names();
 	test_reserved_names();
