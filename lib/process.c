@@ -152,6 +152,7 @@ int ap_process_can_run_in_root(const char *root, struct ap_err *err)
 		                  "firstboot on the device",
 		                  root);
 	return 0;
+}
 
 void ap_process_stop_self(void)
 {

@@ -232,6 +232,7 @@ int ap_process_can_run_in_root(const char *root, struct ap_err *err)
 			  "leave the actions pending for firstboot on the device, or use "
 			  "--run-on-host",
 			  root ? root : "");
+}
 
 void ap_process_stop_self(void)
 {
