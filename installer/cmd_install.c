@@ -104,6 +104,7 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	memset(&li, 0, sizeof(li));
 	memset(&st, 0, sizeof(st));
 	st.lock = -1;
+	st.root_lock = -1;
 	li.ev.o = o;
 	li.ev.bar = &bar;
 	li.ev.verbose = verbose;

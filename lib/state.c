@@ -78,6 +78,7 @@ int ap_state_init(struct ap_state *st, const char *root, const char *product,
 
 	memset(st, 0, sizeof(*st));
 	st->lock = -1;
+	st->root_lock = -1;
 	st->mtime = -1;
 	if (!ap_manifest_safe_name(product))
 		return ap_err_set(err, AP_E_USAGE, "'%s' is not a valid product name", product);
@@ -99,8 +100,104 @@ int ap_state_init(struct ap_state *st, const char *root, const char *product,
 	return rc;
 }
 
+/* ROOT/var/lib/airpack/.install.lock and the holder it records. */
+#define ROOT_LOCK ".install.lock"
+#define ROOT_OWNER ".install.owner"
+
+static void root_paths(const struct ap_state *st, char **lock, char **owner)
+{
+	char *base = ap_path_join(st->root, AP_STATE_BASE);
+
+	*lock = base ? ap_path_join(base, ROOT_LOCK) : NULL;
+	*owner = base ? ap_path_join(base, ROOT_OWNER) : NULL;
+	free(base);
+}
+
+static void unlock_root(struct ap_state *st)
+{
+	char *lock, *owner;
+	struct ap_err ignore = AP_ERR_INIT;
+
+	/* A struct only zeroed (never ap_state_init'ed) holds nothing. */
+	if (st->root_lock < 0 || !st->root)
+		return;
+	root_paths(st, &lock, &owner);
+	/* Gone with the lock, so an uninstalled root keeps no airpack folder;
+	 * a process waiting on the removed file takes the lock again on the
+	 * new one (ap_fsx_lock_mode). */
+	if (owner)
+		ap_fsx_unlink(owner, &ignore);
+	if (lock)
+		ap_fsx_unlink(lock, &ignore);
+	ap_fsx_unlock(st->root_lock);
+	st->root_lock = -1;
+	if (st->mtime >= 0) {
+		/* An image build's time stays on the folder the files left. */
+		char *base = ap_path_join(st->root, AP_STATE_BASE);
+
+		if (base)
+			ap_fsx_set_mtime(base, st->mtime, &ignore);
+		free(base);
+	}
+	free(lock);
+	free(owner);
+}
+
+int ap_state_lock_root(struct ap_state *st, struct ap_err *err)
+{
+	char *lock, *owner, *buf = NULL;
+	struct ap_err e = AP_ERR_INIT;
+	size_t len = 0;
+	char rec[192];
+	int n, rc;
+
+	if (st->root_lock >= 0)
+		return 0;
+	root_paths(st, &lock, &owner);
+	if (!lock || !owner) {
+		rc = nomem(err, "locking the root");
+		goto out;
+	}
+	rc = ap_fsx_lock_mode(lock, false, &st->root_lock, &e);
+	if (rc == AP_E_STATE) {
+		long pid = 0;
+		char product[128] = "another product";
+
+		if (ap_fsx_read_file(owner, OWNER_MAX, &buf, &len, NULL) == 0) {
+			char *nl = memchr(buf, '\n', len);
+
+			pid = strtol(buf, NULL, 10);
+			if (nl && nl + 1 < buf + len)
+				snprintf(product, sizeof(product), "'%.*s'",
+					 (int)strcspn(nl + 1, "\n"), nl + 1);
+		}
+		rc = ap_err_set(err, AP_E_STATE,
+				"busy: %s is being installed into '%s' (pid %ld, lock '%s'); one "
+				"install into a root at a time, so no release can take another's "
+				"folders: try again when it has finished",
+				product, st->root, pid, lock);
+		st->root_lock = -1;
+		goto out;
+	}
+	if (rc < 0) {
+		ap_err_set(err, e.code, "%s", e.msg);
+		st->root_lock = -1;
+		goto out;
+	}
+	n = snprintf(rec, sizeof(rec), "%ld\n%s\n", ap_fsx_pid(), st->name);
+	rc = ap_fsx_write_atomic(owner, rec, (size_t)n, 0644, err);
+	if (rc < 0)
+		unlock_root(st);
+out:
+	free(buf);
+	free(lock);
+	free(owner);
+	return rc;
+}
+
 static void unlock(struct ap_state *st)
 {
+	unlock_root(st);
 	if (st->lock < 0)
 		return;
 	if (st->exclusive) {
@@ -130,6 +227,7 @@ void ap_state_release(struct ap_state *st)
 	ap_strv_free(st->created, st->n_created);
 	memset(st, 0, sizeof(*st));
 	st->lock = -1;
+	st->root_lock = -1;
 	st->mtime = -1;
 }
 

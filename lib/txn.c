@@ -2228,6 +2228,8 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_manifest *m,
 	for (size_t i = 0; i < p->n_created && rc == 0; i++)
 		rc = strlist_add(&s.created, p->created[i], err);
 	if (rc == 0)
+		rc = ap_state_lock_root(p, err);
+	if (rc == 0)
 		rc = check_other_prefixes(p, m, err);
 	if (rc < 0)
 		goto out;
@@ -2597,6 +2599,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	memset(&u, 0, sizeof(u));
 	u.o = o;
 	p.lock = -1;
+	p.root_lock = -1;
 	rc = resolve_product(root, product, true, &name, err);
 	if (rc < 0)
 		return rc;

@@ -53,6 +53,7 @@ struct ap_state {
 	char *state_rel; /* var/lib/airpack/<product> */
 	char *state;     /* root/state_rel */
 	int lock;        /* >= 0 while locked */
+	int root_lock;   /* >= 0 while the root's install lock is held */
 	bool exclusive;  /* the lock held is exclusive */
 	bool recovered;  /* ap_state_lock recovered an interrupted transaction */
 	char **created;  /* folders (relative to the root) ap_state_lock created */
@@ -82,6 +83,15 @@ void ap_state_release(struct ap_state *st);
  * lock is held in a conflicting way. */
 int ap_state_lock(struct ap_state *st, enum ap_state_mode mode, ap_state_recover_fn fn,
 		  void *ctx, bool *recovered, struct ap_err *err);
+
+/* Take the root's install lock (ROOT/var/lib/airpack/.install.lock),
+ * exclusive, without waiting; held until ap_state_release.  An install
+ * holds it from the check that its release takes no other product's
+ * folders until its receipt is committed, so two products installing at
+ * once cannot both pass that check.  The product's lock must be held (its
+ * state folder exists).  AP_E_STATE "busy: ..." naming the product being
+ * installed when another process holds it. */
+int ap_state_lock_root(struct ap_state *st, struct ap_err *err);
 
 /* Finish or undo an interrupted transaction (the exclusive lock must be
  * held): forward when the prefix already is the journal's stage tree,

@@ -211,6 +211,43 @@ absent "nothing of the other product was installed" P/var/lib/airpack/other/rece
 run "$S" verify --root P --product race
 is "the first product still verifies" "$rc" 0
 
+# --- two products with overlapping prefixes installed at the same moment ------------
+# The first install is stopped (AP_TXN_STOP_AT=stage) after it checked that
+# no other product holds its prefix, before it commits; a second product
+# whose prefix lies inside it is installed meanwhile.  Without the root's
+# install lock both checks pass and both install; with it the second is
+# told the root is busy and installs nothing.
+release inner 1.0.0 opt/race/inner
+AP_TXN_STOP_AT=stage "$S" install --bundle race-1.0.0.tar "${T[@]}" --root X --quiet \
+	>x1.out 2>&1 &
+px=$!
+stopped=0
+for i in $(seq 1 1200); do
+	st=$(sed 's/^.*) //' "/proc/$px/stat" 2>/dev/null | cut -d' ' -f1)
+	if [ "$st" = T ] || [ "$st" = t ]; then
+		stopped=1
+		break
+	fi
+	{ [ -z "$st" ] || [ "$st" = Z ]; } && break
+	sleep 0.05
+done
+is "the first install stopped after its checks" "$stopped" 1
+run "$S" install --bundle inner-1.0.0.tar "${T[@]}" --root X --quiet
+kill -CONT "$px" 2>/dev/null
+wait "$px"
+rx=$?
+is "the second product is refused while the first installs (exit 9)" "$rc" 9
+contains "naming the product being installed into the root" "$out" "busy: 'race' is being installed into 'X'"
+is "the first install then completes" "$rx" 0
+absent "nothing of the second product was installed" X/opt/race/inner/big1.bin
+absent "nor its receipt" X/var/lib/airpack/inner/receipt.json
+run "$S" install --bundle inner-1.0.0.tar "${T[@]}" --root X --quiet
+is "afterwards its prefix is refused for what it is (exit 3)" "$rc" 3
+contains "naming the other product" "$out" "overlaps 'opt/race', the prefix of 'race' 1.0.0"
+run "$S" verify --root X --product race
+is "the first product verifies" "$rc" 0
+absent "the root's install lock is gone with the install" X/var/lib/airpack/.install.lock
+
 # --- a killed install's work folder goes with the next run and with uninstall --purge --
 "$S" install --bundle race-1.0.0.tar "${T[@]}" --root W --quiet >/dev/null 2>&1
 AP_TXN_CRASH_AT=stage "$S" install --bundle race-2.0.0.tar "${T[@]}" --root W --quiet \
