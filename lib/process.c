@@ -30,6 +30,13 @@ static _Noreturn void child_fail(int fd, int step)
 	_exit(127);
 }
 
+bool ap_process_alive(long pid)
+{
+	if (pid <= 0 || (long)(pid_t)pid != pid)
+		return true;
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
 static bool stdout_to_stderr;
 
 void ap_process_stdout_to_stderr(bool on)

@@ -125,6 +125,21 @@ static int start_fail(struct ap_err *err, const char *program, const char *cwd, 
 	return ap_err_set(err, AP_E_RUN, "cannot run '%s': %s", program, why);
 }
 
+bool ap_process_alive(long pid)
+{
+	HANDLE h;
+	DWORD w;
+
+	if (pid <= 0 || (unsigned long)pid > 0xffffffffUL)
+		return true;
+	h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+	if (!h)
+		return GetLastError() != ERROR_INVALID_PARAMETER;
+	w = WaitForSingleObject(h, 0);
+	CloseHandle(h);
+	return w != WAIT_OBJECT_0;
+}
+
 static bool stdout_to_stderr;
 
 void ap_process_stdout_to_stderr(bool on)

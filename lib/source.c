@@ -7,6 +7,7 @@
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/process.h"
 #include "airpack/sink.h"
 #include "airpack/str.h"
 #include "airpack/banned.h"
@@ -334,6 +335,43 @@ static char *cat2(const char *a, const char *b)
 	return s;
 }
 
+/* Remove what a killed process downloading dest under a name of its own
+ * (dest.<pid>.download, .partial) left, once that process is gone.  Run by
+ * the holder of dest's lock; nothing else matches the pattern. */
+static void sweep_private(const char *dest)
+{
+	char *dir = ap_path_dirname(dest);
+	const char *base = ap_path_basename(dest);
+	size_t bl = strlen(base);
+	char **names = NULL;
+	size_t n = 0;
+	struct ap_err ignore = AP_ERR_INIT;
+
+	if (!dir || ap_fsx_list_dir(dir, &names, &n, &ignore) < 0) {
+		free(dir);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = names[i], *d = nm + bl + 1;
+		char *end = NULL, *path;
+		long pid;
+
+		if (strncmp(nm, base, bl) != 0 || nm[bl] != '.' || *d < '0' || *d > '9')
+			continue;
+		pid = strtol(d, &end, 10);
+		if (!end || (strcmp(end, ".download") != 0 && strcmp(end, ".download.partial") != 0))
+			continue;
+		if (ap_process_alive(pid))
+			continue;
+		path = ap_path_join(dir, nm);
+		if (path)
+			ap_fsx_unlink(path, &ignore);
+		free(path);
+	}
+	ap_strv_free(names, n);
+	free(dir);
+}
+
 /* Claim cache file dest for downloading: *target is dest itself when its
  * lock (dest.lock) is ours, else a name of this process's own beside it. */
 static int cache_claim(char *dest, char **lock, int *handle, char **target,
@@ -348,6 +386,7 @@ static int cache_claim(char *dest, char **lock, int *handle, char **target,
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_lock(*lock, handle, &e);
 	if (rc >= 0) {
+		sweep_private(dest);
 		*target = dest;
 		return 0;
 	}

@@ -14,6 +14,10 @@
 int ap_process_run(const char *program, char *const *args, size_t n_args,
 		   const char *cwd, int *exit_code, struct ap_err *err);
 
+/* Whether process pid still runs (true when that cannot be told, so a
+ * caller never removes what a live process may be writing). */
+bool ap_process_alive(long pid);
+
 /* From now on, give programs ap_process_run starts the caller's stderr as
  * their stdout too (on) or the caller's stdout (off, the default).  A caller
  * whose stdout carries only JSON (--json) turns it on, so a run action's

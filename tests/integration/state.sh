@@ -181,6 +181,25 @@ for i in 1 2 3; do
 	[ -z "$(ls cache | grep -v '^big[12]\.bin$')" ] || { cbad=$((cbad + 1)); ls cache | sed 's/^/# /'; }
 done
 is "two installs sharing a cache both succeed, verify, and leave only whole files" "$cbad" 0
+
+# A process killed while downloading under a name of its own (another held
+# the file's lock) leaves FILE.<pid>.download.partial: the next holder of
+# the lock removes it once that process is gone, and nothing else.
+rm -rf cache
+mkdir cache
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+printf 'half' >"cache/big1.bin.$dead.download.partial"
+printf 'half' >"cache/big2.bin.$dead.download"
+printf 'live' >"cache/big1.bin.$$.download.partial"
+printf 'mine' >cache/big1.bin.notes
+run "$S" install --from only1 "${T[@]}" --mirror "$M/slow/slow" --cache cache --root C4 --quiet
+is "an install with a killed process's leftovers in the cache succeeds" "$rc" 0
+absent "a dead process's private partial download is removed" "cache/big1.bin.$dead.download.partial"
+absent "so is its private download" "cache/big2.bin.$dead.download"
+exists "a live process's is kept" "cache/big1.bin.$$.download.partial"
+exists "and so is a file of another name" cache/big1.bin.notes
 nginx_stop
 
 # --- a signed prefix may not take another product's folder or airpack's own ----------
