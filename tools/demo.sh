@@ -51,8 +51,8 @@ step "give the device its IoT Hub identity (read from stdin, never echoed)" \
 	sh -c "'$setup' provision --root '$work/root' --connection-string - < '$work/device.txt'"
 step "status now has a provisioning section" "$setup" status --root "$work/root"
 step "the history" "$setup" log --root "$work/root"
-step "the setup alone: trust pinned by the published key id" \
-	"$work/setup" --root "$work/root2" --trust-key-id "$(sed -n 's/^key id: *//p' "$work/keygen.txt")" --quiet
+step "the setup alone: trust pinned by the published key fingerprint" \
+	"$work/setup" --root "$work/root2" --trust-key-id "$(sed -n 's/^fingerprint: *//p' "$work/keygen.txt")" --quiet
 step "it verifies too" "$setup" verify --root "$work/root2"
 step "uninstall, purging data folders and the configuration" \
 	"$setup" uninstall --root "$work/root" --purge
