@@ -471,6 +471,7 @@ static int download(struct ap_src_plan *p, struct ap_src_item *it, const struct 
 		emit(o, it->c, it->urls[u], "download-failed", 0, NULL, e.msg);
 		/* Writing here failed (a full disk): no other source helps. */
 		if (e.code == AP_E_IO) {
+			cache_release(lock, lock_handle, target, dest);
 			free(dest);
 			return ap_err_set(err, AP_E_IO, "component '%s': %s", it->c->name, e.msg);
 		}

@@ -122,25 +122,54 @@ static void unlock_root(struct ap_state *st)
 	if (st->root_lock < 0 || !st->root)
 		return;
 	root_paths(st, &lock, &owner);
-	/* Gone with the lock, so an uninstalled root keeps no airpack folder;
-	 * a process waiting on the removed file takes the lock again on the
-	 * new one (ap_fsx_lock_mode). */
+	/* The lock file stays (removing a locked file races with the next
+	 * holder, and Windows moves a file in use aside); the last uninstall
+	 * removes it (ap_state_remove_base). */
 	if (owner)
 		ap_fsx_unlink(owner, &ignore);
-	if (lock)
-		ap_fsx_unlink(lock, &ignore);
 	ap_fsx_unlock(st->root_lock);
 	st->root_lock = -1;
 	if (st->mtime >= 0) {
-		/* An image build's time stays on the folder the files left. */
+		/* An image build's time stays on airpack's folder, which the
+		 * lock's files changed, and on every folder above it this
+		 * transaction created (the last writes are done now). */
 		char *base = ap_path_join(st->root, AP_STATE_BASE);
 
+		if (lock)
+			ap_fsx_set_mtime(lock, st->mtime, &ignore);
 		if (base)
 			ap_fsx_set_mtime(base, st->mtime, &ignore);
 		free(base);
+		for (size_t i = st->n_created; i > 0; i--) {
+			char *abs = ap_path_join(st->root, st->created[i - 1]);
+
+			if (abs && ap_fsx_is_dir(abs))
+				ap_fsx_set_mtime(abs, st->mtime, &ignore);
+			free(abs);
+		}
 	}
 	free(lock);
 	free(owner);
+}
+
+void ap_state_remove_base(const char *root)
+{
+	char *base = ap_path_join(root ? root : "/", AP_STATE_BASE);
+	char *lock = base ? ap_path_join(base, ROOT_LOCK) : NULL;
+	char **names = NULL;
+	size_t n = 0;
+	struct ap_err ignore = AP_ERR_INIT;
+
+	if (lock && ap_fsx_list_dir(base, &names, &n, &ignore) == 0) {
+		/* Only when nothing else is left: an install of another product
+		 * has its state folder here while it holds the lock. */
+		if (n == 1 && strcmp(names[0], ROOT_LOCK) == 0)
+			ap_fsx_unlink(lock, &ignore);
+		ap_strv_free(names, n);
+		ap_fsx_rmdir(base, &ignore);
+	}
+	free(lock);
+	free(base);
 }
 
 int ap_state_lock_root(struct ap_state *st, struct ap_err *err)

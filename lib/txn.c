@@ -2679,7 +2679,7 @@ out:
 		/* Both only when empty: another product may still use them. */
 		if (marker_dir)
 			ap_fsx_rmdir(marker_dir, &ignore);
-		ap_fsx_rmdir(base, &ignore);
+		ap_state_remove_base(root);
 		free(base);
 	}
 	free(marker_dir);

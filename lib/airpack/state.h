@@ -93,6 +93,11 @@ int ap_state_lock(struct ap_state *st, enum ap_state_mode mode, ap_state_recover
  * installed when another process holds it. */
 int ap_state_lock_root(struct ap_state *st, struct ap_err *err);
 
+/* Remove ROOT/var/lib/airpack when nothing of airpack's is left in it but
+ * the root's install lock file (after the last uninstall).  Errors are
+ * ignored: another product may still be there. */
+void ap_state_remove_base(const char *root);
+
 /* Finish or undo an interrupted transaction (the exclusive lock must be
  * held): forward when the prefix already is the journal's stage tree,
  * back otherwise.  Without a journal it removes *.new and temporary state

@@ -265,7 +265,10 @@ is "afterwards its prefix is refused for what it is (exit 3)" "$rc" 3
 contains "naming the other product" "$out" "overlaps 'opt/race', the prefix of 'race' 1.0.0"
 run "$S" verify --root X --product race
 is "the first product verifies" "$rc" 0
-absent "the root's install lock is gone with the install" X/var/lib/airpack/.install.lock
+absent "the root's install lock names no holder once the install is done" X/var/lib/airpack/.install.owner
+run "$S" uninstall --root X --product race
+is "uninstalling the only product exits 0" "$rc" 0
+absent "and removes its state" X/var/lib/airpack/race
 
 # --- a killed install's work folder goes with the next run and with uninstall --purge --
 "$S" install --bundle race-1.0.0.tar "${T[@]}" --root W --quiet >/dev/null 2>&1
