@@ -279,45 +279,24 @@ bool ap_state_has(const struct ap_state *st, const char *name)
 
 /* Create the state folder and each missing folder above it (up to the
  * root), noting those made in st->created, outermost first. */
+static int note_made(void *ctx, const char *rel, struct ap_err *err)
+{
+	struct ap_state *st = ctx;
+	char **v = realloc(st->created, (st->n_created + 1) * sizeof(*v));
+
+	if (!v)
+		return nomem(err, "creating the state folder");
+	st->created = v;
+	v[st->n_created] = ap_strdup(rel);
+	if (!v[st->n_created])
+		return nomem(err, "creating the state folder");
+	st->n_created++;
+	return 0;
+}
+
 static int make_state_dir(struct ap_state *st, struct ap_err *err)
 {
-	char *p = ap_strdup(st->state_rel);
-	int rc = 0;
-
-	if (!p)
-		return nomem(err, "creating the state folder");
-	for (size_t i = 1; p[i - 1] && rc == 0; i++) {
-		char saved = p[i];
-		char *abs;
-
-		if (saved != '/' && saved != '\0')
-			continue;
-		p[i] = '\0';
-		abs = ap_path_join(st->root, p);
-		if (!abs) {
-			rc = nomem(err, "creating the state folder");
-		} else if (!ap_fsx_is_dir(abs)) {
-			rc = ap_fsx_mkdir_p(abs, 0755, err);
-			if (rc == 0) {
-				char **v = realloc(st->created, (st->n_created + 1) * sizeof(*v));
-
-				if (!v) {
-					rc = nomem(err, "creating the state folder");
-				} else {
-					st->created = v;
-					v[st->n_created] = ap_strdup(p);
-					if (v[st->n_created])
-						st->n_created++;
-					else
-						rc = nomem(err, "creating the state folder");
-				}
-			}
-		}
-		free(abs);
-		p[i] = saved;
-	}
-	free(p);
-	return rc;
+	return ap_fsx_mkdirs_noted(st->root, st->state_rel, note_made, st, err);
 }
 
 /* The "busy" error, naming the holder recorded in lock.owner when there

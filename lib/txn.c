@@ -1337,33 +1337,16 @@ static int check_space(struct inst *s, struct ap_err *err)
 }
 
 /* mkdir -p ROOT/rel, remembering which folders did not exist before. */
+static int note_made(void *ctx, const char *rel, struct ap_err *err)
+{
+	struct inst *s = ctx;
+
+	return strlist_add(&s->created, rel, err);
+}
+
 static int mkdirs_noted(struct inst *s, const char *rel, struct ap_err *err)
 {
-	char *p = xstrdup(rel);
-	int rc = 0;
-
-	if (!p)
-		return nomem(err, "creating folders");
-	for (size_t i = 1; p[i - 1] && rc == 0; i++) {
-		char saved = p[i];
-		char *abs;
-
-		if (saved != '/' && saved != '\0')
-			continue;
-		p[i] = '\0';
-		abs = ap_path_join(s->p->root, p);
-		if (!abs) {
-			rc = nomem(err, "creating folders");
-		} else if (!ap_fsx_is_dir(abs)) {
-			rc = ap_fsx_mkdir_p(abs, 0755, err);
-			if (rc == 0)
-				rc = strlist_add(&s->created, p, err);
-		}
-		free(abs);
-		p[i] = saved;
-	}
-	free(p);
-	return rc;
+	return ap_fsx_mkdirs_noted(s->p->root, rel, note_made, s, err);
 }
 
 /* Was rel (relative to the root) a file or a folder of the old release? */

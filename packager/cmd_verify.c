@@ -46,6 +46,19 @@ static void on_check(void *ctx, const struct ap_payload_check *chk)
 		printf("FAILED  %s (%s): %s\n", chk->c->name, chk->c->file, chk->problem);
 }
 
+/* The JSON line of a check that failed: which, the error's name and text. */
+static void json_fail(const char *check, const struct ap_err *err)
+{
+	struct ap_json j;
+
+	ap_json_begin(&j, stdout);
+	ap_json_str(&j, "check", check);
+	ap_json_str(&j, "verdict", "fail");
+	ap_json_str(&j, "error", ap_err_name(err->code));
+	ap_json_str(&j, "problem", err->msg);
+	ap_json_end(&j);
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -83,15 +96,8 @@ int cmd_verify(int argc, char **argv)
 	if (ap_trust_load(trust_path, &trust, &err) != 0 ||
 	    ap_release_open(argv[optind], &r, &err) != 0 ||
 	    ap_release_check_sig(r, trust, false, &err) != 0) {
-		if (v.json) {
-			struct ap_json j;
-			ap_json_begin(&j, stdout);
-			ap_json_str(&j, "check", "signature");
-			ap_json_str(&j, "verdict", "fail");
-			ap_json_str(&j, "error", ap_err_name(err.code));
-			ap_json_str(&j, "problem", err.msg);
-			ap_json_end(&j);
-		}
+		if (v.json)
+			json_fail("signature", &err);
 		rc = die_err(&err);
 		goto out;
 	}
@@ -112,15 +118,8 @@ int cmd_verify(int argc, char **argv)
 		/* The release itself is malformed (a bundle that is truncated,
 		 * holds extra, unsafe or out-of-order entries, lacks a payload):
 		 * that is the verdict, whatever the payloads read so far said. */
-		if (v.json) {
-			struct ap_json j;
-			ap_json_begin(&j, stdout);
-			ap_json_str(&j, "check", "bundle");
-			ap_json_str(&j, "verdict", "fail");
-			ap_json_str(&j, "error", ap_err_name(err.code));
-			ap_json_str(&j, "problem", err.msg);
-			ap_json_end(&j);
-		}
+		if (v.json)
+			json_fail("bundle", &err);
 		rc = die_err(&err);
 		goto out;
 	}

@@ -70,6 +70,15 @@ int ap_fsx_rename(const char *from, const char *to, struct ap_err *err);
 /* mkdir -p with mode for created folders. */
 int ap_fsx_mkdir_p(const char *path, unsigned mode, struct ap_err *err);
 
+/* Called by ap_fsx_mkdirs_noted for each folder it made (relative to the
+ * root, outermost first); a negative return stops it. */
+typedef int (*ap_fsx_made_fn)(void *ctx, const char *rel, struct ap_err *err);
+
+/* mkdir -p ROOT/rel (mode 0755), telling made about every folder that did
+ * not exist before, so a caller can later restore or remove exactly those. */
+int ap_fsx_mkdirs_noted(const char *root, const char *rel, ap_fsx_made_fn made, void *ctx,
+			struct ap_err *err);
+
 /* Remove a file; a missing file is not an error. */
 int ap_fsx_unlink(const char *path, struct ap_err *err);
 /* Remove an empty folder; missing is not an error; AP_E_EXISTS if not empty. */
