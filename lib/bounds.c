@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "airpack/bounds.h"
+#include "airpack/state.h"
 #include "airpack/banned.h"
 
 /* The system folders below the top level (every top-level folder is one).
@@ -37,8 +38,9 @@ static const struct sys_dir sys_dirs[] = {
 };
 #define N_SYS_DIRS (sizeof(sys_dirs) / sizeof(sys_dirs[0]))
 
-static const char *const airpack_dirs[] = { "var/lib/airpack", "var/log/airpack",
-					    "var/cache/airpack" };
+/* The state module owns these paths. */
+static const char *const airpack_dirs[] = { AP_STATE_BASE, AP_STATE_LOG_BASE,
+					    AP_STATE_CACHE_BASE };
 #define N_AIRPACK_DIRS (sizeof(airpack_dirs) / sizeof(airpack_dirs[0]))
 
 static char lower(char c)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "airpack/bounds.h"
 #include "airpack/fsx.h"
 #include "airpack/manifest.h"
 #include "airpack/receipt.h"
@@ -16,8 +17,6 @@
 
 const char *const ap_state_files[] = { "receipt.json", "manifest.json", "manifest.json.sig" };
 const size_t ap_state_n_files = sizeof(ap_state_files) / sizeof(ap_state_files[0]);
-
-static const char *const reserved[] = { AP_STATE_BASE, AP_STATE_LOG_BASE, AP_STATE_CACHE_BASE };
 
 static char command[128] = "airpack";
 
@@ -35,25 +34,9 @@ void ap_state_set_command(const char *cmd)
 			*c = ' ';
 }
 
-/* a equals b, or one is a folder holding the other. */
-static bool overlap(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	size_t n = la < lb ? la : lb;
-
-	if (strncmp(a, b, n) != 0)
-		return false;
-	if (la == lb)
-		return true;
-	return (la < lb ? b[la] : a[lb]) == '/';
-}
-
 const char *ap_state_reserved_overlap(const char *rel)
 {
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (overlap(rel, reserved[i]))
-			return reserved[i];
-	return NULL;
+	return ap_bounds_airpack_overlap(rel);
 }
 
 static char *under(const char *root, const char *base, const char *product)

@@ -212,19 +212,6 @@ static bool strv_has(char *const *v, size_t n, const char *s)
 	return bsearch(&s, v, n, sizeof(*v), cmp_strp) != NULL;
 }
 
-/* a equals b, or one is a folder holding the other. */
-static bool paths_overlap(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	size_t n = la < lb ? la : lb;
-
-	if (strncmp(a, b, n) != 0)
-		return false;
-	if (la == lb)
-		return true;
-	return (la < lb ? b[la] : a[lb]) == '/';
-}
-
 /* path is dir or inside it. */
 static bool path_within(const char *path, const char *dir)
 {
@@ -1817,7 +1804,7 @@ static int check_other_prefixes(const struct ap_state *p, const struct ap_manife
 			break;
 		if (ap_state_has(&op, "receipt.json"))
 			rc = load_receipt(&op, &other, err);
-		if (rc == 0 && other && paths_overlap(other->prefix, m->prefix))
+		if (rc == 0 && other && ap_bounds_overlap(other->prefix, m->prefix))
 			rc = ap_err_set(err, AP_E_MANIFEST,
 					"prefix: '%s' overlaps '%s', the prefix of '%s' %s "
 					"installed under '%s': a release may not take another "
