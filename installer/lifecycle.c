@@ -8,6 +8,7 @@
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
 #include "airpack/state.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 /* ap_afile_open names a temporary file NAME.tmp- and 6 random characters. */
@@ -140,18 +141,6 @@ static const char *downloaded_from(const struct lc_install *li, const struct ap_
 	return NULL;
 }
 
-static char *concat(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b);
-	char *s = malloc(na + nb + 1);
-
-	if (s) {
-		memcpy(s, a, na);
-		memcpy(s + na, b, nb + 1);
-	}
-	return s;
-}
-
 void lifecycle_log_install(const struct setup_opts *o, const struct lc_install *li,
 			   const struct ap_release *r, const struct ap_src_plan *p,
 			   const struct ap_txn_result *res, int rc, const struct ap_err *err)
@@ -177,7 +166,7 @@ void lifecycle_log_install(const struct setup_opts *o, const struct lc_install *
 		switch (it->kind) {
 		case AP_SRC_LOCAL:
 			n_local++;
-			owned[i] = it->path ? concat("local:", it->path) : NULL;
+			owned[i] = it->path ? ap_strcat2("local:", it->path) : NULL;
 			src[i].value = owned[i] ? owned[i] : "local";
 			break;
 		case AP_SRC_BUNDLE:
@@ -187,7 +176,7 @@ void lifecycle_log_install(const struct setup_opts *o, const struct lc_install *
 		case AP_SRC_DOWNLOAD:
 			n_dl++;
 			url = downloaded_from(li, it->c);
-			owned[i] = url ? concat("download:", url) : NULL;
+			owned[i] = url ? ap_strcat2("download:", url) : NULL;
 			src[i].value = owned[i] ? owned[i] : "download (not completed)";
 			break;
 		case AP_SRC_MISSING:

@@ -152,6 +152,20 @@ static bool stops_failover(int rc, const struct ap_trust *trust)
 	return rc == AP_E_NOMEM || rc == AP_E_USAGE || (rc == AP_E_UNTRUSTED && !trust);
 }
 
+/* What reading a mirror tree needs before the first request: a mirror, the
+ * network, and the download options. */
+static int mirror_start(struct setup_opts *o, struct ap_fetch_opts *fo, struct ap_err *err)
+{
+	if (o->n_mirrors == 0)
+		return ap_err_set(err, AP_E_USAGE, "no mirror given: use --mirror URL");
+	if (o->offline)
+		return ap_err_set(err, AP_E_USAGE,
+				  "--offline: a mirror tree's index cannot be read without the "
+				  "network; install from a bundle or an offline folder instead");
+	setup_fetch_opts(o, fo);
+	return 0;
+}
+
 int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct setup_index *si,
 		      struct ap_err *err)
 {
@@ -161,13 +175,9 @@ int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct
 
 	memset(si, 0, sizeof(*si));
 	memset(&f, 0, sizeof(f));
-	if (o->n_mirrors == 0)
-		return ap_err_set(err, AP_E_USAGE, "no mirror given: use --mirror URL");
-	if (o->offline)
-		return ap_err_set(err, AP_E_USAGE,
-				  "--offline: a mirror tree's index cannot be read without the "
-				  "network; install from a bundle or an offline folder instead");
-	setup_fetch_opts(o, &fo);
+	rc = mirror_start(o, &fo, err);
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < o->n_mirrors; i++) {
 		rc = try_index(o, &fo, o->mirrors[i], trust, si, err);
 		if (rc == 0)
@@ -277,13 +287,9 @@ int setup_mirror_open(struct setup_opts *o, const struct ap_trust *trust, struct
 	int rc = AP_E_USAGE;
 
 	memset(&f, 0, sizeof(f));
-	if (o->n_mirrors == 0)
-		return ap_err_set(err, AP_E_USAGE, "no mirror given: use --mirror URL");
-	if (o->offline)
-		return ap_err_set(err, AP_E_USAGE,
-				  "--offline: a mirror tree's index cannot be read without the "
-				  "network; install from a bundle or an offline folder instead");
-	setup_fetch_opts(o, &fo);
+	rc = mirror_start(o, &fo, err);
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < o->n_mirrors; i++) {
 		const char *mirror = o->mirrors[i];
 

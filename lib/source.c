@@ -323,18 +323,6 @@ static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, cons
 	return rc;
 }
 
-static char *cat2(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s = malloc(la + lb + 1);
-
-	if (s) {
-		memcpy(s, a, la);
-		memcpy(s + la, b, lb + 1);
-	}
-	return s;
-}
-
 /* Remove what a killed process downloading dest under a name of its own
  * (dest.<pid>.download, .partial) left, once that process is gone.  Run by
  * the holder of dest's lock; nothing else matches the pattern. */
@@ -381,7 +369,7 @@ static int cache_claim(char *dest, char **lock, int *handle, char **target,
 	char suffix[48];
 	int rc;
 
-	*lock = cat2(dest, ".lock");
+	*lock = ap_strcat2(dest, ".lock");
 	if (!*lock)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_lock(*lock, handle, &e);
@@ -396,7 +384,7 @@ static int cache_claim(char *dest, char **lock, int *handle, char **target,
 	if (rc != AP_E_STATE)
 		return ap_err_set(err, e.code, "%s", e.msg);
 	snprintf(suffix, sizeof(suffix), ".%ld.download", ap_fsx_pid());
-	*target = cat2(dest, suffix);
+	*target = ap_strcat2(dest, suffix);
 	return *target ? 0 : ap_err_set(err, AP_E_NOMEM, "out of memory");
 }
 
@@ -407,7 +395,7 @@ static void cache_release(char *lock, int handle, char *target, const char *dest
 	struct ap_err ignore = AP_ERR_INIT;
 
 	if (target && target != dest) {
-		char *partial = cat2(target, ".partial");
+		char *partial = ap_strcat2(target, ".partial");
 
 		ap_fsx_unlink(target, &ignore);
 		if (partial)

@@ -23,6 +23,18 @@ char *ap_strndup(const char *s, size_t n)
 	return p;
 }
 
+char *ap_strcat2(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 1);
+
+	if (s) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb + 1);
+	}
+	return s;
+}
+
 bool ap_is_lower_hex(const char *s, size_t n)
 {
 	size_t i;

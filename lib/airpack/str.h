@@ -12,6 +12,9 @@ char *ap_strdup(const char *s);
  * NUL-terminated); NULL when out of memory. */
 char *ap_strndup(const char *s, size_t n);
 
+/* A malloc'd a followed by b; NULL when out of memory. */
+char *ap_strcat2(const char *a, const char *b);
+
 /* True when s is exactly n lowercase hex digits (false for NULL). */
 bool ap_is_lower_hex(const char *s, size_t n);
 

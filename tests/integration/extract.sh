@@ -53,22 +53,13 @@ PY
 # while it is stopped, then let it go on.  Sets rc, out and stopped (1 when
 # the installer was seen stopped).  Every wait is bounded.
 install_stopped() {
-	local root=$1 from=(--from "$2") pid st i
+	local root=$1 from=(--from "$2") pid
 	shift 2
 	case "${from[1]}" in *.tar) from=(--bundle "${from[1]}") ;; esac
 	AP_TXN_STOP_AT=stage "$S" install "${from[@]}" "${T[@]}" --offline --root "$root" \
 		--quiet >"$tmp/stopped.out" 2>&1 &
 	pid=$!
-	stopped=0
-	for i in $(seq 1 1200); do
-		st=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
-		if [ "$st" = T ] || [ "$st" = t ]; then
-			stopped=1
-			break
-		fi
-		[ -z "$st" ] || [ "$st" = Z ] && break
-		sleep 0.05
-	done
+	wait_stopped "$pid"
 	"$@"
 	kill -CONT "$pid" 2>/dev/null
 	wait "$pid"

@@ -398,6 +398,22 @@ nginx_start() {
 	exit 1
 }
 
+# wait_stopped PID: wait (at most 60 s) until process PID has stopped itself
+# (AP_TXN_STOP_AT); sets stopped to 1 when it did, 0 when it ended first.
+wait_stopped() {
+	local pid=$1 st i
+	stopped=0
+	for i in $(seq 1 1200); do
+		st=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+		if [ "$st" = T ] || [ "$st" = t ]; then
+			stopped=1
+			return 0
+		fi
+		{ [ -z "$st" ] || [ "$st" = Z ]; } && return 0
+		sleep 0.05
+	done
+}
+
 nginx_stop() {
 	local i
 

@@ -240,16 +240,7 @@ release inner 1.0.0 opt/race/inner
 AP_TXN_STOP_AT=stage "$S" install --bundle race-1.0.0.tar "${T[@]}" --root X --quiet \
 	>x1.out 2>&1 &
 px=$!
-stopped=0
-for i in $(seq 1 1200); do
-	st=$(sed 's/^.*) //' "/proc/$px/stat" 2>/dev/null | cut -d' ' -f1)
-	if [ "$st" = T ] || [ "$st" = t ]; then
-		stopped=1
-		break
-	fi
-	{ [ -z "$st" ] || [ "$st" = Z ]; } && break
-	sleep 0.05
-done
+wait_stopped "$px"
 is "the first install stopped after its checks" "$stopped" 1
 run "$S" install --bundle inner-1.0.0.tar "${T[@]}" --root X --quiet
 kill -CONT "$px" 2>/dev/null
