@@ -17,7 +17,10 @@
 #include "airpack/fsx.h"
 #include "airpack/history.h"
 #include "airpack/manifest.h"
-#include "airpack/provision.h"
+#include "airpack/secret.h"
+#include "iotedge/connstr.h"
+#include "iotedge/devconfig.h"
+#include "iotedge/setting.h"
 #include "airpack/receipt.h"
 #include "airpack/state.h"
 #include "airpack/txn.h"
@@ -94,7 +97,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_a
 		case OPT_CS:
 			n_cs++;
 			if (a->cs_arg)
-				ap_wipe(a->cs_arg, strlen(a->cs_arg));
+				ap_secret_wipe(a->cs_arg, strlen(a->cs_arg));
 			if (strcmp(optarg, "-") == 0)
 				a->cs_stdin = true;
 			else
@@ -154,9 +157,9 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 {
 	int rc;
 
-	if (a->proxy && !ap_proxy_url_valid(a->proxy, err))
+	if (a->proxy && !ap_setting_proxy_url_valid(a->proxy, err))
 		return ap_err_prefix(err, "--proxy");
-	if (a->agent_image && !ap_image_ref_valid(a->agent_image, err))
+	if (a->agent_image && !ap_setting_image_ref_valid(a->agent_image, err))
 		return ap_err_prefix(err, "--agent-image");
 	if (a->cs_arg) {
 		size_t n = strlen(a->cs_arg);
@@ -167,7 +170,7 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 		memcpy(s->cs, a->cs_arg, n + 1);
 		s->cs_len = n;
 		/* Take it out of the process's argument list (ps, /proc). */
-		ap_wipe(a->cs_arg, n);
+		ap_secret_wipe(a->cs_arg, n);
 		a->cs_arg = NULL;
 		if (!o->quiet)
 			setup_warn("a connection string given as an argument can be seen by other "
@@ -626,7 +629,7 @@ int cmd_provision(int argc, char **argv)
 		return 0;
 	if (rc < 0) {
 		if (a.cs_arg)
-			ap_wipe(a.cs_arg, strlen(a.cs_arg));
+			ap_secret_wipe(a.cs_arg, strlen(a.cs_arg));
 		return 2;
 	}
 	root = setup_root(&o);
@@ -639,7 +642,7 @@ int cmd_provision(int argc, char **argv)
 	ap_connstr_redacted(&s.c, pr.redacted, sizeof(pr.redacted));
 	ap_connstr_key_fingerprint(&s.c, pr.fingerprint);
 	if (a.proxy)
-		ap_proxy_url_redacted(a.proxy, pr.proxy, sizeof(pr.proxy));
+		ap_setting_proxy_url_redacted(a.proxy, pr.proxy, sizeof(pr.proxy));
 	rc = ap_txn_status(root, a.product, &pr.r, &err);
 	if (rc == AP_E_NOTFOUND && !a.product)
 		ap_err_set(&err, rc, "no product is installed under '%s': install a release, then "

@@ -1,5 +1,5 @@
-/* fuzz_connstr.c - ap_connstr_parse (and the setting validators beside it in
- * provision.h) from memory.  A string that parses must format to a
+/* fuzz_connstr.c - ap_connstr_parse (and the IoT Edge layer's setting
+ * validators, iotedge/setting.h) from memory.  A string that parses must format to a
  * canonical string that parses to the same parts and formats to the same
  * bytes; its redacted form must be that string with the key shown as "****"
  * and its fingerprint must be the key text's SHA-256.  A string that does
@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "airpack/digest.h"
-#include "airpack/provision.h"
+#include "airpack/secret.h"
+#include "iotedge/connstr.h"
+#include "iotedge/setting.h"
 #include "fuzz.h"
 
 #define MAX_INPUT 4096
@@ -155,8 +157,8 @@ static void settings(const char *in)
 	struct ap_err err = AP_ERR_INIT;
 	char buf[1024];
 
-	if (ap_proxy_url_valid(in, &err)) {
-		int rc = ap_proxy_url_redacted(in, buf, sizeof(buf));
+	if (ap_setting_proxy_url_valid(in, &err)) {
+		int rc = ap_setting_proxy_url_redacted(in, buf, sizeof(buf));
 
 		FUZZ_CHECK(rc == 0 || rc == AP_E_TOOBIG, "proxy redaction returned %d", rc);
 		FUZZ_CHECK(strlen(buf) < sizeof(buf), "proxy redaction not terminated");
@@ -164,7 +166,7 @@ static void settings(const char *in)
 		FUZZ_CHECK(err.msg[0] != '\0', "an invalid proxy URL gave no message");
 	}
 	err.msg[0] = '\0';
-	if (!ap_image_ref_valid(in, &err))
+	if (!ap_setting_image_ref_valid(in, &err))
 		FUZZ_CHECK(err.msg[0] != '\0', "an invalid image reference gave no message");
 }
 
