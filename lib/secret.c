@@ -1,9 +1,13 @@
 /* secret.c - wiping and freeing buffers that hold secrets; see
  * airpack/secret.h. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "airpack/secret.h"
+#include "airpack/err.h"
+#include "airpack/fsx.h"
 #include "airpack/banned.h"
 
 /* Calling memset through a volatile pointer keeps the compiler from proving
@@ -28,4 +32,45 @@ void ap_secret_free_str(char *s)
 {
 	if (s)
 		ap_secret_free(s, strlen(s));
+}
+
+int ap_secret_read(const char *path, size_t max, char **buf, size_t *len, struct ap_err *err)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	const char *name = is_stdin ? "standard input" : path;
+	FILE *fp = stdin;
+	char *b;
+	size_t n = 0, got;
+	int rc = 0;
+
+	if (!is_stdin) {
+		rc = ap_fsx_fopen(path, "rb", &fp, err);
+		if (rc)
+			return rc;
+	}
+	/* One allocation for the largest allowed input: growing a buffer would
+	 * leave unwiped copies of the secret in freed memory. */
+	b = malloc(max + 2);
+	if (!b) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading '%s'", name);
+		goto out;
+	}
+	while (n <= max && (got = fread(b + n, 1, max + 1 - n, fp)) > 0)
+		n += got;
+	if (ferror(fp)) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", name);
+	} else if (n > max) {
+		rc = ap_err_set(err, AP_E_TOOBIG, "'%s' is larger than %zu bytes", name, max);
+	}
+	if (rc) {
+		ap_secret_free(b, n);
+		goto out;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+out:
+	if (!is_stdin)
+		fclose(fp);
+	return rc;
 }
