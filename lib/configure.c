@@ -210,54 +210,22 @@ static int render(const char *root, const char *abs, const struct ap_manifest *m
 	return rc;
 }
 
-int ap_configure_run(const char *root, const struct ap_manifest *m, struct ap_receipt **r,
-		     const struct ap_configure_hook *hook, struct ap_configure_result *res,
-		     struct ap_err *err)
+/* Under the lock: the new document, the folders, the record, the file. */
+static int configure_locked(const char *root, const char *abs, const struct ap_manifest *m,
+			    const struct ap_receipt *r, const struct ap_configure_hook *hook,
+			    struct ap_configure_result *res, struct ap_err *err)
 {
 	struct ap_history_record rec, *prev = NULL;
-	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
-	struct ap_receipt *locked = NULL;
 	struct dirs ds = { NULL, 0 };
-	struct ap_state state;
-	char *receipt = NULL, *abs = NULL, *yaml = NULL;
+	char *yaml = NULL;
 	size_t ylen = 0;
 	int rc;
 
-	if (!root)
-		root = "/";
-	if (!m->has_config)
-		return ap_err_set(err, AP_E_MANIFEST,
-				  "%s %s declares no device configuration (its manifest has no "
-				  "'config' section): there is nothing to provision",
-				  m->product, m->version);
-	if (!ap_manifest_safe_relpath(m->config.path, false))
-		return ap_err_set(err, AP_E_UNSAFE, "config.path '%s' is not a safe relative path",
-				  m->config.path);
-	rc = ap_state_init(&state, root, (*r)->product, err);
-	if (rc)
-		return rc;
 	memset(&rec, 0, sizeof(rec));
-	receipt = ap_state_file(&state, "receipt.json", NULL);
-	abs = ap_path_join(root, m->config.path);
-	if (!receipt || !abs) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-		goto out;
-	}
-	/* The product's lock keeps install and uninstall out while we write;
-	 * taking it finishes or undoes an interrupted install first. */
-	to.root = root;
-	rc = ap_txn_lock(&state, AP_STATE_WRITE, &to, err);
-	if (rc < 0)
-		goto out;
-	rc = ap_receipt_load(receipt, &locked, err);
+	rc = render(root, abs, m, r, hook, &yaml, &ylen, err);
 	if (rc)
 		goto out;
-	ap_receipt_free(*r);
-	*r = locked;
-	rc = render(root, abs, m, *r, hook, &yaml, &ylen, err);
-	if (rc)
-		goto out;
-	rc = ap_history_record_load(root, (*r)->product, &prev, err);
+	rc = ap_history_record_load(root, r->product, &prev, err);
 	if (rc && rc != AP_E_NOTFOUND)
 		goto out;
 	ap_err_clear(err);
@@ -267,8 +235,8 @@ int ap_configure_run(const char *root, const struct ap_manifest *m, struct ap_re
 	if (rc)
 		goto out;
 	ap_sha256_hex(yaml, ylen, rec.config_sha256);
-	rec.product = (*r)->product;
-	rec.version = (*r)->version;
+	rec.product = r->product;
+	rec.version = r->version;
 	rec.config_path = m->config.path;
 	rec.config_mode = m->config.mode;
 	rec.identity = hook->identity;
@@ -297,6 +265,51 @@ out:
 	ap_secret_free(yaml, ylen);
 	ap_history_record_free(prev);
 	ap_strv_free(ds.v, ds.n);
+	return rc;
+}
+
+int ap_configure_run(const char *root, const struct ap_manifest *m, struct ap_receipt **r,
+		     const struct ap_configure_hook *hook, struct ap_configure_result *res,
+		     struct ap_err *err)
+{
+	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
+	struct ap_receipt *locked = NULL;
+	struct ap_state state;
+	char *receipt = NULL, *abs = NULL;
+	int rc;
+
+	if (!root)
+		root = "/";
+	if (!m->has_config)
+		return ap_err_set(err, AP_E_MANIFEST,
+				  "%s %s declares no device configuration (its manifest has no "
+				  "'config' section): there is nothing to provision",
+				  m->product, m->version);
+	if (!ap_manifest_safe_relpath(m->config.path, false))
+		return ap_err_set(err, AP_E_UNSAFE, "config.path '%s' is not a safe relative path",
+				  m->config.path);
+	rc = ap_state_init(&state, root, (*r)->product, err);
+	if (rc)
+		return rc;
+	receipt = ap_state_file(&state, "receipt.json", NULL);
+	abs = ap_path_join(root, m->config.path);
+	if (!receipt || !abs) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* The product's lock keeps install and uninstall out while we write;
+	 * taking it finishes or undoes an interrupted install first. */
+	to.root = root;
+	rc = ap_txn_lock(&state, AP_STATE_WRITE, &to, err);
+	if (rc < 0)
+		goto out;
+	rc = ap_receipt_load(receipt, &locked, err);
+	if (rc)
+		goto out;
+	ap_receipt_free(*r);
+	*r = locked;
+	rc = configure_locked(root, abs, m, *r, hook, res, err);
+out:
 	free(abs);
 	free(receipt);
 	ap_state_release(&state);

@@ -172,14 +172,124 @@ static int split_parts(const char *s, size_t n, struct part *parts, int *count,
 	return 0;
 }
 
+/* The string without surrounding whitespace and one pair of matching
+ * quotes: [*b, *e). */
+static int unwrap(const char *in, size_t len, const char **b, const char **e, bool *quoted,
+		  struct ap_err *err)
+{
+	const char *p = in, *q = in + len;
+
+	while (p < q && ap_text_is_space(*p))
+		p++;
+	while (q > p && ap_text_is_space(q[-1]))
+		q--;
+	if (p < q && (*p == '"' || *p == '\'')) {
+		if (q - p < 2 || q[-1] != *p)
+			return ap_err_set(err, AP_E_USAGE,
+					  "mismatched quotes: the connection string starts with "
+					  "%s but does not end with it; give it without quotes",
+					  *p == '"' ? "'\"'" : "\"'\"");
+		p++;
+		q--;
+		*quoted = true;
+		while (p < q && ap_text_is_space(*p))
+			p++;
+		while (q > p && ap_text_is_space(q[-1]))
+			q--;
+	} else if (p < q && q[-1] == '"') {
+		return ap_err_set(err, AP_E_USAGE,
+				  "mismatched quotes: the connection string ends with '\"' but "
+				  "does not start with it; give it without quotes");
+	}
+	if (p == q)
+		return ap_err_set(err, AP_E_USAGE,
+				  "connection string is empty; expected "
+				  "HostName=...;DeviceId=...;SharedAccessKey=...");
+	*b = p;
+	*e = q;
+	return 0;
+}
+
+/* The error for a key that is none of key_names; quoted only when it is
+ * safe to show (keytext is the SharedAccessKey, if any). */
+static int unknown_key(const struct part *pt, int i, const char *keytext, size_t keylen,
+		       struct ap_err *err)
+{
+	for (int j = 0; j < K_COUNT; j++)
+		if (ap_text_ieq(pt->p, pt->kn, key_names[j]))
+			return ap_err_set(err, AP_E_USAGE,
+					  "wrong case key '%.*s' in part %d: write '%s' (keys are "
+					  "case-sensitive)",
+					  (int)pt->kn, pt->p, i + 1, key_names[j]);
+	if (ap_text_ieq(pt->p, pt->kn, "ModuleId"))
+		return ap_err_set(err, AP_E_USAGE,
+				  "ModuleId: module identities are not edge devices; use the "
+				  "connection string of the IoT Edge device (HostName, DeviceId, "
+				  "SharedAccessKey)");
+	if (ap_text_ieq(pt->p, pt->kn, "SharedAccessKeyName"))
+		return ap_err_set(err, AP_E_USAGE,
+				  "SharedAccessKeyName: this is an IoT hub (service) connection "
+				  "string, not a device connection string; copy the device's "
+				  "primary connection string");
+	if (ap_text_quotable(pt->p, pt->kn, keytext, keylen))
+		return ap_err_set(err, AP_E_USAGE,
+				  "unknown key '%.*s' in part %d; expected HostName, DeviceId, "
+				  "SharedAccessKey and optionally GatewayHostName",
+				  (int)pt->kn, pt->p, i + 1);
+	return ap_err_set(err, AP_E_USAGE,
+			  "unknown key in part %d (%zu characters, not shown); expected "
+			  "HostName, DeviceId, SharedAccessKey and optionally GatewayHostName",
+			  i + 1, pt->kn);
+}
+
+/* Check part i (Key=Value, no whitespace) and say which key it is in *k. */
+static int check_part(const struct part *pt, int i, const char *keytext, size_t keylen, int *k,
+		      struct ap_err *err)
+{
+	char label[32];
+
+	if (pt->n == 0)
+		return ap_err_set(err, AP_E_USAGE,
+				  "part %d is empty (%s); parts are separated by one ';'", i + 1,
+				  i == 0 ? "the string starts with ';'" : "';;'");
+	for (size_t j = 0; j < pt->n; j++)
+		if (ap_text_is_space(pt->p[j])) {
+			part_label(pt, i, label, sizeof(label));
+			return ap_err_set(err, AP_E_USAGE,
+					  "%s: contains whitespace; a connection string has no "
+					  "spaces or line breaks inside",
+					  label);
+		}
+	if (!pt->v) {
+		if (ap_text_quotable(pt->p, pt->n, keytext, keylen))
+			return ap_err_set(err, AP_E_USAGE,
+					  "part %d '%.*s' has no '='; expected Key=Value", i + 1,
+					  (int)pt->n, pt->p);
+		return ap_err_set(err, AP_E_USAGE,
+				  "part %d (%zu characters, not shown) has no '='; expected "
+				  "Key=Value",
+				  i + 1, pt->n);
+	}
+	if (pt->kn == 0)
+		return ap_err_set(err, AP_E_USAGE,
+				  "part %d has no key before '='; expected Key=Value", i + 1);
+	*k = -1;
+	for (int j = 0; j < K_COUNT; j++)
+		if (ap_text_eq(pt->p, pt->kn, key_names[j]))
+			*k = j;
+	if (*k < 0)
+		return unknown_key(pt, i, keytext, keylen, err);
+	return 0;
+}
+
 int ap_connstr_parse(const char *in, struct ap_connstr *out, struct ap_err *err)
 {
 	struct part parts[CONNSTR_MAX_PARTS];
 	int where[K_COUNT] = { -1, -1, -1, -1 };
 	struct ap_connstr c = AP_CONNSTR_INIT;
-	const char *b, *e, *keytext = NULL;
+	const char *b = NULL, *e = NULL, *keytext = NULL;
 	size_t len, keylen = 0;
-	char label[32], missing[64] = "";
+	char missing[64] = "";
 	int np = 0, rc;
 
 	if (!in)
@@ -189,36 +299,9 @@ int ap_connstr_parse(const char *in, struct ap_connstr *out, struct ap_err *err)
 		return ap_err_set(err, AP_E_USAGE,
 				  "connection string is %zu characters, at most %d allowed", len,
 				  CONNSTR_MAX);
-	b = in;
-	e = in + len;
-	while (b < e && ap_text_is_space(*b))
-		b++;
-	while (e > b && ap_text_is_space(e[-1]))
-		e--;
-	if (b < e && (*b == '"' || *b == '\'')) {
-		if (e - b < 2 || e[-1] != *b)
-			return ap_err_set(err, AP_E_USAGE,
-					  "mismatched quotes: the connection string starts with "
-					  "%s but does not end with it; give it without quotes",
-					  *b == '"' ? "'\"'" : "\"'\"");
-		b++;
-		e--;
-		c.quotes_stripped = true;
-		while (b < e && ap_text_is_space(*b))
-			b++;
-		while (e > b && ap_text_is_space(e[-1]))
-			e--;
-	} else if (b < e && e[-1] == '"') {
-		return ap_err_set(err, AP_E_USAGE,
-				  "mismatched quotes: the connection string ends with '\"' but "
-				  "does not start with it; give it without quotes");
-	}
-	if (b == e)
-		return ap_err_set(err, AP_E_USAGE,
-				  "connection string is empty; expected "
-				  "HostName=...;DeviceId=...;SharedAccessKey=...");
-
-	rc = split_parts(b, (size_t)(e - b), parts, &np, err);
+	rc = unwrap(in, len, &b, &e, &c.quotes_stripped, err);
+	if (rc == 0)
+		rc = split_parts(b, (size_t)(e - b), parts, &np, err);
 	if (rc < 0)
 		return rc;
 	/* Find the key first so every message below can avoid quoting it. */
@@ -228,78 +311,17 @@ int ap_connstr_parse(const char *in, struct ap_connstr *out, struct ap_err *err)
 			keylen = parts[i].vn;
 			break;
 		}
-
 	for (int i = 0; i < np; i++) {
-		const struct part *pt = &parts[i];
-		int k = -1;
+		int k;
 
-		if (pt->n == 0)
-			return ap_err_set(err, AP_E_USAGE,
-					  "part %d is empty (%s); parts are separated by one ';'",
-					  i + 1,
-					  i == 0 ? "the string starts with ';'" : "';;'");
-		for (size_t j = 0; j < pt->n; j++)
-			if (ap_text_is_space(pt->p[j])) {
-				part_label(pt, i, label, sizeof(label));
-				return ap_err_set(err, AP_E_USAGE,
-						  "%s: contains whitespace; a connection string "
-						  "has no spaces or line breaks inside",
-						  label);
-			}
-		if (!pt->v) {
-			if (ap_text_quotable(pt->p, pt->n, keytext, keylen))
-				return ap_err_set(err, AP_E_USAGE,
-						  "part %d '%.*s' has no '='; expected Key=Value",
-						  i + 1, (int)pt->n, pt->p);
-			return ap_err_set(err, AP_E_USAGE,
-					  "part %d (%zu characters, not shown) has no '='; "
-					  "expected Key=Value",
-					  i + 1, pt->n);
-		}
-		if (pt->kn == 0)
-			return ap_err_set(err, AP_E_USAGE,
-					  "part %d has no key before '='; expected Key=Value",
-					  i + 1);
-		for (int j = 0; j < K_COUNT; j++)
-			if (ap_text_eq(pt->p, pt->kn, key_names[j]))
-				k = j;
-		if (k < 0) {
-			for (int j = 0; j < K_COUNT; j++)
-				if (ap_text_ieq(pt->p, pt->kn, key_names[j]))
-					return ap_err_set(err, AP_E_USAGE,
-							  "wrong case key '%.*s' in part %d: "
-							  "write '%s' (keys are case-sensitive)",
-							  (int)pt->kn, pt->p, i + 1,
-							  key_names[j]);
-			if (ap_text_ieq(pt->p, pt->kn, "ModuleId"))
-				return ap_err_set(err, AP_E_USAGE,
-						  "ModuleId: module identities are not edge "
-						  "devices; use the connection string of the "
-						  "IoT Edge device (HostName, DeviceId, "
-						  "SharedAccessKey)");
-			if (ap_text_ieq(pt->p, pt->kn, "SharedAccessKeyName"))
-				return ap_err_set(err, AP_E_USAGE,
-						  "SharedAccessKeyName: this is an IoT hub "
-						  "(service) connection string, not a device "
-						  "connection string; copy the device's primary "
-						  "connection string");
-			if (ap_text_quotable(pt->p, pt->kn, keytext, keylen))
-				return ap_err_set(err, AP_E_USAGE,
-						  "unknown key '%.*s' in part %d; expected "
-						  "HostName, DeviceId, SharedAccessKey and "
-						  "optionally GatewayHostName",
-						  (int)pt->kn, pt->p, i + 1);
-			return ap_err_set(err, AP_E_USAGE,
-					  "unknown key in part %d (%zu characters, not shown); "
-					  "expected HostName, DeviceId, SharedAccessKey and "
-					  "optionally GatewayHostName",
-					  i + 1, pt->kn);
-		}
+		rc = check_part(&parts[i], i, keytext, keylen, &k, err);
+		if (rc < 0)
+			return rc;
 		if (where[k] >= 0)
 			return ap_err_set(err, AP_E_USAGE, "duplicate %s (parts %d and %d)",
 					  key_names[k], where[k] + 1, i + 1);
 		where[k] = i;
-		if (pt->vn == 0)
+		if (parts[i].vn == 0)
 			return ap_err_set(err, AP_E_USAGE, "%s: empty value", key_names[k]);
 	}
 	for (int k = K_HOST; k <= K_KEY; k++)
@@ -326,7 +348,7 @@ int ap_connstr_parse(const char *in, struct ap_connstr *out, struct ap_err *err)
 		return rc;
 	if (where[K_GATEWAY] >= 0) {
 		rc = ap_text_dns_check(parts[where[K_GATEWAY]].v, parts[where[K_GATEWAY]].vn, 1,
-			       "GatewayHostName", err);
+				       "GatewayHostName", err);
 		if (rc < 0)
 			return rc;
 	}

@@ -535,12 +535,14 @@ static int validate_settings(const struct ap_devconfig_settings *s, struct ap_co
 		rc = ap_setting_printable_check(s->registry_user, false, 256, "registry user", err);
 		if (rc < 0)
 			return rc;
-		rc = ap_setting_printable_check(s->registry_password, true, 1024, "registry password", err);
+		rc = ap_setting_printable_check(s->registry_password, true, 1024,
+						"registry password", err);
 		if (rc < 0)
 			return rc;
 		if (s->registry_address) {
-			rc = ap_setting_hostport_check(s->registry_address, strlen(s->registry_address),
-					    "registry address", err);
+			rc = ap_setting_hostport_check(s->registry_address,
+						       strlen(s->registry_address),
+						       "registry address", err);
 			if (rc < 0)
 				return rc;
 			*registry = ap_strdup(s->registry_address);

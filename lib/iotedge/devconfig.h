@@ -59,7 +59,8 @@ struct ap_devconfig_settings {
  * A root that is not a mapping, a path component that is not a mapping (named
  * as "agent.config"), duplicate keys on the edited paths, an aliased node on
  * an edited path, more than one document, nesting deeper than 64 levels,
- * and YAML syntax errors (with line and column) are errors.  At least one setting must be given (AP_E_USAGE).
+ * and YAML syntax errors (with line and column) are errors.  At least one
+ * setting must be given (AP_E_USAGE).
  * *out_yaml is a new NUL-terminated buffer (*out_len excludes the NUL) that
  * holds secrets: write it mode 0600 and free it with ap_secret_free.  The
  * outputs are written only on success. */

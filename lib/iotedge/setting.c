@@ -180,6 +180,71 @@ static bool image_char(char c)
 	return (c >= 'a' && c <= 'z') || ap_text_is_digit(c) || (c != '\0' && strchr("._/:@-", c));
 }
 
+/* The name part of an image reference, ref..name_end, as path components:
+ * none empty, each starting and ending with a letter or digit, ':' only as
+ * the first component's port or the last component's tag (*tag then
+ * points after it). */
+static bool image_path_ok(const char *ref, const char *name_end, const char **tag,
+			  struct ap_err *err)
+{
+	for (const char *p = ref; p <= name_end;) {
+		const char *q = p;
+		bool first = p == ref, last;
+		const char *colon = NULL;
+
+		while (q < name_end && *q != '/')
+			q++;
+		last = q == name_end;
+		if (q == p) {
+			ap_err_set(err, AP_E_USAGE,
+				   "image reference: an empty path component (a '/' at the start "
+				   "or end, or two in a row)");
+			return false;
+		}
+		for (const char *r = p; r < q; r++)
+			if (*r == ':') {
+				if (colon) {
+					ap_err_set(err, AP_E_USAGE,
+						   "image reference: more than one ':' in a "
+						   "component");
+					return false;
+				}
+				colon = r;
+			}
+		if (colon && last)
+			*tag = colon + 1;
+		else if (colon && !(first && !last)) {
+			ap_err_set(err, AP_E_USAGE,
+				   "image reference: ':' is only allowed for a registry port or "
+				   "a tag");
+			return false;
+		}
+		if (colon && first && !last) {
+			for (const char *r = colon + 1; r < q; r++)
+				if (!ap_text_is_digit(*r)) {
+					ap_err_set(err, AP_E_USAGE,
+						   "image reference: the registry port is not a "
+						   "number");
+					return false;
+				}
+		}
+		{
+			const char *ce = colon ? colon : q;
+
+			if (ce == p || !ap_text_is_alnum(*p) || !ap_text_is_alnum(ce[-1])) {
+				ap_err_set(err, AP_E_USAGE,
+					   "image reference: a path component must start and "
+					   "end with a letter or digit");
+				return false;
+			}
+		}
+		if (q == name_end)
+			break;
+		p = q + 1;
+	}
+	return true;
+}
+
 bool ap_setting_image_ref_valid(const char *ref, struct ap_err *err)
 {
 	const char *at, *name_end, *tag = NULL;
@@ -221,63 +286,8 @@ bool ap_setting_image_ref_valid(const char *ref, struct ap_err *err)
 				return false;
 			}
 	}
-	/* Path components: none empty; ':' only as the first component's port
-	 * or the last component's tag. */
-	for (const char *p = ref; p <= name_end;) {
-		const char *q = p;
-		bool first = p == ref, last;
-		const char *colon = NULL;
-
-		while (q < name_end && *q != '/')
-			q++;
-		last = q == name_end;
-		if (q == p) {
-			ap_err_set(err, AP_E_USAGE,
-				   "image reference: an empty path component (a '/' at the start "
-				   "or end, or two in a row)");
-			return false;
-		}
-		for (const char *r = p; r < q; r++)
-			if (*r == ':') {
-				if (colon) {
-					ap_err_set(err, AP_E_USAGE,
-						   "image reference: more than one ':' in a "
-						   "component");
-					return false;
-				}
-				colon = r;
-			}
-		if (colon && last)
-			tag = colon + 1;
-		else if (colon && !(first && !last)) {
-			ap_err_set(err, AP_E_USAGE,
-				   "image reference: ':' is only allowed for a registry port or "
-				   "a tag");
-			return false;
-		}
-		if (colon && first && !last) {
-			for (const char *r = colon + 1; r < q; r++)
-				if (!ap_text_is_digit(*r)) {
-					ap_err_set(err, AP_E_USAGE,
-						   "image reference: the registry port is not a "
-						   "number");
-					return false;
-				}
-		}
-		{
-			const char *ce = colon ? colon : q;
-
-			if (ce == p || !ap_text_is_alnum(*p) || !ap_text_is_alnum(ce[-1])) {
-				ap_err_set(err, AP_E_USAGE,
-					   "image reference: a path component must start and "
-					   "end with a letter or digit");
-				return false;
-			}
-		}
-		if (q == name_end)
-			break;
-		p = q + 1;
-	}
+	if (!image_path_ok(ref, name_end, &tag, err))
+		return false;
 	if (tag && (tag == name_end || *tag == '.' || *tag == '-' || name_end - tag > 128)) {
 		ap_err_set(err, AP_E_USAGE,
 			   "image reference: the tag after ':' must be 1-128 characters and not "
@@ -303,7 +313,7 @@ char *ap_setting_image_registry(const char *ref)
 }
 
 int ap_setting_printable_check(const char *s, bool allow_space, size_t max, const char *what,
-			   struct ap_err *err)
+			       struct ap_err *err)
 {
 	size_t n = strlen(s);
 
