@@ -41,9 +41,9 @@ static int check_device_id(const char *s, size_t n, struct ap_err *err)
 {
 	char cb[16];
 
-	if (n > AP_DEVICE_ID_MAX)
+	if (n > AP_CONNSTR_DEVICE_ID_MAX)
 		return ap_err_set(err, AP_E_USAGE, "DeviceId: %zu characters, at most %d allowed",
-				  n, AP_DEVICE_ID_MAX);
+				  n, AP_CONNSTR_DEVICE_ID_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (!device_id_char(s[i]))
 			return ap_err_set(err, AP_E_USAGE,
@@ -109,11 +109,11 @@ static int check_key(const char *s, size_t n, size_t *bytes, struct ap_err *err)
 				  "SharedAccessKey: not valid base64: bad padding (the bits "
 				  "before '=' are not zero)");
 	*bytes = n / 4 * 3 - pad;
-	if (*bytes < AP_KEY_MIN_BYTES || *bytes > AP_KEY_MAX_BYTES)
+	if (*bytes < AP_CONNSTR_KEY_MIN_BYTES || *bytes > AP_CONNSTR_KEY_MAX_BYTES)
 		return ap_err_set(err, AP_E_USAGE,
 				  "SharedAccessKey: decodes to %zu bytes, expected %d to %d "
 				  "(IoT Hub keys are 32)",
-				  *bytes, AP_KEY_MIN_BYTES, AP_KEY_MAX_BYTES);
+				  *bytes, AP_CONNSTR_KEY_MIN_BYTES, AP_CONNSTR_KEY_MAX_BYTES);
 	return 0;
 }
 
@@ -431,7 +431,7 @@ int ap_connstr_redacted(const struct ap_connstr *c, char *buf, size_t n)
 	return (size_t)w >= n ? AP_E_TOOBIG : 0;
 }
 
-void ap_connstr_key_fingerprint(const struct ap_connstr *c, char out[AP_KEY_FINGERPRINT_LEN])
+void ap_connstr_key_fingerprint(const struct ap_connstr *c, char out[AP_CONNSTR_FINGERPRINT_LEN])
 {
 	char hex[AP_SHA256_HEX];
 
@@ -439,7 +439,7 @@ void ap_connstr_key_fingerprint(const struct ap_connstr *c, char out[AP_KEY_FING
 	if (!c || !c->shared_access_key)
 		return;
 	ap_sha256_hex(c->shared_access_key, strlen(c->shared_access_key), hex);
-	memcpy(out, hex, AP_KEY_FINGERPRINT_LEN - 1);
-	out[AP_KEY_FINGERPRINT_LEN - 1] = '\0';
+	memcpy(out, hex, AP_CONNSTR_FINGERPRINT_LEN - 1);
+	out[AP_CONNSTR_FINGERPRINT_LEN - 1] = '\0';
 	ap_secret_wipe(hex, sizeof(hex));
 }

@@ -13,11 +13,11 @@
 #include "airpack/err.h"
 #include "iotedge/text.h"
 
-#define AP_DEVICE_ID_MAX 128
-#define AP_HOST_NAME_MAX AP_TEXT_DNS_NAME_MAX
-#define AP_KEY_MIN_BYTES 16 /* decoded SharedAccessKey length bounds */
-#define AP_KEY_MAX_BYTES 64
-#define AP_KEY_FINGERPRINT_LEN 9 /* 8 hex digits and a NUL */
+#define AP_CONNSTR_DEVICE_ID_MAX 128
+#define AP_CONNSTR_HOST_NAME_MAX AP_TEXT_DNS_NAME_MAX
+#define AP_CONNSTR_KEY_MIN_BYTES 16 /* decoded SharedAccessKey length bounds */
+#define AP_CONNSTR_KEY_MAX_BYTES 64
+#define AP_CONNSTR_FINGERPRINT_LEN 9 /* 8 hex digits and a NUL */
 #define AP_CONNSTR_REDACTED_MAX 768
 
 /* A parsed device connection string.  Every string is malloc'd and owned by
@@ -51,7 +51,7 @@ struct ap_connstr {
  * - DeviceId is 1..128 ASCII letters, digits and - . % _ * ? ! ( ) , : = @ $ '
  *   (the IoT Hub identity registry set; '+' and '#' are not supported there);
  * - SharedAccessKey is canonical standard base64 (A-Z a-z 0-9 + /, '='
- *   padding) decoding to AP_KEY_MIN_BYTES..AP_KEY_MAX_BYTES bytes.
+ *   padding) decoding to AP_CONNSTR_KEY_MIN_BYTES..AP_CONNSTR_KEY_MAX_BYTES bytes.
  * Every error (AP_E_USAGE) names the part ("DeviceId: ...", "missing
  * SharedAccessKey", "duplicate HostName", "unknown key 'Foo'", "part 3 ...")
  * and never contains the key.  *out is written only on success (it need not
@@ -75,6 +75,6 @@ int ap_connstr_redacted(const struct ap_connstr *c, char *buf, size_t n);
 /* The first 8 hex digits of SHA-256 over the key's base64 text as given, so
  * an operator can compare keys without showing them:
  *   printf %s "$KEY" | sha256sum | cut -c1-8 */
-void ap_connstr_key_fingerprint(const struct ap_connstr *c, char out[AP_KEY_FINGERPRINT_LEN]);
+void ap_connstr_key_fingerprint(const struct ap_connstr *c, char out[AP_CONNSTR_FINGERPRINT_LEN]);
 
 #endif

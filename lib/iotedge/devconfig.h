@@ -76,7 +76,7 @@ struct ap_devconfig_info {
 	char *host_name;         /* from the connection string, when it parses */
 	char *device_id;
 	char *gateway_host_name;
-	char key_fingerprint[AP_KEY_FINGERPRINT_LEN]; /* "" when not provisioned */
+	char key_fingerprint[AP_CONNSTR_FINGERPRINT_LEN]; /* "" when not provisioned */
 	char *agent_image;       /* agent.config.image */
 	char *registry_address;  /* agent.config.auth.serveraddress */
 	char *registry_user;     /* agent.config.auth.username */

@@ -26,7 +26,7 @@ struct ap_iotedge {
 	struct ap_devconfig_settings set;
 	const struct ap_connstr *c;
 	char redacted[AP_CONNSTR_REDACTED_MAX];  /* the string with SharedAccessKey=**** */
-	char fingerprint[AP_KEY_FINGERPRINT_LEN]; /* of the key */
+	char fingerprint[AP_CONNSTR_FINGERPRINT_LEN]; /* of the key */
 	char proxy[AP_IOTEDGE_PROXY_REDACTED_MAX]; /* the proxy, credentials as ****; "" without one */
 	/* What the record keeps: host_name, device_id, gateway_host_name,
 	 * key_fingerprint, agent_image, registry_address, registry_user,

@@ -103,17 +103,17 @@ static void check_parsed(const char *in, const struct ap_connstr *c)
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_connstr back;
 	char redacted[AP_CONNSTR_REDACTED_MAX], want[AP_CONNSTR_REDACTED_MAX];
-	char fp[AP_KEY_FINGERPRINT_LEN], hex[AP_SHA256_HEX];
+	char fp[AP_CONNSTR_FINGERPRINT_LEN], hex[AP_SHA256_HEX];
 	char *s1 = NULL, *s2 = NULL;
 	size_t l1 = 0, l2 = 0;
 	int rc;
 
 	FUZZ_CHECK(c->host_name && c->device_id && c->shared_access_key,
 		   "a parsed string lacks a required part: '%s'", in);
-	FUZZ_CHECK(c->key_bytes >= AP_KEY_MIN_BYTES && c->key_bytes <= AP_KEY_MAX_BYTES,
+	FUZZ_CHECK(c->key_bytes >= AP_CONNSTR_KEY_MIN_BYTES && c->key_bytes <= AP_CONNSTR_KEY_MAX_BYTES,
 		   "key of %zu bytes accepted", c->key_bytes);
-	FUZZ_CHECK(strlen(c->device_id) <= AP_DEVICE_ID_MAX, "DeviceId too long accepted");
-	FUZZ_CHECK(strlen(c->host_name) <= AP_HOST_NAME_MAX, "HostName too long accepted");
+	FUZZ_CHECK(strlen(c->device_id) <= AP_CONNSTR_DEVICE_ID_MAX, "DeviceId too long accepted");
+	FUZZ_CHECK(strlen(c->host_name) <= AP_CONNSTR_HOST_NAME_MAX, "HostName too long accepted");
 
 	rc = ap_connstr_format(c, &s1, &l1, &err);
 	FUZZ_CHECK(rc == 0, "format failed: %s", err.msg);

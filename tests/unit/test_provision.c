@@ -261,7 +261,7 @@ static void test_invalid(void)
 static void test_format(void)
 {
 	struct ap_connstr c = AP_CONNSTR_INIT;
-	char buf[AP_CONNSTR_REDACTED_MAX], small[20], fp[AP_KEY_FINGERPRINT_LEN];
+	char buf[AP_CONNSTR_REDACTED_MAX], small[20], fp[AP_CONNSTR_FINGERPRINT_LEN];
 	char *s = NULL;
 	size_t len = 0;
 
