@@ -1,6 +1,9 @@
 /* cmd_provision.c - airpack-setup provision: give the installed device its
  * cloud identity (an IoT Hub device connection string) by writing the
- * device configuration the release declares, atomically, mode 0600.
+ * device configuration the release declares.  This file reads the options
+ * and the secret inputs and prints; the IoT Edge layer (iotedge/iotedge.h)
+ * makes the configuration and the core's configure step
+ * (airpack/configure.h) writes it, atomically, under the product's lock.
  *
  * The key and the registry password only ever live in buffers that are
  * wiped before they are freed; output, errors, the history and the
@@ -16,14 +19,14 @@
 #include "airpack/configure.h"
 #include "airpack/history.h"
 #include "airpack/manifest.h"
+#include "airpack/receipt.h"
 #include "airpack/secret.h"
+#include "airpack/txn.h"
+#include "airpack/ui.h"
 #include "iotedge/connstr.h"
 #include "iotedge/devconfig.h"
 #include "iotedge/iotedge.h"
 #include "iotedge/setting.h"
-#include "airpack/receipt.h"
-#include "airpack/txn.h"
-#include "airpack/ui.h"
 #include "airpack/banned.h"
 
 #define SECRET_INPUT_MAX (16 * 1024)
@@ -171,7 +174,7 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 				   "or --connection-string-file FILE");
 	} else {
 		rc = ap_secret_read(a->cs_stdin ? "-" : a->cs_file, SECRET_INPUT_MAX, &s->cs,
-					   &s->cs_len, err);
+				    &s->cs_len, err);
 		if (rc)
 			return ap_err_prefix(err, "reading the connection string");
 	}
@@ -182,8 +185,8 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 		setup_warn("the connection string was wrapped in quotes: they were removed (the "
 			   "runtime expects it without quotes)");
 	if (a->reg_password_file) {
-		rc = ap_secret_read(a->reg_password_file, SECRET_INPUT_MAX, &s->pw,
-					   &s->pw_len, err);
+		rc = ap_secret_read(a->reg_password_file, SECRET_INPUT_MAX, &s->pw, &s->pw_len,
+				    err);
 		if (rc)
 			return ap_err_prefix(err, "reading the registry password");
 		/* A password file ends with a line break; the password does not. */
