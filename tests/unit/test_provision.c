@@ -1,4 +1,5 @@
-/* test_provision.c - connection strings, settings validation and config.yaml editing. */
+/* test_provision.c - the IoT Edge layer (lib/iotedge/): connection strings,
+ * settings validation and config.yaml editing. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
