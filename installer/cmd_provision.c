@@ -1,6 +1,9 @@
 /* cmd_provision.c - airpack-setup provision: give the installed device its
  * cloud identity (an IoT Hub device connection string) by writing the
- * device configuration the release declares, atomically, mode 0600.
+ * device configuration the release declares.  This file reads the options
+ * and the secret inputs and prints; the IoT Edge layer (iotedge/iotedge.h)
+ * makes the configuration and the core's configure step
+ * (airpack/configure.h) writes it, atomically, under the product's lock.
  *
  * The key and the registry password only ever live in buffers that are
  * wiped before they are freed; output, errors, the history and the
@@ -13,15 +16,17 @@
 #include "commands.h"
 #include "lifecycle.h"
 #include "setup.h"
-#include "airpack/digest.h"
-#include "airpack/fsx.h"
+#include "airpack/configure.h"
 #include "airpack/history.h"
 #include "airpack/manifest.h"
-#include "airpack/provision.h"
 #include "airpack/receipt.h"
-#include "airpack/state.h"
+#include "airpack/secret.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
+#include "iotedge/connstr.h"
+#include "iotedge/devconfig.h"
+#include "iotedge/iotedge.h"
+#include "iotedge/setting.h"
 #include "airpack/banned.h"
 
 #define SECRET_INPUT_MAX (16 * 1024)
@@ -49,10 +54,6 @@ struct secrets {
 	size_t cs_len;
 	char *pw;
 	size_t pw_len;
-	char *existing; /* the current configuration file */
-	size_t existing_len;
-	char *yaml;     /* what is written */
-	size_t yaml_len;
 	struct ap_connstr c;
 };
 
@@ -60,8 +61,6 @@ static void secrets_release(struct secrets *s)
 {
 	ap_secret_free(s->cs, s->cs_len);
 	ap_secret_free(s->pw, s->pw_len);
-	ap_secret_free(s->existing, s->existing_len);
-	ap_secret_free(s->yaml, s->yaml_len);
 	ap_connstr_release(&s->c);
 	memset(s, 0, sizeof(*s));
 }
@@ -94,7 +93,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_a
 		case OPT_CS:
 			n_cs++;
 			if (a->cs_arg)
-				ap_wipe(a->cs_arg, strlen(a->cs_arg));
+				ap_secret_wipe(a->cs_arg, strlen(a->cs_arg));
 			if (strcmp(optarg, "-") == 0)
 				a->cs_stdin = true;
 			else
@@ -154,9 +153,9 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 {
 	int rc;
 
-	if (a->proxy && !ap_proxy_url_valid(a->proxy, err))
+	if (a->proxy && !ap_setting_proxy_url_valid(a->proxy, err))
 		return ap_err_prefix(err, "--proxy");
-	if (a->agent_image && !ap_image_ref_valid(a->agent_image, err))
+	if (a->agent_image && !ap_setting_image_ref_valid(a->agent_image, err))
 		return ap_err_prefix(err, "--agent-image");
 	if (a->cs_arg) {
 		size_t n = strlen(a->cs_arg);
@@ -167,15 +166,15 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 		memcpy(s->cs, a->cs_arg, n + 1);
 		s->cs_len = n;
 		/* Take it out of the process's argument list (ps, /proc). */
-		ap_wipe(a->cs_arg, n);
+		ap_secret_wipe(a->cs_arg, n);
 		a->cs_arg = NULL;
 		if (!o->quiet)
 			setup_warn("a connection string given as an argument can be seen by other "
 				   "users and kept in shell history; prefer --connection-string - "
 				   "or --connection-string-file FILE");
 	} else {
-		rc = lifecycle_read_secret(a->cs_stdin ? "-" : a->cs_file, SECRET_INPUT_MAX, &s->cs,
-					   &s->cs_len, err);
+		rc = ap_secret_read(a->cs_stdin ? "-" : a->cs_file, SECRET_INPUT_MAX, &s->cs,
+				    &s->cs_len, err);
 		if (rc)
 			return ap_err_prefix(err, "reading the connection string");
 	}
@@ -186,8 +185,8 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 		setup_warn("the connection string was wrapped in quotes: they were removed (the "
 			   "runtime expects it without quotes)");
 	if (a->reg_password_file) {
-		rc = lifecycle_read_secret(a->reg_password_file, SECRET_INPUT_MAX, &s->pw,
-					   &s->pw_len, err);
+		rc = ap_secret_read(a->reg_password_file, SECRET_INPUT_MAX, &s->pw, &s->pw_len,
+				    err);
 		if (rc)
 			return ap_err_prefix(err, "reading the registry password");
 		/* A password file ends with a line break; the password does not. */
@@ -200,317 +199,15 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 	return 0;
 }
 
-/* Where the template component's payload was installed (relative to the
- * root), as the receipt lists it. */
-static int template_file(const struct ap_manifest *m, const struct ap_receipt *r,
-			 const struct ap_receipt_file **out, struct ap_err *err)
-{
-	const struct ap_component *c = ap_manifest_find(m, m->config.template);
-	const struct ap_receipt_file *f = NULL;
-	char *rel;
-
-	if (!c)
-		return ap_err_set(err, AP_E_MANIFEST,
-				  "config.template names '%s', which is not a component of the "
-				  "release", m->config.template);
-	if (c->action == AP_ACTION_EXTRACT) {
-		size_t n = 0;
-
-		for (size_t i = 0; i < r->n_files; i++) {
-			if (strcmp(r->files[i].component, c->name) == 0) {
-				f = &r->files[i];
-				n++;
-			}
-		}
-		if (n != 1)
-			return ap_err_set(err, AP_E_MANIFEST,
-					  "config.template '%s' is an extract component with %zu "
-					  "files: expected exactly one", c->name, n);
-	} else {
-		rel = ap_path_join(r->prefix, ap_component_dest(c));
-		if (!rel)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		f = ap_receipt_find_file(r, rel);
-		free(rel);
-	}
-	if (!f)
-		return ap_err_set(err, AP_E_STATE,
-				  "the receipt lists no installed file for the template component "
-				  "'%s': run 'airpack-setup install --repair'", c->name);
-	*out = f;
-	return 0;
-}
-
-static int read_template(const char *root, const struct ap_manifest *m,
-			 const struct ap_receipt *r, char **buf, size_t *len, struct ap_err *err)
-{
-	const struct ap_receipt_file *f = NULL;
-	char hex[AP_SHA256_HEX];
-	char *abs;
-	int rc;
-
-	rc = template_file(m, r, &f, err);
-	if (rc)
-		return rc;
-	abs = ap_path_join(root, f->path);
-	if (!abs)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = ap_fsx_read_file(abs, AP_DEVCONFIG_MAX_YAML, buf, len, err);
-	if (rc == 0) {
-		/* The template comes from the signed release: use it only as installed. */
-		ap_sha256_hex(*buf, *len, hex);
-		if (!ap_sha256_eq(hex, f->sha256)) {
-			rc = ap_err_set(err, AP_E_DIGEST,
-					"the installed template '%s' has sha256 %s, the receipt "
-					"says %s: run 'airpack-setup install --repair' to restore "
-					"it",
-					abs, hex, f->sha256);
-			free(*buf);
-			*buf = NULL;
-		}
-	}
-	free(abs);
-	return rc;
-}
-
-static int add_dir(char ***dirs, size_t *n, const char *d, struct ap_err *err)
-{
-	char **nd;
-
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*dirs)[i], d) == 0)
-			return 0;
-	nd = realloc(*dirs, (*n + 2) * sizeof(*nd));
-	if (!nd)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	*dirs = nd;
-	nd[*n] = strdup(d);
-	if (!nd[*n])
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	nd[++(*n)] = NULL;
-	return 0;
-}
-
-/* Create the configuration's folder, noting which folders did not exist
- * (outermost first) so uninstall can remove them.  Folders an earlier
- * provision created stay on the list. */
-static int make_config_dir(const char *root, const char *rel,
-			   const struct ap_provision_record *prev, char ***dirs, size_t *n,
-			   struct ap_err *err)
-{
-	char *d = ap_path_dirname(rel);
-	int rc = 0;
-
-	*dirs = NULL;
-	*n = 0;
-	if (!d)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	for (size_t i = 0; prev && strcmp(prev->config_path, rel) == 0 &&
-			   i < prev->n_created_dirs && rc == 0; i++)
-		rc = add_dir(dirs, n, prev->created_dirs[i], err);
-	for (char *p = d; rc == 0 && strcmp(d, ".") != 0; p++) {
-		char save = *p;
-		char *sub;
-
-		if (save != '/' && save != '\0')
-			continue;
-		*p = '\0';
-		sub = ap_path_join(root, d);
-		if (!sub) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-		} else if (!ap_fsx_is_dir(sub)) {
-			rc = ap_fsx_mkdir_p(sub, 0755, err);
-			if (rc == 0)
-				rc = add_dir(dirs, n, d, err);
-		}
-		free(sub);
-		*p = save;
-		if (save == '\0')
-			break;
-	}
-	if (rc) {
-		ap_strv_free(*dirs, *n);
-		*dirs = NULL;
-		*n = 0;
-	}
-	free(d);
-	return rc;
-}
-
-/* Test hook: AP_PROVISION_CRASH_AT=record|config dies (as a kill -9 would)
- * right after the provision record, or the configuration, was written. */
-static void crash_at(const char *name)
-{
-	const char *at = getenv("AP_PROVISION_CRASH_AT");
-
-	if (at && strcmp(at, name) == 0)
-		_Exit(137);
-}
-
-/* Test hook: AP_PROVISION_CRASH_AT=write dies (as a kill -9 would) with half
- * the configuration in the temporary file, before the rename. */
-static int write_config(const char *abs, const char *data, size_t len, unsigned mode,
-			struct ap_err *err)
-{
-	const char *at = getenv("AP_PROVISION_CRASH_AT");
-	struct ap_afile f = AP_AFILE_INIT;
-	int rc;
-
-	if (!at || strcmp(at, "write") != 0)
-		return ap_fsx_write_atomic(abs, data, len, mode, err);
-	rc = ap_afile_open(&f, abs, mode, err);
-	if (rc == 0)
-		rc = ap_afile_write(&f, data, len / 2, err);
-	if (rc == 0) {
-		fflush(f.fp);
-		_Exit(137);
-	}
-	ap_afile_abort(&f);
-	return rc;
-}
-
 struct provision_run {
 	struct setup_opts *o;
 	struct prov_args *a;
 	struct secrets *s;
 	struct ap_receipt *r;
 	struct ap_manifest *m;
-	struct ap_provision_record rec;
-	char redacted[AP_CONNSTR_REDACTED_MAX];
-	char fingerprint[AP_KEY_FINGERPRINT_LEN];
-	char proxy[1024];
-	char *config_abs;
+	struct ap_iotedge ie;
+	struct ap_configure_result res;
 };
-
-static int do_provision(struct provision_run *pr, struct ap_err *err)
-{
-	const char *root = setup_root(pr->o);
-	struct ap_devconfig_settings set = AP_DEVCONFIG_SETTINGS_INIT;
-	struct ap_provision_record *prev = NULL;
-	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
-	struct ap_receipt *locked = NULL;
-	struct secrets *s = pr->s;
-	struct ap_state state;
-	struct ap_stat st;
-	char *receipt = NULL, *tmpl = NULL;
-	char **temps = NULL;
-	size_t tlen = 0;
-	int rc;
-
-	if (!pr->m->has_config)
-		return ap_err_set(err, AP_E_MANIFEST,
-				  "%s %s declares no device configuration (its manifest has no "
-				  "'config' section): there is nothing to provision",
-				  pr->m->product, pr->m->version);
-	if (!ap_manifest_safe_relpath(pr->m->config.path, false))
-		return ap_err_set(err, AP_E_UNSAFE, "config.path '%s' is not a safe relative path",
-				  pr->m->config.path);
-	rc = ap_state_init(&state, root, pr->r->product, err);
-	if (rc)
-		return rc;
-	receipt = ap_state_file(&state, "receipt.json", NULL);
-	pr->config_abs = ap_path_join(root, pr->m->config.path);
-	if (!receipt || !pr->config_abs) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-		goto out;
-	}
-	/* The product's lock keeps install and uninstall out while we write;
-	 * taking it finishes or undoes an interrupted install first. */
-	to.root = root;
-	rc = ap_txn_lock(&state, AP_STATE_WRITE, &to, err);
-	if (rc < 0)
-		goto out;
-	rc = ap_receipt_load(receipt, &locked, err);
-	if (rc)
-		goto out;
-	ap_receipt_free(pr->r);
-	pr->r = locked;
-	rc = ap_fsx_stat(pr->config_abs, &st, err);
-	if (rc)
-		goto out;
-	if (st.type != AP_FT_NONE && st.type != AP_FT_FILE) {
-		rc = ap_err_set(err, AP_E_STATE,
-				"'%s' is not a regular file: refusing to replace it with the "
-				"device configuration", pr->config_abs);
-		goto out;
-	}
-	if (st.type == AP_FT_FILE) {
-		rc = lifecycle_read_secret(pr->config_abs, AP_DEVCONFIG_MAX_YAML, &s->existing,
-					   &s->existing_len, err);
-		if (rc)
-			goto out;
-	} else if (pr->m->config.template) {
-		rc = read_template(root, pr->m, pr->r, &tmpl, &tlen, err);
-		if (rc)
-			goto out;
-	}
-	set.connection_string = s->cs;
-	set.agent_image = pr->a->agent_image;
-	set.registry_address = pr->a->reg_address;
-	set.registry_user = pr->a->reg_user;
-	set.registry_password = s->pw;
-	set.proxy_url = pr->a->proxy;
-	rc = ap_devconfig_apply(tmpl, tlen, s->existing, s->existing ? s->existing_len : 0, &set,
-				&s->yaml, &s->yaml_len, err);
-	if (rc) {
-		if (rc == AP_E_STATE)
-			ap_err_prefix(err, "'%s'", pr->config_abs);
-		else if (rc == AP_E_MANIFEST)
-			ap_err_prefix(err, "the release's template '%s'", pr->m->config.template);
-		goto out;
-	}
-	rc = ap_history_load_provision(root, pr->r->product, &prev, err);
-	if (rc && rc != AP_E_NOTFOUND)
-		goto out;
-	ap_err_clear(err);
-	rc = make_config_dir(root, pr->m->config.path, prev, &pr->rec.created_dirs,
-			     &pr->rec.n_created_dirs, err);
-	if (rc)
-		goto out;
-	/* What an earlier, interrupted provision left may hold a key. */
-	rc = lifecycle_config_temps(root, pr->m->config.path, &temps, err);
-	for (size_t i = 0; rc == 0 && temps[i]; i++) {
-		char *t = ap_path_join(root, temps[i]);
-
-		rc = t ? ap_fsx_unlink(t, err) : ap_err_set(err, AP_E_NOMEM, "out of memory");
-		free(t);
-	}
-	if (rc)
-		goto out;
-	ap_sha256_hex(s->yaml, s->yaml_len, pr->rec.config_sha256);
-	pr->rec.product = pr->r->product;
-	pr->rec.version = pr->r->version;
-	pr->rec.config_path = pr->m->config.path;
-	pr->rec.config_mode = pr->m->config.mode;
-	pr->rec.host_name = s->c.host_name;
-	pr->rec.device_id = s->c.device_id;
-	pr->rec.gateway_host_name = s->c.gateway_host_name;
-	pr->rec.key_fingerprint = pr->fingerprint;
-	pr->rec.agent_image = pr->a->agent_image;
-	pr->rec.registry_address = pr->a->reg_address;
-	pr->rec.registry_user = pr->a->reg_user;
-	pr->rec.proxy = pr->a->proxy ? pr->proxy : NULL;
-	pr->rec.provisioned_at = ap_fsx_now();
-	/* The record first, then the file holding the key: whatever moment a
-	 * kill comes, a key airpack wrote is named by a record, so uninstall
-	 * removes it (with its temporary files).  A record whose file was
-	 * never written shows as a changed configuration, and a rerun
-	 * writes both again. */
-	rc = ap_history_save_provision(root, &pr->rec, err);
-	if (rc == 0)
-		crash_at("record");
-	if (rc == 0)
-		rc = write_config(pr->config_abs, s->yaml, s->yaml_len, pr->m->config.mode, err);
-	if (rc == 0)
-		crash_at("config");
-out:
-	ap_provision_record_free(prev);
-	ap_strv_free(temps, 0);
-	free(tmpl);
-	free(receipt);
-	ap_state_release(&state);
-	return rc;
-}
 
 static void print_result(const struct provision_run *pr)
 {
@@ -526,15 +223,15 @@ static void print_result(const struct provision_run *pr)
 		ap_json_str(&j, "host_name", c->host_name);
 		ap_json_str(&j, "device_id", c->device_id);
 		ap_json_str(&j, "gateway_host_name", c->gateway_host_name);
-		ap_json_str(&j, "connection_string", pr->redacted);
-		ap_json_str(&j, "key_fingerprint", pr->fingerprint);
+		ap_json_str(&j, "connection_string", pr->ie.redacted);
+		ap_json_str(&j, "key_fingerprint", pr->ie.fingerprint);
 		ap_json_bool(&j, "quotes_stripped", c->quotes_stripped);
-		ap_json_str(&j, "config_path", pr->rec.config_path);
-		ap_json_str(&j, "config_sha256", pr->rec.config_sha256);
-		ap_json_str(&j, "agent_image", pr->rec.agent_image);
-		ap_json_str(&j, "registry_address", pr->rec.registry_address);
-		ap_json_str(&j, "registry_user", pr->rec.registry_user);
-		ap_json_str(&j, "proxy", pr->rec.proxy);
+		ap_json_str(&j, "config_path", pr->res.config_path);
+		ap_json_str(&j, "config_sha256", pr->res.config_sha256);
+		ap_json_str(&j, "agent_image", pr->ie.set.agent_image);
+		ap_json_str(&j, "registry_address", pr->ie.set.registry_address);
+		ap_json_str(&j, "registry_user", pr->ie.set.registry_user);
+		ap_json_str(&j, "proxy", pr->a->proxy ? pr->ie.proxy : NULL);
 		ap_json_bool(&j, "ok", true);
 		ap_json_end(&j);
 		return;
@@ -546,15 +243,15 @@ static void print_result(const struct provision_run *pr)
 	printf("  %-13s%s\n", "device id:", c->device_id);
 	if (c->gateway_host_name)
 		printf("  %-13s%s\n", "gateway:", c->gateway_host_name);
-	printf("  %-13sSharedAccessKey=**** (sha256 %s...)\n", "key:", pr->fingerprint);
-	printf("  %-13s%s\n", "connection:", pr->redacted);
-	if (pr->rec.agent_image)
-		printf("  %-13s%s\n", "agent image:", pr->rec.agent_image);
-	if (pr->rec.registry_user)
-		printf("  %-13s%s (password set)\n", "registry:", pr->rec.registry_user);
-	if (pr->rec.proxy)
-		printf("  %-13s%s\n", "proxy:", pr->rec.proxy);
-	printf("  %-13s/%s (mode %04o)\n", "config:", pr->rec.config_path, pr->rec.config_mode);
+	printf("  %-13sSharedAccessKey=**** (sha256 %s...)\n", "key:", pr->ie.fingerprint);
+	printf("  %-13s%s\n", "connection:", pr->ie.redacted);
+	if (pr->ie.set.agent_image)
+		printf("  %-13s%s\n", "agent image:", pr->ie.set.agent_image);
+	if (pr->ie.set.registry_user)
+		printf("  %-13s%s (password set)\n", "registry:", pr->ie.set.registry_user);
+	if (pr->a->proxy)
+		printf("  %-13s%s\n", "proxy:", pr->ie.proxy);
+	printf("  %-13s/%s (mode %04o)\n", "config:", pr->res.config_path, pr->res.config_mode);
 }
 
 static void log_event(const struct provision_run *pr, int rc, const struct ap_err *err)
@@ -566,31 +263,31 @@ static void log_event(const struct provision_run *pr, int rc, const struct ap_er
 
 	if (rc == 0) {
 		snprintf(msg, sizeof(msg), "device '%s' on hub '%s' (key sha256 %s...): wrote %s",
-			 pr->s->c.device_id, pr->s->c.host_name, pr->fingerprint,
-			 pr->rec.config_path);
+			 pr->s->c.device_id, pr->s->c.host_name, pr->ie.fingerprint,
+			 pr->res.config_path);
 		det[n].key = "config_path";
-		det[n++].value = pr->rec.config_path;
+		det[n++].value = pr->res.config_path;
 		det[n].key = "config_sha256";
-		det[n++].value = pr->rec.config_sha256;
+		det[n++].value = pr->res.config_sha256;
 		det[n].key = "connection_string";
-		det[n++].value = pr->redacted;
+		det[n++].value = pr->ie.redacted;
 		det[n].key = "key_fingerprint";
-		det[n++].value = pr->fingerprint;
+		det[n++].value = pr->ie.fingerprint;
 		if (pr->s->c.quotes_stripped) {
 			det[n].key = "quotes_stripped";
 			det[n++].value = "yes";
 		}
-		if (pr->rec.agent_image) {
+		if (pr->ie.set.agent_image) {
 			det[n].key = "agent_image";
-			det[n++].value = pr->rec.agent_image;
+			det[n++].value = pr->ie.set.agent_image;
 		}
-		if (pr->rec.registry_user) {
+		if (pr->ie.set.registry_user) {
 			det[n].key = "registry_user";
-			det[n++].value = pr->rec.registry_user;
+			det[n++].value = pr->ie.set.registry_user;
 		}
-		if (pr->rec.proxy) {
+		if (pr->a->proxy) {
 			det[n].key = "proxy";
-			det[n++].value = pr->rec.proxy;
+			det[n++].value = pr->ie.proxy;
 		}
 	} else {
 		snprintf(msg, sizeof(msg), "%s", err->msg[0] ? err->msg : "failed");
@@ -613,6 +310,8 @@ int cmd_provision(int argc, char **argv)
 	struct prov_args a;
 	struct secrets s;
 	struct provision_run pr;
+	struct ap_devconfig_settings set = AP_DEVCONFIG_SETTINGS_INIT;
+	struct ap_configure_hook hook;
 	struct ap_err err = AP_ERR_INIT;
 	const char *root;
 	int rc;
@@ -626,7 +325,7 @@ int cmd_provision(int argc, char **argv)
 		return 0;
 	if (rc < 0) {
 		if (a.cs_arg)
-			ap_wipe(a.cs_arg, strlen(a.cs_arg));
+			ap_secret_wipe(a.cs_arg, strlen(a.cs_arg));
 		return 2;
 	}
 	root = setup_root(&o);
@@ -636,10 +335,14 @@ int cmd_provision(int argc, char **argv)
 	rc = read_inputs(&o, &a, &s, &err);
 	if (rc)
 		goto fail;
-	ap_connstr_redacted(&s.c, pr.redacted, sizeof(pr.redacted));
-	ap_connstr_key_fingerprint(&s.c, pr.fingerprint);
-	if (a.proxy)
-		ap_proxy_url_redacted(a.proxy, pr.proxy, sizeof(pr.proxy));
+	set.connection_string = s.cs;
+	set.agent_image = a.agent_image;
+	set.registry_address = a.reg_address;
+	set.registry_user = a.reg_user;
+	set.registry_password = s.pw;
+	set.proxy_url = a.proxy;
+	ap_iotedge_init(&pr.ie, &set, &s.c);
+	ap_iotedge_hook(&pr.ie, &hook);
 	rc = ap_txn_status(root, a.product, &pr.r, &err);
 	if (rc == AP_E_NOTFOUND && !a.product)
 		ap_err_set(&err, rc, "no product is installed under '%s': install a release, then "
@@ -648,7 +351,7 @@ int cmd_provision(int argc, char **argv)
 		goto fail;
 	rc = lifecycle_manifest(root, pr.r->product, &pr.m, &err);
 	if (rc == 0)
-		rc = do_provision(&pr, &err);
+		rc = ap_configure_run(root, pr.m, &pr.r, &hook, &pr.res, &err);
 	log_event(&pr, rc, &err);
 	if (rc)
 		goto fail;
@@ -658,8 +361,6 @@ fail:
 	rc = setup_die(&err);
 out:
 	secrets_release(&s);
-	ap_strv_free(pr.rec.created_dirs, pr.rec.n_created_dirs);
-	free(pr.config_abs);
 	ap_manifest_free(pr.m);
 	ap_receipt_free(pr.r);
 	return rc;

@@ -252,48 +252,6 @@ void lifecycle_log_install(const struct setup_opts *o, const struct lc_install *
 
 /* ---- files ---- */
 
-int lifecycle_read_secret(const char *path, size_t max, char **buf, size_t *len,
-			  struct ap_err *err)
-{
-	bool is_stdin = strcmp(path, "-") == 0;
-	const char *name = is_stdin ? "standard input" : path;
-	FILE *fp = stdin;
-	char *b;
-	size_t n = 0, got;
-	int rc = 0;
-
-	if (!is_stdin) {
-		rc = ap_fsx_fopen(path, "rb", &fp, err);
-		if (rc)
-			return rc;
-	}
-	/* One allocation for the largest allowed input: growing a buffer would
-	 * leave unwiped copies of the secret in freed memory. */
-	b = malloc(max + 2);
-	if (!b) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading '%s'", name);
-		goto out;
-	}
-	while (n <= max && (got = fread(b + n, 1, max + 1 - n, fp)) > 0)
-		n += got;
-	if (ferror(fp)) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", name);
-	} else if (n > max) {
-		rc = ap_err_set(err, AP_E_TOOBIG, "'%s' is larger than %zu bytes", name, max);
-	}
-	if (rc) {
-		ap_secret_free(b, n);
-		goto out;
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-out:
-	if (!is_stdin)
-		fclose(fp);
-	return rc;
-}
-
 int lifecycle_manifest(const char *root, const char *product, struct ap_manifest **out,
 		       struct ap_err *err)
 {
@@ -378,7 +336,7 @@ static int hash_config(const char *abs, char hex[AP_SHA256_HEX], struct ap_devco
 	size_t len = 0;
 	int rc;
 
-	rc = lifecycle_read_secret(abs, AP_DEVCONFIG_MAX_YAML, &buf, &len, err);
+	rc = ap_secret_read(abs, AP_DEVCONFIG_MAX_YAML, &buf, &len, err);
 	if (rc)
 		return rc;
 	ap_sha256_hex(buf, len, hex);
@@ -428,7 +386,7 @@ int lifecycle_provisioning(const char *root, const struct ap_receipt *r,
 
 	memset(ps, 0, sizeof(*ps));
 	ps->state = LC_CONFIG_NONE;
-	rc = ap_history_load_provision(root, r->product, &ps->rec, &e);
+	rc = ap_history_record_load(root, r->product, &ps->rec, &e);
 	if (rc == AP_E_NOMEM)
 		return ap_err_set(err, rc, "%s", e.msg);
 	if (rc && rc != AP_E_NOTFOUND)
@@ -488,7 +446,7 @@ void lifecycle_provisioning_release(struct lc_provisioning *ps)
 {
 	if (ps->have_info)
 		ap_devconfig_info_release(&ps->info);
-	ap_provision_record_free(ps->rec);
+	ap_history_record_free(ps->rec);
 	free(ps->config_path);
 	memset(ps, 0, sizeof(*ps));
 }
@@ -520,14 +478,14 @@ static bool identity(const struct lc_provisioning *ps, struct identity *id)
 		return true;
 	}
 	if (ps->rec) {
-		id->host = ps->rec->host_name;
-		id->device = ps->rec->device_id;
-		id->gateway = ps->rec->gateway_host_name;
-		id->fingerprint = ps->rec->key_fingerprint;
-		id->image = ps->rec->agent_image;
-		id->reg_addr = ps->rec->registry_address;
-		id->reg_user = ps->rec->registry_user;
-		id->proxy = ps->rec->proxy;
+		id->host = ap_history_record_get(ps->rec, "host_name");
+		id->device = ap_history_record_get(ps->rec, "device_id");
+		id->gateway = ap_history_record_get(ps->rec, "gateway_host_name");
+		id->fingerprint = ap_history_record_get(ps->rec, "key_fingerprint");
+		id->image = ap_history_record_get(ps->rec, "agent_image");
+		id->reg_addr = ap_history_record_get(ps->rec, "registry_address");
+		id->reg_user = ap_history_record_get(ps->rec, "registry_user");
+		id->proxy = ap_history_record_get(ps->rec, "proxy");
 		return true;
 	}
 	return false;
@@ -667,7 +625,7 @@ int lifecycle_uninstall_begin(const char *root, const char *product, struct lc_u
 	u->r = lifecycle_receipt(root, product);
 	if (!u->r)
 		return 0;
-	rc = ap_history_load_provision(root, u->r->product, &u->rec, &e);
+	rc = ap_history_record_load(root, u->r->product, &u->rec, &e);
 	if (rc && rc != AP_E_NOTFOUND)
 		setup_warn("%s: the device configuration it names is left in place", e.msg);
 	rc = 0;
@@ -698,7 +656,7 @@ int lifecycle_uninstall_begin(const char *root, const char *product, struct lc_u
 			rc = push(&u->extra, &n, strdup(rel));
 		}
 		if (rc == 0)
-			rc = push(&u->extra, &n, ap_history_provision_relpath(u->r->product));
+			rc = push(&u->extra, &n, ap_history_record_relpath(u->r->product));
 	}
 	if (rc == AP_E_NOMEM)
 		ap_err_set(err, rc, "out of memory");
@@ -768,7 +726,7 @@ void lifecycle_uninstall_end(const struct setup_opts *o, struct lc_uninstall *u,
 void lifecycle_uninstall_release(struct lc_uninstall *u)
 {
 	ap_receipt_free(u->r);
-	ap_provision_record_free(u->rec);
+	ap_history_record_free(u->rec);
 	ap_strv_free(u->extra, 0);
 	memset(u, 0, sizeof(*u));
 }

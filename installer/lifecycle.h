@@ -10,7 +10,8 @@
 #include "events.h"
 #include "airpack/history.h"
 #include "airpack/manifest.h"
-#include "airpack/provision.h"
+#include "airpack/secret.h"
+#include "iotedge/devconfig.h"
 #include "airpack/receipt.h"
 #include "airpack/source.h"
 #include "airpack/txn.h"
@@ -50,12 +51,6 @@ void lifecycle_log_install(const struct setup_opts *o, const struct lc_install *
 			   const struct ap_txn_result *res, int rc, const struct ap_err *err);
 void lc_install_release(struct lc_install *li);
 
-/* Read a file that may hold secrets into one buffer sized from the file
- * (no reallocation leaves copies behind), at most max bytes (AP_E_TOOBIG).
- * path "-" reads standard input.  Free with ap_secret_free(*buf, *len). */
-int lifecycle_read_secret(const char *path, size_t max, char **buf, size_t *len,
-			  struct ap_err *err);
-
 /* The installed release manifest of product (ROOT/var/lib/airpack/<product>/manifest.json). */
 int lifecycle_manifest(const char *root, const char *product, struct ap_manifest **out,
 		       struct ap_err *err);
@@ -80,7 +75,7 @@ enum lc_config_state {
 struct lc_provisioning {
 	enum lc_config_state state;
 	char *config_path;                 /* relative to the root; NULL with NONE */
-	struct ap_provision_record *rec;   /* NULL: provision never ran */
+	struct ap_history_record *rec;     /* NULL: provision never ran */
 	bool have_info;                    /* info was read from the file */
 	struct ap_devconfig_info info;
 	char problem[AP_ERR_MSG_MAX + 64]; /* why the file could not be read */
@@ -101,7 +96,7 @@ void lifecycle_provisioning_json(struct ap_json *j, const struct lc_provisioning
 
 struct lc_uninstall {
 	struct ap_receipt *r;              /* NULL when nothing (readable) is installed */
-	struct ap_provision_record *rec;   /* NULL: never provisioned */
+	struct ap_history_record *rec;     /* NULL: never provisioned */
 	char **extra;                      /* NULL-terminated paths for ap_txn_uninstall */
 	bool config_present;               /* the configuration provision wrote is there */
 	bool config_changed;               /* ... and changed since provisioning */

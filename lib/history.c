@@ -1,4 +1,4 @@
-/* history.c - the install history (JSON Lines) and the provision record;
+/* history.c - the install history (JSON Lines) and the configuration record;
  * see airpack/history.h.  Lines are written with the ui.h JSON writer into
  * a memory stream and read back with cJSON. */
 #include <inttypes.h>
@@ -281,10 +281,19 @@ static void kv_free(struct ap_history_kv *kv, size_t n)
 	free(kv);
 }
 
-/* An object of strings as key/value pairs; other values are skipped. */
-static int read_kv(const cJSON *o, const char *key, struct ap_history_kv **out, size_t *n)
+static bool in_list(const char *s, const char *const *list)
 {
-	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(o, key);
+	for (size_t i = 0; list && list[i]; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The string members of obj as key/value pairs, but those named in skip
+ * (NULL-terminated; may be NULL); other values are skipped. */
+static int members_kv(const cJSON *obj, const char *const *skip, struct ap_history_kv **out,
+		      size_t *n)
+{
 	const cJSON *it;
 	struct ap_history_kv *kv;
 	size_t count = 0, k = 0;
@@ -301,7 +310,7 @@ static int read_kv(const cJSON *o, const char *key, struct ap_history_kv **out, 
 	if (!kv)
 		return AP_E_NOMEM;
 	cJSON_ArrayForEach(it, obj) {
-		if (!cJSON_IsString(it) || !it->string)
+		if (!cJSON_IsString(it) || !it->string || in_list(it->string, skip))
 			continue;
 		kv[k].key = ap_strdup(it->string);
 		kv[k].value = ap_strdup(it->valuestring);
@@ -315,6 +324,12 @@ static int read_kv(const cJSON *o, const char *key, struct ap_history_kv **out, 
 	*out = kv;
 	*n = k;
 	return 0;
+}
+
+/* An object of strings as key/value pairs; other values are skipped. */
+static int read_kv(const cJSON *o, const char *key, struct ap_history_kv **out, size_t *n)
+{
+	return members_kv(cJSON_GetObjectItemCaseSensitive(o, key), NULL, out, n);
 }
 
 void ap_history_entry_release(struct ap_history_entry *e)
@@ -447,23 +462,26 @@ const char *ap_history_kv_get(const struct ap_history_kv *kv, size_t n, const ch
 	return NULL;
 }
 
-/* ---- the provision record ---- */
+/* ---- the configuration record ---- */
 
-char *ap_history_provision_relpath(const char *product)
+/* The members the record format defines; every other string member is an
+ * identity fact of the device runtime. */
+static const char *const record_members[] = { "format", "product", "version", "config_path",
+					       "config_sha256", "config_mode", "created_dirs",
+					       "provisioned_at", NULL };
+
+char *ap_history_record_relpath(const char *product)
 {
 	char *state = ap_state_dir(NULL, product);
-	char *rel = state ? ap_path_join(state, AP_PROVISION_RECORD) : NULL;
+	char *rel = state ? ap_path_join(state, AP_HISTORY_RECORD_FILE) : NULL;
 
 	free(state);
 	return rel;
 }
 
-static int check_record(const struct ap_provision_record *r, struct ap_err *err)
+static int check_record(const struct ap_history_record *r, struct ap_err *err)
 {
-	const char *strs[] = { r->version, r->host_name, r->device_id, r->gateway_host_name,
-			       r->agent_image, r->registry_address, r->registry_user,
-			       r->proxy };
-	int rc = 0;
+	int rc;
 
 	if (!r->product || !ap_manifest_safe_name(r->product))
 		return ap_err_set(err, AP_E_STATE, "product: expected a safe name, got '%s'",
@@ -477,28 +495,32 @@ static int check_record(const struct ap_provision_record *r, struct ap_err *err)
 	if (r->config_mode > 07777)
 		return ap_err_set(err, AP_E_STATE, "config_mode: expected 0 to 07777, got %o",
 				  r->config_mode);
-	if (r->key_fingerprint && !ap_is_lower_hex(r->key_fingerprint, 8))
-		return ap_err_set(err, AP_E_STATE, "key_fingerprint: expected 8 hex digits");
 	for (size_t i = 0; i < r->n_created_dirs; i++)
 		if (!r->created_dirs[i] || !ap_manifest_safe_relpath(r->created_dirs[i], false))
 			return ap_err_set(err, AP_E_STATE,
 					  "created_dirs[%zu]: expected a safe relative path", i);
-	for (size_t i = 0; rc == 0 && i < sizeof(strs) / sizeof(strs[0]); i++)
-		rc = refuse_key("the provision record", strs[i], err);
+	rc = refuse_key("the provision record", r->version, err);
+	for (size_t i = 0; rc == 0 && i < r->n_identity; i++) {
+		if (!r->identity[i].key || in_list(r->identity[i].key, record_members))
+			return ap_err_set(err, AP_E_USAGE,
+					  "identity fact %zu: expected a name the record does "
+					  "not use itself", i + 1);
+		rc = refuse_key("the provision record", r->identity[i].value, err);
+	}
 	return rc;
 }
 
 static char *record_path(const char *root, const char *product)
 {
-	char *rel = ap_history_provision_relpath(product);
+	char *rel = ap_history_record_relpath(product);
 	char *abs = rel ? ap_path_join(root ? root : "/", rel) : NULL;
 
 	free(rel);
 	return abs;
 }
 
-int ap_history_save_provision(const char *root, const struct ap_provision_record *rec,
-			      struct ap_err *err)
+int ap_history_record_save(const char *root, const struct ap_history_record *rec,
+			   struct ap_err *err)
 {
 	struct ap_json j;
 	char mode[16];
@@ -515,20 +537,14 @@ int ap_history_save_provision(const char *root, const struct ap_provision_record
 		return err ? err->code : AP_E_IO;
 	snprintf(mode, sizeof(mode), "%04o", rec->config_mode);
 	ap_json_begin(&j, fp);
-	ap_json_str(&j, "format", AP_PROVISION_FORMAT);
+	ap_json_str(&j, "format", AP_HISTORY_RECORD_FORMAT);
 	ap_json_str(&j, "product", rec->product);
 	ap_json_str(&j, "version", rec->version);
 	ap_json_str(&j, "config_path", rec->config_path);
 	ap_json_str(&j, "config_sha256", rec->config_sha256);
 	ap_json_str(&j, "config_mode", mode);
-	ap_json_str(&j, "host_name", rec->host_name);
-	ap_json_str(&j, "device_id", rec->device_id);
-	ap_json_str(&j, "gateway_host_name", rec->gateway_host_name);
-	ap_json_str(&j, "key_fingerprint", rec->key_fingerprint);
-	ap_json_str(&j, "agent_image", rec->agent_image);
-	ap_json_str(&j, "registry_address", rec->registry_address);
-	ap_json_str(&j, "registry_user", rec->registry_user);
-	ap_json_str(&j, "proxy", rec->proxy);
+	for (size_t i = 0; i < rec->n_identity; i++)
+		ap_json_str(&j, rec->identity[i].key, rec->identity[i].value);
 	ap_json_arr_begin(&j, "created_dirs");
 	for (size_t i = 0; i < rec->n_created_dirs; i++)
 		ap_json_arr_str(&j, rec->created_dirs[i]);
@@ -550,29 +566,22 @@ int ap_history_save_provision(const char *root, const struct ap_provision_record
 	return rc;
 }
 
-void ap_provision_record_free(struct ap_provision_record *r)
+void ap_history_record_free(struct ap_history_record *r)
 {
 	if (!r)
 		return;
 	free(r->product);
 	free(r->version);
 	free(r->config_path);
-	free(r->host_name);
-	free(r->device_id);
-	free(r->gateway_host_name);
-	free(r->key_fingerprint);
-	free(r->agent_image);
-	free(r->registry_address);
-	free(r->registry_user);
-	free(r->proxy);
+	kv_free(r->identity, r->n_identity);
 	ap_strv_free(r->created_dirs, r->n_created_dirs);
 	free(r);
 }
 
-static int parse_record(const char *json, size_t len, struct ap_provision_record **out,
+static int parse_record(const char *json, size_t len, struct ap_history_record **out,
 			struct ap_err *err)
 {
-	struct ap_provision_record *r = NULL;
+	struct ap_history_record *r = NULL;
 	const char *fmt, *sha, *mode;
 	cJSON *o = cJSON_ParseWithLength(json, len);
 	char *end = NULL;
@@ -583,9 +592,9 @@ static int parse_record(const char *json, size_t len, struct ap_provision_record
 		goto out;
 	}
 	fmt = json_str(o, "format");
-	if (!fmt || strcmp(fmt, AP_PROVISION_FORMAT) != 0) {
+	if (!fmt || strcmp(fmt, AP_HISTORY_RECORD_FORMAT) != 0) {
 		rc = ap_err_set(err, AP_E_STATE, "format: expected \"%s\", got '%s'",
-				AP_PROVISION_FORMAT, fmt ? fmt : "(none)");
+				AP_HISTORY_RECORD_FORMAT, fmt ? fmt : "(none)");
 		goto out;
 	}
 	r = calloc(1, sizeof(*r));
@@ -616,12 +625,7 @@ static int parse_record(const char *json, size_t len, struct ap_provision_record
 		goto out;
 	if (dup_opt(&r->product, o, "product") || dup_opt(&r->version, o, "version") ||
 	    dup_opt(&r->config_path, o, "config_path") ||
-	    dup_opt(&r->host_name, o, "host_name") || dup_opt(&r->device_id, o, "device_id") ||
-	    dup_opt(&r->gateway_host_name, o, "gateway_host_name") ||
-	    dup_opt(&r->key_fingerprint, o, "key_fingerprint") ||
-	    dup_opt(&r->agent_image, o, "agent_image") ||
-	    dup_opt(&r->registry_address, o, "registry_address") ||
-	    dup_opt(&r->registry_user, o, "registry_user") || dup_opt(&r->proxy, o, "proxy")) {
+	    members_kv(o, record_members, &r->identity, &r->n_identity)) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -633,17 +637,17 @@ static int parse_record(const char *json, size_t len, struct ap_provision_record
 out:
 	cJSON_Delete(o);
 	if (rc) {
-		ap_provision_record_free(r);
+		ap_history_record_free(r);
 		return rc;
 	}
 	*out = r;
 	return 0;
 }
 
-int ap_history_load_provision(const char *root, const char *product,
-			      struct ap_provision_record **out, struct ap_err *err)
+int ap_history_record_load(const char *root, const char *product,
+			   struct ap_history_record **out, struct ap_err *err)
 {
-	struct ap_provision_record *r = NULL;
+	struct ap_history_record *r = NULL;
 	char *path, *json = NULL;
 	size_t len = 0;
 	int rc;
@@ -671,8 +675,13 @@ int ap_history_load_provision(const char *root, const char *product,
 	*out = r;
 	r = NULL;
 out:
-	ap_provision_record_free(r);
+	ap_history_record_free(r);
 	free(json);
 	free(path);
 	return rc;
+}
+
+const char *ap_history_record_get(const struct ap_history_record *rec, const char *key)
+{
+	return rec ? ap_history_kv_get(rec->identity, rec->n_identity, key) : NULL;
 }

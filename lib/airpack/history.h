@@ -1,4 +1,5 @@
-/* history.h - what happened under an install root, and what provision wrote.
+/* history.h - what happened under an install root, and what the configure
+ * step (provision) wrote.
  *
  * The history is an append-only file of JSON Lines,
  *   ROOT/var/log/airpack/history.jsonl
@@ -7,13 +8,14 @@
  * with one write in append mode and fsynced; a line torn by a crash is
  * skipped by the reader (and the next append starts on a fresh line).
  *
- * The provision record is ROOT/var/lib/airpack/<product>/provision.json:
- * where provision wrote the device configuration, the sha256 of what it
- * wrote, and the identity it holds (hub, device, key fingerprint).  It lets
- * status tell whether the file changed since, and uninstall remove it.
+ * The configuration record is ROOT/var/lib/airpack/<product>/provision.json:
+ * where the configure step wrote the device configuration, the sha256 of
+ * what it wrote, and the identity facts the device runtime gave (for IoT
+ * Edge: hub, device, key fingerprint).  It lets status tell whether the file
+ * changed since, and uninstall remove it.
  *
  * Secrets never go into either file: ap_history_append and
- * ap_history_save_provision refuse (AP_E_USAGE) any string holding a
+ * ap_history_record_save refuse (AP_E_USAGE) any string holding a
  * "SharedAccessKey=" that is not followed by "****".  Formats:
  * docs/provisioning.md.  This module, manifest.c and receipt.c are the only
  * users of cJSON (for reading).
@@ -109,47 +111,53 @@ const char *ap_history_kv_get(const struct ap_history_kv *kv, size_t n, const ch
 /* "2026-11-28T10:00:00Z" for t (seconds since the epoch, UTC). */
 void ap_history_format_time(int64_t t, char buf[AP_HISTORY_TIME_LEN]);
 
-/* ---- the provision record ------------------------------------------------- */
+/* ---- the configuration record --------------------------------------------- */
 
-#define AP_PROVISION_FORMAT "airpack-provision/1"
-#define AP_PROVISION_RECORD "provision.json" /* in ROOT/var/lib/airpack/<product>/ */
+/* The record of the configure step (airpack/configure.h): the file name and
+ * format are provision's, the command that writes it. */
+#define AP_HISTORY_RECORD_FORMAT "airpack-provision/1"
+#define AP_HISTORY_RECORD_FILE "provision.json" /* in ROOT/var/lib/airpack/<product>/ */
 
 /* Strings are malloc'd when loaded (NULL when absent); when saving they are
- * only read.  No secret: the key appears only as its fingerprint. */
-struct ap_provision_record {
+ * only read.  No secret: the device runtime's identity facts (for IoT Edge
+ * host_name, device_id, gateway_host_name, key_fingerprint, agent_image,
+ * registry_address, registry_user, proxy) are names and fingerprints. */
+struct ap_history_record {
 	char *product;
-	char *version;       /* the release installed when provisioning */
+	char *version;       /* the release installed when configuring */
 	char *config_path;   /* relative to the root */
-	char config_sha256[AP_SHA256_HEX]; /* of the bytes provision wrote */
+	char config_sha256[AP_SHA256_HEX]; /* of the bytes the configure step wrote */
 	unsigned config_mode;
-	char *host_name;
-	char *device_id;
-	char *gateway_host_name;
-	char *key_fingerprint; /* 8 hex digits of sha256 over the key text */
-	char *agent_image;
-	char *registry_address;
-	char *registry_user;
-	char *proxy;         /* redacted: credentials shown as **** */
-	char **created_dirs; /* folders provision created for the file (relative to
-				the root, deepest last); uninstall removes them when empty */
+	/* The runtime's identity facts, written as top-level string members in
+	 * this order (a NULL value as null); loaded back as every string member
+	 * the record format does not define itself, in file order. */
+	struct ap_history_kv *identity;
+	size_t n_identity;
+	char **created_dirs; /* folders created for the file (relative to the
+				root, deepest last); uninstall removes them when empty */
 	size_t n_created_dirs;
 	int64_t provisioned_at;
 };
 
 /* Write the record atomically (mode 0644) to
- * ROOT/var/lib/airpack/<rec->product>/provision.json. */
-int ap_history_save_provision(const char *root, const struct ap_provision_record *rec,
-			      struct ap_err *err);
+ * ROOT/var/lib/airpack/<rec->product>/provision.json.  A value holding a
+ * key (see above), an unsafe product or path, or a bad sha256 or mode is
+ * refused. */
+int ap_history_record_save(const char *root, const struct ap_history_record *rec,
+			   struct ap_err *err);
 
 /* Read the record of product; AP_E_NOTFOUND when there is none, AP_E_STATE
  * naming the field when it is malformed.  *out is the caller's
- * (ap_provision_record_free). */
-int ap_history_load_provision(const char *root, const char *product,
-			      struct ap_provision_record **out, struct ap_err *err);
+ * (ap_history_record_free). */
+int ap_history_record_load(const char *root, const char *product,
+			   struct ap_history_record **out, struct ap_err *err);
+
+/* An identity fact of rec by name, or NULL when absent. */
+const char *ap_history_record_get(const struct ap_history_record *rec, const char *key);
 
 /* The record's path relative to the root (malloc'd; NULL when out of memory). */
-char *ap_history_provision_relpath(const char *product);
+char *ap_history_record_relpath(const char *product);
 
-void ap_provision_record_free(struct ap_provision_record *rec);
+void ap_history_record_free(struct ap_history_record *rec);
 
 #endif

@@ -59,7 +59,8 @@ struct ap_component {
 	char *license;  /* an SPDX license expression, e.g. "MIT OR Apache-2.0" */
 };
 
-/* Optional device configuration written by `airpack-setup provision`. */
+/* Optional device configuration: the file the configure step writes
+ * (airpack/configure.h, `airpack-setup provision`) through a device runtime. */
 struct ap_config_spec {
 	char *path;      /* relative to the install root, e.g. "etc/iotedge/config.yaml" */
 	char *template;  /* component name whose payload is the template; may be NULL */

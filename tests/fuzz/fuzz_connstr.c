@@ -1,5 +1,5 @@
-/* fuzz_connstr.c - ap_connstr_parse (and the setting validators beside it in
- * provision.h) from memory.  A string that parses must format to a
+/* fuzz_connstr.c - ap_connstr_parse (and the IoT Edge layer's setting
+ * validators, iotedge/setting.h) from memory.  A string that parses must format to a
  * canonical string that parses to the same parts and formats to the same
  * bytes; its redacted form must be that string with the key shown as "****"
  * and its fingerprint must be the key text's SHA-256.  A string that does
@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "airpack/digest.h"
-#include "airpack/provision.h"
+#include "airpack/secret.h"
+#include "iotedge/connstr.h"
+#include "iotedge/setting.h"
 #include "fuzz.h"
 
 #define MAX_INPUT 4096
@@ -101,17 +103,17 @@ static void check_parsed(const char *in, const struct ap_connstr *c)
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_connstr back;
 	char redacted[AP_CONNSTR_REDACTED_MAX], want[AP_CONNSTR_REDACTED_MAX];
-	char fp[AP_KEY_FINGERPRINT_LEN], hex[AP_SHA256_HEX];
+	char fp[AP_CONNSTR_FINGERPRINT_LEN], hex[AP_SHA256_HEX];
 	char *s1 = NULL, *s2 = NULL;
 	size_t l1 = 0, l2 = 0;
 	int rc;
 
 	FUZZ_CHECK(c->host_name && c->device_id && c->shared_access_key,
 		   "a parsed string lacks a required part: '%s'", in);
-	FUZZ_CHECK(c->key_bytes >= AP_KEY_MIN_BYTES && c->key_bytes <= AP_KEY_MAX_BYTES,
+	FUZZ_CHECK(c->key_bytes >= AP_CONNSTR_KEY_MIN_BYTES && c->key_bytes <= AP_CONNSTR_KEY_MAX_BYTES,
 		   "key of %zu bytes accepted", c->key_bytes);
-	FUZZ_CHECK(strlen(c->device_id) <= AP_DEVICE_ID_MAX, "DeviceId too long accepted");
-	FUZZ_CHECK(strlen(c->host_name) <= AP_HOST_NAME_MAX, "HostName too long accepted");
+	FUZZ_CHECK(strlen(c->device_id) <= AP_CONNSTR_DEVICE_ID_MAX, "DeviceId too long accepted");
+	FUZZ_CHECK(strlen(c->host_name) <= AP_CONNSTR_HOST_NAME_MAX, "HostName too long accepted");
 
 	rc = ap_connstr_format(c, &s1, &l1, &err);
 	FUZZ_CHECK(rc == 0, "format failed: %s", err.msg);
@@ -155,8 +157,8 @@ static void settings(const char *in)
 	struct ap_err err = AP_ERR_INIT;
 	char buf[1024];
 
-	if (ap_proxy_url_valid(in, &err)) {
-		int rc = ap_proxy_url_redacted(in, buf, sizeof(buf));
+	if (ap_setting_proxy_url_valid(in, &err)) {
+		int rc = ap_setting_proxy_url_redacted(in, buf, sizeof(buf));
 
 		FUZZ_CHECK(rc == 0 || rc == AP_E_TOOBIG, "proxy redaction returned %d", rc);
 		FUZZ_CHECK(strlen(buf) < sizeof(buf), "proxy redaction not terminated");
@@ -164,7 +166,7 @@ static void settings(const char *in)
 		FUZZ_CHECK(err.msg[0] != '\0', "an invalid proxy URL gave no message");
 	}
 	err.msg[0] = '\0';
-	if (!ap_image_ref_valid(in, &err))
+	if (!ap_setting_image_ref_valid(in, &err))
 		FUZZ_CHECK(err.msg[0] != '\0', "an invalid image reference gave no message");
 }
 

@@ -305,15 +305,20 @@ static void test_provision_record(void)
 	struct ap_err err = AP_ERR_INIT;
 	char *root = in_dir("rec");
 	char *dirs[] = { "etc", "etc/x" };
-	struct ap_provision_record rec;
-	struct ap_provision_record *got = NULL;
+	struct ap_history_kv ident[] = {
+		{ "host_name", "hub.azure-devices.net" }, { "device_id", "dev:1@site" },
+		{ "gateway_host_name", NULL },            { "key_fingerprint", "0123abcd" },
+		{ "proxy", "http://****@proxy:3128" },
+	};
+	struct ap_history_record rec;
+	struct ap_history_record *got = NULL;
 	char *path, *text = NULL, *rel;
 	size_t len = 0;
 	FILE *fp;
 	int rc;
 
 	memset(&rec, 0, sizeof(rec));
-	rc = ap_history_load_provision(root, "x", &got, &err);
+	rc = ap_history_record_load(root, "x", &got, &err);
 	is_int(rc, AP_E_NOTFOUND, "no record is AP_E_NOTFOUND");
 	contains(err.msg, "'x' has no provision record", "saying so");
 
@@ -322,51 +327,59 @@ static void test_provision_record(void)
 	rec.config_path = "etc/x/config.yaml";
 	memset(rec.config_sha256, 'a', 64);
 	rec.config_mode = 0600;
-	rec.host_name = "hub.azure-devices.net";
-	rec.device_id = "dev:1@site";
-	rec.key_fingerprint = "0123abcd";
-	rec.proxy = "http://****@proxy:3128";
+	rec.identity = ident;
+	rec.n_identity = sizeof(ident) / sizeof(ident[0]);
 	rec.created_dirs = dirs;
 	rec.n_created_dirs = 2;
 	rec.provisioned_at = 1795910400;
-	rc = ap_history_save_provision(root, &rec, &err);
+	rc = ap_history_record_save(root, &rec, &err);
 	is_int(rc, AP_E_NOTFOUND, "no state folder (nothing installed): not saved");
 	path = in_dir("rec/var/lib/airpack/x");
 	is_int(ap_fsx_mkdir_p(path, 0755, NULL), 0, "state folder");
 	free(path);
-	rc = ap_history_save_provision(root, &rec, &err);
+	rc = ap_history_record_save(root, &rec, &err);
 	is_int(rc, 0, "save (%s)", err.msg);
-	rel = ap_history_provision_relpath("x");
+	rel = ap_history_record_relpath("x");
 	is_str(rel, "var/lib/airpack/x/provision.json", "the record's path");
 	path = ap_path_join(root, rel);
 	free(rel);
 	is_int(ap_fsx_read_file(path, 1 << 16, &text, &len, NULL), 0, "the record is written");
 	contains(text, "\"format\":\"airpack-provision/1\"", "with its format");
 	contains(text, "\"config_mode\":\"0600\"", "the mode as octal text");
+	contains(text, "\"config_mode\":\"0600\",\"host_name\":\"hub.azure-devices.net\","
+		       "\"device_id\":\"dev:1@site\",\"gateway_host_name\":null,",
+		 "identity facts follow the mode, in order, a missing one as null");
 	free(text);
 
-	rc = ap_history_load_provision(root, "x", &got, &err);
+	rc = ap_history_record_load(root, "x", &got, &err);
 	is_int(rc, 0, "load it back (%s)", err.msg);
 	if (got) {
 		is_str(got->config_path, "etc/x/config.yaml", "config_path");
-		is_str(got->device_id, "dev:1@site", "device_id");
-		is_str(got->key_fingerprint, "0123abcd", "fingerprint");
+		is_str(ap_history_record_get(got, "device_id"), "dev:1@site", "device_id");
+		is_str(ap_history_record_get(got, "key_fingerprint"), "0123abcd", "fingerprint");
+		is_int(got->n_identity, 4, "the identity facts that have a value");
+		is_str(got->identity[3].key, "proxy", "in file order");
 		is_int(got->config_mode, 0600, "mode");
 		is_int(got->n_created_dirs, 2, "created dirs");
 		is_str(got->created_dirs[1], "etc/x", "in order");
-		ok(got->gateway_host_name == NULL, "null gateway stays NULL");
+		ok(ap_history_record_get(got, "gateway_host_name") == NULL,
+		   "null gateway stays NULL");
 		is_int(got->provisioned_at, 1795910400, "time");
-		ap_provision_record_free(got);
+		ap_history_record_free(got);
 		got = NULL;
 	}
 
-	rec.host_name = "x;SharedAccessKey=" KEY;
-	is_int(ap_history_save_provision(root, &rec, &err), AP_E_USAGE,
+	ident[0].value = "x;SharedAccessKey=" KEY;
+	is_int(ap_history_record_save(root, &rec, &err), AP_E_USAGE,
 	       "a record holding a key is refused");
 	ok(strstr(err.msg, "q8cN") == NULL, "without showing it");
-	rec.host_name = "hub.azure-devices.net";
+	ident[0].value = "hub.azure-devices.net";
+	ident[1].key = "config_path";
+	is_int(ap_history_record_save(root, &rec, &err), AP_E_USAGE,
+	       "an identity fact named like a member of the record is refused");
+	ident[1].key = "device_id";
 	rec.config_path = "../etc/passwd";
-	is_int(ap_history_save_provision(root, &rec, &err), AP_E_STATE,
+	is_int(ap_history_record_save(root, &rec, &err), AP_E_STATE,
 	       "an unsafe config path is refused");
 	contains(err.msg, "config_path", "naming the field");
 	rec.config_path = "etc/x/config.yaml";
@@ -378,7 +391,7 @@ static void test_provision_record(void)
 		      fp);
 		fclose(fp);
 	}
-	rc = ap_history_load_provision(root, "x", &got, &err);
+	rc = ap_history_record_load(root, "x", &got, &err);
 	is_int(rc, AP_E_STATE, "a malformed record is AP_E_STATE");
 	contains(err.msg, "config_sha256: expected 64 hex digits", "naming the field");
 	contains(err.msg, "provision.json", "and the file");
@@ -391,7 +404,7 @@ static void test_provision_record(void)
 		fputs("\",\"provisioned_at\":1}\n", fp);
 		fclose(fp);
 	}
-	rc = ap_history_load_provision(root, "x", &got, &err);
+	rc = ap_history_record_load(root, "x", &got, &err);
 	is_int(rc, AP_E_STATE, "a record of another product is refused");
 	contains(err.msg, "product: expected 'x', got 'y'", "saying whose it is");
 	free(path);

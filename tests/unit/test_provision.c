@@ -1,10 +1,14 @@
-/* test_provision.c - connection strings, settings validation and config.yaml editing. */
+/* test_provision.c - the IoT Edge layer (lib/iotedge/): connection strings,
+ * settings validation and config.yaml editing. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "airpack/provision.h"
+#include "airpack/secret.h"
+#include "iotedge/connstr.h"
+#include "iotedge/devconfig.h"
+#include "iotedge/setting.h"
 #include "tap.h"
 
 #define HOST "contoso-hub.azure-devices.net"
@@ -258,7 +262,7 @@ static void test_invalid(void)
 static void test_format(void)
 {
 	struct ap_connstr c = AP_CONNSTR_INIT;
-	char buf[AP_CONNSTR_REDACTED_MAX], small[20], fp[AP_KEY_FINGERPRINT_LEN];
+	char buf[AP_CONNSTR_REDACTED_MAX], small[20], fp[AP_CONNSTR_FINGERPRINT_LEN];
 	char *s = NULL;
 	size_t len = 0;
 
@@ -289,11 +293,11 @@ static void test_secrets(void)
 	bool zero = true;
 
 	memset(buf, 'x', sizeof(buf));
-	ap_wipe(buf, 16);
+	ap_secret_wipe(buf, 16);
 	for (int i = 0; i < 16; i++)
 		zero = zero && buf[i] == 0;
-	ok(zero && buf[16] == 'x', "ap_wipe zeroes exactly n bytes");
-	ap_wipe(NULL, 0);
+	ok(zero && buf[16] == 'x', "ap_secret_wipe zeroes exactly n bytes");
+	ap_secret_wipe(NULL, 0);
 	memcpy(heap, "secret-password", 16);
 	ap_secret_free(heap, 16);
 	ap_secret_free(NULL, 5);
@@ -305,7 +309,7 @@ static void test_secrets(void)
 static void proxy_ok(const char *url)
 {
 	struct ap_err err = AP_ERR_INIT;
-	bool v = ap_proxy_url_valid(url, &err);
+	bool v = ap_setting_proxy_url_valid(url, &err);
 
 	ok(v, "proxy '%s' accepted", url);
 	if (!v)
@@ -316,7 +320,7 @@ static void proxy_bad(const char *url, const char *want, const char *secret, con
 {
 	struct ap_err err = AP_ERR_INIT;
 
-	ok(!ap_proxy_url_valid(url, &err), "proxy %s refused", name);
+	ok(!ap_setting_proxy_url_valid(url, &err), "proxy %s refused", name);
 	is_int(err.code, AP_E_USAGE, "proxy %s: usage error", name);
 	contains(err.msg, want, "proxy %s: message", name);
 	if (secret)
@@ -354,17 +358,17 @@ static void test_proxy(void)
 		  "space in the password");
 	proxy_bad("", "proxy URL is empty", NULL, "empty");
 
-	is_int(ap_proxy_url_redacted("http://bob:Sup3rS3cret@proxy:3128", buf, sizeof(buf)), 0,
+	is_int(ap_setting_proxy_url_redacted("http://bob:Sup3rS3cret@proxy:3128", buf, sizeof(buf)), 0,
 	       "redact a proxy");
 	is_str(buf, "http://****@proxy:3128", "redacted proxy hides user and password");
-	ap_proxy_url_redacted("https://proxy:3128/", buf, sizeof(buf));
+	ap_setting_proxy_url_redacted("https://proxy:3128/", buf, sizeof(buf));
 	is_str(buf, "https://proxy:3128/", "a proxy without credentials is unchanged");
 }
 
 static void image_ok(const char *ref)
 {
 	struct ap_err err = AP_ERR_INIT;
-	bool v = ap_image_ref_valid(ref, &err);
+	bool v = ap_setting_image_ref_valid(ref, &err);
 
 	ok(v, "image '%s' accepted", ref);
 	if (!v)
@@ -375,7 +379,7 @@ static void image_bad(const char *ref, const char *want, const char *name)
 {
 	struct ap_err err = AP_ERR_INIT;
 
-	ok(!ap_image_ref_valid(ref, &err), "image %s refused", name);
+	ok(!ap_setting_image_ref_valid(ref, &err), "image %s refused", name);
 	contains(err.msg, want, "image %s: message", name);
 }
 
