@@ -272,14 +272,7 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 		enum run_where where = RUN_PENDING;
 		struct ap_state p;
 
-		rc = ap_state_init(&p, root, names[i], err);
-		if (rc < 0)
-			break;
-		if (!ap_fsx_is_dir(p.state))
-			rc = ap_err_set(err, AP_E_NOTFOUND, "'%s' is not installed under '%s'",
-					p.name, p.root);
-		if (rc == 0)
-			rc = txn_state_lock(&p, AP_STATE_WRITE, o, NULL, err);
+		rc = txn_open(root, names[i], TXN_OPEN_WRITE, o, &p, err);
 		if (rc == 0)
 			rc = txn_load_receipt(&p, &r, err);
 		if (rc == 0 && r->n_pending > 0)

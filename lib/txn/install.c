@@ -596,34 +596,36 @@ static int fix_state_times(struct inst *s, const struct ap_receipt *r, struct ap
 	return rc;
 }
 
-int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_t mlen,
-		   const unsigned char *sig, size_t siglen, ap_txn_payload_fn get_payload,
-		   void *payload_ctx, const struct ap_txn_opts *o, struct ap_txn_result *res,
-		   struct ap_err *err)
+int ap_txn_install(const struct ap_txn_release *rel, const struct ap_txn_opts *o,
+		   struct ap_txn_result *res, struct ap_err *err)
 {
 	struct ap_state p;
 	int rc;
 
-	rc = check_release(m, o, err);
+	rc = check_release(rel->m, o, err);
 	if (rc < 0)
 		return rc;
-	rc = ap_state_init(&p, o ? o->root : NULL, m->product, err);
+	rc = ap_state_init(&p, o ? o->root : NULL, rel->m->product, err);
 	if (rc == 0)
 		rc = txn_state_lock(&p, AP_STATE_WRITE, o, NULL, err);
 	if (rc == 0)
-		rc = ap_txn_install_locked(&p, m, manifest_json, mlen, sig, siglen, get_payload,
-					   payload_ctx, o, res, err);
+		rc = ap_txn_install_locked(&p, rel, o, res, err);
 	ap_state_release(&p);
 	return rc;
 }
 
-int ap_txn_install_locked(struct ap_state *p, const struct ap_manifest *m,
-			  const char *manifest_json, size_t mlen, const unsigned char *sig,
-			  size_t siglen, ap_txn_payload_fn get_payload, void *payload_ctx,
+int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 			  const struct ap_txn_opts *o, struct ap_txn_result *res,
 			  struct ap_err *err)
 {
 	static const struct ap_txn_opts defaults = AP_TXN_OPTS_INIT;
+	const struct ap_manifest *m = rel->m;
+	const char *manifest_json = rel->manifest_json;
+	size_t mlen = rel->mlen;
+	const unsigned char *sig = rel->sig;
+	size_t siglen = rel->siglen;
+	ap_txn_payload_fn get_payload = rel->get_payload;
+	void *payload_ctx = rel->payload_ctx;
 	struct ap_receipt_journal j;
 	struct ap_receipt *old = NULL, *r = NULL;
 	struct inst s;

@@ -106,8 +106,20 @@ int txn_recover(struct ap_state *p, const struct ap_txn_opts *o, bool *recovered
 		struct ap_err *err);
 int txn_state_lock(struct ap_state *p, enum ap_state_mode mode, const struct ap_txn_opts *o,
 		   bool *recovered, struct ap_err *err);
-int txn_resolve_product(const char *root, const char *product, bool allow_none, char **name,
-			struct ap_err *err);
+/* txn_open's how: a writer (else a reader), and whether a product not
+ * installed is an answer (TXN_ABSENT) rather than AP_E_NOTFOUND. */
+#define TXN_OPEN_WRITE 1u
+#define TXN_OPEN_ABSENT_OK 2u
+#define TXN_ABSENT 1
+
+/* The one opening step of status, verify, firstboot and uninstall: which
+ * product (product, or the only one installed under root), its state,
+ * and its lock (readers shared; a writer exclusive, recovering an
+ * interrupted transaction first and telling o's on_event).  0 when
+ * locked; TXN_ABSENT (with TXN_OPEN_ABSENT_OK) when it is not installed.
+ * p can be given to ap_state_release whatever is returned. */
+int txn_open(const char *root, const char *product, unsigned how,
+	     const struct ap_txn_opts *o, struct ap_state *p, struct ap_err *err);
 int txn_load_receipt(const struct ap_state *p, struct ap_receipt **out, struct ap_err *err);
 
 /* verify.c */

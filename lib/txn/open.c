@@ -88,8 +88,8 @@ int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_e
 
 /* The product to act on: the one named, or the only one installed.
  * *name is NULL (and 0 returned) when none is installed and allow_none. */
-int txn_resolve_product(const char *root, const char *product, bool allow_none, char **name,
-			struct ap_err *err)
+static int resolve_product(const char *root, const char *product, bool allow_none, char **name,
+			   struct ap_err *err)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -145,24 +145,45 @@ int txn_load_receipt(const struct ap_state *p, struct ap_receipt **out, struct a
 	return rc;
 }
 
+int txn_open(const char *root, const char *product, unsigned how,
+	     const struct ap_txn_opts *o, struct ap_state *p, struct ap_err *err)
+{
+	char *name = NULL;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->lock = -1;
+	p->root_lock = -1;
+	p->mtime = -1;
+	rc = resolve_product(root, product, how & TXN_OPEN_ABSENT_OK, &name, err);
+	if (rc < 0)
+		return rc;
+	if (!name)
+		return TXN_ABSENT;
+	rc = ap_state_init(p, root, name, err);
+	free(name);
+	if (rc < 0)
+		return rc;
+	if (!ap_fsx_is_dir(p->state)) {
+		if (how & TXN_OPEN_ABSENT_OK)
+			return TXN_ABSENT;
+		return ap_err_set(err, AP_E_NOTFOUND, "'%s' is not installed under '%s'", p->name,
+				  p->root);
+	}
+	if (how & TXN_OPEN_WRITE)
+		return txn_state_lock(p, AP_STATE_WRITE, o, NULL, err);
+	return txn_state_lock(p, AP_STATE_READ, NULL, NULL, err);
+}
+
 int ap_txn_status(const char *root, const char *product, struct ap_receipt **out,
 		  struct ap_err *err)
 {
 	struct ap_state p;
-	char *name = NULL;
 	int rc;
 
-	rc = txn_resolve_product(root, product, false, &name, err);
-	if (rc < 0)
-		return rc;
-	rc = ap_state_init(&p, root, name, err);
-	free(name);
-	if (rc < 0)
-		return rc;
-	rc = txn_state_lock(&p, AP_STATE_READ, NULL, NULL, err);
+	rc = txn_open(root, product, 0, NULL, &p, err);
 	if (rc == 0)
 		rc = txn_load_receipt(&p, out, err);
 	ap_state_release(&p);
 	return rc;
 }
-

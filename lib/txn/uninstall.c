@@ -193,26 +193,18 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	struct ap_receipt *r = NULL;
 	struct uninst u;
 	struct ap_state p;
-	char *name = NULL;
 	char *prefix = NULL, *base = NULL, *marker_dir = NULL;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
 	u.o = o;
-	p.lock = -1;
-	p.root_lock = -1;
-	rc = txn_resolve_product(root, product, true, &name, err);
-	if (rc < 0)
-		return rc;
-	if (!name)
-		goto done;
-	rc = ap_state_init(&p, root, name, err);
-	free(name);
-	if (rc < 0)
-		return rc;
-	if (!ap_fsx_is_dir(p.state))
+	rc = txn_open(root, product, TXN_OPEN_WRITE | TXN_OPEN_ABSENT_OK, o, &p, err);
+	if (rc < 0 && !p.name)
+		return rc; /* before naming a product: nothing to prefix or release */
+	if (rc == TXN_ABSENT) {
+		rc = 0;
 		goto out;
-	rc = txn_state_lock(&p, AP_STATE_WRITE, o, NULL, err);
+	}
 	if (rc < 0)
 		goto out;
 	/* Work folders a killed install left (they may hold payloads). */
@@ -286,7 +278,6 @@ out:
 	free(marker_dir);
 	if (rc < 0)
 		return rc;
-done:
 	if (stats)
 		*stats = u.st;
 	return 0;

@@ -158,20 +158,11 @@ int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 	struct ap_receipt *r = NULL;
 	struct check c;
 	struct ap_state p;
-	char *name = NULL;
-	const char *root = o ? o->root : NULL;
 	size_t ndiff;
 	int rc;
 
-	rc = txn_resolve_product(root, product, false, &name, err);
-	if (rc < 0)
-		return rc;
-	rc = ap_state_init(&p, root, name, err);
-	free(name);
-	if (rc < 0)
-		return rc;
 	/* Held until the verdict: an install waits, or we say busy. */
-	rc = txn_state_lock(&p, AP_STATE_READ, NULL, NULL, err);
+	rc = txn_open(o ? o->root : NULL, product, 0, NULL, &p, err);
 	if (rc == 0)
 		rc = txn_load_receipt(&p, &r, err);
 	if (rc < 0)

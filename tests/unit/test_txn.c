@@ -351,11 +351,29 @@ static struct ap_txn_opts opts_for(const char *root, struct events *ev)
 	return o;
 }
 
+/* Install r, signed or not, its payloads from fn. */
+static int install_from(struct release *r, bool with_sig, ap_txn_payload_fn fn, void *ctx,
+			const struct ap_txn_opts *o, struct ap_txn_result *res, struct ap_err *err)
+{
+	struct ap_txn_release rel;
+
+	memset(&rel, 0, sizeof(rel));
+	rel.m = r->m;
+	rel.manifest_json = r->json;
+	rel.mlen = r->len;
+	if (with_sig) {
+		rel.sig = SIG;
+		rel.siglen = sizeof(SIG) - 1;
+	}
+	rel.get_payload = fn;
+	rel.payload_ctx = ctx;
+	return ap_txn_install(&rel, o, res, err);
+}
+
 static int install(struct release *r, const struct ap_txn_opts *o, struct ap_txn_result *res,
 		   struct ap_err *err)
 {
-	return ap_txn_install(r->m, r->json, r->len, SIG, sizeof(SIG) - 1, get_payload, &r->pl,
-			      o, res, err);
+	return install_from(r, true, get_payload, &r->pl, o, res, err);
 }
 
 static struct ap_receipt *status(const char *root, const char *product)
@@ -862,8 +880,7 @@ static void test_failures(struct release *v1, struct release *v2)
 	is_int(verify(root, NULL, NULL, &err), 0, "old install intact after a digest failure");
 
 	/* The payload source fails. */
-	rc = ap_txn_install(v2->m, v2->json, v2->len, NULL, 0, failing_payload, NULL, &o, &res,
-			    &err);
+	rc = install_from(v2, false, failing_payload, NULL, &o, &res, &err);
 	is_int(rc, AP_E_OFFLINE, "payload errors are passed on");
 	contains(err.msg, "installing 'app': 'app' is not available offline",
 		 "payload error gets the component as context");
@@ -878,8 +895,7 @@ static void test_failures(struct release *v1, struct release *v2)
 	ap_fsx_unlock(lock);
 
 	/* No signature: the stored .sig goes away with the upgrade. */
-	rc = ap_txn_install(v2->m, v2->json, v2->len, NULL, 0, get_payload, &v2->pl, &o, &res,
-			    &err);
+	rc = install_from(v2, false, get_payload, &v2->pl, &o, &res, &err);
 	is_int(rc, 0, "install without a signature: %s", err.msg);
 	ap_txn_result_release(&res);
 	ok(!exists(P("%s/var/lib/airpack/demo/manifest.json.sig", root)),
@@ -1301,8 +1317,7 @@ static void test_products(struct release *v1, struct release *other)
 	contains(err.msg, "no product is installed", "message says so");
 	o.no_run = true;
 	install(v1, &o, NULL, &err);
-	rc = ap_txn_install(other->m, other->json, other->len, NULL, 0, get_payload, &other->pl,
-			    &o, NULL, &err);
+	rc = install_from(other, false, get_payload, &other->pl, &o, NULL, &err);
 	is_int(rc, 0, "second product installs: %s", err.msg);
 	rc = ap_txn_list_products(root, &names, &n, &err);
 	ok(rc == 0 && n == 2 && strcmp(names[0], "demo") == 0 && strcmp(names[1], "other") == 0,
@@ -1391,8 +1406,7 @@ static void test_movable(struct release *v1, struct release *v2)
 	o.no_run = true;
 	o.mtime = IMAGE_MTIME;
 	moving_copies(&mv, v1, P("%s/work-m", tmp));
-	rc = ap_txn_install(v1->m, v1->json, v1->len, SIG, sizeof(SIG) - 1, moving_payload, &mv,
-			    &o, NULL, &err);
+	rc = install_from(v1, true, moving_payload, &mv, &o, NULL, &err);
 	is_int(rc, 0, "install from movable copies: %s", err.msg);
 	is_int(mv.calls, 3, "each movable payload asked for once");
 	ok(exists(P("%s/work-m/app.tar.gz", tmp)), "the extract payload was read, not moved");
@@ -1420,8 +1434,7 @@ static void test_movable(struct release *v1, struct release *v2)
 	 * fails the install and leaves the previous one. */
 	moving_copies(&mv, v2, P("%s/work-b", tmp));
 	write_file(P("%s/work-b/app.conf", tmp), "key = other value\n", 0600);
-	rc = ap_txn_install(v2->m, v2->json, v2->len, SIG, sizeof(SIG) - 1, moving_payload, &mv,
-			    &o, NULL, &err);
+	rc = install_from(v2, true, moving_payload, &mv, &o, NULL, &err);
 	is_int(rc, AP_E_DIGEST, "a moved payload of another size fails the install");
 	contains(err.msg, "installing 'conf': payload changed after it was verified",
 		 "the message names the component");
@@ -1452,8 +1465,7 @@ static void test_movable(struct release *v1, struct release *v2)
 			o.no_run = true;
 			memset(&ev, 0, sizeof(ev));
 			moving_copies(&mv, v1, xdev);
-			rc = ap_txn_install(v1->m, v1->json, v1->len, SIG, sizeof(SIG) - 1,
-					    moving_payload, &mv, &o, NULL, &err);
+			rc = install_from(v1, true, moving_payload, &mv, &o, NULL, &err);
 			is_int(rc, 0, "movable payloads on another file system: %s", err.msg);
 			ok(exists(P("%s/app.conf", xdev)) && exists(P("%s/%s", xdev, SETUP)),
 			   "they could not be renamed and were copied");
