@@ -22,6 +22,7 @@
 #include "airpack/state.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
+#include "airpack/testhook.h"
 #include "airpack/banned.h"
 
 #define SECRET_INPUT_MAX (16 * 1024)
@@ -341,9 +342,7 @@ static int make_config_dir(const char *root, const char *rel,
  * right after the provision record, or the configuration, was written. */
 static void crash_at(const char *name)
 {
-	const char *at = getenv("AP_PROVISION_CRASH_AT");
-
-	if (at && strcmp(at, name) == 0)
+	if (ap_testhook_is("AP_PROVISION_CRASH_AT", name))
 		_Exit(137);
 }
 
@@ -352,7 +351,7 @@ static void crash_at(const char *name)
 static int write_config(const char *abs, const char *data, size_t len, unsigned mode,
 			struct ap_err *err)
 {
-	const char *at = getenv("AP_PROVISION_CRASH_AT");
+	const char *at = ap_testhook("AP_PROVISION_CRASH_AT");
 	struct ap_afile f = AP_AFILE_INIT;
 	int rc;
 

@@ -23,7 +23,8 @@
  * after-exchange|mid-fallback makes ap_txn_install call _exit(137) at that
  * point; AP_TXN_NO_EXCHANGE=1 forces the two-rename switch;
  * AP_TXN_STOP_AT=stage stops the process (SIGSTOP) just before the first
- * component is staged.
+ * component is staged.  Read only by a build with meson -Dtest_hooks=true
+ * (airpack/testhook.h).
  */
 #ifndef AP_TXN_H
 #define AP_TXN_H

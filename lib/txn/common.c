@@ -16,6 +16,7 @@
 #include "airpack/txn.h"
 #include "airpack/bundle.h"
 #include "txn/internal.h"
+#include "airpack/testhook.h"
 #include "airpack/banned.h"
 
 char *txn_xstrdup(const char *s)
@@ -48,9 +49,7 @@ int txn_nomem(struct ap_err *err, const char *what)
 /* Test-only: simulate kill -9 at a named point (docs/install-transaction.md). */
 void txn_crash_point(const char *name)
 {
-	const char *at = getenv("AP_TXN_CRASH_AT");
-
-	if (at && strcmp(at, name) == 0)
+	if (ap_testhook_is("AP_TXN_CRASH_AT", name))
 		_Exit(137);
 }
 
@@ -58,9 +57,7 @@ void txn_crash_point(const char *name)
  * payload between the plan and the stage (docs/install-transaction.md). */
 void txn_stop_point(const char *name)
 {
-	const char *at = getenv("AP_TXN_STOP_AT");
-
-	if (at && strcmp(at, name) == 0)
+	if (ap_testhook_is("AP_TXN_STOP_AT", name))
 		ap_process_stop_self();
 }
 

@@ -16,6 +16,7 @@
 #include "airpack/txn.h"
 #include "airpack/bundle.h"
 #include "txn/internal.h"
+#include "airpack/testhook.h"
 #include "airpack/banned.h"
 
 static int cmp_rec(const void *a, const void *b)
@@ -513,7 +514,7 @@ static int do_switch(struct inst *s, bool had_prefix, struct ap_err *err)
 	if (!had_prefix) {
 		rc = ap_fsx_rename(s->stage_abs, s->prefix_abs, err);
 	} else {
-		if (!getenv("AP_TXN_NO_EXCHANGE"))
+		if (!ap_testhook("AP_TXN_NO_EXCHANGE"))
 			rc = ap_fsx_exchange(s->stage_abs, s->prefix_abs, &unsupported, err);
 		if (rc == 0 && unsupported) {
 			rc = ap_fsx_rename(s->prefix_abs, s->old_abs, err);
