@@ -1,6 +1,7 @@
 /* testhook.h - the test-only environment hooks (AP_TXN_CRASH_AT,
  * AP_TXN_STOP_AT, AP_TXN_NO_EXCHANGE, AP_FETCH_RETRY_MS,
- * AP_PROVISION_CRASH_AT; each documented where it is read).
+ * AP_PROVISION_CRASH_AT, AP_FSX_NO_OPENAT2; each documented where it is
+ * read).
  *
  * They are read only by a build configured with meson -Dtest_hooks=true
  * (tools/test.sh, its --asan run and CI do so).  A release or Debian build

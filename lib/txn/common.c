@@ -212,28 +212,25 @@ bool txn_path_within(const char *path, const char *dir)
 /* ---- walking a tree ---- */
 
 /* Visit everything under base/dir (dir "" is base itself), names sorted,
- * a folder before its contents, symlinks not followed. */
+ * a folder before its contents, symlinks not followed (neither in dir:
+ * the OS layer's *_under functions). */
 int txn_walk(const char *base, const char *dir, walk_fn fn, void *ctx, struct ap_err *err)
 {
-	char *abs = txn_join(base, dir);
 	char **names = NULL;
 	size_t n = 0;
 	int rc;
 
-	if (!abs)
-		return txn_nomem(err, "walking a folder");
-	rc = ap_fsx_list_dir(abs, &names, &n, err);
+	rc = ap_fsx_list_dir_under(base, dir, &names, &n, err);
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		struct ap_stat st;
 		char *rel = txn_join(dir, names[i]);
-		char *cabs = ap_path_join(abs, names[i]);
 
-		if (!rel || !cabs) {
+		if (!rel) {
 			rc = txn_nomem(err, "walking a folder");
 		} else {
-			rc = ap_fsx_stat(cabs, &st, err);
+			rc = ap_fsx_stat_under(base, rel, &st, err);
 			if (rc == 0 && st.type != AP_FT_NONE) {
 				rc = fn(ctx, rel, &st, err);
 				if (rc == 0 && st.type == AP_FT_DIR)
@@ -243,11 +240,9 @@ int txn_walk(const char *base, const char *dir, walk_fn fn, void *ctx, struct ap
 			}
 		}
 		free(rel);
-		free(cabs);
 	}
 out:
 	ap_strv_free(names, n);
-	free(abs);
 	return rc < 0 ? rc : 0;
 }
 

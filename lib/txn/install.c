@@ -448,15 +448,10 @@ static int note_created_data(struct inst *s, struct ap_err *err)
 	for (size_t i = 0; i < s->m->n_data_dirs && rc == 0; i++) {
 		const char *d = s->m->data_dirs[i];
 		struct ap_stat st;
-		char *abs;
 
 		if (txn_strv_has(s->created_data.v, s->created_data.n, d))
 			continue;
-		abs = ap_path_join(s->p->root, d);
-		if (!abs)
-			return txn_nomem(err, "checking data folders");
-		rc = ap_fsx_stat(abs, &st, err);
-		free(abs);
+		rc = ap_fsx_stat_under(s->p->root, d, &st, err);
 		if (rc == 0 && st.type == AP_FT_NONE)
 			rc = txn_strlist_add(&s->created_data, d, err);
 	}
@@ -728,7 +723,8 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	{
 		struct ap_stat pst;
 
-		rc = ap_fsx_stat(s.prefix_abs, &pst, err);
+		/* Not through a symlinked folder (AP_E_UNSAFE naming it). */
+		rc = ap_fsx_stat_under(p->root, m->prefix, &pst, err);
 		if (rc < 0)
 			goto out;
 		if (pst.type != AP_FT_NONE && pst.type != AP_FT_DIR) {

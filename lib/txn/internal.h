@@ -123,7 +123,7 @@ int txn_open(const char *root, const char *product, unsigned how,
 int txn_load_receipt(const struct ap_state *p, struct ap_receipt **out, struct ap_err *err);
 
 /* verify.c */
-int txn_compare_installed(const char *abs, const struct ap_receipt_file *f,
+int txn_compare_installed(const char *root, const struct ap_receipt_file *f,
 			  struct ap_stat *st, char hex[AP_SHA256_HEX], uint64_t *hashed,
 			  enum ap_txn_verdict *v, struct ap_err *err);
 int txn_check_tree(struct check *c, bool unexpected, struct ap_err *err);

@@ -47,11 +47,8 @@ static int remove_file(struct uninst *u, const char *root, const struct ap_recei
 	enum ap_txn_verdict v;
 	char hex[AP_SHA256_HEX];
 	uint64_t size = 0;
-	char *abs = ap_path_join(root, f->path);
 	int rc;
 
-	if (!abs)
-		return txn_nomem(err, "uninstalling");
 	memset(&ev, 0, sizeof(ev));
 	ev.phase = AP_TXN_PH_REMOVE;
 	ev.product = u->r->product;
@@ -59,33 +56,32 @@ static int remove_file(struct uninst *u, const char *root, const struct ap_recei
 	ev.path = f->path;
 	ev.expected_sha256 = f->sha256;
 	ev.size = f->size;
-	rc = txn_compare_installed(abs, f, &st, hex, &size, &v, err);
+	/* Never through a symlinked folder: that is AP_E_UNSAFE, naming it. */
+	rc = txn_compare_installed(root, f, &st, hex, &size, &v, err);
 	if (rc < 0)
-		goto out;
+		return rc;
 	if (v == AP_TXN_V_MISSING) {
 		ev.verdict = AP_TXN_V_MISSING;
 		u->st.n_missing++;
 		txn_emit(u->o, &ev);
-		goto out;
+		return 0;
 	}
 	if (st.type == AP_FT_DIR)
-		goto out; /* the user put a folder there: it is reported as left */
+		return 0; /* the user put a folder there: it is reported as left */
 	if (hex[0])
 		ev.actual_sha256 = hex;
 	/* Another mode is not another file: it goes like an intact one. */
 	ev.verdict = v == AP_TXN_V_MODIFIED ? AP_TXN_V_MODIFIED : AP_TXN_V_REMOVED;
-	rc = ap_fsx_unlink(abs, err);
+	rc = ap_fsx_unlink_under(root, f->path, err);
 	if (rc < 0)
-		goto out;
+		return rc;
 	u->st.n_removed++;
 	if (ev.verdict == AP_TXN_V_MODIFIED) {
 		u->st.n_modified++;
 		ev.detail = "modified since it was installed; removed anyway";
 	}
 	txn_emit(u->o, &ev);
-out:
-	free(abs);
-	return rc;
+	return 0;
 }
 
 /* Remove the receipt's folders that are empty, deepest first. */
@@ -94,16 +90,14 @@ static int remove_dirs(const char *root, const struct ap_receipt *r, struct ap_e
 	int rc = 0;
 
 	for (size_t i = r->n_dirs; i > 0 && rc == 0; i--) {
-		char *abs = ap_path_join(root, r->dirs[i - 1]);
+		struct ap_stat st;
 
-		if (!abs)
-			return txn_nomem(err, "uninstalling");
-		if (ap_fsx_is_dir(abs)) {
-			rc = ap_fsx_rmdir(abs, err);
+		rc = ap_fsx_stat_under(root, r->dirs[i - 1], &st, err);
+		if (rc == 0 && st.type == AP_FT_DIR) {
+			rc = ap_fsx_rmdir_under(root, r->dirs[i - 1], err);
 			if (rc == AP_E_EXISTS)
 				rc = 0;
 		}
-		free(abs);
 	}
 	return rc;
 }
@@ -112,25 +106,20 @@ static int remove_path(struct uninst *u, const char *root, const char *rel,
 		       enum ap_txn_verdict v, struct ap_err *err)
 {
 	struct ap_stat st;
-	char *abs;
 	int rc;
 
 	if (!ap_manifest_safe_relpath(rel, false))
 		return ap_err_set(err, AP_E_UNSAFE,
 				  "refusing to remove '%s': not a safe relative path", rel);
-	abs = ap_path_join(root, rel);
-	if (!abs)
-		return txn_nomem(err, "uninstalling");
-	rc = ap_fsx_stat(abs, &st, err);
+	rc = ap_fsx_stat_under(root, rel, &st, err);
 	if (rc == 0 && st.type != AP_FT_NONE) {
-		rc = ap_fsx_rm_rf(abs, err);
+		rc = ap_fsx_rm_rf_under(root, rel, err);
 		if (rc == 0) {
 			if (v == AP_TXN_V_PURGED)
 				u->st.n_purged++;
 			txn_emit_simple(u->o, AP_TXN_PH_REMOVE, v, u->r->product, NULL, rel, NULL);
 		}
 	}
-	free(abs);
 	return rc;
 }
 
@@ -193,7 +182,8 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	struct ap_receipt *r = NULL;
 	struct uninst u;
 	struct ap_state p;
-	char *prefix = NULL, *base = NULL, *marker_dir = NULL;
+	struct ap_stat pst;
+	char *base = NULL, *marker_dir = NULL;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
@@ -235,10 +225,9 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	}
 	for (size_t i = 0; i < r->n_files && rc == 0; i++)
 		rc = remove_file(&u, p.root, &r->files[i], err);
-	prefix = ap_path_join(p.root, r->prefix);
-	if (rc == 0 && !prefix)
-		rc = txn_nomem(err, "uninstalling");
-	if (rc == 0 && ap_fsx_is_dir(prefix))
+	if (rc == 0)
+		rc = ap_fsx_stat_under(p.root, r->prefix, &pst, err);
+	if (rc == 0 && pst.type == AP_FT_DIR)
 		rc = txn_walk(p.root, r->prefix, left_cb, &u, err);
 	if (rc == 0)
 		rc = remove_dirs(p.root, r, err);
@@ -251,7 +240,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	/* The state folder last, so an interrupted uninstall can be rerun. */
 	rc = txn_set_pending_marker(&p, false, -1, err);
 	if (rc == 0)
-		rc = ap_fsx_rm_rf(p.state, err);
+		rc = ap_fsx_rm_rf_under(p.root, p.state_rel, err);
 	if (rc == 0)
 		rc = remove_dirs(p.root, r, err);
 	if (rc == 0) {
@@ -261,7 +250,6 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 out:
 	if (rc < 0)
 		ap_err_prefix(err, "uninstalling '%s'", p.name);
-	free(prefix);
 	ap_receipt_free(r);
 	ap_state_release(&p);
 	/* After the lock is released: on Windows the open lock file keeps the

@@ -18,6 +18,8 @@
 #include "txn/internal.h"
 #include "airpack/banned.h"
 
+#define VERIFY_BLOCK (64 * 1024)
+
 /* ---- checking installed files against a receipt ---- */
 
 static void note_diff(struct check *c, enum ap_txn_verdict v, const char *path)
@@ -26,33 +28,69 @@ static void note_diff(struct check *c, enum ap_txn_verdict v, const char *path)
 		snprintf(c->first, sizeof(c->first), "%s '%s'", ap_txn_verdict_name(v), path);
 }
 
-/* How the file at abs compares with its receipt entry: MISSING, MODIFIED
+/* Hash the open file fp (root/rel, for messages) into hex. */
+static int hash_open(FILE *fp, const char *root, const char *rel, char hex[AP_SHA256_HEX],
+		     uint64_t *hashed, struct ap_err *err)
+{
+	struct ap_sha256 *h = ap_sha256_new();
+	unsigned char *buf = malloc(VERIFY_BLOCK);
+	size_t got;
+	int rc = 0;
+
+	if (!h || !buf) {
+		rc = txn_nomem(err, "hashing an installed file");
+		goto out;
+	}
+	while ((got = fread(buf, 1, VERIFY_BLOCK, fp)) > 0) {
+		ap_sha256_update(h, buf, got);
+		*hashed += got;
+	}
+	if (ferror(fp)) {
+		rc = ap_err_set(err, AP_E_IO, "cannot read '%s' under '%s'", rel, root);
+		goto out;
+	}
+	ap_sha256_final_hex(h, hex);
+out:
+	ap_sha256_free(h);
+	free(buf);
+	return rc;
+}
+
+/* How root/rel compares with its receipt entry f: MISSING, MODIFIED
  * (another type, size or sha256), MODE (the same bytes with other
- * permission bits, where the OS has them) or OK.  st gets what lstat said,
- * hex the actual sha256 when the file was hashed ("" otherwise), *hashed
- * the bytes read. */
-int txn_compare_installed(const char *abs, const struct ap_receipt_file *f,
+ * permission bits, where the OS has them) or OK.  The file is opened
+ * without following a symlink anywhere under root (a symlinked folder is
+ * AP_E_UNSAFE naming it), and what is decided comes from that open file.
+ * st gets what it is, hex the actual sha256 when the file was hashed (""
+ * otherwise), *hashed the bytes read. */
+int txn_compare_installed(const char *root, const struct ap_receipt_file *f,
 			  struct ap_stat *st, char hex[AP_SHA256_HEX], uint64_t *hashed,
 			  enum ap_txn_verdict *v, struct ap_err *err)
 {
+	FILE *fp = NULL;
 	int rc;
 
 	hex[0] = '\0';
 	*hashed = 0;
-	rc = ap_fsx_stat(abs, st, err);
+	rc = ap_fsx_open_under(root, f->path, &fp, st, err);
 	if (rc < 0)
 		return rc;
 	if (st->type == AP_FT_NONE) {
 		*v = AP_TXN_V_MISSING;
 		return 0;
 	}
-	if (st->type != AP_FT_FILE || st->size != f->size) {
+	if (!fp || st->type != AP_FT_FILE || st->size != f->size) {
+		if (fp)
+			fclose(fp);
 		*v = AP_TXN_V_MODIFIED;
 		return 0;
 	}
-	rc = ap_sha256_file(abs, hex, hashed, NULL, NULL, err);
-	if (rc < 0)
+	rc = hash_open(fp, root, f->path, hex, hashed, err);
+	fclose(fp);
+	if (rc < 0) {
+		hex[0] = '\0';
 		return rc;
+	}
 	if (!ap_sha256_eq(hex, f->sha256) || *hashed != f->size)
 		*v = AP_TXN_V_MODIFIED;
 	else if (ap_fsx_has_modes() && st->mode != f->mode)
@@ -68,11 +106,8 @@ static int check_file(struct check *c, const struct ap_receipt_file *f, struct a
 	struct ap_stat st;
 	char hex[AP_SHA256_HEX];
 	uint64_t size = 0;
-	char *abs = ap_path_join(c->root, f->path);
 	int rc;
 
-	if (!abs)
-		return txn_nomem(err, "verifying");
 	memset(&ev, 0, sizeof(ev));
 	ev.phase = AP_TXN_PH_VERIFY;
 	ev.product = c->r->product;
@@ -81,9 +116,9 @@ static int check_file(struct check *c, const struct ap_receipt_file *f, struct a
 	ev.expected_sha256 = f->sha256;
 	ev.expected_mode = f->mode;
 	ev.size = f->size;
-	rc = txn_compare_installed(abs, f, &st, hex, &size, &ev.verdict, err);
+	rc = txn_compare_installed(c->root, f, &st, hex, &size, &ev.verdict, err);
 	if (rc < 0)
-		goto out;
+		return rc;
 	c->st.n_checked++;
 	c->st.n_bytes += size;
 	if (hex[0])
@@ -106,9 +141,7 @@ static int check_file(struct check *c, const struct ap_receipt_file *f, struct a
 	if (ev.verdict != AP_TXN_V_OK)
 		note_diff(c, ev.verdict, f->path);
 	txn_emit(c->o, &ev);
-out:
-	free(abs);
-	return rc;
+	return 0;
 }
 
 static int unexpected_cb(void *ctx, const char *rel, const struct ap_stat *st, struct ap_err *err)
@@ -136,19 +169,16 @@ static int unexpected_cb(void *ctx, const char *rel, const struct ap_stat *st, s
  * under the prefix. */
 int txn_check_tree(struct check *c, bool unexpected, struct ap_err *err)
 {
-	char *prefix;
+	struct ap_stat pst;
 	int rc = 0;
 
 	for (size_t i = 0; i < c->r->n_files && rc == 0; i++)
 		rc = check_file(c, &c->r->files[i], err);
 	if (rc < 0 || !unexpected)
 		return rc;
-	prefix = ap_path_join(c->root, c->r->prefix);
-	if (!prefix)
-		return txn_nomem(err, "verifying");
-	if (ap_fsx_is_dir(prefix))
+	rc = ap_fsx_stat_under(c->root, c->r->prefix, &pst, err);
+	if (rc == 0 && pst.type == AP_FT_DIR)
 		rc = txn_walk(c->root, c->r->prefix, unexpected_cb, c, err);
-	free(prefix);
 	return rc;
 }
 

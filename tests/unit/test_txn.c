@@ -1486,6 +1486,100 @@ static void test_movable(struct release *v1, struct release *v2)
 }
 
 /* The app tarball, by tar on POSIX and by testarc.h on Windows. */
+#ifndef _WIN32
+/* Replace root/rel (a folder) by a symlink to out, a copy of it with one
+ * more file (sentinel): the same files with the same bytes, so only where
+ * they are can tell them apart. */
+static void plant_symlink(const char *root, const char *rel, const char *out)
+{
+	run(P("rm -rf '%s' && mkdir -p '%s' && cp -a '%s/%s/.' '%s/' && echo keep > '%s/sentinel'",
+	      out, out, root, rel, out, out));
+	run(P("rm -rf '%s/%s' && ln -s '%s' '%s/%s'", root, rel, out, root, rel));
+}
+
+/* A symlink planted inside a root, in place of a folder of the prefix or
+ * above it, is never followed: verify, uninstall, upgrade and install
+ * refuse with AP_E_UNSAFE naming it, and nothing outside the root is read
+ * as installed, changed or removed (docs/threat-model.md). */
+static void test_symlinked_parents(struct release *v1, struct release *v2)
+{
+	const char *root = P("%s/rootS", tmp);
+	char out[512], fresh[512], out2[512];
+	struct ap_txn_opts o = opts_for(root, NULL);
+	struct ap_txn_uninstall_stats us;
+	struct ap_err err = AP_ERR_INIT;
+	char *before, *after;
+	int rc;
+
+	snprintf(out, sizeof(out), "%s/outside-etc", tmp);
+	snprintf(out2, sizeof(out2), "%s/outside-opt", tmp);
+	snprintf(fresh, sizeof(fresh), "%s/rootS2", tmp);
+	o.no_run = true;
+	rc = install(v1, &o, NULL, &err);
+	is_int(rc, 0, "symlinks: install 1.0.0: %s", err.msg);
+	plant_symlink(root, "opt/demo/etc", out);
+	before = tree_listing(out);
+
+	rc = verify(root, NULL, NULL, &err);
+	is_int(rc, AP_E_UNSAFE, "symlinks: verify refuses a symlinked folder in the prefix");
+	contains(err.msg, "'opt/demo/etc' under the root", "symlinks: verify names the path");
+	contains(err.msg, "is a symlink", "symlinks: and says it is a symlink");
+
+	/* An upgrade swaps the whole prefix: the symlink goes with the old
+	 * tree (removed as a link, not followed), the new tree has a folder. */
+	err = (struct ap_err)AP_ERR_INIT;
+	rc = install(v2, &o, NULL, &err);
+	is_int(rc, 0, "symlinks: the upgrade replaces the tree holding the symlink: %s", err.msg);
+	{
+		struct stat st;
+
+		ok(lstat(P("%s/opt/demo/etc", root), &st) == 0 && S_ISDIR(st.st_mode),
+		   "symlinks: after the upgrade the prefix has its own folder there");
+	}
+	after = tree_listing(out);
+	is_str(after, before, "symlinks: the upgrade changed nothing outside the root");
+	free(after);
+	free(before);
+	plant_symlink(root, "opt/demo/etc", out);
+	before = tree_listing(out);
+
+	rc = ap_txn_uninstall(&o, NULL, false, NULL, &us, &err);
+	is_int(rc, AP_E_UNSAFE, "symlinks: uninstall refuses to remove through a symlinked folder");
+	contains(err.msg, "'opt/demo/etc' under the root", "symlinks: uninstall names the path");
+	ok(exists(P("%s/app.conf", out)), "symlinks: the file outside the root with the "
+	   "installed bytes is not removed");
+	after = tree_listing(out);
+	is_str(after, before, "symlinks: nothing outside the root changed (names, modes, bytes)");
+	free(after);
+	ok(exists(P("%s/var/lib/airpack/demo/receipt.json", root)),
+	   "symlinks: the refused uninstall keeps the receipt (it can be rerun)");
+
+	/* Once the symlink is gone, uninstall completes. */
+	run(P("rm '%s/opt/demo/etc'", root));
+	err = (struct ap_err)AP_ERR_INIT;
+	rc = ap_txn_uninstall(&o, NULL, false, NULL, &us, &err);
+	is_int(rc, 0, "symlinks: with the symlink removed, uninstall completes: %s", err.msg);
+	ok(exists(P("%s/sentinel", out)) && exists(P("%s/app.conf", out)),
+	   "symlinks: and the folder outside is still whole");
+	free(before);
+
+	/* A fresh install whose prefix's parent is a symlink out of the root:
+	 * nothing is staged or installed there. */
+	run(P("rm -rf '%s' '%s' && mkdir -p '%s' '%s' && ln -s '%s' '%s/opt'", fresh, out2, fresh,
+	      out2, out2, fresh));
+	o = opts_for(fresh, NULL);
+	o.no_run = true;
+	rc = install(v1, &o, NULL, &err);
+	is_int(rc, AP_E_UNSAFE, "symlinks: install refuses a symlinked parent of the prefix");
+	contains(err.msg, "'opt' under the root", "symlinks: install names the path");
+	before = tree_listing(out2);
+	is_str(before, "", "symlinks: nothing was created outside the root");
+	free(before);
+	ok(!exists(P("%s/var/lib/airpack/demo/receipt.json", fresh)),
+	   "symlinks: and nothing is recorded as installed");
+}
+#endif
+
 static void make_tarball(const char *name, const char *version, bool with_doc, bool with_new)
 {
 #ifdef _WIN32
@@ -1639,6 +1733,11 @@ int main(int argc, char **argv)
 	test_data_record(&v1, &other);
 	test_images(&v1);
 	test_movable(&v1, &v2);
+#ifndef _WIN32
+	test_symlinked_parents(&v1, &v2);
+#else
+	skip("symlinked parents: the symlink test needs POSIX symlinks");
+#endif
 
 	free_release(&v1);
 	free_release(&v2);
