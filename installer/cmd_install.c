@@ -95,6 +95,7 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	struct ap_progress bar;
 	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
 	struct ap_txn_result res = AP_TXN_RESULT_INIT;
+	struct ap_txn_release rel;
 	struct ap_state st;
 	const char *root = setup_root(o);
 	char sz[32];
@@ -168,9 +169,14 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	ap_progress_end(&bar);
 	if (rc)
 		goto fail;
-	rc = ap_txn_install_locked(&st, r->manifest, r->manifest_json, r->manifest_len,
-				   r->sig_checked ? r->sig : NULL, r->sig_checked ? r->sig_len : 0,
-				   get_payload, p, &to, &res, &err);
+	rel.m = r->manifest;
+	rel.manifest_json = r->manifest_json;
+	rel.mlen = r->manifest_len;
+	rel.sig = r->sig_checked ? r->sig : NULL;
+	rel.siglen = r->sig_checked ? r->sig_len : 0;
+	rel.get_payload = get_payload;
+	rel.payload_ctx = p;
+	rc = ap_txn_install_locked(&st, &rel, &to, &res, &err);
 	if (rc && rc != AP_E_RUN)
 		goto fail;
 	print_summary(o, &res, root, rc);

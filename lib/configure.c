@@ -9,6 +9,7 @@
 #include "airpack/fsx.h"
 #include "airpack/secret.h"
 #include "airpack/state.h"
+#include "airpack/testhook.h"
 #include "airpack/str.h"
 #include "airpack/txn.h"
 #include "airpack/banned.h"
@@ -17,9 +18,7 @@
  * should die, as a kill -9 would, at the point called name. */
 static bool crash_point(const char *name)
 {
-	const char *at = getenv("AP_PROVISION_CRASH_AT");
-
-	return at && strcmp(at, name) == 0;
+	return ap_testhook_is("AP_PROVISION_CRASH_AT", name);
 }
 
 /* Where the template component's payload was installed (relative to the

@@ -9,6 +9,7 @@
 #include "ap_config.h"
 #include "airpack/fetch.h"
 #include "airpack/fsx.h"
+#include "airpack/testhook.h"
 #include "airpack/banned.h"
 
 #define FETCH_BUFFER_SIZE (512L * 1024L) /* twice the loopback throughput of the default */
@@ -188,7 +189,7 @@ static long first_delay_ms(const struct ap_fetch_opts *o)
 
 	if (o->retry_delay_ms > 0)
 		return o->retry_delay_ms;
-	env = getenv("AP_FETCH_RETRY_MS");
+	env = ap_testhook("AP_FETCH_RETRY_MS");
 	if (env && *env) {
 		errno = 0;
 		v = strtol(env, &end, 10);

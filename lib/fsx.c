@@ -87,31 +87,7 @@ out:
 int ap_fsx_mkdirs_noted(const char *root, const char *rel, ap_fsx_made_fn made, void *ctx,
 			struct ap_err *err)
 {
-	char *p = ap_strdup(rel);
-	int rc = 0;
-
-	if (!p)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory creating folders");
-	for (size_t i = 1; p[i - 1] && rc == 0; i++) {
-		char saved = p[i];
-		char *abs;
-
-		if (saved != '/' && saved != '\0')
-			continue;
-		p[i] = '\0';
-		abs = ap_path_join(root, p);
-		if (!abs) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory creating folders");
-		} else if (!ap_fsx_is_dir(abs)) {
-			rc = ap_fsx_mkdir_p(abs, 0755, err);
-			if (rc == 0)
-				rc = made(ctx, p, err);
-		}
-		free(abs);
-		p[i] = saved;
-	}
-	free(p);
-	return rc;
+	return ap_fsx_os_mkdirs_under(root, rel, 0755, made, ctx, err);
 }
 
 int ap_fsx_fsync_parent(const char *path, struct ap_err *err)

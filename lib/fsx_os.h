@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "airpack/err.h"
+#include "airpack/fsx.h"
 
 /* True for a path separator: '/' (and '\\' on Windows). */
 bool ap_fsx_os_is_sep(char c);
@@ -26,5 +27,11 @@ int ap_fsx_names_add(struct ap_fsx_names *l, char *name, const char *path, struc
 int ap_fsx_names_finish(struct ap_fsx_names *l, char ***names, size_t *n, const char *path,
 			struct ap_err *err);
 void ap_fsx_names_release(struct ap_fsx_names *l);
+/* ap_fsx_mkdirs_noted's work: make each missing component of rel under
+ * root (mode), calling made (may be NULL) for each one made; a component
+ * that is a symlink is AP_E_UNSAFE (POSIX: mkdirat/openat O_NOFOLLOW from
+ * the root's fd; Windows: a reparse point is refused). */
+int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
+			   ap_fsx_made_fn made, void *ctx, struct ap_err *err);
 
 #endif

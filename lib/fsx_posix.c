@@ -13,8 +13,19 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#if defined(SYS_openat2) && __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define AP_HAVE_OPENAT2 1
+#endif
+#endif
+#ifndef AP_HAVE_OPENAT2
+#define AP_HAVE_OPENAT2 0
+#endif
 
 #include "airpack/fsx.h"
+#include "airpack/testhook.h"
 #include "fsx_os.h"
 #include "airpack/banned.h"
 
@@ -746,4 +757,418 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 	(void)argv;
 	(void)err;
 	return 0;
+}
+
+/* ---- under a root: relative to a folder fd, never through a symlink ----
+ *
+ * The root itself is the caller's and is opened as given (a symlink above
+ * or at the root is followed); every component of rel below it is opened
+ * with O_NOFOLLOW relative to its parent's fd (openat2 with
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS first where the kernel has it; the
+ * walk is the fallback and says which component is the symlink). */
+
+static int under_symlink(const char *root, const char *rel, size_t len, struct ap_err *err)
+{
+	return ap_err_set(err, AP_E_UNSAFE,
+	                  "'%.*s' under the root '%s' is a symlink: airpack does not follow "
+	                  "symlinks inside an install root",
+	                  (int)len, rel, root);
+}
+
+/* The length of rel's folder part ("a/b" of "a/b/c", 0 for "c"). */
+static size_t under_dirlen(const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+
+	return slash ? (size_t)(slash - rel) : 0;
+}
+
+static const char *under_base(const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+
+	return slash ? slash + 1 : rel;
+}
+
+/* Open the folder root/rel[0..len) as *fd.  A component that is missing
+ * or not a folder gives *fd = -1 and 0; one that is a symlink AP_E_UNSAFE
+ * naming it. */
+static int open_dir_under(const char *root, const char *rel, size_t len, int *fd,
+                          struct ap_err *err)
+{
+	char *p = NULL;
+	int dfd;
+	int rc = 0;
+
+	*fd = -1;
+	dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", root);
+	}
+	if (len == 0) {
+		*fd = dfd;
+		return 0;
+	}
+	p = malloc(len + 1);
+	if (!p) {
+		close(dfd);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", root);
+	}
+	memcpy(p, rel, len);
+	p[len] = '\0';
+	for (const char *c = p; *c; c += strcspn(c, "/"), c += *c == '/') {
+		if (strncmp(c, "..", 2) == 0 && (c[2] == '/' || c[2] == '\0')) {
+			free(p);
+			close(dfd);
+			return ap_err_set(err, AP_E_UNSAFE, "refusing '%s' under the root '%s': '..'",
+			                  rel, root);
+		}
+	}
+#if AP_HAVE_OPENAT2
+	/* Test hook AP_FSX_NO_OPENAT2: take the walk, as on an older kernel. */
+	if (!ap_testhook("AP_FSX_NO_OPENAT2")) {
+		struct open_how how;
+		long r;
+
+		memset(&how, 0, sizeof(how));
+		how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+		r = syscall(SYS_openat2, dfd, p, &how, sizeof(how));
+		if (r >= 0) {
+			close(dfd);
+			free(p);
+			*fd = (int)r;
+			return 0;
+		}
+		/* ENOSYS (an older kernel), a symlink, a missing folder: the
+		 * walk below decides and names the component. */
+	}
+#endif
+	for (size_t i = 0; i < len && rc == 0;) {
+		size_t j = i;
+		int cfd;
+
+		while (j < len && p[j] != '/')
+			j++;
+		p[j] = '\0';
+		if (j == i || strcmp(p + i, ".") == 0) {
+			if (j < len)
+				p[j] = '/';
+			i = j + 1;
+			continue;
+		}
+		if (strcmp(p + i, "..") == 0) {
+			rc = ap_err_set(err, AP_E_UNSAFE, "refusing '%s' under the root '%s': '..'",
+			                rel, root);
+			break;
+		}
+		cfd = openat(dfd, p + i, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd < 0) {
+			int e = errno;
+			struct stat st;
+
+			if (fstatat(dfd, p + i, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				rc = under_symlink(root, rel, j, err);
+			else if (e == ENOENT || e == ENOTDIR)
+				rc = 1; /* missing, or a file: no folder there */
+			else {
+				errno = e;
+				rc = ap_err_sys(err, AP_E_IO, "cannot open folder '%s' under '%s'", p,
+				                root);
+			}
+			break;
+		}
+		close(dfd);
+		dfd = cfd;
+		if (j < len)
+			p[j] = '/';
+		i = j + 1;
+	}
+	free(p);
+	if (rc != 0) {
+		close(dfd);
+		return rc < 0 ? rc : 0;
+	}
+	*fd = dfd;
+	return 0;
+}
+
+static void fill_stat(const struct stat *s, struct ap_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (S_ISREG(s->st_mode))
+		st->type = AP_FT_FILE;
+	else if (S_ISDIR(s->st_mode))
+		st->type = AP_FT_DIR;
+	else if (S_ISLNK(s->st_mode))
+		st->type = AP_FT_LINK;
+	else
+		st->type = AP_FT_OTHER;
+	st->size = (uint64_t)s->st_size;
+	st->mode = (unsigned)(s->st_mode & 07777);
+	st->mtime = (int64_t)s->st_mtime;
+}
+
+/* The folder fd holding rel's last component (-1: none there). */
+static int parent_under(const char *root, const char *rel, int *dfd, struct ap_err *err)
+{
+	if (!rel || !*rel || strcmp(under_base(rel), "..") == 0 ||
+	    strcmp(under_base(rel), ".") == 0)
+		return ap_err_set(err, AP_E_UNSAFE, "refusing '%s' under the root '%s'",
+		                  rel ? rel : "", root);
+	return open_dir_under(root, rel, under_dirlen(rel), dfd, err);
+}
+
+int ap_fsx_open_under(const char *root, const char *rel, FILE **out, struct ap_stat *st,
+                      struct ap_err *err)
+{
+	struct stat s;
+	int dfd, fd;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	memset(st, 0, sizeof(*st));
+	st->type = AP_FT_NONE;
+	rc = parent_under(root, rel, &dfd, err);
+	if (rc < 0 || dfd < 0)
+		return rc;
+	if (fstatat(dfd, under_base(rel), &s, AT_SYMLINK_NOFOLLOW) != 0) {
+		rc = 0;
+		if (errno != ENOENT && errno != ENOTDIR)
+			rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' under '%s'", rel, root);
+		close(dfd);
+		return rc;
+	}
+	fill_stat(&s, st);
+	if (!out || !S_ISREG(s.st_mode)) {
+		close(dfd);
+		return 0;
+	}
+	/* O_NONBLOCK: a FIFO swapped in meanwhile must not hang the open. */
+	fd = openat(dfd, under_base(rel), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			st->type = AP_FT_NONE;
+			return 0;
+		}
+		if (errno == ELOOP) {
+			st->type = AP_FT_LINK;
+			return 0;
+		}
+		return ap_err_sys(err, AP_E_IO, "cannot open '%s' under '%s'", rel, root);
+	}
+	/* What is read is what this fd says, not what the name said before. */
+	if (fstat(fd, &s) != 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' under '%s'", rel, root);
+		close(fd);
+		return rc;
+	}
+	fill_stat(&s, st);
+	if (!S_ISREG(s.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	*out = fdopen(fd, "rb");
+	if (!*out) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot open '%s' under '%s'", rel, root);
+		close(fd);
+	}
+	return rc;
+}
+
+int ap_fsx_stat_under(const char *root, const char *rel, struct ap_stat *st, struct ap_err *err)
+{
+	return ap_fsx_open_under(root, rel, NULL, st, err);
+}
+
+int ap_fsx_unlink_under(const char *root, const char *rel, struct ap_err *err)
+{
+	int dfd;
+	int rc = parent_under(root, rel, &dfd, err);
+
+	if (rc < 0 || dfd < 0)
+		return rc;
+	if (unlinkat(dfd, under_base(rel), 0) != 0 && errno != ENOENT)
+		rc = ap_err_sys(err, AP_E_IO, "cannot remove '%s' under '%s'", rel, root);
+	close(dfd);
+	return rc;
+}
+
+int ap_fsx_rmdir_under(const char *root, const char *rel, struct ap_err *err)
+{
+	int dfd;
+	int rc = parent_under(root, rel, &dfd, err);
+
+	if (rc < 0 || dfd < 0)
+		return rc;
+	if (unlinkat(dfd, under_base(rel), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+		if (errno == ENOTEMPTY || errno == EEXIST)
+			rc = ap_err_set(err, AP_E_EXISTS,
+			                "cannot remove folder '%s' under '%s': not empty", rel, root);
+		else
+			rc = ap_err_sys(err, AP_E_IO, "cannot remove folder '%s' under '%s'", rel,
+			                root);
+	}
+	close(dfd);
+	return rc;
+}
+
+int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err)
+{
+	const char *base = under_base(rel);
+	struct stat s;
+	char *abs = NULL;
+	int dfd, cfd;
+	int rc = parent_under(root, rel, &dfd, err);
+
+	if (rc < 0 || dfd < 0)
+		return rc;
+	if (fstatat(dfd, base, &s, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' under '%s'", rel, root);
+		goto out;
+	}
+	if (!S_ISDIR(s.st_mode)) {
+		if (unlinkat(dfd, base, 0) != 0 && errno != ENOENT)
+			rc = ap_err_sys(err, AP_E_IO, "cannot remove '%s' under '%s'", rel, root);
+		goto out;
+	}
+	abs = ap_path_join(root, rel);
+	if (!abs) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'", rel);
+		goto out;
+	}
+	cfd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", abs);
+		goto out;
+	}
+	rc = rm_tree_fd(cfd, abs, err);
+	if (rc == 0 && unlinkat(dfd, base, AT_REMOVEDIR) != 0 && errno != ENOENT)
+		rc = ap_err_sys(err, AP_E_IO, "cannot remove folder '%s'", abs);
+out:
+	free(abs);
+	close(dfd);
+	return rc;
+}
+
+int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
+                          struct ap_err *err)
+{
+	struct ap_fsx_names l = AP_FSX_NAMES_INIT;
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+	int rc = open_dir_under(root, rel, strlen(rel), &dfd, err);
+
+	if (rc < 0)
+		return rc;
+	if (dfd < 0)
+		return ap_err_set(err, AP_E_NOTFOUND, "cannot list folder '%s' under '%s': "
+		                  "not found", rel, root);
+	d = fdopendir(dfd);
+	if (!d) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s' under '%s'", rel, root);
+		close(dfd);
+		return rc;
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno != 0)
+				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s' under '%s'", rel,
+				                root);
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		rc = ap_fsx_names_add(&l, ap_fsx_os_strdup(de->d_name), rel, err);
+		if (rc)
+			break;
+	}
+	if (rc == 0)
+		rc = ap_fsx_names_finish(&l, names, n, rel, err);
+	ap_fsx_names_release(&l);
+	closedir(d);
+	return rc;
+}
+
+int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
+                           ap_fsx_made_fn made, void *ctx, struct ap_err *err)
+{
+	char *p = NULL;
+	size_t len = strlen(rel);
+	int dfd;
+	int rc = 0;
+
+	dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 && errno == ENOENT) {
+		/* The root is the caller's: made as given (not noted). */
+		rc = ap_fsx_mkdir_p(root, mode, err);
+		if (rc < 0)
+			return rc;
+		dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dfd < 0)
+		return ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", root);
+	p = ap_fsx_os_strdup(rel);
+	if (!p) {
+		close(dfd);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory creating folders");
+	}
+	for (size_t i = 0; i < len && rc == 0;) {
+		size_t j = i;
+		bool created = false;
+		int cfd;
+
+		while (j < len && p[j] != '/')
+			j++;
+		p[j] = '\0';
+		if (strcmp(p + i, "..") == 0) {
+			rc = ap_err_set(err, AP_E_UNSAFE,
+			                "refusing to create '%s' under the root '%s': '..'", rel, root);
+			break;
+		}
+		if (j == i || strcmp(p + i, ".") == 0) {
+			if (j < len)
+				p[j] = '/';
+			i = j + 1;
+			continue;
+		}
+		if (mkdirat(dfd, p + i, (mode_t)mode) == 0)
+			created = true;
+		else if (errno != EEXIST)
+			rc = ap_err_sys(err, AP_E_IO, "cannot create folder '%s' under '%s'", p, root);
+		if (rc == 0) {
+			cfd = openat(dfd, p + i, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd < 0) {
+				struct stat st;
+
+				if (fstatat(dfd, p + i, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISLNK(st.st_mode))
+					rc = under_symlink(root, rel, j, err);
+				else
+					rc = ap_err_set(err, AP_E_EXISTS,
+					                "cannot create folder '%s' under '%s': a file "
+					                "with that name exists",
+					                p, root);
+			} else {
+				close(dfd);
+				dfd = cfd;
+			}
+		}
+		if (rc == 0 && created && made)
+			rc = made(ctx, p, err);
+		if (j < len)
+			p[j] = '/';
+		i = j + 1;
+	}
+	free(p);
+	close(dfd);
+	return rc;
 }

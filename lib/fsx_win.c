@@ -1237,3 +1237,201 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 	*argv = v;
 	return 0;
 }
+
+/* ---- under a root (airpack/fsx.h) ----
+ * Windows has no openat: each component of rel below the root is checked
+ * not to be a reparse point (a symlink or junction) before the path call,
+ * so one planted inside a root is refused, naming it, as on POSIX. */
+
+/* Check rel[0..len) component by component; *abs = root/rel when each is
+ * a folder, NULL (and 0) when one is missing or a file; a reparse point is
+ * AP_E_UNSAFE. */
+static int win_under(const char *root, const char *rel, size_t len, char **abs,
+                     struct ap_err *err)
+{
+	char *p = ap_fsx_os_strdup(rel ? rel : "");
+	int rc = 0;
+
+	*abs = NULL;
+	if (!p)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", root);
+	for (size_t i = 0; i < len && rc == 0;) {
+		size_t j = i;
+		struct ap_stat st;
+		char *cabs;
+
+		while (j < len && p[j] != '/')
+			j++;
+		p[j] = '\0';
+		if (strcmp(p + i, "..") == 0) {
+			rc = ap_err_set(err, AP_E_UNSAFE, "refusing '%s' under the root '%s': '..'",
+			                rel, root);
+			break;
+		}
+		cabs = ap_path_join(root, p);
+		if (!cabs) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", root);
+			break;
+		}
+		rc = ap_fsx_stat(cabs, &st, err);
+		free(cabs);
+		if (rc == 0 && st.type == AP_FT_LINK)
+			rc = ap_err_set(err, AP_E_UNSAFE,
+			                "'%s' under the root '%s' is a symlink: airpack does not "
+			                "follow symlinks inside an install root",
+			                p, root);
+		else if (rc == 0 && st.type != AP_FT_DIR)
+			rc = 1;
+		if (j < len)
+			p[j] = '/';
+		i = j + 1;
+	}
+	free(p);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	*abs = rel && *rel ? ap_path_join(root, rel) : ap_fsx_os_strdup(root);
+	if (!*abs)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", root);
+	return 0;
+}
+
+static size_t win_dirlen(const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+
+	return slash ? (size_t)(slash - rel) : 0;
+}
+
+int ap_fsx_open_under(const char *root, const char *rel, FILE **out, struct ap_stat *st,
+                      struct ap_err *err)
+{
+	char *abs;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	memset(st, 0, sizeof(*st));
+	st->type = AP_FT_NONE;
+	rc = win_under(root, rel, win_dirlen(rel), &abs, err);
+	if (rc < 0 || !abs)
+		return rc;
+	rc = ap_fsx_stat(abs, st, err);
+	if (rc == 0 && out && st->type == AP_FT_FILE)
+		rc = ap_fsx_fopen(abs, "rb", out, err);
+	free(abs);
+	return rc;
+}
+
+int ap_fsx_stat_under(const char *root, const char *rel, struct ap_stat *st, struct ap_err *err)
+{
+	return ap_fsx_open_under(root, rel, NULL, st, err);
+}
+
+int ap_fsx_unlink_under(const char *root, const char *rel, struct ap_err *err)
+{
+	char *abs;
+	int rc = win_under(root, rel, win_dirlen(rel), &abs, err);
+
+	if (rc < 0 || !abs)
+		return rc;
+	rc = ap_fsx_unlink(abs, err);
+	free(abs);
+	return rc;
+}
+
+int ap_fsx_rmdir_under(const char *root, const char *rel, struct ap_err *err)
+{
+	char *abs;
+	int rc = win_under(root, rel, win_dirlen(rel), &abs, err);
+
+	if (rc < 0 || !abs)
+		return rc;
+	rc = ap_fsx_rmdir(abs, err);
+	free(abs);
+	return rc;
+}
+
+int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err)
+{
+	char *abs;
+	int rc = win_under(root, rel, win_dirlen(rel), &abs, err);
+
+	if (rc < 0 || !abs)
+		return rc;
+	rc = ap_fsx_rm_rf(abs, err);
+	free(abs);
+	return rc;
+}
+
+int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
+                          struct ap_err *err)
+{
+	char *abs;
+	int rc = win_under(root, rel, strlen(rel), &abs, err);
+
+	if (rc < 0)
+		return rc;
+	if (!abs)
+		return ap_err_set(err, AP_E_NOTFOUND, "cannot list folder '%s' under '%s': "
+		                  "not found", rel, root);
+	rc = ap_fsx_list_dir(abs, names, n, err);
+	free(abs);
+	return rc;
+}
+
+int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
+                           ap_fsx_made_fn made, void *ctx, struct ap_err *err)
+{
+	char *p;
+	size_t len = strlen(rel);
+	int rc = 0;
+
+	if (!ap_fsx_is_dir(root)) {
+		rc = ap_fsx_mkdir_p(root, mode, err);
+		if (rc < 0)
+			return rc;
+	}
+	p = ap_fsx_os_strdup(rel);
+	if (!p)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory creating folders");
+	for (size_t i = 0; i < len && rc == 0;) {
+		size_t j = i;
+		struct ap_stat st;
+		char *cabs;
+
+		while (j < len && p[j] != '/')
+			j++;
+		p[j] = '\0';
+		if (strcmp(p + i, "..") == 0) {
+			rc = ap_err_set(err, AP_E_UNSAFE,
+			                "refusing to create '%s' under the root '%s': '..'", rel, root);
+			break;
+		}
+		cabs = ap_path_join(root, p);
+		if (!cabs) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory creating folders");
+			break;
+		}
+		rc = ap_fsx_stat(cabs, &st, err);
+		if (rc == 0 && st.type == AP_FT_LINK)
+			rc = ap_err_set(err, AP_E_UNSAFE,
+			                "'%s' under the root '%s' is a symlink: airpack does not "
+			                "follow symlinks inside an install root",
+			                p, root);
+		else if (rc == 0 && st.type == AP_FT_NONE) {
+			rc = ap_fsx_os_mkdir_one(cabs, mode, err);
+			if (rc == 0 && made)
+				rc = made(ctx, p, err);
+		} else if (rc == 0 && st.type != AP_FT_DIR)
+			rc = ap_err_set(err, AP_E_EXISTS,
+			                "cannot create folder '%s' under '%s': a file with that name "
+			                "exists",
+			                p, root);
+		free(cabs);
+		if (j < len)
+			p[j] = '/';
+		i = j + 1;
+	}
+	free(p);
+	return rc;
+}

@@ -46,7 +46,8 @@ void ap_fetch_opts_init(struct ap_fetch_opts *o);
 /* Test hook: when retry_delay_ms is 0 and the environment variable
  * AP_FETCH_RETRY_MS holds a number of milliseconds (1..60000), it is the
  * first backoff delay instead of 500, so tests of real retries stay short.
- * It changes no other behaviour and is meant for tests only. */
+ * It changes no other behaviour and is meant for tests only: only a build
+ * with meson -Dtest_hooks=true reads it (airpack/testhook.h). */
 
 struct ap_fetch_result {
 	uint64_t bytes_received; /* payload bytes transferred in this call */

@@ -75,9 +75,43 @@ int ap_fsx_mkdir_p(const char *path, unsigned mode, struct ap_err *err);
 typedef int (*ap_fsx_made_fn)(void *ctx, const char *rel, struct ap_err *err);
 
 /* mkdir -p ROOT/rel (mode 0755), telling made about every folder that did
- * not exist before, so a caller can later restore or remove exactly those. */
+ * not exist before, so a caller can later restore or remove exactly those.
+ * A component of rel that is a symlink (even to a folder) is refused
+ * (AP_E_UNSAFE naming it), as by the *_under functions below. */
 int ap_fsx_mkdirs_noted(const char *root, const char *rel, ap_fsx_made_fn made, void *ctx,
 			struct ap_err *err);
+
+/* Under a root: rel (relative, '/'-separated) inside the folder root, which
+ * is the caller's and is opened as given.  No component of rel is followed
+ * when it is a symlink (a reparse point on Windows): one in rel's folder
+ * part is AP_E_UNSAFE naming it ("'opt/x' under the root 'R' is a
+ * symlink"), so nothing outside the root is read, changed or removed
+ * through a symlink planted inside it.  The last component is never
+ * followed either.  POSIX works from the root's folder fd (openat2 with
+ * RESOLVE_BENEATH where the kernel has it, else openat O_NOFOLLOW per
+ * component); Windows checks each component before the call.  A missing
+ * component (or a file where a folder should be) is "not there". */
+
+struct ap_stat;
+
+/* lstat of root/rel: AP_FT_NONE (and 0) when not there. */
+int ap_fsx_stat_under(const char *root, const char *rel, struct ap_stat *st,
+		      struct ap_err *err);
+/* Open root/rel for reading when it is a regular file (*out, the caller's
+ * to fclose), with *st from that open file; otherwise *out is NULL and *st
+ * says what is there (AP_FT_NONE, AP_FT_LINK, ...). */
+int ap_fsx_open_under(const char *root, const char *rel, FILE **out, struct ap_stat *st,
+		      struct ap_err *err);
+/* Remove root/rel (not a folder); not there is not an error. */
+int ap_fsx_unlink_under(const char *root, const char *rel, struct ap_err *err);
+/* Remove the empty folder root/rel; AP_E_EXISTS when not empty; not there
+ * is not an error. */
+int ap_fsx_rmdir_under(const char *root, const char *rel, struct ap_err *err);
+/* Remove root/rel and everything in it (a symlink is removed, not followed). */
+int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err);
+/* The names in folder root/rel ("" for the root), sorted as ap_fsx_list_dir. */
+int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
+			  struct ap_err *err);
 
 /* Remove a file; a missing file is not an error. */
 int ap_fsx_unlink(const char *path, struct ap_err *err);

@@ -23,7 +23,8 @@
  * after-exchange|mid-fallback makes ap_txn_install call _exit(137) at that
  * point; AP_TXN_NO_EXCHANGE=1 forces the two-rename switch;
  * AP_TXN_STOP_AT=stage stops the process (SIGSTOP) just before the first
- * component is staged.
+ * component is staged.  Read only by a build with meson -Dtest_hooks=true
+ * (airpack/testhook.h).
  */
 #ifndef AP_TXN_H
 #define AP_TXN_H
@@ -153,10 +154,21 @@ struct ap_txn_result {
 #define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0 }
 void ap_txn_result_release(struct ap_txn_result *r);
 
-/* Install release m (parsed from manifest_json, mlen bytes, which are stored
- * verbatim with their signature sig/siglen; sig may be NULL for an insecure
- * install).  get_payload is asked for each component in manifest order
- * while staging.  Every payload is hashed again in the read that stages it
+/* The release ap_txn_install installs and where its payloads come from. */
+struct ap_txn_release {
+	const struct ap_manifest *m;    /* parsed from manifest_json */
+	const char *manifest_json;      /* stored verbatim, mlen bytes */
+	size_t mlen;
+	const unsigned char *sig;       /* stored beside it; NULL for an insecure install */
+	size_t siglen;
+	ap_txn_payload_fn get_payload;  /* asked for each component's payload */
+	void *payload_ctx;
+};
+
+/* Install release rel->m (parsed from manifest_json, mlen bytes, which are
+ * stored verbatim with their signature sig/siglen; sig may be NULL for an
+ * insecure install).  get_payload is asked for each component in manifest
+ * order while staging.  Every payload is hashed again in the read that stages it
  * and must still match the manifest (AP_E_DIGEST, "payload changed after it
  * was verified"): copy/run payloads while copied, extract payloads while
  * extracted (ap_extract_checked, held to install.expanded too); one
@@ -195,10 +207,8 @@ void ap_txn_result_release(struct ap_txn_result *r);
  * res (may be NULL) is filled on success and on AP_E_RUN (the new release
  * is installed then); release it with ap_txn_result_release.  On any other
  * error the previous install is unchanged. */
-int ap_txn_install(const struct ap_manifest *m, const char *manifest_json, size_t mlen,
-		   const unsigned char *sig, size_t siglen, ap_txn_payload_fn get_payload,
-		   void *payload_ctx, const struct ap_txn_opts *o, struct ap_txn_result *res,
-		   struct ap_err *err);
+int ap_txn_install(const struct ap_txn_release *rel, const struct ap_txn_opts *o,
+		   struct ap_txn_result *res, struct ap_err *err);
 
 /* The checks ap_txn_install makes on m before touching anything: a safe
  * prefix outside airpack's own folders (AP_E_MANIFEST), data_dirs likewise,
@@ -211,13 +221,11 @@ int ap_txn_lock(struct ap_state *st, enum ap_state_mode mode, const struct ap_tx
 		struct ap_err *err);
 
 /* ap_txn_install with product's state already locked by the caller
- * (ap_state_lock with AP_STATE_WRITE on st; st->name is m->product), so
+ * (ap_state_lock with AP_STATE_WRITE on st; st->name is rel->m->product), so
  * the caller can write under the lock first (a bundle's payloads into the
  * transaction's work folder).  The lock stays held; AP_E_USAGE when st is
  * not locked exclusively. */
-int ap_txn_install_locked(struct ap_state *st, const struct ap_manifest *m,
-			  const char *manifest_json, size_t mlen, const unsigned char *sig,
-			  size_t siglen, ap_txn_payload_fn get_payload, void *payload_ctx,
+int ap_txn_install_locked(struct ap_state *st, const struct ap_txn_release *rel,
 			  const struct ap_txn_opts *o, struct ap_txn_result *res,
 			  struct ap_err *err);
 

@@ -89,6 +89,7 @@ same_size() {
 same_size evil/config.template.yaml rel/config.template.yaml
 same_size evil/install-check.sh rel/install-check.sh
 
+if hooks "payloads replaced while the installer is stopped (AP_TXN_STOP_AT)"; then
 # --- control: stopped and resumed with nothing changed ------------------------------
 cp -r rel rel-ctl
 install_stopped r-ctl rel-ctl true
@@ -145,6 +146,7 @@ for f in install-check.sh moby-engine.zip; do
 	no_attacker "bundle: $f: not one attacker byte under the root" "r-bswap-$f"
 done
 
+fi
 # --- a second writer racing the install (no stop): whatever it changes is caught ------
 rm -rf rel-race
 cp -r rel rel-race
@@ -298,6 +300,7 @@ if [ "$(id -u)" = 0 ] && small fs-space 8m; then
 	fi
 	absent "nothing was staged" fs-space/opt/.sample-edge.airpack-stage
 
+	if hooks "a disk filled while the installer is stopped (AP_TXN_STOP_AT)"; then
 	# Room by the estimate, then another writer fills the disk while the
 	# installer is stopped: extraction, then a copy, meet a full disk.
 	small fs-full 2m
@@ -320,6 +323,7 @@ PY
 	is "the disk fills before a copy: exit 1" "$rc" 1
 	contains "the copy's error says no space left on device" "$out" "no space left on device"
 	rm -f fs-full/filler
+	fi
 
 	# A bundle written to a full disk.
 	small fs-out 64k

@@ -195,6 +195,18 @@ absent() {
 	fi
 }
 
+# hooks NAME: true when the programs under test read the test-only hooks
+# (meson -Dtest_hooks=true, as tools/test.sh builds them).  Otherwise prints
+# one TAP skip for the checks NAME stands for and returns 1:
+#   if hooks "crash points"; then ... fi
+hooks() {
+	[ "${AP_TEST_HOOKS:-0}" = 1 ] && return 0
+	_tap_n=$((_tap_n + 1))
+	printf 'ok %d - # SKIP %s: this build has no test hooks (meson -Dtest_hooks=true)\n' \
+		"$_tap_n" "$1"
+	return 1
+}
+
 skip_all() {
 	printf '1..0 # SKIP %s\n' "$*"
 	exit 0

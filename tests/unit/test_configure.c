@@ -77,6 +77,7 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 static struct ap_manifest *install(const char *root, bool with_config)
 {
 	struct ap_txn_opts o = AP_TXN_OPTS_INIT;
+	struct ap_txn_release rel = {0};
 	struct ap_txn_result res = AP_TXN_RESULT_INIT;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_manifest *m = NULL;
@@ -101,8 +102,12 @@ static struct ap_manifest *install(const char *root, bool with_config)
 	}
 	o.root = root;
 	o.run_in = AP_TXN_RUN_HOST;
-	rc = ap_txn_install(m, json, (size_t)n, NULL, 0, get_payload, (void *)payload, &o, &res,
-			    &err);
+	rel.m = m;
+	rel.manifest_json = json;
+	rel.mlen = (size_t)n;
+	rel.get_payload = get_payload;
+	rel.payload_ctx = (void *)payload;
+	rc = ap_txn_install(&rel, &o, &res, &err);
 	ap_txn_result_release(&res);
 	if (rc != 0) {
 		printf("Bail out! install: %s\n", err.msg);

@@ -12,6 +12,7 @@
 
 #include "airpack/fsx.h"
 #include "airpack/process.h"
+#include "airpack/testhook.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -794,6 +795,108 @@ static void test_tmpfile_space(void)
 	free(missing);
 }
 
+#ifndef _WIN32
+static int note_made(void *ctx, const char *rel, struct ap_err *err)
+{
+	FILE *f = ctx;
+
+	(void)err;
+	fprintf(f, "%s;", rel);
+	return 0;
+}
+
+/* The *_under functions: nothing below the root is followed when it is a
+ * symlink; how says which way the folders were opened. */
+static void test_under(const char *how)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *root = in_dir("under-root"), *out = in_dir("under-out");
+	char cmd[2048], *made = NULL;
+	size_t made_len = 0;
+	struct ap_stat st;
+	char **names = NULL;
+	size_t n = 0;
+	FILE *fp = NULL, *mf;
+	char line[16] = "";
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf '%s' '%s' && mkdir -p '%s/a/b' '%s' && echo in > '%s/a/b/f' && "
+		 "echo out > '%s/f' && ln -s '%s' '%s/l' && ln -s '%s' '%s/a/lnk'",
+		 root, out, root, out, root, out, out, root, out, root);
+	if (system(cmd) != 0) {
+		ok(0, "%s: set up the symlinks", how);
+		goto out;
+	}
+	rc = ap_fsx_stat_under(root, "a/b/f", &st, &err);
+	ok(rc == 0 && st.type == AP_FT_FILE && st.size == 3, "%s: stat_under of a file: %s", how,
+	   err.msg);
+	rc = ap_fsx_stat_under(root, "l", &st, &err);
+	ok(rc == 0 && st.type == AP_FT_LINK, "%s: the last component is not followed", how);
+	rc = ap_fsx_stat_under(root, "a/nothing/f", &st, &err);
+	ok(rc == 0 && st.type == AP_FT_NONE, "%s: a missing folder is 'not there'", how);
+	rc = ap_fsx_stat_under(root, "a/b/f/x", &st, &err);
+	ok(rc == 0 && st.type == AP_FT_NONE, "%s: a file where a folder should be too", how);
+	rc = ap_fsx_stat_under(root, "l/f", &st, &err);
+	is_int(rc, AP_E_UNSAFE, "%s: stat through a symlinked folder is refused", how);
+	contains(err.msg, "'l' under the root", "%s: naming the symlink", how);
+	rc = ap_fsx_stat_under(root, "a/../l", &st, &err);
+	is_int(rc, AP_E_UNSAFE, "%s: '..' is refused", how);
+
+	rc = ap_fsx_open_under(root, "a/b/f", &fp, &st, &err);
+	ok(rc == 0 && fp && fgets(line, sizeof(line), fp) && strcmp(line, "in\n") == 0,
+	   "%s: open_under reads the file: %s", how, err.msg);
+	if (fp)
+		fclose(fp);
+	fp = NULL;
+	rc = ap_fsx_open_under(root, "l", &fp, &st, &err);
+	ok(rc == 0 && !fp && st.type == AP_FT_LINK, "%s: open_under does not open a symlink", how);
+	rc = ap_fsx_open_under(root, "a/lnk/f", &fp, &st, &err);
+	ok(rc == AP_E_UNSAFE && !fp, "%s: nor a file in a symlinked folder", how);
+	contains(err.msg, "'a/lnk' under the root", "%s: naming the whole path to it", how);
+
+	is_int(ap_fsx_unlink_under(root, "l/f", &err), AP_E_UNSAFE,
+	       "%s: unlink through a symlinked folder is refused", how);
+	is_int(ap_fsx_rmdir_under(root, "a/lnk/x", &err), AP_E_UNSAFE,
+	       "%s: so is rmdir", how);
+	is_int(ap_fsx_rm_rf_under(root, "a/lnk/f", &err), AP_E_UNSAFE, "%s: and rm -rf", how);
+	is_int(ap_fsx_list_dir_under(root, "a/lnk", &names, &n, &err), AP_E_UNSAFE,
+	       "%s: and listing it", how);
+	rc = ap_fsx_list_dir_under(root, "a", &names, &n, &err);
+	ok(rc == 0 && n == 2 && strcmp(names[0], "b") == 0 && strcmp(names[1], "lnk") == 0,
+	   "%s: list_dir_under lists a real folder", how);
+	ap_strv_free(names, rc == 0 ? n : 0);
+
+	mf = open_memstream(&made, &made_len);
+	rc = ap_fsx_mkdirs_noted(root, "a/lnk/new", note_made, mf, &err);
+	is_int(rc, AP_E_UNSAFE, "%s: mkdir -p through a symlink to a folder is refused", how);
+	contains(err.msg, "'a/lnk' under the root", "%s: naming it", how);
+	rc = ap_fsx_mkdirs_noted(root, "a/c/d", note_made, mf, &err);
+	is_int(rc, 0, "%s: mkdirs_noted makes real folders: %s", how, err.msg);
+	fclose(mf);
+	is_str(made, "a/c;a/c/d;", "%s: and notes exactly the ones it made", how);
+	free(made);
+
+	rc = ap_fsx_rm_rf_under(root, "l", &err);
+	is_int(rc, 0, "%s: rm_rf_under of a symlink removes the link: %s", how, err.msg);
+	rc = ap_fsx_unlink_under(root, "a/lnk", &err);
+	is_int(rc, 0, "%s: unlink_under of a symlink removes the link", how);
+	{
+		char *outf = in_dir("under-out/f");
+
+		ok(ap_fsx_is_file(outf) && count_entries(out) == 1,
+		   "%s: the folder outside the root is untouched", how);
+		free(outf);
+	}
+	rc = ap_fsx_rm_rf_under(root, "a", &err);
+	ok(rc == 0 && count_entries(root) == 0, "%s: rm_rf_under removes a tree: %s", how,
+	   err.msg);
+out:
+	free(root);
+	free(out);
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	struct ap_err err = AP_ERR_INIT;
@@ -824,6 +927,18 @@ int main(int argc, char **argv)
 	test_process();
 	test_process_self();
 	test_tmpfile_space();
+#ifndef _WIN32
+	test_under("openat2 where the kernel has it");
+	if (ap_testhook_built()) {
+		tu_setenv("AP_FSX_NO_OPENAT2", "1");
+		test_under("the openat walk");
+		tu_unsetenv("AP_FSX_NO_OPENAT2");
+	} else {
+		skip("the openat walk: this build has no test hooks (meson -Dtest_hooks=true)");
+	}
+#else
+	skip("under a root: the symlink checks need POSIX symlinks");
+#endif
 
 	is_int(ap_fsx_rm_rf(dir, &err), 0, "remove the temp folder: %s", err.msg);
 	ok(!ap_fsx_is_dir(dir), "the temp folder is gone");

@@ -1,0 +1,256 @@
+/* txn/common.c - helpers every part uses: strings, events, names, the test hooks, walking a tree; see airpack/txn.h and docs/install-transaction.md. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airpack/bounds.h"
+#include "airpack/digest.h"
+#include "airpack/extract.h"
+#include "airpack/fsx.h"
+#include "airpack/manifest.h"
+#include "airpack/process.h"
+#include "airpack/receipt.h"
+#include "airpack/sink.h"
+#include "airpack/state.h"
+#include "airpack/txn.h"
+#include "airpack/bundle.h"
+#include "txn/internal.h"
+#include "airpack/testhook.h"
+#include "airpack/banned.h"
+
+char *txn_xstrdup(const char *s)
+{
+	size_t n;
+	char *p;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	p = malloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+/* a/b where an empty a gives b and an empty b gives a. */
+char *txn_join(const char *a, const char *b)
+{
+	if (!b || !*b)
+		return txn_xstrdup(a);
+	return ap_path_join(a, b);
+}
+
+int txn_nomem(struct ap_err *err, const char *what)
+{
+	return ap_err_set(err, AP_E_NOMEM, "out of memory %s", what);
+}
+
+/* Test-only: simulate kill -9 at a named point (docs/install-transaction.md). */
+void txn_crash_point(const char *name)
+{
+	if (ap_testhook_is("AP_TXN_CRASH_AT", name))
+		_Exit(137);
+}
+
+/* Test-only: stop at a named point until SIGCONT, for tests that change a
+ * payload between the plan and the stage (docs/install-transaction.md). */
+void txn_stop_point(const char *name)
+{
+	if (ap_testhook_is("AP_TXN_STOP_AT", name))
+		ap_process_stop_self();
+}
+
+/* ---- names ---- */
+
+const char *ap_txn_phase_name(enum ap_txn_phase p)
+{
+	switch (p) {
+	case AP_TXN_PH_RECOVER:
+		return "recover";
+	case AP_TXN_PH_STAGE:
+		return "stage";
+	case AP_TXN_PH_FILE:
+		return "file";
+	case AP_TXN_PH_CHECK:
+		return "check";
+	case AP_TXN_PH_KEEP:
+		return "keep";
+	case AP_TXN_PH_SWITCH:
+		return "switch";
+	case AP_TXN_PH_RUN:
+		return "run";
+	case AP_TXN_PH_PENDING:
+		return "pending";
+	case AP_TXN_PH_VERIFY:
+		return "verify";
+	case AP_TXN_PH_REMOVE:
+		return "remove";
+	}
+	return "unknown";
+}
+
+const char *ap_txn_verdict_name(enum ap_txn_verdict v)
+{
+	switch (v) {
+	case AP_TXN_V_OK:
+		return "ok";
+	case AP_TXN_V_MISMATCH:
+		return "mismatch";
+	case AP_TXN_V_FAILED:
+		return "failed";
+	case AP_TXN_V_PENDING:
+		return "pending";
+	case AP_TXN_V_KEPT:
+		return "kept";
+	case AP_TXN_V_CONFLICT:
+		return "conflict";
+	case AP_TXN_V_MODIFIED:
+		return "modified";
+	case AP_TXN_V_MISSING:
+		return "missing";
+	case AP_TXN_V_UNEXPECTED:
+		return "unexpected";
+	case AP_TXN_V_MODE:
+		return "mode";
+	case AP_TXN_V_REMOVED:
+		return "removed";
+	case AP_TXN_V_LEFT:
+		return "left";
+	case AP_TXN_V_PURGED:
+		return "purged";
+	case AP_TXN_V_ROLLED_FORWARD:
+		return "rolled-forward";
+	case AP_TXN_V_ROLLED_BACK:
+		return "rolled-back";
+	}
+	return "unknown";
+}
+
+void txn_emit(const struct ap_txn_opts *o, const struct ap_txn_event *ev)
+{
+	if (o && o->on_event)
+		o->on_event(o->ctx, ev);
+}
+
+void txn_emit_simple(const struct ap_txn_opts *o, enum ap_txn_phase ph, enum ap_txn_verdict v,
+		     const char *product, const char *component, const char *path,
+		     const char *detail)
+{
+	struct ap_txn_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.phase = ph;
+	ev.verdict = v;
+	ev.product = product;
+	ev.component = component;
+	ev.path = path;
+	ev.detail = detail;
+	txn_emit(o, &ev);
+}
+
+void ap_txn_result_release(struct ap_txn_result *r)
+{
+	if (!r)
+		return;
+	free(r->product);
+	free(r->old_version);
+	free(r->new_version);
+	ap_strv_free(r->conflicts, r->n_conflicts);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- string lists ---- */
+
+int txn_strlist_add(struct strlist *l, const char *s, struct ap_err *err)
+{
+	if (l->n + 2 > l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		char **p = realloc(l->v, ncap * sizeof(*p));
+
+		if (!p)
+			return txn_nomem(err, "collecting paths");
+		l->v = p;
+		l->cap = ncap;
+	}
+	l->v[l->n] = txn_xstrdup(s);
+	if (!l->v[l->n])
+		return txn_nomem(err, "collecting paths");
+	l->n++;
+	l->v[l->n] = NULL;
+	return 0;
+}
+
+void txn_strlist_release(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int txn_cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool txn_strv_has(char *const *v, size_t n, const char *s)
+{
+	if (n == 0)
+		return false;
+	return bsearch(&s, v, n, sizeof(*v), txn_cmp_strp) != NULL;
+}
+
+/* path is dir or inside it. */
+bool txn_path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* ---- walking a tree ---- */
+
+/* Visit everything under base/dir (dir "" is base itself), names sorted,
+ * a folder before its contents, symlinks not followed (neither in dir:
+ * the OS layer's *_under functions). */
+int txn_walk(const char *base, const char *dir, walk_fn fn, void *ctx, struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = ap_fsx_list_dir_under(base, dir, &names, &n, err);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		struct ap_stat st;
+		char *rel = txn_join(dir, names[i]);
+
+		if (!rel) {
+			rc = txn_nomem(err, "walking a folder");
+		} else {
+			rc = ap_fsx_stat_under(base, rel, &st, err);
+			if (rc == 0 && st.type != AP_FT_NONE) {
+				rc = fn(ctx, rel, &st, err);
+				if (rc == 0 && st.type == AP_FT_DIR)
+					rc = txn_walk(base, rel, fn, ctx, err);
+				else if (rc == WALK_SKIP)
+					rc = 0;
+			}
+		}
+		free(rel);
+	}
+out:
+	ap_strv_free(names, n);
+	return rc < 0 ? rc : 0;
+}
+
+int txn_collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st,
+			struct ap_err *err)
+{
+	if (st->type != AP_FT_DIR)
+		return 0;
+	return txn_strlist_add(ctx, rel, err);
+}
+
