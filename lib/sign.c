@@ -521,6 +521,11 @@ size_t ap_trust_count(const struct ap_trust *t)
 	return t ? t->n : 0;
 }
 
+const struct ap_key *ap_trust_key(const struct ap_trust *t, size_t i)
+{
+	return t && i < t->n ? t->keys[i] : NULL;
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s);

@@ -11,6 +11,7 @@ int cmd_build(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+int cmd_root(int argc, char **argv);
 
 /* Print "airpack: error: MSG" and return the documented exit code for err. */
 int die_err(const struct ap_err *err);

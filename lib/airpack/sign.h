@@ -84,6 +84,9 @@ int ap_trust_add(struct ap_trust *t, struct ap_key *pub, struct ap_err *err);
 
 size_t ap_trust_count(const struct ap_trust *t);
 
+/* The i-th key of the store (i < ap_trust_count), still the store's. */
+const struct ap_key *ap_trust_key(const struct ap_trust *t, size_t i);
+
 /* Verify msg against the store.
  * - key_id (may be NULL) is the signer id the message claims.  When given and
  *   no trusted key has it: AP_E_UNTRUSTED, "signed by a key you do not trust

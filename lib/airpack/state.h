@@ -34,6 +34,8 @@
 #define AP_STATE_CACHE_BASE "var/cache/airpack"
 /* One marker file per product with pending run actions (airpack-firstboot.service). */
 #define AP_STATE_FIRSTBOOT_DIR AP_STATE_BASE "/firstboot.d"
+/* The device's trust record (freshness.h): survives uninstall. */
+#define AP_STATE_TRUST_DIR AP_STATE_BASE "/.trust"
 #define AP_STATE_WORK_PREFIX ".unpack"   /* work folders: .unpack-<pid> */
 
 enum ap_state_mode {

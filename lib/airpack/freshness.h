@@ -1,0 +1,86 @@
+/* freshness.h - what a device remembers so that it never goes back: the
+ * newest root of trust it accepted, the highest index version and release
+ * version per product, and the checks made against them (docs/trust.md).
+ *
+ * The record lives in the state area (state.h: AP_STATE_TRUST_DIR, outside
+ * every prefix; uninstall leaves it):
+ *   root.json, root.json.sig[.<key id>]  the newest root accepted
+ *   versions.json  { "format": "airpack-versions/1", "root": 3,
+ *                    "products": [ { "product": "demo", "release": "1.2.0",
+ *                                    "index": 7 } ] }
+ * Both are read with caps (AP_ROOT_MAX, AP_FRESH_MAX) and written
+ * atomically, only under the root's install lock (ap_state_lock_root).
+ */
+#ifndef AP_FRESHNESS_H
+#define AP_FRESHNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "airpack/err.h"
+#include "airpack/root.h"
+
+#define AP_FRESH_FORMAT "airpack-versions/1"
+#define AP_FRESH_MAX (1u << 20) /* largest versions.json read */
+
+/* The trusted root a command starts from, and how it got there. */
+struct ap_fresh_root {
+	struct ap_root *root;    /* the newest trusted root (version 0: bare keys) */
+	char *json;              /* its bytes (NULL for bare keys or the stored root) */
+	size_t len;
+	struct ap_sigset sigs;   /* and its signatures */
+	int64_t anchor_version;  /* the trust folder's root */
+	int64_t stored_version;  /* the state's root (0: none) */
+	size_t steps;            /* rotations walked */
+};
+
+/* Gives root `version`'s bytes and signatures; AP_E_NOTFOUND when there
+ * is none (the chain ends).  *json is malloc'd, at most AP_ROOT_MAX bytes. */
+typedef int (*ap_fresh_get_fn)(void *ctx, int64_t version, char **json, size_t *len,
+			       struct ap_sigset *sigs, struct ap_err *err);
+
+/* Load the root to start from: the trust path (a folder holding
+ * AP_ROOT_FILE and its signatures, such a file, or bare PEM keys) or the
+ * root stored under install_root when that is newer.  A root file must be
+ * signed by a threshold of its own root keys.  AP_E_NOTFOUND when trust
+ * does not exist.  fr is released with ap_fresh_root_release. */
+int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_root *fr,
+		  struct ap_err *err);
+
+/* Walk the chain from fr->root: get(version + 1), ... until AP_E_NOTFOUND,
+ * at most AP_ROOT_CHAIN_MAX steps, each step checked by ap_root_next. */
+int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, struct ap_err *err);
+
+/* A getter reading DIR/<version>.root.json and its signatures. */
+int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len,
+		     struct ap_sigset *sigs, struct ap_err *err);
+
+void ap_fresh_root_release(struct ap_fresh_root *fr);
+
+/* What an install claims; pointers are borrowed. */
+struct ap_fresh_claim {
+	const struct ap_fresh_root *root; /* NULL: an --insecure install */
+	int64_t index_version;            /* 0: not from a mirror index */
+	const char *floor;                /* the signed floor (root or index), or NULL */
+	const char *note;                 /* the expiry choice to record, or NULL */
+};
+
+/* Under the root's install lock: refuse (AP_E_STATE) a root or index older
+ * than the device accepted, a release below the signed floor, and a release
+ * older than the highest ever accepted for product unless allow_downgrade
+ * and, with a root of trust (version >= 1), a signed floor at or below it
+ * permits it.  c may be NULL (no claims beyond the release version). */
+int ap_fresh_check(const char *install_root, const struct ap_fresh_claim *c, const char *product,
+		   const char *version, bool allow_downgrade, struct ap_err *err);
+
+/* After the switch, still under the lock: raise the record to what was
+ * accepted, and store the walked root when it is newer. */
+int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, const char *product,
+		    const char *version, struct ap_err *err);
+
+/* The highest release version accepted for product (malloc'd; NULL when
+ * none) and the stored root's version; for status. */
+int ap_fresh_get(const char *install_root, const char *product, char **release, int64_t *root,
+		 struct ap_err *err);
+
+#endif
