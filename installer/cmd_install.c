@@ -110,6 +110,7 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	li.ev.bar = &bar;
 	li.ev.verbose = verbose;
 	ap_progress_start(&bar, "", 0, !o->quiet && !o->json);
+	o->keep_fresh = true;
 	rc = setup_open_release(o, &r, &err);
 	if (rc)
 		goto fail;
@@ -169,6 +170,8 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	ap_progress_end(&bar);
 	if (rc)
 		goto fail;
+	memset(&rel, 0, sizeof(rel));
+	rel.fresh = setup_claim(o);
 	rel.m = r->manifest;
 	rel.manifest_json = r->manifest_json;
 	rel.mlen = r->manifest_len;
@@ -197,6 +200,7 @@ out:
 	ap_src_plan_free(p);
 	setup_src_release(&s);
 	ap_release_free(r);
+	setup_fresh_release(o);
 	return rc;
 }
 

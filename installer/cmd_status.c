@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "setup.h"
+#include "airpack/freshness.h"
 #include "lifecycle.h"
 #include "airpack/receipt.h"
 #include "airpack/txn.h"
@@ -84,7 +85,14 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 	size_t n = components(r, m, names, 256);
 	char when[64], sz[32];
 
+	char *highest = NULL;
+	int64_t root_version = 0;
+	struct ap_err ferr = AP_ERR_INIT;
+
 	iso_time(r->installed_at, when, sizeof(when));
+	/* What this device will not go below (freshness.h). */
+	if (ap_fresh_get(setup_root(o), r->product, &highest, &root_version, &ferr) < 0)
+		highest = NULL;
 	if (o->json) {
 		struct ap_json j;
 		ap_json_begin(&j, stdout);
@@ -96,6 +104,9 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 		ap_json_str(&j, "manifest_sha256", r->manifest_sha256);
 		ap_json_str(&j, "prefix", r->prefix);
 		ap_json_str(&j, "installed_at", when);
+		ap_json_str(&j, "freshness", r->freshness);
+		ap_json_str(&j, "highest_accepted", highest);
+		ap_json_int(&j, "root_version", root_version);
 		ap_json_u64(&j, "files", r->n_files);
 		ap_json_arr_begin(&j, "components");
 		for (size_t i = 0; i < n; i++) {
@@ -118,6 +129,7 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 		ap_json_arr_end(&j);
 		lifecycle_provisioning_json(&j, ps);
 		ap_json_end(&j);
+		free(highest);
 		return;
 	}
 	printf("product:      %s\n", r->product);
@@ -127,6 +139,13 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 		printf("pinned:       %s\n", r->pinned_version);
 	printf("key id:       %s\n", r->key_id ? r->key_id : "(installed with --insecure)");
 	printf("installed at: %s\n", when);
+	if (r->freshness)
+		printf("freshness:    %s\n", r->freshness);
+	if (highest)
+		printf("highest:      %s (the highest version this device accepted)\n", highest);
+	if (root_version)
+		printf("trust:        root of trust version %lld\n", (long long)root_version);
+	free(highest);
 	printf("prefix:       /%s\n", r->prefix);
 	printf("files:        %zu\n", r->n_files);
 	printf("components:\n");

@@ -11,6 +11,7 @@
 #include "airpack/sfx.h"
 #include "airpack/ui.h"
 #include "airpack/process.h"
+#include "airpack/root.h"
 #include "airpack/state.h"
 #include "airpack/banned.h"
 
@@ -24,6 +25,13 @@ const char setup_source_help[] =
 	"      --trust-key-id FPR  trust the key embedded in this setup if its full\n"
 	"                          fingerprint (64 hex, from 'airpack inspect') is FPR\n"
 	"      --insecure          go on even when the signature does not verify\n"
+	"      --roots DIR         newer roots of trust (N.root.json and signatures)\n"
+	"                          to rotate to; an offline folder's roots/ and a\n"
+	"                          mirror's roots/ are read too (docs/trust.md)\n"
+	"      --expired-ok        offline: install although the root or index has\n"
+	"                          expired (recorded in the receipt and history)\n"
+	"      --at-time T         offline: judge expiries as of T (UTC, e.g.\n"
+	"                          2026-12-01T00:00:00Z), recorded likewise\n"
 	"Payloads:\n"
 	"      --offline-dir DIR   also look here for payloads (repeatable; the\n"
 	"                          release's own folder is always searched first)\n"
@@ -116,6 +124,19 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		return 1;
 	case OPT_INSECURE:
 		o->insecure = true;
+		return 1;
+	case OPT_ROOTS:
+		o->roots = arg;
+		return 1;
+	case OPT_EXPIRED_OK:
+		o->expired_ok = true;
+		return 1;
+	case OPT_AT_TIME:
+		if (ap_time_parse(arg, &o->at_time) < 0 || o->at_time == 0) {
+			setup_usage_error(cmd, "--at-time: expected a UTC time like "
+					       "2026-12-01T00:00:00Z, got '%s'", arg);
+			return -1;
+		}
 		return 1;
 	case OPT_OFFLINE_DIR:
 		return add_list(o->offline_dirs, &o->n_offline_dirs, cmd, "--offline-dir", arg);
@@ -252,6 +273,37 @@ int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap
 	struct ap_key *k = NULL;
 	int rc;
 
+	{
+		/* A root of trust: its keys, for the commands that list
+		 * (versions); installs count thresholds instead. */
+		struct ap_fresh_root tmp;
+		struct ap_err e2 = AP_ERR_INIT;
+		const struct ap_root *rt = o->fresh.root;
+		const char *path = o->trust;
+
+		memset(&tmp, 0, sizeof(tmp));
+		if (!path && (ap_fsx_is_dir(AP_TRUST_DIR) || ap_fsx_is_file(AP_TRUST_DIR)))
+			path = AP_TRUST_DIR;
+		if (!rt && ap_fresh_load(setup_root(o), path, &tmp, &e2) == 0)
+			rt = tmp.root;
+		if (rt && rt->version >= 1) {
+			t = ap_trust_new();
+			rc = t ? 0 : ap_err_set(err, AP_E_NOMEM, "out of memory");
+			for (size_t i = 0; rc == 0 && i < rt->n_keys; i++) {
+				struct ap_key *rk = NULL;
+
+				rc = ap_key_load_public_mem(rt->keys[i].pem,
+							    strlen(rt->keys[i].pem), &rk, err);
+				if (rc == 0)
+					rc = ap_trust_add(t, rk, err);
+			}
+			ap_fresh_root_release(&tmp);
+			if (rc)
+				goto fail;
+			goto embedded;
+		}
+		ap_fresh_root_release(&tmp);
+	}
 	if (o->trust) {
 		rc = ap_trust_load(o->trust, &t, err);
 		if (rc)
@@ -262,6 +314,7 @@ int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap
 			return rc;
 		ap_err_clear(err);
 	}
+embedded:
 	if (o->trust_key_id) {
 		if (!r || !r->embedded_pub) {
 			rc = ap_err_set(err, AP_E_USAGE,
@@ -294,6 +347,95 @@ fail:
 	return rc;
 }
 
+bool setup_rooted(const struct setup_opts *o)
+{
+	return o->fresh.root && o->fresh.root->version >= 1;
+}
+
+const struct ap_fresh_claim *setup_claim(struct setup_opts *o)
+{
+	o->claim.root = o->fresh.root ? &o->fresh : NULL;
+	o->claim.index_version = o->index_version;
+	o->claim.floor = o->floor[0] ? o->floor : NULL;
+	o->claim.note = o->note[0] ? o->note : NULL;
+	return &o->claim;
+}
+
+void setup_fresh_release(struct setup_opts *o)
+{
+	ap_fresh_root_release(&o->fresh);
+}
+
+int setup_expiry(struct setup_opts *o, int64_t expires, bool online, const char *what,
+		 struct ap_err *err)
+{
+	struct ap_fresh_policy p = { online, o->expired_ok, o->at_time };
+
+	if (online && o->expired_ok && expires && expires <= ap_fsx_now())
+		setup_warn("--expired-ok applies offline only: %s comes over the network", what);
+	return ap_fresh_expiry(expires, what, &p, o->note, sizeof(o->note), err);
+}
+
+/* The signed floor: the higher of the root's and (later) the index's. */
+static void raise_floor(struct setup_opts *o, const char *v)
+{
+	if (v && (!o->floor[0] || ap_version_cmp(v, o->floor) > 0))
+		snprintf(o->floor, sizeof(o->floor), "%s", v);
+}
+
+int setup_load_root(struct setup_opts *o, const struct ap_release *r, struct ap_err *err)
+{
+	const char *trust = o->trust;
+	char *dir = NULL;
+	int rc;
+
+	if (o->fresh.root)
+		goto walk;
+	if (!trust && (ap_fsx_is_dir(AP_TRUST_DIR) || ap_fsx_is_file(AP_TRUST_DIR)))
+		trust = AP_TRUST_DIR;
+	rc = ap_fresh_load(setup_root(o), trust, &o->fresh, err);
+	if (rc == AP_E_NOTFOUND) {
+		ap_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+walk:
+	if (o->roots) {
+		if (!ap_fsx_is_dir(o->roots))
+			return ap_err_set(err, AP_E_NOTFOUND, "--roots: '%s' is not a folder",
+					  o->roots);
+		rc = ap_fresh_walk(&o->fresh, ap_fresh_get_dir, (void *)o->roots, err);
+		if (rc)
+			return ap_err_prefix(err, "--roots '%s'", o->roots);
+	}
+	if (r && r->dir) {
+		dir = ap_path_join(r->dir, "roots");
+		if (!dir)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		rc = ap_fsx_is_dir(dir) ? ap_fresh_walk(&o->fresh, ap_fresh_get_dir, dir, err) : 0;
+		if (rc)
+			ap_err_prefix(err, "'%s'", dir);
+		free(dir);
+		if (rc)
+			return rc;
+	}
+	raise_floor(o, r ? ap_root_floor(o->fresh.root, r->manifest->product) : NULL);
+	return 0;
+}
+
+/* Offline: the root's own expiry (a bare key never expires). */
+static int check_root_expiry(struct setup_opts *o, bool online, struct ap_err *err)
+{
+	char what[64];
+
+	if (!setup_rooted(o))
+		return 0;
+	snprintf(what, sizeof(what), "the root of trust (version %lld)",
+		 (long long)o->fresh.root->version);
+	return setup_expiry(o, o->fresh.root->expires, online, what, err);
+}
+
 int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_err *err)
 {
 	struct ap_release *r = NULL;
@@ -312,14 +454,23 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 				  "installs the newest release of that channel", o->channel,
 				  o->channel);
 	if (setup_mirror_tree(o)) {
-		rc = setup_load_trust(o, NULL, &trust, err);
-		if (rc && !o->insecure)
+		rc = setup_load_root(o, NULL, err);
+		if (rc)
 			goto out;
+		if (!setup_rooted(o)) {
+			rc = setup_load_trust(o, NULL, &trust, err);
+			if (rc && !o->insecure)
+				goto out;
+		}
 		ap_err_clear(err);
 		rc = setup_mirror_open(o, trust, &r, err);
 		if (rc)
 			goto out;
 		src = r->path;
+		if (setup_rooted(o)) {
+			raise_floor(o, ap_root_floor(o->fresh.root, r->manifest->product));
+			goto rooted;
+		}
 		goto check;
 	}
 	if (o->version && strcmp(o->version, "latest") == 0)
@@ -356,6 +507,24 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 				"(none)", o->channel);
 		goto out;
 	}
+	rc = setup_load_root(o, r, err);
+	if (rc)
+		goto out;
+	if (setup_rooted(o)) {
+		if (o->trust_key_id) {
+			rc = ap_err_set(err, AP_E_USAGE,
+					"--trust-key-id: this device holds a root of trust (version "
+					"%lld); a setup's embedded key is not trusted beside it",
+					(long long)o->fresh.root->version);
+			goto out;
+		}
+		rc = check_root_expiry(o, false, err);
+		if (rc == 0)
+			rc = ap_release_check_root(r, o->fresh.root, NULL, o->insecure, err);
+		if (rc)
+			goto out;
+		goto rooted;
+	}
 	rc = setup_load_trust(o, r, &trust, err);
 	if (rc && !o->insecure)
 		goto out;
@@ -391,6 +560,7 @@ check:
 	rc = ap_release_check_sig(r, trust, o->insecure, err);
 	if (rc)
 		goto out;
+rooted:
 	if (!r->sig_checked) {
 		setup_warn("--insecure: using '%s' although %s", src,
 			   err->msg[0] ? err->msg : "its signature was not checked");
@@ -399,6 +569,8 @@ check:
 	*out = r;
 	r = NULL;
 out:
+	if (rc || !o->keep_fresh)
+		setup_fresh_release(o);
 	ap_release_free(r);
 	ap_trust_free(trust);
 	free(self);

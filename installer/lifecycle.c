@@ -147,7 +147,7 @@ void lifecycle_log_install(const struct setup_opts *o, const struct lc_install *
 {
 	struct ap_history_event ev = AP_HISTORY_EVENT_INIT;
 	struct ap_history_field *src = NULL;
-	struct ap_history_field det[6];
+	struct ap_history_field det[7];
 	char **owned = NULL;
 	char msg[AP_ERR_MSG_MAX + 256], sz[32], pending[24], ran[24];
 	size_t n_local = 0, n_bundle = 0, n_dl = 0, n_det = 0;
@@ -228,6 +228,10 @@ void lifecycle_log_install(const struct setup_opts *o, const struct lc_install *
 	if (!r->sig_checked) {
 		det[n_det].key = "signature";
 		det[n_det++].value = "not checked (--insecure)";
+	}
+	if (o->note[0]) {
+		det[n_det].key = "freshness";
+		det[n_det++].value = o->note;
 	}
 	if (rc == 0 || (err && err->code == AP_E_RUN)) {
 		if (res->old_version) {

@@ -10,6 +10,7 @@
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/root.h"
 #include "airpack/banned.h"
 
 /* A reader racing a publisher can fetch a new index with the old
@@ -47,15 +48,150 @@ static int fetch_doc(const struct ap_fetch_opts *fo, const char *base, const cha
 	return rc;
 }
 
+static bool url_online(const char *url)
+{
+	return strncmp(url, "file:", 5) != 0;
+}
+
+/* base/name.sig.<id> for every key id of role in root: those found join
+ * sigs (a missing one is no error: the threshold decides). */
+static int fetch_sigs(const struct ap_fetch_opts *fo, const char *base, const char *name,
+		      const struct ap_root *root, enum ap_role role, struct ap_sigset *sigs,
+		      struct ap_err *err)
+{
+	const struct ap_root_role *ro = &root->roles[role];
+	int rc = 0;
+
+	for (size_t i = 0; i < ro->n_keys && rc == 0; i++) {
+		char sname[512];
+		char *buf = NULL;
+		size_t len = 0;
+
+		snprintf(sname, sizeof(sname), "%s.sig.%s", name, root->keys[ro->keys[i]].id);
+		rc = fetch_doc(fo, base, sname, AP_SIG_MAX, NULL, &buf, &len, err);
+		if (rc == AP_E_NOTFOUND) {
+			ap_err_clear(err);
+			rc = 0;
+			continue;
+		}
+		if (rc == 0)
+			rc = ap_sigset_add(sigs, root->keys[ro->keys[i]].id, buf, len, err);
+		free(buf);
+	}
+	return rc;
+}
+
+/* Root N+1 from MIRROR/roots/: the file (capped), then the signatures of
+ * the current root's root keys and of its own (read from it unverified:
+ * ap_root_next decides). */
+struct root_fetch {
+	const struct ap_fetch_opts *fo;
+	const char *mirror;
+	const struct ap_fresh_root *fr;
+};
+
+static int get_root(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
+		    struct ap_err *err)
+{
+	struct root_fetch *rf = ctx;
+	struct ap_root *next = NULL;
+	char name[64];
+	int rc;
+
+	snprintf(name, sizeof(name), "roots/%lld.root.json", (long long)version);
+	rc = fetch_doc(rf->fo, rf->mirror, name, AP_ROOT_MAX, NULL, json, len, err);
+	if (rc)
+		return rc;
+	rc = fetch_sigs(rf->fo, rf->mirror, name, rf->fr->root, AP_ROLE_ROOT, sigs, err);
+	if (rc == 0 && ap_root_parse(*json, *len, &next, NULL) == 0)
+		rc = fetch_sigs(rf->fo, rf->mirror, name, next, AP_ROLE_ROOT, sigs, err);
+	ap_root_free(next);
+	if (rc) {
+		free(*json);
+		*json = NULL;
+	}
+	return rc;
+}
+
+/* With a root of trust: walk the mirror's chain, then hold the index to
+ * the index role's threshold, its version and its expiry. */
+static int check_index_rooted(struct setup_opts *o, const struct ap_fetch_opts *fo,
+			      const char *mirror, const char *url, const char *buf, size_t len,
+			      struct setup_index *si, struct ap_err *err)
+{
+	struct ap_sigset sigs = AP_SIGSET_INIT;
+	struct root_fetch rf = { fo, mirror, &o->fresh };
+	char what[AP_ERR_MSG_MAX / 2];
+	char *plain = NULL;
+	size_t plen = 0;
+	int rc;
+
+	rc = ap_fresh_walk(&o->fresh, get_root, &rf, err);
+	if (rc)
+		return ap_err_prefix(err, "mirror '%s'", mirror);
+	snprintf(what, sizeof(what), "the root of trust (version %lld)",
+		 (long long)o->fresh.root->version);
+	rc = setup_expiry(o, o->fresh.root->expires, url_online(url), what, err);
+	if (rc)
+		return rc;
+	rc = fetch_doc(fo, mirror, AP_INDEX_SIG, AP_SIG_MAX, NULL, &plain, &plen, err);
+	if (rc == AP_E_NOTFOUND) {
+		ap_err_clear(err);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ap_sigset_add(&sigs, si->ix->key_id, plain, plen, err);
+	}
+	if (rc == 0)
+		rc = fetch_sigs(fo, mirror, AP_INDEX_FILE, o->fresh.root, AP_ROLE_INDEX, &sigs, err);
+	snprintf(what, sizeof(what), "mirror index '%s'", url);
+	if (rc == 0)
+		rc = ap_root_verify(o->fresh.root, AP_ROLE_INDEX, what, buf, len, &sigs,
+				    si->signer_id, NULL, err);
+	if (rc == 0 && (si->ix->version == 0 || si->ix->expires == 0))
+		rc = ap_err_set(err, AP_E_MANIFEST,
+				"%s has no version or no expires: a device holding a root of trust "
+				"needs both (republish it with this airpack)",
+				what);
+	if (rc == 0)
+		rc = setup_expiry(o, si->ix->expires, url_online(url), what, err);
+	if (rc == 0) {
+		o->index_version = si->ix->version;
+		if (si->ix->min_version &&
+		    (!o->floor[0] || ap_version_cmp(si->ix->min_version, o->floor) > 0))
+			snprintf(o->floor, sizeof(o->floor), "%s", si->ix->min_version);
+	}
+	free(plain);
+	ap_sigset_release(&sigs);
+	return rc;
+}
+
 /* One try at one mirror: index.json and its signature, parsed and
  * checked.  AP_E_NOTFOUND/AP_E_FETCH on the index itself let the caller
  * try the next mirror. */
-static int try_index(const struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
+static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
                      const struct ap_trust *trust, struct setup_index *si, struct ap_err *err)
 {
 	char *buf = NULL, *sig = NULL, *url = NULL;
 	size_t len = 0, slen = 0;
 	int rc = AP_E_SIGNATURE;
+
+	if (setup_rooted(o) && !o->insecure) {
+		rc = fetch_doc(fo, mirror, AP_INDEX_FILE, AP_INDEX_MAX, &url, &buf, &len, err);
+		if (rc == 0) {
+			rc = ap_mirror_index_parse(buf, len, &si->ix, err);
+			if (rc)
+				ap_err_prefix(err, "mirror index '%s'", url);
+		}
+		if (rc == 0)
+			rc = check_index_rooted(o, fo, mirror, url, buf, len, si, err);
+		if (rc == 0) {
+			si->url = url;
+			url = NULL;
+			si->mirror = mirror;
+			si->sig_checked = true;
+		}
+		goto out;
+	}
 
 	for (int attempt = 0; attempt < INDEX_ATTEMPTS && rc == AP_E_SIGNATURE; attempt++) {
 		free(buf);
@@ -194,6 +330,14 @@ int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct
 
 /* One mirror tree: its index, the version in it, that version's manifest
  * held to the index's hash, and (with a trust store) its signature. */
+/* "<version>/manifest.json" into *name (replacing it). */
+static const char *name_manifest_sig_base(const char *version, char **name)
+{
+	free(*name);
+	*name = ap_path_join(version, AP_BUNDLE_MANIFEST);
+	return *name ? *name : AP_BUNDLE_MANIFEST;
+}
+
 static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
 		       const struct ap_trust *trust, struct ap_release **out, struct ap_err *err)
 {
@@ -219,9 +363,28 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = fetch_doc(fo, si.mirror, name, AP_MANIFEST_MAX, &murl, &mbuf, &mlen, err);
+	/* A pinned length caps the download: a longer answer stops there. */
+	if (setup_rooted(o) && !o->insecure && mr->manifest_size == 0) {
+		rc = ap_err_set(err, AP_E_MANIFEST,
+				"mirror index of '%s' does not pin the length of %s's manifest "
+				"(manifest_size): republish it with this airpack",
+				si.ix->product, mr->version);
+		goto out;
+	}
+	rc = fetch_doc(fo, si.mirror, name, mr->manifest_size ? mr->manifest_size : AP_MANIFEST_MAX,
+		       &murl, &mbuf, &mlen, err);
+	if (rc == AP_E_TOOBIG)
+		ap_err_prefix(err, "manifest of %s is longer than the %llu bytes the signed index "
+			      "pins", mr->version, (unsigned long long)mr->manifest_size);
 	if (rc)
 		goto out;
+	if (mr->manifest_size && mlen != mr->manifest_size) {
+		rc = ap_err_set(err, AP_E_DIGEST,
+				"manifest of %s does not match the signed index: '%s' is %zu bytes, "
+				"the index says %llu",
+				mr->version, murl, mlen, (unsigned long long)mr->manifest_size);
+		goto out;
+	}
 	ap_sha256_hex(mbuf, mlen, sha);
 	if (!ap_sha256_eq(sha, mr->manifest_sha256)) {
 		rc = ap_err_set(err, AP_E_DIGEST,
@@ -262,7 +425,17 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 	}
 	/* A signature that does not verify is this mirror's fault: the next
 	 * may serve the genuine release.  The caller checks it once more. */
-	if (trust && !o->insecure) {
+	if (setup_rooted(o) && !o->insecure) {
+		struct ap_sigset extra = AP_SIGSET_INIT;
+
+		rc = fetch_sigs(fo, si.mirror, name_manifest_sig_base(mr->version, &name), o->fresh.root,
+				AP_ROLE_RELEASE, &extra, err);
+		if (rc == 0)
+			rc = ap_release_check_root(r, o->fresh.root, &extra, false, err);
+		ap_sigset_release(&extra);
+		if (rc)
+			goto out;
+	} else if (trust && !o->insecure) {
 		rc = ap_release_check_sig(r, trust, false, err);
 		if (rc)
 			goto out;

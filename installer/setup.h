@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include "airpack/err.h"
 #include "airpack/fetch.h"
+#include "airpack/freshness.h"
 #include "airpack/mirror.h"
 #include "airpack/release.h"
 #include "airpack/sign.h"
@@ -40,6 +41,18 @@ struct setup_opts {
 	bool allow_downgrade;
 	bool purge;
 	bool self;             /* the release is this executable (setup) */
+	const char *roots;     /* --roots DIR: newer roots of trust, N.root.json */
+	bool expired_ok;       /* --expired-ok (offline only) */
+	int64_t at_time;       /* --at-time T (offline only); 0: now */
+	/* Set by setup_open_release (docs/trust.md): the root of trust walked
+	 * to, the index version and signed floor seen, the expiry choice.
+	 * keep_fresh: the caller releases fresh (setup_fresh_release). */
+	bool keep_fresh;
+	struct ap_fresh_root fresh;
+	int64_t index_version;
+	char floor[64];
+	char note[320];
+	struct ap_fresh_claim claim;
 };
 
 /* getopt_long ids for the shared options (above the ASCII range). */
@@ -48,6 +61,7 @@ enum {
 	OPT_OFFLINE_DIR, OPT_MIRROR, OPT_VERSION, OPT_CHANNEL, OPT_CACHE, OPT_OFFLINE,
 	OPT_PROXY, OPT_CACERT, OPT_ROOT, OPT_JSON, OPT_QUIET, OPT_NO_RUN,
 	OPT_ALLOW_DOWNGRADE, OPT_PURGE, OPT_HELP, OPT_RUN_IN_ROOT, OPT_RUN_ON_HOST,
+	OPT_ROOTS, OPT_EXPIRED_OK, OPT_AT_TIME,
 };
 
 /* The run-action options install and firstboot take; SETUP_RUN_HELP is
@@ -79,7 +93,10 @@ enum {
 	{ "cache", required_argument, NULL, OPT_CACHE },                           \
 	{ "offline", no_argument, NULL, OPT_OFFLINE },                             \
 	{ "proxy", required_argument, NULL, OPT_PROXY },                           \
-	{ "cacert", required_argument, NULL, OPT_CACERT }
+	{ "cacert", required_argument, NULL, OPT_CACERT },                         \
+	{ "roots", required_argument, NULL, OPT_ROOTS },                           \
+	{ "expired-ok", no_argument, NULL, OPT_EXPIRED_OK },                       \
+	{ "at-time", required_argument, NULL, OPT_AT_TIME }
 
 /* The common options every command takes. */
 #define SETUP_COMMON_OPTIONS                                                       \
@@ -103,8 +120,27 @@ void setup_warn(const char *fmt, ...) AP_PRINTF(1, 2);
 void setup_note(const struct setup_opts *o, const char *fmt, ...) AP_PRINTF(2, 3);
 
 /* Open the release named by the options (or this setup) and check its
- * signature; prints a warning when --insecure let a bad one through. */
+ * signature; prints a warning when --insecure let a bad one through.  With
+ * a root of trust (docs/trust.md) the chain is walked first (--roots, the
+ * release folder's roots/, a mirror's roots/), expiries are judged, and
+ * the release role's threshold decides. */
 int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_err *err);
+
+/* The claim an install hands the transaction (freshness.h). */
+const struct ap_fresh_claim *setup_claim(struct setup_opts *o);
+void setup_fresh_release(struct setup_opts *o);
+
+/* The root of trust the options name (a trust folder with airpack-root.json,
+ * or the one stored under the install root), walked through --roots: into
+ * o->fresh.  0 with o->fresh.root NULL when there is none (bare keys). */
+int setup_load_root(struct setup_opts *o, const struct ap_release *r, struct ap_err *err);
+
+/* The device's root of trust is a real one (version >= 1). */
+bool setup_rooted(const struct setup_opts *o);
+
+/* Judge an expiry by --expired-ok / --at-time; online for http(s). */
+int setup_expiry(struct setup_opts *o, int64_t expires, bool online, const char *what,
+		 struct ap_err *err);
 
 /* The root to install into ("/" by default). */
 const char *setup_root(const struct setup_opts *o);

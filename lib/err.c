@@ -115,6 +115,7 @@ static const struct {
 	{ AP_E_DIFFERS, "differs", 10 },
 	{ AP_E_RUN, "run", 11 },
 	{ AP_E_TRUNCATED, "truncated", 4 },
+	{ AP_E_EXPIRED, "expired", 12 },
 };
 
 const char *ap_err_name(int code)

@@ -531,3 +531,43 @@ int ap_fresh_get(const char *install_root, const char *product, char **release, 
 	record_release(&rec);
 	return 0;
 }
+
+int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_policy *p,
+		    char *note, size_t n, struct ap_err *err)
+{
+	char t[AP_TIME_LEN], at[AP_TIME_LEN];
+	int64_t now = ap_fsx_now();
+
+	if (p->at_time && p->online)
+		return ap_err_set(err, AP_E_USAGE,
+				  "--at-time works only offline (a file:// mirror, a bundle or "
+				  "a folder): an online install is judged by this clock");
+	if (p->at_time)
+		now = p->at_time;
+	if (expires == 0 || expires > now) {
+		if (p->at_time && note && n && !note[0]) {
+			ap_time_format(p->at_time, at);
+			snprintf(note, n, "at-time %s", at);
+		}
+		return 0;
+	}
+	ap_time_format(expires, t);
+	if (p->online)
+		return ap_err_set(err, AP_E_EXPIRED,
+				  "%s expired %s: refusing it online (a frozen or stale mirror?); "
+				  "the publisher must re-sign it",
+				  what, t);
+	if (!p->expired_ok)
+		return ap_err_set(err, AP_E_EXPIRED,
+				  "%s expired %s: refusing it; offline, --expired-ok installs it "
+				  "anyway (recorded in the receipt and history), or --at-time T "
+				  "judges it as of time T",
+				  what, t);
+	if (note && n) {
+		size_t used = strlen(note);
+
+		snprintf(note + used, n - used, "%sexpired-ok: %s expired %s", used ? "; " : "",
+			 what, t);
+	}
+	return 0;
+}

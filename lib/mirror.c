@@ -10,6 +10,8 @@
 #include "jsonx.h"
 #include "airpack/mirror.h"
 #include "airpack/manifest.h"
+#include "airpack/bundle.h"
+#include "airpack/root.h"
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
@@ -68,7 +70,34 @@ void ap_mirror_index_free(struct ap_mirror_index *ix)
 	free(ix->releases);
 	free(ix->product);
 	free(ix->key_id);
+	free(ix->min_version);
 	free(ix);
+}
+
+void ap_mirror_index_set_manifest_size(struct ap_mirror_index *ix, const char *version,
+                                       uint64_t manifest_size)
+{
+	for (size_t i = 0; i < ix->n_releases; i++)
+		if (strcmp(ix->releases[i].version, version) == 0)
+			ix->releases[i].manifest_size = manifest_size;
+}
+
+int ap_mirror_index_set_floor(struct ap_mirror_index *ix, const char *min_version,
+                              struct ap_err *err)
+{
+	char *v = NULL;
+	int rc;
+
+	if (min_version) {
+		if ((rc = check_version(AP_E_USAGE, "min_version", min_version, err)))
+			return rc;
+		v = ap_strdup(min_version);
+		if (!v)
+			return ap_jsonx_nomem(&doc, err);
+	}
+	free(ix->min_version);
+	ix->min_version = v;
+	return 0;
 }
 
 int ap_mirror_index_new(const char *product, const char *key_id, struct ap_mirror_index **out,
@@ -193,13 +222,14 @@ static int get_size(const cJSON *j, const char *path, uint64_t *out, struct ap_e
 static int parse_release(const cJSON *j, const char *path, struct ap_mirror_release *r,
                          struct ap_err *err)
 {
-	static const char *const names[] = {"version", "channel", "manifest_sha256", "size"};
-	const cJSON *v[4];
+	static const char *const names[] = {"version", "channel", "manifest_sha256", "size",
+	                                    "manifest_size"};
+	const cJSON *v[5];
 	char p[PATH_BUF];
 	char *sha = NULL;
 	int rc;
 
-	if ((rc = ap_jsonx_fields(&doc, j, path, names, 4, v, err)))
+	if ((rc = ap_jsonx_fields(&doc, j, path, names, 5, v, err)))
 		return rc;
 	ap_jsonx_join(p, path, "version");
 	if ((rc = get_str(v[0], p, true, &r->version, err)) ||
@@ -220,19 +250,30 @@ static int parse_release(const cJSON *j, const char *path, struct ap_mirror_rele
 	if (rc)
 		return rc;
 	ap_jsonx_join(p, path, "size");
-	return get_size(v[3], p, &r->size, err);
+	if ((rc = get_size(v[3], p, &r->size, err)))
+		return rc;
+	if (!v[4])
+		return 0;
+	ap_jsonx_join(p, path, "manifest_size");
+	if ((rc = get_size(v[4], p, &r->manifest_size, err)))
+		return rc;
+	if (r->manifest_size == 0 || r->manifest_size > AP_MANIFEST_MAX)
+		return ap_jsonx_fail(err, AP_E_MANIFEST, p, "expected 1 to %u, got %llu",
+		                     AP_MANIFEST_MAX, (unsigned long long)r->manifest_size);
+	return 0;
 }
 
 static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *err)
 {
-	static const char *const names[] = {"format", "product", "key_id", "releases"};
-	const cJSON *v[4];
+	static const char *const names[] = {"format",  "product",     "key_id", "releases",
+	                                    "version", "expires", "min_version"};
+	const cJSON *v[7];
 	char p[PATH_BUF], q[QUOTE_BUF];
-	char *format = NULL;
+	char *format = NULL, *t = NULL;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = ap_jsonx_fields(&doc, root, "", names, 4, v, err)))
+	if ((rc = ap_jsonx_fields(&doc, root, "", names, 7, v, err)))
 		return rc;
 	if ((rc = get_str(v[0], "format", true, &format, err)))
 		return rc;
@@ -248,6 +289,22 @@ static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *e
 		return rc;
 	if ((rc = get_str(v[2], "key_id", true, &ix->key_id, err)) ||
 	    (rc = check_hex(AP_E_MANIFEST, "key_id", ix->key_id, 16, err)))
+		return rc;
+	if ((rc = ap_jsonx_integer(&doc, v[4], "version", 0, 1, AP_JSONX_INT_MAX, &ix->version,
+	                           err)))
+		return rc;
+	if ((rc = get_str(v[5], "expires", false, &t, err)))
+		return rc;
+	if (t && ap_time_parse(t, &ix->expires) < 0)
+		rc = ap_jsonx_fail(err, AP_E_MANIFEST, "expires",
+		                   "expected a UTC time like 2027-01-31T00:00:00Z, got '%s'",
+		                   ap_jsonx_shown(t, q, sizeof(q)));
+	free(t);
+	if (rc)
+		return rc;
+	if ((rc = get_str(v[6], "min_version", false, &ix->min_version, err)))
+		return rc;
+	if (ix->min_version && (rc = check_version(AP_E_MANIFEST, "min_version", ix->min_version, err)))
 		return rc;
 	if ((rc = ap_jsonx_array(&doc, v[3], "releases", AP_JSONX_REQUIRED, &n, err)))
 		return rc;
@@ -407,6 +464,20 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
 	put_field(&b, "  ", "format", AP_INDEX_FORMAT, false);
 	put_field(&b, "  ", "product", ix->product, false);
 	put_field(&b, "  ", "key_id", ix->key_id, false);
+	if (ix->version > 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)ix->version);
+		puts_(&b, "  \"version\": ");
+		puts_(&b, num);
+		puts_(&b, ",\n");
+	}
+	if (ix->expires > 0) {
+		char t[AP_TIME_LEN];
+
+		ap_time_format(ix->expires, t);
+		put_field(&b, "  ", "expires", t, false);
+	}
+	if (ix->min_version)
+		put_field(&b, "  ", "min_version", ix->min_version, false);
 	puts_(&b, ix->n_releases ? "  \"releases\": [\n" : "  \"releases\": []\n");
 	for (size_t i = 0; i < ix->n_releases; i++) {
 		const struct ap_mirror_release *r = &ix->releases[i];
@@ -416,6 +487,12 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
 		if (r->channel)
 			put_field(&b, "      ", "channel", r->channel, false);
 		put_field(&b, "      ", "manifest_sha256", r->manifest_sha256, false);
+		if (r->manifest_size) {
+			snprintf(num, sizeof(num), "%llu", (unsigned long long)r->manifest_size);
+			puts_(&b, "      \"manifest_size\": ");
+			puts_(&b, num);
+			puts_(&b, ",\n");
+		}
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->size);
 		puts_(&b, "      \"size\": ");
 		puts_(&b, num);

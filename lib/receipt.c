@@ -106,6 +106,7 @@ void ap_receipt_free(struct ap_receipt *r)
 	free(r->prefix);
 	free(r->key_id);
 	free(r->pinned_version);
+	free(r->freshness);
 	for (size_t i = 0; i < r->n_data_dirs; i++)
 		free(r->data_dirs[i]);
 	free(r->data_dirs);
@@ -248,6 +249,7 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 	    !add_str(root, "manifest_sha256", r->manifest_sha256) ||
 	    !ap_jsonx_add(root, "installed_at", ap_jsonx_i64(r->installed_at)) ||
 	    !add_str(root, "pinned_version", r->pinned_version) ||
+	    (r->freshness && !add_str(root, "freshness", r->freshness)) ||
 	    !add_strv(root, "data_dirs", r->data_dirs, r->n_data_dirs) ||
 	    (r->has_created_data_dirs &&
 	     !add_strv(root, "created_data_dirs", r->created_data_dirs,
@@ -541,7 +543,7 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 {
 	static const char *const keys[] = { "format", "product", "version", "channel",
 					    "prefix", "key_id", "manifest_sha256",
-					    "installed_at", "pinned_version", "data_dirs",
+					    "installed_at", "pinned_version", "freshness", "data_dirs",
 					    "created_data_dirs", "dirs", "files", "pending",
 					    "actions" };
 	struct fields f = { &receipt_doc, NULL, "receipt", "" };
@@ -588,6 +590,8 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 			     err);
 	if (rc == 0)
 		rc = get_str(&f, "pinned_version", true, &r->pinned_version, err);
+	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "freshness"))
+		rc = get_str(&f, "freshness", true, &r->freshness, err);
 	if (rc == 0)
 		rc = get_paths(&f, "data_dirs", &r->data_dirs, &r->n_data_dirs, err);
 	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "created_data_dirs")) {

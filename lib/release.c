@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "airpack/release.h"
+#include "airpack/root.h"
+#include "airpack/str.h"
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
@@ -232,6 +234,39 @@ out:
 	}
 	*out = r;
 	return 0;
+}
+
+int ap_release_check_root(struct ap_release *r, const struct ap_root *root,
+			  const struct ap_sigset *extra, bool insecure, struct ap_err *err)
+{
+	struct ap_sigset s = AP_SIGSET_INIT;
+	char what[AP_ERR_MSG_MAX / 2];
+	const char *id = r->manifest->key_id;
+	int rc = 0;
+
+	if (r->sig && r->sig_len)
+		rc = ap_sigset_add(&s, id && ap_is_lower_hex(id, AP_KEY_ID_LEN - 1) ? id : NULL,
+				   r->sig, r->sig_len, err);
+	if (rc == 0 && r->dir && (r->kind == AP_RELEASE_DIR || r->kind == AP_RELEASE_MANIFEST))
+		rc = ap_sigset_load(r->dir,
+				    r->kind == AP_RELEASE_DIR ? AP_BUNDLE_MANIFEST
+							      : ap_path_basename(r->path),
+				    &s, err);
+	for (size_t i = 0; rc == 0 && extra && i < extra->n; i++)
+		rc = ap_sigset_add(&s, extra->v[i].key_id, extra->v[i].sig, extra->v[i].len, err);
+	if (rc == 0) {
+		snprintf(what, sizeof(what), "release '%s'", r->path);
+		rc = ap_root_verify(root, AP_ROLE_RELEASE, what, r->manifest_json,
+				    r->manifest_len, &s, r->signer_id, NULL, err);
+	}
+	ap_sigset_release(&s);
+	if (rc == 0) {
+		r->sig_checked = true;
+		return 0;
+	}
+	if (insecure)
+		return 0;
+	return rc;
 }
 
 int ap_release_check_sig(struct ap_release *r, const struct ap_trust *trust, bool insecure,

@@ -21,11 +21,15 @@
 
 #define COPY_BUF (1u << 20)
 #define PUBLISH_LOCK ".airpack-publish.lock"
+#define INDEX_DAYS 14 /* the index's default validity: re-sign weekly (docs/trust.md) */
 
 struct publish_opts {
 	const char *mirror;
 	const char *source;
 	const char *key;
+	const char *index_key;   /* signs the index; NULL: key */
+	const char *expires_in;  /* days the index is valid; NULL: the default */
+	const char *min_version; /* the index's signed floor */
 	bool force;
 	bool json;
 	bool quiet;
@@ -36,6 +40,8 @@ struct publish_state {
 	struct ap_release *r;
 	struct ap_key *key;
 	char key_id[AP_KEY_ID_LEN];
+	struct ap_key *ikey;           /* signs the index (key or --index-key) */
+	char ikey_id[AP_KEY_ID_LEN];
 	char *vdir;         /* MIRROR/<version> */
 	struct ap_layout *layout; /* the writer of vdir */
 	bool same_manifest; /* vdir already holds exactly this signed manifest */
@@ -186,7 +192,7 @@ static int load_index(struct publish_state *ps, struct ap_err *err)
 		goto out;
 	}
 	if (!ap_fsx_is_file(ipath)) {
-		rc = ap_mirror_index_new(m->product, ps->key_id, &ps->ix, err);
+		rc = ap_mirror_index_new(m->product, ps->ikey_id, &ps->ix, err);
 		goto out;
 	}
 	rc = ap_fsx_read_file(ipath, AP_INDEX_MAX, &ps->old_index, &ps->old_index_len, err);
@@ -204,17 +210,18 @@ static int load_index(struct publish_state *ps, struct ap_err *err)
 		                ps->o->mirror, ps->ix->product, m->product, m->product);
 		goto out;
 	}
-	if (strcmp(ps->ix->key_id, ps->key_id) != 0) {
+	if (strcmp(ps->ix->key_id, ps->ikey_id) != 0) {
 		if (!ps->o->force) {
 			rc =
 			    ap_err_set(err, AP_E_UNTRUSTED,
 			               "mirror index '%s' is signed by key id %s, not %s (%s): use "
 			               "--force to re-sign it with this key",
-			               ipath, ps->ix->key_id, ps->key_id, ps->o->key);
+			               ipath, ps->ix->key_id, ps->ikey_id,
+			               ps->o->index_key ? ps->o->index_key : ps->o->key);
 			goto out;
 		}
 		free(ps->ix->key_id);
-		ps->ix->key_id = strdup(ps->key_id);
+		ps->ix->key_id = strdup(ps->ikey_id);
 		if (!ps->ix->key_id) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto out;
@@ -224,13 +231,13 @@ static int load_index(struct publish_state *ps, struct ap_err *err)
 		         ? ap_fsx_read_file(spath, AP_SIG_MAX, &sig, &slen, err)
 		         : ap_err_set(err, AP_E_SIGNATURE, "'%s' is missing", spath);
 		if (rc == 0)
-			rc = ap_verify(ps->key, ps->old_index, ps->old_index_len,
+			rc = ap_verify(ps->ikey, ps->old_index, ps->old_index_len,
 			               (const unsigned char *)sig, slen, err);
 		if (rc && !ps->o->force) {
 			ap_err_prefix(err,
 			              "mirror index '%s' does not verify with key %s: use "
 			              "--force to rewrite it",
-			              ipath, ps->key_id);
+			              ipath, ps->ikey_id);
 			goto out;
 		}
 		rc = 0;
@@ -314,9 +321,28 @@ static int write_index(struct publish_state *ps, struct ap_err *err)
 	rc = ap_mirror_index_put(ps->ix, m->version, m->channel, ps->r->manifest_sha256,
 	                         ap_manifest_total_size(m), err);
 	if (rc == 0)
+		ap_mirror_index_set_manifest_size(ps->ix, m->version, ps->r->manifest_len);
+	if (rc == 0 && ps->o->min_version)
+		rc = ap_mirror_index_set_floor(ps->ix, ps->o->min_version, err);
+	if (rc == 0)
 		rc = ap_mirror_index_emit(ps->ix, &json, &len, err);
 	if (rc)
 		goto out;
+	/* Anything new (or asked for) is a new index version with a fresh expiry. */
+	if (!ps->old_index || len != ps->old_index_len || memcmp(json, ps->old_index, len) != 0 ||
+	    ps->o->expires_in || ps->ix->version == 0 || ps->ix->expires == 0) {
+		long long days = INDEX_DAYS;
+
+		if (ps->o->expires_in)
+			days = strtoll(ps->o->expires_in, NULL, 10);
+		ps->ix->version++;
+		ps->ix->expires = ap_fsx_now() + (int64_t)days * 86400;
+		free(json);
+		json = NULL;
+		rc = ap_mirror_index_emit(ps->ix, &json, &len, err);
+		if (rc)
+			goto out;
+	}
 	if (ps->old_index && len == ps->old_index_len && memcmp(json, ps->old_index, len) == 0) {
 		char *sp = ap_path_join(ps->o->mirror, AP_INDEX_SIG);
 		bool sig_ok = false;
@@ -326,7 +352,7 @@ static int write_index(struct publish_state *ps, struct ap_err *err)
 			char *old = NULL;
 			size_t olen = 0;
 			if (ap_fsx_read_file(sp, AP_SIG_MAX, &old, &olen, NULL) == 0)
-				sig_ok = ap_verify(ps->key, json, len, (unsigned char *)old, olen,
+				sig_ok = ap_verify(ps->ikey, json, len, (unsigned char *)old, olen,
 				                   NULL) == 0;
 			free(old);
 		}
@@ -334,7 +360,7 @@ static int write_index(struct publish_state *ps, struct ap_err *err)
 		if (sig_ok)
 			goto out;
 	}
-	rc = ap_sign(ps->key, json, len, &sig, &slen, err);
+	rc = ap_sign(ps->ikey, json, len, &sig, &slen, err);
 	if (rc)
 		goto out;
 	ipath = ap_path_join(ps->o->mirror, AP_INDEX_FILE);
@@ -429,6 +455,15 @@ static int run_publish(const struct publish_opts *o, struct ap_err *err)
 	if (rc)
 		goto out;
 	ap_key_id(ps.key, ps.key_id);
+	ps.ikey = ps.key;
+	if (o->index_key) {
+		rc = ap_key_load_private(o->index_key, &ps.ikey, err);
+		if (rc == 0)
+			rc = ap_key_check_signing(ps.ikey, o->index_key, err);
+		if (rc)
+			goto out;
+	}
+	ap_key_id(ps.ikey, ps.ikey_id);
 	rc = ap_release_open(o->source, &ps.r, err);
 	if (rc)
 		goto out;
@@ -495,6 +530,8 @@ out:
 	ap_mirror_index_free(ps.ix);
 	ap_layout_free(ps.layout);
 	ap_release_free(ps.r);
+	if (ps.ikey != ps.key)
+		ap_key_free(ps.ikey);
 	ap_key_free(ps.key);
 	free(ps.old_index);
 	free(ps.vdir);
@@ -508,6 +545,9 @@ int cmd_publish(int argc, char **argv)
 	    {"mirror", required_argument, NULL, 'm'}, {"layout", required_argument, NULL, 'L'},
 	    {"key", required_argument, NULL, 'k'},    {"force", no_argument, NULL, 'f'},
 	    {"json", no_argument, NULL, 'j'},         {"quiet", no_argument, NULL, 'q'},
+	    {"index-key", required_argument, NULL, 'I'},
+	    {"expires-in", required_argument, NULL, 'E'},
+	    {"min-version", required_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct publish_opts o;
@@ -537,6 +577,15 @@ int cmd_publish(int argc, char **argv)
 		case 'q':
 			o.quiet = true;
 			break;
+		case 'I':
+			o.index_key = optarg;
+			break;
+		case 'E':
+			o.expires_in = optarg;
+			break;
+		case 'V':
+			o.min_version = optarg;
+			break;
 		case 'h':
 			return print_usage("publish");
 		default:
@@ -547,6 +596,17 @@ int cmd_publish(int argc, char **argv)
 		return usage_error("publish", "--mirror DIR is required");
 	if (!o.key)
 		return usage_error("publish", "--key KEY.pem is required");
+	if (o.expires_in) {
+		char *end = NULL;
+		long long d = strtoll(o.expires_in, &end, 10);
+
+		if (!*o.expires_in || *end || d < 1 || d > 3660)
+			return usage_error("publish", "--expires-in '%s': expected 1 to 3660 days",
+			                   o.expires_in);
+	}
+	if (o.min_version && !ap_version_valid(o.min_version))
+		return usage_error("publish", "--min-version '%s': expected a version like 1.1.13",
+		                   o.min_version);
 	if (layout && optind < argc)
 		return usage_error("publish", "give either --layout DIR or a BUNDLE/SETUP, not "
 		                              "both");

@@ -78,6 +78,22 @@ int ap_fresh_check(const char *install_root, const struct ap_fresh_claim *c, con
 int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, const char *product,
 		    const char *version, struct ap_err *err);
 
+/* When signed metadata is evaluated and what an expiry may be overridden by. */
+struct ap_fresh_policy {
+	bool online;     /* the metadata came over the network (http, https) */
+	bool expired_ok; /* --expired-ok: only offline */
+	int64_t at_time; /* --at-time: evaluate as of this time (offline only); 0: now */
+};
+
+/* 0 when expires (0: never) is after the policy's time.  Past it:
+ * AP_E_EXPIRED naming what and when, unless the policy is offline and
+ * expired_ok; at_time only applies offline (AP_E_USAGE online).  When an
+ * override decided, note (n bytes) says which, for the receipt and history:
+ * "expired-ok: the mirror index expired 2026-01-01T00:00:00Z"; otherwise
+ * note is left alone. */
+int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_policy *p,
+		    char *note, size_t n, struct ap_err *err);
+
 /* The highest release version accepted for product (malloc'd; NULL when
  * none) and the stored root's version; for status. */
 int ap_fresh_get(const char *install_root, const char *product, char **release, int64_t *root,

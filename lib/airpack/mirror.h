@@ -10,10 +10,17 @@
  *
  * index.json:
  *   { "format": "airpack-index/1", "product": "...", "key_id": "...",
+ *     "version": 7, "expires": "2026-12-19T00:00:00Z", "min_version": "1.0.0",
  *     "releases": [ { "version": "1.0.0", "channel": "lts",
- *                     "manifest_sha256": "...", "size": 123 }, ... ] }
+ *                     "manifest_sha256": "...", "manifest_size": 2345,
+ *                     "size": 123 }, ... ] }
  * releases are sorted by version (ap_version_cmp), each version once;
  * channel may be absent; size is the total of the release's payload bytes.
+ * version (the index's own, raised at every publish), expires, min_version
+ * (the signed floor, docs/trust.md) and manifest_size (the manifest's
+ * length, pinned with its sha256) may be absent in indexes written before
+ * them; a device holding a root of trust requires version, expires and
+ * manifest_size.
  * Parse errors name the JSON path, e.g. "releases[1].manifest_sha256:
  * expected 64 lowercase hex digits, got 63".  Emitting is canonical (fixed
  * key order, 2-space indent, trailing newline): the same index gives the
@@ -37,11 +44,15 @@ struct ap_mirror_release {
 	char *channel;                       /* a safe name, or NULL */
 	char manifest_sha256[AP_SHA256_HEX]; /* of the release's manifest.json bytes */
 	uint64_t size;                       /* total payload bytes */
+	uint64_t manifest_size;              /* manifest.json's length; 0: not pinned */
 };
 
 struct ap_mirror_index {
 	char *product; /* a safe name */
 	char *key_id;  /* 16 lowercase hex digits: the key that signs the index */
+	int64_t version;     /* the index's version (>= 1); 0: absent */
+	int64_t expires;     /* seconds since the epoch; 0: absent (never) */
+	char *min_version;   /* the signed floor; NULL: none */
 	struct ap_mirror_release *releases; /* ascending by version, unique */
 	size_t n_releases;
 };
@@ -68,6 +79,14 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
  * checks them (AP_E_USAGE). */
 int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const char *channel,
                         const char *manifest_sha256, uint64_t size, struct ap_err *err);
+
+/* Pin the manifest length of an entry put before (0 unpins). */
+void ap_mirror_index_set_manifest_size(struct ap_mirror_index *ix, const char *version,
+                                       uint64_t manifest_size);
+
+/* Set the floor (a valid version, or NULL for none): AP_E_USAGE otherwise. */
+int ap_mirror_index_set_floor(struct ap_mirror_index *ix, const char *min_version,
+                              struct ap_err *err);
 
 /* The release with exactly this version, or NULL. */
 const struct ap_mirror_release *ap_mirror_index_find(const struct ap_mirror_index *ix,

@@ -54,6 +54,8 @@ struct ap_receipt {
 	char manifest_sha256[AP_SHA256_HEX]; /* of the stored manifest.json bytes */
 	int64_t installed_at;
 	char *pinned_version; /* the version the user asked for; may be NULL */
+	char *freshness;      /* an expiry override the install used ("expired-ok: the
+				 mirror index expired ...", "at-time ..."); may be NULL */
 	char **data_dirs;     /* relative to the root: the release's data folders */
 	size_t n_data_dirs;
 	/* The data folders that did not exist before this product was first

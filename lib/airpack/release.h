@@ -60,6 +60,19 @@ int ap_release_from_mem(const char *manifest, size_t mlen, const unsigned char *
 int ap_release_check_sig(struct ap_release *r, const struct ap_trust *trust, bool insecure,
 			 struct ap_err *err);
 
+struct ap_root;
+struct ap_sigset;
+
+/* Verify the manifest against a root of trust's release role: the
+ * signatures counted are the release's own (r->sig, its key named by the
+ * manifest's key_id), every manifest.json.sig.<key id> beside an offline
+ * folder's or a manifest file's manifest (read with caps, sign.h), and
+ * extra (may be NULL; e.g. fetched from a mirror).  Distinct keys are
+ * counted against the role's threshold (root.h).  insecure as for
+ * ap_release_check_sig. */
+int ap_release_check_root(struct ap_release *r, const struct ap_root *root,
+			  const struct ap_sigset *extra, bool insecure, struct ap_err *err);
+
 /* What a bundle is, for every reader (verify, install, layout, publish):
  * one definition, applied in one streaming pass.
  *   - its structure (bundle.c): manifest.json and manifest.json.sig first,

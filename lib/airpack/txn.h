@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "airpack/err.h"
+#include "airpack/freshness.h"
 #include "airpack/manifest.h"
 #include "airpack/receipt.h"
 #include "airpack/state.h"
@@ -163,6 +164,12 @@ struct ap_txn_release {
 	size_t siglen;
 	ap_txn_payload_fn get_payload;  /* asked for each component's payload */
 	void *payload_ctx;
+	/* What the release's trust claims (freshness.h): checked under the
+	 * root's install lock before staging (ap_fresh_check), recorded after
+	 * the switch (ap_fresh_commit).  NULL checks only the release version
+	 * against the highest this device accepted.  Its note, when set, is
+	 * recorded in the receipt (freshness). */
+	const struct ap_fresh_claim *fresh;
 };
 
 /* Install release rel->m (parsed from manifest_json, mlen bytes, which are
@@ -178,7 +185,9 @@ struct ap_txn_release {
  * installing the same path are AP_E_UNSAFE.
  *
  * Refuses (AP_E_STATE) a version older than the installed one unless
- * allow_downgrade, a pin that differs from m->version, a prefix that differs
+ * allow_downgrade, what ap_fresh_check refuses (a version older than the
+ * highest this device ever accepted, below a signed floor, an older index
+ * or root), a pin that differs from m->version, a prefix that differs
  * from the installed release's; and (AP_E_MANIFEST, naming the field) a
  * prefix overlapping the state folder, data_dirs or config.path that
  * airpack/bounds.h refuses, and data_dirs, config.path or a prefix

@@ -97,6 +97,13 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	r->prefix = txn_xstrdup(m->prefix);
 	r->key_id = txn_xstrdup(m->key_id);
 	r->pinned_version = txn_xstrdup(s->o->pin);
+	if (s->fresh_note) {
+		r->freshness = txn_xstrdup(s->fresh_note);
+		if (!r->freshness) {
+			rc = txn_nomem(err, "building the receipt");
+			goto out;
+		}
+	}
 	if (!r->product || !r->version || !r->prefix || (m->channel && !r->channel) ||
 	    (m->key_id && !r->key_id) || (s->o->pin && !r->pinned_version)) {
 		rc = txn_nomem(err, "building the receipt");
@@ -691,6 +698,12 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 			goto out;
 		}
 	}
+	/* Never below what this device accepted before, whatever is installed
+	 * now; under the root's lock, so no other install moves the record. */
+	rc = ap_fresh_check(p->root, rel->fresh, m->product, m->version, o->allow_downgrade, err);
+	if (rc < 0)
+		goto out;
+	s.fresh_note = rel->fresh ? rel->fresh->note : NULL;
 	{
 		struct others os;
 
@@ -813,6 +826,8 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	txn_emit_simple(o, AP_TXN_PH_SWITCH, AP_TXN_V_OK, m->product, NULL, m->prefix, m->version);
 	/* Roll forward: the same steps recovery takes. */
 	rc = txn_recover(p, NULL, NULL, err);
+	if (rc == 0)
+		rc = ap_fresh_commit(p->root, rel->fresh, m->product, m->version, err);
 	if (rc < 0)
 		goto out;
 

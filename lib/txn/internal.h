@@ -69,6 +69,7 @@ struct inst {
 	struct strlist created_data; /* data folders that did not exist before */
 	size_t n_kept;
 	enum run_where run;       /* where this install's run actions run */
+	const char *fresh_note;   /* the expiry choice recorded in the receipt, or NULL */
 };
 
 /* Another installed product: its receipt (prefix, data folders) and, when
