@@ -374,8 +374,9 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 	rc = fetch_doc(fo, si.mirror, name, mr->manifest_size ? mr->manifest_size : AP_MANIFEST_MAX,
 		       &murl, &mbuf, &mlen, err);
 	if (rc == AP_E_TOOBIG)
-		ap_err_prefix(err, "manifest of %s is longer than the %llu bytes the signed index "
-			      "pins", mr->version, (unsigned long long)mr->manifest_size);
+		ap_err_prefix(err, "manifest of %s does not match the signed index (longer than "
+			      "the %llu bytes it pins)", mr->version,
+			      (unsigned long long)mr->manifest_size);
 	if (rc)
 		goto out;
 	if (mr->manifest_size && mlen != mr->manifest_size) {

@@ -474,8 +474,32 @@ out:
 	return rc;
 }
 
+/* Image builds: every file of the record and its folder get mtime. */
+static int set_times(const char *install_root, int64_t mtime, struct ap_err *err)
+{
+	char *dir = trust_path(install_root, "");
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!dir)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_list_dir(dir, &names, &n, err);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *f = ap_path_join(dir, names[i]);
+
+		rc = f ? ap_fsx_set_mtime(f, mtime, err) : ap_err_set(err, AP_E_NOMEM, "out of memory");
+		free(f);
+	}
+	if (rc == 0)
+		rc = ap_fsx_set_mtime(dir, mtime, err);
+	ap_strv_free(names, n);
+	free(dir);
+	return rc;
+}
+
 int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, const char *product,
-		    const char *version, struct ap_err *err)
+		    const char *version, int64_t mtime, struct ap_err *err)
 {
 	struct record rec;
 	struct prod *p;
@@ -508,6 +532,8 @@ int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, co
 	}
 	if (rc == 0)
 		rc = save_record(install_root, &rec, err);
+	if (rc == 0 && mtime >= 0)
+		rc = set_times(install_root, mtime, err);
 out:
 	if (rc < 0)
 		ap_err_prefix(err, "recording the versions accepted");

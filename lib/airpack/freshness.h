@@ -74,9 +74,10 @@ int ap_fresh_check(const char *install_root, const struct ap_fresh_claim *c, con
 		   const char *version, bool allow_downgrade, struct ap_err *err);
 
 /* After the switch, still under the lock: raise the record to what was
- * accepted, and store the walked root when it is newer. */
+ * accepted, and store the walked root when it is newer.  mtime >= 0 gives
+ * the files written and their folder that time (image builds). */
 int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, const char *product,
-		    const char *version, struct ap_err *err);
+		    const char *version, int64_t mtime, struct ap_err *err);
 
 /* When signed metadata is evaluated and what an expiry may be overridden by. */
 struct ap_fresh_policy {

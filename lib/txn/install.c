@@ -827,7 +827,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	/* Roll forward: the same steps recovery takes. */
 	rc = txn_recover(p, NULL, NULL, err);
 	if (rc == 0)
-		rc = ap_fresh_commit(p->root, rel->fresh, m->product, m->version, err);
+		rc = ap_fresh_commit(p->root, rel->fresh, m->product, m->version, o->mtime, err);
 	if (rc < 0)
 		goto out;
 

@@ -63,6 +63,8 @@ done
 is "size is the total of the payloads" "$(json_get "$idx" "j['releases'][1]['size']")" "$total"
 
 before=$(sha256_of "$M/index.json")
+body_before=$(grep -vE '^  "(version|expires)": ' "$M/index.json" | sha256sum | cut -d' ' -f1)
+version_before=$(sed -n 's/^  "version": \([0-9]*\),$/\1/p' "$M/index.json")
 mtime=$(stat -c %Y.%N "$M/index.json")
 run "$A" publish --mirror "$M" r10.tar --key key.pem
 is "publishing the same release again exits 0" "$rc" 0
@@ -90,7 +92,12 @@ is "--force replaces it" "$rc" 0
 isnt "the index now lists the new manifest" "$(sha256_of "$M/index.json")" "$before"
 run "$A" publish --mirror "$M" r10.tar --key key.pem --force --quiet
 is "--force puts the original back" "$rc" 0
-is "the index is byte-identical to before (canonical and deterministic)" "$(sha256_of "$M/index.json")" "$before"
+# Each change is a new index version with a fresh expiry (docs/trust.md);
+# everything else is canonical and deterministic.
+index_body() { grep -vE '^  "(version|expires)": ' "$1" | sha256sum | cut -d' ' -f1; }
+is "the index is byte-identical to before but for its version and expiry (canonical and deterministic)" "$(index_body "$M/index.json")" "$body_before"
+is "its version went up" "$(( $(sed -n 's/^  "version": \([0-9]*\),$/\1/p' "$M/index.json") > version_before ))" 1
+before=$(sha256_of "$M/index.json")
 
 # another product into the same tree
 sed 's/"product": "sample-edge"/"product": "other-product"/' "$src11" >other.json

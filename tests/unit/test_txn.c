@@ -1215,7 +1215,9 @@ static void test_uninstall(struct release *v1)
 	ok(!exists(P("%s/var/lib/demo-data", root)), "data dir removed");
 	ok(!exists(P("%s/etc/demo.yaml", root)), "extra path removed");
 	ok(!exists(P("%s/opt", root)), "folders the install created are gone");
-	ok(!exists(P("%s/var/lib/airpack", root)), "airpack's state folder is gone");
+	ok(!exists(P("%s/var/lib/airpack/demo", root)), "the product's state folder is gone");
+	ok(exists(P("%s/var/lib/airpack/.trust/versions.json", root)),
+	   "the device's version record stays (freshness.h)");
 }
 
 /* Drop the created_data_dirs record from root's receipt of product, as an
