@@ -619,7 +619,7 @@ int ap_root_verify(const struct ap_root *r, enum ap_role role, const char *what,
 	bool counted[AP_ROOT_MAX_KEYS];
 	const char *foreign = NULL;
 	size_t ok = 0;
-	bool first = true;
+	bool first = true, any_known = false;
 
 	memset(counted, 0, sizeof(counted));
 	for (size_t s = 0; s < sigs->n; s++) {
@@ -647,12 +647,13 @@ int ap_root_verify(const struct ap_root *r, enum ap_role role, const char *what,
 		}
 		if (!known && sg->key_id[0] && !foreign)
 			foreign = sg->key_id;
+		any_known = any_known || known;
 	}
 	if (n_ok)
 		*n_ok = ok;
 	if (ok >= (size_t)ro->threshold && ok > 0)
 		return 0;
-	if (ok == 0 && foreign)
+	if (ok == 0 && foreign && !any_known)
 		return ap_err_set(err, AP_E_UNTRUSTED,
 				  "%s: signed by a key you do not trust (key id %s; root %lld "
 				  "names no such %s key)",
