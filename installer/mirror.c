@@ -240,6 +240,18 @@ static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const
 	si->mirror = mirror;
 	if (rc == 0) {
 		si->sig_checked = true;
+		/* Bare keys: an index that says when it expires or what its
+		 * version and floor are is held to them too. */
+		char what[AP_ERR_MSG_MAX / 2];
+
+		snprintf(what, sizeof(what), "mirror index '%s'", si->url);
+		rc = setup_expiry(o, si->ix->expires, url_online(si->url), what, err);
+		if (rc == 0) {
+			o->index_version = si->ix->version;
+			if (si->ix->min_version &&
+			    (!o->floor[0] || ap_version_cmp(si->ix->min_version, o->floor) > 0))
+				snprintf(o->floor, sizeof(o->floor), "%s", si->ix->min_version);
+		}
 	} else if (o->insecure && (rc == AP_E_SIGNATURE || rc == AP_E_UNTRUSTED)) {
 		setup_warn("--insecure: going on although %s",
 		           err ? err->msg : "the mirror index is not verified");

@@ -128,6 +128,9 @@ is "offline, --at-time before the expiry installs" "$rc" 0
 contains "and is recorded" "$(cat fz3/var/lib/airpack/sample-edge/receipt.json)" '"freshness": "at-time 2017-07-20T00:00:00Z"'
 run "$S" install --mirror "$NGINX_URL/frozen" --version 1.1.0 "${T[@]}" --root fz1 --quiet --at-time 2017-07-20T00:00:00Z
 is "online, --at-time is refused: exit 2" "$rc" 2
+mkdir bare && cp idx.pub.pem rel.pub.pem bare/
+run "$S" install --mirror "$NGINX_URL/frozen" --version 1.1.0 --trust bare --root fz4 --quiet
+is "a device with bare keys refuses the expired index online too: exit 12" "$rc" 12
 
 # --- mix and match ------------------------------------------------------------------
 X=www/mix
