@@ -128,6 +128,15 @@ is "offline, --at-time before the expiry installs" "$rc" 0
 contains "and is recorded" "$(cat fz3/var/lib/airpack/sample-edge/receipt.json)" '"freshness": "at-time 2017-07-20T00:00:00Z"'
 run "$S" install --mirror "$NGINX_URL/frozen" --version 1.1.0 "${T[@]}" --root fz1 --quiet --at-time 2017-07-20T00:00:00Z
 is "online, --at-time is refused: exit 2" "$rc" 2
+"$A" root init -o rootE.json --root-key r1.pub.pem --release-key rel.pub.pem --index-key idx.pub.pem \
+	--expires 2020-01-01T00:00:00Z >/dev/null
+"$A" root sign rootE.json --key r1.pem >/dev/null
+run "$S" install --bundle r11.tar --trust rootE.json --root fz5 --quiet
+is "offline, an expired root of trust is refused: exit 12" "$rc" 12
+contains "naming it" "$out" "the root of trust (version 1) expired 2020-01-01T00:00:00Z"
+run "$S" install --bundle r11.tar --trust rootE.json --root fz5 --quiet --expired-ok
+is "and installs with --expired-ok" "$rc" 0
+contains "recorded" "$(cat fz5/var/lib/airpack/sample-edge/receipt.json)" "expired-ok: the root of trust (version 1) expired"
 mkdir bare && cp idx.pub.pem rel.pub.pem bare/
 run "$S" install --mirror "$NGINX_URL/frozen" --version 1.1.0 --trust bare --root fz4 --quiet
 is "a device with bare keys refuses the expired index online too: exit 12" "$rc" 12
