@@ -188,8 +188,58 @@ static void test_put_resolve(void)
 	ap_mirror_index_free(ix);
 }
 
+/* Version, expiry, floor and manifest length (docs/trust.md). */
+static void test_freshness_fields(void)
+{
+	static const char fresh[] = "{\n"
+				    "  \"format\": \"airpack-index/1\",\n"
+				    "  \"product\": \"sample-edge\",\n"
+				    "  \"key_id\": \"" KEY "\",\n"
+				    "  \"version\": 7,\n"
+				    "  \"expires\": \"2026-12-19T08:00:00Z\",\n"
+				    "  \"min_version\": \"1.0.0\",\n"
+				    "  \"releases\": [\n"
+				    "    {\n"
+				    "      \"version\": \"1.0.0\",\n"
+				    "      \"manifest_sha256\": \"" SHA_A "\",\n"
+				    "      \"manifest_size\": 1234,\n"
+				    "      \"size\": 100\n"
+				    "    }\n"
+				    "  ]\n"
+				    "}\n";
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_mirror_index *ix = NULL;
+	char *json = NULL, *bad;
+	size_t len = 0;
+
+	is_int(ap_mirror_index_parse(fresh, strlen(fresh), &ix, &err), 0, "a versioned index parses: %s",
+	       err.msg);
+	is_int((int)ix->version, 7, "its version");
+	is_int((int)(ix->expires % 86400), 8 * 3600, "its expiry");
+	is_str(ix->min_version, "1.0.0", "its floor");
+	is_int((int)ix->releases[0].manifest_size, 1234, "the pinned manifest length");
+	is_int(ap_mirror_index_emit(ix, &json, &len, &err), 0, "and emits");
+	is_str(json, fresh, "byte for byte");
+	free(json);
+	ap_mirror_index_free(ix);
+
+	bad = strdup(fresh);
+	memcpy(strstr(bad, "2026-12-19"), "2026-13-19", 10);
+	contains(parse_error(bad), "expires: expected a UTC time", "a bad expiry is named");
+	free(bad);
+	bad = strdup(fresh);
+	memcpy(strstr(bad, "\"manifest_size\": 1234"), "\"manifest_size\": 0   ", 21);
+	contains(parse_error(bad), "releases[0].manifest_size", "a zero manifest length is named");
+	free(bad);
+	bad = strdup(fresh);
+	memcpy(strstr(bad, "\"version\": 7"), "\"version\": 0", 12);
+	contains(parse_error(bad), "version", "an index version of 0 is refused");
+	free(bad);
+}
+
 int main(void)
 {
+	test_freshness_fields();
 	test_parse_emit();
 	test_errors();
 	test_put_resolve();
