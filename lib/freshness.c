@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jsonx.h"
 #include "airpack/freshness.h"
@@ -562,7 +563,9 @@ int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_pol
 		    char *note, size_t n, struct ap_err *err)
 {
 	char t[AP_TIME_LEN], at[AP_TIME_LEN];
-	int64_t now = ap_fsx_now();
+	/* The real clock: SOURCE_DATE_EPOCH fixes recorded times for
+	 * reproducible images, it must not make expired metadata fresh. */
+	int64_t now = (int64_t)time(NULL);
 
 	if (p->at_time && p->online)
 		return ap_err_set(err, AP_E_USAGE,

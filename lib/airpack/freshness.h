@@ -86,7 +86,8 @@ struct ap_fresh_policy {
 	int64_t at_time; /* --at-time: evaluate as of this time (offline only); 0: now */
 };
 
-/* 0 when expires (0: never) is after the policy's time.  Past it:
+/* 0 when expires (0: never) is after the policy's time (the real clock,
+ * never SOURCE_DATE_EPOCH, or at_time).  Past it:
  * AP_E_EXPIRED naming what and when, unless the policy is offline and
  * expired_ok; at_time only applies offline (AP_E_USAGE online).  When an
  * override decided, note (n bytes) says which, for the receipt and history:
