@@ -316,6 +316,34 @@ out:
 	return rc;
 }
 
+int ap_fresh_load_file(const char *trust, struct ap_root **out, struct ap_err *err)
+{
+	struct ap_sigset sigs = AP_SIGSET_INIT;
+	char *json = NULL, *dir = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (ap_fsx_is_dir(trust)) {
+		char *f = ap_path_join(trust, AP_ROOT_FILE);
+		bool has = f && ap_fsx_is_file(f);
+
+		free(f);
+		if (!has)
+			return AP_E_NOTFOUND;
+		rc = read_root_file(trust, AP_ROOT_FILE, out, &json, &len, &sigs, err);
+	} else if (ap_fsx_is_file(trust) && ends_with(trust, ".json")) {
+		dir = ap_path_dirname(trust);
+		rc = dir ? read_root_file(dir, ap_path_basename(trust), out, &json, &len, &sigs, err)
+			 : ap_err_set(err, AP_E_NOMEM, "out of memory");
+	} else {
+		return AP_E_NOTFOUND;
+	}
+	free(json);
+	free(dir);
+	ap_sigset_release(&sigs);
+	return rc;
+}
+
 int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, struct ap_err *err)
 {
 	for (size_t step = 0; step < AP_ROOT_CHAIN_MAX; step++) {

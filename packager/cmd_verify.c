@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "airpack.h"
+#include "airpack/freshness.h"
 #include "airpack/release.h"
+#include "airpack/root.h"
 #include "airpack/sign.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
@@ -70,6 +72,7 @@ int cmd_verify(int argc, char **argv)
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_release *r = NULL;
 	struct ap_trust *trust = NULL;
+	struct ap_root *root = NULL;
 	struct verify_ctx v = { false, 0, 0 };
 	const char *trust_path = NULL;
 	int c, rc;
@@ -93,9 +96,15 @@ int cmd_verify(int argc, char **argv)
 		return usage_error("verify", "expected one BUNDLE, DIR, SETUP or MANIFEST");
 	if (!trust_path)
 		return usage_error("verify", "--trust KEY.pub.pem|DIR is required");
-	if (ap_trust_load(trust_path, &trust, &err) != 0 ||
-	    ap_release_open(argv[optind], &r, &err) != 0 ||
-	    ap_release_check_sig(r, trust, false, &err) != 0) {
+	/* A root of trust (docs/trust.md): the release role's threshold. */
+	rc = ap_fresh_load_file(trust_path, &root, &err);
+	if (rc == AP_E_NOTFOUND) {
+		ap_err_clear(&err);
+		rc = ap_trust_load(trust_path, &trust, &err);
+	}
+	if (rc != 0 || ap_release_open(argv[optind], &r, &err) != 0 ||
+	    (root ? ap_release_check_root(r, root, NULL, false, &err)
+		  : ap_release_check_sig(r, trust, false, &err)) != 0) {
 		if (v.json)
 			json_fail("signature", &err);
 		rc = die_err(&err);
@@ -135,5 +144,6 @@ int cmd_verify(int argc, char **argv)
 out:
 	ap_release_free(r);
 	ap_trust_free(trust);
+	ap_root_free(root);
 	return rc;
 }

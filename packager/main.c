@@ -104,7 +104,9 @@ static const struct command commands[] = {
 	  "payload's size and sha256. Exits 0 only when all hold; otherwise prints one\n"
 	  "line per failure naming the component and what differed.\n"
 	  "\n"
-	  "  -t, --trust PATH   a PEM public key or a folder of them\n"
+	  "  -t, --trust PATH   a PEM public key or a folder of them, or a root of trust\n"
+	  "                     (airpack-root.json, or a folder holding it): then its\n"
+	  "                     release role's threshold of distinct keys must sign\n"
 	  "      --json         one JSON object per check\n" },
 	{ "publish", cmd_publish, "add a release to a mirror tree and re-sign its index",
 	  "usage: airpack publish --mirror DIR (BUNDLE | SETUP | --layout DIR) --key KEY.pem\n"

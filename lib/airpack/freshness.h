@@ -47,6 +47,12 @@ typedef int (*ap_fresh_get_fn)(void *ctx, int64_t version, char **json, size_t *
 int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_root *fr,
 		  struct ap_err *err);
 
+/* Only the root file of trust (a folder holding AP_ROOT_FILE, or a *.json
+ * file), signed by a threshold of its own root keys; AP_E_NOTFOUND when
+ * trust holds none (bare keys).  For a build host's checks (airpack
+ * verify): no device record is read. */
+int ap_fresh_load_file(const char *trust, struct ap_root **out, struct ap_err *err);
+
 /* Walk the chain from fr->root: get(version + 1), ... until AP_E_NOTFOUND,
  * at most AP_ROOT_CHAIN_MAX steps, each step checked by ap_root_next. */
 int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, struct ap_err *err);

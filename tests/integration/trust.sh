@@ -117,6 +117,8 @@ is "online, even with --expired-ok: exit 12" "$rc" 12
 run "$S" install --mirror "file://$tmp/$F" --version 1.1.0 "${T[@]}" --root fz2 --quiet
 is "offline (a file:// mirror), refused without --expired-ok: exit 12" "$rc" 12
 contains "saying what to do" "$out" "--expired-ok"
+SOURCE_DATE_EPOCH=1500000100 run "$S" install --mirror "file://$tmp/$F" --version 1.1.0 "${T[@]}" --root fz2 --quiet
+is "SOURCE_DATE_EPOCH (an image build's time) does not make it fresh: exit 12" "$rc" 12
 run "$S" install --mirror "file://$tmp/$F" --version 1.1.0 "${T[@]}" --root fz2 --quiet --expired-ok
 is "offline with --expired-ok it installs" "$rc" 0
 contains "the receipt records the choice" "$(cat fz2/var/lib/airpack/sample-edge/receipt.json)" '"freshness": "expired-ok: mirror index'
@@ -202,6 +204,8 @@ mkdir trustT && cp rootT.json trustT/airpack-root.json && cp "rootT.json.sig.$(k
 run "$S" install --from rel11 --trust trustT --root th --quiet
 is "one signature of a 2-of-3 role is refused: exit 5" "$rc" 5
 contains "counting them" "$out" "1 of the 2 required signatures verify"
+run "$A" verify rel11 --trust trustT
+is "airpack verify against the root counts the threshold too: exit 5" "$rc" 5
 cp rel11/manifest.json.sig "rel11/manifest.json.sig.$(kid rel.pub.pem)"
 run "$S" install --from rel11 --trust trustT --root th --quiet
 is "the same key's signature twice counts once: exit 5" "$rc" 5
@@ -214,6 +218,8 @@ check "each signature verifies with openssl pkeyutl -rawin (rel2)" \
 	openssl pkeyutl -verify -pubin -inkey rel2.pub.pem -rawin -in rel11/manifest.json -sigfile "rel11/manifest.json.sig.$(kid rel2.pub.pem)"
 run "$S" install --from rel11 --trust trustT --root th --quiet
 is "two distinct keys of three are accepted" "$rc" 0
+run "$A" verify rel11 --trust trustT/airpack-root.json
+is "and airpack verify agrees" "$rc" 0
 
 # --- endless data: every metadata cap against nginx ---------------------------------
 C=www/caps
