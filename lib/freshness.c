@@ -245,12 +245,24 @@ int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_r
 	struct ap_root *stored = NULL;
 	char *sjson = NULL, *sdir = NULL, *anchor_dir = NULL, *spath = NULL;
 	struct ap_sigset ssigs = AP_SIGSET_INIT;
+	char sname[48];
 	size_t slen = 0;
 	int rc = 0;
 
 	memset(fr, 0, sizeof(*fr));
+	{
+		/* The stored root is the one the record names: written before
+		 * the record, so a crash in between leaves the older pair. */
+		struct record rec;
+
+		rc = load_record(install_root, &rec, err);
+		if (rc < 0)
+			return rc;
+		snprintf(sname, sizeof(sname), "root-%lld.json", (long long)rec.root);
+		record_release(&rec);
+	}
 	sdir = trust_path(install_root, "");
-	spath = trust_path(install_root, "root.json");
+	spath = trust_path(install_root, sname);
 	if (!sdir || !spath) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -286,7 +298,7 @@ int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_r
 	}
 	fr->anchor_version = fr->root ? fr->root->version : 0;
 	if (ap_fsx_is_file(spath)) {
-		rc = read_root_file(sdir, "root.json", &stored, &sjson, &slen, &ssigs, err);
+		rc = read_root_file(sdir, sname, &stored, &sjson, &slen, &ssigs, err);
 		if (rc < 0)
 			goto out;
 		fr->stored_version = stored->version;
@@ -469,38 +481,52 @@ out:
 static int store_root(const char *install_root, const struct ap_fresh_root *fr,
 		      struct ap_err *err)
 {
+	char name[48];
 	char *dir = trust_path(install_root, "");
-	char *path = trust_path(install_root, "root.json");
-	char **names = NULL;
-	size_t n = 0;
+	char *path;
 	int rc;
 
+	snprintf(name, sizeof(name), "root-%lld.json", (long long)fr->root->version);
+	path = trust_path(install_root, name);
 	if (!dir || !path) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
 	rc = ap_fsx_mkdir_p(dir, 0755, err);
-	/* The old root's signatures go first: none of them may pass for the
-	 * new root's. */
-	if (rc == 0)
-		rc = ap_fsx_list_dir(dir, &names, &n, err);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (strncmp(names[i], "root.json.sig", 13) == 0) {
-			char *s = ap_path_join(dir, names[i]);
-
-			rc = s ? ap_fsx_unlink(s, err) : ap_err_set(err, AP_E_NOMEM, "out of memory");
-			free(s);
-		}
-	}
 	if (rc == 0)
 		rc = ap_sigset_write(&fr->sigs, path, err);
 	if (rc == 0)
 		rc = ap_fsx_write_atomic(path, fr->json, fr->len, 0644, err);
 out:
-	ap_strv_free(names, n);
 	free(dir);
 	free(path);
 	return rc;
+}
+
+/* After the record names root `keep`: the older roots' files go (errors
+ * ignored: they are never read again). */
+static void drop_old_roots(const char *install_root, int64_t keep)
+{
+	struct ap_err ignore = AP_ERR_INIT;
+	char *dir = trust_path(install_root, "");
+	char **names = NULL;
+	size_t n = 0;
+
+	if (dir && ap_fsx_list_dir(dir, &names, &n, &ignore) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			long long v = 0;
+			char *f;
+
+			if (sscanf(names[i], "root-%lld.json", &v) != 1 || v >= keep)
+				continue;
+			f = ap_path_join(dir, names[i]);
+			if (f)
+				ap_fsx_unlink(f, &ignore);
+			free(f);
+		}
+	}
+	ap_strv_free(names, n);
+	free(dir);
 }
 
 /* Image builds: every file of the record and its folder get mtime. */
@@ -561,6 +587,8 @@ int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, co
 	}
 	if (rc == 0)
 		rc = save_record(install_root, &rec, err);
+	if (rc == 0)
+		drop_old_roots(install_root, rec.root);
 	if (rc == 0 && mtime >= 0)
 		rc = set_times(install_root, mtime, err);
 out:

@@ -4,7 +4,8 @@
  *
  * The record lives in the state area (state.h: AP_STATE_TRUST_DIR, outside
  * every prefix; uninstall leaves it):
- *   root.json, root.json.sig[.<key id>]  the newest root accepted
+ *   root-<N>.json, root-<N>.json.sig.<key id>  the newest root accepted
+ *                  (written before versions.json names it: the commit point)
  *   versions.json  { "format": "airpack-versions/1", "root": 3,
  *                    "products": [ { "product": "demo", "release": "1.2.0",
  *                                    "index": 7 } ] }

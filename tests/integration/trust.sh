@@ -181,7 +181,7 @@ run "$S" install --bundle r12-rel2.tar "${T[@]}" --root rot0 --quiet
 is "without the chain, rel2's release is untrusted for root 1: exit 6" "$rc" 6
 run "$S" install --bundle r12-rel2.tar "${T[@]}" --roots chain --root rot1 --quiet
 is "a device holding root 1 walks 1 -> 2 -> 3 and installs rel2's release" "$rc" 0
-is "it stores root 3" "$(json_get "$(cat rot1/var/lib/airpack/.trust/root.json)" "j['version']")" 3
+is "it stores root 3" "$(json_get "$(cat rot1/var/lib/airpack/.trust/root-3.json)" "j['version']")" 3
 run "$S" status --root rot1
 contains "status shows the root of trust" "$out" "root of trust version 3"
 run "$S" install --bundle r12-rel.tar "${T[@]}" --root rot1 --quiet --repair
