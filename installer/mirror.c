@@ -320,24 +320,36 @@ int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct
 	struct ap_fetch_opts fo;
 	struct mirror_failures f;
 	int rc = AP_E_USAGE;
+	bool own_root = false;
 
 	memset(si, 0, sizeof(*si));
 	memset(&f, 0, sizeof(f));
 	rc = mirror_start(o, &fo, err);
 	if (rc < 0)
 		return rc;
+	/* A root of trust holds the index to its role's threshold here too. */
+	if (!o->fresh.root) {
+		rc = setup_load_root(o, NULL, err);
+		if (rc < 0)
+			return rc;
+		own_root = true;
+	}
 	for (size_t i = 0; i < o->n_mirrors; i++) {
 		rc = try_index(o, &fo, o->mirrors[i], trust, si, err);
 		if (rc == 0)
-			return 0;
+			goto out;
 		setup_index_release(si);
 		if (stops_failover(rc, trust))
-			return rc;
+			goto out;
 		failure_add(&f, o->mirrors[i], err);
 		if (i + 1 < o->n_mirrors)
 			setup_warn("%s: trying the next mirror", err ? err->msg : "no index");
 	}
-	return failures_report(&f, rc, err);
+	rc = failures_report(&f, rc, err);
+out:
+	if (own_root)
+		setup_fresh_release(o);
+	return rc;
 }
 
 /* One mirror tree: its index, the version in it, that version's manifest

@@ -139,6 +139,10 @@ contains "naming it" "$out" "the root of trust (version 1) expired 2020-01-01T00
 run "$S" install --bundle r11.tar --trust rootE.json --root fz5 --quiet --expired-ok
 is "and installs with --expired-ok" "$rc" 0
 contains "recorded" "$(cat fz5/var/lib/airpack/sample-edge/receipt.json)" "expired-ok: the root of trust (version 1) expired"
+run "$S" versions --mirror "$NGINX_URL/frozen" "${T[@]}"
+is "versions refuses the expired index online too: exit 12" "$rc" 12
+run "$S" versions --mirror "$U" "${T[@]}"
+is "and lists a fresh one, checked against the root" "$rc" 0
 mkdir bare && cp idx.pub.pem rel.pub.pem bare/
 run "$S" install --mirror "$NGINX_URL/frozen" --version 1.1.0 --trust bare --root fz4 --quiet
 is "a device with bare keys refuses the expired index online too: exit 12" "$rc" 12
