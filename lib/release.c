@@ -247,11 +247,21 @@ int ap_release_check_root(struct ap_release *r, const struct ap_root *root,
 	if (r->sig && r->sig_len)
 		rc = ap_sigset_add(&s, id && ap_is_lower_hex(id, AP_KEY_ID_LEN - 1) ? id : NULL,
 				   r->sig, r->sig_len, err);
-	if (rc == 0 && r->dir && (r->kind == AP_RELEASE_DIR || r->kind == AP_RELEASE_MANIFEST))
+	if (rc == 0 && r->dir && (r->kind == AP_RELEASE_DIR || r->kind == AP_RELEASE_MANIFEST)) {
+		struct ap_sigset dir = AP_SIGSET_INIT;
+
+		/* The plain .sig there is r->sig, already counted under the
+		 * key the manifest names: only the per-key files join. */
 		rc = ap_sigset_load(r->dir,
 				    r->kind == AP_RELEASE_DIR ? AP_BUNDLE_MANIFEST
 							      : ap_path_basename(r->path),
-				    &s, err);
+				    &dir, err);
+		for (size_t i = 0; rc == 0 && i < dir.n; i++)
+			if (dir.v[i].key_id[0])
+				rc = ap_sigset_add(&s, dir.v[i].key_id, dir.v[i].sig, dir.v[i].len,
+						   err);
+		ap_sigset_release(&dir);
+	}
 	for (size_t i = 0; rc == 0 && extra && i < extra->n; i++)
 		rc = ap_sigset_add(&s, extra->v[i].key_id, extra->v[i].sig, extra->v[i].len, err);
 	if (rc == 0) {

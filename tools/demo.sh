@@ -56,5 +56,33 @@ step "the setup alone: trust pinned by the published key fingerprint" \
 step "it verifies too" "$setup" verify --root "$work/root2"
 step "uninstall, purging data folders and the configuration" \
 	"$setup" uninstall --root "$work/root" --purge
+
+# Key rotation (docs/trust.md): a root of trust names the keys; root 2,
+# signed by root 1's key and its own, moves the device to a new release key
+# and revokes the old one.
+quiet() { "$@" >/dev/null; }
+mkdir -p "$work/trust" "$work/roots"
+for k in root1 root2 release2; do "$airpack" keygen -o "$work/$k.pem" >"$work/$k.txt"; done
+step "a root of trust: the release key signs releases, root1 signs roots" \
+	"$airpack" root init -o "$work/trust/airpack-root.json" --root-key "$work/root1.pub.pem" \
+	--release-key "$work/release.pub.pem" --index-key "$work/release.pub.pem"
+step "sign it" "$airpack" root sign "$work/trust/airpack-root.json" --key "$work/root1.pem"
+step "the device trusts root 1 and installs" \
+	"$setup" install --from "$work/usb" --trust "$work/trust" --offline --root "$work/root3" --quiet
+old_id=$(sed -n 's/^key id: *//p' "$work/keygen.txt")
+step "root 2: root2 replaces root1, release2 replaces the release key (revoked)" \
+	"$airpack" root rotate "$work/trust/airpack-root.json" -o "$work/roots/2.root.json" \
+	--add-key root="$work/root2.pub.pem" --remove-key "root=$(sed -n 's/^key id: *//p' "$work/root1.txt")" \
+	--add-key release="$work/release2.pub.pem" --remove-key "release=$old_id"
+step "signed by the old root key and the new one" sh -c \
+	"'$airpack' root sign '$work/roots/2.root.json' --key '$work/root1.pem' && '$airpack' root sign '$work/roots/2.root.json' --key '$work/root2.pem'"
+quiet env SOURCE_DATE_EPOCH=1700000000 "$airpack" build "$top/manifests/sample-release.json" \
+	--payloads "$top/payloads/sample" --key "$work/release2.pem" --layout "$work/usb2" --quiet
+step "the device walks 1 -> 2 and takes the release signed by the new key" \
+	"$setup" install --from "$work/usb2" --trust "$work/trust" --roots "$work/roots" --offline \
+	--root "$work/root3" --repair --quiet
+step "the old key's release is refused now (exit 6)" sh -c \
+	"'$setup' install --from '$work/usb' --trust '$work/trust' --offline --root '$work/root3' --repair --quiet; test \$? -eq 6"
+step "status shows the root of trust" "$setup" status --root "$work/root3"
 echo
 echo "demo files are in $work"

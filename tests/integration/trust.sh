@@ -191,6 +191,8 @@ contains "status shows the root of trust" "$out" "root of trust version 3"
 run "$S" install --bundle r12-rel.tar "${T[@]}" --root rot1 --quiet --repair
 is "the revoked key's release is refused afterwards (the stored root 3, not the folder's root 1): exit 6" "$rc" 6
 contains "naming the key" "$out" "key you do not trust (key id $(kid rel.pub.pem)"
+run "$S" install --from rel11 "${T[@]}" --root rot1 --quiet --repair
+is "from an offline folder too: exit 6" "$rc" 6
 # The same chain from the mirror's roots/ folder.
 mkdir -p "$M/roots" && cp chain/* "$M/roots/"
 "$A" build src1.3.0.json --payloads "$SRCDIR/payloads/sample" --key rel2.pem -o r13.tar --quiet
