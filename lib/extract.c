@@ -20,6 +20,7 @@
 
 #include "airpack/extract.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 #define READ_BLOCK (256 * 1024)
@@ -84,34 +85,12 @@ struct extractor {
 	size_t ndirs, capdirs;
 };
 
-/* A name we print: control bytes escaped, cut to fit an error message. */
-static const char *quoted(const char *in, char *out, size_t outsz)
-{
-	static const char hexd[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (; *in && o + 5 < outsz; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c < 0x20 || c == 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hexd[c >> 4];
-			out[o++] = hexd[c & 15];
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static int refuse(struct extractor *ex, const char *name, const char *why, struct ap_err *err)
 {
 	char qn[512];
 
 	return ap_err_set(err, AP_E_UNSAFE, "refusing entry '%s' of '%s': %s",
-	                  quoted(name ? name : "", qn, sizeof(qn)), ex->archive_path, why);
+	                  ap_str_quoted(name ? name : "", qn, sizeof(qn)), ex->archive_path, why);
 }
 
 static int archive_fail(struct extractor *ex, struct archive *a, const char *what, const char *name,
@@ -215,7 +194,7 @@ static int check_conflict(struct extractor *ex, const char *raw, const char *rel
 
 			snprintf(parent, sizeof(parent), "%.*s", (int)len, relpath);
 			snprintf(why, sizeof(why), "'%s' is a file earlier in the archive",
-			         quoted(parent, qp, sizeof(qp)));
+			         ap_str_quoted(parent, qp, sizeof(qp)));
 			return refuse(ex, raw, why, err);
 		}
 		if (had == 0) {
@@ -346,7 +325,7 @@ static int check_type(struct extractor *ex, struct archive_entry *e, const char 
 
 	if (link) {
 		snprintf(why, sizeof(why), "it is a hard link to '%s'",
-		         quoted(link, qt, sizeof(qt)));
+		         ap_str_quoted(link, qt, sizeof(qt)));
 		return refuse(ex, raw, why, err);
 	}
 	switch (archive_entry_filetype(e)) {
@@ -356,7 +335,7 @@ static int check_type(struct extractor *ex, struct archive_entry *e, const char 
 	case AE_IFLNK:
 		link = archive_entry_symlink(e);
 		snprintf(why, sizeof(why), "it is a symlink to '%s'",
-		         quoted(link ? link : "", qt, sizeof(qt)));
+		         ap_str_quoted(link ? link : "", qt, sizeof(qt)));
 		return refuse(ex, raw, why, err);
 	case AE_IFCHR:
 	case AE_IFBLK:

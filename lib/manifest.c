@@ -192,17 +192,6 @@ static bool is_alnum(char c)
 	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool ap_version_valid(const char *v)
 {
 	size_t i = 0, len;
@@ -953,7 +942,7 @@ static int parse_sha256(const cJSON *j, const char *path, char out[AP_SHA256_HEX
 	if (len != 64)
 		return fail(err, path, "expected 64 hex digits, got %zu", len);
 	for (size_t i = 0; i < 64; i++) {
-		int v = hex_value(s[i]);
+		int v = ap_hex_digit(s[i]);
 		if (v < 0)
 			return fail(err, path,
 			            "expected 64 hex digits, got a non-hex character "
@@ -1385,8 +1374,10 @@ int ap_manifest_emit(const struct ap_manifest *m, char **json, size_t *len, stru
 	if (!json)
 		return ap_err_set(err, AP_E_USAGE, "no place to put the emitted manifest");
 	rc = ap_manifest_validate(m, AP_MANIFEST_SOURCE, err);
-	if (rc)
-		return ap_err_prefix(err, "refusing to emit an invalid manifest");
+	if (rc) {
+		ap_err_prefix(err, "refusing to emit an invalid manifest");
+		return rc;
+	}
 	root = manifest_json(m);
 	if (!root)
 		return ap_jsonx_nomem(&doc, err);
