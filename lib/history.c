@@ -531,8 +531,10 @@ int ap_history_record_save(const char *root, const struct ap_history_record *rec
 	int rc;
 
 	rc = check_record(rec, err);
-	if (rc)
-		return ap_err_prefix(err, "provision record");
+	if (rc) {
+		ap_err_prefix(err, "provision record");
+		return rc;
+	}
 	if (ap_fsx_memstream(&fp, err) != 0)
 		return err ? err->code : AP_E_IO;
 	snprintf(mode, sizeof(mode), "%04o", rec->config_mode);

@@ -386,8 +386,10 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
 	if (!ix || !json)
 		return ap_err_set(err, AP_E_USAGE, "no index to emit");
 	if ((rc = check_name(AP_E_USAGE, "product", ix->product, err)) ||
-	    (rc = check_hex(AP_E_USAGE, "key_id", ix->key_id, 16, err)))
-		return ap_err_prefix(err, "refusing to emit an invalid index");
+	    (rc = check_hex(AP_E_USAGE, "key_id", ix->key_id, 16, err))) {
+		ap_err_prefix(err, "refusing to emit an invalid index");
+		return rc;
+	}
 	for (size_t i = 0; i < ix->n_releases; i++) {
 		const struct ap_mirror_release *r = &ix->releases[i];
 		char p[PATH_BUF];
@@ -395,8 +397,10 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
 		ap_jsonx_index(p, "releases", i);
 		if ((rc = check_version(AP_E_USAGE, p, r->version, err)) ||
 		    (r->channel && (rc = check_name(AP_E_USAGE, p, r->channel, err))) ||
-		    (rc = check_hex(AP_E_USAGE, p, r->manifest_sha256, 64, err)))
-			return ap_err_prefix(err, "refusing to emit an invalid index");
+		    (rc = check_hex(AP_E_USAGE, p, r->manifest_sha256, 64, err))) {
+			ap_err_prefix(err, "refusing to emit an invalid index");
+			return rc;
+		}
 		if (i > 0 && ap_version_cmp(ix->releases[i - 1].version, r->version) >= 0)
 			return ap_err_set(err, AP_E_USAGE,
 			                  "refusing to emit an invalid index: %s: versions not in "

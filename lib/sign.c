@@ -164,8 +164,10 @@ int ap_key_load_private(const char *path, struct ap_key **out, struct ap_err *er
 	int rc;
 
 	rc = ap_fsx_read_file(path, KEY_FILE_MAX, &pem, &len, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot load private key");
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot load private key");
+		return rc;
+	}
 	snprintf(quoted, sizeof(quoted), "'%s'", path);
 	rc = parse_private(pem, len, quoted, out, err);
 	OPENSSL_cleanse(pem, len);
@@ -208,8 +210,10 @@ int ap_key_load_public(const char *path, struct ap_key **out, struct ap_err *err
 	int rc;
 
 	rc = ap_fsx_read_file(path, KEY_FILE_MAX, &pem, &len, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot load public key");
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot load public key");
+		return rc;
+	}
 	snprintf(quoted, sizeof(quoted), "'%s'", path);
 	rc = parse_public(pem, len, quoted, out, err);
 	/* The file may have held a private key by mistake. */
@@ -318,8 +322,10 @@ int ap_key_write_public(const struct ap_key *key, const char *path, bool force, 
 	if (rc < 0)
 		return rc;
 	rc = ap_key_public_pem(key, &pem, &len, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot write public key '%s'", path);
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot write public key '%s'", path);
+		return rc;
+	}
 	rc = ap_fsx_write_atomic(path, pem, len, 0644, err);
 	free(pem);
 	return rc;
@@ -536,8 +542,10 @@ static int trust_load_dir(struct ap_trust *t, const char *path, struct ap_err *e
 	int rc;
 
 	rc = ap_fsx_list_dir(path, &names, &n, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot load trust store");
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot load trust store");
+		return rc;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct ap_key *k = NULL;
 		char *file;
@@ -576,8 +584,10 @@ int ap_trust_load(const char *path, struct ap_trust **out, struct ap_err *err)
 	int rc;
 
 	rc = ap_fsx_stat(path, &st, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot load trust store");
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot load trust store");
+		return rc;
+	}
 	if (st.type == AP_FT_NONE)
 		return ap_err_set(err, AP_E_NOTFOUND, "trust store '%s' does not exist", path);
 	t = ap_trust_new();
