@@ -12,6 +12,7 @@
 #include "airpack/state.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 enum { OPT_REPAIR = 2000, OPT_VERBOSE };
@@ -24,7 +25,7 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 
 	if (!it || !it->path)
 		return ap_err_set(err, AP_E_NOTFOUND, "component '%s' has no local copy", c->name);
-	*path_out = strdup(it->path);
+	*path_out = ap_strdup(it->path);
 	if (!*path_out)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	/* A bundle payload was unpacked and verified into this install's own

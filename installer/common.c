@@ -471,7 +471,7 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 		s->cache_default = ap_state_cache_dir(setup_root(o), r->manifest->product);
 		if (!s->cache_default)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		(*plan)->cache_dir = strdup(s->cache_default);
+		(*plan)->cache_dir = ap_strdup(s->cache_default);
 		if (!(*plan)->cache_dir)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	}

@@ -754,7 +754,7 @@ int ap_bundle_reader_open(const char *path, uint64_t offset, uint64_t length,
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory for the bundle reader");
-	r->path = strdup(path);
+	r->path = ap_strdup(path);
 	r->rbuf = malloc(RBUF);
 	if (!r->path || !r->rbuf) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory for the bundle reader");
@@ -844,7 +844,7 @@ static char *entry_name(struct archive_entry *e)
 		return w ? ap_fsx_wide_to_utf8(w) : NULL;
 	}
 	s = archive_entry_pathname(e);
-	return s ? strdup(s) : NULL;
+	return s ? ap_strdup(s) : NULL;
 }
 
 int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_t *size,

@@ -81,8 +81,7 @@ struct extractor {
 
 	/* Folders made so far, to make each parent once and fsync each at
 	 * the end. */
-	char **dirs;
-	size_t ndirs, capdirs;
+	struct ap_strvec dirs;
 };
 
 static int refuse(struct extractor *ex, const char *name, const char *why, struct ap_err *err)
@@ -222,7 +221,6 @@ static int check_conflict(struct extractor *ex, const char *raw, const char *rel
 static char *entry_name(struct archive_entry *e)
 {
 	const char *s;
-	char *copy;
 
 	if (ap_fsx_wide_names()) {
 		const wchar_t *w = archive_entry_pathname_w(e);
@@ -232,10 +230,7 @@ static char *entry_name(struct archive_entry *e)
 	s = archive_entry_pathname(e);
 	if (!s)
 		return NULL;
-	copy = malloc(strlen(s) + 1);
-	if (copy)
-		memcpy(copy, s, strlen(s) + 1);
-	return copy;
+	return ap_strdup(s);
 }
 
 static int set_entry_name(struct archive_entry *e, const char *name, struct ap_err *err)
@@ -379,8 +374,8 @@ static bool dir_made(struct extractor *ex, const char *path, size_t len)
 {
 	size_t i;
 
-	for (i = ex->ndirs; i-- > 0;) {
-		if (strlen(ex->dirs[i]) == len && memcmp(ex->dirs[i], path, len) == 0)
+	for (i = ex->dirs.n; i-- > 0;) {
+		if (strlen(ex->dirs.v[i]) == len && memcmp(ex->dirs.v[i], path, len) == 0)
 			return true;
 	}
 	return false;
@@ -388,23 +383,8 @@ static bool dir_made(struct extractor *ex, const char *path, size_t len)
 
 static int remember_dir(struct extractor *ex, const char *path, size_t len, struct ap_err *err)
 {
-	char *s;
-
-	if (ex->ndirs == ex->capdirs) {
-		size_t cap = ex->capdirs ? ex->capdirs * 2 : 16;
-		char **d = realloc(ex->dirs, cap * sizeof(*d));
-
-		if (!d)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		ex->dirs = d;
-		ex->capdirs = cap;
-	}
-	s = malloc(len + 1);
-	if (!s)
+	if (ap_strvec_push_nodup(&ex->dirs, ap_strndup(path, len)))
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	memcpy(s, path, len);
-	s[len] = '\0';
-	ex->dirs[ex->ndirs++] = s;
 	return 0;
 }
 
@@ -420,7 +400,7 @@ static int write_dir(struct extractor *ex, const char *path, size_t len, int64_t
 	rc = remember_dir(ex, path, len, err);
 	if (rc < 0)
 		goto out;
-	rc = set_entry_name(d, ex->dirs[ex->ndirs - 1], err);
+	rc = set_entry_name(d, ex->dirs.v[ex->dirs.n - 1], err);
 	if (rc < 0)
 		goto out;
 	archive_entry_set_filetype(d, AE_IFDIR);
@@ -431,7 +411,7 @@ static int write_dir(struct extractor *ex, const char *path, size_t len, int64_t
 	}
 	if (archive_write_header(ex->disk, d) != ARCHIVE_OK ||
 	    archive_write_finish_entry(ex->disk) != ARCHIVE_OK)
-		rc = archive_fail(ex, ex->disk, "creating folder", ex->dirs[ex->ndirs - 1], err);
+		rc = archive_fail(ex, ex->disk, "creating folder", ex->dirs.v[ex->dirs.n - 1], err);
 out:
 	archive_entry_free(d);
 	return rc;
@@ -939,8 +919,6 @@ static int open_reader(struct extractor *ex, struct ap_err *err)
 
 static void release(struct extractor *ex)
 {
-	size_t i;
-
 	if (ex->in)
 		archive_read_free(ex->in);
 	if (ex->fp)
@@ -951,9 +929,7 @@ static void release(struct extractor *ex)
 	ap_sha256_free(ex->hash);
 	ap_sha256_free(ex->src_hash);
 	names_release(&ex->names);
-	for (i = 0; i < ex->ndirs; i++)
-		free(ex->dirs[i]);
-	free(ex->dirs);
+	ap_strvec_release(&ex->dirs);
 }
 
 /* Close the disk writer (it sets folder modes and times now) and fsync
@@ -965,8 +941,8 @@ static int finish_disk(struct extractor *ex, struct ap_err *err)
 
 	if (archive_write_close(ex->disk) != ARCHIVE_OK)
 		return archive_fail(ex, ex->disk, "finishing folders from", "", err);
-	for (i = 0; i < ex->ndirs; i++) {
-		rc = ap_fsx_fsync_dir(ex->dirs[i], err);
+	for (i = 0; i < ex->dirs.n; i++) {
+		rc = ap_fsx_fsync_dir(ex->dirs.v[i], err);
 		if (rc < 0)
 			return rc;
 	}

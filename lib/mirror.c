@@ -152,7 +152,7 @@ int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const c
 		release_release(slot);
 		*slot = nr;
 	} else {
-		grown = realloc(ix->releases, (ix->n_releases + 1) * sizeof(*grown));
+		grown = ap_vec_grow(ix->releases, NULL, ix->n_releases + 1, sizeof(*grown));
 		if (!grown) {
 			release_release(&nr);
 			return ap_jsonx_nomem(&doc, err);

@@ -15,6 +15,7 @@
 #include "airpack/sign.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 /* Key files are tiny; anything larger is not a key. */
@@ -505,19 +506,16 @@ struct ap_trust *ap_trust_new(void)
 
 int ap_trust_add(struct ap_trust *t, struct ap_key *pub, struct ap_err *err)
 {
+	struct ap_key **p;
+
 	if (!pub)
 		return ap_err_set(err, AP_E_USAGE, "no key to add to the trust store");
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 4;
-		struct ap_key **p = realloc(t->keys, ncap * sizeof(*p));
-
-		if (!p) {
-			ap_key_free(pub);
-			return ap_err_set(err, AP_E_NOMEM, "out of memory adding a trusted key");
-		}
-		t->keys = p;
-		t->cap = ncap;
+	p = ap_vec_grow(t->keys, &t->cap, t->n + 1, sizeof(*p));
+	if (!p) {
+		ap_key_free(pub);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory adding a trusted key");
 	}
+	t->keys = p;
 	t->keys[t->n++] = pub;
 	return 0;
 }
