@@ -337,24 +337,36 @@ void ap_strv_free(char **v, size_t n)
 	free(v);
 }
 
-int64_t ap_fsx_now(void)
+int ap_fsx_source_date_epoch(int64_t *out, struct ap_err *err)
 {
 	const char *s = getenv("SOURCE_DATE_EPOCH");
+	int64_t v = 0;
+	const char *p;
 
-	if (s && *s) {
-		int64_t v = 0;
-		const char *p;
+	if (!s || !*s)
+		return 0;
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		int d = *p - '0';
 
-		for (p = s; *p >= '0' && *p <= '9'; p++) {
-			int d = *p - '0';
-
-			if (v > (INT64_MAX - d) / 10)
-				break;
-			v = v * 10 + d;
-		}
-		if (*p == '\0')
-			return v;
+		if (v > (INT64_MAX - d) / 10)
+			break;
+		v = v * 10 + d;
 	}
+	if (*p != '\0')
+		return ap_err_set(err, AP_E_USAGE,
+		                  "SOURCE_DATE_EPOCH: expected a non-negative number of seconds, "
+		                  "got '%.64s'",
+		                  s);
+	*out = v;
+	return 1;
+}
+
+int64_t ap_fsx_now(void)
+{
+	int64_t t;
+
+	if (ap_fsx_source_date_epoch(&t, NULL) == 1)
+		return t;
 	return (int64_t)time(NULL);
 }
 
