@@ -127,8 +127,10 @@ static int check_index_rooted(struct setup_opts *o, const struct ap_fetch_opts *
 	int rc;
 
 	rc = ap_fresh_walk(&o->fresh, get_root, &rf, err);
-	if (rc)
-		return ap_err_prefix(err, "mirror '%s'", mirror);
+	if (rc) {
+		ap_err_prefix(err, "mirror '%s'", mirror);
+		return rc;
+	}
 	snprintf(what, sizeof(what), "the root of trust (version %lld)",
 		 (long long)o->fresh.root->version);
 	rc = setup_expiry(o, o->fresh.root->expires, url_online(url), what, err);

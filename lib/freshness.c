@@ -378,8 +378,8 @@ int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, stru
 		if (rc < 0) {
 			free(json);
 			ap_sigset_release(&sigs);
-			return ap_err_prefix(err, "rotating from root %lld",
-					     (long long)fr->root->version);
+			ap_err_prefix(err, "rotating from root %lld", (long long)fr->root->version);
+			return rc;
 		}
 		ap_root_free(fr->root);
 		fr->root = next;

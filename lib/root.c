@@ -555,8 +555,10 @@ int ap_root_emit(const struct ap_root *r, char **json, size_t *len, struct ap_er
 	char t[AP_TIME_LEN];
 	int rc;
 
-	if ((rc = ap_root_check(r, err)) < 0)
-		return ap_err_prefix(err, "refusing to write an invalid root");
+	if ((rc = ap_root_check(r, err)) < 0) {
+		ap_err_prefix(err, "refusing to write an invalid root");
+		return rc;
+	}
 	ap_time_format(r->expires, t);
 	root = cJSON_CreateObject();
 	keys = cJSON_CreateArray();
