@@ -13,7 +13,7 @@
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
-static const struct ap_jsonx_doc doc = {AP_E_STATE, "the version record", AP_JSONX_QUOTE_SINGLE};
+static const struct ap_jsonx_doc doc = { AP_E_STATE, "the version record", AP_JSONX_QUOTE_SINGLE };
 
 struct prod {
 	char *product;
@@ -44,8 +44,8 @@ static char *trust_path(const char *root, const char *name)
 
 static int parse_record(const char *json, size_t len, struct record *rec, struct ap_err *err)
 {
-	static const char *const names[] = {"format", "root", "products"};
-	static const char *const pnames[] = {"product", "release", "index"};
+	static const char *const names[] = { "format", "root", "products" };
+	static const char *const pnames[] = { "product", "release", "index" };
 	const cJSON *v[3];
 	char *fmt = NULL;
 	size_t n = 0, i = 0;
@@ -144,7 +144,8 @@ static int save_record(const char *root, struct record *rec, struct ap_err *err)
 	if (rec->n > 1)
 		qsort(rec->p, rec->n, sizeof(*rec->p), cmp_prod);
 	if (!ap_jsonx_add(o, "format", cJSON_CreateString(AP_FRESH_FORMAT)) ||
-	    !ap_jsonx_add(o, "root", ap_jsonx_i64(rec->root)) || !ap_jsonx_add(o, "products", arr)) {
+	    !ap_jsonx_add(o, "root", ap_jsonx_i64(rec->root)) ||
+	    !ap_jsonx_add(o, "products", arr)) {
 		rc = ap_jsonx_nomem(&doc, err);
 		goto out;
 	}
@@ -314,8 +315,10 @@ int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_r
 		}
 	}
 	if (!fr->root)
-		rc = ap_err_set(err, AP_E_NOTFOUND, "no root of trust: trust store '%s' does not "
-				"exist", trust ? trust : "(none)");
+		rc = ap_err_set(err, AP_E_NOTFOUND,
+				"no root of trust: trust store '%s' does not "
+				"exist",
+				trust ? trust : "(none)");
 out:
 	if (rc < 0)
 		ap_fresh_root_release(fr);
@@ -345,7 +348,8 @@ int ap_fresh_load_file(const char *trust, struct ap_root **out, struct ap_err *e
 		rc = read_root_file(trust, AP_ROOT_FILE, out, &json, &len, &sigs, err);
 	} else if (ap_fsx_is_file(trust) && ends_with(trust, ".json")) {
 		dir = ap_path_dirname(trust);
-		rc = dir ? read_root_file(dir, ap_path_basename(trust), out, &json, &len, &sigs, err)
+		rc = dir ? read_root_file(dir, ap_path_basename(trust), out, &json, &len, &sigs,
+					  err)
 			 : ap_err_set(err, AP_E_NOMEM, "out of memory");
 	} else {
 		return AP_E_NOTFOUND;
@@ -371,7 +375,8 @@ int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, stru
 			return 0;
 		}
 		if (rc == 0 && len > AP_ROOT_MAX)
-			rc = ap_err_set(err, AP_E_TOOBIG, "root %lld: %zu bytes, over the cap of %u",
+			rc = ap_err_set(err, AP_E_TOOBIG,
+					"root %lld: %zu bytes, over the cap of %u",
 					(long long)fr->root->version + 1, len, AP_ROOT_MAX);
 		if (rc == 0)
 			rc = ap_root_next(fr->root, json, len, &sigs, &next, err);
@@ -394,8 +399,8 @@ int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, stru
 			  AP_ROOT_CHAIN_MAX);
 }
 
-int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len,
-		     struct ap_sigset *sigs, struct ap_err *err)
+int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
+		     struct ap_err *err)
 {
 	const char *dir = ctx;
 	char name[40];
@@ -452,7 +457,8 @@ int ap_fresh_check(const char *install_root, const struct ap_fresh_claim *c, con
 		rc = ap_err_set(err, AP_E_STATE,
 				"refusing '%s' %s: below the signed floor %s (min_version of the "
 				"%s)",
-				product, version, floor, c->index_version > 0 ? "index or root" : "root");
+				product, version, floor,
+				c->index_version > 0 ? "index or root" : "root");
 		goto out;
 	}
 	if (p && p->release && ap_version_cmp(version, p->release) < 0) {
@@ -466,7 +472,8 @@ int ap_fresh_check(const char *install_root, const struct ap_fresh_claim *c, con
 		}
 		if (rooted && !floor) {
 			rc = ap_err_set(err, AP_E_STATE,
-					"refusing to downgrade '%s' to %s (this device accepted %s): "
+					"refusing to downgrade '%s' to %s (this device accepted "
+					"%s): "
 					"--allow-downgrade needs a signed floor at or below %s "
 					"(min_version in the root or the mirror index)",
 					product, version, p->release, version);
@@ -478,8 +485,7 @@ out:
 	return rc;
 }
 
-static int store_root(const char *install_root, const struct ap_fresh_root *fr,
-		      struct ap_err *err)
+static int store_root(const char *install_root, const struct ap_fresh_root *fr, struct ap_err *err)
 {
 	char name[48];
 	char *dir = trust_path(install_root, "");
@@ -543,7 +549,8 @@ static int set_times(const char *install_root, int64_t mtime, struct ap_err *err
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char *f = ap_path_join(dir, names[i]);
 
-		rc = f ? ap_fsx_set_mtime(f, mtime, err) : ap_err_set(err, AP_E_NOMEM, "out of memory");
+		rc = f ? ap_fsx_set_mtime(f, mtime, err)
+		       : ap_err_set(err, AP_E_NOMEM, "out of memory");
 		free(f);
 	}
 	if (rc == 0)
@@ -615,8 +622,8 @@ int ap_fresh_get(const char *install_root, const char *product, char **release, 
 	return 0;
 }
 
-int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_policy *p,
-		    char *note, size_t n, struct ap_err *err)
+int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_policy *p, char *note,
+		    size_t n, struct ap_err *err)
 {
 	char t[AP_TIME_LEN], at[AP_TIME_LEN];
 	/* The real clock: SOURCE_DATE_EPOCH fixes recorded times for

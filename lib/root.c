@@ -12,8 +12,8 @@
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
-static const struct ap_jsonx_doc doc = {AP_E_MANIFEST, "the root", AP_JSONX_QUOTE_SINGLE};
-static const char *const role_names[AP_ROLE_N] = {"root", "release", "index"};
+static const struct ap_jsonx_doc doc = { AP_E_MANIFEST, "the root", AP_JSONX_QUOTE_SINGLE };
+static const char *const role_names[AP_ROLE_N] = { "root", "release", "index" };
 
 const char *ap_role_name(enum ap_role role)
 {
@@ -59,7 +59,7 @@ static bool digits(const char *s, size_t n, unsigned *out)
 
 int ap_time_parse(const char *s, int64_t *out)
 {
-	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	unsigned y, mo, d, h, mi, se;
 
 	if (!s || strlen(s) != AP_TIME_LEN - 1 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
@@ -218,8 +218,7 @@ int ap_root_add_key(struct ap_root *r, enum ap_role role, const struct ap_key *p
 	return rc;
 }
 
-int ap_root_remove_key(struct ap_root *r, enum ap_role role, const char *key_id,
-		       struct ap_err *err)
+int ap_root_remove_key(struct ap_root *r, enum ap_role role, const char *key_id, struct ap_err *err)
 {
 	struct ap_root_role *ro = &r->roles[role];
 	ssize_t k = find_key(r, key_id);
@@ -341,7 +340,7 @@ int ap_root_from_trust(const struct ap_trust *t, struct ap_root **out, struct ap
 
 static int parse_keys(struct ap_root *r, const cJSON *arr, struct ap_err *err)
 {
-	static const char *const names[] = {"id", "public_key"};
+	static const char *const names[] = { "id", "public_key" };
 	char p[AP_JSONX_PATH_MAX];
 	size_t n = 0, i = 0;
 	int rc;
@@ -386,7 +385,7 @@ static int parse_keys(struct ap_root *r, const cJSON *arr, struct ap_err *err)
 
 static int parse_role(struct ap_root *r, int role, const cJSON *j, struct ap_err *err)
 {
-	static const char *const names[] = {"threshold", "keys"};
+	static const char *const names[] = { "threshold", "keys" };
 	const cJSON *v[2];
 	char path[AP_JSONX_PATH_MAX], p[AP_JSONX_PATH_MAX];
 	char **ids = NULL;
@@ -431,7 +430,7 @@ static int parse_role(struct ap_root *r, int role, const cJSON *j, struct ap_err
 
 static int parse_floors(struct ap_root *r, const cJSON *arr, struct ap_err *err)
 {
-	static const char *const names[] = {"product", "min_version"};
+	static const char *const names[] = { "product", "min_version" };
 	char p[AP_JSONX_PATH_MAX], q[AP_JSONX_PATH_MAX];
 	size_t n = 0, i = 0;
 	int rc;
@@ -468,9 +467,9 @@ static int parse_floors(struct ap_root *r, const cJSON *arr, struct ap_err *err)
 
 static int build(const cJSON *root, struct ap_root *r, struct ap_err *err)
 {
-	static const char *const names[] = {"format", "version", "expires", "keys", "roles",
-					    "floors"};
-	static const char *const rnames[] = {"root", "release", "index"};
+	static const char *const names[] = { "format", "version", "expires",
+					     "keys",   "roles",	  "floors" };
+	static const char *const rnames[] = { "root", "release", "index" };
 	const cJSON *v[6], *rv[3];
 	char *s = NULL, q[AP_JSONX_QUOTE_MAX];
 	int rc;
@@ -486,8 +485,8 @@ static int build(const cJSON *root, struct ap_root *r, struct ap_err *err)
 	s = NULL;
 	if (rc)
 		return rc;
-	if ((rc = ap_jsonx_integer(&doc, v[1], "version", AP_JSONX_REQUIRED, 1,
-				   AP_JSONX_INT_MAX, &r->version, err)))
+	if ((rc = ap_jsonx_integer(&doc, v[1], "version", AP_JSONX_REQUIRED, 1, AP_JSONX_INT_MAX,
+				   &r->version, err)))
 		return rc;
 	if ((rc = ap_jsonx_string(&doc, v[2], "expires", AP_JSONX_REQUIRED, &s, err)))
 		return rc;
@@ -519,8 +518,8 @@ int ap_root_parse(const char *json, size_t len, struct ap_root **out, struct ap_
 	int rc;
 
 	if (len > AP_ROOT_MAX)
-		return ap_err_set(err, AP_E_TOOBIG, "root: %zu bytes, more than the cap of %u",
-				  len, AP_ROOT_MAX);
+		return ap_err_set(err, AP_E_TOOBIG, "root: %zu bytes, more than the cap of %u", len,
+				  AP_ROOT_MAX);
 	if (memchr(json, '\0', len))
 		return ap_err_set(err, AP_E_MANIFEST, "root: not valid JSON: it holds a NUL byte");
 	root = ap_jsonx_parse(json, len, &off, &trailing);
@@ -587,8 +586,8 @@ int ap_root_emit(const struct ap_root *r, char **json, size_t *len, struct ap_er
 		    !ap_jsonx_add(ro, "keys", ids))
 			goto nomem;
 		for (size_t j = 0; j < r->roles[i].n_keys; j++)
-			if (!ap_jsonx_push(ids, cJSON_CreateString(
-							r->keys[r->roles[i].keys[j]].id)))
+			if (!ap_jsonx_push(ids,
+					   cJSON_CreateString(r->keys[r->roles[i].keys[j]].id)))
 				goto nomem;
 	}
 	if (r->n_floors) {
@@ -598,7 +597,8 @@ int ap_root_emit(const struct ap_root *r, char **json, size_t *len, struct ap_er
 		for (size_t i = 0; i < r->n_floors; i++) {
 			cJSON *f = cJSON_CreateObject();
 
-			if (!ap_jsonx_push(floors, f) || !add_s(f, "product", r->floors[i].product) ||
+			if (!ap_jsonx_push(floors, f) ||
+			    !add_s(f, "product", r->floors[i].product) ||
 			    !add_s(f, "min_version", r->floors[i].min_version))
 				goto nomem;
 		}
@@ -664,7 +664,8 @@ int ap_root_verify(const struct ap_root *r, enum ap_role role, const char *what,
 		return ap_err_set(err, AP_E_SIGNATURE, "%s: no signature found", what);
 	if (ro->threshold <= 1)
 		return ap_err_set(err, AP_E_SIGNATURE,
-				  "%s: bad signature: none of the %zu trusted %s key%s of root %lld "
+				  "%s: bad signature: none of the %zu trusted %s key%s of root "
+				  "%lld "
 				  "verifies it",
 				  what, ro->n_keys, role_names[role], ro->n_keys == 1 ? "" : "s",
 				  (long long)r->version);
@@ -690,8 +691,8 @@ int ap_root_next(const struct ap_root *cur, const char *json, size_t len,
 				(long long)n->version, (long long)cur->version);
 		goto out;
 	}
-	snprintf(what, sizeof(what), "root %lld (by the keys of root %lld)",
-		 (long long)n->version, (long long)cur->version);
+	snprintf(what, sizeof(what), "root %lld (by the keys of root %lld)", (long long)n->version,
+		 (long long)cur->version);
 	rc = ap_root_verify(cur, AP_ROLE_ROOT, what, json, len, sigs, NULL, NULL, err);
 	if (rc < 0)
 		goto out;
@@ -718,8 +719,8 @@ int ap_sigset_add(struct ap_sigset *s, const char *key_id, const void *sig, size
 		return ap_err_set(err, AP_E_TOOBIG, "more than %d signatures for one document",
 				  AP_SIGSET_MAX);
 	if (len > AP_SIG_MAX)
-		return ap_err_set(err, AP_E_TOOBIG, "a signature of %zu bytes (the cap is %u)",
-				  len, AP_SIG_MAX);
+		return ap_err_set(err, AP_E_TOOBIG, "a signature of %zu bytes (the cap is %u)", len,
+				  AP_SIG_MAX);
 	copy = malloc(len ? len : 1);
 	grown = realloc(s->v, (s->n + 1) * sizeof(*grown));
 	if (!copy || !grown) {

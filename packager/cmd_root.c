@@ -16,9 +16,22 @@
 #define DEFAULT_ROOT_DAYS 365
 #define MAX_EDITS 64
 
-enum { OPT_EXPIRES = 3000, OPT_EXPIRES_IN, OPT_FLOOR, OPT_THRESHOLD, OPT_ADD_KEY, OPT_REMOVE_KEY,
-       OPT_ROOT_KEY, OPT_RELEASE_KEY, OPT_INDEX_KEY, OPT_KEY, OPT_FORCE, OPT_JSON,
-       OPT_OUTPUT, OPT_HELP };
+enum {
+	OPT_EXPIRES = 3000,
+	OPT_EXPIRES_IN,
+	OPT_FLOOR,
+	OPT_THRESHOLD,
+	OPT_ADD_KEY,
+	OPT_REMOVE_KEY,
+	OPT_ROOT_KEY,
+	OPT_RELEASE_KEY,
+	OPT_INDEX_KEY,
+	OPT_KEY,
+	OPT_FORCE,
+	OPT_JSON,
+	OPT_OUTPUT,
+	OPT_HELP
+};
 
 struct edit {
 	int opt;
@@ -108,7 +121,8 @@ static int apply_edits(struct ap_root *r, const struct root_opts *o, struct ap_e
 			n = strtoll(v, &end, 10);
 			if (!*v || *end || n < 1 || n > AP_ROOT_MAX_KEYS) {
 				rc = ap_err_set(err, AP_E_USAGE,
-						"--threshold '%s': expected ROLE=N with N from 1 to %d",
+						"--threshold '%s': expected ROLE=N with N from 1 "
+						"to %d",
 						e->arg, AP_ROOT_MAX_KEYS);
 				break;
 			}
@@ -445,8 +459,10 @@ int cmd_root(int argc, char **argv)
 		case OPT_THRESHOLD:
 		case OPT_FLOOR:
 			if (o.n_edits >= MAX_EDITS)
-				return usage_error("root", "more than %d key, threshold and floor "
-						   "options", MAX_EDITS);
+				return usage_error("root",
+						   "more than %d key, threshold and floor "
+						   "options",
+						   MAX_EDITS);
 			o.edits[o.n_edits].opt = c;
 			o.edits[o.n_edits++].arg = optarg;
 			break;
@@ -470,10 +486,12 @@ int cmd_root(int argc, char **argv)
 			return usage_error("root", "init takes no FILE: it starts a new chain");
 		if (!init && !arg)
 			return usage_error("root", "rotate needs the current root: airpack root "
-					   "rotate OLD.json -o NEW.json");
+						   "rotate OLD.json -o NEW.json");
 		if (o.key)
-			return usage_error("root", "%s writes an unsigned root: sign it with "
-					   "'airpack root sign FILE --key KEY'", sub);
+			return usage_error("root",
+					   "%s writes an unsigned root: sign it with "
+					   "'airpack root sign FILE --key KEY'",
+					   sub);
 		rc = init ? do_init(&o, &err) : do_rotate(arg, &o, &err);
 	} else if (strcmp(sub, "sign") == 0) {
 		if (!arg || !o.key)
@@ -488,7 +506,8 @@ int cmd_root(int argc, char **argv)
 			return usage_error("root", "show takes only FILE and --json");
 		rc = do_show(arg, &o, &err);
 	} else {
-		return usage_error("root", "unknown subcommand '%s' (init, rotate, sign, show)", sub);
+		return usage_error("root", "unknown subcommand '%s' (init, rotate, sign, show)",
+				   sub);
 	}
 	return rc < 0 ? die_err(&err) : 0;
 }

@@ -26,13 +26,13 @@
 
 /* The trusted root a command starts from, and how it got there. */
 struct ap_fresh_root {
-	struct ap_root *root;    /* the newest trusted root (version 0: bare keys) */
-	char *json;              /* its bytes (NULL for bare keys or the stored root) */
+	struct ap_root *root; /* the newest trusted root (version 0: bare keys) */
+	char *json;	      /* its bytes (NULL for bare keys or the stored root) */
 	size_t len;
-	struct ap_sigset sigs;   /* and its signatures */
-	int64_t anchor_version;  /* the trust folder's root */
-	int64_t stored_version;  /* the state's root (0: none) */
-	size_t steps;            /* rotations walked */
+	struct ap_sigset sigs;	/* and its signatures */
+	int64_t anchor_version; /* the trust folder's root */
+	int64_t stored_version; /* the state's root (0: none) */
+	size_t steps;		/* rotations walked */
 };
 
 /* Gives root `version`'s bytes and signatures; AP_E_NOTFOUND when there
@@ -59,17 +59,17 @@ int ap_fresh_load_file(const char *trust, struct ap_root **out, struct ap_err *e
 int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, struct ap_err *err);
 
 /* A getter reading DIR/<version>.root.json and its signatures. */
-int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len,
-		     struct ap_sigset *sigs, struct ap_err *err);
+int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
+		     struct ap_err *err);
 
 void ap_fresh_root_release(struct ap_fresh_root *fr);
 
 /* What an install claims; pointers are borrowed. */
 struct ap_fresh_claim {
 	const struct ap_fresh_root *root; /* NULL: an --insecure install */
-	int64_t index_version;            /* 0: not from a mirror index */
-	const char *floor;                /* the signed floor (root or index), or NULL */
-	const char *note;                 /* the expiry choice to record, or NULL */
+	int64_t index_version;		  /* 0: not from a mirror index */
+	const char *floor;		  /* the signed floor (root or index), or NULL */
+	const char *note;		  /* the expiry choice to record, or NULL */
 };
 
 /* Under the root's install lock: refuse (AP_E_STATE) a root or index older
@@ -88,7 +88,7 @@ int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, co
 
 /* When signed metadata is evaluated and what an expiry may be overridden by. */
 struct ap_fresh_policy {
-	bool online;     /* the metadata came over the network (http, https) */
+	bool online;	 /* the metadata came over the network (http, https) */
 	bool expired_ok; /* --expired-ok: only offline */
 	int64_t at_time; /* --at-time: evaluate as of this time (offline only); 0: now */
 };
@@ -100,8 +100,8 @@ struct ap_fresh_policy {
  * override decided, note (n bytes) says which, for the receipt and history:
  * "expired-ok: the mirror index expired 2026-01-01T00:00:00Z"; otherwise
  * note is left alone. */
-int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_policy *p,
-		    char *note, size_t n, struct ap_err *err);
+int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_policy *p, char *note,
+		    size_t n, struct ap_err *err);
 
 /* The highest release version accepted for product (malloc'd; NULL when
  * none) and the stored root's version; for status. */

@@ -39,16 +39,16 @@
 
 #define AP_ROOT_FORMAT "airpack-root/1"
 #define AP_ROOT_FILE "airpack-root.json"
-#define AP_ROOT_MAX (256u << 10)   /* largest root file read or downloaded */
-#define AP_ROOT_CHAIN_MAX 1024     /* most rotation steps walked at once */
-#define AP_ROOT_MAX_KEYS 64        /* keys in one root */
-#define AP_SIGSET_MAX 64           /* signature files read for one document */
-#define AP_TIME_LEN 21             /* "2026-12-05T00:00:00Z" and a NUL */
+#define AP_ROOT_MAX (256u << 10) /* largest root file read or downloaded */
+#define AP_ROOT_CHAIN_MAX 1024	 /* most rotation steps walked at once */
+#define AP_ROOT_MAX_KEYS 64	 /* keys in one root */
+#define AP_SIGSET_MAX 64	 /* signature files read for one document */
+#define AP_TIME_LEN 21		 /* "2026-12-05T00:00:00Z" and a NUL */
 
 enum ap_role {
-	AP_ROLE_ROOT,    /* signs the next root */
+	AP_ROLE_ROOT,	 /* signs the next root */
 	AP_ROLE_RELEASE, /* signs release manifests */
-	AP_ROLE_INDEX,   /* signs mirror indexes */
+	AP_ROLE_INDEX,	 /* signs mirror indexes */
 	AP_ROLE_N,
 };
 
@@ -59,14 +59,14 @@ int ap_role_parse(const char *name);
 struct ap_root_key {
 	char id[AP_KEY_ID_LEN];
 	char fpr[AP_KEY_FPR_LEN];
-	char *pem;          /* the public key as PEM */
+	char *pem;	    /* the public key as PEM */
 	struct ap_key *key; /* parsed from pem */
 };
 
 struct ap_root_role {
-	size_t *keys;       /* indexes into ap_root.keys */
+	size_t *keys; /* indexes into ap_root.keys */
 	size_t n_keys;
-	int64_t threshold;  /* >= 1, <= n_keys */
+	int64_t threshold; /* >= 1, <= n_keys */
 };
 
 struct ap_root_floor {
@@ -75,8 +75,8 @@ struct ap_root_floor {
 };
 
 struct ap_root {
-	int64_t version;    /* >= 1; 0 for a bare trust store */
-	int64_t expires;    /* seconds since the epoch; 0: never (bare store) */
+	int64_t version; /* >= 1; 0 for a bare trust store */
+	int64_t expires; /* seconds since the epoch; 0: never (bare store) */
 	struct ap_root_key *keys;
 	size_t n_keys;
 	struct ap_root_role roles[AP_ROLE_N];
@@ -95,7 +95,10 @@ struct ap_sigset {
 	struct ap_sig *v;
 	size_t n;
 };
-#define AP_SIGSET_INIT { NULL, 0 }
+#define AP_SIGSET_INIT                                                                             \
+	{                                                                                          \
+		NULL, 0                                                                            \
+	}
 
 /* Parse and validate root JSON (errors AP_E_MANIFEST naming the JSON path).
  * *out is freed with ap_root_free. */
@@ -132,9 +135,9 @@ const char *ap_root_floor(const struct ap_root *r, const char *product);
  * id ...)"), else AP_E_SIGNATURE ("N of M required signatures"), what
  * naming the document.  signer_id (may be NULL) gets the first verifying
  * key's id; n_ok (may be NULL) the count. */
-int ap_root_verify(const struct ap_root *r, enum ap_role role, const char *what,
-		   const void *msg, size_t len, const struct ap_sigset *sigs,
-		   char signer_id[AP_KEY_ID_LEN], size_t *n_ok, struct ap_err *err);
+int ap_root_verify(const struct ap_root *r, enum ap_role role, const char *what, const void *msg,
+		   size_t len, const struct ap_sigset *sigs, char signer_id[AP_KEY_ID_LEN],
+		   size_t *n_ok, struct ap_err *err);
 
 /* Accept the root json (len bytes, signatures sigs) as the successor of cur:
  * its version must be cur->version + 1, and a threshold of cur's root keys

@@ -160,8 +160,8 @@ int main(int argc, char **argv)
 
 			/* The real order: the signature first, then the parse. */
 			for (int rep = 0; rep < 10; rep++) {
-				if (ap_root_verify(r, AP_ROLE_INDEX, "index", ijson, ilen, &isigs, NULL,
-						   NULL, &err) != 0 ||
+				if (ap_root_verify(r, AP_ROLE_INDEX, "index", ijson, ilen, &isigs,
+						   NULL, NULL, &err) != 0 ||
 				    ap_mirror_index_parse(ijson, ilen, &px, &err) != 0 ||
 				    ap_mirror_resolve(px, "latest", NULL, &mr, &err) != 0) {
 					fprintf(stderr, "index: %s\n", err.msg);

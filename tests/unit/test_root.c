@@ -87,7 +87,8 @@ static void test_roundtrip(void)
 
 		/* The root role's id no longer matches its public key. */
 		memcpy(p, ids[0], AP_KEY_ID_LEN - 1);
-		ok(ap_root_parse(bad, len, &back, &err) < 0, "a key id that is not its key's is refused");
+		ok(ap_root_parse(bad, len, &back, &err) < 0,
+		   "a key id that is not its key's is refused");
 		contains(err.msg, "keys[", "naming the key");
 		free(bad);
 	}
@@ -95,7 +96,8 @@ static void test_roundtrip(void)
 		char *bad = strdup(json), *p = strstr(bad, "\"threshold\": 2");
 
 		p[13] = '9';
-		ok(ap_root_parse(bad, len, &back, &err) < 0, "a threshold above the role's keys is refused");
+		ok(ap_root_parse(bad, len, &back, &err) < 0,
+		   "a threshold above the role's keys is refused");
 		contains(err.msg, "roles.release.threshold", "naming the field");
 		free(bad);
 	}
@@ -175,7 +177,7 @@ static void test_chain(void)
 	struct ap_root *next = NULL;
 	struct ap_sigset s = AP_SIGSET_INIT;
 	struct ap_fresh_root fr;
-	char *chain[4] = {NULL, NULL, NULL, NULL};
+	char *chain[4] = { NULL, NULL, NULL, NULL };
 	size_t len;
 
 	ap_root_emit(r1, &chain[1], &len, &err);
