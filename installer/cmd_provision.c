@@ -46,6 +46,9 @@ struct prov_args {
 	char *reg_password_file;
 };
 
+/* Option parsing only (one flat case per option, one check per rule, which
+ * is why it is this long): 0, 1 after --help, < 0 (printed) on a usage
+ * error. */
 static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_args *a)
 {
 	static const struct option opts[] = {

@@ -160,6 +160,44 @@ static int check_release(struct publish_state *ps, struct ap_err *err)
 	return rc;
 }
 
+/* The index found must be signed by our key, and verify with it: another
+ * key's index is re-signed with ours, a bad signature rewritten, only with
+ * --force. */
+static int check_index_key(struct publish_state *ps, const char *ipath, const char *spath,
+                           struct ap_err *err)
+{
+	char *sig = NULL;
+	size_t slen = 0;
+	int rc;
+
+	if (strcmp(ps->ix->key_id, ps->key_id) != 0) {
+		if (!ps->o->force)
+			return ap_err_set(err, AP_E_UNTRUSTED,
+			                  "mirror index '%s' is signed by key id %s, not %s (%s): use "
+			                  "--force to re-sign it with this key",
+			                  ipath, ps->ix->key_id, ps->key_id, ps->o->key);
+		free(ps->ix->key_id);
+		ps->ix->key_id = strdup(ps->key_id);
+		if (!ps->ix->key_id)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		return 0;
+	}
+	rc = ap_fsx_is_file(spath) ? ap_fsx_read_file(spath, AP_SIG_MAX, &sig, &slen, err)
+	                           : ap_err_set(err, AP_E_SIGNATURE, "'%s' is missing", spath);
+	if (rc == 0)
+		rc = ap_verify(ps->key, ps->old_index, ps->old_index_len, (const unsigned char *)sig,
+		               slen, err);
+	free(sig);
+	if (rc && !ps->o->force) {
+		ap_err_prefix(err, "mirror index '%s' does not verify with key %s: use --force to "
+		              "rewrite it",
+		              ipath, ps->key_id);
+		return rc;
+	}
+	ap_err_clear(err);
+	return 0;
+}
+
 /* Read the mirror's index when there is one and check that it may be
  * extended: signed by our key (or --force), for the same product, and not
  * holding this version with another manifest (or --force). */
@@ -169,8 +207,6 @@ static int load_index(struct publish_state *ps, struct ap_err *err)
 	const struct ap_mirror_release *old;
 	char *ipath = ap_path_join(ps->o->mirror, AP_INDEX_FILE);
 	char *spath = ap_path_join(ps->o->mirror, AP_INDEX_SIG);
-	char *sig = NULL;
-	size_t slen = 0;
 	int rc;
 
 	if (!ipath || !spath) {
@@ -196,38 +232,9 @@ static int load_index(struct publish_state *ps, struct ap_err *err)
 		                ps->o->mirror, ps->ix->product, m->product, m->product);
 		goto out;
 	}
-	if (strcmp(ps->ix->key_id, ps->key_id) != 0) {
-		if (!ps->o->force) {
-			rc =
-			    ap_err_set(err, AP_E_UNTRUSTED,
-			               "mirror index '%s' is signed by key id %s, not %s (%s): use "
-			               "--force to re-sign it with this key",
-			               ipath, ps->ix->key_id, ps->key_id, ps->o->key);
-			goto out;
-		}
-		free(ps->ix->key_id);
-		ps->ix->key_id = strdup(ps->key_id);
-		if (!ps->ix->key_id) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-			goto out;
-		}
-	} else {
-		rc = ap_fsx_is_file(spath)
-		         ? ap_fsx_read_file(spath, AP_SIG_MAX, &sig, &slen, err)
-		         : ap_err_set(err, AP_E_SIGNATURE, "'%s' is missing", spath);
-		if (rc == 0)
-			rc = ap_verify(ps->key, ps->old_index, ps->old_index_len,
-			               (const unsigned char *)sig, slen, err);
-		if (rc && !ps->o->force) {
-			ap_err_prefix(err,
-			              "mirror index '%s' does not verify with key %s: use "
-			              "--force to rewrite it",
-			              ipath, ps->key_id);
-			goto out;
-		}
-		rc = 0;
-		ap_err_clear(err);
-	}
+	rc = check_index_key(ps, ipath, spath, err);
+	if (rc)
+		goto out;
 	old = ap_mirror_index_find(ps->ix, m->version);
 	if (old && strcmp(old->manifest_sha256, ps->r->manifest_sha256) != 0 && !ps->o->force) {
 		rc = ap_err_set(err, AP_E_EXISTS,
@@ -239,7 +246,6 @@ static int load_index(struct publish_state *ps, struct ap_err *err)
 		goto out;
 	}
 out:
-	free(sig);
 	free(ipath);
 	free(spath);
 	return rc;

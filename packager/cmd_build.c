@@ -178,6 +178,8 @@ static int run_build(struct build_opts *o, struct ap_err *err)
 	return rc;
 }
 
+/* Option parsing only: one flat case per option and one check per rule
+ * between them, which is why it runs past 80 lines. */
 int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
