@@ -196,6 +196,13 @@ static void test_hash_only_setup(void)
 	struct ap_progress_ops ops = { c_start, c_step, c_end, &n };
 	struct ap_release *r;
 
+	if (TU_WINDOWS) {
+		/* The setup is copied from its bundle's temporary while that is
+		 * still open, which Windows does not share: building a setup
+		 * happens on POSIX build hosts (as before the move to lib/). */
+		skip("building a setup on Windows");
+		return;
+	}
 	write_source(NULL);
 	put("stub", "#!/bin/sh\nexit 0\n");
 	opts_init(&o);
