@@ -16,6 +16,7 @@
 #include "airpack/sfx.h"
 #include "airpack/sign.h"
 #include "airpack/sink.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 #define SOURCE_MAX (4u << 20)
@@ -213,7 +214,7 @@ static int load_inputs(struct build *b, struct ap_err *err)
 		goto out;
 	ap_key_id(b->key, b->key_id);
 	free(b->m->key_id);
-	b->m->key_id = strdup(b->key_id);
+	b->m->key_id = ap_strdup(b->key_id);
 	b->n = b->m->n_components;
 	b->found = calloc(b->n, sizeof(*b->found));
 	b->files = calloc(b->n, sizeof(*b->files));

@@ -44,41 +44,14 @@ bool ap_fsx_has_modes(void)
 
 /* ---- conversions ---- */
 
-static wchar_t *utf8_to_wide(const char *s)
-{
-	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-	wchar_t *w;
-
-	if (n <= 0)
-		return NULL;
-	w = malloc((size_t)n * sizeof(*w));
-	if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
-		free(w);
-		w = NULL;
-	}
-	return w;
-}
-
-static char *wide_to_utf8(const wchar_t *w)
-{
-	int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-	char *s;
-
-	if (n <= 0)
-		return NULL;
-	s = malloc((size_t)n);
-	if (s && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) != n) {
-		free(s);
-		s = NULL;
-	}
-	return s;
-}
+/* UTF-8 <-> UTF-16 is ap_fsx_utf8_to_wide / ap_fsx_wide_to_utf8 (fsx.c),
+ * the one conversion every part of airpack uses. */
 
 /* A UTF-8 path as the wide path the Win32 calls get (malloc'd), or NULL
  * (invalid UTF-8, out of memory). */
 static wchar_t *wpath(const char *path)
 {
-	wchar_t *w = utf8_to_wide(path);
+	wchar_t *w = ap_fsx_utf8_to_wide(path);
 	wchar_t *full;
 	wchar_t *out;
 	DWORD n;
@@ -154,7 +127,7 @@ static const char *win_reason(DWORD e, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "Windows error %lu", (unsigned long)e);
 		return buf;
 	}
-	s = wide_to_utf8(wbuf);
+	s = ap_fsx_wide_to_utf8(wbuf);
 	if (!s) {
 		snprintf(buf, bufsz, "Windows error %lu", (unsigned long)e);
 		return buf;
@@ -237,7 +210,7 @@ int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap
 
 	(void)mode;
 	tmp = malloc(n + sizeof(".tmp-XXXXXX"));
-	final = ap_fsx_os_strdup(path);
+	final = ap_strdup(path);
 	if (!tmp || !final) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", path);
 		goto out;
@@ -547,7 +520,7 @@ static int rm_tree(const char *path, struct ap_err *err)
 
 			if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
 				continue;
-			name = wide_to_utf8(fd.cFileName);
+			name = ap_fsx_wide_to_utf8(fd.cFileName);
 			child = name ? ap_path_join(path, name) : NULL;
 			free(name);
 			if (!child) {
@@ -756,7 +729,7 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 
 int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
 {
-	struct ap_fsx_names l = AP_FSX_NAMES_INIT;
+	struct ap_strvec l = AP_STRVEC_INIT;
 	char *pattern = ap_path_join(path, "*");
 	wchar_t *wp = pattern ? wpath(pattern) : NULL;
 	WIN32_FIND_DATAW fd;
@@ -778,7 +751,7 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 	do {
 		if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
 			continue;
-		rc = ap_fsx_names_add(&l, wide_to_utf8(fd.cFileName), path, err);
+		rc = ap_fsx_names_add(&l, ap_fsx_wide_to_utf8(fd.cFileName), path, err);
 		if (rc)
 			break;
 	} while (FindNextFileW(h, &fd));
@@ -786,7 +759,7 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 		rc = win_err(err, AP_E_IO, "cannot list folder '%s'", path);
 	if (rc == 0)
 		rc = ap_fsx_names_finish(&l, names, n, path, err);
-	ap_fsx_names_release(&l);
+	ap_strvec_release(&l);
 	FindClose(h);
 	return rc;
 }
@@ -811,7 +784,7 @@ int ap_fsx_self_exe(char **path, struct ap_err *err)
 			return win_err(err, AP_E_IO, "cannot find the running executable");
 		}
 		if (n < cap) {
-			char *s = wide_to_utf8(buf);
+			char *s = ap_fsx_wide_to_utf8(buf);
 
 			free(buf);
 			if (!s)
@@ -1000,13 +973,13 @@ int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
 	int rc = 0;
 
 	if (ap_path_is_abs(path)) {
-		abs = ap_fsx_os_strdup(path);
+		abs = ap_strdup(path);
 		if (!abs)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory resolving '%s'", path);
 		*out = abs;
 		return 0;
 	}
-	w = utf8_to_wide(*path ? path : ".");
+	w = ap_fsx_utf8_to_wide(*path ? path : ".");
 	if (!w)
 		return bad_path(err, path);
 	n = GetFullPathNameW(w, 0, NULL, NULL);
@@ -1015,7 +988,7 @@ int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
 		rc = win_err(err, AP_E_IO, "cannot make '%s' absolute", path);
 		goto out;
 	}
-	abs = wide_to_utf8(full);
+	abs = ap_fsx_wide_to_utf8(full);
 	if (!abs) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory resolving '%s'", path);
 		goto out;
@@ -1048,7 +1021,7 @@ int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err
 
 	if (!c)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
-	c->name = ap_fsx_os_strdup(dir);
+	c->name = ap_strdup(dir);
 	c->dir = wpath(dir);
 	if (!c->name || !c->dir) {
 		rc = bad_path(err, dir);
@@ -1223,7 +1196,7 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory reading the command line");
 	}
 	for (int i = 0; i < n; i++) {
-		v[i] = wide_to_utf8(wargv[i]);
+		v[i] = ap_fsx_wide_to_utf8(wargv[i]);
 		if (!v[i]) {
 			ap_strv_free(v, (size_t)i);
 			LocalFree(wargv);
@@ -1249,7 +1222,7 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 static int win_under(const char *root, const char *rel, size_t len, char **abs,
                      struct ap_err *err)
 {
-	char *p = ap_fsx_os_strdup(rel ? rel : "");
+	char *p = ap_strdup(rel ? rel : "");
 	int rc = 0;
 
 	*abs = NULL;
@@ -1289,7 +1262,7 @@ static int win_under(const char *root, const char *rel, size_t len, char **abs,
 	free(p);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
-	*abs = rel && *rel ? ap_path_join(root, rel) : ap_fsx_os_strdup(root);
+	*abs = rel && *rel ? ap_path_join(root, rel) : ap_strdup(root);
 	if (!*abs)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", root);
 	return 0;
@@ -1391,7 +1364,7 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 		if (rc < 0)
 			return rc;
 	}
-	p = ap_fsx_os_strdup(rel);
+	p = ap_strdup(rel);
 	if (!p)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory creating folders");
 	for (size_t i = 0; i < len && rc == 0;) {

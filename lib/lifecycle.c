@@ -103,15 +103,15 @@ void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d, const struct 
 
 	if (strcmp(chk->verdict, "downloaded") != 0)
 		return;
-	comp = realloc(d->comp, (d->n + 1) * sizeof(*comp));
+	comp = ap_vec_grow(d->comp, NULL, d->n + 1, sizeof(*comp));
 	if (!comp)
 		return;
 	d->comp = comp;
-	url = realloc(d->url, (d->n + 1) * sizeof(*url));
+	url = ap_vec_grow(d->url, NULL, d->n + 1, sizeof(*url));
 	if (!url)
 		return;
 	d->url = url;
-	u = strdup(chk->source);
+	u = ap_strdup(chk->source);
 	if (!u)
 		return;
 	d->comp[d->n] = chk->c;
@@ -372,7 +372,7 @@ int ap_lifecycle_config_temps(const char *root, const char *config_rel, char ***
 	for (size_t i = 0; i < n; i++) {
 		if (!config_temp(names[i], base, strlen(base)))
 			continue;
-		v[k] = strcmp(rdir, ".") == 0 ? strdup(names[i]) : ap_path_join(rdir, names[i]);
+		v[k] = strcmp(rdir, ".") == 0 ? ap_strdup(names[i]) : ap_path_join(rdir, names[i]);
 		if (!v[k]) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto out;
@@ -511,7 +511,7 @@ int ap_lifecycle_config_status(const char *root, const struct ap_receipt *r,
 	rc = config_rel(root, r, cfg, &m, &rel, err);
 	if (rc || !rel)
 		goto out;
-	cfg->config_path = strdup(rel);
+	cfg->config_path = ap_strdup(rel);
 	abs = ap_path_join(root, rel);
 	if (!cfg->config_path || !abs) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
@@ -535,28 +535,11 @@ void ap_lifecycle_config_release(struct ap_lifecycle_config *cfg)
 
 /* ---- uninstall ---- */
 
-static int push(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (!s)
-		return AP_E_NOMEM;
-	nv = realloc(*v, (*n + 2) * sizeof(*nv));
-	if (!nv) {
-		free(s);
-		return AP_E_NOMEM;
-	}
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	*v = nv;
-	return 0;
-}
-
 /* What provision wrote and uninstall removes with the install: the
  * configuration (noting whether it changed) and the record. */
 static int provisioned_files(const char *root, const char *rel,
 			     const struct ap_lifecycle_reader *rd,
-			     struct ap_lifecycle_uninstall *u, size_t *n)
+			     struct ap_lifecycle_uninstall *u, struct ap_strvec *extra)
 {
 	struct ap_stat st;
 	char hex[AP_SHA256_HEX];
@@ -569,10 +552,10 @@ static int provisioned_files(const char *root, const char *rel,
 		u->config_present = true;
 		if (hash_config(abs, rd, hex, NULL, NULL, 0, NULL) == 0)
 			u->config_changed = !ap_sha256_eq(hex, u->rec->config_sha256);
-		rc = push(&u->extra, n, strdup(rel));
+		rc = ap_strvec_push(extra, rel);
 	}
 	if (rc == 0)
-		rc = push(&u->extra, n, ap_history_record_relpath(u->r->product));
+		rc = ap_strvec_push_nodup(extra, ap_history_record_relpath(u->r->product));
 	free(abs);
 	return rc;
 }
@@ -583,9 +566,9 @@ int ap_lifecycle_uninstall_begin(const char *root, const char *product,
 {
 	struct ap_manifest *m = NULL;
 	struct ap_err e = AP_ERR_INIT;
+	struct ap_strvec extra = AP_STRVEC_INIT;
 	char **temps = NULL;
 	const char *rel = NULL;
-	size_t n = 0;
 	int rc = 0;
 
 	memset(u, 0, sizeof(*u));
@@ -606,15 +589,18 @@ int ap_lifecycle_uninstall_begin(const char *root, const char *product,
 		if (rc)
 			goto out;
 		for (size_t i = 0; temps[i] && rc == 0; i++) {
-			rc = push(&u->extra, &n, temps[i]);
+			rc = ap_strvec_push_nodup(&extra, temps[i]);
 			temps[i] = NULL;
 		}
 	}
 	if (rc == 0 && u->rec)
-		rc = provisioned_files(root, rel, rd, u, &n);
+		rc = provisioned_files(root, rel, rd, u, &extra);
 	if (rc == AP_E_NOMEM)
 		ap_err_set(err, rc, "out of memory");
+	if (rc == 0)
+		u->extra = ap_strvec_detach(&extra, NULL);
 out:
+	ap_strvec_release(&extra);
 	ap_strv_free(temps, 0);
 	ap_manifest_free(m);
 	if (rc) {

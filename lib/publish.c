@@ -15,6 +15,7 @@
 #include "airpack/release.h"
 #include "airpack/sign.h"
 #include "airpack/sink.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 #define COPY_BUF (1u << 20)
@@ -177,7 +178,7 @@ static int check_index_key(struct publish_state *ps, const char *ipath, const ch
 			                  "--force to re-sign it with this key",
 			                  ipath, ps->ix->key_id, ps->key_id, ps->o->key);
 		free(ps->ix->key_id);
-		ps->ix->key_id = strdup(ps->key_id);
+		ps->ix->key_id = ap_strdup(ps->key_id);
 		if (!ps->ix->key_id)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		return 0;

@@ -1,7 +1,6 @@
 /* cmd_build.c - airpack build: parse the options, build the release
  * (airpack/build.h: bundle, offline folder, self-extracting setup), print
  * the summary. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,24 +43,6 @@ static int parse_compress(const char *s, struct ap_build_opts *o)
 		return 0;
 	}
 	return -1;
-}
-
-/* SOURCE_DATE_EPOCH when set, else 0: a bundle records no wall-clock time. */
-static int source_date(int64_t *out)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long v;
-
-	*out = 0;
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < 0)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static char *default_stub(void)
@@ -154,10 +135,11 @@ static int run_build(struct build_opts *o, struct ap_err *err)
 	char *stub = NULL;
 	int rc;
 
-	if (source_date(&o->b.mtime) != 0)
-		return ap_err_set(err, AP_E_USAGE,
-				  "SOURCE_DATE_EPOCH: expected a non-negative number of seconds, "
-				  "got '%s'", getenv("SOURCE_DATE_EPOCH"));
+	/* SOURCE_DATE_EPOCH when set, else 0: a bundle records no wall-clock time. */
+	o->b.mtime = 0;
+	rc = ap_fsx_source_date_epoch(&o->b.mtime, err);
+	if (rc < 0)
+		return rc;
 	if (o->b.sfx && !o->b.sfx_stub) {
 		stub = default_stub();
 		if (!stub)
