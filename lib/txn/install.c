@@ -543,6 +543,7 @@ static void fill_result(struct ap_txn_result *res, struct inst *s, bool recovere
 	res->product = ap_strdup(s->m->product);
 	res->old_version = s->old ? ap_strdup(s->old->version) : NULL;
 	res->new_version = ap_strdup(s->m->version);
+	res->freshness = ap_strdup(s->fresh_note);
 	res->unchanged = unchanged;
 	res->recovered = recovered;
 	if (r) {
