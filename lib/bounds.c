@@ -4,6 +4,7 @@
 
 #include "airpack/bounds.h"
 #include "airpack/state.h"
+#include "airpack/winname.h"
 #include "airpack/banned.h"
 
 /* The system folders below the top level (every top-level folder is one).
@@ -56,12 +57,9 @@ static size_t part_len(const char *s)
 	return slash ? (size_t)(slash - s) : strlen(s);
 }
 
-/* The length Windows sees: trailing dots and spaces dropped. */
 static size_t trimmed(const char *s, size_t n)
 {
-	while (n > 0 && (s[n - 1] == '.' || s[n - 1] == ' '))
-		n--;
-	return n;
+	return ap_winname_trimmed_len(s, n);
 }
 
 static bool part_eq(const char *a, size_t na, const char *b, size_t nb)

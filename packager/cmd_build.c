@@ -19,6 +19,7 @@
 #include "airpack/sign.h"
 #include "airpack/sink.h"
 #include "airpack/ui.h"
+#include "airpack/winname.h"
 #include "airpack/banned.h"
 
 #define SOURCE_MAX (4u << 20)
@@ -137,6 +138,41 @@ static int check_pinned(const struct ap_component *c, const struct found *f, con
 	return 0;
 }
 
+/* Names Windows treats specially (airpack/winname.h): refused in a release
+ * for Windows, a warning in any other. */
+static int check_windows_names(const struct ap_manifest *m, struct ap_err *err)
+{
+	struct ap_err why = AP_ERR_INIT;
+	bool windows = ap_winname_platform_is_windows(m->platform);
+	int rc = ap_manifest_windows_check(m, windows ? err : &why);
+
+	if (rc && !windows) {
+		fprintf(stderr, "airpack: warning: %s (fine on this release's platform '%s', "
+		        "not on Windows)\n", why.msg, m->platform ? m->platform : "unset");
+		rc = 0;
+	}
+	return rc;
+}
+
+/* ap_extract_measure, with Windows' names as check_windows_names says. */
+static int measure_one(const struct ap_manifest *m, const struct ap_component *c,
+                       const char *path, uint64_t *size, uint64_t *files, struct ap_err *err)
+{
+	struct ap_err why = AP_ERR_INIT;
+	int rc;
+
+	if (ap_winname_platform_is_windows(m->platform))
+		return ap_extract_measure_names(path, true, size, files, err);
+	rc = ap_extract_measure_names(path, true, size, files, &why);
+	if (rc == 0)
+		return 0;
+	if (rc == AP_E_UNSAFE && strstr(why.msg, "unsafe name for Windows"))
+		fprintf(stderr, "airpack: warning: component '%s': %s (fine on this release's "
+		        "platform '%s', not on Windows)\n", c->name, why.msg,
+		        m->platform ? m->platform : "unset");
+	return ap_extract_measure(path, size, files, err);
+}
+
 /* Every extract component's expanded size and file count, signed with the
  * release so the installer holds the archive to them.  A source manifest
  * that pins them must agree. */
@@ -149,7 +185,7 @@ static int measure_extracts(struct ap_manifest *m, const struct found *found, st
 
 		if (c->action != AP_ACTION_EXTRACT)
 			continue;
-		rc = ap_extract_measure(found[i].path, &size, &files, err);
+		rc = measure_one(m, c, found[i].path, &size, &files, err);
 		if (rc) {
 			ap_err_prefix(err, "component '%s'", c->name);
 			return rc;
@@ -412,7 +448,9 @@ static int run_build(const struct build_opts *o, struct ap_err *err)
 		comp = ap_probe_worth_it(&p) ? AP_COMPRESS_GZIP : AP_COMPRESS_NONE;
 	}
 
-	rc = measure_extracts(m, found, err);
+	rc = check_windows_names(m, err);
+	if (rc == 0)
+		rc = measure_extracts(m, found, err);
 	if (rc)
 		goto out;
 

@@ -250,6 +250,12 @@ static int check_release(const struct ap_manifest *m, const struct ap_txn_opts *
 			return ap_err_set(err, AP_E_MANIFEST, "config.path: '%s' %s",
 					  m->config.path, why);
 	}
+	if (ap_manifest_for_windows(m)) {
+		int rc = ap_manifest_windows_check(m, err);
+
+		if (rc)
+			return rc;
+	}
 	if (o->pin && strcmp(o->pin, m->version) != 0)
 		return ap_err_set(err, AP_E_STATE,
 				  "release '%s' is version %s, but version %s was asked for",
