@@ -751,6 +751,11 @@ int ap_fsx_free_space(const char *path, uint64_t *avail, struct ap_err *err)
 	return 0;
 }
 
+const char *ap_fsx_default_root(void)
+{
+	return "/";
+}
+
 int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 {
 	(void)argc;

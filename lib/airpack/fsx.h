@@ -295,7 +295,13 @@ wchar_t *ap_fsx_utf8_to_wide(const char *s);
  * with GetCommandLineW and converted (the C runtime's argv is in the ANSI
  * code page and loses characters); *argc and *argv then point to a vector
  * that lives until exit.  A no-op returning 0 on POSIX, where argv is
- * taken as it is. */
+ * taken as it is.  On Windows it also sets the console to UTF-8
+ * (input and output code pages) until exit. */
 int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err);
+
+/* The root an install goes into when none is given: "/" on POSIX; on
+ * Windows the system drive's root, "%SystemDrive%\" ("C:\" when the
+ * variable is unset), whatever drive the program was started from. */
+const char *ap_fsx_default_root(void);
 
 #endif

@@ -725,6 +725,17 @@ static void test_windows_names(void)
 			struct seen s;
 			int rc;
 
+#ifdef _WIN32
+			/* testarc.h marks no name as UTF-8, and Windows reads such
+			 * names in the ANSI code page; test_winname folds these. */
+			if ((unsigned char)cases[i].entries[2] >= 0x80) {
+				skip("%s %s: non-ASCII names of testarc.h", k ? "zip" : "tar",
+				     cases[i].entries);
+				free(arch);
+				free(dest);
+				continue;
+			}
+#endif
 			memset(&s, 0, sizeof(s));
 			snprintf(buf, sizeof(buf), "%s", cases[i].entries);
 			for (tok = buf; tok; tok = end ? end + 1 : NULL) {
