@@ -432,6 +432,14 @@ int lifecycle_provisioning(const char *root, const struct ap_receipt *r,
 		snprintf(ps->problem, sizeof(ps->problem), "%s", e.msg);
 		goto out;
 	}
+	if (ps->rec && ps->rec->config_mode && (ps->rec->config_mode & 077) == 0) {
+		bool priv = true;
+
+		if (ap_fsx_is_private(abs, &priv, &e) == 0 && !priv) {
+			ps->exposed = true;
+			ap_fsx_access_said(ps->rec->config_mode, ps->access, sizeof(ps->access));
+		}
+	}
 	if (ps->rec && ap_sha256_eq(hex, ps->rec->config_sha256))
 		ps->state = LC_CONFIG_MATCHES;
 out:
@@ -563,6 +571,9 @@ void lifecycle_provisioning_print(const struct lc_provisioning *ps)
 		printf(" (provisioned at %s)", when);
 	}
 	printf("\n");
+	if (ps->exposed)
+		printf("  %-13sholds secrets but is not private (expected %s)\n", "access:",
+		       ps->access);
 }
 
 void lifecycle_provisioning_json(struct ap_json *j, const struct lc_provisioning *ps)
@@ -576,6 +587,7 @@ void lifecycle_provisioning_json(struct ap_json *j, const struct lc_provisioning
 	ap_json_str(j, "problem", provisioned(ps) ? NULL : why_not(ps));
 	ap_json_str(j, "config_path", ps->config_path);
 	ap_json_str(j, "config_state", lifecycle_config_state_name(ps->state));
+	ap_json_bool(j, "config_private", !ps->exposed);
 	if (ps->rec)
 		ap_history_format_time(ps->rec->provisioned_at, when);
 	ap_json_str(j, "provisioned_at", ps->rec ? when : NULL);

@@ -79,6 +79,8 @@ struct lc_provisioning {
 	bool have_info;                    /* info was read from the file */
 	struct ap_devconfig_info info;
 	char problem[AP_ERR_MSG_MAX + 64]; /* why the file could not be read */
+	bool exposed;                      /* it holds secrets but others can read it */
+	char access[64];                   /* with exposed: the protection expected */
 };
 
 /* What status shows about provisioning for the installed receipt r.

@@ -17,6 +17,8 @@
 #include <wchar.h>
 
 #include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
 #include <shellapi.h>
 
 #include "airpack/fsx.h"
@@ -303,6 +305,16 @@ static void remove_file(const char *path)
 	free(w);
 }
 
+/* The DACL of a private file (a mode with no group or other bits): full
+ * control for SYSTEM and the Administrators group, nobody else, nothing
+ * inherited from the folder ("P"). */
+#define PRIVATE_SDDL L"D:P(A;;FA;;;SY)(A;;FA;;;BA)"
+
+static bool private_mode(unsigned mode)
+{
+	return mode != 0 && (mode & 077) == 0;
+}
+
 int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err)
 {
 	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -316,7 +328,12 @@ int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap
 	int fd = -1;
 	int rc = 0;
 
-	(void)mode;
+	SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+
+	if (private_mode(mode) &&
+	    !ConvertStringSecurityDescriptorToSecurityDescriptorW(PRIVATE_SDDL, SDDL_REVISION_1,
+	                                                          &sa.lpSecurityDescriptor, NULL))
+		return win_err(err, AP_E_IO, "cannot make the access list of private '%s'", path);
 	tmp = malloc(n + sizeof(".tmp-XXXXXX"));
 	final = ap_fsx_os_strdup(path);
 	if (!tmp || !final) {
@@ -340,7 +357,8 @@ int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap
 			rc = bad_path(err, path);
 			goto out;
 		}
-		h = CreateFileW(w, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+		h = CreateFileW(w, GENERIC_WRITE, 0, sa.lpSecurityDescriptor ? &sa : NULL, CREATE_NEW,
+		                FILE_ATTRIBUTE_NORMAL, NULL);
 		if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_FILE_EXISTS)
 			break;
 	}
@@ -367,8 +385,10 @@ int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap
 	f->tmp = tmp;
 	f->fp = fp;
 	free(w);
+	LocalFree(sa.lpSecurityDescriptor);
 	return 0;
 out:
+	LocalFree(sa.lpSecurityDescriptor);
 	free(w);
 	free(tmp);
 	free(final);
@@ -1313,6 +1333,53 @@ const char *ap_fsx_default_root(void)
 	root[2] = '\\';
 	root[3] = '\0';
 	return root;
+}
+
+int ap_fsx_is_private(const char *path, bool *is_private, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	PSECURITY_DESCRIPTOR sd = NULL;
+	SECURITY_DESCRIPTOR_CONTROL ctl = 0;
+	DWORD rev = 0, e;
+	PACL dacl = NULL;
+	bool ok;
+
+	if (!w)
+		return bad_path(err, path);
+	e = GetNamedSecurityInfoW(w, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl,
+	                          NULL, &sd);
+	free(w);
+	if (e != ERROR_SUCCESS) {
+		SetLastError(e);
+		return win_err(err, not_found(e) ? AP_E_NOTFOUND : AP_E_IO,
+		               "cannot read the access list of '%s'", path);
+	}
+	/* Protected, and every allowing entry for SYSTEM or Administrators. */
+	ok = dacl && GetSecurityDescriptorControl(sd, &ctl, &rev) && (ctl & SE_DACL_PROTECTED);
+	for (DWORD i = 0; ok && i < dacl->AceCount; i++) {
+		ACE_HEADER *ace = NULL;
+
+		if (!GetAce(dacl, i, (void **)&ace)) {
+			ok = false;
+		} else if (ace->AceType == ACCESS_ALLOWED_ACE_TYPE) {
+			PSID sid = &((ACCESS_ALLOWED_ACE *)ace)->SidStart;
+
+			ok = IsWellKnownSid(sid, WinLocalSystemSid) ||
+			     IsWellKnownSid(sid, WinBuiltinAdministratorsSid);
+		}
+	}
+	LocalFree(sd);
+	*is_private = ok;
+	return 0;
+}
+
+const char *ap_fsx_access_said(unsigned mode, char *buf, size_t n)
+{
+	if (private_mode(mode))
+		snprintf(buf, n, "SYSTEM and Administrators only");
+	else
+		snprintf(buf, n, "access inherited from its folder");
+	return buf;
 }
 
 static UINT console_out_cp, console_in_cp;
