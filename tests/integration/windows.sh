@@ -153,7 +153,7 @@ is "the user's folder 'x. ' is kept" "$(cat "$inst/x. /kept.txt" 2>/dev/null)" "
 is "no staging or old tree is left" "$(ls "root1/Program Files")" sample-win
 run "$W" dev/setup.exe verify --root "$root1"
 is "verify reads them (exit 10: files the release does not have)" "$rc" 10
-contains "naming the user's nul as unexpected" "$out" "unexpected 'Program Files/sample-win/notes/nul'"
+contains "naming the user's nul as unexpected" "$out" "unexpected verify: Program Files/sample-win/notes/nul"
 not_contains "no device error" "$out" "Bad device"
 
 run "$W" dev/setup.exe uninstall --root "$root1"
