@@ -76,6 +76,19 @@ is "setup.exe starts with airpack-setup.exe's PE header" "$(head -c 2 out/setup.
 run "$A" inspect out/setup.exe --json
 contains "airpack inspect reads the Windows setup" "$out" '"kind":"self-extracting setup"'
 
+# The exe's manifest and version resource (installer/win/).
+check "airpack-setup.exe carries a manifest asking for an administrator" \
+	grep -aq 'requestedExecutionLevel level="requireAdministrator"' "$EXE"
+check "longPathAware" grep -aq '>true</longPathAware>' "$EXE"
+check "the UTF-8 code page" grep -aq '>UTF-8</activeCodePage>' "$EXE"
+check "and Windows 10's supportedOS id" grep -aq '8e0f7a12-bfb3-4fe8-b9a5-48fd50a15a9a' "$EXE"
+ver=$("$A" --version | grep -o '[0-9][0-9.]*' | head -n 1)
+check "a version resource naming airpack's version $ver" python3 -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+u = lambda s: s.encode("utf-16-le")
+sys.exit(0 if u("ProductVersion") + b"\0\0" + u(sys.argv[2]) in d else 1)' "$EXE" "$ver"
+
 mkdir dev && cp out/setup.exe dev/setup.exe
 run "$W" dev/setup.exe --version
 is "setup.exe --version exits 0 under wine" "$rc" 0
