@@ -768,6 +768,12 @@ const char *ap_fsx_access_said(unsigned mode, char *buf, size_t n)
 	return buf;
 }
 
+bool ap_fsx_in_use(const char *path)
+{
+	(void)path;
+	return false;
+}
+
 const char *ap_fsx_default_root(void)
 {
 	return "/";

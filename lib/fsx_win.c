@@ -549,6 +549,15 @@ static bool in_use(const wchar_t *w)
 	return false;
 }
 
+bool ap_fsx_in_use(const char *path)
+{
+	wchar_t *w = wpath(path);
+	bool busy = w && in_use(w);
+
+	free(w);
+	return busy;
+}
+
 /* A file that is open (with FILE_SHARE_DELETE, like the lock) is only
  * marked for deletion by DeleteFileW and keeps its folder from being
  * removed until closed.  POSIX removes the name at once, and uninstall

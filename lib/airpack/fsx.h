@@ -308,6 +308,12 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err);
  * variable is unset), whatever drive the program was started from. */
 const char *ap_fsx_default_root(void);
 
+/* True when another program holds path open so that it cannot be moved or
+ * deleted (Windows: opening it for DELETE with no sharing is a sharing
+ * violation; a running exe, a service's log).  Always false on POSIX, where
+ * a file in use can be replaced. */
+bool ap_fsx_in_use(const char *path);
+
 /* *is_private: only its owner can read path (POSIX: no group or other
  * bits; Windows: a protected access list allowing only SYSTEM and
  * Administrators, as ap_afile_open makes it). */

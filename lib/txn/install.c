@@ -507,6 +507,30 @@ int txn_clean_leftovers(struct inst *s, struct ap_err *err)
 	return rc;
 }
 
+/* A file of the installed release another program holds open (on Windows
+ * a running service's exe, whose folder cannot then be moved) is refused
+ * before anything is switched: the old release stays whole and in use, and
+ * the state says so (exit 9, naming the file). */
+static int check_old_in_use(const struct inst *s, struct ap_err *err)
+{
+	for (size_t i = 0; s->old && i < s->old->n_files; i++) {
+		char *abs = ap_path_join(s->prefix_abs, s->old->files[i].path);
+		bool busy = abs && ap_fsx_in_use(abs);
+
+		free(abs);
+		if (!abs)
+			return txn_nomem(err, "checking files in use");
+		if (busy)
+			return ap_err_set(err, AP_E_STATE,
+					  "busy: '%s/%s' of the installed %s %s is in use by another "
+					  "program (a running service?): stop it and run again; "
+					  "nothing was changed",
+					  s->old->prefix, s->old->files[i].path, s->old->product,
+					  s->old->version);
+	}
+	return 0;
+}
+
 static int do_switch(struct inst *s, bool had_prefix, struct ap_err *err)
 {
 	bool unsupported = true;
@@ -781,6 +805,9 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	if (rc < 0)
 		goto out;
 
+	rc = check_old_in_use(&s, err);
+	if (rc < 0)
+		goto out;
 	/* New state files, then the journal that makes the switch recoverable. */
 	rc = r->n_pending > 0 ? txn_set_pending_marker(p, true, o->mtime, err) : 0;
 	if (rc == 0)

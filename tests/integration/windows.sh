@@ -151,6 +151,36 @@ check "with the payloads as they were, the non-ASCII name included" cmp "usb/$ca
 run "$A" verify usb --trust key.pub.pem
 is "the folder setup.exe extracted verifies on Linux" "$rc" 0
 
+# A file of the installed release held open by a running program (a
+# service's exe): the repair refuses before the switch (exit 9, naming it),
+# the installed release stays whole; once the program ends, it goes through.
+printf 'tampered' >>"$inst/notes/$cafe"
+rm -f held.ready
+"$W" "$TOOL" --hold "$(winpath "$tmp/$inst/daemon/iotedged.exe")" "$(winpath "$tmp/held.ready")" 60 \
+	>/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 1 60); do
+	[ -f held.ready ] && break
+	sleep 1
+done
+exists "a program holds daemon\\iotedged.exe open" held.ready
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-on-host
+is "a repair while a release file is in use is refused (exit 9)" "$rc" 9
+contains "naming the file" "$out" "daemon/iotedged.exe"
+contains "and saying it is in use" "$out" "in use by another program"
+is "the installed tree is still there" "$(cat "$inst/daemon/iotedged.exe" | wc -c)" \
+	"$(cat ref/daemon/iotedged.exe | wc -c)"
+is "no staging or old tree is left" "$(ls "root1/Program Files")" sample-win
+run "$W" dev/setup.exe status --root "$root1" --json
+contains "status still shows the installed release" "$out" '"version":"1.1.0"'
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+"${WINESERVER:-/usr/lib/wine/wineserver64}" -k >/dev/null 2>&1 || true
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-on-host
+is "once the program ends, the repair goes through" "$rc" 0
+[ "$rc" = 0 ] || diag "$out"
+check "and the tree is the payloads' again" diff -r ref "$inst"
+
 # Files a user (or an msys/WSL tool) leaves in the prefix with names Windows
 # treats specially: the repair, verify and uninstall handle them through
 # "\\?\" paths, keep them and finish.
