@@ -531,10 +531,16 @@ int ap_state_recover(struct ap_state *st, ap_state_recover_fn fn, void *ctx, boo
 		rc = commit_state_files(st, j->has_sig, err);
 		if (rc == 0)
 			rc = ap_fsx_rm_rf(stage, err);
-		if (rc == 0)
-			rc = ap_fsx_rm_rf(old, err);
-		if (rc == 0)
+		if (rc == 0) {
+			/* The old tree is only left over now: a file another
+			 * program still holds open (Windows) keeps it, and the
+			 * next install removes it; the commit is done either way,
+			 * so readers and uninstall are not stopped by it. */
+			struct ap_err kept = AP_ERR_INIT;
+
+			(void)ap_fsx_rm_rf(old, &kept);
 			rc = ap_fsx_fsync_dir(parent, err);
+		}
 		if (rc < 0)
 			goto out;
 		if (fn)

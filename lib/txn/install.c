@@ -514,7 +514,7 @@ int txn_clean_leftovers(struct inst *s, struct ap_err *err)
 static int check_old_in_use(const struct inst *s, struct ap_err *err)
 {
 	for (size_t i = 0; s->old && i < s->old->n_files; i++) {
-		char *abs = ap_path_join(s->prefix_abs, s->old->files[i].path);
+		char *abs = ap_path_join(s->p->root, s->old->files[i].path);
 		bool busy = abs && ap_fsx_in_use(abs);
 
 		free(abs);
@@ -522,10 +522,10 @@ static int check_old_in_use(const struct inst *s, struct ap_err *err)
 			return txn_nomem(err, "checking files in use");
 		if (busy)
 			return ap_err_set(err, AP_E_STATE,
-					  "busy: '%s/%s' of the installed %s %s is in use by another "
+					  "busy: '%s' of the installed %s %s is in use by another "
 					  "program (a running service?): stop it and run again; "
 					  "nothing was changed",
-					  s->old->prefix, s->old->files[i].path, s->old->product,
+					  s->old->files[i].path, s->old->product,
 					  s->old->version);
 	}
 	return 0;
