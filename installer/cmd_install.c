@@ -12,6 +12,7 @@
 #include "airpack/state.h"
 #include "airpack/txn.h"
 #include "airpack/ui.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 enum { OPT_REPAIR = 2000, OPT_VERBOSE };
@@ -24,7 +25,7 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 
 	if (!it || !it->path)
 		return ap_err_set(err, AP_E_NOTFOUND, "component '%s' has no local copy", c->name);
-	*path_out = strdup(it->path);
+	*path_out = ap_strdup(it->path);
 	if (!*path_out)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	/* A bundle payload was unpacked and verified into this install's own
@@ -110,6 +111,10 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	li.ev.bar = &bar;
 	li.ev.verbose = verbose;
 	ap_progress_start(&bar, "", 0, !o->quiet && !o->json);
+	/* Set, it is every installed file's time; set wrong, nothing starts. */
+	rc = ap_fsx_source_date_epoch(&to.mtime, &err);
+	if (rc < 0)
+		goto fail;
 	rc = setup_open_release(o, &r, &err);
 	if (rc)
 		goto fail;
@@ -141,11 +146,6 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	to.pin = o->version ? r->manifest->version : NULL;
 	to.on_event = events_on_txn;
 	to.ctx = &li.ev;
-	{
-		const char *sde = getenv("SOURCE_DATE_EPOCH");
-		if (sde && *sde)
-			to.mtime = ap_fsx_now();
-	}
 	rc = ap_txn_check(r->manifest, &to, &err);
 	if (rc == 0)
 		rc = ap_state_init(&st, root, r->manifest->product, &err);

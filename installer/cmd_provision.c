@@ -154,10 +154,14 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 {
 	int rc;
 
-	if (a->proxy && !ap_setting_proxy_url_valid(a->proxy, err))
-		return ap_err_prefix(err, "--proxy");
-	if (a->agent_image && !ap_setting_image_ref_valid(a->agent_image, err))
-		return ap_err_prefix(err, "--agent-image");
+	if (a->proxy && !ap_setting_proxy_url_valid(a->proxy, err)) {
+		ap_err_prefix(err, "--proxy");
+		return AP_E_USAGE;
+	}
+	if (a->agent_image && !ap_setting_image_ref_valid(a->agent_image, err)) {
+		ap_err_prefix(err, "--agent-image");
+		return AP_E_USAGE;
+	}
 	if (a->cs_arg) {
 		size_t n = strlen(a->cs_arg);
 
@@ -176,20 +180,26 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct s
 	} else {
 		rc = ap_secret_read(a->cs_stdin ? "-" : a->cs_file, SECRET_INPUT_MAX, &s->cs,
 				    &s->cs_len, err);
-		if (rc)
-			return ap_err_prefix(err, "reading the connection string");
+		if (rc) {
+			ap_err_prefix(err, "reading the connection string");
+			return rc;
+		}
 	}
 	rc = ap_connstr_parse(s->cs, &s->c, err);
-	if (rc)
-		return ap_err_prefix(err, "connection string");
+	if (rc) {
+		ap_err_prefix(err, "connection string");
+		return rc;
+	}
 	if (s->c.quotes_stripped)
 		setup_warn("the connection string was wrapped in quotes: they were removed (the "
 			   "runtime expects it without quotes)");
 	if (a->reg_password_file) {
 		rc = ap_secret_read(a->reg_password_file, SECRET_INPUT_MAX, &s->pw, &s->pw_len,
 				    err);
-		if (rc)
-			return ap_err_prefix(err, "reading the registry password");
+		if (rc) {
+			ap_err_prefix(err, "reading the registry password");
+			return rc;
+		}
 		/* A password file ends with a line break; the password does not. */
 		for (size_t n = strlen(s->pw); n > 0 && (s->pw[n - 1] == '\n' ||
 							  s->pw[n - 1] == '\r'); n--)

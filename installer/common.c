@@ -12,6 +12,7 @@
 #include "airpack/ui.h"
 #include "airpack/process.h"
 #include "airpack/state.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 const char setup_source_help[] =
@@ -186,22 +187,17 @@ bool setup_is_sfx(char **self_path)
 static bool all_hex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("0123456789abcdefABCDEF", s[i]) || s[i] == '\0')
+		if (ap_hex_digit(s[i]) < 0)
 			return false;
 	return true;
 }
 
-/* given (hex, any case) equals the first n digits of lowercase hex want */
+/* given (hex, any case) equals the first n digits of hex want */
 static bool hex_eq(const char *given, const char *want, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		char c = given[i];
-
-		if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
-		if (c != want[i])
+	for (size_t i = 0; i < n; i++)
+		if (ap_hex_digit(given[i]) != ap_hex_digit(want[i]))
 			return false;
-	}
 	return true;
 }
 
@@ -475,7 +471,7 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 		s->cache_default = ap_state_cache_dir(setup_root(o), r->manifest->product);
 		if (!s->cache_default)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		(*plan)->cache_dir = strdup(s->cache_default);
+		(*plan)->cache_dir = ap_strdup(s->cache_default);
 		if (!(*plan)->cache_dir)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	}

@@ -24,6 +24,7 @@
 
 #include "airpack/bundle.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 #define TAR_BLOCK 512u
@@ -37,28 +38,6 @@
 #define ZBUF (256u * 1024u)
 #define RBUF (256u * 1024u)
 #define USTAR_MTIME_MAX 077777777777LL /* 11 octal digits: no pax header needed */
-
-/* A name we print: control bytes escaped, cut to fit an error message. */
-static const char *quoted(const char *in, char *out, size_t outsz)
-{
-	static const char hexd[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (; *in && o + 5 < outsz; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c < 0x20 || c == 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hexd[c >> 4];
-			out[o++] = hexd[c & 15];
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /* A bundle entry is one plain file name: nothing that could name another
  * folder on any system we target. */
@@ -372,7 +351,7 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 	why = unsafe_name_reason(name);
 	if (why)
 		return ap_err_set(err, AP_E_UNSAFE, "bundle entry name '%s' is not safe: %s",
-		                  quoted(name ? name : "", qn, sizeof(qn)), why);
+		                  ap_str_quoted(name ? name : "", qn, sizeof(qn)), why);
 	if (strcmp(name, AP_BUNDLE_MANIFEST) == 0 || strcmp(name, AP_BUNDLE_SIG) == 0)
 		return ap_err_set(err, AP_E_USAGE,
 		                  "bundle entry name '%s' is reserved for the bundle head", name);
@@ -724,7 +703,7 @@ static int read_head_entry(struct ap_bundle_reader *r, const char *want, size_t 
 		return ap_err_set(err, AP_E_BUNDLE,
 		                  "'%s' is not an airpack bundle: %s entry is '%s', expected '%s'",
 		                  r->path, max == AP_MANIFEST_MAX ? "first" : "second",
-		                  quoted(got ? got : "", qn, sizeof(qn)), want);
+		                  ap_str_quoted(got ? got : "", qn, sizeof(qn)), want);
 	if (archive_entry_filetype(e) != AE_IFREG)
 		return ap_err_set(err, AP_E_BUNDLE, "bundle '%s': '%s' is not a regular file",
 		                  r->path, want);
@@ -775,7 +754,7 @@ int ap_bundle_reader_open(const char *path, uint64_t offset, uint64_t length,
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory for the bundle reader");
-	r->path = strdup(path);
+	r->path = ap_strdup(path);
 	r->rbuf = malloc(RBUF);
 	if (!r->path || !r->rbuf) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory for the bundle reader");
@@ -865,7 +844,7 @@ static char *entry_name(struct archive_entry *e)
 		return w ? ap_fsx_wide_to_utf8(w) : NULL;
 	}
 	s = archive_entry_pathname(e);
-	return s ? strdup(s) : NULL;
+	return s ? ap_strdup(s) : NULL;
 }
 
 int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_t *size,
@@ -895,7 +874,7 @@ int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_
 	why = unsafe_name_reason(got);
 	if (why) {
 		rc = ap_err_set(err, AP_E_UNSAFE, "bundle '%s': unsafe entry '%s': %s", r->path,
-		                quoted(got ? got : "", qn, sizeof(qn)), why);
+		                ap_str_quoted(got ? got : "", qn, sizeof(qn)), why);
 		goto fail;
 	}
 	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) {

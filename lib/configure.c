@@ -97,27 +97,14 @@ static int read_template(const char *root, const struct ap_manifest *m,
 
 /* The folders created for the configuration, relative to the root,
  * outermost first, each once (NULL-terminated). */
-struct dirs {
-	char **v;
-	size_t n;
-};
-
 static int note_dir(void *ctx, const char *d, struct ap_err *err)
 {
-	struct dirs *ds = ctx;
-	char **nv;
+	struct ap_strvec *ds = ctx;
 
-	for (size_t i = 0; i < ds->n; i++)
-		if (strcmp(ds->v[i], d) == 0)
-			return 0;
-	nv = realloc(ds->v, (ds->n + 2) * sizeof(*nv));
-	if (!nv)
+	if (ap_strvec_has(ds, d))
+		return 0;
+	if (ap_strvec_push(ds, d))
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	ds->v = nv;
-	nv[ds->n] = ap_strdup(d);
-	if (!nv[ds->n])
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	nv[++ds->n] = NULL;
 	return 0;
 }
 
@@ -125,7 +112,7 @@ static int note_dir(void *ctx, const char *d, struct ap_err *err)
  * uninstall can remove them.  Folders an earlier run created for the same
  * path stay on the list. */
 static int make_config_dir(const char *root, const char *rel,
-			   const struct ap_history_record *prev, struct dirs *ds,
+			   const struct ap_history_record *prev, struct ap_strvec *ds,
 			   struct ap_err *err)
 {
 	char *d = ap_path_dirname(rel);
@@ -215,7 +202,7 @@ static int configure_locked(const char *root, const char *abs, const struct ap_m
 			    struct ap_configure_result *res, struct ap_err *err)
 {
 	struct ap_history_record rec, *prev = NULL;
-	struct dirs ds = { NULL, 0 };
+	struct ap_strvec ds = AP_STRVEC_INIT;
 	char *yaml = NULL;
 	size_t ylen = 0;
 	int rc;
@@ -263,7 +250,7 @@ static int configure_locked(const char *root, const char *abs, const struct ap_m
 out:
 	ap_secret_free(yaml, ylen);
 	ap_history_record_free(prev);
-	ap_strv_free(ds.v, ds.n);
+	ap_strvec_release(&ds);
 	return rc;
 }
 

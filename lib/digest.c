@@ -8,6 +8,7 @@
 
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 #define FILE_BUF (1024 * 1024)
@@ -145,28 +146,6 @@ out:
 	return rc;
 }
 
-void ap_hex_encode(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool ap_is_sha256_hex(const char *s)
 {
 	size_t i;
@@ -174,7 +153,7 @@ bool ap_is_sha256_hex(const char *s)
 	if (!s)
 		return false;
 	for (i = 0; s[i]; i++) {
-		if (i >= 64 || hexval(s[i]) < 0)
+		if (i >= 64 || ap_hex_digit(s[i]) < 0)
 			return false;
 	}
 	return i == 64;
@@ -185,7 +164,7 @@ bool ap_sha256_eq(const char *a, const char *b)
 	if (!ap_is_sha256_hex(a) || !ap_is_sha256_hex(b))
 		return false;
 	for (size_t i = 0; i < 64; i++)
-		if (hexval(a[i]) != hexval(b[i]))
+		if (ap_hex_digit(a[i]) != ap_hex_digit(b[i]))
 			return false;
 	return true;
 }

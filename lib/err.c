@@ -46,40 +46,53 @@ int ap_err_sys(struct ap_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
-/* Append s to the NUL-terminated buf of size cap, truncating. */
-static void append(char *buf, size_t cap, const char *s)
-{
-	size_t used = strlen(buf);
-	size_t n = strlen(s);
+/* The room a prefix may take: enough to say where, while the message it
+ * prefixes (the cause, which says what failed) always keeps its tail. */
+#define PREFIX_MAX (AP_ERR_MSG_MAX / 2)
 
-	if (used + 1 >= cap)
-		return;
-	if (n > cap - used - 1)
-		n = cap - used - 1;
-	memcpy(buf + used, s, n);
-	buf[used + n] = '\0';
-}
-
-int ap_err_prefix(struct ap_err *err, const char *fmt, ...)
+void ap_err_prefix(struct ap_err *err, const char *fmt, ...)
 {
-	char ctx[AP_ERR_MSG_MAX];
+	char ctx[PREFIX_MAX];
 	char old[AP_ERR_MSG_MAX];
+	size_t nctx, nold, keep, o = 0;
 	va_list ap;
 	int n;
 
 	if (!err)
-		return AP_E_USAGE;
+		return;
 	va_start(ap, fmt);
 	n = vsnprintf(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return err->code;
+		return;
+	nctx = strlen(ctx);
+	if ((size_t)n > nctx && nctx >= 3)
+		memcpy(ctx + nctx - 3, "...", 3); /* the prefix itself was cut */
 	memcpy(old, err->msg, sizeof(old));
-	err->msg[0] = '\0';
-	append(err->msg, sizeof(err->msg), ctx);
-	append(err->msg, sizeof(err->msg), ": ");
-	append(err->msg, sizeof(err->msg), old);
-	return err->code;
+	old[sizeof(old) - 1] = '\0';
+	nold = strlen(old);
+	/* ctx ": " old must fit; when it does not, cut the middle of old and
+	 * keep its end, where the first cause of the failure is. */
+	keep = sizeof(err->msg) - 1 - nctx - 2;
+	memcpy(err->msg, ctx, nctx);
+	o = nctx;
+	memcpy(err->msg + o, ": ", 2);
+	o += 2;
+	if (nold <= keep) {
+		memcpy(err->msg + o, old, nold);
+		o += nold;
+	} else {
+		size_t head = (keep - 5) / 2;
+		size_t tail = keep - 5 - head;
+
+		memcpy(err->msg + o, old, head);
+		o += head;
+		memcpy(err->msg + o, " ... ", 5);
+		o += 5;
+		memcpy(err->msg + o, old + nold - tail, tail);
+		o += tail;
+	}
+	err->msg[o] = '\0';
 }
 
 void ap_err_clear(struct ap_err *err)

@@ -85,38 +85,15 @@ struct extractor {
 
 	/* Folders made so far, to make each parent once and fsync each at
 	 * the end. */
-	char **dirs;
-	size_t ndirs, capdirs;
+	struct ap_strvec dirs;
 };
-
-/* A name we print: control bytes escaped, cut to fit an error message. */
-static const char *quoted(const char *in, char *out, size_t outsz)
-{
-	static const char hexd[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (; *in && o + 5 < outsz; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c < 0x20 || c == 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hexd[c >> 4];
-			out[o++] = hexd[c & 15];
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
 
 static int refuse(struct extractor *ex, const char *name, const char *why, struct ap_err *err)
 {
 	char qn[512];
 
 	return ap_err_set(err, AP_E_UNSAFE, "refusing entry '%s' of '%s': %s",
-	                  quoted(name ? name : "", qn, sizeof(qn)), ex->archive_path, why);
+	                  ap_str_quoted(name ? name : "", qn, sizeof(qn)), ex->archive_path, why);
 }
 
 static int archive_fail(struct extractor *ex, struct archive *a, const char *what, const char *name,
@@ -242,7 +219,7 @@ static int check_windows(struct extractor *ex, const char *raw, const char *relp
 			snprintf(why, sizeof(why),
 			         "unsafe name for Windows: '%s' is the same name on Windows as an "
 			         "earlier entry (they differ only in letter case or trailing dots "
-			         "and spaces)", quoted(relpath, qp, sizeof(qp)));
+			         "and spaces)", ap_str_quoted(relpath, qp, sizeof(qp)));
 			return refuse(ex, raw, why, err);
 		}
 		rc = names_add(&ex->folded, key, strlen(key), NAME_FILE, err);
@@ -277,7 +254,7 @@ static int check_conflict(struct extractor *ex, const char *raw, const char *rel
 
 			snprintf(parent, sizeof(parent), "%.*s", (int)len, relpath);
 			snprintf(why, sizeof(why), "'%s' is a file earlier in the archive",
-			         quoted(parent, qp, sizeof(qp)));
+			         ap_str_quoted(parent, qp, sizeof(qp)));
 			return refuse(ex, raw, why, err);
 		}
 		if (had == 0) {
@@ -305,7 +282,6 @@ static int check_conflict(struct extractor *ex, const char *raw, const char *rel
 static char *entry_name(struct archive_entry *e)
 {
 	const char *s;
-	char *copy;
 
 	if (ap_fsx_wide_names()) {
 		const wchar_t *w = archive_entry_pathname_w(e);
@@ -315,10 +291,7 @@ static char *entry_name(struct archive_entry *e)
 	s = archive_entry_pathname(e);
 	if (!s)
 		return NULL;
-	copy = malloc(strlen(s) + 1);
-	if (copy)
-		memcpy(copy, s, strlen(s) + 1);
-	return copy;
+	return ap_strdup(s);
 }
 
 static int set_entry_name(struct archive_entry *e, const char *name, struct ap_err *err)
@@ -408,7 +381,7 @@ static int check_type(struct extractor *ex, struct archive_entry *e, const char 
 
 	if (link) {
 		snprintf(why, sizeof(why), "it is a hard link to '%s'",
-		         quoted(link, qt, sizeof(qt)));
+		         ap_str_quoted(link, qt, sizeof(qt)));
 		return refuse(ex, raw, why, err);
 	}
 	switch (archive_entry_filetype(e)) {
@@ -418,7 +391,7 @@ static int check_type(struct extractor *ex, struct archive_entry *e, const char 
 	case AE_IFLNK:
 		link = archive_entry_symlink(e);
 		snprintf(why, sizeof(why), "it is a symlink to '%s'",
-		         quoted(link ? link : "", qt, sizeof(qt)));
+		         ap_str_quoted(link ? link : "", qt, sizeof(qt)));
 		return refuse(ex, raw, why, err);
 	case AE_IFCHR:
 	case AE_IFBLK:
@@ -462,8 +435,8 @@ static bool dir_made(struct extractor *ex, const char *path, size_t len)
 {
 	size_t i;
 
-	for (i = ex->ndirs; i-- > 0;) {
-		if (strlen(ex->dirs[i]) == len && memcmp(ex->dirs[i], path, len) == 0)
+	for (i = ex->dirs.n; i-- > 0;) {
+		if (strlen(ex->dirs.v[i]) == len && memcmp(ex->dirs.v[i], path, len) == 0)
 			return true;
 	}
 	return false;
@@ -471,23 +444,8 @@ static bool dir_made(struct extractor *ex, const char *path, size_t len)
 
 static int remember_dir(struct extractor *ex, const char *path, size_t len, struct ap_err *err)
 {
-	char *s;
-
-	if (ex->ndirs == ex->capdirs) {
-		size_t cap = ex->capdirs ? ex->capdirs * 2 : 16;
-		char **d = realloc(ex->dirs, cap * sizeof(*d));
-
-		if (!d)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		ex->dirs = d;
-		ex->capdirs = cap;
-	}
-	s = malloc(len + 1);
-	if (!s)
+	if (ap_strvec_push_nodup(&ex->dirs, ap_strndup(path, len)))
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	memcpy(s, path, len);
-	s[len] = '\0';
-	ex->dirs[ex->ndirs++] = s;
 	return 0;
 }
 
@@ -503,7 +461,7 @@ static int write_dir(struct extractor *ex, const char *path, size_t len, int64_t
 	rc = remember_dir(ex, path, len, err);
 	if (rc < 0)
 		goto out;
-	rc = set_entry_name(d, ex->dirs[ex->ndirs - 1], err);
+	rc = set_entry_name(d, ex->dirs.v[ex->dirs.n - 1], err);
 	if (rc < 0)
 		goto out;
 	archive_entry_set_filetype(d, AE_IFDIR);
@@ -514,7 +472,7 @@ static int write_dir(struct extractor *ex, const char *path, size_t len, int64_t
 	}
 	if (archive_write_header(ex->disk, d) != ARCHIVE_OK ||
 	    archive_write_finish_entry(ex->disk) != ARCHIVE_OK)
-		rc = archive_fail(ex, ex->disk, "creating folder", ex->dirs[ex->ndirs - 1], err);
+		rc = archive_fail(ex, ex->disk, "creating folder", ex->dirs.v[ex->dirs.n - 1], err);
 out:
 	archive_entry_free(d);
 	return rc;
@@ -1022,8 +980,6 @@ static int open_reader(struct extractor *ex, struct ap_err *err)
 
 static void release(struct extractor *ex)
 {
-	size_t i;
-
 	if (ex->in)
 		archive_read_free(ex->in);
 	if (ex->fp)
@@ -1035,9 +991,7 @@ static void release(struct extractor *ex)
 	ap_sha256_free(ex->src_hash);
 	names_release(&ex->names);
 	names_release(&ex->folded);
-	for (i = 0; i < ex->ndirs; i++)
-		free(ex->dirs[i]);
-	free(ex->dirs);
+	ap_strvec_release(&ex->dirs);
 }
 
 /* Close the disk writer (it sets folder modes and times now) and fsync
@@ -1049,8 +1003,8 @@ static int finish_disk(struct extractor *ex, struct ap_err *err)
 
 	if (archive_write_close(ex->disk) != ARCHIVE_OK)
 		return archive_fail(ex, ex->disk, "finishing folders from", "", err);
-	for (i = 0; i < ex->ndirs; i++) {
-		rc = ap_fsx_fsync_dir(ex->dirs[i], err);
+	for (i = 0; i < ex->dirs.n; i++) {
+		rc = ap_fsx_fsync_dir(ex->dirs.v[i], err);
 		if (rc < 0)
 			return rc;
 	}

@@ -15,16 +15,6 @@
 #define COPY_BUF (256 * 1024)
 #define READ_CHUNK (64 * 1024)
 
-char *ap_fsx_os_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = malloc(n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
-
 int ap_fsx_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                         struct ap_err *err)
 {
@@ -59,7 +49,7 @@ int ap_fsx_mkdir_p(const char *path, unsigned mode, struct ap_err *err)
 
 	if (!path || !*path)
 		return ap_err_set(err, AP_E_USAGE, "cannot create a folder with an empty name");
-	p = ap_fsx_os_strdup(path);
+	p = ap_strdup(path);
 	if (!p)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory creating '%s'", path);
 	n = strlen(p);
@@ -277,7 +267,7 @@ char *ap_path_join(const char *a, const char *b)
 	char *p;
 
 	if (la == 0)
-		return ap_fsx_os_strdup(b);
+		return ap_strdup(b);
 	p = malloc(la + (slash ? 1 : 0) + lb + 1);
 	if (!p)
 		return NULL;
@@ -311,7 +301,7 @@ char *ap_path_dirname(const char *path)
 	while (n > 0 && !ap_fsx_os_is_sep(path[n - 1]))
 		n--;
 	if (n == 0)
-		return ap_fsx_os_strdup(".");
+		return ap_strdup(".");
 	while (n > 1 && ap_fsx_os_is_sep(path[n - 1]))
 		n--;
 	p = malloc(n + 1);
@@ -347,24 +337,36 @@ void ap_strv_free(char **v, size_t n)
 	free(v);
 }
 
-int64_t ap_fsx_now(void)
+int ap_fsx_source_date_epoch(int64_t *out, struct ap_err *err)
 {
 	const char *s = getenv("SOURCE_DATE_EPOCH");
+	int64_t v = 0;
+	const char *p;
 
-	if (s && *s) {
-		int64_t v = 0;
-		const char *p;
+	if (!s || !*s)
+		return 0;
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		int d = *p - '0';
 
-		for (p = s; *p >= '0' && *p <= '9'; p++) {
-			int d = *p - '0';
-
-			if (v > (INT64_MAX - d) / 10)
-				break;
-			v = v * 10 + d;
-		}
-		if (*p == '\0')
-			return v;
+		if (v > (INT64_MAX - d) / 10)
+			break;
+		v = v * 10 + d;
 	}
+	if (*p != '\0')
+		return ap_err_set(err, AP_E_USAGE,
+		                  "SOURCE_DATE_EPOCH: expected a non-negative number of seconds, "
+		                  "got '%.64s'",
+		                  s);
+	*out = v;
+	return 1;
+}
+
+int64_t ap_fsx_now(void)
+{
+	int64_t t;
+
+	if (ap_fsx_source_date_epoch(&t, NULL) == 1)
+		return t;
 	return (int64_t)time(NULL);
 }
 
@@ -373,28 +375,14 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int ap_fsx_names_add(struct ap_fsx_names *l, char *name, const char *path, struct ap_err *err)
+int ap_fsx_names_add(struct ap_strvec *l, char *name, const char *path, struct ap_err *err)
 {
-	if (!name)
+	if (ap_strvec_push_nodup(l, name))
 		return ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-	/* Keep one spare slot so the vector is also NULL-terminated. */
-	if (l->used + 2 > l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		char **p = realloc(l->v, ncap * sizeof(*p));
-
-		if (!p) {
-			free(name);
-			return ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
-		}
-		l->v = p;
-		l->cap = ncap;
-	}
-	l->v[l->used++] = name;
-	l->v[l->used] = NULL;
 	return 0;
 }
 
-int ap_fsx_names_finish(struct ap_fsx_names *l, char ***names, size_t *n, const char *path,
+int ap_fsx_names_finish(struct ap_strvec *l, char ***names, size_t *n, const char *path,
 			struct ap_err *err)
 {
 	if (!l->v) {
@@ -402,19 +390,9 @@ int ap_fsx_names_finish(struct ap_fsx_names *l, char ***names, size_t *n, const 
 		if (!l->v)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", path);
 	}
-	qsort(l->v, l->used, sizeof(*l->v), cmp_names);
-	*names = l->v;
-	*n = l->used;
-	l->v = NULL;
-	l->used = l->cap = 0;
+	qsort(l->v, l->n, sizeof(*l->v), cmp_names);
+	*names = ap_strvec_detach(l, n);
 	return 0;
-}
-
-void ap_fsx_names_release(struct ap_fsx_names *l)
-{
-	ap_strv_free(l->v, l->used);
-	l->v = NULL;
-	l->used = l->cap = 0;
 }
 
 int ap_fsx_memstream_take(FILE *fp, char **buf, size_t *len, struct ap_err *err)
@@ -460,15 +438,13 @@ long ap_fsx_getline(char **line, size_t *cap, FILE *fp)
 		if (c == EOF)
 			break;
 		if (n + 2 > *cap) {
-			size_t ncap = *cap ? *cap * 2 : 128;
-			char *p = realloc(*line, ncap);
+			char *p = ap_vec_grow(*line, cap, n + 2, 1);
 
 			if (!p) {
 				errno = ENOMEM;
 				return -1;
 			}
 			*line = p;
-			*cap = ncap;
 		}
 		(*line)[n++] = (char)c;
 		if (c == '\n')

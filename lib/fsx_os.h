@@ -7,26 +7,19 @@
 #include <stddef.h>
 #include "airpack/err.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 
 /* True for a path separator: '/' (and '\\' on Windows). */
 bool ap_fsx_os_is_sep(char c);
 /* mkdir that accepts an existing folder (but not an existing file). */
 int ap_fsx_os_mkdir_one(const char *path, unsigned mode, struct ap_err *err);
-/* strdup (NULL when out of memory). */
-char *ap_fsx_os_strdup(const char *s);
 /* The vector ap_fsx_list_dir hands out, built by both OS parts: names are
  * added one by one (the list takes ownership, also on failure; a NULL name
  * means the copy ran out of memory), then finish sorts them bytewise and
  * hands over a NULL-terminated vector (empty when nothing was added). */
-struct ap_fsx_names {
-	char **v;
-	size_t used, cap;
-};
-#define AP_FSX_NAMES_INIT { NULL, 0, 0 }
-int ap_fsx_names_add(struct ap_fsx_names *l, char *name, const char *path, struct ap_err *err);
-int ap_fsx_names_finish(struct ap_fsx_names *l, char ***names, size_t *n, const char *path,
+int ap_fsx_names_add(struct ap_strvec *l, char *name, const char *path, struct ap_err *err);
+int ap_fsx_names_finish(struct ap_strvec *l, char ***names, size_t *n, const char *path,
 			struct ap_err *err);
-void ap_fsx_names_release(struct ap_fsx_names *l);
 /* ap_fsx_mkdirs_noted's work: make each missing component of rel under
  * root (mode), calling made (may be NULL) for each one made; a component
  * that is a symlink is AP_E_UNSAFE (POSIX: mkdirat/openat O_NOFOLLOW from

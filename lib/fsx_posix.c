@@ -64,7 +64,7 @@ int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap
 	int rc = 0;
 
 	tmp = malloc(n + sizeof(suffix));
-	final = ap_fsx_os_strdup(path);
+	final = ap_strdup(path);
 	if (!tmp || !final) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", path);
 		goto out;
@@ -400,7 +400,7 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 
 int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
 {
-	struct ap_fsx_names l = AP_FSX_NAMES_INIT;
+	struct ap_strvec l = AP_STRVEC_INIT;
 	struct dirent *de;
 	DIR *d;
 	int rc = 0;
@@ -419,13 +419,13 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		rc = ap_fsx_names_add(&l, ap_fsx_os_strdup(de->d_name), path, err);
+		rc = ap_fsx_names_add(&l, ap_strdup(de->d_name), path, err);
 		if (rc)
 			break;
 	}
 	if (rc == 0)
 		rc = ap_fsx_names_finish(&l, names, n, path, err);
-	ap_fsx_names_release(&l);
+	ap_strvec_release(&l);
 	closedir(d);
 	return rc;
 }
@@ -601,7 +601,7 @@ int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
 	char *abs;
 
 	if (ap_path_is_abs(path)) {
-		abs = ap_fsx_os_strdup(path);
+		abs = ap_strdup(path);
 		goto done;
 	}
 	for (;;) {
@@ -620,7 +620,7 @@ int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
 		}
 		cap *= 2;
 	}
-	abs = strcmp(path, ".") == 0 ? ap_fsx_os_strdup(cwd) : ap_path_join(cwd, path);
+	abs = strcmp(path, ".") == 0 ? ap_strdup(cwd) : ap_path_join(cwd, path);
 	free(cwd);
 done:
 	if (!abs)
@@ -646,7 +646,7 @@ int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err
 		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
 	c->saved = -1;
 	c->dir = -1;
-	c->name = ap_fsx_os_strdup(dir);
+	c->name = ap_strdup(dir);
 	if (!c->name) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
 		goto fail;
@@ -1087,7 +1087,7 @@ out:
 int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
                           struct ap_err *err)
 {
-	struct ap_fsx_names l = AP_FSX_NAMES_INIT;
+	struct ap_strvec l = AP_STRVEC_INIT;
 	struct dirent *de;
 	DIR *d;
 	int dfd;
@@ -1115,13 +1115,13 @@ int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		rc = ap_fsx_names_add(&l, ap_fsx_os_strdup(de->d_name), rel, err);
+		rc = ap_fsx_names_add(&l, ap_strdup(de->d_name), rel, err);
 		if (rc)
 			break;
 	}
 	if (rc == 0)
 		rc = ap_fsx_names_finish(&l, names, n, rel, err);
-	ap_fsx_names_release(&l);
+	ap_strvec_release(&l);
 	closedir(d);
 	return rc;
 }
@@ -1144,7 +1144,7 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 	}
 	if (dfd < 0)
 		return ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", root);
-	p = ap_fsx_os_strdup(rel);
+	p = ap_strdup(rel);
 	if (!p) {
 		close(dfd);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory creating folders");

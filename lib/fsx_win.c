@@ -45,35 +45,8 @@ bool ap_fsx_has_modes(void)
 
 /* ---- conversions ---- */
 
-static wchar_t *utf8_to_wide(const char *s)
-{
-	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-	wchar_t *w;
-
-	if (n <= 0)
-		return NULL;
-	w = malloc((size_t)n * sizeof(*w));
-	if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
-		free(w);
-		w = NULL;
-	}
-	return w;
-}
-
-static char *wide_to_utf8(const wchar_t *w)
-{
-	int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-	char *s;
-
-	if (n <= 0)
-		return NULL;
-	s = malloc((size_t)n);
-	if (s && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) != n) {
-		free(s);
-		s = NULL;
-	}
-	return s;
-}
+/* UTF-8 <-> UTF-16 is ap_fsx_utf8_to_wide / ap_fsx_wide_to_utf8 (fsx.c),
+ * the one conversion every part of airpack uses. */
 
 /* The length of the root of the absolute wide path w: "C:\" (3) or
  * "\\server\share\" (up to the share's end); 0 when w is not absolute in
@@ -153,7 +126,7 @@ static wchar_t *verbatim(const wchar_t *w)
  * rooted ("\x") paths are resolved by GetFullPathNameW first. */
 static wchar_t *wpath(const char *path)
 {
-	wchar_t *w = utf8_to_wide(path);
+	wchar_t *w = ap_fsx_utf8_to_wide(path);
 	wchar_t *full = NULL, *out;
 	DWORD n;
 
@@ -237,7 +210,7 @@ static const char *win_reason(DWORD e, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "Windows error %lu", (unsigned long)e);
 		return buf;
 	}
-	s = wide_to_utf8(wbuf);
+	s = ap_fsx_wide_to_utf8(wbuf);
 	if (!s) {
 		snprintf(buf, bufsz, "Windows error %lu", (unsigned long)e);
 		return buf;
@@ -335,7 +308,7 @@ int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap
 	                                                          &sa.lpSecurityDescriptor, NULL))
 		return win_err(err, AP_E_IO, "cannot make the access list of private '%s'", path);
 	tmp = malloc(n + sizeof(".tmp-XXXXXX"));
-	final = ap_fsx_os_strdup(path);
+	final = ap_strdup(path);
 	if (!tmp || !final) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", path);
 		goto out;
@@ -657,7 +630,7 @@ static int rm_tree(const char *path, struct ap_err *err)
 
 			if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
 				continue;
-			name = wide_to_utf8(fd.cFileName);
+			name = ap_fsx_wide_to_utf8(fd.cFileName);
 			child = name ? ap_path_join(path, name) : NULL;
 			free(name);
 			if (!child) {
@@ -866,7 +839,7 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 
 int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
 {
-	struct ap_fsx_names l = AP_FSX_NAMES_INIT;
+	struct ap_strvec l = AP_STRVEC_INIT;
 	char *pattern = ap_path_join(path, "*");
 	wchar_t *wp = pattern ? wpath(pattern) : NULL;
 	WIN32_FIND_DATAW fd;
@@ -888,7 +861,7 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 	do {
 		if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
 			continue;
-		rc = ap_fsx_names_add(&l, wide_to_utf8(fd.cFileName), path, err);
+		rc = ap_fsx_names_add(&l, ap_fsx_wide_to_utf8(fd.cFileName), path, err);
 		if (rc)
 			break;
 	} while (FindNextFileW(h, &fd));
@@ -896,7 +869,7 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 		rc = win_err(err, AP_E_IO, "cannot list folder '%s'", path);
 	if (rc == 0)
 		rc = ap_fsx_names_finish(&l, names, n, path, err);
-	ap_fsx_names_release(&l);
+	ap_strvec_release(&l);
 	FindClose(h);
 	return rc;
 }
@@ -921,7 +894,7 @@ int ap_fsx_self_exe(char **path, struct ap_err *err)
 			return win_err(err, AP_E_IO, "cannot find the running executable");
 		}
 		if (n < cap) {
-			char *s = wide_to_utf8(buf);
+			char *s = ap_fsx_wide_to_utf8(buf);
 
 			free(buf);
 			if (!s)
@@ -1110,13 +1083,13 @@ int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
 	int rc = 0;
 
 	if (ap_path_is_abs(path)) {
-		abs = ap_fsx_os_strdup(path);
+		abs = ap_strdup(path);
 		if (!abs)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory resolving '%s'", path);
 		*out = abs;
 		return 0;
 	}
-	w = utf8_to_wide(*path ? path : ".");
+	w = ap_fsx_utf8_to_wide(*path ? path : ".");
 	if (!w)
 		return bad_path(err, path);
 	n = GetFullPathNameW(w, 0, NULL, NULL);
@@ -1125,7 +1098,7 @@ int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
 		rc = win_err(err, AP_E_IO, "cannot make '%s' absolute", path);
 		goto out;
 	}
-	abs = wide_to_utf8(full);
+	abs = ap_fsx_wide_to_utf8(full);
 	if (!abs) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory resolving '%s'", path);
 		goto out;
@@ -1158,7 +1131,7 @@ int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err
 
 	if (!c)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
-	c->name = ap_fsx_os_strdup(dir);
+	c->name = ap_strdup(dir);
 	c->dir = wpath(dir);
 	/* The working folder is kept in its DOS form where it fits: not every
 	 * Windows accepts a "\\?\" working folder. */
@@ -1434,7 +1407,7 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory reading the command line");
 	}
 	for (int i = 0; i < n; i++) {
-		v[i] = wide_to_utf8(wargv[i]);
+		v[i] = ap_fsx_wide_to_utf8(wargv[i]);
 		if (!v[i]) {
 			ap_strv_free(v, (size_t)i);
 			LocalFree(wargv);
@@ -1460,7 +1433,7 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 static int win_under(const char *root, const char *rel, size_t len, char **abs,
                      struct ap_err *err)
 {
-	char *p = ap_fsx_os_strdup(rel ? rel : "");
+	char *p = ap_strdup(rel ? rel : "");
 	int rc = 0;
 
 	*abs = NULL;
@@ -1500,7 +1473,7 @@ static int win_under(const char *root, const char *rel, size_t len, char **abs,
 	free(p);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
-	*abs = rel && *rel ? ap_path_join(root, rel) : ap_fsx_os_strdup(root);
+	*abs = rel && *rel ? ap_path_join(root, rel) : ap_strdup(root);
 	if (!*abs)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", root);
 	return 0;
@@ -1602,7 +1575,7 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 		if (rc < 0)
 			return rc;
 	}
-	p = ap_fsx_os_strdup(rel);
+	p = ap_strdup(rel);
 	if (!p)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory creating folders");
 	for (size_t i = 0; i < len && rc == 0;) {

@@ -1,5 +1,5 @@
 /* history.c - the install history (JSON Lines) and the configuration record;
- * see airpack/history.h.  Lines are written with the ui.h JSON writer into
+ * see airpack/history.h.  Lines are written with the json.h JSON writer into
  * a memory stream and read back with cJSON. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "airpack/str.h"
 #include "airpack/ui.h"
 #include "airpack/state.h"
+#include "airpack/json.h"
 #include "airpack/banned.h"
 
 #define RECORD_MAX (1024 * 1024)
@@ -531,8 +532,10 @@ int ap_history_record_save(const char *root, const struct ap_history_record *rec
 	int rc;
 
 	rc = check_record(rec, err);
-	if (rc)
-		return ap_err_prefix(err, "provision record");
+	if (rc) {
+		ap_err_prefix(err, "provision record");
+		return rc;
+	}
 	if (ap_fsx_memstream(&fp, err) != 0)
 		return err ? err->code : AP_E_IO;
 	snprintf(mode, sizeof(mode), "%04o", rec->config_mode);

@@ -1,7 +1,8 @@
 /* jsonx.h - reading and writing JSON documents with cJSON.  Private to lib/.
  *
  * Only the modules that parse or emit JSON with cJSON include this header:
- * manifest.c, mirror.c, receipt.c, history.c and sbom.c.  It exposes cJSON types, so
+ * manifest.c, mirror.c, receipt.c, history.c, sbom.c and json.c (the JSON Lines
+ * writer of airpack/json.h).  It exposes cJSON types, so
  * it lives here and never under lib/airpack/; nothing outside lib/ sees it.
  *
  * It holds what those documents share: field checks that name the JSON path

@@ -152,7 +152,7 @@ int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const c
 		release_release(slot);
 		*slot = nr;
 	} else {
-		grown = realloc(ix->releases, (ix->n_releases + 1) * sizeof(*grown));
+		grown = ap_vec_grow(ix->releases, NULL, ix->n_releases + 1, sizeof(*grown));
 		if (!grown) {
 			release_release(&nr);
 			return ap_jsonx_nomem(&doc, err);
@@ -312,82 +312,52 @@ out:
 
 /* ------------------------------------------------------------- emitting */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
+/* The index as a tree for the one JSON writer (ap_jsonx_print). */
+static cJSON *index_json(const struct ap_mirror_index *ix)
 {
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 512;
-		char *p;
+	cJSON *root = cJSON_CreateObject();
+	cJSON *arr = cJSON_CreateArray();
+	bool ok = root && arr;
 
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
+	ok = ok && ap_jsonx_add(root, "format", cJSON_CreateString(AP_INDEX_FORMAT)) &&
+	     ap_jsonx_add(root, "product", cJSON_CreateString(ix->product)) &&
+	     ap_jsonx_add(root, "key_id", cJSON_CreateString(ix->key_id));
+	for (size_t i = 0; ok && i < ix->n_releases; i++) {
+		const struct ap_mirror_release *r = &ix->releases[i];
+		cJSON *o = cJSON_CreateObject();
+
+		ok = ap_jsonx_push(arr, o) &&
+		     ap_jsonx_add(o, "version", cJSON_CreateString(r->version)) &&
+		     (!r->channel || ap_jsonx_add(o, "channel", cJSON_CreateString(r->channel))) &&
+		     ap_jsonx_add(o, "manifest_sha256", cJSON_CreateString(r->manifest_sha256)) &&
+		     ap_jsonx_add(o, "size", ap_jsonx_u64(r->size));
 	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-/* A JSON string literal.  Validated values hold no control characters,
- * but quotes and backslashes are allowed in names. */
-static void put_str(struct buf *b, const char *s)
-{
-	put(b, "\"", 1);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\') {
-			put(b, "\\", 1);
-			put(b, s, 1);
-		} else if ((unsigned char)*s < 0x20) {
-			char esc[8];
-			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)(unsigned char)*s);
-			puts_(b, esc);
-		} else {
-			put(b, s, 1);
-		}
+	if (ok) {
+		ok = ap_jsonx_add(root, "releases", arr);
+		arr = NULL;
 	}
-	put(b, "\"", 1);
-}
-
-static void put_field(struct buf *b, const char *indent, const char *key, const char *val,
-                      bool last)
-{
-	puts_(b, indent);
-	put_str(b, key);
-	puts_(b, ": ");
-	put_str(b, val);
-	puts_(b, last ? "\n" : ",\n");
+	cJSON_Delete(arr);
+	if (!ok) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
 }
 
 int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *len,
                          struct ap_err *err)
 {
-	struct buf b = {NULL, 0, 0, false};
-	char num[32];
+	cJSON *root;
+	size_t n;
 	int rc;
 
 	if (!ix || !json)
 		return ap_err_set(err, AP_E_USAGE, "no index to emit");
 	if ((rc = check_name(AP_E_USAGE, "product", ix->product, err)) ||
-	    (rc = check_hex(AP_E_USAGE, "key_id", ix->key_id, 16, err)))
-		return ap_err_prefix(err, "refusing to emit an invalid index");
+	    (rc = check_hex(AP_E_USAGE, "key_id", ix->key_id, 16, err))) {
+		ap_err_prefix(err, "refusing to emit an invalid index");
+		return rc;
+	}
 	for (size_t i = 0; i < ix->n_releases; i++) {
 		const struct ap_mirror_release *r = &ix->releases[i];
 		char p[PATH_BUF];
@@ -395,43 +365,25 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
 		ap_jsonx_index(p, "releases", i);
 		if ((rc = check_version(AP_E_USAGE, p, r->version, err)) ||
 		    (r->channel && (rc = check_name(AP_E_USAGE, p, r->channel, err))) ||
-		    (rc = check_hex(AP_E_USAGE, p, r->manifest_sha256, 64, err)))
-			return ap_err_prefix(err, "refusing to emit an invalid index");
+		    (rc = check_hex(AP_E_USAGE, p, r->manifest_sha256, 64, err))) {
+			ap_err_prefix(err, "refusing to emit an invalid index");
+			return rc;
+		}
 		if (i > 0 && ap_version_cmp(ix->releases[i - 1].version, r->version) >= 0)
 			return ap_err_set(err, AP_E_USAGE,
 			                  "refusing to emit an invalid index: %s: versions not in "
 			                  "ascending order",
 			                  p);
 	}
-	puts_(&b, "{\n");
-	put_field(&b, "  ", "format", AP_INDEX_FORMAT, false);
-	put_field(&b, "  ", "product", ix->product, false);
-	put_field(&b, "  ", "key_id", ix->key_id, false);
-	puts_(&b, ix->n_releases ? "  \"releases\": [\n" : "  \"releases\": []\n");
-	for (size_t i = 0; i < ix->n_releases; i++) {
-		const struct ap_mirror_release *r = &ix->releases[i];
-
-		puts_(&b, "    {\n");
-		put_field(&b, "      ", "version", r->version, false);
-		if (r->channel)
-			put_field(&b, "      ", "channel", r->channel, false);
-		put_field(&b, "      ", "manifest_sha256", r->manifest_sha256, false);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->size);
-		puts_(&b, "      \"size\": ");
-		puts_(&b, num);
-		puts_(&b, "\n");
-		puts_(&b, i + 1 < ix->n_releases ? "    },\n" : "    }\n");
-	}
-	if (ix->n_releases)
-		puts_(&b, "  ]\n");
-	puts_(&b, "}\n");
-	if (b.failed) {
-		free(b.p);
+	root = index_json(ix);
+	if (!root)
 		return ap_jsonx_nomem(&doc, err);
-	}
-	*json = b.p;
+	rc = ap_jsonx_print(&doc, root, json, &n, err);
+	cJSON_Delete(root);
+	if (rc)
+		return rc;
 	if (len)
-		*len = b.len;
+		*len = n;
 	return 0;
 }
 

@@ -17,7 +17,9 @@
 
 #include <windows.h>
 
+#include "airpack/fsx.h"
 #include "airpack/process.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 struct wbuf {
@@ -27,37 +29,15 @@ struct wbuf {
 
 static bool wbuf_put(struct wbuf *b, wchar_t c, size_t times)
 {
-	if (b->len + times + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 256;
-		wchar_t *p;
+	wchar_t *p = ap_vec_grow(b->s, &b->cap, b->len + times + 1, sizeof(*p));
 
-		while (b->len + times + 1 > ncap)
-			ncap *= 2;
-		p = realloc(b->s, ncap * sizeof(*p));
-		if (!p)
-			return false;
-		b->s = p;
-		b->cap = ncap;
-	}
+	if (!p)
+		return false;
+	b->s = p;
 	for (size_t i = 0; i < times; i++)
 		b->s[b->len++] = c;
 	b->s[b->len] = L'\0';
 	return true;
-}
-
-static wchar_t *widen(const char *s)
-{
-	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-	wchar_t *w;
-
-	if (n <= 0)
-		return NULL;
-	w = malloc((size_t)n * sizeof(*w));
-	if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
-		free(w);
-		w = NULL;
-	}
-	return w;
 }
 
 /* Append one argument, quoted for the C runtime's parser. */
@@ -160,8 +140,8 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 
 	if (!program || !*program)
 		return ap_err_set(err, AP_E_USAGE, "no program to run");
-	wprog = widen(program);
-	if (!wprog || (cwd && !(wcwd = widen(cwd)))) {
+	wprog = ap_fsx_utf8_to_wide(program);
+	if (!wprog || (cwd && !(wcwd = ap_fsx_utf8_to_wide(cwd)))) {
 		rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': its path is not valid UTF-8",
 		                program);
 		goto out;
@@ -179,7 +159,7 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 	if (!quote_arg(&cmd, wprog))
 		goto nomem;
 	for (size_t i = 0; i < n_args; i++) {
-		wchar_t *w = widen(args[i]);
+		wchar_t *w = ap_fsx_utf8_to_wide(args[i]);
 		bool ok = w && quote_arg(&cmd, w);
 
 		free(w);

@@ -47,45 +47,6 @@ void ap_receipt_action_release(struct ap_receipt_action *a)
 	memset(a, 0, sizeof(*a));
 }
 
-int ap_receipt_action_copy(struct ap_receipt_action *dst, const struct ap_receipt_action *src,
-			   struct ap_err *err)
-{
-	struct ap_receipt_action a;
-
-	memset(&a, 0, sizeof(a));
-	a.exit_code = src->exit_code;
-	a.ok = src->ok;
-	a.ran_at = src->ran_at;
-	a.component = ap_strdup(src->component);
-	a.program = ap_strdup(src->program);
-	if (!a.component || !a.program)
-		goto nomem;
-	if (src->n_args > 0) {
-		a.args = calloc(src->n_args, sizeof(*a.args));
-		if (!a.args)
-			goto nomem;
-		for (size_t i = 0; i < src->n_args; i++) {
-			a.args[i] = ap_strdup(src->args[i]);
-			if (!a.args[i])
-				goto nomem;
-			a.n_args++;
-		}
-	}
-	if (src->n_ok_codes > 0) {
-		a.ok_codes = calloc(src->n_ok_codes, sizeof(*a.ok_codes));
-		if (!a.ok_codes)
-			goto nomem;
-		memcpy(a.ok_codes, src->ok_codes, src->n_ok_codes * sizeof(*a.ok_codes));
-		a.n_ok_codes = src->n_ok_codes;
-	}
-	*dst = a;
-	return 0;
-nomem:
-	ap_receipt_action_release(&a);
-	return ap_err_set(err, AP_E_NOMEM, "out of memory copying the action of '%s'",
-			  src->component ? src->component : "?");
-}
-
 static void free_actions(struct ap_receipt_action *v, size_t n)
 {
 	if (!v)

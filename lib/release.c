@@ -21,8 +21,10 @@ static int finish_open(struct ap_release *r, struct ap_err *err)
 	ap_sha256_hex(r->manifest_json, r->manifest_len, r->manifest_sha256);
 	rc = ap_manifest_parse(r->manifest_json, r->manifest_len, AP_MANIFEST_RELEASE,
 			       &r->manifest, err);
-	if (rc)
-		return ap_err_prefix(err, "release manifest in '%s'", r->path);
+	if (rc) {
+		ap_err_prefix(err, "release manifest in '%s'", r->path);
+		return rc;
+	}
 	return 0;
 }
 

@@ -42,17 +42,13 @@ static int scan_cb(void *ctx, const char *relpath, unsigned mode, uint64_t size,
 		   const char sha256[AP_SHA256_HEX], struct ap_err *err)
 {
 	struct ap_sbom_files *f = ctx;
+	struct ap_sbom_file *v;
 
 	(void)mode;
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 16;
-		struct ap_sbom_file *v = realloc(f->v, cap * sizeof(*v));
-
-		if (!v)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", relpath);
-		f->v = v;
-		f->cap = cap;
-	}
+	v = ap_vec_grow(f->v, &f->cap, f->n + 1, sizeof(*v));
+	if (!v)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", relpath);
+	f->v = v;
 	f->v[f->n].path = ap_strdup(relpath);
 	if (!f->v[f->n].path)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", relpath);

@@ -6,6 +6,7 @@
 #include "airpack/sfx.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 #define COPY_BUF (1u << 20)

@@ -15,6 +15,7 @@
 #include "airpack/sign.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 #include "airpack/banned.h"
 
 /* Key files are tiny; anything larger is not a key. */
@@ -164,8 +165,10 @@ int ap_key_load_private(const char *path, struct ap_key **out, struct ap_err *er
 	int rc;
 
 	rc = ap_fsx_read_file(path, KEY_FILE_MAX, &pem, &len, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot load private key");
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot load private key");
+		return rc;
+	}
 	snprintf(quoted, sizeof(quoted), "'%s'", path);
 	rc = parse_private(pem, len, quoted, out, err);
 	OPENSSL_cleanse(pem, len);
@@ -208,8 +211,10 @@ int ap_key_load_public(const char *path, struct ap_key **out, struct ap_err *err
 	int rc;
 
 	rc = ap_fsx_read_file(path, KEY_FILE_MAX, &pem, &len, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot load public key");
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot load public key");
+		return rc;
+	}
 	snprintf(quoted, sizeof(quoted), "'%s'", path);
 	rc = parse_public(pem, len, quoted, out, err);
 	/* The file may have held a private key by mistake. */
@@ -318,8 +323,10 @@ int ap_key_write_public(const struct ap_key *key, const char *path, bool force, 
 	if (rc < 0)
 		return rc;
 	rc = ap_key_public_pem(key, &pem, &len, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot write public key '%s'", path);
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot write public key '%s'", path);
+		return rc;
+	}
 	rc = ap_fsx_write_atomic(path, pem, len, 0644, err);
 	free(pem);
 	return rc;
@@ -499,19 +506,16 @@ struct ap_trust *ap_trust_new(void)
 
 int ap_trust_add(struct ap_trust *t, struct ap_key *pub, struct ap_err *err)
 {
+	struct ap_key **p;
+
 	if (!pub)
 		return ap_err_set(err, AP_E_USAGE, "no key to add to the trust store");
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 4;
-		struct ap_key **p = realloc(t->keys, ncap * sizeof(*p));
-
-		if (!p) {
-			ap_key_free(pub);
-			return ap_err_set(err, AP_E_NOMEM, "out of memory adding a trusted key");
-		}
-		t->keys = p;
-		t->cap = ncap;
+	p = ap_vec_grow(t->keys, &t->cap, t->n + 1, sizeof(*p));
+	if (!p) {
+		ap_key_free(pub);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory adding a trusted key");
 	}
+	t->keys = p;
 	t->keys[t->n++] = pub;
 	return 0;
 }
@@ -536,8 +540,10 @@ static int trust_load_dir(struct ap_trust *t, const char *path, struct ap_err *e
 	int rc;
 
 	rc = ap_fsx_list_dir(path, &names, &n, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot load trust store");
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot load trust store");
+		return rc;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct ap_key *k = NULL;
 		char *file;
@@ -576,8 +582,10 @@ int ap_trust_load(const char *path, struct ap_trust **out, struct ap_err *err)
 	int rc;
 
 	rc = ap_fsx_stat(path, &st, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "cannot load trust store");
+	if (rc < 0) {
+		ap_err_prefix(err, "cannot load trust store");
+		return rc;
+	}
 	if (st.type == AP_FT_NONE)
 		return ap_err_set(err, AP_E_NOTFOUND, "trust store '%s' does not exist", path);
 	t = ap_trust_new();

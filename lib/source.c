@@ -113,7 +113,7 @@ static int add_url(struct ap_src_item *it, char *url, struct ap_err *err)
 
 	if (!url)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	v = realloc(it->urls, (it->n_urls + 1) * sizeof(*v));
+	v = ap_vec_grow(it->urls, NULL, it->n_urls + 1, sizeof(*v));
 	if (!v) {
 		free(url);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");

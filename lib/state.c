@@ -265,7 +265,7 @@ bool ap_state_has(const struct ap_state *st, const char *name)
 static int note_made(void *ctx, const char *rel, struct ap_err *err)
 {
 	struct ap_state *st = ctx;
-	char **v = realloc(st->created, (st->n_created + 1) * sizeof(*v));
+	char **v = ap_vec_grow(st->created, NULL, st->n_created + 1, sizeof(*v));
 
 	if (!v)
 		return nomem(err, "creating the state folder");

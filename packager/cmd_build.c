@@ -297,10 +297,14 @@ static int layout_payloads(const struct build_opts *o, struct ap_layout *l,
 		rc = ap_layout_copy_file(l, c->file, found[i].path, &x, ap_progress_cb, &bar, hex,
 					 err);
 		ap_progress_end(&bar);
-		if (rc == AP_E_DIGEST && hashed)
-			return ap_err_prefix(err, "component '%s' changed while building", c->name);
-		if (rc)
-			return ap_err_prefix(err, "component '%s'", c->name);
+		if (rc == AP_E_DIGEST && hashed) {
+			ap_err_prefix(err, "component '%s' changed while building", c->name);
+			return rc;
+		}
+		if (rc) {
+			ap_err_prefix(err, "component '%s'", c->name);
+			return rc;
+		}
 		memcpy(c->sha256, hex, AP_SHA256_HEX);
 	}
 	return 0;

@@ -75,8 +75,10 @@ static int copy_verified(struct publish_state *ps, const char *from, struct ap_b
 		rc = ap_sink_commit(&s, NULL, err);
 	ap_sink_abort(&s);
 	ap_progress_end(&bar);
-	if (rc)
-		return ap_err_prefix(err, "component '%s'", c->name);
+	if (rc) {
+		ap_err_prefix(err, "component '%s'", c->name);
+		return rc;
+	}
 	ps->copied++;
 	return 0;
 }

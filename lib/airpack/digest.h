@@ -31,8 +31,6 @@ void ap_sha256_hex(const void *data, size_t len, char hex[AP_SHA256_HEX]);
 int ap_sha256_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
 		   void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err);
 
-/* Lowercase hex of n bytes into out (2n+1 bytes). */
-void ap_hex_encode(const unsigned char *in, size_t n, char *out);
 
 /* True when s is exactly 64 lowercase-or-uppercase hex digits. */
 bool ap_is_sha256_hex(const char *s);

@@ -59,8 +59,19 @@ int ap_err_set(struct ap_err *err, int code, const char *fmt, ...) AP_PRINTF(3, 
 /* Like ap_err_set, appending ": strerror(errno)" (errno read on entry). */
 int ap_err_sys(struct ap_err *err, int code, const char *fmt, ...) AP_PRINTF(3, 4);
 
-/* Prepend context: "CONTEXT: previous message".  Keeps err->code; returns it. */
-int ap_err_prefix(struct ap_err *err, const char *fmt, ...) AP_PRINTF(2, 3);
+/* Prepend context: "CONTEXT: previous message", keeping err->code.  Returns
+ * nothing, so a caller returns its own code, the same whether err is NULL
+ * or not:
+ *
+ *         if (rc) {
+ *                 ap_err_prefix(err, "component '%s'", name);
+ *                 return rc;
+ *         }
+ *
+ * The context takes at most half of AP_ERR_MSG_MAX (cut with "...");
+ * when the whole does not fit, the middle of the previous message is cut
+ * (" ... ") and its end, the first cause, is kept.  err NULL: nothing. */
+void ap_err_prefix(struct ap_err *err, const char *fmt, ...) AP_PRINTF(2, 3);
 
 /* Forget a recorded error. */
 void ap_err_clear(struct ap_err *err);

@@ -180,8 +180,19 @@ const char *ap_path_basename(const char *path);
 /* Free a NULL-terminated or counted string vector. */
 void ap_strv_free(char **v, size_t n);
 
+/* SOURCE_DATE_EPOCH (reproducible-builds.org/specs/source-date-epoch), read
+ * here and nowhere else.  It has one meaning: when set, it is the time
+ * airpack records instead of the current one, in everything it writes
+ * (bundle entries, installed files, receipts, history, SBOMs), so two runs
+ * over the same inputs give the same bytes.
+ * Returns 1 with *out the value when it is a decimal integer from 0 to
+ * INT64_MAX (digits only), 0 when it is unset or empty (*out untouched),
+ * AP_E_USAGE naming the value when it is set to anything else: the
+ * programs check it so before doing any work (docs/architecture.md). */
+int ap_fsx_source_date_epoch(int64_t *out, struct ap_err *err);
+
 /* Seconds since the epoch for recorded times: SOURCE_DATE_EPOCH when set
- * and valid, otherwise the current time. */
+ * and valid (ap_fsx_source_date_epoch), otherwise the current time. */
 int64_t ap_fsx_now(void);
 
 /* Milliseconds from a monotonic clock (for measuring intervals only);

@@ -100,8 +100,6 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 int ap_manifest_emit(const struct ap_manifest *m, char **json, size_t *len,
 		     struct ap_err *err);
 
-/* Deep copy. */
-int ap_manifest_dup(const struct ap_manifest *m, struct ap_manifest **out, struct ap_err *err);
 
 void ap_manifest_free(struct ap_manifest *m);
 

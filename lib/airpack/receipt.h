@@ -99,9 +99,6 @@ const struct ap_receipt_file *ap_receipt_find_file(const struct ap_receipt *r, c
 
 /* Release the strings and arrays an action holds (not the action itself). */
 void ap_receipt_action_release(struct ap_receipt_action *a);
-/* Deep copy of an action into *dst (which is overwritten). */
-int ap_receipt_action_copy(struct ap_receipt_action *dst, const struct ap_receipt_action *src,
-			   struct ap_err *err);
 
 /* The transaction journal (txn.json): written atomically just before the
  * switch, removed when the transaction is complete.  Paths are relative to

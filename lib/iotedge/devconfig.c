@@ -518,12 +518,16 @@ static int validate_settings(const struct ap_devconfig_settings *s, struct ap_co
 				  "image, registry credentials or a proxy");
 	if (s->connection_string) {
 		rc = ap_connstr_parse(s->connection_string, cs, err);
-		if (rc < 0)
-			return ap_err_prefix(err, "device connection string");
+		if (rc < 0) {
+			ap_err_prefix(err, "device connection string");
+			return rc;
+		}
 	}
-	if (s->agent_image && !ap_setting_image_ref_valid(s->agent_image, err))
-		return ap_err_prefix(err, "agent image '%s'",
-				     strlen(s->agent_image) <= 128 ? s->agent_image : "(long)");
+	if (s->agent_image && !ap_setting_image_ref_valid(s->agent_image, err)) {
+		ap_err_prefix(err, "agent image '%s'",
+			      strlen(s->agent_image) <= 128 ? s->agent_image : "(long)");
+		return AP_E_USAGE;
+	}
 	if (!s->registry_user != !s->registry_password)
 		return ap_err_set(err, AP_E_USAGE,
 				  "a registry user needs a registry password and the other way "
@@ -842,8 +846,10 @@ int ap_devconfig_read(const char *yaml, size_t len, struct ap_devconfig_info *in
 	if (!yaml)
 		return ap_err_set(err, AP_E_USAGE, "no configuration to read");
 	rc = load_doc(yaml, len, AP_E_STATE, &doc, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "configuration");
+	if (rc < 0) {
+		ap_err_prefix(err, "configuration");
+		return rc;
+	}
 	rc = read_provisioning(&doc, &in, err);
 	if (rc >= 0)
 		rc = lookup_str(&doc, "agent.config.image", &in.agent_image, err);
@@ -866,7 +872,8 @@ int ap_devconfig_read(const char *yaml, size_t len, struct ap_devconfig_info *in
 	doc_destroy(&doc);
 	if (rc < 0) {
 		ap_devconfig_info_release(&in);
-		return ap_err_prefix(err, "configuration");
+		ap_err_prefix(err, "configuration");
+		return rc;
 	}
 	*info = in;
 	return 0;
@@ -883,8 +890,10 @@ int ap_devconfig_get(const char *yaml, size_t len, const char *path, char **valu
 	if (!yaml || !path)
 		return ap_err_set(err, AP_E_USAGE, "no configuration or path given");
 	rc = load_doc(yaml, len, AP_E_STATE, &doc, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "configuration");
+	if (rc < 0) {
+		ap_err_prefix(err, "configuration");
+		return rc;
+	}
 	rc = lookup(&doc, path, &id, err);
 	if (rc >= 0 && id) {
 		n = yaml_document_get_node(&doc, id);
@@ -895,8 +904,10 @@ int ap_devconfig_get(const char *yaml, size_t len, const char *path, char **valu
 			rc = lookup_str(&doc, path, &v, err);
 	}
 	doc_destroy(&doc);
-	if (rc < 0)
-		return ap_err_prefix(err, "configuration");
+	if (rc < 0) {
+		ap_err_prefix(err, "configuration");
+		return rc;
+	}
 	*value = v;
 	return 0;
 }
@@ -911,8 +922,10 @@ int ap_devconfig_count_keys(const char *yaml, size_t len, const char *path, size
 	if (!yaml || !path)
 		return ap_err_set(err, AP_E_USAGE, "no configuration or path given");
 	rc = load_doc(yaml, len, AP_E_STATE, &doc, err);
-	if (rc < 0)
-		return ap_err_prefix(err, "configuration");
+	if (rc < 0) {
+		ap_err_prefix(err, "configuration");
+		return rc;
+	}
 	if (*path)
 		rc = lookup(&doc, path, &id, err);
 	if (rc >= 0) {
@@ -926,7 +939,9 @@ int ap_devconfig_count_keys(const char *yaml, size_t len, const char *path, size
 			*count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
 	}
 	doc_destroy(&doc);
-	if (rc < 0)
-		return ap_err_prefix(err, "configuration");
+	if (rc < 0) {
+		ap_err_prefix(err, "configuration");
+		return rc;
+	}
 	return 0;
 }

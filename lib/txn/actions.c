@@ -179,7 +179,7 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 		a->exit_code = code;
 		a->ok = run_rc == 0 && code_ok(a, code);
 		a->ran_at = ap_fsx_now();
-		grown = realloc(r->actions, (r->n_actions + 1) * sizeof(*grown));
+		grown = ap_vec_grow(r->actions, NULL, r->n_actions + 1, sizeof(*grown));
 		if (!grown) {
 			rc = txn_nomem(err, "recording an action");
 			break;
@@ -257,7 +257,7 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 		names = calloc(2, sizeof(*names));
 		if (!names)
 			return txn_nomem(err, "running pending actions");
-		names[0] = txn_xstrdup(product);
+		names[0] = ap_strdup(product);
 		if (!names[0]) {
 			free(names);
 			return txn_nomem(err, "running pending actions");

@@ -19,25 +19,11 @@
 #include "airpack/testhook.h"
 #include "airpack/banned.h"
 
-char *txn_xstrdup(const char *s)
-{
-	size_t n;
-	char *p;
-
-	if (!s)
-		return NULL;
-	n = strlen(s) + 1;
-	p = malloc(n);
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
-
 /* a/b where an empty a gives b and an empty b gives a. */
 char *txn_join(const char *a, const char *b)
 {
 	if (!b || !*b)
-		return txn_xstrdup(a);
+		return ap_strdup(a);
 	return ap_path_join(a, b);
 }
 
@@ -162,31 +148,11 @@ void ap_txn_result_release(struct ap_txn_result *r)
 
 /* ---- string lists ---- */
 
-int txn_strlist_add(struct strlist *l, const char *s, struct ap_err *err)
+int txn_strvec_push(struct ap_strvec *l, const char *s, struct ap_err *err)
 {
-	if (l->n + 2 > l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		char **p = realloc(l->v, ncap * sizeof(*p));
-
-		if (!p)
-			return txn_nomem(err, "collecting paths");
-		l->v = p;
-		l->cap = ncap;
-	}
-	l->v[l->n] = txn_xstrdup(s);
-	if (!l->v[l->n])
+	if (ap_strvec_push(l, s))
 		return txn_nomem(err, "collecting paths");
-	l->n++;
-	l->v[l->n] = NULL;
 	return 0;
-}
-
-void txn_strlist_release(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
 }
 
 int txn_cmp_strp(const void *a, const void *b)
@@ -251,6 +217,6 @@ int txn_collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st,
 {
 	if (st->type != AP_FT_DIR)
 		return 0;
-	return txn_strlist_add(ctx, rel, err);
+	return txn_strvec_push(ctx, rel, err);
 }
 

@@ -35,14 +35,14 @@ static int add_action(struct ap_receipt *r, const struct ap_manifest *m,
 {
 	struct ap_receipt_action *grown, *a;
 
-	grown = realloc(r->pending, (r->n_pending + 1) * sizeof(*grown));
+	grown = ap_vec_grow(r->pending, NULL, r->n_pending + 1, sizeof(*grown));
 	if (!grown)
 		return txn_nomem(err, "recording actions");
 	r->pending = grown;
 	a = &r->pending[r->n_pending];
 	memset(a, 0, sizeof(*a));
 	r->n_pending++;
-	a->component = txn_xstrdup(c->name);
+	a->component = ap_strdup(c->name);
 	a->program = ap_path_join(m->prefix, ap_component_dest(c));
 	a->n_ok_codes = c->n_ok_codes ? c->n_ok_codes : 1;
 	a->ok_codes = calloc(a->n_ok_codes, sizeof(*a->ok_codes));
@@ -53,7 +53,7 @@ static int add_action(struct ap_receipt *r, const struct ap_manifest *m,
 	if (c->n_ok_codes)
 		memcpy(a->ok_codes, c->ok_codes, c->n_ok_codes * sizeof(*a->ok_codes));
 	for (size_t i = 0; i < c->n_args; i++) {
-		a->args[i] = txn_xstrdup(c->args[i]);
+		a->args[i] = ap_strdup(c->args[i]);
 		if (!a->args[i])
 			return txn_nomem(err, "recording actions");
 		a->n_args++;
@@ -73,7 +73,7 @@ static int dup_strv(char **src, size_t n, char ***out, struct ap_err *err)
 		return txn_nomem(err, "building the receipt");
 	*out = v;
 	for (size_t i = 0; i < n; i++) {
-		v[i] = txn_xstrdup(src[i]);
+		v[i] = ap_strdup(src[i]);
 		if (!v[i])
 			return txn_nomem(err, "building the receipt");
 	}
@@ -84,19 +84,19 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 			 struct ap_err *err)
 {
 	const struct ap_manifest *m = s->m;
-	struct strlist dirs = { NULL, 0, 0 };
+	struct ap_strvec dirs = AP_STRVEC_INIT;
 	struct ap_receipt *r = ap_receipt_new();
 	size_t k = 0;
 	int rc = 0;
 
 	if (!r)
 		return txn_nomem(err, "building the receipt");
-	r->product = txn_xstrdup(m->product);
-	r->version = txn_xstrdup(m->version);
-	r->channel = txn_xstrdup(m->channel);
-	r->prefix = txn_xstrdup(m->prefix);
-	r->key_id = txn_xstrdup(m->key_id);
-	r->pinned_version = txn_xstrdup(s->o->pin);
+	r->product = ap_strdup(m->product);
+	r->version = ap_strdup(m->version);
+	r->channel = ap_strdup(m->channel);
+	r->prefix = ap_strdup(m->prefix);
+	r->key_id = ap_strdup(m->key_id);
+	r->pinned_version = ap_strdup(s->o->pin);
 	if (!r->product || !r->version || !r->prefix || (m->channel && !r->channel) ||
 	    (m->key_id && !r->key_id) || (s->o->pin && !r->pinned_version)) {
 		rc = txn_nomem(err, "building the receipt");
@@ -118,22 +118,22 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 
 	/* Folders: the prefix and the release's folders in it, those made
 	 * outside it now, and those an earlier install made outside it. */
-	rc = txn_strlist_add(&dirs, m->prefix, err);
+	rc = txn_strvec_push(&dirs, m->prefix, err);
 	for (size_t i = 0; i < s->rel_dirs.n && rc == 0; i++) {
 		char *d = ap_path_join(m->prefix, s->rel_dirs.v[i]);
 
-		rc = d ? txn_strlist_add(&dirs, d, err) : txn_nomem(err, "building the receipt");
+		rc = d ? txn_strvec_push(&dirs, d, err) : txn_nomem(err, "building the receipt");
 		free(d);
 	}
 	for (size_t i = 0; i < s->created.n && rc == 0; i++)
-		rc = txn_strlist_add(&dirs, s->created.v[i], err);
+		rc = txn_strvec_push(&dirs, s->created.v[i], err);
 	for (size_t i = 0; s->old && i < s->old->n_dirs && rc == 0; i++) {
 		char *abs = ap_path_join(s->p->root, s->old->dirs[i]);
 
 		if (!abs)
 			rc = txn_nomem(err, "building the receipt");
 		else if (!txn_path_within(s->old->dirs[i], m->prefix) && ap_fsx_is_dir(abs))
-			rc = txn_strlist_add(&dirs, s->old->dirs[i], err);
+			rc = txn_strvec_push(&dirs, s->old->dirs[i], err);
 		free(abs);
 	}
 	if (rc < 0)
@@ -165,8 +165,8 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 			continue;
 		f = &r->files[k++];
 		r->n_files = k;
-		f->path = txn_xstrdup(s->recs[i].path);
-		f->component = txn_xstrdup(s->recs[i].component);
+		f->path = ap_strdup(s->recs[i].path);
+		f->component = ap_strdup(s->recs[i].component);
 		if (!f->path || !f->component) {
 			rc = txn_nomem(err, "building the receipt");
 			goto out;
@@ -183,7 +183,7 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	*out = r;
 	r = NULL;
 out:
-	txn_strlist_release(&dirs);
+	ap_strvec_release(&dirs);
 	ap_receipt_free(r);
 	return rc;
 }
@@ -450,7 +450,7 @@ static int note_created_data(struct inst *s, struct ap_err *err)
 	int rc = 0;
 
 	for (size_t i = 0; old && i < old->n_created_data_dirs && rc == 0; i++)
-		rc = txn_strlist_add(&s->created_data, old->created_data_dirs[i], err);
+		rc = txn_strvec_push(&s->created_data, old->created_data_dirs[i], err);
 	for (size_t i = 0; i < s->m->n_data_dirs && rc == 0; i++) {
 		const char *d = s->m->data_dirs[i];
 		struct ap_stat st;
@@ -459,7 +459,7 @@ static int note_created_data(struct inst *s, struct ap_err *err)
 			continue;
 		rc = ap_fsx_stat_under(s->p->root, d, &st, err);
 		if (rc == 0 && st.type == AP_FT_NONE)
-			rc = txn_strlist_add(&s->created_data, d, err);
+			rc = txn_strvec_push(&s->created_data, d, err);
 	}
 	return rc;
 }
@@ -563,9 +563,9 @@ static void fill_result(struct ap_txn_result *res, struct inst *s, bool recovere
 			const struct ap_receipt *r, size_t n_ran, bool unchanged)
 {
 	memset(res, 0, sizeof(*res));
-	res->product = txn_xstrdup(s->m->product);
-	res->old_version = s->old ? txn_xstrdup(s->old->version) : NULL;
-	res->new_version = txn_xstrdup(s->m->version);
+	res->product = ap_strdup(s->m->product);
+	res->old_version = s->old ? ap_strdup(s->old->version) : NULL;
+	res->new_version = ap_strdup(s->m->version);
 	res->unchanged = unchanged;
 	res->recovered = recovered;
 	if (r) {
@@ -576,10 +576,7 @@ static void fill_result(struct ap_txn_result *res, struct inst *s, bool recovere
 	}
 	res->n_kept = s->n_kept;
 	res->n_ran = n_ran;
-	res->conflicts = s->conflicts.v;
-	res->n_conflicts = s->conflicts.n;
-	s->conflicts.v = NULL;
-	s->conflicts.n = 0;
+	res->conflicts = ap_strvec_detach(&s->conflicts, &res->n_conflicts);
 }
 
 /* Give files outside the prefix the fixed time too (image builds). */
@@ -693,7 +690,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 
 	/* The folders taking the lock created are this install's too. */
 	for (size_t i = 0; i < p->n_created && rc == 0; i++)
-		rc = txn_strlist_add(&s.created, p->created[i], err);
+		rc = txn_strvec_push(&s.created, p->created[i], err);
 	if (rc == 0)
 		rc = ap_state_lock_root(p, err);
 	if (rc == 0)

@@ -14,15 +14,10 @@
 #include "airpack/manifest.h"
 #include "airpack/receipt.h"
 #include "airpack/state.h"
+#include "airpack/str.h"
 #include "airpack/txn.h"
 
 #define WALK_SKIP 1
-
-struct strlist {
-	char **v;
-	size_t n, cap;
-};
-
 
 /* Called for each entry; rel is relative to the txn_walk's base.  Return
  * WALK_SKIP to not descend into a folder, < 0 to stop. */
@@ -63,10 +58,10 @@ struct inst {
 	/* the component being extracted */
 	const struct ap_component *cur;
 	const char *cur_to; /* relative to the prefix, "" for the prefix */
-	struct strlist created;   /* folders outside the prefix this install made */
-	struct strlist rel_dirs;  /* release folders in the stage (relative to the prefix) */
-	struct strlist conflicts; /* relative to the root */
-	struct strlist created_data; /* data folders that did not exist before */
+	struct ap_strvec created;   /* folders outside the prefix this install made */
+	struct ap_strvec rel_dirs;  /* release folders in the stage (relative to the prefix) */
+	struct ap_strvec conflicts; /* relative to the root */
+	struct ap_strvec created_data; /* data folders that did not exist before */
 	size_t n_kept;
 	enum run_where run;       /* where this install's run actions run */
 };
@@ -83,7 +78,6 @@ struct others {
 	size_t n;
 };
 /* common.c */
-char *txn_xstrdup(const char *s);
 char *txn_join(const char *a, const char *b);
 int txn_nomem(struct ap_err *err, const char *what);
 void txn_crash_point(const char *name);
@@ -92,8 +86,8 @@ void txn_emit(const struct ap_txn_opts *o, const struct ap_txn_event *ev);
 void txn_emit_simple(const struct ap_txn_opts *o, enum ap_txn_phase ph, enum ap_txn_verdict v,
 		     const char *product, const char *component, const char *path,
 		     const char *detail);
-int txn_strlist_add(struct strlist *l, const char *s, struct ap_err *err);
-void txn_strlist_release(struct strlist *l);
+/* ap_strvec_push, saying "out of memory collecting paths" in err. */
+int txn_strvec_push(struct ap_strvec *l, const char *s, struct ap_err *err);
 int txn_cmp_strp(const void *a, const void *b);
 bool txn_strv_has(char *const *v, size_t n, const char *s);
 bool txn_path_within(const char *path, const char *dir);

@@ -55,7 +55,7 @@ int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_e
 {
 	char **cand = NULL;
 	size_t ncand = 0;
-	struct strlist got = { NULL, 0, 0 };
+	struct ap_strvec got = AP_STRVEC_INIT;
 	int rc;
 
 	rc = ap_state_candidates(root, &cand, &ncand, err);
@@ -67,7 +67,7 @@ int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_e
 			break;
 		rc = txn_state_lock(&p, AP_STATE_READ, NULL, NULL, err);
 		if (rc == 0 && ap_state_has(&p, "receipt.json"))
-			rc = txn_strlist_add(&got, cand[i], err);
+			rc = txn_strvec_push(&got, cand[i], err);
 		ap_state_release(&p);
 	}
 	if (rc == 0 && !got.v) {
@@ -82,7 +82,7 @@ int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_e
 		got.n = 0;
 	}
 	ap_strv_free(cand, ncand);
-	txn_strlist_release(&got);
+	ap_strvec_release(&got);
 	return rc;
 }
 
@@ -97,7 +97,7 @@ static int resolve_product(const char *root, const char *product, bool allow_non
 
 	*name = NULL;
 	if (product) {
-		*name = txn_xstrdup(product);
+		*name = ap_strdup(product);
 		return *name ? 0 : txn_nomem(err, "naming the product");
 	}
 	rc = ap_txn_list_products(root, &names, &n, err);

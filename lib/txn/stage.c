@@ -34,10 +34,10 @@ void txn_inst_release(struct inst *s)
 	for (size_t i = 0; i < s->n_recs; i++)
 		free(s->recs[i].path);
 	free(s->recs);
-	txn_strlist_release(&s->created);
-	txn_strlist_release(&s->rel_dirs);
-	txn_strlist_release(&s->conflicts);
-	txn_strlist_release(&s->created_data);
+	ap_strvec_release(&s->created);
+	ap_strvec_release(&s->rel_dirs);
+	ap_strvec_release(&s->conflicts);
+	ap_strvec_release(&s->created_data);
 }
 
 static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64_t size,
@@ -47,15 +47,10 @@ static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64
 	struct ap_txn_event ev;
 	struct rec *r;
 
-	if (s->n_recs == s->cap_recs) {
-		size_t ncap = s->cap_recs ? s->cap_recs * 2 : 64;
-		struct rec *p = realloc(s->recs, ncap * sizeof(*p));
-
-		if (!p)
-			return txn_nomem(err, "recording installed files");
-		s->recs = p;
-		s->cap_recs = ncap;
-	}
+	r = ap_vec_grow(s->recs, &s->cap_recs, s->n_recs + 1, sizeof(*r));
+	if (!r)
+		return txn_nomem(err, "recording installed files");
+	s->recs = r;
 	r = &s->recs[s->n_recs];
 	memset(r, 0, sizeof(*r));
 	r->path = ap_path_join(s->m->prefix, rel_prefix);
@@ -334,7 +329,7 @@ int txn_check_overlaps(struct inst *s, struct ap_err *err)
 		}
 		if (!strchr(in, '/'))
 			continue;
-		parent = txn_xstrdup(path);
+		parent = ap_strdup(path);
 		if (!parent) {
 			rc = txn_nomem(err, "checking staged files");
 			break;
@@ -420,7 +415,7 @@ static int note_made(void *ctx, const char *rel, struct ap_err *err)
 {
 	struct inst *s = ctx;
 
-	return txn_strlist_add(&s->created, rel, err);
+	return txn_strvec_push(&s->created, rel, err);
 }
 
 int txn_mkdirs_noted(struct inst *s, const char *rel, struct ap_err *err)
@@ -486,7 +481,7 @@ static int carry_entry(struct inst *s, const char *src, const char *dst, struct 
 		rc = ap_fsx_stat(save_abs, &sv, err);
 		if (rc < 0)
 			goto out;
-		rc = txn_strlist_add(&s->conflicts, rel, err);
+		rc = txn_strvec_push(&s->conflicts, rel, err);
 		if (rc < 0)
 			goto out;
 		if (sv.type != AP_FT_NONE) {
@@ -606,7 +601,7 @@ static int fsync_dir_rel(struct inst *s, const char *rel_prefix, struct ap_err *
  * fsynced, deepest first, and the stage's own folder last. */
 int txn_finish_stage(struct inst *s, struct ap_err *err)
 {
-	struct strlist all = { NULL, 0, 0 };
+	struct ap_strvec all = AP_STRVEC_INIT;
 	int rc;
 
 	rc = txn_walk(s->stage_abs, "", txn_collect_dirs_cb, &all, err);
@@ -623,7 +618,7 @@ int txn_finish_stage(struct inst *s, struct ap_err *err)
 		rc = ap_fsx_fsync_dir(s->stage_abs, err);
 	if (rc == 0)
 		rc = ap_fsx_fsync_dir(s->parent_abs, err);
-	txn_strlist_release(&all);
+	ap_strvec_release(&all);
 	return rc;
 }
 

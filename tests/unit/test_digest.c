@@ -5,6 +5,7 @@
 
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 #include "tap.h"
 #include "testutil.h"
 

@@ -451,6 +451,23 @@ static void test_now(void)
 	int64_t t0 = (int64_t)time(NULL);
 	int64_t got;
 
+	struct ap_err err = AP_ERR_INIT;
+	int64_t sde = -1;
+
+	tu_setenv("SOURCE_DATE_EPOCH", "1700000000");
+	is_int(ap_fsx_source_date_epoch(&sde, &err), 1, "SOURCE_DATE_EPOCH read");
+	is_int(sde, 1700000000, "SOURCE_DATE_EPOCH value");
+	tu_setenv("SOURCE_DATE_EPOCH", "17x");
+	sde = -1;
+	is_int(ap_fsx_source_date_epoch(&sde, &err), AP_E_USAGE, "invalid SOURCE_DATE_EPOCH refused");
+	is_int(sde, -1, "and *out untouched");
+	contains(err.msg, "SOURCE_DATE_EPOCH: expected a non-negative number of seconds, got '17x'",
+	         "naming the value");
+	tu_setenv("SOURCE_DATE_EPOCH", "+5");
+	is_int(ap_fsx_source_date_epoch(&sde, NULL), AP_E_USAGE, "a sign is refused");
+	tu_unsetenv("SOURCE_DATE_EPOCH");
+	is_int(ap_fsx_source_date_epoch(&sde, &err), 0, "unset SOURCE_DATE_EPOCH is 0");
+
 	tu_setenv("SOURCE_DATE_EPOCH", "1700000000");
 	is_int(ap_fsx_now(), 1700000000, "SOURCE_DATE_EPOCH respected");
 	tu_setenv("SOURCE_DATE_EPOCH", "0");
