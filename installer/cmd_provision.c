@@ -30,8 +30,6 @@
 #include "iotedge/setting.h"
 #include "airpack/banned.h"
 
-#define SECRET_INPUT_MAX (16 * 1024)
-
 enum {
 	OPT_PRODUCT = 2000, OPT_CS, OPT_CS_FILE, OPT_RUNTIME_PROXY, OPT_AGENT_IMAGE,
 	OPT_REG_ADDRESS, OPT_REG_USER, OPT_REG_PASSWORD_FILE,
@@ -49,23 +47,9 @@ struct prov_args {
 	char *reg_password_file;
 };
 
-/* Secrets read for this run; wiped and freed by secrets_release. */
-struct secrets {
-	char *cs;
-	size_t cs_len;
-	char *pw;
-	size_t pw_len;
-	struct ap_connstr c;
-};
-
-static void secrets_release(struct secrets *s)
-{
-	ap_secret_free(s->cs, s->cs_len);
-	ap_secret_free(s->pw, s->pw_len);
-	ap_connstr_release(&s->c);
-	memset(s, 0, sizeof(*s));
-}
-
+/* Option parsing only (one flat case per option, one check per rule, which
+ * is why it is this long): 0, 1 after --help, < 0 (printed) on a usage
+ * error. */
 static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_args *a)
 {
 	static const struct option opts[] = {
@@ -148,72 +132,40 @@ static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_a
 	return 0;
 }
 
-/* Validate the settings and read the secrets, before touching anything. */
-static int read_inputs(const struct setup_opts *o, struct prov_args *a, struct secrets *s,
-		       struct ap_err *err)
+/* Check the settings and read the secrets (iotedge/iotedge.h), before
+ * touching anything; take a connection string given as an argument out of
+ * the process's argument list (ps, /proc) and warn about it. */
+static int read_inputs(const struct setup_opts *o, struct prov_args *a,
+		       struct ap_iotedge_secrets *s, struct ap_err *err)
 {
+	struct ap_iotedge_inputs in;
 	int rc;
 
-	if (a->proxy && !ap_setting_proxy_url_valid(a->proxy, err)) {
-		ap_err_prefix(err, "--proxy");
-		return AP_E_USAGE;
-	}
-	if (a->agent_image && !ap_setting_image_ref_valid(a->agent_image, err)) {
-		ap_err_prefix(err, "--agent-image");
-		return AP_E_USAGE;
-	}
+	memset(&in, 0, sizeof(in));
+	in.cs_text = a->cs_arg;
+	in.cs_file = a->cs_stdin ? "-" : a->cs_file;
+	in.proxy = a->proxy;
+	in.agent_image = a->agent_image;
+	in.registry_password_file = a->reg_password_file;
+	rc = ap_iotedge_read_inputs(&in, s, err);
 	if (a->cs_arg) {
-		size_t n = strlen(a->cs_arg);
-
-		s->cs = malloc(n + 1);
-		if (!s->cs)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		memcpy(s->cs, a->cs_arg, n + 1);
-		s->cs_len = n;
-		/* Take it out of the process's argument list (ps, /proc). */
-		ap_secret_wipe(a->cs_arg, n);
+		ap_secret_wipe(a->cs_arg, strlen(a->cs_arg));
 		a->cs_arg = NULL;
-		if (!o->quiet)
-			setup_warn("a connection string given as an argument can be seen by other "
-				   "users and kept in shell history; prefer --connection-string - "
-				   "or --connection-string-file FILE");
-	} else {
-		rc = ap_secret_read(a->cs_stdin ? "-" : a->cs_file, SECRET_INPUT_MAX, &s->cs,
-				    &s->cs_len, err);
-		if (rc) {
-			ap_err_prefix(err, "reading the connection string");
-			return rc;
-		}
 	}
-	rc = ap_connstr_parse(s->cs, &s->c, err);
-	if (rc) {
-		ap_err_prefix(err, "connection string");
-		return rc;
-	}
+	if (s->cs_copied && !o->quiet)
+		setup_warn("a connection string given as an argument can be seen by other "
+			   "users and kept in shell history; prefer --connection-string - "
+			   "or --connection-string-file FILE");
 	if (s->c.quotes_stripped)
 		setup_warn("the connection string was wrapped in quotes: they were removed (the "
 			   "runtime expects it without quotes)");
-	if (a->reg_password_file) {
-		rc = ap_secret_read(a->reg_password_file, SECRET_INPUT_MAX, &s->pw, &s->pw_len,
-				    err);
-		if (rc) {
-			ap_err_prefix(err, "reading the registry password");
-			return rc;
-		}
-		/* A password file ends with a line break; the password does not. */
-		for (size_t n = strlen(s->pw); n > 0 && (s->pw[n - 1] == '\n' ||
-							  s->pw[n - 1] == '\r'); n--)
-			s->pw[n - 1] = '\0';
-		if (!s->pw[0])
-			return ap_err_set(err, AP_E_USAGE, "the registry password is empty");
-	}
-	return 0;
+	return rc;
 }
 
 struct provision_run {
 	struct setup_opts *o;
 	struct prov_args *a;
-	struct secrets *s;
+	struct ap_iotedge_secrets *s;
 	struct ap_receipt *r;
 	struct ap_manifest *m;
 	struct ap_iotedge ie;
@@ -269,59 +221,20 @@ static void print_result(const struct provision_run *pr)
 
 static void log_event(const struct provision_run *pr, int rc, const struct ap_err *err)
 {
-	struct ap_history_event ev = AP_HISTORY_EVENT_INIT;
-	struct ap_history_field det[10];
-	char msg[AP_ERR_MSG_MAX + 256];
+	struct ap_history_field det[AP_IOTEDGE_N_DETAILS];
+	char msg[AP_IOTEDGE_MESSAGE_MAX] = "";
 	size_t n = 0;
 
-	if (rc == 0) {
-		snprintf(msg, sizeof(msg), "device '%s' on hub '%s' (key sha256 %s...): wrote %s",
-			 pr->s->c.device_id, pr->s->c.host_name, pr->ie.fingerprint,
-			 pr->res.config_path);
-		det[n].key = "config_path";
-		det[n++].value = pr->res.config_path;
-		det[n].key = "config_sha256";
-		det[n++].value = pr->res.config_sha256;
-		det[n].key = "connection_string";
-		det[n++].value = pr->ie.redacted;
-		det[n].key = "key_fingerprint";
-		det[n++].value = pr->ie.fingerprint;
-		if (pr->s->c.quotes_stripped) {
-			det[n].key = "quotes_stripped";
-			det[n++].value = "yes";
-		}
-		if (pr->ie.set.agent_image) {
-			det[n].key = "agent_image";
-			det[n++].value = pr->ie.set.agent_image;
-		}
-		if (pr->ie.set.registry_user) {
-			det[n].key = "registry_user";
-			det[n++].value = pr->ie.set.registry_user;
-		}
-		if (pr->a->proxy) {
-			det[n].key = "proxy";
-			det[n++].value = pr->ie.proxy;
-		}
-	} else {
-		snprintf(msg, sizeof(msg), "%s", err->msg[0] ? err->msg : "failed");
-	}
-	ev.type = "provision";
-	ev.product = pr->r->product;
-	ev.version = pr->r->version;
-	ev.key_id = pr->r->key_id;
-	ev.ok = rc == 0;
-	ev.message = msg;
-	ev.files = rc == 0 ? 1 : -1;
-	ev.details = det;
-	ev.n_details = n;
-	lifecycle_log(pr->o, &ev);
+	if (rc == 0)
+		n = ap_iotedge_event(&pr->ie, &pr->res, msg, det);
+	lifecycle_log_configure(pr->o, pr->r, rc, msg, det, n, err);
 }
 
 int cmd_provision(int argc, char **argv)
 {
 	struct setup_opts o;
 	struct prov_args a;
-	struct secrets s;
+	struct ap_iotedge_secrets s;
 	struct provision_run pr;
 	struct ap_devconfig_settings set = AP_DEVCONFIG_SETTINGS_INIT;
 	struct ap_configure_hook hook;
@@ -362,7 +275,7 @@ int cmd_provision(int argc, char **argv)
 				     "provision it", root);
 	if (rc)
 		goto fail;
-	rc = lifecycle_manifest(root, pr.r->product, &pr.m, &err);
+	rc = ap_lifecycle_manifest(root, pr.r->product, &pr.m, &err);
 	if (rc == 0)
 		rc = ap_configure_run(root, pr.m, &pr.r, &hook, &pr.res, &err);
 	log_event(&pr, rc, &err);
@@ -373,7 +286,7 @@ int cmd_provision(int argc, char **argv)
 fail:
 	rc = setup_die(&err);
 out:
-	secrets_release(&s);
+	ap_iotedge_secrets_release(&s);
 	ap_manifest_free(pr.m);
 	ap_receipt_free(pr.r);
 	return rc;

@@ -162,7 +162,7 @@ static int print_sbom(const struct setup_opts *o, struct ap_receipt *r)
 	size_t len = 0;
 	int rc;
 
-	rc = lifecycle_manifest(setup_root(o), r->product, &m, &err);
+	rc = ap_lifecycle_manifest(setup_root(o), r->product, &m, &err);
 	if (rc == 0) {
 		rc = ap_sbom_pretty(m->sbom, &text, &len, &err);
 		if (rc)
@@ -234,7 +234,7 @@ int cmd_status(int argc, char **argv)
 	}
 	/* The installed manifest only orders the components: without it the
 	 * receipt alone still tells the status. */
-	if (lifecycle_manifest(setup_root(&o), r->product, &m, NULL) != 0)
+	if (ap_lifecycle_manifest(setup_root(&o), r->product, &m, NULL) != 0)
 		m = NULL;
 	print_status(&o, r, m, &ps);
 	ap_manifest_free(m);

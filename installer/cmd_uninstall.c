@@ -28,7 +28,7 @@ int cmd_uninstall(int argc, char **argv)
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
 	struct ap_txn_uninstall_stats st;
-	struct lc_uninstall lu;
+	struct ap_lifecycle_uninstall lu;
 	const char *product = NULL;
 	int c, rc;
 
@@ -69,7 +69,7 @@ int cmd_uninstall(int argc, char **argv)
 	rc = ap_txn_uninstall(&to, product, o.purge, (const char *const *)lu.extra, &st, &err);
 	lifecycle_uninstall_end(&o, &lu, &st, rc, &err);
 	if (rc) {
-		lifecycle_uninstall_release(&lu);
+		ap_lifecycle_uninstall_release(&lu);
 		return setup_die(&err);
 	}
 	if (o.json) {
@@ -100,6 +100,6 @@ int cmd_uninstall(int argc, char **argv)
 				       "another product uses (listed above)", st.n_data_kept,
 				   st.n_data_kept == 1 ? "" : "s");
 	}
-	lifecycle_uninstall_release(&lu);
+	ap_lifecycle_uninstall_release(&lu);
 	return 0;
 }

@@ -134,7 +134,7 @@ void setup_src_release(struct setup_src *s);
 int setup_install(struct setup_opts *o, bool repair, bool verbose);
 
 /* Write or check an offline folder (layout, --extract). */
-int setup_layout(struct setup_opts *o, const char *dir, bool verify_only, bool clean);
+int setup_layout(const struct setup_opts *o, const char *dir, bool verify_only, bool clean);
 
 /* Detect whether this executable carries a release (a setup). */
 bool setup_is_sfx(char **self_path);

@@ -240,3 +240,104 @@ void ap_layout_free(struct ap_layout *l)
 	free(l->dir);
 	free(l);
 }
+
+int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap_src_plan *p,
+                    ap_layout_bad_fn on_bad, void *ctx, size_t *bad, struct ap_err *err)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_items; i++) {
+		const struct ap_src_item *it = &p->items[i];
+		char *want = ap_path_join(dir, it->c->file);
+		bool ok;
+
+		if (!want)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		ok = it->kind == AP_SRC_LOCAL && strcmp(it->path, want) == 0;
+		free(want);
+		if (ok)
+			continue;
+		n++;
+		if (on_bad)
+			on_bad(ctx, it->c->file, it->why);
+	}
+	if (!holds_manifest(dir, r->manifest_json, r->manifest_len)) {
+		n++;
+		if (on_bad)
+			on_bad(ctx, AP_BUNDLE_MANIFEST, NULL);
+	}
+	if (bad)
+		*bad = n;
+	if (n)
+		return ap_err_set(err, AP_E_DIFFERS,
+		                  "layout '%s': %zu file%s missing or invalid: run with --fix to "
+		                  "repair",
+		                  dir, n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/* The plan's local payloads that sit in another folder, copied in. */
+static int copy_local(struct ap_layout *l, const struct ap_layout_fill *f, size_t *copied,
+                      struct ap_err *err)
+{
+	const struct ap_src_plan *p = f->plan;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < p->n_items; i++) {
+		const struct ap_src_item *it = &p->items[i];
+		struct ap_sink_expect x = {it->path, true, it->c->size, it->c->sha256,
+		                           "the signed manifest says"};
+		char *path;
+		bool here;
+
+		if (it->kind != AP_SRC_LOCAL)
+			continue;
+		path = ap_path_join(l->dir, it->c->file);
+		if (!path)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		here = strcmp(path, it->path) == 0;
+		free(path);
+		if (here)
+			continue;
+		/* Checked again while copying: the planned file may have changed. */
+		rc = ap_layout_copy_file(l, it->c->file, it->path, &x, NULL, NULL, NULL, err);
+		if (rc) {
+			ap_err_prefix(err, "component '%s'", it->c->name);
+			return rc;
+		}
+		(*copied)++;
+		if (f->on_copied)
+			f->on_copied(f->ctx, it->c->file, it->path);
+	}
+	return rc;
+}
+
+int ap_layout_fill(const struct ap_layout_fill *f, size_t *copied, size_t *removed,
+                   struct ap_err *err)
+{
+	const struct ap_release *r = f->r;
+	struct ap_src_opts so = *f->src;
+	struct ap_layout *l = NULL;
+	size_t n_copied = 0, n_removed = 0;
+	int rc;
+
+	/* Another release's manifest must not describe payloads being
+	 * replaced: the writer drops it now, the new one goes in last. */
+	rc = ap_layout_open(f->dir, r->manifest_json, r->manifest_len, &l, err);
+	if (rc == 0)
+		rc = copy_local(l, f, &n_copied, err);
+	so.work_dir = f->dir;
+	so.work_mode = 0644; /* the mode every payload of an offline folder gets */
+	if (rc == 0)
+		rc = ap_src_fetch(r, f->plan, &so, err);
+	if (rc == 0 && f->clean)
+		rc = ap_layout_clean(l, r->manifest, f->on_removed, f->ctx, &n_removed, err);
+	if (rc == 0)
+		rc = ap_layout_commit(l, r->manifest_json, r->manifest_len, r->sig, r->sig_len, err);
+	ap_layout_free(l);
+	if (rc == 0 && copied)
+		*copied = n_copied;
+	if (rc == 0 && removed)
+		*removed = n_removed;
+	return rc;
+}

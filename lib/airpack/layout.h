@@ -27,6 +27,7 @@
 #include "airpack/err.h"
 #include "airpack/manifest.h"
 #include "airpack/sink.h"
+#include "airpack/source.h"
 
 struct ap_layout;
 
@@ -76,6 +77,45 @@ int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
  * every payload is in place). */
 int ap_layout_commit(struct ap_layout *l, const char *json, size_t jlen, const unsigned char *sig,
                      size_t slen, struct ap_err *err);
+
+/* ---- a release's offline folder, from a source plan (setup layout) ---- */
+
+/* Report of one file a folder lacks: its name, and why (the plan's
+ * reason; NULL for the manifest, which is missing or different). */
+typedef void (*ap_layout_bad_fn)(void *ctx, const char *file, const char *why);
+
+/* Check that folder dir holds release r completely: every item of plan p
+ * (made with dir as the only offline folder, and offline) is dir's own file
+ * by its file name, and dir's manifest.json is r's exact signed bytes.
+ * on_bad (may be NULL) is called for each file that is not; *bad (may be
+ * NULL) gets their count.  AP_E_DIFFERS "layout 'DIR': N files missing or
+ * invalid: run with --fix to repair" when any is. */
+int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap_src_plan *p,
+                    ap_layout_bad_fn on_bad, void *ctx, size_t *bad, struct ap_err *err);
+
+/* Write or repair folder dir so that it holds release r (signature
+ * checked by the caller): the writer opens it (another manifest goes first),
+ * every LOCAL item of plan p found elsewhere is copied in and checked again
+ * while copied, the rest is unpacked or downloaded into dir (ap_src_fetch
+ * with src, work_dir dir, mode 0644), with clean the files r does not name
+ * go, and the signature and manifest go in last.  p is planned by the
+ * caller with dir as an offline folder and cache (so what dir holds is
+ * kept).  The options are read, never changed. */
+struct ap_layout_fill {
+	const char *dir;
+	const struct ap_release *r;
+	struct ap_src_plan *plan;      /* fetched into dir */
+	const struct ap_src_opts *src; /* how the plan fetches */
+	bool clean;
+	/* Each payload copied from another folder, and each file clean
+	 * removed (may be NULL). */
+	void (*on_copied)(void *ctx, const char *file, const char *from);
+	void (*on_removed)(void *ctx, const char *name);
+	void *ctx;
+};
+/* *copied and *removed (may be NULL) get the counts. */
+int ap_layout_fill(const struct ap_layout_fill *f, size_t *copied, size_t *removed,
+                   struct ap_err *err);
 
 /* Release l (the folder stays as it is).  NULL is a no-op. */
 void ap_layout_free(struct ap_layout *l);

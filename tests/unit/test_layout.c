@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "airpack/build.h"
 #include "airpack/bundle.h"
 #include "airpack/fsx.h"
 #include "airpack/layout.h"
 #include "airpack/manifest.h"
+#include "airpack/release.h"
+#include "airpack/source.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -216,6 +219,125 @@ static void test_open_refusals(void)
 	ap_layout_free(l);
 }
 
+/* ---- a release's folder from a source plan (ap_layout_check, ap_layout_fill) ---- */
+
+/* Build release 1.0.0 (two payloads) as an offline folder in "src". */
+static struct ap_release *build_release(void)
+{
+	struct ap_build_opts o;
+	struct ap_build_result res;
+	struct ap_err err = AP_ERR_INIT;
+	struct ap_release *r = NULL;
+
+	tu_mkdir(at("payloads"));
+	put("payloads/a.bin", "aaa");
+	put("payloads/b.bin", "bbbb");
+	put("source.json", "{\"format\": \"airpack/1\", \"product\": \"demo\", "
+	    "\"version\": \"1.0.0\", \"prefix\": \"opt/demo\", \"components\": ["
+	    "{\"name\": \"a\", \"file\": \"a.bin\", \"install\": {\"action\": \"copy\"}},"
+	    "{\"name\": \"b\", \"file\": \"b.bin\", \"install\": {\"action\": \"copy\"}}]}");
+	memset(&o, 0, sizeof(o));
+	o.source = at("source.json");
+	o.payloads = at("payloads");
+	o.key = TEST_DATA "/keys/test.pem";
+	o.layout = at("src");
+	o.level = 6;
+	if (ap_build(&o, &res, &err) != 0) {
+		printf("# build: %s\n", err.msg);
+		return NULL;
+	}
+	ap_build_result_release(&res);
+	if (ap_release_open(at("src"), &r, &err) != 0)
+		printf("# open: %s\n", err.msg);
+	return r;
+}
+
+/* Plan r with folder first (and only, when checking), as setup does. */
+static struct ap_src_plan *plan(const struct ap_release *r, const char *folder, bool check,
+				struct ap_src_opts *so, struct ap_fetch_opts *fo)
+{
+	static const char *dirs[3];
+	struct ap_src_plan *p = NULL;
+	struct ap_err err = AP_ERR_INIT;
+	size_t n = 0;
+
+	if (!check)
+		dirs[n++] = r->dir;
+	dirs[n++] = folder;
+	memset(so, 0, sizeof(*so));
+	ap_fetch_opts_init(fo);
+	so->offline_dirs = dirs;
+	so->n_offline_dirs = n;
+	so->cache_dir = folder;
+	so->offline = true;
+	so->fetch = fo;
+	if (ap_src_plan(r, so, &p, &err) != 0)
+		printf("# plan: %s\n", err.msg);
+	return p;
+}
+
+static int n_bad;
+
+static void count_bad(void *ctx, const char *file, const char *why)
+{
+	(void)ctx;
+	(void)why;
+	printf("# bad: %s\n", file);
+	n_bad++;
+}
+
+static void test_fill_and_check(void)
+{
+	struct ap_release *r = build_release();
+	struct ap_src_opts so;
+	struct ap_fetch_opts fo;
+	struct ap_src_plan *p;
+	struct ap_layout_fill f;
+	struct ap_err err = AP_ERR_INIT;
+	size_t copied = 0, removed = 0, bad = 0;
+
+	if (!r) {
+		ok(0, "a release to lay out");
+		return;
+	}
+	tu_mkdir(at("dst"));
+	p = plan(r, at("dst"), true, &so, &fo);
+	n_bad = 0;
+	is_int(p ? ap_layout_check(at("dst"), r, p, count_bad, NULL, &bad, &err) : -1,
+	       AP_E_DIFFERS, "an empty folder does not hold the release");
+	ok(bad == 3 && n_bad == 3, "two payloads and the manifest are reported");
+	contains(err.msg, "3 files missing or invalid", "the error counts them");
+	ap_src_plan_free(p);
+
+	put("dst/stray.txt", "not in the manifest");
+	p = plan(r, at("dst"), false, &so, &fo);
+	memset(&f, 0, sizeof(f));
+	f.dir = at("dst");
+	f.r = r;
+	f.plan = p;
+	f.src = &so;
+	f.clean = true;
+	is_int(p ? ap_layout_fill(&f, &copied, &removed, &err) : -1, 0, "fill the folder (%s)",
+	       err.msg);
+	ok(copied == 2 && removed == 1, "two payloads copied, the stray file removed");
+	ok(so.work_dir == NULL && so.work_mode == 0, "the caller's source options are unchanged");
+	ok(!tu_exists(at("dst/stray.txt")), "the stray file is gone");
+	ap_src_plan_free(p);
+
+	p = plan(r, at("dst"), true, &so, &fo);
+	is_int(p ? ap_layout_check(at("dst"), r, p, count_bad, NULL, &bad, &err) : -1, 0,
+	       "the filled folder holds the release (%s)", err.msg);
+	ap_src_plan_free(p);
+
+	/* Planned from the folder alone: every payload is already there. */
+	p = plan(r, at("dst"), true, &so, &fo);
+	f.plan = p;
+	is_int(p ? ap_layout_fill(&f, &copied, &removed, &err) : -1, 0, "fill it again");
+	ok(copied == 0 && removed == 0, "nothing to copy the second time");
+	ap_src_plan_free(p);
+	ap_release_free(r);
+}
+
 int main(void)
 {
 	dir = tu_mkdtemp("ap-test-layout");
@@ -231,6 +353,9 @@ int main(void)
 	tu_rm_rf(dir);
 	tu_mkdir(dir);
 	test_open_refusals();
+	tu_rm_rf(dir);
+	tu_mkdir(dir);
+	test_fill_and_check();
 	tu_rm_rf(dir);
 	free(dir);
 	return tap_done();

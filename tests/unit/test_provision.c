@@ -1,5 +1,6 @@
 /* test_provision.c - the IoT Edge layer (lib/iotedge/): connection strings,
- * settings validation and config.yaml editing. */
+ * settings validation, config.yaml editing, and a provisioning's inputs and
+ * recorded facts. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +9,10 @@
 #include "airpack/secret.h"
 #include "iotedge/connstr.h"
 #include "iotedge/devconfig.h"
+#include "iotedge/iotedge.h"
 #include "iotedge/setting.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define HOST "contoso-hub.azure-devices.net"
 #define DEV "edge-01"
@@ -880,6 +883,65 @@ static void test_apply_shapes(void)
 	}
 }
 
+/* ap_iotedge_read_inputs and ap_iotedge_event: the settings checked before
+ * any secret is read, the password's line break dropped, and facts that
+ * hold no secret. */
+static void test_inputs_and_event(void)
+{
+	struct ap_iotedge_inputs in;
+	struct ap_iotedge_secrets s;
+	struct ap_devconfig_settings set = AP_DEVCONFIG_SETTINGS_INIT;
+	struct ap_configure_result res;
+	struct ap_history_field det[AP_IOTEDGE_N_DETAILS];
+	struct ap_iotedge ie;
+	struct ap_err err = AP_ERR_INIT;
+	char msg[AP_IOTEDGE_MESSAGE_MAX];
+	char *dir = tu_mkdtemp("ap-test-provision");
+	char *pwfile = dir ? ap_path_join(dir, "pw") : NULL;
+	size_t n;
+	bool leaked = false;
+
+	memset(&in, 0, sizeof(in));
+	in.cs_text = "'" CANON "'";
+	in.proxy = "not a url";
+	is_int(ap_iotedge_read_inputs(&in, &s, &err), AP_E_USAGE, "a bad proxy is refused");
+	contains(err.msg, "--proxy", "the error names the option");
+	ok(!s.cs, "before the connection string is read");
+	ap_iotedge_secrets_release(&s);
+
+	if (!pwfile || tu_write(pwfile, "s3cret\r\n", 8) != 0)
+		printf("# cannot write the password file\n");
+	in.proxy = NULL;
+	in.registry_password_file = pwfile;
+	is_int(ap_iotedge_read_inputs(&in, &s, &err), 0, "inputs read (%s)", err.msg);
+	ok(s.cs_copied && s.c.quotes_stripped, "the text was copied and its quotes noted");
+	is_str(s.pw, "s3cret", "the password loses its line break");
+
+	set.connection_string = s.cs;
+	set.registry_user = "me";
+	set.registry_password = s.pw;
+	ap_iotedge_init(&ie, &set, &s.c);
+	memset(&res, 0, sizeof(res));
+	res.config_path = "etc/aziot/config.yaml";
+	memset(res.config_sha256, 'a', AP_SHA256_HEX - 1);
+	n = ap_iotedge_event(&ie, &res, msg, det);
+	is_int((int)n, 6, "path, sha256, connection, fingerprint, quotes, registry user");
+	contains(msg, "device '" DEV "' on hub '" HOST "'", "the message names device and hub");
+	for (size_t i = 0; i < n; i++)
+		leaked = leaked || leaks(det[i].value, KEY) || leaks(det[i].value, "s3cret");
+	ok(!leaked && !leaks(msg, KEY), "no fact holds the key or the password");
+	ap_iotedge_secrets_release(&s);
+
+	in.registry_password_file = "/nonexistent/pw";
+	is_int(ap_iotedge_read_inputs(&in, &s, &err) != 0, 1, "an unreadable password file");
+	contains(err.msg, "reading the registry password", "says what it was reading");
+	ap_iotedge_secrets_release(&s);
+	if (dir)
+		tu_rm_rf(dir);
+	free(pwfile);
+	free(dir);
+}
+
 int main(void)
 {
 	test_valid();
@@ -892,5 +954,6 @@ int main(void)
 	test_apply_agent();
 	test_apply_injection();
 	test_apply_shapes();
+	test_inputs_and_event();
 	return tap_done();
 }

@@ -1,0 +1,645 @@
+/* build.c - source manifest + payloads -> signed release (bundle, offline
+ * folder, self-extracting setup); see airpack/build.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airpack/build.h"
+#include "airpack/bundle.h"
+#include "airpack/digest.h"
+#include "airpack/extract.h"
+#include "airpack/fsx.h"
+#include "airpack/layout.h"
+#include "airpack/manifest.h"
+#include "airpack/probe.h"
+#include "airpack/sbom.h"
+#include "airpack/sfx.h"
+#include "airpack/sign.h"
+#include "airpack/sink.h"
+#include "airpack/str.h"
+#include "airpack/winname.h"
+#include "airpack/banned.h"
+
+#define SOURCE_MAX (4u << 20)
+
+/* Where each component's payload was found in the payload folder. */
+struct found {
+	char *path;
+	uint64_t size;
+	bool pinned; /* the source manifest pins this component's sha256 */
+};
+
+/* One build's state; every output has its own small step below. */
+struct build {
+	const struct ap_build_opts *o;
+	struct ap_manifest *m;
+	struct ap_key *key;
+	char key_id[AP_KEY_ID_LEN];
+	struct found *found;         /* one per component ... */
+	struct ap_sbom_files *files; /* ... each */
+	size_t n;                    /* of them */
+	enum ap_compress comp;
+	size_t plen, slen;         /* the placeholder manifest's and signature's lengths */
+	char *json;                /* the final signed manifest */
+	size_t jlen;
+	unsigned char *sig;
+	size_t sig_len;
+	const char *bundle_path;   /* where the bundle is written, or NULL */
+	char *tmp_bundle;          /* SETUP.bundle: a setup's bundle, never given its name */
+	bool intermediate;         /* the bundle exists only for the setup */
+	struct ap_bundle_writer *w;
+	struct ap_afile bundle, head;
+	struct ap_layout *layout;
+	struct ap_strvec warnings; /* for the result */
+};
+
+static int find_payloads(const struct ap_manifest *m, const char *dir, struct found *found,
+			 struct ap_err *err)
+{
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_component *c = &m->components[i];
+		struct ap_stat st;
+
+		for (size_t a = 0; a <= c->n_aliases && !found[i].path; a++) {
+			const char *name = a == 0 ? c->file : c->aliases[a - 1];
+			char *path = ap_path_join(dir, name);
+
+			if (!path)
+				return ap_err_set(err, AP_E_NOMEM, "out of memory");
+			if (ap_fsx_stat(path, &st, err) != 0) {
+				free(path);
+				return err ? err->code : AP_E_IO;
+			}
+			if (st.type != AP_FT_FILE) {
+				free(path);
+				continue;
+			}
+			found[i].path = path;
+			found[i].size = st.size;
+		}
+		if (!found[i].path)
+			return ap_err_set(err, AP_E_NOTFOUND,
+					  "component '%s': no '%s'%s in '%s'", c->name, c->file,
+					  c->n_aliases ? " (or its aliases)" : "", dir);
+		if (c->has_size && c->size != found[i].size)
+			return ap_err_set(err, AP_E_DIGEST,
+					  "component '%s': '%s' is %llu bytes, the source manifest "
+					  "pins %llu", c->name, found[i].path,
+					  (unsigned long long)found[i].size,
+					  (unsigned long long)c->size);
+	}
+	return 0;
+}
+
+static int check_pinned(const struct ap_component *c, const struct found *f, const char *hex,
+			struct ap_err *err)
+{
+	if (f->pinned && !ap_sha256_eq(c->sha256, hex))
+		return ap_err_set(err, AP_E_DIGEST,
+				  "component '%s': '%s' has sha256 %s, the source manifest pins %s",
+				  c->name, f->path, hex, c->sha256);
+	return 0;
+}
+
+/* A warning for the result: what would be refused for Windows in a
+ * release for another platform. */
+static int warn_windows(struct build *b, const char *what, const struct ap_err *why,
+			struct ap_err *err)
+{
+	struct ap_strbuf sb = AP_STRBUF_INIT;
+	const char *platform = b->m->platform ? b->m->platform : "unset";
+
+	ap_strbuf_addf(&sb, "%s%s (fine on this release's platform '%s', not on Windows)", what,
+		       why->msg, platform);
+	if (ap_strvec_push_nodup(&b->warnings, ap_strbuf_detach(&sb, NULL)) != 0)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Names Windows treats specially (airpack/winname.h) in the manifest:
+ * refused in a release for Windows, a warning in any other. */
+static int check_windows_names(struct build *b, struct ap_err *err)
+{
+	struct ap_err why = AP_ERR_INIT;
+
+	if (ap_winname_platform_is_windows(b->m->platform))
+		return ap_manifest_windows_check(b->m, err);
+	if (ap_manifest_windows_check(b->m, &why) == 0)
+		return 0;
+	return warn_windows(b, "", &why, err);
+}
+
+/* ap_extract_measure, with Windows' names as check_windows_names says. */
+static int measure_one(struct build *b, const struct ap_component *c, const char *path,
+		       uint64_t *size, uint64_t *files, struct ap_err *err)
+{
+	struct ap_err why = AP_ERR_INIT;
+	char what[AP_ERR_MSG_MAX];
+	int rc;
+
+	if (ap_winname_platform_is_windows(b->m->platform))
+		return ap_extract_measure_names(path, true, size, files, err);
+	rc = ap_extract_measure_names(path, true, size, files, &why);
+	if (rc == 0)
+		return 0;
+	if (rc == AP_E_UNSAFE && strstr(why.msg, "unsafe name for Windows")) {
+		snprintf(what, sizeof(what), "component '%s': ", c->name);
+		rc = warn_windows(b, what, &why, err);
+		if (rc)
+			return rc;
+	}
+	return ap_extract_measure(path, size, files, err);
+}
+
+/* Every extract component's expanded size and file count, signed with the
+ * release so the installer holds the archive to them.  A source manifest
+ * that pins them must agree. */
+static int measure_extracts(struct build *b, struct ap_err *err)
+{
+	struct ap_manifest *m = b->m;
+	const struct found *found = b->found;
+
+	for (size_t i = 0; i < m->n_components; i++) {
+		struct ap_component *c = &m->components[i];
+		uint64_t size = 0, files = 0;
+		int rc;
+
+		if (c->action != AP_ACTION_EXTRACT)
+			continue;
+		rc = measure_one(b, c, found[i].path, &size, &files, err);
+		if (rc) {
+			ap_err_prefix(err, "component '%s'", c->name);
+			return rc;
+		}
+		if (c->has_expanded && (c->expanded_size != size || c->expanded_files != files))
+			return ap_err_set(err, AP_E_DIGEST,
+					  "component '%s': '%s' expands to %llu bytes in %llu "
+					  "files, the source manifest pins %llu bytes in %llu files",
+					  c->name, found[i].path, (unsigned long long)size,
+					  (unsigned long long)files,
+					  (unsigned long long)c->expanded_size,
+					  (unsigned long long)c->expanded_files);
+		c->has_expanded = true;
+		c->expanded_size = size;
+		c->expanded_files = files;
+	}
+	return 0;
+}
+
+/* Create the folder an output file goes into. */
+static int make_parent(const char *path, struct ap_err *err)
+{
+	char *dir;
+	int rc;
+
+	if (!path)
+		return 0;
+	dir = ap_path_dirname(path);
+	if (!dir)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	rc = ap_fsx_mkdir_p(dir, 0755, err);
+	free(dir);
+	return rc;
+}
+
+/* What a killed earlier run left beside an output: PATH.tmp-XXXXXX from
+ * ap_afile (the bundle, the setup) and, for a setup, the temporaries of
+ * its intermediate bundle (SETUP.bundle.tmp-XXXXXX). */
+static int remove_stale_temps(const char *path, const char *suffix, struct ap_err *err)
+{
+	char *dir, *base;
+	size_t n;
+	int rc;
+
+	if (!path)
+		return 0;
+	n = strlen(ap_path_basename(path)) + strlen(suffix) + 1;
+	dir = ap_path_dirname(path);
+	base = malloc(n);
+	if (!dir || !base) {
+		free(dir);
+		free(base);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	snprintf(base, n, "%s%s", ap_path_basename(path), suffix);
+	rc = ap_fsx_remove_temps(dir, base, NULL, err);
+	free(dir);
+	free(base);
+	return rc;
+}
+
+/* The outputs' folders, and what a killed earlier run left beside them. */
+static int prepare_outputs(const struct ap_build_opts *o, struct ap_err *err)
+{
+	int rc = make_parent(o->bundle, err);
+
+	if (rc == 0)
+		rc = make_parent(o->sfx, err);
+	if (rc == 0)
+		rc = remove_stale_temps(o->bundle, "", err);
+	if (rc == 0)
+		rc = remove_stale_temps(o->sfx, "", err);
+	if (rc == 0)
+		rc = remove_stale_temps(o->sfx, ".bundle", err);
+	return rc;
+}
+
+/* Read and parse the source manifest, load the key and find the payloads. */
+static int load_inputs(struct build *b, struct ap_err *err)
+{
+	const struct ap_build_opts *o = b->o;
+	char *src = NULL;
+	size_t src_len = 0;
+	int rc;
+
+	rc = ap_fsx_read_file(o->source, SOURCE_MAX, &src, &src_len, err);
+	if (rc == 0)
+		rc = prepare_outputs(o, err);
+	if (rc)
+		goto out;
+	rc = ap_manifest_parse(src, src_len, AP_MANIFEST_SOURCE, &b->m, err);
+	if (rc) {
+		ap_err_prefix(err, "source manifest '%s'", o->source);
+		goto out;
+	}
+	rc = ap_key_load_private(o->key, &b->key, err);
+	if (rc == 0)
+		rc = ap_key_check_signing(b->key, o->key, err);
+	if (rc)
+		goto out;
+	ap_key_id(b->key, b->key_id);
+	free(b->m->key_id);
+	b->m->key_id = ap_strdup(b->key_id);
+	b->n = b->m->n_components;
+	b->found = calloc(b->n, sizeof(*b->found));
+	b->files = calloc(b->n, sizeof(*b->files));
+	if (!b->m->key_id || !b->found || !b->files) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = find_payloads(b->m, o->payloads, b->found, err);
+out:
+	free(src);
+	return rc;
+}
+
+/* --compress auto: gzip only when a sample of the payloads shows it pays. */
+static int choose_compression(struct build *b, struct ap_err *err)
+{
+	struct ap_probe p = { 0, 0, 0, 0 };
+	int rc;
+
+	b->comp = b->o->compress;
+	if (!b->o->compress_auto)
+		return 0;
+	for (size_t i = 0; i < b->m->n_components; i++) {
+		rc = ap_probe_add(&p, b->found[i].path, b->found[i].size, err);
+		if (rc)
+			return rc;
+	}
+	b->comp = ap_probe_worth_it(&p) ? AP_COMPRESS_GZIP : AP_COMPRESS_NONE;
+	return 0;
+}
+
+/* The manifest goes first in the bundle but needs the payloads' hashes:
+ * emit it with placeholder hashes (and its SBOM, which lists every
+ * archive's files, read now) to learn the exact lengths the bundle
+ * reserves for the manifest and its signature. */
+static int reserve_manifest(struct build *b, struct ap_err *err)
+{
+	struct ap_manifest *m = b->m;
+	char *json = NULL;
+	unsigned char *sig = NULL;
+	int rc;
+
+	for (size_t i = 0; i < m->n_components; i++) {
+		struct ap_component *c = &m->components[i];
+
+		c->size = b->found[i].size;
+		c->has_size = true;
+		b->found[i].pinned = c->has_sha256;
+		if (!c->has_sha256)
+			memset(c->sha256, '0', AP_SHA256_HEX - 1);
+		c->sha256[AP_SHA256_HEX - 1] = '\0';
+		c->has_sha256 = true;
+	}
+	for (size_t i = 0; i < m->n_components; i++) {
+		if (m->components[i].action != AP_ACTION_EXTRACT)
+			continue;
+		rc = ap_sbom_scan_archive(b->found[i].path, &b->files[i], err);
+		if (rc) {
+			ap_err_prefix(err, "component '%s'", m->components[i].name);
+			return rc;
+		}
+	}
+	rc = ap_sbom_emit(m, b->files, b->o->sbom, b->o->mtime, &m->sbom, NULL, err);
+	if (rc == 0)
+		rc = ap_manifest_emit(m, &json, &b->plen, err);
+	if (rc == 0)
+		rc = ap_sign(b->key, json, b->plen, &sig, &b->slen, err);
+	free(json);
+	free(sig);
+	return rc;
+}
+
+/* Where the bundle goes: -o, else (for a setup that carries its payloads)
+ * SETUP.bundle's temporary, which the setup copies and which is removed.
+ * A detached setup gets its manifest-only bundle there instead. */
+static int plan_bundle(struct build *b, struct ap_err *err)
+{
+	const struct ap_build_opts *o = b->o;
+	size_t n;
+
+	b->bundle_path = o->bundle;
+	if (!o->sfx || (!o->sfx_detached && o->bundle))
+		return 0;
+	n = strlen(o->sfx) + sizeof(".bundle");
+	b->tmp_bundle = malloc(n);
+	if (!b->tmp_bundle)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	snprintf(b->tmp_bundle, n, "%s.bundle", o->sfx);
+	if (!o->sfx_detached) {
+		b->bundle_path = b->tmp_bundle;
+		b->intermediate = true;
+	}
+	return 0;
+}
+
+/* Output 1, the bundle: stream every payload into it once, hashing it. */
+static int bundle_payloads(struct build *b, struct ap_err *err)
+{
+	const struct ap_progress_ops *p = b->o->progress;
+	int rc;
+
+	rc = ap_afile_open(&b->bundle, b->bundle_path, 0644, err);
+	if (rc == 0)
+		rc = ap_bundle_writer_open(b->bundle.fp, b->comp, b->o->level, b->o->mtime, b->plen,
+					   b->slen, &b->w, err);
+	for (size_t i = 0; rc == 0 && i < b->m->n_components; i++) {
+		struct ap_component *c = &b->m->components[i];
+		char hex[AP_SHA256_HEX];
+
+		ap_progress_ops_start(p, c->file, c->size);
+		rc = ap_bundle_writer_add_file(b->w, c->file, b->found[i].path, c->size, hex,
+					       AP_PROGRESS_STEP(p), AP_PROGRESS_CTX(p), err);
+		ap_progress_ops_end(p);
+		if (rc) {
+			ap_err_prefix(err, "component '%s'", c->name);
+			return rc;
+		}
+		rc = check_pinned(c, &b->found[i], hex, err);
+		if (rc == 0)
+			memcpy(c->sha256, hex, AP_SHA256_HEX);
+	}
+	return rc;
+}
+
+/* Output 2, the offline folder: copy the payloads in (ap_layout writes
+ * it), each checked against the size found and, when the bundle already
+ * hashed them (checked), against that hash; otherwise the copy is the one
+ * pass that hashes it (and checks a pinned sha256).  A payload that
+ * differs never gets its final name. */
+static int layout_payloads(struct build *b, bool checked, struct ap_err *err)
+{
+	const struct ap_progress_ops *p = b->o->progress;
+	int rc;
+
+	rc = ap_layout_open(b->o->layout, NULL, 0, &b->layout, err);
+	for (size_t i = 0; rc == 0 && i < b->m->n_components; i++) {
+		struct ap_component *c = &b->m->components[i];
+		struct ap_sink_expect x = { b->found[i].path, true, c->size, NULL, NULL };
+		char hex[AP_SHA256_HEX];
+
+		if (checked || b->found[i].pinned)
+			x.sha256 = c->sha256;
+		ap_progress_ops_start(p, c->file, c->size);
+		rc = ap_layout_copy_file(b->layout, c->file, b->found[i].path, &x,
+					 AP_PROGRESS_STEP(p), AP_PROGRESS_CTX(p), hex, err);
+		ap_progress_ops_end(p);
+		if (rc == AP_E_DIGEST && checked) {
+			ap_err_prefix(err, "component '%s' changed while building", c->name);
+			return rc;
+		}
+		if (rc) {
+			ap_err_prefix(err, "component '%s'", c->name);
+			return rc;
+		}
+		memcpy(c->sha256, hex, AP_SHA256_HEX);
+	}
+	return rc;
+}
+
+/* Neither a bundle nor a folder reads the payloads (a detached setup
+ * alone): hash them. */
+static int hash_payloads(struct build *b, struct ap_err *err)
+{
+	const struct ap_progress_ops *p = b->o->progress;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < b->m->n_components; i++) {
+		struct ap_component *c = &b->m->components[i];
+		char hex[AP_SHA256_HEX];
+
+		ap_progress_ops_start(p, c->file, c->size);
+		rc = ap_sha256_file(b->found[i].path, hex, NULL, AP_PROGRESS_STEP(p),
+				    AP_PROGRESS_CTX(p), err);
+		ap_progress_ops_end(p);
+		if (rc == 0)
+			rc = check_pinned(c, &b->found[i], hex, err);
+		if (rc == 0)
+			memcpy(c->sha256, hex, AP_SHA256_HEX);
+	}
+	return rc;
+}
+
+/* Read every payload once: the first writer that streams them hashes
+ * them, the next checks its copies against that hash. */
+static int stream_payloads(struct build *b, struct ap_err *err)
+{
+	int rc = 0;
+
+	if (b->bundle_path)
+		rc = bundle_payloads(b, err);
+	if (rc == 0 && b->o->layout)
+		rc = layout_payloads(b, b->bundle_path != NULL, err);
+	if (rc == 0 && !b->bundle_path && !b->o->layout)
+		rc = hash_payloads(b, err);
+	return rc;
+}
+
+/* The release manifest with the real hashes (and SBOM), signed. */
+static int sign_manifest(struct build *b, struct ap_err *err)
+{
+	int rc;
+
+	free(b->m->sbom);
+	b->m->sbom = NULL;
+	rc = ap_sbom_emit(b->m, b->files, b->o->sbom, b->o->mtime, &b->m->sbom, NULL, err);
+	if (rc == 0)
+		rc = ap_manifest_emit(b->m, &b->json, &b->jlen, err);
+	if (rc == 0)
+		rc = ap_sign(b->key, b->json, b->jlen, &b->sig, &b->sig_len, err);
+	return rc;
+}
+
+/* Finish the bundle: renamed into place, or (a setup's) left flushed
+ * under its temporary name for the setup to copy. */
+static int commit_bundle(struct build *b, struct ap_err *err)
+{
+	int rc = ap_bundle_writer_finish(b->w, b->json, b->jlen, b->sig, b->sig_len, err);
+
+	if (rc)
+		return rc;
+	if (!b->intermediate)
+		return ap_afile_commit(&b->bundle, err);
+	if (fflush(b->bundle.fp) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot write '%s'", b->bundle.tmp);
+	return 0;
+}
+
+/* A bundle holding only the signed manifest, for a detached setup: written
+ * to the head file's temporary name and left there (flushed). */
+static int write_head_bundle(struct build *b, struct ap_err *err)
+{
+	struct ap_bundle_writer *w = NULL;
+	int rc;
+
+	rc = ap_afile_open(&b->head, b->tmp_bundle, 0644, err);
+	if (rc)
+		return rc;
+	rc = ap_bundle_writer_open(b->head.fp, AP_COMPRESS_NONE, 0, b->o->mtime, b->jlen,
+				   b->sig_len, &w, err);
+	if (rc == 0)
+		rc = ap_bundle_writer_finish(w, b->json, b->jlen, b->sig, b->sig_len, err);
+	ap_bundle_writer_free(w);
+	if (rc == 0 && fflush(b->head.fp) != 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot write '%s'", b->head.tmp);
+	return rc;
+}
+
+/* Output 3, the setup: the stub, the signer's public key and a bundle (the
+ * whole release, or the manifest alone when detached). */
+static int write_setup(struct build *b, struct ap_err *err)
+{
+	const struct ap_build_opts *o = b->o;
+	const char *from = b->bundle_path;
+	char *pem = NULL;
+	size_t pem_len = 0;
+	int rc;
+
+	if (o->sfx_detached) {
+		rc = write_head_bundle(b, err);
+		if (rc)
+			return rc;
+		from = b->head.tmp;
+	} else if (b->intermediate) {
+		from = b->bundle.tmp;
+	}
+	rc = ap_key_public_pem(b->key, &pem, &pem_len, err);
+	if (rc == 0)
+		rc = ap_sfx_write(o->sfx, o->sfx_stub, pem, pem_len, from, o->sfx_detached, err);
+	free(pem);
+	return rc;
+}
+
+/* The signed manifest and signature go in last, in every output. */
+static int commit_outputs(struct build *b, struct ap_err *err)
+{
+	int rc = 0;
+
+	if (b->w)
+		rc = commit_bundle(b, err);
+	if (rc == 0 && b->layout)
+		rc = ap_layout_commit(b->layout, b->json, b->jlen, b->sig, b->sig_len, err);
+	if (rc == 0 && b->o->sfx)
+		rc = write_setup(b, err);
+	return rc;
+}
+
+static int check_opts(const struct ap_build_opts *o, struct ap_err *err)
+{
+	if (!o->source || !o->payloads || !o->key)
+		return ap_err_set(err, AP_E_USAGE,
+				  "building needs a source manifest, a payload folder and a key");
+	if (!o->bundle && !o->layout && !o->sfx)
+		return ap_err_set(err, AP_E_USAGE, "nothing to write: no bundle, offline folder "
+				  "or setup named");
+	if (o->sfx && !o->sfx_stub)
+		return ap_err_set(err, AP_E_USAGE, "a setup needs the airpack-setup stub to "
+				  "start from");
+	if (o->mtime < 0)
+		return ap_err_set(err, AP_E_USAGE, "the build time must not be negative");
+	if (o->sfx && !ap_fsx_is_file(o->sfx_stub))
+		return ap_err_set(err, AP_E_NOTFOUND, "setup stub '%s' does not exist",
+				  o->sfx_stub);
+	return 0;
+}
+
+static void build_release(struct build *b, bool ok)
+{
+	if (!ok || b->intermediate)
+		ap_afile_abort(&b->bundle);
+	ap_afile_abort(&b->head);
+	ap_bundle_writer_free(b->w);
+	ap_layout_free(b->layout);
+	for (size_t i = 0; b->found && i < b->n; i++)
+		free(b->found[i].path);
+	free(b->found);
+	for (size_t i = 0; b->files && i < b->n; i++)
+		ap_sbom_files_release(&b->files[i]);
+	free(b->files);
+	ap_manifest_free(b->m);
+	ap_key_free(b->key);
+	free(b->json);
+	free(b->sig);
+	free(b->tmp_bundle);
+	ap_strvec_release(&b->warnings);
+}
+
+int ap_build(const struct ap_build_opts *o, struct ap_build_result *res, struct ap_err *err)
+{
+	struct build b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.o = o;
+	b.bundle = (struct ap_afile)AP_AFILE_INIT;
+	b.head = (struct ap_afile)AP_AFILE_INIT;
+	rc = check_opts(o, err);
+	if (rc == 0)
+		rc = load_inputs(&b, err);
+	if (rc == 0)
+		rc = choose_compression(&b, err);
+	if (rc == 0)
+		rc = check_windows_names(&b, err);
+	if (rc == 0)
+		rc = measure_extracts(&b, err);
+	if (rc == 0)
+		rc = reserve_manifest(&b, err);
+	if (rc == 0)
+		rc = plan_bundle(&b, err);
+	if (rc == 0)
+		rc = stream_payloads(&b, err);
+	if (rc == 0)
+		rc = sign_manifest(&b, err);
+	if (rc == 0)
+		rc = commit_outputs(&b, err);
+	if (rc == 0) {
+		res->manifest = b.m;
+		b.m = NULL;
+		memcpy(res->key_id, b.key_id, sizeof(res->key_id));
+		res->compress = b.comp;
+		res->level = o->level;
+		res->warnings = b.warnings;
+		ap_strvec_init(&b.warnings);
+	}
+	build_release(&b, rc == 0);
+	return rc;
+}
+
+void ap_build_result_release(struct ap_build_result *res)
+{
+	ap_manifest_free(res->manifest);
+	res->manifest = NULL;
+	ap_strvec_release(&res->warnings);
+}
