@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "lifecycle.h"
 #include "setup.h"
+#include "airpack/fsx.h"
 #include "airpack/configure.h"
 #include "airpack/history.h"
 #include "airpack/manifest.h"
@@ -174,6 +175,7 @@ struct provision_run {
 static void print_result(const struct provision_run *pr)
 {
 	const struct setup_opts *o = pr->o;
+	char said[64];
 	const struct ap_connstr *c = &pr->s->c;
 
 	if (o->json) {
@@ -213,7 +215,8 @@ static void print_result(const struct provision_run *pr)
 		printf("  %-13s%s (password set)\n", "registry:", pr->ie.set.registry_user);
 	if (pr->a->proxy)
 		printf("  %-13s%s\n", "proxy:", pr->ie.proxy);
-	printf("  %-13s/%s (mode %04o)\n", "config:", pr->res.config_path, pr->res.config_mode);
+	printf("  %-13s/%s (%s)\n", "config:", pr->res.config_path,
+	       ap_fsx_access_said(pr->res.config_mode, said, sizeof(said)));
 }
 
 static void log_event(const struct provision_run *pr, int rc, const struct ap_err *err)

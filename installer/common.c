@@ -183,7 +183,7 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 
 const char *setup_root(const struct setup_opts *o)
 {
-	return o->root ? o->root : "/";
+	return o->root ? o->root : ap_fsx_default_root();
 }
 
 bool setup_is_sfx(char **self_path)

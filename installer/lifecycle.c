@@ -209,6 +209,9 @@ void lifecycle_provisioning_print(const struct lc_provisioning *ps)
 		printf(" (provisioned at %s)", when);
 	}
 	printf("\n");
+	if (ps->cfg.exposed)
+		printf("  %-13sholds secrets but is not private (expected %s)\n", "access:",
+		       ps->cfg.access);
 }
 
 void lifecycle_provisioning_json(struct ap_json *j, const struct lc_provisioning *ps)
@@ -222,6 +225,7 @@ void lifecycle_provisioning_json(struct ap_json *j, const struct lc_provisioning
 	ap_json_str(j, "problem", provisioned(ps) ? NULL : why_not(ps));
 	ap_json_str(j, "config_path", ps->cfg.config_path);
 	ap_json_str(j, "config_state", ap_lifecycle_config_state_name(ps->cfg.state));
+	ap_json_bool(j, "config_private", !ps->cfg.exposed);
 	if (ps->cfg.rec)
 		ap_history_format_time(ps->cfg.rec->provisioned_at, when);
 	ap_json_str(j, "provisioned_at", ps->cfg.rec ? when : NULL);

@@ -10,6 +10,7 @@
 #include "setup.h"
 #include "airpack/fetch.h"
 #include "airpack/fsx.h"
+#include "airpack/history.h"
 #include "airpack/state.h"
 #include "airpack/banned.h"
 
@@ -39,7 +40,7 @@ static const struct command commands[] = {
 	  "Installs the release into ROOT/<prefix> as one transaction: everything is\n"
 	  "staged and fsynced, then switched in atomically; a failure or kill leaves the\n"
 	  "previous install as it was, and a rerun completes. The receipt goes to\n"
-	  "ROOT/var/lib/airpack/<product>/.\n\n"
+	  "ROOT/" AP_STATE_BASE "/<product>/.\n\n"
 	  "Run actions run after the switch when the root is this host's (/). With any\n"
 	  "other root (an image) they are recorded as pending for firstboot on the\n"
 	  "device unless --run-in-root or --run-on-host says otherwise.\n\n"
@@ -101,7 +102,7 @@ static const struct command commands[] = {
 	{ "log", cmd_log, "show the install and provision history",
 	  "usage: airpack-setup log [--root DIR] [--product NAME] [--json] [-v]\n\n"
 	  "One line per install, verify, provision, uninstall and firstboot under the root\n"
-	  "(ROOT/var/log/airpack/history.jsonl, kept across uninstalls): time, event,\n"
+	  "(ROOT/" AP_HISTORY_PATH ", kept across uninstalls): time, event,\n"
 	  "product, version, result and what happened. --json prints the stored JSON\n"
 	  "lines; -v adds where each component came from and the other details.\n\n"
 	  "      --product NAME      only this product's events\n"
@@ -201,7 +202,7 @@ int main(int argc, char **argv)
 	if (ap_fetch_global_init(&err) != 0)
 		return setup_die(&err);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-			  strcmp(argv[1], "help") == 0)) {
+			  strcmp(argv[1], "help") == 0 || strcmp(argv[1], "/?") == 0)) {
 		if (argc > 2 && find_command(argv[2]))
 			rc = setup_print_usage(argv[2]);
 		else

@@ -4,6 +4,7 @@
 
 #include "airpack/bounds.h"
 #include "airpack/state.h"
+#include "airpack/winname.h"
 #include "airpack/banned.h"
 
 /* The system folders below the top level (every top-level folder is one).
@@ -38,9 +39,19 @@ static const struct sys_dir sys_dirs[] = {
 };
 #define N_SYS_DIRS (sizeof(sys_dirs) / sizeof(sys_dirs[0]))
 
-/* The state module owns these paths. */
-static const char *const airpack_dirs[] = { AP_STATE_BASE, AP_STATE_LOG_BASE,
-					    AP_STATE_CACHE_BASE };
+/* The state module owns these paths; the other OS's layout (and Windows'
+ * whole ProgramData/airpack, which holds the trust folder) is airpack's
+ * too, so an image root prepared on one OS for the other is covered. */
+static const char *const airpack_dirs[] = {
+	AP_STATE_BASE,     AP_STATE_LOG_BASE,   AP_STATE_CACHE_BASE,
+#ifdef _WIN32
+	"var/lib/airpack", "var/log/airpack",   "var/cache/airpack",
+#endif
+	"ProgramData/airpack",
+};
+#define AIRPACK_DIRS_SAID                                                                          \
+	"is, holds or lies in one of airpack's own folders (var/lib/airpack, var/log/airpack, "   \
+	"var/cache/airpack, ProgramData/airpack)"
 #define N_AIRPACK_DIRS (sizeof(airpack_dirs) / sizeof(airpack_dirs[0]))
 
 static char lower(char c)
@@ -56,12 +67,9 @@ static size_t part_len(const char *s)
 	return slash ? (size_t)(slash - s) : strlen(s);
 }
 
-/* The length Windows sees: trailing dots and spaces dropped. */
 static size_t trimmed(const char *s, size_t n)
 {
-	while (n > 0 && (s[n - 1] == '.' || s[n - 1] == ' '))
-		n--;
-	return n;
+	return ap_winname_trimmed_len(s, n);
 }
 
 static bool part_eq(const char *a, size_t na, const char *b, size_t nb)
@@ -188,8 +196,7 @@ const char *ap_bounds_data_dir_problem(const char *rel, const char *prefix)
 	if (find_sys_dir(rel))
 		return "is a system folder";
 	if (ap_bounds_airpack_overlap(rel))
-		return "is, holds or lies in one of airpack's own folders (var/lib/airpack, "
-		       "var/log/airpack, var/cache/airpack)";
+		return AIRPACK_DIRS_SAID;
 	if (prefix && ap_bounds_within(prefix, rel))
 		return "is or holds the release's prefix";
 	return NULL;
@@ -203,8 +210,7 @@ const char *ap_bounds_config_path_problem(const char *rel)
 	size_t n;
 
 	if (ap_bounds_airpack_overlap(rel))
-		return "is, holds or lies in one of airpack's own folders (var/lib/airpack, "
-		       "var/log/airpack, var/cache/airpack)";
+		return AIRPACK_DIRS_SAID;
 	if (!slash)
 		return "is a file at the top of the root (the configuration goes in a folder "
 		       "of its own, like etc/<product>/config.yaml)";

@@ -17,6 +17,7 @@
 #include "airpack/sign.h"
 #include "airpack/sink.h"
 #include "airpack/str.h"
+#include "airpack/winname.h"
 #include "airpack/banned.h"
 
 #define SOURCE_MAX (4u << 20)
@@ -49,6 +50,7 @@ struct build {
 	struct ap_bundle_writer *w;
 	struct ap_afile bundle, head;
 	struct ap_layout *layout;
+	struct ap_strvec warnings; /* for the result */
 };
 
 static int find_payloads(const struct ap_manifest *m, const char *dir, struct found *found,
@@ -99,11 +101,64 @@ static int check_pinned(const struct ap_component *c, const struct found *f, con
 	return 0;
 }
 
+/* A warning for the result: what would be refused for Windows in a
+ * release for another platform. */
+static int warn_windows(struct build *b, const char *what, const struct ap_err *why,
+			struct ap_err *err)
+{
+	struct ap_strbuf sb = AP_STRBUF_INIT;
+	const char *platform = b->m->platform ? b->m->platform : "unset";
+
+	ap_strbuf_addf(&sb, "%s%s (fine on this release's platform '%s', not on Windows)", what,
+		       why->msg, platform);
+	if (ap_strvec_push_nodup(&b->warnings, ap_strbuf_detach(&sb, NULL)) != 0)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Names Windows treats specially (airpack/winname.h) in the manifest:
+ * refused in a release for Windows, a warning in any other. */
+static int check_windows_names(struct build *b, struct ap_err *err)
+{
+	struct ap_err why = AP_ERR_INIT;
+
+	if (ap_winname_platform_is_windows(b->m->platform))
+		return ap_manifest_windows_check(b->m, err);
+	if (ap_manifest_windows_check(b->m, &why) == 0)
+		return 0;
+	return warn_windows(b, "", &why, err);
+}
+
+/* ap_extract_measure, with Windows' names as check_windows_names says. */
+static int measure_one(struct build *b, const struct ap_component *c, const char *path,
+		       uint64_t *size, uint64_t *files, struct ap_err *err)
+{
+	struct ap_err why = AP_ERR_INIT;
+	char what[AP_ERR_MSG_MAX];
+	int rc;
+
+	if (ap_winname_platform_is_windows(b->m->platform))
+		return ap_extract_measure_names(path, true, size, files, err);
+	rc = ap_extract_measure_names(path, true, size, files, &why);
+	if (rc == 0)
+		return 0;
+	if (rc == AP_E_UNSAFE && strstr(why.msg, "unsafe name for Windows")) {
+		snprintf(what, sizeof(what), "component '%s': ", c->name);
+		rc = warn_windows(b, what, &why, err);
+		if (rc)
+			return rc;
+	}
+	return ap_extract_measure(path, size, files, err);
+}
+
 /* Every extract component's expanded size and file count, signed with the
  * release so the installer holds the archive to them.  A source manifest
  * that pins them must agree. */
-static int measure_extracts(struct ap_manifest *m, const struct found *found, struct ap_err *err)
+static int measure_extracts(struct build *b, struct ap_err *err)
 {
+	struct ap_manifest *m = b->m;
+	const struct found *found = b->found;
+
 	for (size_t i = 0; i < m->n_components; i++) {
 		struct ap_component *c = &m->components[i];
 		uint64_t size = 0, files = 0;
@@ -111,7 +166,7 @@ static int measure_extracts(struct ap_manifest *m, const struct found *found, st
 
 		if (c->action != AP_ACTION_EXTRACT)
 			continue;
-		rc = ap_extract_measure(found[i].path, &size, &files, err);
+		rc = measure_one(b, c, found[i].path, &size, &files, err);
 		if (rc) {
 			ap_err_prefix(err, "component '%s'", c->name);
 			return rc;
@@ -538,6 +593,7 @@ static void build_release(struct build *b, bool ok)
 	free(b->json);
 	free(b->sig);
 	free(b->tmp_bundle);
+	ap_strvec_release(&b->warnings);
 }
 
 int ap_build(const struct ap_build_opts *o, struct ap_build_result *res, struct ap_err *err)
@@ -555,7 +611,9 @@ int ap_build(const struct ap_build_opts *o, struct ap_build_result *res, struct 
 	if (rc == 0)
 		rc = choose_compression(&b, err);
 	if (rc == 0)
-		rc = measure_extracts(b.m, b.found, err);
+		rc = check_windows_names(&b, err);
+	if (rc == 0)
+		rc = measure_extracts(&b, err);
 	if (rc == 0)
 		rc = reserve_manifest(&b, err);
 	if (rc == 0)
@@ -572,6 +630,8 @@ int ap_build(const struct ap_build_opts *o, struct ap_build_result *res, struct 
 		memcpy(res->key_id, b.key_id, sizeof(res->key_id));
 		res->compress = b.comp;
 		res->level = o->level;
+		res->warnings = b.warnings;
+		ap_strvec_init(&b.warnings);
 	}
 	build_release(&b, rc == 0);
 	return rc;
@@ -581,4 +641,5 @@ void ap_build_result_release(struct ap_build_result *res)
 {
 	ap_manifest_free(res->manifest);
 	res->manifest = NULL;
+	ap_strvec_release(&res->warnings);
 }

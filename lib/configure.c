@@ -265,7 +265,7 @@ int ap_configure_run(const char *root, const struct ap_manifest *m, struct ap_re
 	int rc;
 
 	if (!root)
-		root = "/";
+		root = ap_fsx_default_root();
 	if (!m->has_config)
 		return ap_err_set(err, AP_E_MANIFEST,
 				  "%s %s declares no device configuration (its manifest has no "

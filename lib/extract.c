@@ -21,6 +21,7 @@
 #include "airpack/extract.h"
 #include "airpack/fsx.h"
 #include "airpack/str.h"
+#include "airpack/winname.h"
 #include "airpack/banned.h"
 
 #define READ_BLOCK (256 * 1024)
@@ -74,6 +75,9 @@ struct extractor {
 	/* What has been extracted: bytes of regular files, files. */
 	uint64_t total, n_files;
 	struct nameset names;
+	/* With windows_names: the names Windows sees (airpack/winname.h). */
+	bool windows_names;
+	struct nameset folded;
 
 	/* The working folder is switched between the caller's and dest's;
 	 * see enter_dest(). */
@@ -174,6 +178,57 @@ static void names_release(struct nameset *ns)
 	free(ns->v);
 }
 
+/* For a release Windows installs: refuse a name Windows treats specially,
+ * and a new name (the path or one of its folders) that Windows sees as the
+ * same as an earlier one ("A.txt" after "a.txt", "x." after "x"). */
+static int check_windows(struct extractor *ex, const char *raw, const char *relpath,
+                         struct ap_err *err)
+{
+	char why[1024], qp[512];
+	size_t off = 0, len = 0;
+	const char *problem = ap_winname_path_problem(relpath, &off, &len);
+
+	if (problem) {
+		snprintf(why, sizeof(why), "unsafe name for Windows: '%.*s' is %s", (int)len,
+		         relpath + off, problem);
+		return refuse(ex, raw, why, err);
+	}
+	for (size_t n = 0;; n++) {
+		bool last = relpath[n] == '\0';
+		char *key;
+		int rc;
+
+		if (!last && relpath[n] != '/')
+			continue;
+		if (names_find(&ex->names, relpath, n)) {
+			if (last)
+				return 0;
+			continue;
+		}
+		key = ap_strndup(relpath, n);
+		if (key) {
+			char *folded = ap_winname_fold(key);
+
+			free(key);
+			key = folded;
+		}
+		if (!key)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		if (names_find(&ex->folded, key, strlen(key))) {
+			free(key);
+			snprintf(why, sizeof(why),
+			         "unsafe name for Windows: '%s' is the same name on Windows as an "
+			         "earlier entry (they differ only in letter case or trailing dots "
+			         "and spaces)", ap_str_quoted(relpath, qp, sizeof(qp)));
+			return refuse(ex, raw, why, err);
+		}
+		rc = names_add(&ex->folded, key, strlen(key), NAME_FILE, err);
+		free(key);
+		if (rc < 0 || last)
+			return rc;
+	}
+}
+
 /* Refuse an entry that would replace or go below what an earlier entry
  * made: the receipt would then name a file that is not on disk.  The same
  * folder twice is harmless. */
@@ -183,6 +238,12 @@ static int check_conflict(struct extractor *ex, const char *raw, const char *rel
 	char why[1024], qp[512];
 	const char *slash;
 	int rc, had;
+
+	if (ex->windows_names) {
+		rc = check_windows(ex, raw, relpath, err);
+		if (rc < 0)
+			return rc;
+	}
 
 	for (slash = strchr(relpath, '/'); slash; slash = strchr(slash + 1, '/')) {
 		size_t len = (size_t)(slash - relpath);
@@ -929,6 +990,7 @@ static void release(struct extractor *ex)
 	ap_sha256_free(ex->hash);
 	ap_sha256_free(ex->src_hash);
 	names_release(&ex->names);
+	names_release(&ex->folded);
 	ap_strvec_release(&ex->dirs);
 }
 
@@ -984,6 +1046,7 @@ int ap_extract_checked(const char *archive_path, const char *dest_dir, int64_t m
 	int rc;
 
 	ex.x = x;
+	ex.windows_names = x && x->windows_names;
 	ex.archive_path = archive_path;
 	ex.mtime = mtime;
 	ex.cb = cb;
@@ -1065,9 +1128,16 @@ int ap_extract_list(const char *archive_path, ap_extract_cb cb, void *ctx, struc
 int ap_extract_measure(const char *archive_path, uint64_t *size, uint64_t *files,
                        struct ap_err *err)
 {
+	return ap_extract_measure_names(archive_path, false, size, files, err);
+}
+
+int ap_extract_measure_names(const char *archive_path, bool windows_names, uint64_t *size,
+                             uint64_t *files, struct ap_err *err)
+{
 	struct extractor ex = {0};
 	int rc;
 
+	ex.windows_names = windows_names;
 	ex.archive_path = archive_path;
 	ex.mtime = -1;
 	rc = open_reader(&ex, err);

@@ -751,6 +751,34 @@ int ap_fsx_free_space(const char *path, uint64_t *avail, struct ap_err *err)
 	return 0;
 }
 
+int ap_fsx_is_private(const char *path, bool *is_private, struct ap_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO, "cannot stat '%s'",
+		                  path);
+	*is_private = (st.st_mode & 077) == 0;
+	return 0;
+}
+
+const char *ap_fsx_access_said(unsigned mode, char *buf, size_t n)
+{
+	snprintf(buf, n, "mode %04o", mode);
+	return buf;
+}
+
+bool ap_fsx_in_use(const char *path)
+{
+	(void)path;
+	return false;
+}
+
+const char *ap_fsx_default_root(void)
+{
+	return "/";
+}
+
 int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 {
 	(void)argc;

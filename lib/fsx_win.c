@@ -2,8 +2,10 @@
  *
  * Paths arrive as UTF-8 and go to the wide (UTF-16) Win32 calls, with '/'
  * turned into '\'; the ANSI calls would read them in the ANSI code page and
- * lose every character outside it.  Long absolute paths get the "\\?\"
- * prefix so MAX_PATH does not apply.  Files are always binary.
+ * lose every character outside it.  Every path is made absolute with the
+ * "\\?\" prefix (wpath): MAX_PATH does not apply, and names Windows
+ * otherwise treats specially (a user's "nul" or "notes.") can be handled.
+ * Files are always binary.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,15 +17,14 @@
 #include <wchar.h>
 
 #include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
 #include <shellapi.h>
 
 #include "airpack/fsx.h"
 #include "fsx_os.h"
 #include "airpack/banned.h"
 
-/* Below this many UTF-16 units a path needs no "\\?\" prefix (CreateDirectoryW
- * allows MAX_PATH - 12). */
-#define SHORT_PATH 240
 /* 100-ns ticks between 1601-01-01 and 1970-01-01. */
 #define EPOCH_DIFF 116444736000000000LL
 
@@ -47,13 +48,86 @@ bool ap_fsx_has_modes(void)
 /* UTF-8 <-> UTF-16 is ap_fsx_utf8_to_wide / ap_fsx_wide_to_utf8 (fsx.c),
  * the one conversion every part of airpack uses. */
 
+/* The length of the root of the absolute wide path w: "C:\" (3) or
+ * "\\server\share\" (up to the share's end); 0 when w is not absolute in
+ * one of these forms. */
+static size_t root_len(const wchar_t *w)
+{
+	const wchar_t *p;
+
+	if (((w[0] >= L'A' && w[0] <= L'Z') || (w[0] >= L'a' && w[0] <= L'z')) && w[1] == L':' &&
+	    w[2] == L'\\')
+		return 3;
+	if (w[0] != L'\\' || w[1] != L'\\' || w[2] == L'\\' || w[2] == L'\0')
+		return 0;
+	p = wcschr(w + 2, L'\\');
+	if (!p || p[1] == L'\\' || p[1] == L'\0')
+		return 0;
+	p = wcschr(p + 1, L'\\');
+	return p ? (size_t)(p - w) + 1 : wcslen(w);
+}
+
+/* w (absolute, root_len(w) > 0) with "\\?\" (or "\\?\UNC\") before it and
+ * its '.' and '..' parts resolved here, since "\\?\" turns Windows' own
+ * resolution off; every other part is kept exactly, so "nul", "notes." and
+ * "x " reach the file system as they are (malloc'd; NULL: out of memory). */
+static wchar_t *verbatim(const wchar_t *w)
+{
+	size_t root = root_len(w), n = wcslen(w), o, base;
+	bool unc = w[0] == L'\\';
+	wchar_t *out = malloc((n + 9) * sizeof(*out));
+	const wchar_t *p = w + root;
+
+	if (!out)
+		return NULL;
+	if (unc) {
+		memcpy(out, L"\\\\?\\UNC\\", 8 * sizeof(*out));
+		memcpy(out + 8, w + 2, (root - 2) * sizeof(*out));
+		o = 8 + root - 2;
+	} else {
+		memcpy(out, L"\\\\?\\", 4 * sizeof(*out));
+		memcpy(out + 4, w, root * sizeof(*out));
+		o = 4 + root;
+	}
+	if (out[o - 1] != L'\\')
+		out[o++] = L'\\';
+	base = o;
+	while (*p) {
+		const wchar_t *end = wcschr(p, L'\\');
+		size_t len = end ? (size_t)(end - p) : wcslen(p);
+
+		if (len == 2 && p[0] == L'.' && p[1] == L'.') {
+			if (o > base) {
+				o--; /* the separator after the last part */
+				while (o > base && out[o - 1] != L'\\')
+					o--;
+			}
+		} else if (len > 0 && !(len == 1 && p[0] == L'.')) {
+			memcpy(out + o, p, len * sizeof(*out));
+			o += len;
+			out[o++] = L'\\';
+		}
+		p += len;
+		while (*p == L'\\')
+			p++;
+	}
+	/* No trailing separator, except right after the root. */
+	if (o > base)
+		o--;
+	out[o] = L'\0';
+	return out;
+}
+
 /* A UTF-8 path as the wide path the Win32 calls get (malloc'd), or NULL
- * (invalid UTF-8, out of memory). */
+ * (invalid UTF-8, out of memory).  Every path is made absolute and given
+ * the "\\?\" prefix (see verbatim): files a user left in a root with names
+ * Windows otherwise treats specially can then be stat'ed, moved and
+ * deleted, and long paths need no policy.  Drive-relative ("C:x") and
+ * rooted ("\x") paths are resolved by GetFullPathNameW first. */
 static wchar_t *wpath(const char *path)
 {
 	wchar_t *w = ap_fsx_utf8_to_wide(path);
-	wchar_t *full;
-	wchar_t *out;
+	wchar_t *full = NULL, *out;
 	DWORD n;
 
 	if (!w)
@@ -62,29 +136,38 @@ static wchar_t *wpath(const char *path)
 		if (*p == L'/')
 			*p = L'\\';
 	}
-	if (wcslen(w) < SHORT_PATH || wcsncmp(w, L"\\\\?\\", 4) == 0)
+	if (wcsncmp(w, L"\\\\?\\", 4) == 0 || wcsncmp(w, L"\\\\.\\", 4) == 0 || !*w)
 		return w;
-	/* "\\?\" turns off normalisation, so normalise first. */
-	n = GetFullPathNameW(w, 0, NULL, NULL);
-	full = n ? malloc((size_t)n * sizeof(*full)) : NULL;
-	if (!full || GetFullPathNameW(w, n, full, NULL) >= n) {
+	if (root_len(w) > 0)
+		goto absolute;
+	if (w[0] != L'\\' && !(w[0] && w[1] == L':')) {
+		/* Relative to the working folder. */
+		n = GetCurrentDirectoryW(0, NULL);
+		full = n ? malloc(((size_t)n + wcslen(w) + 1) * sizeof(*full)) : NULL;
+		if (full && GetCurrentDirectoryW(n, full) < n) {
+			wcscat(full, L"\\");
+			wcscat(full, w);
+		} else {
+			free(full);
+			full = NULL;
+		}
+	} else {
+		n = GetFullPathNameW(w, 0, NULL, NULL);
+		full = n ? malloc((size_t)n * sizeof(*full)) : NULL;
+		if (full && GetFullPathNameW(w, n, full, NULL) >= n) {
+			free(full);
+			full = NULL;
+		}
+	}
+	if (!full || root_len(full) == 0) {
 		free(full);
 		return w;
 	}
 	free(w);
-	out = malloc(((size_t)n + 8) * sizeof(*out));
-	if (!out) {
-		free(full);
-		return NULL;
-	}
-	if (full[0] == L'\\' && full[1] == L'\\') {
-		memcpy(out, L"\\\\?\\UNC", 7 * sizeof(*out));
-		memcpy(out + 7, full + 1, wcslen(full + 1) * sizeof(*out) + sizeof(*out));
-	} else {
-		memcpy(out, L"\\\\?\\", 4 * sizeof(*out));
-		memcpy(out + 4, full, wcslen(full) * sizeof(*out) + sizeof(*out));
-	}
-	free(full);
+	w = full;
+absolute:
+	out = verbatim(w);
+	free(w);
 	return out;
 }
 
@@ -195,6 +278,16 @@ static void remove_file(const char *path)
 	free(w);
 }
 
+/* The DACL of a private file (a mode with no group or other bits): full
+ * control for SYSTEM and the Administrators group, nobody else, nothing
+ * inherited from the folder ("P"). */
+#define PRIVATE_SDDL L"D:P(A;;FA;;;SY)(A;;FA;;;BA)"
+
+static bool private_mode(unsigned mode)
+{
+	return mode != 0 && (mode & 077) == 0;
+}
+
 int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err)
 {
 	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -208,7 +301,12 @@ int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap
 	int fd = -1;
 	int rc = 0;
 
-	(void)mode;
+	SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+
+	if (private_mode(mode) &&
+	    !ConvertStringSecurityDescriptorToSecurityDescriptorW(PRIVATE_SDDL, SDDL_REVISION_1,
+	                                                          &sa.lpSecurityDescriptor, NULL))
+		return win_err(err, AP_E_IO, "cannot make the access list of private '%s'", path);
 	tmp = malloc(n + sizeof(".tmp-XXXXXX"));
 	final = ap_strdup(path);
 	if (!tmp || !final) {
@@ -232,7 +330,8 @@ int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap
 			rc = bad_path(err, path);
 			goto out;
 		}
-		h = CreateFileW(w, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+		h = CreateFileW(w, GENERIC_WRITE, 0, sa.lpSecurityDescriptor ? &sa : NULL, CREATE_NEW,
+		                FILE_ATTRIBUTE_NORMAL, NULL);
 		if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_FILE_EXISTS)
 			break;
 	}
@@ -259,8 +358,10 @@ int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap
 	f->tmp = tmp;
 	f->fp = fp;
 	free(w);
+	LocalFree(sa.lpSecurityDescriptor);
 	return 0;
 out:
+	LocalFree(sa.lpSecurityDescriptor);
 	free(w);
 	free(tmp);
 	free(final);
@@ -419,6 +520,15 @@ static bool in_use(const wchar_t *w)
 		return GetLastError() == ERROR_SHARING_VIOLATION;
 	CloseHandle(h);
 	return false;
+}
+
+bool ap_fsx_in_use(const char *path)
+{
+	wchar_t *w = wpath(path);
+	bool busy = w && in_use(w);
+
+	free(w);
+	return busy;
 }
 
 /* A file that is open (with FILE_SHARE_DELETE, like the lock) is only
@@ -1023,6 +1133,11 @@ int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err
 		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
 	c->name = ap_strdup(dir);
 	c->dir = wpath(dir);
+	/* The working folder is kept in its DOS form where it fits: not every
+	 * Windows accepts a "\\?\" working folder. */
+	if (c->dir && wcsncmp(c->dir, L"\\\\?\\", 4) == 0 && c->dir[5] == L':' &&
+	    wcslen(c->dir) < MAX_PATH - 2)
+		memmove(c->dir, c->dir + 4, (wcslen(c->dir) - 3) * sizeof(*c->dir));
 	if (!c->name || !c->dir) {
 		rc = bad_path(err, dir);
 		goto fail;
@@ -1181,11 +1296,107 @@ int ap_fsx_memstream(FILE **out, struct ap_err *err)
 
 /* ---- the command line ---- */
 
+const char *ap_fsx_default_root(void)
+{
+	static char root[8];
+	wchar_t w[8];
+	DWORD n;
+
+	if (root[0])
+		return root;
+	n = GetEnvironmentVariableW(L"SystemDrive", w, 8);
+	if (n == 2 && w[1] == L':' &&
+	    ((w[0] >= L'A' && w[0] <= L'Z') || (w[0] >= L'a' && w[0] <= L'z'))) {
+		root[0] = (char)w[0];
+	} else {
+		root[0] = 'C';
+	}
+	root[1] = ':';
+	root[2] = '\\';
+	root[3] = '\0';
+	return root;
+}
+
+int ap_fsx_is_private(const char *path, bool *is_private, struct ap_err *err)
+{
+	wchar_t *w = wpath(path);
+	PSECURITY_DESCRIPTOR sd = NULL;
+	SECURITY_DESCRIPTOR_CONTROL ctl = 0;
+	DWORD rev = 0, e;
+	PACL dacl = NULL;
+	bool ok;
+
+	if (!w)
+		return bad_path(err, path);
+	e = GetNamedSecurityInfoW(w, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl,
+	                          NULL, &sd);
+	free(w);
+	if (e != ERROR_SUCCESS) {
+		SetLastError(e);
+		return win_err(err, not_found(e) ? AP_E_NOTFOUND : AP_E_IO,
+		               "cannot read the access list of '%s'", path);
+	}
+	/* Protected, and every allowing entry for SYSTEM or Administrators. */
+	ok = dacl && GetSecurityDescriptorControl(sd, &ctl, &rev) && (ctl & SE_DACL_PROTECTED);
+	for (DWORD i = 0; ok && i < dacl->AceCount; i++) {
+		ACE_HEADER *ace = NULL;
+
+		if (!GetAce(dacl, i, (void **)&ace)) {
+			ok = false;
+		} else if (ace->AceType == ACCESS_ALLOWED_ACE_TYPE) {
+			PSID sid = &((ACCESS_ALLOWED_ACE *)ace)->SidStart;
+
+			ok = IsWellKnownSid(sid, WinLocalSystemSid) ||
+			     IsWellKnownSid(sid, WinBuiltinAdministratorsSid);
+		}
+	}
+	LocalFree(sd);
+	*is_private = ok;
+	return 0;
+}
+
+const char *ap_fsx_access_said(unsigned mode, char *buf, size_t n)
+{
+	if (private_mode(mode))
+		snprintf(buf, n, "SYSTEM and Administrators only");
+	else
+		snprintf(buf, n, "access inherited from its folder");
+	return buf;
+}
+
+static UINT console_out_cp, console_in_cp;
+
+static void console_restore(void)
+{
+	if (console_out_cp)
+		SetConsoleOutputCP(console_out_cp);
+	if (console_in_cp)
+		SetConsoleCP(console_in_cp);
+}
+
+/* airpack writes UTF-8: the console shows it as such while the program
+ * runs (non-ASCII paths in cmd.exe), and gets its code pages back at exit. */
+static void console_utf8(void)
+{
+	UINT out = GetConsoleOutputCP(), in = GetConsoleCP();
+
+	if (out == 0 && in == 0)
+		return; /* no console */
+	if (out != CP_UTF8 && SetConsoleOutputCP(CP_UTF8))
+		console_out_cp = out;
+	if (in != CP_UTF8 && SetConsoleCP(CP_UTF8))
+		console_in_cp = in;
+	if (console_out_cp || console_in_cp)
+		atexit(console_restore);
+}
+
 int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 {
 	wchar_t **wargv;
 	char **v;
 	int n = 0;
+
+	console_utf8();
 
 	wargv = CommandLineToArgvW(GetCommandLineW(), &n);
 	if (!wargv)

@@ -164,7 +164,7 @@ static int format_event(const struct ap_history_event *ev, char **out, size_t *l
 
 static char *history_path(const char *root)
 {
-	return ap_path_join(root ? root : "/", AP_HISTORY_PATH);
+	return ap_path_join(root ? root : ap_fsx_default_root(), AP_HISTORY_PATH);
 }
 
 int ap_history_append(const char *root, const struct ap_history_event *ev, struct ap_err *err)
@@ -514,7 +514,7 @@ static int check_record(const struct ap_history_record *r, struct ap_err *err)
 static char *record_path(const char *root, const char *product)
 {
 	char *rel = ap_history_record_relpath(product);
-	char *abs = rel ? ap_path_join(root ? root : "/", rel) : NULL;
+	char *abs = rel ? ap_path_join(root ? root : ap_fsx_default_root(), rel) : NULL;
 
 	free(rel);
 	return abs;

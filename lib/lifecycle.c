@@ -496,6 +496,14 @@ static int config_file_state(const char *abs, const struct ap_lifecycle_reader *
 		snprintf(cfg->problem, sizeof(cfg->problem), "%s", e.msg);
 		return 0;
 	}
+	if (cfg->rec && cfg->rec->config_mode && (cfg->rec->config_mode & 077) == 0) {
+		bool priv = true;
+
+		if (ap_fsx_is_private(abs, &priv, &e) == 0 && !priv) {
+			cfg->exposed = true;
+			ap_fsx_access_said(cfg->rec->config_mode, cfg->access, sizeof(cfg->access));
+		}
+	}
 	if (cfg->rec && ap_sha256_eq(hex, cfg->rec->config_sha256))
 		cfg->state = AP_LIFECYCLE_CONFIG_MATCHES;
 	return 0;

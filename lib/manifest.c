@@ -17,6 +17,7 @@
 #include "airpack/fsx.h"
 #include "airpack/manifest.h"
 #include "airpack/str.h"
+#include "airpack/winname.h"
 #include "airpack/banned.h"
 
 /* Sizes must round-trip through a JSON number exactly. */
@@ -697,6 +698,98 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 	if (c->n_ok_codes == 0 || !c->ok_codes)
 		return fail(err, p, "expected a non-empty array of integers");
 	return 0;
+}
+
+/* ------------------------------------------------------- Windows' names */
+
+static int windows_fail(struct ap_err *err, const char *path, const char *rel)
+{
+	char q[QUOTE_BUF], part[QUOTE_BUF];
+	size_t off = 0, len = 0;
+	const char *why = ap_winname_path_problem(rel, &off, &len);
+
+	if (!why)
+		return 0;
+	snprintf(part, sizeof(part), "'%.*s'", (int)len, rel + off);
+	return ap_jsonx_fail(err, AP_E_UNSAFE, path, "unsafe name for Windows %s: %s is %s",
+	                     ap_jsonx_quote(rel, q, sizeof(q)), part, why);
+}
+
+/* Where component i puts its files under the prefix, and the field that
+ * says so. */
+static const char *component_place(const struct ap_component *c, size_t i, char *p, size_t psz)
+{
+	if (c->to && *c->to) {
+		snprintf(p, psz, "components[%zu].install.to", i);
+		return c->to;
+	}
+	if (c->action == AP_ACTION_EXTRACT)
+		return NULL;
+	snprintf(p, psz, "components[%zu].file", i);
+	return c->file;
+}
+
+/* Two copied or run files that Windows sees as one. */
+static int windows_collisions(const struct ap_manifest *m, struct ap_err *err)
+{
+	char p[PATH_BUF], o[PATH_BUF], q[QUOTE_BUF];
+	int rc = 0;
+
+	for (size_t i = 0; i < m->n_components && rc == 0; i++) {
+		const char *a = component_place(&m->components[i], i, p, sizeof(p));
+		char *fa = a && m->components[i].action != AP_ACTION_EXTRACT ? ap_winname_fold(a)
+		                                                             : NULL;
+
+		for (size_t j = 0; fa && j < i && rc == 0; j++) {
+			const char *b = component_place(&m->components[j], j, o, sizeof(o));
+			char *fb = b && m->components[j].action != AP_ACTION_EXTRACT
+			               ? ap_winname_fold(b)
+			               : NULL;
+
+			if (fb && strcmp(fa, fb) == 0 && strcmp(a, b) != 0)
+				rc = ap_jsonx_fail(err, AP_E_UNSAFE, p,
+				               "unsafe name for Windows %s: the same name on Windows "
+				               "as %s (they differ only in letter case or trailing "
+				               "dots and spaces)",
+				               ap_jsonx_quote(a, q, sizeof(q)), o);
+			free(fb);
+		}
+		free(fa);
+	}
+	return rc;
+}
+
+int ap_manifest_windows_check(const struct ap_manifest *m, struct ap_err *err)
+{
+	char p[PATH_BUF];
+	int rc;
+
+	if ((rc = windows_fail(err, "prefix", m->prefix)))
+		return rc;
+	for (size_t i = 0; i < m->n_data_dirs; i++) {
+		ap_jsonx_path(p, "data_dirs[%zu]", i);
+		if ((rc = windows_fail(err, p, m->data_dirs[i])))
+			return rc;
+	}
+	if (m->has_config && (rc = windows_fail(err, "config.path", m->config.path)))
+		return rc;
+	for (size_t i = 0; i < m->n_components; i++) {
+		const char *place = component_place(&m->components[i], i, p, sizeof(p));
+
+		if (place && (rc = windows_fail(err, p, place)))
+			return rc;
+	}
+	return windows_collisions(m, err);
+}
+
+bool ap_manifest_for_windows(const struct ap_manifest *m)
+{
+#ifdef _WIN32
+	(void)m;
+	return true;
+#else
+	return m && ap_winname_platform_is_windows(m->platform);
+#endif
 }
 
 int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind,

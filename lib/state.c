@@ -65,7 +65,7 @@ int ap_state_init(struct ap_state *st, const char *root, const char *product,
 	st->mtime = -1;
 	if (!ap_manifest_safe_name(product))
 		return ap_err_set(err, AP_E_USAGE, "'%s' is not a valid product name", product);
-	st->root = ap_strdup(root ? root : "/");
+	st->root = ap_strdup(root ? root : ap_fsx_default_root());
 	st->name = ap_strdup(product);
 	st->state_rel = ap_state_dir(NULL, product);
 	if (!st->root || !st->name || !st->state_rel) {
@@ -137,7 +137,7 @@ static void unlock_root(struct ap_state *st)
 
 void ap_state_remove_base(const char *root)
 {
-	char *base = ap_path_join(root ? root : "/", AP_STATE_BASE);
+	char *base = ap_path_join(root ? root : ap_fsx_default_root(), AP_STATE_BASE);
 	char *lock = base ? ap_path_join(base, ROOT_LOCK) : NULL;
 	char **names = NULL;
 	size_t n = 0;
@@ -531,10 +531,16 @@ int ap_state_recover(struct ap_state *st, ap_state_recover_fn fn, void *ctx, boo
 		rc = commit_state_files(st, j->has_sig, err);
 		if (rc == 0)
 			rc = ap_fsx_rm_rf(stage, err);
-		if (rc == 0)
-			rc = ap_fsx_rm_rf(old, err);
-		if (rc == 0)
+		if (rc == 0) {
+			/* The old tree is only left over now: a file another
+			 * program still holds open (Windows) keeps it, and the
+			 * next install removes it; the commit is done either way,
+			 * so readers and uninstall are not stopped by it. */
+			struct ap_err kept = AP_ERR_INIT;
+
+			(void)ap_fsx_rm_rf(old, &kept);
 			rc = ap_fsx_fsync_dir(parent, err);
+		}
 		if (rc < 0)
 			goto out;
 		if (fn)
@@ -698,7 +704,7 @@ static int cmp_strp(const void *a, const void *b)
 
 int ap_state_candidates(const char *root, char ***out, size_t *nout, struct ap_err *err)
 {
-	char *base = ap_path_join(root ? root : "/", AP_STATE_BASE);
+	char *base = ap_path_join(root ? root : ap_fsx_default_root(), AP_STATE_BASE);
 	char **names = NULL, **got = NULL;
 	size_t n = 0, ngot = 0;
 	int rc = 0;

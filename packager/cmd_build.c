@@ -152,6 +152,8 @@ static int run_build(struct build_opts *o, struct ap_err *err)
 		o->b.progress = &ops;
 	rc = ap_build(&o->b, &res, err);
 	if (rc == 0) {
+		for (size_t i = 0; i < res.warnings.n; i++)
+			fprintf(stderr, "airpack: warning: %s\n", res.warnings.v[i]);
 		print_result(o, &res);
 		ap_build_result_release(&res);
 	}

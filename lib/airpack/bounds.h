@@ -13,7 +13,8 @@
  * ("Folders a release may not take"): every top-level folder, the well-known
  * folders below them (usr/bin, usr/lib*, var/lib, var/log, ...), every
  * folder directly in etc, Windows, home and Users.  airpack's own:
- * var/lib/airpack, var/log/airpack, var/cache/airpack.
+ * var/lib/airpack, var/log/airpack, var/cache/airpack and ProgramData/airpack
+ * (where Windows keeps them: airpack/state.h).
  */
 #ifndef AP_BOUNDS_H
 #define AP_BOUNDS_H

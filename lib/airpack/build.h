@@ -28,6 +28,7 @@
 #include "airpack/progress.h"
 #include "airpack/sbom.h"
 #include "airpack/sign.h"
+#include "airpack/str.h"
 
 struct ap_build_opts {
 	const char *source;   /* the source manifest file */
@@ -52,6 +53,10 @@ struct ap_build_result {
 	char key_id[AP_KEY_ID_LEN];   /* of the signing key */
 	enum ap_compress compress;    /* what the bundle used (compress_auto decided) */
 	int level;
+	/* What the user should hear about a release that was built all the
+	 * same: names unsafe for Windows in a release for another platform
+	 * (a Windows release with them is refused, AP_E_UNSAFE). */
+	struct ap_strvec warnings;
 };
 
 /* Build what o names.  res is written only on success; release it with

@@ -52,6 +52,9 @@ struct ap_extract_expect {
 	uint64_t max_expanded;   /* without has_expanded: a cap on the total, 0: none */
 	const char *spool_dir;   /* where a zip's private copy goes (unnamed, gone
 	                            when closed); NULL: the OS temporary folder */
+	bool windows_names;      /* refuse names unsafe for Windows and names Windows
+	                            sees as the same (airpack/winname.h): AP_E_UNSAFE
+	                            "unsafe name for Windows", naming the entry */
 };
 
 /* Extract the archive at archive_path into dest_dir (which must exist).
@@ -80,5 +83,10 @@ int ap_extract_list(const char *archive_path, ap_extract_cb cb, void *ctx, struc
  * safety checks as extraction, conflicting entries included. */
 int ap_extract_measure(const char *archive_path, uint64_t *size, uint64_t *files,
                        struct ap_err *err);
+
+/* ap_extract_measure that also refuses, with windows_names, what
+ * struct ap_extract_expect's windows_names refuses. */
+int ap_extract_measure_names(const char *archive_path, bool windows_names, uint64_t *size,
+                             uint64_t *files, struct ap_err *err);
 
 #endif

@@ -31,7 +31,11 @@ struct ap_afile {
 };
 #define AP_AFILE_INIT { NULL, NULL, NULL }
 
-/* Create PATH's temporary sibling (PATH.tmp-XXXXXX) with mode. */
+/* Create PATH's temporary sibling (PATH.tmp-XXXXXX) with mode.  On Windows,
+ * where modes do not exist, a mode with no group or other bits (0600) makes
+ * the file private: its access list gives SYSTEM and Administrators full
+ * control and nobody else anything, with nothing inherited; any other mode
+ * leaves the access the folder passes on. */
 int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err);
 int ap_afile_write(struct ap_afile *f, const void *data, size_t len, struct ap_err *err);
 /* Flush, fsync, rename over PATH, fsync the folder.  Releases f either way
@@ -306,7 +310,29 @@ wchar_t *ap_fsx_utf8_to_wide(const char *s);
  * with GetCommandLineW and converted (the C runtime's argv is in the ANSI
  * code page and loses characters); *argc and *argv then point to a vector
  * that lives until exit.  A no-op returning 0 on POSIX, where argv is
- * taken as it is. */
+ * taken as it is.  On Windows it also sets the console to UTF-8
+ * (input and output code pages) until exit. */
 int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err);
+
+/* The root an install goes into when none is given: "/" on POSIX; on
+ * Windows the system drive's root, "%SystemDrive%\" ("C:\" when the
+ * variable is unset), whatever drive the program was started from. */
+const char *ap_fsx_default_root(void);
+
+/* True when another program holds path open so that it cannot be moved or
+ * deleted (Windows: opening it for DELETE with no sharing is a sharing
+ * violation; a running exe, a service's log).  Always false on POSIX, where
+ * a file in use can be replaced. */
+bool ap_fsx_in_use(const char *path);
+
+/* *is_private: only its owner can read path (POSIX: no group or other
+ * bits; Windows: a protected access list allowing only SYSTEM and
+ * Administrators, as ap_afile_open makes it). */
+int ap_fsx_is_private(const char *path, bool *is_private, struct ap_err *err);
+
+/* How a file written with mode is protected, in words for messages ("mode
+ * 0600"; on Windows "SYSTEM and Administrators only" or "access inherited
+ * from its folder"). */
+const char *ap_fsx_access_said(unsigned mode, char *buf, size_t n);
 
 #endif

@@ -110,6 +110,9 @@ struct ap_lifecycle_config {
 	struct ap_history_record *rec;     /* NULL: provision never ran */
 	bool read;                         /* the reader read the file */
 	char problem[AP_ERR_MSG_MAX + 64]; /* why the file could not be read */
+	bool exposed;     /* provision wrote it private (it holds secrets), but
+	                     others can read it now (ap_fsx_is_private) */
+	char access[64];  /* with exposed: the protection expected, in words */
 };
 
 /* What status shows about the configuration of the installed receipt r:

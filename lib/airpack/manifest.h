@@ -134,6 +134,18 @@ bool ap_manifest_reserved_name(const char *name);
  * allow_empty. */
 bool ap_manifest_safe_relpath(const char *path, bool allow_empty);
 
+/* The paths m would create, checked against Windows' rules
+ * (airpack/winname.h): prefix, data_dirs, config.path, every component's
+ * place (install.to, or the file name of a copy or run component), and
+ * copied files Windows sees as the same.  AP_E_UNSAFE "unsafe name for
+ * Windows", naming the field.  Archive entries are checked while they are
+ * read (struct ap_extract_expect's windows_names). */
+int ap_manifest_windows_check(const struct ap_manifest *m, struct ap_err *err);
+
+/* True when m's files must follow Windows' rules where it is installed:
+ * always on Windows, elsewhere when its platform names Windows. */
+bool ap_manifest_for_windows(const struct ap_manifest *m);
+
 /* Compare versions: numeric dot-separated parts compared as numbers, a
  * "-suffix" sorts before the plain release (1.0.0-rc1 < 1.0.0).
  * Returns <0, 0, >0. */

@@ -29,9 +29,18 @@
 #include <stdint.h>
 #include "airpack/err.h"
 
-#define AP_STATE_BASE "var/lib/airpack"  /* relative to the root */
+/* airpack's folders, relative to the root (ap_fsx_default_root() when no
+ * root is given): on Windows under ProgramData, which with the default
+ * root C:\ is %ProgramData%\airpack (docs/windows.md). */
+#ifdef _WIN32
+#define AP_STATE_BASE "ProgramData/airpack/state"
+#define AP_STATE_LOG_BASE "ProgramData/airpack/log"
+#define AP_STATE_CACHE_BASE "ProgramData/airpack/cache"
+#else
+#define AP_STATE_BASE "var/lib/airpack"
 #define AP_STATE_LOG_BASE "var/log/airpack"
 #define AP_STATE_CACHE_BASE "var/cache/airpack"
+#endif
 /* One marker file per product with pending run actions (airpack-firstboot.service). */
 #define AP_STATE_FIRSTBOOT_DIR AP_STATE_BASE "/firstboot.d"
 /* The device's trust record (freshness.h): survives uninstall. */

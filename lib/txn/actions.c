@@ -117,15 +117,17 @@ static void format_codes(const struct ap_receipt_action *a, char *buf, size_t si
 	}
 }
 
-/* root is this host's "/" (the same folder, however it is spelt).  When
- * that cannot be told, it is not: the actions stay pending. */
+/* root is this host's root (ap_fsx_default_root: "/", or the system drive
+ * on Windows; the same folder, however it is spelt).  When that cannot be
+ * told, it is not: the actions stay pending. */
 static bool is_host_root(const struct ap_state *p)
 {
+	const char *host = ap_fsx_default_root();
 	struct ap_file_id a, b;
 
-	if (strcmp(p->root, "/") == 0)
+	if (strcmp(p->root, host) == 0)
 		return true;
-	if (ap_fsx_file_id(p->aroot, &a, NULL) < 0 || ap_fsx_file_id("/", &b, NULL) < 0)
+	if (ap_fsx_file_id(p->aroot, &a, NULL) < 0 || ap_fsx_file_id(host, &b, NULL) < 0)
 		return false;
 	return a.exists && b.exists && a.dev == b.dev && a.ino == b.ino;
 }

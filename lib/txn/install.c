@@ -257,6 +257,12 @@ static int check_release(const struct ap_manifest *m, const struct ap_txn_opts *
 			return ap_err_set(err, AP_E_MANIFEST, "config.path: '%s' %s",
 					  m->config.path, why);
 	}
+	if (ap_manifest_for_windows(m)) {
+		int rc = ap_manifest_windows_check(m, err);
+
+		if (rc)
+			return rc;
+	}
 	if (o->pin && strcmp(o->pin, m->version) != 0)
 		return ap_err_set(err, AP_E_STATE,
 				  "release '%s' is version %s, but version %s was asked for",
@@ -506,6 +512,30 @@ int txn_clean_leftovers(struct inst *s, struct ap_err *err)
 			rc = ap_fsx_rename(s->old_abs, s->prefix_abs, err);
 	}
 	return rc;
+}
+
+/* A file of the installed release another program holds open (on Windows
+ * a running service's exe, whose folder cannot then be moved) is refused
+ * before anything is switched: the old release stays whole and in use, and
+ * the state says so (exit 9, naming the file). */
+static int check_old_in_use(const struct inst *s, struct ap_err *err)
+{
+	for (size_t i = 0; s->old && i < s->old->n_files; i++) {
+		char *abs = ap_path_join(s->p->root, s->old->files[i].path);
+		bool busy = abs && ap_fsx_in_use(abs);
+
+		free(abs);
+		if (!abs)
+			return txn_nomem(err, "checking files in use");
+		if (busy)
+			return ap_err_set(err, AP_E_STATE,
+					  "busy: '%s' of the installed %s %s is in use by another "
+					  "program (a running service?): stop it and run again; "
+					  "nothing was changed",
+					  s->old->files[i].path, s->old->product,
+					  s->old->version);
+	}
+	return 0;
 }
 
 static int do_switch(struct inst *s, bool had_prefix, struct ap_err *err)
@@ -786,6 +816,9 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	if (rc < 0)
 		goto out;
 
+	rc = check_old_in_use(&s, err);
+	if (rc < 0)
+		goto out;
 	/* New state files, then the journal that makes the switch recoverable. */
 	rc = r->n_pending > 0 ? txn_set_pending_marker(p, true, o->mtime, err) : 0;
 	if (rc == 0)

@@ -108,7 +108,7 @@ static int resolve_product(const char *root, const char *product, bool allow_non
 		names[0] = NULL;
 	} else if (n == 0 && !allow_none) {
 		rc = ap_err_set(err, AP_E_NOTFOUND, "no product is installed under '%s'",
-				root ? root : "/");
+				root ? root : ap_fsx_default_root());
 	} else if (n > 1) {
 		char list[512];
 		size_t used = 0;
@@ -123,7 +123,7 @@ static int resolve_product(const char *root, const char *product, bool allow_non
 		}
 		rc = ap_err_set(err, AP_E_USAGE,
 				"several products are installed under '%s' (%s): name one",
-				root ? root : "/", list);
+				root ? root : ap_fsx_default_root(), list);
 	}
 	ap_strv_free(names, n);
 	return rc;

@@ -285,6 +285,7 @@ int txn_stage_component(struct inst *s, const struct ap_component *c, const char
 		x.max_expanded = legacy_cap(c);
 		x.changed = "payload changed after it was verified";
 		x.spool_dir = s->stage_abs;
+		x.windows_names = ap_manifest_for_windows(s->m);
 		rc = ap_extract_checked(src, dest, s->o->mtime, &x, extract_cb, s, err);
 	}
 	free(dest);

@@ -89,6 +89,14 @@ contains "warns that an argument is visible" "$out" "kept in shell history"
 not_contains "the key is not in the output" "$out" "$K1"
 exists "config.yaml is written" "$CFG"
 is "config.yaml has mode 0600" "$(stat -c %a "$CFG")" 600
+contains "the output says how it is protected" "$out" "etc/sample-edge/config.yaml (mode 0600)"
+chmod 0644 "$CFG"
+run "$S" status --root R
+contains "status names a configuration with secrets that others can read" "$out" \
+	"holds secrets but is not private (expected mode 0600)"
+chmod 0600 "$CFG"
+run "$S" status --root R
+not_contains "and says nothing once it is private again" "$out" "not private"
 check "the connection string is one double-quoted YAML line" \
 	grep -Fxq "  device_connection_string: \"$cs1\"" "$CFG"
 is "YAML: provisioning.source" "$(yget "$CFG" provisioning.source)" manual

@@ -76,10 +76,26 @@ is "setup.exe starts with airpack-setup.exe's PE header" "$(head -c 2 out/setup.
 run "$A" inspect out/setup.exe --json
 contains "airpack inspect reads the Windows setup" "$out" '"kind":"self-extracting setup"'
 
+# The exe's manifest and version resource (installer/win/).
+check "airpack-setup.exe carries a manifest asking for an administrator" \
+	grep -aq 'requestedExecutionLevel level="requireAdministrator"' "$EXE"
+check "longPathAware" grep -aq '>true</longPathAware>' "$EXE"
+check "the UTF-8 code page" grep -aq '>UTF-8</activeCodePage>' "$EXE"
+check "and Windows 10's supportedOS id" grep -aq '8e0f7a12-bfb3-4fe8-b9a5-48fd50a15a9a' "$EXE"
+ver=$("$A" --version | grep -o '[0-9][0-9.]*' | head -n 1)
+check "a version resource naming airpack's version $ver" python3 -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+u = lambda s: s.encode("utf-16-le")
+sys.exit(0 if u("ProductVersion") + b"\0\0" + u(sys.argv[2]) in d else 1)' "$EXE" "$ver"
+
 mkdir dev && cp out/setup.exe dev/setup.exe
 run "$W" dev/setup.exe --version
 is "setup.exe --version exits 0 under wine" "$rc" 0
 contains "it finds the release inside itself (GetModuleFileNameW)" "$out" "carries a release: yes"
+run "$W" dev/setup.exe '/?'
+is "setup.exe /? exits 0" "$rc" 0
+contains "and prints the help" "$out" "usage: airpack-setup"
 
 run "$W" dev/setup.exe plan --trust-key-id "$keyfpr"
 is "setup.exe plan exits 0" "$rc" 0
@@ -89,7 +105,7 @@ root1=$(winpath "$tmp/root1")
 run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-in-root
 is "setup.exe --run-in-root is refused on Windows (exit 2)" "$rc" 2
 contains "saying there is no chroot" "$out" "--run-in-root is not available on windows"
-absent "and installs nothing" root1/var/lib/airpack/sample-win/receipt.json
+absent "and installs nothing" root1/ProgramData/airpack/state/sample-win/receipt.json
 # An image root: the run action is run here only when asked (--run-on-host).
 run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-on-host
 is "setup.exe installs into $root1" "$rc" 0
@@ -108,7 +124,7 @@ exists "so did the zip's non-ASCII entry names" "$inst/extra/docs/na"$'\xc3\xaf'
 is "with its exact bytes" "$(sha256_of "$inst/notes/$cafe")" "$(sha256_of "pay/$cafe")"
 is "the run action got every argument as written" "$(cat ran.txt 2>/dev/null)" \
 	"$(printf '%s\n' "--require" "daemon/iotedged.exe" 'a "quoted" arg\')"
-receipt=$(cat root1/var/lib/airpack/sample-win/receipt.json 2>/dev/null)
+receipt=$(cat root1/ProgramData/airpack/state/sample-win/receipt.json 2>/dev/null)
 contains "the receipt records the run action's exit code 1638" "$receipt" '"exit_code": 1638'
 contains "as a declared success" "$receipt" '"ok": true'
 
@@ -135,10 +151,111 @@ check "with the payloads as they were, the non-ASCII name included" cmp "usb/$ca
 run "$A" verify usb --trust key.pub.pem
 is "the folder setup.exe extracted verifies on Linux" "$rc" 0
 
+# A file of the installed release held open by a running program (a
+# service's exe): the repair refuses before the switch (exit 9, naming it),
+# the installed release stays whole; once the program ends, it goes through.
+printf 'tampered' >>"$inst/notes/$cafe"
+rm -f held.ready
+"$W" "$TOOL" --hold "$(winpath "$tmp/$inst/daemon/iotedged.exe")" "$(winpath "$tmp/held.ready")" 60 \
+	>/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 1 60); do
+	[ -f held.ready ] && break
+	sleep 1
+done
+exists "a program holds daemon\\iotedged.exe open" held.ready
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-on-host
+is "a repair while a release file is in use is refused (exit 9)" "$rc" 9
+contains "naming the file" "$out" "daemon/iotedged.exe"
+contains "and saying it is in use" "$out" "in use by another program"
+is "the installed tree is still there" "$(cat "$inst/daemon/iotedged.exe" | wc -c)" \
+	"$(cat ref/daemon/iotedged.exe | wc -c)"
+is "no staging or old tree is left" "$(ls "root1/Program Files")" sample-win
+run "$W" dev/setup.exe status --root "$root1" --json
+contains "status still shows the installed release" "$out" '"version":"1.1.0"'
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+"${WINESERVER:-/usr/lib/wine/wineserver64}" -k >/dev/null 2>&1 || true
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-on-host
+is "once the program ends, the repair goes through" "$rc" 0
+[ "$rc" = 0 ] || diag "$out"
+check "and the tree is the payloads' again" diff -r ref "$inst"
+
+# Files a user (or an msys/WSL tool) leaves in the prefix with names Windows
+# treats specially: the repair, verify and uninstall handle them through
+# "\\?\" paths, keep them and finish.
+printf 'user nul' >"$inst/notes/nul"
+printf 'user dot' >"$inst/notes/notes."
+mkdir -p "$inst/x. " && printf 'deep' >"$inst/x. /kept.txt"
+run "$W" dev/setup.exe --root "$root1" --trust-key-id "$keyfpr" --quiet --run-on-host
+is "a repair with user files named nul, 'notes.' and 'x. ' in the prefix exits 0" "$rc" 0
+[ "$rc" = 0 ] || diag "$out"
+is "the user's nul is kept" "$(cat "$inst/notes/nul" 2>/dev/null)" "user nul"
+is "the user's 'notes.' is kept" "$(cat "$inst/notes/notes." 2>/dev/null)" "user dot"
+is "the user's folder 'x. ' is kept" "$(cat "$inst/x. /kept.txt" 2>/dev/null)" "deep"
+is "no staging or old tree is left" "$(ls "root1/Program Files")" sample-win
+run "$W" dev/setup.exe verify --root "$root1"
+is "verify reads them (exit 10: files the release does not have)" "$rc" 10
+contains "naming the user's nul as unexpected" "$out" "unexpected verify: Program Files/sample-win/notes/nul"
+not_contains "no device error" "$out" "Bad device"
+
 run "$W" dev/setup.exe uninstall --root "$root1"
 is "setup.exe uninstall exits 0" "$rc" 0
-absent "the install folder is gone" "$inst"
+[ "$rc" = 0 ] || diag "$out"
+absent "the release's files are gone" "$inst/notes/$cafe"
+is "the user's files are kept" \
+	"$(cat "$inst/notes/nul" "$inst/notes/notes." "$inst/x. /kept.txt" 2>/dev/null)" \
+	"user nuluser dotdeep"
+absent "the product's state is gone" root1/ProgramData/airpack/state/sample-win/receipt.json
 is "the setup's folder is left as it was" "$(ls dev)" "setup.exe"
+
+# No --root: the system drive's root (C: under wine, %SystemDrive%), not
+# the drive setup.exe was started from (Z:), and the state under
+# ProgramData\airpack; status from anywhere finds it.
+wp=${AIRPACK_WINEPREFIX:-/tmp/airpack-wine-$(id -u)}
+rm -f ran.txt
+run "$W" dev/setup.exe --trust-key-id "$keyfpr"
+is "setup.exe without --root, started on Z:, installs" "$rc" 0
+[ "$rc" = 0 ] || diag "$out"
+contains "it says where: the system drive" "$out" 'C:\'
+exists "into C:\\Program Files" "$wp/drive_c/Program Files/sample-win/notes/$cafe"
+exists "with the state in C:\\ProgramData\\airpack\\state" \
+	"$wp/drive_c/ProgramData/airpack/state/sample-win/receipt.json"
+exists "C: is the host's root: the run action ran" ran.txt
+run "$W" "$EXE" status --product sample-win --json
+contains "status without --root finds it" "$out" '"version":"1.1.0"'
+run "$W" "$EXE" uninstall --product sample-win
+is "uninstall without --root removes it" "$rc" 0
+absent "from C:\\Program Files" "$wp/drive_c/Program Files/sample-win/notes/$cafe"
+
+# On Windows the installer holds every release to Windows' names, whatever
+# platform it names: a Linux release with aux.txt in a zip, or with A.txt
+# and a.txt, built with a warning on Linux, is refused (exit 3).
+mkdir -p wn/aux wn/case
+python3 - wn/aux/app.zip wn/case/app.zip <<'PY'
+import sys, zipfile
+for path, names in ((sys.argv[1], ["bin/app.exe", "bin/aux.txt"]),
+                    (sys.argv[2], ["Docs/A.txt", "docs/a.txt"])):
+    with zipfile.ZipFile(path, "w") as z:
+        for n in names:
+            z.writestr(zipfile.ZipInfo(n, (2020, 1, 1, 0, 0, 0)), n + "\n")
+PY
+cat >wn/rel.json <<EOF
+{"format": "airpack/1", "product": "wn", "version": "1.0.0", "platform": "linux-amd64",
+ "prefix": "opt/wn",
+ "components": [{"name": "app", "file": "app.zip", "install": {"action": "extract"}}]}
+EOF
+for k in aux case; do
+	run "$A" build wn/rel.json --payloads "wn/$k" --key key.pem --layout "wn/$k-rel" --quiet
+	is "wn $k: a Linux release builds on Linux" "$rc" 0
+	contains "wn $k: with a warning" "$out" "unsafe name for Windows"
+	run "$W" "$EXE" install --from "$(winpath "$tmp/wn/$k-rel")" \
+		--trust "$(winpath "$tmp/key.pub.pem")" --offline --root "$(winpath "$tmp/wn/r-$k")" \
+		--quiet
+	is "wn $k: airpack-setup.exe refuses it on Windows (exit 3)" "$rc" 3
+	contains "wn $k: saying unsafe name for Windows" "$out" "unsafe name for Windows"
+	absent "wn $k: nothing is installed" "wn/r-$k/opt/wn"
+done
 
 # Damage: one byte short.
 size=$(size_of out/setup.exe)

@@ -685,6 +685,100 @@ static void test_conflicts(void)
 	}
 }
 
+/* A release Windows installs (windows_names): names Windows treats
+ * specially and names Windows sees as one are refused before they are
+ * written, naming the entry; without it they extract. */
+static void test_windows_names(void)
+{
+	static const struct {
+		const char *entries; /* as in test_conflicts */
+		const char *entry;
+		const char *why;
+	} cases[] = {
+	    {"f:CON", "'CON'", "reserved device name"},
+	    {"f:sub/nul", "'sub/nul'", "reserved device name"},
+	    {"f:aux.txt", "'aux.txt'", "reserved device name"},
+	    {"f:Com1.log", "'Com1.log'", "reserved device name"},
+	    {"f:lpt9", "'lpt9'", "reserved device name"},
+	    {"f:notes.", "'notes.'", "ending in a dot or a space"},
+	    {"f:dir /x", "'dir /x'", "ending in a dot or a space"},
+	    {"f:ab:stream", "'ab:stream'", "alternate data stream"},
+	    {"f:C:/x", "'C:/x'", "drive"},
+	    {"f:what?", "'what?'", "refuses in names"},
+	    {"f:A.txt f:a.txt", "'a.txt'", "same name on Windows"},
+	    {"f:same.txt f:same.txt.", "'same.txt.'", "ending in a dot"},
+	    {"f:Dir/x f:dir/y", "'dir/y'", "same name on Windows"},
+	    {"f:\xc3\x89t\xc3\xa9 f:\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9", "same name on Windows"},
+	    {"f:x.txt d:X.TXT", "'X.TXT'", "same name on Windows"},
+	};
+	static const enum tu_arc_kind kinds[] = {TU_ARC_TAR, TU_ARC_ZIP};
+
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct tu_arc *a = tu_arc_new(kinds[k]);
+			char *arch = tpath(k ? "win.zip" : "win.tar");
+			char *dest = fresh_dir("win");
+			struct ap_extract_expect x = {0};
+			char buf[128], *tok, *end;
+			struct ap_err err = AP_ERR_INIT;
+			uint64_t ms, mf;
+			struct seen s;
+			int rc;
+
+#ifdef _WIN32
+			/* testarc.h marks no name as UTF-8, and Windows reads such
+			 * names in the ANSI code page; test_winname folds these. */
+			if ((unsigned char)cases[i].entries[2] >= 0x80) {
+				skip("%s %s: non-ASCII names of testarc.h", k ? "zip" : "tar",
+				     cases[i].entries);
+				free(arch);
+				free(dest);
+				continue;
+			}
+#endif
+			memset(&s, 0, sizeof(s));
+			snprintf(buf, sizeof(buf), "%s", cases[i].entries);
+			for (tok = buf; tok; tok = end ? end + 1 : NULL) {
+				end = strchr(tok, ' ');
+				/* "dir /x" holds a space of its own */
+				if (end && end[1] == '/')
+					end = strchr(end + 1, ' ');
+				if (end)
+					*end = '\0';
+				if (tok[0] == 'd')
+					tu_arc_dir(a, tok + 2, 0755, MTIME);
+				else
+					tu_arc_file(a, tok + 2, tok, strlen(tok), 0644, MTIME);
+			}
+			if (tu_arc_write(a, arch) != 0)
+				abort();
+			x.windows_names = true;
+			rc = ap_extract_checked(arch, dest, MTIME, &x, on_file, &s, &err);
+			is_int(rc, AP_E_UNSAFE, "%s %s: refused for Windows", k ? "zip" : "tar",
+			       cases[i].entries);
+			contains(err.msg, "unsafe name for Windows", "%s %s: says so",
+			         k ? "zip" : "tar", cases[i].entries);
+			contains(err.msg, cases[i].entry, "%s %s: names the entry", k ? "zip" : "tar",
+			         cases[i].entries);
+			contains(err.msg, cases[i].why, "%s %s: says why", k ? "zip" : "tar",
+			         cases[i].entries);
+			is_int(ap_extract_measure_names(arch, true, &ms, &mf, &err), AP_E_UNSAFE,
+			       "%s %s: measuring for Windows refuses it too", k ? "zip" : "tar",
+			       cases[i].entries);
+#ifndef _WIN32
+			/* Elsewhere the names are fine (case collisions are two
+			 * files on a case-sensitive file system). */
+			if (!strstr(cases[i].entries, "C:/"))
+				is_int(ap_extract_measure(arch, &ms, &mf, &err), 0,
+				       "%s %s: fine without windows_names", k ? "zip" : "tar",
+				       cases[i].entries);
+#endif
+			free(arch);
+			free(dest);
+		}
+	}
+}
+
 int main(void)
 {
 	char *p;
@@ -734,6 +828,7 @@ int main(void)
 	}
 	test_checked_trailer();
 	test_conflicts();
+	test_windows_names();
 
 	if (tu_chdir("/") != 0 || tu_rm_rf(tmp) != 0)
 		printf("# could not remove %s\n", tmp);

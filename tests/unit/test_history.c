@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "airpack/state.h"
 #include "airpack/fsx.h"
 #include "airpack/history.h"
 #include "tap.h"
@@ -334,13 +335,13 @@ static void test_provision_record(void)
 	rec.provisioned_at = 1795910400;
 	rc = ap_history_record_save(root, &rec, &err);
 	is_int(rc, AP_E_NOTFOUND, "no state folder (nothing installed): not saved");
-	path = in_dir("rec/var/lib/airpack/x");
+	path = in_dir("rec/" AP_STATE_BASE "/x");
 	is_int(ap_fsx_mkdir_p(path, 0755, NULL), 0, "state folder");
 	free(path);
 	rc = ap_history_record_save(root, &rec, &err);
 	is_int(rc, 0, "save (%s)", err.msg);
 	rel = ap_history_record_relpath("x");
-	is_str(rel, "var/lib/airpack/x/provision.json", "the record's path");
+	is_str(rel, AP_STATE_BASE "/x/provision.json", "the record's path");
 	path = ap_path_join(root, rel);
 	free(rel);
 	is_int(ap_fsx_read_file(path, 1 << 16, &text, &len, NULL), 0, "the record is written");

@@ -26,18 +26,29 @@ static void test_paths(void)
 {
 	char *p = ap_state_dir(NULL, "demo");
 
-	is_str(p, "var/lib/airpack/demo", "the state folder, relative");
+	is_str(p, AP_STATE_BASE "/demo", "the state folder, relative");
 	free(p);
 	p = ap_state_cache_dir(NULL, "demo");
-	is_str(p, "var/cache/airpack/demo", "the cache folder, relative");
+	is_str(p, AP_STATE_CACHE_BASE "/demo", "the cache folder, relative");
 	free(p);
-	is_str(ap_state_reserved_overlap("var/lib/airpack"), AP_STATE_BASE, "the state folder itself");
+	is_str(ap_state_reserved_overlap(AP_STATE_BASE), AP_STATE_BASE, "the state folder itself");
+#ifdef _WIN32
+	is_str(ap_state_reserved_overlap("ProgramData/airpack"), AP_STATE_BASE, "a folder above it");
+#else
 	is_str(ap_state_reserved_overlap("var"), AP_STATE_BASE, "a folder above it");
-	is_str(ap_state_reserved_overlap("var/log/airpack/x"), AP_STATE_LOG_BASE,
+#endif
+	is_str(ap_state_reserved_overlap(AP_STATE_LOG_BASE "/x"), AP_STATE_LOG_BASE,
 	       "a folder inside the log folder");
+#ifndef _WIN32
 	is_str(ap_state_reserved_overlap("var/cache"), AP_STATE_CACHE_BASE,
 	       "a folder above the cache");
-	ok(ap_state_reserved_overlap("var/lib/airpackx") == NULL, "a sibling name is not airpack's");
+#endif
+#ifdef _WIN32
+	ok(ap_state_reserved_overlap("ProgramData/airpackx") == NULL,
+	   "a sibling name is not airpack's");
+#else
+	ok(ap_state_reserved_overlap(AP_STATE_BASE "x") == NULL, "a sibling name is not airpack's");
+#endif
 	ok(ap_state_reserved_overlap("opt/demo") == NULL, "opt/demo is not airpack's");
 }
 
@@ -59,8 +70,8 @@ static void test_lock(void)
 	ok(!tu_exists(a.state), "and without creating anything");
 	is_int(ap_state_lock(&a, AP_STATE_WRITE, NULL, NULL, NULL, &err), 0, "write lock");
 	ok(a.exclusive, "held exclusively");
-	is_int(a.n_created, 4, "it made var, var/lib, var/lib/airpack and the product's folder");
-	owner = in_root("var/lib/airpack/demo/lock.owner");
+	is_int(a.n_created, 4, "it made var, var/lib, " AP_STATE_BASE " and the product's folder");
+	owner = in_root(AP_STATE_BASE "/demo/lock.owner");
 	ok(tu_exists(owner), "the holder is recorded");
 	if (TU_WINDOWS) {
 		/* LockFileEx ranges are per handle; the contract between processes
@@ -114,8 +125,8 @@ static void test_work(void)
 	char *work = NULL, *stale, *cache;
 	size_t n = 0;
 
-	stale = in_root("var/cache/airpack/demo/.unpack-1");
-	cache = in_root("var/cache/airpack");
+	stale = in_root(AP_STATE_CACHE_BASE "/demo/.unpack-1");
+	cache = in_root(AP_STATE_CACHE_BASE);
 	ap_fsx_mkdir_p(stale, 0755, NULL);
 	ap_state_init(&a, dir, "demo", &err);
 	is_int(ap_state_work_dir(&a, &work, &err), AP_E_USAGE, "a work folder needs the lock");
@@ -145,14 +156,14 @@ static void test_candidates(void)
 {
 	char **names = NULL;
 	size_t n = 9;
-	char *r = in_root("var/lib/airpack/beta/receipt.json");
-	char *j = in_root("var/lib/airpack/alpha/txn.json");
-	char *e = in_root("var/lib/airpack/empty");
+	char *r = in_root(AP_STATE_BASE "/beta/receipt.json");
+	char *j = in_root(AP_STATE_BASE "/alpha/txn.json");
+	char *e = in_root(AP_STATE_BASE "/empty");
 
 	ap_fsx_mkdir_p(e, 0755, NULL);
 	{
-		char *a = in_root("var/lib/airpack/alpha");
-		char *b = in_root("var/lib/airpack/beta");
+		char *a = in_root(AP_STATE_BASE "/alpha");
+		char *b = in_root(AP_STATE_BASE "/beta");
 
 		ap_fsx_mkdir_p(a, 0755, NULL);
 		ap_fsx_mkdir_p(b, 0755, NULL);

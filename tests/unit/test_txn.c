@@ -18,6 +18,7 @@
 #include <unistd.h>
 #endif
 
+#include "airpack/state.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
 #include "airpack/manifest.h"
@@ -674,10 +675,10 @@ static void test_install_verify(struct release *v1)
 	is_str(slurp(P("%s/runlog", tmp)), P("1.0.0 %s/opt/demo\n", root),
 	       "run action ran in the prefix with its args");
 	ok(!exists(P("%s/opt/.demo.airpack-stage", root)), "no stage left");
-	ok(!exists(P("%s/var/lib/airpack/demo/txn.json", root)), "no journal left");
-	is_str(slurp(P("%s/var/lib/airpack/demo/manifest.json", root)), v1->json,
+	ok(!exists(P("%s/" AP_STATE_BASE "/demo/txn.json", root)), "no journal left");
+	is_str(slurp(P("%s/" AP_STATE_BASE "/demo/manifest.json", root)), v1->json,
 	       "manifest stored verbatim");
-	is_str(slurp(P("%s/var/lib/airpack/demo/manifest.json.sig", root)), (const char *)SIG,
+	is_str(slurp(P("%s/" AP_STATE_BASE "/demo/manifest.json.sig", root)), (const char *)SIG,
 	       "signature stored verbatim");
 	ok(has_event(&ev, "check ok opt/demo/etc/app.conf"), "copy payload re-hashed: event");
 	ok(has_event(&ev, "file ok opt/demo/bin/tool "), "file event for an extracted file");
@@ -716,7 +717,7 @@ static void test_install_verify(struct release *v1)
 		   "data dirs recorded");
 	}
 	ap_receipt_free(r);
-	contains(slurp(P("%s/var/lib/airpack/demo/receipt.json", root)), "\"mode\": \"0640\"",
+	contains(slurp(P("%s/" AP_STATE_BASE "/demo/receipt.json", root)), "\"mode\": \"0640\"",
 		 "receipt.json holds octal mode strings");
 
 	memset(&ev, 0, sizeof(ev));
@@ -877,7 +878,7 @@ static void test_failures(struct release *v1, struct release *v2)
 	contains(err.msg, "changed after it was verified", "message says what happened");
 	snprintf(v2->pl.conf, sizeof(v2->pl.conf), "%s", saved);
 	ok(!exists(P("%s/opt/.demo.airpack-stage", root)), "failed install removed its stage");
-	ok(!exists(P("%s/var/lib/airpack/demo/receipt.json.new", root)), "no .new state left");
+	ok(!exists(P("%s/" AP_STATE_BASE "/demo/receipt.json.new", root)), "no .new state left");
 	is_int(verify(root, NULL, NULL, &err), 0, "old install intact after a digest failure");
 
 	/* The payload source fails. */
@@ -888,7 +889,7 @@ static void test_failures(struct release *v1, struct release *v2)
 	is_int(verify(root, NULL, NULL, &err), 0, "old install intact after a payload failure");
 
 	/* Another process holds the lock. */
-	rc = ap_fsx_lock(P("%s/var/lib/airpack/demo/lock", root), &lock, &err);
+	rc = ap_fsx_lock(P("%s/" AP_STATE_BASE "/demo/lock", root), &lock, &err);
 	ok(rc >= 0, "test takes the lock");
 	rc = install(v2, &o, &res, &err);
 	is_int(rc, AP_E_STATE, "install refused while locked");
@@ -899,7 +900,7 @@ static void test_failures(struct release *v1, struct release *v2)
 	rc = install_from(v2, false, get_payload, &v2->pl, &o, &res, &err);
 	is_int(rc, 0, "install without a signature: %s", err.msg);
 	ap_txn_result_release(&res);
-	ok(!exists(P("%s/var/lib/airpack/demo/manifest.json.sig", root)),
+	ok(!exists(P("%s/" AP_STATE_BASE "/demo/manifest.json.sig", root)),
 	   "an old signature is not left beside an unsigned manifest");
 }
 
@@ -916,8 +917,8 @@ static void check_intact_old(const char *root, const char *what)
 	is_int(rc, 0, "%s: verify passes on the old version: %s", what, err.msg);
 	is_str(slurp(P("%s/opt/demo/bin/tool", root)), "tool 1.0.0\n", "%s: old content", what);
 	ok(!exists(P("%s/opt/.demo.airpack-stage", root)), "%s: stage removed", what);
-	ok(!exists(P("%s/var/lib/airpack/demo/txn.json", root)), "%s: journal removed", what);
-	ok(!exists(P("%s/var/lib/airpack/demo/receipt.json.new", root)), "%s: no .new", what);
+	ok(!exists(P("%s/" AP_STATE_BASE "/demo/txn.json", root)), "%s: journal removed", what);
+	ok(!exists(P("%s/" AP_STATE_BASE "/demo/receipt.json.new", root)), "%s: no .new", what);
 }
 
 static void check_intact_old_but_stage(const char *root)
@@ -986,8 +987,8 @@ static void test_crashes(struct release *v1, struct release *v2)
 	/* Killed after the journal, before the switch. */
 	rc = crash_install(v2, root, "before-switch", false);
 	is_int(rc, 137, "child killed before the switch");
-	ok(exists(P("%s/var/lib/airpack/demo/txn.json", root)), "journal was left");
-	ok(exists(P("%s/var/lib/airpack/demo/receipt.json.new", root)), "new receipt was left");
+	ok(exists(P("%s/" AP_STATE_BASE "/demo/txn.json", root)), "journal was left");
+	ok(exists(P("%s/" AP_STATE_BASE "/demo/receipt.json.new", root)), "new receipt was left");
 	check_intact_old(root, "before-switch");
 	rerun_completes(v1, v2, root, "before-switch");
 
@@ -1004,7 +1005,7 @@ static void test_crashes(struct release *v1, struct release *v2)
 	ok(r && strcmp(r->version, "1.1.0") == 0, "after-exchange: rolled forward to 1.1.0");
 	ap_receipt_free(r);
 	ok(!exists(P("%s/opt/.demo.airpack-stage", root)), "after-exchange: old tree removed");
-	ok(!exists(P("%s/var/lib/airpack/demo/txn.json", root)), "after-exchange: journal gone");
+	ok(!exists(P("%s/" AP_STATE_BASE "/demo/txn.json", root)), "after-exchange: journal gone");
 	rerun_completes(v1, v2, root, "after-exchange");
 
 	/* The two-rename switch, killed between its renames. */
@@ -1176,7 +1177,7 @@ static void test_uninstall(struct release *v1)
 	ok(!exists(P("%s/opt/demo/etc/app.conf", root)), "modified file removed anyway");
 	is_str(slurp(P("%s/opt/demo/share/user.txt", root)), "mine\n", "user file kept");
 	ok(exists(P("%s/var/lib/demo-data/sub/f", root)), "data dir kept without purge");
-	ok(!exists(P("%s/var/lib/airpack/demo", root)), "state folder removed");
+	ok(!exists(P("%s/" AP_STATE_BASE "/demo", root)), "state folder removed");
 	rc = ap_txn_uninstall(&o, "demo", false, NULL, &us, &err);
 	ok(rc == 0 && !us.was_installed, "uninstall again is a no-op");
 
@@ -1186,7 +1187,7 @@ static void test_uninstall(struct release *v1)
 	o.on_event = NULL;
 	rc = install(v1, &o, NULL, &err);
 	is_int(rc, 0, "reinstall over kept data: %s", err.msg);
-	contains(slurp(P("%s/var/lib/airpack/demo/receipt.json", root)),
+	contains(slurp(P("%s/" AP_STATE_BASE "/demo/receipt.json", root)),
 		 "\"created_data_dirs\": []", "a folder that existed is not recorded as created");
 	memset(&ev, 0, sizeof(ev));
 	o.on_event = on_event;
@@ -1203,7 +1204,7 @@ static void test_uninstall(struct release *v1)
 	o.on_event = NULL;
 	rc = install(v1, &o, NULL, &err);
 	is_int(rc, 0, "reinstall for purge: %s", err.msg);
-	contains(slurp(P("%s/var/lib/airpack/demo/receipt.json", root)),
+	contains(slurp(P("%s/" AP_STATE_BASE "/demo/receipt.json", root)),
 		 "\"created_data_dirs\": [\n    \"var/lib/demo-data\"\n  ]",
 		 "the receipt records the data folder as created");
 	mkdirs(P("%s/var/lib/demo-data/sub", root));
@@ -1215,8 +1216,8 @@ static void test_uninstall(struct release *v1)
 	ok(!exists(P("%s/var/lib/demo-data", root)), "data dir removed");
 	ok(!exists(P("%s/etc/demo.yaml", root)), "extra path removed");
 	ok(!exists(P("%s/opt", root)), "folders the install created are gone");
-	ok(!exists(P("%s/var/lib/airpack/demo", root)), "the product's state folder is gone");
-	ok(exists(P("%s/var/lib/airpack/.trust/versions.json", root)),
+	ok(!exists(P("%s/" AP_STATE_BASE "/demo", root)), "the product's state folder is gone");
+	ok(exists(P("%s/" AP_STATE_TRUST_DIR "/versions.json", root)),
 	   "the device's version record stays (freshness.h)");
 }
 
@@ -1224,7 +1225,7 @@ static void test_uninstall(struct release *v1)
  * older airpack-setup wrote it. */
 static void drop_record(const char *root, const char *product)
 {
-	const char *path = P("%s/var/lib/airpack/%s/receipt.json", root, product);
+	const char *path = P("%s/" AP_STATE_BASE "/%s/receipt.json", root, product);
 	char text[8192];
 	char *at, *end;
 
@@ -1276,7 +1277,7 @@ static void test_data_record(struct release *v1, struct release *other)
 	{
 		/* The other product's receipt now claims demo's folder too (as a
 		 * receipt written before the install-time check could). */
-		const char *path = P("%s/var/lib/airpack/other/receipt.json", root);
+		const char *path = P("%s/" AP_STATE_BASE "/other/receipt.json", root);
 		char text[8192];
 		char *at;
 
@@ -1553,7 +1554,7 @@ static void test_symlinked_parents(struct release *v1, struct release *v2)
 	after = tree_listing(out);
 	is_str(after, before, "symlinks: nothing outside the root changed (names, modes, bytes)");
 	free(after);
-	ok(exists(P("%s/var/lib/airpack/demo/receipt.json", root)),
+	ok(exists(P("%s/" AP_STATE_BASE "/demo/receipt.json", root)),
 	   "symlinks: the refused uninstall keeps the receipt (it can be rerun)");
 
 	/* Once the symlink is gone, uninstall completes. */
@@ -1577,7 +1578,7 @@ static void test_symlinked_parents(struct release *v1, struct release *v2)
 	before = tree_listing(out2);
 	is_str(before, "", "symlinks: nothing was created outside the root");
 	free(before);
-	ok(!exists(P("%s/var/lib/airpack/demo/receipt.json", fresh)),
+	ok(!exists(P("%s/" AP_STATE_BASE "/demo/receipt.json", fresh)),
 	   "symlinks: and nothing is recorded as installed");
 }
 #endif
