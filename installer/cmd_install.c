@@ -20,8 +20,8 @@ enum { OPT_REPAIR = 2000, OPT_VERBOSE };
 static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 		       bool *movable, struct ap_err *err)
 {
-	const struct ap_src_plan *p = ctx;
-	const struct ap_src_item *it = ap_src_find(p, c);
+	const struct ap_source_plan *p = ctx;
+	const struct ap_source_item *it = ap_source_find(p, c);
 
 	if (!it || !it->path)
 		return ap_err_set(err, AP_E_NOTFOUND, "component '%s' has no local copy", c->name);
@@ -32,7 +32,7 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 	 * work folder (0700, under the root, removed afterwards): the
 	 * transaction may move it.  A download stays: the cache is kept for
 	 * reruns. */
-	*movable = it->kind == AP_SRC_BUNDLE && it->fetched;
+	*movable = it->kind == AP_SOURCE_BUNDLE && it->fetched;
 	return 0;
 }
 
@@ -67,7 +67,7 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 		return;
 	}
 	printf("installed %s %s into %s: %zu files, %s", res->product, res->new_version, root,
-	       res->n_files, ap_human_size(res->n_bytes, sz, sizeof(sz)));
+	       res->n_files, ap_ui_human_size(res->n_bytes, sz, sizeof(sz)));
 	if (res->old_version)
 		printf(" (was %s)", res->old_version);
 	printf("\n");
@@ -92,8 +92,8 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	struct lc_install li;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_release *r = NULL;
-	struct ap_src_plan *p = NULL;
-	struct ap_progress bar;
+	struct ap_source_plan *p = NULL;
+	struct ap_ui_progress bar;
 	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
 	struct ap_txn_result res = AP_TXN_RESULT_INIT;
 	struct ap_txn_release rel;
@@ -110,7 +110,7 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	li.ev.o = o;
 	li.ev.bar = &bar;
 	li.ev.verbose = verbose;
-	ap_progress_start(&bar, "", 0, !o->quiet && !o->json);
+	ap_ui_progress_start(&bar, "", 0, !o->quiet && !o->json);
 	o->keep_fresh = true;
 	/* Set, it is every installed file's time; set wrong, nothing starts. */
 	rc = ap_fsx_source_date_epoch(&to.mtime, &err);
@@ -129,8 +129,8 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 		goto fail;
 	s.so.on_check = lifecycle_on_check; /* notes which URL served each download */
 	if (p->download_bytes)
-		setup_note(o, "downloading %s", ap_human_size(p->download_bytes, sz, sizeof(sz)));
-	s.fo.progress = ap_progress_fetch_cb;
+		setup_note(o, "downloading %s", ap_ui_human_size(p->download_bytes, sz, sizeof(sz)));
+	s.fo.progress = ap_ui_progress_fetch_cb;
 	s.fo.progress_ctx = &bar;
 	/* The product's lock before anything is written under the root's
 	 * state or cache: a second install of the product waits for nothing
@@ -158,7 +158,7 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	 * lock): payloads unpacked here are moved into the install without a
 	 * second hash. */
 	for (size_t i = 0; i < p->n_items && rc == 0; i++) {
-		if (p->items[i].kind != AP_SRC_BUNDLE)
+		if (p->items[i].kind != AP_SOURCE_BUNDLE)
 			continue;
 		rc = ap_state_work_dir(&st, &s.work_dir, &err);
 		break;
@@ -166,8 +166,8 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	if (rc)
 		goto fail;
 	s.so.work_dir = s.work_dir;
-	rc = ap_src_fetch(r, p, &s.so, &err);
-	ap_progress_end(&bar);
+	rc = ap_source_fetch(r, p, &s.so, &err);
+	ap_ui_progress_end(&bar);
 	if (rc)
 		goto fail;
 	memset(&rel, 0, sizeof(rel));
@@ -188,7 +188,7 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	lifecycle_log_install(o, &li, r, p, &res, 0, &err);
 	goto out;
 fail:
-	ap_progress_end(&bar);
+	ap_ui_progress_end(&bar);
 	lifecycle_log_install(o, &li, r, p, &res, rc, &err);
 	rc = setup_die(&err);
 out:
@@ -197,7 +197,7 @@ out:
 		ap_state_drop_work_dir(&st, s.work_dir);
 	ap_state_release(&st);
 	ap_txn_result_release(&res);
-	ap_src_plan_free(p);
+	ap_source_plan_free(p);
 	setup_src_release(&s);
 	ap_release_free(r);
 	setup_fresh_release(o);

@@ -19,7 +19,7 @@ enum { OPT_DIR = 2000, OPT_VERIFY, OPT_FIX, OPT_CLEAN };
 /* What the commands print as the folder is checked or filled. */
 struct layout_out {
 	const struct setup_opts *o;
-	struct ap_progress *bar;
+	struct ap_ui_progress *bar;
 };
 
 static void note_bad(void *ctx, const char *file, const char *why)
@@ -45,12 +45,12 @@ static void note_removed(void *ctx, const char *name)
 {
 	const struct layout_out *lo = ctx;
 
-	ap_progress_end(lo->bar);
+	ap_ui_progress_end(lo->bar);
 	setup_note(lo->o, "  removed    %s (not in the manifest)", name);
 }
 
 static void print_result(const struct setup_opts *o, const char *dir, const struct ap_release *r,
-			 const struct ap_src_plan *p, size_t copied, size_t removed, bool clean)
+			 const struct ap_source_plan *p, size_t copied, size_t removed, bool clean)
 {
 	char sz[32];
 
@@ -69,7 +69,7 @@ static void print_result(const struct setup_opts *o, const char *dir, const stru
 	}
 	setup_note(o, "layout %s holds %s %s (downloaded %s, copied %zu file%s%s)", dir,
 		   r->manifest->product, r->manifest->version,
-		   ap_human_size(p->download_bytes, sz, sizeof(sz)), copied, copied == 1 ? "" : "s",
+		   ap_ui_human_size(p->download_bytes, sz, sizeof(sz)), copied, copied == 1 ? "" : "s",
 		   clean ? ", cleaned" : "");
 }
 
@@ -99,8 +99,8 @@ int setup_layout(const struct setup_opts *given, const char *dir, bool verify_on
 	struct events ev;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_release *r = NULL;
-	struct ap_src_plan *p = NULL;
-	struct ap_progress bar;
+	struct ap_source_plan *p = NULL;
+	struct ap_ui_progress bar;
 	struct layout_out out = { &o, &bar };
 	struct ap_layout_fill f;
 	size_t removed = 0, copied = 0;
@@ -111,7 +111,7 @@ int setup_layout(const struct setup_opts *given, const char *dir, bool verify_on
 	ev.o = &o;
 	ev.bar = &bar;
 	ev.verbose = false;
-	ap_progress_start(&bar, "", 0, !o.quiet && !o.json);
+	ap_ui_progress_start(&bar, "", 0, !o.quiet && !o.json);
 	rc = setup_open_release(&o, &r, &err);
 	if (rc)
 		goto fail;
@@ -138,7 +138,7 @@ int setup_layout(const struct setup_opts *given, const char *dir, bool verify_on
 			   r->manifest->version);
 		goto out;
 	}
-	s.fo.progress = ap_progress_fetch_cb;
+	s.fo.progress = ap_ui_progress_fetch_cb;
 	s.fo.progress_ctx = &bar;
 	memset(&f, 0, sizeof(f));
 	f.dir = dir;
@@ -150,16 +150,16 @@ int setup_layout(const struct setup_opts *given, const char *dir, bool verify_on
 	f.on_removed = note_removed;
 	f.ctx = &out;
 	rc = ap_layout_fill(&f, &copied, &removed, &err);
-	ap_progress_end(&bar);
+	ap_ui_progress_end(&bar);
 	if (rc)
 		goto fail;
 	print_result(&o, dir, r, p, copied, removed, clean);
 	goto out;
 fail:
-	ap_progress_end(&bar);
+	ap_ui_progress_end(&bar);
 	rc = setup_die(&err);
 out:
-	ap_src_plan_free(p);
+	ap_source_plan_free(p);
 	setup_src_release(&s);
 	ap_release_free(r);
 	return rc;

@@ -8,23 +8,23 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-static const char *kind_word(enum ap_src_kind k)
+static const char *kind_word(enum ap_source_kind k)
 {
 	switch (k) {
-	case AP_SRC_LOCAL:
+	case AP_SOURCE_LOCAL:
 		return "local";
-	case AP_SRC_BUNDLE:
+	case AP_SOURCE_BUNDLE:
 		return "bundle";
-	case AP_SRC_DOWNLOAD:
+	case AP_SOURCE_DOWNLOAD:
 		return "download";
-	case AP_SRC_MISSING:
+	case AP_SOURCE_MISSING:
 		return "missing";
 	}
 	return "?";
 }
 
 static void print_plan(const struct setup_opts *o, const struct ap_release *r,
-		       const struct ap_src_plan *p)
+		       const struct ap_source_plan *p)
 {
 	char sz[32];
 
@@ -40,16 +40,16 @@ static void print_plan(const struct setup_opts *o, const struct ap_release *r,
 		ap_json_u64(&j, "missing", p->n_missing);
 		ap_json_arr_begin(&j, "components");
 		for (size_t i = 0; i < p->n_items; i++) {
-			const struct ap_src_item *it = &p->items[i];
+			const struct ap_source_item *it = &p->items[i];
 			ap_json_arr_item_begin(&j);
 			ap_json_str(&j, "component", it->c->name);
 			ap_json_str(&j, "file", it->c->file);
 			ap_json_u64(&j, "size", it->c->size);
 			ap_json_str(&j, "sha256", it->c->sha256);
 			ap_json_str(&j, "source", kind_word(it->kind));
-			if (it->kind == AP_SRC_LOCAL)
+			if (it->kind == AP_SOURCE_LOCAL)
 				ap_json_str(&j, "path", it->path);
-			if (it->kind == AP_SRC_DOWNLOAD)
+			if (it->kind == AP_SOURCE_DOWNLOAD)
 				ap_json_str(&j, "url", it->urls[0]);
 			ap_json_str(&j, "why", it->why);
 			ap_json_arr_item_end(&j);
@@ -62,10 +62,10 @@ static void print_plan(const struct setup_opts *o, const struct ap_release *r,
 	       r->sig_checked ? r->signer_id : (r->manifest->key_id ? r->manifest->key_id : "?"),
 	       r->sig_checked ? ", signature ok" : ", SIGNATURE NOT CHECKED");
 	for (size_t i = 0; i < p->n_items; i++) {
-		const struct ap_src_item *it = &p->items[i];
+		const struct ap_source_item *it = &p->items[i];
 		printf("  %-9s %s: %s\n", kind_word(it->kind), it->c->name, it->why);
 	}
-	printf("to download: %s", ap_human_size(p->download_bytes, sz, sizeof(sz)));
+	printf("to download: %s", ap_ui_human_size(p->download_bytes, sz, sizeof(sz)));
 	if (p->n_missing)
 		printf(", %zu component%s missing", p->n_missing, p->n_missing == 1 ? "" : "s");
 	printf("\n");
@@ -82,8 +82,8 @@ int cmd_plan(int argc, char **argv)
 	struct setup_src s;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_release *r = NULL;
-	struct ap_src_plan *p = NULL;
-	struct ap_progress bar;
+	struct ap_source_plan *p = NULL;
+	struct ap_ui_progress bar;
 	int c, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -103,10 +103,10 @@ int cmd_plan(int argc, char **argv)
 	rc = setup_open_release(&o, &r, &err);
 	if (rc)
 		return setup_die(&err);
-	ap_progress_start(&bar, "", 0, !o.quiet && !o.json);
+	ap_ui_progress_start(&bar, "", 0, !o.quiet && !o.json);
 	s.bar = &bar;
 	rc = setup_plan(&o, r, &s, &p, &err);
-	ap_progress_end(&bar);
+	ap_ui_progress_end(&bar);
 	if (rc) {
 		rc = setup_die(&err);
 		goto out;
@@ -114,7 +114,7 @@ int cmd_plan(int argc, char **argv)
 	print_plan(&o, r, p);
 	rc = p->n_missing ? ap_err_exit_code(AP_E_OFFLINE) : 0;
 out:
-	ap_src_plan_free(p);
+	ap_source_plan_free(p);
 	setup_src_release(&s);
 	ap_release_free(r);
 	return rc;

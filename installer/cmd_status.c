@@ -91,7 +91,7 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 
 	iso_time(r->installed_at, when, sizeof(when));
 	/* What this device will not go below (freshness.h). */
-	if (ap_fresh_get(setup_root(o), r->product, &highest, &root_version, &ferr) < 0)
+	if (ap_freshness_get(setup_root(o), r->product, &highest, &root_version, &ferr) < 0)
 		highest = NULL;
 	if (o->json) {
 		struct ap_json j;
@@ -155,7 +155,7 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 		size_t nf = count_files(r, names[i], &bytes);
 		const char *st = run_state(r, names[i], &code);
 		printf("  %-20s %zu file%s, %s", names[i], nf, nf == 1 ? "" : "s",
-		       ap_human_size(bytes, sz, sizeof(sz)));
+		       ap_ui_human_size(bytes, sz, sizeof(sz)));
 		if (st && strcmp(st, "pending") == 0)
 			printf(", run action pending");
 		else if (st)

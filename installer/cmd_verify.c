@@ -74,7 +74,7 @@ int cmd_verify(int argc, char **argv)
 		ap_json_end(&j);
 	} else if (rc == 0) {
 		setup_note(&o, "verified %zu files (%s) under %s: all match the receipt",
-			   st.n_checked, ap_human_size(st.n_bytes, sz, sizeof(sz)), to.root);
+			   st.n_checked, ap_ui_human_size(st.n_bytes, sz, sizeof(sz)), to.root);
 	}
 	if (rc)
 		return setup_die(&err);

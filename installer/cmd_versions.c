@@ -57,7 +57,7 @@ static void print_versions(const struct setup_opts *o, const struct setup_index 
 		if (!in_channel(r, o->channel))
 			continue;
 		printf("  %-16s %-10s %10s  %s%s\n", r->version, r->channel ? r->channel : "-",
-		       ap_human_size(r->size, sz, sizeof(sz)), r->manifest_sha256,
+		       ap_ui_human_size(r->size, sz, sizeof(sz)), r->manifest_sha256,
 		       r == latest ? "  (latest)" : "");
 	}
 }
@@ -79,7 +79,7 @@ int cmd_versions(int argc, char **argv)
 	struct setup_opts o;
 	struct setup_index si;
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_trust *trust = NULL;
+	struct ap_sign_trust *trust = NULL;
 	const struct ap_mirror_release *latest = NULL;
 	int c, rc;
 
@@ -115,6 +115,6 @@ fail:
 	rc = setup_die(&err);
 out:
 	setup_index_release(&si);
-	ap_trust_free(trust);
+	ap_sign_trust_free(trust);
 	return rc;
 }

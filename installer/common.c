@@ -133,7 +133,7 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		o->expired_ok = true;
 		return 1;
 	case OPT_AT_TIME:
-		if (ap_time_parse(arg, &o->at_time) < 0 || o->at_time == 0) {
+		if (ap_root_time_parse(arg, &o->at_time) < 0 || o->at_time == 0) {
 			setup_usage_error(cmd, "--at-time: expected a UTC time like "
 					       "2026-12-01T00:00:00Z, got '%s'", arg);
 			return -1;
@@ -208,7 +208,7 @@ bool setup_is_sfx(char **self_path)
 static bool all_hex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (ap_hex_digit(s[i]) < 0)
+		if (ap_str_hex_digit(s[i]) < 0)
 			return false;
 	return true;
 }
@@ -217,7 +217,7 @@ static bool all_hex(const char *s, size_t n)
 static bool hex_eq(const char *given, const char *want, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (ap_hex_digit(given[i]) != ap_hex_digit(want[i]))
+		if (ap_str_hex_digit(given[i]) != ap_str_hex_digit(want[i]))
 			return false;
 	return true;
 }
@@ -225,13 +225,13 @@ static bool hex_eq(const char *given, const char *want, size_t n)
 /* --trust-key-id VALUE against the setup's embedded key k.  Only the full
  * SHA-256 fingerprint (64 hex) trusts it: a 16-hex key id still names the
  * key, but 64 bits are too few to decide trust on (docs/threat-model.md). */
-static int trust_key_id_check(const struct ap_key *k, const char *given, struct ap_err *err)
+static int trust_key_id_check(const struct ap_sign_key *k, const char *given, struct ap_err *err)
 {
 	char id[AP_KEY_ID_LEN], fpr[AP_KEY_FPR_LEN];
 	size_t n = strlen(given);
 
-	ap_key_id(k, id);
-	ap_key_fingerprint(k, fpr);
+	ap_sign_key_id(k, id);
+	ap_sign_key_fingerprint(k, fpr);
 	if (n == AP_KEY_FPR_LEN - 1 && all_hex(given, n)) {
 		if (hex_eq(given, fpr, n))
 			return 0;
@@ -262,17 +262,17 @@ static int trust_key_id_check(const struct ap_key *k, const char *given, struct 
 /* Trust: --trust, else the build's trust folder (when it exists and holds
  * keys), plus the setup's own key when --trust-key-id names it.  *out may
  * be NULL on success: nothing is trusted. */
-int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap_trust **out,
+int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap_sign_trust **out,
 		     struct ap_err *err)
 {
-	struct ap_trust *t = NULL;
-	struct ap_key *k = NULL;
+	struct ap_sign_trust *t = NULL;
+	struct ap_sign_key *k = NULL;
 	int rc;
 
 	{
 		/* A root of trust: its keys, for the commands that list
 		 * (versions); installs count thresholds instead. */
-		struct ap_fresh_root tmp;
+		struct ap_freshness_root tmp;
 		struct ap_err e2 = AP_ERR_INIT;
 		const struct ap_root *rt = o->fresh.root;
 		const char *path = o->trust;
@@ -280,32 +280,32 @@ int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap
 		memset(&tmp, 0, sizeof(tmp));
 		if (!path && (ap_fsx_is_dir(AP_TRUST_DIR) || ap_fsx_is_file(AP_TRUST_DIR)))
 			path = AP_TRUST_DIR;
-		if (!rt && ap_fresh_load(setup_root(o), path, &tmp, &e2) == 0)
+		if (!rt && ap_freshness_load(setup_root(o), path, &tmp, &e2) == 0)
 			rt = tmp.root;
 		if (rt && rt->version >= 1) {
-			t = ap_trust_new();
+			t = ap_sign_trust_new();
 			rc = t ? 0 : ap_err_set(err, AP_E_NOMEM, "out of memory");
 			for (size_t i = 0; rc == 0 && i < rt->n_keys; i++) {
-				struct ap_key *rk = NULL;
+				struct ap_sign_key *rk = NULL;
 
-				rc = ap_key_load_public_mem(rt->keys[i].pem,
+				rc = ap_sign_key_load_public_mem(rt->keys[i].pem,
 							    strlen(rt->keys[i].pem), &rk, err);
 				if (rc == 0)
-					rc = ap_trust_add(t, rk, err);
+					rc = ap_sign_trust_add(t, rk, err);
 			}
-			ap_fresh_root_release(&tmp);
+			ap_freshness_root_release(&tmp);
 			if (rc)
 				goto fail;
 			goto embedded;
 		}
-		ap_fresh_root_release(&tmp);
+		ap_freshness_root_release(&tmp);
 	}
 	if (o->trust) {
-		rc = ap_trust_load(o->trust, &t, err);
+		rc = ap_sign_trust_load(o->trust, &t, err);
 		if (rc)
 			return rc;
 	} else if (ap_fsx_is_dir(AP_TRUST_DIR) || ap_fsx_is_file(AP_TRUST_DIR)) {
-		rc = ap_trust_load(AP_TRUST_DIR, &t, err);
+		rc = ap_sign_trust_load(AP_TRUST_DIR, &t, err);
 		if (rc && rc != AP_E_NOTFOUND)
 			return rc;
 		ap_err_clear(err);
@@ -318,19 +318,19 @@ embedded:
 					"that carries its signer's key");
 			goto fail;
 		}
-		rc = ap_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
+		rc = ap_sign_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
 		if (rc)
 			goto fail;
 		rc = trust_key_id_check(k, o->trust_key_id, err);
 		if (rc)
 			goto fail;
 		if (!t)
-			t = ap_trust_new();
+			t = ap_sign_trust_new();
 		if (!t) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto fail;
 		}
-		rc = ap_trust_add(t, k, err);
+		rc = ap_sign_trust_add(t, k, err);
 		k = NULL;
 		if (rc)
 			goto fail;
@@ -338,8 +338,8 @@ embedded:
 	*out = t;
 	return 0;
 fail:
-	ap_key_free(k);
-	ap_trust_free(t);
+	ap_sign_key_free(k);
+	ap_sign_trust_free(t);
 	return rc;
 }
 
@@ -348,7 +348,7 @@ bool setup_rooted(const struct setup_opts *o)
 	return o->fresh.root && o->fresh.root->version >= 1;
 }
 
-const struct ap_fresh_claim *setup_claim(struct setup_opts *o)
+const struct ap_freshness_claim *setup_claim(struct setup_opts *o)
 {
 	o->claim.root = o->fresh.root ? &o->fresh : NULL;
 	o->claim.index_version = o->index_version;
@@ -359,23 +359,23 @@ const struct ap_fresh_claim *setup_claim(struct setup_opts *o)
 
 void setup_fresh_release(struct setup_opts *o)
 {
-	ap_fresh_root_release(&o->fresh);
+	ap_freshness_root_release(&o->fresh);
 }
 
 int setup_expiry(struct setup_opts *o, int64_t expires, bool online, const char *what,
 		 struct ap_err *err)
 {
-	struct ap_fresh_policy p = { online, o->expired_ok, o->at_time };
+	struct ap_freshness_policy p = { online, o->expired_ok, o->at_time };
 
 	if (online && o->expired_ok && expires && expires <= ap_fsx_now())
 		setup_warn("--expired-ok applies offline only: %s comes over the network", what);
-	return ap_fresh_expiry(expires, what, &p, o->note, sizeof(o->note), err);
+	return ap_freshness_expiry(expires, what, &p, o->note, sizeof(o->note), err);
 }
 
 /* The signed floor: the higher of the root's and (later) the index's. */
 static void raise_floor(struct setup_opts *o, const char *v)
 {
-	if (v && (!o->floor[0] || ap_version_cmp(v, o->floor) > 0))
+	if (v && (!o->floor[0] || ap_manifest_version_cmp(v, o->floor) > 0))
 		snprintf(o->floor, sizeof(o->floor), "%s", v);
 }
 
@@ -389,7 +389,7 @@ int setup_load_root(struct setup_opts *o, const struct ap_release *r, struct ap_
 		goto walk;
 	if (!trust && (ap_fsx_is_dir(AP_TRUST_DIR) || ap_fsx_is_file(AP_TRUST_DIR)))
 		trust = AP_TRUST_DIR;
-	rc = ap_fresh_load(setup_root(o), trust, &o->fresh, err);
+	rc = ap_freshness_load(setup_root(o), trust, &o->fresh, err);
 	if (rc == AP_E_NOTFOUND) {
 		ap_err_clear(err);
 		return 0;
@@ -401,17 +401,17 @@ walk:
 		if (!ap_fsx_is_dir(o->roots))
 			return ap_err_set(err, AP_E_NOTFOUND, "--roots: '%s' is not a folder",
 					  o->roots);
-		rc = ap_fresh_walk(&o->fresh, ap_fresh_get_dir, (void *)o->roots, err);
+		rc = ap_freshness_walk(&o->fresh, ap_freshness_get_dir, (void *)o->roots, err);
 		if (rc) {
 			ap_err_prefix(err, "--roots '%s'", o->roots);
 			return rc;
 		}
 	}
 	if (r && r->dir) {
-		dir = ap_path_join(r->dir, "roots");
+		dir = ap_fsx_path_join(r->dir, "roots");
 		if (!dir)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		rc = ap_fsx_is_dir(dir) ? ap_fresh_walk(&o->fresh, ap_fresh_get_dir, dir, err) : 0;
+		rc = ap_fsx_is_dir(dir) ? ap_freshness_walk(&o->fresh, ap_freshness_get_dir, dir, err) : 0;
 		if (rc)
 			ap_err_prefix(err, "'%s'", dir);
 		free(dir);
@@ -437,7 +437,7 @@ static int check_root_expiry(struct setup_opts *o, bool online, struct ap_err *e
 int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_err *err)
 {
 	struct ap_release *r = NULL;
-	struct ap_trust *trust = NULL;
+	struct ap_sign_trust *trust = NULL;
 	const char *src = NULL;
 	char *self = NULL;
 	int n = (o->bundle != NULL) + (o->from != NULL) + (o->manifest != NULL);
@@ -529,14 +529,14 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 check:
 	if (!trust && !o->insecure && r->embedded_pub) {
 		const char *id = r->manifest->key_id;
-		struct ap_key *k = NULL;
+		struct ap_sign_key *k = NULL;
 		char fpr[AP_KEY_FPR_LEN];
 
-		rc = ap_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
+		rc = ap_sign_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
 		if (rc)
 			goto out;
-		ap_key_fingerprint(k, fpr);
-		ap_key_free(k);
+		ap_sign_key_fingerprint(k, fpr);
+		ap_sign_key_free(k);
 		rc = ap_err_set(err, AP_E_UNTRUSTED,
 				"no trusted key to check '%s' (signed by key id %s, key fingerprint "
 				"%s): install its public key in %s, pass --trust KEY, or compare "
@@ -570,7 +570,7 @@ out:
 	if (rc || !o->keep_fresh)
 		setup_fresh_release(o);
 	ap_release_free(r);
-	ap_trust_free(trust);
+	ap_sign_trust_free(trust);
 	free(self);
 	return rc;
 }
@@ -582,13 +582,13 @@ static void hash_progress(void *ctx, const char *label, uint64_t done, uint64_t 
 	if (!s->bar)
 		return;
 	if (s->bar->label != label) {
-		ap_progress_end(s->bar);
-		ap_progress_start(s->bar, label, total, true);
+		ap_ui_progress_end(s->bar);
+		ap_ui_progress_start(s->bar, label, total, true);
 	}
-	ap_progress_cb(s->bar, done);
+	ap_ui_progress_cb(s->bar, done);
 }
 
-static void check_cb(void *ctx, const struct ap_src_check *chk)
+static void check_cb(void *ctx, const struct ap_source_check *chk)
 {
 	struct setup_src *s = ctx;
 
@@ -604,7 +604,7 @@ void setup_fetch_opts(const struct setup_opts *o, struct ap_fetch_opts *fo)
 }
 
 int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_src *s,
-	       struct ap_src_plan **plan, struct ap_err *err)
+	       struct ap_source_plan **plan, struct ap_err *err)
 {
 	size_t n = 0;
 	int rc;
@@ -638,7 +638,7 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 	s->so.on_hash = hash_progress;
 	s->so.on_check = check_cb;
 	s->so.ctx = s;
-	rc = ap_src_plan(r, &s->so, plan, err);
+	rc = ap_source_plan(r, &s->so, plan, err);
 	if (rc)
 		return rc;
 	if (!(*plan)->cache_dir) {

@@ -8,12 +8,12 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-void events_on_check(void *ctx, const struct ap_src_check *chk)
+void events_on_check(void *ctx, const struct ap_source_check *chk)
 {
 	struct events *ev = ctx;
 
 	if (ev->bar)
-		ap_progress_end(ev->bar);
+		ap_ui_progress_end(ev->bar);
 	if (ev->o->json) {
 		struct ap_json j;
 		ap_json_begin(&j, stdout);

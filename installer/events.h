@@ -10,11 +10,11 @@
 
 struct events {
 	const struct setup_opts *o;
-	struct ap_progress *bar; /* cleared before a line is printed; may be NULL */
+	struct ap_ui_progress *bar; /* cleared before a line is printed; may be NULL */
 	bool verbose;            /* also print every file */
 };
 
-void events_on_check(void *ctx, const struct ap_src_check *chk);
+void events_on_check(void *ctx, const struct ap_source_check *chk);
 void events_on_txn(void *ctx, const struct ap_txn_event *e);
 
 #endif

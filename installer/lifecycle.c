@@ -45,7 +45,7 @@ void lifecycle_log_configure(const struct setup_opts *o, const struct ap_receipt
 
 /* ---- install ---- */
 
-void lifecycle_on_check(void *ctx, const struct ap_src_check *chk)
+void lifecycle_on_check(void *ctx, const struct ap_source_check *chk)
 {
 	struct setup_src *s = ctx;
 	/* s->ev is the first member of an lc_install (see setup_install). */
@@ -63,7 +63,7 @@ void lc_install_release(struct lc_install *li)
 }
 
 void lifecycle_log_install(const struct setup_opts *o, const struct lc_install *li,
-			   const struct ap_release *r, const struct ap_src_plan *p,
+			   const struct ap_release *r, const struct ap_source_plan *p,
 			   const struct ap_txn_result *res, int rc, const struct ap_err *err)
 {
 	struct ap_err e = AP_ERR_INIT;

@@ -35,12 +35,12 @@ struct lc_install {
 	struct events ev;                 /* first: the source checks arrive with it */
 	struct ap_lifecycle_downloads dl; /* which URL served each download */
 };
-/* Source-check callback for ap_src_opts.on_check (ctx: the struct
+/* Source-check callback for ap_source_opts.on_check (ctx: the struct
  * setup_src whose ev is an lc_install's ev): shows the check and notes
  * downloads. */
-void lifecycle_on_check(void *ctx, const struct ap_src_check *chk);
+void lifecycle_on_check(void *ctx, const struct ap_source_check *chk);
 void lifecycle_log_install(const struct setup_opts *o, const struct lc_install *li,
-			   const struct ap_release *r, const struct ap_src_plan *p,
+			   const struct ap_release *r, const struct ap_source_plan *p,
 			   const struct ap_txn_result *res, int rc, const struct ap_err *err);
 void lc_install_release(struct lc_install *li);
 

@@ -75,7 +75,7 @@ static int fetch_sigs(const struct ap_fetch_opts *fo, const char *base, const ch
 			continue;
 		}
 		if (rc == 0)
-			rc = ap_sigset_add(sigs, root->keys[ro->keys[i]].id, buf, len, err);
+			rc = ap_root_sigset_add(sigs, root->keys[ro->keys[i]].id, buf, len, err);
 		free(buf);
 	}
 	return rc;
@@ -87,7 +87,7 @@ static int fetch_sigs(const struct ap_fetch_opts *fo, const char *base, const ch
 struct root_fetch {
 	const struct ap_fetch_opts *fo;
 	const char *mirror;
-	const struct ap_fresh_root *fr;
+	const struct ap_freshness_root *fr;
 };
 
 static int get_root(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
@@ -126,7 +126,7 @@ static int check_index_rooted(struct setup_opts *o, const struct ap_fetch_opts *
 	size_t plen = 0;
 	int rc;
 
-	rc = ap_fresh_walk(&o->fresh, get_root, &rf, err);
+	rc = ap_freshness_walk(&o->fresh, get_root, &rf, err);
 	if (rc) {
 		ap_err_prefix(err, "mirror '%s'", mirror);
 		return rc;
@@ -141,7 +141,7 @@ static int check_index_rooted(struct setup_opts *o, const struct ap_fetch_opts *
 		ap_err_clear(err);
 		rc = 0;
 	} else if (rc == 0) {
-		rc = ap_sigset_add(&sigs, si->ix->key_id, plain, plen, err);
+		rc = ap_root_sigset_add(&sigs, si->ix->key_id, plain, plen, err);
 	}
 	if (rc == 0)
 		rc = fetch_sigs(fo, mirror, AP_INDEX_FILE, o->fresh.root, AP_ROLE_INDEX, &sigs, err);
@@ -159,11 +159,11 @@ static int check_index_rooted(struct setup_opts *o, const struct ap_fetch_opts *
 	if (rc == 0) {
 		o->index_version = si->ix->version;
 		if (si->ix->min_version &&
-		    (!o->floor[0] || ap_version_cmp(si->ix->min_version, o->floor) > 0))
+		    (!o->floor[0] || ap_manifest_version_cmp(si->ix->min_version, o->floor) > 0))
 			snprintf(o->floor, sizeof(o->floor), "%s", si->ix->min_version);
 	}
 	free(plain);
-	ap_sigset_release(&sigs);
+	ap_root_sigset_release(&sigs);
 	return rc;
 }
 
@@ -171,7 +171,7 @@ static int check_index_rooted(struct setup_opts *o, const struct ap_fetch_opts *
  * checked.  AP_E_NOTFOUND/AP_E_FETCH on the index itself let the caller
  * try the next mirror. */
 static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
-                     const struct ap_trust *trust, struct setup_index *si, struct ap_err *err)
+                     const struct ap_sign_trust *trust, struct setup_index *si, struct ap_err *err)
 {
 	char *buf = NULL, *sig = NULL, *url = NULL;
 	size_t len = 0, slen = 0;
@@ -230,7 +230,7 @@ static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const
 			    url, si->ix->key_id, AP_TRUST_DIR);
 			break;
 		}
-		rc = ap_trust_verify(trust, si->ix->key_id, buf, len, (unsigned char *)sig, slen,
+		rc = ap_sign_trust_verify(trust, si->ix->key_id, buf, len, (unsigned char *)sig, slen,
 		                     si->signer_id, err);
 		if (rc && rc != AP_E_SIGNATURE)
 			ap_err_prefix(err, "mirror index '%s'", url);
@@ -251,7 +251,7 @@ static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const
 		if (rc == 0) {
 			o->index_version = si->ix->version;
 			if (si->ix->min_version &&
-			    (!o->floor[0] || ap_version_cmp(si->ix->min_version, o->floor) > 0))
+			    (!o->floor[0] || ap_manifest_version_cmp(si->ix->min_version, o->floor) > 0))
 				snprintf(o->floor, sizeof(o->floor), "%s", si->ix->min_version);
 		}
 	} else if (o->insecure && (rc == AP_E_SIGNATURE || rc == AP_E_UNTRUSTED)) {
@@ -297,7 +297,7 @@ static int failures_report(const struct mirror_failures *f, int rc, struct ap_er
 }
 
 /* Failures that are not the mirror's: trying another cannot help. */
-static bool stops_failover(int rc, const struct ap_trust *trust)
+static bool stops_failover(int rc, const struct ap_sign_trust *trust)
 {
 	return rc == AP_E_NOMEM || rc == AP_E_USAGE || (rc == AP_E_UNTRUSTED && !trust);
 }
@@ -316,7 +316,7 @@ static int mirror_start(struct setup_opts *o, struct ap_fetch_opts *fo, struct a
 	return 0;
 }
 
-int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct setup_index *si,
+int setup_index_fetch(struct setup_opts *o, const struct ap_sign_trust *trust, struct setup_index *si,
 		      struct ap_err *err)
 {
 	struct ap_fetch_opts fo;
@@ -360,12 +360,12 @@ out:
 static const char *name_manifest_sig_base(const char *version, char **name)
 {
 	free(*name);
-	*name = ap_path_join(version, AP_BUNDLE_MANIFEST);
+	*name = ap_fsx_path_join(version, AP_BUNDLE_MANIFEST);
 	return *name ? *name : AP_BUNDLE_MANIFEST;
 }
 
 static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
-		       const struct ap_trust *trust, struct ap_release **out, struct ap_err *err)
+		       const struct ap_sign_trust *trust, struct ap_release **out, struct ap_err *err)
 {
 	struct setup_index si;
 	const struct ap_mirror_release *mr = NULL;
@@ -384,7 +384,7 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 		ap_err_prefix(err, "mirror '%s'", si.mirror);
 		goto out;
 	}
-	name = ap_path_join(mr->version, AP_BUNDLE_MANIFEST);
+	name = ap_fsx_path_join(mr->version, AP_BUNDLE_MANIFEST);
 	if (!name) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -412,8 +412,8 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 				mr->version, murl, mlen, (unsigned long long)mr->manifest_size);
 		goto out;
 	}
-	ap_sha256_hex(mbuf, mlen, sha);
-	if (!ap_sha256_eq(sha, mr->manifest_sha256)) {
+	ap_digest_hex(mbuf, mlen, sha);
+	if (!ap_digest_eq(sha, mr->manifest_sha256)) {
 		rc = ap_err_set(err, AP_E_DIGEST,
 				"manifest of %s does not match the signed index: '%s' has sha256 "
 				"%s, the index says %s (a tampered or half-published mirror?)",
@@ -421,7 +421,7 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 		goto out;
 	}
 	free(name);
-	name = ap_path_join(mr->version, AP_BUNDLE_SIG);
+	name = ap_fsx_path_join(mr->version, AP_BUNDLE_SIG);
 	if (!name) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -459,7 +459,7 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 				AP_ROLE_RELEASE, &extra, err);
 		if (rc == 0)
 			rc = ap_release_check_root(r, o->fresh.root, &extra, false, err);
-		ap_sigset_release(&extra);
+		ap_root_sigset_release(&extra);
 		if (rc)
 			goto out;
 	} else if (trust && !o->insecure) {
@@ -479,7 +479,7 @@ out:
 	return rc;
 }
 
-int setup_mirror_open(struct setup_opts *o, const struct ap_trust *trust, struct ap_release **out,
+int setup_mirror_open(struct setup_opts *o, const struct ap_sign_trust *trust, struct ap_release **out,
 		      struct ap_err *err)
 {
 	struct ap_fetch_opts fo;

@@ -48,11 +48,11 @@ struct setup_opts {
 	 * to, the index version and signed floor seen, the expiry choice.
 	 * keep_fresh: the caller releases fresh (setup_fresh_release). */
 	bool keep_fresh;
-	struct ap_fresh_root fresh;
+	struct ap_freshness_root fresh;
 	int64_t index_version;
 	char floor[64];
 	char note[320];
-	struct ap_fresh_claim claim;
+	struct ap_freshness_claim claim;
 };
 
 /* getopt_long ids for the shared options (above the ASCII range). */
@@ -127,7 +127,7 @@ void setup_note(const struct setup_opts *o, const char *fmt, ...) AP_PRINTF(2, 3
 int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_err *err);
 
 /* The claim an install hands the transaction (freshness.h). */
-const struct ap_fresh_claim *setup_claim(struct setup_opts *o);
+const struct ap_freshness_claim *setup_claim(struct setup_opts *o);
 void setup_fresh_release(struct setup_opts *o);
 
 /* The root of trust the options name (a trust folder with airpack-root.json,
@@ -154,16 +154,16 @@ void setup_fetch_opts(const struct setup_opts *o, struct ap_fetch_opts *fo);
 /* Fill source options (offline folders: the release's own first) and plan. */
 struct setup_src {
 	const char *dirs[MAX_LIST + 1];
-	struct ap_src_opts so;
+	struct ap_source_opts so;
 	struct ap_fetch_opts fo;
-	struct ap_progress *bar;
+	struct ap_ui_progress *bar;
 	struct events *ev;       /* source checks are reported here; may be NULL */
 	char *cache_default;
 	char *work_dir;
 	char *mirror_urls[MAX_LIST]; /* mirror trees: each --mirror's URL/<version> */
 };
 int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_src *s,
-	       struct ap_src_plan **plan, struct ap_err *err);
+	       struct ap_source_plan **plan, struct ap_err *err);
 void setup_src_release(struct setup_src *s);
 
 /* The install command's work (also what a setup run without a command does). */
@@ -178,7 +178,7 @@ bool setup_is_sfx(char **self_path);
 /* Trust: --trust, else the build's trust folder, plus the embedded key of
  * the setup r (may be NULL) when --trust-key-id names it.  *out may be NULL
  * on success: nothing is trusted. */
-int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap_trust **out,
+int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap_sign_trust **out,
 		     struct ap_err *err);
 
 /* mirror.c: mirror trees (docs/mirrors.md).  With --version, --mirror and
@@ -198,7 +198,7 @@ struct setup_index {
 /* Fetch and verify (against trust; NULL trusts nothing) the index.  A
  * mirror whose index cannot be fetched is skipped for the next one; a bad
  * or untrusted signature is an error (a warning with --insecure). */
-int setup_index_fetch(struct setup_opts *o, const struct ap_trust *trust, struct setup_index *si,
+int setup_index_fetch(struct setup_opts *o, const struct ap_sign_trust *trust, struct setup_index *si,
 		      struct ap_err *err);
 void setup_index_release(struct setup_index *si);
 
@@ -206,7 +206,7 @@ void setup_index_release(struct setup_index *si);
  * fetch MIRROR/<version>/manifest.json and its signature, and refuse a
  * manifest whose sha256 is not the index's.  The mirror the index came from
  * is moved to o->mirrors[0].  The caller checks the manifest's signature. */
-int setup_mirror_open(struct setup_opts *o, const struct ap_trust *trust, struct ap_release **out,
+int setup_mirror_open(struct setup_opts *o, const struct ap_sign_trust *trust, struct ap_release **out,
 		      struct ap_err *err);
 
 #endif

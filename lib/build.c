@@ -33,7 +33,7 @@ struct found {
 struct build {
 	const struct ap_build_opts *o;
 	struct ap_manifest *m;
-	struct ap_key *key;
+	struct ap_sign_key *key;
 	char key_id[AP_KEY_ID_LEN];
 	struct found *found;         /* one per component ... */
 	struct ap_sbom_files *files; /* ... each */
@@ -48,7 +48,7 @@ struct build {
 	char *tmp_bundle;          /* SETUP.bundle: a setup's bundle, never given its name */
 	bool intermediate;         /* the bundle exists only for the setup */
 	struct ap_bundle_writer *w;
-	struct ap_afile bundle, head;
+	struct ap_fsx_afile bundle, head;
 	struct ap_layout *layout;
 	struct ap_strvec warnings; /* for the result */
 };
@@ -62,7 +62,7 @@ static int find_payloads(const struct ap_manifest *m, const char *dir, struct fo
 
 		for (size_t a = 0; a <= c->n_aliases && !found[i].path; a++) {
 			const char *name = a == 0 ? c->file : c->aliases[a - 1];
-			char *path = ap_path_join(dir, name);
+			char *path = ap_fsx_path_join(dir, name);
 
 			if (!path)
 				return ap_err_set(err, AP_E_NOMEM, "out of memory");
@@ -94,7 +94,7 @@ static int find_payloads(const struct ap_manifest *m, const char *dir, struct fo
 static int check_pinned(const struct ap_component *c, const struct found *f, const char *hex,
 			struct ap_err *err)
 {
-	if (f->pinned && !ap_sha256_eq(c->sha256, hex))
+	if (f->pinned && !ap_digest_eq(c->sha256, hex))
 		return ap_err_set(err, AP_E_DIGEST,
 				  "component '%s': '%s' has sha256 %s, the source manifest pins %s",
 				  c->name, f->path, hex, c->sha256);
@@ -194,7 +194,7 @@ static int make_parent(const char *path, struct ap_err *err)
 
 	if (!path)
 		return 0;
-	dir = ap_path_dirname(path);
+	dir = ap_fsx_path_dirname(path);
 	if (!dir)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_mkdir_p(dir, 0755, err);
@@ -203,7 +203,7 @@ static int make_parent(const char *path, struct ap_err *err)
 }
 
 /* What a killed earlier run left beside an output: PATH.tmp-XXXXXX from
- * ap_afile (the bundle, the setup) and, for a setup, the temporaries of
+ * ap_fsx_afile (the bundle, the setup) and, for a setup, the temporaries of
  * its intermediate bundle (SETUP.bundle.tmp-XXXXXX). */
 static int remove_stale_temps(const char *path, const char *suffix, struct ap_err *err)
 {
@@ -213,15 +213,15 @@ static int remove_stale_temps(const char *path, const char *suffix, struct ap_er
 
 	if (!path)
 		return 0;
-	n = strlen(ap_path_basename(path)) + strlen(suffix) + 1;
-	dir = ap_path_dirname(path);
+	n = strlen(ap_fsx_path_basename(path)) + strlen(suffix) + 1;
+	dir = ap_fsx_path_dirname(path);
 	base = malloc(n);
 	if (!dir || !base) {
 		free(dir);
 		free(base);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	}
-	snprintf(base, n, "%s%s", ap_path_basename(path), suffix);
+	snprintf(base, n, "%s%s", ap_fsx_path_basename(path), suffix);
 	rc = ap_fsx_remove_temps(dir, base, NULL, err);
 	free(dir);
 	free(base);
@@ -262,12 +262,12 @@ static int load_inputs(struct build *b, struct ap_err *err)
 		ap_err_prefix(err, "source manifest '%s'", o->source);
 		goto out;
 	}
-	rc = ap_key_load_private(o->key, &b->key, err);
+	rc = ap_sign_key_load_private(o->key, &b->key, err);
 	if (rc == 0)
-		rc = ap_key_check_signing(b->key, o->key, err);
+		rc = ap_sign_key_check_signing(b->key, o->key, err);
 	if (rc)
 		goto out;
-	ap_key_id(b->key, b->key_id);
+	ap_sign_key_id(b->key, b->key_id);
 	free(b->m->key_id);
 	b->m->key_id = ap_strdup(b->key_id);
 	b->n = b->m->n_components;
@@ -371,7 +371,7 @@ static int bundle_payloads(struct build *b, struct ap_err *err)
 	const struct ap_progress_ops *p = b->o->progress;
 	int rc;
 
-	rc = ap_afile_open(&b->bundle, b->bundle_path, 0644, err);
+	rc = ap_fsx_afile_open(&b->bundle, b->bundle_path, 0644, err);
 	if (rc == 0)
 		rc = ap_bundle_writer_open(b->bundle.fp, b->comp, b->o->level, b->o->mtime, b->plen,
 					   b->slen, &b->w, err);
@@ -441,7 +441,7 @@ static int hash_payloads(struct build *b, struct ap_err *err)
 		char hex[AP_SHA256_HEX];
 
 		ap_progress_ops_start(p, c->file, c->size);
-		rc = ap_sha256_file(b->found[i].path, hex, NULL, AP_PROGRESS_STEP(p),
+		rc = ap_digest_file(b->found[i].path, hex, NULL, AP_PROGRESS_STEP(p),
 				    AP_PROGRESS_CTX(p), err);
 		ap_progress_ops_end(p);
 		if (rc == 0)
@@ -491,7 +491,7 @@ static int commit_bundle(struct build *b, struct ap_err *err)
 	if (rc)
 		return rc;
 	if (!b->intermediate)
-		return ap_afile_commit(&b->bundle, err);
+		return ap_fsx_afile_commit(&b->bundle, err);
 	if (fflush(b->bundle.fp) != 0)
 		return ap_err_sys(err, AP_E_IO, "cannot write '%s'", b->bundle.tmp);
 	return 0;
@@ -504,7 +504,7 @@ static int write_head_bundle(struct build *b, struct ap_err *err)
 	struct ap_bundle_writer *w = NULL;
 	int rc;
 
-	rc = ap_afile_open(&b->head, b->tmp_bundle, 0644, err);
+	rc = ap_fsx_afile_open(&b->head, b->tmp_bundle, 0644, err);
 	if (rc)
 		return rc;
 	rc = ap_bundle_writer_open(b->head.fp, AP_COMPRESS_NONE, 0, b->o->mtime, b->jlen,
@@ -535,7 +535,7 @@ static int write_setup(struct build *b, struct ap_err *err)
 	} else if (b->intermediate) {
 		from = b->bundle.tmp;
 	}
-	rc = ap_key_public_pem(b->key, &pem, &pem_len, err);
+	rc = ap_sign_key_public_pem(b->key, &pem, &pem_len, err);
 	if (rc == 0)
 		rc = ap_sfx_write(o->sfx, o->sfx_stub, pem, pem_len, from, o->sfx_detached, err);
 	free(pem);
@@ -578,8 +578,8 @@ static int check_opts(const struct ap_build_opts *o, struct ap_err *err)
 static void build_release(struct build *b, bool ok)
 {
 	if (!ok || b->intermediate)
-		ap_afile_abort(&b->bundle);
-	ap_afile_abort(&b->head);
+		ap_fsx_afile_abort(&b->bundle);
+	ap_fsx_afile_abort(&b->head);
 	ap_bundle_writer_free(b->w);
 	ap_layout_free(b->layout);
 	for (size_t i = 0; b->found && i < b->n; i++)
@@ -589,7 +589,7 @@ static void build_release(struct build *b, bool ok)
 		ap_sbom_files_release(&b->files[i]);
 	free(b->files);
 	ap_manifest_free(b->m);
-	ap_key_free(b->key);
+	ap_sign_key_free(b->key);
 	free(b->json);
 	free(b->sig);
 	free(b->tmp_bundle);
@@ -603,8 +603,8 @@ int ap_build(const struct ap_build_opts *o, struct ap_build_result *res, struct 
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
-	b.bundle = (struct ap_afile)AP_AFILE_INIT;
-	b.head = (struct ap_afile)AP_AFILE_INIT;
+	b.bundle = (struct ap_fsx_afile)AP_AFILE_INIT;
+	b.head = (struct ap_fsx_afile)AP_AFILE_INIT;
 	rc = check_opts(o, err);
 	if (rc == 0)
 		rc = load_inputs(&b, err);

@@ -160,7 +160,7 @@ struct ap_bundle_writer {
 	gz_header gzhead; /* zlib keeps a pointer to it until the header is out */
 	unsigned char *zbuf;
 	unsigned char *buf;
-	struct ap_sha256 *hash;
+	struct ap_digest *hash;
 
 	int io_errno; /* first failed write to out, for the message */
 	bool discard; /* drop bytes libarchive still emits after a failure */
@@ -257,7 +257,7 @@ int ap_bundle_writer_open(FILE *out, enum ap_compress compress, int level, int64
 	w->sig_len = sig_len;
 	w->head_len = head_len(compress, manifest_len, sig_len);
 	w->buf = malloc(CHUNK);
-	w->hash = ap_sha256_new();
+	w->hash = ap_digest_new();
 	if (!w->buf || !w->hash) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory for the bundle writer");
 		goto fail;
@@ -361,7 +361,7 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 
 	/* From here on the archive may hold part of this entry. */
 	w->failed = true;
-	ap_sha256_reset(w->hash);
+	ap_digest_reset(w->hash);
 	rc = write_entry_header(w->a, name, size, w->mtime, err);
 	if (rc < 0)
 		goto out;
@@ -380,7 +380,7 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 			                path, size, done);
 			goto out;
 		}
-		ap_sha256_update(w->hash, w->buf, n);
+		ap_digest_update(w->hash, w->buf, n);
 		rc = write_entry_data(w->a, name, w->buf, n, err);
 		if (rc < 0)
 			goto out;
@@ -399,7 +399,7 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 		rc = ap_err_sys(err, AP_E_IO, "reading payload '%s'", path);
 		goto out;
 	}
-	ap_sha256_final_hex(w->hash, hex);
+	ap_digest_final_hex(w->hash, hex);
 	w->failed = false;
 	rc = 0;
 out:
@@ -605,7 +605,7 @@ void ap_bundle_writer_free(struct ap_bundle_writer *w)
 	}
 	if (w->z_live)
 		deflateEnd(&w->zs);
-	ap_sha256_free(w->hash);
+	ap_digest_free(w->hash);
 	free(w->zbuf);
 	free(w->buf);
 	free(w);

@@ -48,7 +48,7 @@ static int template_file(const struct ap_manifest *m, const struct ap_receipt *r
 					  "config.template '%s' is an extract component with %zu "
 					  "files: expected exactly one", c->name, n);
 	} else {
-		rel = ap_path_join(r->prefix, ap_component_dest(c));
+		rel = ap_fsx_path_join(r->prefix, ap_manifest_component_dest(c));
 		if (!rel)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		f = ap_receipt_find_file(r, rel);
@@ -74,14 +74,14 @@ static int read_template(const char *root, const struct ap_manifest *m,
 	rc = template_file(m, r, &f, err);
 	if (rc)
 		return rc;
-	abs = ap_path_join(root, f->path);
+	abs = ap_fsx_path_join(root, f->path);
 	if (!abs)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_read_file(abs, max, buf, len, err);
 	if (rc == 0) {
 		/* The template comes from the signed release: use it only as installed. */
-		ap_sha256_hex(*buf, *len, hex);
-		if (!ap_sha256_eq(hex, f->sha256)) {
+		ap_digest_hex(*buf, *len, hex);
+		if (!ap_digest_eq(hex, f->sha256)) {
 			rc = ap_err_set(err, AP_E_DIGEST,
 					"the installed template '%s' has sha256 %s, the receipt "
 					"says %s: run 'airpack-setup install --repair' to restore "
@@ -115,7 +115,7 @@ static int make_config_dir(const char *root, const char *rel,
 			   const struct ap_history_record *prev, struct ap_strvec *ds,
 			   struct ap_err *err)
 {
-	char *d = ap_path_dirname(rel);
+	char *d = ap_fsx_path_dirname(rel);
 	int rc = 0;
 
 	if (!d)
@@ -132,12 +132,12 @@ static int make_config_dir(const char *root, const char *rel,
 /* What an earlier, interrupted write left beside the file may hold a key. */
 static int remove_temps(const char *config_abs, struct ap_err *err)
 {
-	char *dir = ap_path_dirname(config_abs);
+	char *dir = ap_fsx_path_dirname(config_abs);
 	int rc;
 
 	if (!dir)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = ap_fsx_remove_temps(dir, ap_path_basename(config_abs), NULL, err);
+	rc = ap_fsx_remove_temps(dir, ap_fsx_path_basename(config_abs), NULL, err);
 	free(dir);
 	return rc;
 }
@@ -146,19 +146,19 @@ static int remove_temps(const char *config_abs, struct ap_err *err)
 static int write_config(const char *abs, const char *data, size_t len, unsigned mode,
 			struct ap_err *err)
 {
-	struct ap_afile f = AP_AFILE_INIT;
+	struct ap_fsx_afile f = AP_AFILE_INIT;
 	int rc;
 
 	if (!crash_point("write"))
 		return ap_fsx_write_atomic(abs, data, len, mode, err);
-	rc = ap_afile_open(&f, abs, mode, err);
+	rc = ap_fsx_afile_open(&f, abs, mode, err);
 	if (rc == 0)
-		rc = ap_afile_write(&f, data, len / 2, err);
+		rc = ap_fsx_afile_write(&f, data, len / 2, err);
 	if (rc == 0) {
 		fflush(f.fp);
 		_Exit(137);
 	}
-	ap_afile_abort(&f);
+	ap_fsx_afile_abort(&f);
 	return rc;
 }
 
@@ -220,7 +220,7 @@ static int configure_locked(const char *root, const char *abs, const struct ap_m
 		rc = remove_temps(abs, err);
 	if (rc)
 		goto out;
-	ap_sha256_hex(yaml, ylen, rec.config_sha256);
+	ap_digest_hex(yaml, ylen, rec.config_sha256);
 	rec.product = r->product;
 	rec.version = r->version;
 	rec.config_path = m->config.path;
@@ -278,7 +278,7 @@ int ap_configure_run(const char *root, const struct ap_manifest *m, struct ap_re
 	if (rc)
 		return rc;
 	receipt = ap_state_file(&state, "receipt.json", NULL);
-	abs = ap_path_join(root, m->config.path);
+	abs = ap_fsx_path_join(root, m->config.path);
 	if (!receipt || !abs) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;

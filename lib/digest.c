@@ -13,16 +13,16 @@
 
 #define FILE_BUF (1024 * 1024)
 
-struct ap_sha256 {
+struct ap_digest {
 	EVP_MD_CTX *ctx;
 	/* A failed EVP call cannot be reported through the void API, so it
 	 * is remembered and the final digest is poisoned instead. */
 	bool failed;
 };
 
-struct ap_sha256 *ap_sha256_new(void)
+struct ap_digest *ap_digest_new(void)
 {
-	struct ap_sha256 *h = calloc(1, sizeof(*h));
+	struct ap_digest *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
@@ -36,7 +36,7 @@ struct ap_sha256 *ap_sha256_new(void)
 	return h;
 }
 
-void ap_sha256_update(struct ap_sha256 *h, const void *data, size_t len)
+void ap_digest_update(struct ap_digest *h, const void *data, size_t len)
 {
 	if (h->failed || len == 0)
 		return;
@@ -44,7 +44,7 @@ void ap_sha256_update(struct ap_sha256 *h, const void *data, size_t len)
 		h->failed = true;
 }
 
-void ap_sha256_final(struct ap_sha256 *h, unsigned char out[AP_SHA256_LEN])
+void ap_digest_final(struct ap_digest *h, unsigned char out[AP_SHA256_LEN])
 {
 	unsigned int n = 0;
 
@@ -55,20 +55,20 @@ void ap_sha256_final(struct ap_sha256 *h, unsigned char out[AP_SHA256_LEN])
 	}
 }
 
-void ap_sha256_final_hex(struct ap_sha256 *h, char hex[AP_SHA256_HEX])
+void ap_digest_final_hex(struct ap_digest *h, char hex[AP_SHA256_HEX])
 {
 	unsigned char md[AP_SHA256_LEN];
 
-	ap_sha256_final(h, md);
-	ap_hex_encode(md, sizeof(md), hex);
+	ap_digest_final(h, md);
+	ap_str_hex_encode(md, sizeof(md), hex);
 }
 
-void ap_sha256_reset(struct ap_sha256 *h)
+void ap_digest_reset(struct ap_digest *h)
 {
 	h->failed = EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1;
 }
 
-void ap_sha256_free(struct ap_sha256 *h)
+void ap_digest_free(struct ap_digest *h)
 {
 	if (!h)
 		return;
@@ -76,20 +76,20 @@ void ap_sha256_free(struct ap_sha256 *h)
 	free(h);
 }
 
-void ap_sha256_hex(const void *data, size_t len, char hex[AP_SHA256_HEX])
+void ap_digest_hex(const void *data, size_t len, char hex[AP_SHA256_HEX])
 {
 	unsigned char md[AP_SHA256_LEN];
 	unsigned int n = 0;
 
 	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != AP_SHA256_LEN)
 		memset(md, 0, sizeof(md));
-	ap_hex_encode(md, sizeof(md), hex);
+	ap_str_hex_encode(md, sizeof(md), hex);
 }
 
-int ap_sha256_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
+int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
                    void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err)
 {
-	struct ap_sha256 *h = NULL;
+	struct ap_digest *h = NULL;
 	unsigned char *buf = NULL;
 	FILE *fp = NULL;
 	uint64_t done = 0;
@@ -99,7 +99,7 @@ int ap_sha256_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
 		                  "cannot open '%s' to hash it", path);
 	buf = malloc(FILE_BUF);
-	h = ap_sha256_new();
+	h = ap_digest_new();
 	if (!buf || !h) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory hashing '%s'", path);
 		goto out;
@@ -108,7 +108,7 @@ int ap_sha256_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out
 		size_t n = fread(buf, 1, FILE_BUF, fp);
 
 		if (n > 0) {
-			ap_sha256_update(h, buf, n);
+			ap_digest_update(h, buf, n);
 			done += n;
 			if (progress)
 				progress(ctx, done);
@@ -129,7 +129,7 @@ int ap_sha256_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out
 	{
 		char tmp[AP_SHA256_HEX];
 
-		ap_sha256_final_hex(h, tmp);
+		ap_digest_final_hex(h, tmp);
 		if (h->failed) {
 			rc = ap_err_set(err, AP_E_CRYPTO,
 			                "sha256 of '%s' failed in the crypto library", path);
@@ -140,31 +140,31 @@ int ap_sha256_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out
 	if (size_out)
 		*size_out = done;
 out:
-	ap_sha256_free(h);
+	ap_digest_free(h);
 	free(buf);
 	fclose(fp);
 	return rc;
 }
 
-bool ap_is_sha256_hex(const char *s)
+bool ap_digest_is_hex(const char *s)
 {
 	size_t i;
 
 	if (!s)
 		return false;
 	for (i = 0; s[i]; i++) {
-		if (i >= 64 || ap_hex_digit(s[i]) < 0)
+		if (i >= 64 || ap_str_hex_digit(s[i]) < 0)
 			return false;
 	}
 	return i == 64;
 }
 
-bool ap_sha256_eq(const char *a, const char *b)
+bool ap_digest_eq(const char *a, const char *b)
 {
-	if (!ap_is_sha256_hex(a) || !ap_is_sha256_hex(b))
+	if (!ap_digest_is_hex(a) || !ap_digest_is_hex(b))
 		return false;
 	for (size_t i = 0; i < 64; i++)
-		if (ap_hex_digit(a[i]) != ap_hex_digit(b[i]))
+		if (ap_str_hex_digit(a[i]) != ap_str_hex_digit(b[i]))
 			return false;
 	return true;
 }

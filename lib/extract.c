@@ -53,7 +53,7 @@ struct extractor {
 	int64_t mtime;
 	ap_extract_cb cb;
 	void *ctx;
-	struct ap_sha256 *hash;
+	struct ap_digest *hash;
 
 	/* The archive, read through fsx so its name may be any UTF-8 path. */
 	FILE *fp;
@@ -63,7 +63,7 @@ struct extractor {
 	 * counted as it is read.  Streamed, libarchive reads fp through
 	 * read_cb (pending bytes of the first block first); spooled, fp was
 	 * copied whole into spool, and libarchive reads only that. */
-	struct ap_sha256 *src_hash;
+	struct ap_digest *src_hash;
 	uint64_t src_done;
 	FILE *spool;
 	bool streamed;
@@ -496,14 +496,14 @@ static int make_parents(struct extractor *ex, const char *relpath, struct ap_err
 	return 0;
 }
 
-static void hash_zeros(struct ap_sha256 *h, uint64_t n)
+static void hash_zeros(struct ap_digest *h, uint64_t n)
 {
 	static const unsigned char zeros[4096];
 
 	while (n > 0) {
 		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
 
-		ap_sha256_update(h, zeros, k);
+		ap_digest_update(h, zeros, k);
 		n -= k;
 	}
 }
@@ -565,7 +565,7 @@ static int copy_data(struct extractor *ex, struct archive_entry *e, const char *
 		if (rc < 0)
 			return rc;
 		hash_zeros(ex->hash, (uint64_t)off - pos);
-		ap_sha256_update(ex->hash, buf, len);
+		ap_digest_update(ex->hash, buf, len);
 		pos = (uint64_t)off + len;
 		if (ex->disk && archive_write_data_block(ex->disk, buf, len, off) != ARCHIVE_OK)
 			return archive_fail(ex, ex->disk, "writing", relpath, err);
@@ -600,7 +600,7 @@ static int do_file(struct extractor *ex, struct archive_entry *e, const char *re
 		                  ex->archive_path, ex->x->says ? ex->x->says : "expected",
 		                  (unsigned long long)ex->x->expanded_files, relpath);
 	ex->n_files++;
-	ap_sha256_reset(ex->hash);
+	ap_digest_reset(ex->hash);
 	if (ex->disk) {
 		rc = make_parents(ex, relpath, err);
 		if (rc < 0)
@@ -641,7 +641,7 @@ static int do_file(struct extractor *ex, struct archive_entry *e, const char *re
 			goto out;
 		}
 	}
-	ap_sha256_final_hex(ex->hash, hex);
+	ap_digest_final_hex(ex->hash, hex);
 	if (ex->cb) {
 		if (ex->disk) {
 			rc = leave_dest(ex, err);
@@ -753,7 +753,7 @@ static int src_take(struct extractor *ex, const void *buf, size_t n, struct ap_e
 			ap_err_prefix(err, "%s", ex->x->changed);
 		return AP_E_DIGEST;
 	}
-	ap_sha256_update(ex->src_hash, buf, n);
+	ap_digest_update(ex->src_hash, buf, n);
 	ex->src_done += n;
 	return 0;
 }
@@ -777,12 +777,12 @@ static int src_check(struct extractor *ex, struct ap_err *err)
 	int rc = 0;
 
 	ex->src_checked = true;
-	ap_sha256_final_hex(ex->src_hash, hex);
+	ap_digest_final_hex(ex->src_hash, hex);
 	if (ex->x->has_size && ex->src_done != ex->x->size)
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes, %s %llu", ex->archive_path,
 		                (unsigned long long)ex->src_done, says(ex),
 		                (unsigned long long)ex->x->size);
-	else if (ex->x->sha256 && !ap_sha256_eq(hex, ex->x->sha256))
+	else if (ex->x->sha256 && !ap_digest_eq(hex, ex->x->sha256))
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' has sha256 %s, %s %s", ex->archive_path,
 		                hex, says(ex), ex->x->sha256);
 	if (rc < 0 && ex->x->changed)
@@ -833,7 +833,7 @@ static int open_checked(struct extractor *ex, struct ap_err *err)
 	size_t n;
 	int rc;
 
-	ex->src_hash = ap_sha256_new();
+	ex->src_hash = ap_digest_new();
 	if (!ex->src_hash)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = src_read(ex, &n, err);
@@ -972,7 +972,7 @@ static int open_reader(struct extractor *ex, struct ap_err *err)
 		return ap_err_set(err, AP_E_BUNDLE, "cannot read archive '%s': %s",
 		                  ex->archive_path, msg ? msg : "unknown libarchive error");
 	}
-	ex->hash = ap_sha256_new();
+	ex->hash = ap_digest_new();
 	if (!ex->hash)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	return 0;
@@ -987,8 +987,8 @@ static void release(struct extractor *ex)
 	if (ex->spool)
 		fclose(ex->spool);
 	free(ex->block);
-	ap_sha256_free(ex->hash);
-	ap_sha256_free(ex->src_hash);
+	ap_digest_free(ex->hash);
+	ap_digest_free(ex->src_hash);
 	names_release(&ex->names);
 	names_release(&ex->folded);
 	ap_strvec_release(&ex->dirs);

@@ -53,7 +53,7 @@ struct xfer {
 	 * hash has taken the file's bytes, `hashed` of them, and nothing else.
 	 * When that cannot be known (a failed write, a finished hash) it is
 	 * false, and the file is read again before its hash is used. */
-	struct ap_sha256 *hash;
+	struct ap_digest *hash;
 	uint64_t hashed;
 	bool synced;
 
@@ -349,7 +349,7 @@ static bool decide(struct xfer *x)
 	}
 	if (start == 0) {
 		/* a new or emptied file: its hash starts over with it */
-		ap_sha256_reset(x->hash);
+		ap_digest_reset(x->hash);
 		x->hashed = 0;
 		x->synced = true;
 	}
@@ -405,7 +405,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *ud)
 			x->stop = STOP_IO;
 			return 0;
 		}
-		ap_sha256_update(x->hash, data, len);
+		ap_digest_update(x->hash, data, len);
 		x->hashed += len;
 	} else if (!mem_append(x, data, len)) {
 		x->stop = STOP_IO;
@@ -643,7 +643,7 @@ static int hash_partial(struct xfer *x, struct ap_err *err)
 	int rc = 0;
 
 	x->synced = false;
-	ap_sha256_reset(x->hash);
+	ap_digest_reset(x->hash);
 	x->hashed = 0;
 	buf = malloc(HASH_READ_SIZE);
 	if (!buf)
@@ -654,7 +654,7 @@ static int hash_partial(struct xfer *x, struct ap_err *err)
 	for (;;) {
 		size_t n = fread(buf, 1, HASH_READ_SIZE, fp);
 
-		ap_sha256_update(x->hash, buf, n);
+		ap_digest_update(x->hash, buf, n);
 		done += n;
 		if (n < HASH_READ_SIZE)
 			break;
@@ -688,11 +688,11 @@ static int partial_digest(struct xfer *x, char actual[AP_SHA256_HEX], uint64_t *
 	if (rc != 0)
 		return rc;
 	if (synced && st.type == AP_FT_FILE && st.size == x->hashed) {
-		ap_sha256_final_hex(x->hash, actual);
+		ap_digest_final_hex(x->hash, actual);
 		*actual_size = x->hashed;
 		return 0;
 	}
-	return ap_sha256_file(x->partial, actual, actual_size, NULL, NULL, err);
+	return ap_digest_file(x->partial, actual, actual_size, NULL, NULL, err);
 }
 
 /* Compare the .partial with the expected size and sha256; *match tells the
@@ -704,7 +704,7 @@ static int check_partial(struct xfer *x, uint64_t size, const char *sha256, bool
 
 	if (rc != 0)
 		return rc;
-	*match = *actual_size == size && ap_sha256_eq(actual, sha256);
+	*match = *actual_size == size && ap_digest_eq(actual, sha256);
 	return 0;
 }
 
@@ -730,7 +730,7 @@ int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char 
 		return rc;
 	if (!dest || !*dest)
 		return ap_err_set(err, AP_E_USAGE, "downloading '%s': no destination given", url);
-	if (!sha256 || !ap_is_sha256_hex(sha256))
+	if (!sha256 || !ap_digest_is_hex(sha256))
 		return ap_err_set(err, AP_E_USAGE,
 				  "downloading '%s': expected sha256 '%s' is not 64 hex digits", url,
 				  sha256 ? sha256 : "(null)");
@@ -745,7 +745,7 @@ int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char 
 	x.is_http = url_is_http(url);
 	x.limit = size;
 	x.partial = partial;
-	x.hash = ap_sha256_new();
+	x.hash = ap_digest_new();
 	if (!x.hash) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory downloading '%s'", url);
 		goto out;
@@ -859,7 +859,7 @@ commit:
 out:
 	if (x.h)
 		curl_easy_cleanup(x.h);
-	ap_sha256_free(x.hash);
+	ap_digest_free(x.hash);
 	free(partial);
 	return rc;
 }

@@ -39,7 +39,7 @@ static void record_release(struct record *r)
 
 static char *trust_path(const char *root, const char *name)
 {
-	return ap_path_join3(root ? root : "/", AP_STATE_TRUST_DIR, name);
+	return ap_fsx_path_join3(root ? root : "/", AP_STATE_TRUST_DIR, name);
 }
 
 static int parse_record(const char *json, size_t len, struct record *rec, struct ap_err *err)
@@ -87,7 +87,7 @@ static int parse_record(const char *json, size_t len, struct record *rec, struct
 		ap_jsonx_join(q, p, "release");
 		if (rc == 0)
 			rc = ap_jsonx_string(&doc, pv[1], q, AP_JSONX_NONEMPTY, &pr->release, err);
-		if (rc == 0 && pr->release && !ap_version_valid(pr->release))
+		if (rc == 0 && pr->release && !ap_manifest_version_valid(pr->release))
 			rc = ap_jsonx_fail(err, AP_E_STATE, q, "not a version");
 		ap_jsonx_join(q, p, "index");
 		if (rc == 0)
@@ -196,11 +196,11 @@ static struct prod *find_prod(struct record *rec, const char *product, bool add)
 
 /* ------------------------------------------------------------- roots */
 
-void ap_fresh_root_release(struct ap_fresh_root *fr)
+void ap_freshness_root_release(struct ap_freshness_root *fr)
 {
 	ap_root_free(fr->root);
 	free(fr->json);
-	ap_sigset_release(&fr->sigs);
+	ap_root_sigset_release(&fr->sigs);
 	memset(fr, 0, sizeof(*fr));
 }
 
@@ -208,7 +208,7 @@ void ap_fresh_root_release(struct ap_fresh_root *fr)
 static int read_root_file(const char *dir, const char *name, struct ap_root **out, char **json,
 			  size_t *len, struct ap_sigset *sigs, struct ap_err *err)
 {
-	char *path = ap_path_join(dir, name);
+	char *path = ap_fsx_path_join(dir, name);
 	char what[64];
 	int rc;
 
@@ -216,7 +216,7 @@ static int read_root_file(const char *dir, const char *name, struct ap_root **ou
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_read_file(path, AP_ROOT_MAX, json, len, err);
 	if (rc == 0)
-		rc = ap_sigset_load(dir, name, sigs, err);
+		rc = ap_root_sigset_load(dir, name, sigs, err);
 	if (rc == 0)
 		rc = ap_root_parse(*json, *len, out, err);
 	if (rc == 0) {
@@ -240,7 +240,7 @@ static bool ends_with(const char *s, const char *x)
 	return a >= b && strcmp(s + a - b, x) == 0;
 }
 
-int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_root *fr,
+int ap_freshness_load(const char *install_root, const char *trust, struct ap_freshness_root *fr,
 		  struct ap_err *err)
 {
 	struct ap_root *stored = NULL;
@@ -269,7 +269,7 @@ int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_r
 		goto out;
 	}
 	if (trust && ap_fsx_is_dir(trust)) {
-		anchor_dir = ap_path_join(trust, AP_ROOT_FILE);
+		anchor_dir = ap_fsx_path_join(trust, AP_ROOT_FILE);
 		if (!anchor_dir) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto out;
@@ -280,20 +280,20 @@ int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_r
 		free(anchor_dir);
 		anchor_dir = NULL;
 	} else if (trust && ap_fsx_is_file(trust) && ends_with(trust, ".json")) {
-		anchor_dir = ap_path_dirname(trust);
-		rc = anchor_dir ? read_root_file(anchor_dir, ap_path_basename(trust), &fr->root,
+		anchor_dir = ap_fsx_path_dirname(trust);
+		rc = anchor_dir ? read_root_file(anchor_dir, ap_fsx_path_basename(trust), &fr->root,
 						 &fr->json, &fr->len, &fr->sigs, err)
 				: ap_err_set(err, AP_E_NOMEM, "out of memory");
 	}
 	if (rc < 0)
 		goto out;
 	if (!fr->root && trust) {
-		struct ap_trust *t = NULL;
+		struct ap_sign_trust *t = NULL;
 
-		rc = ap_trust_load(trust, &t, err);
+		rc = ap_sign_trust_load(trust, &t, err);
 		if (rc == 0)
 			rc = ap_root_from_trust(t, &fr->root, err);
-		ap_trust_free(t);
+		ap_sign_trust_free(t);
 		if (rc < 0)
 			goto out;
 	}
@@ -311,7 +311,7 @@ int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_r
 			free(fr->json);
 			fr->json = NULL;
 			fr->len = 0;
-			ap_sigset_release(&fr->sigs);
+			ap_root_sigset_release(&fr->sigs);
 		}
 	}
 	if (!fr->root)
@@ -321,9 +321,9 @@ int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_r
 				trust ? trust : "(none)");
 out:
 	if (rc < 0)
-		ap_fresh_root_release(fr);
+		ap_freshness_root_release(fr);
 	ap_root_free(stored);
-	ap_sigset_release(&ssigs);
+	ap_root_sigset_release(&ssigs);
 	free(sjson);
 	free(sdir);
 	free(spath);
@@ -331,7 +331,7 @@ out:
 	return rc;
 }
 
-int ap_fresh_load_file(const char *trust, struct ap_root **out, struct ap_err *err)
+int ap_freshness_load_file(const char *trust, struct ap_root **out, struct ap_err *err)
 {
 	struct ap_sigset sigs = AP_SIGSET_INIT;
 	char *json = NULL, *dir = NULL;
@@ -339,7 +339,7 @@ int ap_fresh_load_file(const char *trust, struct ap_root **out, struct ap_err *e
 	int rc;
 
 	if (ap_fsx_is_dir(trust)) {
-		char *f = ap_path_join(trust, AP_ROOT_FILE);
+		char *f = ap_fsx_path_join(trust, AP_ROOT_FILE);
 		bool has = f && ap_fsx_is_file(f);
 
 		free(f);
@@ -347,8 +347,8 @@ int ap_fresh_load_file(const char *trust, struct ap_root **out, struct ap_err *e
 			return AP_E_NOTFOUND;
 		rc = read_root_file(trust, AP_ROOT_FILE, out, &json, &len, &sigs, err);
 	} else if (ap_fsx_is_file(trust) && ends_with(trust, ".json")) {
-		dir = ap_path_dirname(trust);
-		rc = dir ? read_root_file(dir, ap_path_basename(trust), out, &json, &len, &sigs,
+		dir = ap_fsx_path_dirname(trust);
+		rc = dir ? read_root_file(dir, ap_fsx_path_basename(trust), out, &json, &len, &sigs,
 					  err)
 			 : ap_err_set(err, AP_E_NOMEM, "out of memory");
 	} else {
@@ -356,11 +356,11 @@ int ap_fresh_load_file(const char *trust, struct ap_root **out, struct ap_err *e
 	}
 	free(json);
 	free(dir);
-	ap_sigset_release(&sigs);
+	ap_root_sigset_release(&sigs);
 	return rc;
 }
 
-int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, struct ap_err *err)
+int ap_freshness_walk(struct ap_freshness_root *fr, ap_freshness_get_fn get, void *ctx, struct ap_err *err)
 {
 	for (size_t step = 0; step < AP_ROOT_CHAIN_MAX; step++) {
 		struct ap_sigset sigs = AP_SIGSET_INIT;
@@ -382,14 +382,14 @@ int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, stru
 			rc = ap_root_next(fr->root, json, len, &sigs, &next, err);
 		if (rc < 0) {
 			free(json);
-			ap_sigset_release(&sigs);
+			ap_root_sigset_release(&sigs);
 			ap_err_prefix(err, "rotating from root %lld", (long long)fr->root->version);
 			return rc;
 		}
 		ap_root_free(fr->root);
 		fr->root = next;
 		free(fr->json);
-		ap_sigset_release(&fr->sigs);
+		ap_root_sigset_release(&fr->sigs);
 		fr->json = json;
 		fr->len = len;
 		fr->sigs = sigs;
@@ -399,7 +399,7 @@ int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, stru
 			  AP_ROOT_CHAIN_MAX);
 }
 
-int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
+int ap_freshness_get_dir(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
 		     struct ap_err *err)
 {
 	const char *dir = ctx;
@@ -408,7 +408,7 @@ int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len, struc
 	int rc;
 
 	snprintf(name, sizeof(name), "%lld.root.json", (long long)version);
-	path = ap_path_join(dir, name);
+	path = ap_fsx_path_join(dir, name);
 	if (!path)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	if (!ap_fsx_is_file(path)) {
@@ -417,7 +417,7 @@ int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len, struc
 	}
 	rc = ap_fsx_read_file(path, AP_ROOT_MAX, json, len, err);
 	if (rc == 0)
-		rc = ap_sigset_load(dir, name, sigs, err);
+		rc = ap_root_sigset_load(dir, name, sigs, err);
 	if (rc < 0)
 		ap_err_prefix(err, "'%s'", path);
 	free(path);
@@ -426,7 +426,7 @@ int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len, struc
 
 /* ------------------------------------------------------------- checks */
 
-int ap_fresh_check(const char *install_root, const struct ap_fresh_claim *c, const char *product,
+int ap_freshness_check(const char *install_root, const struct ap_freshness_claim *c, const char *product,
 		   const char *version, bool allow_downgrade, struct ap_err *err)
 {
 	struct record rec;
@@ -453,7 +453,7 @@ int ap_fresh_check(const char *install_root, const struct ap_fresh_claim *c, con
 				(long long)c->index_version, product, (long long)p->index);
 		goto out;
 	}
-	if (floor && ap_version_cmp(version, floor) < 0) {
+	if (floor && ap_manifest_version_cmp(version, floor) < 0) {
 		rc = ap_err_set(err, AP_E_STATE,
 				"refusing '%s' %s: below the signed floor %s (min_version of the "
 				"%s)",
@@ -461,7 +461,7 @@ int ap_fresh_check(const char *install_root, const struct ap_fresh_claim *c, con
 				c->index_version > 0 ? "index or root" : "root");
 		goto out;
 	}
-	if (p && p->release && ap_version_cmp(version, p->release) < 0) {
+	if (p && p->release && ap_manifest_version_cmp(version, p->release) < 0) {
 		if (!allow_downgrade) {
 			rc = ap_err_set(err, AP_E_STATE,
 					"refusing to downgrade '%s' to %s: this device accepted %s "
@@ -485,7 +485,7 @@ out:
 	return rc;
 }
 
-static int store_root(const char *install_root, const struct ap_fresh_root *fr, struct ap_err *err)
+static int store_root(const char *install_root, const struct ap_freshness_root *fr, struct ap_err *err)
 {
 	char name[48];
 	char *dir = trust_path(install_root, "");
@@ -500,7 +500,7 @@ static int store_root(const char *install_root, const struct ap_fresh_root *fr, 
 	}
 	rc = ap_fsx_mkdir_p(dir, 0755, err);
 	if (rc == 0)
-		rc = ap_sigset_write(&fr->sigs, path, err);
+		rc = ap_root_sigset_write(&fr->sigs, path, err);
 	if (rc == 0)
 		rc = ap_fsx_write_atomic(path, fr->json, fr->len, 0644, err);
 out:
@@ -525,13 +525,13 @@ static void drop_old_roots(const char *install_root, int64_t keep)
 
 			if (sscanf(names[i], "root-%lld.json", &v) != 1 || v >= keep)
 				continue;
-			f = ap_path_join(dir, names[i]);
+			f = ap_fsx_path_join(dir, names[i]);
 			if (f)
 				ap_fsx_unlink(f, &ignore);
 			free(f);
 		}
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	free(dir);
 }
 
@@ -547,7 +547,7 @@ static int set_times(const char *install_root, int64_t mtime, struct ap_err *err
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_list_dir(dir, &names, &n, err);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *f = ap_path_join(dir, names[i]);
+		char *f = ap_fsx_path_join(dir, names[i]);
 
 		rc = f ? ap_fsx_set_mtime(f, mtime, err)
 		       : ap_err_set(err, AP_E_NOMEM, "out of memory");
@@ -555,12 +555,12 @@ static int set_times(const char *install_root, int64_t mtime, struct ap_err *err
 	}
 	if (rc == 0)
 		rc = ap_fsx_set_mtime(dir, mtime, err);
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	free(dir);
 	return rc;
 }
 
-int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, const char *product,
+int ap_freshness_commit(const char *install_root, const struct ap_freshness_claim *c, const char *product,
 		    const char *version, int64_t mtime, struct ap_err *err)
 {
 	struct record rec;
@@ -575,7 +575,7 @@ int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, co
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (!p->release || ap_version_cmp(version, p->release) > 0) {
+	if (!p->release || ap_manifest_version_cmp(version, p->release) > 0) {
 		char *v = ap_strdup(version);
 
 		if (!v) {
@@ -605,7 +605,7 @@ out:
 	return rc;
 }
 
-int ap_fresh_get(const char *install_root, const char *product, char **release, int64_t *root,
+int ap_freshness_get(const char *install_root, const char *product, char **release, int64_t *root,
 		 struct ap_err *err)
 {
 	struct record rec;
@@ -622,7 +622,7 @@ int ap_fresh_get(const char *install_root, const char *product, char **release, 
 	return 0;
 }
 
-int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_policy *p, char *note,
+int ap_freshness_expiry(int64_t expires, const char *what, const struct ap_freshness_policy *p, char *note,
 		    size_t n, struct ap_err *err)
 {
 	char t[AP_TIME_LEN], at[AP_TIME_LEN];
@@ -638,12 +638,12 @@ int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_pol
 		now = p->at_time;
 	if (expires == 0 || expires > now) {
 		if (p->at_time && note && n && !note[0]) {
-			ap_time_format(p->at_time, at);
+			ap_root_time_format(p->at_time, at);
 			snprintf(note, n, "at-time %s", at);
 		}
 		return 0;
 	}
-	ap_time_format(expires, t);
+	ap_root_time_format(expires, t);
 	if (p->online)
 		return ap_err_set(err, AP_E_EXPIRED,
 				  "%s expired %s: refusing it online (a frozen or stale mirror?); "

@@ -18,21 +18,21 @@
 int ap_fsx_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                         struct ap_err *err)
 {
-	struct ap_afile f = AP_AFILE_INIT;
+	struct ap_fsx_afile f = AP_AFILE_INIT;
 	int rc;
 
-	rc = ap_afile_open(&f, path, mode, err);
+	rc = ap_fsx_afile_open(&f, path, mode, err);
 	if (rc < 0)
 		return rc;
-	rc = ap_afile_write(&f, data, len, err);
+	rc = ap_fsx_afile_write(&f, data, len, err);
 	if (rc < 0) {
-		ap_afile_abort(&f);
+		ap_fsx_afile_abort(&f);
 		return rc;
 	}
-	return ap_afile_commit(&f, err);
+	return ap_fsx_afile_commit(&f, err);
 }
 
-int ap_afile_write(struct ap_afile *f, const void *data, size_t len, struct ap_err *err)
+int ap_fsx_afile_write(struct ap_fsx_afile *f, const void *data, size_t len, struct ap_err *err)
 {
 	if (!f->fp)
 		return ap_err_set(err, AP_E_USAGE, "write to a file that is not open");
@@ -82,7 +82,7 @@ int ap_fsx_mkdirs_noted(const char *root, const char *rel, ap_fsx_made_fn made, 
 
 int ap_fsx_fsync_parent(const char *path, struct ap_err *err)
 {
-	char *dir = ap_path_dirname(path);
+	char *dir = ap_fsx_path_dirname(path);
 	int rc;
 
 	if (!dir)
@@ -160,7 +160,7 @@ out:
 
 int ap_fsx_copy_file(const char *src, const char *dst, unsigned mode, struct ap_err *err)
 {
-	struct ap_afile f = AP_AFILE_INIT;
+	struct ap_fsx_afile f = AP_AFILE_INIT;
 	unsigned char *buf = NULL;
 	FILE *in = NULL;
 	int rc;
@@ -173,14 +173,14 @@ int ap_fsx_copy_file(const char *src, const char *dst, unsigned mode, struct ap_
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory copying '%s'", src);
 		goto out;
 	}
-	rc = ap_afile_open(&f, dst, mode, err);
+	rc = ap_fsx_afile_open(&f, dst, mode, err);
 	if (rc < 0)
 		goto out;
 	for (;;) {
 		size_t n = fread(buf, 1, COPY_BUF, in);
 
 		if (n > 0) {
-			rc = ap_afile_write(&f, buf, n, err);
+			rc = ap_fsx_afile_write(&f, buf, n, err);
 			if (rc < 0)
 				goto out;
 		}
@@ -192,9 +192,9 @@ int ap_fsx_copy_file(const char *src, const char *dst, unsigned mode, struct ap_
 			break;
 		}
 	}
-	rc = ap_afile_commit(&f, err);
+	rc = ap_fsx_afile_commit(&f, err);
 out:
-	ap_afile_abort(&f);
+	ap_fsx_afile_abort(&f);
 	free(buf);
 	fclose(in);
 	return rc;
@@ -237,7 +237,7 @@ int ap_fsx_remove_temps(const char *dir, const char *base, size_t *removed, stru
 
 		if (!ap_fsx_is_temp_name(names[i], base))
 			continue;
-		path = ap_path_join(dir, names[i]);
+		path = ap_fsx_path_join(dir, names[i]);
 		if (!path) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			break;
@@ -253,13 +253,13 @@ int ap_fsx_remove_temps(const char *dir, const char *base, size_t *removed, stru
 	if (rc == 0 && count)
 		rc = ap_fsx_fsync_dir(dir, err);
 out:
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	if (rc == 0 && removed)
 		*removed = count;
 	return rc;
 }
 
-char *ap_path_join(const char *a, const char *b)
+char *ap_fsx_path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a);
 	size_t lb = strlen(b);
@@ -278,19 +278,19 @@ char *ap_path_join(const char *a, const char *b)
 	return p;
 }
 
-char *ap_path_join3(const char *a, const char *b, const char *c)
+char *ap_fsx_path_join3(const char *a, const char *b, const char *c)
 {
-	char *ab = ap_path_join(a, b);
+	char *ab = ap_fsx_path_join(a, b);
 	char *abc;
 
 	if (!ab)
 		return NULL;
-	abc = ap_path_join(ab, c);
+	abc = ap_fsx_path_join(ab, c);
 	free(ab);
 	return abc;
 }
 
-char *ap_path_dirname(const char *path)
+char *ap_fsx_path_dirname(const char *path)
 {
 	size_t n = strlen(path);
 	char *p;
@@ -312,7 +312,7 @@ char *ap_path_dirname(const char *path)
 	return p;
 }
 
-const char *ap_path_basename(const char *path)
+const char *ap_fsx_path_basename(const char *path)
 {
 	const char *base = path;
 
@@ -323,7 +323,7 @@ const char *ap_path_basename(const char *path)
 	return base;
 }
 
-void ap_strv_free(char **v, size_t n)
+void ap_fsx_strv_free(char **v, size_t n)
 {
 	if (!v)
 		return;

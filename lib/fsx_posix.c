@@ -44,7 +44,7 @@ bool ap_fsx_has_modes(void)
 	return true;
 }
 
-static void afile_release(struct ap_afile *f)
+static void afile_release(struct ap_fsx_afile *f)
 {
 	free(f->path);
 	free(f->tmp);
@@ -53,7 +53,7 @@ static void afile_release(struct ap_afile *f)
 	f->fp = NULL;
 }
 
-int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err)
+int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, struct ap_err *err)
 {
 	static const char suffix[] = ".tmp-XXXXXX";
 	size_t n = strlen(path);
@@ -101,7 +101,7 @@ out:
 	return rc;
 }
 
-int ap_afile_commit(struct ap_afile *f, struct ap_err *err)
+int ap_fsx_afile_commit(struct ap_fsx_afile *f, struct ap_err *err)
 {
 	int rc = 0;
 	FILE *fp = f->fp;
@@ -129,7 +129,7 @@ fail:
 	return rc;
 }
 
-void ap_afile_abort(struct ap_afile *f)
+void ap_fsx_afile_abort(struct ap_fsx_afile *f)
 {
 	if (!f)
 		return;
@@ -183,8 +183,8 @@ int ap_fsx_rename(const char *from, const char *to, struct ap_err *err)
 	if (rename(from, to) != 0)
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
 		                  "cannot rename '%s' to '%s'", from, to);
-	dto = ap_path_dirname(to);
-	dfrom = ap_path_dirname(from);
+	dto = ap_fsx_path_dirname(to);
+	dfrom = ap_fsx_path_dirname(from);
 	if (!dto || !dfrom) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory renaming '%s'", from);
 		goto out;
@@ -258,7 +258,7 @@ static int rm_tree_fd(int dfd, const char *path, struct ap_err *err)
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		child = ap_path_join(path, de->d_name);
+		child = ap_fsx_path_join(path, de->d_name);
 		if (!child) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'", path);
 			break;
@@ -589,7 +589,7 @@ int ap_fsx_link(const char *from, const char *to, bool *fallback, struct ap_err 
 	return ap_err_sys(err, AP_E_IO, "cannot link '%s' to '%s'", from, to);
 }
 
-bool ap_path_is_abs(const char *path)
+bool ap_fsx_path_is_abs(const char *path)
 {
 	return path[0] == '/';
 }
@@ -600,7 +600,7 @@ int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
 	char *cwd = NULL;
 	char *abs;
 
-	if (ap_path_is_abs(path)) {
+	if (ap_fsx_path_is_abs(path)) {
 		abs = ap_strdup(path);
 		goto done;
 	}
@@ -620,7 +620,7 @@ int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
 		}
 		cap *= 2;
 	}
-	abs = strcmp(path, ".") == 0 ? ap_strdup(cwd) : ap_path_join(cwd, path);
+	abs = strcmp(path, ".") == 0 ? ap_strdup(cwd) : ap_fsx_path_join(cwd, path);
 	free(cwd);
 done:
 	if (!abs)
@@ -714,7 +714,7 @@ int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 #endif
 	if (fd < 0) {
-		char *tmpl = ap_path_join(dir, ".airpack-spool-XXXXXX");
+		char *tmpl = ap_fsx_path_join(dir, ".airpack-spool-XXXXXX");
 
 		if (!tmpl)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
@@ -1065,7 +1065,7 @@ int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err)
 			rc = ap_err_sys(err, AP_E_IO, "cannot remove '%s' under '%s'", rel, root);
 		goto out;
 	}
-	abs = ap_path_join(root, rel);
+	abs = ap_fsx_path_join(root, rel);
 	if (!abs) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'", rel);
 		goto out;

@@ -252,7 +252,7 @@ static int bad_path(struct ap_err *err, const char *path)
 
 /* ---- atomic files ---- */
 
-static void afile_release(struct ap_afile *f)
+static void afile_release(struct ap_fsx_afile *f)
 {
 	free(f->path);
 	free(f->tmp);
@@ -288,7 +288,7 @@ static bool private_mode(unsigned mode)
 	return mode != 0 && (mode & 077) == 0;
 }
 
-int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err)
+int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, struct ap_err *err)
 {
 	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 	static unsigned long counter;
@@ -387,7 +387,7 @@ out:
 	return rc;
 }
 
-int ap_afile_commit(struct ap_afile *f, struct ap_err *err)
+int ap_fsx_afile_commit(struct ap_fsx_afile *f, struct ap_err *err)
 {
 	int rc = 0;
 	FILE *fp = f->fp;
@@ -408,7 +408,7 @@ int ap_afile_commit(struct ap_afile *f, struct ap_err *err)
 	return rc;
 }
 
-void ap_afile_abort(struct ap_afile *f)
+void ap_fsx_afile_abort(struct ap_fsx_afile *f)
 {
 	if (!f)
 		return;
@@ -539,15 +539,15 @@ bool ap_fsx_in_use(const char *path)
 static void move_out_of_the_way(wchar_t **w, const char *path)
 {
 	static unsigned long counter;
-	char *dir = ap_path_dirname(path);
-	char *up = dir ? ap_path_dirname(dir) : NULL;
+	char *dir = ap_fsx_path_dirname(path);
+	char *up = dir ? ap_fsx_path_dirname(dir) : NULL;
 	char name[64];
 	char *target;
 	wchar_t *wt;
 
 	snprintf(name, sizeof(name), ".airpack-deleted-%lx-%lx",
 	         (unsigned long)GetCurrentProcessId(), ++counter);
-	target = up ? ap_path_join(up, name) : NULL;
+	target = up ? ap_fsx_path_join(up, name) : NULL;
 	wt = target ? wpath(target) : NULL;
 	if (wt && MoveFileExW(*w, wt, 0)) {
 		free(*w);
@@ -609,7 +609,7 @@ int ap_fsx_rmdir(const char *path, struct ap_err *err)
  * (symlink, junction) is removed itself, never followed. */
 static int rm_tree(const char *path, struct ap_err *err)
 {
-	char *pattern = ap_path_join(path, "*");
+	char *pattern = ap_fsx_path_join(path, "*");
 	wchar_t *wp = pattern ? wpath(pattern) : NULL;
 	WIN32_FIND_DATAW fd;
 	HANDLE h;
@@ -631,7 +631,7 @@ static int rm_tree(const char *path, struct ap_err *err)
 			if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
 				continue;
 			name = ap_fsx_wide_to_utf8(fd.cFileName);
-			child = name ? ap_path_join(path, name) : NULL;
+			child = name ? ap_fsx_path_join(path, name) : NULL;
 			free(name);
 			if (!child) {
 				rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'",
@@ -749,7 +749,7 @@ bool ap_fsx_dir_writable(const char *path)
 {
 	/* The read-only attribute means nothing on folders and ACLs are not
 	 * worth reading: try to create a file that removes itself. */
-	char *probe = ap_path_join(path, ".airpack-probe");
+	char *probe = ap_fsx_path_join(path, ".airpack-probe");
 	wchar_t *w = probe ? wpath(probe) : NULL;
 	HANDLE h;
 
@@ -840,7 +840,7 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
 {
 	struct ap_strvec l = AP_STRVEC_INIT;
-	char *pattern = ap_path_join(path, "*");
+	char *pattern = ap_fsx_path_join(path, "*");
 	wchar_t *wp = pattern ? wpath(pattern) : NULL;
 	WIN32_FIND_DATAW fd;
 	HANDLE h;
@@ -1066,7 +1066,7 @@ out:
 
 /* ---- paths ---- */
 
-bool ap_path_is_abs(const char *path)
+bool ap_fsx_path_is_abs(const char *path)
 {
 	if (ap_fsx_os_is_sep(path[0]) && ap_fsx_os_is_sep(path[1]))
 		return true;
@@ -1082,7 +1082,7 @@ int ap_fsx_abspath(const char *path, char **out, struct ap_err *err)
 	DWORD n;
 	int rc = 0;
 
-	if (ap_path_is_abs(path)) {
+	if (ap_fsx_path_is_abs(path)) {
 		abs = ap_strdup(path);
 		if (!abs)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory resolving '%s'", path);
@@ -1218,7 +1218,7 @@ int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
 		snprintf(name, sizeof(name), ".airpack-spool-%lu-%lu-%lu",
 		         (unsigned long)GetCurrentProcessId(), ++seq,
 		         (unsigned long)GetTickCount());
-		path = ap_path_join(dir, name);
+		path = ap_fsx_path_join(dir, name);
 		w = path ? wpath(path) : NULL;
 		free(path);
 		if (!w)
@@ -1409,7 +1409,7 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 	for (int i = 0; i < n; i++) {
 		v[i] = ap_fsx_wide_to_utf8(wargv[i]);
 		if (!v[i]) {
-			ap_strv_free(v, (size_t)i);
+			ap_fsx_strv_free(v, (size_t)i);
 			LocalFree(wargv);
 			return ap_err_set(err, AP_E_NOMEM,
 			                  "out of memory reading the command line");
@@ -1452,7 +1452,7 @@ static int win_under(const char *root, const char *rel, size_t len, char **abs,
 			                rel, root);
 			break;
 		}
-		cabs = ap_path_join(root, p);
+		cabs = ap_fsx_path_join(root, p);
 		if (!cabs) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", root);
 			break;
@@ -1473,7 +1473,7 @@ static int win_under(const char *root, const char *rel, size_t len, char **abs,
 	free(p);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
-	*abs = rel && *rel ? ap_path_join(root, rel) : ap_strdup(root);
+	*abs = rel && *rel ? ap_fsx_path_join(root, rel) : ap_strdup(root);
 	if (!*abs)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", root);
 	return 0;
@@ -1591,7 +1591,7 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 			                "refusing to create '%s' under the root '%s': '..'", rel, root);
 			break;
 		}
-		cabs = ap_path_join(root, p);
+		cabs = ap_fsx_path_join(root, p);
 		if (!cabs) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory creating folders");
 			break;

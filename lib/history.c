@@ -164,7 +164,7 @@ static int format_event(const struct ap_history_event *ev, char **out, size_t *l
 
 static char *history_path(const char *root)
 {
-	return ap_path_join(root ? root : ap_fsx_default_root(), AP_HISTORY_PATH);
+	return ap_fsx_path_join(root ? root : ap_fsx_default_root(), AP_HISTORY_PATH);
 }
 
 int ap_history_append(const char *root, const struct ap_history_event *ev, struct ap_err *err)
@@ -183,7 +183,7 @@ int ap_history_append(const char *root, const struct ap_history_event *ev, struc
 	if (rc)
 		return rc;
 	path = history_path(root);
-	dir = path ? ap_path_dirname(path) : NULL;
+	dir = path ? ap_fsx_path_dirname(path) : NULL;
 	if (!dir) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -474,7 +474,7 @@ static const char *const record_members[] = { "format", "product", "version", "c
 char *ap_history_record_relpath(const char *product)
 {
 	char *state = ap_state_dir(NULL, product);
-	char *rel = state ? ap_path_join(state, AP_HISTORY_RECORD_FILE) : NULL;
+	char *rel = state ? ap_fsx_path_join(state, AP_HISTORY_RECORD_FILE) : NULL;
 
 	free(state);
 	return rel;
@@ -491,7 +491,7 @@ static int check_record(const struct ap_history_record *r, struct ap_err *err)
 		return ap_err_set(err, AP_E_STATE,
 				  "config_path: expected a safe relative path, got '%s'",
 				  r->config_path ? r->config_path : "(none)");
-	if (!ap_is_lower_hex(r->config_sha256, 64))
+	if (!ap_str_is_lower_hex(r->config_sha256, 64))
 		return ap_err_set(err, AP_E_STATE, "config_sha256: expected 64 hex digits");
 	if (r->config_mode > 07777)
 		return ap_err_set(err, AP_E_STATE, "config_mode: expected 0 to 07777, got %o",
@@ -514,7 +514,7 @@ static int check_record(const struct ap_history_record *r, struct ap_err *err)
 static char *record_path(const char *root, const char *product)
 {
 	char *rel = ap_history_record_relpath(product);
-	char *abs = rel ? ap_path_join(root ? root : ap_fsx_default_root(), rel) : NULL;
+	char *abs = rel ? ap_fsx_path_join(root ? root : ap_fsx_default_root(), rel) : NULL;
 
 	free(rel);
 	return abs;
@@ -577,7 +577,7 @@ void ap_history_record_free(struct ap_history_record *r)
 	free(r->version);
 	free(r->config_path);
 	kv_free(r->identity, r->n_identity);
-	ap_strv_free(r->created_dirs, r->n_created_dirs);
+	ap_fsx_strv_free(r->created_dirs, r->n_created_dirs);
 	free(r);
 }
 
@@ -606,7 +606,7 @@ static int parse_record(const char *json, size_t len, struct ap_history_record *
 		goto out;
 	}
 	sha = json_str(o, "config_sha256");
-	if (!sha || !ap_is_lower_hex(sha, 64)) {
+	if (!sha || !ap_str_is_lower_hex(sha, 64)) {
 		rc = ap_err_set(err, AP_E_STATE, "config_sha256: expected 64 hex digits");
 		goto out;
 	}

@@ -17,7 +17,7 @@ struct ap_layout {
 /* True when dir/manifest.json holds exactly json. */
 static bool holds_manifest(const char *dir, const char *json, size_t len)
 {
-	char *path = ap_path_join(dir, AP_BUNDLE_MANIFEST);
+	char *path = ap_fsx_path_join(dir, AP_BUNDLE_MANIFEST);
 	char *buf = NULL;
 	size_t got = 0;
 	bool same = false;
@@ -39,7 +39,7 @@ static int drop_manifest(const char *dir, struct ap_err *err)
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < sizeof(names) / sizeof(names[0]); i++) {
-		char *path = ap_path_join(dir, names[i]);
+		char *path = ap_fsx_path_join(dir, names[i]);
 		struct ap_stat st;
 
 		if (!path)
@@ -120,7 +120,7 @@ static int payload_path(const struct ap_layout *l, const char *name, char **out,
 		return ap_err_set(err, AP_E_UNSAFE,
 		                  "offline folder '%s': '%s' cannot be a payload's name there",
 		                  l->dir, name ? name : "");
-	*out = ap_path_join(l->dir, name);
+	*out = ap_fsx_path_join(l->dir, name);
 	if (!*out)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	return 0;
@@ -157,15 +157,15 @@ int ap_layout_copy_file(struct ap_layout *l, const char *name, const char *src,
 bool ap_layout_has(const struct ap_layout *l, const char *name, uint64_t size,
                    const char *sha256)
 {
-	char *path = ap_path_join(l->dir, name);
+	char *path = ap_fsx_path_join(l->dir, name);
 	char hex[AP_SHA256_HEX];
 	struct ap_stat st;
 	uint64_t got = 0;
 	bool same = false;
 
 	if (path && ap_fsx_stat(path, &st, NULL) == 0 && st.type == AP_FT_FILE &&
-	    st.size == size && ap_sha256_file(path, hex, &got, NULL, NULL, NULL) == 0)
-		same = got == size && ap_sha256_eq(hex, sha256);
+	    st.size == size && ap_digest_file(path, hex, &got, NULL, NULL, NULL) == 0)
+		same = got == size && ap_digest_eq(hex, sha256);
 	free(path);
 	return same;
 }
@@ -186,7 +186,7 @@ int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
 		if (ap_manifest_names_file(m, names[i]) ||
 		    strcmp(names[i], AP_BUNDLE_MANIFEST) == 0 || strcmp(names[i], AP_BUNDLE_SIG) == 0)
 			continue;
-		path = ap_path_join(l->dir, names[i]);
+		path = ap_fsx_path_join(l->dir, names[i]);
 		if (!path) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			break;
@@ -202,7 +202,7 @@ int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
 		}
 		free(path);
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	if (rc == 0 && count)
 		rc = ap_fsx_fsync_dir(l->dir, err);
 	if (rc == 0 && removed)
@@ -216,14 +216,14 @@ int ap_layout_commit(struct ap_layout *l, const char *json, size_t jlen, const u
 	char *path;
 	int rc;
 
-	path = ap_path_join(l->dir, AP_BUNDLE_SIG);
+	path = ap_fsx_path_join(l->dir, AP_BUNDLE_SIG);
 	if (!path)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_write_atomic(path, sig, slen, 0644, err);
 	free(path);
 	if (rc)
 		return rc;
-	path = ap_path_join(l->dir, AP_BUNDLE_MANIFEST);
+	path = ap_fsx_path_join(l->dir, AP_BUNDLE_MANIFEST);
 	if (!path)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_write_atomic(path, json, jlen, 0644, err);
@@ -241,19 +241,19 @@ void ap_layout_free(struct ap_layout *l)
 	free(l);
 }
 
-int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap_src_plan *p,
+int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap_source_plan *p,
                     ap_layout_bad_fn on_bad, void *ctx, size_t *bad, struct ap_err *err)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->n_items; i++) {
-		const struct ap_src_item *it = &p->items[i];
-		char *want = ap_path_join(dir, it->c->file);
+		const struct ap_source_item *it = &p->items[i];
+		char *want = ap_fsx_path_join(dir, it->c->file);
 		bool ok;
 
 		if (!want)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		ok = it->kind == AP_SRC_LOCAL && strcmp(it->path, want) == 0;
+		ok = it->kind == AP_SOURCE_LOCAL && strcmp(it->path, want) == 0;
 		free(want);
 		if (ok)
 			continue;
@@ -280,19 +280,19 @@ int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap
 static int copy_local(struct ap_layout *l, const struct ap_layout_fill *f, size_t *copied,
                       struct ap_err *err)
 {
-	const struct ap_src_plan *p = f->plan;
+	const struct ap_source_plan *p = f->plan;
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < p->n_items; i++) {
-		const struct ap_src_item *it = &p->items[i];
+		const struct ap_source_item *it = &p->items[i];
 		struct ap_sink_expect x = {it->path, true, it->c->size, it->c->sha256,
 		                           "the signed manifest says"};
 		char *path;
 		bool here;
 
-		if (it->kind != AP_SRC_LOCAL)
+		if (it->kind != AP_SOURCE_LOCAL)
 			continue;
-		path = ap_path_join(l->dir, it->c->file);
+		path = ap_fsx_path_join(l->dir, it->c->file);
 		if (!path)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		here = strcmp(path, it->path) == 0;
@@ -316,7 +316,7 @@ int ap_layout_fill(const struct ap_layout_fill *f, size_t *copied, size_t *remov
                    struct ap_err *err)
 {
 	const struct ap_release *r = f->r;
-	struct ap_src_opts so = *f->src;
+	struct ap_source_opts so = *f->src;
 	struct ap_layout *l = NULL;
 	size_t n_copied = 0, n_removed = 0;
 	int rc;
@@ -329,7 +329,7 @@ int ap_layout_fill(const struct ap_layout_fill *f, size_t *copied, size_t *remov
 	so.work_dir = f->dir;
 	so.work_mode = 0644; /* the mode every payload of an offline folder gets */
 	if (rc == 0)
-		rc = ap_src_fetch(r, f->plan, &so, err);
+		rc = ap_source_fetch(r, f->plan, &so, err);
 	if (rc == 0 && f->clean)
 		rc = ap_layout_clean(l, r->manifest, f->on_removed, f->ctx, &n_removed, err);
 	if (rc == 0)

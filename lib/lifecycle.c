@@ -14,7 +14,7 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-/* ap_afile_open names a temporary file NAME.tmp- and 6 random characters. */
+/* ap_fsx_afile_open names a temporary file NAME.tmp- and 6 random characters. */
 #define TMP_MARK ".tmp-"
 #define TMP_RANDOM 6
 /* The largest configuration hashed when no reader says otherwise. */
@@ -46,7 +46,7 @@ int ap_lifecycle_log_verify(const char *root, const char *product,
 		return 0;
 	if (rc == 0)
 		snprintf(msg, sizeof(msg), "%zu files (%s) match the receipt", st->n_checked,
-			 ap_human_size(st->n_bytes, sz, sizeof(sz)));
+			 ap_ui_human_size(st->n_bytes, sz, sizeof(sz)));
 	else
 		snprintf(msg, sizeof(msg), "%s", result->msg);
 	ev.type = "verify";
@@ -76,7 +76,7 @@ int ap_lifecycle_log_firstboot(const char *root, const char *product, size_t ran
 	/* Without a product every product's actions ran: name it when it is one. */
 	if (product || (ap_txn_list_products(root, &names, &n, NULL) == 0 && n == 1))
 		r = ap_lifecycle_receipt(root, product ? product : names[0]);
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	if (rc == 0)
 		snprintf(msg, sizeof(msg), "ran %zu pending action%s", ran, ran == 1 ? "" : "s");
 	else
@@ -95,7 +95,7 @@ int ap_lifecycle_log_firstboot(const char *root, const char *product, size_t ran
 
 /* ---- install ---- */
 
-void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d, const struct ap_src_check *chk)
+void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d, const struct ap_source_check *chk)
 {
 	const struct ap_component **comp;
 	char **url;
@@ -142,31 +142,31 @@ static const char *downloaded_from(const struct ap_lifecycle_downloads *d,
 /* Where each component came from: one field per plan item (owned[i] holds
  * the value's memory when it is built); counts[] gets how many came from
  * local folders, the bundle, and downloads. */
-static void install_sources(const struct ap_lifecycle_downloads *d, const struct ap_src_plan *p,
+static void install_sources(const struct ap_lifecycle_downloads *d, const struct ap_source_plan *p,
 			    struct ap_history_field *src, char **owned, size_t counts[3])
 {
 	for (size_t i = 0; i < p->n_items; i++) {
-		const struct ap_src_item *it = &p->items[i];
+		const struct ap_source_item *it = &p->items[i];
 		const char *url;
 
 		src[i].key = it->c->name;
 		switch (it->kind) {
-		case AP_SRC_LOCAL:
+		case AP_SOURCE_LOCAL:
 			counts[0]++;
 			owned[i] = it->path ? ap_strcat2("local:", it->path) : NULL;
 			src[i].value = owned[i] ? owned[i] : "local";
 			break;
-		case AP_SRC_BUNDLE:
+		case AP_SOURCE_BUNDLE:
 			counts[1]++;
 			src[i].value = "bundle";
 			break;
-		case AP_SRC_DOWNLOAD:
+		case AP_SOURCE_DOWNLOAD:
 			counts[2]++;
 			url = downloaded_from(d, it->c);
 			owned[i] = url ? ap_strcat2("download:", url) : NULL;
 			src[i].value = owned[i] ? owned[i] : "download (not completed)";
 			break;
-		case AP_SRC_MISSING:
+		case AP_SOURCE_MISSING:
 			src[i].value = "missing";
 			break;
 		}
@@ -179,7 +179,7 @@ static bool installed(int rc, const struct ap_err *result)
 	return rc == 0 || (result && result->code == AP_E_RUN);
 }
 
-static void install_message(char *msg, size_t len, const struct ap_src_plan *p,
+static void install_message(char *msg, size_t len, const struct ap_source_plan *p,
 			    const size_t counts[3], const struct ap_txn_result *res, int rc,
 			    const struct ap_err *result)
 {
@@ -207,7 +207,7 @@ static void install_message(char *msg, size_t len, const struct ap_src_plan *p,
 	}
 	snprintf(msg, len, "%zu component%s (%s), %zu files, %s%s%s", p ? p->n_items : 0,
 		 p && p->n_items == 1 ? "" : "s", from, res->n_files,
-		 ap_human_size(res->n_bytes, sz, sizeof(sz)), rc ? "; " : "",
+		 ap_ui_human_size(res->n_bytes, sz, sizeof(sz)), rc ? "; " : "",
 		 rc ? result->msg : "");
 }
 
@@ -247,7 +247,7 @@ static size_t install_details(struct ap_history_field *det, const struct ap_rele
 }
 
 int ap_lifecycle_log_install(const char *root, const struct ap_lifecycle_downloads *d,
-			     const struct ap_release *r, const struct ap_src_plan *p,
+			     const struct ap_release *r, const struct ap_source_plan *p,
 			     const struct ap_txn_result *res, int rc, const struct ap_err *result,
 			     struct ap_err *err)
 {
@@ -319,7 +319,7 @@ int ap_lifecycle_manifest(const char *root, const char *product, struct ap_manif
 			  struct ap_err *err)
 {
 	char *state = ap_state_dir(root, product);
-	char *path = state ? ap_path_join(state, "manifest.json") : NULL;
+	char *path = state ? ap_fsx_path_join(state, "manifest.json") : NULL;
 	char *json = NULL;
 	size_t len = 0;
 	int rc;
@@ -351,10 +351,10 @@ static bool config_temp(const char *name, const char *base, size_t nb)
 int ap_lifecycle_config_temps(const char *root, const char *config_rel, char ***out,
 			      struct ap_err *err)
 {
-	char *abs = ap_path_join(root, config_rel);
-	char *dir = abs ? ap_path_dirname(abs) : NULL;
-	char *rdir = ap_path_dirname(config_rel);
-	const char *base = ap_path_basename(config_rel);
+	char *abs = ap_fsx_path_join(root, config_rel);
+	char *dir = abs ? ap_fsx_path_dirname(abs) : NULL;
+	char *rdir = ap_fsx_path_dirname(config_rel);
+	const char *base = ap_fsx_path_basename(config_rel);
 	char **names = NULL, **v = NULL;
 	size_t n = 0, k = 0;
 	int rc = 0;
@@ -376,7 +376,7 @@ int ap_lifecycle_config_temps(const char *root, const char *config_rel, char ***
 	for (size_t i = 0; i < n; i++) {
 		if (!config_temp(names[i], base, strlen(base)))
 			continue;
-		v[k] = strcmp(rdir, ".") == 0 ? ap_strdup(names[i]) : ap_path_join(rdir, names[i]);
+		v[k] = strcmp(rdir, ".") == 0 ? ap_strdup(names[i]) : ap_fsx_path_join(rdir, names[i]);
 		if (!v[k]) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto out;
@@ -386,8 +386,8 @@ int ap_lifecycle_config_temps(const char *root, const char *config_rel, char ***
 	*out = v;
 	v = NULL;
 out:
-	ap_strv_free(v, 0);
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(v, 0);
+	ap_fsx_strv_free(names, n);
 	free(rdir);
 	free(dir);
 	free(abs);
@@ -408,7 +408,7 @@ static int hash_config(const char *abs, const struct ap_lifecycle_reader *rd,
 	rc = ap_secret_read(abs, rd ? rd->max_bytes : CONFIG_MAX, &buf, &len, err);
 	if (rc)
 		return rc;
-	ap_sha256_hex(buf, len, hex);
+	ap_digest_hex(buf, len, hex);
 	if (rd && rd->read && read) {
 		struct ap_err e = AP_ERR_INIT;
 
@@ -504,7 +504,7 @@ static int config_file_state(const char *abs, const struct ap_lifecycle_reader *
 			ap_fsx_access_said(cfg->rec->config_mode, cfg->access, sizeof(cfg->access));
 		}
 	}
-	if (cfg->rec && ap_sha256_eq(hex, cfg->rec->config_sha256))
+	if (cfg->rec && ap_digest_eq(hex, cfg->rec->config_sha256))
 		cfg->state = AP_LIFECYCLE_CONFIG_MATCHES;
 	return 0;
 }
@@ -524,7 +524,7 @@ int ap_lifecycle_config_status(const char *root, const struct ap_receipt *r,
 	if (rc || !rel)
 		goto out;
 	cfg->config_path = ap_strdup(rel);
-	abs = ap_path_join(root, rel);
+	abs = ap_fsx_path_join(root, rel);
 	if (!cfg->config_path || !abs) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -555,7 +555,7 @@ static int provisioned_files(const char *root, const char *rel,
 {
 	struct ap_stat st;
 	char hex[AP_SHA256_HEX];
-	char *abs = ap_path_join(root, rel);
+	char *abs = ap_fsx_path_join(root, rel);
 	int rc = 0;
 
 	if (!abs)
@@ -563,7 +563,7 @@ static int provisioned_files(const char *root, const char *rel,
 	if (ap_fsx_stat(abs, &st, NULL) == 0 && st.type == AP_FT_FILE) {
 		u->config_present = true;
 		if (hash_config(abs, rd, hex, NULL, NULL, 0, NULL) == 0)
-			u->config_changed = !ap_sha256_eq(hex, u->rec->config_sha256);
+			u->config_changed = !ap_digest_eq(hex, u->rec->config_sha256);
 		rc = ap_strvec_push(extra, rel);
 	}
 	if (rc == 0)
@@ -613,7 +613,7 @@ int ap_lifecycle_uninstall_begin(const char *root, const char *product,
 		u->extra = ap_strvec_detach(&extra, NULL);
 out:
 	ap_strvec_release(&extra);
-	ap_strv_free(temps, 0);
+	ap_fsx_strv_free(temps, 0);
 	ap_manifest_free(m);
 	if (rc) {
 		char warning[sizeof(u->warning)];
@@ -640,7 +640,7 @@ int ap_lifecycle_uninstall_end(const char *root, bool purge, struct ap_lifecycle
 	if (rc == 0 && u->rec) {
 		/* Deepest first; a folder that holds anything else stays. */
 		for (size_t i = u->rec->n_created_dirs; i-- > 0;) {
-			char *abs = ap_path_join(root, u->rec->created_dirs[i]);
+			char *abs = ap_fsx_path_join(root, u->rec->created_dirs[i]);
 
 			if (abs && ap_fsx_is_dir(abs))
 				ap_fsx_rmdir(abs, NULL);
@@ -681,6 +681,6 @@ void ap_lifecycle_uninstall_release(struct ap_lifecycle_uninstall *u)
 {
 	ap_receipt_free(u->r);
 	ap_history_record_free(u->rec);
-	ap_strv_free(u->extra, 0);
+	ap_fsx_strv_free(u->extra, 0);
 	memset(u, 0, sizeof(*u));
 }

@@ -193,7 +193,7 @@ static bool is_alnum(char c)
 	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-bool ap_version_valid(const char *v)
+bool ap_manifest_version_valid(const char *v)
 {
 	size_t i = 0, len;
 
@@ -292,7 +292,7 @@ static int cmp_dotted(const char *a, size_t an, const char *b, size_t bn, bool z
 	return 0;
 }
 
-int ap_version_cmp(const char *a, const char *b)
+int ap_manifest_version_cmp(const char *a, const char *b)
 {
 	const char *da, *db;
 	size_t ra, rb;
@@ -424,7 +424,7 @@ uint64_t ap_manifest_total_size(const struct ap_manifest *m)
 	return total;
 }
 
-const char *ap_action_name(enum ap_action a)
+const char *ap_manifest_action_name(enum ap_action a)
 {
 	switch (a) {
 	case AP_ACTION_EXTRACT:
@@ -437,7 +437,7 @@ const char *ap_action_name(enum ap_action a)
 	return "unknown";
 }
 
-const char *ap_component_dest(const struct ap_component *c)
+const char *ap_manifest_component_dest(const struct ap_component *c)
 {
 	if (c->action == AP_ACTION_EXTRACT)
 		return c->to ? c->to : "";
@@ -643,7 +643,7 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 	if (!c->has_size && kind == AP_MANIFEST_RELEASE)
 		return fail(err, p, "required in a release manifest");
 	ap_jsonx_join(p, base, "sha256");
-	if (c->has_sha256 && !ap_is_lower_hex(c->sha256, 64))
+	if (c->has_sha256 && !ap_str_is_lower_hex(c->sha256, 64))
 		return fail(err, p, "expected 64 lowercase hex digits, got %s",
 		            ap_jsonx_quote(c->sha256, q, sizeof(q)));
 	if (!c->has_sha256 && kind == AP_MANIFEST_RELEASE)
@@ -809,7 +809,7 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 		return rc;
 	if (!m->version)
 		return fail(err, "version", "required field is missing");
-	if (!ap_version_valid(m->version))
+	if (!ap_manifest_version_valid(m->version))
 		return fail(err, "version", "expected a version like 1.1.13, got %s",
 		            ap_jsonx_quote(m->version, q, sizeof(q)));
 	if (m->channel && (rc = check_name("channel", "name", m->channel, err)))
@@ -823,7 +823,7 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 		return fail(err, "description", "expected a non-empty string");
 	if ((rc = check_relpath("prefix", m->prefix, false, err)))
 		return rc;
-	if (m->key_id && !ap_is_lower_hex(m->key_id, 16))
+	if (m->key_id && !ap_str_is_lower_hex(m->key_id, 16))
 		return fail(err, "key_id", "expected 16 lowercase hex digits, got %s",
 		            ap_jsonx_quote(m->key_id, q, sizeof(q)));
 	for (size_t i = 0; i < m->n_data_dirs; i++) {
@@ -1035,7 +1035,7 @@ static int parse_sha256(const cJSON *j, const char *path, char out[AP_SHA256_HEX
 	if (len != 64)
 		return fail(err, path, "expected 64 hex digits, got %zu", len);
 	for (size_t i = 0; i < 64; i++) {
-		int v = ap_hex_digit(s[i]);
+		int v = ap_str_hex_digit(s[i]);
 		if (v < 0)
 			return fail(err, path,
 			            "expected 64 hex digits, got a non-hex character "
@@ -1394,7 +1394,7 @@ static cJSON *component_json(const struct ap_component *c)
 	    !add_str(o, "license", c->license))
 		goto fail;
 	inst = cJSON_AddObjectToObject(o, "install");
-	if (!inst || !add_str(inst, "action", ap_action_name(c->action)))
+	if (!inst || !add_str(inst, "action", ap_manifest_action_name(c->action)))
 		goto fail;
 	if (c->to && *c->to && !add_str(inst, "to", c->to))
 		goto fail;

@@ -27,7 +27,7 @@ static int check_version(int code, const char *path, const char *v, struct ap_er
 {
 	char q[QUOTE_BUF];
 
-	if (!ap_version_valid(v))
+	if (!ap_manifest_version_valid(v))
 		return ap_jsonx_fail(err, code, path, "expected a version like 1.1.13, got '%s'",
 		                     ap_jsonx_shown(v, q, sizeof(q)));
 	return 0;
@@ -49,7 +49,7 @@ static int check_hex(int code, const char *path, const char *v, size_t digits, s
 {
 	char q[QUOTE_BUF];
 
-	if (!ap_is_lower_hex(v, digits))
+	if (!ap_str_is_lower_hex(v, digits))
 		return ap_jsonx_fail(err, code, path, "expected %zu lowercase hex digits, got '%s'",
 		                     digits, ap_jsonx_shown(v, q, sizeof(q)));
 	return 0;
@@ -127,7 +127,7 @@ static int cmp_release(const void *a, const void *b)
 {
 	const struct ap_mirror_release *x = a, *y = b;
 
-	return ap_version_cmp(x->version, y->version);
+	return ap_manifest_version_cmp(x->version, y->version);
 }
 
 const struct ap_mirror_release *ap_mirror_index_find(const struct ap_mirror_index *ix,
@@ -166,7 +166,7 @@ int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const c
 	memcpy(nr.manifest_sha256, manifest_sha256, AP_SHA256_HEX);
 	nr.size = size;
 	for (size_t i = 0; i < ix->n_releases; i++) {
-		if (ap_version_cmp(ix->releases[i].version, version) != 0)
+		if (ap_manifest_version_cmp(ix->releases[i].version, version) != 0)
 			continue;
 		if (strcmp(ix->releases[i].version, version) != 0) {
 			release_release(&nr);
@@ -295,7 +295,7 @@ static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *e
 		return rc;
 	if ((rc = get_str(v[5], "expires", false, &t, err)))
 		return rc;
-	if (t && ap_time_parse(t, &ix->expires) < 0)
+	if (t && ap_root_time_parse(t, &ix->expires) < 0)
 		rc = ap_jsonx_fail(err, AP_E_MANIFEST, "expires",
 		                   "expected a UTC time like 2027-01-31T00:00:00Z, got '%s'",
 		                   ap_jsonx_shown(t, q, sizeof(q)));
@@ -321,7 +321,7 @@ static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *e
 			return rc;
 		/* 1.0 and 1.0.0 compare equal: one of them would be unreachable. */
 		for (size_t k = 0; k + 1 < ix->n_releases; k++)
-			if (ap_version_cmp(ix->releases[k].version,
+			if (ap_manifest_version_cmp(ix->releases[k].version,
 			                   ix->releases[ix->n_releases - 1].version) == 0)
 				return ap_jsonx_fail(
 				    err, AP_E_MANIFEST, p,
@@ -384,7 +384,7 @@ static cJSON *index_json(const struct ap_mirror_index *ix)
 	if (ok && ix->expires > 0) {
 		char t[AP_TIME_LEN];
 
-		ap_time_format(ix->expires, t);
+		ap_root_time_format(ix->expires, t);
 		ok = ap_jsonx_add(root, "expires", cJSON_CreateString(t));
 	}
 	if (ok && ix->min_version)
@@ -438,7 +438,7 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
 			ap_err_prefix(err, "refusing to emit an invalid index");
 			return rc;
 		}
-		if (i > 0 && ap_version_cmp(ix->releases[i - 1].version, r->version) >= 0)
+		if (i > 0 && ap_manifest_version_cmp(ix->releases[i - 1].version, r->version) >= 0)
 			return ap_err_set(err, AP_E_USAGE,
 			                  "refusing to emit an invalid index: %s: versions not in "
 			                  "ascending order",
@@ -491,7 +491,7 @@ int ap_mirror_resolve(const struct ap_mirror_index *ix, const char *version, con
 	if (strcmp(version, "latest") != 0) {
 		const struct ap_mirror_release *r = ap_mirror_index_find(ix, version);
 
-		if (!ap_version_valid(version))
+		if (!ap_manifest_version_valid(version))
 			return ap_err_set(err, AP_E_USAGE,
 			                  "--version: expected a version like 1.1.13 or 'latest', "
 			                  "got '%s'",
@@ -514,7 +514,7 @@ int ap_mirror_resolve(const struct ap_mirror_index *ix, const char *version, con
 
 		if (channel && (!r->channel || strcmp(r->channel, channel) != 0))
 			continue;
-		if (!best || ap_version_cmp(r->version, best->version) > 0)
+		if (!best || ap_manifest_version_cmp(r->version, best->version) > 0)
 			best = r;
 	}
 	if (!best) {

@@ -24,9 +24,9 @@
 struct publish_state {
 	const struct ap_publish_opts *o;
 	struct ap_release *r;
-	struct ap_key *key;
+	struct ap_sign_key *key;
 	char key_id[AP_KEY_ID_LEN];
-	struct ap_key *ikey; /* signs the index: key, or o->index_key */
+	struct ap_sign_key *ikey; /* signs the index: key, or o->index_key */
 	char ikey_id[AP_KEY_ID_LEN];
 	char *vdir;         /* MIRROR/<version> */
 	struct ap_layout *layout; /* the writer of vdir */
@@ -95,7 +95,7 @@ static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
 			continue;
 		}
 		for (size_t a = 0; a <= c->n_aliases && !from; a++) {
-			from = ap_path_join(ps->r->dir, a == 0 ? c->file : c->aliases[a - 1]);
+			from = ap_fsx_path_join(ps->r->dir, a == 0 ? c->file : c->aliases[a - 1]);
 			if (from && !ap_fsx_is_file(from)) {
 				free(from);
 				from = NULL;
@@ -137,27 +137,27 @@ static int copy_from_bundle(struct publish_state *ps, struct ap_err *err)
 /* The release must be signed by the key we publish with. */
 static int check_release(struct publish_state *ps, struct ap_err *err)
 {
-	struct ap_trust *t = NULL;
-	struct ap_key *pub = NULL;
+	struct ap_sign_trust *t = NULL;
+	struct ap_sign_key *pub = NULL;
 	char *pem = NULL;
 	size_t pem_len = 0;
 	int rc;
 
-	rc = ap_key_public_pem(ps->key, &pem, &pem_len, err);
+	rc = ap_sign_key_public_pem(ps->key, &pem, &pem_len, err);
 	if (rc == 0)
-		rc = ap_key_load_public_mem(pem, pem_len, &pub, err);
+		rc = ap_sign_key_load_public_mem(pem, pem_len, &pub, err);
 	free(pem);
 	if (rc)
 		return rc;
-	t = ap_trust_new();
+	t = ap_sign_trust_new();
 	if (!t) {
-		ap_key_free(pub);
+		ap_sign_key_free(pub);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	}
-	rc = ap_trust_add(t, pub, err);
+	rc = ap_sign_trust_add(t, pub, err);
 	if (rc == 0)
 		rc = ap_release_check_sig(ps->r, t, false, err);
-	ap_trust_free(t);
+	ap_sign_trust_free(t);
 	if (rc)
 		ap_err_prefix(err, "refusing to publish with key %s (%s)", ps->key_id, ps->o->key);
 	return rc;
@@ -189,7 +189,7 @@ static int check_index_key(struct publish_state *ps, const char *ipath, const ch
 	rc = ap_fsx_is_file(spath) ? ap_fsx_read_file(spath, AP_SIG_MAX, &sig, &slen, err)
 	                           : ap_err_set(err, AP_E_SIGNATURE, "'%s' is missing", spath);
 	if (rc == 0)
-		rc = ap_verify(ps->ikey, ps->old_index, ps->old_index_len, (const unsigned char *)sig,
+		rc = ap_sign_verify(ps->ikey, ps->old_index, ps->old_index_len, (const unsigned char *)sig,
 		               slen, err);
 	free(sig);
 	if (rc && !ps->o->force) {
@@ -209,8 +209,8 @@ static int load_index(struct publish_state *ps, struct ap_err *err)
 {
 	const struct ap_manifest *m = ps->r->manifest;
 	const struct ap_mirror_release *old;
-	char *ipath = ap_path_join(ps->o->mirror, AP_INDEX_FILE);
-	char *spath = ap_path_join(ps->o->mirror, AP_INDEX_SIG);
+	char *ipath = ap_fsx_path_join(ps->o->mirror, AP_INDEX_FILE);
+	char *spath = ap_fsx_path_join(ps->o->mirror, AP_INDEX_SIG);
 	int rc;
 
 	if (!ipath || !spath) {
@@ -261,7 +261,7 @@ out:
 static int prepare_vdir(struct publish_state *ps, struct ap_err *err)
 {
 	const struct ap_release *r = ps->r;
-	char *mpath = ap_path_join(ps->vdir, AP_BUNDLE_MANIFEST);
+	char *mpath = ap_fsx_path_join(ps->vdir, AP_BUNDLE_MANIFEST);
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -280,7 +280,7 @@ static int prepare_vdir(struct publish_state *ps, struct ap_err *err)
 	if (!ps->o->force) {
 		char hex[AP_SHA256_HEX];
 
-		ap_sha256_hex(buf, len, hex);
+		ap_digest_hex(buf, len, hex);
 		rc = ap_err_set(err, AP_E_EXISTS,
 		                "'%s' already holds another manifest of %s %s (sha256 %s, this one "
 		                "%s): a published version is immutable; publish a new version, or "
@@ -307,7 +307,7 @@ out:
 static int write_index(struct publish_state *ps, struct ap_err *err)
 {
 	const struct ap_manifest *m = ps->r->manifest;
-	struct ap_afile fi = AP_AFILE_INIT, fs = AP_AFILE_INIT;
+	struct ap_fsx_afile fi = AP_AFILE_INIT, fs = AP_AFILE_INIT;
 	char *json = NULL, *ipath = NULL, *spath = NULL;
 	unsigned char *sig = NULL;
 	size_t len = 0, slen = 0;
@@ -337,7 +337,7 @@ static int write_index(struct publish_state *ps, struct ap_err *err)
 			goto out;
 	}
 	if (ps->old_index && len == ps->old_index_len && memcmp(json, ps->old_index, len) == 0) {
-		char *sp = ap_path_join(ps->o->mirror, AP_INDEX_SIG);
+		char *sp = ap_fsx_path_join(ps->o->mirror, AP_INDEX_SIG);
 		bool sig_ok = false;
 
 		/* Same bytes: keep the files unless the signature needs repair. */
@@ -345,7 +345,7 @@ static int write_index(struct publish_state *ps, struct ap_err *err)
 			char *old = NULL;
 			size_t olen = 0;
 			if (ap_fsx_read_file(sp, AP_SIG_MAX, &old, &olen, NULL) == 0)
-				sig_ok = ap_verify(ps->ikey, json, len, (unsigned char *)old, olen,
+				sig_ok = ap_sign_verify(ps->ikey, json, len, (unsigned char *)old, olen,
 				                   NULL) == 0;
 			free(old);
 		}
@@ -356,30 +356,30 @@ static int write_index(struct publish_state *ps, struct ap_err *err)
 	rc = ap_sign(ps->ikey, json, len, &sig, &slen, err);
 	if (rc)
 		goto out;
-	ipath = ap_path_join(ps->o->mirror, AP_INDEX_FILE);
-	spath = ap_path_join(ps->o->mirror, AP_INDEX_SIG);
+	ipath = ap_fsx_path_join(ps->o->mirror, AP_INDEX_FILE);
+	spath = ap_fsx_path_join(ps->o->mirror, AP_INDEX_SIG);
 	if (!ipath || !spath) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = ap_afile_open(&fs, spath, 0644, err);
+	rc = ap_fsx_afile_open(&fs, spath, 0644, err);
 	if (rc == 0)
-		rc = ap_afile_write(&fs, sig, slen, err);
+		rc = ap_fsx_afile_write(&fs, sig, slen, err);
 	if (rc == 0)
-		rc = ap_afile_open(&fi, ipath, 0644, err);
+		rc = ap_fsx_afile_open(&fi, ipath, 0644, err);
 	if (rc == 0)
-		rc = ap_afile_write(&fi, json, len, err);
+		rc = ap_fsx_afile_write(&fi, json, len, err);
 	if (rc == 0)
 		rc = ap_fsx_fsync_fp(fi.fp, ipath, err);
 	if (rc == 0)
-		rc = ap_afile_commit(&fs, err);
+		rc = ap_fsx_afile_commit(&fs, err);
 	if (rc == 0)
-		rc = ap_afile_commit(&fi, err);
+		rc = ap_fsx_afile_commit(&fi, err);
 	if (rc == 0)
 		ps->index_written = true;
 out:
-	ap_afile_abort(&fs);
-	ap_afile_abort(&fi);
+	ap_fsx_afile_abort(&fs);
+	ap_fsx_afile_abort(&fi);
 	free(json);
 	free(sig);
 	free(ipath);
@@ -393,21 +393,21 @@ static int open_inputs(struct publish_state *ps, struct ap_err *err)
 	const struct ap_publish_opts *o = ps->o;
 	int rc;
 
-	rc = ap_key_load_private(o->key, &ps->key, err);
+	rc = ap_sign_key_load_private(o->key, &ps->key, err);
 	if (rc == 0)
-		rc = ap_key_check_signing(ps->key, o->key, err);
+		rc = ap_sign_key_check_signing(ps->key, o->key, err);
 	if (rc)
 		return rc;
-	ap_key_id(ps->key, ps->key_id);
+	ap_sign_key_id(ps->key, ps->key_id);
 	ps->ikey = ps->key;
 	if (o->index_key) {
-		rc = ap_key_load_private(o->index_key, &ps->ikey, err);
+		rc = ap_sign_key_load_private(o->index_key, &ps->ikey, err);
 		if (rc == 0)
-			rc = ap_key_check_signing(ps->ikey, o->index_key, err);
+			rc = ap_sign_key_check_signing(ps->ikey, o->index_key, err);
 		if (rc)
 			return rc;
 	}
-	ap_key_id(ps->ikey, ps->ikey_id);
+	ap_sign_key_id(ps->ikey, ps->ikey_id);
 	rc = ap_release_open(o->source, &ps->r, err);
 	if (rc == 0)
 		rc = check_release(ps, err);
@@ -428,7 +428,7 @@ static int lock_mirror(struct publish_state *ps, int *lock, struct ap_err *err)
 	rc = ap_fsx_mkdir_p(mirror, 0755, err);
 	if (rc)
 		return rc;
-	lock_path = ap_path_join(mirror, PUBLISH_LOCK);
+	lock_path = ap_fsx_path_join(mirror, PUBLISH_LOCK);
 	if (!lock_path)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_lock(lock_path, lock, err);
@@ -450,7 +450,7 @@ static int publish_folder(struct publish_state *ps, struct ap_err *err)
 	struct ap_release *r = ps->r;
 	int rc;
 
-	ps->vdir = ap_path_join(ps->o->mirror, r->manifest->version);
+	ps->vdir = ap_fsx_path_join(ps->o->mirror, r->manifest->version);
 	if (!ps->vdir)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = prepare_vdir(ps, err);
@@ -511,8 +511,8 @@ int ap_publish(const struct ap_publish_opts *o, struct ap_publish_result *res,
 	ap_layout_free(ps.layout);
 	ap_release_free(ps.r);
 	if (ps.ikey != ps.key)
-		ap_key_free(ps.ikey);
-	ap_key_free(ps.key);
+		ap_sign_key_free(ps.ikey);
+	ap_sign_key_free(ps.key);
 	free(ps.old_index);
 	free(ps.vdir);
 	free(ps.buf);

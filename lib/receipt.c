@@ -345,7 +345,7 @@ static int get_paths(struct fields *f, const char *key, char ***out, size_t *n_o
 		if (!ap_manifest_safe_relpath(v[i], false)) {
 			rc = ap_err_set(err, AP_E_STATE, "%s[%zu]: expected a safe relative path",
 					f->path, i);
-			ap_strv_free(v, n);
+			ap_fsx_strv_free(v, n);
 			return rc;
 		}
 	}
@@ -484,7 +484,7 @@ static int parse_file(const cJSON *o, const char *where, struct ap_receipt_file 
 				mode);
 		goto out;
 	}
-	if (!ap_is_sha256_hex(sha)) {
+	if (!ap_digest_is_hex(sha)) {
 		rc = ap_err_set(err, AP_E_STATE, "%s.sha256: expected 64 hex digits, got '%s'",
 				where, sha);
 		goto out;
@@ -575,7 +575,7 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 				r->prefix);
 		goto out;
 	}
-	if (!ap_is_sha256_hex(sha)) {
+	if (!ap_digest_is_hex(sha)) {
 		rc = ap_err_set(err, AP_E_STATE,
 				"receipt.manifest_sha256: expected 64 hex digits, got '%s'", sha);
 		goto out;

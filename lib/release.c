@@ -20,7 +20,7 @@ static int finish_open(struct ap_release *r, struct ap_err *err)
 {
 	int rc;
 
-	ap_sha256_hex(r->manifest_json, r->manifest_len, r->manifest_sha256);
+	ap_digest_hex(r->manifest_json, r->manifest_len, r->manifest_sha256);
 	rc = ap_manifest_parse(r->manifest_json, r->manifest_len, AP_MANIFEST_RELEASE,
 			       &r->manifest, err);
 	if (rc) {
@@ -151,7 +151,7 @@ int ap_release_open(const char *path, struct ap_release **out, struct ap_err *er
 	if (st.type == AP_FT_DIR) {
 		r->kind = AP_RELEASE_DIR;
 		r->dir = ap_strdup(path);
-		mpath = ap_path_join(path, AP_BUNDLE_MANIFEST);
+		mpath = ap_fsx_path_join(path, AP_BUNDLE_MANIFEST);
 		if (!r->dir || !mpath) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto out;
@@ -164,7 +164,7 @@ int ap_release_open(const char *path, struct ap_release **out, struct ap_err *er
 		rc = open_files(r, mpath, err);
 		goto out;
 	}
-	r->dir = ap_path_dirname(path);
+	r->dir = ap_fsx_path_dirname(path);
 	if (!r->dir) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -247,31 +247,31 @@ int ap_release_check_root(struct ap_release *r, const struct ap_root *root,
 	int rc = 0;
 
 	if (r->sig && r->sig_len)
-		rc = ap_sigset_add(&s, id && ap_is_lower_hex(id, AP_KEY_ID_LEN - 1) ? id : NULL,
+		rc = ap_root_sigset_add(&s, id && ap_str_is_lower_hex(id, AP_KEY_ID_LEN - 1) ? id : NULL,
 				   r->sig, r->sig_len, err);
 	if (rc == 0 && r->dir && (r->kind == AP_RELEASE_DIR || r->kind == AP_RELEASE_MANIFEST)) {
 		struct ap_sigset dir = AP_SIGSET_INIT;
 
 		/* The plain .sig there is r->sig, already counted under the
 		 * key the manifest names: only the per-key files join. */
-		rc = ap_sigset_load(r->dir,
+		rc = ap_root_sigset_load(r->dir,
 				    r->kind == AP_RELEASE_DIR ? AP_BUNDLE_MANIFEST
-							      : ap_path_basename(r->path),
+							      : ap_fsx_path_basename(r->path),
 				    &dir, err);
 		for (size_t i = 0; rc == 0 && i < dir.n; i++)
 			if (dir.v[i].key_id[0])
-				rc = ap_sigset_add(&s, dir.v[i].key_id, dir.v[i].sig, dir.v[i].len,
+				rc = ap_root_sigset_add(&s, dir.v[i].key_id, dir.v[i].sig, dir.v[i].len,
 						   err);
-		ap_sigset_release(&dir);
+		ap_root_sigset_release(&dir);
 	}
 	for (size_t i = 0; rc == 0 && extra && i < extra->n; i++)
-		rc = ap_sigset_add(&s, extra->v[i].key_id, extra->v[i].sig, extra->v[i].len, err);
+		rc = ap_root_sigset_add(&s, extra->v[i].key_id, extra->v[i].sig, extra->v[i].len, err);
 	if (rc == 0) {
 		snprintf(what, sizeof(what), "release '%s'", r->path);
 		rc = ap_root_verify(root, AP_ROLE_RELEASE, what, r->manifest_json,
 				    r->manifest_len, &s, r->signer_id, NULL, err);
 	}
-	ap_sigset_release(&s);
+	ap_root_sigset_release(&s);
 	if (rc == 0) {
 		r->sig_checked = true;
 		return 0;
@@ -281,7 +281,7 @@ int ap_release_check_root(struct ap_release *r, const struct ap_root *root,
 	return rc;
 }
 
-int ap_release_check_sig(struct ap_release *r, const struct ap_trust *trust, bool insecure,
+int ap_release_check_sig(struct ap_release *r, const struct ap_sign_trust *trust, bool insecure,
 			 struct ap_err *err)
 {
 	int rc;
@@ -290,7 +290,7 @@ int ap_release_check_sig(struct ap_release *r, const struct ap_trust *trust, boo
 		rc = ap_err_set(err, AP_E_UNTRUSTED,
 				"no trusted keys to check release '%s' against", r->path);
 	} else {
-		rc = ap_trust_verify(trust, r->manifest->key_id, r->manifest_json,
+		rc = ap_sign_trust_verify(trust, r->manifest->key_id, r->manifest_json,
 				     r->manifest_len, r->sig, r->sig_len, r->signer_id, err);
 	}
 	if (rc == 0) {
@@ -324,7 +324,7 @@ static void check_in_dir(const struct ap_release *r, const struct ap_component *
 	memset(&bad, 0, sizeof(bad));
 	for (size_t i = 0; i <= c->n_aliases; i++) {
 		const char *name = i == 0 ? c->file : c->aliases[i - 1];
-		char *path = ap_path_join(r->dir, name);
+		char *path = ap_fsx_path_join(r->dir, name);
 		struct ap_err e = AP_ERR_INIT;
 		uint64_t size = 0;
 		struct ap_stat st;
@@ -340,8 +340,8 @@ static void check_in_dir(const struct ap_release *r, const struct ap_component *
 		chk.found = true;
 		chk.size = st.size;
 		if (st.size == c->size &&
-		    ap_sha256_file(path, chk.sha256, &size, NULL, NULL, &e) == 0 &&
-		    ap_sha256_eq(chk.sha256, c->sha256)) {
+		    ap_digest_file(path, chk.sha256, &size, NULL, NULL, &e) == 0 &&
+		    ap_digest_eq(chk.sha256, c->sha256)) {
 			chk.where = path;
 			chk.ok = true;
 			report(fn, ctx, &chk, all_ok);
@@ -452,7 +452,7 @@ struct check_ctx {
 	ap_payload_check_fn fn;
 	void *ctx;
 	bool *all_ok;
-	struct ap_sha256 *h;
+	struct ap_digest *h;
 	unsigned char *buf;
 };
 
@@ -465,12 +465,12 @@ static int check_entry(void *ctx, const struct ap_release_entry *e, struct ap_er
 	size_t got;
 	int rc;
 
-	ap_sha256_reset(k->h);
+	ap_digest_reset(k->h);
 	do {
 		rc = ap_bundle_reader_read(e->br, k->buf, READ_BUF, &got, err);
 		if (rc)
 			return rc;
-		ap_sha256_update(k->h, k->buf, got);
+		ap_digest_update(k->h, k->buf, got);
 		total += got;
 	} while (got > 0);
 	memset(&chk, 0, sizeof(chk));
@@ -478,12 +478,12 @@ static int check_entry(void *ctx, const struct ap_release_entry *e, struct ap_er
 	chk.where = "bundle";
 	chk.found = true;
 	chk.size = total;
-	ap_sha256_final_hex(k->h, chk.sha256);
+	ap_digest_final_hex(k->h, chk.sha256);
 	if (total != e->c->size) {
 		snprintf(problem, sizeof(problem), "size %llu, expected %llu",
 			 (unsigned long long)total, (unsigned long long)e->c->size);
 		chk.problem = problem;
-	} else if (!ap_sha256_eq(chk.sha256, e->c->sha256)) {
+	} else if (!ap_digest_eq(chk.sha256, e->c->sha256)) {
 		snprintf(problem, sizeof(problem), "sha256 %s, expected %s", chk.sha256,
 			 e->c->sha256);
 		chk.problem = problem;
@@ -501,12 +501,12 @@ static int check_in_bundle(const struct ap_release *r, ap_payload_check_fn fn, v
 	int rc;
 
 	k.buf = malloc(READ_BUF);
-	k.h = ap_sha256_new();
+	k.h = ap_digest_new();
 	if (!k.buf || !k.h)
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 	else
 		rc = ap_release_walk_bundle(r, check_entry, &k, err);
-	ap_sha256_free(k.h);
+	ap_digest_free(k.h);
 	free(k.buf);
 	return rc;
 }

@@ -15,12 +15,12 @@
 static const struct ap_jsonx_doc doc = { AP_E_MANIFEST, "the root", AP_JSONX_QUOTE_SINGLE };
 static const char *const role_names[AP_ROLE_N] = { "root", "release", "index" };
 
-const char *ap_role_name(enum ap_role role)
+const char *ap_root_role_name(enum ap_role role)
 {
 	return role < AP_ROLE_N ? role_names[role] : "?";
 }
 
-int ap_role_parse(const char *name)
+int ap_root_role_parse(const char *name)
 {
 	for (int i = 0; i < AP_ROLE_N; i++)
 		if (strcmp(name, role_names[i]) == 0)
@@ -57,7 +57,7 @@ static bool digits(const char *s, size_t n, unsigned *out)
 	return true;
 }
 
-int ap_time_parse(const char *s, int64_t *out)
+int ap_root_time_parse(const char *s, int64_t *out)
 {
 	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	unsigned y, mo, d, h, mi, se;
@@ -77,7 +77,7 @@ int ap_time_parse(const char *s, int64_t *out)
 	return 0;
 }
 
-void ap_time_format(int64_t t, char out[AP_TIME_LEN])
+void ap_root_time_format(int64_t t, char out[AP_TIME_LEN])
 {
 	int64_t days = t >= 0 ? t / 86400 : 0, secs = t >= 0 ? t % 86400 : 0;
 	int64_t z = days + 719468, era = z / 146097;
@@ -115,7 +115,7 @@ void ap_root_free(struct ap_root *r)
 		return;
 	for (size_t i = 0; i < r->n_keys; i++) {
 		free(r->keys[i].pem);
-		ap_key_free(r->keys[i].key);
+		ap_sign_key_free(r->keys[i].key);
 	}
 	free(r->keys);
 	for (int i = 0; i < AP_ROLE_N; i++)
@@ -148,29 +148,29 @@ static bool role_has(const struct ap_root_role *ro, size_t k)
 static int key_append(struct ap_root *r, const char *pem, size_t *idx, struct ap_err *err)
 {
 	struct ap_root_key *grown, *k;
-	struct ap_key *key = NULL;
+	struct ap_sign_key *key = NULL;
 	char id[AP_KEY_ID_LEN];
 	ssize_t have;
 	int rc;
 
-	rc = ap_key_load_public_mem(pem, strlen(pem), &key, err);
+	rc = ap_sign_key_load_public_mem(pem, strlen(pem), &key, err);
 	if (rc < 0)
 		return rc;
-	ap_key_id(key, id);
+	ap_sign_key_id(key, id);
 	have = find_key(r, id);
 	if (have >= 0) {
-		ap_key_free(key);
+		ap_sign_key_free(key);
 		*idx = (size_t)have;
 		return 0;
 	}
 	if (r->n_keys >= AP_ROOT_MAX_KEYS) {
-		ap_key_free(key);
+		ap_sign_key_free(key);
 		return ap_err_set(err, AP_E_TOOBIG, "a root holds at most %d keys",
 				  AP_ROOT_MAX_KEYS);
 	}
 	grown = realloc(r->keys, (r->n_keys + 1) * sizeof(*grown));
 	if (!grown) {
-		ap_key_free(key);
+		ap_sign_key_free(key);
 		return ap_jsonx_nomem(&doc, err);
 	}
 	r->keys = grown;
@@ -178,12 +178,12 @@ static int key_append(struct ap_root *r, const char *pem, size_t *idx, struct ap
 	memset(k, 0, sizeof(*k));
 	k->pem = ap_strdup(pem);
 	if (!k->pem) {
-		ap_key_free(key);
+		ap_sign_key_free(key);
 		return ap_jsonx_nomem(&doc, err);
 	}
 	k->key = key;
 	memcpy(k->id, id, AP_KEY_ID_LEN);
-	ap_key_fingerprint(key, k->fpr);
+	ap_sign_key_fingerprint(key, k->fpr);
 	*idx = r->n_keys++;
 	return 0;
 }
@@ -202,14 +202,14 @@ static int role_append(struct ap_root_role *ro, size_t k, struct ap_err *err)
 	return 0;
 }
 
-int ap_root_add_key(struct ap_root *r, enum ap_role role, const struct ap_key *pub,
+int ap_root_add_key(struct ap_root *r, enum ap_role role, const struct ap_sign_key *pub,
 		    struct ap_err *err)
 {
 	char *pem = NULL;
 	size_t len = 0, idx = 0;
 	int rc;
 
-	rc = ap_key_public_pem(pub, &pem, &len, err);
+	rc = ap_sign_key_public_pem(pub, &pem, &len, err);
 	if (rc == 0)
 		rc = key_append(r, pem, &idx, err);
 	free(pem);
@@ -226,7 +226,7 @@ int ap_root_remove_key(struct ap_root *r, enum ap_role role, const char *key_id,
 
 	if (k < 0 || !role_has(ro, (size_t)k))
 		return ap_err_set(err, AP_E_NOTFOUND, "key id %s is not a %s key of root %lld",
-				  key_id, ap_role_name(role), (long long)r->version);
+				  key_id, ap_root_role_name(role), (long long)r->version);
 	for (size_t i = 0, o = 0; i < ro->n_keys; i++)
 		if (ro->keys[i] != (size_t)k)
 			ro->keys[o++] = ro->keys[i];
@@ -237,7 +237,7 @@ int ap_root_remove_key(struct ap_root *r, enum ap_role role, const char *key_id,
 		return 0;
 	/* Drop it from the list and renumber the roles. */
 	free(r->keys[k].pem);
-	ap_key_free(r->keys[k].key);
+	ap_sign_key_free(r->keys[k].key);
 	memmove(&r->keys[k], &r->keys[k + 1], (r->n_keys - (size_t)k - 1) * sizeof(*r->keys));
 	r->n_keys--;
 	for (int i = 0; i < AP_ROLE_N; i++)
@@ -255,7 +255,7 @@ int ap_root_set_floor(struct ap_root *r, const char *product, const char *min_ve
 
 	if (!ap_manifest_safe_name(product))
 		return ap_err_set(err, AP_E_USAGE, "floor: '%s' is not a product name", product);
-	if (!ap_version_valid(min_version))
+	if (!ap_manifest_version_valid(min_version))
 		return ap_err_set(err, AP_E_USAGE,
 				  "floor of '%s': expected a version like 1.1.13, got '%s'",
 				  product, min_version);
@@ -315,7 +315,7 @@ int ap_root_check(const struct ap_root *r, struct ap_err *err)
 	return 0;
 }
 
-int ap_root_from_trust(const struct ap_trust *t, struct ap_root **out, struct ap_err *err)
+int ap_root_from_trust(const struct ap_sign_trust *t, struct ap_root **out, struct ap_err *err)
 {
 	struct ap_root *r = ap_root_new();
 	int rc = 0;
@@ -323,9 +323,9 @@ int ap_root_from_trust(const struct ap_trust *t, struct ap_root **out, struct ap
 	if (!r)
 		return ap_jsonx_nomem(&doc, err);
 	r->version = 0;
-	for (size_t i = 0; i < ap_trust_count(t) && rc == 0; i++)
+	for (size_t i = 0; i < ap_sign_trust_count(t) && rc == 0; i++)
 		for (int k = 0; k < AP_ROLE_N && rc == 0; k++)
-			rc = ap_root_add_key(r, (enum ap_role)k, ap_trust_key(t, i), err);
+			rc = ap_root_add_key(r, (enum ap_role)k, ap_sign_trust_key(t, i), err);
 	for (int k = 0; k < AP_ROLE_N; k++)
 		r->roles[k].threshold = 1;
 	if (rc < 0) {
@@ -418,7 +418,7 @@ static int parse_role(struct ap_root *r, int role, const cJSON *j, struct ap_err
 		else
 			rc = role_append(&r->roles[role], (size_t)k, err);
 	}
-	ap_strv_free(ids, n);
+	ap_fsx_strv_free(ids, n);
 	if (rc == 0 && (size_t)r->roles[role].threshold > r->roles[role].n_keys) {
 		ap_jsonx_join(p, path, "threshold");
 		rc = ap_jsonx_fail(err, AP_E_MANIFEST, p, "%lld, but the role has %zu key%s",
@@ -490,7 +490,7 @@ static int build(const cJSON *root, struct ap_root *r, struct ap_err *err)
 		return rc;
 	if ((rc = ap_jsonx_string(&doc, v[2], "expires", AP_JSONX_REQUIRED, &s, err)))
 		return rc;
-	if (ap_time_parse(s, &r->expires) < 0)
+	if (ap_root_time_parse(s, &r->expires) < 0)
 		rc = ap_jsonx_fail(err, AP_E_MANIFEST, "expires",
 				   "expected a UTC time like 2027-01-31T00:00:00Z, got '%s'",
 				   ap_jsonx_shown(s, q, sizeof(q)));
@@ -558,7 +558,7 @@ int ap_root_emit(const struct ap_root *r, char **json, size_t *len, struct ap_er
 		ap_err_prefix(err, "refusing to write an invalid root");
 		return rc;
 	}
-	ap_time_format(r->expires, t);
+	ap_root_time_format(r->expires, t);
 	root = cJSON_CreateObject();
 	keys = cJSON_CreateArray();
 	roles = cJSON_CreateObject();
@@ -638,7 +638,7 @@ int ap_root_verify(const struct ap_root *r, enum ap_role role, const char *what,
 			known = true;
 			if (counted[k] || k >= AP_ROOT_MAX_KEYS)
 				continue;
-			if (ap_verify(key->key, msg, len, sg->sig, sg->len, &e2) == 0) {
+			if (ap_sign_verify(key->key, msg, len, sg->sig, sg->len, &e2) == 0) {
 				counted[k] = true;
 				ok++;
 				if (first && signer_id)
@@ -709,7 +709,7 @@ out:
 
 /* ------------------------------------------------------------- signature sets */
 
-int ap_sigset_add(struct ap_sigset *s, const char *key_id, const void *sig, size_t len,
+int ap_root_sigset_add(struct ap_sigset *s, const char *key_id, const void *sig, size_t len,
 		  struct ap_err *err)
 {
 	struct ap_sig *grown;
@@ -740,7 +740,7 @@ int ap_sigset_add(struct ap_sigset *s, const char *key_id, const void *sig, size
 	return 0;
 }
 
-int ap_sigset_load(const char *dir, const char *base, struct ap_sigset *s, struct ap_err *err)
+int ap_root_sigset_load(const char *dir, const char *base, struct ap_sigset *s, struct ap_err *err)
 {
 	char **names = NULL;
 	size_t n = 0, bl = strlen(base);
@@ -759,29 +759,29 @@ int ap_sigset_load(const char *dir, const char *base, struct ap_sigset *s, struc
 			continue;
 		if (nm[bl + 4] == '.') {
 			id = nm + bl + 5;
-			if (!ap_is_lower_hex(id, AP_KEY_ID_LEN - 1) || id[AP_KEY_ID_LEN - 1])
+			if (!ap_str_is_lower_hex(id, AP_KEY_ID_LEN - 1) || id[AP_KEY_ID_LEN - 1])
 				continue;
 		} else if (nm[bl + 4] != '\0') {
 			continue;
 		}
-		path = ap_path_join(dir, nm);
+		path = ap_fsx_path_join(dir, nm);
 		if (!path) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading signatures");
 			break;
 		}
 		rc = ap_fsx_read_file(path, AP_SIG_MAX, &buf, &len, err);
 		if (rc == 0)
-			rc = ap_sigset_add(s, id, buf, len, err);
+			rc = ap_root_sigset_add(s, id, buf, len, err);
 		if (rc < 0)
 			ap_err_prefix(err, "signature '%s'", path);
 		free(buf);
 		free(path);
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return rc;
 }
 
-int ap_sigset_write(const struct ap_sigset *s, const char *path, struct ap_err *err)
+int ap_root_sigset_write(const struct ap_sigset *s, const char *path, struct ap_err *err)
 {
 	int rc = 0;
 
@@ -800,7 +800,7 @@ int ap_sigset_write(const struct ap_sigset *s, const char *path, struct ap_err *
 	return rc;
 }
 
-void ap_sigset_release(struct ap_sigset *s)
+void ap_root_sigset_release(struct ap_sigset *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i].sig);

@@ -88,18 +88,18 @@ static void iso_time(int64_t t, char buf[32])
  * and another release another one. */
 static int release_digest(const struct ap_manifest *m, char hex[AP_SHA256_HEX])
 {
-	struct ap_sha256 *h = ap_sha256_new();
+	struct ap_digest *h = ap_digest_new();
 
 	if (!h)
 		return -1;
-	ap_sha256_update(h, m->product, strlen(m->product) + 1);
-	ap_sha256_update(h, m->version, strlen(m->version) + 1);
+	ap_digest_update(h, m->product, strlen(m->product) + 1);
+	ap_digest_update(h, m->version, strlen(m->version) + 1);
 	for (size_t i = 0; i < m->n_components; i++) {
-		ap_sha256_update(h, m->components[i].name, strlen(m->components[i].name) + 1);
-		ap_sha256_update(h, m->components[i].sha256, AP_SHA256_HEX - 1);
+		ap_digest_update(h, m->components[i].name, strlen(m->components[i].name) + 1);
+		ap_digest_update(h, m->components[i].sha256, AP_SHA256_HEX - 1);
 	}
-	ap_sha256_final_hex(h, hex);
-	ap_sha256_free(h);
+	ap_digest_final_hex(h, hex);
+	ap_digest_free(h);
 	return 0;
 }
 
@@ -227,7 +227,7 @@ static cJSON *spdx(const struct ap_manifest *m, const struct ap_sbom_files *file
 		     add_s(p, "primaryPackagePurpose",
 			   c->action == AP_ACTION_EXTRACT ? "ARCHIVE" : "FILE");
 		snprintf(comment, sizeof(comment), "size %llu bytes; installed by action %s",
-			 (unsigned long long)c->size, ap_action_name(c->action));
+			 (unsigned long long)c->size, ap_manifest_action_name(c->action));
 		ok = ok && add_s(p, "comment", comment);
 		if (ok && c->n_urls > 1) {
 			cJSON *refs = cJSON_AddArrayToObject(p, "externalRefs");
@@ -251,7 +251,7 @@ static cJSON *spdx(const struct ap_manifest *m, const struct ap_sbom_files *file
 			if (!fls)
 				fls = cJSON_AddArrayToObject(d, "files");
 			snprintf(fid, sizeof(fid), "SPDXRef-File-%zu-%zu", i + 1, k + 1);
-			char *fname = ap_path_join(".", f->path);
+			char *fname = ap_fsx_path_join(".", f->path);
 
 			snprintf(comment, sizeof(comment), "size %llu bytes",
 				 (unsigned long long)f->size);
@@ -357,7 +357,7 @@ static cJSON *cdx(const struct ap_manifest *m, const struct ap_sbom_files *files
 		props = ok ? cJSON_AddArrayToObject(o, "properties") : NULL;
 		ok = props && ap_jsonx_push(props, prop("airpack:file", c->file)) &&
 		     ap_jsonx_push(props, prop("airpack:size", num)) &&
-		     ap_jsonx_push(props, prop("airpack:install-action", ap_action_name(c->action)));
+		     ap_jsonx_push(props, prop("airpack:install-action", ap_manifest_action_name(c->action)));
 		if (ok && files && files[i].n) {
 			cJSON *sub = cJSON_AddArrayToObject(o, "components");
 

@@ -149,7 +149,7 @@ out:
 int ap_sfx_check(const char *path, const struct ap_sfx_info *info, struct ap_err *err)
 {
 	unsigned char *buf = NULL;
-	struct ap_sha256 *h = NULL;
+	struct ap_digest *h = NULL;
 	unsigned char got[32];
 	uint64_t left = info->key_len + info->bundle_len;
 	FILE *fp = NULL;
@@ -159,7 +159,7 @@ int ap_sfx_check(const char *path, const struct ap_sfx_info *info, struct ap_err
 	if (rc)
 		return rc;
 	buf = malloc(COPY_BUF);
-	h = ap_sha256_new();
+	h = ap_digest_new();
 	if (!buf || !h) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -175,14 +175,14 @@ int ap_sfx_check(const char *path, const struct ap_sfx_info *info, struct ap_err
 			rc = ap_err_set(err, AP_E_TRUNCATED, "setup '%s' is truncated", path);
 			goto out;
 		}
-		ap_sha256_update(h, buf, n);
+		ap_digest_update(h, buf, n);
 		left -= n;
 	}
-	ap_sha256_final(h, got);
+	ap_digest_final(h, got);
 	if (memcmp(got, info->sha256, 32) != 0) {
 		char want_hex[AP_SHA256_HEX], got_hex[AP_SHA256_HEX];
-		ap_hex_encode(info->sha256, 32, want_hex);
-		ap_hex_encode(got, 32, got_hex);
+		ap_str_hex_encode(info->sha256, 32, want_hex);
+		ap_str_hex_encode(got, 32, got_hex);
 		rc = ap_err_set(err, AP_E_TRUNCATED,
 				"setup '%s' is damaged: its embedded release hashes to %s, the "
 				"trailer records %s", path, got_hex, want_hex);
@@ -190,13 +190,13 @@ int ap_sfx_check(const char *path, const struct ap_sfx_info *info, struct ap_err
 	}
 	rc = 0;
 out:
-	ap_sha256_free(h);
+	ap_digest_free(h);
 	free(buf);
 	fclose(fp);
 	return rc;
 }
 
-static int append_file(struct ap_afile *f, const char *path, struct ap_sha256 *h,
+static int append_file(struct ap_fsx_afile *f, const char *path, struct ap_digest *h,
 		       unsigned char *buf, uint64_t *len, struct ap_err *err)
 {
 	FILE *in = NULL;
@@ -209,8 +209,8 @@ static int append_file(struct ap_afile *f, const char *path, struct ap_sha256 *h
 	*len = 0;
 	while ((n = fread(buf, 1, COPY_BUF, in)) > 0) {
 		if (h)
-			ap_sha256_update(h, buf, n);
-		rc = ap_afile_write(f, buf, n, err);
+			ap_digest_update(h, buf, n);
+		rc = ap_fsx_afile_write(f, buf, n, err);
 		if (rc)
 			goto out;
 		*len += n;
@@ -225,20 +225,20 @@ out:
 int ap_sfx_write(const char *out_path, const char *stub_path, const char *key_pem,
 		 size_t key_len, const char *bundle_path, bool detached, struct ap_err *err)
 {
-	struct ap_afile f = AP_AFILE_INIT;
-	struct ap_sha256 *h = NULL;
+	struct ap_fsx_afile f = AP_AFILE_INIT;
+	struct ap_digest *h = NULL;
 	unsigned char *buf = NULL;
 	unsigned char t[AP_SFX_TRAILER_LEN];
 	uint64_t stub_len = 0, bundle_len = 0;
 	int rc;
 
 	buf = malloc(COPY_BUF);
-	h = ap_sha256_new();
+	h = ap_digest_new();
 	if (!buf || !h) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = ap_afile_open(&f, out_path, 0755, err);
+	rc = ap_fsx_afile_open(&f, out_path, 0755, err);
 	if (rc)
 		goto out;
 	rc = append_file(&f, stub_path, NULL, buf, &stub_len, err);
@@ -255,8 +255,8 @@ int ap_sfx_write(const char *out_path, const char *stub_path, const char *key_pe
 		}
 	}
 	if (key_pem && key_len) {
-		ap_sha256_update(h, key_pem, key_len);
-		rc = ap_afile_write(&f, key_pem, key_len, err);
+		ap_digest_update(h, key_pem, key_len);
+		rc = ap_fsx_afile_write(&f, key_pem, key_len, err);
 		if (rc)
 			goto out;
 	}
@@ -269,15 +269,15 @@ int ap_sfx_write(const char *out_path, const char *stub_path, const char *key_pe
 	put_u64(t + 8, stub_len);
 	put_u64(t + 16, key_pem ? key_len : 0);
 	put_u64(t + 24, bundle_len);
-	ap_sha256_final(h, t + 32);
-	rc = ap_afile_write(&f, t, sizeof(t), err);
+	ap_digest_final(h, t + 32);
+	rc = ap_fsx_afile_write(&f, t, sizeof(t), err);
 	if (rc)
 		goto out;
-	rc = ap_afile_commit(&f, err);
+	rc = ap_fsx_afile_commit(&f, err);
 out:
 	if (rc)
-		ap_afile_abort(&f);
-	ap_sha256_free(h);
+		ap_fsx_afile_abort(&f);
+	ap_digest_free(h);
 	free(buf);
 	return rc;
 }

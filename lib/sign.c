@@ -21,15 +21,15 @@
 /* Key files are tiny; anything larger is not a key. */
 #define KEY_FILE_MAX (1024 * 1024)
 
-struct ap_key {
+struct ap_sign_key {
 	EVP_PKEY *pkey;
 	bool priv;
 	char id[AP_KEY_ID_LEN];
 	char fpr[AP_KEY_FPR_LEN];
 };
 
-struct ap_trust {
-	struct ap_key **keys;
+struct ap_sign_trust {
+	struct ap_sign_key **keys;
 	size_t n;
 	size_t cap;
 };
@@ -57,12 +57,12 @@ static int crypto_err(struct ap_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
-/* Wrap pkey (taking ownership) in a new ap_key with its id computed. */
-static int key_wrap(EVP_PKEY *pkey, bool priv, struct ap_key **out, struct ap_err *err)
+/* Wrap pkey (taking ownership) in a new ap_sign_key with its id computed. */
+static int key_wrap(EVP_PKEY *pkey, bool priv, struct ap_sign_key **out, struct ap_err *err)
 {
 	unsigned char *der = NULL;
 	char hex[AP_SHA256_HEX];
-	struct ap_key *k;
+	struct ap_sign_key *k;
 	int len;
 
 	len = i2d_PUBKEY(pkey, &der);
@@ -70,7 +70,7 @@ static int key_wrap(EVP_PKEY *pkey, bool priv, struct ap_key **out, struct ap_er
 		EVP_PKEY_free(pkey);
 		return crypto_err(err, AP_E_CRYPTO, "cannot encode the public key");
 	}
-	ap_sha256_hex(der, (size_t)len, hex);
+	ap_digest_hex(der, (size_t)len, hex);
 	OPENSSL_free(der);
 	k = calloc(1, sizeof(*k));
 	if (!k) {
@@ -86,7 +86,7 @@ static int key_wrap(EVP_PKEY *pkey, bool priv, struct ap_key **out, struct ap_er
 	return 0;
 }
 
-int ap_key_generate(struct ap_key **out, struct ap_err *err)
+int ap_sign_key_generate(struct ap_sign_key **out, struct ap_err *err)
 {
 	EVP_PKEY_CTX *ctx;
 	EVP_PKEY *pkey = NULL;
@@ -124,7 +124,7 @@ static bool has_marker(const char *pem, size_t len, const char *marker)
 	return false;
 }
 
-static int parse_private(const char *pem, size_t len, const char *what, struct ap_key **out,
+static int parse_private(const char *pem, size_t len, const char *what, struct ap_sign_key **out,
                          struct ap_err *err)
 {
 	EVP_PKEY *pkey;
@@ -157,7 +157,7 @@ static int parse_private(const char *pem, size_t len, const char *what, struct a
 	return key_wrap(pkey, true, out, err);
 }
 
-int ap_key_load_private(const char *path, struct ap_key **out, struct ap_err *err)
+int ap_sign_key_load_private(const char *path, struct ap_sign_key **out, struct ap_err *err)
 {
 	char quoted[AP_ERR_MSG_MAX];
 	char *pem = NULL;
@@ -176,7 +176,7 @@ int ap_key_load_private(const char *path, struct ap_key **out, struct ap_err *er
 	return rc;
 }
 
-static int parse_public(const void *pem, size_t len, const char *what, struct ap_key **out,
+static int parse_public(const void *pem, size_t len, const char *what, struct ap_sign_key **out,
                         struct ap_err *err)
 {
 	EVP_PKEY *pkey;
@@ -203,7 +203,7 @@ static int parse_public(const void *pem, size_t len, const char *what, struct ap
 	return key_wrap(pkey, false, out, err);
 }
 
-int ap_key_load_public(const char *path, struct ap_key **out, struct ap_err *err)
+int ap_sign_key_load_public(const char *path, struct ap_sign_key **out, struct ap_err *err)
 {
 	char quoted[AP_ERR_MSG_MAX];
 	char *pem = NULL;
@@ -223,7 +223,7 @@ int ap_key_load_public(const char *path, struct ap_key **out, struct ap_err *err
 	return rc;
 }
 
-int ap_key_load_public_mem(const void *pem, size_t len, struct ap_key **out, struct ap_err *err)
+int ap_sign_key_load_public_mem(const void *pem, size_t len, struct ap_sign_key **out, struct ap_err *err)
 {
 	return parse_public(pem, len, "from memory", out, err);
 }
@@ -243,7 +243,7 @@ static int refuse_existing(const char *path, bool force, struct ap_err *err)
 	return 0;
 }
 
-int ap_key_write_private(const struct ap_key *key, const char *path, bool force, struct ap_err *err)
+int ap_sign_key_write_private(const struct ap_sign_key *key, const char *path, bool force, struct ap_err *err)
 {
 	char *data = NULL;
 	long len;
@@ -277,7 +277,7 @@ out:
 	return rc;
 }
 
-int ap_key_public_pem(const struct ap_key *key, char **pem, size_t *len, struct ap_err *err)
+int ap_sign_key_public_pem(const struct ap_sign_key *key, char **pem, size_t *len, struct ap_err *err)
 {
 	char *data = NULL;
 	char *copy;
@@ -313,7 +313,7 @@ out:
 	return rc;
 }
 
-int ap_key_write_public(const struct ap_key *key, const char *path, bool force, struct ap_err *err)
+int ap_sign_key_write_public(const struct ap_sign_key *key, const char *path, bool force, struct ap_err *err)
 {
 	char *pem = NULL;
 	size_t len = 0;
@@ -322,7 +322,7 @@ int ap_key_write_public(const struct ap_key *key, const char *path, bool force, 
 	rc = refuse_existing(path, force, err);
 	if (rc < 0)
 		return rc;
-	rc = ap_key_public_pem(key, &pem, &len, err);
+	rc = ap_sign_key_public_pem(key, &pem, &len, err);
 	if (rc < 0) {
 		ap_err_prefix(err, "cannot write public key '%s'", path);
 		return rc;
@@ -332,17 +332,17 @@ int ap_key_write_public(const struct ap_key *key, const char *path, bool force, 
 	return rc;
 }
 
-void ap_key_id(const struct ap_key *key, char id[AP_KEY_ID_LEN])
+void ap_sign_key_id(const struct ap_sign_key *key, char id[AP_KEY_ID_LEN])
 {
 	memcpy(id, key->id, AP_KEY_ID_LEN);
 }
 
-void ap_key_fingerprint(const struct ap_key *key, char fpr[AP_KEY_FPR_LEN])
+void ap_sign_key_fingerprint(const struct ap_sign_key *key, char fpr[AP_KEY_FPR_LEN])
 {
 	memcpy(fpr, key->fpr, AP_KEY_FPR_LEN);
 }
 
-void ap_key_type(const struct ap_key *key, char *buf, size_t len)
+void ap_sign_key_type(const struct ap_sign_key *key, char *buf, size_t len)
 {
 	char group[64];
 	const char *name;
@@ -381,13 +381,13 @@ void ap_key_type(const struct ap_key *key, char *buf, size_t len)
 	}
 }
 
-int ap_key_check_signing(const struct ap_key *key, const char *path, struct ap_err *err)
+int ap_sign_key_check_signing(const struct ap_sign_key *key, const char *path, struct ap_err *err)
 {
 	char type[96];
 
 	if (EVP_PKEY_get_base_id(key->pkey) == EVP_PKEY_ED25519)
 		return 0;
-	ap_key_type(key, type, sizeof(type));
+	ap_sign_key_type(key, type, sizeof(type));
 	return ap_err_set(err, AP_E_USAGE,
 			  "key '%s' is an %s key: airpack signs releases and mirror indexes with "
 			  "Ed25519 keys only (one fixed-length, deterministic signature keeps "
@@ -396,7 +396,7 @@ int ap_key_check_signing(const struct ap_key *key, const char *path, struct ap_e
 			  path ? path : "(key)", type);
 }
 
-void ap_key_free(struct ap_key *key)
+void ap_sign_key_free(struct ap_sign_key *key)
 {
 	if (!key)
 		return;
@@ -406,7 +406,7 @@ void ap_key_free(struct ap_key *key)
 
 /* Ed25519 and Ed448 hash internally (md NULL); every other key signs SHA-256,
  * the same as `openssl pkeyutl -rawin -digest sha256`. */
-static const EVP_MD *key_md(const struct ap_key *key)
+static const EVP_MD *key_md(const struct ap_sign_key *key)
 {
 	int id = EVP_PKEY_get_id(key->pkey);
 
@@ -415,7 +415,7 @@ static const EVP_MD *key_md(const struct ap_key *key)
 	return EVP_sha256();
 }
 
-int ap_sign(const struct ap_key *key, const void *msg, size_t len, unsigned char **sig,
+int ap_sign(const struct ap_sign_key *key, const void *msg, size_t len, unsigned char **sig,
             size_t *sig_len, struct ap_err *err)
 {
 	static const unsigned char empty[1];
@@ -458,7 +458,7 @@ out:
 }
 
 /* 1 valid, 0 invalid, or a negative code when the crypto library failed. */
-static int verify_one(const struct ap_key *pub, const void *msg, size_t len,
+static int verify_one(const struct ap_sign_key *pub, const void *msg, size_t len,
                       const unsigned char *sig, size_t sig_len, struct ap_err *err)
 {
 	static const unsigned char empty[1];
@@ -484,7 +484,7 @@ static int verify_one(const struct ap_key *pub, const void *msg, size_t len,
 	return ok ? 1 : 0;
 }
 
-int ap_verify(const struct ap_key *pub, const void *msg, size_t len, const unsigned char *sig,
+int ap_sign_verify(const struct ap_sign_key *pub, const void *msg, size_t len, const unsigned char *sig,
               size_t sig_len, struct ap_err *err)
 {
 	int v = verify_one(pub, msg, len, sig, sig_len, err);
@@ -499,20 +499,20 @@ int ap_verify(const struct ap_key *pub, const void *msg, size_t len, const unsig
 	return 0;
 }
 
-struct ap_trust *ap_trust_new(void)
+struct ap_sign_trust *ap_sign_trust_new(void)
 {
-	return calloc(1, sizeof(struct ap_trust));
+	return calloc(1, sizeof(struct ap_sign_trust));
 }
 
-int ap_trust_add(struct ap_trust *t, struct ap_key *pub, struct ap_err *err)
+int ap_sign_trust_add(struct ap_sign_trust *t, struct ap_sign_key *pub, struct ap_err *err)
 {
-	struct ap_key **p;
+	struct ap_sign_key **p;
 
 	if (!pub)
 		return ap_err_set(err, AP_E_USAGE, "no key to add to the trust store");
 	p = ap_vec_grow(t->keys, &t->cap, t->n + 1, sizeof(*p));
 	if (!p) {
-		ap_key_free(pub);
+		ap_sign_key_free(pub);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory adding a trusted key");
 	}
 	t->keys = p;
@@ -520,12 +520,12 @@ int ap_trust_add(struct ap_trust *t, struct ap_key *pub, struct ap_err *err)
 	return 0;
 }
 
-size_t ap_trust_count(const struct ap_trust *t)
+size_t ap_sign_trust_count(const struct ap_sign_trust *t)
 {
 	return t ? t->n : 0;
 }
 
-const struct ap_key *ap_trust_key(const struct ap_trust *t, size_t i)
+const struct ap_sign_key *ap_sign_trust_key(const struct ap_sign_trust *t, size_t i)
 {
 	return t && i < t->n ? t->keys[i] : NULL;
 }
@@ -538,7 +538,7 @@ static bool ends_with(const char *s, const char *suffix)
 	return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
 }
 
-static int trust_load_dir(struct ap_trust *t, const char *path, struct ap_err *err)
+static int trust_load_dir(struct ap_sign_trust *t, const char *path, struct ap_err *err)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -550,24 +550,24 @@ static int trust_load_dir(struct ap_trust *t, const char *path, struct ap_err *e
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct ap_key *k = NULL;
+		struct ap_sign_key *k = NULL;
 		char *file;
 
 		if (!ends_with(names[i], ".pem"))
 			continue;
-		file = ap_path_join(path, names[i]);
+		file = ap_fsx_path_join(path, names[i]);
 		if (!file) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory loading trust store '%s'",
 			                path);
 			goto out;
 		}
-		rc = ap_key_load_public(file, &k, err);
+		rc = ap_sign_key_load_public(file, &k, err);
 		free(file);
 		if (rc < 0) {
 			ap_err_prefix(err, "trust store '%s'", path);
 			goto out;
 		}
-		rc = ap_trust_add(t, k, err);
+		rc = ap_sign_trust_add(t, k, err);
 		if (rc < 0)
 			goto out;
 	}
@@ -575,14 +575,14 @@ static int trust_load_dir(struct ap_trust *t, const char *path, struct ap_err *e
 		rc = ap_err_set(err, AP_E_NOTFOUND,
 		                "trust store folder '%s' holds no *.pem public keys", path);
 out:
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return rc;
 }
 
-int ap_trust_load(const char *path, struct ap_trust **out, struct ap_err *err)
+int ap_sign_trust_load(const char *path, struct ap_sign_trust **out, struct ap_err *err)
 {
-	struct ap_trust *t = NULL;
-	struct ap_key *k = NULL;
+	struct ap_sign_trust *t = NULL;
+	struct ap_sign_key *k = NULL;
 	struct ap_stat st;
 	int rc;
 
@@ -593,32 +593,32 @@ int ap_trust_load(const char *path, struct ap_trust **out, struct ap_err *err)
 	}
 	if (st.type == AP_FT_NONE)
 		return ap_err_set(err, AP_E_NOTFOUND, "trust store '%s' does not exist", path);
-	t = ap_trust_new();
+	t = ap_sign_trust_new();
 	if (!t)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory loading trust store '%s'", path);
 	if (ap_fsx_is_dir(path)) {
 		rc = trust_load_dir(t, path, err);
 	} else {
-		rc = ap_key_load_public(path, &k, err);
+		rc = ap_sign_key_load_public(path, &k, err);
 		if (rc == 0)
-			rc = ap_trust_add(t, k, err);
+			rc = ap_sign_trust_add(t, k, err);
 	}
 	if (rc < 0) {
-		ap_trust_free(t);
+		ap_sign_trust_free(t);
 		return rc;
 	}
 	*out = t;
 	return 0;
 }
 
-int ap_trust_verify(const struct ap_trust *t, const char *key_id, const void *msg, size_t len,
+int ap_sign_trust_verify(const struct ap_sign_trust *t, const char *key_id, const void *msg, size_t len,
                     const unsigned char *sig, size_t sig_len, char signer_id[AP_KEY_ID_LEN],
                     struct ap_err *err)
 {
 	size_t tried = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
-		const struct ap_key *k = t->keys[i];
+		const struct ap_sign_key *k = t->keys[i];
 		int v;
 
 		if (key_id && strcasecmp(key_id, k->id) != 0)
@@ -648,12 +648,12 @@ int ap_trust_verify(const struct ap_trust *t, const char *key_id, const void *ms
 	                  "bad signature: none of the %zu trusted keys verifies it", t->n);
 }
 
-void ap_trust_free(struct ap_trust *t)
+void ap_sign_trust_free(struct ap_sign_trust *t)
 {
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++)
-		ap_key_free(t->keys[i]);
+		ap_sign_key_free(t->keys[i]);
 	free(t->keys);
 	free(t);
 }

@@ -32,24 +32,24 @@ int ap_sink_open(struct ap_sink *s, const char *path, unsigned mode, const struc
 	static const struct ap_sink_expect none = {NULL, false, 0, NULL, NULL};
 	int rc;
 
-	s->f = (struct ap_afile)AP_AFILE_INIT;
+	s->f = (struct ap_fsx_afile)AP_AFILE_INIT;
 	s->h = NULL;
 	s->x = x ? *x : none;
 	s->rc = 0;
 	s->done = 0;
 	s->hex[0] = '\0';
-	if (s->x.sha256 && !ap_is_sha256_hex(s->x.sha256))
+	if (s->x.sha256 && !ap_digest_is_hex(s->x.sha256))
 		return sink_fail(s,
 		                 ap_err_set(err, AP_E_USAGE,
 		                            "expected sha256 for '%s' is not 64 hex digits: '%s'",
 		                            path, s->x.sha256));
-	s->h = ap_sha256_new();
+	s->h = ap_digest_new();
 	if (!s->h)
 		return sink_fail(s,
 		                 ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", path));
-	rc = ap_afile_open(&s->f, path, mode, err);
+	rc = ap_fsx_afile_open(&s->f, path, mode, err);
 	if (rc) {
-		ap_sha256_free(s->h);
+		ap_digest_free(s->h);
 		s->h = NULL;
 		return sink_fail(s, rc);
 	}
@@ -68,10 +68,10 @@ int ap_sink_write(struct ap_sink *s, const void *data, size_t len, struct ap_err
 		return sink_fail(s, ap_err_set(err, AP_E_DIGEST,
 		                               "'%s' is larger than the %" PRIu64 " bytes %s",
 		                               sink_what(s), s->x.size, sink_says(s)));
-	rc = ap_afile_write(&s->f, data, len, err);
+	rc = ap_fsx_afile_write(&s->f, data, len, err);
 	if (rc)
 		return sink_fail(s, rc);
-	ap_sha256_update(s->h, data, len);
+	ap_digest_update(s->h, data, len);
 	s->done += len;
 	return 0;
 }
@@ -124,19 +124,19 @@ int ap_sink_commit(struct ap_sink *s, char hex[AP_SHA256_HEX], struct ap_err *er
 		rc = ap_err_set(err, AP_E_USAGE, "commit of a sink that is not open");
 		goto fail;
 	}
-	ap_sha256_final_hex(s->h, s->hex);
+	ap_digest_final_hex(s->h, s->hex);
 	if (s->x.has_size && s->done != s->x.size) {
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %" PRIu64 " bytes, %s %" PRIu64,
 		                sink_what(s), s->done, sink_says(s), s->x.size);
 		goto fail;
 	}
-	if (s->x.sha256 && !ap_sha256_eq(s->hex, s->x.sha256)) {
+	if (s->x.sha256 && !ap_digest_eq(s->hex, s->x.sha256)) {
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' has sha256 %s, %s %s", sink_what(s), s->hex,
 		                sink_says(s), s->x.sha256);
 		goto fail;
 	}
-	rc = ap_afile_commit(&s->f, err);
-	ap_sha256_free(s->h);
+	rc = ap_fsx_afile_commit(&s->f, err);
+	ap_digest_free(s->h);
 	s->h = NULL;
 	if (rc)
 		return sink_fail(s, rc);
@@ -152,8 +152,8 @@ void ap_sink_abort(struct ap_sink *s)
 {
 	if (!s)
 		return;
-	ap_afile_abort(&s->f);
-	ap_sha256_free(s->h);
+	ap_fsx_afile_abort(&s->f);
+	ap_digest_free(s->h);
 	s->h = NULL;
 }
 

@@ -16,7 +16,7 @@
 #define WHY_MAX 1024
 
 struct hash_progress {
-	const struct ap_src_opts *o;
+	const struct ap_source_opts *o;
 	const char *label;
 	uint64_t total;
 };
@@ -29,10 +29,10 @@ static void hash_cb(void *ctx, uint64_t done)
 		hp->o->on_hash(hp->o->ctx, hp->label, done, hp->total);
 }
 
-static void emit(const struct ap_src_opts *o, const struct ap_component *c, const char *source,
+static void emit(const struct ap_source_opts *o, const struct ap_component *c, const char *source,
 		 const char *verdict, uint64_t size, const char *sha256, const char *detail)
 {
-	struct ap_src_check chk;
+	struct ap_source_check chk;
 
 	if (!o->on_check)
 		return;
@@ -48,7 +48,7 @@ static void emit(const struct ap_src_opts *o, const struct ap_component *c, cons
 /* Look for c in dir under each of its names.  Returns 1 with *path when a
  * candidate matched, 0 when none did; a mismatching candidate's reason is
  * written to why (only the first). */
-static int find_in_dir(const struct ap_src_opts *o, const char *dir, const struct ap_component *c,
+static int find_in_dir(const struct ap_source_opts *o, const char *dir, const struct ap_component *c,
 		       char **path_out, char *why, size_t why_len, struct ap_err *err)
 {
 	for (size_t i = 0; i <= c->n_aliases; i++) {
@@ -60,7 +60,7 @@ static int find_in_dir(const struct ap_src_opts *o, const char *dir, const struc
 		char detail[WHY_MAX];
 		char *path;
 
-		path = ap_path_join(dir, name);
+		path = ap_fsx_path_join(dir, name);
 		if (!path)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		if (ap_fsx_stat(path, &st, &e) != 0 || st.type != AP_FT_FILE) {
@@ -78,14 +78,14 @@ static int find_in_dir(const struct ap_src_opts *o, const char *dir, const struc
 			free(path);
 			continue;
 		}
-		if (ap_sha256_file(path, hex, NULL, hash_cb, &hp, &e) != 0) {
+		if (ap_digest_file(path, hex, NULL, hash_cb, &hp, &e) != 0) {
 			emit(o, c, path, "unreadable", st.size, NULL, e.msg);
 			if (!why[0])
 				snprintf(why, why_len, "%s", e.msg);
 			free(path);
 			continue;
 		}
-		if (!ap_sha256_eq(hex, c->sha256)) {
+		if (!ap_digest_eq(hex, c->sha256)) {
 			snprintf(detail, sizeof(detail),
 				 "'%s' in %s has another sha256 (from another release?)", name,
 				 dir);
@@ -107,7 +107,7 @@ static bool is_bundled(const struct ap_release *r)
 	return r->kind == AP_RELEASE_BUNDLE || (r->kind == AP_RELEASE_SFX && !r->sfx_detached);
 }
 
-static int add_url(struct ap_src_item *it, char *url, struct ap_err *err)
+static int add_url(struct ap_source_item *it, char *url, struct ap_err *err)
 {
 	char **v;
 
@@ -123,8 +123,8 @@ static int add_url(struct ap_src_item *it, char *url, struct ap_err *err)
 	return 0;
 }
 
-static int plan_item(const struct ap_release *r, const struct ap_src_opts *o,
-		     struct ap_src_plan *p, struct ap_src_item *it, struct ap_err *err)
+static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
+		     struct ap_source_plan *p, struct ap_source_item *it, struct ap_err *err)
 {
 	const struct ap_component *c = it->c;
 	char mismatch[WHY_MAX] = "";
@@ -137,7 +137,7 @@ static int plan_item(const struct ap_release *r, const struct ap_src_opts *o,
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {
-			it->kind = AP_SRC_LOCAL;
+			it->kind = AP_SOURCE_LOCAL;
 			snprintf(why, sizeof(why), "%s: size and sha256 match", it->path);
 			goto done;
 		}
@@ -153,7 +153,7 @@ static int plan_item(const struct ap_release *r, const struct ap_src_opts *o,
 			if (rc < 0)
 				return rc;
 			if (rc == 1) {
-				it->kind = AP_SRC_LOCAL;
+				it->kind = AP_SOURCE_LOCAL;
 				snprintf(why, sizeof(why), "%s (cache): size and sha256 match",
 					 it->path);
 				goto done;
@@ -161,7 +161,7 @@ static int plan_item(const struct ap_release *r, const struct ap_src_opts *o,
 		}
 	}
 	if (is_bundled(r)) {
-		it->kind = AP_SRC_BUNDLE;
+		it->kind = AP_SOURCE_BUNDLE;
 		p->bundle_bytes += c->size;
 		snprintf(why, sizeof(why), "%s%sin the %s %s", mismatch, mismatch[0] ? ": using the copy " : "",
 			 r->kind == AP_RELEASE_SFX ? "setup" : "bundle", r->path);
@@ -178,7 +178,7 @@ static int plan_item(const struct ap_release *r, const struct ap_src_opts *o,
 			return rc;
 	}
 	if (o->offline || it->n_urls == 0) {
-		it->kind = AP_SRC_MISSING;
+		it->kind = AP_SOURCE_MISSING;
 		p->n_missing++;
 		snprintf(why, sizeof(why), "%s%s%s", mismatch[0] ? mismatch : "not in any offline folder",
 			 o->offline ? ": missing (--offline: no download)"
@@ -187,7 +187,7 @@ static int plan_item(const struct ap_release *r, const struct ap_src_opts *o,
 		emit(o, c, o->n_offline_dirs ? o->offline_dirs[0] : "-", "missing", 0, NULL, why);
 		goto done;
 	}
-	it->kind = AP_SRC_DOWNLOAD;
+	it->kind = AP_SOURCE_DOWNLOAD;
 	p->download_bytes += c->size;
 	snprintf(why, sizeof(why), "%s: will download from %s",
 		 mismatch[0] ? mismatch : "not in any offline folder", it->urls[0]);
@@ -198,11 +198,11 @@ done:
 	return 0;
 }
 
-int ap_src_plan(const struct ap_release *r, const struct ap_src_opts *o,
-		struct ap_src_plan **out, struct ap_err *err)
+int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
+		struct ap_source_plan **out, struct ap_err *err)
 {
 	const struct ap_manifest *m = r->manifest;
-	struct ap_src_plan *p;
+	struct ap_source_plan *p;
 	int rc = 0;
 
 	p = calloc(1, sizeof(*p));
@@ -228,7 +228,7 @@ int ap_src_plan(const struct ap_release *r, const struct ap_src_opts *o,
 			break;
 	}
 	if (rc) {
-		ap_src_plan_free(p);
+		ap_source_plan_free(p);
 		return rc;
 	}
 	*out = p;
@@ -237,9 +237,9 @@ int ap_src_plan(const struct ap_release *r, const struct ap_src_opts *o,
 
 struct unpack_ctx {
 	const struct ap_release *r;
-	struct ap_src_plan *p;
+	struct ap_source_plan *p;
 	const char *dir;
-	const struct ap_src_opts *o;
+	const struct ap_source_opts *o;
 	unsigned char *buf;
 };
 
@@ -250,15 +250,15 @@ static int unpack_entry(void *ctx, const struct ap_release_entry *e, struct ap_e
 	struct unpack_ctx *u = ctx;
 	struct ap_sink_expect x = { NULL, true, 0, NULL, "the signed manifest says" };
 	struct ap_sink sink = AP_SINK_INIT;
-	const struct ap_src_opts *o = u->o;
-	struct ap_src_item *it = NULL;
+	const struct ap_source_opts *o = u->o;
+	struct ap_source_item *it = NULL;
 	const char *name = e->c->file;
 	size_t got;
 	char *path;
 	int rc;
 
 	for (size_t i = 0; i < u->p->n_items; i++)
-		if (u->p->items[i].kind == AP_SRC_BUNDLE && !u->p->items[i].path &&
+		if (u->p->items[i].kind == AP_SOURCE_BUNDLE && !u->p->items[i].path &&
 		    u->p->items[i].c == e->c)
 			it = &u->p->items[i];
 	if (!it)
@@ -268,7 +268,7 @@ static int unpack_entry(void *ctx, const struct ap_release_entry *e, struct ap_e
 				  "component '%s': the bundle's '%s' is %llu bytes, the "
 				  "manifest says %llu", it->c->name, name,
 				  (unsigned long long)e->size, (unsigned long long)it->c->size);
-	path = ap_path_join(u->dir, name);
+	path = ap_fsx_path_join(u->dir, name);
 	if (!path)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	x.what = name;
@@ -303,8 +303,8 @@ static int unpack_entry(void *ctx, const struct ap_release_entry *e, struct ap_e
 
 /* Stream the bundle once (ap_release_walk_bundle: the one definition of a
  * bundle), copying out the entries the plan takes from it. */
-static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, const char *dir,
-			 const struct ap_src_opts *o, struct ap_err *err)
+static int unpack_bundle(const struct ap_release *r, struct ap_source_plan *p, const char *dir,
+			 const struct ap_source_opts *o, struct ap_err *err)
 {
 	struct unpack_ctx u = { r, p, dir, o, NULL };
 	int rc;
@@ -316,7 +316,7 @@ static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, cons
 	if (rc == 0)
 		rc = ap_release_walk_bundle(r, unpack_entry, &u, err);
 	for (size_t i = 0; rc == 0 && i < p->n_items; i++)
-		if (p->items[i].kind == AP_SRC_BUNDLE && !p->items[i].path)
+		if (p->items[i].kind == AP_SOURCE_BUNDLE && !p->items[i].path)
 			rc = ap_err_set(err, AP_E_BUNDLE, "component '%s': '%s' is not in '%s'",
 					p->items[i].c->name, p->items[i].c->file, r->path);
 	free(u.buf);
@@ -328,8 +328,8 @@ static int unpack_bundle(const struct ap_release *r, struct ap_src_plan *p, cons
  * the holder of dest's lock; nothing else matches the pattern. */
 static void sweep_private(const char *dest)
 {
-	char *dir = ap_path_dirname(dest);
-	const char *base = ap_path_basename(dest);
+	char *dir = ap_fsx_path_dirname(dest);
+	const char *base = ap_fsx_path_basename(dest);
 	size_t bl = strlen(base);
 	char **names = NULL;
 	size_t n = 0;
@@ -351,12 +351,12 @@ static void sweep_private(const char *dest)
 			continue;
 		if (ap_process_alive(pid))
 			continue;
-		path = ap_path_join(dir, nm);
+		path = ap_fsx_path_join(dir, nm);
 		if (path)
 			ap_fsx_unlink(path, &ignore);
 		free(path);
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	free(dir);
 }
 
@@ -410,7 +410,7 @@ static void cache_release(char *lock, int handle, char *target, const char *dest
 	}
 }
 
-static int download(struct ap_src_plan *p, struct ap_src_item *it, const struct ap_src_opts *o,
+static int download(struct ap_source_plan *p, struct ap_source_item *it, const struct ap_source_opts *o,
 		    struct ap_err *err)
 {
 	struct ap_fetch_opts def = AP_FETCH_OPTS_INIT;
@@ -427,7 +427,7 @@ static int download(struct ap_src_plan *p, struct ap_src_item *it, const struct 
 	rc = ap_fsx_mkdir_p(p->cache_dir, 0755, err);
 	if (rc)
 		return rc;
-	dest = ap_path_join(p->cache_dir, it->c->file);
+	dest = ap_fsx_path_join(p->cache_dir, it->c->file);
 	if (!dest)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	/* A cache may be shared (one --cache for several roots): the file's
@@ -472,7 +472,7 @@ static int download(struct ap_src_plan *p, struct ap_src_item *it, const struct 
 			  "component '%s': every source failed; last: %s", it->c->name, errs);
 }
 
-int ap_src_fetch(const struct ap_release *r, struct ap_src_plan *p, const struct ap_src_opts *o,
+int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const struct ap_source_opts *o,
 		 struct ap_err *err)
 {
 	bool need_bundle = false;
@@ -487,7 +487,7 @@ int ap_src_fetch(const struct ap_release *r, struct ap_src_plan *p, const struct
 					 o->offline ? " and --offline forbids downloads" : "");
 		for (size_t i = 0; i < p->n_items && used < sizeof(msg); i++) {
 			const struct ap_component *c = p->items[i].c;
-			if (p->items[i].kind != AP_SRC_MISSING)
+			if (p->items[i].kind != AP_SOURCE_MISSING)
 				continue;
 			used += (size_t)snprintf(msg + used, sizeof(msg) - used,
 						 " '%s' (file %s, %llu bytes, sha256 %s%s%s);",
@@ -502,7 +502,7 @@ int ap_src_fetch(const struct ap_release *r, struct ap_src_plan *p, const struct
 				  msg);
 	}
 	for (size_t i = 0; i < p->n_items; i++)
-		if (p->items[i].kind == AP_SRC_BUNDLE)
+		if (p->items[i].kind == AP_SOURCE_BUNDLE)
 			need_bundle = true;
 	if (need_bundle) {
 		const char *dir = o->work_dir ? o->work_dir : p->cache_dir;
@@ -513,7 +513,7 @@ int ap_src_fetch(const struct ap_release *r, struct ap_src_plan *p, const struct
 			return rc;
 	}
 	for (size_t i = 0; i < p->n_items; i++) {
-		if (p->items[i].kind != AP_SRC_DOWNLOAD)
+		if (p->items[i].kind != AP_SOURCE_DOWNLOAD)
 			continue;
 		rc = download(p, &p->items[i], o, err);
 		if (rc)
@@ -522,7 +522,7 @@ int ap_src_fetch(const struct ap_release *r, struct ap_src_plan *p, const struct
 	return 0;
 }
 
-const struct ap_src_item *ap_src_find(const struct ap_src_plan *p, const struct ap_component *c)
+const struct ap_source_item *ap_source_find(const struct ap_source_plan *p, const struct ap_component *c)
 {
 	for (size_t i = 0; i < p->n_items; i++)
 		if (p->items[i].c == c)
@@ -530,13 +530,13 @@ const struct ap_src_item *ap_src_find(const struct ap_src_plan *p, const struct 
 	return NULL;
 }
 
-void ap_src_plan_free(struct ap_src_plan *p)
+void ap_source_plan_free(struct ap_source_plan *p)
 {
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n_items; i++) {
 		free(p->items[i].path);
-		ap_strv_free(p->items[i].urls, p->items[i].n_urls);
+		ap_fsx_strv_free(p->items[i].urls, p->items[i].n_urls);
 		free(p->items[i].why);
 	}
 	free(p->items);

@@ -41,7 +41,7 @@ const char *ap_state_reserved_overlap(const char *rel)
 
 static char *under(const char *root, const char *base, const char *product)
 {
-	return root ? ap_path_join3(root, base, product) : ap_path_join(base, product);
+	return root ? ap_fsx_path_join3(root, base, product) : ap_fsx_path_join(base, product);
 }
 
 char *ap_state_dir(const char *root, const char *product)
@@ -72,7 +72,7 @@ int ap_state_init(struct ap_state *st, const char *root, const char *product,
 		ap_state_release(st);
 		return nomem(err, "opening the state folder");
 	}
-	st->state = ap_path_join(st->root, st->state_rel);
+	st->state = ap_fsx_path_join(st->root, st->state_rel);
 	if (!st->state) {
 		ap_state_release(st);
 		return nomem(err, "opening the state folder");
@@ -89,10 +89,10 @@ int ap_state_init(struct ap_state *st, const char *root, const char *product,
 
 static void root_paths(const struct ap_state *st, char **lock, char **owner)
 {
-	char *base = ap_path_join(st->root, AP_STATE_BASE);
+	char *base = ap_fsx_path_join(st->root, AP_STATE_BASE);
 
-	*lock = base ? ap_path_join(base, ROOT_LOCK) : NULL;
-	*owner = base ? ap_path_join(base, ROOT_OWNER) : NULL;
+	*lock = base ? ap_fsx_path_join(base, ROOT_LOCK) : NULL;
+	*owner = base ? ap_fsx_path_join(base, ROOT_OWNER) : NULL;
 	free(base);
 }
 
@@ -116,7 +116,7 @@ static void unlock_root(struct ap_state *st)
 		/* An image build's time stays on airpack's folder, which the
 		 * lock's files changed, and on every folder above it this
 		 * transaction created (the last writes are done now). */
-		char *base = ap_path_join(st->root, AP_STATE_BASE);
+		char *base = ap_fsx_path_join(st->root, AP_STATE_BASE);
 
 		if (lock)
 			ap_fsx_set_mtime(lock, st->mtime, &ignore);
@@ -124,7 +124,7 @@ static void unlock_root(struct ap_state *st)
 			ap_fsx_set_mtime(base, st->mtime, &ignore);
 		free(base);
 		for (size_t i = st->n_created; i > 0; i--) {
-			char *abs = ap_path_join(st->root, st->created[i - 1]);
+			char *abs = ap_fsx_path_join(st->root, st->created[i - 1]);
 
 			if (abs && ap_fsx_is_dir(abs))
 				ap_fsx_set_mtime(abs, st->mtime, &ignore);
@@ -137,8 +137,8 @@ static void unlock_root(struct ap_state *st)
 
 void ap_state_remove_base(const char *root)
 {
-	char *base = ap_path_join(root ? root : ap_fsx_default_root(), AP_STATE_BASE);
-	char *lock = base ? ap_path_join(base, ROOT_LOCK) : NULL;
+	char *base = ap_fsx_path_join(root ? root : ap_fsx_default_root(), AP_STATE_BASE);
+	char *lock = base ? ap_fsx_path_join(base, ROOT_LOCK) : NULL;
 	char **names = NULL;
 	size_t n = 0;
 	struct ap_err ignore = AP_ERR_INIT;
@@ -148,7 +148,7 @@ void ap_state_remove_base(const char *root)
 		 * has its state folder here while it holds the lock. */
 		if (n == 1 && strcmp(names[0], ROOT_LOCK) == 0)
 			ap_fsx_unlink(lock, &ignore);
-		ap_strv_free(names, n);
+		ap_fsx_strv_free(names, n);
 		ap_fsx_rmdir(base, &ignore);
 	}
 	free(lock);
@@ -236,7 +236,7 @@ void ap_state_release(struct ap_state *st)
 	free(st->name);
 	free(st->state_rel);
 	free(st->state);
-	ap_strv_free(st->created, st->n_created);
+	ap_fsx_strv_free(st->created, st->n_created);
 	memset(st, 0, sizeof(*st));
 	st->lock = -1;
 	st->root_lock = -1;
@@ -248,7 +248,7 @@ char *ap_state_file(const struct ap_state *st, const char *name, const char *suf
 	char buf[64];
 
 	snprintf(buf, sizeof(buf), "%s%s", name, suffix ? suffix : "");
-	return ap_path_join(st->state, buf);
+	return ap_fsx_path_join(st->state, buf);
 }
 
 bool ap_state_has(const struct ap_state *st, const char *name)
@@ -487,13 +487,13 @@ int ap_state_clean_new(const struct ap_state *st, struct ap_err *err)
 		bool is_new = len > 4 && strcmp(names[i] + len - 4, ".new") == 0;
 
 		if (is_new || strstr(names[i], ".tmp-")) {
-			char *path = ap_path_join(st->state, names[i]);
+			char *path = ap_fsx_path_join(st->state, names[i]);
 
 			rc = path ? ap_fsx_unlink(path, err) : nomem(err, "cleaning the state");
 			free(path);
 		}
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return rc;
 }
 
@@ -515,10 +515,10 @@ int ap_state_recover(struct ap_state *st, ap_state_recover_fn fn, void *ctx, boo
 	rc = load_journal(jpath, &j, err);
 	if (rc < 0)
 		goto out;
-	prefix = ap_path_join(st->root, j->prefix);
-	stage = ap_path_join(st->root, j->stage);
-	old = ap_path_join(st->root, j->old);
-	parent = prefix ? ap_path_dirname(prefix) : NULL;
+	prefix = ap_fsx_path_join(st->root, j->prefix);
+	stage = ap_fsx_path_join(st->root, j->stage);
+	old = ap_fsx_path_join(st->root, j->old);
+	parent = prefix ? ap_fsx_path_dirname(prefix) : NULL;
 	if (!prefix || !stage || !old || !parent) {
 		rc = nomem(err, "recovering");
 		goto out;
@@ -606,13 +606,13 @@ static int purge_work(const struct ap_state *st, const char *cache, size_t *coun
 
 		if (!is_work_name(names[i]))
 			continue;
-		path = ap_path_join(cache, names[i]);
+		path = ap_fsx_path_join(cache, names[i]);
 		rc = path ? ap_fsx_rm_rf(path, err) : nomem(err, "removing work folders");
 		free(path);
 		if (rc == 0 && count)
 			(*count)++;
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	if (rc < 0)
 		ap_err_prefix(err, "removing the work folders of '%s'", st->name);
 	return rc;
@@ -638,7 +638,7 @@ int ap_state_work_dir(struct ap_state *st, char **out, struct ap_err *err)
 	if (rc < 0)
 		goto out;
 	snprintf(name, sizeof(name), "%s-%ld", AP_STATE_WORK_PREFIX, ap_fsx_pid());
-	work = ap_path_join(cache, name);
+	work = ap_fsx_path_join(cache, name);
 	if (!work) {
 		rc = nomem(err, "making a work folder");
 		goto out;
@@ -661,7 +661,7 @@ static void drop_empty_cache(const struct ap_state *st)
 {
 	struct ap_err ignore = AP_ERR_INIT;
 	char *cache = ap_state_cache_dir(st->root, st->name);
-	char *top = ap_path_join(st->root, AP_STATE_CACHE_BASE);
+	char *top = ap_fsx_path_join(st->root, AP_STATE_CACHE_BASE);
 
 	if (cache && ap_fsx_is_dir(cache))
 		ap_fsx_rmdir(cache, &ignore);
@@ -704,7 +704,7 @@ static int cmp_strp(const void *a, const void *b)
 
 int ap_state_candidates(const char *root, char ***out, size_t *nout, struct ap_err *err)
 {
-	char *base = ap_path_join(root ? root : ap_fsx_default_root(), AP_STATE_BASE);
+	char *base = ap_fsx_path_join(root ? root : ap_fsx_default_root(), AP_STATE_BASE);
 	char **names = NULL, **got = NULL;
 	size_t n = 0, ngot = 0;
 	int rc = 0;
@@ -719,9 +719,9 @@ int ap_state_candidates(const char *root, char ***out, size_t *nout, struct ap_e
 			rc = nomem(err, "listing products");
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *r = ap_path_join3(base, names[i], "receipt.json");
-		char *t = ap_path_join3(base, names[i], "txn.json");
-		char *w = ap_path_join3(base, names[i], OWNER_FILE);
+		char *r = ap_fsx_path_join3(base, names[i], "receipt.json");
+		char *t = ap_fsx_path_join3(base, names[i], "txn.json");
+		char *w = ap_fsx_path_join3(base, names[i], OWNER_FILE);
 
 		if (!r || !t || !w) {
 			rc = nomem(err, "listing products");
@@ -742,8 +742,8 @@ int ap_state_candidates(const char *root, char ***out, size_t *nout, struct ap_e
 		got = NULL;
 		ngot = 0;
 	}
-	ap_strv_free(got, ngot);
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(got, ngot);
+	ap_fsx_strv_free(names, n);
 	free(base);
 	return rc;
 }

@@ -37,7 +37,7 @@ char *ap_strcat2(const char *a, const char *b)
 	return s;
 }
 
-bool ap_is_lower_hex(const char *s, size_t n)
+bool ap_str_is_lower_hex(const char *s, size_t n)
 {
 	size_t i;
 
@@ -49,7 +49,7 @@ bool ap_is_lower_hex(const char *s, size_t n)
 	return i == n;
 }
 
-int ap_hex_digit(int c)
+int ap_str_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -60,7 +60,7 @@ int ap_hex_digit(int c)
 	return -1;
 }
 
-void ap_hex_encode(const unsigned char *in, size_t n, char *out)
+void ap_str_hex_encode(const unsigned char *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 

@@ -15,7 +15,7 @@ static int64_t now_ms(void)
 	return ap_fsx_monotonic_ms();
 }
 
-const char *ap_human_size(uint64_t n, char *buf, size_t len)
+const char *ap_ui_human_size(uint64_t n, char *buf, size_t len)
 {
 	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	double v = (double)n;
@@ -32,7 +32,7 @@ const char *ap_human_size(uint64_t n, char *buf, size_t len)
 	return buf;
 }
 
-void ap_progress_start(struct ap_progress *p, const char *label, uint64_t total, bool allow)
+void ap_ui_progress_start(struct ap_ui_progress *p, const char *label, uint64_t total, bool allow)
 {
 	memset(p, 0, sizeof(*p));
 	p->label = label;
@@ -41,7 +41,7 @@ void ap_progress_start(struct ap_progress *p, const char *label, uint64_t total,
 	p->start_ms = now_ms();
 }
 
-static void draw(struct ap_progress *p)
+static void draw(struct ap_ui_progress *p)
 {
 	char a[32], b[32];
 	int fill = p->total ? (int)((double)p->done / (double)p->total * BAR_WIDTH) : BAR_WIDTH;
@@ -54,13 +54,13 @@ static void draw(struct ap_progress *p)
 	bar[BAR_WIDTH] = '\0';
 	fprintf(stderr, "\r%-32.32s [%s] %3d%% %s / %s ", p->label, bar,
 		p->total ? (int)(100.0 * (double)p->done / (double)p->total) : 100,
-		ap_human_size(p->done, a, sizeof(a)), ap_human_size(p->total, b, sizeof(b)));
+		ap_ui_human_size(p->done, a, sizeof(a)), ap_ui_human_size(p->total, b, sizeof(b)));
 	fflush(stderr);
 }
 
-void ap_progress_cb(void *ctx, uint64_t done)
+void ap_ui_progress_cb(void *ctx, uint64_t done)
 {
-	struct ap_progress *p = ctx;
+	struct ap_ui_progress *p = ctx;
 	int64_t t;
 
 	if (!p || !p->enabled)
@@ -73,16 +73,16 @@ void ap_progress_cb(void *ctx, uint64_t done)
 	draw(p);
 }
 
-void ap_progress_fetch_cb(void *ctx, uint64_t have, uint64_t total)
+void ap_ui_progress_fetch_cb(void *ctx, uint64_t have, uint64_t total)
 {
-	struct ap_progress *p = ctx;
+	struct ap_ui_progress *p = ctx;
 
 	if (p && total)
 		p->total = total;
-	ap_progress_cb(ctx, have);
+	ap_ui_progress_cb(ctx, have);
 }
 
-void ap_progress_end(struct ap_progress *p)
+void ap_ui_progress_end(struct ap_ui_progress *p)
 {
 	if (!p->enabled)
 		return;

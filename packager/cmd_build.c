@@ -52,12 +52,12 @@ static char *default_stub(void)
 
 	if (ap_fsx_self_exe(&self, NULL) != 0)
 		return NULL;
-	dir = ap_path_dirname(self);
+	dir = ap_fsx_path_dirname(self);
 	free(self);
 	if (!dir)
 		return NULL;
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		cand = ap_path_join(dir, rel[i]);
+		cand = ap_fsx_path_join(dir, rel[i]);
 		if (cand && ap_fsx_is_file(cand)) {
 			free(dir);
 			return cand;
@@ -105,7 +105,7 @@ static void print_result(const struct build_opts *o, const struct ap_build_resul
 		return;
 	printf("built %s %s: %zu components, %s, compression %s, signed by key %s\n",
 	       m->product, m->version, m->n_components,
-	       ap_human_size(ap_manifest_total_size(m), sz, sizeof(sz)), comp, res->key_id);
+	       ap_ui_human_size(ap_manifest_total_size(m), sz, sizeof(sz)), comp, res->key_id);
 	if (o->b.bundle)
 		printf("  bundle: %s\n", o->b.bundle);
 	if (o->b.layout)
@@ -117,20 +117,20 @@ static void print_result(const struct build_opts *o, const struct ap_build_resul
 /* Progress bars for the payloads the build reads (ui.h). */
 static void bar_start(void *ctx, const char *label, uint64_t total)
 {
-	ap_progress_start(ctx, label, total, true);
+	ap_ui_progress_start(ctx, label, total, true);
 }
 
 static void bar_end(void *ctx)
 {
-	ap_progress_end(ctx);
+	ap_ui_progress_end(ctx);
 }
 
 /* The environment and the defaults the library does not look up, then the
  * build, then the summary. */
 static int run_build(struct build_opts *o, struct ap_err *err)
 {
-	struct ap_progress bar;
-	struct ap_progress_ops ops = { bar_start, ap_progress_cb, bar_end, &bar };
+	struct ap_ui_progress bar;
+	struct ap_progress_ops ops = { bar_start, ap_ui_progress_cb, bar_end, &bar };
 	struct ap_build_result res;
 	char *stub = NULL;
 	int rc;

@@ -30,14 +30,14 @@ static const char *kind_name(enum ap_release_kind k)
  * operator compares and passes to --trust-key-id.  "" when there is none. */
 static void embedded_fingerprint(const struct ap_release *r, char fpr[AP_KEY_FPR_LEN])
 {
-	struct ap_key *k = NULL;
+	struct ap_sign_key *k = NULL;
 
 	fpr[0] = '\0';
 	if (!r->embedded_pub ||
-	    ap_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, NULL) != 0)
+	    ap_sign_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, NULL) != 0)
 		return;
-	ap_key_fingerprint(k, fpr);
-	ap_key_free(k);
+	ap_sign_key_fingerprint(k, fpr);
+	ap_sign_key_free(k);
 }
 
 static void print_json(const struct ap_release *r)
@@ -71,9 +71,9 @@ static void print_json(const struct ap_release *r)
 		ap_json_str(&j, "file", c->file);
 		ap_json_u64(&j, "size", c->size);
 		ap_json_str(&j, "sha256", c->sha256);
-		ap_json_str(&j, "action", ap_action_name(c->action));
+		ap_json_str(&j, "action", ap_manifest_action_name(c->action));
 		ap_json_str(&j, "to", c->action == AP_ACTION_EXTRACT ? (c->to ? c->to : "")
-								      : ap_component_dest(c));
+								      : ap_manifest_component_dest(c));
 		ap_json_arr_item_end(&j);
 	}
 	ap_json_arr_end(&j);
@@ -101,7 +101,7 @@ static void print_text(const struct ap_release *r)
 		       "for --trust-key-id)\n", fpr);
 	printf("manifest:  sha256 %s\n", r->manifest_sha256);
 	printf("total:     %s in %zu components\n",
-	       ap_human_size(ap_manifest_total_size(m), sz, sizeof(sz)), m->n_components);
+	       ap_ui_human_size(ap_manifest_total_size(m), sz, sizeof(sz)), m->n_components);
 	for (size_t i = 0; i < m->n_components; i++) {
 		const struct ap_component *c = &m->components[i];
 		printf("\n  %s\n", c->name);
@@ -111,8 +111,8 @@ static void print_text(const struct ap_release *r)
 		if (c->action == AP_ACTION_EXTRACT)
 			printf("    install: extract to %s/%s\n", m->prefix, c->to ? c->to : "");
 		else
-			printf("    install: %s to %s/%s\n", ap_action_name(c->action), m->prefix,
-			       ap_component_dest(c));
+			printf("    install: %s to %s/%s\n", ap_manifest_action_name(c->action), m->prefix,
+			       ap_manifest_component_dest(c));
 	}
 }
 

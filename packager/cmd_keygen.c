@@ -34,7 +34,7 @@ int cmd_keygen(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_key *key = NULL;
+	struct ap_sign_key *key = NULL;
 	const char *out = NULL;
 	char *pub = NULL;
 	char id[AP_KEY_ID_LEN];
@@ -83,12 +83,12 @@ int cmd_keygen(int argc, char **argv)
 			}
 		}
 	}
-	if (ap_key_generate(&key, &err) != 0 ||
-	    ap_key_write_private(key, out, force, &err) != 0 ||
-	    ap_key_write_public(key, pub, force, &err) != 0)
+	if (ap_sign_key_generate(&key, &err) != 0 ||
+	    ap_sign_key_write_private(key, out, force, &err) != 0 ||
+	    ap_sign_key_write_public(key, pub, force, &err) != 0)
 		goto fail;
-	ap_key_id(key, id);
-	ap_key_fingerprint(key, fpr);
+	ap_sign_key_id(key, id);
+	ap_sign_key_fingerprint(key, fpr);
 	if (json) {
 		struct ap_json j;
 
@@ -102,12 +102,12 @@ int cmd_keygen(int argc, char **argv)
 		printf("private key: %s\npublic key:  %s\nkey id:      %s\nfingerprint: %s\n", out,
 		       pub, id, fpr);
 	}
-	ap_key_free(key);
+	ap_sign_key_free(key);
 	free(pub);
 	return 0;
 fail:
 	rc = die_err(&err);
-	ap_key_free(key);
+	ap_sign_key_free(key);
 	free(pub);
 	return rc;
 }

@@ -55,7 +55,7 @@ static void print_result(const struct publish_opts *o, const struct ap_publish_r
 	printf("published %s %s%s%s%s into %s: %zu payload%s copied, %zu already there, %s\n",
 	       m->product, m->version, m->channel ? " (" : "", m->channel ? m->channel : "",
 	       m->channel ? ")" : "", res->folder, res->copied, res->copied == 1 ? "" : "s",
-	       res->kept, ap_human_size(ap_manifest_total_size(m), sz, sizeof(sz)));
+	       res->kept, ap_ui_human_size(ap_manifest_total_size(m), sz, sizeof(sz)));
 	printf("  index: %zu release%s, signed by key %s\n", res->n_releases,
 	       res->n_releases == 1 ? "" : "s", res->key_id);
 }
@@ -63,18 +63,18 @@ static void print_result(const struct publish_opts *o, const struct ap_publish_r
 /* Progress bars for the payloads copied (ui.h). */
 static void bar_start(void *ctx, const char *label, uint64_t total)
 {
-	ap_progress_start(ctx, label, total, true);
+	ap_ui_progress_start(ctx, label, total, true);
 }
 
 static void bar_end(void *ctx)
 {
-	ap_progress_end(ctx);
+	ap_ui_progress_end(ctx);
 }
 
 static int run_publish(struct publish_opts *o, struct ap_err *err)
 {
-	struct ap_progress bar;
-	struct ap_progress_ops ops = { bar_start, ap_progress_cb, bar_end, &bar };
+	struct ap_ui_progress bar;
+	struct ap_progress_ops ops = { bar_start, ap_ui_progress_cb, bar_end, &bar };
 	struct ap_publish_result res;
 	int rc;
 
@@ -157,7 +157,7 @@ int cmd_publish(int argc, char **argv)
 		o.p.expires_days = (int)d;
 		o.p.refresh = true;
 	}
-	if (o.p.min_version && !ap_version_valid(o.p.min_version))
+	if (o.p.min_version && !ap_manifest_version_valid(o.p.min_version))
 		return usage_error("publish", "--min-version '%s': expected a version like 1.1.13",
 		                   o.p.min_version);
 	if (layout && optind < argc)

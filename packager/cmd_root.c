@@ -61,7 +61,7 @@ static int split_role(const char *opt, const char *arg, const char **value, stru
 				  opt, arg);
 	memcpy(role, arg, (size_t)(eq - arg));
 	role[eq - arg] = '\0';
-	r = ap_role_parse(role);
+	r = ap_root_role_parse(role);
 	if (r < 0)
 		return ap_err_set(err, AP_E_USAGE,
 				  "%s '%s': unknown role '%s' (root, release or index)", opt, arg,
@@ -72,13 +72,13 @@ static int split_role(const char *opt, const char *arg, const char **value, stru
 
 static int add_key_file(struct ap_root *r, int role, const char *path, struct ap_err *err)
 {
-	struct ap_key *k = NULL;
+	struct ap_sign_key *k = NULL;
 	int rc;
 
-	rc = ap_key_load_public(path, &k, err);
+	rc = ap_sign_key_load_public(path, &k, err);
 	if (rc == 0)
 		rc = ap_root_add_key(r, (enum ap_role)role, k, err);
-	ap_key_free(k);
+	ap_sign_key_free(k);
 	return rc;
 }
 
@@ -155,7 +155,7 @@ static int set_expiry(struct ap_root *r, const struct root_opts *o, struct ap_er
 	long long days;
 
 	if (o->expires) {
-		if (ap_time_parse(o->expires, &r->expires) < 0)
+		if (ap_root_time_parse(o->expires, &r->expires) < 0)
 			return ap_err_set(err, AP_E_USAGE,
 					  "--expires '%s': expected a UTC time like "
 					  "2027-01-31T00:00:00Z",
@@ -210,7 +210,7 @@ static void print_written(const struct ap_root *r, const struct root_opts *o)
 {
 	char t[AP_TIME_LEN];
 
-	ap_time_format(r->expires, t);
+	ap_root_time_format(r->expires, t);
 	if (o->json) {
 		struct ap_json j;
 
@@ -271,16 +271,16 @@ static int do_rotate(const char *from, const struct root_opts *o, struct ap_err 
 static int do_sign(const char *file, const struct root_opts *o, struct ap_err *err)
 {
 	struct ap_sigset s = AP_SIGSET_INIT;
-	struct ap_key *key = NULL;
+	struct ap_sign_key *key = NULL;
 	unsigned char *sig = NULL;
 	char *msg = NULL, *out = NULL;
 	size_t len = 0, slen = 0;
 	char id[AP_KEY_ID_LEN], suffix[AP_KEY_ID_LEN + 8];
 	int rc;
 
-	rc = ap_key_load_private(o->key, &key, err);
+	rc = ap_sign_key_load_private(o->key, &key, err);
 	if (rc == 0)
-		rc = ap_key_check_signing(key, o->key, err);
+		rc = ap_sign_key_check_signing(key, o->key, err);
 	/* The largest metadata any reader accepts: a manifest. */
 	if (rc == 0)
 		rc = ap_fsx_read_file(file, 16u << 20, &msg, &len, err);
@@ -288,10 +288,10 @@ static int do_sign(const char *file, const struct root_opts *o, struct ap_err *e
 		rc = ap_sign(key, msg, len, &sig, &slen, err);
 	if (rc < 0)
 		goto out;
-	ap_key_id(key, id);
-	rc = ap_sigset_add(&s, id, sig, slen, err);
+	ap_sign_key_id(key, id);
+	rc = ap_root_sigset_add(&s, id, sig, slen, err);
 	if (rc == 0)
-		rc = ap_sigset_write(&s, file, err);
+		rc = ap_root_sigset_write(&s, file, err);
 	if (rc < 0)
 		goto out;
 	snprintf(suffix, sizeof(suffix), ".sig.%s", id);
@@ -311,8 +311,8 @@ out:
 	free(out);
 	free(msg);
 	free(sig);
-	ap_sigset_release(&s);
-	ap_key_free(key);
+	ap_root_sigset_release(&s);
+	ap_sign_key_free(key);
 	return rc;
 }
 
@@ -328,8 +328,8 @@ static int do_show(const char *file, const struct root_opts *o, struct ap_err *e
 
 	rc = load_root(file, &r, &json, &len, err);
 	if (rc == 0) {
-		dir = ap_path_dirname(file);
-		rc = dir ? ap_sigset_load(dir, ap_path_basename(file), &s, err)
+		dir = ap_fsx_path_dirname(file);
+		rc = dir ? ap_root_sigset_load(dir, ap_fsx_path_basename(file), &s, err)
 			 : ap_err_set(err, AP_E_NOMEM, "out of memory");
 	}
 	if (rc < 0)
@@ -340,7 +340,7 @@ static int do_show(const char *file, const struct root_opts *o, struct ap_err *e
 		self_ok = ap_root_verify(r, AP_ROLE_ROOT, "root", json, len, &s, NULL, &n_ok,
 					 &e2) == 0;
 	}
-	ap_time_format(r->expires, t);
+	ap_root_time_format(r->expires, t);
 	if (o->json) {
 		struct ap_json j;
 
@@ -355,7 +355,7 @@ static int do_show(const char *file, const struct root_opts *o, struct ap_err *e
 		ap_json_arr_begin(&j, "roles");
 		for (int i = 0; i < AP_ROLE_N; i++) {
 			ap_json_arr_item_begin(&j);
-			ap_json_str(&j, "role", ap_role_name((enum ap_role)i));
+			ap_json_str(&j, "role", ap_root_role_name((enum ap_role)i));
 			ap_json_int(&j, "threshold", r->roles[i].threshold);
 			ap_json_arr_begin(&j, "keys");
 			for (size_t k = 0; k < r->roles[i].n_keys; k++)
@@ -378,7 +378,7 @@ static int do_show(const char *file, const struct root_opts *o, struct ap_err *e
 	printf("root %s: version %lld, expires %s%s\n", file, (long long)r->version, t,
 	       r->expires <= ap_fsx_now() ? " (EXPIRED)" : "");
 	for (int i = 0; i < AP_ROLE_N; i++) {
-		printf("  %-8s threshold %lld of", ap_role_name((enum ap_role)i),
+		printf("  %-8s threshold %lld of", ap_root_role_name((enum ap_role)i),
 		       (long long)r->roles[i].threshold);
 		for (size_t k = 0; k < r->roles[i].n_keys; k++)
 			printf(" %s", r->keys[r->roles[i].keys[k]].id);
@@ -392,7 +392,7 @@ static int do_show(const char *file, const struct root_opts *o, struct ap_err *e
 out:
 	free(dir);
 	free(json);
-	ap_sigset_release(&s);
+	ap_root_sigset_release(&s);
 	ap_root_free(r);
 	return rc;
 }

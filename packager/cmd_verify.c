@@ -71,7 +71,7 @@ int cmd_verify(int argc, char **argv)
 	};
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_release *r = NULL;
-	struct ap_trust *trust = NULL;
+	struct ap_sign_trust *trust = NULL;
 	struct ap_root *root = NULL;
 	struct verify_ctx v = { false, 0, 0 };
 	const char *trust_path = NULL;
@@ -97,10 +97,10 @@ int cmd_verify(int argc, char **argv)
 	if (!trust_path)
 		return usage_error("verify", "--trust KEY.pub.pem|DIR is required");
 	/* A root of trust (docs/trust.md): the release role's threshold. */
-	rc = ap_fresh_load_file(trust_path, &root, &err);
+	rc = ap_freshness_load_file(trust_path, &root, &err);
 	if (rc == AP_E_NOTFOUND) {
 		ap_err_clear(&err);
-		rc = ap_trust_load(trust_path, &trust, &err);
+		rc = ap_sign_trust_load(trust_path, &trust, &err);
 	}
 	if (rc != 0 || ap_release_open(argv[optind], &r, &err) != 0 ||
 	    (root ? ap_release_check_root(r, root, NULL, false, &err)
@@ -143,7 +143,7 @@ int cmd_verify(int argc, char **argv)
 		printf("verified %s: signature and %zu payloads hold\n", r->path, v.ok);
 out:
 	ap_release_free(r);
-	ap_trust_free(trust);
+	ap_sign_trust_free(trust);
 	ap_root_free(root);
 	return rc;
 }

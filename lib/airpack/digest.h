@@ -10,32 +10,32 @@
 #define AP_SHA256_LEN 32
 #define AP_SHA256_HEX 65 /* 64 hex digits and a NUL */
 
-struct ap_sha256; /* opaque */
+struct ap_digest; /* opaque */
 
-/* Start a hash.  Returns NULL only when out of memory.  Free with ap_sha256_free. */
-struct ap_sha256 *ap_sha256_new(void);
-void ap_sha256_update(struct ap_sha256 *h, const void *data, size_t len);
+/* Start a hash.  Returns NULL only when out of memory.  Free with ap_digest_free. */
+struct ap_digest *ap_digest_new(void);
+void ap_digest_update(struct ap_digest *h, const void *data, size_t len);
 /* Finish: writes 64 lowercase hex digits + NUL into hex.  The context may be
- * reused after ap_sha256_reset. */
-void ap_sha256_final_hex(struct ap_sha256 *h, char hex[AP_SHA256_HEX]);
-void ap_sha256_final(struct ap_sha256 *h, unsigned char out[AP_SHA256_LEN]);
-void ap_sha256_reset(struct ap_sha256 *h);
-void ap_sha256_free(struct ap_sha256 *h);
+ * reused after ap_digest_reset. */
+void ap_digest_final_hex(struct ap_digest *h, char hex[AP_SHA256_HEX]);
+void ap_digest_final(struct ap_digest *h, unsigned char out[AP_SHA256_LEN]);
+void ap_digest_reset(struct ap_digest *h);
+void ap_digest_free(struct ap_digest *h);
 
 /* One-shot hash of a buffer into hex. */
-void ap_sha256_hex(const void *data, size_t len, char hex[AP_SHA256_HEX]);
+void ap_digest_hex(const void *data, size_t len, char hex[AP_SHA256_HEX]);
 
 /* Hash a whole file in a streaming pass with a fixed buffer.  `progress`
  * (may be NULL) is called with bytes done so far.  Writes hex and, if
  * size_out is not NULL, the byte count, only on success. */
-int ap_sha256_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
+int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
 		   void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err);
 
 
 /* True when s is exactly 64 lowercase-or-uppercase hex digits. */
-bool ap_is_sha256_hex(const char *s);
+bool ap_digest_is_hex(const char *s);
 
 /* Compare two hex digests ignoring case. */
-bool ap_sha256_eq(const char *a, const char *b);
+bool ap_digest_eq(const char *a, const char *b);
 
 #endif

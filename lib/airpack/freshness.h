@@ -25,7 +25,7 @@
 #define AP_FRESH_MAX (1u << 20) /* largest versions.json read */
 
 /* The trusted root a command starts from, and how it got there. */
-struct ap_fresh_root {
+struct ap_freshness_root {
 	struct ap_root *root; /* the newest trusted root (version 0: bare keys) */
 	char *json;	      /* its bytes (NULL for bare keys or the stored root) */
 	size_t len;
@@ -37,36 +37,36 @@ struct ap_fresh_root {
 
 /* Gives root `version`'s bytes and signatures; AP_E_NOTFOUND when there
  * is none (the chain ends).  *json is malloc'd, at most AP_ROOT_MAX bytes. */
-typedef int (*ap_fresh_get_fn)(void *ctx, int64_t version, char **json, size_t *len,
+typedef int (*ap_freshness_get_fn)(void *ctx, int64_t version, char **json, size_t *len,
 			       struct ap_sigset *sigs, struct ap_err *err);
 
 /* Load the root to start from: the trust path (a folder holding
  * AP_ROOT_FILE and its signatures, such a file, or bare PEM keys) or the
  * root stored under install_root when that is newer.  A root file must be
  * signed by a threshold of its own root keys.  AP_E_NOTFOUND when trust
- * does not exist.  fr is released with ap_fresh_root_release. */
-int ap_fresh_load(const char *install_root, const char *trust, struct ap_fresh_root *fr,
+ * does not exist.  fr is released with ap_freshness_root_release. */
+int ap_freshness_load(const char *install_root, const char *trust, struct ap_freshness_root *fr,
 		  struct ap_err *err);
 
 /* Only the root file of trust (a folder holding AP_ROOT_FILE, or a *.json
  * file), signed by a threshold of its own root keys; AP_E_NOTFOUND when
  * trust holds none (bare keys).  For a build host's checks (airpack
  * verify): no device record is read. */
-int ap_fresh_load_file(const char *trust, struct ap_root **out, struct ap_err *err);
+int ap_freshness_load_file(const char *trust, struct ap_root **out, struct ap_err *err);
 
 /* Walk the chain from fr->root: get(version + 1), ... until AP_E_NOTFOUND,
  * at most AP_ROOT_CHAIN_MAX steps, each step checked by ap_root_next. */
-int ap_fresh_walk(struct ap_fresh_root *fr, ap_fresh_get_fn get, void *ctx, struct ap_err *err);
+int ap_freshness_walk(struct ap_freshness_root *fr, ap_freshness_get_fn get, void *ctx, struct ap_err *err);
 
 /* A getter reading DIR/<version>.root.json and its signatures. */
-int ap_fresh_get_dir(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
+int ap_freshness_get_dir(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
 		     struct ap_err *err);
 
-void ap_fresh_root_release(struct ap_fresh_root *fr);
+void ap_freshness_root_release(struct ap_freshness_root *fr);
 
 /* What an install claims; pointers are borrowed. */
-struct ap_fresh_claim {
-	const struct ap_fresh_root *root; /* NULL: an --insecure install */
+struct ap_freshness_claim {
+	const struct ap_freshness_root *root; /* NULL: an --insecure install */
 	int64_t index_version;		  /* 0: not from a mirror index */
 	const char *floor;		  /* the signed floor (root or index), or NULL */
 	const char *note;		  /* the expiry choice to record, or NULL */
@@ -77,17 +77,17 @@ struct ap_fresh_claim {
  * older than the highest ever accepted for product unless allow_downgrade
  * and, with a root of trust (version >= 1), a signed floor at or below it
  * permits it.  c may be NULL (no claims beyond the release version). */
-int ap_fresh_check(const char *install_root, const struct ap_fresh_claim *c, const char *product,
+int ap_freshness_check(const char *install_root, const struct ap_freshness_claim *c, const char *product,
 		   const char *version, bool allow_downgrade, struct ap_err *err);
 
 /* After the switch, still under the lock: raise the record to what was
  * accepted, and store the walked root when it is newer.  mtime >= 0 gives
  * the files written and their folder that time (image builds). */
-int ap_fresh_commit(const char *install_root, const struct ap_fresh_claim *c, const char *product,
+int ap_freshness_commit(const char *install_root, const struct ap_freshness_claim *c, const char *product,
 		    const char *version, int64_t mtime, struct ap_err *err);
 
 /* When signed metadata is evaluated and what an expiry may be overridden by. */
-struct ap_fresh_policy {
+struct ap_freshness_policy {
 	bool online;	 /* the metadata came over the network (http, https) */
 	bool expired_ok; /* --expired-ok: only offline */
 	int64_t at_time; /* --at-time: evaluate as of this time (offline only); 0: now */
@@ -100,12 +100,12 @@ struct ap_fresh_policy {
  * override decided, note (n bytes) says which, for the receipt and history:
  * "expired-ok: the mirror index expired 2026-01-01T00:00:00Z"; otherwise
  * note is left alone. */
-int ap_fresh_expiry(int64_t expires, const char *what, const struct ap_fresh_policy *p, char *note,
+int ap_freshness_expiry(int64_t expires, const char *what, const struct ap_freshness_policy *p, char *note,
 		    size_t n, struct ap_err *err);
 
 /* The highest release version accepted for product (malloc'd; NULL when
  * none) and the stored root's version; for status. */
-int ap_fresh_get(const char *install_root, const char *product, char **release, int64_t *root,
+int ap_freshness_get(const char *install_root, const char *product, char **release, int64_t *root,
 		 struct ap_err *err);
 
 #endif

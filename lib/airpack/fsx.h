@@ -24,7 +24,7 @@ int ap_fsx_write_atomic(const char *path, const void *data, size_t len,
 			unsigned mode, struct ap_err *err);
 
 /* A file being written under a temporary name, made visible by commit. */
-struct ap_afile {
+struct ap_fsx_afile {
 	char *path; /* final name */
 	char *tmp;  /* temporary name in the same folder */
 	FILE *fp;   /* open for writing (binary) */
@@ -36,15 +36,15 @@ struct ap_afile {
  * the file private: its access list gives SYSTEM and Administrators full
  * control and nobody else anything, with nothing inherited; any other mode
  * leaves the access the folder passes on. */
-int ap_afile_open(struct ap_afile *f, const char *path, unsigned mode, struct ap_err *err);
-int ap_afile_write(struct ap_afile *f, const void *data, size_t len, struct ap_err *err);
+int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, struct ap_err *err);
+int ap_fsx_afile_write(struct ap_fsx_afile *f, const void *data, size_t len, struct ap_err *err);
 /* Flush, fsync, rename over PATH, fsync the folder.  Releases f either way
  * (on failure the temporary file is removed). */
-int ap_afile_commit(struct ap_afile *f, struct ap_err *err);
+int ap_fsx_afile_commit(struct ap_fsx_afile *f, struct ap_err *err);
 /* Remove the temporary file and release f.  Safe on an unopened/released f. */
-void ap_afile_abort(struct ap_afile *f);
+void ap_fsx_afile_abort(struct ap_fsx_afile *f);
 
-/* True when name (a bare file name) is a temporary name ap_afile_open
+/* True when name (a bare file name) is a temporary name ap_fsx_afile_open
  * makes: BASE ".tmp-" and exactly 6 letters or digits, with a non-empty
  * BASE.  With base non-NULL, BASE must be exactly base. */
 bool ap_fsx_is_temp_name(const char *name, const char *base);
@@ -162,23 +162,23 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 int ap_fsx_copy_file(const char *src, const char *dst, unsigned mode, struct ap_err *err);
 
 /* List a folder's entry names (not . or ..), sorted bytewise.  *names is a
- * malloc'd array of malloc'd strings; free with ap_strv_free. */
+ * malloc'd array of malloc'd strings; free with ap_fsx_strv_free. */
 int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err);
 
 /* The running executable's path (malloc'd). */
 int ap_fsx_self_exe(char **path, struct ap_err *err);
 
 /* a + "/" + b (malloc'd; NULL when out of memory).  An empty a gives b. */
-char *ap_path_join(const char *a, const char *b);
+char *ap_fsx_path_join(const char *a, const char *b);
 /* Three-part join. */
-char *ap_path_join3(const char *a, const char *b, const char *c);
+char *ap_fsx_path_join3(const char *a, const char *b, const char *c);
 /* The folder part of path ("." when none), malloc'd. */
-char *ap_path_dirname(const char *path);
+char *ap_fsx_path_dirname(const char *path);
 /* Pointer to the last component of path (inside path). */
-const char *ap_path_basename(const char *path);
+const char *ap_fsx_path_basename(const char *path);
 
 /* Free a NULL-terminated or counted string vector. */
-void ap_strv_free(char **v, size_t n);
+void ap_fsx_strv_free(char **v, size_t n);
 
 /* SOURCE_DATE_EPOCH (reproducible-builds.org/specs/source-date-epoch), read
  * here and nowhere else.  It has one meaning: when set, it is the time
@@ -244,7 +244,7 @@ int ap_fsx_link(const char *from, const char *to, bool *fallback, struct ap_err 
 
 /* True when path is absolute: "/x" on POSIX; "C:/x", "C:\\x", "//server/x"
  * or "\\\\server\\x" on Windows. */
-bool ap_path_is_abs(const char *path);
+bool ap_fsx_path_is_abs(const char *path);
 
 /* path made absolute against the working folder (malloc'd).  An absolute
  * path is returned as it is; a relative one is joined to the working
@@ -327,7 +327,7 @@ bool ap_fsx_in_use(const char *path);
 
 /* *is_private: only its owner can read path (POSIX: no group or other
  * bits; Windows: a protected access list allowing only SYSTEM and
- * Administrators, as ap_afile_open makes it). */
+ * Administrators, as ap_fsx_afile_open makes it). */
 int ap_fsx_is_private(const char *path, bool *is_private, struct ap_err *err);
 
 /* How a file written with mode is protected, in words for messages ("mode

@@ -90,13 +90,13 @@ typedef void (*ap_layout_bad_fn)(void *ctx, const char *file, const char *why);
  * on_bad (may be NULL) is called for each file that is not; *bad (may be
  * NULL) gets their count.  AP_E_DIFFERS "layout 'DIR': N files missing or
  * invalid: run with --fix to repair" when any is. */
-int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap_src_plan *p,
+int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap_source_plan *p,
                     ap_layout_bad_fn on_bad, void *ctx, size_t *bad, struct ap_err *err);
 
 /* Write or repair folder dir so that it holds release r (signature
  * checked by the caller): the writer opens it (another manifest goes first),
  * every LOCAL item of plan p found elsewhere is copied in and checked again
- * while copied, the rest is unpacked or downloaded into dir (ap_src_fetch
+ * while copied, the rest is unpacked or downloaded into dir (ap_source_fetch
  * with src, work_dir dir, mode 0644), with clean the files r does not name
  * go, and the signature and manifest go in last.  p is planned by the
  * caller with dir as an offline folder and cache (so what dir holds is
@@ -104,8 +104,8 @@ int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap
 struct ap_layout_fill {
 	const char *dir;
 	const struct ap_release *r;
-	struct ap_src_plan *plan;      /* fetched into dir */
-	const struct ap_src_opts *src; /* how the plan fetches */
+	struct ap_source_plan *plan;      /* fetched into dir */
+	const struct ap_source_opts *src; /* how the plan fetches */
 	bool clean;
 	/* Each payload copied from another folder, and each file clean
 	 * removed (may be NULL). */

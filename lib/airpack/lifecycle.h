@@ -36,7 +36,7 @@ int ap_lifecycle_manifest(const char *root, const char *product, struct ap_manif
 
 /* Names (relative to the root) of temporary files an interrupted write of
  * config_rel left beside it (CONFIG.tmp- and 6 random characters).
- * NULL-terminated; free with ap_strv_free(v, 0). */
+ * NULL-terminated; free with ap_fsx_strv_free(v, 0). */
 int ap_lifecycle_config_temps(const char *root, const char *config_rel, char ***out,
 			      struct ap_err *err);
 
@@ -55,7 +55,7 @@ int ap_lifecycle_log_firstboot(const char *root, const char *product, size_t ran
 			       const struct ap_err *result, struct ap_err *err);
 
 /* Which URL served each download, noted from the source checks
- * (ap_src_opts.on_check) for the install event. */
+ * (ap_source_opts.on_check) for the install event. */
 struct ap_lifecycle_downloads {
 	const struct ap_component **comp; /* components downloaded ... */
 	char **url;                       /* ... and the URL that served each */
@@ -64,13 +64,13 @@ struct ap_lifecycle_downloads {
 #define AP_LIFECYCLE_DOWNLOADS_INIT { NULL, NULL, 0 }
 /* Note chk when it is a download (running out of memory only loses the
  * note: the event then says "download"). */
-void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d, const struct ap_src_check *chk);
+void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d, const struct ap_source_check *chk);
 void ap_lifecycle_downloads_release(struct ap_lifecycle_downloads *d);
 
 /* install's event: where each component of plan p (may be NULL) came from,
  * what was installed (res), or why it failed (rc, result). */
 int ap_lifecycle_log_install(const char *root, const struct ap_lifecycle_downloads *d,
-			     const struct ap_release *r, const struct ap_src_plan *p,
+			     const struct ap_release *r, const struct ap_source_plan *p,
 			     const struct ap_txn_result *res, int rc, const struct ap_err *result,
 			     struct ap_err *err);
 

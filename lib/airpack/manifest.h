@@ -114,10 +114,10 @@ bool ap_manifest_names_file(const struct ap_manifest *m, const char *name);
 uint64_t ap_manifest_total_size(const struct ap_manifest *m);
 
 /* "extract", "copy", "run". */
-const char *ap_action_name(enum ap_action a);
+const char *ap_manifest_action_name(enum ap_action a);
 
 /* The path (relative to the prefix) a copy/run component is installed to. */
-const char *ap_component_dest(const struct ap_component *c);
+const char *ap_manifest_component_dest(const struct ap_component *c);
 
 /* A safe single file name: non-empty, at most 255 bytes, no '/', '\\',
  * control characters, not "." or "..". */
@@ -149,9 +149,9 @@ bool ap_manifest_for_windows(const struct ap_manifest *m);
 /* Compare versions: numeric dot-separated parts compared as numbers, a
  * "-suffix" sorts before the plain release (1.0.0-rc1 < 1.0.0).
  * Returns <0, 0, >0. */
-int ap_version_cmp(const char *a, const char *b);
+int ap_manifest_version_cmp(const char *a, const char *b);
 
 /* True for a well-formed version string (as validated in manifests). */
-bool ap_version_valid(const char *v);
+bool ap_manifest_version_valid(const char *v);
 
 #endif

@@ -14,7 +14,7 @@
  *     "releases": [ { "version": "1.0.0", "channel": "lts",
  *                     "manifest_sha256": "...", "manifest_size": 2345,
  *                     "size": 123 }, ... ] }
- * releases are sorted by version (ap_version_cmp), each version once;
+ * releases are sorted by version (ap_manifest_version_cmp), each version once;
  * channel may be absent; size is the total of the release's payload bytes.
  * version (the index's own, raised at every publish), expires, min_version
  * (the signed floor, docs/trust.md) and manifest_size (the manifest's
@@ -40,7 +40,7 @@
 #define AP_INDEX_MAX (4u << 20) /* largest index accepted */
 
 struct ap_mirror_release {
-	char *version;                       /* a valid version (ap_version_valid) */
+	char *version;                       /* a valid version (ap_manifest_version_valid) */
 	char *channel;                       /* a safe name, or NULL */
 	char manifest_sha256[AP_SHA256_HEX]; /* of the release's manifest.json bytes */
 	uint64_t size;                       /* total payload bytes */

@@ -57,7 +57,7 @@ int ap_release_from_mem(const char *manifest, size_t mlen, const unsigned char *
 /* Verify the manifest signature against trust (may be NULL only when
  * insecure).  With insecure, a failure is reported in err but 0 is returned
  * and sig_checked stays false. */
-int ap_release_check_sig(struct ap_release *r, const struct ap_trust *trust, bool insecure,
+int ap_release_check_sig(struct ap_release *r, const struct ap_sign_trust *trust, bool insecure,
 			 struct ap_err *err);
 
 struct ap_root;

@@ -52,15 +52,15 @@ enum ap_role {
 	AP_ROLE_N,
 };
 
-/* "root", "release", "index"; ap_role_parse gives -1 for another name. */
-const char *ap_role_name(enum ap_role role);
-int ap_role_parse(const char *name);
+/* "root", "release", "index"; ap_root_role_parse gives -1 for another name. */
+const char *ap_root_role_name(enum ap_role role);
+int ap_root_role_parse(const char *name);
 
 struct ap_root_key {
 	char id[AP_KEY_ID_LEN];
 	char fpr[AP_KEY_FPR_LEN];
 	char *pem;	    /* the public key as PEM */
-	struct ap_key *key; /* parsed from pem */
+	struct ap_sign_key *key; /* parsed from pem */
 };
 
 struct ap_root_role {
@@ -108,7 +108,7 @@ int ap_root_parse(const char *json, size_t len, struct ap_root **out, struct ap_
 int ap_root_emit(const struct ap_root *r, char **json, size_t *len, struct ap_err *err);
 
 /* A bare root of the keys in t (copied), version 0, no expiry. */
-int ap_root_from_trust(const struct ap_trust *t, struct ap_root **out, struct ap_err *err);
+int ap_root_from_trust(const struct ap_sign_trust *t, struct ap_root **out, struct ap_err *err);
 
 /* An empty root of version 1 (no keys; add them before emitting). */
 struct ap_root *ap_root_new(void);
@@ -117,7 +117,7 @@ void ap_root_free(struct ap_root *r);
 /* Editing (airpack root): add pub (copied) to role, adding it to the key
  * list when new; remove key id from role (and from the list when no role
  * names it any more); set a threshold; set or clear a product's floor. */
-int ap_root_add_key(struct ap_root *r, enum ap_role role, const struct ap_key *pub,
+int ap_root_add_key(struct ap_root *r, enum ap_role role, const struct ap_sign_key *pub,
 		    struct ap_err *err);
 int ap_root_remove_key(struct ap_root *r, enum ap_role role, const char *key_id,
 		       struct ap_err *err);
@@ -145,19 +145,19 @@ int ap_root_verify(const struct ap_root *r, enum ap_role role, const char *what,
 int ap_root_next(const struct ap_root *cur, const char *json, size_t len,
 		 const struct ap_sigset *sigs, struct ap_root **next, struct ap_err *err);
 
-/* Signature sets.  ap_sigset_load reads dir/base.sig (when present) and
+/* Signature sets.  ap_root_sigset_load reads dir/base.sig (when present) and
  * every dir/base.sig.<16 hex> (each at most AP_SIG_MAX bytes, at most
  * AP_SIGSET_MAX files).  Finding none is not an error (n is 0). */
-int ap_sigset_add(struct ap_sigset *s, const char *key_id, const void *sig, size_t len,
+int ap_root_sigset_add(struct ap_sigset *s, const char *key_id, const void *sig, size_t len,
 		  struct ap_err *err);
-int ap_sigset_load(const char *dir, const char *base, struct ap_sigset *s, struct ap_err *err);
+int ap_root_sigset_load(const char *dir, const char *base, struct ap_sigset *s, struct ap_err *err);
 /* Write every signature of s beside path as path.sig.<id> (atomically, 0644);
  * a signature without an id is written as path.sig. */
-int ap_sigset_write(const struct ap_sigset *s, const char *path, struct ap_err *err);
-void ap_sigset_release(struct ap_sigset *s);
+int ap_root_sigset_write(const struct ap_sigset *s, const char *path, struct ap_err *err);
+void ap_root_sigset_release(struct ap_sigset *s);
 
 /* RFC 3339 UTC times, "2026-12-05T00:00:00Z" only. */
-int ap_time_parse(const char *s, int64_t *out);
-void ap_time_format(int64_t t, char out[AP_TIME_LEN]);
+int ap_root_time_parse(const char *s, int64_t *out);
+void ap_root_time_format(int64_t t, char out[AP_TIME_LEN]);
 
 #endif

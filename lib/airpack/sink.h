@@ -1,7 +1,7 @@
 /* sink.h - stream a payload into its final name, hashing it and checking
  * its size and sha256 on the way.
  *
- * A sink writes to a temporary name beside PATH (an ap_afile) and hashes
+ * A sink writes to a temporary name beside PATH (an ap_fsx_afile) and hashes
  * every byte once, as it is written.  ap_sink_commit gives the file its
  * final name only when the bytes are what was expected, so a payload that
  * is short, too long or different never appears under its final name, and
@@ -37,8 +37,8 @@ struct ap_sink_expect {
 /* A sink being written.  The expectation's strings are borrowed: they must
  * outlive the sink.  done and hex stay readable after commit and abort. */
 struct ap_sink {
-	struct ap_afile f;
-	struct ap_sha256 *h;
+	struct ap_fsx_afile f;
+	struct ap_digest *h;
 	struct ap_sink_expect x;
 	int rc;                  /* the first failure; it sticks */
 	uint64_t done;           /* bytes written so far */
@@ -65,7 +65,7 @@ int ap_sink_write_file(struct ap_sink *s, const char *src,
 
 /* Finish the hash, check the size and then the sha256 against the
  * expectation, and on a match fsync and rename the file to PATH (see
- * ap_afile_commit).  hex (may be NULL) gets the sha256 on success.  The
+ * ap_fsx_afile_commit).  hex (may be NULL) gets the sha256 on success.  The
  * sink is released either way; on failure nothing is left under PATH's
  * temporary name and PATH is untouched. */
 int ap_sink_commit(struct ap_sink *s, char hex[AP_SHA256_HEX], struct ap_err *err);

@@ -17,15 +17,15 @@
 #include "airpack/fetch.h"
 #include "airpack/release.h"
 
-enum ap_src_kind {
-	AP_SRC_LOCAL,    /* a verified file in an offline folder or the cache */
-	AP_SRC_BUNDLE,   /* inside the release's bundle or setup */
-	AP_SRC_DOWNLOAD, /* to be downloaded */
-	AP_SRC_MISSING,  /* nowhere: no local copy and no URL (or --offline) */
+enum ap_source_kind {
+	AP_SOURCE_LOCAL,    /* a verified file in an offline folder or the cache */
+	AP_SOURCE_BUNDLE,   /* inside the release's bundle or setup */
+	AP_SOURCE_DOWNLOAD, /* to be downloaded */
+	AP_SOURCE_MISSING,  /* nowhere: no local copy and no URL (or --offline) */
 };
 
 /* One look at a candidate, for reports and --json audit events. */
-struct ap_src_check {
+struct ap_source_check {
 	const struct ap_component *c;
 	const char *source;  /* a path, "bundle", or a URL */
 	const char *verdict; /* "ok", "missing", "size-mismatch", "sha256-mismatch",
@@ -34,9 +34,9 @@ struct ap_src_check {
 	const char *sha256;  /* found hash, "" when not hashed */
 	const char *detail;  /* human text */
 };
-typedef void (*ap_src_check_fn)(void *ctx, const struct ap_src_check *chk);
+typedef void (*ap_source_check_fn)(void *ctx, const struct ap_source_check *chk);
 
-struct ap_src_opts {
+struct ap_source_opts {
 	const char *const *offline_dirs; /* searched in order */
 	size_t n_offline_dirs;
 	const char *const *mirrors;      /* base URLs holding FILE flat */
@@ -50,25 +50,25 @@ struct ap_src_opts {
 					    offline folder's writer asks 0644 */
 	bool offline;                    /* no network at all */
 	const struct ap_fetch_opts *fetch;
-	ap_src_check_fn on_check;        /* may be NULL */
+	ap_source_check_fn on_check;        /* may be NULL */
 	void *ctx;
 	/* hashing progress (may be NULL): label, done, total */
 	void (*on_hash)(void *ctx, const char *label, uint64_t done, uint64_t total);
 };
 
-struct ap_src_item {
+struct ap_source_item {
 	const struct ap_component *c;
-	enum ap_src_kind kind;
-	char *path;   /* LOCAL: the verified file; after ap_src_fetch also the
+	enum ap_source_kind kind;
+	char *path;   /* LOCAL: the verified file; after ap_source_fetch also the
 			 downloaded or unpacked file */
 	char **urls;  /* DOWNLOAD: candidates in order */
 	size_t n_urls;
 	char *why;    /* one line: where from and why */
-	bool fetched; /* the file at path was produced by ap_src_fetch */
+	bool fetched; /* the file at path was produced by ap_source_fetch */
 };
 
-struct ap_src_plan {
-	struct ap_src_item *items;
+struct ap_source_plan {
+	struct ap_source_item *items;
 	size_t n_items;
 	uint64_t download_bytes; /* total of DOWNLOAD items */
 	uint64_t bundle_bytes;
@@ -77,21 +77,21 @@ struct ap_src_plan {
 };
 
 /* Decide a source for every component.  Local candidates are hashed here.
- * *out is freed with ap_src_plan_free. */
-int ap_src_plan(const struct ap_release *r, const struct ap_src_opts *o,
-		struct ap_src_plan **out, struct ap_err *err);
+ * *out is freed with ap_source_plan_free. */
+int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
+		struct ap_source_plan **out, struct ap_err *err);
 
 /* Make every component available as a verified local file: unpack BUNDLE
  * items into the cache (hashing on the way), download DOWNLOAD items into
  * the cache.  MISSING items, or --offline with anything to download, give
  * AP_E_OFFLINE naming each missing component with its file, size, sha256
  * and a URL to fetch it from.  Progress goes through o->fetch. */
-int ap_src_fetch(const struct ap_release *r, struct ap_src_plan *p, const struct ap_src_opts *o,
+int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const struct ap_source_opts *o,
 		 struct ap_err *err);
 
 /* The item of a component (NULL if none). */
-const struct ap_src_item *ap_src_find(const struct ap_src_plan *p, const struct ap_component *c);
+const struct ap_source_item *ap_source_find(const struct ap_source_plan *p, const struct ap_component *c);
 
-void ap_src_plan_free(struct ap_src_plan *p);
+void ap_source_plan_free(struct ap_source_plan *p);
 
 #endif

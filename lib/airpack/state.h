@@ -155,7 +155,7 @@ const char *ap_state_reserved_overlap(const char *rel);
 
 /* Names (sorted, safe) that have a receipt, a journal or a lock holder
  * (a first install in progress) under root;
- * *names is freed with ap_strv_free(*names, *n).  May be empty (NULL). */
+ * *names is freed with ap_fsx_strv_free(*names, *n).  May be empty (NULL). */
 int ap_state_candidates(const char *root, char ***names, size_t *n, struct ap_err *err);
 
 #endif

@@ -33,14 +33,14 @@ char *ap_strndup(const char *s, size_t n);
 char *ap_strcat2(const char *a, const char *b);
 
 /* True when s is exactly n lowercase hex digits (false for NULL). */
-bool ap_is_lower_hex(const char *s, size_t n);
+bool ap_str_is_lower_hex(const char *s, size_t n);
 
 /* The value 0-15 of the hex digit c (either case), or -1. */
-int ap_hex_digit(int c);
+int ap_str_hex_digit(int c);
 
 /* The n bytes at in as 2*n lowercase hex digits and a NUL in out (which
  * holds 2*n + 1 bytes). */
-void ap_hex_encode(const unsigned char *in, size_t n, char *out);
+void ap_str_hex_encode(const unsigned char *in, size_t n, char *out);
 
 /* in as it is, each control byte (below 0x20, 0x7f) shown as \xNN, cut to
  * fit out of outsz bytes (outsz >= 6): a name safe to put in a message.

@@ -166,11 +166,11 @@ struct ap_txn_release {
 	ap_txn_payload_fn get_payload;  /* asked for each component's payload */
 	void *payload_ctx;
 	/* What the release's trust claims (freshness.h): checked under the
-	 * root's install lock before staging (ap_fresh_check), recorded after
-	 * the switch (ap_fresh_commit).  NULL checks only the release version
+	 * root's install lock before staging (ap_freshness_check), recorded after
+	 * the switch (ap_freshness_commit).  NULL checks only the release version
 	 * against the highest this device accepted.  Its note, when set, is
 	 * recorded in the receipt (freshness). */
-	const struct ap_fresh_claim *fresh;
+	const struct ap_freshness_claim *fresh;
 };
 
 /* Install release rel->m (parsed from manifest_json, mlen bytes, which are
@@ -186,7 +186,7 @@ struct ap_txn_release {
  * installing the same path are AP_E_UNSAFE.
  *
  * Refuses (AP_E_STATE) a version older than the installed one unless
- * allow_downgrade, what ap_fresh_check refuses (a version older than the
+ * allow_downgrade, what ap_freshness_check refuses (a version older than the
  * highest this device ever accepted, below a signed floor, an older index
  * or root), a pin that differs from m->version, a prefix that differs
  * from the installed release's; and (AP_E_MANIFEST, naming the field) a
@@ -248,7 +248,7 @@ int ap_txn_status(const char *root, const char *product, struct ap_receipt **out
 		  struct ap_err *err);
 
 /* Names of the installed products under root (sorted); *names is freed with
- * ap_strv_free(*names, 0).  None installed gives an empty vector. */
+ * ap_fsx_strv_free(*names, 0).  None installed gives an empty vector. */
 int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_err *err);
 
 struct ap_txn_verify_stats {

@@ -14,7 +14,7 @@
 
 #include "airpack/json.h"
 
-struct ap_progress {
+struct ap_ui_progress {
 	const char *label;
 	uint64_t total;
 	uint64_t done;
@@ -24,14 +24,14 @@ struct ap_progress {
 };
 
 /* Start a bar for total bytes; enabled only when `allow` and stderr is a TTY. */
-void ap_progress_start(struct ap_progress *p, const char *label, uint64_t total, bool allow);
+void ap_ui_progress_start(struct ap_ui_progress *p, const char *label, uint64_t total, bool allow);
 /* Callback shapes used by digest/bundle (done) and fetch (have, total). */
-void ap_progress_cb(void *p, uint64_t done);
-void ap_progress_fetch_cb(void *p, uint64_t have, uint64_t total);
+void ap_ui_progress_cb(void *p, uint64_t done);
+void ap_ui_progress_fetch_cb(void *p, uint64_t have, uint64_t total);
 /* Clear the bar's line. */
-void ap_progress_end(struct ap_progress *p);
+void ap_ui_progress_end(struct ap_ui_progress *p);
 
 /* Human size: "1.5 MiB", "512 B" into buf. */
-const char *ap_human_size(uint64_t n, char *buf, size_t len);
+const char *ap_ui_human_size(uint64_t n, char *buf, size_t len);
 
 #endif

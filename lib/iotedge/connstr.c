@@ -438,7 +438,7 @@ void ap_connstr_key_fingerprint(const struct ap_connstr *c, char out[AP_CONNSTR_
 	out[0] = '\0';
 	if (!c || !c->shared_access_key)
 		return;
-	ap_sha256_hex(c->shared_access_key, strlen(c->shared_access_key), hex);
+	ap_digest_hex(c->shared_access_key, strlen(c->shared_access_key), hex);
 	memcpy(out, hex, AP_CONNSTR_FINGERPRINT_LEN - 1);
 	out[AP_CONNSTR_FINGERPRINT_LEN - 1] = '\0';
 	ap_secret_wipe(hex, sizeof(hex));

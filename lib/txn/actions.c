@@ -60,8 +60,8 @@ int txn_write_receipt(const struct ap_state *p, const struct ap_receipt *r, cons
 int txn_set_pending_marker(const struct ap_state *p, bool pending, int64_t mtime,
 			   struct ap_err *err)
 {
-	char *dir = ap_path_join(p->root, AP_STATE_FIRSTBOOT_DIR);
-	char *path = dir ? ap_path_join(dir, p->name) : NULL;
+	char *dir = ap_fsx_path_join(p->root, AP_STATE_FIRSTBOOT_DIR);
+	char *path = dir ? ap_fsx_path_join(dir, p->name) : NULL;
 	int rc = 0;
 
 	if (!path) {
@@ -148,8 +148,8 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 		    enum run_where where, size_t *n_ran, struct ap_err *err)
 {
 	int64_t mtime = o ? o->mtime : -1;
-	char *cwd = where == RUN_CHROOT ? ap_path_join("/", r->prefix)
-					: ap_path_join(p->aroot, r->prefix);
+	char *cwd = where == RUN_CHROOT ? ap_fsx_path_join("/", r->prefix)
+					: ap_fsx_path_join(p->aroot, r->prefix);
 	int rc = 0;
 
 	if (!cwd)
@@ -159,7 +159,7 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 		struct ap_receipt_action *grown;
 		struct ap_txn_event ev;
 		struct ap_err run_err = AP_ERR_INIT;
-		char *program = ap_path_join(where == RUN_CHROOT ? "/" : p->aroot, a->program);
+		char *program = ap_fsx_path_join(where == RUN_CHROOT ? "/" : p->aroot, a->program);
 		char codes[128];
 		int code = 127;
 		int run_rc;
@@ -291,7 +291,7 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 		ap_receipt_free(r);
 		ap_state_release(&p);
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	if (rc == 0 && n_ran)
 		*n_ran = ran;
 	return rc;

@@ -24,7 +24,7 @@ char *txn_join(const char *a, const char *b)
 {
 	if (!b || !*b)
 		return ap_strdup(a);
-	return ap_path_join(a, b);
+	return ap_fsx_path_join(a, b);
 }
 
 int txn_nomem(struct ap_err *err, const char *what)
@@ -143,7 +143,7 @@ void ap_txn_result_release(struct ap_txn_result *r)
 	free(r->old_version);
 	free(r->new_version);
 	free(r->freshness);
-	ap_strv_free(r->conflicts, r->n_conflicts);
+	ap_fsx_strv_free(r->conflicts, r->n_conflicts);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -209,7 +209,7 @@ int txn_walk(const char *base, const char *dir, walk_fn fn, void *ctx, struct ap
 		free(rel);
 	}
 out:
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return rc < 0 ? rc : 0;
 }
 

@@ -43,7 +43,7 @@ static int add_action(struct ap_receipt *r, const struct ap_manifest *m,
 	memset(a, 0, sizeof(*a));
 	r->n_pending++;
 	a->component = ap_strdup(c->name);
-	a->program = ap_path_join(m->prefix, ap_component_dest(c));
+	a->program = ap_fsx_path_join(m->prefix, ap_manifest_component_dest(c));
 	a->n_ok_codes = c->n_ok_codes ? c->n_ok_codes : 1;
 	a->ok_codes = calloc(a->n_ok_codes, sizeof(*a->ok_codes));
 	if (c->n_args > 0)
@@ -127,7 +127,7 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	 * outside it now, and those an earlier install made outside it. */
 	rc = txn_strvec_push(&dirs, m->prefix, err);
 	for (size_t i = 0; i < s->rel_dirs.n && rc == 0; i++) {
-		char *d = ap_path_join(m->prefix, s->rel_dirs.v[i]);
+		char *d = ap_fsx_path_join(m->prefix, s->rel_dirs.v[i]);
 
 		rc = d ? txn_strvec_push(&dirs, d, err) : txn_nomem(err, "building the receipt");
 		free(d);
@@ -135,7 +135,7 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	for (size_t i = 0; i < s->created.n && rc == 0; i++)
 		rc = txn_strvec_push(&dirs, s->created.v[i], err);
 	for (size_t i = 0; s->old && i < s->old->n_dirs && rc == 0; i++) {
-		char *abs = ap_path_join(s->p->root, s->old->dirs[i]);
+		char *abs = ap_fsx_path_join(s->p->root, s->old->dirs[i]);
 
 		if (!abs)
 			rc = txn_nomem(err, "building the receipt");
@@ -199,7 +199,7 @@ out:
 int txn_inst_paths(struct inst *s, const char *root, const char *prefix,
 		   struct ap_err *err)
 {
-	const char *name = ap_path_basename(prefix);
+	const char *name = ap_fsx_path_basename(prefix);
 	size_t plen = (size_t)(name - prefix);
 	char buf[300];
 
@@ -214,12 +214,12 @@ int txn_inst_paths(struct inst *s, const char *root, const char *prefix,
 	s->stage_rel = txn_join(s->parent_rel, buf);
 	snprintf(buf, sizeof(buf), ".%s.airpack-old", name);
 	s->old_rel = txn_join(s->parent_rel, buf);
-	s->prefix_abs = ap_path_join(root, prefix);
+	s->prefix_abs = ap_fsx_path_join(root, prefix);
 	s->parent_abs = txn_join(root, s->parent_rel);
 	if (!s->stage_rel || !s->old_rel || !s->prefix_abs || !s->parent_abs)
 		return txn_nomem(err, "staging");
-	s->stage_abs = ap_path_join(root, s->stage_rel);
-	s->old_abs = ap_path_join(root, s->old_rel);
+	s->stage_abs = ap_fsx_path_join(root, s->stage_rel);
+	s->old_abs = ap_fsx_path_join(root, s->old_rel);
 	if (!s->stage_abs || !s->old_abs)
 		return txn_nomem(err, "staging");
 	return 0;
@@ -239,7 +239,7 @@ static int check_release(const struct ap_manifest *m, const struct ap_txn_opts *
 		return ap_err_set(err, AP_E_MANIFEST,
 				  "prefix '%s' overlaps airpack's own folder '%s'", m->prefix,
 				  reserved);
-	if (strlen(ap_path_basename(m->prefix)) > 200)
+	if (strlen(ap_fsx_path_basename(m->prefix)) > 200)
 		return ap_err_set(err, AP_E_MANIFEST, "prefix '%s': last part too long",
 				  m->prefix);
 	for (size_t i = 0; i < m->n_data_dirs; i++) {
@@ -309,7 +309,7 @@ static int check_other_prefixes(const struct ap_state *p, const struct ap_manife
 		ap_receipt_free(other);
 		ap_state_release(&op);
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return rc;
 }
 
@@ -376,7 +376,7 @@ int txn_load_others(const char *root, const char *self, struct others *os,
 		if (rc == 0)
 			os->n++;
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	if (rc < 0)
 		txn_others_release(os);
 	return rc;
@@ -521,7 +521,7 @@ int txn_clean_leftovers(struct inst *s, struct ap_err *err)
 static int check_old_in_use(const struct inst *s, struct ap_err *err)
 {
 	for (size_t i = 0; s->old && i < s->old->n_files; i++) {
-		char *abs = ap_path_join(s->p->root, s->old->files[i].path);
+		char *abs = ap_fsx_path_join(s->p->root, s->old->files[i].path);
 		bool busy = abs && ap_fsx_in_use(abs);
 
 		free(abs);
@@ -617,7 +617,7 @@ static int fix_state_times(struct inst *s, const struct ap_receipt *r, struct ap
 
 		if (txn_path_within(r->dirs[i - 1], r->prefix))
 			continue;
-		abs = ap_path_join(s->p->root, r->dirs[i - 1]);
+		abs = ap_fsx_path_join(s->p->root, r->dirs[i - 1]);
 		if (!abs)
 			rc = txn_nomem(err, "setting times");
 		else if (ap_fsx_is_dir(abs))
@@ -685,7 +685,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	s.m = m;
 	s.o = o;
 	s.p = p;
-	ap_sha256_hex(manifest_json, mlen, msha);
+	ap_digest_hex(manifest_json, mlen, msha);
 	s.run = txn_run_where(p, o);
 	for (size_t i = 0; s.run == RUN_CHROOT && i < m->n_components; i++) {
 		if (m->components[i].action == AP_ACTION_RUN) {
@@ -718,7 +718,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 					m->prefix);
 			goto out;
 		}
-		if (ap_version_cmp(m->version, old->version) < 0 && !o->allow_downgrade) {
+		if (ap_manifest_version_cmp(m->version, old->version) < 0 && !o->allow_downgrade) {
 			rc = ap_err_set(err, AP_E_STATE,
 					"refusing to downgrade '%s' from %s to %s: use "
 					"--allow-downgrade",
@@ -728,7 +728,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	}
 	/* Never below what this device accepted before, whatever is installed
 	 * now; under the root's lock, so no other install moves the record. */
-	rc = ap_fresh_check(p->root, rel->fresh, m->product, m->version, o->allow_downgrade, err);
+	rc = ap_freshness_check(p->root, rel->fresh, m->product, m->version, o->allow_downgrade, err);
 	if (rc < 0)
 		goto out;
 	s.fresh_note = rel->fresh ? rel->fresh->note : NULL;
@@ -790,7 +790,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 		bool movable = false;
 
 		txn_emit_simple(o, AP_TXN_PH_STAGE, AP_TXN_V_OK, m->product, c->name, NULL,
-			    ap_action_name(c->action));
+			    ap_manifest_action_name(c->action));
 		rc = get_payload(payload_ctx, c, &src, &movable, err);
 		if (rc == 0)
 			rc = txn_stage_component(&s, c, src, movable, err);
@@ -858,7 +858,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	/* Roll forward: the same steps recovery takes. */
 	rc = txn_recover(p, NULL, NULL, err);
 	if (rc == 0)
-		rc = ap_fresh_commit(p->root, rel->fresh, m->product, m->version, o->mtime, err);
+		rc = ap_freshness_commit(p->root, rel->fresh, m->product, m->version, o->mtime, err);
 	if (rc < 0)
 		goto out;
 

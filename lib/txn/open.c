@@ -81,7 +81,7 @@ int ap_txn_list_products(const char *root, char ***names, size_t *n, struct ap_e
 		got.v = NULL;
 		got.n = 0;
 	}
-	ap_strv_free(cand, ncand);
+	ap_fsx_strv_free(cand, ncand);
 	ap_strvec_release(&got);
 	return rc;
 }
@@ -125,7 +125,7 @@ static int resolve_product(const char *root, const char *product, bool allow_non
 				"several products are installed under '%s' (%s): name one",
 				root ? root : ap_fsx_default_root(), list);
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return rc;
 }
 

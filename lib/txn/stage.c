@@ -53,7 +53,7 @@ static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64
 	s->recs = r;
 	r = &s->recs[s->n_recs];
 	memset(r, 0, sizeof(*r));
-	r->path = ap_path_join(s->m->prefix, rel_prefix);
+	r->path = ap_fsx_path_join(s->m->prefix, rel_prefix);
 	if (!r->path)
 		return txn_nomem(err, "recording installed files");
 	r->mode = mode & 07777;
@@ -98,7 +98,7 @@ static int extract_cb(void *ctx, const char *relpath, unsigned mode, uint64_t si
 static int hash_staged(const char *path, const char *what, const struct ap_component *c,
 		       struct ap_err *err)
 {
-	struct ap_sha256 *h = ap_sha256_new();
+	struct ap_digest *h = ap_digest_new();
 	unsigned char *buf = malloc(STAGE_BLOCK);
 	char hex[AP_SHA256_HEX];
 	uint64_t done = 0;
@@ -114,15 +114,15 @@ static int hash_staged(const char *path, const char *what, const struct ap_compo
 	if (rc < 0)
 		goto out;
 	while ((n = fread(buf, 1, STAGE_BLOCK, fp)) > 0) {
-		ap_sha256_update(h, buf, n);
+		ap_digest_update(h, buf, n);
 		done += n;
 	}
 	if (ferror(fp)) {
 		rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", path);
 		goto out;
 	}
-	ap_sha256_final_hex(h, hex);
-	if (done != c->size || !ap_sha256_eq(hex, c->sha256))
+	ap_digest_final_hex(h, hex);
+	if (done != c->size || !ap_digest_eq(hex, c->sha256))
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes with sha256 %s, the signed "
 				"manifest says %llu bytes with sha256 %s",
 				what, (unsigned long long)done, hex, (unsigned long long)c->size,
@@ -131,7 +131,7 @@ out:
 	if (fp)
 		fclose(fp);
 	free(buf);
-	ap_sha256_free(h);
+	ap_digest_free(h);
 	return rc;
 }
 
@@ -182,12 +182,12 @@ static int stage_move(struct inst *s, const struct ap_component *c, const char *
 static int stage_copy(struct inst *s, const struct ap_component *c, const char *src,
 		      bool movable, struct ap_err *err)
 {
-	const char *dest = ap_component_dest(c);
+	const char *dest = ap_manifest_component_dest(c);
 	struct ap_sink_expect x = { src, c->has_size, c->size,
 				    c->has_sha256 ? c->sha256 : NULL, NULL };
 	struct ap_sink sink = AP_SINK_INIT;
 	struct ap_txn_event ev;
-	char *dst = ap_path_join(s->stage_abs, dest);
+	char *dst = ap_fsx_path_join(s->stage_abs, dest);
 	char *dir = NULL;
 	char *rel = NULL;
 	bool moved = false;
@@ -195,8 +195,8 @@ static int stage_copy(struct inst *s, const struct ap_component *c, const char *
 
 	if (!dst)
 		return txn_nomem(err, "staging");
-	dir = ap_path_dirname(dst);
-	rel = ap_path_join(s->m->prefix, dest);
+	dir = ap_fsx_path_dirname(dst);
+	rel = ap_fsx_path_join(s->m->prefix, dest);
 	if (!dir || !rel) {
 		rc = txn_nomem(err, "staging");
 		goto out;
@@ -440,7 +440,7 @@ static int carry_entry(struct inst *s, const char *src, const char *dst, struct 
 	struct ap_stat st, dt, sv;
 	char *from = txn_join(s->prefix_abs, src);
 	char *to = txn_join(s->stage_abs, dst);
-	char *rel = ap_path_join(s->m->prefix, src);
+	char *rel = ap_fsx_path_join(s->m->prefix, src);
 	char *save = NULL, *save_abs = NULL, *save_rel = NULL, *dir = NULL;
 	char detail[512];
 	bool fallback;
@@ -472,8 +472,8 @@ static int carry_entry(struct inst *s, const char *src, const char *dst, struct 
 			goto out;
 		}
 		snprintf(save, len, "%s%s", dst, SAVE_SUFFIX);
-		save_abs = ap_path_join(s->stage_abs, save);
-		save_rel = ap_path_join(s->m->prefix, save);
+		save_abs = ap_fsx_path_join(s->stage_abs, save);
+		save_rel = ap_fsx_path_join(s->m->prefix, save);
 		if (!save_abs || !save_rel) {
 			rc = txn_nomem(err, "keeping user files");
 			goto out;
@@ -511,7 +511,7 @@ static int carry_entry(struct inst *s, const char *src, const char *dst, struct 
 		rc = txn_carry_dir(s, src, dst, err);
 		goto out;
 	}
-	dir = ap_path_dirname(to);
+	dir = ap_fsx_path_dirname(to);
 	if (!dir) {
 		rc = txn_nomem(err, "keeping user files");
 		goto out;
@@ -565,7 +565,7 @@ int txn_carry_dir(struct inst *s, const char *src, const char *dst, struct ap_er
 		free(csrc);
 		free(cdst);
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	free(abs);
 	return rc;
 }

@@ -244,8 +244,8 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	if (rc == 0)
 		rc = remove_dirs(p.root, r, err);
 	if (rc == 0) {
-		base = ap_path_join(p.root, AP_STATE_BASE);
-		marker_dir = ap_path_join(p.root, AP_STATE_FIRSTBOOT_DIR);
+		base = ap_fsx_path_join(p.root, AP_STATE_BASE);
+		marker_dir = ap_fsx_path_join(p.root, AP_STATE_FIRSTBOOT_DIR);
 	}
 out:
 	if (rc < 0)

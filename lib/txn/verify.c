@@ -32,7 +32,7 @@ static void note_diff(struct check *c, enum ap_txn_verdict v, const char *path)
 static int hash_open(FILE *fp, const char *root, const char *rel, char hex[AP_SHA256_HEX],
 		     uint64_t *hashed, struct ap_err *err)
 {
-	struct ap_sha256 *h = ap_sha256_new();
+	struct ap_digest *h = ap_digest_new();
 	unsigned char *buf = malloc(VERIFY_BLOCK);
 	size_t got;
 	int rc = 0;
@@ -42,16 +42,16 @@ static int hash_open(FILE *fp, const char *root, const char *rel, char hex[AP_SH
 		goto out;
 	}
 	while ((got = fread(buf, 1, VERIFY_BLOCK, fp)) > 0) {
-		ap_sha256_update(h, buf, got);
+		ap_digest_update(h, buf, got);
 		*hashed += got;
 	}
 	if (ferror(fp)) {
 		rc = ap_err_set(err, AP_E_IO, "cannot read '%s' under '%s'", rel, root);
 		goto out;
 	}
-	ap_sha256_final_hex(h, hex);
+	ap_digest_final_hex(h, hex);
 out:
-	ap_sha256_free(h);
+	ap_digest_free(h);
 	free(buf);
 	return rc;
 }
@@ -91,7 +91,7 @@ int txn_compare_installed(const char *root, const struct ap_receipt_file *f,
 		hex[0] = '\0';
 		return rc;
 	}
-	if (!ap_sha256_eq(hex, f->sha256) || *hashed != f->size)
+	if (!ap_digest_eq(hex, f->sha256) || *hashed != f->size)
 		*v = AP_TXN_V_MODIFIED;
 	else if (ap_fsx_has_modes() && st->mode != f->mode)
 		*v = AP_TXN_V_MODE;

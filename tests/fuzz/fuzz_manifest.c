@@ -24,7 +24,7 @@ static void check_model(const struct ap_manifest *m)
 		FUZZ_CHECK(ap_manifest_find(m, c->name) == c, "component '%s' not found by name",
 			   c->name);
 		FUZZ_CHECK(ap_manifest_safe_name(c->file), "unsafe file name accepted");
-		FUZZ_CHECK(c->action == AP_ACTION_EXTRACT || ap_component_dest(c) != NULL,
+		FUZZ_CHECK(c->action == AP_ACTION_EXTRACT || ap_manifest_component_dest(c) != NULL,
 			   "component '%s' has no destination", c->name);
 	}
 	(void)ap_manifest_total_size(m);

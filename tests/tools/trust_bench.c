@@ -5,7 +5,7 @@
  * builds in memory a chain of STEPS root rotations (each root signed by its
  * predecessor's root key and its own) and a mirror index of RELEASES
  * releases signed by an index key, then times, ROUNDS times each (median):
- *   chain  ap_fresh_walk from root 1 over the whole chain (parse, two
+ *   chain  ap_freshness_walk from root 1 over the whole chain (parse, two
  *          signature checks per step)
  *   index  parse the index, count the index role's signatures, resolve
  *          "latest"
@@ -41,20 +41,20 @@ static int get(void *ctx, int64_t version, char **json, size_t *len, struct ap_s
 	memcpy(*json, c->json[version], c->len[version] + 1);
 	*len = c->len[version];
 	for (size_t i = 0; i < c->sigs[version].n; i++)
-		ap_sigset_add(sigs, c->sigs[version].v[i].key_id, c->sigs[version].v[i].sig,
+		ap_root_sigset_add(sigs, c->sigs[version].v[i].key_id, c->sigs[version].v[i].sig,
 			      c->sigs[version].v[i].len, err);
 	return 0;
 }
 
-static void sign_add(struct ap_sigset *s, const struct ap_key *k, const char *msg, size_t len)
+static void sign_add(struct ap_sigset *s, const struct ap_sign_key *k, const char *msg, size_t len)
 {
 	unsigned char *sig = NULL;
 	size_t slen = 0;
 	char id[AP_KEY_ID_LEN];
 
-	ap_key_id(k, id);
+	ap_sign_key_id(k, id);
 	ap_sign(k, msg, len, &sig, &slen, NULL);
-	ap_sigset_add(s, id, sig, slen, NULL);
+	ap_root_sigset_add(s, id, sig, slen, NULL);
 	free(sig);
 }
 
@@ -77,8 +77,8 @@ int main(int argc, char **argv)
 	int steps = argc > 1 ? atoi(argv[1]) : 100;
 	int releases = argc > 2 ? atoi(argv[2]) : 1000;
 	int rounds = argc > 3 ? atoi(argv[3]) : 5;
-	struct ap_key **rk = calloc((size_t)steps + 2, sizeof(*rk));
-	struct ap_key *rel = NULL, *idx = NULL;
+	struct ap_sign_key **rk = calloc((size_t)steps + 2, sizeof(*rk));
+	struct ap_sign_key *rel = NULL, *idx = NULL;
 	struct chain c;
 	struct ap_mirror_index *ix = NULL;
 	char *ijson = NULL;
@@ -92,12 +92,12 @@ int main(int argc, char **argv)
 	c.json = calloc((size_t)c.n + 1, sizeof(*c.json));
 	c.len = calloc((size_t)c.n + 1, sizeof(*c.len));
 	c.sigs = calloc((size_t)c.n + 1, sizeof(*c.sigs));
-	ap_key_generate(&rel, &err);
-	ap_key_generate(&idx, &err);
+	ap_sign_key_generate(&rel, &err);
+	ap_sign_key_generate(&idx, &err);
 	for (int64_t v = 1; v <= c.n; v++) {
 		struct ap_root *r = ap_root_new();
 
-		ap_key_generate(&rk[v], &err);
+		ap_sign_key_generate(&rk[v], &err);
 		r->version = v;
 		r->expires = 4102444800LL;
 		ap_root_add_key(r, AP_ROLE_ROOT, rk[v], &err);
@@ -115,25 +115,25 @@ int main(int argc, char **argv)
 		ap_root_free(r);
 	}
 	for (int round = 0; round < rounds; round++) {
-		struct ap_fresh_root fr;
+		struct ap_freshness_root fr;
 		int64_t t0;
 
 		memset(&fr, 0, sizeof(fr));
 		ap_root_parse(c.json[1], c.len[1], &fr.root, &err);
 		t0 = ap_fsx_monotonic_ms();
-		if (ap_fresh_walk(&fr, get, &c, &err) != 0 || fr.root->version != c.n) {
+		if (ap_freshness_walk(&fr, get, &c, &err) != 0 || fr.root->version != c.n) {
 			fprintf(stderr, "chain: %s\n", err.msg);
 			return 1;
 		}
 		t[round] = (double)(ap_fsx_monotonic_ms() - t0);
-		ap_fresh_root_release(&fr);
+		ap_freshness_root_release(&fr);
 	}
 	printf("chain %.1f\n", median(t, rounds));
 
 	{
 		char id[AP_KEY_ID_LEN];
 
-		ap_key_id(idx, id);
+		ap_sign_key_id(idx, id);
 		ap_mirror_index_new("bench", id, &ix, &err);
 		for (int i = 0; i < releases; i++) {
 			char v[32], sha[AP_SHA256_HEX];
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 			int64_t t0 = ap_fsx_monotonic_ms();
 
 			for (int rep = 0; rep < 1000; rep++)
-				ap_verify(rel, msg, sizeof(msg) - 1, sig, slen, &err);
+				ap_sign_verify(rel, msg, sizeof(msg) - 1, sig, slen, &err);
 			t[round] = (double)(ap_fsx_monotonic_ms() - t0) / 1000.0;
 		}
 		printf("verify %.3f\n", median(t, rounds));
@@ -193,17 +193,17 @@ int main(int argc, char **argv)
 	}
 	for (int64_t v = 1; v <= c.n; v++) {
 		free(c.json[v]);
-		ap_sigset_release(&c.sigs[v]);
-		ap_key_free(rk[v]);
+		ap_root_sigset_release(&c.sigs[v]);
+		ap_sign_key_free(rk[v]);
 	}
-	ap_sigset_release(&isigs);
+	ap_root_sigset_release(&isigs);
 	free(ijson);
 	free(c.json);
 	free(c.len);
 	free(c.sigs);
 	free(rk);
 	free(t);
-	ap_key_free(rel);
-	ap_key_free(idx);
+	ap_sign_key_free(rel);
+	ap_sign_key_free(idx);
 	return 0;
 }

@@ -86,15 +86,15 @@ static struct ap_release *open_checked(const char *path)
 {
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_release *r = NULL;
-	struct ap_trust *t = NULL;
+	struct ap_sign_trust *t = NULL;
 
-	if (ap_release_open(path, &r, &err) != 0 || ap_trust_load(PUB, &t, &err) != 0 ||
+	if (ap_release_open(path, &r, &err) != 0 || ap_sign_trust_load(PUB, &t, &err) != 0 ||
 	    ap_release_check_sig(r, t, false, &err) != 0) {
 		printf("# %s: %s\n", path, err.msg);
 		ap_release_free(r);
 		r = NULL;
 	}
-	ap_trust_free(t);
+	ap_sign_trust_free(t);
 	return r;
 }
 
@@ -250,7 +250,7 @@ static void test_refusals(void)
 		for (size_t i = 0; i < n; i++)
 			temps = temps || strstr(names[i], ".tmp-") != NULL;
 	ok(!temps, "and no temporary");
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 
 	write_source(HELLO_SHA256);
 	opts_init(&o);

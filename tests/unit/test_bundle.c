@@ -21,7 +21,7 @@ static char *tmp;
 
 static char *tpath(const char *name)
 {
-	char *p = ap_path_join(tmp, name);
+	char *p = ap_fsx_path_join(tmp, name);
 
 	if (!p)
 		abort();
@@ -133,7 +133,7 @@ static void make_payloads(void)
 	for (i = 0; i < NPAY; i++) {
 		struct ap_err err = AP_ERR_INIT;
 
-		if (ap_sha256_file(pay_paths[i], pay_hex[i], &pay_sizes[i], NULL, NULL, &err) < 0)
+		if (ap_digest_file(pay_paths[i], pay_hex[i], &pay_sizes[i], NULL, NULL, &err) < 0)
 			abort();
 	}
 }
@@ -208,12 +208,12 @@ static void check_read(const char *label, const char *path, uint64_t off, uint64
 	ok(m[ml] == 0, "%s: manifest is NUL-terminated", label);
 	ok(sl == sig_len && memcmp(s, sig, sl) == 0, "%s: signature bytes equal", label);
 	for (i = 0; i < NPAY; i++) {
-		struct ap_sha256 *h = ap_sha256_new();
+		struct ap_digest *h = ap_digest_new();
 
 		rc = ap_bundle_reader_next(r, &name, &size, &err);
 		is_int(rc, 1, "%s: entry %d present (%s)", label, i, err.msg);
 		if (rc != 1) {
-			ap_sha256_free(h);
+			ap_digest_free(h);
 			break;
 		}
 		is_str(name, pay_names[i], "%s: entry %d name", label, i);
@@ -224,12 +224,12 @@ static void check_read(const char *label, const char *path, uint64_t off, uint64
 			rc = ap_bundle_reader_read(r, buf, 65521, &got, &err);
 			if (rc < 0 || got == 0)
 				break;
-			ap_sha256_update(h, buf, got);
+			ap_digest_update(h, buf, got);
 			total += got;
 		}
 		is_int(rc, 0, "%s: entry %d reads (%s)", label, i, err.msg);
-		ap_sha256_final_hex(h, hex);
-		ap_sha256_free(h);
+		ap_digest_final_hex(h, hex);
+		ap_digest_free(h);
 		is_int(total, pay_sizes[i], "%s: entry %d byte count", label, i);
 		is_str(hex, pay_hex[i], "%s: entry %d sha256 equals the source's", label, i);
 	}
@@ -289,7 +289,7 @@ static void check_tar_cli(const char *label, const char *path, int gz)
 	         path, dir);
 	ok(system(cmd) == 0, "%s: tar -x%sf extracts", label, gz ? "z" : "");
 	for (i = 0; i < NPAY; i++) {
-		x = ap_path_join(dir, pay_names[i]);
+		x = ap_fsx_path_join(dir, pay_names[i]);
 		ok(same_bytes(x, pay_paths[i]), "%s: tar extracted %s equal to its source", label,
 		   pay_names[i]);
 		free(x);

@@ -85,7 +85,7 @@ static struct ap_manifest *install(const char *root, bool with_config)
 	const char *payload = P(tmp, "device.conf.in");
 	int n, rc;
 
-	ap_sha256_hex(TEMPLATE, strlen(TEMPLATE), sha);
+	ap_digest_hex(TEMPLATE, strlen(TEMPLATE), sha);
 	n = snprintf(json, sizeof(json),
 		     "{\"format\":\"airpack/1\",\"product\":\"toy\",\"version\":\"1.0\","
 		     "\"prefix\":\"opt/toy\",%s\"components\":[{\"name\":\"tmpl\",\"file\":"
@@ -166,7 +166,7 @@ static void test_configure(void)
 	ok(ap_fsx_stat(conf, &st, NULL) == 0 && st.type == AP_FT_FILE, "a regular file");
 	is_mode(st.mode, 0600, "with the manifest's default mode 0600");
 	is_str(res.config_path, "etc/toy/device.conf", "the result names the path");
-	ap_sha256_hex(text ? text : "", text ? strlen(text) : 0, sha);
+	ap_digest_hex(text ? text : "", text ? strlen(text) : 0, sha);
 	is_str(res.config_sha256, sha, "and the sha256 of the bytes written");
 	free(text);
 	is_int(ap_history_record_load(root, "toy", &rec, &err), 0, "a record (%s)", err.msg);

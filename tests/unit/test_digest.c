@@ -33,35 +33,35 @@ static void on_progress(void *ctx, uint64_t done)
 
 static void test_vectors(unsigned char *mib)
 {
-	struct ap_sha256 *h;
+	struct ap_digest *h;
 	unsigned char raw[AP_SHA256_LEN];
 	char hex[AP_SHA256_HEX];
 	char raw_hex[AP_SHA256_HEX];
 
-	ap_sha256_hex("", 0, hex);
+	ap_digest_hex("", 0, hex);
 	is_str(hex, EMPTY_SHA, "sha256 of the empty string");
-	ap_sha256_hex("abc", 3, hex);
+	ap_digest_hex("abc", 3, hex);
 	is_str(hex, ABC_SHA, "sha256 of 'abc'");
-	ap_sha256_hex(mib, MIB, hex);
+	ap_digest_hex(mib, MIB, hex);
 	is_str(hex, MIB_A_SHA, "sha256 of 1 MiB of 'a'");
 
-	h = ap_sha256_new();
-	ok(h != NULL, "ap_sha256_new");
-	ap_sha256_final_hex(h, hex);
+	h = ap_digest_new();
+	ok(h != NULL, "ap_digest_new");
+	ap_digest_final_hex(h, hex);
 	is_str(hex, EMPTY_SHA, "streaming hash with no update is the empty-string hash");
 
-	ap_sha256_reset(h);
-	ap_sha256_update(h, "a", 1);
-	ap_sha256_update(h, "", 0);
-	ap_sha256_update(h, "bc", 2);
-	ap_sha256_final_hex(h, hex);
+	ap_digest_reset(h);
+	ap_digest_update(h, "a", 1);
+	ap_digest_update(h, "", 0);
+	ap_digest_update(h, "bc", 2);
+	ap_digest_final_hex(h, hex);
 	is_str(hex, ABC_SHA, "streaming 'a' + '' + 'bc' after reset");
 
-	ap_sha256_reset(h);
-	ap_sha256_update(h, "abc", 3);
-	ap_sha256_final(h, raw);
-	ap_hex_encode(raw, sizeof(raw), raw_hex);
-	is_str(raw_hex, ABC_SHA, "ap_sha256_final raw bytes encode to the same hex");
+	ap_digest_reset(h);
+	ap_digest_update(h, "abc", 3);
+	ap_digest_final(h, raw);
+	ap_str_hex_encode(raw, sizeof(raw), raw_hex);
+	is_str(raw_hex, ABC_SHA, "ap_digest_final raw bytes encode to the same hex");
 	is_int(raw[0], 0xba, "first raw byte");
 	is_int(raw[31], 0xad, "last raw byte");
 
@@ -71,28 +71,28 @@ static void test_vectors(unsigned char *mib)
 		size_t off = 0;
 		size_t i = 0;
 
-		ap_sha256_reset(h);
+		ap_digest_reset(h);
 		while (off < MIB) {
 			size_t c = chunks[i++ % (sizeof(chunks) / sizeof(chunks[0]))];
 
 			if (c > MIB - off)
 				c = MIB - off;
-			ap_sha256_update(h, mib + off, c);
+			ap_digest_update(h, mib + off, c);
 			off += c;
 		}
-		ap_sha256_final_hex(h, hex);
+		ap_digest_final_hex(h, hex);
 		is_str(hex, MIB_A_SHA, "1 MiB in odd chunk sizes equals the one-shot hash");
 	}
 
 	/* A different last byte must change the hash. */
 	mib[MIB - 1] = 'b';
-	ap_sha256_hex(mib, MIB, hex);
+	ap_digest_hex(mib, MIB, hex);
 	ok(strcmp(hex, MIB_A_SHA) != 0, "one changed byte changes the hash");
 	mib[MIB - 1] = 'a';
 
-	ap_sha256_free(h);
-	ap_sha256_free(NULL);
-	ok(1, "ap_sha256_free(NULL) is a no-op");
+	ap_digest_free(h);
+	ap_digest_free(NULL);
+	ok(1, "ap_digest_free(NULL) is a no-op");
 }
 
 static void test_file(const char *dir, const unsigned char *mib)
@@ -118,11 +118,11 @@ static void test_file(const char *dir, const unsigned char *mib)
 	fwrite("aaaaa", 1, 5, fp);
 	fclose(fp);
 
-	rc = ap_sha256_file(path, hex, &size, on_progress, &log, &err);
-	is_int(rc, 0, "ap_sha256_file on a 3 MiB + 5 file: %s", err.msg);
-	is_int(size, 3 * MIB + 5, "ap_sha256_file reports the size");
+	rc = ap_digest_file(path, hex, &size, on_progress, &log, &err);
+	is_int(rc, 0, "ap_digest_file on a 3 MiB + 5 file: %s", err.msg);
+	is_int(size, 3 * MIB + 5, "ap_digest_file reports the size");
 	is_str(hex, "aff2c7498aae939dfb2fb1dc6c0c83fa3708b069428e51338801af7f5dc2bf0f",
-	       "ap_sha256_file hash of 3 MiB + 5 'a' bytes");
+	       "ap_digest_file hash of 3 MiB + 5 'a' bytes");
 	ok(log.calls >= 4, "progress called for every buffer (%d calls)", log.calls);
 	is_int(log.last, 3 * MIB + 5, "last progress value is the file size");
 	is_int(log.decreasing, 0, "progress never goes backwards");
@@ -131,28 +131,28 @@ static void test_file(const char *dir, const unsigned char *mib)
 	fp = fopen(path, "wb");
 	fwrite(mib, 1, MIB, fp);
 	fclose(fp);
-	rc = ap_sha256_file(path, hex, NULL, NULL, NULL, &err);
-	is_int(rc, 0, "ap_sha256_file with NULL size and progress");
-	is_str(hex, MIB_A_SHA, "ap_sha256_file of 1 MiB equals the one-shot value");
+	rc = ap_digest_file(path, hex, NULL, NULL, NULL, &err);
+	is_int(rc, 0, "ap_digest_file with NULL size and progress");
+	is_str(hex, MIB_A_SHA, "ap_digest_file of 1 MiB equals the one-shot value");
 
 	fp = fopen(path, "wb");
 	fclose(fp);
-	rc = ap_sha256_file(path, hex, &size, NULL, NULL, &err);
-	is_int(rc, 0, "ap_sha256_file on an empty file");
+	rc = ap_digest_file(path, hex, &size, NULL, NULL, &err);
+	is_int(rc, 0, "ap_digest_file on an empty file");
 	is_str(hex, EMPTY_SHA, "empty file hash");
 	is_int(size, 0, "empty file size");
 
 	snprintf(missing, sizeof(missing), "%s/no-such-file.cab", dir);
 	memcpy(hex, "untouched", 10);
 	size = 777;
-	rc = ap_sha256_file(missing, hex, &size, NULL, NULL, &err);
+	rc = ap_digest_file(missing, hex, &size, NULL, NULL, &err);
 	is_int(rc, AP_E_NOTFOUND, "missing file gives AP_E_NOTFOUND");
 	is_int(err.code, AP_E_NOTFOUND, "err.code recorded");
 	contains(err.msg, missing, "missing-file error names the path");
 	is_str(hex, "untouched", "hex not written on failure");
 	is_int(size, 777, "size not written on failure");
 
-	rc = ap_sha256_file(dir, hex, &size, NULL, NULL, &err);
+	rc = ap_digest_file(dir, hex, &size, NULL, NULL, &err);
 	ok(rc < 0, "hashing a folder fails (rc %d)", rc);
 	contains(err.msg, dir, "folder error names the path");
 
@@ -166,34 +166,34 @@ static void test_hex(void)
 	char out[9];
 	static const unsigned char bytes[] = {0x00, 0x0f, 0xa5, 0xff};
 
-	ap_hex_encode(bytes, sizeof(bytes), out);
-	is_str(out, "000fa5ff", "ap_hex_encode lowercase, leading zeroes");
-	ap_hex_encode(bytes, 0, out);
-	is_str(out, "", "ap_hex_encode of nothing");
+	ap_str_hex_encode(bytes, sizeof(bytes), out);
+	is_str(out, "000fa5ff", "ap_str_hex_encode lowercase, leading zeroes");
+	ap_str_hex_encode(bytes, 0, out);
+	is_str(out, "", "ap_str_hex_encode of nothing");
 
-	ok(ap_is_sha256_hex(sixty_four), "64 hex digits accepted");
+	ok(ap_digest_is_hex(sixty_four), "64 hex digits accepted");
 	memcpy(buf, sixty_four, 63);
 	buf[63] = '\0';
-	ok(!ap_is_sha256_hex(buf), "63 hex digits rejected");
+	ok(!ap_digest_is_hex(buf), "63 hex digits rejected");
 	memcpy(buf, sixty_four, 64);
 	buf[64] = '0';
 	buf[65] = '\0';
-	ok(!ap_is_sha256_hex(buf), "65 hex digits rejected");
+	ok(!ap_digest_is_hex(buf), "65 hex digits rejected");
 	memcpy(buf, sixty_four, 65);
 	buf[10] = 'g';
-	ok(!ap_is_sha256_hex(buf), "a non-hex 'g' rejected");
+	ok(!ap_digest_is_hex(buf), "a non-hex 'g' rejected");
 	buf[10] = ' ';
-	ok(!ap_is_sha256_hex(buf), "a space rejected");
+	ok(!ap_digest_is_hex(buf), "a space rejected");
 	memcpy(buf, sixty_four, 65);
 	for (int i = 0; i < 64; i++)
 		if (buf[i] >= 'a' && buf[i] <= 'f')
 			buf[i] = (char)(buf[i] - 'a' + 'A');
-	ok(ap_is_sha256_hex(buf), "uppercase hex accepted");
-	ok(ap_sha256_eq(buf, sixty_four), "ap_sha256_eq ignores case");
-	ok(!ap_sha256_eq(EMPTY_SHA, ABC_SHA), "different digests differ");
-	ok(!ap_is_sha256_hex(""), "empty string rejected");
-	ok(!ap_is_sha256_hex(NULL), "NULL rejected");
-	ok(!ap_sha256_eq("abc", "ABC"), "non-digests never compare equal");
+	ok(ap_digest_is_hex(buf), "uppercase hex accepted");
+	ok(ap_digest_eq(buf, sixty_four), "ap_digest_eq ignores case");
+	ok(!ap_digest_eq(EMPTY_SHA, ABC_SHA), "different digests differ");
+	ok(!ap_digest_is_hex(""), "empty string rejected");
+	ok(!ap_digest_is_hex(NULL), "NULL rejected");
+	ok(!ap_digest_eq("abc", "ABC"), "non-digests never compare equal");
 }
 
 int main(void)

@@ -94,7 +94,7 @@ static int find_seen(const struct seen *s, const char *rel)
 
 static char *tpath(const char *name)
 {
-	char *p = ap_path_join(tmp, name);
+	char *p = ap_fsx_path_join(tmp, name);
 
 	if (!p)
 		abort();
@@ -134,7 +134,7 @@ static long count_entries(const char *dir)
 
 	if (ap_fsx_list_dir(dir, &names, &n, &err) < 0)
 		return -1;
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return (long)n;
 }
 
@@ -153,19 +153,19 @@ static void make_source(void)
 		x = x * 1664525u + 1013904223u;
 		big[i] = (unsigned char)(x >> 24);
 	}
-	p = ap_path_join(src, "sub/deeper");
+	p = ap_fsx_path_join(src, "sub/deeper");
 	if (ap_fsx_mkdir_p(p, 0755, &err) < 0)
 		abort();
 	free(p);
 	for (i = 0; i < NFILES; i++) {
-		p = ap_path_join(src, files[i].rel);
+		p = ap_fsx_path_join(src, files[i].rel);
 		if (i == 2)
 			write_bytes(p, big, bigsz, files[i].src_mode);
 		else if (i == 4)
 			write_bytes(p, "", 0, files[i].src_mode);
 		else
 			write_bytes(p, files[i].rel, strlen(files[i].rel), files[i].src_mode);
-		if (ap_sha256_file(p, files[i].hex, &files[i].size, NULL, NULL, &err) < 0)
+		if (ap_digest_file(p, files[i].hex, &files[i].size, NULL, NULL, &err) < 0)
 			abort();
 		if (i == 0 && ap_fsx_set_mtime(p, SRC_MTIME, &err) < 0)
 			abort();
@@ -176,7 +176,7 @@ static void make_source(void)
 	skip("zip made a zip: no zip program on Windows");
 	skip("tar made a tar.gz: no tar program on Windows");
 #else
-	p = ap_path_join(src, "sub");
+	p = ap_fsx_path_join(src, "sub");
 	if (chmod(p, 0777) != 0)
 		abort();
 	free(p);
@@ -207,7 +207,7 @@ static void make_source(void)
 				tu_arc_dir(a, "sub", 0777, SRC_MTIME);
 			if (i == 3)
 				tu_arc_dir(a, "sub/deeper", 0755, SRC_MTIME);
-			p = ap_path_join(src, files[i].rel);
+			p = ap_fsx_path_join(src, files[i].rel);
 			if (ap_fsx_read_file(p, 1 << 20, &data, &len, &err) < 0)
 				abort();
 			tu_arc_file(a, files[i].rel, data, len, files[i].src_mode,
@@ -265,8 +265,8 @@ static void test_extract_kind(const char *label, const char *archive, int cab)
 		char hex[AP_SHA256_HEX] = "";
 		unsigned want = cab ? 0644 : files[i].want_mode;
 
-		p = ap_path_join(dest, files[i].rel);
-		ap_sha256_file(p, hex, NULL, NULL, NULL, &err);
+		p = ap_fsx_path_join(dest, files[i].rel);
+		ap_digest_file(p, hex, NULL, NULL, NULL, &err);
 		is_str(hex, files[i].hex, "%s: %s extracted byte for byte", label, files[i].rel);
 		ap_fsx_stat(p, &st, &err);
 		is_int(st.type, AP_FT_FILE, "%s: %s is a file", label, files[i].rel);
@@ -278,7 +278,7 @@ static void test_extract_kind(const char *label, const char *archive, int cab)
 		static const char *dirs[] = {"sub", "sub/deeper"};
 
 		for (i = 0; i < 2; i++) {
-			p = ap_path_join(dest, dirs[i]);
+			p = ap_fsx_path_join(dest, dirs[i]);
 			ap_fsx_stat(p, &st, &err);
 			is_int(st.type, AP_FT_DIR, "%s: %s is a folder", label, dirs[i]);
 			is_mode(st.mode, 0755, "%s: %s has mode 755 (umask is 0)", label, dirs[i]);
@@ -286,7 +286,7 @@ static void test_extract_kind(const char *label, const char *archive, int cab)
 			free(p);
 		}
 	}
-	p = ap_path_join(dest, "sub");
+	p = ap_fsx_path_join(dest, "sub");
 	is_int(count_entries(p), 2, "%s: sub holds exactly b.bin and deeper", label);
 	free(p);
 	is_int(count_entries(dest), 4, "%s: dest holds exactly a.txt, run.sh, empty, sub", label);
@@ -317,7 +317,7 @@ static void test_keep_times_and_relative(void)
 	/* Relative names resolve against the caller's folder. */
 	rc = ap_extract_archive(tgz, "../dest-rel", -1, on_file, s, &err);
 	is_int(rc, 0, "relative archive and dest paths work (%s)", err.msg);
-	p = ap_path_join(dest, "a.txt");
+	p = ap_fsx_path_join(dest, "a.txt");
 	ap_fsx_stat(p, &st, &err);
 	is_int(st.mtime, SRC_MTIME, "mtime -1 keeps the archive's time");
 	free(p);
@@ -388,11 +388,11 @@ static void test_evil(void)
 		const char *f = evil[i].file;
 		int rc;
 
-		arch = ap_path_join(archives, f);
+		arch = ap_fsx_path_join(archives, f);
 		snprintf(name, sizeof(name), "evil-%zu", i);
 		base = tpath(name);
-		dest = ap_path_join(base, "dest");
-		outside = ap_path_join(base, "outside");
+		dest = ap_fsx_path_join(base, "dest");
+		outside = ap_fsx_path_join(base, "outside");
 		if (!s || ap_fsx_mkdir_p(dest, 0700, &err) < 0 || tu_mkdir(outside) != 0)
 			abort();
 
@@ -406,7 +406,7 @@ static void test_evil(void)
 		       f);
 		is_int(count_entries(outside), 0, "%s: nothing in the sibling folder", f);
 		is_int(count_entries(base), 2, "%s: nothing next to dest", f);
-		p = ap_path_join(tmp, "evil");
+		p = ap_fsx_path_join(tmp, "evil");
 		ok(!tu_exists(p), "%s: nothing two levels up", f);
 		free(p);
 		ok(!tu_exists("/abs/evil"), "%s: nothing at /abs/evil", f);
@@ -442,9 +442,9 @@ static void test_existing_symlink(void)
 	struct ap_stat st;
 	int rc;
 
-	dest = ap_path_join(base, "dest");
-	outside = ap_path_join(base, "outside");
-	link = ap_path_join(dest, "sub");
+	dest = ap_fsx_path_join(base, "dest");
+	outside = ap_fsx_path_join(base, "outside");
+	link = ap_fsx_path_join(dest, "sub");
 	if (ap_fsx_mkdir_p(dest, 0700, &err) < 0 || mkdir(outside, 0700) != 0 ||
 	    symlink("../outside", link) != 0)
 		abort();
@@ -501,7 +501,7 @@ static void test_checked_kind(const char *archive)
 	struct seen s;
 	int rc;
 
-	if (ap_sha256_file(arch, hex, &size, NULL, NULL, &err) < 0)
+	if (ap_digest_file(arch, hex, &size, NULL, NULL, &err) < 0)
 		abort();
 	for (int i = 0; i < NFILES; i++)
 		total += files[i].size;
@@ -588,12 +588,12 @@ static void test_checked_trailer(void)
 	FILE *fp;
 
 	tu_arc_file(a, "f", "data", 4, 0644, MTIME);
-	if (tu_arc_write(a, arch) != 0 || ap_sha256_file(arch, hex, &size, NULL, NULL, &err) < 0)
+	if (tu_arc_write(a, arch) != 0 || ap_digest_file(arch, hex, &size, NULL, NULL, &err) < 0)
 		abort();
 	fp = fopen(arch, "ab");
 	if (!fp || fputs("ATTACKER TRAILER", fp) < 0 || fclose(fp) != 0)
 		abort();
-	if (ap_sha256_file(arch, hex2, &size2, NULL, NULL, &err) < 0)
+	if (ap_digest_file(arch, hex2, &size2, NULL, NULL, &err) < 0)
 		abort();
 	x.has_size = true;
 	x.size = size;

@@ -20,7 +20,7 @@ static char *dir;
 
 static char *in_dir(const char *name)
 {
-	char *p = ap_path_join(dir, name);
+	char *p = ap_fsx_path_join(dir, name);
 
 	if (!p) {
 		fprintf(stderr, "out of memory\n");
@@ -57,7 +57,7 @@ static long count_entries(const char *path)
 
 	if (ap_fsx_list_dir(path, &names, &n, &err) != 0)
 		return -1;
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return (long)n;
 }
 
@@ -65,7 +65,7 @@ static void test_write_atomic(void)
 {
 	struct ap_err err = AP_ERR_INIT;
 	char *sub = in_dir("atomic");
-	char *path = ap_path_join(sub, "receipt.json");
+	char *path = ap_fsx_path_join(sub, "receipt.json");
 	char *buf = NULL;
 	size_t len = 0;
 	char **names = NULL;
@@ -102,7 +102,7 @@ static void test_write_atomic(void)
 	is_int(n, 1, "no temporary files left behind in the folder");
 	if (n >= 1)
 		is_str(names[0], "receipt.json", "only the final name remains");
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 
 	{
 		char *nodir = in_dir("no-such-folder/x.json");
@@ -119,30 +119,30 @@ static void test_write_atomic(void)
 static void test_afile(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_afile f = AP_AFILE_INIT;
+	struct ap_fsx_afile f = AP_AFILE_INIT;
 	char *sub = in_dir("afile");
-	char *path = ap_path_join(sub, "payload.cab");
+	char *path = ap_fsx_path_join(sub, "payload.cab");
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
 	ap_fsx_mkdir_p(sub, 0755, &err);
-	rc = ap_afile_open(&f, path, 0644, &err);
+	rc = ap_fsx_afile_open(&f, path, 0644, &err);
 	is_int(rc, 0, "afile open: %s", err.msg);
 	ok(f.tmp && strstr(f.tmp, "payload.cab.tmp-") != NULL, "temp name is PATH.tmp-XXXXXX (%s)",
 	   f.tmp ? f.tmp : "(null)");
-	ap_afile_write(&f, "partial", 7, &err);
+	ap_fsx_afile_write(&f, "partial", 7, &err);
 	ok(!ap_fsx_is_file(path), "final name not visible before commit");
-	ap_afile_abort(&f);
+	ap_fsx_afile_abort(&f);
 	ok(f.fp == NULL && f.tmp == NULL && f.path == NULL, "abort releases the struct");
 	is_int(count_entries(sub), 0, "abort leaves nothing in the folder");
-	ap_afile_abort(&f);
+	ap_fsx_afile_abort(&f);
 	ok(1, "a second abort is safe");
 
-	rc = ap_afile_open(&f, path, 0755, &err);
-	ap_afile_write(&f, "one ", 4, &err);
-	ap_afile_write(&f, "two", 3, &err);
-	rc = ap_afile_commit(&f, &err);
+	rc = ap_fsx_afile_open(&f, path, 0755, &err);
+	ap_fsx_afile_write(&f, "one ", 4, &err);
+	ap_fsx_afile_write(&f, "two", 3, &err);
+	rc = ap_fsx_afile_commit(&f, &err);
 	is_int(rc, 0, "afile commit: %s", err.msg);
 	ok(f.fp == NULL && f.tmp == NULL, "commit releases the struct");
 	ap_fsx_read_file(path, 100, &buf, &len, &err);
@@ -151,7 +151,7 @@ static void test_afile(void)
 	is_int(count_entries(sub), 1, "commit leaves only the final file");
 	free(buf);
 
-	rc = ap_afile_commit(&f, &err);
+	rc = ap_fsx_afile_commit(&f, &err);
 	is_int(rc, AP_E_USAGE, "commit of a released afile is a usage error");
 	free(path);
 	free(sub);
@@ -310,7 +310,7 @@ static void test_list_copy_stat(void)
 
 	ap_fsx_mkdir_p(sub, 0755, &err);
 	for (int i = 4; i >= 0; i--) {
-		char *p = ap_path_join(sub, order[(i * 3) % 5]);
+		char *p = ap_fsx_path_join(sub, order[(i * 3) % 5]);
 
 		write_plain(p, "x");
 		free(p);
@@ -321,12 +321,12 @@ static void test_list_copy_stat(void)
 	for (size_t i = 0; i < 5 && i < n; i++)
 		is_str(names[i], order[i], "entry %zu sorted bytewise", i);
 	ok(n == 5 && names[5] == NULL, "the vector is NULL-terminated too");
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	names = NULL;
 	rc = ap_fsx_list_dir(src, &names, &n, &err);
 	is_int(rc, AP_E_NOTFOUND, "list_dir of a missing folder");
 	contains(err.msg, src, "its error names the folder");
-	ap_strv_free(NULL, 0);
+	ap_fsx_strv_free(NULL, 0);
 
 	fp = fopen(src, "wb");
 	for (int i = 0; i < 200000; i++)
@@ -397,52 +397,52 @@ static void test_paths(void)
 	char *p;
 	char *exe = NULL;
 
-	p = ap_path_join("a", "b");
+	p = ap_fsx_path_join("a", "b");
 	is_str(p, "a/b", "join a b");
 	free(p);
-	p = ap_path_join("a/", "b");
+	p = ap_fsx_path_join("a/", "b");
 	is_str(p, "a/b", "join a/ b keeps one slash");
 	free(p);
-	p = ap_path_join("", "b");
+	p = ap_fsx_path_join("", "b");
 	is_str(p, "b", "join with an empty first part");
 	free(p);
-	p = ap_path_join("/", "etc");
+	p = ap_fsx_path_join("/", "etc");
 	is_str(p, "/etc", "join / etc");
 	free(p);
-	p = ap_path_join3("root", "opt/iotedge", "daemon");
+	p = ap_fsx_path_join3("root", "opt/iotedge", "daemon");
 	is_str(p, "root/opt/iotedge/daemon", "join3");
 	free(p);
 
-	p = ap_path_dirname("a/b/c");
+	p = ap_fsx_path_dirname("a/b/c");
 	is_str(p, "a/b", "dirname a/b/c");
 	free(p);
-	p = ap_path_dirname("c");
+	p = ap_fsx_path_dirname("c");
 	is_str(p, ".", "dirname of a bare name");
 	free(p);
-	p = ap_path_dirname("/c");
+	p = ap_fsx_path_dirname("/c");
 	is_str(p, "/", "dirname /c");
 	free(p);
-	p = ap_path_dirname("/");
+	p = ap_fsx_path_dirname("/");
 	is_str(p, "/", "dirname /");
 	free(p);
-	p = ap_path_dirname("a/b/");
+	p = ap_fsx_path_dirname("a/b/");
 	is_str(p, "a", "dirname ignores a trailing slash");
 	free(p);
-	p = ap_path_dirname("a//b");
+	p = ap_fsx_path_dirname("a//b");
 	is_str(p, "a", "dirname drops repeated slashes");
 	free(p);
 
-	is_str(ap_path_basename("a/b/c.cab"), "c.cab", "basename a/b/c.cab");
-	is_str(ap_path_basename("c.cab"), "c.cab", "basename of a bare name");
-	is_str(ap_path_basename("/c"), "c", "basename /c");
+	is_str(ap_fsx_path_basename("a/b/c.cab"), "c.cab", "basename a/b/c.cab");
+	is_str(ap_fsx_path_basename("c.cab"), "c.cab", "basename of a bare name");
+	is_str(ap_fsx_path_basename("/c"), "c", "basename /c");
 
 	is_int(ap_fsx_self_exe(&exe, &err), 0, "self_exe");
 #ifdef _WIN32
-	ok(exe && ap_path_is_abs(exe), "self_exe is absolute (%s)", exe ? exe : "(null)");
+	ok(exe && ap_fsx_path_is_abs(exe), "self_exe is absolute (%s)", exe ? exe : "(null)");
 #else
 	ok(exe && exe[0] == '/', "self_exe is absolute (%s)", exe ? exe : "(null)");
 #endif
-	is_str(exe ? ap_path_basename(exe) : NULL, "test_fsx" TU_EXE, "self_exe names this test");
+	is_str(exe ? ap_fsx_path_basename(exe) : NULL, "test_fsx" TU_EXE, "self_exe names this test");
 	free(exe);
 }
 
@@ -791,14 +791,14 @@ static void test_tmpfile_space(void)
 		} else {
 			ok(ap_fsx_list_dir(sub, &names, &n, &err) == 0 && n == 0,
 			   "the folder lists no name while it is open");
-			ap_strv_free(names, n);
+			ap_fsx_strv_free(names, n);
 		}
 		rewind(fp);
 		ok(fread(back, 1, 7, fp) == 7 && strcmp(back, "spooled") == 0, "read back");
 		fclose(fp);
 	}
 	ok(ap_fsx_list_dir(sub, &names, &n, &err) == 0 && n == 0, "nor after it is closed");
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	fp = NULL;
 	ok(ap_fsx_tmpfile_in(missing, &fp, &err) < 0 && fp == NULL,
 	   "a private file in a missing folder fails");
@@ -882,7 +882,7 @@ static void test_under(const char *how)
 	rc = ap_fsx_list_dir_under(root, "a", &names, &n, &err);
 	ok(rc == 0 && n == 2 && strcmp(names[0], "b") == 0 && strcmp(names[1], "lnk") == 0,
 	   "%s: list_dir_under lists a real folder", how);
-	ap_strv_free(names, rc == 0 ? n : 0);
+	ap_fsx_strv_free(names, rc == 0 ? n : 0);
 
 	mf = open_memstream(&made, &made_len);
 	rc = ap_fsx_mkdirs_noted(root, "a/lnk/new", note_made, mf, &err);

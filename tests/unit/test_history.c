@@ -16,7 +16,7 @@ static char *dir;
 
 static char *in_dir(const char *name)
 {
-	char *p = ap_path_join(dir, name);
+	char *p = ap_fsx_path_join(dir, name);
 
 	if (!p) {
 		fprintf(stderr, "out of memory\n");
@@ -28,7 +28,7 @@ static char *in_dir(const char *name)
 /* The whole history file of a root ("" when absent). */
 static char *history_text(const char *root)
 {
-	char *path = ap_path_join(root, AP_HISTORY_PATH);
+	char *path = ap_fsx_path_join(root, AP_HISTORY_PATH);
 	char *buf = NULL;
 	size_t len = 0;
 
@@ -111,7 +111,7 @@ static void test_append_exact(void)
 	       "\"details\":{\"previous_version\":\"1.0.0\"}}\n",
 	       "the line is exactly one JSON object with the time from SOURCE_DATE_EPOCH");
 	free(text);
-	path = ap_path_join(root, AP_HISTORY_PATH);
+	path = ap_fsx_path_join(root, AP_HISTORY_PATH);
 	ok(stat(path, &st) == 0 && S_ISREG(st.st_mode), "the file is %s under the root",
 	   AP_HISTORY_PATH);
 	free(path);
@@ -176,7 +176,7 @@ static void test_torn_line(void)
 {
 	struct ap_err err = AP_ERR_INIT;
 	char *root = in_dir("torn");
-	char *path = ap_path_join(root, AP_HISTORY_PATH);
+	char *path = ap_fsx_path_join(root, AP_HISTORY_PATH);
 	struct ap_history_event ev = AP_HISTORY_EVENT_INIT;
 	struct seen s;
 	size_t bad = 0;
@@ -342,7 +342,7 @@ static void test_provision_record(void)
 	is_int(rc, 0, "save (%s)", err.msg);
 	rel = ap_history_record_relpath("x");
 	is_str(rel, AP_STATE_BASE "/x/provision.json", "the record's path");
-	path = ap_path_join(root, rel);
+	path = ap_fsx_path_join(root, rel);
 	free(rel);
 	is_int(ap_fsx_read_file(path, 1 << 16, &text, &len, NULL), 0, "the record is written");
 	contains(text, "\"format\":\"airpack-provision/1\"", "with its format");

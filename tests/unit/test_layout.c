@@ -60,7 +60,7 @@ static const char *listing(void)
 		size_t used = strlen(out);
 		snprintf(out + used, sizeof(out) - used, "%s%s", used ? " " : "", names[i]);
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return out;
 }
 
@@ -253,11 +253,11 @@ static struct ap_release *build_release(void)
 }
 
 /* Plan r with folder first (and only, when checking), as setup does. */
-static struct ap_src_plan *plan(const struct ap_release *r, const char *folder, bool check,
-				struct ap_src_opts *so, struct ap_fetch_opts *fo)
+static struct ap_source_plan *plan(const struct ap_release *r, const char *folder, bool check,
+				struct ap_source_opts *so, struct ap_fetch_opts *fo)
 {
 	static const char *dirs[3];
-	struct ap_src_plan *p = NULL;
+	struct ap_source_plan *p = NULL;
 	struct ap_err err = AP_ERR_INIT;
 	size_t n = 0;
 
@@ -271,7 +271,7 @@ static struct ap_src_plan *plan(const struct ap_release *r, const char *folder, 
 	so->cache_dir = folder;
 	so->offline = true;
 	so->fetch = fo;
-	if (ap_src_plan(r, so, &p, &err) != 0)
+	if (ap_source_plan(r, so, &p, &err) != 0)
 		printf("# plan: %s\n", err.msg);
 	return p;
 }
@@ -289,9 +289,9 @@ static void count_bad(void *ctx, const char *file, const char *why)
 static void test_fill_and_check(void)
 {
 	struct ap_release *r = build_release();
-	struct ap_src_opts so;
+	struct ap_source_opts so;
 	struct ap_fetch_opts fo;
-	struct ap_src_plan *p;
+	struct ap_source_plan *p;
 	struct ap_layout_fill f;
 	struct ap_err err = AP_ERR_INIT;
 	size_t copied = 0, removed = 0, bad = 0;
@@ -307,7 +307,7 @@ static void test_fill_and_check(void)
 	       AP_E_DIFFERS, "an empty folder does not hold the release");
 	ok(bad == 3 && n_bad == 3, "two payloads and the manifest are reported");
 	contains(err.msg, "3 files missing or invalid", "the error counts them");
-	ap_src_plan_free(p);
+	ap_source_plan_free(p);
 
 	put("dst/stray.txt", "not in the manifest");
 	p = plan(r, at("dst"), false, &so, &fo);
@@ -322,19 +322,19 @@ static void test_fill_and_check(void)
 	ok(copied == 2 && removed == 1, "two payloads copied, the stray file removed");
 	ok(so.work_dir == NULL && so.work_mode == 0, "the caller's source options are unchanged");
 	ok(!tu_exists(at("dst/stray.txt")), "the stray file is gone");
-	ap_src_plan_free(p);
+	ap_source_plan_free(p);
 
 	p = plan(r, at("dst"), true, &so, &fo);
 	is_int(p ? ap_layout_check(at("dst"), r, p, count_bad, NULL, &bad, &err) : -1, 0,
 	       "the filled folder holds the release (%s)", err.msg);
-	ap_src_plan_free(p);
+	ap_source_plan_free(p);
 
 	/* Planned from the folder alone: every payload is already there. */
 	p = plan(r, at("dst"), true, &so, &fo);
 	f.plan = p;
 	is_int(p ? ap_layout_fill(&f, &copied, &removed, &err) : -1, 0, "fill it again");
 	ok(copied == 0 && removed == 0, "nothing to copy the second time");
-	ap_src_plan_free(p);
+	ap_source_plan_free(p);
 	ap_release_free(r);
 }
 

@@ -49,12 +49,12 @@ static void test_config_temps(void)
 	       "config temps (%s)", err.msg);
 	ok(v && v[0] && strcmp(v[0], "etc/demo/config.txt.tmp-Ab12Cd") == 0 && !v[1],
 	   "only the file's own temporary, relative to the root");
-	ap_strv_free(v, 0);
+	ap_fsx_strv_free(v, 0);
 	v = NULL;
 	is_int(ap_lifecycle_config_temps(root, "nowhere/config.txt", &v, &err), 0,
 	       "a folder that does not exist");
 	ok(v && !v[0], "has no temporaries");
-	ap_strv_free(v, 0);
+	ap_fsx_strv_free(v, 0);
 }
 
 /* The last history line's entry, copied out. */
@@ -103,9 +103,9 @@ static void test_install_event(void)
 	struct ap_lifecycle_downloads d = AP_LIFECYCLE_DOWNLOADS_INIT;
 	struct ap_manifest *m = demo_manifest();
 	struct ap_release r;
-	struct ap_src_item items[2];
-	struct ap_src_plan p;
-	struct ap_src_check chk;
+	struct ap_source_item items[2];
+	struct ap_source_plan p;
+	struct ap_source_check chk;
 	struct ap_txn_result res;
 	struct ap_err err = AP_ERR_INIT, failed = AP_ERR_INIT;
 	struct last l;
@@ -120,10 +120,10 @@ static void test_install_event(void)
 	memcpy(r.manifest_sha256, SHA_A, sizeof(r.manifest_sha256));
 	memset(items, 0, sizeof(items));
 	items[0].c = &m->components[0];
-	items[0].kind = AP_SRC_LOCAL;
+	items[0].kind = AP_SOURCE_LOCAL;
 	items[0].path = "/media/usb/a.bin";
 	items[1].c = &m->components[1];
-	items[1].kind = AP_SRC_DOWNLOAD;
+	items[1].kind = AP_SOURCE_DOWNLOAD;
 	memset(&p, 0, sizeof(p));
 	p.items = items;
 	p.n_items = 2;
@@ -193,7 +193,7 @@ static void write_installed_manifest(void)
 		" \"components\": [{\"name\": \"a\", \"file\": \"a.bin\", \"size\": 3,"
 		" \"sha256\": \"" SHA_A "\", \"install\": {\"action\": \"copy\"}}]}";
 	char *state = ap_state_dir(root, "demo");
-	char *path = state ? ap_path_join(state, "manifest.json") : NULL;
+	char *path = state ? ap_fsx_path_join(state, "manifest.json") : NULL;
 
 	if (!path || ap_fsx_mkdir_p(state, 0755, NULL) != 0 ||
 	    tu_write(path, json, sizeof(json) - 1) != 0)
@@ -255,7 +255,7 @@ static void test_config_status(void)
 	rec.product = "demo";
 	rec.version = "1.0.0";
 	rec.config_path = "etc/demo/config.txt";
-	ap_sha256_hex("ok", 2, rec.config_sha256);
+	ap_digest_hex("ok", 2, rec.config_sha256);
 	rec.config_mode = 0600;
 	is_int(ap_history_record_save(root, &rec, &err), 0, "save a record (%s)", err.msg);
 	is_int(status(&t, problem, sizeof(problem), &read), AP_LIFECYCLE_CONFIG_MATCHES,
@@ -274,7 +274,7 @@ static void test_nothing_installed(void)
 {
 	struct ap_lifecycle_uninstall u;
 	struct ap_err err = AP_ERR_INIT;
-	char *empty = ap_path_join(root, "empty-root");
+	char *empty = ap_fsx_path_join(root, "empty-root");
 
 	tu_mkdir(empty);
 	is_int(ap_lifecycle_uninstall_begin(empty, NULL, NULL, &u, &err), 0,

@@ -186,7 +186,7 @@ static void test_samples(void)
 			is_int(c->n_aliases, 1, "sample: daemon has one alias");
 			is_str(c->aliases[0], "iotedge-daemon-amd64.cab", "sample: daemon alias");
 			is_int(c->action, AP_ACTION_EXTRACT, "sample: daemon is extracted");
-			is_str(ap_component_dest(c), "daemon", "sample: daemon goes to daemon/");
+			is_str(ap_manifest_component_dest(c), "daemon", "sample: daemon goes to daemon/");
 			ok(!c->has_size && !c->has_sha256,
 			   "sample: daemon has no pinned size/hash");
 		}
@@ -195,7 +195,7 @@ static void test_samples(void)
 		if (c) {
 			is_int(c->action, AP_ACTION_COPY, "sample: template is copied");
 			is_int(c->mode, 0644, "sample: template mode 0644");
-			is_str(ap_component_dest(c), "templates/config.template.yaml",
+			is_str(ap_manifest_component_dest(c), "templates/config.template.yaml",
 			       "sample: template destination");
 		}
 		c = ap_manifest_find(m, "install-check");
@@ -203,7 +203,7 @@ static void test_samples(void)
 		if (c) {
 			is_int(c->action, AP_ACTION_RUN, "sample: install-check runs");
 			is_int(c->mode, 0755, "sample: run mode 0755");
-			is_str(ap_component_dest(c), "install-check.sh",
+			is_str(ap_manifest_component_dest(c), "install-check.sh",
 			       "sample: run destination defaults to the file name");
 			is_int(c->n_args, 4, "sample: four args");
 			if (c->n_args == 4) {
@@ -247,7 +247,7 @@ static void test_samples(void)
 		c = ap_manifest_find(m, "security-daemon");
 		ok(c && c->n_urls == 1 && strstr(c->urls[0], "/1.1.13/"),
 		   "azure: daemon url is pinned to the release");
-		is_str(c ? ap_component_dest(c) : NULL, "", "azure: daemon extracts to the prefix");
+		is_str(c ? ap_manifest_component_dest(c) : NULL, "", "azure: daemon extracts to the prefix");
 		round_trip(m, AP_MANIFEST_SOURCE, "azure");
 		ap_manifest_free(m);
 	}
@@ -285,18 +285,18 @@ static void test_release_fixture(void)
 	is_int(m->components[0].ok_codes[1], -1073741819, "release: negative ok code");
 	is_str(m->components[0].args[2], "tab\there", "release: arg with a tab");
 	ok(m->components[1].to == NULL, "release: extract to \"\" is stored as NULL");
-	is_str(ap_component_dest(&m->components[1]), "", "release: extract dest is the prefix");
+	is_str(ap_manifest_component_dest(&m->components[1]), "", "release: extract dest is the prefix");
 	is_int(m->components[2].mode, 0640, "release: three-digit mode 640");
-	is_str(ap_component_dest(&m->components[2]), "empty.txt",
+	is_str(ap_manifest_component_dest(&m->components[2]), "empty.txt",
 	       "release: copy dest defaults to the file name");
 	is_str(m->components[1].file,
 	       "donn\xc3\xa9"
 	       "es.tar.gz",
 	       "release: UTF-8 file name");
 	is_int(m->config.mode, 0600, "release: config mode defaults to 0600");
-	is_str(ap_action_name(AP_ACTION_EXTRACT), "extract", "action name extract");
-	is_str(ap_action_name(AP_ACTION_COPY), "copy", "action name copy");
-	is_str(ap_action_name(AP_ACTION_RUN), "run", "action name run");
+	is_str(ap_manifest_action_name(AP_ACTION_EXTRACT), "extract", "action name extract");
+	is_str(ap_manifest_action_name(AP_ACTION_COPY), "copy", "action name copy");
+	is_str(ap_manifest_action_name(AP_ACTION_RUN), "run", "action name run");
 
 	if (ap_manifest_emit(m, &json, &len, &err) == 0) {
 		const char *fmt = strstr(json, "\"format\"");
@@ -684,7 +684,7 @@ static void test_inline(void)
 	       "parse honours len (%s)", err.msg);
 	if (m) {
 		is_int(m->components[0].mode, 0644, "copy mode defaults to 0644");
-		is_str(ap_component_dest(&m->components[0]), "f", "copy dest defaults to file");
+		is_str(ap_manifest_component_dest(&m->components[0]), "f", "copy dest defaults to file");
 		ok(!m->has_config, "no config");
 	}
 	ap_manifest_free(m);
@@ -800,8 +800,8 @@ static void test_versions(void)
 	char longv[80];
 
 	for (size_t i = 0; i < sizeof(cmp) / sizeof(cmp[0]); i++) {
-		int got = ap_version_cmp(cmp[i].a, cmp[i].b);
-		int back = ap_version_cmp(cmp[i].b, cmp[i].a);
+		int got = ap_manifest_version_cmp(cmp[i].a, cmp[i].b);
+		int back = ap_manifest_version_cmp(cmp[i].b, cmp[i].a);
 		got = got < 0 ? -1 : got > 0;
 		back = back < 0 ? -1 : back > 0;
 		is_int(got, cmp[i].want, "version_cmp(%s, %s)", cmp[i].a, cmp[i].b);
@@ -809,15 +809,15 @@ static void test_versions(void)
 		       cmp[i].a);
 	}
 	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
-		is_int(ap_version_valid(valid[i].v), valid[i].valid, "version_valid(\"%s\")",
+		is_int(ap_manifest_version_valid(valid[i].v), valid[i].valid, "version_valid(\"%s\")",
 		       valid[i].v);
 	memset(longv, '1', 64);
 	longv[64] = '\0';
-	ok(ap_version_valid(longv), "a 64-character version is valid");
+	ok(ap_manifest_version_valid(longv), "a 64-character version is valid");
 	longv[64] = '1';
 	longv[65] = '\0';
-	ok(!ap_version_valid(longv), "a 65-character version is not");
-	ok(!ap_version_valid(NULL), "NULL version is not valid");
+	ok(!ap_manifest_version_valid(longv), "a 65-character version is not");
+	ok(!ap_manifest_version_valid(NULL), "NULL version is not valid");
 }
 
 static void test_names(void)

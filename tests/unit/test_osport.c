@@ -27,7 +27,7 @@ static char *at(const char *rel)
 {
 	static char *slots[8];
 	static int next;
-	char *p = ap_path_join(base, rel);
+	char *p = ap_fsx_path_join(base, rel);
 
 	free(slots[next]);
 	slots[next] = p;
@@ -58,7 +58,7 @@ static int make_base(void)
 
 		snprintf(name, sizeof(name), "ap-osport-%ld-%d", (long)time(NULL) % 100000, i);
 		free(base);
-		base = ap_path_join(tmp, name);
+		base = ap_fsx_path_join(tmp, name);
 		if (ap_fsx_stat(base, &st, NULL) == 0 && st.type == AP_FT_NONE)
 			break;
 	}
@@ -96,7 +96,7 @@ static void test_names(void)
 	is_int(n, 1, "exactly one entry: no temporary file left behind");
 	if (n == 1)
 		is_str(names[0], UNAME, "the listed name is the same UTF-8");
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	ok(ap_fsx_is_file(at(UNAME)) && !ap_fsx_is_dir(at(UNAME)), "is_file, not is_dir");
 	is_int(ap_fsx_set_mtime(at(UNAME), 1700000000, &err), 0, "set its mtime (%s)", err.msg);
 	ap_fsx_stat(at(UNAME), &st, NULL);
@@ -174,10 +174,10 @@ static void test_paths(void)
 	char *abs = NULL;
 	char *d;
 
-	ok(ap_path_is_abs(base), "the temp base is absolute");
-	ok(!ap_path_is_abs("rel/x"), "rel/x is relative");
+	ok(ap_fsx_path_is_abs(base), "the temp base is absolute");
+	ok(!ap_fsx_path_is_abs("rel/x"), "rel/x is relative");
 	is_int(ap_fsx_abspath("rel/x", &abs, &err), 0, "abspath of rel/x (%s)", err.msg);
-	ok(abs && ap_path_is_abs(abs), "gives an absolute path: %s", abs ? abs : "");
+	ok(abs && ap_fsx_path_is_abs(abs), "gives an absolute path: %s", abs ? abs : "");
 	ok(abs && strlen(abs) > 6 && strcmp(abs + strlen(abs) - 6, "/rel/x") == 0,
 	   "ending in /rel/x");
 	free(abs);
@@ -186,20 +186,20 @@ static void test_paths(void)
 	is_str(abs, base, "is the path itself");
 	free(abs);
 	if (WINDOWS) {
-		ok(ap_path_is_abs("C:/x") && ap_path_is_abs("c:\\x") &&
-		       ap_path_is_abs("\\\\srv\\s"),
+		ok(ap_fsx_path_is_abs("C:/x") && ap_fsx_path_is_abs("c:\\x") &&
+		       ap_fsx_path_is_abs("\\\\srv\\s"),
 		   "Windows: drive and UNC paths are absolute");
-		ok(!ap_path_is_abs("C:x") && !ap_path_is_abs("/x"),
+		ok(!ap_fsx_path_is_abs("C:x") && !ap_fsx_path_is_abs("/x"),
 		   "Windows: drive-relative and rooted paths are not");
-		d = ap_path_dirname("C:\\a\\b.txt");
+		d = ap_fsx_path_dirname("C:\\a\\b.txt");
 		is_str(d, "C:\\a", "Windows: dirname splits at a backslash");
 		free(d);
-		is_str(ap_path_basename("C:\\a\\b.txt"), "b.txt", "Windows: basename too");
+		is_str(ap_fsx_path_basename("C:\\a\\b.txt"), "b.txt", "Windows: basename too");
 		is_int(ap_fsx_mkdir_p(at("m1\\m2/m3"), 0755, &err), 0,
 		       "Windows: mkdir_p takes both separators (%s)", err.msg);
 		ok(ap_fsx_is_dir(at("m1/m2/m3")), "Windows: all three made");
 	} else {
-		ok(ap_path_is_abs("/x") && !ap_path_is_abs("C:/x"), "POSIX: only /x is absolute");
+		ok(ap_fsx_path_is_abs("/x") && !ap_fsx_path_is_abs("C:/x"), "POSIX: only /x is absolute");
 	}
 }
 
@@ -340,7 +340,7 @@ static void test_self(void)
 	const char *b;
 
 	is_int(ap_fsx_self_exe(&self, &err), 0, "find the running executable (%s)", err.msg);
-	b = self ? ap_path_basename(self) : "";
+	b = self ? ap_fsx_path_basename(self) : "";
 	ok(strncmp(b, "test_osport", 11) == 0, "it is this test: %s", b);
 	ok(self && ap_fsx_is_file(self), "and it exists");
 	free(self);

@@ -897,7 +897,7 @@ static void test_inputs_and_event(void)
 	struct ap_err err = AP_ERR_INIT;
 	char msg[AP_IOTEDGE_MESSAGE_MAX];
 	char *dir = tu_mkdtemp("ap-test-provision");
-	char *pwfile = dir ? ap_path_join(dir, "pw") : NULL;
+	char *pwfile = dir ? ap_fsx_path_join(dir, "pw") : NULL;
 	size_t n;
 	bool leaked = false;
 

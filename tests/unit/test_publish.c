@@ -137,7 +137,7 @@ static void test_refusals(void)
 {
 	struct ap_publish_result res;
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_key *k = NULL;
+	struct ap_sign_key *k = NULL;
 
 	/* Another manifest for a published version. */
 	if (build("demo", "1.0.0", "changed\n", at("demo-1b.tar"), KEY) != 0)
@@ -158,8 +158,8 @@ static void test_refusals(void)
 	contains(err.msg, "holds product 'demo', not 'other'", "the error names both");
 
 	/* A key that did not sign the release. */
-	if (ap_key_generate(&k, NULL) == 0 &&
-	    ap_key_write_private(k, at("other.pem"), false, NULL) == 0) {
+	if (ap_sign_key_generate(&k, NULL) == 0 &&
+	    ap_sign_key_write_private(k, at("other.pem"), false, NULL) == 0) {
 		is_int(publish(at("demo-2.tar"), at("other.pem"), false, &res, &err),
 		       AP_E_UNTRUSTED, "a release signed by another key is refused");
 		contains(err.msg, "refusing to publish with key", "the error says why");
@@ -167,7 +167,7 @@ static void test_refusals(void)
 		ok(0, "cannot make a second key");
 		ok(0, "cannot make a second key");
 	}
-	ap_key_free(k);
+	ap_sign_key_free(k);
 
 	put("mirror-file", "x");
 	{

@@ -13,7 +13,7 @@
 
 #define NK 5
 
-static struct ap_key *keys[NK];
+static struct ap_sign_key *keys[NK];
 static char ids[NK][AP_KEY_ID_LEN];
 
 /* A root of version v: root role keys[r], release role keys[0..2] with
@@ -41,7 +41,7 @@ static void sign_into(struct ap_sigset *s, int k, const char *msg, size_t len, b
 	size_t slen = 0;
 
 	ap_sign(keys[k], msg, len, &sig, &slen, NULL);
-	ap_sigset_add(s, with_id ? ids[k] : NULL, sig, slen, NULL);
+	ap_root_sigset_add(s, with_id ? ids[k] : NULL, sig, slen, NULL);
 	free(sig);
 }
 
@@ -50,15 +50,15 @@ static void test_time(void)
 	int64_t t = 0;
 	char buf[AP_TIME_LEN];
 
-	is_int(ap_time_parse("1970-01-01T00:00:00Z", &t), 0, "the epoch parses");
+	is_int(ap_root_time_parse("1970-01-01T00:00:00Z", &t), 0, "the epoch parses");
 	is_int((int)t, 0, "as 0");
-	is_int(ap_time_parse("2024-02-29T12:34:56Z", &t), 0, "a leap day parses");
-	ap_time_format(t, buf);
+	is_int(ap_root_time_parse("2024-02-29T12:34:56Z", &t), 0, "a leap day parses");
+	ap_root_time_format(t, buf);
 	is_str(buf, "2024-02-29T12:34:56Z", "and formats back");
-	ok(ap_time_parse("2023-02-29T00:00:00Z", &t) < 0, "no leap day in 2023");
-	ok(ap_time_parse("2024-01-01 00:00:00Z", &t) < 0, "a space is not a T");
-	ok(ap_time_parse("2024-01-01T00:00:00+01:00", &t) < 0, "only UTC (Z)");
-	ap_time_format(4102444800LL, buf);
+	ok(ap_root_time_parse("2023-02-29T00:00:00Z", &t) < 0, "no leap day in 2023");
+	ok(ap_root_time_parse("2024-01-01 00:00:00Z", &t) < 0, "a space is not a T");
+	ok(ap_root_time_parse("2024-01-01T00:00:00+01:00", &t) < 0, "only UTC (Z)");
+	ap_root_time_format(4102444800LL, buf);
 	is_str(buf, "2100-01-01T00:00:00Z", "2100 formats");
 }
 
@@ -141,12 +141,12 @@ static void test_threshold(void)
 	is_str(signer, ids[0], "the first signer is named");
 	is_int(ap_root_verify(rt, AP_ROLE_RELEASE, "m", "x", 1, &s, NULL, NULL, &err),
 	       AP_E_SIGNATURE, "another message does not verify");
-	ap_sigset_release(&s);
+	ap_root_sigset_release(&s);
 	sign_into(&s, 3, msg, sizeof(msg) - 1, true);
 	is_int(ap_root_verify(rt, AP_ROLE_RELEASE, "m", msg, sizeof(msg) - 1, &s, NULL, NULL, &err),
 	       AP_E_UNTRUSTED, "only a foreign key's signature: untrusted");
 	contains(err.msg, ids[3], "naming its key id");
-	ap_sigset_release(&s);
+	ap_root_sigset_release(&s);
 	ap_root_free(rt);
 }
 
@@ -176,7 +176,7 @@ static void test_chain(void)
 	struct ap_root *r1 = make_root(1, 4, 1), *r2 = make_root(2, 2, 1), *r3 = make_root(3, 3, 1);
 	struct ap_root *next = NULL;
 	struct ap_sigset s = AP_SIGSET_INIT;
-	struct ap_fresh_root fr;
+	struct ap_freshness_root fr;
 	char *chain[4] = { NULL, NULL, NULL, NULL };
 	size_t len;
 
@@ -195,15 +195,15 @@ static void test_chain(void)
 	next = NULL;
 	ok(ap_root_next(r2, chain[2], strlen(chain[2]), &s, &next, &err) < 0,
 	   "a root that does not follow its predecessor's version is refused");
-	ap_sigset_release(&s);
+	ap_root_sigset_release(&s);
 
 	memset(&fr, 0, sizeof(fr));
 	fr.root = make_root(1, 4, 1);
-	is_int(ap_fresh_walk(&fr, get_mem, chain, &err), 0, "the chain 1 -> 2 -> 3 walks: %s",
+	is_int(ap_freshness_walk(&fr, get_mem, chain, &err), 0, "the chain 1 -> 2 -> 3 walks: %s",
 	       err.msg);
 	is_int((int)fr.root->version, 3, "to root 3");
 	is_int((int)fr.steps, 2, "in two steps");
-	ap_fresh_root_release(&fr);
+	ap_freshness_root_release(&fr);
 	for (int i = 1; i < 4; i++)
 		free(chain[i]);
 	ap_root_free(r1);
@@ -215,8 +215,8 @@ static void test_record(void)
 {
 	struct ap_err err = AP_ERR_INIT;
 	char *dir = tu_mkdtemp("ap-root");
-	struct ap_fresh_root fr;
-	struct ap_fresh_claim c;
+	struct ap_freshness_root fr;
+	struct ap_freshness_claim c;
 	char *hi = NULL;
 	int64_t rv = 0;
 
@@ -225,29 +225,29 @@ static void test_record(void)
 	memset(&c, 0, sizeof(c));
 	c.root = &fr;
 	c.index_version = 5;
-	is_int(ap_fresh_check(dir, &c, "demo", "1.0.0", false, &err), 0, "a fresh device accepts");
-	is_int(ap_fresh_commit(dir, &c, "demo", "1.1.0", -1, &err), 0, "and records: %s", err.msg);
-	is_int(ap_fresh_get(dir, "demo", &hi, &rv, &err), 0, "the record reads");
+	is_int(ap_freshness_check(dir, &c, "demo", "1.0.0", false, &err), 0, "a fresh device accepts");
+	is_int(ap_freshness_commit(dir, &c, "demo", "1.1.0", -1, &err), 0, "and records: %s", err.msg);
+	is_int(ap_freshness_get(dir, "demo", &hi, &rv, &err), 0, "the record reads");
 	is_str(hi, "1.1.0", "the highest release");
 	is_int((int)rv, 2, "the root version");
 	free(hi);
-	is_int(ap_fresh_check(dir, &c, "demo", "1.0.0", false, &err), AP_E_STATE,
+	is_int(ap_freshness_check(dir, &c, "demo", "1.0.0", false, &err), AP_E_STATE,
 	       "an older release is refused");
-	is_int(ap_fresh_check(dir, &c, "demo", "1.0.0", true, &err), AP_E_STATE,
+	is_int(ap_freshness_check(dir, &c, "demo", "1.0.0", true, &err), AP_E_STATE,
 	       "--allow-downgrade without a signed floor is refused with a root");
 	c.floor = "1.0.0";
-	is_int(ap_fresh_check(dir, &c, "demo", "1.0.0", true, &err), 0,
+	is_int(ap_freshness_check(dir, &c, "demo", "1.0.0", true, &err), 0,
 	       "a signed floor at the version permits it");
-	is_int(ap_fresh_check(dir, &c, "demo", "0.9.0", true, &err), AP_E_STATE,
+	is_int(ap_freshness_check(dir, &c, "demo", "0.9.0", true, &err), AP_E_STATE,
 	       "never below the floor");
 	c.index_version = 4;
-	is_int(ap_fresh_check(dir, &c, "demo", "1.2.0", false, &err), AP_E_STATE,
+	is_int(ap_freshness_check(dir, &c, "demo", "1.2.0", false, &err), AP_E_STATE,
 	       "an older index is refused");
 	fr.root->version = 1;
 	c.index_version = 6;
-	is_int(ap_fresh_check(dir, &c, "demo", "1.2.0", false, &err), AP_E_STATE,
+	is_int(ap_freshness_check(dir, &c, "demo", "1.2.0", false, &err), AP_E_STATE,
 	       "an older root is refused");
-	ap_fresh_root_release(&fr);
+	ap_freshness_root_release(&fr);
 	tu_rm_rf(dir);
 	free(dir);
 }
@@ -257,11 +257,11 @@ int main(void)
 	struct ap_err err = AP_ERR_INIT;
 
 	for (int i = 0; i < NK; i++) {
-		if (ap_key_generate(&keys[i], &err) != 0) {
+		if (ap_sign_key_generate(&keys[i], &err) != 0) {
 			printf("Bail out! %s\n", err.msg);
 			return 1;
 		}
-		ap_key_id(keys[i], ids[i]);
+		ap_sign_key_id(keys[i], ids[i]);
 	}
 	test_time();
 	test_roundtrip();
@@ -269,6 +269,6 @@ int main(void)
 	test_chain();
 	test_record();
 	for (int i = 0; i < NK; i++)
-		ap_key_free(keys[i]);
+		ap_sign_key_free(keys[i]);
 	return tap_done();
 }

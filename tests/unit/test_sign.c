@@ -24,7 +24,7 @@ static char *dir;
 
 static char *in_dir(const char *name)
 {
-	char *p = ap_path_join(dir, name);
+	char *p = ap_fsx_path_join(dir, name);
 
 	if (!p) {
 		fprintf(stderr, "out of memory\n");
@@ -70,7 +70,7 @@ static int sh(const char *fmt, ...)
 /* Copy a committed key into a trust store folder (by stdio, not by fsx). */
 static void put_key(const char *src, const char *store, const char *name)
 {
-	char *dst = ap_path_join(store, name);
+	char *dst = ap_fsx_path_join(store, name);
 
 	if (!dst || tu_copy(src, dst) != 0) {
 		printf("Bail out! cannot copy %s to %s/%s\n", src, store, name);
@@ -81,7 +81,7 @@ static void put_key(const char *src, const char *store, const char *name)
 
 static void put_text(const char *store, const char *name, const char *text)
 {
-	char *dst = ap_path_join(store, name);
+	char *dst = ap_fsx_path_join(store, name);
 
 	if (!dst || write_bytes(dst, text, strlen(text)) != 0) {
 		printf("Bail out! cannot write %s/%s\n", store, name);
@@ -112,16 +112,16 @@ static unsigned file_mode(const char *path)
 static void test_round_trip(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_key *k = NULL;
-	struct ap_key *other = NULL;
+	struct ap_sign_key *k = NULL;
+	struct ap_sign_key *other = NULL;
 	unsigned char *sig = NULL;
 	size_t sig_len = 0;
 	char *data = NULL;
 	int rc;
 
-	rc = ap_key_generate(&k, &err);
+	rc = ap_sign_key_generate(&k, &err);
 	is_int(rc, 0, "generate an ed25519 key: %s", err.msg);
-	rc = ap_key_generate(&other, &err);
+	rc = ap_sign_key_generate(&other, &err);
 	is_int(rc, 0, "generate a second key");
 	if (!k || !other)
 		return;
@@ -129,53 +129,53 @@ static void test_round_trip(void)
 	rc = ap_sign(k, msg, strlen(msg), &sig, &sig_len, &err);
 	is_int(rc, 0, "sign: %s", err.msg);
 	is_int(sig_len, 64, "an ed25519 signature is 64 bytes");
-	rc = ap_verify(k, msg, strlen(msg), sig, sig_len, &err);
+	rc = ap_sign_verify(k, msg, strlen(msg), sig, sig_len, &err);
 	is_int(rc, 0, "verify with the signing key: %s", err.msg);
 
-	rc = ap_verify(other, msg, strlen(msg), sig, sig_len, &err);
+	rc = ap_sign_verify(other, msg, strlen(msg), sig, sig_len, &err);
 	is_int(rc, AP_E_SIGNATURE, "verify with a different key is AP_E_SIGNATURE");
 	contains(err.msg, "bad signature", "the message says bad signature");
 
 	data = malloc(sizeof(msg));
 	memcpy(data, msg, sizeof(msg));
 	data[5] ^= 0x01;
-	rc = ap_verify(k, data, strlen(msg), sig, sig_len, &err);
+	rc = ap_sign_verify(k, data, strlen(msg), sig, sig_len, &err);
 	is_int(rc, AP_E_SIGNATURE, "one flipped bit in the data");
 	data[5] ^= 0x01;
-	rc = ap_verify(k, data, strlen(msg) - 1, sig, sig_len, &err);
+	rc = ap_sign_verify(k, data, strlen(msg) - 1, sig, sig_len, &err);
 	is_int(rc, AP_E_SIGNATURE, "one byte less of data");
 	free(data);
 
 	sig[17] ^= 0x80;
-	rc = ap_verify(k, msg, strlen(msg), sig, sig_len, &err);
+	rc = ap_sign_verify(k, msg, strlen(msg), sig, sig_len, &err);
 	is_int(rc, AP_E_SIGNATURE, "one flipped bit in the signature");
 	sig[17] ^= 0x80;
-	rc = ap_verify(k, msg, strlen(msg), sig, sig_len - 1, &err);
+	rc = ap_sign_verify(k, msg, strlen(msg), sig, sig_len - 1, &err);
 	is_int(rc, AP_E_SIGNATURE, "a truncated signature");
-	rc = ap_verify(k, msg, strlen(msg), sig, 0, &err);
+	rc = ap_sign_verify(k, msg, strlen(msg), sig, 0, &err);
 	is_int(rc, AP_E_SIGNATURE, "an empty signature");
-	rc = ap_verify(k, msg, strlen(msg), sig, sig_len, &err);
+	rc = ap_sign_verify(k, msg, strlen(msg), sig, sig_len, &err);
 	is_int(rc, 0, "the restored signature verifies again");
 	free(sig);
 
 	sig = NULL;
 	rc = ap_sign(k, "", 0, &sig, &sig_len, &err);
 	is_int(rc, 0, "sign an empty message");
-	is_int(ap_verify(k, "", 0, sig, sig_len, &err), 0, "verify an empty message");
+	is_int(ap_sign_verify(k, "", 0, sig, sig_len, &err), 0, "verify an empty message");
 	free(sig);
 
-	ap_key_free(k);
-	ap_key_free(other);
-	ap_key_free(NULL);
+	ap_sign_key_free(k);
+	ap_sign_key_free(other);
+	ap_sign_key_free(NULL);
 }
 
 static void test_files_and_ids(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_key *k = NULL;
-	struct ap_key *priv = NULL;
-	struct ap_key *pub = NULL;
-	struct ap_key *mem = NULL;
+	struct ap_sign_key *k = NULL;
+	struct ap_sign_key *priv = NULL;
+	struct ap_sign_key *pub = NULL;
+	struct ap_sign_key *mem = NULL;
 	char *priv_path = in_dir("signing.pem");
 	char *pub_path = in_dir("signing.pub.pem");
 	char *nested = in_dir("keys/k.pem");
@@ -190,12 +190,12 @@ static void test_files_and_ids(void)
 	FILE *p;
 	int rc;
 
-	if (ap_key_generate(&k, &err) != 0)
+	if (ap_sign_key_generate(&k, &err) != 0)
 		return;
-	ap_key_id(k, id);
+	ap_sign_key_id(k, id);
 	ok(is_hex16(id), "key id is 16 lowercase hex digits (%s)", id);
 
-	rc = ap_key_write_private(k, priv_path, false, &err);
+	rc = ap_sign_key_write_private(k, priv_path, false, &err);
 	is_int(rc, 0, "write_private: %s", err.msg);
 	is_mode(file_mode(priv_path), 0600, "the private key file has mode 0600");
 	ap_fsx_read_file(priv_path, 4096, &content, &content_len, &err);
@@ -204,32 +204,32 @@ static void test_files_and_ids(void)
 	free(content);
 	content = NULL;
 
-	rc = ap_key_write_private(k, priv_path, false, &err);
+	rc = ap_sign_key_write_private(k, priv_path, false, &err);
 	is_int(rc, AP_E_EXISTS, "write_private refuses to overwrite");
 	snprintf(want, sizeof(want), "'%s' exists: use --force to overwrite", priv_path);
 	is_str(err.msg, want, "the refusal names the file and the flag");
-	rc = ap_key_write_private(k, priv_path, true, &err);
+	rc = ap_sign_key_write_private(k, priv_path, true, &err);
 	is_int(rc, 0, "write_private with force overwrites");
 	is_mode(file_mode(priv_path), 0600, "still mode 0600 after force");
 
-	rc = ap_key_write_public(k, pub_path, false, &err);
+	rc = ap_sign_key_write_public(k, pub_path, false, &err);
 	is_int(rc, 0, "write_public: %s", err.msg);
 	is_mode(file_mode(pub_path), 0644, "the public key file has mode 0644");
-	rc = ap_key_write_public(k, pub_path, false, &err);
+	rc = ap_sign_key_write_public(k, pub_path, false, &err);
 	is_int(rc, AP_E_EXISTS, "write_public refuses to overwrite");
 	contains(err.msg, "use --force to overwrite", "with the same advice");
-	rc = ap_key_write_private(k, nested, false, &err);
+	rc = ap_sign_key_write_private(k, nested, false, &err);
 	ok(rc < 0, "writing into a missing folder fails");
 	contains(err.msg, nested, "and names the path");
 
-	rc = ap_key_load_private(priv_path, &priv, &err);
+	rc = ap_sign_key_load_private(priv_path, &priv, &err);
 	is_int(rc, 0, "load the written private key: %s", err.msg);
-	rc = ap_key_load_public(pub_path, &pub, &err);
+	rc = ap_sign_key_load_public(pub_path, &pub, &err);
 	is_int(rc, 0, "load the written public key: %s", err.msg);
 	if (!priv || !pub)
 		goto out;
-	ap_key_id(priv, id2);
-	ap_key_id(pub, id3);
+	ap_sign_key_id(priv, id2);
+	ap_sign_key_id(pub, id3);
 	is_str(id2, id, "key id stable across write/load of the private key");
 	is_str(id3, id, "key id of the public half equals the private key's");
 
@@ -254,22 +254,22 @@ static void test_files_and_ids(void)
 	}
 #endif
 
-	rc = ap_key_public_pem(k, &pem, &pem_len, &err);
+	rc = ap_sign_key_public_pem(k, &pem, &pem_len, &err);
 	is_int(rc, 0, "public_pem");
 	ok(pem && strncmp(pem, "-----BEGIN PUBLIC KEY-----\n", 27) == 0 && pem[pem_len] == '\0' &&
 	       strlen(pem) == pem_len,
 	   "public_pem is a NUL-terminated PEM public key");
-	rc = ap_key_load_public_mem(pem, pem_len, &mem, &err);
+	rc = ap_sign_key_load_public_mem(pem, pem_len, &mem, &err);
 	is_int(rc, 0, "load_public_mem");
 	if (mem) {
-		ap_key_id(mem, id4);
+		ap_sign_key_id(mem, id4);
 		is_str(id4, id, "key id from memory equals");
 	}
 
 	/* A signature from the reloaded private key verifies with the reloaded public key. */
 	rc = ap_sign(priv, msg, strlen(msg), &sig, &sig_len, &err);
 	is_int(rc, 0, "sign with the reloaded private key");
-	is_int(ap_verify(pub, msg, strlen(msg), sig, sig_len, &err), 0,
+	is_int(ap_sign_verify(pub, msg, strlen(msg), sig, sig_len, &err), 0,
 	       "verify with the reloaded public key");
 	free(sig);
 	sig = NULL;
@@ -278,16 +278,16 @@ static void test_files_and_ids(void)
 	is_int(rc, AP_E_USAGE, "signing with a public key is refused");
 	contains(err.msg, "public key", "and says it is a public key");
 	ok(sig == NULL, "sig not written on failure");
-	rc = ap_key_write_private(pub, nested, true, &err);
+	rc = ap_sign_key_write_private(pub, nested, true, &err);
 	is_int(rc, AP_E_USAGE, "write_private of a public key is refused");
 	contains(err.msg, "no private half", "and says why");
 
 out:
 	free(pem);
-	ap_key_free(k);
-	ap_key_free(priv);
-	ap_key_free(pub);
-	ap_key_free(mem);
+	ap_sign_key_free(k);
+	ap_sign_key_free(priv);
+	ap_sign_key_free(pub);
+	ap_sign_key_free(mem);
 	free(priv_path);
 	free(pub_path);
 	free(nested);
@@ -296,50 +296,50 @@ out:
 static void test_load_errors(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_key *k = NULL;
+	struct ap_sign_key *k = NULL;
 	char *garbage = in_dir("garbage.pem");
 	char *missing = in_dir("missing.pem");
 	char id[AP_KEY_ID_LEN];
 	int rc;
 
-	rc = ap_key_load_public(KEYS "/test.pem", &k, &err);
+	rc = ap_sign_key_load_public(KEYS "/test.pem", &k, &err);
 	ok(rc < 0 && k == NULL, "loading a private key as public fails");
 	contains(err.msg, "holds a private key, expected a public key", "with a clear message");
 	contains(err.msg, KEYS "/test.pem", "that names the file");
 
-	rc = ap_key_load_private(KEYS "/test.pub.pem", &k, &err);
+	rc = ap_sign_key_load_private(KEYS "/test.pub.pem", &k, &err);
 	ok(rc < 0 && k == NULL, "loading a public key as private fails");
 	contains(err.msg, "holds a public key", "with a clear message");
 	contains(err.msg, "test.pub.pem", "that names the file");
 
 	write_bytes(garbage, "not a key\n", 10);
-	rc = ap_key_load_public(garbage, &k, &err);
+	rc = ap_sign_key_load_public(garbage, &k, &err);
 	ok(rc < 0, "garbage is not a public key");
 	contains(err.msg, garbage, "the error names the file");
 	contains(err.msg, "expected a PEM public key", "and says what was expected");
-	rc = ap_key_load_private(garbage, &k, &err);
+	rc = ap_sign_key_load_private(garbage, &k, &err);
 	ok(rc < 0, "garbage is not a private key");
-	rc = ap_key_load_public_mem("", 0, &k, &err);
+	rc = ap_sign_key_load_public_mem("", 0, &k, &err);
 	ok(rc < 0, "empty memory is not a key");
 
-	rc = ap_key_load_public(missing, &k, &err);
+	rc = ap_sign_key_load_public(missing, &k, &err);
 	is_int(rc, AP_E_NOTFOUND, "a missing key file is AP_E_NOTFOUND");
 	contains(err.msg, missing, "naming the file");
 
-	rc = ap_key_load_public(KEYS "/test.pub.pem", &k, &err);
+	rc = ap_sign_key_load_public(KEYS "/test.pub.pem", &k, &err);
 	is_int(rc, 0, "load the committed test public key");
 	if (k) {
-		ap_key_id(k, id);
+		ap_sign_key_id(k, id);
 		is_str(id, TEST_KEY_ID, "committed test key id");
-		ap_key_free(k);
+		ap_sign_key_free(k);
 		k = NULL;
 	}
-	rc = ap_key_load_private(KEYS "/test.pem", &k, &err);
+	rc = ap_sign_key_load_private(KEYS "/test.pem", &k, &err);
 	is_int(rc, 0, "load the committed test private key");
 	if (k) {
-		ap_key_id(k, id);
+		ap_sign_key_id(k, id);
 		is_str(id, TEST_KEY_ID, "private key id equals its public key id");
-		ap_key_free(k);
+		ap_sign_key_free(k);
 		k = NULL;
 	}
 	free(garbage);
@@ -349,8 +349,8 @@ static void test_load_errors(void)
 static void test_trust(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_trust *t = NULL;
-	struct ap_key *signer = NULL;
+	struct ap_sign_trust *t = NULL;
+	struct ap_sign_key *signer = NULL;
 	char *store = in_dir("trusted.d");
 	char *empty = in_dir("empty.d");
 	char *bad = in_dir("bad.d");
@@ -359,106 +359,106 @@ static void test_trust(void)
 	size_t sig_len = 0;
 	int rc;
 
-	rc = ap_trust_load(KEYS "/test.pub.pem", &t, &err);
+	rc = ap_sign_trust_load(KEYS "/test.pub.pem", &t, &err);
 	is_int(rc, 0, "trust store from one PEM file: %s", err.msg);
-	is_int(ap_trust_count(t), 1, "holds one key");
-	ap_trust_free(t);
+	is_int(ap_sign_trust_count(t), 1, "holds one key");
+	ap_sign_trust_free(t);
 	t = NULL;
 
 	ap_fsx_mkdir_p(store, 0755, &err);
 	put_key(KEYS "/other.pub.pem", store, "b-other.pem");
 	put_key(KEYS "/test.pub.pem", store, "a-test.pem");
 	put_text(store, "README.txt", "hi\n");
-	rc = ap_trust_load(store, &t, &err);
+	rc = ap_sign_trust_load(store, &t, &err);
 	is_int(rc, 0, "trust store from a folder of two keys: %s", err.msg);
-	is_int(ap_trust_count(t), 2, "holds two keys; README.txt ignored");
+	is_int(ap_sign_trust_count(t), 2, "holds two keys; README.txt ignored");
 	if (rc != 0)
 		goto out;
 
-	rc = ap_key_load_private(KEYS "/test.pem", &signer, &err);
+	rc = ap_sign_key_load_private(KEYS "/test.pem", &signer, &err);
 	if (rc != 0 || ap_sign(signer, msg, strlen(msg), &sig, &sig_len, &err) != 0)
 		goto out;
 
-	rc = ap_trust_verify(t, TEST_KEY_ID, msg, strlen(msg), sig, sig_len, signer_id, &err);
+	rc = ap_sign_trust_verify(t, TEST_KEY_ID, msg, strlen(msg), sig, sig_len, signer_id, &err);
 	is_int(rc, 0, "verify with the signer's key id: %s", err.msg);
 	is_str(signer_id, TEST_KEY_ID, "signer id written");
 
 	memcpy(signer_id, "untouched", 10);
-	rc = ap_trust_verify(t, NULL, msg, strlen(msg), sig, sig_len, signer_id, &err);
+	rc = ap_sign_trust_verify(t, NULL, msg, strlen(msg), sig, sig_len, signer_id, &err);
 	is_int(rc, 0, "verify with no key id tries every key");
 	is_str(signer_id, TEST_KEY_ID, "and finds the signer");
 
-	rc = ap_trust_verify(t, "51FC03049637B340", msg, strlen(msg), sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, "51FC03049637B340", msg, strlen(msg), sig, sig_len, NULL, &err);
 	is_int(rc, 0, "key id matched ignoring case, NULL signer_id");
 
 	memcpy(signer_id, "untouched", 10);
 	rc =
-	    ap_trust_verify(t, "0123456789abcdef", msg, strlen(msg), sig, sig_len, signer_id, &err);
+	    ap_sign_trust_verify(t, "0123456789abcdef", msg, strlen(msg), sig, sig_len, signer_id, &err);
 	is_int(rc, AP_E_UNTRUSTED, "an unknown key id is AP_E_UNTRUSTED");
 	is_str(err.msg, "signed by a key you do not trust (key id 0123456789abcdef)",
 	       "the untrusted message names the key id");
 	is_str(signer_id, "untouched", "signer id not written on failure");
 
-	rc = ap_trust_verify(t, OTHER_KEY_ID, msg, strlen(msg), sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, OTHER_KEY_ID, msg, strlen(msg), sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_SIGNATURE, "a trusted key id whose key did not sign is AP_E_SIGNATURE");
 	contains(err.msg, "bad signature", "bad signature message");
 	contains(err.msg, OTHER_KEY_ID, "naming the key id");
 
 	sig[0] ^= 0x01;
-	rc = ap_trust_verify(t, TEST_KEY_ID, msg, strlen(msg), sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, TEST_KEY_ID, msg, strlen(msg), sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_SIGNATURE, "a tampered signature with the right key id");
 	contains(err.msg, "bad signature", "bad signature message");
-	rc = ap_trust_verify(t, NULL, msg, strlen(msg), sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, NULL, msg, strlen(msg), sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_SIGNATURE, "a tampered signature with no key id");
 	contains(err.msg, "bad signature", "bad signature message");
 	sig[0] ^= 0x01;
 
-	ap_trust_free(t);
+	ap_sign_trust_free(t);
 	t = NULL;
-	rc = ap_trust_load(KEYS "/other.pub.pem", &t, &err);
+	rc = ap_sign_trust_load(KEYS "/other.pub.pem", &t, &err);
 	is_int(rc, 0, "a store holding only the other key");
-	rc = ap_trust_verify(t, NULL, msg, strlen(msg), sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, NULL, msg, strlen(msg), sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_SIGNATURE, "a good signature by a key not in the store, no key id");
-	rc = ap_trust_verify(t, TEST_KEY_ID, msg, strlen(msg), sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, TEST_KEY_ID, msg, strlen(msg), sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_UNTRUSTED, "the same with the signer's id is AP_E_UNTRUSTED");
 	contains(err.msg, TEST_KEY_ID, "naming the id");
-	ap_trust_free(t);
+	ap_sign_trust_free(t);
 	t = NULL;
 
-	t = ap_trust_new();
-	is_int(ap_trust_count(t), 0, "a new store is empty");
-	rc = ap_trust_verify(t, NULL, msg, strlen(msg), sig, sig_len, NULL, &err);
+	t = ap_sign_trust_new();
+	is_int(ap_sign_trust_count(t), 0, "a new store is empty");
+	rc = ap_sign_trust_verify(t, NULL, msg, strlen(msg), sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_SIGNATURE, "an empty store verifies nothing");
-	rc = ap_trust_add(t, signer, &err);
+	rc = ap_sign_trust_add(t, signer, &err);
 	signer = NULL;
 	is_int(rc, 0, "add a key");
-	is_int(ap_trust_count(t), 1, "the store holds it");
-	rc = ap_trust_verify(t, TEST_KEY_ID, msg, strlen(msg), sig, sig_len, NULL, &err);
+	is_int(ap_sign_trust_count(t), 1, "the store holds it");
+	rc = ap_sign_trust_verify(t, TEST_KEY_ID, msg, strlen(msg), sig, sig_len, NULL, &err);
 	is_int(rc, 0, "an added key verifies");
-	ap_trust_free(t);
+	ap_sign_trust_free(t);
 	t = NULL;
-	ap_trust_free(NULL);
+	ap_sign_trust_free(NULL);
 
 	ap_fsx_mkdir_p(empty, 0755, &err);
 	put_text(empty, "notes.txt", "hi\n");
-	rc = ap_trust_load(empty, &t, &err);
+	rc = ap_sign_trust_load(empty, &t, &err);
 	is_int(rc, AP_E_NOTFOUND, "a folder without *.pem is AP_E_NOTFOUND");
 	contains(err.msg, empty, "naming the folder");
-	rc = ap_trust_load(KEYS "/none.pem", &t, &err);
+	rc = ap_sign_trust_load(KEYS "/none.pem", &t, &err);
 	is_int(rc, AP_E_NOTFOUND, "a missing trust store is AP_E_NOTFOUND");
 	contains(err.msg, "none.pem", "naming the path");
 	ap_fsx_mkdir_p(bad, 0755, &err);
 	put_key(KEYS "/test.pub.pem", bad, "a.pem");
 	put_key(KEYS "/test.pem", bad, "z.pem");
-	rc = ap_trust_load(bad, &t, &err);
+	rc = ap_sign_trust_load(bad, &t, &err);
 	ok(rc < 0 && t == NULL, "a folder holding a private key *.pem is refused");
 	contains(err.msg, "z.pem", "naming the offending file");
 	contains(err.msg, "holds a private key", "and why");
 
 out:
 	free(sig);
-	ap_key_free(signer);
-	ap_trust_free(t);
+	ap_sign_key_free(signer);
+	ap_sign_trust_free(t);
 	free(store);
 	free(empty);
 	free(bad);
@@ -474,8 +474,8 @@ static int read_whole(const char *path, char **buf, size_t *len)
 static void test_forgery(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_trust *t = NULL;
-	struct ap_key *other = NULL;
+	struct ap_sign_trust *t = NULL;
+	struct ap_sign_key *other = NULL;
 	char *data = NULL;
 	char *sig = NULL;
 	size_t len = 0, sig_len = 0;
@@ -486,22 +486,22 @@ static void test_forgery(void)
 		ok(0, "read the committed forgery");
 		goto out;
 	}
-	rc = ap_key_load_public(KEYS "/other.pub.pem", &other, &err);
+	rc = ap_sign_key_load_public(KEYS "/other.pub.pem", &other, &err);
 	is_int(rc, 0, "load the other key");
-	rc = ap_verify(other, data, len, (unsigned char *)sig, sig_len, &err);
+	rc = ap_sign_verify(other, data, len, (unsigned char *)sig, sig_len, &err);
 	is_int(rc, 0, "the forgery is a valid signature by the other key (fixture sanity)");
 
-	rc = ap_trust_load(KEYS "/test.pub.pem", &t, &err);
+	rc = ap_sign_trust_load(KEYS "/test.pub.pem", &t, &err);
 	is_int(rc, 0, "trust only the test key");
-	rc = ap_trust_verify(t, NULL, data, len, (unsigned char *)sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, NULL, data, len, (unsigned char *)sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_SIGNATURE, "the committed forgery is rejected by the test key");
-	rc = ap_trust_verify(t, OTHER_KEY_ID, data, len, (unsigned char *)sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, OTHER_KEY_ID, data, len, (unsigned char *)sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_UNTRUSTED, "claiming the other key id is AP_E_UNTRUSTED");
-	rc = ap_trust_verify(t, TEST_KEY_ID, data, len, (unsigned char *)sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, TEST_KEY_ID, data, len, (unsigned char *)sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_SIGNATURE, "claiming the test key id is AP_E_SIGNATURE");
 out:
-	ap_key_free(other);
-	ap_trust_free(t);
+	ap_sign_key_free(other);
+	ap_sign_trust_free(t);
 	free(data);
 	free(sig);
 }
@@ -516,9 +516,9 @@ static void test_openssl_interop(void)
 static void test_openssl_interop(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_key *k = NULL;
-	struct ap_key *pub = NULL;
-	struct ap_key *cli = NULL;
+	struct ap_sign_key *k = NULL;
+	struct ap_sign_key *pub = NULL;
+	struct ap_sign_key *cli = NULL;
 	char *msg_path = in_dir("manifest.json");
 	char *sig_path = in_dir("manifest.json.sig");
 	char *pub_path = in_dir("interop.pub.pem");
@@ -538,9 +538,9 @@ static void test_openssl_interop(void)
 	write_bytes(msg_path, msg, strlen(msg));
 
 	/* airpack signs, openssl verifies. */
-	if (ap_key_generate(&k, &err) != 0 ||
+	if (ap_sign_key_generate(&k, &err) != 0 ||
 	    ap_sign(k, msg, strlen(msg), &sig, &sig_len, &err) != 0 ||
-	    ap_key_write_public(k, pub_path, false, &err) != 0) {
+	    ap_sign_key_write_public(k, pub_path, false, &err) != 0) {
 		ok(0, "prepare an airpack signature: %s", err.msg);
 		goto out;
 	}
@@ -564,22 +564,22 @@ static void test_openssl_interop(void)
 	        "openssl pkeyutl -sign -inkey '%s' -rawin -in '%s' -out '%s'",
 	        cli_key, cli_key, cli_pub, cli_key, msg_path, cli_sig);
 	is_int(rc, 0, "openssl genpkey ed25519 + pkeyutl -sign -rawin");
-	rc = ap_key_load_public(cli_pub, &pub, &err);
+	rc = ap_sign_key_load_public(cli_pub, &pub, &err);
 	is_int(rc, 0, "load the openssl public key: %s", err.msg);
 	read_whole(cli_sig, &csig, &csig_len);
 	if (pub && csig) {
-		rc = ap_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
-		is_int(rc, 0, "ap_verify accepts the openssl ed25519 signature: %s", err.msg);
-		rc = ap_verify(pub, msg, strlen(msg) - 1, (unsigned char *)csig, csig_len, &err);
+		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
+		is_int(rc, 0, "ap_sign_verify accepts the openssl ed25519 signature: %s", err.msg);
+		rc = ap_sign_verify(pub, msg, strlen(msg) - 1, (unsigned char *)csig, csig_len, &err);
 		is_int(rc, AP_E_SIGNATURE, "and rejects it over different bytes");
 	}
 	free(csig);
 	csig = NULL;
-	ap_key_free(pub);
+	ap_sign_key_free(pub);
 	pub = NULL;
 
 	/* An openssl-made private key loads and signs in airpack. */
-	rc = ap_key_load_private(cli_key, &cli, &err);
+	rc = ap_sign_key_load_private(cli_key, &cli, &err);
 	is_int(rc, 0, "load the openssl private key: %s", err.msg);
 	if (cli && ap_sign(cli, msg, strlen(msg), &sig, &sig_len, &err) == 0) {
 		write_bytes(sig_path, sig, sig_len);
@@ -597,25 +597,25 @@ static void test_openssl_interop(void)
 	        "openssl pkeyutl -sign -inkey '%s' -rawin -digest sha256 -in '%s' -out '%s'",
 	        ec_key, ec_key, ec_pub, ec_key, msg_path, cli_sig);
 	is_int(rc, 0, "openssl makes a P-256 key and signs with -rawin -digest sha256");
-	rc = ap_key_load_public(ec_pub, &pub, &err);
+	rc = ap_sign_key_load_public(ec_pub, &pub, &err);
 	is_int(rc, 0, "load the P-256 public key: %s", err.msg);
 	read_whole(cli_sig, &csig, &csig_len);
 	if (pub && csig) {
-		rc = ap_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
-		is_int(rc, 0, "ap_verify accepts the openssl P-256 signature: %s", err.msg);
+		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
+		is_int(rc, 0, "ap_sign_verify accepts the openssl P-256 signature: %s", err.msg);
 		csig[csig_len - 1] ^= 0x01;
-		rc = ap_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
+		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
 		is_int(rc, AP_E_SIGNATURE, "a flipped bit in the P-256 signature");
-		rc = ap_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len - 3, &err);
+		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len - 3, &err);
 		is_int(rc, AP_E_SIGNATURE, "a truncated P-256 signature");
 	}
 	free(csig);
 	csig = NULL;
-	ap_key_free(pub);
+	ap_sign_key_free(pub);
 	pub = NULL;
-	ap_key_free(cli);
+	ap_sign_key_free(cli);
 	cli = NULL;
-	rc = ap_key_load_private(ec_key, &cli, &err);
+	rc = ap_sign_key_load_private(ec_key, &cli, &err);
 	is_int(rc, 0, "load the P-256 private key");
 	if (cli && ap_sign(cli, msg, strlen(msg), &sig, &sig_len, &err) == 0) {
 		write_bytes(sig_path, sig, sig_len);
@@ -628,7 +628,7 @@ static void test_openssl_interop(void)
 	}
 	free(sig);
 	sig = NULL;
-	ap_key_free(cli);
+	ap_sign_key_free(cli);
 	cli = NULL;
 
 	/* RSA too, as any EVP key signs. */
@@ -637,20 +637,20 @@ static void test_openssl_interop(void)
 	        "openssl pkeyutl -sign -inkey '%s' -rawin -digest sha256 -in '%s' -out '%s'",
 	        rsa_key, rsa_key, rsa_pub, rsa_key, msg_path, cli_sig);
 	is_int(rc, 0, "openssl makes an RSA key and signs");
-	rc = ap_key_load_public(rsa_pub, &pub, &err);
+	rc = ap_sign_key_load_public(rsa_pub, &pub, &err);
 	read_whole(cli_sig, &csig, &csig_len);
 	if (rc == 0 && csig) {
-		rc = ap_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
-		is_int(rc, 0, "ap_verify accepts the openssl RSA signature: %s", err.msg);
-		rc = ap_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len - 1, &err);
+		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
+		is_int(rc, 0, "ap_sign_verify accepts the openssl RSA signature: %s", err.msg);
+		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len - 1, &err);
 		is_int(rc, AP_E_SIGNATURE, "a truncated RSA signature");
 	}
 
 out:
 	free(csig);
-	ap_key_free(k);
-	ap_key_free(pub);
-	ap_key_free(cli);
+	ap_sign_key_free(k);
+	ap_sign_key_free(pub);
+	ap_sign_key_free(cli);
 	free(msg_path);
 	free(sig_path);
 	free(pub_path);
@@ -687,7 +687,7 @@ static void test_signing_keys(void)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char *path = in_dir(keys[i].file);
 		char *pub = in_dir("k-pub.pem");
-		struct ap_key *k = NULL;
+		struct ap_sign_key *k = NULL;
 		char type[96], id[AP_KEY_ID_LEN], fpr[AP_KEY_FPR_LEN], want[AP_KEY_FPR_LEN];
 		FILE *fp;
 		int rc;
@@ -704,18 +704,18 @@ static void test_signing_keys(void)
 				want[0] = '\0';
 			fclose(fp);
 		}
-		rc = ap_key_load_private(path, &k, &err);
+		rc = ap_sign_key_load_private(path, &k, &err);
 		is_int(rc, 0, "load the %s key: %s", keys[i].type, err.msg);
 		if (k) {
-			ap_key_type(k, type, sizeof(type));
+			ap_sign_key_type(k, type, sizeof(type));
 			is_str(type, keys[i].type, "the type is named");
-			ap_key_fingerprint(k, fpr);
-			ap_key_id(k, id);
+			ap_sign_key_fingerprint(k, fpr);
+			ap_sign_key_id(k, id);
 			is_str(fpr, want, "%s fingerprint = sha256 of the public key's DER (openssl)",
 			       keys[i].type);
 			ok(strncmp(fpr, id, AP_KEY_ID_LEN - 1) == 0, "the key id is its first 16 digits");
 			ap_err_clear(&err);
-			rc = ap_key_check_signing(k, path, &err);
+			rc = ap_sign_key_check_signing(k, path, &err);
 			if (strcmp(keys[i].type, "Ed25519") == 0) {
 				is_int(rc, 0, "an Ed25519 key may sign releases");
 			} else {
@@ -725,7 +725,7 @@ static void test_signing_keys(void)
 				   "the refusal names the file, the type and Ed25519: %s", err.msg);
 			}
 		}
-		ap_key_free(k);
+		ap_sign_key_free(k);
 		free(path);
 		free(pub);
 	}

@@ -41,7 +41,7 @@ static char *listing(const char *path)
 
 		snprintf(out + used, sizeof(out) - used, "%s%s", i ? " " : "", names[i]);
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	return out;
 }
 
@@ -59,8 +59,8 @@ static void test_right_hash(void)
 	struct ap_sink_expect x = {"abc.src", true, 3, ABC_SHA256, SAYS};
 	struct ap_sink s = AP_SINK_INIT;
 	struct ap_err err = AP_ERR_INIT;
-	char *sub = ap_path_join(dir, "right");
-	char *path = ap_path_join(sub, "abc.bin");
+	char *sub = ap_fsx_path_join(dir, "right");
+	char *path = ap_fsx_path_join(sub, "abc.bin");
 	char hex[AP_SHA256_HEX] = "";
 	char *got;
 	int rc;
@@ -102,8 +102,8 @@ static void test_cap_exceeded(void)
 	struct ap_sink_expect x = {"entry.bin", true, 2, ABC_SHA256, SAYS};
 	struct ap_sink s = AP_SINK_INIT;
 	struct ap_err err = AP_ERR_INIT;
-	char *sub = ap_path_join(dir, "cap");
-	char *path = ap_path_join(sub, "entry.bin");
+	char *sub = ap_fsx_path_join(dir, "cap");
+	char *path = ap_fsx_path_join(sub, "entry.bin");
 	int rc;
 
 	ap_fsx_mkdir_p(sub, 0755, NULL);
@@ -142,8 +142,8 @@ static void test_short_input(void)
 	struct ap_sink_expect x = {NULL, true, 5, NULL, NULL};
 	struct ap_sink s = AP_SINK_INIT;
 	struct ap_err err = AP_ERR_INIT;
-	char *sub = ap_path_join(dir, "short");
-	char *path = ap_path_join(sub, "short.bin");
+	char *sub = ap_fsx_path_join(dir, "short");
+	char *path = ap_fsx_path_join(sub, "short.bin");
 	char *want = NULL;
 	char hex[AP_SHA256_HEX] = "untouched";
 	int rc;
@@ -171,9 +171,9 @@ static void test_wrong_hash(void)
 {
 	struct ap_sink_expect x = {NULL, true, 3, ZERO_SHA256, SAYS};
 	struct ap_err err = AP_ERR_INIT;
-	char *sub = ap_path_join(dir, "wrong");
-	char *src = ap_path_join(dir, "abc.src");
-	char *path = ap_path_join(sub, "app.zip");
+	char *sub = ap_fsx_path_join(dir, "wrong");
+	char *src = ap_fsx_path_join(dir, "abc.src");
+	char *path = ap_fsx_path_join(sub, "app.zip");
 	size_t wlen = strlen(src) + 256;
 	char *want = malloc(wlen);
 	char *got;
@@ -229,11 +229,11 @@ static void test_no_expectation(void)
 	struct ap_err err = AP_ERR_INIT;
 	struct progress_log pl = {0, 0};
 	struct ap_sink s = AP_SINK_INIT;
-	char *src = ap_path_join(dir, "big.src");
-	char *dst = ap_path_join(dir, "big.copy");
-	char *missing = ap_path_join(dir, "no-such-file");
-	char *abc = ap_path_join(dir, "abc.src");
-	char *out = ap_path_join(dir, "abc.copy");
+	char *src = ap_fsx_path_join(dir, "big.src");
+	char *dst = ap_fsx_path_join(dir, "big.copy");
+	char *missing = ap_fsx_path_join(dir, "no-such-file");
+	char *abc = ap_fsx_path_join(dir, "abc.src");
+	char *out = ap_fsx_path_join(dir, "abc.copy");
 	char want[AP_SHA256_HEX], hex[AP_SHA256_HEX] = "";
 	size_t big = (5u << 19) + 7; /* 2.5 MiB + 7: three reads of the 1 MiB buffer */
 	unsigned char *data = malloc(big);
@@ -246,9 +246,9 @@ static void test_no_expectation(void)
 	free(data);
 	rc = ap_sink_copy_file(src, dst, 0600, NULL, on_progress, &pl, hex, &err);
 	is_int(rc, 0, "copy without an expectation: %s", err.msg);
-	ap_sha256_file(src, want, &size, NULL, NULL, NULL);
+	ap_digest_file(src, want, &size, NULL, NULL, NULL);
 	is_str(hex, want, "it returns the payload's sha256");
-	ap_sha256_file(dst, want, &size, NULL, NULL, NULL);
+	ap_digest_file(dst, want, &size, NULL, NULL, NULL);
 	is_str(hex, want, "the copy has the same bytes");
 	is_int(size, big, "the copy has the same size");
 	is_int(pl.calls, 3, "progress is called once per buffer");

@@ -13,7 +13,7 @@ static char *dir;
 
 static char *in_root(const char *rel)
 {
-	char *p = ap_path_join(dir, rel);
+	char *p = ap_fsx_path_join(dir, rel);
 
 	if (!p) {
 		fprintf(stderr, "out of memory\n");
@@ -178,7 +178,7 @@ static void test_candidates(void)
 		is_str(names[0], "alpha", "sorted");
 		is_str(names[1], "beta", "sorted");
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 	free(r);
 	free(j);
 	free(e);

@@ -28,16 +28,16 @@ static void test_hex(void)
 	char out[9];
 	char q[16];
 
-	is_int(ap_hex_digit('0'), 0, "hex digit 0");
-	is_int(ap_hex_digit('a'), 10, "hex digit a");
-	is_int(ap_hex_digit('F'), 15, "hex digit F");
-	is_int(ap_hex_digit('g'), -1, "not a hex digit");
-	is_int(ap_hex_digit('\0'), -1, "NUL is not a hex digit");
-	ap_hex_encode(bytes, sizeof(bytes), out);
+	is_int(ap_str_hex_digit('0'), 0, "hex digit 0");
+	is_int(ap_str_hex_digit('a'), 10, "hex digit a");
+	is_int(ap_str_hex_digit('F'), 15, "hex digit F");
+	is_int(ap_str_hex_digit('g'), -1, "not a hex digit");
+	is_int(ap_str_hex_digit('\0'), -1, "NUL is not a hex digit");
+	ap_str_hex_encode(bytes, sizeof(bytes), out);
 	is_str(out, "000fa5ff", "hex encode");
-	ok(ap_is_lower_hex("00ff", 4), "lowercase hex");
-	ok(!ap_is_lower_hex("00FF", 4), "uppercase is not lowercase hex");
-	ok(!ap_is_lower_hex("00ff", 3), "length counts");
+	ok(ap_str_is_lower_hex("00ff", 4), "lowercase hex");
+	ok(!ap_str_is_lower_hex("00FF", 4), "uppercase is not lowercase hex");
+	ok(!ap_str_is_lower_hex("00ff", 3), "length counts");
 	is_str(ap_str_quoted("a\nb\x7f", q, sizeof(q)), "a\\x0ab\\x7f", "quoted escapes controls");
 	is_str(ap_str_quoted("abcdefghijklmnopqrstuvwxyz", q, sizeof(q)), "abcdefghijk",
 	       "quoted cuts to fit");

@@ -142,7 +142,7 @@ static void sha_of(const char *path, char hex[AP_SHA256_HEX], uint64_t *size)
 {
 	struct ap_err err = AP_ERR_INIT;
 
-	if (ap_sha256_file(path, hex, size, NULL, NULL, &err) < 0) {
+	if (ap_digest_file(path, hex, size, NULL, NULL, &err) < 0) {
 		printf("Bail out! %s\n", err.msg);
 		exit(1);
 	}
@@ -432,7 +432,7 @@ static void list_tree(const char *base, const char *rel, FILE *out)
 				strcmp(names[i], "lock") == 0 ? 0LL : (long long)st.mtime);
 		}
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 }
 
 static char *tree_listing(const char *root)
@@ -483,7 +483,7 @@ static void list_tree(const char *base, const char *rel, FILE *out)
 				strcmp(names[i], "lock") == 0 ? 0LL : (long long)st.st_mtime);
 		}
 	}
-	ap_strv_free(names, n);
+	ap_fsx_strv_free(names, n);
 }
 
 static char *tree_listing(const char *root)
@@ -692,7 +692,7 @@ static void test_install_verify(struct release *v1)
 		is_str(r->version, "1.0.0", "receipt version");
 		is_str(r->channel, "lts", "receipt channel");
 		is_str(r->key_id, "0123456789abcdef", "receipt key id");
-		ap_sha256_hex(v1->json, v1->len, hex);
+		ap_digest_hex(v1->json, v1->len, hex);
 		is_str(r->manifest_sha256, hex, "receipt manifest sha256");
 		is_int(r->installed_at, 1700000000, "installed_at from SOURCE_DATE_EPOCH");
 		is_int(r->n_files, 5, "receipt lists five files");
@@ -1326,7 +1326,7 @@ static void test_products(struct release *v1, struct release *other)
 	rc = ap_txn_list_products(root, &names, &n, &err);
 	ok(rc == 0 && n == 2 && strcmp(names[0], "demo") == 0 && strcmp(names[1], "other") == 0,
 	   "both products listed");
-	ap_strv_free(names, 0);
+	ap_fsx_strv_free(names, 0);
 	rc = ap_txn_status(root, NULL, &r, &err);
 	is_int(rc, AP_E_USAGE, "status needs a product name when several are installed");
 	contains(err.msg, "(demo, other)", "message lists them");
@@ -1655,7 +1655,7 @@ static int as_child(int argc, char **argv, int *code)
 		*code = 102;
 		return 0;
 	}
-	setup = strcmp(ap_path_basename(self), "setup.exe") == 0;
+	setup = strcmp(ap_fsx_path_basename(self), "setup.exe") == 0;
 	free(self);
 	if (setup) {
 		*code = setup_main(argc, argv);

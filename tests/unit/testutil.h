@@ -100,7 +100,7 @@ static char *tu_mkdtemp(const char *prefix)
 
 		snprintf(name, sizeof(name), "%s-%lx-%lx-%u", prefix,
 		         (unsigned long)GetCurrentProcessId(), (unsigned long)GetTickCount(), i);
-		path = ap_path_join(tmp, name);
+		path = ap_fsx_path_join(tmp, name);
 		w = path ? ap_fsx_utf8_to_wide(path) : NULL;
 		rc = w ? _wmkdir(w) : -1;
 		free(w);
