@@ -236,10 +236,15 @@ int cmd_status(int argc, char **argv)
 	rc = ap_txn_status(setup_root(&o), product, &r, &err);
 	if (rc) {
 		if (rc == AP_E_NOTFOUND && !product) {
-			if (o.json)
-				printf("{\"installed\":false}\n");
-			else
+			if (o.json) {
+				struct ap_json j;
+
+				ap_json_begin(&j, stdout);
+				ap_json_bool(&j, "installed", false);
+				ap_json_end(&j);
+			} else {
 				printf("nothing installed under %s\n", setup_root(&o));
+			}
 			return ap_err_exit_code(AP_E_NOTFOUND);
 		}
 		return setup_die(&err);
