@@ -55,6 +55,7 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 		ap_json_u64(&j, "kept_user_files", res->n_kept);
 		ap_json_u64(&j, "ran", res->n_ran);
 		ap_json_u64(&j, "pending", res->n_pending);
+		ap_json_str(&j, "restart_required", res->restart_required);
 		ap_json_bool(&j, "ok", rc == 0);
 		ap_json_end(&j);
 		return;
@@ -84,6 +85,10 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 	else if (res->n_pending)
 		printf("  %zu action%s pending: run 'airpack-setup firstboot'\n", res->n_pending,
 		       res->n_pending == 1 ? "" : "s");
+	if (res->restart_required)
+		printf("restart required: run action '%s' asked for it; restart the device to "
+		       "finish installing %s %s\n",
+		       res->restart_required, res->product, res->new_version);
 }
 
 int setup_install(struct setup_opts *o, bool repair, bool verbose)
@@ -186,6 +191,8 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	if (rc)
 		goto fail;
 	lifecycle_log_install(o, &li, r, p, &res, 0, &err);
+	if (res.restart_required)
+		rc = AP_EXIT_RESTART_REQUIRED;
 	goto out;
 fail:
 	ap_ui_progress_end(&bar);

@@ -49,6 +49,8 @@ static const char *run_state(const struct ap_receipt *r, const char *component, 
 	for (size_t i = r->n_actions; i-- > 0;) {
 		if (strcmp(r->actions[i].component, component) == 0) {
 			*code = r->actions[i].exit_code;
+			if (r->actions[i].restart_required)
+				return "restart_required";
 			return r->actions[i].ok ? "ran" : "failed";
 		}
 	}
@@ -158,6 +160,8 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 		       ap_ui_human_size(bytes, sz, sizeof(sz)));
 		if (st && strcmp(st, "pending") == 0)
 			printf(", run action pending");
+		else if (st && strcmp(st, "restart_required") == 0)
+			printf(", run action ran (exit code %d): restart required", code);
 		else if (st)
 			printf(", run action %s (exit code %d)", st, code);
 		printf("\n");

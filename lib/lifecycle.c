@@ -243,6 +243,10 @@ static size_t install_details(struct ap_history_field *det, const struct ap_rele
 		det[n].key = "freshness";
 		det[n++].value = res->freshness;
 	}
+	if (res->restart_required) {
+		det[n].key = "restart_required_by";
+		det[n++].value = res->restart_required;
+	}
 	return n;
 }
 
@@ -253,7 +257,7 @@ int ap_lifecycle_log_install(const char *root, const struct ap_lifecycle_downloa
 {
 	struct ap_history_event ev = AP_HISTORY_EVENT_INIT;
 	struct ap_history_field *src = NULL;
-	struct ap_history_field det[7];
+	struct ap_history_field det[8];
 	char **owned = NULL;
 	char msg[AP_ERR_MSG_MAX + 256], pending[24], ran[24];
 	size_t counts[3] = { 0, 0, 0 };

@@ -359,6 +359,7 @@ static void component_release(struct ap_component *c)
 	free(c->to);
 	free_strv(c->args, c->n_args);
 	free(c->ok_codes);
+	free(c->reboot_codes);
 	free(c->version);
 	free(c->supplier);
 	free(c->license);
@@ -607,6 +608,28 @@ static bool license_ok(const char *s)
 	return true;
 }
 
+
+/* A run action's reboot_exit_codes: each code at most once, and none also
+ * in ok_exit_codes (a code means one thing). */
+static int check_reboot_codes(const struct ap_component *c, const char *inst, struct ap_err *err)
+{
+	char p[PATH_BUF];
+
+	for (size_t k = 0; k < c->n_reboot_codes; k++) {
+		ap_jsonx_path(p, "%s.reboot_exit_codes[%zu]", inst, k);
+		for (size_t l = 0; l < k; l++)
+			if (c->reboot_codes[l] == c->reboot_codes[k])
+				return fail(err, p, "%d is listed twice", c->reboot_codes[k]);
+		for (size_t l = 0; l < c->n_ok_codes; l++)
+			if (c->ok_codes[l] == c->reboot_codes[k])
+				return fail(err, p,
+					    "%d is also in ok_exit_codes: a code means either "
+					    "success or success with a restart required",
+					    c->reboot_codes[k]);
+	}
+	return 0;
+}
+
 static int validate_component(const struct ap_manifest *m, size_t i, enum ap_manifest_kind kind,
                               struct ap_err *err)
 {
@@ -686,6 +709,10 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 			ap_jsonx_join(p, inst, "ok_exit_codes");
 			return fail(err, p, "only allowed with action \"run\", got \"copy\"");
 		}
+		if (c->n_reboot_codes) {
+			ap_jsonx_join(p, inst, "reboot_exit_codes");
+			return fail(err, p, "only allowed with action \"run\", got \"copy\"");
+		}
 		return 0;
 	}
 	for (size_t j = 0; j < c->n_args; j++) {
@@ -697,7 +724,7 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 	ap_jsonx_join(p, inst, "ok_exit_codes");
 	if (c->n_ok_codes == 0 || !c->ok_codes)
 		return fail(err, p, "expected a non-empty array of integers");
-	return 0;
+	return check_reboot_codes(c, inst, err);
 }
 
 /* ------------------------------------------------------- Windows' names */
@@ -1057,9 +1084,20 @@ static int parse_ok_codes(const cJSON *j, const char *path, struct ap_component 
 	return rc;
 }
 
-enum { I_ACTION, I_TO, I_MODE, I_ARGS, I_OK, I_EXPANDED, I_COUNT };
-static const char *const install_fields[I_COUNT] = {"action", "to",           "mode",
-                                                    "args",   "ok_exit_codes", "expanded"};
+static int parse_reboot_codes(const cJSON *j, const char *path, struct ap_component *c,
+			      struct ap_err *err)
+{
+	int rc = ap_jsonx_ints(&doc, j, path, AP_JSONX_REQUIRED, &c->reboot_codes,
+			       &c->n_reboot_codes, err);
+
+	if (rc == 0 && c->n_reboot_codes == 0)
+		return fail(err, path, "expected a non-empty array of integers");
+	return rc;
+}
+
+enum { I_ACTION, I_TO, I_MODE, I_ARGS, I_OK, I_REBOOT, I_EXPANDED, I_COUNT };
+static const char *const install_fields[I_COUNT] = {
+	"action", "to", "mode", "args", "ok_exit_codes", "reboot_exit_codes", "expanded"};
 
 enum { X_SIZE, X_FILES, X_COUNT };
 static const char *const expanded_fields[X_COUNT] = {"size", "files"};
@@ -1146,6 +1184,12 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 	if (v[I_ARGS] && c->action != AP_ACTION_RUN)
 		return fail(err, p, "only allowed with action \"run\", got \"%s\"", act);
 	if ((rc = get_strv(v[I_ARGS], p, &c->args, &c->n_args, err)))
+		return rc;
+
+	ap_jsonx_join(p, path, "reboot_exit_codes");
+	if (v[I_REBOOT] && c->action != AP_ACTION_RUN)
+		return fail(err, p, "only allowed with action \"run\", got \"%s\"", act);
+	if (v[I_REBOOT] && (rc = parse_reboot_codes(v[I_REBOOT], p, c, err)))
 		return rc;
 
 	ap_jsonx_join(p, path, "ok_exit_codes");
@@ -1417,6 +1461,11 @@ static cJSON *component_json(const struct ap_component *c)
 		codes = cJSON_CreateIntArray(c->ok_codes, (int)c->n_ok_codes);
 		if (!ap_jsonx_add(inst, "ok_exit_codes", codes))
 			goto fail;
+		if (c->n_reboot_codes) {
+			codes = cJSON_CreateIntArray(c->reboot_codes, (int)c->n_reboot_codes);
+			if (!ap_jsonx_add(inst, "reboot_exit_codes", codes))
+				goto fail;
+		}
 	}
 	return o;
 fail:

@@ -44,6 +44,7 @@ void ap_receipt_action_release(struct ap_receipt_action *a)
 		free(a->args[i]);
 	free(a->args);
 	free(a->ok_codes);
+	free(a->reboot_codes);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -160,8 +161,16 @@ static bool add_action(cJSON *arr, const struct ap_receipt_action *a, bool done)
 	    !add_strv(o, "args", a->args, a->n_args) ||
 	    !add_intv(o, "ok_exit_codes", a->ok_codes, a->n_ok_codes))
 		return false;
+	/* Written only when the release declares them, so receipts of releases
+	 * without them stay as they were. */
+	if (a->n_reboot_codes &&
+	    !add_intv(o, "reboot_exit_codes", a->reboot_codes, a->n_reboot_codes))
+		return false;
 	if (!done)
 		return true;
+	if (a->restart_required &&
+	    !ap_jsonx_add(o, "restart_required", cJSON_CreateBool(true)))
+		return false;
 	return ap_jsonx_add(o, "exit_code", ap_jsonx_i64(a->exit_code)) &&
 	       ap_jsonx_add(o, "ok", cJSON_CreateBool(a->ok)) &&
 	       ap_jsonx_add(o, "ran_at", ap_jsonx_i64(a->ran_at));
@@ -357,16 +366,18 @@ static int get_paths(struct fields *f, const char *key, char ***out, size_t *n_o
 static int parse_action(const cJSON *o, const char *where, bool done,
 			struct ap_receipt_action *out, struct ap_err *err)
 {
-	static const char *const keys[] = { "component", "program", "args", "ok_exit_codes",
-					    "exit_code", "ok", "ran_at" };
+	static const char *const keys[] = { "component",	 "program", "args",
+					    "ok_exit_codes",	 "reboot_exit_codes",
+					    "exit_code",	 "ok",	    "ran_at",
+					    "restart_required" };
 	struct fields f = { &receipt_doc, o, where, "" };
 	struct ap_receipt_action a;
 	int64_t v;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	/* A pending action has not run: it holds only the first four. */
-	rc = check_keys(&f, keys, done ? 7 : 4, err);
+	/* A pending action has not run: it holds only the first five. */
+	rc = check_keys(&f, keys, done ? 9 : 5, err);
 	if (rc < 0)
 		return rc;
 	rc = get_str(&f, "component", false, &a.component, err);
@@ -382,6 +393,10 @@ static int parse_action(const cJSON *o, const char *where, bool done,
 	rc = get_strv(&f, "args", &a.args, &a.n_args, err);
 	if (rc == 0)
 		rc = get_ints(&f, "ok_exit_codes", &a.ok_codes, &a.n_ok_codes, err);
+	if (rc == 0 && field(&f, "reboot_exit_codes"))
+		rc = get_ints(&f, "reboot_exit_codes", &a.reboot_codes, &a.n_reboot_codes, err);
+	if (rc == 0 && done && field(&f, "restart_required"))
+		rc = get_bool(&f, "restart_required", &a.restart_required, err);
 	if (rc == 0 && done) {
 		rc = get_i64(&f, "exit_code", INT32_MIN, INT32_MAX, &v, err);
 		if (rc == 0) {

@@ -83,4 +83,9 @@ const char *ap_err_name(int code);
 /* The process exit code documented in docs/exit-codes.md for an error code. */
 int ap_err_exit_code(int code);
 
+/* Not an error: the install succeeded, and a run action exited with one of
+ * its reboot_exit_codes, so the device must restart to finish it
+ * (docs/exit-codes.md). */
+#define AP_EXIT_RESTART_REQUIRED 13
+
 #endif

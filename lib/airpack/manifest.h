@@ -53,6 +53,9 @@ struct ap_component {
 	size_t n_args;
 	int *ok_codes;  /* run: exit codes that mean success; default {0} */
 	size_t n_ok_codes;
+	int *reboot_codes; /* run: exit codes that mean "succeeded, restart required";
+			      none by default (vc_redist's 3010, 1641) */
+	size_t n_reboot_codes;
 	/* Optional, for the release's SBOM (lib/sbom.h); NULL when not stated. */
 	char *version;  /* the payload's own version, e.g. "20.10.13" */
 	char *supplier; /* who supplies it, e.g. "Microsoft" */

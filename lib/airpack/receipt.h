@@ -38,9 +38,12 @@ struct ap_receipt_action {
 	size_t n_args;
 	int *ok_codes; /* exit codes that mean success */
 	size_t n_ok_codes;
+	int *reboot_codes; /* exit codes that mean success once the device restarts */
+	size_t n_reboot_codes;
 	/* Only for done actions: */
 	int exit_code;
 	bool ok;
+	bool restart_required; /* exit_code was one of reboot_codes */
 	int64_t ran_at;
 };
 

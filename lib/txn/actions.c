@@ -89,8 +89,18 @@ out:
 	return rc;
 }
 
+static bool code_restart(const struct ap_receipt_action *a, int code)
+{
+	for (size_t i = 0; i < a->n_reboot_codes; i++)
+		if (a->reboot_codes[i] == code)
+			return true;
+	return false;
+}
+
 static bool code_ok(const struct ap_receipt_action *a, int code)
 {
+	if (code_restart(a, code))
+		return true;
 	if (a->n_ok_codes == 0)
 		return code == 0;
 	for (size_t i = 0; i < a->n_ok_codes; i++)
@@ -178,6 +188,7 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 			code = 127;
 		a->exit_code = code;
 		a->ok = run_rc == 0 && code_ok(a, code);
+		a->restart_required = run_rc == 0 && code_restart(a, code);
 		a->ran_at = ap_fsx_now();
 		grown = ap_vec_grow(r->actions, NULL, r->n_actions + 1, sizeof(*grown));
 		if (!grown) {

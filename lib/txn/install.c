@@ -52,6 +52,14 @@ static int add_action(struct ap_receipt *r, const struct ap_manifest *m,
 		return txn_nomem(err, "recording actions");
 	if (c->n_ok_codes)
 		memcpy(a->ok_codes, c->ok_codes, c->n_ok_codes * sizeof(*a->ok_codes));
+	if (c->n_reboot_codes) {
+		a->reboot_codes = calloc(c->n_reboot_codes, sizeof(*a->reboot_codes));
+		if (!a->reboot_codes)
+			return txn_nomem(err, "recording actions");
+		memcpy(a->reboot_codes, c->reboot_codes,
+		       c->n_reboot_codes * sizeof(*a->reboot_codes));
+		a->n_reboot_codes = c->n_reboot_codes;
+	}
 	for (size_t i = 0; i < c->n_args; i++) {
 		a->args[i] = ap_strdup(c->args[i]);
 		if (!a->args[i])
@@ -581,6 +589,13 @@ static void fill_result(struct ap_txn_result *res, struct inst *s, bool recovere
 		for (size_t i = 0; i < r->n_files; i++)
 			res->n_bytes += r->files[i].size;
 		res->n_pending = r->n_pending;
+		/* The actions this transaction ran are the last n_ran done. */
+		for (size_t i = r->n_actions - (n_ran < r->n_actions ? n_ran : r->n_actions);
+		     i < r->n_actions; i++)
+			if (r->actions[i].restart_required) {
+				free(res->restart_required);
+				res->restart_required = ap_strdup(r->actions[i].component);
+			}
 	}
 	res->n_kept = s->n_kept;
 	res->n_ran = n_ran;
