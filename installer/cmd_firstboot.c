@@ -14,8 +14,8 @@
 
 enum { OPT_PRODUCT = 2000, OPT_VERBOSE };
 
-static void print_result(const struct setup_opts *o, const char *product, size_t ran, int rc,
-                         const struct ap_err *err)
+static void print_result(const struct setup_opts *o, const char *product, size_t ran,
+                         const char *restart_by, int rc, const struct ap_err *err)
 {
 	if (o->json) {
 		struct ap_json j;
@@ -25,6 +25,7 @@ static void print_result(const struct setup_opts *o, const char *product, size_t
 		ap_json_str(&j, "root", setup_root(o));
 		ap_json_str(&j, "product", product);
 		ap_json_u64(&j, "ran", ran);
+		ap_json_str(&j, "restart_required", *restart_by ? restart_by : NULL);
 		ap_json_bool(&j, "ok", rc == 0);
 		if (rc)
 			ap_json_str(&j, "error", err->msg);
@@ -38,6 +39,10 @@ static void print_result(const struct setup_opts *o, const char *product, size_t
 	else
 		printf("ran %zu pending action%s under %s\n", ran, ran == 1 ? "" : "s",
 		       setup_root(o));
+	if (*restart_by)
+		printf("restart required: run action '%s' asked for it; restart the device to "
+		       "finish\n",
+		       restart_by);
 }
 
 int cmd_firstboot(int argc, char **argv)
@@ -94,8 +99,8 @@ int cmd_firstboot(int argc, char **argv)
 	to.ctx = &ev;
 	rc = ap_txn_firstboot(&to, product, &ran, &err);
 	lifecycle_log_firstboot(&o, product, ran, rc, &err);
-	print_result(&o, product, ran, rc, &err);
+	print_result(&o, product, ran, ev.restart_by, rc, &err);
 	if (rc)
 		return setup_die(&err);
-	return 0;
+	return *ev.restart_by ? AP_EXIT_RESTART_REQUIRED : 0;
 }

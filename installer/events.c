@@ -44,6 +44,11 @@ void events_on_txn(void *ctx, const struct ap_txn_event *e)
 {
 	struct events *ev = ctx;
 
+	/* A copy: the component name is the receipt's, freed before the
+	 * command prints its result. */
+	if (e->phase == AP_TXN_PH_RUN && e->restart_required)
+		snprintf(ev->restart_by, sizeof(ev->restart_by), "%s",
+			 e->component ? e->component : "");
 	if (ev->o->json) {
 		struct ap_json j;
 		ap_json_begin(&j, stdout);
@@ -61,6 +66,8 @@ void events_on_txn(void *ctx, const struct ap_txn_event *e)
 			ap_json_u64(&j, "size", e->size);
 		if (e->phase == AP_TXN_PH_RUN)
 			ap_json_int(&j, "exit_code", e->exit_code);
+		if (e->phase == AP_TXN_PH_RUN && e->restart_required)
+			ap_json_bool(&j, "restart_required", true);
 		if (e->verdict == AP_TXN_V_MODE) {
 			char m[16];
 			snprintf(m, sizeof(m), "%04o", e->expected_mode);
@@ -82,7 +89,8 @@ void events_on_txn(void *ctx, const struct ap_txn_event *e)
 	       e->component ? " " : "", e->component ? e->component : "", e->path ? ": " : "",
 	       e->path ? e->path : "");
 	if (e->phase == AP_TXN_PH_RUN)
-		printf(" (exit code %d)", e->exit_code);
+		printf(" (exit code %d%s)", e->exit_code,
+		       e->restart_required ? ": restart required" : "");
 	if (e->verdict == AP_TXN_V_MODE)
 		printf(" (mode %04o, expected %04o)", e->actual_mode, e->expected_mode);
 	if (e->detail)

@@ -12,6 +12,8 @@ struct events {
 	const struct setup_opts *o;
 	struct ap_ui_progress *bar; /* cleared before a line is printed; may be NULL */
 	bool verbose;            /* also print every file */
+	char restart_by[256];    /* set by events_on_txn: the last run action that
+				    asked for a restart (its component name), or "" */
 };
 
 void events_on_check(void *ctx, const struct ap_source_check *chk);

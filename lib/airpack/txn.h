@@ -83,6 +83,7 @@ struct ap_txn_event {
 	unsigned actual_mode;
 	uint64_t size;
 	int exit_code;               /* AP_TXN_PH_RUN */
+	bool restart_required;       /* AP_TXN_PH_RUN: exit_code is a reboot_exit_code */
 	const char *detail;          /* free text, e.g. where a conflicting file was saved */
 };
 

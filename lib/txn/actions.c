@@ -209,6 +209,7 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 		ev.component = a->component;
 		ev.path = a->program;
 		ev.exit_code = code;
+		ev.restart_required = a->restart_required;
 		ev.detail = run_rc < 0 ? run_err.msg : NULL;
 		txn_emit(o, &ev);
 		rc = txn_write_receipt(p, r, NULL, mtime, err);

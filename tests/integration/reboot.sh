@@ -75,8 +75,23 @@ echo 42 >"$codefile"
 run "$S" install --from rel "${T[@]}" --offline --root img
 is "an image install leaves the action pending: exit 0" "$rc" 0
 run "$S" firstboot --root img --run-on-host
+is "firstboot: exit 13" "$rc" 13
+contains "firstboot: the restart line" "$out" "restart required: run action 'finish'"
+contains "firstboot: the run line says so" "$out" "(exit code 42: restart required)"
 contains "firstboot: status shows the restart" \
 	"$("$S" status --root img --product rb 2>&1)" "restart required"
+
+echo 42 >"$codefile"
+run "$S" install --from rel "${T[@]}" --offline --root img2
+run "$S" firstboot --root img2 --run-on-host --json
+is "firstboot --json: exit 13" "$rc" 13
+contains "firstboot --json: the run event says so" "$out" '"restart_required":true'
+contains "firstboot --json: the result names the action" "$out" '"restart_required":"finish"'
+echo 0 >"$codefile"
+run "$S" install --from rel "${T[@]}" --offline --root img3
+run "$S" firstboot --root img3 --run-on-host
+is "firstboot without a restart: exit 0" "$rc" 0
+not_contains "and no restart line" "$out" "restart required"
 
 # Manifest rules, each naming the field.
 bad() { # name install-object expected-message
