@@ -129,6 +129,20 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 		for (size_t i = 0; i < r->n_pending; i++)
 			ap_json_arr_str(&j, r->pending[i].component);
 		ap_json_arr_end(&j);
+		ap_json_arr_begin(&j, "services");
+		for (size_t i = 0; i < r->n_services; i++) {
+			char state[64];
+
+			ap_txn_service_state(setup_root(o), r, &r->services[i], state,
+					     sizeof(state));
+			ap_json_arr_item_begin(&j);
+			ap_json_str(&j, "name", r->services[i].name);
+			ap_json_str(&j, "component", r->services[i].component);
+			ap_json_bool(&j, "registered", r->services[i].registered);
+			ap_json_str(&j, "state", state);
+			ap_json_arr_item_end(&j);
+		}
+		ap_json_arr_end(&j);
 		lifecycle_provisioning_json(&j, ps);
 		ap_json_end(&j);
 		free(highest);
@@ -171,6 +185,14 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 		for (size_t i = 0; i < r->n_pending; i++)
 			printf(" %s", r->pending[i].component);
 		printf("\n");
+	}
+	if (r->n_services)
+		printf("services:\n");
+	for (size_t i = 0; i < r->n_services; i++) {
+		char state[64];
+
+		ap_txn_service_state(setup_root(o), r, &r->services[i], state, sizeof(state));
+		printf("  %-20s %s (%s)\n", r->services[i].name, state, r->services[i].component);
 	}
 	lifecycle_provisioning_print(ps);
 }

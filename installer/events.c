@@ -83,6 +83,7 @@ void events_on_txn(void *ctx, const struct ap_txn_event *e)
 	if (ev->o->quiet)
 		return;
 	if (!ev->verbose && e->phase != AP_TXN_PH_SWITCH && e->phase != AP_TXN_PH_RUN &&
+	    e->phase != AP_TXN_PH_SERVICE &&
 	    (e->verdict == AP_TXN_V_OK || e->verdict == AP_TXN_V_REMOVED))
 		return;
 	printf("  %-10s %s%s%s%s%s", ap_txn_verdict_name(e->verdict), ap_txn_phase_name(e->phase),

@@ -131,18 +131,21 @@ static const char *const reserved_names[] = {
 	"manifest.json", "manifest.json.sig", "index.json", "index.json.sig",
 };
 
+/* a and b are the same ASCII letters in any case. */
+static bool same_ci(const char *a, const char *b)
+{
+	while (*a && *b && tolower((unsigned char)*a) == tolower((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return !*a && !*b;
+}
+
 static bool reserved_name(const char *name)
 {
-	for (size_t i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++) {
-		const char *a = reserved_names[i], *b = name;
-
-		while (*a && *b && tolower((unsigned char)*a) == tolower((unsigned char)*b)) {
-			a++;
-			b++;
-		}
-		if (!*a && !*b)
+	for (size_t i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++)
+		if (same_ci(reserved_names[i], name))
 			return true;
-	}
 	return false;
 }
 
@@ -360,6 +363,13 @@ static void component_release(struct ap_component *c)
 	free_strv(c->args, c->n_args);
 	free(c->ok_codes);
 	free(c->reboot_codes);
+	if (c->service) {
+		free(c->service->name);
+		free(c->service->program);
+		free_strv(c->service->args, c->service->n_args);
+		free(c->service->description);
+		free(c->service);
+	}
 	free(c->version);
 	free(c->supplier);
 	free(c->license);
@@ -630,6 +640,67 @@ static int check_reboot_codes(const struct ap_component *c, const char *inst, st
 	return 0;
 }
 
+/* install.service: a safe name of at most 64 bytes, a program (extract
+ * only) that is a safe relative path, no description left empty. */
+static int check_service(const struct ap_component *c, const char *inst, struct ap_err *err)
+{
+	const struct ap_manifest_service *sv = c->service;
+	char p[PATH_BUF], q[QUOTE_BUF];
+	int rc;
+
+	if (!sv)
+		return 0;
+	ap_jsonx_path(p, "%s.service", inst);
+	if (c->action == AP_ACTION_RUN)
+		return fail(err, p, "only allowed with action \"extract\" or \"copy\", got \"run\"");
+	ap_jsonx_path(p, "%s.service.name", inst);
+	if ((rc = check_name(p, "service name", sv->name, err)))
+		return rc;
+	if (strlen(sv->name) > 64)
+		return fail(err, p, "expected at most 64 bytes, got %zu", strlen(sv->name));
+	ap_jsonx_path(p, "%s.service.program", inst);
+	if (c->action == AP_ACTION_COPY && sv->program)
+		return fail(err, p, "only allowed with action \"extract\" (a copied file is the "
+			    "program)");
+	if (c->action == AP_ACTION_EXTRACT && (rc = check_relpath(p, sv->program, false, err)))
+		return rc;
+	for (size_t j = 0; j < sv->n_args; j++) {
+		ap_jsonx_path(p, "%s.service.args[%zu]", inst, j);
+		if (!sv->args[j])
+			return fail(err, p, "required field is missing");
+		if (has_control(sv->args[j]))
+			return fail(err, p, "expected no control characters, got %s",
+				    ap_jsonx_quote(sv->args[j], q, sizeof(q)));
+	}
+	ap_jsonx_path(p, "%s.service.description", inst);
+	if (sv->description && (!*sv->description || has_control(sv->description)))
+		return fail(err, p, "expected a non-empty string without control characters");
+	return 0;
+}
+
+/* Two components may not register services of one name (the OS knows
+ * names case-insensitively on Windows, so compare so everywhere). */
+static int check_service_names(const struct ap_manifest *m, struct ap_err *err)
+{
+	char p[PATH_BUF], q[QUOTE_BUF];
+
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_manifest_service *a = m->components[i].service;
+
+		for (size_t k = 0; a && k < i; k++) {
+			const struct ap_manifest_service *b = m->components[k].service;
+
+			if (b && same_ci(a->name, b->name)) {
+				ap_jsonx_path(p, "components[%zu].install.service.name", i);
+				return fail(err, p, "service %s is also registered by component %s",
+					    ap_jsonx_quote(a->name, q, sizeof(q)),
+					    m->components[k].name);
+			}
+		}
+	}
+	return 0;
+}
+
 static int validate_component(const struct ap_manifest *m, size_t i, enum ap_manifest_kind kind,
                               struct ap_err *err)
 {
@@ -639,6 +710,8 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 
 	ap_jsonx_path(base, "components[%zu]", i);
 	ap_jsonx_join(inst, base, "install");
+	if ((rc = check_service(c, inst, err)))
+		return rc;
 
 	ap_jsonx_join(p, base, "name");
 	if ((rc = check_name(p, "name", c->name, err)))
@@ -886,6 +959,8 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 	for (size_t i = 0; i < m->n_components; i++)
 		if ((rc = validate_component(m, i, kind, err)))
 			return rc;
+	if ((rc = check_service_names(m, err)))
+		return rc;
 	return check_unique(m, err);
 }
 
@@ -1095,9 +1170,43 @@ static int parse_reboot_codes(const cJSON *j, const char *path, struct ap_compon
 	return rc;
 }
 
-enum { I_ACTION, I_TO, I_MODE, I_ARGS, I_OK, I_REBOOT, I_EXPANDED, I_COUNT };
+enum { I_ACTION, I_TO, I_MODE, I_ARGS, I_OK, I_REBOOT, I_EXPANDED, I_SERVICE, I_COUNT };
 static const char *const install_fields[I_COUNT] = {
-	"action", "to", "mode", "args", "ok_exit_codes", "reboot_exit_codes", "expanded"};
+	"action", "to", "mode", "args", "ok_exit_codes", "reboot_exit_codes", "expanded", "service"};
+
+enum { SV_NAME, SV_PROGRAM, SV_ARGS, SV_DESCRIPTION, SV_COUNT };
+static const char *const service_fields[SV_COUNT] = {"name", "program", "args", "description"};
+
+/* install.service; what each field may hold is checked by validate. */
+static int parse_service(const cJSON *j, const char *path, struct ap_component *c,
+			 struct ap_err *err)
+{
+	const cJSON *v[SV_COUNT];
+	char p[PATH_BUF];
+	struct ap_manifest_service *sv;
+	int rc;
+
+	if (!cJSON_IsObject(j))
+		return fail(err, path, "expected an object with a name, got %s",
+			    ap_jsonx_type_name(j));
+	if ((rc = ap_jsonx_fields(&doc, j, path, service_fields, SV_COUNT, v, err)))
+		return rc;
+	sv = calloc(1, sizeof(*sv));
+	if (!sv)
+		return ap_jsonx_nomem(&doc, err);
+	c->service = sv;
+	ap_jsonx_join(p, path, "name");
+	if ((rc = get_string(v[SV_NAME], p, true, &sv->name, err)))
+		return rc;
+	ap_jsonx_join(p, path, "program");
+	if ((rc = get_string(v[SV_PROGRAM], p, false, &sv->program, err)))
+		return rc;
+	ap_jsonx_join(p, path, "args");
+	if ((rc = get_strv(v[SV_ARGS], p, &sv->args, &sv->n_args, err)))
+		return rc;
+	ap_jsonx_join(p, path, "description");
+	return get_string(v[SV_DESCRIPTION], p, false, &sv->description, err);
+}
 
 enum { X_SIZE, X_FILES, X_COUNT };
 static const char *const expanded_fields[X_COUNT] = {"size", "files"};
@@ -1184,6 +1293,10 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 	if (v[I_ARGS] && c->action != AP_ACTION_RUN)
 		return fail(err, p, "only allowed with action \"run\", got \"%s\"", act);
 	if ((rc = get_strv(v[I_ARGS], p, &c->args, &c->n_args, err)))
+		return rc;
+
+	ap_jsonx_join(p, path, "service");
+	if (v[I_SERVICE] && (rc = parse_service(v[I_SERVICE], p, c, err)))
 		return rc;
 
 	ap_jsonx_join(p, path, "reboot_exit_codes");
@@ -1447,6 +1560,15 @@ static cJSON *component_json(const struct ap_component *c)
 
 		if (!x || !ap_jsonx_add(x, "size", ap_jsonx_u64(c->expanded_size)) ||
 		    !ap_jsonx_add(x, "files", ap_jsonx_u64(c->expanded_files)))
+			goto fail;
+	}
+	if (c->service) {
+		const struct ap_manifest_service *sv = c->service;
+		cJSON *x = cJSON_AddObjectToObject(inst, "service");
+
+		if (!x || !add_str(x, "name", sv->name) || !add_str(x, "program", sv->program) ||
+		    !add_strv(x, "args", sv->args, sv->n_args) ||
+		    !add_str(x, "description", sv->description))
 			goto fail;
 	}
 	if (c->action == AP_ACTION_EXTRACT)

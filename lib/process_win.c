@@ -70,6 +70,55 @@ static bool quote_arg(struct wbuf *b, const wchar_t *arg)
 	return wbuf_put(b, L'"', 1);
 }
 
+/* The command line for program (slashes turned to backslashes) and args in
+ * *out (the program's wide path in *wprog_out unless NULL); AP_E_RUN when
+ * a string is not UTF-8. */
+static int command_line(const char *program, char *const *args, size_t n_args, wchar_t **out,
+			wchar_t **wprog_out, struct ap_err *err)
+{
+	struct wbuf cmd = {NULL, 0, 0};
+	wchar_t *wprog = ap_fsx_utf8_to_wide(program);
+	int rc = 0;
+
+	if (!wprog)
+		return ap_err_set(err, AP_E_RUN, "cannot run '%s': its path is not valid UTF-8",
+				  program);
+	for (wchar_t *p = wprog; *p; p++) {
+		if (*p == L'/')
+			*p = L'\\';
+	}
+	if (!quote_arg(&cmd, wprog))
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory running '%s'", program);
+	for (size_t i = 0; i < n_args && rc == 0; i++) {
+		wchar_t *w = ap_fsx_utf8_to_wide(args[i]);
+		bool ok = w && quote_arg(&cmd, w);
+
+		free(w);
+		if (!ok)
+			rc = ap_err_set(err, AP_E_RUN,
+					"cannot run '%s': argument %zu is not valid UTF-8 "
+					"(or out of memory)",
+					program, i + 1);
+	}
+	if (rc < 0) {
+		free(wprog);
+		free(cmd.s);
+		return rc;
+	}
+	if (wprog_out)
+		*wprog_out = wprog;
+	else
+		free(wprog);
+	*out = cmd.s;
+	return 0;
+}
+
+int ap_process_command_line(const char *program, char *const *args, size_t n_args,
+			    wchar_t **out, struct ap_err *err)
+{
+	return command_line(program, args, n_args, out, NULL, err);
+}
+
 static int start_fail(struct ap_err *err, const char *program, const char *cwd, const wchar_t *wcwd)
 {
 	DWORD e = GetLastError();
@@ -140,35 +189,18 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 
 	if (!program || !*program)
 		return ap_err_set(err, AP_E_USAGE, "no program to run");
-	wprog = ap_fsx_utf8_to_wide(program);
-	if (!wprog || (cwd && !(wcwd = ap_fsx_utf8_to_wide(cwd)))) {
-		rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': its path is not valid UTF-8",
+	if (cwd && !(wcwd = ap_fsx_utf8_to_wide(cwd))) {
+		rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': its folder is not valid UTF-8",
 		                program);
 		goto out;
 	}
-	for (wchar_t *p = wprog; *p; p++) {
-		if (*p == L'/')
-			*p = L'\\';
-	}
+	rc = command_line(program, args, n_args, &cmd.s, &wprog, err);
+	if (rc < 0)
+		goto out;
 	if (wcwd) {
 		for (wchar_t *p = wcwd; *p; p++) {
 			if (*p == L'/')
 				*p = L'\\';
-		}
-	}
-	if (!quote_arg(&cmd, wprog))
-		goto nomem;
-	for (size_t i = 0; i < n_args; i++) {
-		wchar_t *w = ap_fsx_utf8_to_wide(args[i]);
-		bool ok = w && quote_arg(&cmd, w);
-
-		free(w);
-		if (!ok) {
-			rc = ap_err_set(err, AP_E_RUN,
-			                "cannot run '%s': argument %zu is not valid UTF-8 "
-			                "(or out of memory)",
-			                program, i + 1);
-			goto out;
 		}
 	}
 	memset(&si, 0, sizeof(si));
@@ -199,9 +231,6 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 	/* Exit codes are 32-bit unsigned on Windows (0xC0000005 for a crash);
 	 * they are kept bit for bit. */
 	*exit_code = (int)code;
-	goto out;
-nomem:
-	rc = ap_err_set(err, AP_E_NOMEM, "out of memory running '%s'", program);
 out:
 	free(cmd.s);
 	free(wprog);

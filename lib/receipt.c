@@ -57,6 +57,20 @@ static void free_actions(struct ap_receipt_action *v, size_t n)
 	free(v);
 }
 
+void ap_receipt_service_release(struct ap_receipt_service *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s->component);
+	free(s->program);
+	for (size_t i = 0; i < s->n_args; i++)
+		free(s->args[i]);
+	free(s->args);
+	free(s->description);
+	memset(s, 0, sizeof(*s));
+}
+
 void ap_receipt_free(struct ap_receipt *r)
 {
 	if (!r)
@@ -85,6 +99,9 @@ void ap_receipt_free(struct ap_receipt *r)
 	free(r->files);
 	free_actions(r->pending, r->n_pending);
 	free_actions(r->actions, r->n_actions);
+	for (size_t i = 0; i < r->n_services; i++)
+		ap_receipt_service_release(&r->services[i]);
+	free(r->services);
 	free(r);
 }
 
@@ -251,6 +268,22 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 	for (size_t i = 0; i < r->n_actions; i++)
 		if (!add_action(arr, &r->actions[i], true))
 			goto nomem;
+	if (r->n_services) {
+		arr = cJSON_CreateArray();
+		if (!ap_jsonx_add(root, "services", arr))
+			goto nomem;
+	}
+	for (size_t i = 0; i < r->n_services; i++) {
+		const struct ap_receipt_service *s = &r->services[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!ap_jsonx_push(arr, o) || !add_str(o, "name", s->name) ||
+		    !add_str(o, "component", s->component) || !add_str(o, "program", s->program) ||
+		    !add_strv(o, "args", s->args, s->n_args) ||
+		    (s->description && !add_str(o, "description", s->description)) ||
+		    !ap_jsonx_add(o, "registered", cJSON_CreateBool(s->registered)))
+			goto nomem;
+	}
 	rc = ap_jsonx_print(&receipt_doc, root, json, len, err);
 	goto out;
 nomem:
@@ -515,13 +548,65 @@ out:
 	return rc;
 }
 
+static int parse_service(const cJSON *o, const char *where, struct ap_receipt_service *s,
+			 struct ap_err *err)
+{
+	static const char *const keys[] = { "name", "component", "program", "args",
+					    "description", "registered" };
+	struct fields f = { &receipt_doc, o, where, "" };
+	int rc = check_keys(&f, keys, sizeof(keys) / sizeof(keys[0]), err);
+
+	if (rc == 0)
+		rc = get_str(&f, "name", false, &s->name, err);
+	if (rc == 0 && !ap_manifest_safe_name(s->name))
+		rc = ap_err_set(err, AP_E_STATE, "%s.name: expected a safe name", where);
+	if (rc == 0)
+		rc = get_str(&f, "component", false, &s->component, err);
+	if (rc == 0)
+		rc = get_str(&f, "program", false, &s->program, err);
+	if (rc == 0 && !ap_manifest_safe_relpath(s->program, false))
+		rc = ap_err_set(err, AP_E_STATE, "%s.program: expected a safe relative path",
+				where);
+	if (rc == 0)
+		rc = get_strv(&f, "args", &s->args, &s->n_args, err);
+	if (rc == 0 && field(&f, "description"))
+		rc = get_str(&f, "description", false, &s->description, err);
+	if (rc == 0)
+		rc = get_bool(&f, "registered", &s->registered, err);
+	return rc;
+}
+
+static int parse_services(struct fields *rf, struct ap_receipt *r, struct ap_err *err)
+{
+	const cJSON *arr = NULL, *it;
+	char where[AP_JSONX_PATH_MAX];
+	size_t n, i = 0;
+	int rc = get_array(rf, "services", &arr, &n, err);
+
+	if (rc < 0 || n == 0)
+		return rc;
+	r->services = calloc(n, sizeof(*r->services));
+	if (!r->services)
+		return ap_jsonx_nomem(rf->d, err);
+	cJSON_ArrayForEach(it, arr)
+	{
+		ap_jsonx_index(where, "services", i);
+		r->n_services = i + 1;
+		rc = parse_service(it, where, &r->services[i], err);
+		if (rc < 0)
+			return rc;
+		i++;
+	}
+	return 0;
+}
+
 int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, struct ap_err *err)
 {
 	static const char *const keys[] = { "format", "product", "version", "channel",
 					    "prefix", "key_id", "manifest_sha256",
 					    "installed_at", "pinned_version", "freshness", "data_dirs",
 					    "created_data_dirs", "dirs", "files", "pending",
-					    "actions" };
+					    "actions", "services" };
 	struct fields f = { &receipt_doc, NULL, "receipt", "" };
 	struct ap_receipt *r = NULL;
 	const cJSON *arr = NULL, *it;
@@ -619,6 +704,8 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 	rc = parse_actions(&f, "pending", false, &r->pending, &r->n_pending, err);
 	if (rc == 0)
 		rc = parse_actions(&f, "actions", true, &r->actions, &r->n_actions, err);
+	if (rc == 0 && field(&f, "services"))
+		rc = parse_services(&f, r, err);
 	if (rc < 0)
 		goto out;
 	ap_receipt_sort(r);

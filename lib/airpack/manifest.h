@@ -31,6 +31,17 @@ enum ap_action {
 	AP_ACTION_RUN,     /* copy to prefix/to, then execute it with args */
 };
 
+/* install.service: the component holds a long-running program the install
+ * registers with the OS's service manager (docs/services.md). */
+struct ap_manifest_service {
+	char *name;        /* the service's name: a safe name, at most 64 bytes */
+	char *program;     /* extract: the program, relative to the component's `to`;
+			      NULL for copy (the file it installs) */
+	char **args;       /* its arguments */
+	size_t n_args;
+	char *description; /* may be NULL */
+};
+
 struct ap_component {
 	char *name;     /* unique; a safe name (see ap_manifest_safe_name) */
 	char *file;     /* the payload's file name; a safe name */
@@ -56,6 +67,7 @@ struct ap_component {
 	int *reboot_codes; /* run: exit codes that mean "succeeded, restart required";
 			      none by default (vc_redist's 3010, 1641) */
 	size_t n_reboot_codes;
+	struct ap_manifest_service *service; /* extract/copy: NULL when it has none */
 	/* Optional, for the release's SBOM (lib/sbom.h); NULL when not stated. */
 	char *version;  /* the payload's own version, e.g. "20.10.13" */
 	char *supplier; /* who supplies it, e.g. "Microsoft" */

@@ -14,6 +14,16 @@
 int ap_process_run(const char *program, char *const *args, size_t n_args,
 		   const char *cwd, int *exit_code, struct ap_err *err);
 
+#ifdef _WIN32
+#include <wchar.h>
+/* The command line ap_process_run gives program and args, each quoted so
+ * the C runtime's parser gives them back exactly (malloc'd, in *out); the
+ * service manager takes one in this form.  AP_E_RUN when a string is not
+ * UTF-8. */
+int ap_process_command_line(const char *program, char *const *args, size_t n_args,
+			    wchar_t **out, struct ap_err *err);
+#endif
+
 /* Whether process pid still runs (true when that cannot be told, so a
  * caller never removes what a live process may be writing). */
 bool ap_process_alive(long pid);

@@ -47,6 +47,17 @@ struct ap_receipt_action {
 	int64_t ran_at;
 };
 
+/* A service the release registered with the OS (docs/services.md). */
+struct ap_receipt_service {
+	char *name;
+	char *component;
+	char *program;     /* relative to the root */
+	char **args;
+	size_t n_args;
+	char *description; /* may be NULL */
+	bool registered;   /* false: waits for firstboot (a Windows image root) */
+};
+
 struct ap_receipt {
 	char *format;   /* AP_RECEIPT_FORMAT */
 	char *product;
@@ -75,7 +86,12 @@ struct ap_receipt {
 	size_t n_pending;
 	struct ap_receipt_action *actions; /* done, in the order they ran */
 	size_t n_actions;
+	struct ap_receipt_service *services; /* in manifest order; written only when
+						 there are some */
+	size_t n_services;
 };
+
+void ap_receipt_service_release(struct ap_receipt_service *s);
 
 /* Parse receipt JSON (need not be NUL-terminated).  Checks every field,
  * sorts files and dirs and refuses duplicate or unsafe paths.  On success

@@ -49,6 +49,8 @@ enum ap_txn_phase {
 	AP_TXN_PH_PENDING, /* a run action was recorded as pending */
 	AP_TXN_PH_VERIFY,  /* verify checked a file */
 	AP_TXN_PH_REMOVE,  /* uninstall handled a path */
+	AP_TXN_PH_SERVICE, /* a service was stopped, registered, started or removed
+			      (component: its component; path: its name; detail: what) */
 };
 
 enum ap_txn_verdict {
@@ -158,6 +160,12 @@ struct ap_txn_result {
 };
 #define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, NULL, NULL }
 void ap_txn_result_release(struct ap_txn_result *r);
+
+/* What the OS says of the service s of receipt r installed in root (NULL:
+ * this host's root), for status: "running", "stopped", "enabled (starts at
+ * boot)", "waits for firstboot", ... (airpack/service.h). */
+void ap_txn_service_state(const char *root, const struct ap_receipt *r,
+			  const struct ap_receipt_service *s, char *out, size_t size);
 
 /* The release ap_txn_install installs and where its payloads come from. */
 struct ap_txn_release {

@@ -130,7 +130,7 @@ static void format_codes(const struct ap_receipt_action *a, char *buf, size_t si
 /* root is this host's root (ap_fsx_default_root: "/", or the system drive
  * on Windows; the same folder, however it is spelt).  When that cannot be
  * told, it is not: the actions stay pending. */
-static bool is_host_root(const struct ap_state *p)
+bool txn_is_host_root(const struct ap_state *p)
 {
 	const char *host = ap_fsx_default_root();
 	struct ap_file_id a, b;
@@ -146,7 +146,7 @@ enum run_where txn_run_where(const struct ap_state *p, const struct ap_txn_opts 
 {
 	if (o && o->no_run)
 		return RUN_PENDING;
-	if (!o || !o->root || is_host_root(p) || o->run_in == AP_TXN_RUN_HOST)
+	if (!o || !o->root || txn_is_host_root(p) || o->run_in == AP_TXN_RUN_HOST)
 		return RUN_HOST;
 	return o->run_in == AP_TXN_RUN_ROOT ? RUN_CHROOT : RUN_PENDING;
 }
@@ -293,6 +293,9 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 			rc = firstboot_where(&p, o, &where, err);
 		if (rc == 0 && r->n_pending > 0)
 			rc = txn_run_pending(&p, r, o, where, &ran, err);
+		/* Services an image install could not register (Windows). */
+		if (rc == 0)
+			rc = txn_services_apply(&p, NULL, r, o, err);
 		if (r && (rc == 0 || rc == AP_E_RUN)) {
 			struct ap_err e2 = AP_ERR_INIT;
 			int mrc = txn_set_pending_marker(&p, r->n_pending > 0, -1, rc == 0 ? err : &e2);

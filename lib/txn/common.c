@@ -72,6 +72,8 @@ const char *ap_txn_phase_name(enum ap_txn_phase p)
 		return "verify";
 	case AP_TXN_PH_REMOVE:
 		return "remove";
+	case AP_TXN_PH_SERVICE:
+		return "service";
 	}
 	return "unknown";
 }

@@ -193,6 +193,8 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	for (size_t i = 0; i < m->n_components && rc == 0; i++)
 		if (m->components[i].action == AP_ACTION_RUN)
 			rc = add_action(r, m, &m->components[i], err);
+	if (rc == 0)
+		rc = txn_services_record(r, m, err);
 	if (rc < 0)
 		goto out;
 	*out = r;
@@ -681,7 +683,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	size_t n_ran = 0;
 	bool recovered = false, had_prefix = false, same = false;
 	struct ap_file_id stage_id;
-	bool journaled = false, switched = false;
+	bool journaled = false, switched = false, stopped = false;
 	int rc;
 
 	if (!o)
@@ -831,7 +833,12 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	if (rc < 0)
 		goto out;
 
-	rc = check_old_in_use(&s, err);
+	/* The old release's services stop before their files are checked and
+	 * replaced (started again if this install is undone). */
+	rc = txn_services_prepare(p, s.old, r, o, err);
+	stopped = true;
+	if (rc == 0)
+		rc = check_old_in_use(&s, err);
 	if (rc < 0)
 		goto out;
 	/* New state files, then the journal that makes the switch recoverable. */
@@ -886,6 +893,10 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	} else if (r->n_pending > 0) {
 		rc = txn_run_pending(p, r, o, s.run, &n_ran, err);
 	}
+	/* Services once every file is in place and the run actions (such as
+	 * a runtime the service needs) succeeded. */
+	if (rc == 0)
+		rc = txn_services_apply(p, s.old, r, o, err);
 	if (rc == 0 || rc == AP_E_RUN) {
 		struct ap_err e2 = AP_ERR_INIT;
 		int trc = fix_state_times(&s, r, rc == 0 ? err : &e2);
@@ -908,6 +919,8 @@ out:
 		else if (s.stage_abs)
 			ap_fsx_rm_rf(s.stage_abs, &undo);
 		ap_state_clean_new(p, &undo);
+		if (stopped)
+			txn_services_restart(p, s.old, o);
 	}
 	free(json);
 	ap_receipt_free(old);

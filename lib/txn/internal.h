@@ -78,6 +78,23 @@ struct others {
 	struct other *v;
 	size_t n;
 };
+/* actions.c: whether p's root is this host's own (the running system). */
+bool txn_is_host_root(const struct ap_state *p);
+
+/* services.c (airpack/service.h) */
+int txn_services_record(struct ap_receipt *r, const struct ap_manifest *m, struct ap_err *err);
+/* Before the switch: every service of r can be registered (none of its
+ * names taken by what airpack did not write), then the old release's stop
+ * (the host only). */
+int txn_services_prepare(const struct ap_state *p, const struct ap_receipt *old,
+			 const struct ap_receipt *r, const struct ap_txn_opts *o, struct ap_err *err);
+void txn_services_restart(const struct ap_state *p, const struct ap_receipt *old,
+			  const struct ap_txn_opts *o);
+int txn_services_apply(const struct ap_state *p, const struct ap_receipt *old,
+		       struct ap_receipt *r, const struct ap_txn_opts *o, struct ap_err *err);
+int txn_services_remove(const struct ap_state *p, const struct ap_receipt *r,
+			const struct ap_txn_opts *o, struct ap_err *err);
+
 /* common.c */
 char *txn_join(const char *a, const char *b);
 int txn_nomem(struct ap_err *err, const char *what);

@@ -223,6 +223,8 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 		if (rc < 0)
 			goto out;
 	}
+	/* Its services first: stopped, so their files can go. */
+	rc = txn_services_remove(&p, r, o, err);
 	for (size_t i = 0; i < r->n_files && rc == 0; i++)
 		rc = remove_file(&u, p.root, &r->files[i], err);
 	if (rc == 0)

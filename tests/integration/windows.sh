@@ -291,4 +291,59 @@ is "bytes sent = bytes missing" "$(nginx_bytes)" \
 	$(($(size_of pay/moby-engine.zip) + $(size_of pay/install-check.exe)))
 check "the same files as the whole setup.exe installed" diff -r ref "root2/Program Files/sample-win"
 
+# Services (docs/services.md): on the host's root (C: under wine) the
+# Service Control Manager registers the release's service and starts it
+# (the test tool runs as a real service: ap-argv-tool --service); status
+# asks the manager; uninstall stops and deletes it.  In an image root the
+# registration waits for firstboot.  A service of that name airpack did not
+# register is left alone.
+svcname=airpack-test-svc
+ready=$(winpath "$tmp/svc-ready.txt")
+mkdir -p svcpay
+cp "$TOOL" svcpay/svcd.exe
+svc_release() { # service-name
+	cat <<EOF
+{ "format": "airpack/1", "product": "svc-win", "version": "1.0.0", "platform": "windows-amd64",
+  "prefix": "Program Files/svc-win",
+  "components": [ { "name": "svcd", "file": "svcd.exe", "install": { "action": "copy",
+    "to": "bin/svcd.exe", "service": { "name": "$1",
+      "args": [ "--service", "$1", "${ready//\\/\\\\}" ], "description": "airpack test service" } } } ] }
+EOF
+}
+svc_release "$svcname" >svc.json
+run "$A" build svc.json --payloads svcpay --key key.pem --layout svcrel --quiet
+is "services: a Windows release with a service builds" "$rc" 0
+svcrel=$(winpath "$tmp/svcrel")
+wtrust=$(winpath "$tmp/key.pub.pem")
+run "$W" "$EXE" install --from "$svcrel" --trust "$wtrust" --offline
+is "services: the install into C: exits 0" "$rc" 0
+[ "$rc" = 0 ] || diag "$out"
+contains "services: it says the service is registered and started" "$out" "registered and started"
+exists "services: the service ran (wrote its ready file)" svc-ready.txt
+run "$W" sc query "$svcname"
+contains "services: sc query says RUNNING" "$out" "RUNNING"
+run "$W" "$EXE" status --product svc-win
+contains "services: status asks the manager" "$out" "$svcname     running (svcd)"
+run "$W" "$EXE" install --from "$svcrel" --trust "$wtrust" --offline --root "$(winpath "$tmp/svcimg")"
+is "services: an image root install exits 0" "$rc" 0
+contains "services: the registration waits for firstboot" "$out" "firstboot registers it on the device"
+run "$W" "$EXE" status --product svc-win --root "$(winpath "$tmp/svcimg")"
+contains "services: status of the image says so" "$out" "waits for firstboot"
+run "$W" "$EXE" uninstall --product svc-win
+is "services: uninstall exits 0" "$rc" 0
+contains "services: it stops and removes the service" "$out" "stopped and removed"
+run "$W" sc query "$svcname"
+not_contains "services: the service is gone" "$out" "RUNNING"
+isnt "services: sc query of it fails (it does not exist)" "$rc" 0
+run "$W" sc create airpack-foreign-svc binPath= 'C:\windows\system32\notepad.exe'
+svc_release airpack-foreign-svc >svc2.json
+"$A" build svc2.json --payloads svcpay --key key.pem --layout svcrel2 --quiet
+run "$W" "$EXE" install --from "$(winpath "$tmp/svcrel2")" --trust "$wtrust" --offline
+is "services: a service of that name airpack did not register: exit 1" "$rc" 1
+contains "services: named, and left as it is" "$out" "was not registered by airpack-setup for 'svc-win': left as it is"
+absent "services: refused before the switch" "$wp/drive_c/Program Files/svc-win"
+run "$W" sc query airpack-foreign-svc
+contains "services: the other service is still there" "$out" "airpack-foreign-svc"
+"$W" sc delete airpack-foreign-svc >/dev/null 2>&1
+
 done_testing

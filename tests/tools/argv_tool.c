@@ -5,7 +5,12 @@
  *
  * ap-argv-tool --hold FILE READY SECONDS: keep FILE open (the C runtime's
  * sharing: no one may delete or move it on Windows), write READY, and exit
- * after SECONDS (at most 120): a running program holding a file. */
+ * after SECONDS (at most 120): a running program holding a file.
+ *
+ * ap-argv-tool --service NAME READY (Windows): run as the service NAME
+ * under the Service Control Manager: report running, write READY, and
+ * stop when told to (or after 300 s): the service a release registers in
+ * tests/integration/windows.sh. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +49,67 @@ static int hold(const char *file, const char *ready, const char *seconds)
 	return 0;
 }
 
+#ifdef _WIN32
+static SERVICE_STATUS_HANDLE svc_handle;
+static SERVICE_STATUS svc_status;
+static HANDLE svc_stop;
+static wchar_t svc_name[256];
+static const char *svc_ready;
+
+static void svc_report(DWORD state)
+{
+	svc_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+	svc_status.dwCurrentState = state;
+	svc_status.dwControlsAccepted = state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP : 0;
+	SetServiceStatus(svc_handle, &svc_status);
+}
+
+static DWORD WINAPI svc_control(DWORD control, DWORD type, void *data, void *ctx)
+{
+	(void)type;
+	(void)data;
+	(void)ctx;
+	if (control == SERVICE_CONTROL_STOP) {
+		svc_report(SERVICE_STOP_PENDING);
+		SetEvent(svc_stop);
+	}
+	return NO_ERROR;
+}
+
+static void WINAPI svc_main(DWORD argc, wchar_t **argv)
+{
+	struct ap_err err = AP_ERR_INIT;
+
+	(void)argc;
+	(void)argv;
+	svc_handle = RegisterServiceCtrlHandlerExW(svc_name, svc_control, NULL);
+	if (!svc_handle)
+		return;
+	svc_stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+	svc_report(SERVICE_RUNNING);
+	ap_fsx_write_atomic(svc_ready, "running\n", 8, 0644, &err);
+	WaitForSingleObject(svc_stop, 300 * 1000);
+	svc_report(SERVICE_STOPPED);
+}
+
+static int service(const char *name, const char *ready)
+{
+	SERVICE_TABLE_ENTRYW table[2];
+	wchar_t *w = ap_fsx_utf8_to_wide(name);
+
+	if (!w || wcslen(w) >= sizeof(svc_name) / sizeof(svc_name[0]))
+		return 2;
+	memcpy(svc_name, w, (wcslen(w) + 1) * sizeof(*w));
+	free(w);
+	svc_ready = ready;
+	table[0].lpServiceName = svc_name;
+	table[0].lpServiceProc = svc_main;
+	table[1].lpServiceName = NULL;
+	table[1].lpServiceProc = NULL;
+	return StartServiceCtrlDispatcherW(table) ? 0 : 3;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	struct ap_err err = AP_ERR_INIT;
@@ -54,6 +120,10 @@ int main(int argc, char **argv)
 	if (ap_fsx_utf8_args(&argc, &argv, &err) == 0 && argc == 5 &&
 	    strcmp(argv[1], "--hold") == 0)
 		return hold(argv[2], argv[3], argv[4]);
+#ifdef _WIN32
+	if (err.code == 0 && argc == 4 && strcmp(argv[1], "--service") == 0)
+		return service(argv[2], argv[3]);
+#endif
 	if (err.code != 0 || argc < 3) {
 		fprintf(stderr, "usage: ap-argv-tool OUT CODE [ARGS...]\n");
 		return 2;
