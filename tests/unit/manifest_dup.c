@@ -37,6 +37,9 @@ static int copy_component(const struct ap_component *s, struct ap_component *d)
 	d->aliases = d->urls = d->args = NULL;
 	d->n_aliases = d->n_urls = d->n_args = d->n_ok_codes = 0;
 	d->ok_codes = NULL;
+	d->reboot_codes = NULL;
+	d->n_reboot_codes = 0;
+	d->service = NULL;
 	d->version = d->supplier = d->license = NULL;
 	if (copy_str(s->name, &d->name) || copy_str(s->file, &d->file) || copy_str(s->to, &d->to) ||
 	    copy_str(s->version, &d->version) || copy_str(s->supplier, &d->supplier) ||
@@ -51,6 +54,26 @@ static int copy_component(const struct ap_component *s, struct ap_component *d)
 			return -1;
 		memcpy(d->ok_codes, s->ok_codes, s->n_ok_codes * sizeof(*d->ok_codes));
 		d->n_ok_codes = s->n_ok_codes;
+	}
+	if (s->n_reboot_codes && s->reboot_codes) {
+		d->reboot_codes = calloc(s->n_reboot_codes, sizeof(*d->reboot_codes));
+		if (!d->reboot_codes)
+			return -1;
+		memcpy(d->reboot_codes, s->reboot_codes,
+		       s->n_reboot_codes * sizeof(*d->reboot_codes));
+		d->n_reboot_codes = s->n_reboot_codes;
+	}
+	if (s->service) {
+		const struct ap_manifest_service *ss = s->service;
+		struct ap_manifest_service *ds = calloc(1, sizeof(*ds));
+
+		if (!ds)
+			return -1;
+		d->service = ds;
+		if (copy_str(ss->name, &ds->name) || copy_str(ss->program, &ds->program) ||
+		    copy_str(ss->description, &ds->description) ||
+		    copy_strv(ss->args, ss->n_args, &ds->args, &ds->n_args))
+			return -1;
 	}
 	return 0;
 }
