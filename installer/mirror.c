@@ -596,6 +596,63 @@ out:
 	return rc;
 }
 
+int setup_oci_list(struct setup_opts *o, const char *mirror, const struct ap_sign_trust *trust,
+		   setup_oci_tag_fn fn, void *ctx, struct ap_err *err)
+{
+	struct ap_oci *c = NULL;
+	char **tags = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (o->offline)
+		return ap_err_set(err, AP_E_USAGE, "--offline: a registry cannot be read without "
+						   "the network");
+	rc = oci_open(o, mirror, &c, err);
+	if (rc == 0)
+		rc = ap_oci_tags(c, &tags, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct setup_oci_tag t;
+		struct ap_oci_pulled p;
+		struct ap_release *r = NULL;
+		struct ap_err e = AP_ERR_INIT;
+		int prc;
+
+		memset(&t, 0, sizeof(t));
+		memset(&p, 0, sizeof(p));
+		t.name = ap_oci_name(c);
+		t.tag = tags[i];
+		prc = ap_oci_pull(c, tags[i], &p, &e);
+		if (prc == AP_E_AUTH || prc == AP_E_NOMEM) {
+			*err = e;
+			rc = prc;
+			break;
+		}
+		if (prc == 0)
+			prc = ap_release_from_mem(p.manifest, p.manifest_len, p.sig, p.sig_len, NULL,
+						  &r, &e);
+		if (prc == 0 && trust)
+			prc = ap_release_check_sig(r, trust, false, &e);
+		else if (prc == 0)
+			prc = ap_err_set(&e, AP_E_UNTRUSTED, "no trusted key (--trust KEY)");
+		t.digest = p.digest;
+		if (r) {
+			t.product = r->manifest->product;
+			t.version = r->manifest->version;
+			t.channel = r->manifest->channel;
+			t.size = ap_manifest_total_size(r->manifest);
+			t.key_id = r->manifest->key_id;
+		}
+		t.sig_ok = prc == 0;
+		t.problem = prc ? e.msg : NULL;
+		fn(ctx, &t);
+		ap_release_free(r);
+		ap_oci_pulled_release(&p);
+	}
+	ap_oci_tags_free(tags, n);
+	ap_oci_free(c);
+	return rc;
+}
+
 int setup_mirror_open(struct setup_opts *o, const struct ap_sign_trust *trust, struct ap_release **out,
 		      struct ap_err *err)
 {

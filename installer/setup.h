@@ -200,6 +200,24 @@ bool setup_mirror_is_oci(const char *mirror);
 struct ap_oci;
 const struct ap_oci *setup_oci_served(void);
 
+/* One tag of a registry, as `versions` lists it: what it points at (the
+ * release fields are NULL when it is not a readable airpack release) and
+ * whether the signature verified (problem says why not). */
+struct setup_oci_tag {
+	const char *name;      /* HOST[:PORT]/REPO */
+	const char *tag;
+	const char *digest;    /* of the OCI manifest, "" when unread */
+	const char *product, *version, *channel, *key_id;
+	uint64_t size;
+	bool sig_ok;
+	const char *problem;
+};
+typedef void (*setup_oci_tag_fn)(void *ctx, const struct setup_oci_tag *t);
+
+/* Every tag of the oci:// mirror, each pulled and checked against trust. */
+int setup_oci_list(struct setup_opts *o, const char *mirror, const struct ap_sign_trust *trust,
+		   setup_oci_tag_fn fn, void *ctx, struct ap_err *err);
+
 /* The signed index of the first mirror that serves one. */
 struct setup_index {
 	struct ap_mirror_index *ix;
