@@ -185,6 +185,33 @@ check "with every payload" cmp usb11/moby-engine.zip rel11/moby-engine.zip
 run "$S" plan --mirror "$M" "${I[@]}" --version 1.1.0 "${T[@]}" --offline-dir half --root root5
 contains "plan says where each comes from" "$out" "will download from http://$REG/v2/airpack/sample-edge/blobs/sha256:"
 
+# --- a blob download killed with -9 resumes with Range --------------------------------
+# nginx in front of the registry trickles the answers, so the download can be
+# killed halfway; the rerun goes to the registry itself.
+mkdir -p www
+nginx_start www "location /v2/ { proxy_pass http://$REG; limit_rate 4k; }"
+zip=moby-engine.zip
+"$S" install --mirror "oci://127.0.0.1:$NGINX_PORT/airpack/sample-edge" "${I[@]}" --version 1.1.0 "${T[@]}" \
+	--offline-dir half --root rootK --no-run --cache cK >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 200); do
+	[ -s "cK/$zip.partial" ] && [ "$(size_of "cK/$zip.partial")" -ge 8000 ] && break
+	sleep 0.05
+done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+nginx_stop
+have=$(size_of "cK/$zip.partial" 2>/dev/null || echo 0)
+diag "killed with $have bytes of $zip in the .partial"
+isnt "the killed install left part of $zip" "$have" 0
+lines0=$(wc -l <"$REG_DIR.log")
+run "$S" install --mirror "$M" "${I[@]}" --version 1.1.0 "${T[@]}" --offline-dir half --root rootK --no-run --cache cK
+is "the rerun exits 0" "$rc" 0
+check "with $zip whole in the cache" cmp "cK/$zip" "rel11/$zip"
+is "the rerun asked the registry for the rest only (206)" \
+	"$(tail -n +"$((lines0 + 1))" "$REG_DIR.log" | grep -E '^127\.0\.0\.1 - ' |
+		grep -c -E "\"GET [^ ]*/blobs/sha256:$(sha256_of "rel11/$zip") [^\"]*\" 206 $(( $(size_of "rel11/$zip") - have )) ")" 1
+
 # --- the registry is not trusted -------------------------------------------------------
 # A blob whose bytes are not its digest (the storage tampered with): refused by hash.
 cab=$(sha256_of rel11/moby-engine.zip)
