@@ -71,7 +71,9 @@ struct req {
 	const char *url;
 	const char *accept;
 	const char *content_type;
-	const char *auth;         /* header line, or NULL */
+	const char *auth;         /* header line, or NULL; sent only to the
+				     registry's own origin unless auth_any */
+	bool auth_any;            /* the token endpoint: another host by design */
 	/* request body: from memory, or from read() */
 	const char *body;
 	uint64_t body_len;
@@ -170,6 +172,13 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *ctx)
 	return got;
 }
 
+static bool same_origin(const struct ap_oci *c, const char *url)
+{
+	size_t n = strlen(c->origin);
+
+	return strncmp(url, c->origin, n) == 0 && (url[n] == '/' || url[n] == '\0');
+}
+
 static int perform(struct ap_oci *c, struct req *q, struct ap_err *err)
 {
 	struct curl_slist *hd = NULL;
@@ -200,7 +209,9 @@ static int perform(struct ap_oci *c, struct req *q, struct ap_err *err)
 		snprintf(line, sizeof(line), "Content-Type: %s", q->content_type);
 		hd = curl_slist_append(hd, line);
 	}
-	if (q->auth)
+	/* An upload Location is the registry's to choose: credentials never
+	 * follow it to another host. */
+	if (q->auth && (q->auth_any || same_origin(c, q->url)))
 		hd = curl_slist_append(hd, q->auth);
 	SET(CURLOPT_URL, q->url);
 	SET(CURLOPT_NOSIGNAL, 1L);
@@ -528,9 +539,13 @@ static int bearer_token(struct ap_oci *c, const char *challenge, struct ap_err *
 	if (!challenge_param(challenge, "realm", realm, sizeof(realm)))
 		return ap_err_set(err, AP_E_AUTH, "registry '%s' asks for a token but names no realm",
 				  c->registry);
-	if (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0)
-		return ap_err_set(err, AP_E_AUTH, "registry '%s': token realm '%s' is not http(s)",
-				  c->registry, realm);
+	/* Credentials go to the realm: over TLS, unless the registry itself
+	 * is plain HTTP (--insecure-registry). */
+	if (strncmp(realm, "https://", 8) != 0 &&
+	    !(c->o.plain_http && strncmp(realm, "http://", 7) == 0))
+		return ap_err_set(err, AP_E_AUTH,
+				  "registry '%s': refusing token realm '%s' (not https)", c->registry,
+				  realm);
 	if (!challenge_param(challenge, "service", service, sizeof(service)))
 		service[0] = '\0';
 	scope = fmt("repository:%s:%s", c->repo, c->o.push ? "pull,push" : "pull");
@@ -542,9 +557,16 @@ static int bearer_token(struct ap_oci *c, const char *challenge, struct ap_err *
 	}
 	snprintf(url, sizeof(url), "%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?",
 		 esc_service, esc_scope);
+	if (c->o.push && c->o.mount_from && repo_valid(c->o.mount_from)) {
+		size_t used = strlen(url);
+
+		snprintf(url + used, sizeof(url) - used, "&scope=repository%%3A%s%%3Apull",
+			 c->o.mount_from);
+	}
 	q.method = "GET";
 	q.url = url;
 	q.auth = c->basic;
+	q.auth_any = true;
 	rc = perform(c, &q, err);
 	if (rc)
 		goto out;
@@ -638,6 +660,9 @@ int ap_oci_open(const char *ref, const struct ap_oci_opts *o, struct ap_oci **ou
 	if (o)
 		c->o = *o;
 	rc = parse_ref(c, ref, err);
+	if (rc == 0 && c->o.mount_from && !repo_valid(c->o.mount_from))
+		rc = ap_err_set(err, AP_E_USAGE, "--mount-from '%s': not a repository name",
+				c->o.mount_from);
 	if (rc == 0)
 		rc = load_creds(c, err);
 	if (rc == 0) {
@@ -779,12 +804,21 @@ static int push_blob(struct push_state *ps, const char *what, const char *sha, u
 		rc = status_error(c, &q, what, err);
 		goto out;
 	}
-	snprintf(url, sizeof(url), "%s/blobs/uploads/", c->base);
+	if (c->o.mount_from)
+		snprintf(url, sizeof(url), "%s/blobs/uploads/?mount=sha256:%s&from=%s", c->base, sha,
+			 c->o.mount_from);
+	else
+		snprintf(url, sizeof(url), "%s/blobs/uploads/", c->base);
 	q.method = "POST";
 	q.url = url;
 	rc = perform(c, &q, err);
 	if (rc)
 		goto out;
+	/* 201: mounted; 202: the registry opened an upload session instead */
+	if (c->o.mount_from && q.status == 201) {
+		ps->res->mounted++;
+		goto out;
+	}
 	if (q.status != 202 || !q.location[0]) {
 		rc = status_error(c, &q, "starting an upload", err);
 		goto out;

@@ -94,16 +94,20 @@ static void print_oci(const struct publish_opts *o, const struct ap_publish_oci_
 		ap_json_u64(&j, "size", ap_manifest_total_size(m));
 		ap_json_u64(&j, "blobs_uploaded", res->push.uploaded);
 		ap_json_u64(&j, "blobs_existing", res->push.existed);
+		ap_json_u64(&j, "blobs_mounted", res->push.mounted);
 		ap_json_u64(&j, "bytes_uploaded", res->push.bytes_uploaded);
 		ap_json_end(&j);
 		return;
 	}
 	if (o->quiet)
 		return;
-	printf("published %s %s to %s@%s: %zu blob%s uploaded (%s), %zu already there\n",
+	printf("published %s %s to %s@%s: %zu blob%s uploaded (%s), %zu already there",
 	       m->product, m->version, res->name, res->push.digest, res->push.uploaded,
 	       res->push.uploaded == 1 ? "" : "s",
 	       ap_ui_human_size(res->push.bytes_uploaded, sz, sizeof(sz)), res->push.existed);
+	if (res->push.mounted)
+		printf(", %zu mounted", res->push.mounted);
+	printf("\n");
 	printf("  tags:");
 	for (size_t i = 0; i < res->n_tags; i++)
 		printf(" %s", res->tags[i]);
@@ -163,6 +167,7 @@ int cmd_publish(int argc, char **argv)
 	    {"insecure-registry", no_argument, NULL, 'N'},
 	    {"registry-auth", required_argument, NULL, 'A'},
 	    {"cacert", required_argument, NULL, 'T'},
+	    {"mount-from", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *tags[AP_PUBLISH_TAGS_MAX];
@@ -222,6 +227,9 @@ int cmd_publish(int argc, char **argv)
 		case 'T':
 			po.oci.cacert = optarg;
 			break;
+		case 'F':
+			po.oci.mount_from = optarg;
+			break;
 		case 'h':
 			return print_usage("publish");
 		default:
@@ -234,9 +242,10 @@ int cmd_publish(int argc, char **argv)
 	if (po.ref && (o.p.index_key || expires_in || o.p.min_version || o.p.force))
 		return usage_error("publish", "--index-key, --expires-in, --min-version and --force "
 					      "are for a mirror tree's index, not --oci");
-	if (!po.ref && (po.n_tags || po.oci.plain_http || po.oci.auth_file || po.oci.cacert))
-		return usage_error("publish", "--channel, --insecure-registry, --registry-auth and "
-					      "--cacert need --oci REF");
+	if (!po.ref && (po.n_tags || po.oci.plain_http || po.oci.auth_file || po.oci.cacert ||
+			po.oci.mount_from))
+		return usage_error("publish", "--channel, --insecure-registry, --registry-auth, "
+					      "--cacert and --mount-from need --oci REF");
 	if (!o.p.mirror && !po.ref)
 		return usage_error("publish", "--mirror DIR or --oci REF is required");
 	if (!o.p.key)

@@ -114,7 +114,8 @@ static const struct command commands[] = {
 	  "                       [--min-version V] [--force] [--json] [--quiet]\n"
 	  "       airpack publish --oci HOST[:PORT]/REPO[:TAG] (BUNDLE | SETUP | --layout DIR)\n"
 	  "                       --key KEY.pem [--channel TAG]... [--insecure-registry]\n"
-	  "                       [--registry-auth FILE] [--cacert FILE] [--json] [--quiet]\n"
+	  "                       [--registry-auth FILE] [--cacert FILE] [--mount-from REPO]\n"
+	  "                       [--json] [--quiet]\n"
 	  "\n"
 	  "Checks that the release is signed by KEY, copies it into DIR/<version>/ as an\n"
 	  "offline folder (payloads hash-checked while copied, the manifest last), then\n"
@@ -146,6 +147,8 @@ static const struct command commands[] = {
 	  "                        with --oci: credentials, docker config.json style\n"
 	  "                        (default ~/.docker/config.json when it exists)\n"
 	  "      --cacert FILE     with --oci: trust the registry's TLS certificate from FILE\n"
+	  "      --mount-from REPO with --oci: take blobs REPO of the same registry holds\n"
+	  "                        by a cross-repository mount instead of uploading them\n"
 	  "      --json            print the result as one JSON object\n"
 	  "  -q, --quiet           no progress or summary\n" },
 };

@@ -43,6 +43,9 @@ struct ap_oci_opts {
 				   first of $DOCKER_CONFIG/config.json and
 				   $HOME/.docker/config.json that exists */
 	bool push;              /* ask for push rights as well as pull */
+	const char *mount_from; /* push: a repository of the same registry whose
+				   blobs are mounted rather than uploaded
+				   (cross-repository mount); NULL: none */
 };
 
 struct ap_oci; /* a client for one repository of one registry */
@@ -73,6 +76,7 @@ bool ap_oci_tag_valid(const char *tag);
 struct ap_oci_push_result {
 	size_t uploaded;          /* blobs uploaded */
 	size_t existed;           /* blobs the registry already held */
+	size_t mounted;           /* blobs mounted from mount_from */
 	uint64_t bytes_uploaded;
 	char digest[80];          /* "sha256:..." of the OCI manifest */
 };

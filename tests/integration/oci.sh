@@ -112,6 +112,13 @@ done
 is "10 blob uploads in all (registry log)" "$(requests PUT /blobs/uploads/)" 10
 n_data=$(find "$REG_DIR/store" -path '*/blobs/sha256/*' -name data | wc -l)
 is "the registry stores 10 blobs and 2 OCI manifests" "$n_data" 12
+puts0=$(requests PUT /blobs/uploads/)
+run "$A" publish --oci "$REG/airpack/copy" "${I[@]}" r10.tar --key key.pem --mount-from airpack/sample-edge --json
+is "publish --mount-from into another repository exits 0" "$rc" 0
+is "every blob is mounted from the first repository" "$(json_get "$out" "j['blobs_mounted']")" 7
+is "none is uploaded" "$(json_get "$out" "j['blobs_uploaded']")" 0
+is "the registry saw no new blob upload" "$(requests PUT /blobs/uploads/)" "$puts0"
+is "and 7 mount requests" "$(requests POST '/airpack/copy/blobs/uploads/\?mount=')" 7
 run "$A" publish --oci "$R" "${I[@]}" r10.tar --key stranger.pem
 is "publishing with a key that did not sign the release exits 6" "$rc" 6
 run "$A" publish --oci "$R" "${I[@]}" --mirror www r10.tar --key key.pem
