@@ -19,7 +19,8 @@ if [ ! -x "$REGISTRY" ]; then
 fi
 
 # --- the registry fixture --------------------------------------------------------
-# registry_start NAME [htpasswd]: a registry with its storage in $tmp/NAME,
+# registry_start NAME [AUTH]: a registry with its storage in $tmp/NAME and
+# AUTH (YAML lines) under its auth: key,
 # its log in $tmp/NAME.log; sets REG (HOST:PORT) and REG_DIR.  Each start
 # waits at most 5 s; every registry started is stopped on exit.
 _reg_pids=()
@@ -47,7 +48,7 @@ registry_start() {
 			echo "http: {addr: 127.0.0.1:$port}"
 			if [ -n "$auth" ]; then
 				echo "auth:"
-				echo "  htpasswd: {realm: airpack-test, path: $auth}"
+				echo "$auth"
 			fi
 		} >"$REG_DIR/config.yml"
 		"$REGISTRY" serve "$REG_DIR/config.yml" </dev/null >"$REG_DIR.log" 2>&1 &
@@ -258,7 +259,7 @@ is "--mirror oci:// without --version is a usage error" "$rc" 2
 
 # --- basic auth ------------------------------------------------------------------------
 htpasswd -Bbc htpasswd alice 's3cret-pw' 2>/dev/null
-registry_start auth "$tmp/htpasswd"
+registry_start auth "  htpasswd: {realm: airpack-test, path: $tmp/htpasswd}"
 RA=$REG/fleet/sample-edge
 run "$A" publish --oci "$RA" "${I[@]}" r10.tar --key key.pem
 is "publishing without credentials exits 13" "$rc" 13
@@ -281,5 +282,35 @@ contains "and installs 1.0.0" "$out" "installed sample-edge 1.0.0"
 not_contains "never printing the credentials" "$out" "s3cret-pw"
 run "$S" install --mirror "oci://$RA" "${I[@]}" --version 1.0.0 "${T[@]}" --root rootB --no-run --registry-auth bad.json
 is "install with wrong credentials exits 13" "$rc" 13
+
+# --- token auth: a Bearer challenge, a token server, a scoped token ----------------
+openssl req -x509 -newkey rsa:2048 -nodes -keyout tok.key -out tok.pem -days 1 \
+	-subj /CN=airpack-token >/dev/null 2>&1
+python3 "$SRCDIR/tests/integration/ocitoken.py" tok.port tok.key tok.pem 'bob:t0ken-pw' \
+	airpack-svc airpack-issuer tok.log 240 </dev/null >tok.out 2>&1 &
+_reg_pids+=("$!")
+for i in $(seq 50); do
+	[ -s tok.port ] && break
+	sleep 0.1
+done
+if [ ! -s tok.port ]; then
+	echo "Bail out! the token server did not start: $(cat tok.out)"
+	exit 1
+fi
+registry_start token "  token: {realm: http://127.0.0.1:$(cat tok.port)/token, service: airpack-svc, issuer: airpack-issuer, rootcertbundle: $tmp/tok.pem}"
+RT=$REG/fleet/sample-edge
+run "$A" publish --oci "$RT" "${I[@]}" r10.tar --key key.pem
+is "token auth without credentials exits 13" "$rc" 13
+contains "naming the token endpoint's refusal" "$out" "registry '$REG' refused a token (HTTP 401)"
+printf '{"auths": {"%s": {"username": "bob", "password": "t0ken-pw"}}}\n' "$REG" >tok.json
+run "$A" publish --oci "$RT" "${I[@]}" r10.tar --key key.pem --registry-auth tok.json
+is "publishing with a Bearer token exits 0" "$rc" 0
+contains "and pushes every blob" "$out" "7 blobs uploaded"
+contains "the token asked for pull and push on the repository" "$(cat tok.log)" "scope=repository:fleet/sample-edge:pull,push auth=ok"
+run "$S" install --mirror "oci://$RT" "${I[@]}" --version 1.0.0 "${T[@]}" --root rootT --no-run --registry-auth tok.json
+is "install with a Bearer token exits 0" "$rc" 0
+contains "and installs 1.0.0" "$out" "installed sample-edge 1.0.0"
+contains "asking only for pull" "$(cat tok.log)" "scope=repository:fleet/sample-edge:pull auth=ok"
+not_contains "never printing the password" "$out" "t0ken-pw"
 
 done_testing
