@@ -575,9 +575,17 @@ static int try_oci_release(struct setup_opts *o, const char *mirror,
 				r->manifest->channel ? r->manifest->channel : "(none)", o->channel);
 		goto out;
 	}
-	if (setup_rooted(o) && !o->insecure)
-		rc = ap_release_check_root(r, o->fresh.root, NULL, false, err);
-	else if (trust && !o->insecure)
+	if (setup_rooted(o) && !o->insecure) {
+		/* Online, as for a mirror tree: an expired root of trust is refused
+		 * (a registry carries no newer roots: --roots DIR brings them). */
+		char what[AP_ERR_MSG_MAX / 2];
+
+		snprintf(what, sizeof(what), "the root of trust (version %lld)",
+			 (long long)o->fresh.root->version);
+		rc = setup_expiry(o, o->fresh.root->expires, true, what, err);
+		if (rc == 0)
+			rc = ap_release_check_root(r, o->fresh.root, &p.extra, false, err);
+	} else if (trust && !o->insecure)
 		rc = ap_release_check_sig(r, trust, false, err);
 	if (rc)
 		goto out;

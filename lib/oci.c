@@ -937,7 +937,8 @@ static const struct ap_jsonx_doc oci_doc = { AP_E_MANIFEST, "the OCI manifest",
 					     AP_JSONX_QUOTE_JSON };
 
 /* The OCI image manifest of r (canonical text, malloc'd). */
-static int build_manifest(const struct ap_release *r, char **out, size_t *len, struct ap_err *err)
+static int build_manifest(const struct ap_release *r, const struct ap_sigset *extra, char **out,
+			  size_t *len, struct ap_err *err)
 {
 	const struct ap_manifest *m = r->manifest;
 	char msha[AP_SHA256_HEX], ssha[AP_SHA256_HEX];
@@ -955,6 +956,14 @@ static int build_manifest(const struct ap_release *r, char **out, size_t *len, s
 					      AP_BUNDLE_MANIFEST, NULL)) &&
 	     ap_jsonx_push(layers, descriptor(AP_OCI_MT_SIGNATURE, ssha, r->sig_len, AP_BUNDLE_SIG,
 					      NULL));
+	for (size_t i = 0; ok && i < extra->n; i++) {
+		char title[64];
+
+		ap_digest_hex(extra->v[i].sig, extra->v[i].len, ssha);
+		snprintf(title, sizeof(title), "%s.%s", AP_BUNDLE_SIG, extra->v[i].key_id);
+		ok = ap_jsonx_push(layers, descriptor(AP_OCI_MT_SIGNATURE, ssha, extra->v[i].len,
+						      title, NULL));
+	}
 	for (size_t i = 0; ok && i < m->n_components; i++) {
 		const struct ap_component *comp = &m->components[i];
 
@@ -983,6 +992,26 @@ static int build_manifest(const struct ap_release *r, char **out, size_t *len, s
 	return rc;
 }
 
+/* The per-key signatures beside an offline folder's or a manifest file's
+ * manifest (the plain .sig is r->sig, pushed as its own layer). */
+static int load_extra_sigs(const struct ap_release *r, struct ap_sigset *out, struct ap_err *err)
+{
+	struct ap_sigset all = AP_SIGSET_INIT;
+	int rc = 0;
+
+	if (!r->dir || (r->kind != AP_RELEASE_DIR && r->kind != AP_RELEASE_MANIFEST))
+		return 0;
+	rc = ap_root_sigset_load(r->dir,
+				 r->kind == AP_RELEASE_DIR ? AP_BUNDLE_MANIFEST
+							   : ap_fsx_path_basename(r->path),
+				 &all, err);
+	for (size_t i = 0; rc == 0 && i < all.n; i++)
+		if (all.v[i].key_id[0])
+			rc = ap_root_sigset_add(out, all.v[i].key_id, all.v[i].sig, all.v[i].len, err);
+	ap_root_sigset_release(&all);
+	return rc;
+}
+
 int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const *tags,
 		size_t n_tags, const struct ap_progress_ops *progress,
 		struct ap_oci_push_result *res, struct ap_err *err)
@@ -990,6 +1019,7 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 	const struct ap_manifest *m = r->manifest;
 	struct ap_oci_push_result out;
 	struct push_state ps = { c, progress, &out, NULL };
+	struct ap_sigset extra = AP_SIGSET_INIT;
 	char *doc = NULL;
 	size_t len = 0;
 	char sha[AP_SHA256_HEX];
@@ -1004,6 +1034,10 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 		rc = push_mem(&ps, AP_BUNDLE_MANIFEST, r->manifest_json, r->manifest_len, err);
 	if (rc == 0)
 		rc = push_mem(&ps, AP_BUNDLE_SIG, (const char *)r->sig, r->sig_len, err);
+	if (rc == 0)
+		rc = load_extra_sigs(r, &extra, err);
+	for (size_t i = 0; rc == 0 && i < extra.n; i++)
+		rc = push_mem(&ps, "a signature", (const char *)extra.v[i].sig, extra.v[i].len, err);
 	if (rc)
 		goto out;
 	if (r->kind == AP_RELEASE_BUNDLE || (r->kind == AP_RELEASE_SFX && !r->sfx_detached)) {
@@ -1028,7 +1062,7 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 	}
 	if (rc)
 		goto out;
-	rc = build_manifest(r, &doc, &len, err);
+	rc = build_manifest(r, &extra, &doc, &len, err);
 	if (rc)
 		goto out;
 	ap_digest_hex(doc, len, sha);
@@ -1059,6 +1093,7 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 		*res = out;
 out:
 	free(doc);
+	ap_root_sigset_release(&extra);
 	ap_digest_free(ps.hash);
 	return rc;
 }
@@ -1134,6 +1169,48 @@ static int layer_blob(struct ap_oci *c, const char *tag, const cJSON *layers, co
 	return rc;
 }
 
+/* The signature layers titled manifest.json.sig.<key id>: each fetched
+ * (capped, held to its digest) into extra; a root of trust counts them. */
+static int pull_extra_sigs(struct ap_oci *c, const char *tag, const cJSON *layers,
+			   struct ap_sigset *extra, struct ap_err *err)
+{
+	const size_t plen = strlen(AP_BUNDLE_SIG ".");
+	const cJSON *l;
+	int rc = 0;
+
+	cJSON_ArrayForEach(l, layers)
+	{
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(l, "mediaType");
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(l, "digest");
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(l, "annotations");
+		const cJSON *title = a ? cJSON_GetObjectItemCaseSensitive(a, "org.opencontainers.image.title")
+				       : NULL;
+		const char *id;
+		char *buf = NULL;
+		size_t len = 0;
+
+		if (!cJSON_IsString(t) || strcmp(t->valuestring, AP_OCI_MT_SIGNATURE) != 0 ||
+		    !cJSON_IsString(d) || !cJSON_IsString(title) ||
+		    strncmp(title->valuestring, AP_BUNDLE_SIG ".", plen) != 0)
+			continue;
+		id = title->valuestring + plen;
+		if (strlen(id) != AP_KEY_ID_LEN - 1 || !ap_str_is_lower_hex(id, AP_KEY_ID_LEN - 1))
+			continue;
+		if (extra->n >= AP_SIGSET_MAX)
+			return ap_err_set(err, AP_E_MANIFEST, "'%s:%s': more than %d signatures",
+					  c->name, tag, AP_SIGSET_MAX);
+		rc = get_blob(c, d->valuestring, AP_SIG_MAX, &buf, &len, err);
+		if (rc == 0)
+			rc = ap_root_sigset_add(extra, id, buf, len, err);
+		free(buf);
+		if (rc) {
+			ap_err_prefix(err, "'%s:%s'", c->name, tag);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int ap_oci_pull(struct ap_oci *c, const char *tag, struct ap_oci_pulled *out, struct ap_err *err)
 {
 	struct ap_oci_pulled p;
@@ -1182,6 +1259,9 @@ int ap_oci_pull(struct ap_oci *c, const char *tag, struct ap_oci_pulled *out, st
 	p.sig = (unsigned char *)sig;
 	p.sig_len = slen;
 	sig = NULL;
+	rc = pull_extra_sigs(c, tag, layers, &p.extra, err);
+	if (rc)
+		goto out;
 	*out = p;
 	memset(&p, 0, sizeof(p));
 out:
@@ -1196,6 +1276,7 @@ void ap_oci_pulled_release(struct ap_oci_pulled *p)
 {
 	free(p->manifest);
 	free(p->sig);
+	ap_root_sigset_release(&p->extra);
 	memset(p, 0, sizeof(*p));
 }
 

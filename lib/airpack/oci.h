@@ -25,6 +25,7 @@
 #include "airpack/err.h"
 #include "airpack/progress.h"
 #include "airpack/release.h"
+#include "airpack/root.h"
 
 #define AP_OCI_ARTIFACT_TYPE "application/vnd.airpack.release.v1+json"
 #define AP_OCI_MT_MANIFEST "application/vnd.airpack.manifest.v1+json"
@@ -81,7 +82,9 @@ struct ap_oci_push_result {
 	char digest[80];          /* "sha256:..." of the OCI manifest */
 };
 
-/* Push release r (checked by the caller) and point every tag at it.
+/* Push release r (checked by the caller) and point every tag at it.  The
+ * manifest.json.sig.<key id> files beside an offline folder's or a manifest
+ * file's manifest are pushed as signature layers too.
  * Every blob is looked up first (HEAD) and uploaded only when missing, its
  * bytes hashed while sent and held to the signed manifest.  Errors name the
  * blob or tag; AP_E_AUTH when the registry refuses us. */
@@ -90,12 +93,15 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 		struct ap_oci_push_result *res, struct ap_err *err);
 
 /* What a tag points at: the release's manifest.json and manifest.json.sig
- * bytes (malloc'd), and the OCI manifest's digest. */
+ * bytes (malloc'd), the other signatures (manifest.json.sig.<key id>
+ * layers, at most AP_SIGSET_MAX, for a root of trust's threshold), and the
+ * OCI manifest's digest. */
 struct ap_oci_pulled {
 	char *manifest;
 	size_t manifest_len;
 	unsigned char *sig;
 	size_t sig_len;
+	struct ap_sigset extra;
 	char digest[80];
 };
 

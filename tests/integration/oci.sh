@@ -257,6 +257,30 @@ is "the other release still installs" "$rc" 0
 run "$S" install --mirror "$M" "${I[@]}" "${T[@]}" --root root9
 is "--mirror oci:// without --version is a usage error" "$rc" 2
 
+# --- a root of trust with a 2-of-2 release role: every signature travels ------------
+kid() { openssl pkey -pubin -in "$1" -outform DER | openssl dgst -sha256 -r | cut -c1-16; }
+for k in r1 rel2 idx; do "$A" keygen -o $k.pem >/dev/null; done
+"$A" root init -o rootT.json --root-key r1.pub.pem --release-key key.pub.pem --release-key rel2.pub.pem \
+	--threshold release=2 --index-key idx.pub.pem >/dev/null
+"$A" root sign rootT.json --key r1.pem >/dev/null
+mkdir trustT && cp rootT.json trustT/airpack-root.json &&
+	cp "rootT.json.sig.$(kid r1.pub.pem)" "trustT/airpack-root.json.sig.$(kid r1.pub.pem)"
+"$A" publish --oci "$REG/airpack/rooted1" "${I[@]}" --layout rel11 --key key.pem --quiet
+run "$S" install --mirror "oci://$REG/airpack/rooted1" "${I[@]}" --version 1.1.0 --trust trustT --root rootR --no-run
+is "one signature of a 2-of-2 release role is refused (exit 5)" "$rc" 5
+contains "counting them" "$out" "1 of the 2 required signatures verify"
+cp -r rel11 relT
+"$A" root sign relT/manifest.json --key rel2.pem >/dev/null
+run "$A" publish --oci "$REG/airpack/rooted2" "${I[@]}" --layout relT --key key.pem --json
+is "publishing an offline folder with a second signature exits 0" "$rc" 0
+run timeout 60 curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REG/v2/airpack/rooted2/manifests/1.1.0"
+is "the second signature is a layer titled by its key id" \
+	"$(json_get "$out" "j['layers'][2]['annotations']['org.opencontainers.image.title']")" \
+	"manifest.json.sig.$(kid rel2.pub.pem)"
+run "$S" install --mirror "oci://$REG/airpack/rooted2" "${I[@]}" --version 1.1.0 --trust trustT --root rootR --no-run
+is "with both signatures in the registry the root's threshold is met" "$rc" 0
+contains "and 1.1.0 is installed" "$out" "installed sample-edge 1.1.0"
+
 # --- basic auth ------------------------------------------------------------------------
 htpasswd -Bbc htpasswd alice 's3cret-pw' 2>/dev/null
 registry_start auth "  htpasswd: {realm: airpack-test, path: $tmp/htpasswd}"
