@@ -23,22 +23,22 @@
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
-#define OCI_DOC_MAX (1u << 20)   /* a token or tag list answer */
+#define OCI_DOC_MAX (1u << 20) /* a token or tag list answer */
 #define OCI_BUF (1u << 20)
 #define OCI_EMPTY_JSON "{}"
 #define OCI_EMPTY_SHA "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
 struct ap_oci {
 	struct ap_oci_opts o;
-	char *registry;   /* HOST[:PORT] */
+	char *registry; /* HOST[:PORT] */
 	char *repo;
-	char *tag;        /* from the reference, or NULL */
-	char *name;       /* HOST[:PORT]/REPO */
-	char *origin;     /* http(s)://HOST[:PORT] */
-	char *base;       /* origin/v2/REPO */
-	char *blob_base;  /* base/blobs/ */
-	char *basic;      /* "Authorization: Basic ..." from the credentials, or NULL */
-	char *auth;       /* the header in use, or NULL (anonymous) */
+	char *tag;	 /* from the reference, or NULL */
+	char *name;	 /* HOST[:PORT]/REPO */
+	char *origin;	 /* http(s)://HOST[:PORT] */
+	char *base;	 /* origin/v2/REPO */
+	char *blob_base; /* base/blobs/ */
+	char *basic;	 /* "Authorization: Basic ..." from the credentials, or NULL */
+	char *auth;	 /* the header in use, or NULL (anonymous) */
 	CURL *h;
 };
 
@@ -67,13 +67,13 @@ static char *fmt(const char *f, ...)
 /* ---- one request ---- */
 
 struct req {
-	const char *method;       /* "GET", "HEAD", "PUT", "POST" */
+	const char *method; /* "GET", "HEAD", "PUT", "POST" */
 	const char *url;
 	const char *accept;
 	const char *content_type;
-	const char *auth;         /* header line, or NULL; sent only to the
+	const char *auth; /* header line, or NULL; sent only to the
 				     registry's own origin unless auth_any */
-	bool auth_any;            /* the token endpoint: another host by design */
+	bool auth_any;	  /* the token endpoint: another host by design */
 	/* request body: from memory, or from read() */
 	const char *body;
 	uint64_t body_len;
@@ -82,7 +82,7 @@ struct req {
 	struct ap_err *read_err;
 	bool read_failed;
 	/* answer */
-	size_t max;               /* most body bytes kept (more: too big) */
+	size_t max; /* most body bytes kept (more: too big) */
 	bool too_big;
 	char *resp;
 	size_t resp_len;
@@ -261,7 +261,8 @@ static int perform(struct ap_oci *c, struct req *q, struct ap_err *err)
 	if (q->read_failed)
 		return q->read_err && q->read_err->code ? q->read_err->code : AP_E_IO;
 	if (q->too_big)
-		return ap_err_set(err, AP_E_TOOBIG, "registry '%s': the answer to %s '%s' is over %zu bytes",
+		return ap_err_set(err, AP_E_TOOBIG,
+				  "registry '%s': the answer to %s '%s' is over %zu bytes",
 				  c->registry, q->method, q->url, q->max);
 	if (cc != CURLE_OK)
 		rc = ap_err_set(err, cc == CURLE_OUT_OF_MEMORY ? AP_E_NOMEM : AP_E_FETCH,
@@ -299,8 +300,8 @@ static int status_error(const struct ap_oci *c, const struct req *q, const char 
 	registry_says(q, says, sizeof(says));
 	if (q->status == 401 || q->status == 403)
 		return ap_err_set(err, AP_E_AUTH,
-				  "registry '%s' refused %s (HTTP %ld)%s: check the credentials for "
-				  "'%s' (--registry-auth FILE or ~/.docker/config.json)",
+				  "registry '%s' refused %s (HTTP %ld)%s: check the credentials "
+				  "for '%s' (--registry-auth FILE or ~/.docker/config.json)",
 				  c->registry, what, q->status, says, c->registry);
 	if (q->status == 404)
 		return ap_err_set(err, AP_E_NOTFOUND, "registry '%s': %s: not found (HTTP 404)%s",
@@ -316,7 +317,8 @@ static bool repo_valid(const char *s)
 	if (!*s || *s == '/' || s[strlen(s) - 1] == '/')
 		return false;
 	for (const char *p = s; *p; p++)
-		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || strchr("._-/", *p)))
+		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
+		      strchr("._-/", *p)))
 			return false;
 	return strstr(s, "//") == NULL;
 }
@@ -342,7 +344,8 @@ static int parse_ref(struct ap_oci *c, const char *ref, struct ap_err *err)
 	slash = strchr(s, '/');
 	if (!slash || slash == s)
 		return ap_err_set(err, AP_E_USAGE,
-				  "registry reference '%s': expected HOST[:PORT]/REPOSITORY[:TAG]", ref);
+				  "registry reference '%s': expected HOST[:PORT]/REPOSITORY[:TAG]",
+				  ref);
 	c->registry = ap_strndup(s, (size_t)(slash - s));
 	colon = strrchr(slash + 1, ':');
 	if (colon && strchr(colon, '/'))
@@ -357,7 +360,8 @@ static int parse_ref(struct ap_oci *c, const char *ref, struct ap_err *err)
 					  ref, c->registry);
 	if (!repo_valid(c->repo))
 		return ap_err_set(err, AP_E_USAGE,
-				  "registry reference '%s': bad repository '%s' (lowercase letters, "
+				  "registry reference '%s': bad repository '%s' (lowercase "
+				  "letters, "
 				  "digits, '.', '_', '-', '/')",
 				  ref, c->repo);
 	if (c->tag && !ap_oci_tag_valid(c->tag))
@@ -463,7 +467,8 @@ static int load_creds(struct ap_oci *c, struct ap_err *err)
 	}
 	root = cJSON_ParseWithLength(buf, len);
 	if (!cJSON_IsObject(root)) {
-		rc = ap_err_set(err, AP_E_USAGE, "registry credentials '%s': not a JSON object", path);
+		rc = ap_err_set(err, AP_E_USAGE, "registry credentials '%s': not a JSON object",
+				path);
 		goto out;
 	}
 	e = auth_entry(c, cJSON_GetObjectItemCaseSensitive(root, "auths"));
@@ -487,7 +492,8 @@ static int load_creds(struct ap_oci *c, struct ap_err *err)
 		free(enc);
 	} else {
 		rc = ap_err_set(err, AP_E_USAGE,
-				"registry credentials '%s': the entry for '%s' has neither \"auth\" "
+				"registry credentials '%s': the entry for '%s' has neither "
+				"\"auth\" "
 				"nor \"username\" and \"password\"",
 				path, c->registry);
 		goto out;
@@ -537,15 +543,15 @@ static int bearer_token(struct ap_oci *c, const char *challenge, struct ap_err *
 
 	memset(&q, 0, sizeof(q));
 	if (!challenge_param(challenge, "realm", realm, sizeof(realm)))
-		return ap_err_set(err, AP_E_AUTH, "registry '%s' asks for a token but names no realm",
-				  c->registry);
+		return ap_err_set(err, AP_E_AUTH,
+				  "registry '%s' asks for a token but names no realm", c->registry);
 	/* Credentials go to the realm: over TLS, unless the registry itself
 	 * is plain HTTP (--insecure-registry). */
 	if (strncmp(realm, "https://", 8) != 0 &&
 	    !(c->o.plain_http && strncmp(realm, "http://", 7) == 0))
 		return ap_err_set(err, AP_E_AUTH,
-				  "registry '%s': refusing token realm '%s' (not https)", c->registry,
-				  realm);
+				  "registry '%s': refusing token realm '%s' (not https)",
+				  c->registry, realm);
 	if (!challenge_param(challenge, "service", service, sizeof(service)))
 		service[0] = '\0';
 	scope = fmt("repository:%s:%s", c->repo, c->o.push ? "pull,push" : "pull");
@@ -579,8 +585,8 @@ static int bearer_token(struct ap_oci *c, const char *challenge, struct ap_err *
 	if (!cJSON_IsString(t))
 		t = root ? cJSON_GetObjectItemCaseSensitive(root, "access_token") : NULL;
 	if (!cJSON_IsString(t) || !t->valuestring[0]) {
-		rc = ap_err_set(err, AP_E_AUTH, "registry '%s': the token endpoint answered no token",
-				c->registry);
+		rc = ap_err_set(err, AP_E_AUTH,
+				"registry '%s': the token endpoint answered no token", c->registry);
 		goto out;
 	}
 	c->auth = fmt("Authorization: Bearer %s", t->valuestring);
@@ -726,11 +732,11 @@ const char *ap_oci_auth_header(const struct ap_oci *c)
 
 /* Where a blob's bytes come from while it is uploaded. */
 struct blob_src {
-	const char *mem;                  /* a small document */
+	const char *mem; /* a small document */
 	size_t mem_len;
-	FILE *fp;                         /* a payload file */
-	struct ap_bundle_reader *br;      /* a bundle entry */
-	struct ap_digest *hash;           /* of the bytes sent */
+	FILE *fp;		     /* a payload file */
+	struct ap_bundle_reader *br; /* a bundle entry */
+	struct ap_digest *hash;	     /* of the bytes sent */
 	const struct ap_progress_ops *progress;
 	uint64_t done;
 };
@@ -805,8 +811,8 @@ static int push_blob(struct push_state *ps, const char *what, const char *sha, u
 		goto out;
 	}
 	if (c->o.mount_from)
-		snprintf(url, sizeof(url), "%s/blobs/uploads/?mount=sha256:%s&from=%s", c->base, sha,
-			 c->o.mount_from);
+		snprintf(url, sizeof(url), "%s/blobs/uploads/?mount=sha256:%s&from=%s", c->base,
+			 sha, c->o.mount_from);
 	else
 		snprintf(url, sizeof(url), "%s/blobs/uploads/", c->base);
 	q.method = "POST";
@@ -849,7 +855,8 @@ static int push_blob(struct push_state *ps, const char *what, const char *sha, u
 		rc = ap_err_set(err, AP_E_DIGEST,
 				"%s: sent %llu bytes with sha256 %s, the signed manifest says %llu "
 				"bytes with %s",
-				what, (unsigned long long)src->done, got, (unsigned long long)size, sha);
+				what, (unsigned long long)src->done, got, (unsigned long long)size,
+				sha);
 		goto out;
 	}
 	if (q.status != 201) {
@@ -921,9 +928,11 @@ static cJSON *descriptor(const char *mt, const char *sha, uint64_t size, const c
 	     ap_jsonx_add(d, "size", ap_jsonx_u64(size));
 	if (ok && title) {
 		ann = cJSON_CreateObject();
-		ok = ann && ap_jsonx_add(ann, "org.opencontainers.image.title", cJSON_CreateString(title));
+		ok = ann &&
+		     ap_jsonx_add(ann, "org.opencontainers.image.title", cJSON_CreateString(title));
 		if (ok && component)
-			ok = ap_jsonx_add(ann, "vnd.airpack.component", cJSON_CreateString(component));
+			ok = ap_jsonx_add(ann, "vnd.airpack.component",
+					  cJSON_CreateString(component));
 		ok = ap_jsonx_add(d, "annotations", ann) && ok;
 	}
 	if (!ok) {
@@ -942,7 +951,8 @@ static int build_manifest(const struct ap_release *r, const struct ap_sigset *ex
 {
 	const struct ap_manifest *m = r->manifest;
 	char msha[AP_SHA256_HEX], ssha[AP_SHA256_HEX];
-	cJSON *root = cJSON_CreateObject(), *layers = cJSON_CreateArray(), *ann = cJSON_CreateObject();
+	cJSON *root = cJSON_CreateObject(), *layers = cJSON_CreateArray(),
+	      *ann = cJSON_CreateObject();
 	bool ok;
 	int rc;
 
@@ -951,11 +961,12 @@ static int build_manifest(const struct ap_release *r, const struct ap_sigset *ex
 	ok = root && layers && ann && ap_jsonx_add(root, "schemaVersion", cJSON_CreateNumber(2)) &&
 	     ap_jsonx_add(root, "mediaType", cJSON_CreateString(AP_OCI_MT_IMAGE)) &&
 	     ap_jsonx_add(root, "artifactType", cJSON_CreateString(AP_OCI_ARTIFACT_TYPE)) &&
-	     ap_jsonx_add(root, "config", descriptor(AP_OCI_MT_EMPTY, OCI_EMPTY_SHA, 2, NULL, NULL)) &&
+	     ap_jsonx_add(root, "config",
+			  descriptor(AP_OCI_MT_EMPTY, OCI_EMPTY_SHA, 2, NULL, NULL)) &&
 	     ap_jsonx_push(layers, descriptor(AP_OCI_MT_MANIFEST, msha, r->manifest_len,
 					      AP_BUNDLE_MANIFEST, NULL)) &&
-	     ap_jsonx_push(layers, descriptor(AP_OCI_MT_SIGNATURE, ssha, r->sig_len, AP_BUNDLE_SIG,
-					      NULL));
+	     ap_jsonx_push(layers,
+			   descriptor(AP_OCI_MT_SIGNATURE, ssha, r->sig_len, AP_BUNDLE_SIG, NULL));
 	for (size_t i = 0; ok && i < extra->n; i++) {
 		char title[64];
 
@@ -1007,7 +1018,8 @@ static int load_extra_sigs(const struct ap_release *r, struct ap_sigset *out, st
 				 &all, err);
 	for (size_t i = 0; rc == 0 && i < all.n; i++)
 		if (all.v[i].key_id[0])
-			rc = ap_root_sigset_add(out, all.v[i].key_id, all.v[i].sig, all.v[i].len, err);
+			rc = ap_root_sigset_add(out, all.v[i].key_id, all.v[i].sig, all.v[i].len,
+						err);
 	ap_root_sigset_release(&all);
 	return rc;
 }
@@ -1037,7 +1049,8 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 	if (rc == 0)
 		rc = load_extra_sigs(r, &extra, err);
 	for (size_t i = 0; rc == 0 && i < extra.n; i++)
-		rc = push_mem(&ps, "a signature", (const char *)extra.v[i].sig, extra.v[i].len, err);
+		rc = push_mem(&ps, "a signature", (const char *)extra.v[i].sig, extra.v[i].len,
+			      err);
 	if (rc)
 		goto out;
 	if (r->kind == AP_RELEASE_BUNDLE || (r->kind == AP_RELEASE_SFX && !r->sfx_detached)) {
@@ -1052,8 +1065,9 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 			snprintf(what, sizeof(what), "payload '%s'", comp->file);
 			src.fp = r->dir ? open_payload(r, comp) : NULL;
 			if (!src.fp) {
-				rc = ap_err_set(err, AP_E_NOTFOUND, "component '%s': '%s' is not in '%s'",
-						comp->name, comp->file, r->dir ? r->dir : r->path);
+				rc = ap_err_set(err, AP_E_NOTFOUND,
+						"component '%s': '%s' is not in '%s'", comp->name,
+						comp->file, r->dir ? r->dir : r->path);
 				break;
 			}
 			rc = push_blob(&ps, what, comp->sha256, comp->size, &src, err);
@@ -1085,8 +1099,8 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 			rc = status_error(c, &q, what, err);
 		if (rc == 0 && q.digest[0] && strcmp(q.digest, out.digest) != 0)
 			rc = ap_err_set(err, AP_E_DIGEST,
-					"registry '%s' stored %s as %s, but its bytes are %s", c->registry,
-					what, q.digest, out.digest);
+					"registry '%s' stored %s as %s, but its bytes are %s",
+					c->registry, what, q.digest, out.digest);
 		req_release(&q);
 	}
 	if (rc == 0 && res)
@@ -1162,7 +1176,8 @@ static int layer_blob(struct ap_oci *c, const char *tag, const cJSON *layers, co
 
 	if (!cJSON_IsString(d))
 		return ap_err_set(err, AP_E_MANIFEST,
-				  "'%s:%s' is not an airpack release: no %s layer", c->name, tag, mt);
+				  "'%s:%s' is not an airpack release: no %s layer", c->name, tag,
+				  mt);
 	rc = get_blob(c, d->valuestring, max, buf, len, err);
 	if (rc == AP_E_TOOBIG)
 		ap_err_prefix(err, "'%s:%s'", c->name, tag);
@@ -1183,8 +1198,9 @@ static int pull_extra_sigs(struct ap_oci *c, const char *tag, const cJSON *layer
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(l, "mediaType");
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(l, "digest");
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(l, "annotations");
-		const cJSON *title = a ? cJSON_GetObjectItemCaseSensitive(a, "org.opencontainers.image.title")
-				       : NULL;
+		const cJSON *title =
+			a ? cJSON_GetObjectItemCaseSensitive(a, "org.opencontainers.image.title")
+			  : NULL;
 		const char *id;
 		char *buf = NULL;
 		size_t len = 0;
@@ -1246,8 +1262,8 @@ int ap_oci_pull(struct ap_oci *c, const char *tag, struct ap_oci_pulled *out, st
 	if (!cJSON_IsString(at) || strcmp(at->valuestring, AP_OCI_ARTIFACT_TYPE) != 0 ||
 	    !cJSON_IsArray(layers)) {
 		rc = ap_err_set(err, AP_E_MANIFEST,
-				"'%s:%s' is not an airpack release (no artifactType %s)", c->name, tag,
-				AP_OCI_ARTIFACT_TYPE);
+				"'%s:%s' is not an airpack release (no artifactType %s)", c->name,
+				tag, AP_OCI_ARTIFACT_TYPE);
 		goto out;
 	}
 	rc = layer_blob(c, tag, layers, AP_OCI_MT_MANIFEST, AP_MANIFEST_MAX, &p.manifest,
