@@ -50,7 +50,8 @@ const char setup_source_help[] =
 	"OCI registries (--mirror oci://HOST[:PORT]/REPO with --version V|latest):\n"
 	"      --registry-auth FILE  registry credentials, docker config.json style\n"
 	"                          (default ~/.docker/config.json when it exists)\n"
-	"      --insecure-registry plain HTTP to the registry, no TLS (a lab network)\n";
+	"      --insecure-registry plain HTTP to the registry, no TLS (a lab network)\n"
+	"      --from oci://...    the same as --mirror oci://...\n";
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
@@ -117,6 +118,10 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		o->bundle = arg;
 		return 1;
 	case OPT_FROM:
+		/* --from oci://... reads like --from USB: the registry is where
+		 * the release comes from (as --mirror oci://..., with --version) */
+		if (setup_mirror_is_oci(arg))
+			return add_list(o->mirrors, &o->n_mirrors, cmd, "--from", arg);
 		o->from = arg;
 		return 1;
 	case OPT_MANIFEST:

@@ -190,6 +190,11 @@ run "$S" layout --mirror "$M" "${I[@]}" --version 1.1.0 "${T[@]}" --offline-dir 
 is "layout --mirror oci:// fills an offline folder" "$rc" 0
 check "whose manifest is the signed one" cmp usb11/manifest.json rel11/manifest.json
 check "with every payload" cmp usb11/moby-engine.zip rel11/moby-engine.zip
+run "$S" layout --from "$M" "${I[@]}" --version 1.0.0 "${T[@]}" --dir usb10
+is "layout --from oci:// fills an offline folder too" "$rc" 0
+check "with 1.0.0's signed manifest" cmp usb10/manifest.json <(tar -xOf r10.tar manifest.json)
+run "$A" publish --oci "$REG/site/sample-edge" "${I[@]}" --layout usb10 --key key.pem
+is "and publish --oci --layout pushes that folder into another registry repository" "$rc" 0
 run "$S" plan --mirror "$M" "${I[@]}" --version 1.1.0 "${T[@]}" --offline-dir half --root root5
 contains "plan says where each comes from" "$out" "will download from http://$REG/v2/airpack/sample-edge/blobs/sha256:"
 
