@@ -312,15 +312,28 @@ static int status_error(const struct ap_oci *c, const struct req *q, const char 
 
 /* ---- references and credentials ---- */
 
+static bool repo_alnum(char ch)
+{
+	return islower((unsigned char)ch) || isdigit((unsigned char)ch);
+}
+
+/* The distribution grammar, simplified: components separated by '/', each
+ * of [a-z0-9._-] starting and ending with a letter or digit. */
 static bool repo_valid(const char *s)
 {
-	if (!*s || *s == '/' || s[strlen(s) - 1] == '/')
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 255)
 		return false;
-	for (const char *p = s; *p; p++)
-		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
-		      strchr("._-/", *p)))
+	for (size_t i = 0; i < n; i++) {
+		bool edge = i == 0 || i + 1 == n || s[i - 1] == '/' || s[i + 1] == '/';
+
+		if (s[i] == '/')
+			continue;
+		if (edge ? !repo_alnum(s[i]) : !(repo_alnum(s[i]) || strchr("._-", s[i])))
 			return false;
-	return strstr(s, "//") == NULL;
+	}
+	return s[0] != '/' && s[n - 1] != '/' && strstr(s, "//") == NULL;
 }
 
 bool ap_oci_tag_valid(const char *tag)
