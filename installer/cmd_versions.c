@@ -62,6 +62,72 @@ static void print_versions(const struct setup_opts *o, const struct setup_index 
 	}
 }
 
+struct oci_print {
+	const struct setup_opts *o;
+	struct ap_json j;
+	size_t n;
+};
+
+static void print_oci_tag(void *ctx, const struct setup_oci_tag *t)
+{
+	struct oci_print *pp = ctx;
+	char sz[32];
+
+	if (pp->o->quiet && !pp->o->json)
+		return;
+	if (pp->o->channel && (!t->channel || strcmp(t->channel, pp->o->channel) != 0))
+		return;
+	if (pp->o->json) {
+		ap_json_arr_item_begin(&pp->j);
+		ap_json_str(&pp->j, "tag", t->tag);
+		ap_json_str(&pp->j, "digest", t->digest);
+		ap_json_str(&pp->j, "product", t->product);
+		ap_json_str(&pp->j, "version", t->version);
+		ap_json_str(&pp->j, "channel", t->channel);
+		ap_json_u64(&pp->j, "size", t->size);
+		ap_json_str(&pp->j, "key_id", t->key_id);
+		ap_json_bool(&pp->j, "signature_ok", t->sig_ok);
+		ap_json_str(&pp->j, "problem", t->problem);
+		ap_json_arr_item_end(&pp->j);
+		return;
+	}
+	if (pp->n++ == 0)
+		printf("  %-16s %-16s %-10s %10s  %s\n", "TAG", "VERSION", "CHANNEL", "SIZE",
+		       "SIGNATURE");
+	printf("  %-16s %-16s %-10s %10s  %s\n", t->tag, t->version ? t->version : "-",
+	       t->channel ? t->channel : "-", t->version ? ap_ui_human_size(t->size, sz, sizeof(sz)) : "-",
+	       t->sig_ok ? "ok" : t->problem ? t->problem : "not checked");
+}
+
+static int list_oci(struct setup_opts *o, const struct ap_sign_trust *trust)
+{
+	struct ap_err err = AP_ERR_INIT;
+	struct oci_print pp;
+	int rc;
+
+	memset(&pp, 0, sizeof(pp));
+	pp.o = o;
+	if (o->json) {
+		ap_json_begin(&pp.j, stdout);
+		ap_json_str(&pp.j, "mirror", o->mirrors[0]);
+		ap_json_str(&pp.j, "channel", o->channel);
+		ap_json_arr_begin(&pp.j, "tags");
+	} else if (!o->quiet) {
+		printf("tags of %s (each verified: the registry itself is not trusted)\n",
+		       o->mirrors[0]);
+	}
+	rc = setup_oci_list(o, o->mirrors[0], trust, print_oci_tag, &pp, &err);
+	if (o->json) {
+		ap_json_arr_end(&pp.j);
+		if (rc)
+			pp.j.failed = true; /* no half a listing: the error says it */
+		ap_json_end(&pp.j);
+	}
+	if (rc)
+		return setup_die(&err);
+	return 0;
+}
+
 int cmd_versions(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -71,6 +137,8 @@ int cmd_versions(int argc, char **argv)
 	    {"insecure", no_argument, NULL, OPT_INSECURE},
 	    {"proxy", required_argument, NULL, OPT_PROXY},
 	    {"cacert", required_argument, NULL, OPT_CACERT},
+	    {"registry-auth", required_argument, NULL, OPT_REGISTRY_AUTH},
+	    {"insecure-registry", no_argument, NULL, OPT_INSECURE_REGISTRY},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
 	    {"help", no_argument, NULL, OPT_HELP},
@@ -101,6 +169,14 @@ int cmd_versions(int argc, char **argv)
 	if (rc && !o.insecure)
 		return setup_die(&err);
 	ap_err_clear(&err);
+	if (setup_mirror_is_oci(o.mirrors[0])) {
+		if (o.n_mirrors > 1)
+			rc = setup_usage_error("versions", "give one --mirror oci://... at a time");
+		else
+			rc = list_oci(&o, trust);
+		ap_sign_trust_free(trust);
+		return rc;
+	}
 	rc = setup_index_fetch(&o, trust, &si, &err);
 	if (rc)
 		goto fail;

@@ -6,6 +6,7 @@
 
 #include "ap_config.h"
 #include "setup.h"
+#include "airpack/oci.h"
 #include "events.h"
 #include "airpack/fsx.h"
 #include "airpack/sfx.h"
@@ -45,7 +46,12 @@ const char setup_source_help[] =
 	"                          writable offline folder)\n"
 	"      --offline           never use the network\n"
 	"      --proxy URL         HTTP(S) proxy (default: the usual environment vars)\n"
-	"      --cacert FILE       extra CA certificates for HTTPS\n";
+	"      --cacert FILE       extra CA certificates for HTTPS\n"
+	"OCI registries (--mirror oci://HOST[:PORT]/REPO with --version V|latest):\n"
+	"      --registry-auth FILE  registry credentials, docker config.json style\n"
+	"                          (default ~/.docker/config.json when it exists)\n"
+	"      --insecure-registry plain HTTP to the registry, no TLS (a lab network)\n"
+	"      --from oci://...    the same as --mirror oci://...\n";
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
@@ -112,6 +118,10 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		o->bundle = arg;
 		return 1;
 	case OPT_FROM:
+		/* --from oci://... reads like --from USB: the registry is where
+		 * the release comes from (as --mirror oci://..., with --version) */
+		if (setup_mirror_is_oci(arg))
+			return add_list(o->mirrors, &o->n_mirrors, cmd, "--from", arg);
 		o->from = arg;
 		return 1;
 	case OPT_MANIFEST:
@@ -142,8 +152,8 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 	case OPT_OFFLINE_DIR:
 		return add_list(o->offline_dirs, &o->n_offline_dirs, cmd, "--offline-dir", arg);
 	case OPT_MIRROR:
-		if (!ap_fetch_url_ok(arg)) {
-			setup_usage_error(cmd, "--mirror: expected an http://, https:// or "
+		if (!ap_fetch_url_ok(arg) && !setup_mirror_is_oci(arg)) {
+			setup_usage_error(cmd, "--mirror: expected an http://, https://, oci:// or "
 					       "file:// URL, got '%s'", arg);
 			return -1;
 		}
@@ -165,6 +175,12 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		return 1;
 	case OPT_CACERT:
 		o->cacert = arg;
+		return 1;
+	case OPT_REGISTRY_AUTH:
+		o->registry_auth = arg;
+		return 1;
+	case OPT_INSECURE_REGISTRY:
+		o->insecure_registry = true;
 		return 1;
 	case OPT_ROOT:
 		o->root = arg;
@@ -451,6 +467,12 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 				  "--channel %s needs --version: --version latest --channel %s "
 				  "installs the newest release of that channel", o->channel,
 				  o->channel);
+	for (size_t i = 0; i < o->n_mirrors; i++)
+		if (setup_mirror_is_oci(o->mirrors[i]) && !setup_mirror_tree(o))
+			return ap_err_set(err, AP_E_USAGE,
+					  "--mirror %s is an OCI registry: give --version V (or latest) "
+					  "and no --bundle, --from or --manifest",
+					  o->mirrors[i]);
 	if (setup_mirror_tree(o)) {
 		rc = setup_load_root(o, NULL, err);
 		if (rc)
@@ -624,13 +646,24 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 	s->so.mirrors = o->mirrors;
 	s->so.n_mirrors = o->n_mirrors;
 	if (setup_mirror_tree(o)) {
-		/* A mirror tree serves a release's payloads from its version's folder. */
+		/* A mirror tree serves a release's payloads from its version's
+		 * folder; a registry from its blobs, by hash. */
+		size_t k = 0;
+
 		for (size_t i = 0; i < o->n_mirrors; i++) {
-			s->mirror_urls[i] = ap_fetch_url_join(o->mirrors[i], r->manifest->version);
-			if (!s->mirror_urls[i])
+			if (setup_mirror_is_oci(o->mirrors[i]))
+				continue;
+			s->mirror_urls[k] = ap_fetch_url_join(o->mirrors[i], r->manifest->version);
+			if (!s->mirror_urls[k])
 				return ap_err_set(err, AP_E_NOMEM, "out of memory");
+			k++;
 		}
 		s->so.mirrors = (const char *const *)s->mirror_urls;
+		s->so.n_mirrors = k;
+		if (setup_oci_served()) {
+			s->so.blob_base = ap_oci_blob_base(setup_oci_served());
+			s->fo.header = ap_oci_auth_header(setup_oci_served());
+		}
 	}
 	s->so.cache_dir = o->cache;
 	s->so.offline = o->offline;

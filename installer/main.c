@@ -118,7 +118,12 @@ static const struct command commands[] = {
 	  "      --trust KEY|DIR     trusted public key(s) (default: " AP_TRUST_DIR ")\n"
 	  "      --insecure          list even when the index's signature does not verify\n"
 	  "      --proxy URL         HTTP(S) proxy (default: the usual environment vars)\n"
-	  "      --cacert FILE       extra CA certificates for HTTPS\n",
+	  "      --cacert FILE       extra CA certificates for HTTPS\n"
+	  "      --registry-auth FILE  with --mirror oci://...: registry credentials\n"
+	  "                          (docker config.json style)\n"
+	  "      --insecure-registry with --mirror oci://...: plain HTTP, no TLS\n\n"
+	  "With --mirror oci://HOST[:PORT]/REPO: every tag, with the release it points\n"
+	  "at and whether its signature verifies.\n",
 	  false },
 	{ "firstboot", cmd_firstboot, "run the actions an image install left pending",
 	  "usage: airpack-setup firstboot [--root DIR] [--product NAME] [--json]\n\n"

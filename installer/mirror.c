@@ -10,6 +10,7 @@
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/oci.h"
 #include "airpack/root.h"
 #include "airpack/banned.h"
 
@@ -479,6 +480,187 @@ out:
 	return rc;
 }
 
+/* ---- OCI registries (docs/mirrors.md, "OCI registries") ---- */
+
+static struct ap_oci *oci_served;
+
+static void oci_served_free(void)
+{
+	ap_oci_free(oci_served);
+	oci_served = NULL;
+}
+
+const struct ap_oci *setup_oci_served(void)
+{
+	return oci_served;
+}
+
+bool setup_mirror_is_oci(const char *mirror)
+{
+	return strncmp(mirror, AP_OCI_SCHEME, strlen(AP_OCI_SCHEME)) == 0;
+}
+
+static int oci_open(const struct setup_opts *o, const char *mirror, struct ap_oci **c,
+		    struct ap_err *err)
+{
+	struct ap_oci_opts oo;
+	int rc;
+
+	memset(&oo, 0, sizeof(oo));
+	oo.plain_http = o->insecure_registry;
+	oo.cacert = o->cacert;
+	oo.proxy = o->proxy;
+	oo.auth_file = o->registry_auth;
+	rc = ap_oci_open(mirror, &oo, c, err);
+	if (rc == 0 && ap_oci_ref_tag(*c)) {
+		rc = ap_err_set(err, AP_E_USAGE,
+				"--mirror %s: name the repository without a tag (--version picks "
+				"the release)",
+				mirror);
+		ap_oci_free(*c);
+		*c = NULL;
+	}
+	return rc;
+}
+
+/* The tag --version names: V itself, or latest (the channel's tag with
+ * --channel).  The tag only locates a release: the signed manifest it
+ * points at must be that version, and in that channel. */
+static int try_oci_release(struct setup_opts *o, const char *mirror,
+			   const struct ap_sign_trust *trust, struct ap_release **out,
+			   struct ap_err *err)
+{
+	bool latest = strcmp(o->version, "latest") == 0;
+	const char *tag = latest ? (o->channel ? o->channel : "latest") : o->version;
+	struct ap_oci_pulled p;
+	struct ap_oci *c = NULL;
+	struct ap_release *r = NULL;
+	char *where = NULL;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	rc = oci_open(o, mirror, &c, err);
+	if (rc)
+		goto out;
+	rc = ap_oci_pull(c, tag, &p, err);
+	if (rc == AP_E_NOTFOUND)
+		ap_err_prefix(err, "no release tagged '%s' in '%s' (airpack-setup versions "
+			      "--mirror %s lists the tags)", tag, ap_oci_name(c), mirror);
+	if (rc)
+		goto out;
+	where = malloc(strlen(mirror) + strlen(p.digest) + 2);
+	if (where)
+		snprintf(where, strlen(mirror) + strlen(p.digest) + 2, "%s@%s", mirror, p.digest);
+	rc = where ? ap_release_from_mem(p.manifest, p.manifest_len, p.sig, p.sig_len, NULL, &r, err)
+		   : ap_err_set(err, AP_E_NOMEM, "out of memory");
+	if (rc) {
+		ap_err_prefix(err, "release '%s'", where ? where : mirror);
+		goto out;
+	}
+	free(r->path);
+	r->path = where;
+	where = NULL;
+	if (!latest && strcmp(r->manifest->version, o->version) != 0) {
+		rc = ap_err_set(err, AP_E_MANIFEST,
+				"tag '%s' of '%s' points at %s %s, not at version %s (the registry "
+				"is not trusted: only the signed manifest names a version)",
+				tag, ap_oci_name(c), r->manifest->product, r->manifest->version,
+				o->version);
+		goto out;
+	}
+	if (o->channel && (!r->manifest->channel || strcmp(r->manifest->channel, o->channel) != 0)) {
+		rc = ap_err_set(err, AP_E_MANIFEST,
+				"tag '%s' of '%s' points at %s %s of channel '%s', not of channel '%s'",
+				tag, ap_oci_name(c), r->manifest->product, r->manifest->version,
+				r->manifest->channel ? r->manifest->channel : "(none)", o->channel);
+		goto out;
+	}
+	if (setup_rooted(o) && !o->insecure) {
+		/* Online, as for a mirror tree: an expired root of trust is refused
+		 * (a registry carries no newer roots: --roots DIR brings them). */
+		char what[AP_ERR_MSG_MAX / 2];
+
+		snprintf(what, sizeof(what), "the root of trust (version %lld)",
+			 (long long)o->fresh.root->version);
+		rc = setup_expiry(o, o->fresh.root->expires, true, what, err);
+		if (rc == 0)
+			rc = ap_release_check_root(r, o->fresh.root, &p.extra, false, err);
+	} else if (trust && !o->insecure)
+		rc = ap_release_check_sig(r, trust, false, err);
+	if (rc)
+		goto out;
+	if (!oci_served)
+		atexit(oci_served_free);
+	ap_oci_free(oci_served);
+	oci_served = c;
+	c = NULL;
+	*out = r;
+	r = NULL;
+out:
+	ap_release_free(r);
+	ap_oci_pulled_release(&p);
+	ap_oci_free(c);
+	free(where);
+	return rc;
+}
+
+int setup_oci_list(struct setup_opts *o, const char *mirror, const struct ap_sign_trust *trust,
+		   setup_oci_tag_fn fn, void *ctx, struct ap_err *err)
+{
+	struct ap_oci *c = NULL;
+	char **tags = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (o->offline)
+		return ap_err_set(err, AP_E_USAGE, "--offline: a registry cannot be read without "
+						   "the network");
+	rc = oci_open(o, mirror, &c, err);
+	if (rc == 0)
+		rc = ap_oci_tags(c, &tags, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct setup_oci_tag t;
+		struct ap_oci_pulled p;
+		struct ap_release *r = NULL;
+		struct ap_err e = AP_ERR_INIT;
+		int prc;
+
+		memset(&t, 0, sizeof(t));
+		memset(&p, 0, sizeof(p));
+		t.name = ap_oci_name(c);
+		t.tag = tags[i];
+		prc = ap_oci_pull(c, tags[i], &p, &e);
+		if (prc == AP_E_AUTH || prc == AP_E_NOMEM) {
+			*err = e;
+			rc = prc;
+			break;
+		}
+		if (prc == 0)
+			prc = ap_release_from_mem(p.manifest, p.manifest_len, p.sig, p.sig_len, NULL,
+						  &r, &e);
+		if (prc == 0 && trust)
+			prc = ap_release_check_sig(r, trust, false, &e);
+		else if (prc == 0)
+			prc = ap_err_set(&e, AP_E_UNTRUSTED, "no trusted key (--trust KEY)");
+		t.digest = p.digest;
+		if (r) {
+			t.product = r->manifest->product;
+			t.version = r->manifest->version;
+			t.channel = r->manifest->channel;
+			t.size = ap_manifest_total_size(r->manifest);
+			t.key_id = r->manifest->key_id;
+		}
+		t.sig_ok = prc == 0;
+		t.problem = prc ? e.msg : NULL;
+		fn(ctx, &t);
+		ap_release_free(r);
+		ap_oci_pulled_release(&p);
+	}
+	ap_oci_tags_free(tags, n);
+	ap_oci_free(c);
+	return rc;
+}
+
 int setup_mirror_open(struct setup_opts *o, const struct ap_sign_trust *trust, struct ap_release **out,
 		      struct ap_err *err)
 {
@@ -493,7 +675,10 @@ int setup_mirror_open(struct setup_opts *o, const struct ap_sign_trust *trust, s
 	for (size_t i = 0; i < o->n_mirrors; i++) {
 		const char *mirror = o->mirrors[i];
 
-		rc = try_release(o, &fo, mirror, trust, out, err);
+		if (setup_mirror_is_oci(mirror))
+			rc = try_oci_release(o, mirror, trust, out, err);
+		else
+			rc = try_release(o, &fo, mirror, trust, out, err);
 		if (rc == 0) {
 			/* The tree that served the release serves its payloads first. */
 			memmove(o->mirrors + 1, o->mirrors, i * sizeof(*o->mirrors));

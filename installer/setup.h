@@ -32,6 +32,8 @@ struct setup_opts {
 	bool offline;
 	const char *proxy;
 	const char *cacert;
+	const char *registry_auth;   /* --registry-auth FILE (oci:// mirrors) */
+	bool insecure_registry;      /* --insecure-registry: oci:// over plain HTTP */
 	const char *root;
 	bool json;
 	bool quiet;
@@ -61,7 +63,7 @@ enum {
 	OPT_OFFLINE_DIR, OPT_MIRROR, OPT_VERSION, OPT_CHANNEL, OPT_CACHE, OPT_OFFLINE,
 	OPT_PROXY, OPT_CACERT, OPT_ROOT, OPT_JSON, OPT_QUIET, OPT_NO_RUN,
 	OPT_ALLOW_DOWNGRADE, OPT_PURGE, OPT_HELP, OPT_RUN_IN_ROOT, OPT_RUN_ON_HOST,
-	OPT_ROOTS, OPT_EXPIRED_OK, OPT_AT_TIME,
+	OPT_ROOTS, OPT_EXPIRED_OK, OPT_AT_TIME, OPT_REGISTRY_AUTH, OPT_INSECURE_REGISTRY,
 };
 
 /* The run-action options install and firstboot take; SETUP_RUN_HELP is
@@ -94,6 +96,8 @@ enum {
 	{ "offline", no_argument, NULL, OPT_OFFLINE },                             \
 	{ "proxy", required_argument, NULL, OPT_PROXY },                           \
 	{ "cacert", required_argument, NULL, OPT_CACERT },                         \
+	{ "registry-auth", required_argument, NULL, OPT_REGISTRY_AUTH },           \
+	{ "insecure-registry", no_argument, NULL, OPT_INSECURE_REGISTRY },         \
 	{ "roots", required_argument, NULL, OPT_ROOTS },                           \
 	{ "expired-ok", no_argument, NULL, OPT_EXPIRED_OK },                       \
 	{ "at-time", required_argument, NULL, OPT_AT_TIME }
@@ -186,6 +190,33 @@ int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap
  * one offline folder per version.  Without --version a mirror holds one
  * release's payloads flat. */
 bool setup_mirror_tree(const struct setup_opts *o);
+
+/* An oci:// mirror (docs/mirrors.md, "OCI registries"). */
+bool setup_mirror_is_oci(const char *mirror);
+
+/* The registry that served the release setup_mirror_open opened, or NULL:
+ * its blobs are where payloads are downloaded from first.  Owned by
+ * mirror.c (freed at exit). */
+struct ap_oci;
+const struct ap_oci *setup_oci_served(void);
+
+/* One tag of a registry, as `versions` lists it: what it points at (the
+ * release fields are NULL when it is not a readable airpack release) and
+ * whether the signature verified (problem says why not). */
+struct setup_oci_tag {
+	const char *name;      /* HOST[:PORT]/REPO */
+	const char *tag;
+	const char *digest;    /* of the OCI manifest, "" when unread */
+	const char *product, *version, *channel, *key_id;
+	uint64_t size;
+	bool sig_ok;
+	const char *problem;
+};
+typedef void (*setup_oci_tag_fn)(void *ctx, const struct setup_oci_tag *t);
+
+/* Every tag of the oci:// mirror, each pulled and checked against trust. */
+int setup_oci_list(struct setup_opts *o, const char *mirror, const struct ap_sign_trust *trust,
+		   setup_oci_tag_fn fn, void *ctx, struct ap_err *err);
 
 /* The signed index of the first mirror that serves one. */
 struct setup_index {

@@ -39,6 +39,7 @@ enum xfer_outcome {
 
 struct xfer {
 	CURL *h;
+	struct curl_slist *headers; /* o->header, when there is one */
 	const struct ap_fetch_opts *o;
 	const char *url;
 	bool is_http;
@@ -454,6 +455,12 @@ static CURLcode setup_handle(CURL *h, const struct ap_fetch_opts *o, struct xfer
 		SET(CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NATIVE_CA);
 	if (o->proxy)
 		SET(CURLOPT_PROXY, o->proxy);
+	if (o->header) {
+		x->headers = curl_slist_append(NULL, o->header);
+		if (!x->headers)
+			cc = CURLE_OUT_OF_MEMORY;
+		SET(CURLOPT_HTTPHEADER, x->headers);
+	}
 #undef SET
 	return cc;
 }
@@ -859,6 +866,7 @@ commit:
 out:
 	if (x.h)
 		curl_easy_cleanup(x.h);
+	curl_slist_free_all(x.headers);
 	ap_digest_free(x.hash);
 	free(partial);
 	return rc;
@@ -919,6 +927,7 @@ int ap_fetch_mem(const struct ap_fetch_opts *opts, const char *url, size_t max, 
 out:
 	if (x.h)
 		curl_easy_cleanup(x.h);
+	curl_slist_free_all(x.headers);
 	free(x.mem);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "airpack/fsx.h"
 #include "airpack/layout.h"
 #include "airpack/mirror.h"
+#include "airpack/oci.h"
 #include "airpack/manifest.h"
 #include "airpack/release.h"
 #include "airpack/sign.h"
@@ -523,5 +524,112 @@ void ap_publish_result_release(struct ap_publish_result *res)
 {
 	ap_release_free(res->release);
 	free(res->folder);
+	memset(res, 0, sizeof(*res));
+}
+
+/* The tags a push points at: each once, each one a registry accepts. */
+static int oci_tags(const struct ap_publish_oci_opts *o, const struct ap_manifest *m,
+		    const char *ref_tag, struct ap_publish_oci_result *res, struct ap_err *err)
+{
+	const char *want[AP_PUBLISH_TAGS_MAX + 3];
+	size_t n = 0;
+
+	if (o->n_tags > AP_PUBLISH_TAGS_MAX)
+		return ap_err_set(err, AP_E_USAGE, "at most %d tags", AP_PUBLISH_TAGS_MAX);
+	want[n++] = m->version;
+	if (m->channel)
+		want[n++] = m->channel;
+	if (ref_tag)
+		want[n++] = ref_tag;
+	for (size_t i = 0; i < o->n_tags; i++)
+		want[n++] = o->tags[i];
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		if (!ap_oci_tag_valid(want[i]))
+			return ap_err_set(err, AP_E_USAGE,
+					  "'%s' cannot be a registry tag (letters, digits, '_', '.', "
+					  "'-', at most 128)",
+					  want[i]);
+		for (size_t k = 0; k < res->n_tags; k++)
+			if (strcmp(res->tags[k], want[i]) == 0)
+				seen = true;
+		if (seen)
+			continue;
+		res->tags[res->n_tags] = ap_strdup(want[i]);
+		if (!res->tags[res->n_tags])
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		res->n_tags++;
+	}
+	return 0;
+}
+
+int ap_publish_oci(const struct ap_publish_oci_opts *o, struct ap_publish_oci_result *res,
+		   struct ap_err *err)
+{
+	struct ap_publish_opts po;
+	struct publish_state ps;
+	struct ap_publish_oci_result out;
+	struct ap_oci *c = NULL;
+	struct ap_oci_opts oo;
+	int rc;
+
+	if (!o->ref || !o->source || !o->key)
+		return ap_err_set(err, AP_E_USAGE,
+				  "publishing needs a registry reference, a release and a key");
+	memset(&po, 0, sizeof(po));
+	memset(&ps, 0, sizeof(ps));
+	memset(&out, 0, sizeof(out));
+	po.key = o->key;
+	po.source = o->source;
+	ps.o = &po;
+	rc = ap_sign_key_load_private(o->key, &ps.key, err);
+	if (rc == 0)
+		rc = ap_sign_key_check_signing(ps.key, o->key, err);
+	if (rc)
+		goto out;
+	ap_sign_key_id(ps.key, ps.key_id);
+	rc = ap_release_open(o->source, &ps.r, err);
+	if (rc == 0)
+		rc = check_release(&ps, err);
+	if (rc)
+		goto out;
+	oo = o->oci;
+	oo.push = true;
+	rc = ap_oci_open(o->ref, &oo, &c, err);
+	if (rc == 0)
+		rc = oci_tags(o, ps.r->manifest, ap_oci_ref_tag(c), &out, err);
+	if (rc == 0)
+		rc = ap_oci_push(c, ps.r, (const char *const *)out.tags, out.n_tags, o->progress,
+				 &out.push, err);
+	if (rc) {
+		ap_err_prefix(err, "publishing %s %s to '%s'", ps.r->manifest->product,
+			      ps.r->manifest->version, c ? ap_oci_name(c) : o->ref);
+		goto out;
+	}
+	out.name = ap_strdup(ap_oci_name(c));
+	if (!out.name) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	out.release = ps.r;
+	ps.r = NULL;
+	memcpy(out.key_id, ps.key_id, sizeof(out.key_id));
+	*res = out;
+	memset(&out, 0, sizeof(out));
+out:
+	ap_publish_oci_result_release(&out);
+	ap_oci_free(c);
+	ap_release_free(ps.r);
+	ap_sign_key_free(ps.key);
+	return rc;
+}
+
+void ap_publish_oci_result_release(struct ap_publish_oci_result *res)
+{
+	ap_release_free(res->release);
+	free(res->name);
+	for (size_t i = 0; i < res->n_tags; i++)
+		free(res->tags[i]);
 	memset(res, 0, sizeof(*res));
 }

@@ -167,6 +167,16 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 			 r->kind == AP_RELEASE_SFX ? "setup" : "bundle", r->path);
 		goto done;
 	}
+	if (o->blob_base) {
+		size_t n = strlen(o->blob_base) + sizeof("sha256:") + AP_SHA256_HEX;
+		char *u = malloc(n);
+
+		if (u)
+			snprintf(u, n, "%ssha256:%s", o->blob_base, c->sha256);
+		rc = add_url(it, u, err);
+		if (rc)
+			return rc;
+	}
 	for (size_t i = 0; i < o->n_mirrors; i++) {
 		rc = add_url(it, ap_fetch_url_join(o->mirrors[i], c->file), err);
 		if (rc)

@@ -71,6 +71,70 @@ static void bar_end(void *ctx)
 	ap_ui_progress_end(ctx);
 }
 
+static void print_oci(const struct publish_opts *o, const struct ap_publish_oci_result *res)
+{
+	const struct ap_manifest *m = res->release->manifest;
+	char sz[32];
+
+	if (o->json) {
+		struct ap_json j;
+
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "product", m->product);
+		ap_json_str(&j, "version", m->version);
+		ap_json_str(&j, "channel", m->channel);
+		ap_json_str(&j, "registry", res->name);
+		ap_json_str(&j, "digest", res->push.digest);
+		ap_json_arr_begin(&j, "tags");
+		for (size_t i = 0; i < res->n_tags; i++)
+			ap_json_arr_str(&j, res->tags[i]);
+		ap_json_arr_end(&j);
+		ap_json_str(&j, "manifest_sha256", res->release->manifest_sha256);
+		ap_json_str(&j, "key_id", res->key_id);
+		ap_json_u64(&j, "size", ap_manifest_total_size(m));
+		ap_json_u64(&j, "blobs_uploaded", res->push.uploaded);
+		ap_json_u64(&j, "blobs_existing", res->push.existed);
+		ap_json_u64(&j, "blobs_mounted", res->push.mounted);
+		ap_json_u64(&j, "bytes_uploaded", res->push.bytes_uploaded);
+		ap_json_end(&j);
+		return;
+	}
+	if (o->quiet)
+		return;
+	printf("published %s %s to %s@%s: %zu blob%s uploaded (%s), %zu already there",
+	       m->product, m->version, res->name, res->push.digest, res->push.uploaded,
+	       res->push.uploaded == 1 ? "" : "s",
+	       ap_ui_human_size(res->push.bytes_uploaded, sz, sizeof(sz)), res->push.existed);
+	if (res->push.mounted)
+		printf(", %zu mounted", res->push.mounted);
+	printf("\n");
+	printf("  tags:");
+	for (size_t i = 0; i < res->n_tags; i++)
+		printf(" %s", res->tags[i]);
+	printf("\n");
+}
+
+static int run_publish_oci(struct publish_opts *o, struct ap_publish_oci_opts *po,
+			   struct ap_err *err)
+{
+	struct ap_ui_progress bar;
+	struct ap_progress_ops ops = { bar_start, ap_ui_progress_cb, bar_end, &bar };
+	struct ap_publish_oci_result res;
+	int rc;
+
+	po->key = o->p.key;
+	po->source = o->p.source;
+	if (!o->quiet && !o->json)
+		po->progress = &ops;
+	rc = ap_publish_oci(po, &res, err);
+	po->progress = NULL;
+	if (rc)
+		return rc;
+	print_oci(o, &res);
+	ap_publish_oci_result_release(&res);
+	return 0;
+}
+
 static int run_publish(struct publish_opts *o, struct ap_err *err)
 {
 	struct ap_ui_progress bar;
@@ -98,8 +162,16 @@ int cmd_publish(int argc, char **argv)
 	    {"index-key", required_argument, NULL, 'I'},
 	    {"expires-in", required_argument, NULL, 'E'},
 	    {"min-version", required_argument, NULL, 'V'},
+	    {"oci", required_argument, NULL, 'O'},
+	    {"channel", required_argument, NULL, 'C'},
+	    {"insecure-registry", no_argument, NULL, 'N'},
+	    {"registry-auth", required_argument, NULL, 'A'},
+	    {"cacert", required_argument, NULL, 'T'},
+	    {"mount-from", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
+	const char *tags[AP_PUBLISH_TAGS_MAX];
+	struct ap_publish_oci_opts po;
 	const char *expires_in = NULL;
 	struct publish_opts o;
 	struct ap_err err = AP_ERR_INIT;
@@ -107,6 +179,7 @@ int cmd_publish(int argc, char **argv)
 	int c;
 
 	memset(&o, 0, sizeof(o));
+	memset(&po, 0, sizeof(po));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:k:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -137,14 +210,44 @@ int cmd_publish(int argc, char **argv)
 		case 'V':
 			o.p.min_version = optarg;
 			break;
+		case 'O':
+			po.ref = optarg;
+			break;
+		case 'C':
+			if (po.n_tags >= AP_PUBLISH_TAGS_MAX)
+				return usage_error("publish", "at most %d --channel", AP_PUBLISH_TAGS_MAX);
+			tags[po.n_tags++] = optarg;
+			break;
+		case 'N':
+			po.oci.plain_http = true;
+			break;
+		case 'A':
+			po.oci.auth_file = optarg;
+			break;
+		case 'T':
+			po.oci.cacert = optarg;
+			break;
+		case 'F':
+			po.oci.mount_from = optarg;
+			break;
 		case 'h':
 			return print_usage("publish");
 		default:
 			return usage_error("publish", "bad option");
 		}
 	}
-	if (!o.p.mirror)
-		return usage_error("publish", "--mirror DIR is required");
+	po.tags = tags;
+	if (po.ref && o.p.mirror)
+		return usage_error("publish", "give either --mirror DIR or --oci REF, not both");
+	if (po.ref && (o.p.index_key || expires_in || o.p.min_version || o.p.force))
+		return usage_error("publish", "--index-key, --expires-in, --min-version and --force "
+					      "are for a mirror tree's index, not --oci");
+	if (!po.ref && (po.n_tags || po.oci.plain_http || po.oci.auth_file || po.oci.cacert ||
+			po.oci.mount_from))
+		return usage_error("publish", "--channel, --insecure-registry, --registry-auth, "
+					      "--cacert and --mount-from need --oci REF");
+	if (!o.p.mirror && !po.ref)
+		return usage_error("publish", "--mirror DIR or --oci REF is required");
 	if (!o.p.key)
 		return usage_error("publish", "--key KEY.pem is required");
 	if (expires_in) {
@@ -171,6 +274,11 @@ int cmd_publish(int argc, char **argv)
 	if (layout && !ap_fsx_is_dir(layout))
 		return usage_error("publish", "--layout: '%s' is not a folder", layout);
 	o.p.source = layout ? layout : argv[optind];
+	if (po.ref) {
+		if (run_publish_oci(&o, &po, &err) != 0)
+			return die_err(&err);
+		return 0;
+	}
 	if (run_publish(&o, &err) != 0)
 		return die_err(&err);
 	return 0;

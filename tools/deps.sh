@@ -8,6 +8,7 @@ packages=(
 	libarchive-dev zlib1g-dev libssl-dev libcjson-dev libcurl4-openssl-dev libyaml-dev
 	openssl ca-certificates gcab nginx-light zip unzip python3 python3-yaml time
 	scdoc bash-completion man-db
+	docker-registry skopeo apache2-utils
 )
 
 missing=()
@@ -36,7 +37,10 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The nginx package starts a system server on port 80; the tests start their
 # own on 127.0.0.1 and do not need it.
+# docker-registry likewise starts one on port 5000; tests/integration/oci.sh
+# starts its own.
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now nginx >/dev/null 2>&1 || true
+	systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 "$(dirname "$0")/sbom-validators.sh"

@@ -35,6 +35,10 @@ struct ap_fetch_opts {
 	/* progress (may be NULL): bytes now in the file and the total expected */
 	void (*progress)(void *ctx, uint64_t have, uint64_t total);
 	void *progress_ctx;
+	/* one more request header line ("Authorization: Bearer ..." for an OCI
+	 * registry, oci.h), or NULL.  A secret: never printed, and libcurl does
+	 * not send it on to another host a redirect points at */
+	const char *header;
 };
 #define AP_FETCH_RETRIES_DEFAULT 3
 #define AP_FETCH_NO_RETRY (-1)

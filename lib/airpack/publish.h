@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "airpack/err.h"
+#include "airpack/oci.h"
 #include "airpack/progress.h"
 #include "airpack/release.h"
 #include "airpack/sign.h"
@@ -70,5 +71,37 @@ int ap_publish(const struct ap_publish_opts *o, struct ap_publish_result *res,
                struct ap_err *err);
 
 void ap_publish_result_release(struct ap_publish_result *res);
+
+/* Publishing into an OCI registry (oci.h, docs/mirrors.md): the release,
+ * checked to be signed by key, pushed to ref ("HOST[:PORT]/REPO[:TAG]"),
+ * tagged with its version, its channel (when it has one), ref's tag and
+ * every extra tag.  Shared payloads are uploaded once: the registry is
+ * asked first. */
+#define AP_PUBLISH_TAGS_MAX 16
+
+struct ap_publish_oci_opts {
+	const char *ref;
+	const char *source; /* bundle, setup, offline folder, manifest */
+	const char *key;    /* the private key that signed the release */
+	const char *const *tags; /* extra tags (channels such as latest) */
+	size_t n_tags;
+	struct ap_oci_opts oci;
+	const struct ap_progress_ops *progress; /* each blob uploaded; may be NULL */
+};
+
+struct ap_publish_oci_result {
+	struct ap_release *release;
+	char *name;                 /* HOST[:PORT]/REPO */
+	char key_id[AP_KEY_ID_LEN];
+	char *tags[AP_PUBLISH_TAGS_MAX + 3]; /* the tags pushed (owned) */
+	size_t n_tags;
+	struct ap_oci_push_result push;
+};
+
+/* Errors: as ap_publish's for the release and key; AP_E_USAGE for a
+ * version or tag a registry cannot take; oci.h's for the registry. */
+int ap_publish_oci(const struct ap_publish_oci_opts *o, struct ap_publish_oci_result *res,
+		   struct ap_err *err);
+void ap_publish_oci_result_release(struct ap_publish_oci_result *res);
 
 #endif

@@ -41,6 +41,10 @@ struct ap_source_opts {
 	size_t n_offline_dirs;
 	const char *const *mirrors;      /* base URLs holding FILE flat */
 	size_t n_mirrors;
+	const char *blob_base;           /* a content-addressed store (an OCI
+					    registry's blobs, oci.h): base +
+					    "sha256:" + the component's sha256,
+					    tried before the mirrors; NULL: none */
 	const char *cache_dir;           /* where downloads and bundle payloads go;
 					    NULL: the first writable offline folder */
 	const char *work_dir;            /* where bundle payloads are unpacked; NULL:
