@@ -3,6 +3,7 @@
 
     mktree.py DIR FILES TOTAL_MIB [SEED]
     mktree.py --mixed FILE MIB [SEED]
+    mktree.py --many DIR FILES BYTES
 
 The first form writes a tree of many files for the extraction benchmark.
 
@@ -15,6 +16,9 @@ or already-compressed assets).  The same arguments give the same bytes.
 --mixed writes one file of 1 MiB blocks in turn text-like, random, and
 base64 of random bytes: data gzip -6 shrinks to about 70%, like a
 release holding scripts, binaries and already-compressed archives.
+
+--many writes FILES files of BYTES bytes each (text), 400 to a folder: the
+many-small-files install and uninstall benchmark.
 """
 import base64
 import os
@@ -54,7 +58,20 @@ def mixed(path, mib, rng):
     return 0
 
 
+def many(root, nfiles, size):
+    rng = random.Random(1)
+    for i in range(nfiles):
+        sub = os.path.join(root, "d%03d" % (i // 400))
+        if i % 400 == 0:
+            os.makedirs(sub, exist_ok=True)
+        with open(os.path.join(sub, "f%06d.txt" % i), "wb") as f:
+            f.write(text_block(rng, size))
+    return 0
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--many":
+        return many(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     if len(sys.argv) in (4, 5) and sys.argv[1] == "--mixed":
         rng = random.Random(int(sys.argv[4]) if len(sys.argv) == 5 else 1)
         return mixed(sys.argv[2], int(sys.argv[3]), rng)

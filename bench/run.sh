@@ -16,10 +16,15 @@
 #   install   airpack-setup install of a copy component from an offline folder
 #             and from a bundle vs cp, tar -xf
 #   extract   airpack-setup install of a tar.gz / zip of many files vs tar -xzf / unzip
+#   many      airpack-setup install of a tar of many small files vs tar -xf && sync,
+#             and its uninstall vs rm -rf && sync; peak RSS at a tenth and all
+#             of the files
+#   sfx       airpack build --sfx (a self-extracting setup) vs build -o
 #   rss       peak RSS (/usr/bin/time -v) for a small and a big payload
 #
 # Sizes (MiB) come from the environment: BENCH_BIG_MIB (1024), BENCH_GZ_MIB
-# (200), BENCH_SMALL_MIB (10), BENCH_TREE_FILES (3000), BENCH_TREE_MIB (48).
+# (200), BENCH_SMALL_MIB (10), BENCH_TREE_FILES (3000), BENCH_TREE_MIB (48),
+# BENCH_MANY_FILES (25000 files of 512 bytes; BENCH_MANY_BYTES).
 # --quick shrinks them (a smoke run of the harness, not a measurement).
 # Work files (about 5 GiB with the default sizes) go to a temp folder under
 # $TMPDIR (default /var/tmp), removed at the end.  The whole run is bounded
@@ -73,6 +78,7 @@ if [ "$quick" = 1 ]; then
 	small_mib=${BENCH_SMALL_MIB:-4}
 	tree_files=${BENCH_TREE_FILES:-300}
 	tree_mib=${BENCH_TREE_MIB:-4}
+	many_files=${BENCH_MANY_FILES:-2000}
 	runs=${runs:-${BENCH_RUNS:-2}}
 else
 	big_mib=${BENCH_BIG_MIB:-1024}
@@ -80,8 +86,10 @@ else
 	small_mib=${BENCH_SMALL_MIB:-10}
 	tree_files=${BENCH_TREE_FILES:-3000}
 	tree_mib=${BENCH_TREE_MIB:-48}
+	many_files=${BENCH_MANY_FILES:-25000}
 	runs=${runs:-${BENCH_RUNS:-5}}
 fi
+many_bytes=${BENCH_MANY_BYTES:-512}
 warmup=1
 
 builddir=$(cd "$builddir" 2>/dev/null && pwd) || {
@@ -285,7 +293,7 @@ layout() {
 	cp "$1/rel/manifest.json" "$1/rel/manifest.json.sig" "$1/monly/"
 }
 
-need_big=0 need_small=0 need_mixed=0 need_tree=0
+need_big=0 need_small=0 need_mixed=0 need_tree=0 need_many=0
 want hash && need_big=1
 want pack && need_big=1
 want download && { need_big=1; need_small=1; }
@@ -293,6 +301,8 @@ want install && need_big=1
 want rss && { need_big=1; need_small=1; need_mixed=1; }
 want gzip && need_mixed=1
 want extract && need_tree=1
+want many && need_many=1
+want sfx && need_big=1
 
 if [ "$need_big" = 1 ]; then
 	note "writing a ${big_mib} MiB random payload"
@@ -332,10 +342,23 @@ if [ "$need_tree" = 1 ]; then
 	layout tgz
 	layout zip
 fi
+if [ "$need_many" = 1 ]; then
+	note "writing $many_files files of $many_bytes bytes and their tar (and a tenth of them)"
+	python3 "$here/mktree.py" --many many/tree "$many_files" "$many_bytes" || exit 1
+	mkdir -p many/pay many10/pay
+	tar -cf many/pay/tree.tar -C many/tree . || exit 1
+	(cd many/tree && ls | head -n $(((many_files / 400 + 9) / 10)) |
+		tar -cf ../../many10/pay/tree.tar -T -) || exit 1
+	release many tree.tar extract
+	release many10 tree.tar extract
+	layout many
+	layout many10
+fi
 # Everything read from here on is in the page cache (the machine has the
 # memory for it); everything written is new.
 sync
-cat big/pay/blob.bin big/rel/blob.bin big/b.tar mixed/pay/mixed.bin >/dev/null 2>&1
+cat big/pay/blob.bin big/rel/blob.bin big/b.tar mixed/pay/mixed.bin many/rel/tree.tar \
+	>/dev/null 2>&1
 
 # ---- hashing ---------------------------------------------------------------
 
@@ -508,6 +531,40 @@ if want extract; then
 		"unzip && fsync every file" ex_unzip_sync
 fi
 
+# ---- many small files ------------------------------------------------------
+
+if want many; then
+	section many "installing and uninstalling $many_files files of $many_bytes bytes"
+	inst_many="\"\$S\" install --from many/rel --trust key.pub.pem --quiet"
+	measure many_airpack "rm -rf r-m; sync" "$inst_many --root r-m"
+	measure many_tar "rm -rf x-m; mkdir x-m; sync" \
+		"tar -xf many/rel/tree.tar -C x-m && sync"
+	measure many_uninst "rm -rf r-u; $inst_many --root r-u; sync" \
+		"\"\$S\" uninstall --root r-u --product bench-many --quiet"
+	measure many_rm "rm -rf x-u; mkdir x-u; tar -xf many/rel/tree.tar -C x-u; sync" \
+		"rm -rf x-u && sync"
+	run_group
+	rm -rf r-m x-m r-u x-u
+	row many "airpack-setup install, tar of $many_files files of $many_bytes B (extract)" \
+		many_airpack "tar -xf && sync" many_tar
+	row many "airpack-setup uninstall of those files" many_uninst "rm -rf && sync" many_rm
+fi
+
+# ---- self-extracting setup --------------------------------------------------
+
+if want sfx; then
+	section sfx "writing a self-extracting setup of ${big_mib} MiB"
+	build_big="\"\$A\" build big/src.json --payloads big/pay --key key.pem --quiet"
+	measure sfx_airpack "rm -rf out/*; sync" "$build_big --compress none --sfx out/setup"
+	measure sfx_bundle "rm -rf out/*; sync" "$build_big --compress none -o out/b.tar"
+	measure sfx_tar_sync "rm -rf out/*; sync" \
+		"tar -cf out/t.tar -C big/pay blob.bin && sync out/t.tar"
+	run_group
+	rm -rf out/*
+	row sfx "airpack build --sfx (${big_mib} MiB)" sfx_airpack "airpack build -o" sfx_bundle
+	row sfx "airpack build --sfx" sfx_airpack "tar -cf && sync" sfx_tar_sync
+fi
+
 # ---- peak memory -----------------------------------------------------------
 
 # rss ID CMD...: peak RSS in KiB of one run into $res/rss.ID (FAIL on error).
@@ -578,6 +635,13 @@ if want rss; then
 	rss_row "ap-fetch-tool get (libcurl)" fetch_small "${small_mib} MiB" fetch_big \
 		"${big_mib} MiB"
 fi
+if want many; then
+	rss many_tenth "$S" install --from many10/rel "${T[@]}" --root r-rss-m10 --quiet
+	rss many_all "$S" install --from many/rel "${T[@]}" --root r-rss-m --quiet
+	rm -rf r-rss-m10 r-rss-m
+	rss_row "airpack-setup install (extract, $many_bytes B files)" many_tenth \
+		"$(tar -tf many10/pay/tree.tar | grep -vc '/$') files" many_all "$many_files files"
+fi
 
 # ---- report ----------------------------------------------------------------
 
@@ -604,13 +668,14 @@ report() {
 		"$(command -v hyperfine >/dev/null && hyperfine --version)"
 	echo "- airpack build: $builddir ($buildtype)"
 	echo "- sizes: big ${big_mib} MiB random, gzip input ${gz_mib} MiB mixed," \
-		"small ${small_mib} MiB, tree $tree_files files / ${tree_mib} MiB;" \
+		"small ${small_mib} MiB, tree $tree_files files / ${tree_mib} MiB," \
+		"many $many_files files of $many_bytes B;" \
 		"median of $runs runs after $warmup warmup, timer: $timer$([ "$quick" = 1 ] &&
 			echo ' (QUICK: a smoke run, not a measurement)')"
 	echo "- inputs are in the page cache; outputs are new files (a prepare step" \
 		"removes the last output and runs sync before each run)"
 	echo
-	for t in hash pack gzip download install extract; do
+	for t in hash pack gzip download install extract many sfx; do
 		[ -s "$res/table.$t" ] || continue
 		echo "### $t (load average $(paste -sd' ' "$res/load.$t" | sed 's/ / -> /'))"
 		echo

@@ -583,6 +583,12 @@ static int copy_data(struct extractor *ex, struct archive_entry *e, const char *
 	return 0;
 }
 
+/* The caller makes the tree durable in one go (x->defer_sync). */
+static bool deferred_sync(const struct extractor *ex)
+{
+	return ex->x && ex->x->defer_sync;
+}
+
 static int do_file(struct extractor *ex, struct archive_entry *e, const char *relpath,
                    struct ap_err *err)
 {
@@ -635,10 +641,14 @@ static int do_file(struct extractor *ex, struct archive_entry *e, const char *re
 			rc = archive_fail(ex, ex->disk, "finishing", relpath, err);
 			goto out;
 		}
-		rc = ap_fsx_fsync_path(relpath, err);
-		if (rc < 0) {
-			ap_err_prefix(err, "extracting '%s'", ex->archive_path);
-			goto out;
+		if (deferred_sync(ex)) {
+			ap_fsx_writeback_start(relpath);
+		} else {
+			rc = ap_fsx_fsync_path(relpath, err);
+			if (rc < 0) {
+				ap_err_prefix(err, "extracting '%s'", ex->archive_path);
+				goto out;
+			}
 		}
 	}
 	ap_digest_final_hex(ex->hash, hex);
@@ -995,7 +1005,8 @@ static void release(struct extractor *ex)
 }
 
 /* Close the disk writer (it sets folder modes and times now) and fsync
- * every folder made, then dest itself.  Runs inside dest. */
+ * every folder made, then dest itself (unless the caller syncs the tree).
+ * Runs inside dest. */
 static int finish_disk(struct extractor *ex, struct ap_err *err)
 {
 	size_t i;
@@ -1003,6 +1014,8 @@ static int finish_disk(struct extractor *ex, struct ap_err *err)
 
 	if (archive_write_close(ex->disk) != ARCHIVE_OK)
 		return archive_fail(ex, ex->disk, "finishing folders from", "", err);
+	if (deferred_sync(ex))
+		return 0;
 	for (i = 0; i < ex->dirs.n; i++) {
 		rc = ap_fsx_fsync_dir(ex->dirs.v[i], err);
 		if (rc < 0)

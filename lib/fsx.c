@@ -92,6 +92,45 @@ int ap_fsx_fsync_parent(const char *path, struct ap_err *err)
 	return rc;
 }
 
+/* ap_fsx_sync_tree without a file-system-wide sync: every file under
+ * path, then path itself (a folder's fsync after its entries'). */
+static int sync_walk(const char *path, struct ap_err *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc = ap_fsx_list_dir(path, &names, &n, err);
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *child = ap_fsx_path_join(path, names[i]);
+		struct ap_stat st;
+
+		if (!child) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory syncing '%s'", path);
+			break;
+		}
+		rc = ap_fsx_stat(child, &st, err);
+		if (rc == 0 && st.type == AP_FT_DIR)
+			rc = sync_walk(child, err);
+		else if (rc == 0 && st.type == AP_FT_FILE)
+			rc = ap_fsx_fsync_path(child, err);
+		free(child);
+	}
+	ap_fsx_strv_free(names, n);
+	if (rc == 0)
+		rc = ap_fsx_fsync_dir(path, err);
+	return rc;
+}
+
+int ap_fsx_sync_tree(const char *path, struct ap_err *err)
+{
+	bool done = false;
+	int rc = ap_fsx_os_sync_fs(path, &done, err);
+
+	if (rc < 0 || done)
+		return rc;
+	return sync_walk(path, err);
+}
+
 int ap_fsx_read_file(const char *path, size_t max, char **buf, size_t *len, struct ap_err *err)
 {
 	FILE *fp = NULL;

@@ -27,4 +27,9 @@ int ap_fsx_names_finish(struct ap_strvec *l, char ***names, size_t *n, const cha
 int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 			   ap_fsx_made_fn made, void *ctx, struct ap_err *err);
 
+/* ap_fsx_sync_tree's fast way: one call that makes the whole file system
+ * holding path durable (Linux: syncfs).  *done false (and 0): the OS has
+ * none, the caller fsyncs the tree file by file. */
+int ap_fsx_os_sync_fs(const char *path, bool *done, struct ap_err *err);
+
 #endif

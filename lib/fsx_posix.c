@@ -174,6 +174,44 @@ int ap_fsx_fsync_dir(const char *path, struct ap_err *err)
 	return fsync_open(path, O_RDONLY | O_DIRECTORY, "folder", err);
 }
 
+void ap_fsx_writeback_start(const char *path)
+{
+#ifdef __linux__
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	close(fd);
+#else
+	(void)path;
+#endif
+}
+
+int ap_fsx_os_sync_fs(const char *path, bool *done, struct ap_err *err)
+{
+#ifdef __linux__
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	*done = false;
+	if (fd < 0)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                  "cannot open folder '%s' to sync it", path);
+	if (syncfs(fd) != 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot sync the file system of '%s'", path);
+	else
+		*done = true;
+	close(fd);
+	return rc;
+#else
+	(void)path;
+	(void)err;
+	*done = false;
+	return 0;
+#endif
+}
+
 int ap_fsx_rename(const char *from, const char *to, struct ap_err *err)
 {
 	char *dto = NULL;
@@ -1084,8 +1122,8 @@ out:
 	return rc;
 }
 
-int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
-                          struct ap_err *err)
+static int list_under(const char *root, const char *rel, char ***names,
+                      struct ap_stat **sts, size_t *n, struct ap_err *err)
 {
 	struct ap_strvec l = AP_STRVEC_INIT;
 	struct dirent *de;
@@ -1122,8 +1160,47 @@ int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size
 	if (rc == 0)
 		rc = ap_fsx_names_finish(&l, names, n, rel, err);
 	ap_strvec_release(&l);
+	if (rc == 0 && sts) {
+		/* From the folder just listed: nothing is looked up by path. */
+		*sts = calloc(*n ? *n : 1, sizeof(**sts));
+		if (!*sts) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", rel);
+			ap_fsx_strv_free(*names, *n);
+			*names = NULL;
+			*n = 0;
+		}
+		for (size_t i = 0; rc == 0 && i < *n; i++) {
+			struct stat s;
+
+			if (fstatat(dirfd(d), (*names)[i], &s, AT_SYMLINK_NOFOLLOW) == 0) {
+				fill_stat(&s, &(*sts)[i]);
+			} else if (errno == ENOENT) {
+				(*sts)[i].type = AP_FT_NONE;
+			} else {
+				rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' in '%s' under '%s'",
+				                (*names)[i], rel, root);
+				ap_fsx_strv_free(*names, *n);
+				free(*sts);
+				*names = NULL;
+				*sts = NULL;
+				*n = 0;
+			}
+		}
+	}
 	closedir(d);
 	return rc;
+}
+
+int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
+                          struct ap_err *err)
+{
+	return list_under(root, rel, names, NULL, n, err);
+}
+
+int ap_fsx_list_dir_under_stat(const char *root, const char *rel, char ***names,
+                               struct ap_stat **sts, size_t *n, struct ap_err *err)
+{
+	return list_under(root, rel, names, sts, n, err);
 }
 
 int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,

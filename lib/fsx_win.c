@@ -459,6 +459,21 @@ out:
 	return rc;
 }
 
+void ap_fsx_writeback_start(const char *path)
+{
+	(void)path; /* no asynchronous start: ap_fsx_sync_tree flushes each file */
+}
+
+int ap_fsx_os_sync_fs(const char *path, bool *done, struct ap_err *err)
+{
+	/* Flushing a whole volume needs administrator rights: the caller
+	 * flushes the tree file by file. */
+	(void)path;
+	(void)err;
+	*done = false;
+	return 0;
+}
+
 int ap_fsx_fsync_dir(const char *path, struct ap_err *err)
 {
 	wchar_t *w = wpath(path);
@@ -1560,6 +1575,36 @@ int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size
 		                  "not found", rel, root);
 	rc = ap_fsx_list_dir(abs, names, n, err);
 	free(abs);
+	return rc;
+}
+
+int ap_fsx_list_dir_under_stat(const char *root, const char *rel, char ***names,
+                               struct ap_stat **sts, size_t *n, struct ap_err *err)
+{
+	int rc = ap_fsx_list_dir_under(root, rel, names, n, err);
+
+	if (rc < 0)
+		return rc;
+	*sts = calloc(*n ? *n : 1, sizeof(**sts));
+	if (!*sts)
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", rel);
+	for (size_t i = 0; rc == 0 && i < *n; i++) {
+		char *child = ap_fsx_path_join(rel, (*names)[i]);
+
+		if (!child) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory listing '%s'", rel);
+			break;
+		}
+		rc = ap_fsx_stat_under(root, child, &(*sts)[i], err);
+		free(child);
+	}
+	if (rc < 0) {
+		ap_fsx_strv_free(*names, *n);
+		free(*sts);
+		*names = NULL;
+		*sts = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 

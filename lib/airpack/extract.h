@@ -6,7 +6,8 @@
  * device nodes are refused (AP_E_UNSAFE, naming the entry) before anything
  * of that entry is written.  libarchive's SECURE_* flags are on as a second
  * line.  Files are created with mode (entry mode & 0755) | 0644 for files
- * with no mode (cab), folders 0755; each file is fsynced.
+ * with no mode (cab), folders 0755; each file and folder is fsynced
+ * (unless the caller syncs the tree itself: defer_sync below).
  */
 #ifndef AP_EXTRACT_H
 #define AP_EXTRACT_H
@@ -55,6 +56,11 @@ struct ap_extract_expect {
 	bool windows_names;      /* refuse names unsafe for Windows and names Windows
 	                            sees as the same (airpack/winname.h): AP_E_UNSAFE
 	                            "unsafe name for Windows", naming the entry */
+	bool defer_sync;         /* files and folders are not fsynced one by one:
+	                            each file's writeback is started when it is
+	                            written (ap_fsx_writeback_start) and the caller
+	                            makes dest durable (ap_fsx_sync_tree) before
+	                            anything depends on it */
 };
 
 /* Extract the archive at archive_path into dest_dir (which must exist).

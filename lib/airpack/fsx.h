@@ -67,6 +67,25 @@ int ap_fsx_fsync_dir(const char *path, struct ap_err *err);
 /* fsync the folder holding path. */
 int ap_fsx_fsync_parent(const char *path, struct ap_err *err);
 
+/* Durability in batches (the way dpkg makes an unpacked tree durable):
+ * write many files without an fsync each, start each one's writeback as it
+ * is finished (ap_fsx_writeback_start), then make the whole tree durable
+ * once (ap_fsx_sync_tree) before anything depends on it.
+ *
+ * ap_fsx_writeback_start: ask the OS to start writing path's data to disk
+ * now, without waiting (Linux: sync_file_range SYNC_FILE_RANGE_WRITE);
+ * elsewhere nothing.  Best effort, never an error: it only spreads the
+ * writing out, ap_fsx_sync_tree is what makes the data durable.
+ *
+ * ap_fsx_sync_tree: make every file and folder under the folder path (and
+ * path itself) durable.  Linux: one syncfs of path's file system (which
+ * also reports a writeback error of any file written on it since path was
+ * opened); elsewhere: each file and folder under path fsynced (Windows:
+ * each file flushed), deepest first.  Symlinks are not followed.  Errors
+ * name the file. */
+void ap_fsx_writeback_start(const char *path);
+int ap_fsx_sync_tree(const char *path, struct ap_err *err);
+
 /* Rename, replacing the target; then fsync the target's folder (and the
  * source's when it differs). */
 int ap_fsx_rename(const char *from, const char *to, struct ap_err *err);
@@ -116,6 +135,12 @@ int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err);
 /* The names in folder root/rel ("" for the root), sorted as ap_fsx_list_dir. */
 int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
 			  struct ap_err *err);
+/* ap_fsx_list_dir_under with each entry's lstat (*sts, n of them, the
+ * caller's to free; AP_FT_NONE for one gone meanwhile), taken from the one
+ * folder opened for the listing: what a walk needs without opening the
+ * path again per entry. */
+int ap_fsx_list_dir_under_stat(const char *root, const char *rel, char ***names,
+			       struct ap_stat **sts, size_t *n, struct ap_err *err);
 
 /* Remove a file; a missing file is not an error. */
 int ap_fsx_unlink(const char *path, struct ap_err *err);

@@ -186,33 +186,37 @@ bool txn_path_within(const char *path, const char *dir)
  * the OS layer's *_under functions). */
 int txn_walk(const char *base, const char *dir, walk_fn fn, void *ctx, struct ap_err *err)
 {
+	struct ap_stat *sts = NULL;
 	char **names = NULL;
 	size_t n = 0;
 	int rc;
 
-	rc = ap_fsx_list_dir_under(base, dir, &names, &n, err);
+	/* Each entry's type from the folder's own listing: one open per
+	 * folder, not one per entry. */
+	rc = ap_fsx_list_dir_under_stat(base, dir, &names, &sts, &n, err);
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
-		struct ap_stat st;
-		char *rel = txn_join(dir, names[i]);
+		const struct ap_stat *st = &sts[i];
+		char *rel;
 
+		if (st->type == AP_FT_NONE)
+			continue;
+		rel = txn_join(dir, names[i]);
 		if (!rel) {
 			rc = txn_nomem(err, "walking a folder");
 		} else {
-			rc = ap_fsx_stat_under(base, rel, &st, err);
-			if (rc == 0 && st.type != AP_FT_NONE) {
-				rc = fn(ctx, rel, &st, err);
-				if (rc == 0 && st.type == AP_FT_DIR)
-					rc = txn_walk(base, rel, fn, ctx, err);
-				else if (rc == WALK_SKIP)
-					rc = 0;
-			}
+			rc = fn(ctx, rel, st, err);
+			if (rc == 0 && st->type == AP_FT_DIR)
+				rc = txn_walk(base, rel, fn, ctx, err);
+			else if (rc == WALK_SKIP)
+				rc = 0;
 		}
 		free(rel);
 	}
 out:
 	ap_fsx_strv_free(names, n);
+	free(sts);
 	return rc < 0 ? rc : 0;
 }
 
