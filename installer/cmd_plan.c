@@ -89,7 +89,7 @@ int cmd_plan(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&s, 0, sizeof(s));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return setup_print_usage("plan");
 		rc = setup_opt(&o, "plan", c, optarg);

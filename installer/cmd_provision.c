@@ -68,7 +68,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_a
 	int c, rc, n_cs = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HELP:
 			setup_print_usage("provision");

@@ -175,6 +175,7 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		ap_process_stdout_to_stderr(true);
 		return 1;
 	case OPT_QUIET:
+	case 'q':
 		o->quiet = true;
 		return 1;
 	}

@@ -11,6 +11,7 @@
 #include "airpack/fetch.h"
 #include "airpack/fsx.h"
 #include "airpack/history.h"
+#include "airpack/release.h"
 #include "airpack/state.h"
 #include "airpack/banned.h"
 
@@ -25,7 +26,7 @@ struct command {
 #define COMMON_HELP                                                                        \
 	"      --root DIR          install root (default: /)\n"                             \
 	"      --json              one JSON object per event\n"                             \
-	"      --quiet             only errors\n"
+	"  -q, --quiet             only errors\n"
 
 static const struct command commands[] = {
 	{ "plan", cmd_plan, "show where each component will come from",
@@ -179,9 +180,23 @@ static void print_version(void)
 	char *self = NULL;
 	bool sfx = setup_is_sfx(&self);
 
+	struct ap_release *r = NULL;
+	struct ap_err err = AP_ERR_INIT;
+
 	printf("airpack-setup %s\ntrust folder: %s\n", AP_VERSION, AP_TRUST_DIR);
-	if (sfx)
-		printf("carries a release: yes (see 'airpack-setup plan')\n");
+	if (sfx && ap_release_open(self, &r, &err) == 0) {
+		const struct ap_manifest *m = r->manifest;
+
+		/* Named from the manifest it carries; 'plan' checks the signature. */
+		printf("carries: %s %s%s%s%s for %s%s (signature not checked here: "
+		       "'airpack-setup plan' checks it)\n",
+		       m->product, m->version, m->channel ? " (" : "", m->channel ? m->channel : "",
+		       m->channel ? ")" : "", m->platform ? m->platform : "any platform",
+		       r->sfx_detached ? ", manifest only (payloads beside it or downloaded)" : "");
+	} else if (sfx) {
+		printf("carries a release it cannot read: %s\n", err.msg);
+	}
+	ap_release_free(r);
 	free(self);
 }
 

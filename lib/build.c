@@ -174,11 +174,12 @@ static int measure_extracts(struct build *b, struct ap_err *err)
 		if (c->has_expanded && (c->expanded_size != size || c->expanded_files != files))
 			return ap_err_set(err, AP_E_DIGEST,
 					  "component '%s': '%s' expands to %llu bytes in %llu "
-					  "files, the source manifest pins %llu bytes in %llu files",
+					  "file%s, the source manifest pins %llu bytes in %llu file%s",
 					  c->name, found[i].path, (unsigned long long)size,
-					  (unsigned long long)files,
+					  (unsigned long long)files, files == 1 ? "" : "s",
 					  (unsigned long long)c->expanded_size,
-					  (unsigned long long)c->expanded_files);
+					  (unsigned long long)c->expanded_files,
+					  c->expanded_files == 1 ? "" : "s");
 		c->has_expanded = true;
 		c->expanded_size = size;
 		c->expanded_files = files;

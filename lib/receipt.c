@@ -207,6 +207,7 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 	if (!add_str(root, "format", AP_RECEIPT_FORMAT) || !add_str(root, "product", r->product) ||
 	    !add_str(root, "version", r->version) || !add_str(root, "channel", r->channel) ||
 	    !add_str(root, "prefix", r->prefix) || !add_str(root, "key_id", r->key_id) ||
+	    (r->insecure && !ap_jsonx_add(root, "insecure", cJSON_CreateTrue())) ||
 	    !add_str(root, "manifest_sha256", r->manifest_sha256) ||
 	    !ap_jsonx_add(root, "installed_at", ap_jsonx_i64(r->installed_at)) ||
 	    !add_str(root, "pinned_version", r->pinned_version) ||
@@ -503,7 +504,7 @@ out:
 int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, struct ap_err *err)
 {
 	static const char *const keys[] = { "format", "product", "version", "channel",
-					    "prefix", "key_id", "manifest_sha256",
+					    "prefix", "key_id", "insecure", "manifest_sha256",
 					    "installed_at", "pinned_version", "freshness", "data_dirs",
 					    "created_data_dirs", "dirs", "files", "pending",
 					    "actions" };
@@ -544,6 +545,8 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 		rc = get_str(&f, "prefix", false, &r->prefix, err);
 	if (rc == 0)
 		rc = get_str(&f, "key_id", true, &r->key_id, err);
+	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "insecure"))
+		rc = get_bool(&f, "insecure", &r->insecure, err);
 	if (rc == 0)
 		rc = get_str(&f, "manifest_sha256", false, &sha, err);
 	if (rc == 0)

@@ -51,6 +51,8 @@ struct ap_receipt {
 	char *channel;  /* may be NULL */
 	char *prefix;   /* relative to the root */
 	char *key_id;   /* may be NULL (an --insecure install) */
+	bool insecure;  /* installed without a verified signature (--insecure);
+			   "insecure": true, absent when false */
 	char manifest_sha256[AP_SHA256_HEX]; /* of the stored manifest.json bytes */
 	int64_t installed_at;
 	char *pinned_version; /* the version the user asked for; may be NULL */

