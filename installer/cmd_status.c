@@ -254,6 +254,17 @@ int cmd_status(int argc, char **argv)
 		return setup_usage_error("status", "unexpected argument '%s'", argv[optind]);
 	if (sbom && o.json)
 		return setup_usage_error("status", "--json and --sbom: give one (the SBOM is JSON)");
+	if (!product && !sbom) {
+		char **names = NULL;
+		size_t n = 0;
+
+		if (ap_txn_list_products(setup_root(&o), &names, &n, &err) == 0 && n > 1) {
+			ap_fsx_strv_free(names, n);
+			return setup_list_products(&o);
+		}
+		ap_fsx_strv_free(names, n);
+		ap_err_clear(&err);
+	}
 	rc = ap_txn_status(setup_root(&o), product, &r, &err);
 	if (rc) {
 		if (rc == AP_E_NOTFOUND && !product) {

@@ -62,9 +62,16 @@ static const struct command commands[] = {
 	  "      --fix               repair missing or invalid files (the default action)\n"
 	  "      --clean             remove files the manifest does not name\n",
 	  true },
+	{ "list", cmd_list, "list every product installed under the root",
+	  "usage: airpack-setup list [--root DIR] [--json]\n\n"
+	  "One line per installed product: version, channel, install time and where it\n"
+	  "is; a release installed without a verified signature says so. Exit code 8\n"
+	  "when nothing is installed.\n",
+	  false },
 	{ "status", cmd_status, "show the installed release",
 	  "usage: airpack-setup status [--root DIR] [--product NAME] [--json | --sbom]\n\n"
-	  "Product, version, key id, install time, pending actions, components.\n\n"
+	  "Product, version, key id, install time, pending actions, components. With\n"
+	  "several products installed and no --product, the list of them ('list').\n\n"
 	  "      --sbom              print only the installed release's SBOM (SPDX or\n"
 	  "                          CycloneDX JSON, kept in the signed manifest)\n", false },
 	{ "verify", cmd_verify, "re-hash every installed file against the receipt",

@@ -45,7 +45,31 @@ check "the history keeps the release's absolute path" \
 	grep -q "\"release\":\"$tmp/one-rel\"" R/var/log/airpack/history.jsonl
 check "and where the component came from, absolute" \
 	grep -q "\"hello\":\"local:$tmp/one-rel/hello.txt\"" R/var/log/airpack/history.jsonl
-run "$S" uninstall --root R
+# --- list: every product in a root ------------------------------------------------
+"$A" build "$SRCDIR/manifests/sample-release.json" --payloads "$SRCDIR/payloads/sample" \
+	--key key.pem --layout sample-rel --quiet
+run "$S" install --from sample-rel "${T[@]}" --root R --no-run --quiet
+is "a second product in the root installs" "$rc" 0
+run "$S" list --root R
+is "list exits 0" "$rc" 0
+contains "list names the first product" "$out" "one                  1.0.0"
+contains "and the second, with its channel" "$out" "sample-edge          1.1.0        lts"
+contains "and where each is" "$out" "$tmp/R/opt/sample-edge"
+run "$S" status --root R
+is "status without --product and two products exits 0" "$rc" 0
+contains "and lists them" "$out" "$tmp/R/opt/one"
+not_contains "instead of refusing" "$out" "name one"
+run "$S" list --root R --json
+is "list --json: one object with both" \
+	"$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(p["product"] for p in d["products"]))')" \
+	"one sample-edge"
+run "$S" status --root R --product one
+contains "status --product still shows one" "$out" "product:      one"
+run "$S" list --root empty-root
+is "list with nothing installed: exit 8" "$rc" 8
+contains "saying so" "$out" "nothing installed under empty-root"
+
+run "$S" uninstall --root R --product one
 contains "uninstall says 1 file" "$out" "removed 1 file ("
 
 done_testing
