@@ -41,8 +41,9 @@ const char setup_source_help[] =
 	"                          V (or the newest) as its signed index lists it, with\n"
 	"                          payloads from URL/V/; V is pinned in the receipt\n"
 	"      --channel C         with --version latest: the newest release of C\n"
-	"      --cache DIR         keep verified downloads here (default: the first\n"
-	"                          writable offline folder)\n"
+	"      --cache DIR         keep verified downloads here, and take payloads from\n"
+	"                          it by size and sha256 (default: ROOT/" AP_STATE_CACHE_BASE "/\n"
+	"                          PRODUCT; never an offline folder)\n"
 	"      --offline           never use the network\n"
 	"      --proxy URL         HTTP(S) proxy (default: the usual environment vars)\n"
 	"      --cacert FILE       extra CA certificates for HTTPS\n";
@@ -608,7 +609,6 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 	       struct ap_source_plan **plan, struct ap_err *err)
 {
 	size_t n = 0;
-	int rc;
 
 	if (r->dir)
 		s->dirs[n++] = r->dir;
@@ -633,24 +633,20 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 		}
 		s->so.mirrors = (const char *const *)s->mirror_urls;
 	}
-	s->so.cache_dir = o->cache;
+	/* The default cache is planned from too: a version switch takes the
+	 * payloads it shares with the last download from there. */
+	if (!o->cache) {
+		s->cache_default = ap_state_cache_dir(setup_root(o), r->manifest->product);
+		if (!s->cache_default)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	s->so.cache_dir = o->cache ? o->cache : s->cache_default;
 	s->so.offline = o->offline;
 	s->so.fetch = &s->fo;
 	s->so.on_hash = hash_progress;
 	s->so.on_check = check_cb;
 	s->so.ctx = s;
-	rc = ap_source_plan(r, &s->so, plan, err);
-	if (rc)
-		return rc;
-	if (!(*plan)->cache_dir) {
-		s->cache_default = ap_state_cache_dir(setup_root(o), r->manifest->product);
-		if (!s->cache_default)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		(*plan)->cache_dir = ap_strdup(s->cache_default);
-		if (!(*plan)->cache_dir)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	}
-	return 0;
+	return ap_source_plan(r, &s->so, plan, err);
 }
 
 void setup_src_release(struct setup_src *s)

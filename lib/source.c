@@ -214,12 +214,15 @@ int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	}
 	p->n_items = m->n_components;
+	/* Never an offline folder unless the caller names it: an operator's
+	 * folder (a USB stick) holds what they put there, nothing else. */
 	if (o->cache_dir) {
 		p->cache_dir = ap_strdup(o->cache_dir);
-	} else {
-		for (size_t d = 0; d < o->n_offline_dirs && !p->cache_dir; d++)
-			if (ap_fsx_dir_writable(o->offline_dirs[d]))
-				p->cache_dir = ap_strdup(o->offline_dirs[d]);
+		if (!p->cache_dir) {
+			free(p->items);
+			free(p);
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		}
 	}
 	for (size_t i = 0; i < m->n_components; i++) {
 		p->items[i].c = &m->components[i];

@@ -41,8 +41,11 @@ struct ap_source_opts {
 	size_t n_offline_dirs;
 	const char *const *mirrors;      /* base URLs holding FILE flat */
 	size_t n_mirrors;
-	const char *cache_dir;           /* where downloads and bundle payloads go;
-					    NULL: the first writable offline folder */
+	const char *cache_dir;           /* where downloads and bundle payloads go,
+					    and a folder searched (by name, size and
+					    sha256) after the offline folders; NULL:
+					    none (a download is then an error).  Never
+					    chosen among offline_dirs by itself */
 	const char *work_dir;            /* where bundle payloads are unpacked; NULL:
 					    cache_dir.  The caller removes it after use */
 	unsigned work_mode;              /* mode of payloads unpacked from a bundle;

@@ -135,10 +135,13 @@ is "bytes sent = bytes missing" "$(nginx_bytes)" $(( $(size_of rel/moby-engine.z
 run "$S" verify --root root3
 is "verify passes" "$rc" 0
 check "the same files as the whole setup installed" diff -r root1/opt root3/opt
+is "nothing was written beside the setup" "$(ls dev2 | tr '\n' ' ')" "config.template.yaml iotedge-daemon.cab setup "
+c3=$tmp/root3/var/cache/airpack/sample-edge
+exists "the downloads are in the root's cache" "$c3/moby-engine.zip"
 nginx_log_clear
-run dev2/setup --root "$tmp/root4" --trust key.pub.pem --mirror "$NGINX_URL" --quiet
-is "a second run needs no network (payloads kept beside the setup)" "$(nginx_requests)" 0
-run dev2/setup --root "$tmp/root5" --trust key.pub.pem --offline --quiet
-is "--offline works once everything is beside it" "$rc" 0
+run dev2/setup --root "$tmp/root4" --trust key.pub.pem --mirror "$NGINX_URL" --cache "$c3" --quiet
+is "a second run with that cache needs no network" "$(nginx_requests)" 0
+run dev2/setup --root "$tmp/root5" --trust key.pub.pem --offline --cache "$c3" --quiet
+is "--offline works with the setup's folder and the cache" "$rc" 0
 
 done_testing
