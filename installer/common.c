@@ -641,6 +641,7 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	}
 	s->so.cache_dir = o->cache ? o->cache : s->cache_default;
+	s->so.windows_names = ap_manifest_for_windows(r->manifest);
 	s->so.offline = o->offline;
 	s->so.fetch = &s->fo;
 	s->so.on_hash = hash_progress;

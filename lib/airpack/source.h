@@ -51,6 +51,9 @@ struct ap_source_opts {
 	unsigned work_mode;              /* mode of payloads unpacked from a bundle;
 					    0: 0600 (a private work folder).  An
 					    offline folder's writer asks 0644 */
+	bool windows_names;              /* match local file names as Windows does
+					    (letter case ignored): a release for
+					    Windows (ap_manifest_for_windows) */
 	bool offline;                    /* no network at all */
 	const struct ap_fetch_opts *fetch;
 	ap_source_check_fn on_check;        /* may be NULL */

@@ -72,4 +72,34 @@ contains "saying so" "$out" "nothing installed under empty-root"
 run "$S" uninstall --root R --product one
 contains "uninstall says 1 file" "$out" "removed 1 file ("
 
+# --- a local file differing only in case --------------------------------------------
+mkdir -p winpay
+printf 'runtime\n' >winpay/vc_redist.x64.exe
+cat >win.json <<'J'
+{
+  "format": "airpack/1", "product": "winone", "version": "1.0.0", "prefix": "opt/winone",
+  "platform": "windows-amd64",
+  "components": [
+    { "name": "vc-runtime", "file": "vc_redist.x64.exe",
+      "install": { "action": "copy", "to": "vc_redist.x64.exe", "mode": "0644" } }
+  ]
+}
+J
+"$A" build win.json --payloads winpay --key key.pem --layout win-rel --quiet
+mkdir media && cp win-rel/manifest.json win-rel/manifest.json.sig media/
+cp winpay/vc_redist.x64.exe media/vc_redist.x64.EXE
+run "$S" plan --from media "${T[@]}" --offline
+is "a Windows release: plan finds vc_redist.x64.EXE" "$rc" 0
+contains "as the local copy" "$out" "media/vc_redist.x64.EXE: size and sha256 match"
+run "$S" install --from media "${T[@]}" --offline --root RW --quiet
+is "and installs it offline" "$rc" 0
+exists "under the manifest's name" RW/opt/winone/vc_redist.x64.exe
+
+mkdir media2 && cp one-rel/manifest.json one-rel/manifest.json.sig media2/
+cp one/hello.txt media2/HELLO.TXT
+run "$S" plan --from media2 "${T[@]}" --offline
+is "a Linux release: a name differing in case is not taken" "$rc" 8
+contains "but plan names the near match" "$out" \
+	"'HELLO.TXT' in media2 differs from 'hello.txt' only in letter case"
+
 done_testing
