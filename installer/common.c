@@ -316,8 +316,9 @@ embedded:
 	if (o->trust_key_id) {
 		if (!r || !r->embedded_pub) {
 			rc = ap_err_set(err, AP_E_USAGE,
-					"--trust-key-id works only with a self-extracting setup "
-					"that carries its signer's key");
+					"--trust-key-id works only in a self-extracting setup "
+					"that carries its signer's key (run ./setup, or give the "
+					"key with --trust KEY)");
 			goto fail;
 		}
 		rc = ap_sign_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
@@ -458,7 +459,20 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 		if (rc)
 			goto out;
 		if (!setup_rooted(o)) {
-			rc = setup_load_trust(o, NULL, &trust, err);
+			struct ap_release *carrier = NULL;
+
+			/* --trust-key-id names the key this setup carries: it
+			 * checks the mirror's index and release as it would the
+			 * setup's own. */
+			if (o->trust_key_id && setup_is_sfx(&self)) {
+				rc = ap_release_open(self, &carrier, err);
+				if (rc) {
+					ap_err_prefix(err, "--trust-key-id: reading this setup");
+					goto out;
+				}
+			}
+			rc = setup_load_trust(o, carrier, &trust, err);
+			ap_release_free(carrier);
 			if (rc && !o->insecure)
 				goto out;
 		}

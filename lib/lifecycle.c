@@ -231,7 +231,7 @@ static void install_message(char *msg, size_t len, const struct ap_source_plan *
 		 rc ? result->msg : "");
 }
 
-/* The install's other facts into det (room for 7); ran and pending hold
+/* The install's other facts into det (room for 8); ran and pending hold
  * the action counts' text.  Returns how many. */
 static size_t install_details(struct ap_history_field *det, const struct ap_release *r,
 			      const char *release_path, const struct ap_txn_result *res, bool done,
@@ -263,6 +263,10 @@ static size_t install_details(struct ap_history_field *det, const struct ap_rele
 		det[n].key = "freshness";
 		det[n++].value = res->freshness;
 	}
+	if (res->run_output && res->run_output[0]) {
+		det[n].key = "run_output";
+		det[n++].value = res->run_output;
+	}
 	return n;
 }
 
@@ -273,7 +277,7 @@ int ap_lifecycle_log_install(const char *root, const struct ap_lifecycle_downloa
 {
 	struct ap_history_event ev = AP_HISTORY_EVENT_INIT;
 	struct ap_history_field *src = NULL;
-	struct ap_history_field det[7];
+	struct ap_history_field det[8];
 	char **owned = NULL, *release_path;
 	char msg[AP_ERR_MSG_MAX + 256], pending[24], ran[24];
 	size_t counts[3] = { 0, 0, 0 };

@@ -44,6 +44,7 @@ void ap_receipt_action_release(struct ap_receipt_action *a)
 		free(a->args[i]);
 	free(a->args);
 	free(a->ok_codes);
+	free(a->output);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -164,7 +165,8 @@ static bool add_action(cJSON *arr, const struct ap_receipt_action *a, bool done)
 		return true;
 	return ap_jsonx_add(o, "exit_code", ap_jsonx_i64(a->exit_code)) &&
 	       ap_jsonx_add(o, "ok", cJSON_CreateBool(a->ok)) &&
-	       ap_jsonx_add(o, "ran_at", ap_jsonx_i64(a->ran_at));
+	       ap_jsonx_add(o, "ran_at", ap_jsonx_i64(a->ran_at)) &&
+	       (!a->output || add_str(o, "output", a->output));
 }
 
 static bool strv_sorted_unique(char *const *v, size_t n)
@@ -359,7 +361,7 @@ static int parse_action(const cJSON *o, const char *where, bool done,
 			struct ap_receipt_action *out, struct ap_err *err)
 {
 	static const char *const keys[] = { "component", "program", "args", "ok_exit_codes",
-					    "exit_code", "ok", "ran_at" };
+					    "exit_code", "ok", "ran_at", "output" };
 	struct fields f = { &receipt_doc, o, where, "" };
 	struct ap_receipt_action a;
 	int64_t v;
@@ -367,7 +369,7 @@ static int parse_action(const cJSON *o, const char *where, bool done,
 
 	memset(&a, 0, sizeof(a));
 	/* A pending action has not run: it holds only the first four. */
-	rc = check_keys(&f, keys, done ? 7 : 4, err);
+	rc = check_keys(&f, keys, done ? 8 : 4, err);
 	if (rc < 0)
 		return rc;
 	rc = get_str(&f, "component", false, &a.component, err);
@@ -391,6 +393,8 @@ static int parse_action(const cJSON *o, const char *where, bool done,
 		}
 		if (rc == 0)
 			rc = get_i64(&f, "ran_at", INT64_MIN / 2, INT64_MAX / 2, &a.ran_at, err);
+		if (rc == 0 && cJSON_GetObjectItemCaseSensitive(o, "output"))
+			rc = get_str(&f, "output", true, &a.output, err);
 	}
 	if (rc < 0)
 		goto fail;

@@ -42,6 +42,9 @@ struct ap_receipt_action {
 	int exit_code;
 	bool ok;
 	int64_t ran_at;
+	char *output; /* the end of what it wrote (stdout and stderr, at most
+			 AP_PROCESS_TAIL_MAX bytes, bytes that are not printable
+			 ASCII shown as '?'), or NULL ("output", absent when none) */
 };
 
 struct ap_receipt {

@@ -152,8 +152,10 @@ struct ap_txn_result {
 	size_t n_ran;        /* run actions run (ok or not) */
 	size_t n_pending;    /* run actions left pending */
 	char *freshness;     /* the expiry override recorded in the receipt, or NULL */
+	char *run_output;    /* the end of each run action's output this install ran,
+				"COMPONENT: ..." lines (the receipt keeps each), or NULL */
 };
-#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, NULL }
+#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, NULL, NULL }
 void ap_txn_result_release(struct ap_txn_result *r);
 
 /* The release ap_txn_install installs and where its payloads come from. */

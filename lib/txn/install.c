@@ -587,6 +587,15 @@ static void fill_result(struct ap_txn_result *res, struct inst *s, bool recovere
 	}
 	res->n_kept = s->n_kept;
 	res->n_ran = n_ran;
+	if (r && n_ran <= r->n_actions) {
+		struct ap_strbuf sb = AP_STRBUF_INIT;
+
+		for (size_t i = r->n_actions - n_ran; i < r->n_actions; i++)
+			if (r->actions[i].output)
+				ap_strbuf_addf(&sb, "%s%s: %s", sb.len ? "\n" : "",
+					       r->actions[i].component, r->actions[i].output);
+		res->run_output = ap_strbuf_detach(&sb, NULL);
+	}
 	res->conflicts = ap_strvec_detach(&s->conflicts, &res->n_conflicts);
 }
 

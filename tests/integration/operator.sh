@@ -102,4 +102,45 @@ is "a Linux release: a name differing in case is not taken" "$rc" 8
 contains "but plan names the near match" "$out" \
 	"'HELLO.TXT' in media2 differs from 'hello.txt' only in letter case"
 
+# --- a run action's output: captured, its end kept, never in --json ----------------
+mkdir -p runpay
+cat >runpay/act.sh <<'SH'
+#!/bin/sh
+echo "hello from the action"
+echo "a warning on stderr" >&2
+i=0
+while [ $i -lt 200 ]; do echo "filler line $i"; i=$((i + 1)); done
+echo "the last line"
+exit "${ACT_EXIT:-0}"
+SH
+cat >run.json <<'J'
+{
+  "format": "airpack/1", "product": "runner", "version": "1.0.0", "prefix": "opt/runner",
+  "components": [
+    { "name": "act", "file": "act.sh",
+      "install": { "action": "run", "mode": "0755" } }
+  ]
+}
+J
+"$A" build run.json --payloads runpay --key key.pem --layout run-rel --quiet
+run "$S" install --from run-rel "${T[@]}" --root RR --run-on-host --quiet
+is "an install whose action prints, --quiet: exit 0" "$rc" 0
+is "--quiet prints nothing, not even the action's output" "$out" ""
+rec=RR/var/lib/airpack/runner/receipt.json
+is "the receipt keeps the end of the output" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["actions"][0]["output"].splitlines()[-1])' "$rec")" \
+	"the last line"
+is "at most 2048 bytes of it" \
+	"$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["actions"][0]["output"]) <= 2048)' "$rec")" True
+check "the history keeps it too" grep -q '"run_output":"act: .*the last line' RR/var/log/airpack/history.jsonl
+"$S" install --from run-rel "${T[@]}" --root RJ --run-on-host --json >stdout.txt 2>stderr.txt
+is "--json: exit 0" "$?" 0
+check "--json: standard output is JSON lines only" \
+	python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]' stdout.txt
+not_contains "--json: the action's output is in neither stream" "$(cat stdout.txt stderr.txt)" "hello from the action"
+ACT_EXIT=3 run "$S" install --from run-rel "${T[@]}" --root RF --run-on-host
+is "a failing action: exit 11" "$rc" 11
+contains "the error quotes the output's last line" "$out" "its output ended with 'the last line'"
+not_contains "but not the output itself" "$out" "filler line 5"
+
 done_testing

@@ -422,7 +422,7 @@ contains "log: the provisions" "$out" " provision sample-edge 1.1.0 ok: device '
 contains "log: the verify" "$out" " verify sample-edge 1.1.0 ok: 9 files"
 check "log lines start with an ISO time" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z install ' <<<"$out"
 prun "$S" log --root R -v
-contains "log -v: each component's source" "$out" "security-daemon: local:lay/iotedge-daemon.cab"
+contains "log -v: each component's source" "$out" "security-daemon: local:$tmp/lay/iotedge-daemon.cab"
 prun "$S" log --root R --json
 check "log --json: every line is a JSON object" python3 -c '
 import json, sys
@@ -430,7 +430,7 @@ for l in sys.argv[1].splitlines():
     assert isinstance(json.loads(l), dict)' "$out"
 is "log --json: one install event" "$(grep -c '"event":"install"' <<<"$out")" 1
 check "log --json: the install records the local path of each component" grep -qF \
-	"\"moby-engine\":\"local:lay/moby-engine.zip\"" <<<"$out"
+	"\"moby-engine\":\"local:$tmp/lay/moby-engine.zip\"" <<<"$out"
 
 printf 'not json\n' >>"$HIST"
 prun "$S" log --root R

@@ -144,4 +144,21 @@ is "a second run with that cache needs no network" "$(nginx_requests)" 0
 run dev2/setup --root "$tmp/root5" --trust key.pub.pem --offline --cache "$c3" --quiet
 is "--offline works with the setup's folder and the cache" "$rc" 0
 
+# --- a detached setup with --trust-key-id installs a version from a mirror tree ---
+mkdir -p tree
+run "$A" publish --mirror tree --layout rel --key key.pem
+is "publish into a mirror tree exits 0" "$rc" 0
+mkdir dev3 && cp thin/setup dev3/setup
+nginx_stop
+nginx_start "$tmp/tree"
+run dev3/setup --root "$tmp/root6" --trust-key-id "$keyfpr" --mirror "$NGINX_URL" --version 1.1.0 --quiet
+is "--trust-key-id with a mirror tree and --version installs" "$rc" 0
+run "$S" status --root root6
+contains "the pinned version" "$out" "pinned:       1.1.0"
+run dev3/setup --root "$tmp/root7" --trust-key-id 0123456789abcdef --mirror "$NGINX_URL" --version 1.1.0
+is "a wrong --trust-key-id with a mirror tree: exit 6" "$rc" 6
+run "$S" install --root "$tmp/root8" --trust-key-id "$keyfpr" --mirror "$NGINX_URL" --version 1.1.0
+is "--trust-key-id outside a setup: usage error" "$rc" 2
+contains "saying where it works" "$out" "works only in a self-extracting setup"
+
 done_testing
