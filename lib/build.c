@@ -53,9 +53,16 @@ struct build {
 	struct ap_strvec warnings; /* for the result */
 };
 
+/* Every component's payload in dir (by name, then aliases); all the
+ * missing ones are named in one error, so one look at the folder is
+ * enough to fill it. */
 static int find_payloads(const struct ap_manifest *m, const char *dir, struct found *found,
 			 struct ap_err *err)
 {
+	struct ap_strbuf missing = AP_STRBUF_INIT;
+	size_t n_missing = 0;
+	int rc = 0;
+
 	for (size_t i = 0; i < m->n_components; i++) {
 		const struct ap_component *c = &m->components[i];
 		struct ap_stat st;
@@ -64,11 +71,14 @@ static int find_payloads(const struct ap_manifest *m, const char *dir, struct fo
 			const char *name = a == 0 ? c->file : c->aliases[a - 1];
 			char *path = ap_fsx_path_join(dir, name);
 
-			if (!path)
-				return ap_err_set(err, AP_E_NOMEM, "out of memory");
+			if (!path) {
+				rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+				goto out;
+			}
 			if (ap_fsx_stat(path, &st, err) != 0) {
 				free(path);
-				return err ? err->code : AP_E_IO;
+				rc = err ? err->code : AP_E_IO;
+				goto out;
 			}
 			if (st.type != AP_FT_FILE) {
 				free(path);
@@ -77,18 +87,27 @@ static int find_payloads(const struct ap_manifest *m, const char *dir, struct fo
 			found[i].path = path;
 			found[i].size = st.size;
 		}
-		if (!found[i].path)
-			return ap_err_set(err, AP_E_NOTFOUND,
-					  "component '%s': no '%s'%s in '%s'", c->name, c->file,
-					  c->n_aliases ? " (or its aliases)" : "", dir);
-		if (c->has_size && c->size != found[i].size)
-			return ap_err_set(err, AP_E_DIGEST,
+		if (!found[i].path) {
+			ap_strbuf_addf(&missing, "%s'%s' (component '%s'%s)", n_missing ? ", " : "",
+				       c->file, c->name, c->n_aliases ? ", or its aliases" : "");
+			n_missing++;
+			continue;
+		}
+		if (c->has_size && c->size != found[i].size) {
+			rc = ap_err_set(err, AP_E_DIGEST,
 					  "component '%s': '%s' is %llu bytes, the source manifest "
 					  "pins %llu", c->name, found[i].path,
 					  (unsigned long long)found[i].size,
 					  (unsigned long long)c->size);
+			goto out;
+		}
 	}
-	return 0;
+	if (n_missing)
+		rc = ap_err_set(err, AP_E_NOTFOUND, "%zu payload%s missing in '%s': %s", n_missing,
+				n_missing == 1 ? " is" : "s are", dir, missing.buf);
+out:
+	ap_strbuf_release(&missing);
+	return rc;
 }
 
 static int check_pinned(const struct ap_component *c, const struct found *f, const char *hex,

@@ -45,6 +45,15 @@ check "the history keeps the release's absolute path" \
 	grep -q "\"release\":\"$tmp/one-rel\"" R/var/log/airpack/history.jsonl
 check "and where the component came from, absolute" \
 	grep -q "\"hello\":\"local:$tmp/one-rel/hello.txt\"" R/var/log/airpack/history.jsonl
+# --- build names every missing payload at once ------------------------------------
+mkdir -p nopay
+run "$A" build "$SRCDIR/manifests/sample-release.json" --payloads nopay --key key.pem --layout x
+is "build with no payloads: exit 8" "$rc" 8
+contains "it counts the missing payloads" "$out" "4 payloads are missing in 'nopay':"
+for f in iotedge-daemon.cab moby-engine.zip config.template.yaml install-check.sh; do
+	contains "and names $f" "$out" "'$f' (component"
+done
+
 # --- list: every product in a root ------------------------------------------------
 "$A" build "$SRCDIR/manifests/sample-release.json" --payloads "$SRCDIR/payloads/sample" \
 	--key key.pem --layout sample-rel --quiet
