@@ -23,6 +23,11 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 	const struct ap_source_plan *p = ctx;
 	const struct ap_source_item *it = ap_source_find(p, c);
 
+	if (it && it->kind == AP_SOURCE_SKIPPED && c->optional) {
+		*path_out = NULL; /* not installed */
+		*movable = false;
+		return 0;
+	}
 	if (!it || !it->path)
 		return ap_err_set(err, AP_E_NOTFOUND, "component '%s' has no local copy", c->name);
 	*path_out = ap_strdup(it->path);

@@ -19,6 +19,8 @@ static const char *kind_word(enum ap_source_kind k)
 		return "download";
 	case AP_SOURCE_MISSING:
 		return "missing";
+	case AP_SOURCE_SKIPPED:
+		return "skipped";
 	}
 	return "?";
 }

@@ -56,8 +56,8 @@ struct build {
 /* Every component's payload in dir (by name, then aliases); all the
  * missing ones are named in one error, so one look at the folder is
  * enough to fill it. */
-static int find_payloads(const struct ap_manifest *m, const char *dir, struct found *found,
-			 struct ap_err *err)
+static int find_payloads(struct build *b, struct ap_manifest *m, const char *dir,
+			 struct found *found, struct ap_err *err)
 {
 	struct ap_strbuf missing = AP_STRBUF_INIT;
 	size_t n_missing = 0;
@@ -87,6 +87,8 @@ static int find_payloads(const struct ap_manifest *m, const char *dir, struct fo
 			found[i].path = path;
 			found[i].size = st.size;
 		}
+		if (!found[i].path && c->optional)
+			continue;
 		if (!found[i].path) {
 			ap_strbuf_addf(&missing, "%s'%s' (component '%s'%s)", n_missing ? ", " : "",
 				       c->file, c->name, c->n_aliases ? ", or its aliases" : "");
@@ -102,9 +104,32 @@ static int find_payloads(const struct ap_manifest *m, const char *dir, struct fo
 			goto out;
 		}
 	}
-	if (n_missing)
+	if (n_missing) {
 		rc = ap_err_set(err, AP_E_NOTFOUND, "%zu payload%s missing in '%s': %s", n_missing,
 				n_missing == 1 ? " is" : "s are", dir, missing.buf);
+		goto out;
+	}
+	/* An optional component without its payload is left out of the
+	 * release: a release names only what it can prove (size, sha256). */
+	for (size_t i = m->n_components; i-- > 0;) {
+		struct ap_strbuf w = AP_STRBUF_INIT;
+
+		if (found[i].path)
+			continue;
+		ap_strbuf_addf(&w, "optional component '%s': no '%s' in '%s': left out of the "
+				   "release", m->components[i].name, m->components[i].file, dir);
+		if (ap_strvec_push_nodup(&b->warnings, ap_strbuf_detach(&w, NULL)) != 0) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			goto out;
+		}
+		ap_manifest_remove_component(m, i);
+		memmove(&found[i], &found[i + 1], (b->n - i - 1) * sizeof(*found));
+		memset(&found[b->n - 1], 0, sizeof(*found));
+		b->n--;
+	}
+	if (m->n_components == 0)
+		rc = ap_err_set(err, AP_E_NOTFOUND,
+				"no payload in '%s': every component is optional and missing", dir);
 out:
 	ap_strbuf_release(&missing);
 	return rc;
@@ -297,7 +322,7 @@ static int load_inputs(struct build *b, struct ap_err *err)
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = find_payloads(b->m, o->payloads, b->found, err);
+	rc = find_payloads(b, b->m, o->payloads, b->found, err);
 out:
 	free(src);
 	return rc;

@@ -189,6 +189,9 @@ static void install_sources(const struct ap_lifecycle_downloads *d, const struct
 		case AP_SOURCE_MISSING:
 			src[i].value = "missing";
 			break;
+		case AP_SOURCE_SKIPPED:
+			src[i].value = "skipped (optional)";
+			break;
 		}
 	}
 }

@@ -244,6 +244,16 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 		if (rc)
 			return rc;
 	}
+	if ((o->offline || it->n_urls == 0) && c->optional) {
+		it->kind = AP_SOURCE_SKIPPED;
+		p->n_skipped++;
+		snprintf(why, sizeof(why), "%s%s: optional, not installed",
+			 mismatch[0] ? mismatch : "not in any offline folder",
+			 o->offline ? " and --offline forbids downloads"
+				    : ", and no mirror or url to download it from");
+		emit(o, c, o->n_offline_dirs ? o->offline_dirs[0] : "-", "missing", 0, NULL, why);
+		goto done;
+	}
 	if (o->offline || it->n_urls == 0) {
 		it->kind = AP_SOURCE_MISSING;
 		p->n_missing++;
@@ -256,8 +266,9 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 	}
 	it->kind = AP_SOURCE_DOWNLOAD;
 	p->download_bytes += c->size;
-	snprintf(why, sizeof(why), "%s: will download from %s",
-		 mismatch[0] ? mismatch : "not in any offline folder", it->urls[0]);
+	snprintf(why, sizeof(why), "%s: will download from %s%s",
+		 mismatch[0] ? mismatch : "not in any offline folder", it->urls[0],
+		 c->optional ? " (optional: skipped if that fails)" : "");
 done:
 	it->why = ap_strdup(why);
 	if (!it->why)
@@ -586,6 +597,20 @@ int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const 
 		if (p->items[i].kind != AP_SOURCE_DOWNLOAD)
 			continue;
 		rc = download(p, &p->items[i], o, err);
+		if (rc && p->items[i].c->optional && rc != AP_E_NOMEM) {
+			struct ap_source_item *it = &p->items[i];
+			char *why = ap_strcat2("optional, not installed: ", err ? err->msg : "");
+
+			if (!why)
+				return ap_err_set(err, AP_E_NOMEM, "out of memory");
+			free(it->why);
+			it->why = why;
+			it->kind = AP_SOURCE_SKIPPED;
+			p->download_bytes -= it->c->size;
+			p->n_skipped++;
+			ap_err_clear(err);
+			rc = 0;
+		}
 		if (rc)
 			return rc;
 	}

@@ -134,6 +134,9 @@ struct ap_txn_opts {
  * it was (another file system, an OS that refuses), it is copied and hashed
  * like any other.  Extract payloads are read either way.  Without
  * *movable, the file stays the caller's. */
+/* A payload function may return 0 with *path_out NULL for an optional
+ * component (ap_component.optional) it has no file for: that component is
+ * left out of the install (no files, no run action). */
 typedef int (*ap_txn_payload_fn)(void *ctx, const struct ap_component *c, char **path_out,
 				 bool *movable, struct ap_err *err);
 

@@ -80,6 +80,14 @@ static int dup_strv(char **src, size_t n, char ***out, struct ap_err *err)
 	return 0;
 }
 
+static bool skipped(const struct inst *s, const char *name)
+{
+	for (size_t i = 0; i < s->skipped.n; i++)
+		if (strcmp(s->skipped.v[i], name) == 0)
+			return true;
+	return false;
+}
+
 static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_receipt **out,
 			 struct ap_err *err)
 {
@@ -184,7 +192,8 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 		memcpy(f->sha256, s->recs[i].sha256, AP_SHA256_HEX);
 	}
 	for (size_t i = 0; i < m->n_components && rc == 0; i++)
-		if (m->components[i].action == AP_ACTION_RUN)
+		if (m->components[i].action == AP_ACTION_RUN &&
+		    !skipped(s, m->components[i].name))
 			rc = add_action(r, m, &m->components[i], err);
 	if (rc < 0)
 		goto out;
@@ -805,8 +814,15 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 		txn_emit_simple(o, AP_TXN_PH_STAGE, AP_TXN_V_OK, m->product, c->name, NULL,
 			    ap_manifest_action_name(c->action));
 		rc = get_payload(payload_ctx, c, &src, &movable, err);
-		if (rc == 0)
+		if (rc == 0 && !src) {
+			/* An optional component nowhere to be had is left out. */
+			if (c->optional)
+				rc = txn_strvec_push(&s.skipped, c->name, err);
+			else
+				rc = ap_err_set(err, AP_E_NOTFOUND, "no payload for '%s'", c->name);
+		} else if (rc == 0) {
 			rc = txn_stage_component(&s, c, src, movable, err);
+		}
 		free(src);
 		if (rc < 0) {
 			ap_err_prefix(err, "installing '%s'", c->name);

@@ -54,6 +54,53 @@ for f in iotedge-daemon.cab moby-engine.zip config.template.yaml install-check.s
 	contains "and names $f" "$out" "'$f' (component"
 done
 
+# --- optional components ---------------------------------------------------------------
+mkdir -p optpay
+printf 'base\n' >optpay/base.txt
+printf 'extra payload\n' >optpay/extra.zip.txt
+cat >opt.json <<'J'
+{
+  "format": "airpack/1", "product": "opt", "version": "1.0.0", "prefix": "opt/opt",
+  "components": [
+    { "name": "base", "file": "base.txt",
+      "install": { "action": "copy", "to": "base.txt", "mode": "0644" } },
+    { "name": "extra", "file": "extra.txt", "optional": true,
+      "install": { "action": "copy", "to": "extra.txt", "mode": "0644" } }
+  ]
+}
+J
+run "$A" build opt.json --payloads optpay --key key.pem --layout opt-thin
+is "an optional payload that is missing: build exits 0" "$rc" 0
+contains "and warns it is left out" "$out" "optional component 'extra': no 'extra.txt' in 'optpay': left out of the release"
+check_fails "the release does not name it" grep -q '"extra"' opt-thin/manifest.json
+mv optpay/extra.zip.txt optpay/extra.txt
+run "$A" build opt.json --payloads optpay --key key.pem --layout opt-full
+is "with it present, build exits 0" "$rc" 0
+check "the release marks it optional" grep -q '"optional": true' opt-full/manifest.json
+mkdir opt-media && cp opt-full/manifest.json opt-full/manifest.json.sig opt-full/base.txt opt-media/
+run "$S" plan --from opt-media "${T[@]}" --offline
+is "plan with the optional payload absent, offline: exit 0" "$rc" 0
+contains "plan names it as skipped" "$out" "skipped   extra"
+run "$S" install --from opt-media "${T[@]}" --offline --root RO --quiet
+is "install without it exits 0" "$rc" 0
+exists "the required component is installed" RO/opt/opt/base.txt
+absent "the optional one is not" RO/opt/opt/extra.txt
+run "$S" install --from opt-full "${T[@]}" --offline --root RO2 --quiet
+is "install with it present exits 0" "$rc" 0
+exists "and installs it" RO2/opt/opt/extra.txt
+mkdir -p www-opt && cp opt-full/extra.txt www-opt/
+nginx_start "$tmp/www-opt"
+run "$S" install --from opt-media "${T[@]}" --mirror "$NGINX_URL" --root RO3 --quiet
+is "reachable on a mirror: installs" "$rc" 0
+exists "downloaded and installed" RO3/opt/opt/extra.txt
+run "$S" install --from opt-media "${T[@]}" --mirror "$NGINX_URL/nowhere" --root RO4
+is "a failing download of an optional component: still exit 0" "$rc" 0
+absent "it is left out" RO4/opt/opt/extra.txt
+sed 's/"optional": true/"optional": "yes"/' opt.json >opt-bad.json
+run "$A" build opt-bad.json --payloads optpay --key key.pem --layout x2
+is "optional must be a boolean: exit 3" "$rc" 3
+contains "naming the field" "$out" "components[1].optional: expected true or false"
+
 # --- list: every product in a root ------------------------------------------------
 "$A" build "$SRCDIR/manifests/sample-release.json" --payloads "$SRCDIR/payloads/sample" \
 	--key key.pem --layout sample-rel --quiet
