@@ -65,7 +65,7 @@ int cmd_firstboot(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&ev, 0, sizeof(ev));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return setup_print_usage("firstboot");
 		if (c == OPT_PRODUCT) {

@@ -23,6 +23,11 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 	const struct ap_source_plan *p = ctx;
 	const struct ap_source_item *it = ap_source_find(p, c);
 
+	if (it && it->kind == AP_SOURCE_SKIPPED && c->optional) {
+		*path_out = NULL; /* not installed */
+		*movable = false;
+		return 0;
+	}
 	if (!it || !it->path)
 		return ap_err_set(err, AP_E_NOTFOUND, "component '%s' has no local copy", c->name);
 	*path_out = ap_strdup(it->path);
@@ -67,8 +72,8 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 		       res->product, res->new_version, root);
 		return;
 	}
-	printf("installed %s %s into %s: %zu files, %s", res->product, res->new_version, root,
-	       res->n_files, ap_ui_human_size(res->n_bytes, sz, sizeof(sz)));
+	printf("installed %s %s into %s: %zu file%s, %s", res->product, res->new_version, root,
+	       res->n_files, res->n_files == 1 ? "" : "s", ap_ui_human_size(res->n_bytes, sz, sizeof(sz)));
 	if (res->old_version)
 		printf(" (was %s)", res->old_version);
 	printf("\n");
@@ -229,7 +234,7 @@ int cmd_install(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HELP:
 			return setup_print_usage("install");

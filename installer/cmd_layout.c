@@ -183,7 +183,7 @@ int cmd_layout(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HELP:
 			return setup_print_usage("layout");
@@ -226,7 +226,7 @@ int cmd_extract(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return setup_print_usage("layout");
 		if (c == OPT_DIR) {

@@ -60,7 +60,7 @@ int cmd_log(int argc, char **argv)
 	memset(&lc, 0, sizeof(lc));
 	lc.o = &o;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return setup_print_usage("log");
 		if (c == OPT_PRODUCT) {

@@ -19,6 +19,8 @@ static const char *kind_word(enum ap_source_kind k)
 		return "download";
 	case AP_SOURCE_MISSING:
 		return "missing";
+	case AP_SOURCE_SKIPPED:
+		return "skipped";
 	}
 	return "?";
 }
@@ -89,7 +91,7 @@ int cmd_plan(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&s, 0, sizeof(s));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return setup_print_usage("plan");
 		rc = setup_opt(&o, "plan", c, optarg);

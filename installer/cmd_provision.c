@@ -9,6 +9,7 @@
  * wiped before they are freed; output, errors, the history and the
  * provision record show SharedAccessKey=**** and the key's fingerprint. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_a
 	int c, rc, n_cs = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HELP:
 			setup_print_usage("provision");
@@ -132,6 +133,44 @@ static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_a
 	return 0;
 }
 
+static void (*saved_int)(int), (*saved_term)(int);
+
+/* Interrupted while the echo is off: turn it back on, then die of the
+ * signal as before (tcsetattr is async-signal-safe). */
+static void restore_echo_and_raise(int sig)
+{
+	ap_fsx_tty_echo(stdin, true, NULL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* --connection-string - on a terminal: nothing echoes the key, and the
+ * prompt says what to type and how to end it. */
+static int prompt_begin(struct ap_err *err)
+{
+	int rc = ap_fsx_tty_echo(stdin, false, err);
+
+	if (rc) {
+		ap_err_prefix(err, "reading the connection string from the terminal");
+		return rc;
+	}
+	saved_int = signal(SIGINT, restore_echo_and_raise);
+	saved_term = signal(SIGTERM, restore_echo_and_raise);
+	fputs("device connection string (HostName=...;DeviceId=...;SharedAccessKey=...),\n"
+	      "not shown as you type or paste it; end with Enter: ",
+	      stderr);
+	fflush(stderr);
+	return 0;
+}
+
+static void prompt_end(void)
+{
+	ap_fsx_tty_echo(stdin, true, NULL);
+	signal(SIGINT, saved_int == SIG_ERR ? SIG_DFL : saved_int);
+	signal(SIGTERM, saved_term == SIG_ERR ? SIG_DFL : saved_term);
+	fputc('\n', stderr);
+}
+
 /* Check the settings and read the secrets (iotedge/iotedge.h), before
  * touching anything; take a connection string given as an argument out of
  * the process's argument list (ps, /proc) and warn about it. */
@@ -147,7 +186,15 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a,
 	in.proxy = a->proxy;
 	in.agent_image = a->agent_image;
 	in.registry_password_file = a->reg_password_file;
+	if (a->cs_stdin && ap_fsx_isatty(stdin)) {
+		rc = prompt_begin(err);
+		if (rc)
+			return rc;
+		in.cs_line = true;
+	}
 	rc = ap_iotedge_read_inputs(&in, s, err);
+	if (in.cs_line)
+		prompt_end();
 	if (a->cs_arg) {
 		ap_secret_wipe(a->cs_arg, strlen(a->cs_arg));
 		a->cs_arg = NULL;

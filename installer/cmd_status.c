@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "setup.h"
 #include "airpack/freshness.h"
+#include "airpack/fsx.h"
 #include "lifecycle.h"
 #include "airpack/receipt.h"
 #include "airpack/txn.h"
@@ -80,6 +81,18 @@ static size_t components(const struct ap_receipt *r, const struct ap_manifest *m
 	return n;
 }
 
+/* Where the prefix is on this machine: under the root, made absolute. */
+static char *installed_path(const char *root, const char *prefix)
+{
+	char *aroot = NULL, *path;
+
+	if (ap_fsx_abspath(root, &aroot, NULL) != 0)
+		return NULL;
+	path = ap_fsx_path_join(aroot, prefix);
+	free(aroot);
+	return path;
+}
+
 static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 			 const struct ap_manifest *m, const struct lc_provisioning *ps)
 {
@@ -87,11 +100,12 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 	size_t n = components(r, m, names, 256);
 	char when[64], sz[32];
 
-	char *highest = NULL;
+	char *highest = NULL, *where;
 	int64_t root_version = 0;
 	struct ap_err ferr = AP_ERR_INIT;
 
 	iso_time(r->installed_at, when, sizeof(when));
+	where = installed_path(setup_root(o), r->prefix);
 	/* What this device will not go below (freshness.h). */
 	if (ap_freshness_get(setup_root(o), r->product, &highest, &root_version, &ferr) < 0)
 		highest = NULL;
@@ -103,8 +117,10 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 		ap_json_str(&j, "channel", r->channel);
 		ap_json_str(&j, "pinned_version", r->pinned_version);
 		ap_json_str(&j, "key_id", r->key_id);
+		ap_json_bool(&j, "signature_verified", !r->insecure);
 		ap_json_str(&j, "manifest_sha256", r->manifest_sha256);
 		ap_json_str(&j, "prefix", r->prefix);
+		ap_json_str(&j, "path", where);
 		ap_json_str(&j, "installed_at", when);
 		ap_json_str(&j, "freshness", r->freshness);
 		ap_json_str(&j, "highest_accepted", highest);
@@ -146,6 +162,7 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 		lifecycle_provisioning_json(&j, ps);
 		ap_json_end(&j);
 		free(highest);
+		free(where);
 		return;
 	}
 	printf("product:      %s\n", r->product);
@@ -153,7 +170,10 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 	       r->channel ? r->channel : "", r->channel ? ")" : "");
 	if (r->pinned_version)
 		printf("pinned:       %s\n", r->pinned_version);
-	printf("key id:       %s\n", r->key_id ? r->key_id : "(installed with --insecure)");
+	printf("key id:       %s\n", r->key_id ? r->key_id : "(none)");
+	if (r->insecure)
+		printf("signature:    not verified: the release was installed with --insecure "
+		       "without a verified signature\n");
 	printf("installed at: %s\n", when);
 	if (r->freshness)
 		printf("freshness:    %s\n", r->freshness);
@@ -162,7 +182,8 @@ static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 	if (root_version)
 		printf("trust:        root of trust version %lld\n", (long long)root_version);
 	free(highest);
-	printf("prefix:       /%s\n", r->prefix);
+	printf("prefix:       %s\n", where ? where : r->prefix);
+	free(where);
 	printf("files:        %zu\n", r->n_files);
 	printf("components:\n");
 	for (size_t i = 0; i < n; i++) {
@@ -240,7 +261,7 @@ int cmd_status(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return setup_print_usage("status");
 		if (c == OPT_PRODUCT) {
@@ -259,6 +280,17 @@ int cmd_status(int argc, char **argv)
 		return setup_usage_error("status", "unexpected argument '%s'", argv[optind]);
 	if (sbom && o.json)
 		return setup_usage_error("status", "--json and --sbom: give one (the SBOM is JSON)");
+	if (!product && !sbom) {
+		char **names = NULL;
+		size_t n = 0;
+
+		if (ap_txn_list_products(setup_root(&o), &names, &n, &err) == 0 && n > 1) {
+			ap_fsx_strv_free(names, n);
+			return setup_list_products(&o);
+		}
+		ap_fsx_strv_free(names, n);
+		ap_err_clear(&err);
+	}
 	rc = ap_txn_status(setup_root(&o), product, &r, &err);
 	if (rc) {
 		if (rc == AP_E_NOTFOUND && !product) {

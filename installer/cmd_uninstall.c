@@ -38,7 +38,7 @@ int cmd_uninstall(int argc, char **argv)
 	ev.bar = NULL;
 	ev.verbose = false;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return setup_print_usage("uninstall");
 		if (c == OPT_PRODUCT) {
@@ -88,8 +88,9 @@ int cmd_uninstall(int argc, char **argv)
 	} else if (!st.was_installed) {
 		setup_note(&o, "nothing installed under %s", to.root);
 	} else {
-		setup_note(&o, "removed %zu files (%zu had been modified, %zu were already gone); "
-			       "left %zu file%s you added%s", st.n_removed, st.n_modified,
+		setup_note(&o, "removed %zu file%s (%zu had been modified, %zu were already gone); "
+			       "left %zu file%s you added%s", st.n_removed, st.n_removed == 1 ? "" : "s",
+			   st.n_modified,
 			   st.n_missing, st.n_left, st.n_left == 1 ? "" : "s",
 			   o.purge ? "" : "; data folders kept (use --purge to remove them)");
 		if (o.purge)

@@ -36,7 +36,7 @@ int cmd_verify(int argc, char **argv)
 	ev.bar = NULL;
 	ev.verbose = false;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return setup_print_usage("verify");
 		if (c == OPT_PRODUCT) {
@@ -73,8 +73,8 @@ int cmd_verify(int argc, char **argv)
 		ap_json_bool(&j, "ok", rc == 0);
 		ap_json_end(&j);
 	} else if (rc == 0) {
-		setup_note(&o, "verified %zu files (%s) under %s: all match the receipt",
-			   st.n_checked, ap_ui_human_size(st.n_bytes, sz, sizeof(sz)), to.root);
+		setup_note(&o, "verified %zu file%s (%s) under %s: all match the receipt",
+			   st.n_checked, st.n_checked == 1 ? "" : "s", ap_ui_human_size(st.n_bytes, sz, sizeof(sz)), to.root);
 	}
 	if (rc)
 		return setup_die(&err);

@@ -154,7 +154,7 @@ int cmd_versions(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&si, 0, sizeof(si));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return setup_print_usage("versions");
 		rc = setup_opt(&o, "versions", c, optarg);

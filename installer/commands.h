@@ -5,6 +5,7 @@
 int cmd_plan(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
 int cmd_provision(int argc, char **argv);

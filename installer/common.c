@@ -42,8 +42,9 @@ const char setup_source_help[] =
 	"                          V (or the newest) as its signed index lists it, with\n"
 	"                          payloads from URL/V/; V is pinned in the receipt\n"
 	"      --channel C         with --version latest: the newest release of C\n"
-	"      --cache DIR         keep verified downloads here (default: the first\n"
-	"                          writable offline folder)\n"
+	"      --cache DIR         keep verified downloads here, and take payloads from\n"
+	"                          it by size and sha256 (default: ROOT/" AP_STATE_CACHE_BASE "/\n"
+	"                          PRODUCT; never an offline folder)\n"
 	"      --offline           never use the network\n"
 	"      --proxy URL         HTTP(S) proxy (default: the usual environment vars)\n"
 	"      --cacert FILE       extra CA certificates for HTTPS\n"
@@ -191,6 +192,7 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		ap_process_stdout_to_stderr(true);
 		return 1;
 	case OPT_QUIET:
+	case 'q':
 		o->quiet = true;
 		return 1;
 	}
@@ -330,8 +332,9 @@ embedded:
 	if (o->trust_key_id) {
 		if (!r || !r->embedded_pub) {
 			rc = ap_err_set(err, AP_E_USAGE,
-					"--trust-key-id works only with a self-extracting setup "
-					"that carries its signer's key");
+					"--trust-key-id works only in a self-extracting setup "
+					"that carries its signer's key (run ./setup, or give the "
+					"key with --trust KEY)");
 			goto fail;
 		}
 		rc = ap_sign_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
@@ -478,7 +481,20 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 		if (rc)
 			goto out;
 		if (!setup_rooted(o)) {
-			rc = setup_load_trust(o, NULL, &trust, err);
+			struct ap_release *carrier = NULL;
+
+			/* --trust-key-id names the key this setup carries: it
+			 * checks the mirror's index and release as it would the
+			 * setup's own. */
+			if (o->trust_key_id && setup_is_sfx(&self)) {
+				rc = ap_release_open(self, &carrier, err);
+				if (rc) {
+					ap_err_prefix(err, "--trust-key-id: reading this setup");
+					goto out;
+				}
+			}
+			rc = setup_load_trust(o, carrier, &trust, err);
+			ap_release_free(carrier);
 			if (rc && !o->insecure)
 				goto out;
 		}
@@ -629,7 +645,6 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 	       struct ap_source_plan **plan, struct ap_err *err)
 {
 	size_t n = 0;
-	int rc;
 
 	if (r->dir)
 		s->dirs[n++] = r->dir;
@@ -665,24 +680,21 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 			s->fo.header = ap_oci_auth_header(setup_oci_served());
 		}
 	}
-	s->so.cache_dir = o->cache;
+	/* The default cache is planned from too: a version switch takes the
+	 * payloads it shares with the last download from there. */
+	if (!o->cache) {
+		s->cache_default = ap_state_cache_dir(setup_root(o), r->manifest->product);
+		if (!s->cache_default)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	s->so.cache_dir = o->cache ? o->cache : s->cache_default;
+	s->so.windows_names = ap_manifest_for_windows(r->manifest);
 	s->so.offline = o->offline;
 	s->so.fetch = &s->fo;
 	s->so.on_hash = hash_progress;
 	s->so.on_check = check_cb;
 	s->so.ctx = s;
-	rc = ap_source_plan(r, &s->so, plan, err);
-	if (rc)
-		return rc;
-	if (!(*plan)->cache_dir) {
-		s->cache_default = ap_state_cache_dir(setup_root(o), r->manifest->product);
-		if (!s->cache_default)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		(*plan)->cache_dir = ap_strdup(s->cache_default);
-		if (!(*plan)->cache_dir)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	}
-	return 0;
+	return ap_source_plan(r, &s->so, plan, err);
 }
 
 void setup_src_release(struct setup_src *s)

@@ -11,6 +11,7 @@
 #include "airpack/fetch.h"
 #include "airpack/fsx.h"
 #include "airpack/history.h"
+#include "airpack/release.h"
 #include "airpack/state.h"
 #include "airpack/banned.h"
 
@@ -25,7 +26,7 @@ struct command {
 #define COMMON_HELP                                                                        \
 	"      --root DIR          install root (default: /)\n"                             \
 	"      --json              one JSON object per event\n"                             \
-	"      --quiet             only errors\n"
+	"  -q, --quiet             only errors\n"
 
 static const struct command commands[] = {
 	{ "plan", cmd_plan, "show where each component will come from",
@@ -61,9 +62,16 @@ static const struct command commands[] = {
 	  "      --fix               repair missing or invalid files (the default action)\n"
 	  "      --clean             remove files the manifest does not name\n",
 	  true },
+	{ "list", cmd_list, "list every product installed under the root",
+	  "usage: airpack-setup list [--root DIR] [--json]\n\n"
+	  "One line per installed product: version, channel, install time and where it\n"
+	  "is; a release installed without a verified signature says so. Exit code 8\n"
+	  "when nothing is installed.\n",
+	  false },
 	{ "status", cmd_status, "show the installed release",
 	  "usage: airpack-setup status [--root DIR] [--product NAME] [--json | --sbom]\n\n"
-	  "Product, version, key id, install time, pending actions, components.\n\n"
+	  "Product, version, key id, install time, pending actions, components. With\n"
+	  "several products installed and no --product, the list of them ('list').\n\n"
 	  "      --sbom              print only the installed release's SBOM (SPDX or\n"
 	  "                          CycloneDX JSON, kept in the signed manifest)\n", false },
 	{ "verify", cmd_verify, "re-hash every installed file against the receipt",
@@ -89,9 +97,11 @@ static const struct command commands[] = {
 	  "other setting of an existing file. The key and the password are never shown,\n"
 	  "logged or recorded: output shows SharedAccessKey=**** and the key's sha256\n"
 	  "prefix. Use '-' to read the string (or the password) from standard input.\n\n"
-	  "      --connection-string STR|-     the string, or '-' for standard input\n"
+	  "      --connection-string STR|-     the string, or '-' for standard input (on a\n"
+	  "                                    terminal: a prompt, no echo, ends at Enter)\n"
 	  "      --connection-string-file FILE read it from FILE (quotes, whitespace and\n"
-	  "                                    line endings around it are tolerated)\n"
+	  "                                    line endings around it, a UTF-8 byte order\n"
+	  "                                    mark and UTF-16LE with one are tolerated)\n"
 	  "      --product NAME                the installed product (default: the only one)\n"
 	  "      --proxy URL                   the runtime's HTTPS proxy (agent.env.https_proxy)\n"
 	  "      --agent-image IMAGE           the edgeAgent image (agent.config.image)\n"
@@ -182,9 +192,23 @@ static void print_version(void)
 	char *self = NULL;
 	bool sfx = setup_is_sfx(&self);
 
+	struct ap_release *r = NULL;
+	struct ap_err err = AP_ERR_INIT;
+
 	printf("airpack-setup %s\ntrust folder: %s\n", AP_VERSION, AP_TRUST_DIR);
-	if (sfx)
-		printf("carries a release: yes (see 'airpack-setup plan')\n");
+	if (sfx && ap_release_open(self, &r, &err) == 0) {
+		const struct ap_manifest *m = r->manifest;
+
+		/* Named from the manifest it carries; 'plan' checks the signature. */
+		printf("carries: %s %s%s%s%s for %s%s (signature not checked here: "
+		       "'airpack-setup plan' checks it)\n",
+		       m->product, m->version, m->channel ? " (" : "", m->channel ? m->channel : "",
+		       m->channel ? ")" : "", m->platform ? m->platform : "any platform",
+		       r->sfx_detached ? ", manifest only (payloads beside it or downloaded)" : "");
+	} else if (sfx) {
+		printf("carries a release it cannot read: %s\n", err.msg);
+	}
+	ap_release_free(r);
 	free(self);
 }
 

@@ -116,6 +116,10 @@ extern const char setup_source_help[];
  * -1 on a usage error (printed). */
 int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg);
 
+/* airpack-setup list: every product installed under o's root, printed;
+ * returns the exit code (8 when none). */
+int setup_list_products(const struct setup_opts *o);
+
 /* Print "airpack-setup: error: MSG" and return its exit code. */
 int setup_die(const struct ap_err *err);
 int setup_usage_error(const char *cmd, const char *fmt, ...) AP_PRINTF(2, 3);

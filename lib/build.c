@@ -53,9 +53,16 @@ struct build {
 	struct ap_strvec warnings; /* for the result */
 };
 
-static int find_payloads(const struct ap_manifest *m, const char *dir, struct found *found,
-			 struct ap_err *err)
+/* Every component's payload in dir (by name, then aliases); all the
+ * missing ones are named in one error, so one look at the folder is
+ * enough to fill it. */
+static int find_payloads(struct build *b, struct ap_manifest *m, const char *dir,
+			 struct found *found, struct ap_err *err)
 {
+	struct ap_strbuf missing = AP_STRBUF_INIT;
+	size_t n_missing = 0;
+	int rc = 0;
+
 	for (size_t i = 0; i < m->n_components; i++) {
 		const struct ap_component *c = &m->components[i];
 		struct ap_stat st;
@@ -64,11 +71,14 @@ static int find_payloads(const struct ap_manifest *m, const char *dir, struct fo
 			const char *name = a == 0 ? c->file : c->aliases[a - 1];
 			char *path = ap_fsx_path_join(dir, name);
 
-			if (!path)
-				return ap_err_set(err, AP_E_NOMEM, "out of memory");
+			if (!path) {
+				rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+				goto out;
+			}
 			if (ap_fsx_stat(path, &st, err) != 0) {
 				free(path);
-				return err ? err->code : AP_E_IO;
+				rc = err ? err->code : AP_E_IO;
+				goto out;
 			}
 			if (st.type != AP_FT_FILE) {
 				free(path);
@@ -77,18 +87,52 @@ static int find_payloads(const struct ap_manifest *m, const char *dir, struct fo
 			found[i].path = path;
 			found[i].size = st.size;
 		}
-		if (!found[i].path)
-			return ap_err_set(err, AP_E_NOTFOUND,
-					  "component '%s': no '%s'%s in '%s'", c->name, c->file,
-					  c->n_aliases ? " (or its aliases)" : "", dir);
-		if (c->has_size && c->size != found[i].size)
-			return ap_err_set(err, AP_E_DIGEST,
+		if (!found[i].path && c->optional)
+			continue;
+		if (!found[i].path) {
+			ap_strbuf_addf(&missing, "%s'%s' (component '%s'%s)", n_missing ? ", " : "",
+				       c->file, c->name, c->n_aliases ? ", or its aliases" : "");
+			n_missing++;
+			continue;
+		}
+		if (c->has_size && c->size != found[i].size) {
+			rc = ap_err_set(err, AP_E_DIGEST,
 					  "component '%s': '%s' is %llu bytes, the source manifest "
 					  "pins %llu", c->name, found[i].path,
 					  (unsigned long long)found[i].size,
 					  (unsigned long long)c->size);
+			goto out;
+		}
 	}
-	return 0;
+	if (n_missing) {
+		rc = ap_err_set(err, AP_E_NOTFOUND, "%zu payload%s missing in '%s': %s", n_missing,
+				n_missing == 1 ? " is" : "s are", dir, missing.buf);
+		goto out;
+	}
+	/* An optional component without its payload is left out of the
+	 * release: a release names only what it can prove (size, sha256). */
+	for (size_t i = m->n_components; i-- > 0;) {
+		struct ap_strbuf w = AP_STRBUF_INIT;
+
+		if (found[i].path)
+			continue;
+		ap_strbuf_addf(&w, "optional component '%s': no '%s' in '%s': left out of the "
+				   "release", m->components[i].name, m->components[i].file, dir);
+		if (ap_strvec_push_nodup(&b->warnings, ap_strbuf_detach(&w, NULL)) != 0) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			goto out;
+		}
+		ap_manifest_remove_component(m, i);
+		memmove(&found[i], &found[i + 1], (b->n - i - 1) * sizeof(*found));
+		memset(&found[b->n - 1], 0, sizeof(*found));
+		b->n--;
+	}
+	if (m->n_components == 0)
+		rc = ap_err_set(err, AP_E_NOTFOUND,
+				"no payload in '%s': every component is optional and missing", dir);
+out:
+	ap_strbuf_release(&missing);
+	return rc;
 }
 
 static int check_pinned(const struct ap_component *c, const struct found *f, const char *hex,
@@ -174,11 +218,12 @@ static int measure_extracts(struct build *b, struct ap_err *err)
 		if (c->has_expanded && (c->expanded_size != size || c->expanded_files != files))
 			return ap_err_set(err, AP_E_DIGEST,
 					  "component '%s': '%s' expands to %llu bytes in %llu "
-					  "files, the source manifest pins %llu bytes in %llu files",
+					  "file%s, the source manifest pins %llu bytes in %llu file%s",
 					  c->name, found[i].path, (unsigned long long)size,
-					  (unsigned long long)files,
+					  (unsigned long long)files, files == 1 ? "" : "s",
 					  (unsigned long long)c->expanded_size,
-					  (unsigned long long)c->expanded_files);
+					  (unsigned long long)c->expanded_files,
+					  c->expanded_files == 1 ? "" : "s");
 		c->has_expanded = true;
 		c->expanded_size = size;
 		c->expanded_files = files;
@@ -277,7 +322,7 @@ static int load_inputs(struct build *b, struct ap_err *err)
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = find_payloads(b->m, o->payloads, b->found, err);
+	rc = find_payloads(b, b->m, o->payloads, b->found, err);
 out:
 	free(src);
 	return rc;

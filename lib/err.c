@@ -130,6 +130,7 @@ static const struct {
 	{ AP_E_TRUNCATED, "truncated", 4 },
 	{ AP_E_EXPIRED, "expired", 12 },
 	{ AP_E_AUTH, "auth", 14 },
+	{ AP_E_INPUT, "input", 3 },
 };
 
 const char *ap_err_name(int code)

@@ -1034,12 +1034,13 @@ static int check_end(struct extractor *ex, struct ap_err *err)
 		rc = src_drain(ex, err);
 	if (rc == 0 && ex->x && ex->x->has_expanded &&
 	    (ex->total != ex->x->expanded_size || ex->n_files != ex->x->expanded_files))
-		rc = ap_err_set(err, AP_E_DIGEST, "'%s' expands to %llu bytes in %llu files, %s "
-		                "%llu bytes in %llu files",
+		rc = ap_err_set(err, AP_E_DIGEST, "'%s' expands to %llu bytes in %llu file%s, %s "
+		                "%llu bytes in %llu file%s",
 		                ex->archive_path, (unsigned long long)ex->total,
-		                (unsigned long long)ex->n_files, says(ex),
+		                (unsigned long long)ex->n_files, ex->n_files == 1 ? "" : "s", says(ex),
 		                (unsigned long long)ex->x->expanded_size,
-		                (unsigned long long)ex->x->expanded_files);
+		                (unsigned long long)ex->x->expanded_files,
+		                ex->x->expanded_files == 1 ? "" : "s");
 	return rc;
 }
 

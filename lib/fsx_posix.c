@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -515,6 +516,23 @@ bool ap_fsx_isatty(FILE *fp)
 	int fd = fp ? fileno(fp) : -1;
 
 	return fd >= 0 && isatty(fd) == 1;
+}
+
+int ap_fsx_tty_echo(FILE *fp, bool on, struct ap_err *err)
+{
+	int fd = fp ? fileno(fp) : -1;
+	struct termios t;
+
+	if (fd < 0 || tcgetattr(fd, &t) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot read the terminal's settings");
+	if (on)
+		t.c_lflag |= ECHO;
+	else
+		t.c_lflag &= ~(tcflag_t)ECHO;
+	if (tcsetattr(fd, TCSAFLUSH, &t) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot turn the terminal's echo %s",
+				  on ? "on" : "off");
+	return 0;
 }
 
 int ap_fsx_lock(const char *path, int *handle, struct ap_err *err)

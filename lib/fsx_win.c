@@ -940,6 +940,25 @@ bool ap_fsx_isatty(FILE *fp)
 	return fd >= 0 && _isatty(fd) != 0;
 }
 
+int ap_fsx_tty_echo(FILE *fp, bool on, struct ap_err *err)
+{
+	int fd = fp ? _fileno(fp) : -1;
+	HANDLE h = fd >= 0 ? (HANDLE)_get_osfhandle(fd) : INVALID_HANDLE_VALUE;
+	DWORD mode;
+
+	if (h == INVALID_HANDLE_VALUE || !GetConsoleMode(h, &mode))
+		return ap_err_set(err, AP_E_IO, "cannot read the console's mode (error %lu)",
+				  (unsigned long)GetLastError());
+	if (on)
+		mode |= ENABLE_ECHO_INPUT;
+	else
+		mode &= ~(DWORD)ENABLE_ECHO_INPUT;
+	if (!SetConsoleMode(h, mode))
+		return ap_err_set(err, AP_E_IO, "cannot turn the console's echo %s (error %lu)",
+				  on ? "on" : "off", (unsigned long)GetLastError());
+	return 0;
+}
+
 int ap_fsx_lock(const char *path, int *handle, struct ap_err *err)
 {
 	return ap_fsx_lock_mode(path, false, handle, err);

@@ -253,7 +253,8 @@ int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap
 
 		if (!want)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		ok = it->kind == AP_SOURCE_LOCAL && strcmp(it->path, want) == 0;
+		ok = (it->kind == AP_SOURCE_LOCAL && strcmp(it->path, want) == 0) ||
+		     it->kind == AP_SOURCE_SKIPPED;
 		free(want);
 		if (ok)
 			continue;

@@ -45,7 +45,8 @@ int ap_lifecycle_log_verify(const char *root, const char *product,
 	if (!r)
 		return 0;
 	if (rc == 0)
-		snprintf(msg, sizeof(msg), "%zu files (%s) match the receipt", st->n_checked,
+		snprintf(msg, sizeof(msg), "%zu file%s (%s) match%s the receipt", st->n_checked,
+			 st->n_checked == 1 ? "" : "s", st->n_checked == 1 ? "es" : "",
 			 ap_ui_human_size(st->n_bytes, sz, sizeof(sz)));
 	else
 		snprintf(msg, sizeof(msg), "%s", result->msg);
@@ -139,6 +140,20 @@ static const char *downloaded_from(const struct ap_lifecycle_downloads *d,
 	return NULL;
 }
 
+/* path as the history keeps it: absolute, so a line means the same
+ * whatever folder the command ran in; a URL as it is.  NULL when out of
+ * memory. */
+static char *history_path(const char *path)
+{
+	char *abs = NULL;
+
+	if (strstr(path, "://"))
+		return ap_strdup(path);
+	if (ap_fsx_abspath(path, &abs, NULL) != 0)
+		return NULL;
+	return abs;
+}
+
 /* Where each component came from: one field per plan item (owned[i] holds
  * the value's memory when it is built); counts[] gets how many came from
  * local folders, the bundle, and downloads. */
@@ -153,7 +168,12 @@ static void install_sources(const struct ap_lifecycle_downloads *d, const struct
 		switch (it->kind) {
 		case AP_SOURCE_LOCAL:
 			counts[0]++;
-			owned[i] = it->path ? ap_strcat2("local:", it->path) : NULL;
+			if (it->path) {
+				char *abs = history_path(it->path);
+
+				owned[i] = abs ? ap_strcat2("local:", abs) : NULL;
+				free(abs);
+			}
 			src[i].value = owned[i] ? owned[i] : "local";
 			break;
 		case AP_SOURCE_BUNDLE:
@@ -168,6 +188,9 @@ static void install_sources(const struct ap_lifecycle_downloads *d, const struct
 			break;
 		case AP_SOURCE_MISSING:
 			src[i].value = "missing";
+			break;
+		case AP_SOURCE_SKIPPED:
+			src[i].value = "skipped (optional)";
 			break;
 		}
 	}
@@ -205,22 +228,22 @@ static void install_message(char *msg, size_t len, const struct ap_source_plan *
 		if (w > 0 && (size_t)w < sizeof(from) - used)
 			used += (size_t)w;
 	}
-	snprintf(msg, len, "%zu component%s (%s), %zu files, %s%s%s", p ? p->n_items : 0,
-		 p && p->n_items == 1 ? "" : "s", from, res->n_files,
+	snprintf(msg, len, "%zu component%s (%s), %zu file%s, %s%s%s", p ? p->n_items : 0,
+		 p && p->n_items == 1 ? "" : "s", from, res->n_files, res->n_files == 1 ? "" : "s",
 		 ap_ui_human_size(res->n_bytes, sz, sizeof(sz)), rc ? "; " : "",
 		 rc ? result->msg : "");
 }
 
-/* The install's other facts into det (room for 7); ran and pending hold
+/* The install's other facts into det (room for 8); ran and pending hold
  * the action counts' text.  Returns how many. */
 static size_t install_details(struct ap_history_field *det, const struct ap_release *r,
-			      const struct ap_txn_result *res, bool done, char ran[24],
-			      char pending[24])
+			      const char *release_path, const struct ap_txn_result *res, bool done,
+			      char ran[24], char pending[24])
 {
 	size_t n = 0;
 
 	det[n].key = "release";
-	det[n++].value = r->path;
+	det[n++].value = release_path ? release_path : r->path;
 	det[n].key = "manifest_sha256";
 	det[n++].value = r->manifest_sha256;
 	if (!r->sig_checked) {
@@ -247,6 +270,10 @@ static size_t install_details(struct ap_history_field *det, const struct ap_rele
 		det[n].key = "restart_required_by";
 		det[n++].value = res->restart_required;
 	}
+	if (res->run_output && res->run_output[0]) {
+		det[n].key = "run_output";
+		det[n++].value = res->run_output;
+	}
 	return n;
 }
 
@@ -257,8 +284,8 @@ int ap_lifecycle_log_install(const char *root, const struct ap_lifecycle_downloa
 {
 	struct ap_history_event ev = AP_HISTORY_EVENT_INIT;
 	struct ap_history_field *src = NULL;
-	struct ap_history_field det[8];
-	char **owned = NULL;
+	struct ap_history_field det[12];
+	char **owned = NULL, *release_path;
 	char msg[AP_ERR_MSG_MAX + 256], pending[24], ran[24];
 	size_t counts[3] = { 0, 0, 0 };
 	int lrc;
@@ -285,8 +312,11 @@ int ap_lifecycle_log_install(const char *root, const struct ap_lifecycle_downloa
 		ev.n_sources = p->n_items;
 	}
 	ev.details = det;
-	ev.n_details = install_details(det, r, res, installed(rc, result), ran, pending);
+	release_path = history_path(r->path);
+	ev.n_details = install_details(det, r, release_path, res, installed(rc, result), ran,
+				       pending);
 	lrc = ap_history_append(root, &ev, err);
+	free(release_path);
 	for (size_t i = 0; owned && i < p->n_items; i++)
 		free(owned[i]);
 	free(owned);
@@ -654,9 +684,9 @@ int ap_lifecycle_uninstall_end(const char *root, bool purge, struct ap_lifecycle
 	}
 	if (rc == 0)
 		snprintf(msg, sizeof(msg),
-			 "removed %zu files (%zu modified, %zu already gone), left %zu you added, "
+			 "removed %zu file%s (%zu modified, %zu already gone), left %zu you added, "
 			 "purged %zu data folder%s%s",
-			 st->n_removed, st->n_modified, st->n_missing, st->n_left, st->n_purged,
+			 st->n_removed, st->n_removed == 1 ? "" : "s", st->n_modified, st->n_missing, st->n_left, st->n_purged,
 			 st->n_purged == 1 ? "" : "s",
 			 u->config_removed ? ", removed the device configuration" : "");
 	else

@@ -353,6 +353,18 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
+static void component_release(struct ap_component *c);
+
+void ap_manifest_remove_component(struct ap_manifest *m, size_t i)
+{
+	if (i >= m->n_components)
+		return;
+	component_release(&m->components[i]);
+	memmove(&m->components[i], &m->components[i + 1],
+	        (m->n_components - i - 1) * sizeof(*m->components));
+	m->n_components--;
+}
+
 static void component_release(struct ap_component *c)
 {
 	free(c->name);
@@ -951,6 +963,11 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 			            "expected the name of a component, "
 			            "got %s (no component has that name)",
 			            ap_jsonx_quote(m->config.template, q, sizeof(q)));
+		if (m->config.template && ap_manifest_find(m, m->config.template)->optional)
+			return fail(err, "config.template",
+			            "%s is an optional component: the configuration's "
+			            "template must always be installed",
+			            ap_jsonx_quote(m->config.template, q, sizeof(q)));
 		if ((rc = check_mode("config.mode", m->config.mode, err)))
 			return rc;
 	}
@@ -1320,11 +1337,11 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 }
 
 enum { C_NAME, C_FILE, C_ALIASES, C_URLS, C_SIZE, C_SHA256, C_VERSION, C_SUPPLIER, C_LICENSE,
-       C_INSTALL, C_COUNT };
+       C_OPTIONAL, C_INSTALL, C_COUNT };
 static const char *const component_fields[C_COUNT] = {"name",    "file",     "aliases",
                                                       "urls",    "size",     "sha256",
                                                       "version", "supplier", "license",
-                                                      "install"};
+                                                      "optional", "install"};
 
 static int parse_component(const cJSON *j, const char *path, struct ap_component *c,
                            struct ap_err *err)
@@ -1368,6 +1385,12 @@ static int parse_component(const cJSON *j, const char *path, struct ap_component
 	ap_jsonx_join(p, path, "license");
 	if ((rc = get_string(v[C_LICENSE], p, false, &c->license, err)))
 		return rc;
+	if (v[C_OPTIONAL]) {
+		ap_jsonx_join(p, path, "optional");
+		if (!cJSON_IsBool(v[C_OPTIONAL]))
+			return fail(err, p, "expected true or false");
+		c->optional = cJSON_IsTrue(v[C_OPTIONAL]);
+	}
 	ap_jsonx_join(p, path, "install");
 	return parse_install(v[C_INSTALL], p, c, err);
 }
@@ -1549,6 +1572,8 @@ static cJSON *component_json(const struct ap_component *c)
 		goto fail;
 	if (!add_str(o, "version", c->version) || !add_str(o, "supplier", c->supplier) ||
 	    !add_str(o, "license", c->license))
+		goto fail;
+	if (c->optional && !ap_jsonx_add(o, "optional", cJSON_CreateTrue()))
 		goto fail;
 	inst = cJSON_AddObjectToObject(o, "install");
 	if (!inst || !add_str(inst, "action", ap_manifest_action_name(c->action)))

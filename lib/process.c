@@ -44,12 +44,51 @@ void ap_process_stdout_to_stderr(bool on)
 	stdout_to_stderr = on;
 }
 
+/* Keep the last AP_PROCESS_TAIL_MAX bytes of what came so far. */
+static void output_add(struct ap_process_output *out, const char *buf, size_t n)
+{
+	out->total += n;
+	while (n > 0) {
+		size_t room = sizeof(out->tail) - 1 - out->len;
+		size_t k = n < room ? n : room;
+
+		memcpy(out->tail + out->len, buf, k);
+		out->len += k;
+		buf += k;
+		n -= k;
+		if (out->len > AP_PROCESS_TAIL_MAX) {
+			memmove(out->tail, out->tail + out->len - AP_PROCESS_TAIL_MAX,
+			        AP_PROCESS_TAIL_MAX);
+			out->len = AP_PROCESS_TAIL_MAX;
+		}
+	}
+	out->tail[out->len] = '\0';
+}
+
+/* Read the child's output until every writer closed it. */
+static void output_drain(int fd, struct ap_process_output *out)
+{
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		output_add(out, buf, (size_t)n);
+	}
+}
+
 static int spawn(const char *root, const char *program, char *const *args, size_t n_args,
-                 const char *cwd, int *exit_code, struct ap_err *err)
+                 const char *cwd, struct ap_process_output *out, int *exit_code,
+                 struct ap_err *err)
 {
 	struct child_failure cf;
 	char **argv = NULL;
 	int pipefd[2] = {-1, -1};
+	int outfd[2] = {-1, -1};
 	size_t got = 0;
 	pid_t pid;
 	int status;
@@ -72,6 +111,13 @@ static int spawn(const char *root, const char *program, char *const *args, size_
 		rc = ap_err_sys(err, AP_E_RUN, "cannot run '%s': fcntl failed", program);
 		goto out;
 	}
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		if (pipe(outfd) != 0 || fcntl(outfd[0], F_SETFD, FD_CLOEXEC) != 0) {
+			rc = ap_err_sys(err, AP_E_RUN, "cannot run '%s': pipe failed", program);
+			goto out;
+		}
+	}
 	/* Buffered output must not come out after (or twice around) the child's. */
 	fflush(NULL);
 	pid = fork();
@@ -81,8 +127,13 @@ static int spawn(const char *root, const char *program, char *const *args, size_
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
-		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		if (out) {
+			if (dup2(outfd[1], STDOUT_FILENO) < 0 || dup2(outfd[1], STDERR_FILENO) < 0)
+				child_fail(pipefd[1], 4);
+			close(outfd[1]);
+		} else if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
 			child_fail(pipefd[1], 4);
+		}
 		if (root && (chroot(root) != 0 || chdir("/") != 0))
 			child_fail(pipefd[1], 3);
 		if (cwd && chdir(cwd) != 0)
@@ -92,6 +143,10 @@ static int spawn(const char *root, const char *program, char *const *args, size_
 	}
 	close(pipefd[1]);
 	pipefd[1] = -1;
+	if (out) {
+		close(outfd[1]);
+		outfd[1] = -1;
+	}
 	while (got < sizeof(cf)) {
 		ssize_t n = read(pipefd[0], (char *)&cf + got, sizeof(cf) - got);
 
@@ -101,6 +156,10 @@ static int spawn(const char *root, const char *program, char *const *args, size_
 			break;
 		got += (size_t)n;
 	}
+	/* The failure pipe closed at exec: what the program writes comes
+	 * until it (and whatever it left running with the pipe) exits. */
+	if (out)
+		output_drain(outfd[0], out);
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			rc = ap_err_sys(err, AP_E_RUN, "cannot wait for '%s'", program);
@@ -128,6 +187,10 @@ static int spawn(const char *root, const char *program, char *const *args, size_
 		rc = ap_err_set(err, AP_E_RUN, "'%s' ended in an unexpected state %d", program,
 		                status);
 out:
+	if (outfd[0] >= 0)
+		close(outfd[0]);
+	if (outfd[1] >= 0)
+		close(outfd[1]);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
@@ -139,7 +202,24 @@ out:
 int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
                    int *exit_code, struct ap_err *err)
 {
-	return spawn(NULL, program, args, n_args, cwd, exit_code, err);
+	return spawn(NULL, program, args, n_args, cwd, NULL, exit_code, err);
+}
+
+int ap_process_run_captured(const char *program, char *const *args, size_t n_args,
+                            const char *cwd, struct ap_process_output *out, int *exit_code,
+                            struct ap_err *err)
+{
+	return spawn(NULL, program, args, n_args, cwd, out, exit_code, err);
+}
+
+int ap_process_run_in_root_captured(const char *root, const char *program, char *const *args,
+                                    size_t n_args, const char *cwd,
+                                    struct ap_process_output *out, int *exit_code,
+                                    struct ap_err *err)
+{
+	if (!root || !*root)
+		return ap_err_set(err, AP_E_USAGE, "no root to run '%s' in", program);
+	return spawn(root, program, args, n_args, cwd, out, exit_code, err);
 }
 
 int ap_process_run_in_root(const char *root, const char *program, char *const *args,
@@ -147,7 +227,7 @@ int ap_process_run_in_root(const char *root, const char *program, char *const *a
 {
 	if (!root || !*root)
 		return ap_err_set(err, AP_E_USAGE, "no root to run '%s' in", program);
-	return spawn(root, program, args, n_args, cwd, exit_code, err);
+	return spawn(root, program, args, n_args, cwd, NULL, exit_code, err);
 }
 
 int ap_process_can_run_in_root(const char *root, struct ap_err *err)

@@ -176,10 +176,32 @@ void ap_process_stdout_to_stderr(bool on)
 	stdout_to_stderr = on;
 }
 
-int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
-                   int *exit_code, struct ap_err *err)
+/* Keep the last AP_PROCESS_TAIL_MAX bytes of what came so far. */
+static void output_add(struct ap_process_output *out, const char *buf, size_t n)
+{
+	out->total += n;
+	while (n > 0) {
+		size_t room = sizeof(out->tail) - 1 - out->len;
+		size_t k = n < room ? n : room;
+
+		memcpy(out->tail + out->len, buf, k);
+		out->len += k;
+		buf += k;
+		n -= k;
+		if (out->len > AP_PROCESS_TAIL_MAX) {
+			memmove(out->tail, out->tail + out->len - AP_PROCESS_TAIL_MAX,
+			        AP_PROCESS_TAIL_MAX);
+			out->len = AP_PROCESS_TAIL_MAX;
+		}
+	}
+	out->tail[out->len] = '\0';
+}
+
+static int run(const char *program, char *const *args, size_t n_args, const char *cwd,
+               struct ap_process_output *out, int *exit_code, struct ap_err *err)
 {
 	struct wbuf cmd = {NULL, 0, 0};
+	HANDLE rd = NULL, wr = NULL;
 	wchar_t *wprog = NULL;
 	wchar_t *wcwd = NULL;
 	STARTUPINFOW si;
@@ -209,6 +231,19 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 	si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
 	si.hStdOutput = GetStdHandle(stdout_to_stderr ? STD_ERROR_HANDLE : STD_OUTPUT_HANDLE);
 	si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+	if (out) {
+		SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
+
+		memset(out, 0, sizeof(*out));
+		/* Only the write end is inherited; the child writes both streams to it. */
+		if (!CreatePipe(&rd, &wr, &sa, 0) || !SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0)) {
+			rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': CreatePipe failed (error %lu)",
+			                program, (unsigned long)GetLastError());
+			goto out;
+		}
+		si.hStdOutput = wr;
+		si.hStdError = wr;
+	}
 	memset(&pi, 0, sizeof(pi));
 	/* Buffered output must not come out after the child's. */
 	fflush(NULL);
@@ -220,6 +255,15 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 		goto out;
 	}
 	CloseHandle(pi.hThread);
+	if (out) {
+		char buf[4096];
+		DWORD n;
+
+		CloseHandle(wr);
+		wr = NULL;
+		while (ReadFile(rd, buf, sizeof(buf), &n, NULL) && n > 0)
+			output_add(out, buf, n);
+	}
 	if (WaitForSingleObject(pi.hProcess, INFINITE) != WAIT_OBJECT_0 ||
 	    !GetExitCodeProcess(pi.hProcess, &code)) {
 		rc = ap_err_set(err, AP_E_RUN, "cannot wait for '%s': Windows error %lu", program,
@@ -232,10 +276,36 @@ int ap_process_run(const char *program, char *const *args, size_t n_args, const 
 	 * they are kept bit for bit. */
 	*exit_code = (int)code;
 out:
+	if (rd)
+		CloseHandle(rd);
+	if (wr)
+		CloseHandle(wr);
 	free(cmd.s);
 	free(wprog);
 	free(wcwd);
 	return rc;
+}
+
+int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
+                   int *exit_code, struct ap_err *err)
+{
+	return run(program, args, n_args, cwd, NULL, exit_code, err);
+}
+
+int ap_process_run_captured(const char *program, char *const *args, size_t n_args,
+                            const char *cwd, struct ap_process_output *out, int *exit_code,
+                            struct ap_err *err)
+{
+	return run(program, args, n_args, cwd, out, exit_code, err);
+}
+
+int ap_process_run_in_root_captured(const char *root, const char *program, char *const *args,
+                                    size_t n_args, const char *cwd,
+                                    struct ap_process_output *out, int *exit_code,
+                                    struct ap_err *err)
+{
+	(void)out;
+	return ap_process_run_in_root(root, program, args, n_args, cwd, exit_code, err);
 }
 
 int ap_process_run_in_root(const char *root, const char *program, char *const *args,

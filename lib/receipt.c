@@ -45,6 +45,7 @@ void ap_receipt_action_release(struct ap_receipt_action *a)
 	free(a->args);
 	free(a->ok_codes);
 	free(a->reboot_codes);
+	free(a->output);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -190,7 +191,8 @@ static bool add_action(cJSON *arr, const struct ap_receipt_action *a, bool done)
 		return false;
 	return ap_jsonx_add(o, "exit_code", ap_jsonx_i64(a->exit_code)) &&
 	       ap_jsonx_add(o, "ok", cJSON_CreateBool(a->ok)) &&
-	       ap_jsonx_add(o, "ran_at", ap_jsonx_i64(a->ran_at));
+	       ap_jsonx_add(o, "ran_at", ap_jsonx_i64(a->ran_at)) &&
+	       (!a->output || add_str(o, "output", a->output));
 }
 
 static bool strv_sorted_unique(char *const *v, size_t n)
@@ -233,6 +235,7 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 	if (!add_str(root, "format", AP_RECEIPT_FORMAT) || !add_str(root, "product", r->product) ||
 	    !add_str(root, "version", r->version) || !add_str(root, "channel", r->channel) ||
 	    !add_str(root, "prefix", r->prefix) || !add_str(root, "key_id", r->key_id) ||
+	    (r->insecure && !ap_jsonx_add(root, "insecure", cJSON_CreateTrue())) ||
 	    !add_str(root, "manifest_sha256", r->manifest_sha256) ||
 	    !ap_jsonx_add(root, "installed_at", ap_jsonx_i64(r->installed_at)) ||
 	    !add_str(root, "pinned_version", r->pinned_version) ||
@@ -399,10 +402,10 @@ static int get_paths(struct fields *f, const char *key, char ***out, size_t *n_o
 static int parse_action(const cJSON *o, const char *where, bool done,
 			struct ap_receipt_action *out, struct ap_err *err)
 {
-	static const char *const keys[] = { "component",	 "program", "args",
+	static const char *const keys[] = { "component",	 "program",  "args",
 					    "ok_exit_codes",	 "reboot_exit_codes",
-					    "exit_code",	 "ok",	    "ran_at",
-					    "restart_required" };
+					    "exit_code",	 "ok",	     "ran_at",
+					    "restart_required", "output" };
 	struct fields f = { &receipt_doc, o, where, "" };
 	struct ap_receipt_action a;
 	int64_t v;
@@ -410,7 +413,7 @@ static int parse_action(const cJSON *o, const char *where, bool done,
 
 	memset(&a, 0, sizeof(a));
 	/* A pending action has not run: it holds only the first five. */
-	rc = check_keys(&f, keys, done ? 9 : 5, err);
+	rc = check_keys(&f, keys, done ? 10 : 5, err);
 	if (rc < 0)
 		return rc;
 	rc = get_str(&f, "component", false, &a.component, err);
@@ -438,6 +441,8 @@ static int parse_action(const cJSON *o, const char *where, bool done,
 		}
 		if (rc == 0)
 			rc = get_i64(&f, "ran_at", INT64_MIN / 2, INT64_MAX / 2, &a.ran_at, err);
+		if (rc == 0 && cJSON_GetObjectItemCaseSensitive(o, "output"))
+			rc = get_str(&f, "output", true, &a.output, err);
 	}
 	if (rc < 0)
 		goto fail;
@@ -603,7 +608,7 @@ static int parse_services(struct fields *rf, struct ap_receipt *r, struct ap_err
 int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, struct ap_err *err)
 {
 	static const char *const keys[] = { "format", "product", "version", "channel",
-					    "prefix", "key_id", "manifest_sha256",
+					    "prefix", "key_id", "insecure", "manifest_sha256",
 					    "installed_at", "pinned_version", "freshness", "data_dirs",
 					    "created_data_dirs", "dirs", "files", "pending",
 					    "actions", "services" };
@@ -644,6 +649,8 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 		rc = get_str(&f, "prefix", false, &r->prefix, err);
 	if (rc == 0)
 		rc = get_str(&f, "key_id", true, &r->key_id, err);
+	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "insecure"))
+		rc = get_bool(&f, "insecure", &r->insecure, err);
 	if (rc == 0)
 		rc = get_str(&f, "manifest_sha256", false, &sha, err);
 	if (rc == 0)

@@ -74,3 +74,39 @@ out:
 		fclose(fp);
 	return rc;
 }
+
+int ap_secret_read_line(size_t max, char **buf, size_t *len, struct ap_err *err)
+{
+	char *b;
+	size_t n = 0;
+	bool ended = false;
+	int c, rc = 0;
+
+	b = malloc(max + 2);
+	if (!b)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory reading standard input");
+	while ((c = getchar()) != EOF) {
+		if (c == '\n') {
+			ended = true;
+			break;
+		}
+		if (n == max) {
+			rc = ap_err_set(err, AP_E_TOOBIG, "the line on standard input is longer "
+							  "than %zu bytes", max);
+			break;
+		}
+		b[n++] = (char)c;
+	}
+	if (rc == 0 && ferror(stdin))
+		rc = ap_err_sys(err, AP_E_IO, "cannot read standard input");
+	else if (rc == 0 && n == 0 && !ended)
+		rc = ap_err_set(err, AP_E_USAGE, "no input: standard input ended before a line");
+	if (rc) {
+		ap_secret_free(b, n);
+		return rc;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}

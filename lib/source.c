@@ -10,6 +10,7 @@
 #include "airpack/process.h"
 #include "airpack/sink.h"
 #include "airpack/str.h"
+#include "airpack/winname.h"
 #include "airpack/banned.h"
 
 #define READ_BUF (1u << 20)
@@ -45,61 +46,127 @@ static void emit(const struct ap_source_opts *o, const struct ap_component *c, c
 	o->on_check(o->ctx, &chk);
 }
 
+/* Check one candidate file: 1 when its size and sha256 match c, 0 when not
+ * (the first reason is written to why).  path is consumed. */
+static int check_candidate(const struct ap_source_opts *o, const char *dir,
+			   const struct ap_component *c, const char *name, char *path,
+			   char **path_out, char *why, size_t why_len)
+{
+	char hex[AP_SHA256_HEX];
+	struct hash_progress hp = { o, name, c->size };
+	struct ap_err e = AP_ERR_INIT;
+	struct ap_stat st;
+	char detail[WHY_MAX];
+
+	if (ap_fsx_stat(path, &st, &e) != 0 || st.type != AP_FT_FILE) {
+		free(path);
+		return 0;
+	}
+	if (st.size != c->size) {
+		snprintf(detail, sizeof(detail),
+			 "'%s' in %s is %llu bytes, expected %llu (from another release?)", name,
+			 dir, (unsigned long long)st.size, (unsigned long long)c->size);
+		emit(o, c, path, "size-mismatch", st.size, NULL, detail);
+		if (!why[0])
+			snprintf(why, why_len, "%s", detail);
+		free(path);
+		return 0;
+	}
+	if (ap_digest_file(path, hex, NULL, hash_cb, &hp, &e) != 0) {
+		emit(o, c, path, "unreadable", st.size, NULL, e.msg);
+		if (!why[0])
+			snprintf(why, why_len, "%s", e.msg);
+		free(path);
+		return 0;
+	}
+	if (!ap_digest_eq(hex, c->sha256)) {
+		snprintf(detail, sizeof(detail),
+			 "'%s' in %s has another sha256 (from another release?)", name, dir);
+		emit(o, c, path, "sha256-mismatch", st.size, hex, detail);
+		if (!why[0])
+			snprintf(why, why_len, "%s", detail);
+		free(path);
+		return 0;
+	}
+	emit(o, c, path, "ok", st.size, hex, "size and sha256 match");
+	*path_out = path;
+	return 1;
+}
+
+/* An entry of dir whose name differs from name only in letter case (as
+ * Windows folds it), or NULL.  Points into names. */
+static const char *case_variant(char **names, size_t n, const char *name)
+{
+	char *want = ap_winname_fold(name);
+	const char *found = NULL;
+
+	for (size_t i = 0; want && i < n && !found; i++) {
+		char *f;
+
+		if (strcmp(names[i], name) == 0)
+			continue;
+		f = ap_winname_fold(names[i]);
+		if (f && strcmp(f, want) == 0)
+			found = names[i];
+		free(f);
+	}
+	free(want);
+	return found;
+}
+
 /* Look for c in dir under each of its names.  Returns 1 with *path when a
  * candidate matched, 0 when none did; a mismatching candidate's reason is
- * written to why (only the first). */
+ * written to why (only the first).  A name differing only in letter case
+ * (vc_redist.x64.EXE, common on Windows media) is a candidate when the
+ * release is for Windows, whose file systems ignore case; otherwise it is
+ * named in why so the operator sees the near match. */
 static int find_in_dir(const struct ap_source_opts *o, const char *dir, const struct ap_component *c,
 		       char **path_out, char *why, size_t why_len, struct ap_err *err)
 {
-	for (size_t i = 0; i <= c->n_aliases; i++) {
-		const char *name = i == 0 ? c->file : c->aliases[i - 1];
-		char hex[AP_SHA256_HEX];
-		struct hash_progress hp = { o, name, c->size };
-		struct ap_err e = AP_ERR_INIT;
-		struct ap_stat st;
-		char detail[WHY_MAX];
-		char *path;
+	char **names = NULL;
+	size_t n_names = 0;
+	bool listed = false;
+	int rc = 0;
 
-		path = ap_fsx_path_join(dir, name);
+	for (size_t i = 0; i <= c->n_aliases && rc == 0; i++) {
+		const char *name = i == 0 ? c->file : c->aliases[i - 1];
+		const char *variant;
+		char *path = ap_fsx_path_join(dir, name);
+		struct ap_stat st;
+
 		if (!path)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		if (ap_fsx_stat(path, &st, &e) != 0 || st.type != AP_FT_FILE) {
-			free(path);
+		if (ap_fsx_stat(path, &st, NULL) == 0 && st.type != AP_FT_NONE) {
+			rc = check_candidate(o, dir, c, name, path, path_out, why, why_len);
 			continue;
 		}
-		if (st.size != c->size) {
-			snprintf(detail, sizeof(detail),
-				 "'%s' in %s is %llu bytes, expected %llu (from another release?)",
-				 name, dir, (unsigned long long)st.size,
-				 (unsigned long long)c->size);
-			emit(o, c, path, "size-mismatch", st.size, NULL, detail);
-			if (!why[0])
-				snprintf(why, why_len, "%s", detail);
-			free(path);
-			continue;
+		free(path);
+		if (!listed) {
+			listed = true;
+			if (ap_fsx_list_dir(dir, &names, &n_names, NULL) != 0) {
+				names = NULL;
+				n_names = 0;
+			}
 		}
-		if (ap_digest_file(path, hex, NULL, hash_cb, &hp, &e) != 0) {
-			emit(o, c, path, "unreadable", st.size, NULL, e.msg);
-			if (!why[0])
-				snprintf(why, why_len, "%s", e.msg);
-			free(path);
+		variant = case_variant(names, n_names, name);
+		if (!variant)
 			continue;
+		if (o->windows_names) {
+			path = ap_fsx_path_join(dir, variant);
+			if (!path) {
+				rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+				break;
+			}
+			rc = check_candidate(o, dir, c, variant, path, path_out, why, why_len);
+		} else if (!why[0]) {
+			snprintf(why, why_len,
+				 "'%s' in %s differs from '%s' only in letter case, and names "
+				 "match exactly for a release that is not for Windows: rename it",
+				 variant, dir, name);
 		}
-		if (!ap_digest_eq(hex, c->sha256)) {
-			snprintf(detail, sizeof(detail),
-				 "'%s' in %s has another sha256 (from another release?)", name,
-				 dir);
-			emit(o, c, path, "sha256-mismatch", st.size, hex, detail);
-			if (!why[0])
-				snprintf(why, why_len, "%s", detail);
-			free(path);
-			continue;
-		}
-		emit(o, c, path, "ok", st.size, hex, "size and sha256 match");
-		*path_out = path;
-		return 1;
 	}
-	return 0;
+	ap_fsx_strv_free(names, n_names);
+	return rc;
 }
 
 static bool is_bundled(const struct ap_release *r)
@@ -187,6 +254,16 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 		if (rc)
 			return rc;
 	}
+	if ((o->offline || it->n_urls == 0) && c->optional) {
+		it->kind = AP_SOURCE_SKIPPED;
+		p->n_skipped++;
+		snprintf(why, sizeof(why), "%s%s: optional, not installed",
+			 mismatch[0] ? mismatch : "not in any offline folder",
+			 o->offline ? " and --offline forbids downloads"
+				    : ", and no mirror or url to download it from");
+		emit(o, c, o->n_offline_dirs ? o->offline_dirs[0] : "-", "missing", 0, NULL, why);
+		goto done;
+	}
 	if (o->offline || it->n_urls == 0) {
 		it->kind = AP_SOURCE_MISSING;
 		p->n_missing++;
@@ -199,8 +276,9 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 	}
 	it->kind = AP_SOURCE_DOWNLOAD;
 	p->download_bytes += c->size;
-	snprintf(why, sizeof(why), "%s: will download from %s",
-		 mismatch[0] ? mismatch : "not in any offline folder", it->urls[0]);
+	snprintf(why, sizeof(why), "%s: will download from %s%s",
+		 mismatch[0] ? mismatch : "not in any offline folder", it->urls[0],
+		 c->optional ? " (optional: skipped if that fails)" : "");
 done:
 	it->why = ap_strdup(why);
 	if (!it->why)
@@ -224,12 +302,15 @@ int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	}
 	p->n_items = m->n_components;
+	/* Never an offline folder unless the caller names it: an operator's
+	 * folder (a USB stick) holds what they put there, nothing else. */
 	if (o->cache_dir) {
 		p->cache_dir = ap_strdup(o->cache_dir);
-	} else {
-		for (size_t d = 0; d < o->n_offline_dirs && !p->cache_dir; d++)
-			if (ap_fsx_dir_writable(o->offline_dirs[d]))
-				p->cache_dir = ap_strdup(o->offline_dirs[d]);
+		if (!p->cache_dir) {
+			free(p->items);
+			free(p);
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		}
 	}
 	for (size_t i = 0; i < m->n_components; i++) {
 		p->items[i].c = &m->components[i];
@@ -526,6 +607,20 @@ int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const 
 		if (p->items[i].kind != AP_SOURCE_DOWNLOAD)
 			continue;
 		rc = download(p, &p->items[i], o, err);
+		if (rc && p->items[i].c->optional && rc != AP_E_NOMEM) {
+			struct ap_source_item *it = &p->items[i];
+			char *why = ap_strcat2("optional, not installed: ", err ? err->msg : "");
+
+			if (!why)
+				return ap_err_set(err, AP_E_NOMEM, "out of memory");
+			free(it->why);
+			it->why = why;
+			it->kind = AP_SOURCE_SKIPPED;
+			p->download_bytes -= it->c->size;
+			p->n_skipped++;
+			ap_err_clear(err);
+			rc = 0;
+		}
 		if (rc)
 			return rc;
 	}

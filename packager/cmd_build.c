@@ -103,8 +103,8 @@ static void print_result(const struct build_opts *o, const struct ap_build_resul
 	}
 	if (o->quiet)
 		return;
-	printf("built %s %s: %zu components, %s, compression %s, signed by key %s\n",
-	       m->product, m->version, m->n_components,
+	printf("built %s %s: %zu component%s, %s, compression %s, signed by key %s\n",
+	       m->product, m->version, m->n_components, m->n_components == 1 ? "" : "s",
 	       ap_ui_human_size(ap_manifest_total_size(m), sz, sizeof(sz)), comp, res->key_id);
 	if (o->b.bundle)
 		printf("  bundle: %s\n", o->b.bundle);

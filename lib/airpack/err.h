@@ -34,6 +34,7 @@ enum ap_errcode {
 	AP_E_TRUNCATED = -19, /* a self-extracting file is truncated or extended */
 	AP_E_EXPIRED = -20,   /* signed metadata (root, index) is past its expiry */
 	AP_E_AUTH = -21,      /* a registry refused the credentials, or wants some */
+	AP_E_INPUT = -22,     /* an input's content is invalid (a connection string) */
 };
 
 #define AP_ERR_MSG_MAX 1024

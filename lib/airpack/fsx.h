@@ -227,6 +227,13 @@ int64_t ap_fsx_monotonic_ms(void);
 /* True when stream is a terminal. */
 bool ap_fsx_isatty(FILE *fp);
 
+/* Turn a terminal's echo of typed input on or off (a secret is read with
+ * it off; line editing stays on, so Enter ends a line).  fp must be a
+ * terminal (ap_fsx_isatty); AP_E_IO otherwise or when the OS refuses.  Only
+ * the echo setting is changed, so turning it back on restores the terminal;
+ * safe to call from a signal handler on POSIX (tcgetattr/tcsetattr). */
+int ap_fsx_tty_echo(FILE *fp, bool on, struct ap_err *err);
+
 /* Advisory exclusive lock on a lock file (created if needed).  Returns a
  * handle >= 0 or an error; AP_E_STATE when another process holds it. */
 int ap_fsx_lock(const char *path, int *handle, struct ap_err *err);

@@ -72,6 +72,11 @@ struct ap_component {
 	char *version;  /* the payload's own version, e.g. "20.10.13" */
 	char *supplier; /* who supplies it, e.g. "Microsoft" */
 	char *license;  /* an SPDX license expression, e.g. "MIT OR Apache-2.0" */
+	/* "optional": true: installed when present locally or reachable,
+	 * skipped (and named as skipped) otherwise; never the config template.
+	 * airpack build leaves an optional component out of the release when
+	 * its payload is missing and its size and sha256 are not pinned. */
+	bool optional;
 };
 
 /* Optional device configuration: the file the configure step writes
@@ -120,6 +125,11 @@ void ap_manifest_free(struct ap_manifest *m);
 
 /* Find a component by name; NULL if none. */
 const struct ap_component *ap_manifest_find(const struct ap_manifest *m, const char *name);
+
+/* Remove component i (< m->n_components) from m, keeping the others'
+ * order: how a build leaves out an optional component it has no payload
+ * for. */
+void ap_manifest_remove_component(struct ap_manifest *m, size_t i);
 
 /* True when a release folder's file name belongs to the release:
  * manifest.json, manifest.json.sig, or a component's file. */

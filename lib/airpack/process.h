@@ -23,6 +23,29 @@ int ap_process_run(const char *program, char *const *args, size_t n_args,
 int ap_process_command_line(const char *program, char *const *args, size_t n_args,
 			    wchar_t **out, struct ap_err *err);
 #endif
+/* What a captured program wrote (standard output and standard error, in
+ * the order they came): its last AP_PROCESS_TAIL_MAX bytes, NUL-terminated,
+ * and how many bytes it wrote in all. */
+#define AP_PROCESS_TAIL_MAX 2048
+struct ap_process_output {
+	char tail[AP_PROCESS_TAIL_MAX * 2 + 1];
+	size_t len;      /* bytes in tail, at most AP_PROCESS_TAIL_MAX once done */
+	unsigned long long total;
+};
+
+/* ap_process_run, with the program's standard output and standard error
+ * captured into *out (nothing reaches the caller's streams; standard input
+ * is the caller's).  *out is filled when the program ran, whatever its
+ * exit code. */
+int ap_process_run_captured(const char *program, char *const *args, size_t n_args,
+			    const char *cwd, struct ap_process_output *out, int *exit_code,
+			    struct ap_err *err);
+
+/* ap_process_run_in_root, captured as ap_process_run_captured. */
+int ap_process_run_in_root_captured(const char *root, const char *program, char *const *args,
+				    size_t n_args, const char *cwd,
+				    struct ap_process_output *out, int *exit_code,
+				    struct ap_err *err);
 
 /* Whether process pid still runs (true when that cannot be told, so a
  * caller never removes what a live process may be writing). */

@@ -45,6 +45,9 @@ struct ap_receipt_action {
 	bool ok;
 	bool restart_required; /* exit_code was one of reboot_codes */
 	int64_t ran_at;
+	char *output; /* the end of what it wrote (stdout and stderr, at most
+			 AP_PROCESS_TAIL_MAX bytes, bytes that are not printable
+			 ASCII shown as '?'), or NULL ("output", absent when none) */
 };
 
 /* A service the release registered with the OS (docs/services.md). */
@@ -65,6 +68,8 @@ struct ap_receipt {
 	char *channel;  /* may be NULL */
 	char *prefix;   /* relative to the root */
 	char *key_id;   /* may be NULL (an --insecure install) */
+	bool insecure;  /* installed without a verified signature (--insecure);
+			   "insecure": true, absent when false */
 	char manifest_sha256[AP_SHA256_HEX]; /* of the stored manifest.json bytes */
 	int64_t installed_at;
 	char *pinned_version; /* the version the user asked for; may be NULL */

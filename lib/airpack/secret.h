@@ -25,4 +25,10 @@ void ap_secret_free_str(char *s);
  * are written only on success. */
 int ap_secret_read(const char *path, size_t max, char **buf, size_t *len, struct ap_err *err);
 
+/* Like ap_secret_read on standard input, but stop at the first line break
+ * (which is not kept) or the end of input: what someone types at a terminal,
+ * ended with Enter.  The end of input before any byte is AP_E_USAGE ("no
+ * input"); a line longer than max bytes is AP_E_TOOBIG. */
+int ap_secret_read_line(size_t max, char **buf, size_t *len, struct ap_err *err);
+
 #endif

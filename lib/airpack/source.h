@@ -22,6 +22,8 @@ enum ap_source_kind {
 	AP_SOURCE_BUNDLE,   /* inside the release's bundle or setup */
 	AP_SOURCE_DOWNLOAD, /* to be downloaded */
 	AP_SOURCE_MISSING,  /* nowhere: no local copy and no URL (or --offline) */
+	AP_SOURCE_SKIPPED,  /* an optional component that is nowhere (or whose
+			       downloads failed): not installed, not an error */
 };
 
 /* One look at a candidate, for reports and --json audit events. */
@@ -45,13 +47,19 @@ struct ap_source_opts {
 					    registry's blobs, oci.h): base +
 					    "sha256:" + the component's sha256,
 					    tried before the mirrors; NULL: none */
-	const char *cache_dir;           /* where downloads and bundle payloads go;
-					    NULL: the first writable offline folder */
+	const char *cache_dir;           /* where downloads and bundle payloads go,
+					    and a folder searched (by name, size and
+					    sha256) after the offline folders; NULL:
+					    none (a download is then an error).  Never
+					    chosen among offline_dirs by itself */
 	const char *work_dir;            /* where bundle payloads are unpacked; NULL:
 					    cache_dir.  The caller removes it after use */
 	unsigned work_mode;              /* mode of payloads unpacked from a bundle;
 					    0: 0600 (a private work folder).  An
 					    offline folder's writer asks 0644 */
+	bool windows_names;              /* match local file names as Windows does
+					    (letter case ignored): a release for
+					    Windows (ap_manifest_for_windows) */
 	bool offline;                    /* no network at all */
 	const struct ap_fetch_opts *fetch;
 	ap_source_check_fn on_check;        /* may be NULL */
@@ -76,7 +84,8 @@ struct ap_source_plan {
 	size_t n_items;
 	uint64_t download_bytes; /* total of DOWNLOAD items */
 	uint64_t bundle_bytes;
-	size_t n_missing;
+	size_t n_missing;        /* MISSING items (optional ones are SKIPPED) */
+	size_t n_skipped;
 	char *cache_dir;         /* resolved cache folder (may be NULL) */
 };
 
@@ -87,7 +96,8 @@ int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
 
 /* Make every component available as a verified local file: unpack BUNDLE
  * items into the cache (hashing on the way), download DOWNLOAD items into
- * the cache.  MISSING items, or --offline with anything to download, give
+ * the cache; an optional component whose every download failed becomes
+ * SKIPPED (its why says what failed) instead of an error.  MISSING items, or --offline with anything to download, give
  * AP_E_OFFLINE naming each missing component with its file, size, sha256
  * and a URL to fetch it from.  Progress goes through o->fetch. */
 int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const struct ap_source_opts *o,

@@ -137,6 +137,9 @@ struct ap_txn_opts {
  * it was (another file system, an OS that refuses), it is copied and hashed
  * like any other.  Extract payloads are read either way.  Without
  * *movable, the file stays the caller's. */
+/* A payload function may return 0 with *path_out NULL for an optional
+ * component (ap_component.optional) it has no file for: that component is
+ * left out of the install (no files, no run action). */
 typedef int (*ap_txn_payload_fn)(void *ctx, const struct ap_component *c, char **path_out,
 				 bool *movable, struct ap_err *err);
 
@@ -157,8 +160,10 @@ struct ap_txn_result {
 	char *freshness;     /* the expiry override recorded in the receipt, or NULL */
 	char *restart_required; /* the run action that ran now and exited with one of its
 				   reboot_exit_codes (the last such), or NULL */
+	char *run_output;    /* the end of each run action's output this install ran,
+				"COMPONENT: ..." lines (the receipt keeps each), or NULL */
 };
-#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, NULL, NULL }
+#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, NULL, NULL, NULL }
 void ap_txn_result_release(struct ap_txn_result *r);
 
 /* What the OS says of the service s of receipt r installed in root (NULL:

@@ -282,7 +282,7 @@ static int check_part(const struct part *pt, int i, const char *keytext, size_t 
 	return 0;
 }
 
-int ap_connstr_parse(const char *in, struct ap_connstr *out, struct ap_err *err)
+static int parse(const char *in, struct ap_connstr *out, struct ap_err *err)
 {
 	struct part parts[CONNSTR_MAX_PARTS];
 	int where[K_COUNT] = { -1, -1, -1, -1 };
@@ -365,6 +365,183 @@ int ap_connstr_parse(const char *in, struct ap_connstr *out, struct ap_err *err)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory parsing a connection string");
 	}
 	*out = c;
+	return 0;
+}
+
+/* The checks above share the text helpers with the other settings, which
+ * report AP_E_USAGE (an option's value); a connection string is an input
+ * whose content is wrong: AP_E_INPUT, exit 3. */
+int ap_connstr_parse(const char *in, struct ap_connstr *out, struct ap_err *err)
+{
+	int rc = parse(in, out, err);
+
+	if (rc == AP_E_USAGE) {
+		rc = AP_E_INPUT;
+		if (err)
+			err->code = rc;
+	}
+	return rc;
+}
+
+/* The length of the UTF-8 sequence at p (at most n bytes), 0 when invalid
+ * (overlong forms, surrogates and values past U+10FFFF included). */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned cp;
+	size_t k;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		k = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		k = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		k = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n < k)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return k;
+}
+
+/* Append code point cp to o as UTF-8; returns the bytes written. */
+static size_t utf8_put(unsigned cp, char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* UTF-16LE after its byte order mark into a new secret buffer: each 2-byte
+ * unit gives at most 3 bytes of UTF-8, a surrogate pair 4 for 4. */
+static int decode_utf16le(const unsigned char *p, size_t n, char **out, size_t *outlen,
+			  struct ap_err *err)
+{
+	char *o;
+	size_t w = 0;
+	int rc = 0;
+
+	if (n % 2)
+		return ap_err_set(err, AP_E_INPUT,
+				  "the text is UTF-16LE (it starts with the byte order mark FF FE) "
+				  "but has an odd number of bytes: the file is cut short");
+	o = malloc(n / 2 * 3 + 1);
+	if (!o)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory decoding UTF-16");
+	for (size_t i = 0; i < n; i += 2) {
+		unsigned u = p[i] | (unsigned)p[i + 1] << 8;
+
+		if (u == 0) {
+			rc = ap_err_set(err, AP_E_INPUT,
+					"the UTF-16LE text holds a NUL character (unit %zu)",
+					i / 2 + 1);
+			break;
+		}
+		if (u >= 0xd800 && u <= 0xdbff && i + 3 < n) {
+			unsigned lo = p[i + 2] | (unsigned)p[i + 3] << 8;
+
+			if (lo >= 0xdc00 && lo <= 0xdfff) {
+				w += utf8_put(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00), o + w);
+				i += 2;
+				continue;
+			}
+		}
+		if (u >= 0xd800 && u <= 0xdfff) {
+			rc = ap_err_set(err, AP_E_INPUT,
+					"the UTF-16LE text holds an unpaired surrogate (unit %zu): "
+					"the file is damaged",
+					i / 2 + 1);
+			break;
+		}
+		w += utf8_put(u, o + w);
+	}
+	if (rc) {
+		ap_secret_free(o, w);
+		return rc;
+	}
+	o[w] = '\0';
+	*out = o;
+	*outlen = w;
+	return 0;
+}
+
+int ap_connstr_decode(char **buf, size_t *len, struct ap_err *err)
+{
+	unsigned char *p = (unsigned char *)*buf;
+	size_t n = *len;
+	char *o = NULL;
+	size_t olen = 0;
+	int rc;
+
+	if (n >= 2 && p[0] == 0xff && p[1] == 0xfe) {
+		rc = decode_utf16le(p + 2, n - 2, &o, &olen, err);
+		if (rc)
+			return rc;
+		ap_secret_free(*buf, *len);
+		*buf = o;
+		*len = olen;
+		return 0;
+	}
+	if (n >= 2 && p[0] == 0xfe && p[1] == 0xff)
+		return ap_err_set(err, AP_E_INPUT,
+				  "the text is UTF-16 big-endian (byte order mark FE FF): save it "
+				  "as UTF-8 or UTF-16LE");
+	if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+		memmove(p, p + 3, n - 3);
+		ap_secret_wipe(p + n - 3, 3);
+		n -= 3;
+		p[n] = '\0';
+		*len = n;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t k;
+
+		if (p[i] == 0) {
+			bool utf16 = n >= 4 && (p[1] == 0 || p[0] == 0);
+
+			if (utf16)
+				return ap_err_set(err, AP_E_INPUT,
+						  "the text holds NUL bytes (byte %zu): it looks "
+						  "like UTF-16 without a byte order mark; save it "
+						  "as UTF-8",
+						  i + 1);
+			return ap_err_set(err, AP_E_INPUT, "the text holds a NUL byte (byte %zu)",
+					  i + 1);
+		}
+		k = utf8_seq(p + i, n - i);
+		if (k == 0)
+			return ap_err_set(err, AP_E_INPUT,
+					  "the text is not UTF-8 (byte %zu is 0x%02x): save it as "
+					  "UTF-8 (or UTF-16LE with a byte order mark)",
+					  i + 1, p[i]);
+		i += k;
+	}
 	return 0;
 }
 

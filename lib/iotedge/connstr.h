@@ -52,11 +52,23 @@ struct ap_connstr {
  *   (the IoT Hub identity registry set; '+' and '#' are not supported there);
  * - SharedAccessKey is canonical standard base64 (A-Z a-z 0-9 + /, '='
  *   padding) decoding to AP_CONNSTR_KEY_MIN_BYTES..AP_CONNSTR_KEY_MAX_BYTES bytes.
- * Every error (AP_E_USAGE) names the part ("DeviceId: ...", "missing
+ * Every error (AP_E_INPUT) names the part ("DeviceId: ...", "missing
  * SharedAccessKey", "duplicate HostName", "unknown key 'Foo'", "part 3 ...")
  * and never contains the key.  *out is written only on success (it need not
  * be initialized); AP_E_NOMEM when out of memory. */
 int ap_connstr_parse(const char *in, struct ap_connstr *out, struct ap_err *err);
+
+/* Make the bytes of a connection string read from a file (*buf, *len, a
+ * secret buffer from ap_secret_read) plain UTF-8 text, as Windows tools
+ * save it: a UTF-8 byte order mark is removed; UTF-16LE with its byte order
+ * mark (PowerShell 5.1's '>' and Out-File) is decoded into a new buffer
+ * (the old one is wiped and freed).  Whatever else is not UTF-8 text is
+ * AP_E_INPUT naming the encoding problem: UTF-16 big-endian, UTF-16
+ * without a byte order mark (NUL bytes), a NUL byte, bytes that are not
+ * UTF-8 (the offset and value are named; the text is never quoted).  On
+ * success *buf and *len may have changed (free with ap_secret_free); on
+ * failure they are unchanged. */
+int ap_connstr_decode(char **buf, size_t *len, struct ap_err *err);
 
 /* Free the strings (wiping the key) and reset c to AP_CONNSTR_INIT.
  * NULL and already-released structs are fine. */

@@ -141,8 +141,14 @@ int ap_iotedge_read_inputs(const struct ap_iotedge_inputs *in, struct ap_iotedge
 		memcpy(s->cs, in->cs_text, s->cs_len + 1);
 		s->cs_copied = true;
 	} else {
-		rc = ap_secret_read(in->cs_file, AP_IOTEDGE_SECRET_INPUT_MAX, &s->cs, &s->cs_len,
-				    err);
+		if (in->cs_line)
+			rc = ap_secret_read_line(AP_IOTEDGE_SECRET_INPUT_MAX, &s->cs, &s->cs_len,
+						 err);
+		else
+			rc = ap_secret_read(in->cs_file, AP_IOTEDGE_SECRET_INPUT_MAX, &s->cs,
+					    &s->cs_len, err);
+		if (rc == 0)
+			rc = ap_connstr_decode(&s->cs, &s->cs_len, err);
 		if (rc) {
 			ap_err_prefix(err, "reading the connection string");
 			return rc;

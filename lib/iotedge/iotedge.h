@@ -42,6 +42,7 @@ struct ap_iotedge {
 struct ap_iotedge_inputs {
 	const char *cs_text;  /* the connection string itself (copied), or NULL ... */
 	const char *cs_file;  /* ... a file holding it, "-" for standard input */
+	bool cs_line;         /* cs_file "-" is a terminal: read one line */
 	const char *proxy;    /* the runtime's proxy URL, or NULL */
 	const char *agent_image;            /* or NULL */
 	const char *registry_password_file; /* "-" for standard input, or NULL */
@@ -61,7 +62,9 @@ struct ap_iotedge_secrets {
 
 /* Check the settings (errors prefixed "--proxy" and "--agent-image", the
  * options that give them), then read the connection string (at most
- * AP_IOTEDGE_SECRET_INPUT_MAX bytes) and parse it, then read the registry
+ * AP_IOTEDGE_SECRET_INPUT_MAX bytes; one line when in->cs_line), make it
+ * UTF-8 (a byte order mark, UTF-16LE: ap_connstr_decode) and parse it
+ * (AP_E_INPUT when it is invalid), then read the registry
  * password, refusing an empty one (AP_E_USAGE) -- before anything on the
  * device is touched.  s is filled as far as it got; release it with
  * ap_iotedge_secrets_release whatever the result. */

@@ -151,6 +151,43 @@ enum run_where txn_run_where(const struct ap_state *p, const struct ap_txn_opts 
 	return o->run_in == AP_TXN_RUN_ROOT ? RUN_CHROOT : RUN_PENDING;
 }
 
+/* The end of a program's output as the receipt and history keep it:
+ * printable ASCII, line breaks and tabs; anything else is '?' (the JSON
+ * stays valid whatever the program wrote).  NULL when it wrote nothing. */
+static char *printable_tail(const struct ap_process_output *out)
+{
+	char *s;
+
+	if (out->len == 0)
+		return NULL;
+	s = ap_strndup(out->tail, out->len);
+	for (size_t i = 0; s && s[i]; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!(ch >= 0x20 && ch < 0x7f) && ch != '\n' && ch != '\t')
+			s[i] = '?';
+	}
+	return s;
+}
+
+/* The last non-empty line of output (cut to size), "" when none. */
+static void last_line(const char *output, char *buf, size_t size)
+{
+	const char *e, *b;
+
+	buf[0] = '\0';
+	if (!output)
+		return;
+	e = output + strlen(output);
+	while (e > output && (e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	b = e;
+	while (b > output && b[-1] != '\n')
+		b--;
+	if (e > b)
+		snprintf(buf, size, "%.*s", (int)(e - b), b);
+}
+
 /* Run r's pending actions in order, moving each to r->actions with its
  * result and rewriting the receipt after each so a kill never runs one
  * twice.  Stops at the first failure. */
@@ -169,6 +206,7 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 		struct ap_receipt_action *grown;
 		struct ap_txn_event ev;
 		struct ap_err run_err = AP_ERR_INIT;
+		struct ap_process_output output;
 		char *program = ap_fsx_path_join(where == RUN_CHROOT ? "/" : p->aroot, a->program);
 		char codes[128];
 		int code = 127;
@@ -178,12 +216,18 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 			rc = txn_nomem(err, "running actions");
 			break;
 		}
+		/* Captured: a run action's output never reaches the command's
+		 * own (a --json stream, a --quiet run); its end is kept. */
 		if (where == RUN_CHROOT)
-			run_rc = ap_process_run_in_root(p->aroot, program, a->args, a->n_args, cwd,
-							&code, &run_err);
+			run_rc = ap_process_run_in_root_captured(p->aroot, program, a->args,
+								 a->n_args, cwd, &output, &code,
+								 &run_err);
 		else
-			run_rc = ap_process_run(program, a->args, a->n_args, cwd, &code, &run_err);
+			run_rc = ap_process_run_captured(program, a->args, a->n_args, cwd, &output,
+							 &code, &run_err);
 		free(program);
+		free(a->output);
+		a->output = run_rc == 0 ? printable_tail(&output) : NULL;
 		if (run_rc < 0)
 			code = 127;
 		a->exit_code = code;
@@ -221,11 +265,16 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 					"run action '%s' of '%s' could not start: %s", a->component,
 					r->product, run_err.msg);
 		} else if (!a->ok) {
+			char last[256];
+
+			last_line(a->output, last, sizeof(last));
 			rc = ap_err_set(err, AP_E_RUN,
 					"run action '%s' of '%s' failed: '%s' exited with %d, "
-					"expected %s%s",
+					"expected %s%s%s%s%s",
 					a->component, r->product, a->program, code,
-					a->n_ok_codes > 1 ? "one of " : "", codes);
+					a->n_ok_codes > 1 ? "one of " : "", codes,
+					last[0] ? "; its output ended with '" : "", last,
+					last[0] ? "' (the receipt keeps more)" : "");
 		}
 	}
 	free(cwd);

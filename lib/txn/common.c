@@ -146,6 +146,7 @@ void ap_txn_result_release(struct ap_txn_result *r)
 	free(r->new_version);
 	free(r->freshness);
 	free(r->restart_required);
+	free(r->run_output);
 	ap_fsx_strv_free(r->conflicts, r->n_conflicts);
 	memset(r, 0, sizeof(*r));
 }

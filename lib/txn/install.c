@@ -88,6 +88,14 @@ static int dup_strv(char **src, size_t n, char ***out, struct ap_err *err)
 	return 0;
 }
 
+static bool skipped(const struct inst *s, const char *name)
+{
+	for (size_t i = 0; i < s->skipped.n; i++)
+		if (strcmp(s->skipped.v[i], name) == 0)
+			return true;
+	return false;
+}
+
 static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_receipt **out,
 			 struct ap_err *err)
 {
@@ -104,6 +112,7 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	r->channel = ap_strdup(m->channel);
 	r->prefix = ap_strdup(m->prefix);
 	r->key_id = ap_strdup(m->key_id);
+	r->insecure = s->insecure;
 	r->pinned_version = ap_strdup(s->o->pin);
 	if (s->fresh_note) {
 		r->freshness = ap_strdup(s->fresh_note);
@@ -191,7 +200,8 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 		memcpy(f->sha256, s->recs[i].sha256, AP_SHA256_HEX);
 	}
 	for (size_t i = 0; i < m->n_components && rc == 0; i++)
-		if (m->components[i].action == AP_ACTION_RUN)
+		if (m->components[i].action == AP_ACTION_RUN &&
+		    !skipped(s, m->components[i].name))
 			rc = add_action(r, m, &m->components[i], err);
 	if (rc == 0)
 		rc = txn_services_record(r, m, err);
@@ -492,6 +502,8 @@ static int already_installed(struct inst *s, const char *manifest_sha, bool *sam
 	*same = false;
 	if (!old || s->o->repair || strcmp(old->manifest_sha256, manifest_sha) != 0)
 		return 0;
+	if (old->insecure != s->insecure)
+		return 0; /* the receipt says whether the signature was verified */
 	if ((old->pinned_version == NULL) != (s->o->pin == NULL) ||
 	    (s->o->pin && strcmp(old->pinned_version, s->o->pin) != 0))
 		return 0;
@@ -601,6 +613,15 @@ static void fill_result(struct ap_txn_result *res, struct inst *s, bool recovere
 	}
 	res->n_kept = s->n_kept;
 	res->n_ran = n_ran;
+	if (r && n_ran <= r->n_actions) {
+		struct ap_strbuf sb = AP_STRBUF_INIT;
+
+		for (size_t i = r->n_actions - n_ran; i < r->n_actions; i++)
+			if (r->actions[i].output)
+				ap_strbuf_addf(&sb, "%s%s: %s", sb.len ? "\n" : "",
+					       r->actions[i].component, r->actions[i].output);
+		res->run_output = ap_strbuf_detach(&sb, NULL);
+	}
 	res->conflicts = ap_strvec_detach(&s->conflicts, &res->n_conflicts);
 }
 
@@ -749,6 +770,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	if (rc < 0)
 		goto out;
 	s.fresh_note = rel->fresh ? rel->fresh->note : NULL;
+	s.insecure = sig == NULL;
 	{
 		struct others os;
 
@@ -809,8 +831,15 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 		txn_emit_simple(o, AP_TXN_PH_STAGE, AP_TXN_V_OK, m->product, c->name, NULL,
 			    ap_manifest_action_name(c->action));
 		rc = get_payload(payload_ctx, c, &src, &movable, err);
-		if (rc == 0)
+		if (rc == 0 && !src) {
+			/* An optional component nowhere to be had is left out. */
+			if (c->optional)
+				rc = txn_strvec_push(&s.skipped, c->name, err);
+			else
+				rc = ap_err_set(err, AP_E_NOTFOUND, "no payload for '%s'", c->name);
+		} else if (rc == 0) {
 			rc = txn_stage_component(&s, c, src, movable, err);
+		}
 		free(src);
 		if (rc < 0) {
 			ap_err_prefix(err, "installing '%s'", c->name);

@@ -65,6 +65,8 @@ struct inst {
 	size_t n_kept;
 	enum run_where run;       /* where this install's run actions run */
 	const char *fresh_note;   /* the expiry choice recorded in the receipt, or NULL */
+	bool insecure;            /* no verified signature (rel->sig NULL): recorded */
+	struct ap_strvec skipped; /* optional components get_payload had no file for */
 };
 
 /* Another installed product: its receipt (prefix, data folders) and, when

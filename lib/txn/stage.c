@@ -38,6 +38,7 @@ void txn_inst_release(struct inst *s)
 	ap_strvec_release(&s->rel_dirs);
 	ap_strvec_release(&s->conflicts);
 	ap_strvec_release(&s->created_data);
+	ap_strvec_release(&s->skipped);
 }
 
 static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64_t size,

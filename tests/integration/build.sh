@@ -166,7 +166,7 @@ contains "a pinned size that differs names both sizes" "$out" "is 300000 bytes, 
 mkdir -p pay-missing && cp pay/app.tar.gz pay/notes.txt pay-missing/
 run "$A" build src.json --payloads pay-missing --key key.pem -o miss/d.tar
 is "a missing payload fails (exit 8)" "$rc" 8
-contains "the error names the component and file" "$out" "component 'blob': no 'blob.bin'"
+contains "the error names the component and file" "$out" "1 payload is missing in 'pay-missing': 'blob.bin' (component 'blob')"
 mkdir -p pay-alias && cp pay/blob.bin pay/notes.txt pay-alias/ && cp pay/app.tar.gz pay-alias/app-amd64.tar.gz
 run "$A" build src.json --payloads pay-alias --key key.pem -o alias/d.tar
 is "a payload found under an alias builds" "$rc" 0

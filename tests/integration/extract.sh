@@ -266,7 +266,7 @@ contains "the error says the cap for manifests without expanded" "$out" 'a relea
 resign rel-bomb "refresh('moby-engine'); comp('moby-engine')['install']['expanded'] = {'size': $((40 << 20)), 'files': 2}"
 run "$S" install --from rel-bomb "${T[@]}" --offline --root r-bomb3 --quiet
 is "fewer files than signed: refused (exit 4)" "$rc" 4
-contains "the error counts both" "$out" "expands to $((40 << 20)) bytes in 1 files, the signed manifest says $((40 << 20)) bytes in 2 files"
+contains "the error counts both" "$out" "expands to $((40 << 20)) bytes in 1 file, the signed manifest says $((40 << 20)) bytes in 2 files"
 not_contains "and does not call the archive changed (it is the signed one)" "$out" "payload changed"
 resign rel-bomb "refresh('moby-engine'); comp('moby-engine')['install']['expanded'] = {'size': $((40 << 20)), 'files': 0}"
 run "$S" install --from rel-bomb "${T[@]}" --offline --root r-bomb4 --quiet

@@ -20,6 +20,8 @@ sed 's/"version": "1.1.0"/"version": "1.0.0"/' "$SRCDIR/manifests/sample-release
 	--key key.pem --layout rel -o r11.tar --quiet
 files=(iotedge-daemon.cab moby-engine.zip config.template.yaml install-check.sh)
 T=(--trust key.pub.pem)
+# The default download cache of the sample product under root $1.
+cache() { printf '%s/var/cache/airpack/sample-edge' "$1"; }
 
 # The docroot of a flat mirror: the 1.1.0 payloads.
 mkdir -p www && cp rel/* www/
@@ -60,12 +62,38 @@ is "one for the zip" "$(nginx_requests 'GET /moby-engine.zip 200')" 1
 is "one for the script" "$(nginx_requests 'GET /install-check.sh 200')" 1
 want=$(( $(size_of rel/moby-engine.zip) + $(size_of rel/install-check.sh) ))
 is "bytes sent = bytes missing" "$(nginx_bytes)" "$want"
-exists "the verified download is kept in the release folder (first writable)" half/moby-engine.zip
+exists "the verified download is kept in the root's cache" "$(cache r-half)/moby-engine.zip"
 check "so is the downloaded run payload (a cache is never moved from)" \
-	cmp half/install-check.sh rel/install-check.sh
+	cmp "$(cache r-half)/install-check.sh" rel/install-check.sh
+absent "nothing was written into the release's folder" half/moby-engine.zip
+absent "(nor the run payload)" half/install-check.sh
 nginx_log_clear
-run "$S" install --from half "${T[@]}" --mirror "$M" --root r-half2 --quiet
-is "a rerun elsewhere needs no network (cache)" "$(nginx_requests)" 0
+run "$S" install --from half "${T[@]}" --mirror "$M" --root r-half2 --cache "$(cache r-half)" --quiet
+is "a rerun elsewhere with that cache needs no network" "$(nginx_requests)" 0
+
+# --- a version switch reads the cache back: only what changed is downloaded -------
+mkdir -p www/v10 && cp rel10/* www/v10/
+mkdir m10 m11 && cp rel10/manifest.json rel10/manifest.json.sig m10/ && cp rel/manifest.json rel/manifest.json.sig m11/
+nginx_log_clear
+run "$S" install --from m10 "${T[@]}" --mirror "$M/v10" --root r-switch --quiet
+is "1.0.0 from the mirror alone installs" "$rc" 0
+is "all four payloads downloaded" "$(nginx_requests)" 4
+nginx_log_clear
+run "$S" install --from m11 "${T[@]}" --mirror "$M" --root r-switch
+is "switching to 1.1.0 installs" "$rc" 0
+seen "version switch"
+is "only the payload that changed is downloaded" "$(nginx_requests)" 1
+is "(the config template)" "$(nginx_requests 'GET /config.template.yaml 200')" 1
+run "$S" plan --from m11 "${T[@]}" --mirror "$M" --root r-switch
+contains "plan names the cache as the source" "$out" "$(cache r-switch)/moby-engine.zip (cache): size and sha256 match"
+
+# --- an operator's folder is never written: a 1.0.0 stick while installing 1.1.0 --
+mkdir usb && cp rel10/config.template.yaml rel10/iotedge-daemon.cab usb/
+before=$(sha256_of usb/config.template.yaml)
+run "$S" install --from m11 "${T[@]}" --offline-dir usb --mirror "$M" --root r-usb --quiet
+is "1.1.0 with a 1.0.0 stick installs" "$rc" 0
+is "the stick's 1.0.0 file is untouched" "$(sha256_of usb/config.template.yaml)" "$before"
+is "and nothing was added to it" "$(ls usb | tr '\n' ' ')" "config.template.yaml iotedge-daemon.cab "
 
 # --- another release's bytes under the right name -------------------------------
 mkdir stale && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab rel/moby-engine.zip rel/install-check.sh stale/
@@ -85,28 +113,31 @@ is "without --offline it downloads the right one" "$rc" 0
 seen "another release's file under the right name"
 is "one request, for the stale file" "$(nginx_requests 'GET /config.template.yaml 200')" 1
 check "the installed template is the 1.1.0 one" cmp r-stale/opt/sample-edge/templates/config.template.yaml rel/config.template.yaml
-check "the stale local copy was replaced in the cache by the verified one" cmp stale/config.template.yaml rel/config.template.yaml
+check "the verified one is in the cache" cmp "$(cache r-stale)/config.template.yaml" rel/config.template.yaml
+check "and the stale local copy is left as it was" cmp stale/config.template.yaml pay10/config.template.yaml
 
 # --- resume from .partial ------------------------------------------------------------
 mkdir part && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab rel/config.template.yaml rel/install-check.sh part/
 zsize=$(size_of rel/moby-engine.zip)
-head -c $((zsize / 2)) rel/moby-engine.zip > part/moby-engine.zip.partial
+mkdir -p "$(cache r-part)"
+head -c $((zsize / 2)) rel/moby-engine.zip > "$(cache r-part)/moby-engine.zip.partial"
 nginx_log_clear
 run "$S" install --from part "${T[@]}" --mirror "$M" --root r-part --quiet
 is "install resuming a .partial exits 0" "$rc" 0
 seen "resume from .partial"
 is "one request with a Range header" "$(nginx_requests "GET /moby-engine.zip 206 $((zsize - zsize / 2)) bytes=$((zsize / 2))-")" 1
-absent "the .partial is gone" part/moby-engine.zip.partial
-check "the resumed file is intact" cmp part/moby-engine.zip rel/moby-engine.zip
+absent "the .partial is gone" "$(cache r-part)/moby-engine.zip.partial"
+check "the resumed file is intact" cmp "$(cache r-part)/moby-engine.zip" rel/moby-engine.zip
 
 mkdir part2 && cp part/manifest.json part/manifest.json.sig part/iotedge-daemon.cab part/config.template.yaml part/install-check.sh part2/
-head -c $((zsize / 2)) rel/moby-engine.zip > part2/moby-engine.zip.partial
+mkdir -p "$(cache r-norange)"
+head -c $((zsize / 2)) rel/moby-engine.zip > "$(cache r-norange)/moby-engine.zip.partial"
 nginx_log_clear
 run "$S" install --from part2 "${T[@]}" --mirror "$M/norange" --root r-norange --quiet
 is "a server that ignores Range: still installs" "$rc" 0
 seen "server ignoring Range"
 is "the whole file came in one 200" "$(nginx_requests "GET /norange/moby-engine.zip 200 $zsize")" 1
-check "and it is intact" cmp part2/moby-engine.zip rel/moby-engine.zip
+check "and it is intact" cmp "$(cache r-norange)/moby-engine.zip" rel/moby-engine.zip
 
 # --- first mirror 404 (HTML body), second used -------------------------------------
 mkdir m404 && cp rel/manifest.json rel/manifest.json.sig rel/iotedge-daemon.cab rel/config.template.yaml rel/install-check.sh m404/
@@ -116,7 +147,7 @@ is "first mirror 404, second mirror used" "$rc" 0
 seen "first mirror 404"
 is "the 404 was asked once" "$(nginx_requests 'GET /missing/moby-engine.zip 404')" 1
 is "the second mirror served it" "$(nginx_requests 'GET /moby-engine.zip 200')" 1
-check "the error body never became the payload" cmp m404/moby-engine.zip rel/moby-engine.zip
+check "the error body never became the payload" cmp "$(cache r-404)/moby-engine.zip" rel/moby-engine.zip
 
 # --- wrong bytes and too many bytes ---------------------------------------------------
 mkdir -p www/bad www/big
@@ -130,8 +161,9 @@ seen "wrong bytes served"
 isnt "a server sending wrong bytes: install fails" "$rc" 0
 contains "the error names the sha256 mismatch" "$out" "sha256"
 absent "nothing installed" r-wrong/opt
-absent "the bad file is not kept" wrong/moby-engine.zip
-absent "no .partial either" wrong/moby-engine.zip.partial
+absent "the bad file is not kept" "$(cache r-wrong)/moby-engine.zip"
+absent "no .partial either" "$(cache r-wrong)/moby-engine.zip.partial"
+absent "nor anything in the release's folder" wrong/moby-engine.zip
 nginx_log_clear
 run "$S" install --from wrong "${T[@]}" --mirror "$M/big" --root r-big
 nginx_wait_requests 1
@@ -152,6 +184,20 @@ contains "it says bad signature" "$out" "bad signature"
 run "$S" install --from forged "${T[@]}" --insecure --root r-insecure --quiet
 is "--insecure is the only way past" "$rc" 0
 contains "and it warns" "$out" "warning: --insecure"
+is "the receipt records --insecure" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("insecure"))' r-insecure/var/lib/airpack/sample-edge/receipt.json)" True
+check "the history records it" grep -q '"signature":"not checked (--insecure)"' r-insecure/var/log/airpack/history.jsonl
+run "$S" status --root r-insecure
+contains "status says the signature was not verified" "$out" \
+	"signature:    not verified: the release was installed with --insecure"
+run "$S" status --root r-insecure --json
+contains "status --json too" "$out" '"signature_verified":false'
+run "$S" install --from rel "${T[@]}" --root r-insecure --quiet --allow-downgrade
+is "a verified release over it installs" "$rc" 0
+run "$S" status --root r-insecure
+not_contains "and status no longer warns" "$out" "not verified"
+is "nor does the receipt" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("insecure"))' r-insecure/var/lib/airpack/sample-edge/receipt.json)" None
 cp -r rel unsigned && rm unsigned/manifest.json.sig
 run "$S" plan --from unsigned "${T[@]}"
 isnt "an unsigned release is refused" "$rc" 0
@@ -258,12 +304,12 @@ nginx_log_clear
 NGINX_SLOW=1 "$S" install --from kill "${T[@]}" --mirror "$M/crawl/slowsrc" --root r-kill --quiet >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 50); do
-	[ -s kill/moby-engine.zip.partial ] && break
+	[ -s "$(cache r-kill)/moby-engine.zip.partial" ] && break
 	sleep 0.1
 done
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
-exists "the killed download left a .partial" kill/moby-engine.zip.partial
+exists "the killed download left a .partial" "$(cache r-kill)/moby-engine.zip.partial"
 run "$S" verify --root r-kill
 is "after a kill during download the previous install verifies" "$rc" 0
 nginx_log_clear

@@ -145,6 +145,75 @@ is "--json: the fingerprint" \
 is "--json: quotes_stripped" \
 	"$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["quotes_stripped"])' "$json_line")" True
 
+# --- files saved by Windows tools: a UTF-8 BOM, UTF-16LE (PowerShell 5.1 '>') ----------
+printf '\357\273\277%s\r\n' "$cs3" >cs-bom.txt
+prun "$S" provision --root R --connection-string-file cs-bom.txt
+is "a UTF-8 file with a BOM is accepted" "$rc" 0
+is "and its string is written" "$(yget "$CFG" provisioning.device_connection_string)" "$cs3"
+printf '\377\376' >cs-u16.txt
+printf '%s\r\n' "$cs2" | iconv -f UTF-8 -t UTF-16LE >>cs-u16.txt
+prun "$S" provision --root R --connection-string-file cs-u16.txt
+is "a UTF-16LE file with a BOM is accepted" "$rc" 0
+is "and decoded" "$(yget "$CFG" provisioning.device_connection_string)" "$cs2"
+prun "$S" provision --root R --connection-string - <cs-u16.txt
+is "UTF-16LE on standard input too" "$rc" 0
+printf '%s' "$cs3" | iconv -f UTF-8 -t UTF-16LE >cs-u16-nobom.txt
+prun "$S" provision --root R --connection-string-file cs-u16-nobom.txt
+is "UTF-16 without a BOM: exit 3" "$rc" 3
+contains "the encoding problem is named" "$out" "looks like UTF-16 without a byte order mark"
+printf '%s' "$cs3" | iconv -f UTF-8 -t UTF-16BE >cs-u16be.txt
+prun "$S" provision --root R --connection-string-file cs-u16be.txt
+is "UTF-16BE without a BOM: exit 3" "$rc" 3
+printf 'HostName=h\351b.azure-devices.net;DeviceId=d;SharedAccessKey=%s' "$K3" >cs-latin1.txt
+prun "$S" provision --root R --connection-string-file cs-latin1.txt
+is "Latin-1 bytes: exit 3" "$rc" 3
+contains "named as not UTF-8, with the byte" "$out" "not UTF-8 (byte 11 is 0xe9)"
+is "the last good string is still there" "$(yget "$CFG" provisioning.device_connection_string)" "$cs2"
+
+# --- standard input on a terminal: a prompt, no echo ----------------------------------
+# A pty: the prompt comes first, then the string is typed; with the echo on,
+# the terminal would send the typed key back.
+ptyrun() {
+	python3 - "$@" <<'PY'
+import os, pty, select, sys, time
+cs = os.environ["PTY_INPUT"]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+def read_until(pred, limit):
+    global out
+    end = time.time() + limit
+    while time.time() < end and not pred(out):
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                b = os.read(fd, 4096)
+            except OSError:
+                return
+            if not b:
+                return
+            out += b
+read_until(lambda o: b"end with Enter" in o, 20)
+os.write(fd, cs.encode() + b"\n")
+read_until(lambda o: False, 20)
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+PY
+}
+out=$(PTY_INPUT=$cs1 ptyrun "$S" provision --root R --connection-string - 2>&1)
+rc=$?
+printf '%s\n' "$out" >>"$tmp/outputs.log"
+is "provision reading a terminal exits 0" "$rc" 0
+contains "it prompts for the string" "$out" "device connection string (HostName=...;DeviceId=...;SharedAccessKey=...)"
+contains "and says how to end the input" "$out" "not shown as you type or paste it; end with Enter"
+not_contains "the typed key is not echoed" "$out" "$K1"
+is "the typed string is written" "$(yget "$CFG" provisioning.device_connection_string)" "$cs1"
+out=$(PTY_INPUT="HostName=$HUB;DeviceId=dev-1" ptyrun "$S" provision --root R --connection-string - 2>&1)
+is "a bad string typed at the terminal: exit 3" "$?" 3
+contains "named" "$out" "missing SharedAccessKey"
+
 # --- registry credentials and proxy; other settings survive ------------------------
 printf 'custom:\n  keep: "me"\n' >>"$CFG"
 prun "$S" status --root R
@@ -284,7 +353,7 @@ for entry in "${invalid[@]}"; do
 	else
 		prun "$S" provision --root R --connection-string "$cs"
 	fi
-	is "invalid string $i ($want) exits 2" "$rc" 2
+	is "invalid string $i ($want) exits 3 (invalid input)" "$rc" 3
 	contains "invalid string $i: the message names the part" "$out" "$want"
 	if leaks "$out" "$KX"; then
 		not_ok "invalid string $i: the message shows no part of the key" "$out"
@@ -353,7 +422,7 @@ contains "log: the provisions" "$out" " provision sample-edge 1.1.0 ok: device '
 contains "log: the verify" "$out" " verify sample-edge 1.1.0 ok: 9 files"
 check "log lines start with an ISO time" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z install ' <<<"$out"
 prun "$S" log --root R -v
-contains "log -v: each component's source" "$out" "security-daemon: local:lay/iotedge-daemon.cab"
+contains "log -v: each component's source" "$out" "security-daemon: local:$tmp/lay/iotedge-daemon.cab"
 prun "$S" log --root R --json
 check "log --json: every line is a JSON object" python3 -c '
 import json, sys
@@ -361,7 +430,7 @@ for l in sys.argv[1].splitlines():
     assert isinstance(json.loads(l), dict)' "$out"
 is "log --json: one install event" "$(grep -c '"event":"install"' <<<"$out")" 1
 check "log --json: the install records the local path of each component" grep -qF \
-	"\"moby-engine\":\"local:lay/moby-engine.zip\"" <<<"$out"
+	"\"moby-engine\":\"local:$tmp/lay/moby-engine.zip\"" <<<"$out"
 
 printf 'not json\n' >>"$HIST"
 prun "$S" log --root R

@@ -29,7 +29,10 @@ is "./setup --help exits 0" "$rc" 0
 contains "it explains the setup's own use" "$out" "install the release this setup carries"
 run dev/setup --version
 contains "./setup --version shows the trust folder" "$out" "trust folder:"
-contains "and that it carries a release" "$out" "carries a release: yes"
+contains "and names the release it carries" "$out" "carries: sample-edge 1.1.0"
+run dev/setup -q --root "$tmp/root-q" --trust key.pub.pem
+is "./setup -q installs quietly" "$rc" 0
+is "and prints nothing" "$out" ""
 
 run dev/setup --root "$tmp/root0"
 is "with no trust at all it refuses (exit 6)" "$rc" 6
@@ -132,10 +135,30 @@ is "bytes sent = bytes missing" "$(nginx_bytes)" $(( $(size_of rel/moby-engine.z
 run "$S" verify --root root3
 is "verify passes" "$rc" 0
 check "the same files as the whole setup installed" diff -r root1/opt root3/opt
+is "nothing was written beside the setup" "$(ls dev2 | tr '\n' ' ')" "config.template.yaml iotedge-daemon.cab setup "
+c3=$tmp/root3/var/cache/airpack/sample-edge
+exists "the downloads are in the root's cache" "$c3/moby-engine.zip"
 nginx_log_clear
-run dev2/setup --root "$tmp/root4" --trust key.pub.pem --mirror "$NGINX_URL" --quiet
-is "a second run needs no network (payloads kept beside the setup)" "$(nginx_requests)" 0
-run dev2/setup --root "$tmp/root5" --trust key.pub.pem --offline --quiet
-is "--offline works once everything is beside it" "$rc" 0
+run dev2/setup --root "$tmp/root4" --trust key.pub.pem --mirror "$NGINX_URL" --cache "$c3" --quiet
+is "a second run with that cache needs no network" "$(nginx_requests)" 0
+run dev2/setup --root "$tmp/root5" --trust key.pub.pem --offline --cache "$c3" --quiet
+is "--offline works with the setup's folder and the cache" "$rc" 0
+
+# --- a detached setup with --trust-key-id installs a version from a mirror tree ---
+mkdir -p tree
+run "$A" publish --mirror tree --layout rel --key key.pem
+is "publish into a mirror tree exits 0" "$rc" 0
+mkdir dev3 && cp thin/setup dev3/setup
+nginx_stop
+nginx_start "$tmp/tree"
+run dev3/setup --root "$tmp/root6" --trust-key-id "$keyfpr" --mirror "$NGINX_URL" --version 1.1.0 --quiet
+is "--trust-key-id with a mirror tree and --version installs" "$rc" 0
+run "$S" status --root root6
+contains "the pinned version" "$out" "pinned:       1.1.0"
+run dev3/setup --root "$tmp/root7" --trust-key-id 0123456789abcdef --mirror "$NGINX_URL" --version 1.1.0
+is "a wrong --trust-key-id with a mirror tree: exit 6" "$rc" 6
+run "$S" install --root "$tmp/root8" --trust-key-id "$keyfpr" --mirror "$NGINX_URL" --version 1.1.0
+is "--trust-key-id outside a setup: usage error" "$rc" 2
+contains "saying where it works" "$out" "works only in a self-extracting setup"
 
 done_testing

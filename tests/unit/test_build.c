@@ -264,7 +264,9 @@ static void test_refusals(void)
 	o.payloads = at("nowhere");
 	tu_mkdir(at("nowhere"));
 	is_int(ap_build(&o, &res, &err), AP_E_NOTFOUND, "a payload that is not there");
-	contains(err.msg, "no 'hello.txt' (or its aliases)", "the error names the file");
+	contains(err.msg, "2 payloads are missing in", "the error counts them");
+	contains(err.msg, "'arc.tar' (component 'arc')", "and names the second");
+	contains(err.msg, "'hello.txt' (component", "and names the file");
 	opts_init(&o);
 	o.sfx = at("s");
 	o.sfx_stub = at("no-stub");

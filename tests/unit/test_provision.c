@@ -102,7 +102,7 @@ static void invalid(const char *in, const char *want, const char *secret, const 
 	int rc = ap_connstr_parse(in, &c, &err);
 
 	n_invalid++;
-	is_int(rc, AP_E_USAGE, "invalid %s: refused", name);
+	is_int(rc, AP_E_INPUT, "invalid %s: refused", name);
 	contains(err.msg, want, "invalid %s: message names the part", name);
 	ok(!leaks(err.msg, secret), "invalid %s: message does not contain the key", name);
 	ok(c.host_name == sentinel && c.key_bytes == 7, "invalid %s: out untouched", name);
@@ -670,12 +670,12 @@ static void test_apply_injection(void)
 	}
 	/* Line breaks, ': ' and '#' never get that far. */
 	s.connection_string = H ";DeviceId=dev\n  evil: true;" K;
-	apply_bad(NULL, NULL, &s, AP_E_USAGE, "DeviceId: contains whitespace",
+	apply_bad(NULL, NULL, &s, AP_E_INPUT, "DeviceId: contains whitespace",
 		  "newline in DeviceId");
 	s.connection_string = H ";DeviceId=dev: evil;" K;
-	apply_bad(NULL, NULL, &s, AP_E_USAGE, "DeviceId: contains whitespace", "': ' in DeviceId");
+	apply_bad(NULL, NULL, &s, AP_E_INPUT, "DeviceId: contains whitespace", "': ' in DeviceId");
 	s.connection_string = H ";DeviceId=dev#evil;" K;
-	apply_bad(NULL, NULL, &s, AP_E_USAGE, "DeviceId: character 4 is '#'", "'#' in DeviceId");
+	apply_bad(NULL, NULL, &s, AP_E_INPUT, "DeviceId: character 4 is '#'", "'#' in DeviceId");
 	s.connection_string = NULL;
 	s.agent_image = "agent:1\n  evil: true";
 	apply_bad(NULL, NULL, &s, AP_E_USAGE, "agent image", "newline in the image");
@@ -839,7 +839,7 @@ static void test_apply_shapes(void)
 	}
 
 	s.connection_string = H ";" D;
-	apply_bad(NULL, NULL, &s, AP_E_USAGE, "device connection string: missing SharedAccessKey",
+	apply_bad(NULL, NULL, &s, AP_E_INPUT, "device connection string: missing SharedAccessKey",
 		  "bad connection string");
 	s.connection_string = NULL;
 	apply_bad(NULL, NULL, &s, AP_E_USAGE, "nothing to configure", "no settings");
@@ -880,6 +880,109 @@ static void test_apply_shapes(void)
 		ok(!leaks(info.problem, KEY8), "the problem holds no key");
 		ok(!info.host_name && !info.device_id, "no identity shown");
 		ap_devconfig_info_release(&info);
+	}
+}
+
+/* Decode bytes in a secret buffer as ap_connstr_decode gets them from a file. */
+static int decode(const void *bytes, size_t n, char **out, size_t *outlen, struct ap_err *err)
+{
+	char *b = malloc(n + 1);
+	int rc;
+
+	if (!b)
+		return AP_E_NOMEM;
+	memcpy(b, bytes, n);
+	b[n] = '\0';
+	*outlen = n;
+	rc = ap_connstr_decode(&b, outlen, err);
+	if (rc) {
+		ap_secret_free(b, n);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+/* UTF-16LE of an ASCII string, with the byte order mark when bom. */
+static size_t utf16le(const char *s, bool bom, unsigned char *o)
+{
+	size_t w = 0;
+
+	if (bom) {
+		o[w++] = 0xff;
+		o[w++] = 0xfe;
+	}
+	for (; *s; s++) {
+		o[w++] = (unsigned char)*s;
+		o[w++] = 0;
+	}
+	return w;
+}
+
+/* ap_connstr_decode: what Windows tools save (a UTF-8 byte order mark,
+ * UTF-16LE with one) becomes the text; other encodings are named. */
+static void test_decode(void)
+{
+	unsigned char u16[512];
+	struct ap_connstr c;
+	struct ap_err err = AP_ERR_INIT;
+	char *out = NULL;
+	size_t n, len;
+
+	n = (size_t)snprintf((char *)u16, sizeof(u16), "\xef\xbb\xbf%s\r\n", CANON);
+	if (ok(decode(u16, n, &out, &len, &err) == 0, "a UTF-8 BOM: decoded (%s)", err.msg)) {
+		is_str(out, CANON "\r\n", "the BOM is gone");
+		is_int((int)len, (int)strlen(CANON "\r\n"), "and the length is the text's");
+		is_int(ap_connstr_parse(out, &c, &err), 0, "a UTF-8 BOM: parses (%s)", err.msg);
+		ap_connstr_release(&c);
+		ap_secret_free(out, len);
+	}
+	n = utf16le(CANON "\r\n", true, u16);
+	if (ok(decode(u16, n, &out, &len, &err) == 0, "UTF-16LE with BOM: decoded (%s)",
+	       err.msg)) {
+		is_str(out, CANON "\r\n", "UTF-16LE: the text");
+		is_int(ap_connstr_parse(out, &c, &err), 0, "UTF-16LE: parses (%s)", err.msg);
+		is_str(c.device_id, DEV, "UTF-16LE: the device id");
+		ap_connstr_release(&c);
+		ap_secret_free(out, len);
+	}
+	/* A non-ASCII character survives decoding (and the parser names it). */
+	n = utf16le("DeviceId=d", true, u16);
+	u16[n++] = 0xe9; /* U+00E9 */
+	u16[n++] = 0x00;
+	u16[n++] = 0x3d; /* U+D83D U+DE00, a surrogate pair */
+	u16[n++] = 0xd8;
+	u16[n++] = 0x00;
+	u16[n++] = 0xde;
+	if (ok(decode(u16, n, &out, &len, &err) == 0, "UTF-16LE, non-ASCII: decoded")) {
+		is_str(out, "DeviceId=d\xc3\xa9\xf0\x9f\x98\x80", "UTF-8 of U+00E9 and U+1F600");
+		ap_secret_free(out, len);
+	}
+
+	n = utf16le(CANON, false, u16);
+	is_int(decode(u16, n, &out, &len, &err), AP_E_INPUT, "UTF-16LE without BOM: refused");
+	contains(err.msg, "UTF-16 without a byte order mark", "named as UTF-16 without BOM");
+	ok(!leaks(err.msg, KEY), "without BOM: the message does not hold the key");
+	u16[0] = 0xfe;
+	u16[1] = 0xff;
+	is_int(decode(u16, n, &out, &len, &err), AP_E_INPUT, "UTF-16BE: refused");
+	contains(err.msg, "UTF-16 big-endian", "named as UTF-16 big-endian");
+	n = utf16le(CANON, true, u16);
+	is_int(decode(u16, n - 1, &out, &len, &err), AP_E_INPUT, "odd UTF-16LE: refused");
+	contains(err.msg, "odd number of bytes", "named as cut short");
+	u16[2] = 0x00;
+	u16[3] = 0xdc;
+	is_int(decode(u16, n, &out, &len, &err), AP_E_INPUT, "unpaired surrogate: refused");
+	contains(err.msg, "unpaired surrogate (unit 1)", "the unit is named");
+	is_int(decode("HostName=h\xe9.net;" D ";" K, strlen(H) + 16 + strlen(K), &out, &len,
+		      &err),
+	       AP_E_INPUT, "Latin-1: refused");
+	contains(err.msg, "not UTF-8 (byte 11 is 0xe9)", "the byte and its value are named");
+	is_int(decode("Host\0Name", 9, &out, &len, &err), AP_E_INPUT, "a NUL byte: refused");
+	contains(err.msg, "a NUL byte (byte 5)", "the NUL byte is named");
+	if (ok(decode(CANON, strlen(CANON), &out, &len, &err) == 0, "plain UTF-8: kept")) {
+		is_str(out, CANON, "plain text is unchanged");
+		ap_secret_free(out, len);
 	}
 }
 
@@ -932,6 +1035,32 @@ static void test_inputs_and_event(void)
 	ok(!leaked && !leaks(msg, KEY), "no fact holds the key or the password");
 	ap_iotedge_secrets_release(&s);
 
+	/* A file PowerShell 5.1 wrote with '>': UTF-16LE with a BOM and CRLF. */
+	{
+		unsigned char u16[512];
+		size_t m = utf16le(CANON "\r\n", true, u16);
+		char *csfile = dir ? ap_fsx_path_join(dir, "cs.txt") : NULL;
+
+		if (!csfile || tu_write(csfile, (const char *)u16, m) != 0)
+			printf("# cannot write the connection string file\n");
+		memset(&in, 0, sizeof(in));
+		in.cs_file = csfile;
+		is_int(ap_iotedge_read_inputs(&in, &s, &err), 0, "a UTF-16LE file is read (%s)",
+		       err.msg);
+		is_str(s.c.device_id, DEV, "and parsed");
+		ap_iotedge_secrets_release(&s);
+		if (csfile && tu_write(csfile, (const char *)u16 + 2, m - 2) != 0)
+			printf("# cannot write the connection string file\n");
+		is_int(ap_iotedge_read_inputs(&in, &s, &err), AP_E_INPUT,
+		       "without its BOM: invalid input");
+		contains(err.msg, "reading the connection string: the text holds NUL bytes",
+			 "the encoding is named");
+		ap_iotedge_secrets_release(&s);
+		free(csfile);
+	}
+
+	in.cs_file = NULL;
+	in.cs_text = CANON;
 	in.registry_password_file = "/nonexistent/pw";
 	is_int(ap_iotedge_read_inputs(&in, &s, &err) != 0, 1, "an unreadable password file");
 	contains(err.msg, "reading the registry password", "says what it was reading");
@@ -954,6 +1083,7 @@ int main(void)
 	test_apply_agent();
 	test_apply_injection();
 	test_apply_shapes();
+	test_decode();
 	test_inputs_and_event();
 	return tap_done();
 }
