@@ -923,6 +923,7 @@ static size_t utf16le(const char *s, bool bom, unsigned char *o)
  * UTF-16LE with one) becomes the text; other encodings are named. */
 static void test_decode(void)
 {
+	static const char latin1[] = "HostName=h\xe9.net;" D ";" K;
 	unsigned char u16[512];
 	struct ap_connstr c;
 	struct ap_err err = AP_ERR_INIT;
@@ -974,9 +975,8 @@ static void test_decode(void)
 	u16[3] = 0xdc;
 	is_int(decode(u16, n, &out, &len, &err), AP_E_INPUT, "unpaired surrogate: refused");
 	contains(err.msg, "unpaired surrogate (unit 1)", "the unit is named");
-	is_int(decode("HostName=h\xe9.net;" D ";" K, strlen(H) + 16 + strlen(K), &out, &len,
-		      &err),
-	       AP_E_INPUT, "Latin-1: refused");
+	is_int(decode(latin1, sizeof(latin1) - 1, &out, &len, &err), AP_E_INPUT,
+	       "Latin-1: refused");
 	contains(err.msg, "not UTF-8 (byte 11 is 0xe9)", "the byte and its value are named");
 	is_int(decode("Host\0Name", 9, &out, &len, &err), AP_E_INPUT, "a NUL byte: refused");
 	contains(err.msg, "a NUL byte (byte 5)", "the NUL byte is named");
