@@ -92,7 +92,7 @@ sys.exit(0 if u("ProductVersion") + b"\0\0" + u(sys.argv[2]) in d else 1)' "$EXE
 mkdir dev && cp out/setup.exe dev/setup.exe
 run "$W" dev/setup.exe --version
 is "setup.exe --version exits 0 under wine" "$rc" 0
-contains "it finds the release inside itself (GetModuleFileNameW)" "$out" "carries a release: yes"
+contains "it finds the release inside itself (GetModuleFileNameW)" "$out" "carries: sample-win 1.1.0 for windows-amd64"
 run "$W" dev/setup.exe '/?'
 is "setup.exe /? exits 0" "$rc" 0
 contains "and prints the help" "$out" "usage: airpack-setup"
