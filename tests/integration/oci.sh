@@ -19,8 +19,9 @@ if [ ! -x "$REGISTRY" ]; then
 fi
 
 # --- the registry fixture --------------------------------------------------------
-# registry_start NAME [AUTH]: a registry with its storage in $tmp/NAME and
-# AUTH (YAML lines) under its auth: key,
+# registry_start NAME [AUTH [TLS]]: a registry with its storage in $tmp/NAME,
+# AUTH (YAML lines) under its auth: key and, when TLS names a folder holding
+# server.pem and server.key, serving HTTPS with that certificate;
 # its log in $tmp/NAME.log; sets REG (HOST:PORT) and REG_DIR.  Each start
 # waits at most 5 s; every registry started is stopped on exit.
 _reg_pids=()
@@ -34,7 +35,7 @@ registry_stop_all() {
 trap 'st=$?; registry_stop_all; (exit $st); _lib_cleanup' EXIT
 
 registry_start() {
-	local name=$1 auth=${2:-} try i port pid
+	local name=$1 auth=${2:-} tls=${3:-} try i port pid
 	REG_DIR=$tmp/$name
 	mkdir -p "$REG_DIR/store"
 	for try in 1 2 3 4 5; do
@@ -45,7 +46,11 @@ registry_start() {
 			echo "storage:"
 			echo "  filesystem: {rootdirectory: $REG_DIR/store}"
 			echo "  delete: {enabled: true}"
-			echo "http: {addr: 127.0.0.1:$port}"
+			if [ -n "$tls" ]; then
+				echo "http: {addr: 127.0.0.1:$port, tls: {certificate: $tls/server.pem, key: $tls/server.key}}"
+			else
+				echo "http: {addr: 127.0.0.1:$port}"
+			fi
 			if [ -n "$auth" ]; then
 				echo "auth:"
 				echo "$auth"
@@ -341,5 +346,33 @@ is "install with a Bearer token exits 0" "$rc" 0
 contains "and installs 1.0.0" "$out" "installed sample-edge 1.0.0"
 contains "asking only for pull" "$(cat tok.log)" "scope=repository:fleet/sample-edge:pull auth=ok"
 not_contains "never printing the password" "$out" "t0ken-pw"
+
+# --- HTTPS: the registry's certificate is checked against --cacert ------------------
+# A CA made here signs the registry's certificate for 127.0.0.1; without
+# --cacert (and without --insecure-registry) the system's CAs refuse it.
+_nginx_make_tls "$tmp/regtls"
+registry_start tls "" "$tmp/regtls"
+RS=$REG/secure/sample-edge
+C=(--cacert "$tmp/regtls/ca.pem")
+run "$A" publish --oci "$RS" r10.tar --key key.pem
+isnt "publish --oci to a registry whose CA is unknown fails" "$rc" 0
+contains "naming the TLS failure" "$out" "certificate"
+contains "and the registry" "$out" "$REG"
+run "$A" publish --oci "$RS" "${C[@]}" r10.tar --key key.pem --channel latest
+is "publish --oci --cacert over HTTPS exits 0" "$rc" 0
+contains "and pushes every blob" "$out" "7 blobs uploaded"
+run "$S" versions --mirror "oci://$RS" "${C[@]}" "${T[@]}"
+is "versions --mirror oci:// --cacert exits 0" "$rc" 0
+contains "and lists 1.0.0" "$out" "1.0.0"
+run "$S" install --mirror "oci://$RS" --version 1.0.0 "${T[@]}" --root rootS --no-run
+isnt "install over HTTPS without --cacert fails" "$rc" 0
+absent "and installs nothing" rootS/opt/sample-edge
+run "$S" install --mirror "oci://$RS" "${C[@]}" --version 1.0.0 "${T[@]}" --root rootS --no-run
+is "install over HTTPS with --cacert exits 0" "$rc" 0
+contains "and installs 1.0.0" "$out" "installed sample-edge 1.0.0"
+run "$S" verify --root rootS
+is "and the installed release verifies" "$rc" 0
+run "$S" install --mirror "oci://$RS" --insecure-registry --version 1.0.0 "${T[@]}" --root rootS2 --no-run
+isnt "--insecure-registry (plain HTTP) against the HTTPS registry fails" "$rc" 0
 
 done_testing
