@@ -459,7 +459,9 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 		rc = fetch_sigs(fo, si.mirror, name_manifest_sig_base(mr->version, &name), o->fresh.root,
 				AP_ROLE_RELEASE, &extra, err);
 		if (rc == 0)
-			rc = ap_release_check_root(r, o->fresh.root, &extra, false, err);
+			rc = ap_release_add_sigs(r, &extra, err);
+		if (rc == 0)
+			rc = ap_release_check_root(r, o->fresh.root, NULL, false, err);
 		ap_root_sigset_release(&extra);
 		if (rc)
 			goto out;
@@ -560,6 +562,10 @@ static int try_oci_release(struct setup_opts *o, const char *mirror,
 	free(r->path);
 	r->path = where;
 	where = NULL;
+	/* The per-key signatures travel with the release (into a layout). */
+	rc = ap_release_add_sigs(r, &p.extra, err);
+	if (rc)
+		goto out;
 	if (!latest && strcmp(r->manifest->version, o->version) != 0) {
 		rc = ap_err_set(err, AP_E_MANIFEST,
 				"tag '%s' of '%s' points at %s %s, not at version %s (the registry "
@@ -584,7 +590,7 @@ static int try_oci_release(struct setup_opts *o, const char *mirror,
 			 (long long)o->fresh.root->version);
 		rc = setup_expiry(o, o->fresh.root->expires, true, what, err);
 		if (rc == 0)
-			rc = ap_release_check_root(r, o->fresh.root, &p.extra, false, err);
+			rc = ap_release_check_root(r, o->fresh.root, NULL, false, err);
 	} else if (trust && !o->insecure)
 		rc = ap_release_check_sig(r, trust, false, err);
 	if (rc)

@@ -595,7 +595,7 @@ static int commit_outputs(struct build *b, struct ap_err *err)
 	if (b->w)
 		rc = commit_bundle(b, err);
 	if (rc == 0 && b->layout)
-		rc = ap_layout_commit(b->layout, b->json, b->jlen, b->sig, b->sig_len, err);
+		rc = ap_layout_commit(b->layout, b->json, b->jlen, b->sig, b->sig_len, NULL, err);
 	if (rc == 0 && b->o->sfx)
 		rc = write_setup(b, err);
 	return rc;

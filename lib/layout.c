@@ -5,6 +5,7 @@
 #include "airpack/bundle.h"
 #include "airpack/fsx.h"
 #include "airpack/layout.h"
+#include "airpack/root.h"
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
@@ -210,8 +211,30 @@ int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
 	return rc;
 }
 
+int ap_layout_put_sigs(struct ap_layout *l, const struct ap_sigset *sigs, struct ap_err *err)
+{
+	char *path;
+	int rc = 0;
+
+	if (!sigs || sigs->n == 0)
+		return 0;
+	path = ap_fsx_path_join(l->dir, AP_BUNDLE_MANIFEST);
+	if (!path)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	/* Only keyed ones: the plain .sig is the release's own, written by
+	 * ap_layout_commit. */
+	for (size_t i = 0; rc == 0 && i < sigs->n; i++)
+		if (sigs->v[i].key_id[0]) {
+			struct ap_sigset one = { &sigs->v[i], 1 };
+
+			rc = ap_root_sigset_write(&one, path, err);
+		}
+	free(path);
+	return rc;
+}
+
 int ap_layout_commit(struct ap_layout *l, const char *json, size_t jlen, const unsigned char *sig,
-                     size_t slen, struct ap_err *err)
+                     size_t slen, const struct ap_sigset *sigs, struct ap_err *err)
 {
 	char *path;
 	int rc;
@@ -221,6 +244,8 @@ int ap_layout_commit(struct ap_layout *l, const char *json, size_t jlen, const u
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = ap_fsx_write_atomic(path, sig, slen, 0644, err);
 	free(path);
+	if (rc == 0)
+		rc = ap_layout_put_sigs(l, sigs, err);
 	if (rc)
 		return rc;
 	path = ap_fsx_path_join(l->dir, AP_BUNDLE_MANIFEST);
@@ -334,7 +359,8 @@ int ap_layout_fill(const struct ap_layout_fill *f, size_t *copied, size_t *remov
 	if (rc == 0 && f->clean)
 		rc = ap_layout_clean(l, r->manifest, f->on_removed, f->ctx, &n_removed, err);
 	if (rc == 0)
-		rc = ap_layout_commit(l, r->manifest_json, r->manifest_len, r->sig, r->sig_len, err);
+		rc = ap_layout_commit(l, r->manifest_json, r->manifest_len, r->sig, r->sig_len,
+				      &r->sigs, err);
 	ap_layout_free(l);
 	if (rc == 0 && copied)
 		*copied = n_copied;

@@ -1016,27 +1016,6 @@ static int build_manifest(const struct ap_release *r, const struct ap_sigset *ex
 	return rc;
 }
 
-/* The per-key signatures beside an offline folder's or a manifest file's
- * manifest (the plain .sig is r->sig, pushed as its own layer). */
-static int load_extra_sigs(const struct ap_release *r, struct ap_sigset *out, struct ap_err *err)
-{
-	struct ap_sigset all = AP_SIGSET_INIT;
-	int rc = 0;
-
-	if (!r->dir || (r->kind != AP_RELEASE_DIR && r->kind != AP_RELEASE_MANIFEST))
-		return 0;
-	rc = ap_root_sigset_load(r->dir,
-				 r->kind == AP_RELEASE_DIR ? AP_BUNDLE_MANIFEST
-							   : ap_fsx_path_basename(r->path),
-				 &all, err);
-	for (size_t i = 0; rc == 0 && i < all.n; i++)
-		if (all.v[i].key_id[0])
-			rc = ap_root_sigset_add(out, all.v[i].key_id, all.v[i].sig, all.v[i].len,
-						err);
-	ap_root_sigset_release(&all);
-	return rc;
-}
-
 int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const *tags,
 		size_t n_tags, const struct ap_progress_ops *progress,
 		struct ap_oci_push_result *res, struct ap_err *err)
@@ -1044,7 +1023,6 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 	const struct ap_manifest *m = r->manifest;
 	struct ap_oci_push_result out;
 	struct push_state ps = { c, progress, &out, NULL };
-	struct ap_sigset extra = AP_SIGSET_INIT;
 	char *doc = NULL;
 	size_t len = 0;
 	char sha[AP_SHA256_HEX];
@@ -1059,10 +1037,8 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 		rc = push_mem(&ps, AP_BUNDLE_MANIFEST, r->manifest_json, r->manifest_len, err);
 	if (rc == 0)
 		rc = push_mem(&ps, AP_BUNDLE_SIG, (const char *)r->sig, r->sig_len, err);
-	if (rc == 0)
-		rc = load_extra_sigs(r, &extra, err);
-	for (size_t i = 0; rc == 0 && i < extra.n; i++)
-		rc = push_mem(&ps, "a signature", (const char *)extra.v[i].sig, extra.v[i].len,
+	for (size_t i = 0; rc == 0 && i < r->sigs.n; i++)
+		rc = push_mem(&ps, "a signature", (const char *)r->sigs.v[i].sig, r->sigs.v[i].len,
 			      err);
 	if (rc)
 		goto out;
@@ -1089,7 +1065,7 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 	}
 	if (rc)
 		goto out;
-	rc = build_manifest(r, &extra, &doc, &len, err);
+	rc = build_manifest(r, &r->sigs, &doc, &len, err);
 	if (rc)
 		goto out;
 	ap_digest_hex(doc, len, sha);
@@ -1120,7 +1096,6 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 		*res = out;
 out:
 	free(doc);
-	ap_root_sigset_release(&extra);
 	ap_digest_free(ps.hash);
 	return rc;
 }

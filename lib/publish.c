@@ -461,12 +461,14 @@ static int publish_folder(struct publish_state *ps, struct ap_err *err)
 		rc = copy_from_bundle(ps, err);
 	else
 		rc = copy_from_dir(ps, err);
-	if (rc || ps->same_manifest)
+	if (rc)
 		return rc;
+	if (ps->same_manifest)
+		return ap_layout_put_sigs(ps->layout, &r->sigs, err);
 	rc = ap_layout_clean(ps->layout, r->manifest, NULL, NULL, &ps->removed, err);
 	if (rc == 0)
 		rc = ap_layout_commit(ps->layout, r->manifest_json, r->manifest_len, r->sig,
-		                      r->sig_len, err);
+		                      r->sig_len, &r->sigs, err);
 	return rc;
 }
 

@@ -125,6 +125,30 @@ static int read_range(const char *path, uint64_t off, uint64_t len, char **out,
 	return 0;
 }
 
+int ap_release_add_sigs(struct ap_release *r, const struct ap_sigset *s, struct ap_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < s->n; i++)
+		if (s->v[i].key_id[0])
+			rc = ap_root_sigset_add(&r->sigs, s->v[i].key_id, s->v[i].sig, s->v[i].len,
+						err);
+	return rc;
+}
+
+/* The per-key signatures beside the manifest file base in r->dir. */
+static int load_sigs(struct ap_release *r, const char *base, struct ap_err *err)
+{
+	struct ap_sigset all = AP_SIGSET_INIT;
+	int rc;
+
+	rc = ap_root_sigset_load(r->dir, base, &all, err);
+	if (rc == 0)
+		rc = ap_release_add_sigs(r, &all, err);
+	ap_root_sigset_release(&all);
+	return rc;
+}
+
 int ap_release_open(const char *path, struct ap_release **out, struct ap_err *err)
 {
 	struct ap_release *r;
@@ -162,6 +186,8 @@ int ap_release_open(const char *path, struct ap_release **out, struct ap_err *er
 			goto out;
 		}
 		rc = open_files(r, mpath, err);
+		if (rc == 0)
+			rc = load_sigs(r, AP_BUNDLE_MANIFEST, err);
 		goto out;
 	}
 	r->dir = ap_fsx_path_dirname(path);
@@ -195,6 +221,8 @@ int ap_release_open(const char *path, struct ap_release **out, struct ap_err *er
 		if (n > 5 && strcmp(path + n - 5, ".json") == 0) {
 			r->kind = AP_RELEASE_MANIFEST;
 			rc = open_files(r, path, err);
+			if (rc == 0)
+				rc = load_sigs(r, ap_fsx_path_basename(path), err);
 			goto out;
 		}
 	}
@@ -249,21 +277,9 @@ int ap_release_check_root(struct ap_release *r, const struct ap_root *root,
 	if (r->sig && r->sig_len)
 		rc = ap_root_sigset_add(&s, id && ap_str_is_lower_hex(id, AP_KEY_ID_LEN - 1) ? id : NULL,
 				   r->sig, r->sig_len, err);
-	if (rc == 0 && r->dir && (r->kind == AP_RELEASE_DIR || r->kind == AP_RELEASE_MANIFEST)) {
-		struct ap_sigset dir = AP_SIGSET_INIT;
-
-		/* The plain .sig there is r->sig, already counted under the
-		 * key the manifest names: only the per-key files join. */
-		rc = ap_root_sigset_load(r->dir,
-				    r->kind == AP_RELEASE_DIR ? AP_BUNDLE_MANIFEST
-							      : ap_fsx_path_basename(r->path),
-				    &dir, err);
-		for (size_t i = 0; rc == 0 && i < dir.n; i++)
-			if (dir.v[i].key_id[0])
-				rc = ap_root_sigset_add(&s, dir.v[i].key_id, dir.v[i].sig, dir.v[i].len,
-						   err);
-		ap_root_sigset_release(&dir);
-	}
+	for (size_t i = 0; rc == 0 && i < r->sigs.n; i++)
+		rc = ap_root_sigset_add(&s, r->sigs.v[i].key_id, r->sigs.v[i].sig, r->sigs.v[i].len,
+				   err);
 	for (size_t i = 0; rc == 0 && extra && i < extra->n; i++)
 		rc = ap_root_sigset_add(&s, extra->v[i].key_id, extra->v[i].sig, extra->v[i].len, err);
 	if (rc == 0) {
@@ -542,6 +558,7 @@ void ap_release_free(struct ap_release *r)
 	free(r->manifest_json);
 	free(r->sig);
 	free(r->embedded_pub);
+	ap_root_sigset_release(&r->sigs);
 	free(r->path);
 	free(r->dir);
 	free(r);

@@ -73,10 +73,15 @@ int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
                     void (*on_removed)(void *ctx, const char *name), void *ctx, size_t *removed,
                     struct ap_err *err);
 
-/* Step 3: write the signature, then the manifest, each atomically (after
- * every payload is in place). */
+/* Step 3: write the signature, the per-key signatures of sigs (may be
+ * NULL; manifest.json.sig.<key id>, root.h), then the manifest, each
+ * atomically (after every payload is in place). */
+struct ap_sigset;
 int ap_layout_commit(struct ap_layout *l, const char *json, size_t jlen, const unsigned char *sig,
-                     size_t slen, struct ap_err *err);
+                     size_t slen, const struct ap_sigset *sigs, struct ap_err *err);
+/* Only the per-key signatures, beside a manifest the folder keeps: a
+ * signature added to a release after it was laid out joins it. */
+int ap_layout_put_sigs(struct ap_layout *l, const struct ap_sigset *sigs, struct ap_err *err);
 
 /* ---- a release's offline folder, from a source plan (setup layout) ---- */
 

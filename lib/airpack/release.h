@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "airpack/err.h"
 #include "airpack/manifest.h"
+#include "airpack/root.h"
 #include "airpack/sign.h"
 
 enum ap_release_kind {
@@ -43,6 +44,12 @@ struct ap_release {
 	char manifest_sha256[AP_SHA256_HEX];
 	struct ap_manifest *manifest;
 	bool sig_checked;
+	struct ap_sigset sigs; /* the per-key signatures (manifest.json.sig.<key id>)
+				  that travel with the release: read beside an
+				  offline folder's or a manifest file's manifest
+				  by ap_release_open, or added from a mirror or a
+				  registry (ap_release_add_sigs); every folder
+				  writer puts them beside the manifest (layout.h) */
 	char signer_id[AP_KEY_ID_LEN]; /* set by ap_release_check_sig */
 };
 
@@ -60,14 +67,13 @@ int ap_release_from_mem(const char *manifest, size_t mlen, const unsigned char *
 int ap_release_check_sig(struct ap_release *r, const struct ap_sign_trust *trust, bool insecure,
 			 struct ap_err *err);
 
-struct ap_root;
-struct ap_sigset;
+/* Add the signatures of s that name a key id to r->sigs (copied; a plain
+ * .sig is r->sig and is not added). */
+int ap_release_add_sigs(struct ap_release *r, const struct ap_sigset *s, struct ap_err *err);
 
 /* Verify the manifest against a root of trust's release role: the
  * signatures counted are the release's own (r->sig, its key named by the
- * manifest's key_id), every manifest.json.sig.<key id> beside an offline
- * folder's or a manifest file's manifest (read with caps, sign.h), and
- * extra (may be NULL; e.g. fetched from a mirror).  Distinct keys are
+ * manifest's key_id), r->sigs, and extra (may be NULL).  Distinct keys are
  * counted against the role's threshold (root.h).  insecure as for
  * ap_release_check_sig. */
 int ap_release_check_root(struct ap_release *r, const struct ap_root *root,

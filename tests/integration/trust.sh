@@ -227,6 +227,29 @@ is "two distinct keys of three are accepted" "$rc" 0
 run "$A" verify rel11 --trust trustT/airpack-root.json
 is "and airpack verify agrees" "$rc" 0
 
+# The second signature travels with the release: publish copies it into the
+# mirror (also when it is added after the release was published), layout
+# copies it into a USB folder, and a 2-of-3 device installs from both.
+R2=manifest.json.sig.$(kid rel2.pub.pem)
+cp -r rel11 rel11one && rm "rel11one/$R2"
+run "$A" publish --mirror www/mt rel11one --key rel.pem --index-key idx.pem --quiet
+is "publish of the release with one signature exits 0" "$rc" 0
+run "$S" install --mirror "$NGINX_URL/mt" --version 1.1.0 --trust trustT --root thm --quiet
+is "a 2-of-3 device refuses it from the mirror: exit 5" "$rc" 5
+run "$A" publish --mirror www/mt rel11 --key rel.pem --index-key idx.pem --quiet
+is "publishing it again with the second signature exits 0" "$rc" 0
+exists "and copies manifest.json.sig.<rel2 id> into the mirror" "www/mt/1.1.0/$R2"
+run "$S" install --mirror "$NGINX_URL/mt" --version 1.1.0 --trust trustT --root thm --quiet
+is "the 2-of-3 device installs it from the mirror" "$rc" 0
+run "$S" layout --dir usbT --mirror "$NGINX_URL/mt" --version 1.1.0 --trust trustT --quiet
+is "layout from the mirror into a USB folder exits 0" "$rc" 0
+check "the folder holds the second signature, byte for byte" cmp "usbT/$R2" "rel11/$R2"
+run "$S" install --from usbT --trust trustT --root thu --quiet
+is "and a 2-of-3 device installs from that folder" "$rc" 0
+run "$S" layout --dir usbT2 --from usbT --trust trustT --quiet
+is "layout from that folder into another exits 0" "$rc" 0
+exists "keeping the second signature" "usbT2/$R2"
+
 # --- endless data: every metadata cap against nginx ---------------------------------
 C=www/caps
 mkdir -p "$C"

@@ -187,7 +187,7 @@ static void test_payloads_and_commit(void)
 	ok(tu_exists(at("p.bin")), "a named payload stays");
 	ok(tu_exists(at("manifest.json")), "clean never takes the manifest");
 
-	is_int(ap_layout_commit(l, "{\"m\":1}", 7, (const unsigned char *)"SIG", 3, &err), 0,
+	is_int(ap_layout_commit(l, "{\"m\":1}", 7, (const unsigned char *)"SIG", 3, NULL, &err), 0,
 	       "commit");
 	txt = slurp("manifest.json");
 	is_str(txt, "{\"m\":1}", "the manifest is written");
