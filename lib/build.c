@@ -346,6 +346,26 @@ static int choose_compression(struct build *b, struct ap_err *err)
 	return 0;
 }
 
+/* A release no reader would accept is refused before anything is written;
+ * the per-file SBOM is what grows with an archive's file count. */
+static int too_big(const struct build *b, struct ap_err *err)
+{
+	size_t listed = 0;
+
+	for (size_t i = 0; i < b->m->n_components; i++)
+		listed += b->files[i].n;
+	if (listed == 0)
+		return ap_err_set(err, AP_E_INPUT,
+				  "the release manifest would be %zu bytes, over the %u bytes an "
+				  "installer accepts",
+				  b->plen, AP_MANIFEST_MAX);
+	return ap_err_set(err, AP_E_INPUT,
+			  "the release manifest would be %zu bytes, over the %u bytes an installer "
+			  "accepts: its SBOM lists %zu archived files (--sbom-files none lists "
+			  "components only)",
+			  b->plen, AP_MANIFEST_MAX, listed);
+}
+
 /* The manifest goes first in the bundle but needs the payloads' hashes:
  * emit it with placeholder hashes (and its SBOM, which lists every
  * archive's files, read now) to learn the exact lengths the bundle
@@ -369,7 +389,7 @@ static int reserve_manifest(struct build *b, struct ap_err *err)
 		c->has_sha256 = true;
 	}
 	for (size_t i = 0; i < m->n_components; i++) {
-		if (m->components[i].action != AP_ACTION_EXTRACT)
+		if (m->components[i].action != AP_ACTION_EXTRACT || b->o->sbom_no_files)
 			continue;
 		rc = ap_sbom_scan_archive(b->found[i].path, &b->files[i], err);
 		if (rc) {
@@ -380,6 +400,8 @@ static int reserve_manifest(struct build *b, struct ap_err *err)
 	rc = ap_sbom_emit(m, b->files, b->o->sbom, b->o->mtime, &m->sbom, NULL, err);
 	if (rc == 0)
 		rc = ap_manifest_emit(m, &json, &b->plen, err);
+	if (rc == 0 && b->plen > AP_MANIFEST_MAX)
+		rc = too_big(b, err);
 	if (rc == 0)
 		rc = ap_sign(b->key, json, b->plen, &sig, &b->slen, err);
 	free(json);

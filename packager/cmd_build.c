@@ -176,6 +176,7 @@ int cmd_build(int argc, char **argv)
 		{ "sfx-stub", required_argument, NULL, 'T' },
 		{ "compress", required_argument, NULL, 'c' },
 		{ "sbom-format", required_argument, NULL, 'B' },
+		{ "sbom-files", required_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -222,6 +223,15 @@ int cmd_build(int argc, char **argv)
 			if (ap_sbom_format_parse(optarg, &o.b.sbom) != 0)
 				return usage_error("build",
 						   "--sbom-format: expected spdx or cyclonedx, got '%s'",
+						   optarg);
+			break;
+		case 'F':
+			if (strcmp(optarg, "all") == 0)
+				o.b.sbom_no_files = false;
+			else if (strcmp(optarg, "none") == 0)
+				o.b.sbom_no_files = true;
+			else
+				return usage_error("build", "--sbom-files: expected all or none, got '%s'",
 						   optarg);
 			break;
 		case 'j':

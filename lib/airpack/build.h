@@ -44,6 +44,7 @@ struct ap_build_opts {
 	enum ap_compress compress; /* without compress_auto */
 	int level;                 /* gzip level, 1..9 */
 	enum ap_sbom_format sbom;
+	bool sbom_no_files; /* the SBOM lists components, not each archived file */
 	int64_t mtime; /* the time recorded in the bundle's entries and the SBOM (>= 0) */
 	const struct ap_progress_ops *progress; /* each payload read; may be NULL */
 };
@@ -64,7 +65,9 @@ struct ap_build_result {
  * AP_E_NOTFOUND for a payload or stub that is not there, AP_E_DIGEST when
  * a payload differs from a pinned size, hash or expansion (or changed
  * while it was read), AP_E_MANIFEST for the source manifest, the key's,
- * the writers' and the file system's errors as they come. */
+ * the writers' and the file system's errors as they come; AP_E_INPUT for a
+ * release manifest that would exceed AP_MANIFEST_MAX (what every reader
+ * accepts), found before anything is written. */
 int ap_build(const struct ap_build_opts *o, struct ap_build_result *res, struct ap_err *err);
 
 void ap_build_result_release(struct ap_build_result *res);

@@ -150,4 +150,32 @@ is "status --sbom --json is a usage error" "$rc" 2
 run "$S" status --root empty --sbom
 is "status --sbom with nothing installed: not found" "$rc" 8
 
+# The manifest cap: an archive of 32,000 files would give an SBOM that puts
+# the manifest over the 16 MiB every reader accepts.  The build refuses it
+# before writing anything; --sbom-files none builds it, listing components.
+mkdir many
+python3 - many/many.tar <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
+    for i in range(32000):
+        ti = tarfile.TarInfo("d%02d/file-%05d.txt" % (i % 50, i))
+        t.addfile(ti, io.BytesIO(b""))
+PY
+cat >many.json <<'JSON'
+{"format": "airpack/1", "product": "many", "version": "1.0.0", "prefix": "opt/many",
+ "components": [{"name": "files", "file": "many.tar", "install": {"action": "extract"}}]}
+JSON
+run "$A" build many.json --payloads many --key key.pem -o many.tar --layout manylay --quiet
+is "a release whose manifest would pass 16 MiB is refused: exit 3" "$rc" 3
+contains "naming the size, the count and the way out" "$out" "its SBOM lists 32000 archived files (--sbom-files none"
+absent "no bundle is written" many.tar
+absent "no offline folder is written" manylay
+run "$A" build many.json --payloads many --key key.pem -o many.tar --sbom-files none --quiet
+is "build --sbom-files none exits 0" "$rc" 0
+"$A" inspect --sbom many.tar >many.sbom.json
+is "its SBOM lists no files, only the release and its one component" \
+	"$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(len(j.get("files", [])), len(j["packages"]))' many.sbom.json)" "0 2"
+run "$A" build many.json --payloads many --key key.pem -o x.tar --sbom-files some
+is "--sbom-files some is a usage error" "$rc" 2
+
 done_testing
