@@ -497,25 +497,32 @@ static void layout(const char *in, struct outbuf *o)
 	out_c(o, '\n');
 }
 
+int ap_jsonx_layout(const struct ap_jsonx_doc *d, const char *compact, char **out, size_t *len,
+                    struct ap_err *err)
+{
+	struct outbuf o = {NULL, 0};
+
+	layout(compact, &o);
+	o.buf = malloc(o.n + 1);
+	if (!o.buf)
+		return ap_jsonx_nomem(d, err);
+	o.n = 0;
+	layout(compact, &o);
+	o.buf[o.n] = '\0';
+	*out = o.buf;
+	*len = o.n;
+	return 0;
+}
+
 int ap_jsonx_print(const struct ap_jsonx_doc *d, const cJSON *root, char **out, size_t *len,
                    struct ap_err *err)
 {
 	char *compact = cJSON_PrintUnformatted(root);
-	struct outbuf o = {NULL, 0};
+	int rc;
 
 	if (!compact)
 		return ap_jsonx_nomem(d, err);
-	layout(compact, &o);
-	o.buf = malloc(o.n + 1);
-	if (!o.buf) {
-		cJSON_free(compact);
-		return ap_jsonx_nomem(d, err);
-	}
-	o.n = 0;
-	layout(compact, &o);
-	o.buf[o.n] = '\0';
+	rc = ap_jsonx_layout(d, compact, out, len, err);
 	cJSON_free(compact);
-	*out = o.buf;
-	*len = o.n;
-	return 0;
+	return rc;
 }

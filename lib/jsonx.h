@@ -154,4 +154,10 @@ cJSON *ap_jsonx_i64(int64_t v);
 int ap_jsonx_print(const struct ap_jsonx_doc *d, const cJSON *root, char **out, size_t *len,
                    struct ap_err *err);
 
+/* The same layout of compact JSON text (cJSON_PrintUnformatted's, or text
+ * spliced from such pieces), for a writer that prints a big array one
+ * element at a time instead of holding it as a tree. */
+int ap_jsonx_layout(const struct ap_jsonx_doc *d, const char *compact, char **out, size_t *len,
+                    struct ap_err *err);
+
 #endif

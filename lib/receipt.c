@@ -203,13 +203,64 @@ static bool strv_sorted_unique(char *const *v, size_t n)
 	return true;
 }
 
+/* One file's object as compact text, appended to sb. */
+static bool add_file_text(struct ap_strbuf *sb, const struct ap_receipt_file *f)
+{
+	cJSON *o = cJSON_CreateObject();
+	char mode[8];
+	char *text = NULL;
+	bool ok;
+
+	snprintf(mode, sizeof(mode), "%04o", f->mode & 07777);
+	ok = o && add_str(o, "path", f->path) && add_str(o, "mode", mode) &&
+	     ap_jsonx_add(o, "size", ap_jsonx_u64(f->size)) && add_str(o, "sha256", f->sha256) &&
+	     add_str(o, "component", f->component) && (text = cJSON_PrintUnformatted(o)) != NULL &&
+	     ap_strbuf_addstr(sb, text) == 0;
+	cJSON_free(text);
+	cJSON_Delete(o);
+	return ok;
+}
+
+/* The receipt laid out as ap_jsonx_print would, but with the files (the
+ * part that grows: 100,000 of them in a big release) printed one object at
+ * a time into root's empty "files" array, never held as one cJSON tree. */
+static int print_spliced(const cJSON *root, const struct ap_receipt_file *const *files, size_t n,
+			 char **json, size_t *len, struct ap_err *err)
+{
+	static const char key[] = "\"files\":[]";
+	struct ap_strbuf sb = AP_STRBUF_INIT;
+	char *compact = cJSON_PrintUnformatted(root);
+	const char *at;
+	bool ok = true;
+	int rc;
+
+	/* Structure quotes are never escaped, those inside strings always
+	 * are: the root's one "files" key is the only match. */
+	at = compact ? strstr(compact, key) : NULL;
+	if (!at) {
+		cJSON_free(compact);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
+	}
+	ap_strbuf_add(&sb, compact, (size_t)(at - compact) + sizeof(key) - 2);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (i == 0 || ap_strbuf_addch(&sb, ',') == 0) && add_file_text(&sb, files[i]);
+	ap_strbuf_addstr(&sb, at + sizeof(key) - 2);
+	cJSON_free(compact);
+	if (!ok || sb.failed) {
+		ap_strbuf_release(&sb);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
+	}
+	rc = ap_jsonx_layout(&receipt_doc, sb.buf, json, len, err);
+	ap_strbuf_release(&sb);
+	return rc;
+}
+
 int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct ap_err *err)
 {
 	const struct ap_receipt_file **files = NULL;
 	char **dirs = NULL;
 	cJSON *root = NULL;
 	cJSON *arr;
-	char mode[8];
 	int rc = 0;
 
 	/* Sort views, not the caller's receipt (it is const). */
@@ -246,19 +297,9 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 		       r->n_created_data_dirs)) ||
 	    !add_strv(root, "dirs", dirs, r->n_dirs))
 		goto nomem;
-	arr = cJSON_CreateArray();
-	if (!ap_jsonx_add(root, "files", arr))
+	/* The files are spliced in as text below: an empty array here. */
+	if (!ap_jsonx_add(root, "files", cJSON_CreateArray()))
 		goto nomem;
-	for (size_t i = 0; i < r->n_files; i++) {
-		const struct ap_receipt_file *f = files[i];
-		cJSON *o = cJSON_CreateObject();
-
-		snprintf(mode, sizeof(mode), "%04o", f->mode & 07777);
-		if (!ap_jsonx_push(arr, o) || !add_str(o, "path", f->path) ||
-		    !add_str(o, "mode", mode) || !ap_jsonx_add(o, "size", ap_jsonx_u64(f->size)) ||
-		    !add_str(o, "sha256", f->sha256) || !add_str(o, "component", f->component))
-			goto nomem;
-	}
 	arr = cJSON_CreateArray();
 	if (!ap_jsonx_add(root, "pending", arr))
 		goto nomem;
@@ -287,7 +328,7 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 		    !ap_jsonx_add(o, "registered", cJSON_CreateBool(s->registered)))
 			goto nomem;
 	}
-	rc = ap_jsonx_print(&receipt_doc, root, json, len, err);
+	rc = print_spliced(root, files, r->n_files, json, len, err);
 	goto out;
 nomem:
 	rc = ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");

@@ -594,6 +594,23 @@ static void test_receipt_format(void)
 	contains(json, "{\n  \"format\": \"airpack-receipt/1\",\n  \"product\": ",
 		 "two-space layout like manifests");
 	contains(json, "\"pending\": [],", "empty arrays stay on one line");
+	contains(json, "\"files\": [\n    {\n      \"path\": \"opt/demo/a\",\n      \"mode\": \"0600\",",
+		 "the files, printed one at a time, are laid out as the rest");
+	contains(json, "\"component\": \"a\\\\b\\n\"\n    }\n  ],\n  \"pending\": [],",
+		 "and the document goes on after them");
+	{
+		struct ap_receipt *e = ap_receipt_new();
+		char *ej = NULL;
+		size_t elen = 0;
+
+		e->product = strdup("none");
+		e->version = strdup("1");
+		e->prefix = strdup("opt/none");
+		is_int(ap_receipt_emit(e, &ej, &elen, &err), 0, "a receipt without files emits");
+		contains(ej, "\"files\": [],\n  \"pending\": []", "with an empty files array");
+		free(ej);
+		ap_receipt_free(e);
+	}
 	rc = ap_receipt_parse(json, len, &back, &err);
 	is_int(rc, 0, "receipt parses back: %s", err.msg);
 	if (back) {
