@@ -1,12 +1,13 @@
 /* extract.c - unpack payload archives safely; see airpack/extract.h.
  *
- * Every entry is judged here before libarchive sees it: its name is
- * normalised to a relative '/'-separated path with no '.', '..' or empty
- * components, and only files and folders pass.  The entry handed to the
- * disk writer is a fresh one carrying just name, type, mode, size and
- * time, so nothing else from the archive (owners, ACLs, xattrs, flags)
- * reaches the disk.  Parent folders are written as folder entries too, so
- * their mode is 0755 whatever the umask.
+ * Every entry is judged here: its name is normalised to a relative
+ * '/'-separated path with no '.', '..' or empty components, and only files
+ * and folders pass.  libarchive only reads; the files are written here
+ * through an fsx tree (airpack/fsx.h) held on the destination folder, so
+ * nothing is resolved from the working folder and no symlink is followed
+ * or replaced.  Only name, mode, size, data and
+ * time reach the disk, nothing else from the archive (owners, ACLs, xattrs,
+ * flags).  Parent folders are made as folders of mode 0755 too.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,11 +28,6 @@
 #define READ_BLOCK (256 * 1024)
 #define DIR_MODE 0755u
 #define FILE_MODE 0644u
-/* The SECURE_* flags are the second line behind our own checks; PERM makes
- * the modes chosen here exact whatever the umask; TIME applies mtimes. */
-#define DISK_FLAGS                                                                                 \
-	(ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |                       \
-	 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME)
 
 /* Every name the archive has made so far, as a file or a folder (parents
  * included), to refuse entries that conflict; open addressing. */
@@ -49,7 +45,7 @@ struct extractor {
 	const char *archive_path;
 	const struct ap_extract_expect *x; /* NULL: the archive is not checked */
 	struct archive *in;
-	struct archive *disk; /* NULL when only listing */
+	struct ap_fsx_tree *tree; /* NULL when only listing */
 	int64_t mtime;
 	ap_extract_cb cb;
 	void *ctx;
@@ -79,13 +75,11 @@ struct extractor {
 	bool windows_names;
 	struct nameset folded;
 
-	/* The working folder is switched between the caller's and dest's;
-	 * see enter_dest(). */
-	struct ap_fsx_cwd *cwd;
-
-	/* Folders made so far, to make each parent once and fsync each at
-	 * the end. */
+	/* Folders made so far, to make each parent once, and to set each
+	 * one's time (dir_mtime[i], -1 for none) and fsync it at the end. */
 	struct ap_strvec dirs;
+	int64_t *dir_mtime;
+	size_t dir_cap;
 };
 
 static int refuse(struct extractor *ex, const char *name, const char *why, struct ap_err *err)
@@ -294,22 +288,6 @@ static char *entry_name(struct archive_entry *e)
 	return ap_strdup(s);
 }
 
-static int set_entry_name(struct archive_entry *e, const char *name, struct ap_err *err)
-{
-	wchar_t *w;
-
-	if (!ap_fsx_wide_names()) {
-		archive_entry_copy_pathname(e, name);
-		return 0;
-	}
-	w = ap_fsx_utf8_to_wide(name);
-	if (!w)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory naming '%s'", name);
-	archive_entry_copy_pathname_w(e, w);
-	free(w);
-	return 0;
-}
-
 /* Normalise an entry name into *out (malloc'd): strip leading "./" and a
  * trailing '/', refuse everything that is not a plain relative path.
  * Returns 0, 1 when the name is the archive's root folder itself (skip
@@ -417,20 +395,6 @@ static unsigned file_mode(struct extractor *ex, struct archive_entry *e)
 	return (perm & 0755u) | FILE_MODE;
 }
 
-/* libarchive refuses absolute names (SECURE_NOABSOLUTEPATHS), so entries
- * are written by relative name with the process inside dest; the caller's
- * folder is back in place whenever control leaves this file (callbacks,
- * return).  The process-wide working folder makes this single-threaded. */
-static int enter_dest(struct extractor *ex, struct ap_err *err)
-{
-	return ap_fsx_cwd_enter(ex->cwd, err);
-}
-
-static int leave_dest(struct extractor *ex, struct ap_err *err)
-{
-	return ap_fsx_cwd_leave(ex->cwd, err);
-}
-
 static bool dir_made(struct extractor *ex, const char *path, size_t len)
 {
 	size_t i;
@@ -442,39 +406,36 @@ static bool dir_made(struct extractor *ex, const char *path, size_t len)
 	return false;
 }
 
-static int remember_dir(struct extractor *ex, const char *path, size_t len, struct ap_err *err)
+static int remember_dir(struct extractor *ex, const char *path, size_t len, int64_t mtime,
+                        struct ap_err *err)
 {
+	if (ex->dirs.n == ex->dir_cap) {
+		size_t cap = ex->dir_cap ? ex->dir_cap * 2 : 16;
+		int64_t *v = realloc(ex->dir_mtime, cap * sizeof(*v));
+
+		if (!v)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		ex->dir_mtime = v;
+		ex->dir_cap = cap;
+	}
 	if (ap_strvec_push_nodup(&ex->dirs, ap_strndup(path, len)))
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	ex->dir_mtime[ex->dirs.n - 1] = mtime;
 	return 0;
 }
 
-/* Write one folder entry of mode 0755: path[0..len). */
+/* Make the folder path[0..len) of mode 0755; its time is set at the end
+ * (finish_disk), after the files made in it. */
 static int write_dir(struct extractor *ex, const char *path, size_t len, int64_t mtime,
                      struct ap_err *err)
 {
-	struct archive_entry *d = archive_entry_new();
-	int rc = 0;
+	int rc = remember_dir(ex, path, len, mtime, err);
 
-	if (!d)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = remember_dir(ex, path, len, err);
 	if (rc < 0)
-		goto out;
-	rc = set_entry_name(d, ex->dirs.v[ex->dirs.n - 1], err);
+		return rc;
+	rc = ap_fsx_tree_mkdir(ex->tree, ex->dirs.v[ex->dirs.n - 1], DIR_MODE, err);
 	if (rc < 0)
-		goto out;
-	archive_entry_set_filetype(d, AE_IFDIR);
-	archive_entry_set_perm(d, DIR_MODE);
-	if (mtime >= 0) {
-		archive_entry_set_mtime(d, (time_t)mtime, 0);
-		archive_entry_set_atime(d, (time_t)mtime, 0);
-	}
-	if (archive_write_header(ex->disk, d) != ARCHIVE_OK ||
-	    archive_write_finish_entry(ex->disk) != ARCHIVE_OK)
-		rc = archive_fail(ex, ex->disk, "creating folder", ex->dirs.v[ex->dirs.n - 1], err);
-out:
-	archive_entry_free(d);
+		ap_err_prefix(err, "extracting '%s'", ex->archive_path);
 	return rc;
 }
 
@@ -539,7 +500,7 @@ static int check_growth(struct extractor *ex, const char *relpath, uint64_t end,
 }
 
 static int copy_data(struct extractor *ex, struct archive_entry *e, const char *relpath,
-                     uint64_t *size_out, struct ap_err *err)
+                     struct ap_fsx_tree_file *out, uint64_t *size_out, struct ap_err *err)
 {
 	uint64_t pos = 0;
 	int rc;
@@ -567,8 +528,13 @@ static int copy_data(struct extractor *ex, struct archive_entry *e, const char *
 		hash_zeros(ex->hash, (uint64_t)off - pos);
 		ap_digest_update(ex->hash, buf, len);
 		pos = (uint64_t)off + len;
-		if (ex->disk && archive_write_data_block(ex->disk, buf, len, off) != ARCHIVE_OK)
-			return archive_fail(ex, ex->disk, "writing", relpath, err);
+		if (out) {
+			rc = ap_fsx_tree_write(out, buf, len, (uint64_t)off, err);
+			if (rc < 0) {
+				ap_err_prefix(err, "extracting '%s'", ex->archive_path);
+				return rc;
+			}
+		}
 	}
 	if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
 	    (uint64_t)archive_entry_size(e) > pos) {
@@ -589,10 +555,44 @@ static bool deferred_sync(const struct extractor *ex)
 	return ex->x && ex->x->defer_sync;
 }
 
+/* Create relpath's file (after its parents) for the current entry. */
+static int create_file(struct extractor *ex, const char *relpath, unsigned mode,
+                       struct ap_fsx_tree_file **out, struct ap_err *err)
+{
+	int rc = make_parents(ex, relpath, err);
+
+	if (rc < 0)
+		return rc;
+	rc = ap_fsx_tree_create(ex->tree, relpath, mode, out, err);
+	if (rc < 0)
+		ap_err_prefix(err, "extracting '%s'", ex->archive_path);
+	return rc;
+}
+
+/* Size, time and start (or finish) the durability of a written file. */
+static int finish_file(struct extractor *ex, struct archive_entry *e, const char *relpath,
+                       struct ap_fsx_tree_file *out, uint64_t size, struct ap_err *err)
+{
+	bool set_time = true;
+	int64_t sec = ex->mtime;
+	long nsec = 0;
+	int rc;
+
+	if (ex->mtime < 0) {
+		set_time = archive_entry_mtime_is_set(e) != 0;
+		sec = (int64_t)archive_entry_mtime(e);
+		nsec = archive_entry_mtime_nsec(e);
+	}
+	rc = ap_fsx_tree_finish(out, size, set_time, sec, nsec, !deferred_sync(ex), err);
+	if (rc < 0)
+		ap_err_prefix(err, "extracting '%s' of '%s'", relpath, ex->archive_path);
+	return rc;
+}
+
 static int do_file(struct extractor *ex, struct archive_entry *e, const char *relpath,
                    struct ap_err *err)
 {
-	struct archive_entry *f = NULL;
+	struct ap_fsx_tree_file *out = NULL;
 	char hex[AP_SHA256_HEX];
 	unsigned mode = file_mode(ex, e);
 	uint64_t size = 0;
@@ -607,70 +607,30 @@ static int do_file(struct extractor *ex, struct archive_entry *e, const char *re
 		                  (unsigned long long)ex->x->expanded_files, relpath);
 	ex->n_files++;
 	ap_digest_reset(ex->hash);
-	if (ex->disk) {
-		rc = make_parents(ex, relpath, err);
+	if (ex->tree) {
+		rc = create_file(ex, relpath, mode, &out, err);
 		if (rc < 0)
 			return rc;
-		f = archive_entry_new();
-		if (!f)
-			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		rc = set_entry_name(f, relpath, err);
-		if (rc < 0)
-			goto out;
-		archive_entry_set_filetype(f, AE_IFREG);
-		archive_entry_set_perm(f, mode);
-		if (archive_entry_size_is_set(e))
-			archive_entry_set_size(f, archive_entry_size(e));
-		if (ex->mtime >= 0) {
-			archive_entry_set_mtime(f, (time_t)ex->mtime, 0);
-			archive_entry_set_atime(f, (time_t)ex->mtime, 0);
-		} else if (archive_entry_mtime_is_set(e)) {
-			archive_entry_set_mtime(f, archive_entry_mtime(e),
-			                        archive_entry_mtime_nsec(e));
-		}
-		if (archive_write_header(ex->disk, f) != ARCHIVE_OK) {
-			rc = archive_fail(ex, ex->disk, "creating", relpath, err);
-			goto out;
-		}
 	}
-	rc = copy_data(ex, e, relpath, &size, err);
-	if (rc < 0)
-		goto out;
-	if (ex->disk) {
-		if (archive_write_finish_entry(ex->disk) != ARCHIVE_OK) {
-			rc = archive_fail(ex, ex->disk, "finishing", relpath, err);
-			goto out;
-		}
-		if (deferred_sync(ex)) {
-			ap_fsx_writeback_start(relpath);
-		} else {
-			rc = ap_fsx_fsync_path(relpath, err);
-			if (rc < 0) {
-				ap_err_prefix(err, "extracting '%s'", ex->archive_path);
-				goto out;
-			}
-		}
+	/* Every byte is hashed in the read that writes it. */
+	rc = copy_data(ex, e, relpath, out, &size, err);
+	if (rc < 0) {
+		ap_fsx_tree_abort(out);
+		return rc;
+	}
+	if (out) {
+		rc = finish_file(ex, e, relpath, out, size, err);
+		if (rc < 0)
+			return rc;
 	}
 	ap_digest_final_hex(ex->hash, hex);
-	if (ex->cb) {
-		if (ex->disk) {
-			rc = leave_dest(ex, err);
-			if (rc < 0)
-				goto out;
-		}
-		rc = ex->cb(ex->ctx, relpath, mode, size, hex, err);
-		if (rc != 0) {
-			if (rc > 0 || (err && err->code == 0))
-				rc = ap_err_set(err, rc < 0 ? rc : AP_E_USAGE,
-				                "extracting '%s' of '%s': stopped by the caller",
-				                relpath, ex->archive_path);
-			goto out;
-		}
-		if (ex->disk)
-			rc = enter_dest(ex, err);
-	}
-out:
-	archive_entry_free(f);
+	if (!ex->cb)
+		return 0;
+	rc = ex->cb(ex->ctx, relpath, mode, size, hex, err);
+	if (rc != 0 && (rc > 0 || (err && err->code == 0)))
+		rc = ap_err_set(err, rc < 0 ? rc : AP_E_USAGE,
+		                "extracting '%s' of '%s': stopped by the caller", relpath,
+		                ex->archive_path);
 	return rc;
 }
 
@@ -683,7 +643,7 @@ static int do_dir(struct extractor *ex, struct archive_entry *e, const char *rel
 	rc = check_conflict(ex, relpath, relpath, NAME_DIR, err);
 	if (rc < 0)
 		return rc;
-	if (!ex->disk)
+	if (!ex->tree)
 		return 0;
 	rc = make_parents(ex, relpath, err);
 	if (rc < 0)
@@ -1002,26 +962,26 @@ static void release(struct extractor *ex)
 	names_release(&ex->names);
 	names_release(&ex->folded);
 	ap_strvec_release(&ex->dirs);
+	free(ex->dir_mtime);
+	ap_fsx_tree_close(ex->tree);
 }
 
-/* Close the disk writer (it sets folder modes and times now) and fsync
- * every folder made, then dest itself (unless the caller syncs the tree).
- * Runs inside dest. */
+/* Set the time of every folder made (now that nothing more is made in
+ * them) and, unless the caller syncs the tree, fsync each, then dest. */
 static int finish_disk(struct extractor *ex, struct ap_err *err)
 {
+	bool sync = !deferred_sync(ex);
 	size_t i;
 	int rc;
 
-	if (archive_write_close(ex->disk) != ARCHIVE_OK)
-		return archive_fail(ex, ex->disk, "finishing folders from", "", err);
-	if (deferred_sync(ex))
-		return 0;
 	for (i = 0; i < ex->dirs.n; i++) {
-		rc = ap_fsx_fsync_dir(ex->dirs.v[i], err);
+		if (ex->dir_mtime[i] < 0 && !sync)
+			continue;
+		rc = ap_fsx_tree_dir_done(ex->tree, ex->dirs.v[i], ex->dir_mtime[i], sync, err);
 		if (rc < 0)
 			return rc;
 	}
-	return ap_fsx_fsync_dir(".", err);
+	return sync ? ap_fsx_tree_dir_done(ex->tree, "", -1, true, err) : 0;
 }
 
 /* After the last entry: the whole archive file was what was expected, and
@@ -1055,8 +1015,6 @@ int ap_extract_checked(const char *archive_path, const char *dest_dir, int64_t m
                        struct ap_err *err)
 {
 	struct extractor ex = {0};
-	struct ap_err scratch = AP_ERR_INIT;
-	bool inside = false;
 	int rc;
 
 	ex.x = x;
@@ -1066,36 +1024,22 @@ int ap_extract_checked(const char *archive_path, const char *dest_dir, int64_t m
 	ex.cb = cb;
 	ex.ctx = ctx;
 
-	/* Opened before the folder changes, so a relative path still works. */
 	rc = open_reader(&ex, err);
 	if (rc < 0)
 		goto out;
-	rc = ap_fsx_cwd_open(dest_dir, &ex.cwd, err);
+	if (x && x->dest_root)
+		rc = ap_fsx_tree_open_under(x->dest_root, dest_dir, &ex.tree, err);
+	else
+		rc = ap_fsx_tree_open(dest_dir, &ex.tree, err);
 	if (rc < 0) {
 		ap_err_prefix(err, "extracting '%s'", archive_path);
 		goto out;
 	}
-	ex.disk = archive_write_disk_new();
-	if (!ex.disk) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (archive_write_disk_set_options(ex.disk, DISK_FLAGS) != ARCHIVE_OK) {
-		rc = archive_fail(&ex, ex.disk, "setting up extraction of", "", err);
-		goto out;
-	}
-	rc = enter_dest(&ex, err);
-	if (rc < 0)
-		goto out;
-	inside = true;
 	rc = run(&ex, err);
 	if (rc < 0 && ex.src_rc < 0 && err)
 		*err = ex.src_err;
 	if (rc == 0)
 		rc = check_end(&ex, err);
-	/* The callback may have left us outside dest. */
-	if (enter_dest(&ex, rc < 0 ? &scratch : err) < 0 && rc == 0)
-		rc = err ? err->code : AP_E_IO;
 	if (rc == 0) {
 		rc = finish_disk(&ex, err);
 		if (rc < 0)
@@ -1112,13 +1056,6 @@ out:
 		if (src_drain(&ex, &why) == AP_E_DIGEST)
 			rc = ap_err_set(err, AP_E_DIGEST, "%s", why.msg);
 	}
-	if (ex.disk) {
-		/* Freeing applies pending folder fixups, by relative name. */
-		archive_write_free(ex.disk);
-	}
-	if (inside && leave_dest(&ex, rc < 0 ? &scratch : err) < 0 && rc == 0)
-		rc = err ? err->code : AP_E_IO;
-	ap_fsx_cwd_close(ex.cwd);
 	release(&ex);
 	return rc;
 }

@@ -685,72 +685,6 @@ done:
 	return 0;
 }
 
-/* Both folders are held open, so leaving works even when the caller's
- * folder was renamed meanwhile. */
-struct ap_fsx_cwd {
-	int saved;
-	int dir;
-	char *name;
-};
-
-int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err)
-{
-	struct ap_fsx_cwd *c = calloc(1, sizeof(*c));
-	int rc = 0;
-
-	if (!c)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
-	c->saved = -1;
-	c->dir = -1;
-	c->name = ap_strdup(dir);
-	if (!c->name) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
-		goto fail;
-	}
-	c->saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c->saved < 0) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot open the working folder");
-		goto fail;
-	}
-	c->dir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c->dir < 0) {
-		rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                "cannot open folder '%s'", dir);
-		goto fail;
-	}
-	*out = c;
-	return 0;
-fail:
-	ap_fsx_cwd_close(c);
-	return rc;
-}
-
-int ap_fsx_cwd_enter(struct ap_fsx_cwd *c, struct ap_err *err)
-{
-	if (fchdir(c->dir) != 0)
-		return ap_err_sys(err, AP_E_IO, "cannot enter folder '%s'", c->name);
-	return 0;
-}
-
-int ap_fsx_cwd_leave(struct ap_fsx_cwd *c, struct ap_err *err)
-{
-	if (fchdir(c->saved) != 0)
-		return ap_err_sys(err, AP_E_IO, "cannot return to the working folder");
-	return 0;
-}
-
-void ap_fsx_cwd_close(struct ap_fsx_cwd *c)
-{
-	if (!c)
-		return;
-	if (c->saved >= 0)
-		close(c->saved);
-	if (c->dir >= 0)
-		close(c->dir);
-	free(c->name);
-	free(c);
-}
-
 int ap_fsx_memstream(FILE **out, struct ap_err *err)
 {
 	FILE *fp = tmpfile();
@@ -877,12 +811,13 @@ static const char *under_base(const char *rel)
 /* Open the folder root/rel[0..len) as *fd.  A component that is missing
  * or not a folder gives *fd = -1 and 0; one that is a symlink AP_E_UNSAFE
  * naming it. */
+static int beneath(int dfd, const char *root, const char *rel, size_t len, int *fd,
+                   struct ap_err *err);
+
 static int open_dir_under(const char *root, const char *rel, size_t len, int *fd,
                           struct ap_err *err)
 {
-	char *p = NULL;
 	int dfd;
-	int rc = 0;
 
 	*fd = -1;
 	dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -891,6 +826,18 @@ static int open_dir_under(const char *root, const char *rel, size_t len, int *fd
 			return 0;
 		return ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", root);
 	}
+	return beneath(dfd, root, rel, len, fd, err);
+}
+
+/* open_dir_under's walk from dfd, the open root folder, which it takes
+ * over (closed, or handed out as *fd when len is 0). */
+static int beneath(int dfd, const char *root, const char *rel, size_t len, int *fd,
+                   struct ap_err *err)
+{
+	char *p = NULL;
+	int rc = 0;
+
+	*fd = -1;
 	if (len == 0) {
 		*fd = dfd;
 		return 0;
@@ -1294,4 +1241,335 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 	free(p);
 	close(dfd);
 	return rc;
+}
+
+/* ---- a new tree inside a folder (airpack/fsx.h) ----
+ * Everything is relative to the tree folder's fd: the parent of each entry
+ * is reached with beneath() (openat2, or the O_NOFOLLOW walk), and the
+ * last parent reached is kept, so the files of one folder cost one open
+ * each and no path is ever resolved from the working folder. */
+
+struct ap_fsx_tree {
+	int fd;
+	char *name;
+	mode_t umask;
+	int pfd;    /* the last parent folder reached, -1 for none */
+	char *prel; /* its rel, "" for the tree's folder */
+};
+
+struct ap_fsx_tree_file {
+	struct ap_fsx_tree *t;
+	int fd;
+	char *rel;
+	uint64_t end; /* how far writes reached */
+};
+
+int ap_fsx_tree_open(const char *dir, struct ap_fsx_tree **out, struct ap_err *err)
+{
+	struct ap_fsx_tree *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
+	t->pfd = -1;
+	t->name = ap_strdup(dir);
+	if (!t->name) {
+		free(t);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
+	}
+	t->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->fd < 0) {
+		int rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+		                    "cannot open folder '%s'", dir);
+
+		free(t->name);
+		free(t);
+		return rc;
+	}
+	/* Read once: a mode the umask would narrow gets an fchmod. */
+	t->umask = umask(022);
+	umask(t->umask);
+	*out = t;
+	return 0;
+}
+
+int ap_fsx_tree_open_under(const char *root, const char *rel, struct ap_fsx_tree **out,
+                           struct ap_err *err)
+{
+	struct ap_fsx_tree *t = NULL;
+	int fd = -1;
+	int rc;
+
+	rc = open_dir_under(root, rel, strlen(rel), &fd, err);
+	if (rc < 0)
+		return rc;
+	if (fd < 0)
+		return ap_err_set(err, AP_E_NOTFOUND, "cannot open folder '%s' under '%s': it is "
+		                  "not there", rel, root);
+	t = calloc(1, sizeof(*t));
+	if (t)
+		t->name = ap_fsx_path_join(root, rel);
+	if (!t || !t->name) {
+		free(t);
+		close(fd);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", rel);
+	}
+	t->fd = fd;
+	t->pfd = -1;
+	t->umask = umask(022);
+	umask(t->umask);
+	*out = t;
+	return 0;
+}
+
+void ap_fsx_tree_close(struct ap_fsx_tree *t)
+{
+	if (!t)
+		return;
+	if (t->pfd >= 0)
+		close(t->pfd);
+	close(t->fd);
+	free(t->prel);
+	free(t->name);
+	free(t);
+}
+
+/* Keep fd (owned) as the folder rel[0..len). */
+static int tree_keep(struct ap_fsx_tree *t, int fd, const char *rel, size_t len,
+                     struct ap_err *err)
+{
+	char *prel = ap_strndup(rel, len);
+
+	if (!prel) {
+		close(fd);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	if (t->pfd >= 0)
+		close(t->pfd);
+	free(t->prel);
+	t->pfd = fd;
+	t->prel = prel;
+	return 0;
+}
+
+/* The fd of the folder rel[0..len), kept for the next entry. */
+static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, int *dfd,
+                    struct ap_err *err)
+{
+	int fd = -1;
+	int rc;
+
+	if (t->pfd >= 0 && strlen(t->prel) == len && memcmp(t->prel, rel, len) == 0) {
+		*dfd = t->pfd;
+		return 0;
+	}
+	fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", t->name);
+	rc = beneath(fd, t->name, rel, len, &fd, err);
+	if (rc < 0)
+		return rc;
+	if (fd < 0)
+		return ap_err_set(err, AP_E_NOTFOUND, "cannot write '%s' in '%s': its folder '%.*s' "
+		                  "is not there", rel, t->name, (int)len, rel);
+	rc = tree_keep(t, fd, rel, len, err);
+	if (rc < 0)
+		return rc;
+	*dfd = fd;
+	return 0;
+}
+
+/* Something is at rel's name in dfd where a new what should go: a
+ * regular file is removed (as tar replaces it) and 1 returned, to try
+ * again; a symlink is AP_E_UNSAFE, anything else AP_E_EXISTS. */
+static int tree_taken(struct ap_fsx_tree *t, int dfd, const char *rel, const char *what,
+                      struct ap_err *err)
+{
+	struct stat st;
+
+	if (fstatat(dfd, under_base(rel), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return under_symlink(t->name, rel, strlen(rel), err);
+		if (S_ISREG(st.st_mode)) {
+			if (unlinkat(dfd, under_base(rel), 0) != 0 && errno != ENOENT)
+				return ap_err_sys(err, AP_E_IO, "cannot replace '%s' in '%s'", rel,
+				                  t->name);
+			return 1;
+		}
+	}
+	return ap_err_set(err, AP_E_EXISTS, "cannot create %s '%s' in '%s': something else with "
+	                  "that name exists", what, rel, t->name);
+}
+
+int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
+                      struct ap_err *err)
+{
+	const char *base = under_base(rel);
+	int dfd, fd;
+	int rc;
+
+	rc = tree_dir(t, rel, under_dirlen(rel), &dfd, err);
+	if (rc < 0)
+		return rc;
+	for (int tries = 0;; tries++) {
+		if (mkdirat(dfd, base, (mode_t)mode) != 0 && errno != EEXIST)
+			return ap_err_sys(err, AP_E_IO, "cannot create folder '%s' in '%s'", rel,
+			                  t->name);
+		fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			break;
+		if ((errno != ENOTDIR && errno != ELOOP) || tries > 0)
+			return ap_err_sys(err, AP_E_IO, "cannot open folder '%s' in '%s'", rel,
+			                  t->name);
+		rc = tree_taken(t, dfd, rel, "folder", err);
+		if (rc < 0)
+			return rc;
+	}
+	/* Exact whatever the umask, and also for a folder already there. */
+	if (fchmod(fd, (mode_t)mode) != 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot set mode %04o on folder '%s' in '%s'", mode,
+		                rel, t->name);
+		close(fd);
+		return rc;
+	}
+	/* Its files most likely come next. */
+	return tree_keep(t, fd, rel, strlen(rel), err);
+}
+
+int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, bool sync,
+                         struct ap_err *err)
+{
+	int fd;
+	int rc = 0;
+
+	fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", t->name);
+	rc = beneath(fd, t->name, rel, strlen(rel), &fd, err);
+	if (rc < 0)
+		return rc;
+	if (fd < 0)
+		return ap_err_set(err, AP_E_NOTFOUND, "folder '%s' in '%s' is not there", rel,
+		                  t->name);
+	if (mtime >= 0) {
+		struct timespec ts[2];
+
+		ts[0].tv_sec = (time_t)mtime;
+		ts[0].tv_nsec = 0;
+		ts[1] = ts[0];
+		if (futimens(fd, ts) != 0)
+			rc = ap_err_sys(err, AP_E_IO, "cannot set the time of folder '%s' in '%s'",
+			                rel, t->name);
+	}
+	if (rc == 0 && sync && fsync(fd) != 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot fsync folder '%s' in '%s'", *rel ? rel : ".",
+		                t->name);
+	close(fd);
+	return rc;
+}
+
+int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
+                       struct ap_fsx_tree_file **out, struct ap_err *err)
+{
+	struct ap_fsx_tree_file *f;
+	int dfd, fd;
+	int rc;
+
+	rc = tree_dir(t, rel, under_dirlen(rel), &dfd, err);
+	if (rc < 0)
+		return rc;
+	for (int tries = 0;; tries++) {
+		fd = openat(dfd, under_base(rel),
+		            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST || tries > 0)
+			return ap_err_sys(err, AP_E_IO, "cannot create '%s' in '%s'", rel, t->name);
+		rc = tree_taken(t, dfd, rel, "file", err);
+		if (rc < 0)
+			return rc;
+	}
+	if (((mode_t)mode & t->umask) != 0 && fchmod(fd, (mode_t)mode) != 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot set mode %04o on '%s' in '%s'", mode, rel,
+		                t->name);
+		close(fd);
+		return rc;
+	}
+	f = calloc(1, sizeof(*f));
+	if (f)
+		f->rel = ap_strdup(rel);
+	if (!f || !f->rel) {
+		free(f);
+		close(fd);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory creating '%s'", rel);
+	}
+	f->t = t;
+	f->fd = fd;
+	*out = f;
+	return 0;
+}
+
+int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uint64_t off,
+                      struct ap_err *err)
+{
+	const char *p = buf;
+
+	if (off > (uint64_t)INT64_MAX - n)
+		return ap_err_set(err, AP_E_IO, "cannot write '%s' in '%s': offset too large",
+		                  f->rel, f->t->name);
+	while (n > 0) {
+		ssize_t w = pwrite(f->fd, p, n, (off_t)off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return ap_err_sys(err, AP_E_IO, "cannot write '%s' in '%s'", f->rel,
+			                  f->t->name);
+		}
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	if (off > f->end)
+		f->end = off;
+	return 0;
+}
+
+int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time, int64_t sec,
+                       long nsec, bool sync, struct ap_err *err)
+{
+	int rc = 0;
+
+	if (size > f->end && ftruncate(f->fd, (off_t)size) != 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot size '%s' in '%s'", f->rel, f->t->name);
+	if (rc == 0 && set_time) {
+		struct timespec ts[2];
+
+		ts[0].tv_sec = (time_t)sec;
+		ts[0].tv_nsec = nsec;
+		ts[1] = ts[0];
+		if (futimens(f->fd, ts) != 0)
+			rc = ap_err_sys(err, AP_E_IO, "cannot set the time of '%s' in '%s'", f->rel,
+			                f->t->name);
+	}
+	if (rc == 0 && sync && fsync(f->fd) != 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot fsync '%s' in '%s'", f->rel, f->t->name);
+#ifdef __linux__
+	if (rc == 0 && !sync)
+		(void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+	/* A delayed write error (NFS, a full disk) can surface only here. */
+	if (close(f->fd) != 0 && rc == 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot write '%s' in '%s'", f->rel, f->t->name);
+	free(f->rel);
+	free(f);
+	return rc;
+}
+
+void ap_fsx_tree_abort(struct ap_fsx_tree_file *f)
+{
+	if (!f)
+		return;
+	close(f->fd);
+	free(f->rel);
+	free(f);
 }

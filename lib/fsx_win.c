@@ -1148,91 +1148,6 @@ out:
 	return rc;
 }
 
-/* ---- working folder ---- */
-
-struct ap_fsx_cwd {
-	wchar_t *saved;
-	wchar_t *dir;
-	char *name;
-};
-
-int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err)
-{
-	struct ap_fsx_cwd *c = calloc(1, sizeof(*c));
-	DWORD n;
-	DWORD a;
-	int rc = 0;
-
-	if (!c)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
-	c->name = ap_strdup(dir);
-	c->dir = wpath(dir);
-	/* The working folder is kept in its DOS form where it fits: not every
-	 * Windows accepts a "\\?\" working folder. */
-	if (c->dir && wcsncmp(c->dir, L"\\\\?\\", 4) == 0 && c->dir[5] == L':' &&
-	    wcslen(c->dir) < MAX_PATH - 2)
-		memmove(c->dir, c->dir + 4, (wcslen(c->dir) - 3) * sizeof(*c->dir));
-	if (!c->name || !c->dir) {
-		rc = bad_path(err, dir);
-		goto fail;
-	}
-	a = GetFileAttributesW(c->dir);
-	if (a == INVALID_FILE_ATTRIBUTES || !(a & FILE_ATTRIBUTE_DIRECTORY)) {
-		rc = a == INVALID_FILE_ATTRIBUTES
-		         ? win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
-		                   "cannot open folder '%s'", dir)
-		         : ap_err_set(err, AP_E_IO, "cannot open folder '%s': not a folder", dir);
-		goto fail;
-	}
-	/* Absolute, so entering works from anywhere. */
-	n = GetFullPathNameW(c->dir, 0, NULL, NULL);
-	if (n > 0) {
-		wchar_t *full = malloc((size_t)n * sizeof(*full));
-
-		if (full && GetFullPathNameW(c->dir, n, full, NULL) < n) {
-			free(c->dir);
-			c->dir = full;
-		} else {
-			free(full);
-		}
-	}
-	n = GetCurrentDirectoryW(0, NULL);
-	c->saved = n ? malloc((size_t)n * sizeof(*c->saved)) : NULL;
-	if (!c->saved || GetCurrentDirectoryW(n, c->saved) >= n) {
-		rc = win_err(err, AP_E_IO, "cannot open the working folder");
-		goto fail;
-	}
-	*out = c;
-	return 0;
-fail:
-	ap_fsx_cwd_close(c);
-	return rc;
-}
-
-int ap_fsx_cwd_enter(struct ap_fsx_cwd *c, struct ap_err *err)
-{
-	if (!SetCurrentDirectoryW(c->dir))
-		return win_err(err, AP_E_IO, "cannot enter folder '%s'", c->name);
-	return 0;
-}
-
-int ap_fsx_cwd_leave(struct ap_fsx_cwd *c, struct ap_err *err)
-{
-	if (!SetCurrentDirectoryW(c->saved))
-		return win_err(err, AP_E_IO, "cannot return to the working folder");
-	return 0;
-}
-
-void ap_fsx_cwd_close(struct ap_fsx_cwd *c)
-{
-	if (!c)
-		return;
-	free(c->saved);
-	free(c->dir);
-	free(c->name);
-	free(c);
-}
-
 /* ---- memory streams ---- */
 
 int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
@@ -1682,4 +1597,284 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 	}
 	free(p);
 	return rc;
+}
+
+/* ---- a new tree inside a folder (airpack/fsx.h) ----
+ * Windows has no openat: each entry's path is the tree's folder joined
+ * with rel; the folders of rel are checked not to be reparse points
+ * (win_under) before the call, the last one checked is remembered, and a
+ * file is created with CREATE_NEW and FILE_FLAG_OPEN_REPARSE_POINT, so a
+ * link planted at its name is neither followed nor replaced. */
+
+struct ap_fsx_tree {
+	char *dir;
+	char *prel; /* the folder of rel last checked, NULL for none */
+};
+
+struct ap_fsx_tree_file {
+	struct ap_fsx_tree *t;
+	HANDLE h;
+	char *rel;
+	uint64_t end;
+};
+
+int ap_fsx_tree_open(const char *dir, struct ap_fsx_tree **out, struct ap_err *err)
+{
+	struct ap_fsx_tree *t;
+	DWORD a = attributes(dir);
+
+	if (a == INVALID_FILE_ATTRIBUTES)
+		return win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
+		               "cannot open folder '%s'", dir);
+	if (!(a & FILE_ATTRIBUTE_DIRECTORY))
+		return ap_err_set(err, AP_E_IO, "cannot open folder '%s': not a folder", dir);
+	t = calloc(1, sizeof(*t));
+	if (t)
+		t->dir = ap_strdup(dir);
+	if (!t || !t->dir) {
+		free(t);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", dir);
+	}
+	*out = t;
+	return 0;
+}
+
+int ap_fsx_tree_open_under(const char *root, const char *rel, struct ap_fsx_tree **out,
+                           struct ap_err *err)
+{
+	char *abs = NULL;
+	int rc = win_under(root, rel, strlen(rel), &abs, err);
+
+	if (rc < 0)
+		return rc;
+	if (!abs)
+		return ap_err_set(err, AP_E_NOTFOUND, "cannot open folder '%s' under '%s': it is "
+		                  "not there", rel, root);
+	rc = ap_fsx_tree_open(abs, out, err);
+	free(abs);
+	return rc;
+}
+
+void ap_fsx_tree_close(struct ap_fsx_tree *t)
+{
+	if (!t)
+		return;
+	free(t->prel);
+	free(t->dir);
+	free(t);
+}
+
+/* Check the folders of rel[0..len) (once per folder in a row) and give
+ * *abs, the tree's folder joined with all of rel (malloc'd). */
+static int tree_path(struct ap_fsx_tree *t, const char *rel, size_t len, char **abs,
+                     struct ap_err *err)
+{
+	char *dir = NULL;
+	int rc;
+
+	*abs = NULL;
+	if (!(t->prel && strlen(t->prel) == len && strncmp(t->prel, rel, len) == 0)) {
+		rc = win_under(t->dir, rel, len, &dir, err);
+		if (rc < 0)
+			return rc;
+		if (!dir)
+			return ap_err_set(err, AP_E_NOTFOUND, "cannot write '%s' in '%s': its folder "
+			                  "'%.*s' is not there", rel, t->dir, (int)len, rel);
+		free(dir);
+		free(t->prel);
+		t->prel = ap_strndup(rel, len);
+		if (!t->prel)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	*abs = ap_fsx_path_join(t->dir, rel);
+	if (!*abs)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Something is at abs where a new what should go: a regular file is
+ * removed (as tar replaces it) and 1 returned, to try again; a reparse
+ * point is AP_E_UNSAFE, anything else AP_E_EXISTS. */
+static int tree_taken(struct ap_fsx_tree *t, const char *abs, const char *rel,
+                      const char *what, struct ap_err *err)
+{
+	struct ap_stat st;
+	int rc = ap_fsx_stat(abs, &st, err);
+
+	if (rc < 0)
+		return rc;
+	if (st.type == AP_FT_LINK)
+		return ap_err_set(err, AP_E_UNSAFE,
+		                  "'%s' under the root '%s' is a symlink: airpack does not follow "
+		                  "symlinks inside an install root",
+		                  rel, t->dir);
+	if (st.type == AP_FT_FILE) {
+		rc = ap_fsx_unlink(abs, err);
+		return rc < 0 ? rc : 1;
+	}
+	return ap_err_set(err, AP_E_EXISTS, "cannot create %s '%s' in '%s': something else with "
+	                  "that name exists", what, rel, t->dir);
+}
+
+int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
+                      struct ap_err *err)
+{
+	char *abs = NULL;
+	struct ap_stat st;
+	int rc;
+
+	(void)mode;
+	rc = tree_path(t, rel, win_dirlen(rel), &abs, err);
+	if (rc < 0)
+		return rc;
+	rc = ap_fsx_stat(abs, &st, err);
+	if (rc == 0 && st.type != AP_FT_DIR && st.type != AP_FT_NONE) {
+		rc = tree_taken(t, abs, rel, "folder", err);
+		if (rc == 1)
+			rc = 0;
+	}
+	if (rc == 0)
+		rc = ap_fsx_os_mkdir_one(abs, mode, err);
+	free(abs);
+	return rc;
+}
+
+int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, bool sync,
+                         struct ap_err *err)
+{
+	char *abs = NULL;
+	int rc = win_under(t->dir, rel, strlen(rel), &abs, err);
+
+	if (rc < 0)
+		return rc;
+	if (!abs)
+		return ap_err_set(err, AP_E_NOTFOUND, "folder '%s' in '%s' is not there", rel, t->dir);
+	if (mtime >= 0)
+		rc = ap_fsx_set_mtime(abs, mtime, err);
+	if (rc == 0 && sync)
+		rc = ap_fsx_fsync_dir(abs, err);
+	free(abs);
+	return rc;
+}
+
+int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
+                       struct ap_fsx_tree_file **out, struct ap_err *err)
+{
+	struct ap_fsx_tree_file *f = NULL;
+	char *abs = NULL;
+	wchar_t *w = NULL;
+	HANDLE h = INVALID_HANDLE_VALUE;
+	int rc;
+
+	(void)mode;
+	rc = tree_path(t, rel, win_dirlen(rel), &abs, err);
+	if (rc < 0)
+		return rc;
+	w = wpath(abs);
+	if (!w) {
+		rc = bad_path(err, abs);
+		goto out;
+	}
+	for (int tries = 0; rc == 0; tries++) {
+		DWORD e;
+
+		h = CreateFileW(w, GENERIC_WRITE, FILE_SHARE_READ, NULL, CREATE_NEW,
+		                FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+		if (h != INVALID_HANDLE_VALUE)
+			break;
+		e = GetLastError();
+		if ((e != ERROR_FILE_EXISTS && e != ERROR_ALREADY_EXISTS) || tries > 0) {
+			SetLastError(e);
+			rc = win_err(err, AP_E_IO, "cannot create '%s' in '%s'", rel, t->dir);
+			break;
+		}
+		rc = tree_taken(t, abs, rel, "file", err);
+		if (rc == 1)
+			rc = 0;
+	}
+	if (rc < 0)
+		goto out;
+	f = calloc(1, sizeof(*f));
+	if (f)
+		f->rel = ap_strdup(rel);
+	if (!f || !f->rel) {
+		free(f);
+		f = NULL;
+		CloseHandle(h);
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory creating '%s'", rel);
+		goto out;
+	}
+	f->t = t;
+	f->h = h;
+	*out = f;
+out:
+	free(w);
+	free(abs);
+	return rc;
+}
+
+int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uint64_t off,
+                      struct ap_err *err)
+{
+	const char *p = buf;
+	LARGE_INTEGER at;
+
+	if (off > (uint64_t)INT64_MAX - n)
+		return ap_err_set(err, AP_E_IO, "cannot write '%s' in '%s': offset too large",
+		                  f->rel, f->t->dir);
+	at.QuadPart = (LONGLONG)off;
+	if (!SetFilePointerEx(f->h, at, NULL, FILE_BEGIN))
+		return win_err(err, AP_E_IO, "cannot write '%s' in '%s'", f->rel, f->t->dir);
+	while (n > 0) {
+		DWORD chunk = n > (1u << 30) ? (1u << 30) : (DWORD)n;
+		DWORD w = 0;
+
+		if (!WriteFile(f->h, p, chunk, &w, NULL) || w == 0)
+			return win_err(err, AP_E_IO, "cannot write '%s' in '%s'", f->rel, f->t->dir);
+		p += w;
+		n -= w;
+		off += w;
+	}
+	if (off > f->end)
+		f->end = off;
+	return 0;
+}
+
+int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time, int64_t sec,
+                       long nsec, bool sync, struct ap_err *err)
+{
+	int rc = 0;
+
+	if (size > f->end) {
+		LARGE_INTEGER at;
+
+		at.QuadPart = (LONGLONG)size;
+		if (!SetFilePointerEx(f->h, at, NULL, FILE_BEGIN) || !SetEndOfFile(f->h))
+			rc = win_err(err, AP_E_IO, "cannot size '%s' in '%s'", f->rel, f->t->dir);
+	}
+	if (rc == 0 && set_time) {
+		int64_t ticks = sec * 10000000 + nsec / 100 + EPOCH_DIFF;
+		FILETIME ft;
+
+		ft.dwLowDateTime = (DWORD)(ticks & 0xffffffff);
+		ft.dwHighDateTime = (DWORD)((uint64_t)ticks >> 32);
+		if (!SetFileTime(f->h, NULL, &ft, &ft))
+			rc = win_err(err, AP_E_IO, "cannot set the time of '%s' in '%s'", f->rel,
+			             f->t->dir);
+	}
+	if (rc == 0 && sync && !FlushFileBuffers(f->h))
+		rc = win_err(err, AP_E_IO, "cannot fsync '%s' in '%s'", f->rel, f->t->dir);
+	CloseHandle(f->h);
+	free(f->rel);
+	free(f);
+	return rc;
+}
+
+void ap_fsx_tree_abort(struct ap_fsx_tree_file *f)
+{
+	if (!f)
+		return;
+	CloseHandle(f->h);
+	free(f->rel);
+	free(f);
 }

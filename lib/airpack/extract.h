@@ -56,6 +56,9 @@ struct ap_extract_expect {
 	bool windows_names;      /* refuse names unsafe for Windows and names Windows
 	                            sees as the same (airpack/winname.h): AP_E_UNSAFE
 	                            "unsafe name for Windows", naming the entry */
+	const char *dest_root;   /* set: dest_dir is relative to this folder and
+	                            none of its components is followed when it is
+	                            a symlink (ap_fsx_tree_open_under) */
 	bool defer_sync;         /* files and folders are not fsynced one by one:
 	                            each file's writeback is started when it is
 	                            written (ap_fsx_writeback_start) and the caller

@@ -286,21 +286,55 @@ bool ap_fsx_path_is_abs(const char *path);
  * the working folder part come back as '/'. */
 int ap_fsx_abspath(const char *path, char **out, struct ap_err *err);
 
-/* Switching the process's working folder to a folder and back, for code
- * that must address files by relative name (libarchive's disk writer
- * refuses absolute names).  The working folder is process-wide: use from
- * one thread only, and leave before calling out to code that expects the
- * caller's folder. */
-struct ap_fsx_cwd;
-/* Open dir (which must exist: AP_E_NOTFOUND otherwise) and remember the
- * current working folder; the working folder does not change yet. */
-int ap_fsx_cwd_open(const char *dir, struct ap_fsx_cwd **out, struct ap_err *err);
-/* Make dir the working folder. */
-int ap_fsx_cwd_enter(struct ap_fsx_cwd *c, struct ap_err *err);
-/* Make the remembered folder the working folder again. */
-int ap_fsx_cwd_leave(struct ap_fsx_cwd *c, struct ap_err *err);
-/* Release c; the working folder stays where it is.  NULL is a no-op. */
-void ap_fsx_cwd_close(struct ap_fsx_cwd *c);
+/* Writing a new tree of files inside a folder (what extraction does),
+ * relative to that folder's handle, never through a symlink and never by
+ * the process's working folder.  POSIX holds the folder's fd and creates
+ * each entry with mkdirat / openat(O_CREAT|O_EXCL|O_NOFOLLOW) relative to
+ * its parent's fd (reached with openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS
+ * where the kernel has it, else openat O_NOFOLLOW per component; the last
+ * parent's fd is kept, so files of one folder cost one open each); Windows
+ * joins the paths and refuses reparse points.  rel is relative and
+ * '/'-separated with no '.', '..' or empty components (the caller cleans
+ * names).  A symlink met anywhere is AP_E_UNSAFE naming it, never followed
+ * nor replaced; errors name rel and the folder.  Single-threaded per tree. */
+struct ap_fsx_tree;
+/* Open the existing folder dir (missing: AP_E_NOTFOUND naming it). */
+int ap_fsx_tree_open(const char *dir, struct ap_fsx_tree **out, struct ap_err *err);
+/* Open the existing folder root/rel, as the *_under functions reach it:
+ * root as given, no component of rel followed when it is a symlink
+ * (AP_E_UNSAFE naming it); missing is AP_E_NOTFOUND. */
+int ap_fsx_tree_open_under(const char *root, const char *rel, struct ap_fsx_tree **out,
+                           struct ap_err *err);
+/* Make folder rel (its parent must exist) with exactly mode; an existing
+ * folder is accepted and gets mode, a regular file there is replaced (as
+ * tar does), anything else there is AP_E_EXISTS. */
+int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
+                      struct ap_err *err);
+/* After the last entry: set folder rel's times to mtime (mtime < 0: leave
+ * them) and, with sync, fsync it ("" is the tree's folder itself). */
+int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, bool sync,
+                         struct ap_err *err);
+/* Release t (NULL is a no-op). */
+void ap_fsx_tree_close(struct ap_fsx_tree *t);
+
+/* A new file of a tree, open for writing. */
+struct ap_fsx_tree_file;
+/* Create the new file rel (its parent must exist) with exactly mode, by
+ * O_EXCL: a regular file already there is removed first (as tar does), a
+ * symlink is AP_E_UNSAFE, anything else (a folder) AP_E_EXISTS. */
+int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
+                       struct ap_fsx_tree_file **out, struct ap_err *err);
+/* Write n bytes at offset off (offsets may skip ahead: a hole). */
+int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uint64_t off,
+                      struct ap_err *err);
+/* Finish the file: size it to size bytes when shorter (a trailing hole),
+ * set its access and modification times to sec.nsec when set_time, then
+ * with sync fsync it, else start its writeback (ap_fsx_writeback_start;
+ * ap_fsx_sync_tree makes it durable later).  Releases f either way. */
+int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time, int64_t sec,
+                       long nsec, bool sync, struct ap_err *err);
+/* Close f without finishing it (the partial file stays); NULL is a no-op. */
+void ap_fsx_tree_abort(struct ap_fsx_tree_file *f);
 
 /* A stream that collects what is written to it, read back whole by
  * ap_fsx_memstream_take: what POSIX open_memstream does, which Windows'

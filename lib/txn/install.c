@@ -818,7 +818,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	}
 	rc = txn_check_space(&s, err);
 	if (rc == 0)
-		rc = ap_fsx_mkdir_p(s.stage_abs, 0755, err);
+		rc = ap_fsx_mkdirs_noted(p->root, s.stage_rel, NULL, NULL, err);
 	if (rc == 0)
 		txn_stop_point("stage");
 	if (rc < 0)

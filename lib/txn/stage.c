@@ -196,13 +196,16 @@ static int stage_copy(struct inst *s, const struct ap_component *c, const char *
 
 	if (!dst)
 		return txn_nomem(err, "staging");
-	dir = ap_fsx_path_dirname(dst);
+	rel = ap_fsx_path_join(s->stage_rel, dest);
+	dir = rel ? ap_fsx_path_dirname(rel) : NULL;
+	free(rel);
 	rel = ap_fsx_path_join(s->m->prefix, dest);
 	if (!dir || !rel) {
 		rc = txn_nomem(err, "staging");
 		goto out;
 	}
-	rc = ap_fsx_mkdir_p(dir, 0755, err);
+	/* The file's folder, made under the root through no symlink. */
+	rc = ap_fsx_mkdirs_noted(s->p->root, dir, NULL, NULL, err);
 	if (rc == 0 && movable)
 		rc = stage_move(s, c, src, dst, &moved, err);
 	if (rc == 0 && moved) {
@@ -269,10 +272,11 @@ int txn_stage_component(struct inst *s, const struct ap_component *c, const char
 		return stage_copy(s, c, src, movable, err);
 	s->cur = c;
 	s->cur_to = c->to ? c->to : "";
-	dest = txn_join(s->stage_abs, s->cur_to);
+	/* Under the root, through no symlink planted there since the plan. */
+	dest = txn_join(s->stage_rel, s->cur_to);
 	if (!dest)
 		return txn_nomem(err, "staging");
-	rc = ap_fsx_mkdir_p(dest, 0755, err);
+	rc = ap_fsx_mkdirs_noted(s->p->root, dest, NULL, NULL, err);
 	if (rc == 0) {
 		struct ap_extract_expect x = {0};
 
@@ -286,6 +290,7 @@ int txn_stage_component(struct inst *s, const struct ap_component *c, const char
 		x.max_expanded = legacy_cap(c);
 		x.changed = "payload changed after it was verified";
 		x.spool_dir = s->stage_abs;
+		x.dest_root = s->p->root;
 		x.windows_names = ap_manifest_for_windows(s->m);
 		x.defer_sync = true; /* the whole stage is synced once: txn_finish_stage */
 		rc = ap_extract_checked(src, dest, s->o->mtime, &x, extract_cb, s, err);

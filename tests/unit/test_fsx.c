@@ -894,6 +894,34 @@ static void test_under(const char *how)
 	is_str(made, "a/c;a/c/d;", "%s: and notes exactly the ones it made", how);
 	free(made);
 
+	{
+		struct ap_fsx_tree *t = NULL;
+		struct ap_fsx_tree_file *f = NULL;
+
+		rc = ap_fsx_tree_open(root, &t, &err);
+		is_int(rc, 0, "%s: a tree on the root: %s", how, err.msg);
+		if (rc == 0) {
+			is_int(ap_fsx_tree_create(t, "a/lnk/g", 0644, &f, &err), AP_E_UNSAFE,
+			       "%s: tree: a file in a symlinked folder is refused", how);
+			contains(err.msg, "'a/lnk' under the root", "%s: naming the link", how);
+			is_int(ap_fsx_tree_mkdir(t, "a/lnk/x", 0755, &err), AP_E_UNSAFE,
+			       "%s: tree: so is a folder in it", how);
+			is_int(ap_fsx_tree_mkdir(t, "a/lnk", 0755, &err), AP_E_UNSAFE,
+			       "%s: tree: a symlink to a folder is not taken as the folder", how);
+			contains(err.msg, "'a/lnk' under the root", "%s: naming it", how);
+			is_int(ap_fsx_tree_create(t, "l", 0644, &f, &err), AP_E_UNSAFE,
+			       "%s: tree: a file is not created through a symlink", how);
+			is_int(ap_fsx_tree_dir_done(t, "a/lnk", 1, false, &err), AP_E_UNSAFE,
+			       "%s: tree: nor a folder's time set through one", how);
+			is_int(ap_fsx_tree_create(t, "a/b/new", 0644, &f, &err), 0,
+			       "%s: tree: a real folder takes a new file: %s", how, err.msg);
+			if (f)
+				ap_fsx_tree_finish(f, 0, false, 0, 0, false, &err);
+			ap_fsx_tree_close(t);
+		}
+		is_int(count_entries(out), 1, "%s: tree: nothing was made outside the root", how);
+	}
+
 	rc = ap_fsx_rm_rf_under(root, "l", &err);
 	is_int(rc, 0, "%s: rm_rf_under of a symlink removes the link: %s", how, err.msg);
 	rc = ap_fsx_unlink_under(root, "a/lnk", &err);

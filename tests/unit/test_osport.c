@@ -1,7 +1,7 @@
 /* test_osport.c - the OS layer's contracts (fsx and process) as the rest of
  * airpack relies on them, on POSIX and on Windows (run under wine in CI):
  * UTF-8 names, atomic replacement, file identity across renames, the
- * exchange fallback, links, absolute paths, the working-folder switch,
+ * exchange fallback, links, absolute paths, writing a tree relative to its folder,
  * locks, and running a program with awkward arguments and exit codes. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,30 +203,73 @@ static void test_paths(void)
 	}
 }
 
-static void test_cwd(void)
+/* A tree written relative to its folder's handle (what extraction uses):
+ * folders, a new file with a hole and a time, refusals naming the name. */
+static void test_tree(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	struct ap_fsx_cwd *c = NULL;
-	char *before = NULL, *after = NULL;
-	FILE *fp = NULL;
+	struct ap_fsx_tree *t = NULL;
+	struct ap_fsx_tree_file *f = NULL;
+	struct ap_stat st;
+	char *before = NULL, *after = NULL, *got = NULL;
+	size_t len = 0;
 
-	ap_fsx_mkdir_p(at("inside"), 0755, NULL);
+	ap_fsx_mkdir_p(at("tree"), 0755, NULL);
 	ap_fsx_abspath(".", &before, NULL);
-	is_int(ap_fsx_cwd_open(at("missing"), &c, &err), AP_E_NOTFOUND,
+	is_int(ap_fsx_tree_open(at("missing"), &t, &err), AP_E_NOTFOUND,
 	       "opening a missing folder is AP_E_NOTFOUND");
 	contains(err.msg, "missing", "and names it");
-	is_int(ap_fsx_cwd_open(at("inside"), &c, &err), 0, "open the folder (%s)", err.msg);
-	is_int(ap_fsx_cwd_enter(c, &err), 0, "enter it (%s)", err.msg);
-	if (ap_fsx_fopen("rel-" UNAME, "wb", &fp, &err) == 0) {
-		fputs("rel", fp);
-		fclose(fp);
+	if (ap_fsx_tree_open(at("tree"), &t, &err) != 0) {
+		ok(0, "open the tree's folder: %s", err.msg);
+		free(before);
+		return;
 	}
-	is_int(ap_fsx_cwd_leave(c, &err), 0, "leave it (%s)", err.msg);
-	ap_fsx_cwd_close(c);
-	ap_fsx_cwd_close(NULL);
+	is_int(ap_fsx_tree_mkdir(t, "d", 0755, &err), 0, "make a folder (%s)", err.msg);
+	is_int(ap_fsx_tree_mkdir(t, "d/" UNAME, 0700, &err), 0, "and one in it with a UTF-8 name");
+	is_int(ap_fsx_tree_mkdir(t, "d", 0755, &err), 0, "an existing folder is accepted");
+	is_int(ap_fsx_tree_create(t, "d/" UNAME "/f", 0755, &f, &err), 0, "create a file (%s)",
+	       err.msg);
+	if (f) {
+		is_int(ap_fsx_tree_write(f, "head", 4, 0, &err), 0, "write at 0");
+		is_int(ap_fsx_tree_write(f, "tail", 4, 8, &err), 0, "write past a hole");
+		is_int(ap_fsx_tree_finish(f, 16, true, 1000000000, 0, true, &err), 0,
+		       "finish it: sized, timed, synced (%s)", err.msg);
+	}
+	ap_fsx_read_file(at("tree/d/" UNAME "/f"), 1024, &got, &len, NULL);
+	ok(got && len == 16 && memcmp(got, "head\0\0\0\0tail\0\0\0\0", 16) == 0,
+	   "the file holds the bytes, the hole as zeros and the trailing hole");
+	free(got);
+	ap_fsx_stat(at("tree/d/" UNAME "/f"), &st, NULL);
+	ok(st.mtime == 1000000000, "and has the time");
+	ok(!ap_fsx_has_modes() || st.mode == 0755, "and the mode (where there are modes)");
+	ap_fsx_stat(at("tree/d/" UNAME), &st, NULL);
+	ok(!ap_fsx_has_modes() || st.mode == 0700, "the folder has its mode");
+	is_int(ap_fsx_tree_create(t, "d", 0644, &f, &err), AP_E_EXISTS,
+	       "a folder is not replaced by a file");
+	contains(err.msg, "'d'", "the error names it");
+	f = NULL;
+	is_int(ap_fsx_tree_create(t, "d/" UNAME "/f", 0644, &f, &err), 0,
+	       "an existing file is replaced, as tar does (%s)", err.msg);
+	if (f)
+		ap_fsx_tree_finish(f, 0, false, 0, 0, true, &err);
+	ap_fsx_stat(at("tree/d/" UNAME "/f"), &st, NULL);
+	ok(st.type == AP_FT_FILE && st.size == 0, "by the new one");
+	is_int(ap_fsx_tree_mkdir(t, "d/" UNAME "/f", 0755, &err), 0, "so is one made a folder");
+	ok(ap_fsx_is_dir(at("tree/d/" UNAME "/f")), "which is then a folder");
+	ok(ap_fsx_tree_create(t, "nothing/f", 0644, &f, &err) < 0,
+	   "a file whose folder is not there is refused");
+	contains(err.msg, "nothing", "naming the folder");
+	is_int(ap_fsx_tree_dir_done(t, "d", 1100000000, true, &err), 0, "set a folder's time (%s)",
+	       err.msg);
+	is_int(ap_fsx_tree_dir_done(t, "", -1, true, &err), 0, "sync the tree's folder (%s)",
+	       err.msg);
+	ap_fsx_stat(at("tree/d"), &st, NULL);
+	ok(st.mtime == 1100000000, "the folder has the time");
+	ap_fsx_tree_close(t);
+	ap_fsx_tree_close(NULL);
+	ap_fsx_tree_abort(NULL);
 	ap_fsx_abspath(".", &after, NULL);
-	is_str(after, before, "the working folder is back");
-	ok(ap_fsx_is_file(at("inside/rel-" UNAME)), "a relative name opened inside landed there");
+	is_str(after, before, "the working folder never changed");
 	free(before);
 	free(after);
 }
@@ -360,7 +403,7 @@ int main(int argc, char **argv)
 	test_rename_and_id();
 	test_links();
 	test_paths();
-	test_cwd();
+	test_tree();
 	test_lock();
 	test_process(AP_ARGV_TOOL);
 	test_streams();
