@@ -453,15 +453,9 @@ static int check_root_expiry(struct setup_opts *o, bool online, struct ap_err *e
 	return setup_expiry(o, o->fresh.root->expires, online, what, err);
 }
 
-int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_err *err)
+/* Options that cannot go together, refused before any work. */
+static int check_release_args(const struct setup_opts *o, int n, struct ap_err *err)
 {
-	struct ap_release *r = NULL;
-	struct ap_sign_trust *trust = NULL;
-	const char *src = NULL;
-	char *self = NULL;
-	int n = (o->bundle != NULL) + (o->from != NULL) + (o->manifest != NULL);
-	int rc;
-
 	if (n > 1)
 		return ap_err_set(err, AP_E_USAGE,
 				  "give only one of --bundle, --from and --manifest");
@@ -476,6 +470,95 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 					  "--mirror %s is an OCI registry: give --version V (or latest) "
 					  "and no --bundle, --from or --manifest",
 					  o->mirrors[i]);
+	return 0;
+}
+
+/* Open the release given by --bundle, --from or --manifest (n of them),
+ * else this setup's own (*self); *src names it.  A --version or --channel
+ * asked for pins it. */
+static int open_local_release(struct setup_opts *o, int n, char **self, const char **src,
+			      struct ap_release **out, struct ap_err *err)
+{
+	struct ap_release *r = NULL;
+	int rc;
+
+	if (o->version && strcmp(o->version, "latest") == 0)
+		return ap_err_set(err, AP_E_USAGE,
+				  "--version latest resolves through a mirror's index: add --mirror "
+				  "URL (and no --bundle, --from or --manifest)");
+	if (n == 1) {
+		*src = o->bundle ? o->bundle : o->from ? o->from : o->manifest;
+	} else if (setup_is_sfx(self)) {
+		*src = *self;
+		o->self = true;
+	} else {
+		return ap_err_set(err, AP_E_USAGE,
+				  "no release given: use --bundle FILE, --from DIR or --manifest "
+				  "FILE");
+	}
+	if (o->from && !ap_fsx_is_dir(o->from))
+		return ap_err_set(err, AP_E_NOTFOUND, "--from: offline folder '%s' does not exist",
+				  o->from);
+	rc = ap_release_open(*src, &r, err);
+	if (rc)
+		return rc;
+	/* Asking for a version pins it: another one is not installed. */
+	if (o->version && strcmp(o->version, r->manifest->version) != 0)
+		rc = ap_err_set(err, AP_E_STATE, "'%s' is %s %s, but --version %s was asked for",
+				*src, r->manifest->product, r->manifest->version, o->version);
+	else if (o->channel && (!r->manifest->channel || strcmp(o->channel, r->manifest->channel)))
+		rc = ap_err_set(err, AP_E_STATE, "'%s' is in channel '%s', but --channel %s was "
+				"asked for", *src, r->manifest->channel ? r->manifest->channel :
+				"(none)", o->channel);
+	if (rc) {
+		ap_release_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+/* No trusted key and no --insecure: say which key signed src and how to
+ * trust it (with the fingerprint of a key the release carries). */
+static int untrusted(const struct ap_release *r, const char *src, struct ap_err *err)
+{
+	const char *id = r->manifest->key_id;
+	struct ap_sign_key *k = NULL;
+	char fpr[AP_KEY_FPR_LEN];
+	int rc;
+
+	if (!r->embedded_pub)
+		return ap_err_set(err, AP_E_UNTRUSTED,
+				  "no trusted key to check '%s' (signed by key id %s): install its "
+				  "public key in %s, pass --trust KEY, or, for a setup that carries "
+				  "its key, --trust-key-id FINGERPRINT after comparing the key's "
+				  "fingerprint with the one published with the release",
+				  src, id ? id : "(not recorded)", AP_TRUST_DIR);
+	rc = ap_sign_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
+	if (rc)
+		return rc;
+	ap_sign_key_fingerprint(k, fpr);
+	ap_sign_key_free(k);
+	return ap_err_set(err, AP_E_UNTRUSTED,
+			  "no trusted key to check '%s' (signed by key id %s, key fingerprint "
+			  "%s): install its public key in %s, pass --trust KEY, or compare "
+			  "that fingerprint with the one published with the release and pass "
+			  "--trust-key-id FINGERPRINT",
+			  src, id ? id : "(not recorded)", fpr, AP_TRUST_DIR);
+}
+
+int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_err *err)
+{
+	struct ap_release *r = NULL;
+	struct ap_sign_trust *trust = NULL;
+	const char *src = NULL;
+	char *self = NULL;
+	int n = (o->bundle != NULL) + (o->from != NULL) + (o->manifest != NULL);
+	int rc;
+
+	rc = check_release_args(o, n, err);
+	if (rc)
+		return rc;
 	if (setup_mirror_tree(o)) {
 		rc = setup_load_root(o, NULL, err);
 		if (rc)
@@ -509,40 +592,9 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 		}
 		goto check;
 	}
-	if (o->version && strcmp(o->version, "latest") == 0)
-		return ap_err_set(err, AP_E_USAGE,
-				  "--version latest resolves through a mirror's index: add --mirror "
-				  "URL (and no --bundle, --from or --manifest)");
-	if (n == 1) {
-		src = o->bundle ? o->bundle : o->from ? o->from : o->manifest;
-	} else if (setup_is_sfx(&self)) {
-		src = self;
-		o->self = true;
-	} else {
-		return ap_err_set(err, AP_E_USAGE,
-				  "no release given: use --bundle FILE, --from DIR or --manifest "
-				  "FILE");
-	}
-	if (o->from && !ap_fsx_is_dir(o->from)) {
-		rc = ap_err_set(err, AP_E_NOTFOUND, "--from: offline folder '%s' does not exist",
-				o->from);
-		goto out;
-	}
-	rc = ap_release_open(src, &r, err);
+	rc = open_local_release(o, n, &self, &src, &r, err);
 	if (rc)
 		goto out;
-	/* Asking for a version pins it: another one is not installed. */
-	if (o->version && strcmp(o->version, r->manifest->version) != 0) {
-		rc = ap_err_set(err, AP_E_STATE, "'%s' is %s %s, but --version %s was asked for",
-				src, r->manifest->product, r->manifest->version, o->version);
-		goto out;
-	}
-	if (o->channel && (!r->manifest->channel || strcmp(o->channel, r->manifest->channel))) {
-		rc = ap_err_set(err, AP_E_STATE, "'%s' is in channel '%s', but --channel %s was "
-				"asked for", src, r->manifest->channel ? r->manifest->channel :
-				"(none)", o->channel);
-		goto out;
-	}
 	rc = setup_load_root(o, r, err);
 	if (rc)
 		goto out;
@@ -565,32 +617,8 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 	if (rc && !o->insecure)
 		goto out;
 check:
-	if (!trust && !o->insecure && r->embedded_pub) {
-		const char *id = r->manifest->key_id;
-		struct ap_sign_key *k = NULL;
-		char fpr[AP_KEY_FPR_LEN];
-
-		rc = ap_sign_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
-		if (rc)
-			goto out;
-		ap_sign_key_fingerprint(k, fpr);
-		ap_sign_key_free(k);
-		rc = ap_err_set(err, AP_E_UNTRUSTED,
-				"no trusted key to check '%s' (signed by key id %s, key fingerprint "
-				"%s): install its public key in %s, pass --trust KEY, or compare "
-				"that fingerprint with the one published with the release and pass "
-				"--trust-key-id FINGERPRINT",
-				src, id ? id : "(not recorded)", fpr, AP_TRUST_DIR);
-		goto out;
-	}
 	if (!trust && !o->insecure) {
-		const char *id = r->manifest->key_id;
-		rc = ap_err_set(err, AP_E_UNTRUSTED,
-				"no trusted key to check '%s' (signed by key id %s): install its "
-				"public key in %s, pass --trust KEY, or, for a setup that carries "
-				"its key, --trust-key-id FINGERPRINT after comparing the key's "
-				"fingerprint with the one published with the release",
-				src, id ? id : "(not recorded)", AP_TRUST_DIR);
+		rc = untrusted(r, src, err);
 		goto out;
 	}
 	rc = ap_release_check_sig(r, trust, o->insecure, err);

@@ -96,17 +96,13 @@ static bool skipped(const struct inst *s, const char *name)
 	return false;
 }
 
-static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_receipt **out,
-			 struct ap_err *err)
+/* The receipt's release fields and data folders. */
+static int receipt_head(struct inst *s, const char *manifest_sha, struct ap_receipt *r,
+			struct ap_err *err)
 {
 	const struct ap_manifest *m = s->m;
-	struct ap_strvec dirs = AP_STRVEC_INIT;
-	struct ap_receipt *r = ap_receipt_new();
-	size_t k = 0;
-	int rc = 0;
+	int rc;
 
-	if (!r)
-		return txn_nomem(err, "building the receipt");
 	r->product = ap_strdup(m->product);
 	r->version = ap_strdup(m->version);
 	r->channel = ap_strdup(m->channel);
@@ -116,32 +112,36 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	r->pinned_version = ap_strdup(s->o->pin);
 	if (s->fresh_note) {
 		r->freshness = ap_strdup(s->fresh_note);
-		if (!r->freshness) {
-			rc = txn_nomem(err, "building the receipt");
-			goto out;
-		}
+		if (!r->freshness)
+			return txn_nomem(err, "building the receipt");
 	}
 	if (!r->product || !r->version || !r->prefix || (m->channel && !r->channel) ||
-	    (m->key_id && !r->key_id) || (s->o->pin && !r->pinned_version)) {
-		rc = txn_nomem(err, "building the receipt");
-		goto out;
-	}
+	    (m->key_id && !r->key_id) || (s->o->pin && !r->pinned_version))
+		return txn_nomem(err, "building the receipt");
 	memcpy(r->manifest_sha256, manifest_sha, AP_SHA256_HEX);
 	r->installed_at = ap_fsx_now();
 	rc = dup_strv(m->data_dirs, m->n_data_dirs, &r->data_dirs, err);
 	if (rc < 0)
-		goto out;
+		return rc;
 	r->n_data_dirs = m->n_data_dirs;
 	if (s->created_data.n > 1)
 		qsort(s->created_data.v, s->created_data.n, sizeof(*s->created_data.v), txn_cmp_strp);
 	rc = dup_strv(s->created_data.v, s->created_data.n, &r->created_data_dirs, err);
 	if (rc < 0)
-		goto out;
+		return rc;
 	r->n_created_data_dirs = s->created_data.n;
 	r->has_created_data_dirs = true;
+	return 0;
+}
 
-	/* Folders: the prefix and the release's folders in it, those made
-	 * outside it now, and those an earlier install made outside it. */
+/* Folders: the prefix and the release's folders in it, those made outside
+ * it now, and those an earlier install made outside it; sorted, once. */
+static int receipt_dirs(struct inst *s, struct ap_receipt *r, struct ap_err *err)
+{
+	const struct ap_manifest *m = s->m;
+	struct ap_strvec dirs = AP_STRVEC_INIT;
+	int rc;
+
 	rc = txn_strvec_push(&dirs, m->prefix, err);
 	for (size_t i = 0; i < s->rel_dirs.n && rc == 0; i++) {
 		char *d = ap_fsx_path_join(m->prefix, s->rel_dirs.v[i]);
@@ -160,8 +160,10 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 			rc = txn_strvec_push(&dirs, s->old->dirs[i], err);
 		free(abs);
 	}
-	if (rc < 0)
-		goto out;
+	if (rc < 0) {
+		ap_strvec_release(&dirs);
+		return rc;
+	}
 	qsort(dirs.v, dirs.n, sizeof(*dirs.v), txn_cmp_strp);
 	r->dirs = dirs.v;
 	r->n_dirs = 0;
@@ -171,17 +173,20 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 		else
 			r->dirs[r->n_dirs++] = dirs.v[i];
 	}
-	dirs.v = NULL;
-	dirs.n = 0;
+	return 0;
+}
 
-	if (s->n_recs > 0) {
-		qsort(s->recs, s->n_recs, sizeof(*s->recs), cmp_rec);
-		r->files = calloc(s->n_recs, sizeof(*r->files));
-		if (!r->files) {
-			rc = txn_nomem(err, "building the receipt");
-			goto out;
-		}
-	}
+/* Every staged file once, sorted by path. */
+static int receipt_files(struct inst *s, struct ap_receipt *r, struct ap_err *err)
+{
+	size_t k = 0;
+
+	if (s->n_recs == 0)
+		return 0;
+	qsort(s->recs, s->n_recs, sizeof(*s->recs), cmp_rec);
+	r->files = calloc(s->n_recs, sizeof(*r->files));
+	if (!r->files)
+		return txn_nomem(err, "building the receipt");
 	for (size_t i = 0; i < s->n_recs; i++) {
 		struct ap_receipt_file *f;
 
@@ -191,28 +196,41 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 		r->n_files = k;
 		f->path = ap_strdup(s->recs[i].path);
 		f->component = ap_strdup(s->recs[i].component);
-		if (!f->path || !f->component) {
-			rc = txn_nomem(err, "building the receipt");
-			goto out;
-		}
+		if (!f->path || !f->component)
+			return txn_nomem(err, "building the receipt");
 		f->mode = s->recs[i].mode;
 		f->size = s->recs[i].size;
 		memcpy(f->sha256, s->recs[i].sha256, AP_SHA256_HEX);
 	}
+	return 0;
+}
+
+static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_receipt **out,
+			 struct ap_err *err)
+{
+	const struct ap_manifest *m = s->m;
+	struct ap_receipt *r = ap_receipt_new();
+	int rc;
+
+	if (!r)
+		return txn_nomem(err, "building the receipt");
+	rc = receipt_head(s, manifest_sha, r, err);
+	if (rc == 0)
+		rc = receipt_dirs(s, r, err);
+	if (rc == 0)
+		rc = receipt_files(s, r, err);
 	for (size_t i = 0; i < m->n_components && rc == 0; i++)
 		if (m->components[i].action == AP_ACTION_RUN &&
 		    !skipped(s, m->components[i].name))
 			rc = add_action(r, m, &m->components[i], err);
 	if (rc == 0)
 		rc = txn_services_record(r, m, err);
-	if (rc < 0)
-		goto out;
+	if (rc < 0) {
+		ap_receipt_free(r);
+		return rc;
+	}
 	*out = r;
-	r = NULL;
-out:
-	ap_strvec_release(&dirs);
-	ap_receipt_free(r);
-	return rc;
+	return 0;
 }
 
 /* Stage paths: ROOT/<parent>/.<name>.airpack-stage and -old. */
@@ -683,34 +701,247 @@ int ap_txn_install(const struct ap_txn_release *rel, const struct ap_txn_opts *o
 	return rc;
 }
 
+/* The checks before anything is written: the lock, the release against
+ * what is installed (*old, the caller's to free), freshness, the other
+ * products, the paths; *same when this exact release is installed. */
+static int install_prepare(struct inst *s, const struct ap_txn_release *rel, const char *msha,
+			   struct ap_receipt **old, bool *same, struct ap_err *err)
+{
+	const struct ap_manifest *m = rel->m;
+	struct ap_state *p = s->p;
+	const struct ap_txn_opts *o = s->o;
+	int rc = 0;
+
+	s->run = txn_run_where(p, o);
+	for (size_t i = 0; s->run == RUN_CHROOT && i < m->n_components; i++) {
+		if (m->components[i].action == AP_ACTION_RUN) {
+			rc = ap_process_can_run_in_root(p->aroot, err);
+			break;
+		}
+	}
+	/* The folders taking the lock created are this install's too. */
+	for (size_t i = 0; i < p->n_created && rc == 0; i++)
+		rc = txn_strvec_push(&s->created, p->created[i], err);
+	if (rc == 0)
+		rc = ap_state_lock_root(p, err);
+	if (rc == 0)
+		rc = check_other_prefixes(p, m, err);
+	if (rc == 0 && ap_state_has(p, "receipt.json")) {
+		rc = txn_load_receipt(p, old, err);
+		if (rc < 0)
+			return rc;
+		s->old = *old;
+		if (strcmp((*old)->prefix, m->prefix) != 0)
+			return ap_err_set(err, AP_E_STATE,
+					  "'%s' %s is installed in '%s', but %s installs to "
+					  "'%s': uninstall it first",
+					  m->product, (*old)->version, (*old)->prefix, m->version,
+					  m->prefix);
+		if (ap_manifest_version_cmp(m->version, (*old)->version) < 0 &&
+		    !o->allow_downgrade)
+			return ap_err_set(err, AP_E_STATE,
+					  "refusing to downgrade '%s' from %s to %s: use "
+					  "--allow-downgrade",
+					  m->product, (*old)->version, m->version);
+	}
+	if (rc < 0)
+		return rc;
+	/* Never below what this device accepted before, whatever is installed
+	 * now; under the root's lock, so no other install moves the record. */
+	rc = ap_freshness_check(p->root, rel->fresh, m->product, m->version, o->allow_downgrade, err);
+	if (rc < 0)
+		return rc;
+	s->fresh_note = rel->fresh ? rel->fresh->note : NULL;
+	s->insecure = rel->sig == NULL;
+	{
+		struct others os;
+
+		rc = txn_load_others(p->root, m->product, &os, err);
+		if (rc == 0)
+			rc = check_others(m, &os, err);
+		txn_others_release(&os);
+	}
+	if (rc == 0)
+		rc = note_created_data(s, err);
+	if (rc == 0)
+		rc = txn_inst_paths(s, p->root, m->prefix, err);
+	if (rc == 0)
+		rc = txn_clean_leftovers(s, err);
+	if (rc == 0)
+		rc = already_installed(s, msha, same, err);
+	return rc;
+}
+
+/* Stage the complete new tree beside the prefix (*had_prefix: the prefix
+ * exists, and what users keep in it was carried over) and build its
+ * receipt (*r, the caller's). */
+static int install_stage(struct inst *s, const struct ap_txn_release *rel, const char *msha,
+			 bool *had_prefix, struct ap_receipt **r, struct ap_err *err)
+{
+	const struct ap_manifest *m = rel->m;
+	struct ap_stat pst;
+	int rc = 0;
+
+	if (s->parent_rel[0])
+		rc = txn_mkdirs_noted(s, s->parent_rel, err);
+	/* Not through a symlinked folder (AP_E_UNSAFE naming it). */
+	if (rc == 0)
+		rc = ap_fsx_stat_under(s->p->root, m->prefix, &pst, err);
+	if (rc < 0)
+		return rc;
+	if (pst.type != AP_FT_NONE && pst.type != AP_FT_DIR)
+		return ap_err_set(err, AP_E_EXISTS,
+				  "cannot install '%s' to '%s': it exists and is not a folder",
+				  m->product, s->prefix_abs);
+	*had_prefix = pst.type == AP_FT_DIR;
+	rc = txn_check_space(s, err);
+	if (rc == 0)
+		rc = ap_fsx_mkdirs_noted(s->p->root, s->stage_rel, NULL, NULL, err);
+	if (rc < 0)
+		return rc;
+	txn_stop_point("stage");
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_component *c = &m->components[i];
+		char *src = NULL;
+		bool movable = false;
+
+		txn_emit_simple(s->o, AP_TXN_PH_STAGE, AP_TXN_V_OK, m->product, c->name, NULL,
+			    ap_manifest_action_name(c->action));
+		rc = rel->get_payload(rel->payload_ctx, c, &src, &movable, err);
+		if (rc == 0 && !src) {
+			/* An optional component nowhere to be had is left out. */
+			if (c->optional)
+				rc = txn_strvec_push(&s->skipped, c->name, err);
+			else
+				rc = ap_err_set(err, AP_E_NOTFOUND, "no payload for '%s'", c->name);
+		} else if (rc == 0) {
+			rc = txn_stage_component(s, c, src, movable, err);
+		}
+		free(src);
+		if (rc < 0) {
+			ap_err_prefix(err, "installing '%s'", c->name);
+			return rc;
+		}
+		if (i == 0)
+			txn_crash_point("stage");
+	}
+	rc = txn_walk(s->stage_abs, "", txn_collect_dirs_cb, &s->rel_dirs, err);
+	if (rc == 0 && s->rel_dirs.n > 1)
+		qsort(s->rel_dirs.v, s->rel_dirs.n, sizeof(*s->rel_dirs.v), txn_cmp_strp);
+	if (rc == 0)
+		rc = txn_check_overlaps(s, err);
+	if (rc == 0 && *had_prefix)
+		rc = txn_carry_dir(s, "", "", err);
+	if (rc == 0)
+		rc = txn_finish_stage(s, err);
+	if (rc == 0)
+		rc = build_receipt(s, msha, r, err);
+	return rc;
+}
+
+/* The new state files (".new"), then the journal that makes the switch
+ * recoverable. */
+static int install_journal(struct inst *s, const struct ap_txn_release *rel,
+			   const struct ap_receipt *r, struct ap_err *err)
+{
+	const struct ap_manifest *m = rel->m;
+	struct ap_state *p = s->p;
+	int64_t mtime = s->o->mtime;
+	struct ap_receipt_journal j;
+	struct ap_file_id stage_id;
+	char *json = NULL;
+	size_t json_len = 0;
+	int rc;
+
+	rc = r->n_pending > 0 ? txn_set_pending_marker(p, true, mtime, err) : 0;
+	if (rc == 0)
+		rc = txn_write_receipt(p, r, ".new", mtime, err);
+	if (rc == 0)
+		rc = txn_write_state_file(p, "manifest.json", ".new", rel->manifest_json, rel->mlen,
+				      mtime, err);
+	if (rc == 0 && rel->sig)
+		rc = txn_write_state_file(p, "manifest.json.sig", ".new", rel->sig, rel->siglen,
+				      mtime, err);
+	if (rc == 0)
+		rc = ap_fsx_file_id(s->stage_abs, &stage_id, err);
+	if (rc < 0)
+		return rc;
+	memset(&j, 0, sizeof(j));
+	j.stage_dev = stage_id.dev;
+	j.stage_ino = stage_id.ino;
+	j.product = m->product;
+	j.version = m->version;
+	j.prefix = m->prefix;
+	j.stage = s->stage_rel;
+	j.old = s->old_rel;
+	j.has_sig = rel->sig != NULL;
+	rc = ap_receipt_journal_emit(&j, &json, &json_len, err);
+	if (rc == 0)
+		rc = txn_write_state_file(p, "txn.json", NULL, json, json_len, -1, err);
+	free(json);
+	return rc;
+}
+
+/* After the switch: roll forward as recovery would, then the run actions
+ * (or their pending notes), the services, the state files' times. */
+static int install_finish(struct inst *s, const struct ap_txn_release *rel, struct ap_receipt *r,
+			  bool recovered, struct ap_txn_result *res, struct ap_err *err)
+{
+	const struct ap_manifest *m = rel->m;
+	const struct ap_txn_opts *o = s->o;
+	struct ap_state *p = s->p;
+	size_t n_ran = 0;
+	int rc;
+
+	rc = txn_recover(p, NULL, NULL, err);
+	if (rc == 0)
+		rc = ap_freshness_commit(p->root, rel->fresh, m->product, m->version, o->mtime, err);
+	if (rc < 0)
+		return rc;
+	if (s->run == RUN_PENDING) {
+		for (size_t i = 0; i < r->n_pending; i++)
+			txn_emit_simple(o, AP_TXN_PH_PENDING, AP_TXN_V_PENDING, m->product,
+				    r->pending[i].component, r->pending[i].program,
+				    o->no_run ? NULL
+					      : "image root: firstboot runs it on the device");
+	} else if (r->n_pending > 0) {
+		rc = txn_run_pending(p, r, o, s->run, &n_ran, err);
+	}
+	/* Services once every file is in place and the run actions (such as
+	 * a runtime the service needs) succeeded. */
+	if (rc == 0)
+		rc = txn_services_apply(p, s->old, r, o, err);
+	if (rc == 0 || rc == AP_E_RUN) {
+		struct ap_err e2 = AP_ERR_INIT;
+		int trc = fix_state_times(s, r, rc == 0 ? err : &e2);
+
+		if (trc == 0)
+			trc = txn_set_pending_marker(p, r->n_pending > 0, o->mtime,
+						 rc == 0 ? err : &e2);
+		if (rc == 0)
+			rc = trc;
+	}
+	if ((rc == 0 || rc == AP_E_RUN) && res)
+		fill_result(res, s, recovered, r, n_ran, false);
+	return rc;
+}
+
 int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 			  const struct ap_txn_opts *o, struct ap_txn_result *res,
 			  struct ap_err *err)
 {
 	static const struct ap_txn_opts defaults = AP_TXN_OPTS_INIT;
 	const struct ap_manifest *m = rel->m;
-	const char *manifest_json = rel->manifest_json;
-	size_t mlen = rel->mlen;
-	const unsigned char *sig = rel->sig;
-	size_t siglen = rel->siglen;
-	ap_txn_payload_fn get_payload = rel->get_payload;
-	void *payload_ctx = rel->payload_ctx;
-	struct ap_receipt_journal j;
 	struct ap_receipt *old = NULL, *r = NULL;
 	struct inst s;
 	char msha[AP_SHA256_HEX];
-	char *json = NULL;
-	size_t json_len = 0;
-	size_t n_ran = 0;
-	bool recovered = false, had_prefix = false, same = false;
-	struct ap_file_id stage_id;
+	bool recovered, had_prefix = false, same = false;
 	bool journaled = false, switched = false, stopped = false;
 	int rc;
 
 	if (!o)
 		o = &defaults;
 	memset(&s, 0, sizeof(s));
-	memset(&j, 0, sizeof(j));
 	rc = check_release(m, o, err);
 	if (rc < 0)
 		return rc;
@@ -723,70 +954,8 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	s.m = m;
 	s.o = o;
 	s.p = p;
-	ap_digest_hex(manifest_json, mlen, msha);
-	s.run = txn_run_where(p, o);
-	for (size_t i = 0; s.run == RUN_CHROOT && i < m->n_components; i++) {
-		if (m->components[i].action == AP_ACTION_RUN) {
-			rc = ap_process_can_run_in_root(p->aroot, err);
-			break;
-		}
-	}
-	if (rc < 0)
-		return rc;
-
-	/* The folders taking the lock created are this install's too. */
-	for (size_t i = 0; i < p->n_created && rc == 0; i++)
-		rc = txn_strvec_push(&s.created, p->created[i], err);
-	if (rc == 0)
-		rc = ap_state_lock_root(p, err);
-	if (rc == 0)
-		rc = check_other_prefixes(p, m, err);
-	if (rc < 0)
-		goto out;
-	if (ap_state_has(p, "receipt.json")) {
-		rc = txn_load_receipt(p, &old, err);
-		if (rc < 0)
-			goto out;
-		s.old = old;
-		if (strcmp(old->prefix, m->prefix) != 0) {
-			rc = ap_err_set(err, AP_E_STATE,
-					"'%s' %s is installed in '%s', but %s installs to "
-					"'%s': uninstall it first",
-					m->product, old->version, old->prefix, m->version,
-					m->prefix);
-			goto out;
-		}
-		if (ap_manifest_version_cmp(m->version, old->version) < 0 && !o->allow_downgrade) {
-			rc = ap_err_set(err, AP_E_STATE,
-					"refusing to downgrade '%s' from %s to %s: use "
-					"--allow-downgrade",
-					m->product, old->version, m->version);
-			goto out;
-		}
-	}
-	/* Never below what this device accepted before, whatever is installed
-	 * now; under the root's lock, so no other install moves the record. */
-	rc = ap_freshness_check(p->root, rel->fresh, m->product, m->version, o->allow_downgrade, err);
-	if (rc < 0)
-		goto out;
-	s.fresh_note = rel->fresh ? rel->fresh->note : NULL;
-	s.insecure = sig == NULL;
-	{
-		struct others os;
-
-		rc = txn_load_others(p->root, m->product, &os, err);
-		if (rc == 0)
-			rc = check_others(m, &os, err);
-		txn_others_release(&os);
-	}
-	if (rc == 0)
-		rc = note_created_data(&s, err);
-	if (rc == 0)
-		rc = txn_inst_paths(&s, p->root, m->prefix, err);
-	if (rc == 0)
-		rc = txn_clean_leftovers(&s, err);
-	if (rc == 0)
-		rc = already_installed(&s, msha, &same, err);
+	ap_digest_hex(rel->manifest_json, rel->mlen, msha);
+	rc = install_prepare(&s, rel, msha, &old, &same, err);
 	if (rc < 0)
 		goto out;
 	if (same) {
@@ -794,71 +963,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 			fill_result(res, &s, recovered, old, 0, true);
 		goto out;
 	}
-
-	/* Stage the complete new tree beside the prefix. */
-	if (s.parent_rel[0])
-		rc = txn_mkdirs_noted(&s, s.parent_rel, err);
-	if (rc < 0)
-		goto out;
-	{
-		struct ap_stat pst;
-
-		/* Not through a symlinked folder (AP_E_UNSAFE naming it). */
-		rc = ap_fsx_stat_under(p->root, m->prefix, &pst, err);
-		if (rc < 0)
-			goto out;
-		if (pst.type != AP_FT_NONE && pst.type != AP_FT_DIR) {
-			rc = ap_err_set(err, AP_E_EXISTS,
-					"cannot install '%s' to '%s': it exists and is not a "
-					"folder",
-					m->product, s.prefix_abs);
-			goto out;
-		}
-		had_prefix = pst.type == AP_FT_DIR;
-	}
-	rc = txn_check_space(&s, err);
-	if (rc == 0)
-		rc = ap_fsx_mkdirs_noted(p->root, s.stage_rel, NULL, NULL, err);
-	if (rc == 0)
-		txn_stop_point("stage");
-	if (rc < 0)
-		goto out;
-	for (size_t i = 0; i < m->n_components; i++) {
-		const struct ap_component *c = &m->components[i];
-		char *src = NULL;
-		bool movable = false;
-
-		txn_emit_simple(o, AP_TXN_PH_STAGE, AP_TXN_V_OK, m->product, c->name, NULL,
-			    ap_manifest_action_name(c->action));
-		rc = get_payload(payload_ctx, c, &src, &movable, err);
-		if (rc == 0 && !src) {
-			/* An optional component nowhere to be had is left out. */
-			if (c->optional)
-				rc = txn_strvec_push(&s.skipped, c->name, err);
-			else
-				rc = ap_err_set(err, AP_E_NOTFOUND, "no payload for '%s'", c->name);
-		} else if (rc == 0) {
-			rc = txn_stage_component(&s, c, src, movable, err);
-		}
-		free(src);
-		if (rc < 0) {
-			ap_err_prefix(err, "installing '%s'", c->name);
-			goto out;
-		}
-		if (i == 0)
-			txn_crash_point("stage");
-	}
-	rc = txn_walk(s.stage_abs, "", txn_collect_dirs_cb, &s.rel_dirs, err);
-	if (rc == 0 && s.rel_dirs.n > 1)
-		qsort(s.rel_dirs.v, s.rel_dirs.n, sizeof(*s.rel_dirs.v), txn_cmp_strp);
-	if (rc == 0)
-		rc = txn_check_overlaps(&s, err);
-	if (rc == 0 && had_prefix)
-		rc = txn_carry_dir(&s, "", "", err);
-	if (rc == 0)
-		rc = txn_finish_stage(&s, err);
-	if (rc == 0)
-		rc = build_receipt(&s, msha, &r, err);
+	rc = install_stage(&s, rel, msha, &had_prefix, &r, err);
 	if (rc < 0)
 		goto out;
 
@@ -868,33 +973,8 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	stopped = true;
 	if (rc == 0)
 		rc = check_old_in_use(&s, err);
-	if (rc < 0)
-		goto out;
-	/* New state files, then the journal that makes the switch recoverable. */
-	rc = r->n_pending > 0 ? txn_set_pending_marker(p, true, o->mtime, err) : 0;
 	if (rc == 0)
-		rc = txn_write_receipt(p, r, ".new", o->mtime, err);
-	if (rc == 0)
-		rc = txn_write_state_file(p, "manifest.json", ".new", manifest_json, mlen, o->mtime,
-				      err);
-	if (rc == 0 && sig)
-		rc = txn_write_state_file(p, "manifest.json.sig", ".new", sig, siglen, o->mtime,
-				      err);
-	if (rc == 0)
-		rc = ap_fsx_file_id(s.stage_abs, &stage_id, err);
-	if (rc < 0)
-		goto out;
-	j.stage_dev = stage_id.dev;
-	j.stage_ino = stage_id.ino;
-	j.product = m->product;
-	j.version = m->version;
-	j.prefix = m->prefix;
-	j.stage = s.stage_rel;
-	j.old = s.old_rel;
-	j.has_sig = sig != NULL;
-	rc = ap_receipt_journal_emit(&j, &json, &json_len, err);
-	if (rc == 0)
-		rc = txn_write_state_file(p, "txn.json", NULL, json, json_len, -1, err);
+		rc = install_journal(&s, rel, r, err);
 	if (rc < 0)
 		goto out;
 	journaled = true;
@@ -906,38 +986,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	switched = true;
 	txn_crash_point("after-exchange");
 	txn_emit_simple(o, AP_TXN_PH_SWITCH, AP_TXN_V_OK, m->product, NULL, m->prefix, m->version);
-	/* Roll forward: the same steps recovery takes. */
-	rc = txn_recover(p, NULL, NULL, err);
-	if (rc == 0)
-		rc = ap_freshness_commit(p->root, rel->fresh, m->product, m->version, o->mtime, err);
-	if (rc < 0)
-		goto out;
-
-	if (s.run == RUN_PENDING) {
-		for (size_t i = 0; i < r->n_pending; i++)
-			txn_emit_simple(o, AP_TXN_PH_PENDING, AP_TXN_V_PENDING, m->product,
-				    r->pending[i].component, r->pending[i].program,
-				    o->no_run ? NULL
-					      : "image root: firstboot runs it on the device");
-	} else if (r->n_pending > 0) {
-		rc = txn_run_pending(p, r, o, s.run, &n_ran, err);
-	}
-	/* Services once every file is in place and the run actions (such as
-	 * a runtime the service needs) succeeded. */
-	if (rc == 0)
-		rc = txn_services_apply(p, s.old, r, o, err);
-	if (rc == 0 || rc == AP_E_RUN) {
-		struct ap_err e2 = AP_ERR_INIT;
-		int trc = fix_state_times(&s, r, rc == 0 ? err : &e2);
-
-		if (trc == 0)
-			trc = txn_set_pending_marker(p, r->n_pending > 0, o->mtime,
-						 rc == 0 ? err : &e2);
-		if (rc == 0)
-			rc = trc;
-	}
-	if ((rc == 0 || rc == AP_E_RUN) && res)
-		fill_result(res, &s, recovered, r, n_ran, false);
+	rc = install_finish(&s, rel, r, recovered, res, err);
 out:
 	if (rc < 0 && rc != AP_E_RUN && !switched && p->lock >= 0) {
 		/* Undo: the old install was never touched. */
@@ -951,7 +1000,6 @@ out:
 		if (stopped)
 			txn_services_restart(p, s.old, o);
 	}
-	free(json);
 	ap_receipt_free(old);
 	ap_receipt_free(r);
 	txn_inst_release(&s);

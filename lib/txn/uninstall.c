@@ -174,6 +174,42 @@ static int purge_data(struct uninst *u, const struct ap_state *p, struct ap_err 
 	return rc;
 }
 
+/* Everything u->r installed, in the order a rerun can finish: a stage a
+ * killed install left, the services, the files, what is left in the
+ * prefix, the folders, the data (purge), then extra_paths. */
+static int remove_installed(struct uninst *u, struct ap_state *p, bool purge,
+			    const char *const *extra_paths, struct ap_err *err)
+{
+	const struct ap_receipt *r = u->r;
+	struct ap_stat pst;
+	struct inst side;
+	int rc;
+
+	/* A stage an install killed while staging left beside the prefix. */
+	memset(&side, 0, sizeof(side));
+	rc = txn_inst_paths(&side, p->root, r->prefix, err);
+	if (rc == 0)
+		rc = txn_clean_leftovers(&side, err);
+	txn_inst_release(&side);
+	if (rc < 0)
+		return rc;
+	/* Its services first: stopped, so their files can go. */
+	rc = txn_services_remove(p, r, u->o, err);
+	for (size_t i = 0; i < r->n_files && rc == 0; i++)
+		rc = remove_file(u, p->root, &r->files[i], err);
+	if (rc == 0)
+		rc = ap_fsx_stat_under(p->root, r->prefix, &pst, err);
+	if (rc == 0 && pst.type == AP_FT_DIR)
+		rc = txn_walk(p->root, r->prefix, left_cb, u, err);
+	if (rc == 0)
+		rc = remove_dirs(p->root, r, err);
+	if (rc == 0 && purge)
+		rc = purge_data(u, p, err);
+	for (size_t i = 0; extra_paths && extra_paths[i] && rc == 0; i++)
+		rc = remove_path(u, p->root, extra_paths[i], AP_TXN_V_REMOVED, err);
+	return rc;
+}
+
 int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purge,
 		     const char *const *extra_paths, struct ap_txn_uninstall_stats *stats,
 		     struct ap_err *err)
@@ -182,7 +218,6 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 	struct ap_receipt *r = NULL;
 	struct uninst u;
 	struct ap_state p;
-	struct ap_stat pst;
 	char *base = NULL, *marker_dir = NULL;
 	int rc;
 
@@ -211,32 +246,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 		goto out;
 	u.r = r;
 	u.st.was_installed = true;
-	{
-		/* A stage an install killed while staging left beside the prefix. */
-		struct inst side;
-
-		memset(&side, 0, sizeof(side));
-		rc = txn_inst_paths(&side, p.root, r->prefix, err);
-		if (rc == 0)
-			rc = txn_clean_leftovers(&side, err);
-		txn_inst_release(&side);
-		if (rc < 0)
-			goto out;
-	}
-	/* Its services first: stopped, so their files can go. */
-	rc = txn_services_remove(&p, r, o, err);
-	for (size_t i = 0; i < r->n_files && rc == 0; i++)
-		rc = remove_file(&u, p.root, &r->files[i], err);
-	if (rc == 0)
-		rc = ap_fsx_stat_under(p.root, r->prefix, &pst, err);
-	if (rc == 0 && pst.type == AP_FT_DIR)
-		rc = txn_walk(p.root, r->prefix, left_cb, &u, err);
-	if (rc == 0)
-		rc = remove_dirs(p.root, r, err);
-	if (rc == 0 && purge)
-		rc = purge_data(&u, &p, err);
-	for (size_t i = 0; extra_paths && extra_paths[i] && rc == 0; i++)
-		rc = remove_path(&u, p.root, extra_paths[i], AP_TXN_V_REMOVED, err);
+	rc = remove_installed(&u, &p, purge, extra_paths, err);
 	if (rc < 0)
 		goto out;
 	/* The state folder last, so an interrupted uninstall can be rerun. */
