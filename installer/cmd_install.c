@@ -96,6 +96,8 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 		       res->restart_required, res->product, res->new_version);
 }
 
+/* The install command's sequence (lock, pin, sources, transaction, report) in the order the man
+ * page gives; each step is a call. */
 int setup_install(struct setup_opts *o, bool repair, bool verbose)
 {
 	struct setup_src s;

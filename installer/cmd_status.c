@@ -93,6 +93,7 @@ static char *installed_path(const char *root, const char *prefix)
 	return path;
 }
 
+/* Prints the status report field by field in the documented order; long, but a flat list. */
 static void print_status(const struct setup_opts *o, const struct ap_receipt *r,
 			 const struct ap_manifest *m, const struct lc_provisioning *ps)
 {
@@ -242,6 +243,7 @@ static int print_sbom(const struct setup_opts *o, struct ap_receipt *r)
 	return rc ? setup_die(&err) : 0;
 }
 
+/* Option parsing and its rules only, one flat case per option: long, and clearer flat. */
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {

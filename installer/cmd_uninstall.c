@@ -14,6 +14,7 @@
 
 enum { OPT_PRODUCT = 2000, OPT_VERBOSE };
 
+/* Option parsing and its rules only, one flat case per option: long, and clearer flat. */
 int cmd_uninstall(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -112,6 +112,7 @@ static int add_list(const char **list, size_t *n, const char *cmd, const char *o
 	return 1;
 }
 
+/* The shared option switch: one flat case per option. */
 int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 {
 	switch (id) {
@@ -280,6 +281,8 @@ static int trust_key_id_check(const struct ap_sign_key *k, const char *given, st
 /* Trust: --trust, else the build's trust folder (when it exists and holds
  * keys), plus the setup's own key when --trust-key-id names it.  *out may
  * be NULL on success: nothing is trusted. */
+/* The trust sources in their documented precedence (--trust, trust folder, --trust-key-id), one
+ * flat path. */
 int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap_sign_trust **out,
 		     struct ap_err *err)
 {
@@ -547,6 +550,8 @@ static int untrusted(const struct ap_release *r, const char *src, struct ap_err 
 			  src, id ? id : "(not recorded)", fpr, AP_TRUST_DIR);
 }
 
+/* The release's trust decision (mirror, root of trust, keys) reads as one path through the
+ * documented precedence. */
 int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_err *err)
 {
 	struct ap_release *r = NULL;

@@ -171,6 +171,8 @@ static int check_index_rooted(struct setup_opts *o, const struct ap_fetch_opts *
 /* One try at one mirror: index.json and its signature, parsed and
  * checked.  AP_E_NOTFOUND/AP_E_FETCH on the index itself let the caller
  * try the next mirror. */
+/* One mirror's index: fetch, verify, parse, freshness; each failure decides whether the next
+ * mirror is tried. */
 static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
                      const struct ap_sign_trust *trust, struct setup_index *si, struct ap_err *err)
 {
@@ -365,6 +367,8 @@ static const char *name_manifest_sig_base(const char *version, char **name)
 	return *name ? *name : AP_BUNDLE_MANIFEST;
 }
 
+/* One try at one mirror's release (manifest, signature, payload list): each check decides
+ * whether the next mirror is tried. */
 static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
 		       const struct ap_sign_trust *trust, struct ap_release **out, struct ap_err *err)
 {
@@ -528,6 +532,8 @@ static int oci_open(const struct setup_opts *o, const char *mirror, struct ap_oc
 /* The tag --version names: V itself, or latest (the channel's tag with
  * --channel).  The tag only locates a release: the signed manifest it
  * points at must be that version, and in that channel. */
+/* One registry's release: tag, manifest, version and channel checks decide whether the next
+ * mirror is tried. */
 static int try_oci_release(struct setup_opts *o, const char *mirror,
 			   const struct ap_sign_trust *trust, struct ap_release **out,
 			   struct ap_err *err)

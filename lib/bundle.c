@@ -219,6 +219,7 @@ static la_ssize_t payload_write_cb(struct archive *a, void *ctx, const void *buf
 	return (la_ssize_t)len;
 }
 
+/* Sets up libarchive's writer option by option, each return checked: long, and clearer flat. */
 int ap_bundle_writer_open(FILE *out, enum ap_compress compress, int level, int64_t mtime,
                           size_t manifest_len, size_t sig_len, struct ap_bundle_writer **wp,
                           struct ap_err *err)
@@ -511,6 +512,7 @@ static int write_stored_member(struct ap_bundle_writer *w, const unsigned char *
 	return out_write(w, tr, sizeof(tr));
 }
 
+/* Manifest, signature and the reserved-room rewrite must happen in one order on one stream. */
 int ap_bundle_writer_finish(struct ap_bundle_writer *w, const void *manifest, size_t manifest_len,
                             const void *sig, size_t sig_len, struct ap_err *err)
 {

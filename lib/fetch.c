@@ -521,6 +521,7 @@ static int http_failure(struct ap_err *err, int code, const struct xfer *x)
 
 /* One attempt.  In file mode x->base bytes are already in the .partial and
  * are continued; the file is flushed, fsynced and closed before returning. */
+/* One libcurl attempt: setup, perform and the verdict share the handle and the partial file. */
 static enum xfer_outcome run_attempt(struct xfer *x, int *rc, struct ap_err *err)
 {
 	CURLcode cc;
@@ -715,6 +716,8 @@ static int check_partial(struct xfer *x, uint64_t size, const char *sha256, bool
 	return 0;
 }
 
+/* One transfer's whole life (partial file, resume, retries, mirrors): long because every step
+ * shares that state and one cleanup. */
 int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char *dest,
 		  uint64_t size, const char sha256[AP_SHA256_HEX],
 		  struct ap_fetch_result *res, struct ap_err *err)

@@ -240,6 +240,7 @@ static bool ends_with(const char *s, const char *x)
 	return a >= b && strcmp(s + a - b, x) == 0;
 }
 
+/* A format reader: the root-of-trust file field by field, each error naming its field. */
 int ap_freshness_load(const char *install_root, const char *trust, struct ap_freshness_root *fr,
 		  struct ap_err *err)
 {

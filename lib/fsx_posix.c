@@ -811,6 +811,8 @@ static const char *under_base(const char *rel)
 /* Open the folder root/rel[0..len) as *fd.  A component that is missing
  * or not a folder gives *fd = -1 and 0; one that is a symlink AP_E_UNSAFE
  * naming it. */
+/* The openat2 fast path and the O_NOFOLLOW walk that names the symlink share the fd handover;
+ * kept together. */
 static int beneath(int dfd, const char *root, const char *rel, size_t len, int *fd,
                    struct ap_err *err);
 

@@ -167,6 +167,8 @@ static char *history_path(const char *root)
 	return ap_fsx_path_join(root ? root : ap_fsx_default_root(), AP_HISTORY_PATH);
 }
 
+/* The line is built and written in one buffer and one write, so concurrent writers never
+ * interleave. */
 int ap_history_append(const char *root, const struct ap_history_event *ev, struct ap_err *err)
 {
 	struct ap_stat st;

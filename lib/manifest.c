@@ -713,6 +713,7 @@ static int check_service_names(const struct ap_manifest *m, struct ap_err *err)
 	return 0;
 }
 
+/* Validation of one component: one rule per field, each error naming it; long by design. */
 static int validate_component(const struct ap_manifest *m, size_t i, enum ap_manifest_kind kind,
                               struct ap_err *err)
 {

@@ -179,6 +179,8 @@ static bool same_origin(const struct ap_oci *c, const char *url)
 	return strncmp(url, c->origin, n) == 0 && (url[n] == '/' || url[n] == '\0');
 }
 
+/* One registry request: token auth, redirects without credentials, and the error body share the
+ * request state. */
 static int perform(struct ap_oci *c, struct req *q, struct ap_err *err)
 {
 	struct curl_slist *hd = NULL;
@@ -798,6 +800,7 @@ struct push_state {
 
 /* HEAD the blob; when missing, upload it in one PUT (POST for a session,
  * then PUT with ?digest=), hashing the bytes as they go. */
+/* HEAD, POST and PUT of one blob share the request, the hash and the upload location. */
 static int push_blob(struct push_state *ps, const char *what, const char *sha, uint64_t size,
 		     struct blob_src *src, struct ap_err *err)
 {
@@ -1016,6 +1019,7 @@ static int build_manifest(const struct ap_release *r, const struct ap_sigset *ex
 	return rc;
 }
 
+/* The push sequence (blobs, config, manifest, tags) in the order the OCI spec requires. */
 int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const *tags,
 		size_t n_tags, const struct ap_progress_ops *progress,
 		struct ap_oci_push_result *res, struct ap_err *err)

@@ -81,6 +81,8 @@ static void output_drain(int fd, struct ap_process_output *out)
 	}
 }
 
+/* One fork/exec: the child's side, the pipes and the wait share one set of fds and one
+ * cleanup, so they stay together. */
 static int spawn(const char *root, const char *program, char *const *args, size_t n_args,
                  const char *cwd, struct ap_process_output *out, int *exit_code,
                  struct ap_err *err)

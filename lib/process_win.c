@@ -197,6 +197,7 @@ static void output_add(struct ap_process_output *out, const char *buf, size_t n)
 	out->tail[out->len] = '\0';
 }
 
+/* One CreateProcess with its pipes and job object: the handles are shared by every exit. */
 static int run(const char *program, char *const *args, size_t n_args, const char *cwd,
                struct ap_process_output *out, int *exit_code, struct ap_err *err)
 {

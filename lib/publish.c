@@ -305,6 +305,8 @@ out:
  * then the signature is renamed into place, then the index.  A reader that
  * fetches the two between those renames sees a pair that does not verify
  * and retries (docs/mirrors.md); it never sees a torn file. */
+/* The index and its signature are written and renamed in one order readers rely on; kept
+ * together. */
 static int write_index(struct publish_state *ps, struct ap_err *err)
 {
 	const struct ap_manifest *m = ps->r->manifest;

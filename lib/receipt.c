@@ -255,6 +255,7 @@ static int print_spliced(const cJSON *root, const struct ap_receipt_file *const 
 	return rc;
 }
 
+/* A format writer: field by field in the documented order; long, but a flat list. */
 int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct ap_err *err)
 {
 	const struct ap_receipt_file **files = NULL;
@@ -646,6 +647,8 @@ static int parse_services(struct fields *rf, struct ap_receipt *r, struct ap_err
 	return 0;
 }
 
+/* A format parser: one checked field after another, each error naming its field; long by
+ * design. */
 int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, struct ap_err *err)
 {
 	static const char *const keys[] = { "format", "product", "version", "channel",

@@ -149,6 +149,8 @@ static int load_sigs(struct ap_release *r, const char *base, struct ap_err *err)
 	return rc;
 }
 
+/* Detects and opens each release form (bundle, setup, folder, manifest) in one documented
+ * order. */
 int ap_release_open(const char *path, struct ap_release **out, struct ap_err *err)
 {
 	struct ap_release *r;

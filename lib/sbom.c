@@ -170,6 +170,8 @@ static bool add_rel(cJSON *rels, const char *a, const char *type, const char *b)
 
 /* ---- SPDX 2.3 ---- */
 
+/* Writes the SPDX document field by field in the order the spec lists them; long, but a flat
+ * list. */
 static cJSON *spdx(const struct ap_manifest *m, const struct ap_sbom_files *files,
 		   const char *created, const char *digest)
 {
@@ -296,6 +298,8 @@ static cJSON *prop(const char *name, const char *value)
 	return o;
 }
 
+/* Writes the CycloneDX document field by field in the order the spec lists them; long, but a
+ * flat list. */
 static cJSON *cdx(const struct ap_manifest *m, const struct ap_sbom_files *files,
 		  const char *created, const char *digest)
 {

@@ -190,6 +190,8 @@ static int add_url(struct ap_source_item *it, char *url, struct ap_err *err)
 	return 0;
 }
 
+/* Where one component comes from, in the documented order (offline folders, bundle, cache,
+ * mirrors, urls): one flat search. */
 static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 		     struct ap_source_plan *p, struct ap_source_item *it, struct ap_err *err)
 {

@@ -497,6 +497,7 @@ int ap_state_clean_new(const struct ap_state *st, struct ap_err *err)
 	return rc;
 }
 
+/* Recovery's decision table (switched or not, old tree left or not) reads best as one function. */
 int ap_state_recover(struct ap_state *st, ap_state_recover_fn fn, void *ctx, bool *recovered,
 		     struct ap_err *err)
 {

@@ -24,6 +24,7 @@ static char *public_name(const char *priv)
 	return p;
 }
 
+/* Option parsing and its rules only, one flat case per option: long, and clearer flat. */
 int cmd_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -153,6 +153,7 @@ static int run_publish(struct publish_opts *o, struct ap_err *err)
 	return 0;
 }
 
+/* Option parsing and its rules only, one flat case per option: long, and clearer flat. */
 int cmd_publish(int argc, char **argv)
 {
 	static const struct option opts[] = {

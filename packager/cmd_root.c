@@ -397,6 +397,7 @@ out:
 	return rc;
 }
 
+/* Option parsing and dispatch of the root subcommands only: long, and clearer flat. */
 int cmd_root(int argc, char **argv)
 {
 	static const struct option opts[] = {

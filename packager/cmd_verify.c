@@ -61,6 +61,7 @@ static void json_fail(const char *check, const struct ap_err *err)
 	ap_json_end(&j);
 }
 
+/* Option parsing and its rules only, one flat case per option: long, and clearer flat. */
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -282,6 +282,7 @@ static int check_part(const struct part *pt, int i, const char *keytext, size_t 
 	return 0;
 }
 
+/* A format parser: one key after another, each error naming its key; long by design. */
 static int parse(const char *in, struct ap_connstr *out, struct ap_err *err)
 {
 	struct part parts[CONNSTR_MAX_PARTS];

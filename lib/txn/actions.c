@@ -191,6 +191,8 @@ static void last_line(const char *output, char *buf, size_t size)
 /* Run r's pending actions in order, moving each to r->actions with its
  * result and rewriting the receipt after each so a kill never runs one
  * twice.  Stops at the first failure. */
+/* Each action's run and its receipt rewrite must stay in one loop, so a kill never runs an
+ * action twice. */
 int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct ap_txn_opts *o,
 		    enum run_where where, size_t *n_ran, struct ap_err *err)
 {

@@ -442,6 +442,8 @@ static bool old_has_dir(const struct inst *s, const char *rel)
 }
 
 /* Put the old tree's src (relative to the prefix) at dst in the stage. */
+/* One old-tree entry carried into the stage: the cases (release wins, kept beside, folder,
+ * file, link fallback) share one cleanup. */
 static int carry_entry(struct inst *s, const char *src, const char *dst, struct ap_err *err)
 {
 	struct ap_stat st, dt, sv;
