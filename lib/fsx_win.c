@@ -1777,13 +1777,15 @@ int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 	}
 	for (int tries = 0; rc == 0; tries++) {
 		DWORD e;
+		struct ap_stat st;
 
 		h = CreateFileW(w, GENERIC_WRITE, FILE_SHARE_READ, NULL, CREATE_NEW,
 		                FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
 		if (h != INVALID_HANDLE_VALUE)
 			break;
 		e = GetLastError();
-		if ((e != ERROR_FILE_EXISTS && e != ERROR_ALREADY_EXISTS) || tries > 0) {
+		/* A folder there may answer "access denied" rather than "exists". */
+		if (tries > 0 || ap_fsx_stat(abs, &st, NULL) != 0 || st.type == AP_FT_NONE) {
 			SetLastError(e);
 			rc = win_err(err, AP_E_IO, "cannot create '%s' in '%s'", rel, t->dir);
 			break;
