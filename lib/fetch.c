@@ -769,11 +769,17 @@ struct driver {
 	CURLM *m;
 	const struct ap_fetch_opts *o;
 	const struct ap_fetch_many_ops *ops;
-	size_t live; /* started and not yet reaped */
+	size_t live;  /* started and not yet reaped */
+	bool opened;  /* a file's body has come: the other slots may open */
+	bool stopped; /* a file marked stop_on_failure failed: start no more */
 };
 
 static void job_finish(struct driver *d, struct job *j, int rc)
 {
+	if (rc != 0 && j->pub->stop_on_failure)
+		d->stopped = true;
+	if (rc == 0)
+		d->opened = true;
 	j->pub->rc = rc;
 	j->pub->url = j->url;
 	j->pub->res = j->r;
@@ -1091,13 +1097,28 @@ int ap_fetch_many(const struct ap_fetch_opts *opts, struct ap_fetch_job *jobs, s
 	while (done < n) {
 		int64_t now;
 		long timeout = 1000;
+		size_t slots;
 		bool pending = false;
 		int running = 0;
 		CURLMsg *msg;
 		CURLMcode mc;
 
-		while (d.live < (size_t)parallel && next < n)
+		/* One file first, the others once a body has come: a mirror
+		 * that fails is not asked N times over.  After a failure that
+		 * ends the whole download, no more files start. */
+		for (size_t i = 0; i < next && !d.opened; i++)
+			if (js[i].state == JOB_ACTIVE && js[i].x.written > 0)
+				d.opened = true;
+		slots = d.opened ? (size_t)parallel : 1;
+		while (d.live < slots && next < n && !d.stopped)
 			job_start(&d, &js[next++]);
+		while (d.stopped && next < n) {
+			struct job *j = &js[next++];
+
+			d.live++;
+			ap_err_set(&j->pub->err, AP_E_FETCH, "not downloaded: another download failed");
+			job_finish(&d, j, AP_E_FETCH);
+		}
 		now = ap_fsx_monotonic_ms();
 		for (size_t i = 0; i < next; i++) {
 			if (js[i].state == JOB_WAIT && now >= js[i].wake_ms)
@@ -1144,8 +1165,16 @@ int ap_fetch_many(const struct ap_fetch_opts *opts, struct ap_fetch_job *jobs, s
 					timeout = (long)left;
 			}
 		}
-		if (pending || (d.live < (size_t)parallel && next < n) || done == n)
+		if (!d.opened)
+			for (size_t i = 0; i < next; i++)
+				if (js[i].state == JOB_ACTIVE && js[i].x.written > 0)
+					d.opened = true;
+		slots = d.opened ? (size_t)parallel : 1;
+		if (pending || (d.live < slots && next < n) || done == n)
 			continue;
+		/* until a body comes, wake now and then to open the other slots */
+		if (!d.opened && next < n && timeout > 50)
+			timeout = 50;
 		mc = curl_multi_poll(d.m, NULL, 0, (int)timeout, NULL);
 		if (mc != CURLM_OK) {
 			rc = ap_err_set(err, AP_E_FETCH, "downloading failed: %s",

@@ -80,7 +80,9 @@ int ap_fetch_file(const struct ap_fetch_opts *o, const char *url, const char *de
  * file has its own urls, tried in order: a file whose url fails (not
  * found, wrong bytes, retries used up) moves on to its next url, unless
  * writing here failed (AP_E_IO), which no other source helps.  At most
- * `parallel` files are in flight, each on its own connection. */
+ * `parallel` files are in flight, each on its own connection; one file
+ * goes first and the others start once a body has come (a file received
+ * bytes or finished), so a mirror that fails is asked once, not N times. */
 #define AP_FETCH_PARALLEL_DEFAULT 4
 #define AP_FETCH_PARALLEL_MAX 64
 
@@ -91,6 +93,9 @@ struct ap_fetch_job {
 	const char *dest;
 	uint64_t size;
 	const char *sha256;
+	bool stop_on_failure;        /* when this file fails, start no other (those
+					not started end with AP_E_FETCH, "not
+					downloaded"); those in flight finish */
 	/* out */
 	int rc;                      /* 0, or the last url's error code */
 	struct ap_err err;           /* the last url's error when rc != 0 */
