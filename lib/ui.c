@@ -7,7 +7,8 @@
 #include "airpack/fsx.h"
 #include "airpack/banned.h"
 
-#define BAR_WIDTH 28
+#define BAR_WIDTH 20
+#define LABEL_WIDTH 24 /* a bar line stays within 79 columns */
 #define REDRAW_MS 100
 
 static int64_t now_ms(void)
@@ -52,7 +53,8 @@ static void draw(struct ap_ui_progress *p)
 	memset(bar, '#', (size_t)fill);
 	memset(bar + fill, '.', (size_t)(BAR_WIDTH - fill));
 	bar[BAR_WIDTH] = '\0';
-	fprintf(stderr, "\r%-32.32s [%s] %3d%% %s / %s ", p->label, bar,
+	p->drawn = true;
+	fprintf(stderr, "\r%-*.*s [%s] %3d%% %s / %s ", LABEL_WIDTH, LABEL_WIDTH, p->label, bar,
 		p->total ? (int)(100.0 * (double)p->done / (double)p->total) : 100,
 		ap_ui_human_size(p->done, a, sizeof(a)), ap_ui_human_size(p->total, b, sizeof(b)));
 	fflush(stderr);
@@ -84,9 +86,12 @@ void ap_ui_progress_fetch_cb(void *ctx, uint64_t have, uint64_t total)
 
 void ap_ui_progress_end(struct ap_ui_progress *p)
 {
-	if (!p->enabled)
+	/* Only a bar drawn is erased: a line of blanks wider than the
+	 * terminal would move the cursor under other lines' feet. */
+	if (!p->enabled || !p->drawn)
 		return;
-	fprintf(stderr, "\r%*s\r", 32 + BAR_WIDTH + 40, "");
+	p->drawn = false;
+	fprintf(stderr, "\r%*s\r", 79, "");
 	fflush(stderr);
 }
 
@@ -101,7 +106,14 @@ void ap_ui_downloads_init(struct ap_ui_downloads *d, bool allow)
 {
 	memset(d, 0, sizeof(*d));
 	d->enabled = allow;
+#ifdef _WIN32
+	/* A Windows console shows the cursor movements only once virtual
+	 * terminal processing is turned on, which nothing here does: plain
+	 * lines there. */
+	d->tty = false;
+#else
 	d->tty = allow && ap_fsx_isatty(stderr);
+#endif
 	d->last_ms = now_ms();
 }
 

@@ -19,6 +19,7 @@ struct ap_ui_progress {
 	uint64_t total;
 	uint64_t done;
 	bool enabled;
+	bool drawn; /* a bar is on the terminal */
 	int64_t last_ms;
 	int64_t start_ms;
 };
