@@ -19,12 +19,17 @@
 #   many      airpack-setup install of a tar of many small files vs tar -xf && sync,
 #             and its uninstall vs rm -rf && sync; peak RSS at a tenth and all
 #             of the files
+#   parallel  airpack-setup install of N files from nginx capping each connection
+#             (limit_rate): --parallel 4 vs --parallel 1 vs curl over the files
+#             one after the other
 #   sfx       airpack build --sfx (a self-extracting setup) vs build -o
 #   rss       peak RSS (/usr/bin/time -v) for a small and a big payload
 #
 # Sizes (MiB) come from the environment: BENCH_BIG_MIB (1024), BENCH_GZ_MIB
 # (200), BENCH_SMALL_MIB (10), BENCH_TREE_FILES (3000), BENCH_TREE_MIB (48),
-# BENCH_MANY_FILES (25000 files of 512 bytes; BENCH_MANY_BYTES).
+# BENCH_MANY_FILES (25000 files of 512 bytes; BENCH_MANY_BYTES), BENCH_PAR_FILES
+# files of BENCH_PAR_MIB (8 of 32) at BENCH_PAR_RATE per connection (nginx
+# limit_rate, 32m).
 # --quick shrinks them (a smoke run of the harness, not a measurement).
 # Work files (about 5 GiB with the default sizes) go to a temp folder under
 # $TMPDIR (default /var/tmp), removed at the end.  The whole run is bounded
@@ -90,6 +95,9 @@ else
 	runs=${runs:-${BENCH_RUNS:-5}}
 fi
 many_bytes=${BENCH_MANY_BYTES:-512}
+par_files=${BENCH_PAR_FILES:-8}
+par_mib=${BENCH_PAR_MIB:-$([ "$quick" = 1 ] && echo 4 || echo 32)}
+par_rate=${BENCH_PAR_RATE:-32m}
 warmup=1
 
 builddir=$(cd "$builddir" 2>/dev/null && pwd) || {
@@ -474,6 +482,45 @@ if want download; then
 	row download "(context) curl -C - resuming from half" dl_curl_resume "curl -o full" dl_curl
 fi
 
+# ---- several downloads at once ---------------------------------------------
+
+if want parallel; then
+	section parallel "downloading $par_files files of ${par_mib} MiB, each connection capped at $par_rate/s"
+	mkdir -p par/pay par/www
+	{
+		printf '{ "format": "airpack/1", "product": "bench-par", "version": "1.0.0",\n'
+		printf '  "prefix": "opt/bench", "components": [\n'
+		for ((i = 1; i <= par_files; i++)); do
+			head -c "$((par_mib << 20))" /dev/urandom >"par/pay/f$i.bin"
+			ln -f "par/pay/f$i.bin" "par/www/f$i.bin"
+			printf '    { "name": "f%d", "file": "f%d.bin", "install": { "action": "copy" } }%s\n' \
+				"$i" "$i" "$([ "$i" -lt "$par_files" ] && echo ,)"
+		done
+		printf '] }\n'
+	} >par/src.json
+	layout par
+	cat par/pay/*.bin >/dev/null
+	nginx_start "$tmp/par/www" "
+		location /capped/ {
+			alias $tmp/par/www/;
+			limit_rate $par_rate;
+		}"
+	export PURL=$NGINX_URL/capped
+	for n in 4 1; do
+		measure "par_$n" "rm -rf r-par cache-par; sync" \
+			"\"\$S\" install --manifest par/monly/manifest.json --trust key.pub.pem \
+			 --mirror \"\$PURL\" --cache cache-par --root r-par --parallel $n --quiet"
+	done
+	measure par_curl "rm -rf dl-par; mkdir -p dl-par; sync" \
+		"for i in \$(seq $par_files); do curl -sf -o dl-par/f\$i.bin \"\$PURL/f\$i.bin\" || exit 1; done"
+	run_group
+	rm -rf r-par cache-par dl-par
+	nginx_stop
+	row parallel "install --parallel 4 ($par_files x ${par_mib} MiB)" par_4 "install --parallel 1" par_1
+	row parallel "install --parallel 4" par_4 "curl -o, one file after another" par_curl
+	row parallel "install --parallel 1" par_1 "curl -o, one file after another" par_curl
+fi
+
 # ---- install from an offline folder ---------------------------------------
 
 if want install; then
@@ -675,7 +722,7 @@ report() {
 	echo "- inputs are in the page cache; outputs are new files (a prepare step" \
 		"removes the last output and runs sync before each run)"
 	echo
-	for t in hash pack gzip download install extract many sfx; do
+	for t in hash pack gzip download parallel install extract many sfx; do
 		[ -s "$res/table.$t" ] || continue
 		echo "### $t (load average $(paste -sd' ' "$res/load.$t" | sed 's/ / -> /'))"
 		echo

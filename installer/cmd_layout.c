@@ -107,6 +107,7 @@ int setup_layout(const struct setup_opts *given, const char *dir, bool verify_on
 	int rc;
 
 	memset(&s, 0, sizeof(s));
+	memset(&ev, 0, sizeof(ev));
 	o = *given; /* the caller's options stay as they are */
 	ev.o = &o;
 	ev.bar = &bar;

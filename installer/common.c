@@ -1,4 +1,5 @@
 /* common.c - release sources, trust and planning shared by the commands. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,9 @@ const char setup_source_help[] =
 	"      --offline           never use the network\n"
 	"      --proxy URL         HTTP(S) proxy (default: the usual environment vars)\n"
 	"      --cacert FILE       extra CA certificates for HTTPS\n"
+	"      --parallel N        download up to N files at once, each on its own\n"
+	"                          connection (1-64, default 4; plan downloads\n"
+	"                          nothing and accepts it)\n"
 	"OCI registries (--mirror oci://HOST[:PORT]/REPO with --version V|latest):\n"
 	"      --registry-auth FILE  registry credentials, docker config.json style\n"
 	"                          (default ~/.docker/config.json when it exists)\n"
@@ -178,6 +182,21 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 	case OPT_CACERT:
 		o->cacert = arg;
 		return 1;
+	case OPT_PARALLEL: {
+		char *end = NULL;
+		long v;
+
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno != 0 || !end || end == arg || *end != '\0' || v < 1 ||
+		    v > AP_FETCH_PARALLEL_MAX) {
+			setup_usage_error(cmd, "--parallel: expected a number of files from 1 to %d, "
+					       "got '%s'", AP_FETCH_PARALLEL_MAX, arg);
+			return -1;
+		}
+		o->parallel = (int)v;
+		return 1;
+	}
 	case OPT_REGISTRY_AUTH:
 		o->registry_auth = arg;
 		return 1;
@@ -659,6 +678,14 @@ static void hash_progress(void *ctx, const char *label, uint64_t done, uint64_t 
 	ap_ui_progress_cb(s->bar, done);
 }
 
+static void download_cb(void *ctx, const struct ap_source_dl *dl)
+{
+	struct setup_src *s = ctx;
+
+	if (s->ev)
+		events_on_download(s->ev, dl);
+}
+
 static void check_cb(void *ctx, const struct ap_source_check *chk)
 {
 	struct setup_src *s = ctx;
@@ -725,6 +752,8 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 	s->so.offline = o->offline;
 	s->so.fetch = &s->fo;
 	s->so.on_hash = hash_progress;
+	s->so.on_download = download_cb;
+	s->so.parallel = o->parallel;
 	s->so.on_check = check_cb;
 	s->so.ctx = s;
 	return ap_source_plan(r, &s->so, plan, err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "airpack/fsx.h"
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
@@ -14,6 +15,8 @@ void events_on_check(void *ctx, const struct ap_source_check *chk)
 
 	if (ev->bar)
 		ap_ui_progress_end(ev->bar);
+	if (ev->dls_started)
+		ap_ui_downloads_clear(&ev->dls);
 	if (ev->o->json) {
 		struct ap_json j;
 		ap_json_begin(&j, stdout);
@@ -38,6 +41,82 @@ void events_on_check(void *ctx, const struct ap_source_check *chk)
 	else
 		printf("  %-10s %s: %s\n", chk->verdict, chk->c->name, chk->detail);
 	fflush(stdout);
+}
+
+#define JSON_PROGRESS_MS 1000
+
+/* The slot keeping file c's last progress event time (NULL: all taken). */
+static int64_t *json_last(struct events *ev, const void *c, bool reset)
+{
+	size_t free_i = AP_UI_DL_MAX;
+
+	for (size_t i = 0; i < AP_UI_DL_MAX; i++) {
+		if (ev->json_of[i] == c) {
+			if (reset)
+				ev->json_last_ms[i] = ap_fsx_monotonic_ms();
+			return &ev->json_last_ms[i];
+		}
+		if (!ev->json_of[i] && free_i == AP_UI_DL_MAX)
+			free_i = i;
+	}
+	if (free_i == AP_UI_DL_MAX)
+		return NULL;
+	ev->json_of[free_i] = c;
+	ev->json_last_ms[free_i] = ap_fsx_monotonic_ms();
+	return &ev->json_last_ms[free_i];
+}
+
+static void json_forget(struct events *ev, const void *c)
+{
+	for (size_t i = 0; i < AP_UI_DL_MAX; i++)
+		if (ev->json_of[i] == c)
+			ev->json_of[i] = NULL;
+}
+
+void events_on_download(void *ctx, const struct ap_source_dl *dl)
+{
+	static const char *const phases[] = { "start", "progress", "done" };
+	struct events *ev = ctx;
+
+	if (!ev->dls_started) {
+		ev->dls_started = true;
+		ap_ui_downloads_init(&ev->dls, !ev->o->quiet && !ev->o->json);
+	}
+	if (ev->o->json) {
+		struct ap_json j;
+
+		if (dl->phase == AP_SOURCE_DL_PROGRESS) {
+			int64_t *last = json_last(ev, dl->c, false);
+			int64_t t = ap_fsx_monotonic_ms();
+
+			if (!last || (t - *last < JSON_PROGRESS_MS && dl->have < dl->total))
+				return;
+			*last = t;
+		} else if (dl->phase == AP_SOURCE_DL_START) {
+			(void)json_last(ev, dl->c, true);
+		} else {
+			json_forget(ev, dl->c);
+		}
+		ap_json_begin(&j, stdout);
+		ap_json_str(&j, "event", "download");
+		ap_json_str(&j, "phase", phases[dl->phase]);
+		ap_json_str(&j, "component", dl->c->name);
+		ap_json_str(&j, "file", dl->c->file);
+		if (dl->url)
+			ap_json_str(&j, "url", dl->url);
+		ap_json_u64(&j, "bytes", dl->have);
+		ap_json_u64(&j, "size", dl->total);
+		if (dl->phase == AP_SOURCE_DL_DONE)
+			ap_json_bool(&j, "ok", dl->rc == 0);
+		ap_json_end(&j);
+		return;
+	}
+	if (ev->bar && dl->phase == AP_SOURCE_DL_START)
+		ap_ui_progress_end(ev->bar);
+	if (dl->phase == AP_SOURCE_DL_DONE)
+		ap_ui_downloads_done(&ev->dls, dl->c->name);
+	else
+		ap_ui_downloads_update(&ev->dls, dl->c->name, dl->have, dl->total);
 }
 
 void events_on_txn(void *ctx, const struct ap_txn_event *e)

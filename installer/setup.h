@@ -32,6 +32,7 @@ struct setup_opts {
 	bool offline;
 	const char *proxy;
 	const char *cacert;
+	int parallel;          /* --parallel N: files downloaded at once; 0: the default */
 	const char *registry_auth;   /* --registry-auth FILE (oci:// mirrors) */
 	bool insecure_registry;      /* --insecure-registry: oci:// over plain HTTP */
 	const char *root;
@@ -64,6 +65,7 @@ enum {
 	OPT_PROXY, OPT_CACERT, OPT_ROOT, OPT_JSON, OPT_QUIET, OPT_NO_RUN,
 	OPT_ALLOW_DOWNGRADE, OPT_PURGE, OPT_HELP, OPT_RUN_IN_ROOT, OPT_RUN_ON_HOST,
 	OPT_ROOTS, OPT_EXPIRED_OK, OPT_AT_TIME, OPT_REGISTRY_AUTH, OPT_INSECURE_REGISTRY,
+	OPT_PARALLEL,
 };
 
 /* The run-action options install and firstboot take; SETUP_RUN_HELP is
@@ -96,6 +98,7 @@ enum {
 	{ "offline", no_argument, NULL, OPT_OFFLINE },                             \
 	{ "proxy", required_argument, NULL, OPT_PROXY },                           \
 	{ "cacert", required_argument, NULL, OPT_CACERT },                         \
+	{ "parallel", required_argument, NULL, OPT_PARALLEL },                     \
 	{ "registry-auth", required_argument, NULL, OPT_REGISTRY_AUTH },           \
 	{ "insecure-registry", no_argument, NULL, OPT_INSECURE_REGISTRY },         \
 	{ "roots", required_argument, NULL, OPT_ROOTS },                           \

@@ -9,6 +9,7 @@
 #include "ap_config.h"
 #include "airpack/fetch.h"
 #include "airpack/fsx.h"
+#include "airpack/str.h"
 #include "airpack/testhook.h"
 #include "airpack/banned.h"
 
@@ -41,6 +42,8 @@ struct xfer {
 	CURL *h;
 	struct curl_slist *headers; /* o->header, when there is one */
 	const struct ap_fetch_opts *o;
+	const struct ap_fetch_many_ops *ops; /* ap_fetch_many's, or NULL */
+	size_t index;                        /* the file's index there */
 	const char *url;
 	bool is_http;
 	uint64_t limit; /* most bytes the result may hold */
@@ -414,7 +417,9 @@ static size_t on_write(char *data, size_t size, size_t n, void *ud)
 	}
 	x->have += len;
 	x->written += len;
-	if (x->fp && x->o->progress)
+	if (x->fp && x->ops && x->ops->on_progress)
+		x->ops->on_progress(x->ops->ctx, x->index, x->have, x->limit);
+	else if (x->fp && x->o->progress)
 		x->o->progress(x->o->progress_ctx, x->have, x->limit);
 	return len;
 }
@@ -519,14 +524,14 @@ static int http_failure(struct ap_err *err, int code, const struct xfer *x)
 			  x->reason[0] ? " " : "", x->reason);
 }
 
-/* One attempt.  In file mode x->base bytes are already in the .partial and
- * are continued; the file is flushed, fsynced and closed before returning. */
-/* One libcurl attempt: setup, perform and the verdict share the handle and the partial file. */
-static enum xfer_outcome run_attempt(struct xfer *x, int *rc, struct ap_err *err)
+/* The start of one attempt: reset what the last one decided and point the
+ * handle at x->url, from x->base when the .partial is continued.  The
+ * transfer itself is driven by curl_easy_perform (ap_fetch_mem) or by a
+ * multi handle (ap_fetch_many); attempt_end judges it either way. */
+static int attempt_begin(struct xfer *x, struct ap_err *err)
 {
 	CURLcode cc;
 	char range[32];
-	long code = 0;
 
 	x->decided = false;
 	x->discard = false;
@@ -553,12 +558,18 @@ static enum xfer_outcome run_attempt(struct xfer *x, int *rc, struct ap_err *err
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(x->h, CURLOPT_RESUME_FROM_LARGE,
 				      (curl_off_t)(x->is_http ? 0 : x->base));
-	if (cc != CURLE_OK) {
-		*rc = curl_failure(err, AP_E_FETCH, x, cc);
-		return OUT_FATAL;
-	}
+	if (cc != CURLE_OK)
+		return curl_failure(err, AP_E_FETCH, x, cc);
+	return 0;
+}
 
-	cc = curl_easy_perform(x->h);
+/* The end of one attempt that finished with cc.  In file mode x->base bytes
+ * were already in the .partial and were continued; the file is flushed,
+ * fsynced and closed before returning. */
+static enum xfer_outcome attempt_end(struct xfer *x, CURLcode cc, int *rc, struct ap_err *err)
+{
+	long code = 0;
+
 	if (cc == CURLE_OK && x->stop == STOP_NONE && !x->decided)
 		decide(x); /* an empty body */
 	if (cc == CURLE_OK && x->stop == STOP_NONE && x->discard)
@@ -616,6 +627,15 @@ static enum xfer_outcome run_attempt(struct xfer *x, int *rc, struct ap_err *err
 	}
 	*rc = curl_failure(err, AP_E_FETCH, x, cc);
 	return curl_transient(cc) ? OUT_TRANSIENT : OUT_FATAL;
+}
+
+/* One attempt on this thread (ap_fetch_mem). */
+static enum xfer_outcome run_attempt(struct xfer *x, int *rc, struct ap_err *err)
+{
+	*rc = attempt_begin(x, err);
+	if (*rc != 0)
+		return OUT_FATAL;
+	return attempt_end(x, curl_easy_perform(x->h), rc, err);
 }
 
 static int check_url(const char *url, struct ap_err *err)
@@ -716,163 +736,485 @@ static int check_partial(struct xfer *x, uint64_t size, const char *sha256, bool
 	return 0;
 }
 
-/* One transfer's whole life (partial file, resume, retries, mirrors): long because every step
- * shares that state and one cleanup. */
+/* ---- files: one state machine per file, all driven by one multi handle ----
+ *
+ * ap_fetch_file is ap_fetch_many with one file, so a single download and a
+ * parallel one share every step: the .partial looked at before each
+ * attempt, the hash kept while writing, the verdict before the rename, the
+ * retries and the move to the next url. */
+
+enum job_state {
+	JOB_QUEUED,  /* not started */
+	JOB_PREPARE, /* about to try (again): the .partial is looked at first */
+	JOB_ACTIVE,  /* its handle is in the multi handle */
+	JOB_WAIT,    /* backing off until wake_ms */
+	JOB_DONE,    /* pub->rc tells */
+};
+
+struct job {
+	struct xfer x;
+	struct ap_fetch_job *pub;
+	enum job_state state;
+	bool reaped;
+	size_t url; /* the one of pub->urls being tried */
+	char *partial;
+	int retries_left;
+	long delay;
+	bool restart_used;
+	int64_t wake_ms;
+	struct ap_fetch_result r;
+};
+
+struct driver {
+	CURLM *m;
+	const struct ap_fetch_opts *o;
+	const struct ap_fetch_many_ops *ops;
+	size_t live;  /* started and not yet reaped */
+	bool opened;  /* a file's body has come: the other slots may open */
+	bool stopped; /* a file marked stop_on_failure failed: start no more */
+};
+
+static void job_finish(struct driver *d, struct job *j, int rc)
+{
+	if (rc != 0 && j->pub->stop_on_failure)
+		d->stopped = true;
+	if (rc == 0)
+		d->opened = true;
+	j->pub->rc = rc;
+	j->pub->url = j->url;
+	j->pub->res = j->r;
+	j->state = JOB_DONE;
+	if (d->ops && d->ops->on_done)
+		d->ops->on_done(d->ops->ctx, j->x.index);
+}
+
+static void job_url_begin(struct driver *d, struct job *j);
+
+/* The url being tried failed with rc (j->pub->err says how): the next url,
+ * unless writing here failed (a full disk), which no other source helps. */
+static void job_url_failed(struct driver *d, struct job *j, int rc)
+{
+	if (d->ops && d->ops->on_url_failed)
+		d->ops->on_url_failed(d->ops->ctx, j->x.index, j->pub->urls[j->url], &j->pub->err);
+	if (rc == AP_E_IO || rc == AP_E_NOMEM || j->url + 1 >= j->pub->n_urls) {
+		job_finish(d, j, rc);
+		return;
+	}
+	j->url++;
+	job_url_begin(d, j);
+}
+
+static void job_url_begin(struct driver *d, struct job *j)
+{
+	const char *url = j->pub->urls[j->url];
+	int rc;
+
+	memset(&j->r, 0, sizeof(j->r));
+	j->retries_left = retries_of(d->o);
+	j->delay = first_delay_ms(d->o);
+	j->restart_used = false;
+	j->x.url = url;
+	rc = check_url(url, &j->pub->err);
+	if (rc != 0) {
+		job_url_failed(d, j, rc);
+		return;
+	}
+	j->x.is_http = url_is_http(url);
+	j->state = JOB_PREPARE;
+	if (d->ops && d->ops->on_start)
+		d->ops->on_start(d->ops->ctx, j->x.index, url);
+}
+
+static void job_commit(struct driver *d, struct job *j)
+{
+	int rc = ap_fsx_rename(j->partial, j->pub->dest, &j->pub->err);
+
+	if (rc != 0) {
+		job_finish(d, j, rc);
+		return;
+	}
+	ap_err_clear(&j->pub->err);
+	job_finish(d, j, 0);
+}
+
+/* Before each attempt: a complete .partial needs no network at all; a
+ * longer or wrong one goes; the bytes of one that is continued are hashed
+ * (once).  Then the transfer is handed to the multi handle. */
+static void job_prepare(struct driver *d, struct job *j)
+{
+	struct ap_err *err = &j->pub->err;
+	struct xfer *x = &j->x;
+	char actual[AP_SHA256_HEX];
+	uint64_t actual_size = 0;
+	struct ap_stat st;
+	CURLMcode mc;
+	bool match = false;
+	int rc;
+
+	rc = ap_fsx_stat(j->partial, &st, err);
+	if (rc != 0)
+		goto fail;
+	if (st.type != AP_FT_NONE && st.type != AP_FT_FILE) {
+		rc = ap_err_set(err, AP_E_IO, "'%s' is in the way: it is not a regular file",
+				j->partial);
+		goto fail;
+	}
+	x->base = st.type == AP_FT_FILE ? st.size : 0;
+	if (st.type == AP_FT_FILE && st.size >= j->pub->size) {
+		if (st.size == j->pub->size) {
+			rc = check_partial(x, j->pub->size, j->pub->sha256, &match, actual,
+					   &actual_size, err);
+			if (rc != 0)
+				goto fail;
+			if (match) {
+				job_commit(d, j);
+				return;
+			}
+		}
+		rc = ap_fsx_unlink(j->partial, err);
+		if (rc != 0)
+			goto fail;
+		j->r.restarted = true;
+		x->base = 0;
+	}
+	if (x->base > 0 && !(x->synced && x->hashed == x->base)) {
+		rc = hash_partial(x, err);
+		if (rc != 0)
+			goto fail;
+	}
+	j->r.attempts++;
+	x->attempt = j->r.attempts;
+	rc = attempt_begin(x, err);
+	if (rc != 0)
+		goto fail;
+	mc = curl_multi_add_handle(d->m, x->h);
+	if (mc != CURLM_OK) {
+		rc = ap_err_set(err, AP_E_FETCH, "downloading '%s' failed: %s", x->url,
+				curl_multi_strerror(mc));
+		goto fail;
+	}
+	j->state = JOB_ACTIVE;
+	return;
+fail:
+	job_url_failed(d, j, rc);
+}
+
+/* An attempt ended with cc: judge it and decide what comes next. */
+static void job_transfer_done(struct driver *d, struct job *j, CURLcode cc)
+{
+	struct ap_err *err = &j->pub->err;
+	struct xfer *x = &j->x;
+	char actual[AP_SHA256_HEX];
+	uint64_t actual_size = 0;
+	enum xfer_outcome outcome;
+	bool match = false;
+	bool continued;
+	int rc = 0;
+
+	(void)curl_multi_remove_handle(d->m, x->h);
+	outcome = attempt_end(x, cc, &rc, err);
+	j->r.bytes_received += x->written;
+	j->r.http_status = x->status;
+	if (x->resumed)
+		j->r.resumed = true;
+	if (x->restarted)
+		j->r.restarted = true;
+	continued = x->resumed || outcome == OUT_RANGE_END;
+	j->state = JOB_PREPARE;
+
+	switch (outcome) {
+	case OUT_DONE:
+	case OUT_RANGE_END:
+		rc = check_partial(x, j->pub->size, j->pub->sha256, &match, actual, &actual_size,
+				   err);
+		if (rc != 0)
+			break;
+		if (match) {
+			job_commit(d, j);
+			return;
+		}
+		rc = ap_fsx_unlink(j->partial, err);
+		if (rc != 0)
+			break;
+		if (continued && !j->restart_used) {
+			/* the old bytes were wrong: once more, from zero */
+			j->restart_used = true;
+			j->r.restarted = true;
+			return;
+		}
+		rc = ap_err_set(err, AP_E_DIGEST,
+				"sha256 mismatch for '%s': expected %s (%llu bytes), got %s "
+				"(%llu bytes)",
+				x->url, j->pub->sha256, (unsigned long long)j->pub->size, actual,
+				(unsigned long long)actual_size);
+		break;
+	case OUT_BADRANGE:
+		if (j->restart_used)
+			break;
+		rc = ap_fsx_unlink(j->partial, err);
+		if (rc != 0)
+			break;
+		j->restart_used = true;
+		j->r.restarted = true;
+		return;
+	case OUT_TRANSIENT:
+		if (j->retries_left <= 0)
+			break;
+		j->retries_left--;
+		j->wake_ms = ap_fsx_monotonic_ms() + j->delay;
+		if (j->delay < FETCH_MAX_DELAY_MS)
+			j->delay *= 2;
+		j->state = JOB_WAIT;
+		return;
+	case OUT_FATAL:
+		/* should this unlink fail, the next try still refuses the
+		 * leftover: it cannot hash to the expected value */
+		if (rc == AP_E_TOOBIG)
+			(void)ap_fsx_unlink(j->partial, NULL);
+		break;
+	}
+	job_url_failed(d, j, rc);
+}
+
+/* Start file j: its names, hash and handle, then its first url. */
+static void job_start(struct driver *d, struct job *j)
+{
+	struct ap_fetch_job *p = j->pub;
+	const char *url0 = p->n_urls ? p->urls[0] : NULL;
+	struct ap_err *err = &p->err;
+	int rc;
+
+	d->live++;
+	j->x.o = d->o;
+	j->x.ops = d->ops;
+	j->x.limit = p->size;
+	if (!url0) {
+		rc = ap_err_set(err, AP_E_USAGE, "downloading '%s': no url given",
+				p->dest ? p->dest : "(null)");
+		goto fail;
+	}
+	rc = check_url(url0, err);
+	if (rc != 0)
+		goto fail;
+	if (!p->dest || !*p->dest) {
+		rc = ap_err_set(err, AP_E_USAGE, "downloading '%s': no destination given", url0);
+		goto fail;
+	}
+	if (!p->sha256 || !ap_digest_is_hex(p->sha256)) {
+		rc = ap_err_set(err, AP_E_USAGE,
+				"downloading '%s': expected sha256 '%s' is not 64 hex digits", url0,
+				p->sha256 ? p->sha256 : "(null)");
+		goto fail;
+	}
+	j->partial = ap_strcat2(p->dest, ".partial");
+	j->x.hash = ap_digest_new();
+	if (!j->partial || !j->x.hash) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory downloading '%s'", url0);
+		goto fail;
+	}
+	j->x.partial = j->partial;
+	j->x.url = url0;
+	rc = open_handle(d->o, &j->x, err);
+	if (rc == 0 && curl_easy_setopt(j->x.h, CURLOPT_PRIVATE, (void *)j) != CURLE_OK)
+		rc = ap_err_set(err, AP_E_FETCH, "starting a download of '%s' failed", url0);
+	if (rc != 0)
+		goto fail;
+	job_url_begin(d, j);
+	return;
+fail:
+	job_finish(d, j, rc);
+}
+
+static void job_release(struct job *j)
+{
+	if (j->x.fp)
+		fclose(j->x.fp);
+	j->x.fp = NULL;
+	if (j->x.h)
+		curl_easy_cleanup(j->x.h);
+	j->x.h = NULL;
+	curl_slist_free_all(j->x.headers);
+	j->x.headers = NULL;
+	ap_digest_free(j->x.hash);
+	j->x.hash = NULL;
+	free(j->partial);
+	j->partial = NULL;
+}
+
+/* Done files give their slot (and handle) back. */
+static void reap(struct driver *d, struct job *js, size_t n, size_t *done)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (js[i].state != JOB_DONE || js[i].reaped)
+			continue;
+		js[i].reaped = true;
+		job_release(&js[i]);
+		d->live--;
+		(*done)++;
+	}
+}
+
+int ap_fetch_many(const struct ap_fetch_opts *opts, struct ap_fetch_job *jobs, size_t n,
+		  int parallel, const struct ap_fetch_many_ops *ops, struct ap_err *err)
+{
+	static const struct ap_fetch_opts defaults = AP_FETCH_OPTS_INIT;
+	struct driver d;
+	struct job *js;
+	size_t next = 0, done = 0;
+	int rc = 0;
+
+	if (parallel <= 0)
+		parallel = AP_FETCH_PARALLEL_DEFAULT;
+	if (parallel > AP_FETCH_PARALLEL_MAX)
+		parallel = AP_FETCH_PARALLEL_MAX;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].rc = AP_E_FETCH;
+		ap_err_clear(&jobs[i].err);
+		jobs[i].url = 0;
+		memset(&jobs[i].res, 0, sizeof(jobs[i].res));
+	}
+	js = calloc(n, sizeof(*js));
+	if (!js)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	memset(&d, 0, sizeof(d));
+	d.o = opts ? opts : &defaults;
+	d.ops = ops;
+	d.m = curl_multi_init();
+	if (!d.m) {
+		free(js);
+		return ap_err_set(err, AP_E_NOMEM, "starting the downloads failed");
+	}
+	/* One connection per file: a server or CDN that caps each connection's
+	 * rate is what several files at once are for, so no multiplexing. */
+	(void)curl_multi_setopt(d.m, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+	for (size_t i = 0; i < n; i++) {
+		js[i].pub = &jobs[i];
+		js[i].x.index = i;
+	}
+
+	while (done < n) {
+		int64_t now;
+		long timeout = 1000;
+		size_t slots;
+		bool pending = false;
+		int running = 0;
+		CURLMsg *msg;
+		CURLMcode mc;
+
+		/* One file first, the others once a body has come: a mirror
+		 * that fails is not asked N times over.  After a failure that
+		 * ends the whole download, no more files start. */
+		for (size_t i = 0; i < next && !d.opened; i++)
+			if (js[i].state == JOB_ACTIVE && js[i].x.written > 0)
+				d.opened = true;
+		slots = d.opened ? (size_t)parallel : 1;
+		while (d.live < slots && next < n && !d.stopped)
+			job_start(&d, &js[next++]);
+		while (d.stopped && next < n) {
+			struct job *j = &js[next++];
+
+			d.live++;
+			ap_err_set(&j->pub->err, AP_E_FETCH, "not downloaded: another download failed");
+			job_finish(&d, j, AP_E_FETCH);
+		}
+		now = ap_fsx_monotonic_ms();
+		for (size_t i = 0; i < next; i++) {
+			if (js[i].state == JOB_WAIT && now >= js[i].wake_ms)
+				js[i].state = JOB_PREPARE;
+			while (js[i].state == JOB_PREPARE)
+				job_prepare(&d, &js[i]);
+		}
+		reap(&d, js, n, &done);
+		if (done == n)
+			break;
+		mc = curl_multi_perform(d.m, &running);
+		if (mc != CURLM_OK) {
+			rc = ap_err_set(err, AP_E_FETCH, "downloading failed: %s",
+					curl_multi_strerror(mc));
+			break;
+		}
+		for (;;) {
+			int left = 0;
+			struct job *j = NULL;
+			char *priv = NULL;
+
+			msg = curl_multi_info_read(d.m, &left);
+			if (!msg)
+				break;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
+			    !priv)
+				continue;
+			j = (struct job *)(void *)priv;
+			job_transfer_done(&d, j, msg->data.result);
+		}
+		reap(&d, js, n, &done);
+		now = ap_fsx_monotonic_ms();
+		for (size_t i = 0; i < next; i++) {
+			if (js[i].state == JOB_PREPARE)
+				pending = true;
+			if (js[i].state == JOB_WAIT) {
+				int64_t left = js[i].wake_ms - now;
+
+				if (left < 0)
+					left = 0;
+				if (left < timeout)
+					timeout = (long)left;
+			}
+		}
+		if (!d.opened)
+			for (size_t i = 0; i < next; i++)
+				if (js[i].state == JOB_ACTIVE && js[i].x.written > 0)
+					d.opened = true;
+		slots = d.opened ? (size_t)parallel : 1;
+		if (pending || (d.live < slots && next < n) || done == n)
+			continue;
+		/* until a body comes, wake now and then to open the other slots */
+		if (!d.opened && next < n && timeout > 50)
+			timeout = 50;
+		mc = curl_multi_poll(d.m, NULL, 0, (int)timeout, NULL);
+		if (mc != CURLM_OK) {
+			rc = ap_err_set(err, AP_E_FETCH, "downloading failed: %s",
+					curl_multi_strerror(mc));
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (js[i].state == JOB_ACTIVE)
+			(void)curl_multi_remove_handle(d.m, js[i].x.h);
+		job_release(&js[i]);
+	}
+	curl_multi_cleanup(d.m);
+	free(js);
+	return rc;
+}
+
 int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char *dest,
 		  uint64_t size, const char sha256[AP_SHA256_HEX],
 		  struct ap_fetch_result *res, struct ap_err *err)
 {
-	static const struct ap_fetch_opts defaults = AP_FETCH_OPTS_INIT;
-	const struct ap_fetch_opts *o = opts ? opts : &defaults;
-	struct xfer x;
-	struct ap_fetch_result r = { 0, false, false, 0, 0 };
-	char actual[AP_SHA256_HEX];
-	uint64_t actual_size = 0;
-	char *partial = NULL;
-	int retries_left = retries_of(o);
-	long delay = first_delay_ms(o);
-	bool restart_used = false;
+	struct ap_fetch_job job;
+	const char *urls[1];
 	int rc;
 
-	memset(&x, 0, sizeof(x));
-	rc = check_url(url, err);
+	memset(&job, 0, sizeof(job));
+	urls[0] = url;
+	job.urls = urls;
+	job.n_urls = 1;
+	job.dest = dest;
+	job.size = size;
+	job.sha256 = sha256;
+	rc = ap_fetch_many(opts, &job, 1, 1, NULL, err);
 	if (rc != 0)
 		return rc;
-	if (!dest || !*dest)
-		return ap_err_set(err, AP_E_USAGE, "downloading '%s': no destination given", url);
-	if (!sha256 || !ap_digest_is_hex(sha256))
-		return ap_err_set(err, AP_E_USAGE,
-				  "downloading '%s': expected sha256 '%s' is not 64 hex digits", url,
-				  sha256 ? sha256 : "(null)");
-	partial = malloc(strlen(dest) + sizeof(".partial"));
-	if (!partial)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory downloading '%s'", url);
-	memcpy(partial, dest, strlen(dest));
-	memcpy(partial + strlen(dest), ".partial", sizeof(".partial"));
-
-	x.o = o;
-	x.url = url;
-	x.is_http = url_is_http(url);
-	x.limit = size;
-	x.partial = partial;
-	x.hash = ap_digest_new();
-	if (!x.hash) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory downloading '%s'", url);
-		goto out;
-	}
-	rc = open_handle(o, &x, err);
-	if (rc != 0)
-		goto out;
-
-	for (;;) {
-		struct ap_stat st;
-		enum xfer_outcome outcome;
-		bool match = false;
-		bool continued;
-
-		rc = ap_fsx_stat(partial, &st, err);
-		if (rc != 0)
-			goto out;
-		if (st.type != AP_FT_NONE && st.type != AP_FT_FILE) {
-			rc = ap_err_set(err, AP_E_IO, "'%s' is in the way: it is not a regular file",
-					partial);
-			goto out;
-		}
-		x.base = st.type == AP_FT_FILE ? st.size : 0;
-		if (st.type == AP_FT_FILE && st.size >= size) {
-			/* already complete?  Then no network at all */
-			if (st.size == size) {
-				rc = check_partial(&x, size, sha256, &match, actual, &actual_size,
-						   err);
-				if (rc != 0)
-					goto out;
-				if (match)
-					break;
-			}
-			rc = ap_fsx_unlink(partial, err);
-			if (rc != 0)
-				goto out;
-			r.restarted = true;
-			x.base = 0;
-		}
-		if (x.base > 0 && !(x.synced && x.hashed == x.base)) {
-			rc = hash_partial(&x, err);
-			if (rc != 0)
-				goto out;
-		}
-
-		r.attempts++;
-		x.attempt = r.attempts;
-		outcome = run_attempt(&x, &rc, err);
-		r.bytes_received += x.written;
-		r.http_status = x.status;
-		if (x.resumed)
-			r.resumed = true;
-		if (x.restarted)
-			r.restarted = true;
-		continued = x.resumed || outcome == OUT_RANGE_END;
-
-		switch (outcome) {
-		case OUT_DONE:
-		case OUT_RANGE_END:
-			rc = check_partial(&x, size, sha256, &match, actual, &actual_size, err);
-			if (rc != 0)
-				goto out;
-			if (match)
-				goto commit;
-			rc = ap_fsx_unlink(partial, err);
-			if (rc != 0)
-				goto out;
-			if (continued && !restart_used) {
-				/* the old bytes were wrong: once more, from zero */
-				restart_used = true;
-				r.restarted = true;
-				continue;
-			}
-			rc = ap_err_set(err, AP_E_DIGEST,
-					"sha256 mismatch for '%s': expected %s (%llu bytes), got %s "
-					"(%llu bytes)",
-					url, sha256, (unsigned long long)size, actual,
-					(unsigned long long)actual_size);
-			goto out;
-		case OUT_BADRANGE:
-			if (restart_used)
-				goto out;
-			rc = ap_fsx_unlink(partial, err);
-			if (rc != 0)
-				goto out;
-			restart_used = true;
-			r.restarted = true;
-			continue;
-		case OUT_TRANSIENT:
-			if (retries_left <= 0)
-				goto out;
-			retries_left--;
-			backoff(delay);
-			if (delay < FETCH_MAX_DELAY_MS)
-				delay *= 2;
-			continue;
-		case OUT_FATAL:
-			/* should this unlink fail, the next call still refuses the
-			 * leftover: it cannot hash to the expected value */
-			if (rc == AP_E_TOOBIG)
-				(void)ap_fsx_unlink(partial, NULL);
-			goto out;
-		}
-	}
-commit:
-	rc = ap_fsx_rename(partial, dest, err);
-	if (rc != 0)
-		goto out;
+	if (job.rc != 0)
+		return ap_err_set(err, job.rc, "%s", job.err.msg);
 	if (res)
-		*res = r;
-out:
-	if (x.h)
-		curl_easy_cleanup(x.h);
-	curl_slist_free_all(x.headers);
-	ap_digest_free(x.hash);
-	free(partial);
-	return rc;
+		*res = job.res;
+	return 0;
 }
 
 int ap_fetch_mem(const struct ap_fetch_opts *opts, const char *url, size_t max, char **buf,

@@ -503,66 +503,200 @@ static void cache_release(char *lock, int handle, char *target, const char *dest
 	}
 }
 
-static int download(struct ap_source_plan *p, struct ap_source_item *it, const struct ap_source_opts *o,
-		    struct ap_err *err)
+/* One component being downloaded: its cache file, the lock on it, and the
+ * name the download writes (dest itself, or one of this process's own). */
+struct dl {
+	struct ap_source_item *it;
+	char *dest;
+	char *lock;
+	int lock_handle;
+	char *target;
+};
+
+struct dl_ctx {
+	const struct ap_source_opts *o;
+	struct dl *dls;
+	struct ap_fetch_job *jobs;
+};
+
+static void dl_report(const struct dl_ctx *d, size_t j, enum ap_source_dl_phase phase,
+		      const char *url, uint64_t have, int rc)
+{
+	struct ap_source_dl ev;
+
+	if (!d->o->on_download)
+		return;
+	ev.phase = phase;
+	ev.c = d->dls[j].it->c;
+	ev.url = url;
+	ev.have = have;
+	ev.total = d->dls[j].it->c->size;
+	ev.rc = rc;
+	d->o->on_download(d->o->ctx, &ev);
+}
+
+static void dl_on_start(void *ctx, size_t j, const char *url)
+{
+	dl_report(ctx, j, AP_SOURCE_DL_START, url, 0, 0);
+}
+
+static void dl_on_progress(void *ctx, size_t j, uint64_t have, uint64_t total)
+{
+	struct dl_ctx *d = ctx;
+
+	(void)total;
+	dl_report(d, j, AP_SOURCE_DL_PROGRESS, NULL, have, 0);
+}
+
+static void dl_on_url_failed(void *ctx, size_t j, const char *url, const struct ap_err *e)
+{
+	struct dl_ctx *d = ctx;
+
+	emit(d->o, d->dls[j].it->c, url, "download-failed", 0, NULL, e->msg);
+}
+
+/* A file is finished: the verified file takes the cache name, the lock
+ * goes at once (another process waiting for it need not wait for the
+ * rest), and the check is reported. */
+static void dl_on_done(void *ctx, size_t j)
+{
+	struct dl_ctx *d = ctx;
+	struct dl *dl = &d->dls[j];
+	struct ap_fetch_job *job = &d->jobs[j];
+	const char *url = job->urls[job->url];
+
+	if (job->rc == 0 && dl->target != dl->dest)
+		job->rc = ap_fsx_rename(dl->target, dl->dest, &job->err);
+	cache_release(dl->lock, dl->lock_handle, dl->target, dl->dest);
+	dl->lock = NULL;
+	dl->target = NULL;
+	if (job->rc == 0) {
+		emit(d->o, dl->it->c, url, "downloaded", dl->it->c->size, dl->it->c->sha256,
+		     job->res.resumed ? "resumed; size and sha256 match"
+				      : "size and sha256 match");
+		dl->it->path = dl->dest;
+		dl->it->fetched = true;
+		dl->dest = NULL;
+	}
+	dl_report(d, j, AP_SOURCE_DL_DONE, url, job->rc == 0 ? dl->it->c->size : 0, job->rc);
+}
+
+/* The error of a component whose download failed. */
+static int dl_error(const struct dl *dl, const struct ap_fetch_job *job, struct ap_err *err)
+{
+	const char *name = dl->it->c->name;
+
+	if (job->rc == AP_E_IO || job->rc == AP_E_NOMEM || job->rc == AP_E_USAGE ||
+	    job->rc == AP_E_STATE)
+		return ap_err_set(err, job->rc, "component '%s': %s", name, job->err.msg);
+	return ap_err_set(err, job->rc == AP_E_DIGEST ? AP_E_DIGEST : AP_E_FETCH,
+			  "component '%s': every source failed; last: %s", name, job->err.msg);
+}
+
+/* Download every DOWNLOAD item of p into the cache, o->parallel at once.
+ * A cache may be shared (one --cache for several roots): a file's lock
+ * gives one process its .partial (and resuming it); another downloads
+ * under a name of its own and renames the verified file over the name,
+ * replacing, if anything, the same bytes. */
+static int download_all(struct ap_source_plan *p, const struct ap_source_opts *o,
+			struct ap_err *err)
 {
 	struct ap_fetch_opts def = AP_FETCH_OPTS_INIT;
 	const struct ap_fetch_opts *fo = o->fetch ? o->fetch : &def;
-	char errs[AP_ERR_MSG_MAX] = "";
-	char *dest, *lock = NULL, *target = NULL;
-	int lock_handle = -1;
-	int rc = AP_E_FETCH;
+	static const struct ap_fetch_many_ops no_ops = { NULL, NULL, NULL, NULL, NULL };
+	struct ap_fetch_many_ops ops = no_ops;
+	struct dl_ctx d = { o, NULL, NULL };
+	size_t n = 0, k = 0;
+	int rc = 0;
 
-	if (!p->cache_dir)
-		return ap_err_set(err, AP_E_USAGE,
-				  "component '%s' must be downloaded but no offline folder is "
-				  "writable: pass --cache DIR", it->c->name);
+	for (size_t i = 0; i < p->n_items; i++)
+		if (p->items[i].kind == AP_SOURCE_DOWNLOAD)
+			n++;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < p->n_items && !p->cache_dir; i++)
+		if (p->items[i].kind == AP_SOURCE_DOWNLOAD)
+			return ap_err_set(err, AP_E_USAGE,
+					  "component '%s' must be downloaded but no offline folder "
+					  "is writable: pass --cache DIR", p->items[i].c->name);
 	rc = ap_fsx_mkdir_p(p->cache_dir, 0755, err);
 	if (rc)
 		return rc;
-	dest = ap_fsx_path_join(p->cache_dir, it->c->file);
-	if (!dest)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	/* A cache may be shared (one --cache for several roots): the file's
-	 * lock gives one process its .partial (and resuming it); another
-	 * downloads under a name of its own and renames the verified file
-	 * over the name, replacing, if anything, the same bytes. */
-	rc = cache_claim(dest, &lock, &lock_handle, &target, err);
-	if (rc) {
-		free(dest);
-		return rc;
+	d.dls = calloc(n, sizeof(*d.dls));
+	d.jobs = calloc(n, sizeof(*d.jobs));
+	if (!d.dls || !d.jobs) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
 	}
-	for (size_t u = 0; u < it->n_urls; u++) {
-		struct ap_fetch_result res;
-		struct ap_err e = AP_ERR_INIT;
+	for (size_t i = 0; i < p->n_items && rc == 0; i++) {
+		struct ap_source_item *it = &p->items[i];
+		struct dl *dl = &d.dls[k];
 
-		memset(&res, 0, sizeof(res));
-		rc = ap_fetch_file(fo, it->urls[u], target, it->c->size, it->c->sha256, &res, &e);
-		if (rc == 0 && target != dest)
-			rc = ap_fsx_rename(target, dest, &e);
-		if (rc == 0) {
-			cache_release(lock, lock_handle, target, dest);
-			emit(o, it->c, it->urls[u], "downloaded", it->c->size, it->c->sha256,
-			     res.resumed ? "resumed; size and sha256 match"
-					 : "size and sha256 match");
-			it->path = dest;
-			it->fetched = true;
-			return 0;
+		if (it->kind != AP_SOURCE_DOWNLOAD)
+			continue;
+		dl->it = it;
+		dl->lock_handle = -1;
+		dl->dest = ap_fsx_path_join(p->cache_dir, it->c->file);
+		if (!dl->dest) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			break;
 		}
-		emit(o, it->c, it->urls[u], "download-failed", 0, NULL, e.msg);
-		/* Writing here failed (a full disk): no other source helps. */
-		if (e.code == AP_E_IO) {
-			cache_release(lock, lock_handle, target, dest);
-			free(dest);
-			return ap_err_set(err, AP_E_IO, "component '%s': %s", it->c->name, e.msg);
-		}
-		snprintf(errs, sizeof(errs), "%s", e.msg);
-		rc = e.code;
+		k++;
+		rc = cache_claim(dl->dest, &dl->lock, &dl->lock_handle, &dl->target, err);
+		if (rc)
+			break;
+		d.jobs[k - 1].urls = (const char *const *)it->urls;
+		d.jobs[k - 1].n_urls = it->n_urls;
+		d.jobs[k - 1].dest = dl->target;
+		d.jobs[k - 1].size = it->c->size;
+		d.jobs[k - 1].sha256 = it->c->sha256;
+		d.jobs[k - 1].stop_on_failure = !it->c->optional;
 	}
-	cache_release(lock, lock_handle, target, dest);
-	free(dest);
-	return ap_err_set(err, rc == AP_E_DIGEST ? AP_E_DIGEST : AP_E_FETCH,
-			  "component '%s': every source failed; last: %s", it->c->name, errs);
+	if (rc)
+		goto out;
+	ops.on_start = dl_on_start;
+	ops.on_progress = o->on_download ? dl_on_progress : NULL;
+	ops.on_url_failed = dl_on_url_failed;
+	ops.on_done = dl_on_done;
+	ops.ctx = &d;
+	rc = ap_fetch_many(fo, d.jobs, n, o->parallel, &ops, err);
+	if (rc)
+		goto out;
+	/* The first failed required component is the error; an optional one
+	 * that failed is skipped. */
+	for (size_t j = 0; j < n && rc == 0; j++) {
+		struct ap_source_item *it = d.dls[j].it;
+		struct ap_err e = AP_ERR_INIT;
+		char *why;
+
+		if (d.jobs[j].rc == 0)
+			continue;
+		rc = dl_error(&d.dls[j], &d.jobs[j], &e);
+		if (!it->c->optional || rc == AP_E_NOMEM) {
+			rc = ap_err_set(err, e.code, "%s", e.msg);
+			break;
+		}
+		why = ap_strcat2("optional, not installed: ", e.msg);
+		if (!why) {
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+			break;
+		}
+		free(it->why);
+		it->why = why;
+		it->kind = AP_SOURCE_SKIPPED;
+		p->download_bytes -= it->c->size;
+		p->n_skipped++;
+		rc = 0;
+	}
+out:
+	for (size_t j = 0; d.dls && j < k; j++) {
+		cache_release(d.dls[j].lock, d.dls[j].lock_handle, d.dls[j].target,
+			      d.dls[j].dest);
+		free(d.dls[j].dest);
+	}
+	free(d.dls);
+	free(d.jobs);
+	return rc;
 }
 
 int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const struct ap_source_opts *o,
@@ -605,28 +739,7 @@ int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const 
 		if (rc)
 			return rc;
 	}
-	for (size_t i = 0; i < p->n_items; i++) {
-		if (p->items[i].kind != AP_SOURCE_DOWNLOAD)
-			continue;
-		rc = download(p, &p->items[i], o, err);
-		if (rc && p->items[i].c->optional && rc != AP_E_NOMEM) {
-			struct ap_source_item *it = &p->items[i];
-			char *why = ap_strcat2("optional, not installed: ", err ? err->msg : "");
-
-			if (!why)
-				return ap_err_set(err, AP_E_NOMEM, "out of memory");
-			free(it->why);
-			it->why = why;
-			it->kind = AP_SOURCE_SKIPPED;
-			p->download_bytes -= it->c->size;
-			p->n_skipped++;
-			ap_err_clear(err);
-			rc = 0;
-		}
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return download_all(p, o, err);
 }
 
 const struct ap_source_item *ap_source_find(const struct ap_source_plan *p, const struct ap_component *c)

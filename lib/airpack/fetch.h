@@ -65,13 +65,64 @@ struct ap_fetch_result {
 int ap_fetch_global_init(struct ap_err *err);
 void ap_fetch_global_cleanup(void);
 
-/* Download url to dest, expecting exactly size bytes with sha256.
+/* Download url to dest, expecting exactly size bytes with sha256 (one job
+ * of ap_fetch_many).
  * Errors: AP_E_NOTFOUND (404/410, missing file://), AP_E_TOOBIG (over size),
  * AP_E_DIGEST (complete but wrong bytes; the file is removed), AP_E_FETCH
  * (everything else, after retries). */
 int ap_fetch_file(const struct ap_fetch_opts *o, const char *url, const char *dest,
 		  uint64_t size, const char sha256[AP_SHA256_HEX],
 		  struct ap_fetch_result *res, struct ap_err *err);
+
+/* Several files at once (libcurl's multi interface), each with every
+ * guarantee of ap_fetch_file: DEST.partial resumed, the size cap, hashed
+ * while written, verified before the rename, retries with backoff.  Each
+ * file has its own urls, tried in order: a file whose url fails (not
+ * found, wrong bytes, retries used up) moves on to its next url, unless
+ * writing here failed (AP_E_IO), which no other source helps.  At most
+ * `parallel` files are in flight, each on its own connection; one file
+ * goes first and the others start once a body has come (a file received
+ * bytes or finished), so a mirror that fails is asked once, not N times. */
+#define AP_FETCH_PARALLEL_DEFAULT 4
+#define AP_FETCH_PARALLEL_MAX 64
+
+struct ap_fetch_job {
+	/* in (the caller's, read only) */
+	const char *const *urls; /* tried in order */
+	size_t n_urls;
+	const char *dest;
+	uint64_t size;
+	const char *sha256;
+	bool stop_on_failure;        /* when this file fails, start no other (those
+					not started end with AP_E_FETCH, "not
+					downloaded"); those in flight finish */
+	/* out */
+	int rc;                      /* 0, or the last url's error code */
+	struct ap_err err;           /* the last url's error when rc != 0 */
+	size_t url;                  /* the url that served it (or failed last) */
+	struct ap_fetch_result res;  /* of that url */
+};
+
+/* What ap_fetch_many reports, by file index (every member may be NULL).
+ * on_start: a url is being tried for the file; on_progress: bytes now in
+ * its .partial of total; on_url_failed: a url failed (e says how), the
+ * next one (if any) follows; on_done: the file is finished (its rc set). */
+struct ap_fetch_many_ops {
+	void (*on_start)(void *ctx, size_t job, const char *url);
+	void (*on_progress)(void *ctx, size_t job, uint64_t have, uint64_t total);
+	void (*on_url_failed)(void *ctx, size_t job, const char *url, const struct ap_err *e);
+	void (*on_done)(void *ctx, size_t job);
+	void *ctx;
+};
+
+/* Download jobs[0..n) with at most parallel (1..AP_FETCH_PARALLEL_MAX; 0:
+ * AP_FETCH_PARALLEL_DEFAULT) at once.  Every job's outcome is in its rc and
+ * err; one failing does not stop the others.  ops may be NULL: o->progress
+ * then reports (without saying which file).  Returns 0 when every job ran
+ * to its outcome, or an error of the driver itself (AP_E_NOMEM, AP_E_FETCH)
+ * after which the jobs' outcomes are not to be used. */
+int ap_fetch_many(const struct ap_fetch_opts *o, struct ap_fetch_job *jobs, size_t n,
+		  int parallel, const struct ap_fetch_many_ops *ops, struct ap_err *err);
 
 /* Download a small document (index, manifest, signature) of at most max
  * bytes into memory (*buf malloc'd, NUL-terminated). */

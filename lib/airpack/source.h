@@ -38,6 +38,22 @@ struct ap_source_check {
 };
 typedef void (*ap_source_check_fn)(void *ctx, const struct ap_source_check *chk);
 
+/* A download's progress, for the programs to show (ui.h draws it). */
+enum ap_source_dl_phase {
+	AP_SOURCE_DL_START,    /* a url is being tried (have: bytes resumed, else 0) */
+	AP_SOURCE_DL_PROGRESS, /* have of total bytes are in the file */
+	AP_SOURCE_DL_DONE,     /* finished: rc 0 (verified, in the cache) or not */
+};
+struct ap_source_dl {
+	enum ap_source_dl_phase phase;
+	const struct ap_component *c;
+	const char *url;
+	uint64_t have;
+	uint64_t total;
+	int rc;
+};
+typedef void (*ap_source_dl_fn)(void *ctx, const struct ap_source_dl *dl);
+
 struct ap_source_opts {
 	const char *const *offline_dirs; /* searched in order */
 	size_t n_offline_dirs;
@@ -64,6 +80,9 @@ struct ap_source_opts {
 	const struct ap_fetch_opts *fetch;
 	ap_source_check_fn on_check;        /* may be NULL */
 	void *ctx;
+	ap_source_dl_fn on_download;        /* may be NULL: o->fetch's progress then */
+	int parallel;                       /* files downloaded at once, 1..64;
+					       0: AP_FETCH_PARALLEL_DEFAULT */
 	/* hashing progress (may be NULL): label, done, total */
 	void (*on_hash)(void *ctx, const char *label, uint64_t done, uint64_t total);
 };
@@ -99,7 +118,11 @@ int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
  * the cache; an optional component whose every download failed becomes
  * SKIPPED (its why says what failed) instead of an error.  MISSING items, or --offline with anything to download, give
  * AP_E_OFFLINE naming each missing component with its file, size, sha256
- * and a URL to fetch it from.  Progress goes through o->fetch. */
+ * and a URL to fetch it from.  Up to o->parallel components download at
+ * once (ap_fetch_many), each from its urls in order; one failing does not
+ * stop the others, whose verified files stay in the cache, and the first
+ * failed required component (in manifest order) is the error, naming it.
+ * Progress goes through o->on_download (else o->fetch's). */
 int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const struct ap_source_opts *o,
 		 struct ap_err *err);
 
