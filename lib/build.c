@@ -607,7 +607,8 @@ static int write_setup(struct build *b, struct ap_err *err)
 	}
 	rc = ap_sign_key_public_pem(b->key, &pem, &pem_len, err);
 	if (rc == 0)
-		rc = ap_sfx_write(o->sfx, b->stub, pem, pem_len, from, o->sfx_detached, err);
+		rc = ap_sfx_write(o->sfx, b->stub, b->stub_platform, pem, pem_len, from,
+				  o->sfx_detached, err);
 	free(pem);
 	return rc;
 }
