@@ -58,9 +58,11 @@ static const char *const stub_rel[] = {
 static int default_stubs(char **cand, struct ap_err *err)
 {
 	char *self = NULL, *dir;
+	int rc;
 
-	if (ap_fsx_self_exe(&self, err) != 0)
-		return -1;
+	rc = ap_fsx_self_exe(&self, err);
+	if (rc)
+		return rc;
 	dir = ap_fsx_path_dirname(self);
 	free(self);
 	if (!dir)
