@@ -15,7 +15,7 @@
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
-enum { OPT_REPAIR = 2000, OPT_VERBOSE };
+enum { OPT_REPAIR = 2000, OPT_VERBOSE, OPT_FORCE_PLATFORM };
 
 static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 		       bool *movable, struct ap_err *err)
@@ -111,6 +111,7 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	struct ap_txn_release rel;
 	struct ap_state st;
 	const char *root = setup_root(o);
+	char *warning = NULL;
 	char sz[32];
 	int rc;
 
@@ -163,6 +164,10 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	if (rc == 0)
 		rc = ap_state_init(&st, root, r->manifest->product, &err);
 	if (rc == 0)
+		rc = ap_txn_check_platform(&st, r->manifest, o->force_platform, &warning, &err);
+	if (warning)
+		setup_warn("%s", warning);
+	if (rc == 0)
 		rc = ap_txn_lock(&st, AP_STATE_WRITE, &to, &err);
 	if (rc)
 		goto fail;
@@ -206,6 +211,7 @@ fail:
 	lifecycle_log_install(o, &li, r, p, &res, rc, &err);
 	rc = setup_die(&err);
 out:
+	free(warning);
 	lc_install_release(&li);
 	if (st.lock >= 0)
 		ap_state_drop_work_dir(&st, s.work_dir);
@@ -226,6 +232,7 @@ int cmd_install(int argc, char **argv)
 		{ "no-run", no_argument, NULL, OPT_NO_RUN },
 		SETUP_RUN_OPTIONS,
 		{ "allow-downgrade", no_argument, NULL, OPT_ALLOW_DOWNGRADE },
+		{ "force-platform", no_argument, NULL, OPT_FORCE_PLATFORM },
 		{ "repair", no_argument, NULL, OPT_REPAIR },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ NULL, 0, NULL, 0 },
@@ -251,6 +258,9 @@ int cmd_install(int argc, char **argv)
 			continue;
 		case OPT_ALLOW_DOWNGRADE:
 			o.allow_downgrade = true;
+			continue;
+		case OPT_FORCE_PLATFORM:
+			o.force_platform = true;
 			continue;
 		case OPT_REPAIR:
 			repair = true;

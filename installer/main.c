@@ -49,6 +49,9 @@ static const struct command commands[] = {
 	  "                          firstboot) instead of running them\n"
 	  SETUP_RUN_HELP
 	  "      --allow-downgrade   allow installing an older version\n"
+	  "      --force-platform    install a release whose platform is not this\n"
+	  "                          host's into this host's root (into any other root\n"
+	  "                          it is a warning; without it, exit code 2)\n"
 	  "      --repair            reinstall even when the same release verifies\n"
 	  "  -v, --verbose           print every file\n",
 	  true },

@@ -42,6 +42,7 @@ struct setup_opts {
 	bool run_in_root;      /* --run-in-root: run actions through chroot into the root */
 	bool run_on_host;      /* --run-on-host: run actions on this host whatever the root */
 	bool allow_downgrade;
+	bool force_platform;   /* install: a release for another platform into this host */
 	bool purge;
 	bool self;             /* the release is this executable (setup) */
 	const char *roots;     /* --roots DIR: newer roots of trust, N.root.json */

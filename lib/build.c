@@ -11,6 +11,7 @@
 #include "airpack/fsx.h"
 #include "airpack/layout.h"
 #include "airpack/manifest.h"
+#include "airpack/platform.h"
 #include "airpack/probe.h"
 #include "airpack/sbom.h"
 #include "airpack/sfx.h"
@@ -51,6 +52,8 @@ struct build {
 	struct ap_fsx_afile bundle, head;
 	struct ap_layout *layout;
 	struct ap_strvec warnings; /* for the result */
+	char *stub;                /* with sfx: the stub chosen (choose_stub) */
+	const char *stub_platform; /* its platform, or NULL */
 };
 
 /* Every component's payload in dir (by name, then aliases); all the
@@ -604,7 +607,8 @@ static int write_setup(struct build *b, struct ap_err *err)
 	}
 	rc = ap_sign_key_public_pem(b->key, &pem, &pem_len, err);
 	if (rc == 0)
-		rc = ap_sfx_write(o->sfx, o->sfx_stub, pem, pem_len, from, o->sfx_detached, err);
+		rc = ap_sfx_write(o->sfx, b->stub, b->stub_platform, pem, pem_len, from,
+				  o->sfx_detached, err);
 	free(pem);
 	return rc;
 }
@@ -631,15 +635,64 @@ static int check_opts(const struct ap_build_opts *o, struct ap_err *err)
 	if (!o->bundle && !o->layout && !o->sfx)
 		return ap_err_set(err, AP_E_USAGE, "nothing to write: no bundle, offline folder "
 				  "or setup named");
-	if (o->sfx && !o->sfx_stub)
+	if (o->sfx && !o->sfx_stub && o->n_sfx_stubs == 0)
 		return ap_err_set(err, AP_E_USAGE, "a setup needs the airpack-setup stub to "
 				  "start from");
 	if (o->mtime < 0)
 		return ap_err_set(err, AP_E_USAGE, "the build time must not be negative");
-	if (o->sfx && !ap_fsx_is_file(o->sfx_stub))
+	if (o->sfx && o->sfx_stub && !ap_fsx_is_file(o->sfx_stub))
 		return ap_err_set(err, AP_E_NOTFOUND, "setup stub '%s' does not exist",
 				  o->sfx_stub);
 	return 0;
+}
+
+/* The setup's stub: the one given, checked against the manifest's platform,
+ * or the first candidate for that platform.  Before any output is written. */
+static int choose_stub(struct build *b, struct ap_err *err)
+{
+	const struct ap_build_opts *o = b->o;
+	const char *want = b->m->platform;
+	const char *plat = NULL;
+	struct ap_strbuf seen = AP_STRBUF_INIT;
+	int rc;
+
+	if (!o->sfx)
+		return 0;
+	if (o->sfx_stub) {
+		rc = ap_platform_of_file(o->sfx_stub, &plat, err);
+		if (rc)
+			return rc;
+		if (want && !ap_platform_matches(want, plat))
+			return ap_err_set(err, AP_E_USAGE,
+					  "--sfx-stub '%s' is %s%s, the release's platform is "
+					  "'%s': give the airpack-setup built for '%s'",
+					  o->sfx_stub, plat ? "for platform " : "not an executable",
+					  plat ? plat : " this knows", want, want);
+		b->stub = ap_strdup(o->sfx_stub);
+		b->stub_platform = plat;
+		return b->stub ? 0 : ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < o->n_sfx_stubs; i++) {
+		struct ap_err e2 = AP_ERR_INIT;
+
+		plat = NULL;
+		if (!ap_fsx_is_file(o->sfx_stubs[i]) ||
+		    ap_platform_of_file(o->sfx_stubs[i], &plat, &e2) != 0)
+			continue;
+		if (ap_platform_matches(want, plat)) {
+			ap_strbuf_release(&seen);
+			b->stub = ap_strdup(o->sfx_stubs[i]);
+			b->stub_platform = plat;
+			return b->stub ? 0 : ap_err_set(err, AP_E_NOMEM, "out of memory");
+		}
+		ap_strbuf_addf(&seen, "%s'%s' (%s)", seen.len ? ", " : "", o->sfx_stubs[i],
+			       plat ? plat : "unknown");
+	}
+	rc = ap_err_set(err, AP_E_NOTFOUND,
+			"no airpack-setup stub for platform '%s'%s%s: pass --sfx-stub PATH",
+			want ? want : "any", seen.len ? "; found " : "", seen.len ? seen.buf : "");
+	ap_strbuf_release(&seen);
+	return rc;
 }
 
 static void build_release(struct build *b, bool ok)
@@ -660,6 +713,7 @@ static void build_release(struct build *b, bool ok)
 	free(b->json);
 	free(b->sig);
 	free(b->tmp_bundle);
+	free(b->stub);
 	ap_strvec_release(&b->warnings);
 }
 
@@ -675,6 +729,8 @@ int ap_build(const struct ap_build_opts *o, struct ap_build_result *res, struct 
 	rc = check_opts(o, err);
 	if (rc == 0)
 		rc = load_inputs(&b, err);
+	if (rc == 0)
+		rc = choose_stub(&b, err);
 	if (rc == 0)
 		rc = choose_compression(&b, err);
 	if (rc == 0)
@@ -699,6 +755,9 @@ int ap_build(const struct ap_build_opts *o, struct ap_build_result *res, struct 
 		res->level = o->level;
 		res->warnings = b.warnings;
 		ap_strvec_init(&b.warnings);
+		res->sfx_stub = b.stub;
+		res->sfx_stub_platform = b.stub_platform;
+		b.stub = NULL;
 	}
 	build_release(&b, rc == 0);
 	return rc;
@@ -709,4 +768,6 @@ void ap_build_result_release(struct ap_build_result *res)
 	ap_manifest_free(res->manifest);
 	res->manifest = NULL;
 	ap_strvec_release(&res->warnings);
+	free(res->sfx_stub);
+	res->sfx_stub = NULL;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #if defined(SYS_openat2) && __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
@@ -469,6 +470,29 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 	return rc;
 }
 
+/* Without /proc (a chroot holding nothing but the setup, docs/static.md):
+ * the path the kernel was given at exec (AT_EXECFN), made absolute against
+ * the folder the program started in.  This runs before any chdir. */
+static int self_exe_execfn(char **path, struct ap_err *err)
+{
+#ifdef AT_EXECFN
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+#else
+	const char *fn = NULL;
+#endif
+	char *abs;
+
+	if (!fn || !*fn)
+		return ap_err_set(err, AP_E_IO, "cannot find the running executable: no "
+				  "'/proc/self/exe' and no exec path");
+	abs = realpath(fn, NULL);
+	if (!abs)
+		return ap_err_sys(err, AP_E_IO, "cannot find the running executable: no "
+				  "'/proc/self/exe' and '%s' does not resolve", fn);
+	*path = abs;
+	return 0;
+}
+
 int ap_fsx_self_exe(char **path, struct ap_err *err)
 {
 	size_t cap = 256;
@@ -484,6 +508,10 @@ int ap_fsx_self_exe(char **path, struct ap_err *err)
 		}
 		buf = p;
 		n = readlink("/proc/self/exe", buf, cap);
+		if (n < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+			free(buf);
+			return self_exe_execfn(path, err);
+		}
 		if (n < 0) {
 			free(buf);
 			return ap_err_sys(err, AP_E_IO, "cannot read '/proc/self/exe'");

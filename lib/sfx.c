@@ -6,6 +6,7 @@
 #include "airpack/sfx.h"
 #include "airpack/digest.h"
 #include "airpack/fsx.h"
+#include "airpack/platform.h"
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
@@ -196,8 +197,11 @@ out:
 	return rc;
 }
 
+/* Copy path to f (through h when given).  With platform, *platform is what
+ * the first bytes read say (platform.h). */
 static int append_file(struct ap_fsx_afile *f, const char *path, struct ap_digest *h,
-		       unsigned char *buf, uint64_t *len, struct ap_err *err)
+		       unsigned char *buf, uint64_t *len, const char **platform,
+		       struct ap_err *err)
 {
 	FILE *in = NULL;
 	size_t n;
@@ -208,6 +212,8 @@ static int append_file(struct ap_fsx_afile *f, const char *path, struct ap_diges
 		return rc;
 	*len = 0;
 	while ((n = fread(buf, 1, COPY_BUF, in)) > 0) {
+		if (platform && *len == 0)
+			*platform = ap_platform_of_header(buf, n);
 		if (h)
 			ap_digest_update(h, buf, n);
 		rc = ap_fsx_afile_write(f, buf, n, err);
@@ -222,9 +228,11 @@ out:
 	return rc;
 }
 
-int ap_sfx_write(const char *out_path, const char *stub_path, const char *key_pem,
-		 size_t key_len, const char *bundle_path, bool detached, struct ap_err *err)
+int ap_sfx_write(const char *out_path, const char *stub_path, const char *stub_platform,
+		 const char *key_pem, size_t key_len, const char *bundle_path, bool detached,
+		 struct ap_err *err)
 {
+	const char *copied = NULL;
 	struct ap_fsx_afile f = AP_AFILE_INIT;
 	struct ap_digest *h = NULL;
 	unsigned char *buf = NULL;
@@ -241,9 +249,16 @@ int ap_sfx_write(const char *out_path, const char *stub_path, const char *key_pe
 	rc = ap_fsx_afile_open(&f, out_path, 0755, err);
 	if (rc)
 		goto out;
-	rc = append_file(&f, stub_path, NULL, buf, &stub_len, err);
+	rc = append_file(&f, stub_path, NULL, buf, &stub_len, &copied, err);
 	if (rc)
 		goto out;
+	if (copied != stub_platform && (!copied || !stub_platform || strcmp(copied, stub_platform))) {
+		rc = ap_err_set(err, AP_E_USAGE,
+				"stub '%s' changed while the setup was written: it is now for "
+				"platform '%s', it was for '%s'", stub_path, copied ? copied : "unknown",
+				stub_platform ? stub_platform : "unknown");
+		goto out;
+	}
 	if (stub_len >= AP_SFX_TRAILER_LEN) {
 		struct ap_sfx_info dummy;
 		struct ap_err e2 = AP_ERR_INIT;
@@ -260,7 +275,7 @@ int ap_sfx_write(const char *out_path, const char *stub_path, const char *key_pe
 		if (rc)
 			goto out;
 	}
-	rc = append_file(&f, bundle_path, h, buf, &bundle_len, err);
+	rc = append_file(&f, bundle_path, h, buf, &bundle_len, NULL, err);
 	if (rc)
 		goto out;
 	memset(t, 0, sizeof(t));

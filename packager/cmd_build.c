@@ -45,27 +45,37 @@ static int parse_compress(const char *s, struct ap_build_opts *o)
 	return -1;
 }
 
-static char *default_stub(void)
-{
-	static const char *const rel[] = { "airpack-setup", "../installer/airpack-setup" };
-	char *self = NULL, *dir, *cand;
+/* Where a stub may be, relative to this executable's folder, in the order
+ * tried: an installed package's stubs (the static Linux setup, setup.exe),
+ * then beside the executable, then the build tree.  The library takes the
+ * first whose header matches the manifest's platform. */
+static const char *const stub_rel[] = {
+	"../lib/airpack/stubs/airpack-setup", "../lib/airpack/stubs/airpack-setup.exe",
+	"airpack-setup", "airpack-setup.exe", "../installer/airpack-setup",
+};
+#define N_STUBS (sizeof(stub_rel) / sizeof(stub_rel[0]))
 
-	if (ap_fsx_self_exe(&self, NULL) != 0)
-		return NULL;
+static int default_stubs(char **cand, struct ap_err *err)
+{
+	char *self = NULL, *dir;
+	int rc;
+
+	rc = ap_fsx_self_exe(&self, err);
+	if (rc)
+		return rc;
 	dir = ap_fsx_path_dirname(self);
 	free(self);
 	if (!dir)
-		return NULL;
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		cand = ap_fsx_path_join(dir, rel[i]);
-		if (cand && ap_fsx_is_file(cand)) {
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < N_STUBS; i++) {
+		cand[i] = ap_fsx_path_join(dir, stub_rel[i]);
+		if (!cand[i]) {
 			free(dir);
-			return cand;
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		}
-		free(cand);
 	}
 	free(dir);
-	return NULL;
+	return 0;
 }
 
 static void print_result(const struct build_opts *o, const struct ap_build_result *res)
@@ -87,6 +97,8 @@ static void print_result(const struct build_opts *o, const struct ap_build_resul
 		ap_json_str(&j, "bundle", o->b.bundle);
 		ap_json_str(&j, "layout", o->b.layout);
 		ap_json_str(&j, "sfx", o->b.sfx);
+		ap_json_str(&j, "sfx_stub", res->sfx_stub);
+		ap_json_str(&j, "sfx_stub_platform", res->sfx_stub_platform);
 		ap_json_arr_begin(&j, "components");
 		for (size_t i = 0; i < m->n_components; i++) {
 			const struct ap_component *c = &m->components[i];
@@ -111,7 +123,8 @@ static void print_result(const struct build_opts *o, const struct ap_build_resul
 	if (o->b.layout)
 		printf("  offline folder: %s\n", o->b.layout);
 	if (o->b.sfx)
-		printf("  setup: %s%s\n", o->b.sfx, o->b.sfx_detached ? " (detached)" : "");
+		printf("  setup: %s%s (stub %s, %s)\n", o->b.sfx, o->b.sfx_detached ? ", detached" : "",
+		       res->sfx_stub, res->sfx_stub_platform ? res->sfx_stub_platform : "unknown platform");
 }
 
 /* Progress bars for the payloads the build reads (ui.h). */
@@ -132,7 +145,7 @@ static int run_build(struct build_opts *o, struct ap_err *err)
 	struct ap_ui_progress bar;
 	struct ap_progress_ops ops = { bar_start, ap_ui_progress_cb, bar_end, &bar };
 	struct ap_build_result res;
-	char *stub = NULL;
+	char *cand[N_STUBS] = { NULL };
 	int rc;
 
 	/* SOURCE_DATE_EPOCH when set, else 0: a bundle records no wall-clock time. */
@@ -141,12 +154,15 @@ static int run_build(struct build_opts *o, struct ap_err *err)
 	if (rc < 0)
 		return rc;
 	if (o->b.sfx && !o->b.sfx_stub) {
-		stub = default_stub();
-		if (!stub)
-			return ap_err_set(err, AP_E_NOTFOUND,
-					  "cannot find the airpack-setup executable for the setup's "
-					  "stub: pass --sfx-stub PATH");
-		o->b.sfx_stub = stub;
+		rc = default_stubs(cand, err);
+		if (rc) {
+			for (size_t i = 0; i < N_STUBS; i++)
+				free(cand[i]);
+			ap_err_prefix(err, "cannot find the setup's stub (pass --sfx-stub PATH)");
+			return rc;
+		}
+		o->b.sfx_stubs = (const char *const *)cand;
+		o->b.n_sfx_stubs = N_STUBS;
 	}
 	if (!o->quiet && !o->json)
 		o->b.progress = &ops;
@@ -158,7 +174,10 @@ static int run_build(struct build_opts *o, struct ap_err *err)
 		ap_build_result_release(&res);
 	}
 	o->b.progress = NULL;
-	free(stub);
+	o->b.sfx_stubs = NULL;
+	o->b.n_sfx_stubs = 0;
+	for (size_t i = 0; i < N_STUBS; i++)
+		free(cand[i]);
 	return rc;
 }
 

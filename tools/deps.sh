@@ -8,6 +8,7 @@ packages=(
 	libarchive-dev zlib1g-dev libssl-dev libcjson-dev libcurl4-openssl-dev libyaml-dev
 	openssl ca-certificates gcab nginx-light zip unzip python3 python3-yaml time
 	scdoc bash-completion man-db
+	cmake make dpkg-dev file
 	docker-registry skopeo apache2-utils
 )
 

@@ -19,6 +19,17 @@ fi
 	echo "0 passed, 1 failed"
 	exit 1
 }
+# The self-contained Linux setup (docs/static.md), for tests/integration/
+# static.sh: its dependency prefix is cached, so only the first run builds
+# it.  A failure here fails that test instead of skipping it.
+if [ "$(uname -m)" = x86_64 ] && [ "$(uname -s)" = Linux ]; then
+	if stub=$("$top/tools/build-linux-static" "$top/build-static"); then
+		export AIRPACK_STATIC_SETUP=$stub
+	else
+		echo "test.sh: tools/build-linux-static failed" >&2
+		export AIRPACK_STATIC_SETUP=$top/build-static/not-built
+	fi
+fi
 meson test -C "$builddir" --no-rebuild --print-errorlogs --num-processes 2
 status=$?
 python3 - "$builddir/meson-logs/testlog.json" <<'PY'

@@ -38,7 +38,14 @@ struct ap_build_opts {
 	const char *bundle;   /* bundle file, or NULL */
 	const char *layout;   /* offline folder, or NULL */
 	const char *sfx;      /* self-extracting setup, or NULL */
-	const char *sfx_stub; /* with sfx: the airpack-setup executable it starts from */
+	/* With sfx: the airpack-setup executable it starts from, refused
+	 * (AP_E_USAGE, naming --sfx-stub and both platforms) when its header
+	 * says another platform than the manifest's (platform.h).  When NULL,
+	 * the first of sfx_stubs (n_sfx_stubs paths; missing ones are skipped)
+	 * whose platform matches is used (AP_E_NOTFOUND when none does). */
+	const char *sfx_stub;
+	const char *const *sfx_stubs;
+	size_t n_sfx_stubs;
 	bool sfx_detached;    /* with sfx: the setup carries only the signed manifest */
 	bool compress_auto;   /* gzip only when a sample of the payloads shows it pays */
 	enum ap_compress compress; /* without compress_auto */
@@ -58,6 +65,10 @@ struct ap_build_result {
 	 * same: names unsafe for Windows in a release for another platform
 	 * (a Windows release with them is refused, AP_E_UNSAFE). */
 	struct ap_strvec warnings;
+	/* With sfx: the stub the setup started from and its platform
+	 * (NULL when its header is not one platform.h knows). */
+	char *sfx_stub;
+	const char *sfx_stub_platform;
 };
 
 /* Build what o names.  res is written only on success; release it with

@@ -46,8 +46,12 @@ int ap_sfx_probe(const char *path, struct ap_sfx_info *info, struct ap_err *err)
 int ap_sfx_check(const char *path, const struct ap_sfx_info *info, struct ap_err *err);
 
 /* Write a setup: copy stub, append key_pem (may be NULL) and the bundle
- * file, then the trailer; atomically, mode 0755. */
-int ap_sfx_write(const char *out_path, const char *stub_path, const char *key_pem,
-		 size_t key_len, const char *bundle_path, bool detached, struct ap_err *err);
+ * file, then the trailer; atomically, mode 0755.  The stub's platform is
+ * read from the bytes copied (platform.h): when it is not stub_platform
+ * (a NULL there: a header platform.h does not know) the stub changed since
+ * it was chosen, and nothing is written (AP_E_USAGE). */
+int ap_sfx_write(const char *out_path, const char *stub_path, const char *stub_platform,
+		 const char *key_pem, size_t key_len, const char *bundle_path, bool detached,
+		 struct ap_err *err);
 
 #endif

@@ -241,6 +241,15 @@ int ap_txn_install(const struct ap_txn_release *rel, const struct ap_txn_opts *o
  * the pin (AP_E_STATE).  Lets a caller refuse before taking the lock. */
 int ap_txn_check(const struct ap_manifest *m, const struct ap_txn_opts *o, struct ap_err *err);
 
+/* The release's platform against this host's (platform.h), for the root st
+ * was opened on.  0 when they match or m names no platform.  Into this
+ * host's root a mismatch is refused (AP_E_USAGE, naming --force-platform)
+ * unless force; into any other root (an image built for the release's
+ * platform), or forced, it is 0 and *warning says what was let through
+ * (malloc'd; NULL when there is nothing to say). */
+int ap_txn_check_platform(const struct ap_state *st, const struct ap_manifest *m, bool force,
+			  char **warning, struct ap_err *err);
+
 /* ap_state_lock(st, mode, ...) reporting a recovery through o->on_event
  * (AP_TXN_PH_RECOVER), as the transaction's own functions do. */
 int ap_txn_lock(struct ap_state *st, enum ap_state_mode mode, const struct ap_txn_opts *o,

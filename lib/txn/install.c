@@ -9,6 +9,7 @@
 #include "airpack/extract.h"
 #include "airpack/fsx.h"
 #include "airpack/manifest.h"
+#include "airpack/platform.h"
 #include "airpack/process.h"
 #include "airpack/receipt.h"
 #include "airpack/sink.h"
@@ -313,6 +314,31 @@ int ap_txn_check(const struct ap_manifest *m, const struct ap_txn_opts *o, struc
 	static const struct ap_txn_opts defaults = AP_TXN_OPTS_INIT;
 
 	return check_release(m, o ? o : &defaults, err);
+}
+
+int ap_txn_check_platform(const struct ap_state *st, const struct ap_manifest *m, bool force,
+			  char **warning, struct ap_err *err)
+{
+	const char *host = ap_platform_host();
+	bool host_root = txn_is_host_root(st);
+	struct ap_strbuf sb = AP_STRBUF_INIT;
+
+	*warning = NULL;
+	if (ap_platform_matches(m->platform, host))
+		return 0;
+	if (host_root && !force)
+		return ap_err_set(err, AP_E_USAGE,
+				  "platform: %s %s is for '%s', this host is '%s': refusing to "
+				  "install it into this host's root '%s' (--force-platform "
+				  "installs it all the same)",
+				  m->product, m->version, m->platform, host, st->root);
+	ap_strbuf_addf(&sb, "%s %s is for platform '%s', this host is '%s'; installing into %s "
+		       "'%s' all the same", m->product, m->version, m->platform, host,
+		       host_root ? "this host's root" : "the image root", st->root);
+	*warning = ap_strbuf_detach(&sb, NULL);
+	if (!*warning)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	return 0;
 }
 
 /* Refuse a prefix equal to, inside or above another installed product's:
