@@ -1054,14 +1054,125 @@ static void reap(struct driver *d, struct job *js, size_t n, size_t *done)
 	}
 }
 
+/* One file first, the others once a body has come: a mirror that fails is
+ * not asked N times over. */
+static size_t open_slots(struct driver *d, struct job *js, size_t next, int parallel)
+{
+	for (size_t i = 0; i < next && !d->opened; i++)
+		if (js[i].state == JOB_ACTIVE && js[i].x.written > 0)
+			d->opened = true;
+	return d->opened ? (size_t)parallel : 1;
+}
+
+/* Start what the slots allow; after a failure that ends the whole download,
+ * the files not started are finished as not downloaded.  Then wake the
+ * files whose retry wait is over and prepare them. */
+static void start_jobs(struct driver *d, struct job *js, size_t n, size_t *next, int parallel)
+{
+	size_t slots = open_slots(d, js, *next, parallel);
+	int64_t now;
+
+	while (d->live < slots && *next < n && !d->stopped)
+		job_start(d, &js[(*next)++]);
+	while (d->stopped && *next < n) {
+		struct job *j = &js[(*next)++];
+
+		d->live++;
+		ap_err_set(&j->pub->err, AP_E_FETCH, "not downloaded: another download failed");
+		job_finish(d, j, AP_E_FETCH);
+	}
+	now = ap_fsx_monotonic_ms();
+	for (size_t i = 0; i < *next; i++) {
+		if (js[i].state == JOB_WAIT && now >= js[i].wake_ms)
+			js[i].state = JOB_PREPARE;
+		while (js[i].state == JOB_PREPARE)
+			job_prepare(d, &js[i]);
+	}
+}
+
+/* The transfers curl has finished, each judged by its own job. */
+static void collect_done(struct driver *d)
+{
+	CURLMsg *msg;
+	int left = 0;
+	char *priv = NULL;
+
+	while ((msg = curl_multi_info_read(d->m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
+		    !priv)
+			continue;
+		job_transfer_done(d, (struct job *)(void *)priv, msg->data.result);
+	}
+}
+
+/* How long to wait in curl_multi_poll: -1 when there is work to do now,
+ * else until the next retry wakes (at most a second; 50 ms while the other
+ * slots wait for a first body). */
+static long wait_ms(struct driver *d, struct job *js, size_t n, size_t next, size_t done,
+		    int parallel)
+{
+	long timeout = 1000;
+	int64_t now = ap_fsx_monotonic_ms();
+	bool pending = false;
+
+	for (size_t i = 0; i < next; i++) {
+		if (js[i].state == JOB_PREPARE)
+			pending = true;
+		if (js[i].state == JOB_WAIT) {
+			int64_t left = js[i].wake_ms - now;
+
+			if (left < 0)
+				left = 0;
+			if (left < timeout)
+				timeout = (long)left;
+		}
+	}
+	if (pending || (d->live < open_slots(d, js, next, parallel) && next < n) || done == n)
+		return -1;
+	if (!d->opened && next < n && timeout > 50)
+		timeout = 50;
+	return timeout;
+}
+
+static int drive(struct driver *d, struct job *js, size_t n, int parallel, struct ap_err *err)
+{
+	size_t next = 0, done = 0;
+
+	while (done < n) {
+		int running = 0;
+		long timeout;
+		CURLMcode mc;
+
+		start_jobs(d, js, n, &next, parallel);
+		reap(d, js, n, &done);
+		if (done == n)
+			break;
+		mc = curl_multi_perform(d->m, &running);
+		if (mc != CURLM_OK)
+			return ap_err_set(err, AP_E_FETCH, "downloading failed: %s",
+					  curl_multi_strerror(mc));
+		collect_done(d);
+		reap(d, js, n, &done);
+		timeout = wait_ms(d, js, n, next, done, parallel);
+		if (timeout < 0)
+			continue;
+		mc = curl_multi_poll(d->m, NULL, 0, (int)timeout, NULL);
+		if (mc != CURLM_OK)
+			return ap_err_set(err, AP_E_FETCH, "downloading failed: %s",
+					  curl_multi_strerror(mc));
+	}
+	return 0;
+}
+
 int ap_fetch_many(const struct ap_fetch_opts *opts, struct ap_fetch_job *jobs, size_t n,
 		  int parallel, const struct ap_fetch_many_ops *ops, struct ap_err *err)
 {
 	static const struct ap_fetch_opts defaults = AP_FETCH_OPTS_INIT;
 	struct driver d;
 	struct job *js;
-	size_t next = 0, done = 0;
-	int rc = 0;
+	int rc;
 
 	if (parallel <= 0)
 		parallel = AP_FETCH_PARALLEL_DEFAULT;
@@ -1093,95 +1204,7 @@ int ap_fetch_many(const struct ap_fetch_opts *opts, struct ap_fetch_job *jobs, s
 		js[i].pub = &jobs[i];
 		js[i].x.index = i;
 	}
-
-	while (done < n) {
-		int64_t now;
-		long timeout = 1000;
-		size_t slots;
-		bool pending = false;
-		int running = 0;
-		CURLMsg *msg;
-		CURLMcode mc;
-
-		/* One file first, the others once a body has come: a mirror
-		 * that fails is not asked N times over.  After a failure that
-		 * ends the whole download, no more files start. */
-		for (size_t i = 0; i < next && !d.opened; i++)
-			if (js[i].state == JOB_ACTIVE && js[i].x.written > 0)
-				d.opened = true;
-		slots = d.opened ? (size_t)parallel : 1;
-		while (d.live < slots && next < n && !d.stopped)
-			job_start(&d, &js[next++]);
-		while (d.stopped && next < n) {
-			struct job *j = &js[next++];
-
-			d.live++;
-			ap_err_set(&j->pub->err, AP_E_FETCH, "not downloaded: another download failed");
-			job_finish(&d, j, AP_E_FETCH);
-		}
-		now = ap_fsx_monotonic_ms();
-		for (size_t i = 0; i < next; i++) {
-			if (js[i].state == JOB_WAIT && now >= js[i].wake_ms)
-				js[i].state = JOB_PREPARE;
-			while (js[i].state == JOB_PREPARE)
-				job_prepare(&d, &js[i]);
-		}
-		reap(&d, js, n, &done);
-		if (done == n)
-			break;
-		mc = curl_multi_perform(d.m, &running);
-		if (mc != CURLM_OK) {
-			rc = ap_err_set(err, AP_E_FETCH, "downloading failed: %s",
-					curl_multi_strerror(mc));
-			break;
-		}
-		for (;;) {
-			int left = 0;
-			struct job *j = NULL;
-			char *priv = NULL;
-
-			msg = curl_multi_info_read(d.m, &left);
-			if (!msg)
-				break;
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
-			    !priv)
-				continue;
-			j = (struct job *)(void *)priv;
-			job_transfer_done(&d, j, msg->data.result);
-		}
-		reap(&d, js, n, &done);
-		now = ap_fsx_monotonic_ms();
-		for (size_t i = 0; i < next; i++) {
-			if (js[i].state == JOB_PREPARE)
-				pending = true;
-			if (js[i].state == JOB_WAIT) {
-				int64_t left = js[i].wake_ms - now;
-
-				if (left < 0)
-					left = 0;
-				if (left < timeout)
-					timeout = (long)left;
-			}
-		}
-		if (!d.opened)
-			for (size_t i = 0; i < next; i++)
-				if (js[i].state == JOB_ACTIVE && js[i].x.written > 0)
-					d.opened = true;
-		slots = d.opened ? (size_t)parallel : 1;
-		if (pending || (d.live < slots && next < n) || done == n)
-			continue;
-		/* until a body comes, wake now and then to open the other slots */
-		if (!d.opened && next < n && timeout > 50)
-			timeout = 50;
-		mc = curl_multi_poll(d.m, NULL, 0, (int)timeout, NULL);
-		if (mc != CURLM_OK) {
-			rc = ap_err_set(err, AP_E_FETCH, "downloading failed: %s",
-					curl_multi_strerror(mc));
-			break;
-		}
-	}
+	rc = drive(&d, js, n, parallel, err);
 	for (size_t i = 0; i < n; i++) {
 		if (js[i].state == JOB_ACTIVE)
 			(void)curl_multi_remove_handle(d.m, js[i].x.h);
