@@ -593,6 +593,67 @@ static int dl_error(const struct dl *dl, const struct ap_fetch_job *job, struct 
 			  "component '%s': every source failed; last: %s", name, job->err.msg);
 }
 
+/* Each DOWNLOAD item's cache file claimed (its lock, or a private name)
+ * and its fetch job filled; *k counts the claimed ones, to release. */
+static int claim_downloads(struct ap_source_plan *p, struct dl_ctx *d, size_t *k,
+			   struct ap_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < p->n_items && rc == 0; i++) {
+		struct ap_source_item *it = &p->items[i];
+		struct dl *dl = &d->dls[*k];
+		struct ap_fetch_job *job = &d->jobs[*k];
+
+		if (it->kind != AP_SOURCE_DOWNLOAD)
+			continue;
+		dl->it = it;
+		dl->lock_handle = -1;
+		dl->dest = ap_fsx_path_join(p->cache_dir, it->c->file);
+		if (!dl->dest)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		(*k)++;
+		rc = cache_claim(dl->dest, &dl->lock, &dl->lock_handle, &dl->target, err);
+		if (rc)
+			break;
+		job->urls = (const char *const *)it->urls;
+		job->n_urls = it->n_urls;
+		job->dest = dl->target;
+		job->size = it->c->size;
+		job->sha256 = it->c->sha256;
+		job->stop_on_failure = !it->c->optional;
+	}
+	return rc;
+}
+
+/* The first failed required component is the error; an optional one that
+ * failed is skipped, with why. */
+static int judge_downloads(struct ap_source_plan *p, struct dl_ctx *d, size_t n,
+			   struct ap_err *err)
+{
+	for (size_t j = 0; j < n; j++) {
+		struct ap_source_item *it = d->dls[j].it;
+		struct ap_err e = AP_ERR_INIT;
+		char *why;
+		int rc;
+
+		if (d->jobs[j].rc == 0)
+			continue;
+		rc = dl_error(&d->dls[j], &d->jobs[j], &e);
+		if (!it->c->optional || rc == AP_E_NOMEM)
+			return ap_err_set(err, e.code, "%s", e.msg);
+		why = ap_strcat2("optional, not installed: ", e.msg);
+		if (!why)
+			return ap_err_set(err, AP_E_NOMEM, "out of memory");
+		free(it->why);
+		it->why = why;
+		it->kind = AP_SOURCE_SKIPPED;
+		p->download_bytes -= it->c->size;
+		p->n_skipped++;
+	}
+	return 0;
+}
+
 /* Download every DOWNLOAD item of p into the cache, o->parallel at once.
  * A cache may be shared (one --cache for several roots): a file's lock
  * gives one process its .partial (and resuming it); another downloads
@@ -628,30 +689,7 @@ static int download_all(struct ap_source_plan *p, const struct ap_source_opts *o
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < p->n_items && rc == 0; i++) {
-		struct ap_source_item *it = &p->items[i];
-		struct dl *dl = &d.dls[k];
-
-		if (it->kind != AP_SOURCE_DOWNLOAD)
-			continue;
-		dl->it = it;
-		dl->lock_handle = -1;
-		dl->dest = ap_fsx_path_join(p->cache_dir, it->c->file);
-		if (!dl->dest) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-			break;
-		}
-		k++;
-		rc = cache_claim(dl->dest, &dl->lock, &dl->lock_handle, &dl->target, err);
-		if (rc)
-			break;
-		d.jobs[k - 1].urls = (const char *const *)it->urls;
-		d.jobs[k - 1].n_urls = it->n_urls;
-		d.jobs[k - 1].dest = dl->target;
-		d.jobs[k - 1].size = it->c->size;
-		d.jobs[k - 1].sha256 = it->c->sha256;
-		d.jobs[k - 1].stop_on_failure = !it->c->optional;
-	}
+	rc = claim_downloads(p, &d, &k, err);
 	if (rc)
 		goto out;
 	ops.on_start = dl_on_start;
@@ -660,34 +698,8 @@ static int download_all(struct ap_source_plan *p, const struct ap_source_opts *o
 	ops.on_done = dl_on_done;
 	ops.ctx = &d;
 	rc = ap_fetch_many(fo, d.jobs, n, o->parallel, &ops, err);
-	if (rc)
-		goto out;
-	/* The first failed required component is the error; an optional one
-	 * that failed is skipped. */
-	for (size_t j = 0; j < n && rc == 0; j++) {
-		struct ap_source_item *it = d.dls[j].it;
-		struct ap_err e = AP_ERR_INIT;
-		char *why;
-
-		if (d.jobs[j].rc == 0)
-			continue;
-		rc = dl_error(&d.dls[j], &d.jobs[j], &e);
-		if (!it->c->optional || rc == AP_E_NOMEM) {
-			rc = ap_err_set(err, e.code, "%s", e.msg);
-			break;
-		}
-		why = ap_strcat2("optional, not installed: ", e.msg);
-		if (!why) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-			break;
-		}
-		free(it->why);
-		it->why = why;
-		it->kind = AP_SOURCE_SKIPPED;
-		p->download_bytes -= it->c->size;
-		p->n_skipped++;
-		rc = 0;
-	}
+	if (rc == 0)
+		rc = judge_downloads(p, &d, n, err);
 out:
 	for (size_t j = 0; d.dls && j < k; j++) {
 		cache_release(d.dls[j].lock, d.dls[j].lock_handle, d.dls[j].target,
