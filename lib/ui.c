@@ -177,8 +177,10 @@ static void dl_line(const struct ap_ui_dl_slot *s, int64_t t, char *out, size_t 
 
 	if (n > DL_NAME_WIDTH)
 		snprintf(name, sizeof(name), "%.*s...", DL_NAME_WIDTH - 3, s->name);
-	else
-		snprintf(name, sizeof(name), "%s", s->name);
+	else {
+		memcpy(name, s->name, n);
+		name[n] = '\0';
+	}
 	if (pct > 100)
 		pct = 100;
 	ap_ui_human_size(s->have, have, sizeof(have));
