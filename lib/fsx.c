@@ -80,6 +80,11 @@ int ap_fsx_mkdirs_noted(const char *root, const char *rel, ap_fsx_made_fn made, 
 	return ap_fsx_os_mkdirs_under(root, rel, 0755, made, ctx, err);
 }
 
+int ap_fsx_mkdirs_under(const char *root, const char *rel, unsigned mode, struct ap_err *err)
+{
+	return ap_fsx_os_mkdirs_under(root, rel, mode, NULL, NULL, err);
+}
+
 int ap_fsx_fsync_parent(const char *path, struct ap_err *err)
 {
 	char *dir = ap_fsx_path_dirname(path);

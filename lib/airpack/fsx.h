@@ -104,6 +104,10 @@ typedef int (*ap_fsx_made_fn)(void *ctx, const char *rel, struct ap_err *err);
 int ap_fsx_mkdirs_noted(const char *root, const char *rel, ap_fsx_made_fn made, void *ctx,
 			struct ap_err *err);
 
+/* mkdir -p ROOT/rel with mode for the folders it makes, refusing a
+ * symlinked component of rel as ap_fsx_mkdirs_noted does. */
+int ap_fsx_mkdirs_under(const char *root, const char *rel, unsigned mode, struct ap_err *err);
+
 /* Under a root: rel (relative, '/'-separated) inside the folder root, which
  * is the caller's and is opened as given.  No component of rel is followed
  * when it is a symlink (a reparse point on Windows): one in rel's folder

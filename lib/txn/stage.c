@@ -513,19 +513,22 @@ static int carry_entry(struct inst *s, const char *src, const char *dst, struct 
 		/* A folder the user made is kept even when empty; an old
 		 * release folder only when something in it is kept. */
 		if (!old_has_dir(s, rel)) {
-			rc = ap_fsx_mkdir_p(to, st.mode ? st.mode : 0755, err);
+			rc = ap_fsx_mkdirs_under(s->stage_abs, dst, st.mode ? st.mode : 0755,
+						 err);
 			if (rc < 0)
 				goto out;
 		}
 		rc = txn_carry_dir(s, src, dst, err);
 		goto out;
 	}
-	dir = ap_fsx_path_dirname(to);
+	/* The folders above it are made in the stage, never through a
+	 * symlink the new release put there. */
+	dir = ap_fsx_path_dirname(dst);
 	if (!dir) {
 		rc = txn_nomem(err, "keeping user files");
 		goto out;
 	}
-	rc = ap_fsx_mkdir_p(dir, 0755, err);
+	rc = ap_fsx_mkdirs_under(s->stage_abs, dir, 0755, err);
 	if (rc == 0)
 		rc = ap_fsx_link(from, to, &fallback, err);
 	if (rc == 0 && fallback) {
