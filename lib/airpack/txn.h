@@ -255,6 +255,10 @@ int ap_txn_install_locked(struct ap_state *st, const struct ap_txn_release *rel,
 			  const struct ap_txn_opts *o, struct ap_txn_result *res,
 			  struct ap_err *err);
 
+/* Whether root (NULL: the default) is this host's own root, the running
+ * system, however it is spelt; false when that cannot be told. */
+bool ap_txn_root_is_host(const char *root);
+
 /* The receipt of product (NULL: the only installed product; none is
  * AP_E_NOTFOUND, several is AP_E_USAGE listing them).  Recovers an
  * interrupted transaction first.  Reads under the shared lock: AP_E_STATE

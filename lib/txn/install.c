@@ -110,6 +110,7 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	r->product = ap_strdup(m->product);
 	r->version = ap_strdup(m->version);
 	r->channel = ap_strdup(m->channel);
+	r->platform = ap_strdup(m->platform);
 	r->prefix = ap_strdup(m->prefix);
 	r->key_id = ap_strdup(m->key_id);
 	r->insecure = s->insecure;
@@ -122,6 +123,7 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 		}
 	}
 	if (!r->product || !r->version || !r->prefix || (m->channel && !r->channel) ||
+	    (m->platform && !r->platform) ||
 	    (m->key_id && !r->key_id) || (s->o->pin && !r->pinned_version)) {
 		rc = txn_nomem(err, "building the receipt");
 		goto out;
@@ -724,7 +726,7 @@ int ap_txn_install_locked(struct ap_state *p, const struct ap_txn_release *rel,
 	s.o = o;
 	s.p = p;
 	ap_digest_hex(manifest_json, mlen, msha);
-	s.run = txn_run_where(p, o);
+	s.run = txn_run_where(p, o, m->platform);
 	for (size_t i = 0; s.run == RUN_CHROOT && i < m->n_components; i++) {
 		if (m->components[i].action == AP_ACTION_RUN) {
 			rc = ap_process_can_run_in_root(p->aroot, err);
