@@ -157,13 +157,14 @@ struct ap_txn_result {
 	size_t n_conflicts;
 	size_t n_ran;        /* run actions run (ok or not) */
 	size_t n_pending;    /* run actions left pending */
+	bool foreign;        /* the release is for another OS: they wait for the device */
 	char *freshness;     /* the expiry override recorded in the receipt, or NULL */
 	char *restart_required; /* the run action that ran now and exited with one of its
 				   reboot_exit_codes (the last such), or NULL */
 	char *run_output;    /* the end of each run action's output this install ran,
 				"COMPONENT: ..." lines (the receipt keeps each), or NULL */
 };
-#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, NULL, NULL, NULL }
+#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, false, NULL, NULL, NULL }
 void ap_txn_result_release(struct ap_txn_result *r);
 
 /* What the OS says of the service s of receipt r installed in root (NULL:

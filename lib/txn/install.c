@@ -14,6 +14,7 @@
 #include "airpack/sink.h"
 #include "airpack/state.h"
 #include "airpack/txn.h"
+#include "airpack/winname.h"
 #include "airpack/bundle.h"
 #include "txn/internal.h"
 #include "airpack/testhook.h"
@@ -605,6 +606,7 @@ static void fill_result(struct ap_txn_result *res, struct inst *s, bool recovere
 		for (size_t i = 0; i < r->n_files; i++)
 			res->n_bytes += r->files[i].size;
 		res->n_pending = r->n_pending;
+		res->foreign = ap_winname_platform_is_foreign(r->platform);
 		/* The actions this transaction ran are the last n_ran done. */
 		for (size_t i = r->n_actions - (n_ran < r->n_actions ? n_ran : r->n_actions);
 		     i < r->n_actions; i++)

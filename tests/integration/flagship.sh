@@ -99,6 +99,8 @@ exists "the template is installed" "$pfx/config.template.yaml"
 absent "the Moby zips were skipped" "$pfx/moby"
 absent "nothing of systemd is written into a Windows image" img/etc/systemd
 contains "the service waits for the device" "$out" "a release for another OS: firstboot registers it on the device"
+contains "the summary sends vc_redist to the device" "$out" "1 action pending: a release for another OS; 'airpack-setup firstboot' runs it on the device"
+not_contains "and offers no --run-in-root here" "$out" "--run-in-root"
 absent "no systemd unit for a Windows program" img/etc/systemd/system/iotedge.service
 receipt=$(cat img/var/lib/airpack/azure-iot-edge/receipt.json)
 contains "the receipt keeps the platform" "$receipt" '"platform": "windows-amd64"'
