@@ -837,7 +837,7 @@ const char *ap_fsx_default_root(void)
 
 int ap_fsx_hostname(char *buf, size_t size, struct ap_err *err)
 {
-	if (size < 2)
+	if (!buf || size < 2)
 		return ap_err_set(err, AP_E_TOOBIG, "host name: no room");
 	buf[size - 1] = '\0';
 	if (gethostname(buf, size - 1) != 0)
