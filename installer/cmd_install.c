@@ -82,7 +82,12 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 	for (size_t i = 0; i < res->n_conflicts; i++)
 		printf("  replaced your %s (saved as %s.airpack-save)\n", res->conflicts[i],
 		       res->conflicts[i]);
-	if (res->n_pending && o->root)
+	if (res->n_pending && res->foreign)
+		printf("  %zu action%s pending: a release for another OS; 'airpack-setup "
+		       "firstboot' runs %s on the device\n",
+		       res->n_pending, res->n_pending == 1 ? "" : "s",
+		       res->n_pending == 1 ? "it" : "them");
+	else if (res->n_pending && o->root)
 		printf("  %zu action%s pending: 'airpack-setup firstboot' runs %s on the device "
 		       "(or here: firstboot --root %s --run-in-root)\n",
 		       res->n_pending, res->n_pending == 1 ? "" : "s",

@@ -33,7 +33,7 @@
 
 enum {
 	OPT_PRODUCT = 2000, OPT_CS, OPT_CS_FILE, OPT_RUNTIME_PROXY, OPT_AGENT_IMAGE,
-	OPT_REG_ADDRESS, OPT_REG_USER, OPT_REG_PASSWORD_FILE,
+	OPT_REG_ADDRESS, OPT_REG_USER, OPT_REG_PASSWORD_FILE, OPT_HOSTNAME,
 };
 
 struct prov_args {
@@ -46,6 +46,8 @@ struct prov_args {
 	char *reg_address;
 	char *reg_user;
 	char *reg_password_file;
+	char *hostname;            /* --hostname */
+	char device_name[256];     /* this host's name, on the host's own root */
 };
 
 /* Option parsing only (one flat case per option, one check per rule, which
@@ -63,6 +65,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_a
 		{ "registry-address", required_argument, NULL, OPT_REG_ADDRESS },
 		{ "registry-user", required_argument, NULL, OPT_REG_USER },
 		{ "registry-password-file", required_argument, NULL, OPT_REG_PASSWORD_FILE },
+		{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc, n_cs = 0;
@@ -103,6 +106,9 @@ static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_a
 			continue;
 		case OPT_REG_PASSWORD_FILE:
 			a->reg_password_file = optarg;
+			continue;
+		case OPT_HOSTNAME:
+			a->hostname = optarg;
 			continue;
 		}
 		rc = setup_opt(o, "provision", c, optarg);
@@ -185,6 +191,7 @@ static int read_inputs(const struct setup_opts *o, struct prov_args *a,
 	in.cs_file = a->cs_stdin ? "-" : a->cs_file;
 	in.proxy = a->proxy;
 	in.agent_image = a->agent_image;
+	in.hostname = a->hostname;
 	in.registry_password_file = a->reg_password_file;
 	if (a->cs_stdin && ap_fsx_isatty(stdin)) {
 		rc = prompt_begin(err);
@@ -219,8 +226,39 @@ struct provision_run {
 	struct ap_configure_result res;
 };
 
+/* The hostname Initialize-IoTEdge writes: this device's own name, on the
+ * host's own root only (an image root is not the device).  A name IoT Edge
+ * would refuse is a warning, and the file's hostname stays as it is. */
+static const char *device_name(const struct setup_opts *o, struct prov_args *a)
+{
+	struct ap_err e = AP_ERR_INIT;
+
+	if (ap_fsx_hostname(a->device_name, sizeof(a->device_name), &e) == 0 &&
+	    ap_devconfig_hostname_check(a->device_name, "this device's name", &e) == 0)
+		return a->device_name;
+	a->device_name[0] = '\0';
+	if (!o->quiet)
+		setup_warn("hostname not set from %s: give --hostname NAME", e.msg);
+	return NULL;
+}
+
+/* What the result says of the hostname. */
+static const char *hostname_said(const struct provision_run *pr, char *buf, size_t size)
+{
+	if (pr->a->hostname)
+		return pr->a->hostname;
+	if (pr->ie.set.device_hostname) {
+		snprintf(buf, size, "%s, this device's name (a name the file already had is kept)",
+			 pr->ie.set.device_hostname);
+		return buf;
+	}
+	return "as the file has it (not the device's own root: give --hostname NAME, or "
+	       "provision on the device)";
+}
+
 static void print_result(const struct provision_run *pr)
 {
+	char host[AP_DEVCONFIG_HOSTNAME_MAX + 80];
 	const struct setup_opts *o = pr->o;
 	char said[64];
 	const struct ap_connstr *c = &pr->s->c;
@@ -243,6 +281,8 @@ static void print_result(const struct provision_run *pr)
 		ap_json_str(&j, "registry_address", pr->ie.set.registry_address);
 		ap_json_str(&j, "registry_user", pr->ie.set.registry_user);
 		ap_json_str(&j, "proxy", pr->a->proxy ? pr->ie.proxy : NULL);
+		ap_json_str(&j, "hostname", pr->a->hostname ? pr->a->hostname
+							    : pr->ie.set.device_hostname);
 		ap_json_bool(&j, "ok", true);
 		ap_json_end(&j);
 		return;
@@ -262,6 +302,7 @@ static void print_result(const struct provision_run *pr)
 		printf("  %-13s%s (password set)\n", "registry:", pr->ie.set.registry_user);
 	if (pr->a->proxy)
 		printf("  %-13s%s\n", "proxy:", pr->ie.proxy);
+	printf("  %-13s%s\n", "hostname:", hostname_said(pr, host, sizeof(host)));
 	printf("  %-13s/%s (%s)\n", "config:", pr->res.config_path,
 	       ap_fsx_access_said(pr->res.config_mode, said, sizeof(said)));
 }
@@ -314,6 +355,9 @@ int cmd_provision(int argc, char **argv)
 	set.registry_user = a.reg_user;
 	set.registry_password = s.pw;
 	set.proxy_url = a.proxy;
+	set.hostname = a.hostname;
+	if (!a.hostname && ap_txn_root_is_host(root))
+		set.device_hostname = device_name(&o, &a);
 	ap_iotedge_init(&pr.ie, &set, &s.c);
 	ap_iotedge_hook(&pr.ie, &hook);
 	rc = ap_txn_status(root, a.product, &pr.r, &err);

@@ -93,11 +93,14 @@ static const struct command commands[] = {
 	  "                               --connection-string-file FILE)\n"
 	  "                               [--root DIR] [--product NAME] [--proxy URL]\n"
 	  "                               [--agent-image IMAGE] [--registry-user USER\n"
-	  "                               --registry-password-file FILE|-] [--json]\n\n"
+	  "                               --registry-password-file FILE|-]\n"
+	  "                               [--hostname NAME] [--json]\n\n"
 	  "Validates a device connection string (HostName=...;DeviceId=...;\n"
 	  "SharedAccessKey=...) and writes the device configuration the installed release\n"
 	  "declares (its manifest's 'config' section), atomically, mode 0600, keeping every\n"
-	  "other setting of an existing file. The key and the password are never shown,\n"
+	  "other setting of an existing file (or filling the release's template). The\n"
+	  "hostname is --hostname, else, on this host's own root, the device's name where\n"
+	  "the file has none yet. The key and the password are never shown,\n"
 	  "logged or recorded: output shows SharedAccessKey=**** and the key's sha256\n"
 	  "prefix. Use '-' to read the string (or the password) from standard input.\n\n"
 	  "      --connection-string STR|-     the string, or '-' for standard input (on a\n"
@@ -110,7 +113,10 @@ static const struct command commands[] = {
 	  "      --agent-image IMAGE           the edgeAgent image (agent.config.image)\n"
 	  "      --registry-user USER          credentials for the agent image's registry\n"
 	  "      --registry-password-file FILE|-  the password, from a file or standard input\n"
-	  "      --registry-address HOST       the registry (default: the image's registry)\n",
+	  "      --registry-address HOST       the registry (default: the image's registry)\n"
+	  "      --hostname NAME               the device's hostname (default: this host's\n"
+	  "                                    name where the file has none; an image root\n"
+	  "                                    keeps the file's)\n",
 	  false },
 	{ "log", cmd_log, "show the install and provision history",
 	  "usage: airpack-setup log [--root DIR] [--product NAME] [--json] [-v]\n\n"

@@ -56,39 +56,69 @@ struct build {
 	const char *stub_platform; /* its platform, or NULL */
 };
 
-/* Every component's payload in dir (by name, then aliases); all the
- * missing ones are named in one error, so one look at the folder is
- * enough to fill it. */
-static int find_payloads(struct build *b, struct ap_manifest *m, const char *dir,
-			 struct found *found, struct ap_err *err)
+/* The f-th payload folder in search order, NULL past the last. */
+static const char *payload_dir(const struct ap_build_opts *o, size_t f)
 {
-	struct ap_strbuf missing = AP_STRBUF_INIT;
+	if (f == 0)
+		return o->payloads;
+	if (!o->more_payloads)
+		return NULL;
+	for (size_t d = 0; d < f; d++)
+		if (!o->more_payloads[d])
+			return NULL;
+	return o->more_payloads[f - 1];
+}
+
+/* The payload folders, for messages: 'a', 'b'. */
+static void dirs_said(const struct ap_build_opts *o, struct ap_strbuf *sb)
+{
+	const char *dir;
+
+	for (size_t f = 0; (dir = payload_dir(o, f)) != NULL; f++)
+		ap_strbuf_addf(sb, "%s'%s'", f ? ", " : "", dir);
+}
+
+/* Every component's payload in the payload folders (each folder in turn:
+ * by name, then aliases); all the missing ones are named in one error, so
+ * one look at the folders is enough to fill them. */
+static int find_payloads(struct build *b, struct ap_manifest *m, struct found *found,
+			 struct ap_err *err)
+{
+	struct ap_strbuf missing = AP_STRBUF_INIT, dirs = AP_STRBUF_INIT;
 	size_t n_missing = 0;
+	const char *dir;
 	int rc = 0;
 
+	dirs_said(b->o, &dirs);
+	if (dirs.failed) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < m->n_components; i++) {
 		const struct ap_component *c = &m->components[i];
 		struct ap_stat st;
 
-		for (size_t a = 0; a <= c->n_aliases && !found[i].path; a++) {
-			const char *name = a == 0 ? c->file : c->aliases[a - 1];
-			char *path = ap_fsx_path_join(dir, name);
+		for (size_t f = 0; !found[i].path && (dir = payload_dir(b->o, f)) != NULL; f++) {
+			for (size_t a = 0; a <= c->n_aliases && !found[i].path; a++) {
+				const char *name = a == 0 ? c->file : c->aliases[a - 1];
+				char *path = ap_fsx_path_join(dir, name);
 
-			if (!path) {
-				rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-				goto out;
+				if (!path) {
+					rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+					goto out;
+				}
+				if (ap_fsx_stat(path, &st, err) != 0) {
+					free(path);
+					rc = err ? err->code : AP_E_IO;
+					goto out;
+				}
+				if (st.type != AP_FT_FILE) {
+					free(path);
+					continue;
+				}
+				found[i].path = path;
+				found[i].size = st.size;
 			}
-			if (ap_fsx_stat(path, &st, err) != 0) {
-				free(path);
-				rc = err ? err->code : AP_E_IO;
-				goto out;
-			}
-			if (st.type != AP_FT_FILE) {
-				free(path);
-				continue;
-			}
-			found[i].path = path;
-			found[i].size = st.size;
 		}
 		if (!found[i].path && c->optional)
 			continue;
@@ -108,8 +138,8 @@ static int find_payloads(struct build *b, struct ap_manifest *m, const char *dir
 		}
 	}
 	if (n_missing) {
-		rc = ap_err_set(err, AP_E_NOTFOUND, "%zu payload%s missing in '%s': %s", n_missing,
-				n_missing == 1 ? " is" : "s are", dir, missing.buf);
+		rc = ap_err_set(err, AP_E_NOTFOUND, "%zu payload%s missing in %s: %s", n_missing,
+				n_missing == 1 ? " is" : "s are", dirs.buf, missing.buf);
 		goto out;
 	}
 	/* An optional component without its payload is left out of the
@@ -119,8 +149,8 @@ static int find_payloads(struct build *b, struct ap_manifest *m, const char *dir
 
 		if (found[i].path)
 			continue;
-		ap_strbuf_addf(&w, "optional component '%s': no '%s' in '%s': left out of the "
-				   "release", m->components[i].name, m->components[i].file, dir);
+		ap_strbuf_addf(&w, "optional component '%s': no '%s' in %s: left out of the "
+				   "release", m->components[i].name, m->components[i].file, dirs.buf);
 		if (ap_strvec_push_nodup(&b->warnings, ap_strbuf_detach(&w, NULL)) != 0) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto out;
@@ -132,9 +162,10 @@ static int find_payloads(struct build *b, struct ap_manifest *m, const char *dir
 	}
 	if (m->n_components == 0)
 		rc = ap_err_set(err, AP_E_NOTFOUND,
-				"no payload in '%s': every component is optional and missing", dir);
+				"no payload in %s: every component is optional and missing", dirs.buf);
 out:
 	ap_strbuf_release(&missing);
+	ap_strbuf_release(&dirs);
 	return rc;
 }
 
@@ -325,7 +356,7 @@ static int load_inputs(struct build *b, struct ap_err *err)
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = find_payloads(b, b->m, o->payloads, b->found, err);
+	rc = find_payloads(b, b->m, b->found, err);
 out:
 	free(src);
 	return rc;

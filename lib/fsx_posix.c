@@ -797,6 +797,19 @@ const char *ap_fsx_default_root(void)
 	return "/";
 }
 
+int ap_fsx_hostname(char *buf, size_t size, struct ap_err *err)
+{
+	if (!buf || size < 2)
+		return ap_err_set(err, AP_E_TOOBIG, "host name: no room");
+	buf[size - 1] = '\0';
+	if (gethostname(buf, size - 1) != 0)
+		return ap_err_set(err, errno == ENAMETOOLONG ? AP_E_TOOBIG : AP_E_IO,
+				  "host name: %s", strerror(errno));
+	if (strlen(buf) == size - 1)
+		return ap_err_set(err, AP_E_TOOBIG, "host name: longer than %zu bytes", size - 2);
+	return 0;
+}
+
 int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 {
 	(void)argc;

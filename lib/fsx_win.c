@@ -1245,6 +1245,29 @@ int ap_fsx_memstream(FILE **out, struct ap_err *err)
 
 /* ---- the command line ---- */
 
+int ap_fsx_hostname(char *buf, size_t size, struct ap_err *err)
+{
+	wchar_t w[256];
+	DWORD n = sizeof(w) / sizeof(w[0]);
+	char *u;
+	size_t len;
+
+	if (!GetComputerNameExW(ComputerNameDnsHostname, w, &n))
+		return ap_err_set(err, AP_E_IO, "host name: GetComputerNameExW failed (error %lu)",
+				  (unsigned long)GetLastError());
+	u = ap_fsx_wide_to_utf8(w);
+	if (!u)
+		return ap_err_set(err, AP_E_NOMEM, "host name: out of memory");
+	len = strlen(u);
+	if (len + 1 > size) {
+		free(u);
+		return ap_err_set(err, AP_E_TOOBIG, "host name: longer than %zu bytes", size - 1);
+	}
+	memcpy(buf, u, len + 1);
+	free(u);
+	return 0;
+}
+
 const char *ap_fsx_default_root(void)
 {
 	static char root[8];

@@ -80,6 +80,7 @@ void ap_receipt_free(struct ap_receipt *r)
 	free(r->product);
 	free(r->version);
 	free(r->channel);
+	free(r->platform);
 	free(r->prefix);
 	free(r->key_id);
 	free(r->pinned_version);
@@ -286,6 +287,7 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 		goto nomem;
 	if (!add_str(root, "format", AP_RECEIPT_FORMAT) || !add_str(root, "product", r->product) ||
 	    !add_str(root, "version", r->version) || !add_str(root, "channel", r->channel) ||
+	    (r->platform && !add_str(root, "platform", r->platform)) ||
 	    !add_str(root, "prefix", r->prefix) || !add_str(root, "key_id", r->key_id) ||
 	    (r->insecure && !ap_jsonx_add(root, "insecure", cJSON_CreateTrue())) ||
 	    !add_str(root, "manifest_sha256", r->manifest_sha256) ||
@@ -651,7 +653,7 @@ static int parse_services(struct fields *rf, struct ap_receipt *r, struct ap_err
  * design. */
 int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, struct ap_err *err)
 {
-	static const char *const keys[] = { "format", "product", "version", "channel",
+	static const char *const keys[] = { "format", "product", "version", "channel", "platform",
 					    "prefix", "key_id", "insecure", "manifest_sha256",
 					    "installed_at", "pinned_version", "freshness", "data_dirs",
 					    "created_data_dirs", "dirs", "files", "pending",
@@ -689,6 +691,8 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
 		rc = get_str(&f, "version", false, &r->version, err);
 	if (rc == 0)
 		rc = get_str(&f, "channel", true, &r->channel, err);
+	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "platform"))
+		rc = get_str(&f, "platform", false, &r->platform, err);
 	if (rc == 0)
 		rc = get_str(&f, "prefix", false, &r->prefix, err);
 	if (rc == 0)

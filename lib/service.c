@@ -73,8 +73,7 @@ int ap_service_unit(const struct ap_service_where *w, const struct ap_receipt_se
 
 bool ap_service_can_register(const struct ap_service_where *w)
 {
-	(void)w;
-	return true;
+	return !w->foreign;
 }
 
 /* systemd runs this host (sd_booted's test), so systemctl can be told. */

@@ -26,7 +26,7 @@
 
 bool ap_service_can_register(const struct ap_service_where *w)
 {
-	return w->host;
+	return w->host && !w->foreign;
 }
 
 int ap_service_unit(const struct ap_service_where *w, const struct ap_receipt_service *s,

@@ -104,6 +104,17 @@ bool ap_winname_platform_is_windows(const char *platform)
 	return platform && strlen(platform) >= 7 && word_is(platform, 7, "WINDOWS");
 }
 
+bool ap_winname_platform_is_foreign(const char *platform)
+{
+	if (!platform)
+		return false;
+#ifdef _WIN32
+	return !ap_winname_platform_is_windows(platform);
+#else
+	return ap_winname_platform_is_windows(platform);
+#endif
+}
+
 /* Decode one UTF-8 sequence at s (len bytes left); *n gets its length.
  * Malformed bytes decode as themselves, one at a time. */
 static uint32_t decode(const unsigned char *s, size_t len, size_t *n)

@@ -19,6 +19,8 @@ struct build_opts {
 	struct ap_build_opts b;
 	bool json;
 	bool quiet;
+	const char **more; /* the second and later --payloads, NULL-terminated */
+	size_t n_more;
 };
 
 static int parse_compress(const char *s, struct ap_build_opts *o)
@@ -212,7 +214,17 @@ int cmd_build(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "p:k:o:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			o.b.payloads = optarg;
+			if (!o.b.payloads) {
+				o.b.payloads = optarg;
+				break;
+			}
+			if (!o.more)
+				o.more = calloc((size_t)argc + 1, sizeof(*o.more));
+			if (!o.more) {
+				fprintf(stderr, "airpack: error: out of memory\n");
+				return 1;
+			}
+			o.more[o.n_more++] = optarg;
 			break;
 		case 'k':
 			o.b.key = optarg;
@@ -281,9 +293,18 @@ int cmd_build(int argc, char **argv)
 		return usage_error("build", "--sfx-detached needs --sfx SETUP");
 	if (o.b.sfx_stub && !o.b.sfx)
 		return usage_error("build", "--sfx-stub needs --sfx SETUP");
-	if (!ap_fsx_is_dir(o.b.payloads))
-		return usage_error("build", "--payloads: '%s' is not a folder", o.b.payloads);
-	if (run_build(&o, &err) != 0)
+	for (size_t i = 0; i <= o.n_more; i++) {
+		const char *dir = i == 0 ? o.b.payloads : o.more[i - 1];
+
+		if (!ap_fsx_is_dir(dir)) {
+			free(o.more);
+			return usage_error("build", "--payloads: '%s' is not a folder", dir);
+		}
+	}
+	o.b.more_payloads = o.more;
+	c = run_build(&o, &err);
+	free(o.more);
+	if (c != 0)
 		return die_err(&err);
 	return 0;
 }

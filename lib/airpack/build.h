@@ -33,6 +33,9 @@
 struct ap_build_opts {
 	const char *source;   /* the source manifest file */
 	const char *payloads; /* the folder holding the payload files */
+	/* Further folders, searched in order after payloads for a component
+	 * it does not hold (NULL-terminated; may be NULL). */
+	const char *const *more_payloads;
 	const char *key;      /* the private signing key (Ed25519 PEM) */
 	/* The outputs: at least one is needed (else AP_E_USAGE). */
 	const char *bundle;   /* bundle file, or NULL */

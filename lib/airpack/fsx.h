@@ -389,6 +389,11 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err);
  * variable is unset), whatever drive the program was started from. */
 const char *ap_fsx_default_root(void);
 
+/* This host's name as the network knows it (gethostname; on Windows the
+ * computer's DNS host name), into buf (size bytes, NUL-terminated).
+ * AP_E_IO when the OS cannot say, AP_E_TOOBIG when it does not fit. */
+int ap_fsx_hostname(char *buf, size_t size, struct ap_err *err);
+
 /* True when another program holds path open so that it cannot be moved or
  * deleted (Windows: opening it for DELETE with no sharing is a sharing
  * violation; a running exe, a service's log).  Always false on POSIX, where

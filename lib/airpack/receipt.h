@@ -66,6 +66,8 @@ struct ap_receipt {
 	char *product;
 	char *version;
 	char *channel;  /* may be NULL */
+	char *platform; /* the release's platform ("windows-amd64"); NULL when it
+			   names none, and in receipts older than the field */
 	char *prefix;   /* relative to the root */
 	char *key_id;   /* may be NULL (an --insecure install) */
 	bool insecure;  /* installed without a verified signature (--insecure);

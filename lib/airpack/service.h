@@ -29,9 +29,13 @@ struct ap_service_where {
 	const char *root;
 	bool host;
 	const char *product; /* the owner written into the registration */
+	bool foreign;        /* the release is for another OS than this build's
+				(ap_winname_platform_is_foreign): nothing is
+				registered here */
 };
 
-/* Whether s can be registered now (false: a Windows image root). */
+/* Whether s can be registered now (false: a Windows image root, or a
+ * release for another OS). */
 bool ap_service_can_register(const struct ap_service_where *w);
 
 /* The systemd unit for s, as register writes it (POSIX; for tests and

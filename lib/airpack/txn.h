@@ -157,13 +157,14 @@ struct ap_txn_result {
 	size_t n_conflicts;
 	size_t n_ran;        /* run actions run (ok or not) */
 	size_t n_pending;    /* run actions left pending */
+	bool foreign;        /* the release is for another OS: they wait for the device */
 	char *freshness;     /* the expiry override recorded in the receipt, or NULL */
 	char *restart_required; /* the run action that ran now and exited with one of its
 				   reboot_exit_codes (the last such), or NULL */
 	char *run_output;    /* the end of each run action's output this install ran,
 				"COMPONENT: ..." lines (the receipt keeps each), or NULL */
 };
-#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, NULL, NULL, NULL }
+#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, false, NULL, NULL, NULL }
 void ap_txn_result_release(struct ap_txn_result *r);
 
 /* What the OS says of the service s of receipt r installed in root (NULL:
@@ -263,6 +264,10 @@ int ap_txn_lock(struct ap_state *st, enum ap_state_mode mode, const struct ap_tx
 int ap_txn_install_locked(struct ap_state *st, const struct ap_txn_release *rel,
 			  const struct ap_txn_opts *o, struct ap_txn_result *res,
 			  struct ap_err *err);
+
+/* Whether root (NULL: the default) is this host's own root, the running
+ * system, however it is spelt; false when that cannot be told. */
+bool ap_txn_root_is_host(const char *root);
 
 /* The receipt of product (NULL: the only installed product; none is
  * AP_E_NOTFOUND, several is AP_E_USAGE listing them).  Recovers an

@@ -36,6 +36,12 @@ const char *ap_winname_path_problem(const char *path, size_t *bad_off, size_t *b
 /* True when a platform string ("windows-amd64", "Windows") names Windows. */
 bool ap_winname_platform_is_windows(const char *platform);
 
+/* True when a release for platform cannot run here: a Windows platform in
+ * a program built for another OS, any other named platform in a Windows
+ * build.  NULL (a release for any platform) is never foreign.  Its run
+ * actions and services wait for firstboot on a device of its platform. */
+bool ap_winname_platform_is_foreign(const char *platform);
+
 /* The key under which Windows sees path: each part case-folded and
  * stripped of trailing dots and spaces (malloc'd; NULL when out of
  * memory).  Two paths collide on Windows when their keys are equal. */

@@ -512,7 +512,8 @@ static int validate_settings(const struct ap_devconfig_settings *s, struct ap_co
 	int rc;
 
 	if (!s || (!s->connection_string && !s->agent_image && !s->registry_address &&
-		   !s->registry_user && !s->registry_password && !s->proxy_url))
+		   !s->registry_user && !s->registry_password && !s->proxy_url && !s->hostname &&
+		   !s->device_hostname))
 		return ap_err_set(err, AP_E_USAGE,
 				  "nothing to configure: give a connection string, an agent "
 				  "image, registry credentials or a proxy");
@@ -564,6 +565,46 @@ static int validate_settings(const struct ap_devconfig_settings *s, struct ap_co
 	}
 	if (s->proxy_url && !ap_setting_proxy_url_valid(s->proxy_url, err))
 		return AP_E_USAGE;
+	if (s->hostname && (rc = ap_devconfig_hostname_check(s->hostname, "hostname", err)) < 0)
+		return rc;
+	if (!s->hostname && s->device_hostname &&
+	    (rc = ap_devconfig_hostname_check(s->device_hostname, "the device's name", err)) < 0)
+		return rc;
+	return 0;
+}
+
+int ap_devconfig_hostname_check(const char *name, const char *what, struct ap_err *err)
+{
+	size_t n = strlen(name);
+
+	if (n > AP_DEVCONFIG_HOSTNAME_MAX)
+		return ap_err_set(err, AP_E_USAGE,
+				  "%s: %zu characters, at most %d (edgeHub's certificate carries "
+				  "it as its common name)", what, n, AP_DEVCONFIG_HOSTNAME_MAX);
+	return ap_text_dns_check(name, n, 1, what, err);
+}
+
+/* The top-level hostname is still to be filled: absent, null, empty or a
+ * template's placeholder in <>. */
+static int hostname_unset(yaml_document_t *d, int code, bool *unset, struct ap_err *err)
+{
+	yaml_node_t *m = yaml_document_get_node(d, 1), *v;
+	const char *s;
+	size_t len;
+	int idx, rc;
+
+	rc = map_find(d, 1, "hostname", "", code, &idx, err);
+	if (rc < 0)
+		return rc;
+	*unset = idx < 0;
+	if (idx < 0)
+		return 0;
+	v = yaml_document_get_node(d, m->data.mapping.pairs.start[idx].value);
+	if (!v || v->type != YAML_SCALAR_NODE)
+		return 0;
+	s = (const char *)v->data.scalar.value;
+	len = v->data.scalar.length;
+	*unset = is_null_scalar(v) || len == 0 || (s[0] == '<' && s[len - 1] == '>');
 	return 0;
 }
 
@@ -592,6 +633,19 @@ static int apply_edits(yaml_document_t *d, const struct ap_devconfig_settings *s
 			if (rc < 0)
 				return rc;
 		}
+	}
+	if (s->hostname) {
+		rc = map_put_str(d, 1, "hostname", s->hostname, "", code, err);
+		if (rc < 0)
+			return rc;
+	} else if (s->device_hostname) {
+		bool unset = false;
+
+		rc = hostname_unset(d, code, &unset, err);
+		if (rc == 0 && unset)
+			rc = map_put_str(d, 1, "hostname", s->device_hostname, "", code, err);
+		if (rc < 0)
+			return rc;
 	}
 	if (!s->agent_image && !s->registry_user && !s->proxy_url)
 		return 0;

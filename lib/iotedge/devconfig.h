@@ -40,8 +40,24 @@ struct ap_devconfig_settings {
 	const char *registry_password;
 	/* agent.env.https_proxy (IoT Edge 1.1 hands it to edgeAgent) */
 	const char *proxy_url;
+	/* hostname, written whatever the file holds (provision --hostname) */
+	const char *hostname;
+	/* hostname, written only where the file has none yet: the key absent,
+	 * null, empty or a template's placeholder ("<ADD HOSTNAME HERE>", any
+	 * value in <>).  The device's own name, as Initialize-IoTEdge writes
+	 * it; a name set since is kept.  Ignored when hostname is given. */
+	const char *device_hostname;
 };
-#define AP_DEVCONFIG_SETTINGS_INIT { NULL, NULL, NULL, NULL, NULL, NULL }
+#define AP_DEVCONFIG_SETTINGS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+
+/* The longest hostname IoT Edge 1.1 takes: edgeHub's certificate carries it
+ * as its common name, which holds at most 64 characters. */
+#define AP_DEVCONFIG_HOSTNAME_MAX 64
+
+/* name is a hostname IoT Edge takes: a DNS name (labels of letters, digits
+ * and '-'; one label is enough) of at most AP_DEVCONFIG_HOSTNAME_MAX
+ * characters.  AP_E_USAGE naming what. */
+int ap_devconfig_hostname_check(const char *name, const char *what, struct ap_err *err);
 
 /* Produce the device configuration.  The base document is existing_yaml when
  * not NULL (the file on the device; empty means an empty mapping), else
@@ -54,6 +70,8 @@ struct ap_devconfig_settings {
  * - agent.config.image, agent.config.auth (replaced as a whole by
  *   serveraddress/username/password) and agent.env.https_proxy are set when
  *   given; missing or null mappings on the way are created;
+ * - hostname is set to s->hostname, or to s->device_hostname where the base
+ *   has none yet or a placeholder;
  * - every other key and value survives; comments do not (libyaml drops them);
  * - every value written is a double-quoted scalar, so no input can add keys.
  * A root that is not a mapping, a path component that is not a mapping (named

@@ -131,6 +131,8 @@ int ap_iotedge_read_inputs(const struct ap_iotedge_inputs *in, struct ap_iotedge
 		ap_err_prefix(err, "--agent-image");
 		return err ? err->code : AP_E_USAGE;
 	}
+	if (in->hostname && (rc = ap_devconfig_hostname_check(in->hostname, "--hostname", err)))
+		return rc;
 	if (in->cs_text) {
 		s->cs_len = strlen(in->cs_text);
 		s->cs = malloc(s->cs_len + 1);

@@ -45,6 +45,7 @@ struct ap_iotedge_inputs {
 	bool cs_line;         /* cs_file "-" is a terminal: read one line */
 	const char *proxy;    /* the runtime's proxy URL, or NULL */
 	const char *agent_image;            /* or NULL */
+	const char *hostname;               /* the device's hostname, or NULL */
 	const char *registry_password_file; /* "-" for standard input, or NULL */
 };
 

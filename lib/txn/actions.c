@@ -15,6 +15,7 @@
 #include "airpack/state.h"
 #include "airpack/txn.h"
 #include "airpack/bundle.h"
+#include "airpack/winname.h"
 #include "txn/internal.h"
 #include "airpack/banned.h"
 
@@ -142,9 +143,26 @@ bool txn_is_host_root(const struct ap_state *p)
 	return a.exists && b.exists && a.dev == b.dev && a.ino == b.ino;
 }
 
-enum run_where txn_run_where(const struct ap_state *p, const struct ap_txn_opts *o)
+bool ap_txn_root_is_host(const char *root)
 {
-	if (o && o->no_run)
+	struct ap_state p;
+	char *aroot = NULL;
+	bool host;
+
+	memset(&p, 0, sizeof(p));
+	p.root = (char *)(root ? root : ap_fsx_default_root());
+	if (ap_fsx_abspath(p.root, &aroot, NULL) < 0)
+		return false;
+	p.aroot = aroot;
+	host = txn_is_host_root(&p);
+	free(aroot);
+	return host;
+}
+
+enum run_where txn_run_where(const struct ap_state *p, const struct ap_txn_opts *o,
+			     const char *platform)
+{
+	if ((o && o->no_run) || ap_winname_platform_is_foreign(platform))
 		return RUN_PENDING;
 	if (!o || !o->root || txn_is_host_root(p) || o->run_in == AP_TXN_RUN_HOST)
 		return RUN_HOST;
@@ -286,7 +304,7 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 /* firstboot runs what is pending, but an image's actions not on this host
  * unless asked. */
 static int firstboot_where(const struct ap_state *p, const struct ap_txn_opts *o,
-			   enum run_where *where, struct ap_err *err)
+			   const struct ap_receipt *r, enum run_where *where, struct ap_err *err)
 {
 	struct ap_txn_opts run = AP_TXN_OPTS_INIT;
 	int rc = 0;
@@ -294,10 +312,15 @@ static int firstboot_where(const struct ap_state *p, const struct ap_txn_opts *o
 	if (o)
 		run = *o;
 	run.no_run = false;
-	*where = txn_run_where(p, &run);
+	*where = txn_run_where(p, &run, r->platform);
 	if (*where == RUN_CHROOT)
 		rc = ap_process_can_run_in_root(p->aroot, err);
-	if (*where == RUN_PENDING)
+	if (*where == RUN_PENDING && ap_winname_platform_is_foreign(r->platform))
+		rc = ap_err_set(err, AP_E_USAGE,
+				"'%s' is a release for '%s': its pending actions run on such a "
+				"device only ('airpack-setup firstboot' there)",
+				p->name, r->platform);
+	else if (*where == RUN_PENDING)
 		rc = ap_err_set(err, AP_E_USAGE,
 				"'%s' has actions pending in the image root '%s': they are not "
 				"run on this host unless asked; run 'airpack-setup firstboot' on "
@@ -341,7 +364,7 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 		if (rc == 0)
 			rc = txn_load_receipt(&p, &r, err);
 		if (rc == 0 && r->n_pending > 0)
-			rc = firstboot_where(&p, o, &where, err);
+			rc = firstboot_where(&p, o, r, &where, err);
 		if (rc == 0 && r->n_pending > 0)
 			rc = txn_run_pending(&p, r, o, where, &ran, err);
 		/* Services an image install could not register (Windows). */

@@ -15,6 +15,7 @@
 #include "airpack/sink.h"
 #include "airpack/state.h"
 #include "airpack/txn.h"
+#include "airpack/winname.h"
 #include "airpack/bundle.h"
 #include "txn/internal.h"
 #include "airpack/testhook.h"
@@ -107,6 +108,7 @@ static int receipt_head(struct inst *s, const char *manifest_sha, struct ap_rece
 	r->product = ap_strdup(m->product);
 	r->version = ap_strdup(m->version);
 	r->channel = ap_strdup(m->channel);
+	r->platform = ap_strdup(m->platform);
 	r->prefix = ap_strdup(m->prefix);
 	r->key_id = ap_strdup(m->key_id);
 	r->insecure = s->insecure;
@@ -117,6 +119,7 @@ static int receipt_head(struct inst *s, const char *manifest_sha, struct ap_rece
 			return txn_nomem(err, "building the receipt");
 	}
 	if (!r->product || !r->version || !r->prefix || (m->channel && !r->channel) ||
+	    (m->platform && !r->platform) ||
 	    (m->key_id && !r->key_id) || (s->o->pin && !r->pinned_version))
 		return txn_nomem(err, "building the receipt");
 	memcpy(r->manifest_sha256, manifest_sha, AP_SHA256_HEX);
@@ -647,6 +650,7 @@ static void fill_result(struct ap_txn_result *res, struct inst *s, bool recovere
 		for (size_t i = 0; i < r->n_files; i++)
 			res->n_bytes += r->files[i].size;
 		res->n_pending = r->n_pending;
+		res->foreign = ap_winname_platform_is_foreign(r->platform);
 		/* The actions this transaction ran are the last n_ran done. */
 		for (size_t i = r->n_actions - (n_ran < r->n_actions ? n_ran : r->n_actions);
 		     i < r->n_actions; i++)
@@ -738,7 +742,7 @@ static int install_prepare(struct inst *s, const struct ap_txn_release *rel, con
 	const struct ap_txn_opts *o = s->o;
 	int rc = 0;
 
-	s->run = txn_run_where(p, o);
+	s->run = txn_run_where(p, o, m->platform);
 	for (size_t i = 0; s->run == RUN_CHROOT && i < m->n_components; i++) {
 		if (m->components[i].action == AP_ACTION_RUN) {
 			rc = ap_process_can_run_in_root(p->aroot, err);

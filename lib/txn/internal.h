@@ -149,7 +149,10 @@ int txn_write_receipt(const struct ap_state *p, const struct ap_receipt *r, cons
 		      int64_t mtime, struct ap_err *err);
 int txn_set_pending_marker(const struct ap_state *p, bool pending, int64_t mtime,
 			   struct ap_err *err);
-enum run_where txn_run_where(const struct ap_state *p, const struct ap_txn_opts *o);
+/* Where a release's run actions go: a release for another OS
+ * (ap_winname_platform_is_foreign(platform)) always leaves them pending. */
+enum run_where txn_run_where(const struct ap_state *p, const struct ap_txn_opts *o,
+			     const char *platform);
 int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct ap_txn_opts *o,
 		    enum run_where where, size_t *n_ran, struct ap_err *err);
 

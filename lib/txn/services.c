@@ -20,15 +20,19 @@
 #include "airpack/state.h"
 #include "airpack/str.h"
 #include "airpack/txn.h"
+#include "airpack/winname.h"
 #include "txn/internal.h"
 #include "airpack/banned.h"
 
-static void where_of(const struct ap_state *p, const char *product,
+/* Where r's services go; a release for another OS (a Windows release in
+ * a Linux image root) registers none here: firstboot does on the device. */
+static void where_of(const struct ap_state *p, const struct ap_receipt *r,
 		     struct ap_service_where *w)
 {
 	w->root = p->aroot;
 	w->host = txn_is_host_root(p);
-	w->product = product;
+	w->product = r->product;
+	w->foreign = ap_winname_platform_is_foreign(r->platform);
 }
 
 static void emit(const struct ap_txn_opts *o, enum ap_txn_verdict v, const char *product,
@@ -92,7 +96,7 @@ int txn_services_prepare(const struct ap_state *p, const struct ap_receipt *old,
 	struct ap_service_where w;
 	int rc = 0;
 
-	where_of(p, r->product, &w);
+	where_of(p, r, &w);
 	for (size_t i = 0; i < r->n_services && rc == 0; i++)
 		if (ap_service_can_register(&w))
 			rc = ap_service_check(&w, &r->services[i], err);
@@ -121,7 +125,7 @@ void txn_services_restart(const struct ap_state *p, const struct ap_receipt *old
 
 	if (!old)
 		return;
-	where_of(p, old->product, &w);
+	where_of(p, old, &w);
 	for (size_t i = 0; w.host && i < old->n_services; i++) {
 		const struct ap_receipt_service *s = &old->services[i];
 		struct ap_err e = AP_ERR_INIT;
@@ -150,7 +154,7 @@ int txn_services_apply(const struct ap_state *p, const struct ap_receipt *old,
 	int64_t mtime = o ? o->mtime : -1;
 	int rc = 0;
 
-	where_of(p, r->product, &w);
+	where_of(p, r, &w);
 	for (size_t i = 0; old && i < old->n_services && rc == 0; i++) {
 		const struct ap_receipt_service *s = &old->services[i];
 
@@ -168,7 +172,9 @@ int txn_services_apply(const struct ap_state *p, const struct ap_receipt *old,
 			continue;
 		if (!ap_service_can_register(&w)) {
 			emit(o, AP_TXN_V_PENDING, r->product, s,
-			     "image root: firstboot registers it on the device");
+			     w.foreign ? "a release for another OS: firstboot registers it "
+					 "on the device"
+				       : "image root: firstboot registers it on the device");
 			continue;
 		}
 		note[0] = '\0';
@@ -198,7 +204,7 @@ void ap_txn_service_state(const char *root, const struct ap_receipt *r,
 		return;
 	}
 	p.aroot = aroot;
-	where_of(&p, r->product, &w);
+	where_of(&p, r, &w);
 	if (!s->registered && !ap_service_can_register(&w))
 		snprintf(out, size, "waits for firstboot");
 	else
@@ -212,10 +218,12 @@ int txn_services_remove(const struct ap_state *p, const struct ap_receipt *r,
 	struct ap_service_where w;
 	int rc = 0;
 
-	where_of(p, r->product, &w);
+	where_of(p, r, &w);
 	for (size_t i = 0; i < r->n_services && rc == 0; i++) {
 		const struct ap_receipt_service *s = &r->services[i];
 
+		if (w.foreign && !s->registered)
+			continue; /* never registered here: nothing of it to remove */
 		rc = ap_service_remove(&w, s->name, err);
 		if (rc == 0)
 			emit(o, AP_TXN_V_REMOVED, r->product, s, "stopped and removed");

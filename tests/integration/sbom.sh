@@ -103,6 +103,8 @@ mkdir -p iot/src
 echo 'iotedged' >iot/src/iotedged.exe
 (cd iot/src && gcab -c ../Microsoft-Azure-IoTEdge.cab iotedged.exe)
 head -c 4096 /dev/urandom >iot/vc_redist.x64.exe
+printf 'function Deploy-IoTEdge {}\n' >iot/IoTEdgeSecurityDaemon.ps1
+cp "$SRCDIR/payloads/azure-iot-edge/config.template.yaml" iot/
 python3 - <<'PY'
 import zipfile
 for name, files in [("moby-engine.zip", ["docker/dockerd.exe"]), ("moby-cli.zip", ["docker/docker.exe"])]:

@@ -267,6 +267,33 @@ static void test_refusals(void)
 	contains(err.msg, "2 payloads are missing in", "the error counts them");
 	contains(err.msg, "'arc.tar' (component 'arc')", "and names the second");
 	contains(err.msg, "'hello.txt' (component", "and names the file");
+	{
+		/* A second folder is searched after the first: the payloads
+		 * come from it, and a missing one names both folders.  (at()'s
+		 * buffers rotate: keep copies.) */
+		char *nowhere = ap_strdup(at("nowhere")), *pay = ap_strdup(at("payloads"));
+		char *nowhere2 = ap_strdup(at("nowhere2")), *src = ap_strdup(at("source.json"));
+		char *out1 = ap_strdup(at("more.tar")), *out2 = ap_strdup(at("more2.tar"));
+		const char *more[] = { pay, NULL };
+
+		tu_mkdir(nowhere2);
+		o.source = src;
+		o.payloads = nowhere;
+		o.more_payloads = more;
+		o.bundle = out1;
+		is_int(ap_build(&o, &res, &err), 0, "payloads from a second folder (%s)", err.msg);
+		ap_build_result_release(&res);
+		more[0] = nowhere2;
+		o.bundle = out2;
+		is_int(ap_build(&o, &res, &err), AP_E_NOTFOUND, "missing from both folders");
+		contains(err.msg, "nowhere', '", "the error names both folders");
+		free(nowhere);
+		free(pay);
+		free(nowhere2);
+		free(src);
+		free(out1);
+		free(out2);
+	}
 	opts_init(&o);
 	o.sfx = at("s");
 	o.sfx_stub = at("no-stub");

@@ -261,6 +261,20 @@ static void test_samples(void)
 		ok(c && c->n_urls == 1 && strstr(c->urls[0], "/1.1.13/"),
 		   "azure: daemon url is pinned to the release");
 		is_str(c ? ap_manifest_component_dest(c) : NULL, "", "azure: daemon extracts to the prefix");
+		ok(c && !c->optional && c->service && strcmp(c->service->name, "iotedge") == 0 &&
+		   strcmp(c->service->program, "iotedged.exe") == 0,
+		   "azure: the daemon is required and registers the iotedge service");
+		c = ap_manifest_find(m, "deploy-script");
+		ok(c && strcmp(c->file, "IoTEdgeSecurityDaemon.ps1") == 0 &&
+		   c->action == AP_ACTION_COPY && !c->optional,
+		   "azure: IoTEdgeSecurityDaemon.ps1 is a required copy component");
+		c = ap_manifest_find(m, "moby-engine");
+		ok(c && c->optional, "azure: moby-engine is optional");
+		c = ap_manifest_find(m, "moby-cli");
+		ok(c && c->optional, "azure: moby-cli is optional");
+		is_str(m->config.template, "config-template", "azure: the config template component");
+		c = ap_manifest_find(m, "config-template");
+		is_str(c ? c->file : NULL, "config.template.yaml", "azure: the template's file");
 		round_trip(m, AP_MANIFEST_SOURCE, "azure");
 		ap_manifest_free(m);
 	}

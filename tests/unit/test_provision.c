@@ -483,6 +483,55 @@ static void apply_bad(const char *tmpl, const char *existing, const struct ap_de
 	ok(strcmp(out, "untouched") == 0 && len == 12345, "%s: outputs untouched", name);
 }
 
+/* The hostname: --hostname replaces whatever the file holds; the device's
+ * name fills only a hostname that is absent, empty or a placeholder. */
+static void test_apply_hostname(void)
+{
+	struct ap_devconfig_settings s = AP_DEVCONFIG_SETTINGS_INIT;
+	struct ap_err err = AP_ERR_INIT;
+	const char *placeholder = "hostname: \"<ADD HOSTNAME HERE>\"\nhomedir: \"C:\\\\x\"\n";
+	const char *named = "hostname: \"set-by-hand\"\n";
+	char *out;
+	size_t len = 0;
+
+	s.device_hostname = "edge-01";
+	out = apply(placeholder, NULL, &s, &len, "device name over a placeholder");
+	if (out) {
+		is_get(out, "hostname", "edge-01", "device name over a placeholder");
+		is_get(out, "homedir", "C:\\x", "device name over a placeholder");
+		ap_secret_free(out, len);
+	}
+	out = apply(NULL, named, &s, &len, "device name over a set name");
+	if (out) {
+		is_get(out, "hostname", "set-by-hand", "device name keeps a set name");
+		ap_secret_free(out, len);
+	}
+	out = apply(NULL, "homedir: x\n", &s, &len, "device name where there is none");
+	if (out) {
+		is_get(out, "hostname", "edge-01", "device name where there is none");
+		ap_secret_free(out, len);
+	}
+	out = apply(NULL, "hostname: ~\n", &s, &len, "device name over null");
+	if (out) {
+		is_get(out, "hostname", "edge-01", "device name over null");
+		ap_secret_free(out, len);
+	}
+	s.hostname = "given.example";
+	out = apply(NULL, named, &s, &len, "--hostname over a set name");
+	if (out) {
+		is_get(out, "hostname", "given.example", "--hostname replaces a set name");
+		ap_secret_free(out, len);
+	}
+	is_int(ap_devconfig_hostname_check("bad_name", "--hostname", &err), AP_E_USAGE,
+	       "a name with '_' is refused");
+	contains(err.msg, "--hostname", "the message names the option");
+	is_int(ap_devconfig_hostname_check("a2345678901234567890123456789012345678901234567890"
+					   "12345678901234.x", "--hostname", &err), AP_E_USAGE,
+	       "a name over 64 characters is refused");
+	is_int(ap_devconfig_hostname_check("EDGE-01", "--hostname", &err), 0,
+	       "a computer name in capitals is taken");
+}
+
 static void test_apply_template(void)
 {
 	struct ap_devconfig_settings s = AP_DEVCONFIG_SETTINGS_INIT;
@@ -1080,6 +1129,7 @@ int main(void)
 	test_proxy();
 	test_image();
 	test_apply_template();
+	test_apply_hostname();
 	test_apply_agent();
 	test_apply_injection();
 	test_apply_shapes();

@@ -56,6 +56,14 @@ static void test_paths(void)
 	ok(!ap_winname_platform_is_windows("linux-amd64"), "linux-amd64 is not");
 	ok(!ap_winname_platform_is_windows(NULL), "no platform is not");
 	ok(!ap_winname_platform_is_windows("win"), "win alone is not");
+	ok(!ap_winname_platform_is_foreign(NULL), "a release for any platform is never foreign");
+#ifdef _WIN32
+	ok(!ap_winname_platform_is_foreign("windows-amd64"), "windows-amd64 runs here");
+	ok(ap_winname_platform_is_foreign("linux-amd64"), "linux-amd64 is foreign on Windows");
+#else
+	ok(ap_winname_platform_is_foreign("windows-amd64"), "windows-amd64 is foreign here");
+	ok(!ap_winname_platform_is_foreign("linux-amd64"), "linux-amd64 runs here");
+#endif
 }
 
 static void fold_is(const char *a, const char *b, bool same)
