@@ -15,20 +15,29 @@ if [ "${1:-}" = "--asan" ]; then
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
 "$top/tools/deps.sh" || exit 1
+# The self-contained Linux setup (docs/static.md), for tests/integration/
+# static.sh: its dependency prefix is cached, so only the first run builds
+# it, and it is built beside the main build (its configure steps use one
+# core).  A failure here fails that test instead of skipping it.
+stub_pid=
+if [ "$(uname -m)" = x86_64 ] && [ "$(uname -s)" = Linux ]; then
+	stub_out=$(mktemp)
+	"$top/tools/build-linux-static" "$top/build-static" >"$stub_out" &
+	stub_pid=$!
+fi
 "$top/tools/build.sh" "$builddir" "${opts[@]}" || {
+	[ -n "$stub_pid" ] && wait "$stub_pid"
 	echo "0 passed, 1 failed"
 	exit 1
 }
-# The self-contained Linux setup (docs/static.md), for tests/integration/
-# static.sh: its dependency prefix is cached, so only the first run builds
-# it.  A failure here fails that test instead of skipping it.
-if [ "$(uname -m)" = x86_64 ] && [ "$(uname -s)" = Linux ]; then
-	if stub=$("$top/tools/build-linux-static" "$top/build-static"); then
-		export AIRPACK_STATIC_SETUP=$stub
+if [ -n "$stub_pid" ]; then
+	if wait "$stub_pid"; then
+		export AIRPACK_STATIC_SETUP=$(tail -n 1 "$stub_out")
 	else
 		echo "test.sh: tools/build-linux-static failed" >&2
 		export AIRPACK_STATIC_SETUP=$top/build-static/not-built
 	fi
+	rm -f "$stub_out"
 fi
 meson test -C "$builddir" --no-rebuild --print-errorlogs --num-processes 2
 status=$?
