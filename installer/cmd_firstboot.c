@@ -12,10 +12,13 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-enum { OPT_PRODUCT = 2000, OPT_VERBOSE };
+enum {
+	OPT_PRODUCT = 2000,
+	OPT_VERBOSE
+};
 
 static void print_result(const struct setup_opts *o, const char *product, size_t ran,
-                         const char *restart_by, int rc, const struct ap_err *err)
+			 const char *restart_by, int rc, const struct ap_err *err)
 {
 	if (o->json) {
 		struct ap_json j;
@@ -48,11 +51,11 @@ static void print_result(const struct setup_opts *o, const char *product, size_t
 int cmd_firstboot(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    SETUP_COMMON_OPTIONS,
-	    {"product", required_argument, NULL, OPT_PRODUCT},
-	    {"verbose", no_argument, NULL, OPT_VERBOSE},
-	    SETUP_RUN_OPTIONS,
-	    {NULL, 0, NULL, 0},
+		SETUP_COMMON_OPTIONS,
+		{ "product", required_argument, NULL, OPT_PRODUCT },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		SETUP_RUN_OPTIONS,
+		{ NULL, 0, NULL, 0 },
 	};
 	struct setup_opts o;
 	struct events ev;
@@ -89,7 +92,7 @@ int cmd_firstboot(int argc, char **argv)
 		return setup_usage_error("firstboot", "unexpected argument '%s'", argv[optind]);
 	if (o.run_in_root && o.run_on_host)
 		return setup_usage_error("firstboot", "--run-in-root and --run-on-host exclude "
-					 "each other");
+						      "each other");
 	to.run_in = o.run_in_root   ? AP_TXN_RUN_ROOT
 		    : o.run_on_host ? AP_TXN_RUN_HOST
 				    : AP_TXN_RUN_AUTO;

@@ -15,10 +15,14 @@
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
-enum { OPT_REPAIR = 2000, OPT_VERBOSE, OPT_FORCE_PLATFORM };
+enum {
+	OPT_REPAIR = 2000,
+	OPT_VERBOSE,
+	OPT_FORCE_PLATFORM
+};
 
-static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
-		       bool *movable, struct ap_err *err)
+static int get_payload(void *ctx, const struct ap_component *c, char **path_out, bool *movable,
+		       struct ap_err *err)
 {
 	const struct ap_source_plan *p = ctx;
 	const struct ap_source_item *it = ap_source_find(p, c);
@@ -73,7 +77,8 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 		return;
 	}
 	printf("installed %s %s into %s: %zu file%s, %s", res->product, res->new_version, root,
-	       res->n_files, res->n_files == 1 ? "" : "s", ap_ui_human_size(res->n_bytes, sz, sizeof(sz)));
+	       res->n_files, res->n_files == 1 ? "" : "s",
+	       ap_ui_human_size(res->n_bytes, sz, sizeof(sz)));
 	if (res->old_version)
 		printf(" (was %s)", res->old_version);
 	printf("\n");
@@ -137,9 +142,8 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	rc = setup_open_release(o, &r, &err);
 	if (rc)
 		goto fail;
-	setup_note(o, "%s %s: signature %s (key id %s)", r->manifest->product,
-		   r->manifest->version, r->sig_checked ? "ok" : "NOT CHECKED",
-		   r->sig_checked ? r->signer_id : "-");
+	setup_note(o, "%s %s: signature %s (key id %s)", r->manifest->product, r->manifest->version,
+		   r->sig_checked ? "ok" : "NOT CHECKED", r->sig_checked ? r->signer_id : "-");
 	s.bar = &bar;
 	s.ev = &li.ev;
 	rc = setup_plan(o, r, &s, &p, &err);
@@ -147,7 +151,8 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 		goto fail;
 	s.so.on_check = lifecycle_on_check; /* notes which URL served each download */
 	if (p->download_bytes)
-		setup_note(o, "downloading %s", ap_ui_human_size(p->download_bytes, sz, sizeof(sz)));
+		setup_note(o, "downloading %s",
+			   ap_ui_human_size(p->download_bytes, sz, sizeof(sz)));
 	s.fo.progress = ap_ui_progress_fetch_cb;
 	s.fo.progress_ctx = &bar;
 	/* The product's lock before anything is written under the root's
@@ -285,6 +290,6 @@ int cmd_install(int argc, char **argv)
 		return setup_usage_error("install", "unexpected argument '%s'", argv[optind]);
 	if (o.no_run + o.run_in_root + o.run_on_host > 1)
 		return setup_usage_error("install", "--no-run, --run-in-root and --run-on-host "
-					 "exclude each other");
+						    "exclude each other");
 	return setup_install(&o, repair, verbose);
 }

@@ -14,7 +14,12 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-enum { OPT_DIR = 2000, OPT_VERIFY, OPT_FIX, OPT_CLEAN };
+enum {
+	OPT_DIR = 2000,
+	OPT_VERIFY,
+	OPT_FIX,
+	OPT_CLEAN
+};
 
 /* What the commands print as the folder is checked or filled. */
 struct layout_out {
@@ -69,15 +74,14 @@ static void print_result(const struct setup_opts *o, const char *dir, const stru
 	}
 	setup_note(o, "layout %s holds %s %s (downloaded %s, copied %zu file%s%s)", dir,
 		   r->manifest->product, r->manifest->version,
-		   ap_ui_human_size(p->download_bytes, sz, sizeof(sz)), copied, copied == 1 ? "" : "s",
-		   clean ? ", cleaned" : "");
+		   ap_ui_human_size(p->download_bytes, sz, sizeof(sz)), copied,
+		   copied == 1 ? "" : "s", clean ? ", cleaned" : "");
 }
 
 /* The folder becomes the first offline folder and the cache of o (when
  * checking, the only folder, and no network).  o is setup_layout's own
  * copy of the caller's options. */
-static int add_folder(struct setup_opts *o, const char *dir, bool verify_only,
-		      struct ap_err *err)
+static int add_folder(struct setup_opts *o, const char *dir, bool verify_only, struct ap_err *err)
 {
 	if (o->n_offline_dirs >= MAX_LIST)
 		return ap_err_set(err, AP_E_USAGE, "too many --offline-dir");

@@ -9,7 +9,10 @@
 #include "airpack/history.h"
 #include "airpack/banned.h"
 
-enum { OPT_PRODUCT = 2000, OPT_VERBOSE };
+enum {
+	OPT_PRODUCT = 2000,
+	OPT_VERBOSE
+};
 
 struct log_ctx {
 	const struct setup_opts *o;

@@ -32,22 +32,29 @@
 #include "airpack/banned.h"
 
 enum {
-	OPT_PRODUCT = 2000, OPT_CS, OPT_CS_FILE, OPT_RUNTIME_PROXY, OPT_AGENT_IMAGE,
-	OPT_REG_ADDRESS, OPT_REG_USER, OPT_REG_PASSWORD_FILE, OPT_HOSTNAME,
+	OPT_PRODUCT = 2000,
+	OPT_CS,
+	OPT_CS_FILE,
+	OPT_RUNTIME_PROXY,
+	OPT_AGENT_IMAGE,
+	OPT_REG_ADDRESS,
+	OPT_REG_USER,
+	OPT_REG_PASSWORD_FILE,
+	OPT_HOSTNAME,
 };
 
 struct prov_args {
 	char *product;
-	char *cs_file;             /* --connection-string-file, or "-" */
-	char *cs_arg;              /* --connection-string's text in argv (wiped) */
-	bool cs_stdin;             /* --connection-string - */
+	char *cs_file; /* --connection-string-file, or "-" */
+	char *cs_arg;  /* --connection-string's text in argv (wiped) */
+	bool cs_stdin; /* --connection-string - */
 	char *proxy;
 	char *agent_image;
 	char *reg_address;
 	char *reg_user;
 	char *reg_password_file;
-	char *hostname;            /* --hostname */
-	char device_name[256];     /* this host's name, on the host's own root */
+	char *hostname;	       /* --hostname */
+	char device_name[256]; /* this host's name, on the host's own root */
 };
 
 /* Option parsing only (one flat case per option, one check per rule, which
@@ -130,8 +137,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o, struct prov_a
 		return -setup_usage_error("provision", "--registry-user and "
 						       "--registry-password-file go together");
 	if (a->reg_address && !a->reg_user)
-		return -setup_usage_error("provision",
-					  "--registry-address needs --registry-user");
+		return -setup_usage_error("provision", "--registry-address needs --registry-user");
 	if (a->cs_stdin && a->reg_password_file && strcmp(a->reg_password_file, "-") == 0)
 		return -setup_usage_error("provision",
 					  "the connection string and the registry password cannot "
@@ -281,8 +287,8 @@ static void print_result(const struct provision_run *pr)
 		ap_json_str(&j, "registry_address", pr->ie.set.registry_address);
 		ap_json_str(&j, "registry_user", pr->ie.set.registry_user);
 		ap_json_str(&j, "proxy", pr->a->proxy ? pr->ie.proxy : NULL);
-		ap_json_str(&j, "hostname", pr->a->hostname ? pr->a->hostname
-							    : pr->ie.set.device_hostname);
+		ap_json_str(&j, "hostname",
+			    pr->a->hostname ? pr->a->hostname : pr->ie.set.device_hostname);
 		ap_json_bool(&j, "ok", true);
 		ap_json_end(&j);
 		return;
@@ -362,8 +368,10 @@ int cmd_provision(int argc, char **argv)
 	ap_iotedge_hook(&pr.ie, &hook);
 	rc = ap_txn_status(root, a.product, &pr.r, &err);
 	if (rc == AP_E_NOTFOUND && !a.product)
-		ap_err_set(&err, rc, "no product is installed under '%s': install a release, then "
-				     "provision it", root);
+		ap_err_set(&err, rc,
+			   "no product is installed under '%s': install a release, then "
+			   "provision it",
+			   root);
 	if (rc)
 		goto fail;
 	rc = ap_lifecycle_manifest(root, pr.r->product, &pr.m, &err);

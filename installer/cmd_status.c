@@ -16,7 +16,10 @@
 #include "airpack/sbom.h"
 #include "airpack/banned.h"
 
-enum { OPT_PRODUCT = 2000, OPT_SBOM };
+enum {
+	OPT_PRODUCT = 2000,
+	OPT_SBOM
+};
 
 static void iso_time(int64_t t, char *buf, size_t n)
 {
@@ -281,7 +284,8 @@ int cmd_status(int argc, char **argv)
 	if (optind < argc)
 		return setup_usage_error("status", "unexpected argument '%s'", argv[optind]);
 	if (sbom && o.json)
-		return setup_usage_error("status", "--json and --sbom: give one (the SBOM is JSON)");
+		return setup_usage_error("status",
+					 "--json and --sbom: give one (the SBOM is JSON)");
 	if (!product && !sbom) {
 		char **names = NULL;
 		size_t n = 0;

@@ -12,7 +12,10 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-enum { OPT_PRODUCT = 2000, OPT_VERBOSE };
+enum {
+	OPT_PRODUCT = 2000,
+	OPT_VERBOSE
+};
 
 /* Option parsing and its rules only, one flat case per option: long, and clearer flat. */
 int cmd_uninstall(int argc, char **argv)
@@ -89,18 +92,20 @@ int cmd_uninstall(int argc, char **argv)
 	} else if (!st.was_installed) {
 		setup_note(&o, "nothing installed under %s", to.root);
 	} else {
-		setup_note(&o, "removed %zu file%s (%zu had been modified, %zu were already gone); "
-			       "left %zu file%s you added%s", st.n_removed, st.n_removed == 1 ? "" : "s",
-			   st.n_modified,
-			   st.n_missing, st.n_left, st.n_left == 1 ? "" : "s",
+		setup_note(&o,
+			   "removed %zu file%s (%zu had been modified, %zu were already gone); "
+			   "left %zu file%s you added%s",
+			   st.n_removed, st.n_removed == 1 ? "" : "s", st.n_modified, st.n_missing,
+			   st.n_left, st.n_left == 1 ? "" : "s",
 			   o.purge ? "" : "; data folders kept (use --purge to remove them)");
 		if (o.purge)
 			setup_note(&o, "purged %zu data folder%s", st.n_purged,
 				   st.n_purged == 1 ? "" : "s");
 		if (o.purge && st.n_data_kept)
-			setup_note(&o, "kept %zu data folder%s this install did not create or "
-				       "another product uses (listed above)", st.n_data_kept,
-				   st.n_data_kept == 1 ? "" : "s");
+			setup_note(&o,
+				   "kept %zu data folder%s this install did not create or "
+				   "another product uses (listed above)",
+				   st.n_data_kept, st.n_data_kept == 1 ? "" : "s");
 	}
 	ap_lifecycle_uninstall_release(&lu);
 	return 0;

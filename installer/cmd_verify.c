@@ -11,7 +11,10 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-enum { OPT_PRODUCT = 2000, OPT_VERBOSE };
+enum {
+	OPT_PRODUCT = 2000,
+	OPT_VERBOSE
+};
 
 int cmd_verify(int argc, char **argv)
 {
@@ -74,7 +77,8 @@ int cmd_verify(int argc, char **argv)
 		ap_json_end(&j);
 	} else if (rc == 0) {
 		setup_note(&o, "verified %zu file%s (%s) under %s: all match the receipt",
-			   st.n_checked, st.n_checked == 1 ? "" : "s", ap_ui_human_size(st.n_bytes, sz, sizeof(sz)), to.root);
+			   st.n_checked, st.n_checked == 1 ? "" : "s",
+			   ap_ui_human_size(st.n_bytes, sz, sizeof(sz)), to.root);
 	}
 	if (rc)
 		return setup_die(&err);

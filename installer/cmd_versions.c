@@ -15,7 +15,7 @@ static bool in_channel(const struct ap_mirror_release *r, const char *channel)
 }
 
 static void print_versions(const struct setup_opts *o, const struct setup_index *si,
-                           const struct ap_mirror_release *latest)
+			   const struct ap_mirror_release *latest)
 {
 	const struct ap_mirror_index *ix = si->ix;
 	char sz[32];
@@ -95,8 +95,11 @@ static void print_oci_tag(void *ctx, const struct setup_oci_tag *t)
 		printf("  %-16s %-16s %-10s %10s  %s\n", "TAG", "VERSION", "CHANNEL", "SIZE",
 		       "SIGNATURE");
 	printf("  %-16s %-16s %-10s %10s  %s\n", t->tag, t->version ? t->version : "-",
-	       t->channel ? t->channel : "-", t->version ? ap_ui_human_size(t->size, sz, sizeof(sz)) : "-",
-	       t->sig_ok ? "ok" : t->problem ? t->problem : "not checked");
+	       t->channel ? t->channel : "-",
+	       t->version ? ap_ui_human_size(t->size, sz, sizeof(sz)) : "-",
+	       t->sig_ok    ? "ok"
+	       : t->problem ? t->problem
+			    : "not checked");
 }
 
 static int list_oci(struct setup_opts *o, const struct ap_sign_trust *trust)
@@ -131,18 +134,18 @@ static int list_oci(struct setup_opts *o, const struct ap_sign_trust *trust)
 int cmd_versions(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"mirror", required_argument, NULL, OPT_MIRROR},
-	    {"channel", required_argument, NULL, OPT_CHANNEL},
-	    {"trust", required_argument, NULL, OPT_TRUST},
-	    {"insecure", no_argument, NULL, OPT_INSECURE},
-	    {"proxy", required_argument, NULL, OPT_PROXY},
-	    {"cacert", required_argument, NULL, OPT_CACERT},
-	    {"registry-auth", required_argument, NULL, OPT_REGISTRY_AUTH},
-	    {"insecure-registry", no_argument, NULL, OPT_INSECURE_REGISTRY},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"quiet", no_argument, NULL, OPT_QUIET},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {NULL, 0, NULL, 0},
+		{ "mirror", required_argument, NULL, OPT_MIRROR },
+		{ "channel", required_argument, NULL, OPT_CHANNEL },
+		{ "trust", required_argument, NULL, OPT_TRUST },
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
+		{ "proxy", required_argument, NULL, OPT_PROXY },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
+		{ "registry-auth", required_argument, NULL, OPT_REGISTRY_AUTH },
+		{ "insecure-registry", no_argument, NULL, OPT_INSECURE_REGISTRY },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct setup_opts o;
 	struct setup_index si;

@@ -105,8 +105,7 @@ int setup_usage_error(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
-static int add_list(const char **list, size_t *n, const char *cmd, const char *opt,
-		    const char *arg)
+static int add_list(const char **list, size_t *n, const char *cmd, const char *opt, const char *arg)
 {
 	if (*n >= MAX_LIST) {
 		setup_usage_error(cmd, "%s given more than %d times", opt, MAX_LIST);
@@ -150,8 +149,10 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		return 1;
 	case OPT_AT_TIME:
 		if (ap_root_time_parse(arg, &o->at_time) < 0 || o->at_time == 0) {
-			setup_usage_error(cmd, "--at-time: expected a UTC time like "
-					       "2026-12-01T00:00:00Z, got '%s'", arg);
+			setup_usage_error(cmd,
+					  "--at-time: expected a UTC time like "
+					  "2026-12-01T00:00:00Z, got '%s'",
+					  arg);
 			return -1;
 		}
 		return 1;
@@ -159,8 +160,10 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		return add_list(o->offline_dirs, &o->n_offline_dirs, cmd, "--offline-dir", arg);
 	case OPT_MIRROR:
 		if (!ap_fetch_url_ok(arg) && !setup_mirror_is_oci(arg)) {
-			setup_usage_error(cmd, "--mirror: expected an http://, https://, oci:// or "
-					       "file:// URL, got '%s'", arg);
+			setup_usage_error(cmd,
+					  "--mirror: expected an http://, https://, oci:// or "
+					  "file:// URL, got '%s'",
+					  arg);
 			return -1;
 		}
 		return add_list(o->mirrors, &o->n_mirrors, cmd, "--mirror", arg);
@@ -190,8 +193,10 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 		v = strtol(arg, &end, 10);
 		if (errno != 0 || !end || end == arg || *end != '\0' || v < 1 ||
 		    v > AP_FETCH_PARALLEL_MAX) {
-			setup_usage_error(cmd, "--parallel: expected a number of files from 1 to %d, "
-					       "got '%s'", AP_FETCH_PARALLEL_MAX, arg);
+			setup_usage_error(cmd,
+					  "--parallel: expected a number of files from 1 to %d, "
+					  "got '%s'",
+					  AP_FETCH_PARALLEL_MAX, arg);
 			return -1;
 		}
 		o->parallel = (int)v;
@@ -273,28 +278,32 @@ static int trust_key_id_check(const struct ap_sign_key *k, const char *given, st
 	if (n == AP_KEY_FPR_LEN - 1 && all_hex(given, n)) {
 		if (hex_eq(given, fpr, n))
 			return 0;
-		return ap_err_set(err, AP_E_UNTRUSTED,
-				  "the setup's embedded key has fingerprint %s, not %s as given with "
-				  "--trust-key-id: refusing it",
-				  fpr, given);
+		return ap_err_set(
+			err, AP_E_UNTRUSTED,
+			"the setup's embedded key has fingerprint %s, not %s as given with "
+			"--trust-key-id: refusing it",
+			fpr, given);
 	}
 	if (n == AP_KEY_ID_LEN - 1 && all_hex(given, n)) {
 		if (!hex_eq(given, id, n))
-			return ap_err_set(err, AP_E_UNTRUSTED,
-					  "the setup's embedded key has id %s, not %s as given with "
-					  "--trust-key-id: refusing it",
-					  id, given);
-		return ap_err_set(err, AP_E_UNTRUSTED,
-				  "--trust-key-id %s: a 16-digit key id is too short to trust a key "
-				  "on (another key with the same id can be made); compare the full "
-				  "fingerprint of the setup's key, %s, with the one published with the "
-				  "release and pass that",
-				  given, fpr);
+			return ap_err_set(
+				err, AP_E_UNTRUSTED,
+				"the setup's embedded key has id %s, not %s as given with "
+				"--trust-key-id: refusing it",
+				id, given);
+		return ap_err_set(
+			err, AP_E_UNTRUSTED,
+			"--trust-key-id %s: a 16-digit key id is too short to trust a key "
+			"on (another key with the same id can be made); compare the full "
+			"fingerprint of the setup's key, %s, with the one published with the "
+			"release and pass that",
+			given, fpr);
 	}
-	return ap_err_set(err, AP_E_USAGE,
-			  "--trust-key-id '%s': expected the signer key's fingerprint, 64 hex digits "
-			  "(the setup's key has %s)",
-			  given, fpr);
+	return ap_err_set(
+		err, AP_E_USAGE,
+		"--trust-key-id '%s': expected the signer key's fingerprint, 64 hex digits "
+		"(the setup's key has %s)",
+		given, fpr);
 }
 
 /* Trust: --trust, else the build's trust folder (when it exists and holds
@@ -329,7 +338,7 @@ int setup_load_trust(struct setup_opts *o, const struct ap_release *r, struct ap
 				struct ap_sign_key *rk = NULL;
 
 				rc = ap_sign_key_load_public_mem(rt->keys[i].pem,
-							    strlen(rt->keys[i].pem), &rk, err);
+								 strlen(rt->keys[i].pem), &rk, err);
 				if (rc == 0)
 					rc = ap_sign_trust_add(t, rk, err);
 			}
@@ -452,7 +461,9 @@ walk:
 		dir = ap_fsx_path_join(r->dir, "roots");
 		if (!dir)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
-		rc = ap_fsx_is_dir(dir) ? ap_freshness_walk(&o->fresh, ap_freshness_get_dir, dir, err) : 0;
+		rc = ap_fsx_is_dir(dir)
+			     ? ap_freshness_walk(&o->fresh, ap_freshness_get_dir, dir, err)
+			     : 0;
 		if (rc)
 			ap_err_prefix(err, "'%s'", dir);
 		free(dir);
@@ -484,14 +495,15 @@ static int check_release_args(const struct setup_opts *o, int n, struct ap_err *
 	if (o->channel && !o->version)
 		return ap_err_set(err, AP_E_USAGE,
 				  "--channel %s needs --version: --version latest --channel %s "
-				  "installs the newest release of that channel", o->channel,
-				  o->channel);
+				  "installs the newest release of that channel",
+				  o->channel, o->channel);
 	for (size_t i = 0; i < o->n_mirrors; i++)
 		if (setup_mirror_is_oci(o->mirrors[i]) && !setup_mirror_tree(o))
-			return ap_err_set(err, AP_E_USAGE,
-					  "--mirror %s is an OCI registry: give --version V (or latest) "
-					  "and no --bundle, --from or --manifest",
-					  o->mirrors[i]);
+			return ap_err_set(
+				err, AP_E_USAGE,
+				"--mirror %s is an OCI registry: give --version V (or latest) "
+				"and no --bundle, --from or --manifest",
+				o->mirrors[i]);
 	return 0;
 }
 
@@ -505,9 +517,10 @@ static int open_local_release(struct setup_opts *o, int n, char **self, const ch
 	int rc;
 
 	if (o->version && strcmp(o->version, "latest") == 0)
-		return ap_err_set(err, AP_E_USAGE,
-				  "--version latest resolves through a mirror's index: add --mirror "
-				  "URL (and no --bundle, --from or --manifest)");
+		return ap_err_set(
+			err, AP_E_USAGE,
+			"--version latest resolves through a mirror's index: add --mirror "
+			"URL (and no --bundle, --from or --manifest)");
 	if (n == 1) {
 		*src = o->bundle ? o->bundle : o->from ? o->from : o->manifest;
 	} else if (setup_is_sfx(self)) {
@@ -529,9 +542,11 @@ static int open_local_release(struct setup_opts *o, int n, char **self, const ch
 		rc = ap_err_set(err, AP_E_STATE, "'%s' is %s %s, but --version %s was asked for",
 				*src, r->manifest->product, r->manifest->version, o->version);
 	else if (o->channel && (!r->manifest->channel || strcmp(o->channel, r->manifest->channel)))
-		rc = ap_err_set(err, AP_E_STATE, "'%s' is in channel '%s', but --channel %s was "
-				"asked for", *src, r->manifest->channel ? r->manifest->channel :
-				"(none)", o->channel);
+		rc = ap_err_set(err, AP_E_STATE,
+				"'%s' is in channel '%s', but --channel %s was "
+				"asked for",
+				*src, r->manifest->channel ? r->manifest->channel : "(none)",
+				o->channel);
 	if (rc) {
 		ap_release_free(r);
 		return rc;
@@ -550,12 +565,13 @@ static int untrusted(const struct ap_release *r, const char *src, struct ap_err 
 	int rc;
 
 	if (!r->embedded_pub)
-		return ap_err_set(err, AP_E_UNTRUSTED,
-				  "no trusted key to check '%s' (signed by key id %s): install its "
-				  "public key in %s, pass --trust KEY, or, for a setup that carries "
-				  "its key, --trust-key-id FINGERPRINT after comparing the key's "
-				  "fingerprint with the one published with the release",
-				  src, id ? id : "(not recorded)", AP_TRUST_DIR);
+		return ap_err_set(
+			err, AP_E_UNTRUSTED,
+			"no trusted key to check '%s' (signed by key id %s): install its "
+			"public key in %s, pass --trust KEY, or, for a setup that carries "
+			"its key, --trust-key-id FINGERPRINT after comparing the key's "
+			"fingerprint with the one published with the release",
+			src, id ? id : "(not recorded)", AP_TRUST_DIR);
 	rc = ap_sign_key_load_public_mem(r->embedded_pub, r->embedded_pub_len, &k, err);
 	if (rc)
 		return rc;
@@ -624,10 +640,11 @@ int setup_open_release(struct setup_opts *o, struct ap_release **out, struct ap_
 		goto out;
 	if (setup_rooted(o)) {
 		if (o->trust_key_id) {
-			rc = ap_err_set(err, AP_E_USAGE,
-					"--trust-key-id: this device holds a root of trust (version "
-					"%lld); a setup's embedded key is not trusted beside it",
-					(long long)o->fresh.root->version);
+			rc = ap_err_set(
+				err, AP_E_USAGE,
+				"--trust-key-id: this device holds a root of trust (version "
+				"%lld); a setup's embedded key is not trusted beside it",
+				(long long)o->fresh.root->version);
 			goto out;
 		}
 		rc = check_root_expiry(o, false, err);
@@ -712,7 +729,8 @@ int setup_plan(struct setup_opts *o, const struct ap_release *r, struct setup_sr
 		if (!ap_fsx_is_dir(o->offline_dirs[i]))
 			return ap_err_set(err, AP_E_NOTFOUND,
 					  "--offline-dir: '%s' does not exist or is not a folder "
-					  "(refusing to fall back to downloading)", o->offline_dirs[i]);
+					  "(refusing to fall back to downloading)",
+					  o->offline_dirs[i]);
 		s->dirs[n++] = o->offline_dirs[i];
 	}
 	setup_fetch_opts(o, &s->fo);

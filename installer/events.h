@@ -11,8 +11,8 @@
 struct events {
 	const struct setup_opts *o;
 	struct ap_ui_progress *bar; /* cleared before a line is printed; may be NULL */
-	bool verbose;            /* also print every file */
-	char restart_by[256];    /* set by events_on_txn: the last run action that
+	bool verbose;		    /* also print every file */
+	char restart_by[256];	    /* set by events_on_txn: the last run action that
 				    asked for a restart (its component name), or "" */
 	/* downloads: zero until the first (events_on_download) */
 	bool dls_started;

@@ -38,8 +38,8 @@ void lifecycle_log_configure(const struct setup_opts *o, const struct ap_receipt
 {
 	struct ap_err e = AP_ERR_INIT;
 
-	warn_unless_ok(ap_lifecycle_log_configure(setup_root(o), r, rc, message, details,
-						  n_details, err, &e),
+	warn_unless_ok(ap_lifecycle_log_configure(setup_root(o), r, rc, message, details, n_details,
+						  err, &e),
 		       &e);
 }
 
@@ -80,8 +80,8 @@ static int read_devconfig(void *ctx, const char *buf, size_t len, struct ap_err 
 	return ap_devconfig_read(buf, len, ctx, err);
 }
 
-int lifecycle_provisioning(const char *root, const struct ap_receipt *r,
-			   struct lc_provisioning *ps, struct ap_err *err)
+int lifecycle_provisioning(const char *root, const struct ap_receipt *r, struct lc_provisioning *ps,
+			   struct ap_err *err)
 {
 	struct ap_lifecycle_reader rd = { AP_DEVCONFIG_MAX_YAML, read_devconfig, NULL };
 
@@ -100,8 +100,7 @@ void lifecycle_provisioning_release(struct lc_provisioning *ps)
 /* The identity to show: the file's when it is provisioned, else what
  * provision recorded. */
 struct identity {
-	const char *host, *device, *gateway, *fingerprint, *image, *reg_addr, *reg_user,
-		*proxy;
+	const char *host, *device, *gateway, *fingerprint, *image, *reg_addr, *reg_user, *proxy;
 };
 
 static bool provisioned(const struct lc_provisioning *ps)
@@ -192,8 +191,8 @@ void lifecycle_provisioning_print(const struct lc_provisioning *ps)
 		if (id.gateway)
 			printf("  %-13s%s\n", "gateway:", id.gateway);
 		if (id.fingerprint && id.fingerprint[0])
-			printf("  %-13sSharedAccessKey=**** (sha256 %s...)\n", "key:",
-			       id.fingerprint);
+			printf("  %-13sSharedAccessKey=**** (sha256 %s...)\n",
+			       "key:", id.fingerprint);
 		if (id.image)
 			printf("  %-13s%s\n", "agent image:", id.image);
 		if (id.reg_user)
@@ -210,8 +209,8 @@ void lifecycle_provisioning_print(const struct lc_provisioning *ps)
 	}
 	printf("\n");
 	if (ps->cfg.exposed)
-		printf("  %-13sholds secrets but is not private (expected %s)\n", "access:",
-		       ps->cfg.access);
+		printf("  %-13sholds secrets but is not private (expected %s)\n",
+		       "access:", ps->cfg.access);
 }
 
 void lifecycle_provisioning_json(struct ap_json *j, const struct lc_provisioning *ps)

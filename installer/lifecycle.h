@@ -32,7 +32,7 @@ void lifecycle_log_configure(const struct setup_opts *o, const struct ap_receipt
 /* The install command's event: where each component came from, what was
  * installed, or why it failed. */
 struct lc_install {
-	struct events ev;                 /* first: the source checks arrive with it */
+	struct events ev;		  /* first: the source checks arrive with it */
 	struct ap_lifecycle_downloads dl; /* which URL served each download */
 };
 /* Source-check callback for ap_source_opts.on_check (ctx: the struct
@@ -54,8 +54,8 @@ struct lc_provisioning {
 /* What status shows about provisioning for the installed receipt r
  * (ap_lifecycle_config_status with the IoT Edge reader).  Only running out
  * of memory is an error. */
-int lifecycle_provisioning(const char *root, const struct ap_receipt *r,
-			   struct lc_provisioning *ps, struct ap_err *err);
+int lifecycle_provisioning(const char *root, const struct ap_receipt *r, struct lc_provisioning *ps,
+			   struct ap_err *err);
 void lifecycle_provisioning_release(struct lc_provisioning *ps);
 void lifecycle_provisioning_print(const struct lc_provisioning *ps);
 /* A "provisioning" object inside j. */

@@ -20,12 +20,12 @@ struct command {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 	const char *usage; /* options specific to the command */
-	bool source;       /* takes the release-source options */
+	bool source;	   /* takes the release-source options */
 };
 
-#define COMMON_HELP                                                                        \
-	"      --root DIR          install root (default: /)\n"                             \
-	"      --json              one JSON object per event\n"                             \
+#define COMMON_HELP                                                                                \
+	"      --root DIR          install root (default: /)\n"                                    \
+	"      --json              one JSON object per event\n"                                    \
 	"  -q, --quiet             only errors\n"
 
 static const struct command commands[] = {
@@ -46,8 +46,7 @@ static const struct command commands[] = {
 	  "other root (an image) they are recorded as pending for firstboot on the\n"
 	  "device unless --run-in-root or --run-on-host says otherwise.\n\n"
 	  "      --no-run            record run actions as pending (for images; see\n"
-	  "                          firstboot) instead of running them\n"
-	  SETUP_RUN_HELP
+	  "                          firstboot) instead of running them\n" SETUP_RUN_HELP
 	  "      --allow-downgrade   allow installing an older version\n"
 	  "      --force-platform    install a release whose platform is not this\n"
 	  "                          host's into this host's root (into any other root\n"
@@ -76,7 +75,8 @@ static const struct command commands[] = {
 	  "Product, version, key id, install time, pending actions, components. With\n"
 	  "several products installed and no --product, the list of them ('list').\n\n"
 	  "      --sbom              print only the installed release's SBOM (SPDX or\n"
-	  "                          CycloneDX JSON, kept in the signed manifest)\n", false },
+	  "                          CycloneDX JSON, kept in the signed manifest)\n",
+	  false },
 	{ "verify", cmd_verify, "re-hash every installed file against the receipt",
 	  "usage: airpack-setup verify [--root DIR] [--product NAME] [--json] [-v]\n\n"
 	  "Lists modified, missing and unexpected files and mode changes; exit code 10\n"
@@ -152,8 +152,7 @@ static const struct command commands[] = {
 	  "(it and the ones after it stay pending). With a --root other than / it runs\n"
 	  "nothing unless --run-in-root or --run-on-host is given (exit code 2).\n\n"
 	  "      --product NAME      only this product (default: every installed one)\n"
-	  "  -v, --verbose           print every event\n"
-	  SETUP_RUN_HELP,
+	  "  -v, --verbose           print every event\n" SETUP_RUN_HELP,
 	  false },
 };
 
@@ -185,8 +184,9 @@ static void print_help(FILE *fp, bool sfx)
 {
 	fprintf(fp, "usage: airpack-setup [--version] [-h|--help] COMMAND [OPTIONS]\n");
 	if (sfx)
-		fprintf(fp, "       %s [OPTIONS]   install the release this setup carries\n"
-			    "       %s --extract DIR   write it out as an offline folder\n",
+		fprintf(fp,
+			"       %s [OPTIONS]   install the release this setup carries\n"
+			"       %s --extract DIR   write it out as an offline folder\n",
 			"setup", "setup");
 	fprintf(fp, "\nInstalls signed airpack releases: verifies, uses what is local, downloads\n"
 		    "only the difference, installs atomically.\n\nCommands:\n");

@@ -33,7 +33,7 @@ void setup_index_release(struct setup_index *si)
 
 /* Fetch base/name into memory; errors name the URL. */
 static int fetch_doc(const struct ap_fetch_opts *fo, const char *base, const char *name, size_t max,
-                     char **url_out, char **buf, size_t *len, struct ap_err *err)
+		     char **url_out, char **buf, size_t *len, struct ap_err *err)
 {
 	char *url = ap_fetch_url_join(base, name);
 	int rc;
@@ -145,7 +145,8 @@ static int check_index_rooted(struct setup_opts *o, const struct ap_fetch_opts *
 		rc = ap_root_sigset_add(&sigs, si->ix->key_id, plain, plen, err);
 	}
 	if (rc == 0)
-		rc = fetch_sigs(fo, mirror, AP_INDEX_FILE, o->fresh.root, AP_ROLE_INDEX, &sigs, err);
+		rc = fetch_sigs(fo, mirror, AP_INDEX_FILE, o->fresh.root, AP_ROLE_INDEX, &sigs,
+				err);
 	snprintf(what, sizeof(what), "mirror index '%s'", url);
 	if (rc == 0)
 		rc = ap_root_verify(o->fresh.root, AP_ROLE_INDEX, what, buf, len, &sigs,
@@ -174,7 +175,7 @@ static int check_index_rooted(struct setup_opts *o, const struct ap_fetch_opts *
 /* One mirror's index: fetch, verify, parse, freshness; each failure decides whether the next
  * mirror is tried. */
 static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
-                     const struct ap_sign_trust *trust, struct setup_index *si, struct ap_err *err)
+		     const struct ap_sign_trust *trust, struct setup_index *si, struct ap_err *err)
 {
 	char *buf = NULL, *sig = NULL, *url = NULL;
 	size_t len = 0, slen = 0;
@@ -216,9 +217,9 @@ static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const
 		rc = fetch_doc(fo, mirror, AP_INDEX_SIG, AP_SIG_MAX, NULL, &sig, &slen, err);
 		if (rc == AP_E_NOTFOUND) {
 			rc = ap_err_set(err, AP_E_SIGNATURE,
-			                "mirror index '%s' is not signed: "
-			                "'%s.sig' is missing",
-			                url, url);
+					"mirror index '%s' is not signed: "
+					"'%s.sig' is missing",
+					url, url);
 			break;
 		}
 		if (rc) {
@@ -227,14 +228,14 @@ static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const
 		}
 		if (!trust) {
 			rc = ap_err_set(
-			    err, AP_E_UNTRUSTED,
-			    "no trusted key to check mirror index '%s' (signed by key id "
-			    "%s): install its public key in %s or pass --trust KEY",
-			    url, si->ix->key_id, AP_TRUST_DIR);
+				err, AP_E_UNTRUSTED,
+				"no trusted key to check mirror index '%s' (signed by key id "
+				"%s): install its public key in %s or pass --trust KEY",
+				url, si->ix->key_id, AP_TRUST_DIR);
 			break;
 		}
-		rc = ap_sign_trust_verify(trust, si->ix->key_id, buf, len, (unsigned char *)sig, slen,
-		                     si->signer_id, err);
+		rc = ap_sign_trust_verify(trust, si->ix->key_id, buf, len, (unsigned char *)sig,
+					  slen, si->signer_id, err);
 		if (rc && rc != AP_E_SIGNATURE)
 			ap_err_prefix(err, "mirror index '%s'", url);
 	}
@@ -254,12 +255,13 @@ static int try_index(struct setup_opts *o, const struct ap_fetch_opts *fo, const
 		if (rc == 0) {
 			o->index_version = si->ix->version;
 			if (si->ix->min_version &&
-			    (!o->floor[0] || ap_manifest_version_cmp(si->ix->min_version, o->floor) > 0))
+			    (!o->floor[0] ||
+			     ap_manifest_version_cmp(si->ix->min_version, o->floor) > 0))
 				snprintf(o->floor, sizeof(o->floor), "%s", si->ix->min_version);
 		}
 	} else if (o->insecure && (rc == AP_E_SIGNATURE || rc == AP_E_UNTRUSTED)) {
 		setup_warn("--insecure: going on although %s",
-		           err ? err->msg : "the mirror index is not verified");
+			   err ? err->msg : "the mirror index is not verified");
 		ap_err_clear(err);
 		rc = 0;
 	}
@@ -284,8 +286,8 @@ static void failure_add(struct mirror_failures *f, const char *mirror, const str
 	f->n++;
 	if (f->used >= sizeof(f->msg))
 		return;
-	w = snprintf(f->msg + f->used, sizeof(f->msg) - f->used, "%s'%s': %s",
-		     f->used ? "; " : "", mirror, err && err->msg[0] ? err->msg : "failed");
+	w = snprintf(f->msg + f->used, sizeof(f->msg) - f->used, "%s'%s': %s", f->used ? "; " : "",
+		     mirror, err && err->msg[0] ? err->msg : "failed");
 	if (w > 0)
 		f->used += (size_t)w;
 }
@@ -319,8 +321,8 @@ static int mirror_start(struct setup_opts *o, struct ap_fetch_opts *fo, struct a
 	return 0;
 }
 
-int setup_index_fetch(struct setup_opts *o, const struct ap_sign_trust *trust, struct setup_index *si,
-		      struct ap_err *err)
+int setup_index_fetch(struct setup_opts *o, const struct ap_sign_trust *trust,
+		      struct setup_index *si, struct ap_err *err)
 {
 	struct ap_fetch_opts fo;
 	struct mirror_failures f;
@@ -370,7 +372,8 @@ static const char *name_manifest_sig_base(const char *version, char **name)
 /* One try at one mirror's release (manifest, signature, payload list): each check decides
  * whether the next mirror is tried. */
 static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, const char *mirror,
-		       const struct ap_sign_trust *trust, struct ap_release **out, struct ap_err *err)
+		       const struct ap_sign_trust *trust, struct ap_release **out,
+		       struct ap_err *err)
 {
 	struct setup_index si;
 	const struct ap_mirror_release *mr = NULL;
@@ -405,16 +408,18 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 	rc = fetch_doc(fo, si.mirror, name, mr->manifest_size ? mr->manifest_size : AP_MANIFEST_MAX,
 		       &murl, &mbuf, &mlen, err);
 	if (rc == AP_E_TOOBIG)
-		ap_err_prefix(err, "manifest of %s does not match the signed index (longer than "
-			      "the %llu bytes it pins)", mr->version,
-			      (unsigned long long)mr->manifest_size);
+		ap_err_prefix(err,
+			      "manifest of %s does not match the signed index (longer than "
+			      "the %llu bytes it pins)",
+			      mr->version, (unsigned long long)mr->manifest_size);
 	if (rc)
 		goto out;
 	if (mr->manifest_size && mlen != mr->manifest_size) {
-		rc = ap_err_set(err, AP_E_DIGEST,
-				"manifest of %s does not match the signed index: '%s' is %zu bytes, "
-				"the index says %llu",
-				mr->version, murl, mlen, (unsigned long long)mr->manifest_size);
+		rc = ap_err_set(
+			err, AP_E_DIGEST,
+			"manifest of %s does not match the signed index: '%s' is %zu bytes, "
+			"the index says %llu",
+			mr->version, murl, mlen, (unsigned long long)mr->manifest_size);
 		goto out;
 	}
 	ap_digest_hex(mbuf, mlen, sha);
@@ -460,8 +465,8 @@ static int try_release(struct setup_opts *o, const struct ap_fetch_opts *fo, con
 	if (setup_rooted(o) && !o->insecure) {
 		struct ap_sigset extra = AP_SIGSET_INIT;
 
-		rc = fetch_sigs(fo, si.mirror, name_manifest_sig_base(mr->version, &name), o->fresh.root,
-				AP_ROLE_RELEASE, &extra, err);
+		rc = fetch_sigs(fo, si.mirror, name_manifest_sig_base(mr->version, &name),
+				o->fresh.root, AP_ROLE_RELEASE, &extra, err);
 		if (rc == 0)
 			rc = ap_release_add_sigs(r, &extra, err);
 		if (rc == 0)
@@ -552,14 +557,17 @@ static int try_oci_release(struct setup_opts *o, const char *mirror,
 		goto out;
 	rc = ap_oci_pull(c, tag, &p, err);
 	if (rc == AP_E_NOTFOUND)
-		ap_err_prefix(err, "no release tagged '%s' in '%s' (airpack-setup versions "
-			      "--mirror %s lists the tags)", tag, ap_oci_name(c), mirror);
+		ap_err_prefix(err,
+			      "no release tagged '%s' in '%s' (airpack-setup versions "
+			      "--mirror %s lists the tags)",
+			      tag, ap_oci_name(c), mirror);
 	if (rc)
 		goto out;
 	where = malloc(strlen(mirror) + strlen(p.digest) + 2);
 	if (where)
 		snprintf(where, strlen(mirror) + strlen(p.digest) + 2, "%s@%s", mirror, p.digest);
-	rc = where ? ap_release_from_mem(p.manifest, p.manifest_len, p.sig, p.sig_len, NULL, &r, err)
+	rc = where ? ap_release_from_mem(p.manifest, p.manifest_len, p.sig, p.sig_len, NULL, &r,
+					 err)
 		   : ap_err_set(err, AP_E_NOMEM, "out of memory");
 	if (rc) {
 		ap_err_prefix(err, "release '%s'", where ? where : mirror);
@@ -580,11 +588,13 @@ static int try_oci_release(struct setup_opts *o, const char *mirror,
 				o->version);
 		goto out;
 	}
-	if (o->channel && (!r->manifest->channel || strcmp(r->manifest->channel, o->channel) != 0)) {
-		rc = ap_err_set(err, AP_E_MANIFEST,
-				"tag '%s' of '%s' points at %s %s of channel '%s', not of channel '%s'",
-				tag, ap_oci_name(c), r->manifest->product, r->manifest->version,
-				r->manifest->channel ? r->manifest->channel : "(none)", o->channel);
+	if (o->channel &&
+	    (!r->manifest->channel || strcmp(r->manifest->channel, o->channel) != 0)) {
+		rc = ap_err_set(
+			err, AP_E_MANIFEST,
+			"tag '%s' of '%s' points at %s %s of channel '%s', not of channel '%s'",
+			tag, ap_oci_name(c), r->manifest->product, r->manifest->version,
+			r->manifest->channel ? r->manifest->channel : "(none)", o->channel);
 		goto out;
 	}
 	if (setup_rooted(o) && !o->insecure) {
@@ -625,8 +635,9 @@ int setup_oci_list(struct setup_opts *o, const char *mirror, const struct ap_sig
 	int rc;
 
 	if (o->offline)
-		return ap_err_set(err, AP_E_USAGE, "--offline: a registry cannot be read without "
-						   "the network");
+		return ap_err_set(err, AP_E_USAGE,
+				  "--offline: a registry cannot be read without "
+				  "the network");
 	rc = oci_open(o, mirror, &c, err);
 	if (rc == 0)
 		rc = ap_oci_tags(c, &tags, &n, err);
@@ -648,8 +659,8 @@ int setup_oci_list(struct setup_opts *o, const char *mirror, const struct ap_sig
 			break;
 		}
 		if (prc == 0)
-			prc = ap_release_from_mem(p.manifest, p.manifest_len, p.sig, p.sig_len, NULL,
-						  &r, &e);
+			prc = ap_release_from_mem(p.manifest, p.manifest_len, p.sig, p.sig_len,
+						  NULL, &r, &e);
 		if (prc == 0 && trust)
 			prc = ap_release_check_sig(r, trust, false, &e);
 		else if (prc == 0)
@@ -673,8 +684,8 @@ int setup_oci_list(struct setup_opts *o, const char *mirror, const struct ap_sig
 	return rc;
 }
 
-int setup_mirror_open(struct setup_opts *o, const struct ap_sign_trust *trust, struct ap_release **out,
-		      struct ap_err *err)
+int setup_mirror_open(struct setup_opts *o, const struct ap_sign_trust *trust,
+		      struct ap_release **out, struct ap_err *err)
 {
 	struct ap_fetch_opts fo;
 	struct mirror_failures f;

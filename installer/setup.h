@@ -26,28 +26,28 @@ struct setup_opts {
 	size_t n_offline_dirs;
 	const char *mirrors[MAX_LIST];
 	size_t n_mirrors;
-	const char *version;   /* --version V with a versioned mirror */
+	const char *version; /* --version V with a versioned mirror */
 	const char *channel;
 	const char *cache;
 	bool offline;
 	const char *proxy;
 	const char *cacert;
-	int parallel;          /* --parallel N: files downloaded at once; 0: the default */
-	const char *registry_auth;   /* --registry-auth FILE (oci:// mirrors) */
-	bool insecure_registry;      /* --insecure-registry: oci:// over plain HTTP */
+	int parallel;		   /* --parallel N: files downloaded at once; 0: the default */
+	const char *registry_auth; /* --registry-auth FILE (oci:// mirrors) */
+	bool insecure_registry;	   /* --insecure-registry: oci:// over plain HTTP */
 	const char *root;
 	bool json;
 	bool quiet;
 	bool no_run;
-	bool run_in_root;      /* --run-in-root: run actions through chroot into the root */
-	bool run_on_host;      /* --run-on-host: run actions on this host whatever the root */
+	bool run_in_root; /* --run-in-root: run actions through chroot into the root */
+	bool run_on_host; /* --run-on-host: run actions on this host whatever the root */
 	bool allow_downgrade;
-	bool force_platform;   /* install: a release for another platform into this host */
+	bool force_platform; /* install: a release for another platform into this host */
 	bool purge;
-	bool self;             /* the release is this executable (setup) */
-	const char *roots;     /* --roots DIR: newer roots of trust, N.root.json */
-	bool expired_ok;       /* --expired-ok (offline only) */
-	int64_t at_time;       /* --at-time T (offline only); 0: now */
+	bool self;	   /* the release is this executable (setup) */
+	const char *roots; /* --roots DIR: newer roots of trust, N.root.json */
+	bool expired_ok;   /* --expired-ok (offline only) */
+	int64_t at_time;   /* --at-time T (offline only); 0: now */
 	/* Set by setup_open_release (docs/trust.md): the root of trust walked
 	 * to, the index version and signed floor seen, the expiry choice.
 	 * keep_fresh: the caller releases fresh (setup_fresh_release). */
@@ -61,57 +61,85 @@ struct setup_opts {
 
 /* getopt_long ids for the shared options (above the ASCII range). */
 enum {
-	OPT_BUNDLE = 1000, OPT_FROM, OPT_MANIFEST, OPT_TRUST, OPT_TRUST_KEY_ID, OPT_INSECURE,
-	OPT_OFFLINE_DIR, OPT_MIRROR, OPT_VERSION, OPT_CHANNEL, OPT_CACHE, OPT_OFFLINE,
-	OPT_PROXY, OPT_CACERT, OPT_ROOT, OPT_JSON, OPT_QUIET, OPT_NO_RUN,
-	OPT_ALLOW_DOWNGRADE, OPT_PURGE, OPT_HELP, OPT_RUN_IN_ROOT, OPT_RUN_ON_HOST,
-	OPT_ROOTS, OPT_EXPIRED_OK, OPT_AT_TIME, OPT_REGISTRY_AUTH, OPT_INSECURE_REGISTRY,
+	OPT_BUNDLE = 1000,
+	OPT_FROM,
+	OPT_MANIFEST,
+	OPT_TRUST,
+	OPT_TRUST_KEY_ID,
+	OPT_INSECURE,
+	OPT_OFFLINE_DIR,
+	OPT_MIRROR,
+	OPT_VERSION,
+	OPT_CHANNEL,
+	OPT_CACHE,
+	OPT_OFFLINE,
+	OPT_PROXY,
+	OPT_CACERT,
+	OPT_ROOT,
+	OPT_JSON,
+	OPT_QUIET,
+	OPT_NO_RUN,
+	OPT_ALLOW_DOWNGRADE,
+	OPT_PURGE,
+	OPT_HELP,
+	OPT_RUN_IN_ROOT,
+	OPT_RUN_ON_HOST,
+	OPT_ROOTS,
+	OPT_EXPIRED_OK,
+	OPT_AT_TIME,
+	OPT_REGISTRY_AUTH,
+	OPT_INSECURE_REGISTRY,
 	OPT_PARALLEL,
 };
 
 /* The run-action options install and firstboot take; SETUP_RUN_HELP is
  * their help text. */
-#define SETUP_RUN_OPTIONS                                                          \
-	{ "run-in-root", no_argument, NULL, OPT_RUN_IN_ROOT },                     \
-	{ "run-on-host", no_argument, NULL, OPT_RUN_ON_HOST }
-#define SETUP_RUN_HELP                                                                     \
-	"      --run-in-root       with --root: run the run actions inside the root\n"         \
-	"                          (chroot; POSIX, needs root privilege)\n"                   \
-	"      --run-on-host       with --root: run the run actions on this host\n"           \
-	"                          (by default an image root's actions stay pending\n"        \
+#define SETUP_RUN_OPTIONS                                                                          \
+	{ "run-in-root", no_argument, NULL, OPT_RUN_IN_ROOT },                                     \
+	{                                                                                          \
+		"run-on-host", no_argument, NULL, OPT_RUN_ON_HOST                                  \
+	}
+#define SETUP_RUN_HELP                                                                             \
+	"      --run-in-root       with --root: run the run actions inside the root\n"             \
+	"                          (chroot; POSIX, needs root privilege)\n"                        \
+	"      --run-on-host       with --root: run the run actions on this host\n"                \
+	"                          (by default an image root's actions stay pending\n"             \
 	"                          for firstboot on the device)\n"
 
 
 /* The long options every release command takes; put inside a command's
  * struct option array. */
-#define SETUP_SOURCE_OPTIONS                                                       \
-	{ "bundle", required_argument, NULL, OPT_BUNDLE },                         \
-	{ "from", required_argument, NULL, OPT_FROM },                             \
-	{ "manifest", required_argument, NULL, OPT_MANIFEST },                     \
-	{ "trust", required_argument, NULL, OPT_TRUST },                           \
-	{ "trust-key-id", required_argument, NULL, OPT_TRUST_KEY_ID },             \
-	{ "insecure", no_argument, NULL, OPT_INSECURE },                           \
-	{ "offline-dir", required_argument, NULL, OPT_OFFLINE_DIR },               \
-	{ "mirror", required_argument, NULL, OPT_MIRROR },                         \
-	{ "version", required_argument, NULL, OPT_VERSION },                       \
-	{ "channel", required_argument, NULL, OPT_CHANNEL },                       \
-	{ "cache", required_argument, NULL, OPT_CACHE },                           \
-	{ "offline", no_argument, NULL, OPT_OFFLINE },                             \
-	{ "proxy", required_argument, NULL, OPT_PROXY },                           \
-	{ "cacert", required_argument, NULL, OPT_CACERT },                         \
-	{ "parallel", required_argument, NULL, OPT_PARALLEL },                     \
-	{ "registry-auth", required_argument, NULL, OPT_REGISTRY_AUTH },           \
-	{ "insecure-registry", no_argument, NULL, OPT_INSECURE_REGISTRY },         \
-	{ "roots", required_argument, NULL, OPT_ROOTS },                           \
-	{ "expired-ok", no_argument, NULL, OPT_EXPIRED_OK },                       \
-	{ "at-time", required_argument, NULL, OPT_AT_TIME }
+#define SETUP_SOURCE_OPTIONS                                                                       \
+	{ "bundle", required_argument, NULL, OPT_BUNDLE },                                         \
+		{ "from", required_argument, NULL, OPT_FROM },                                     \
+		{ "manifest", required_argument, NULL, OPT_MANIFEST },                             \
+		{ "trust", required_argument, NULL, OPT_TRUST },                                   \
+		{ "trust-key-id", required_argument, NULL, OPT_TRUST_KEY_ID },                     \
+		{ "insecure", no_argument, NULL, OPT_INSECURE },                                   \
+		{ "offline-dir", required_argument, NULL, OPT_OFFLINE_DIR },                       \
+		{ "mirror", required_argument, NULL, OPT_MIRROR },                                 \
+		{ "version", required_argument, NULL, OPT_VERSION },                               \
+		{ "channel", required_argument, NULL, OPT_CHANNEL },                               \
+		{ "cache", required_argument, NULL, OPT_CACHE },                                   \
+		{ "offline", no_argument, NULL, OPT_OFFLINE },                                     \
+		{ "proxy", required_argument, NULL, OPT_PROXY },                                   \
+		{ "cacert", required_argument, NULL, OPT_CACERT },                                 \
+		{ "parallel", required_argument, NULL, OPT_PARALLEL },                             \
+		{ "registry-auth", required_argument, NULL, OPT_REGISTRY_AUTH },                   \
+		{ "insecure-registry", no_argument, NULL, OPT_INSECURE_REGISTRY },                 \
+		{ "roots", required_argument, NULL, OPT_ROOTS },                                   \
+		{ "expired-ok", no_argument, NULL, OPT_EXPIRED_OK },                               \
+	{                                                                                          \
+		"at-time", required_argument, NULL, OPT_AT_TIME                                    \
+	}
 
 /* The common options every command takes. */
-#define SETUP_COMMON_OPTIONS                                                       \
-	{ "root", required_argument, NULL, OPT_ROOT },                             \
-	{ "json", no_argument, NULL, OPT_JSON },                                   \
-	{ "quiet", no_argument, NULL, OPT_QUIET },                                 \
-	{ "help", no_argument, NULL, OPT_HELP }
+#define SETUP_COMMON_OPTIONS                                                                       \
+	{ "root", required_argument, NULL, OPT_ROOT }, { "json", no_argument, NULL, OPT_JSON },    \
+		{ "quiet", no_argument, NULL, OPT_QUIET },                                         \
+	{                                                                                          \
+		"help", no_argument, NULL, OPT_HELP                                                \
+	}
 
 /* Help text for SETUP_SOURCE_OPTIONS. */
 extern const char setup_source_help[];
@@ -169,7 +197,7 @@ struct setup_src {
 	struct ap_source_opts so;
 	struct ap_fetch_opts fo;
 	struct ap_ui_progress *bar;
-	struct events *ev;       /* source checks are reported here; may be NULL */
+	struct events *ev; /* source checks are reported here; may be NULL */
 	char *cache_default;
 	char *work_dir;
 	char *mirror_urls[MAX_LIST]; /* mirror trees: each --mirror's URL/<version> */
@@ -212,9 +240,9 @@ const struct ap_oci *setup_oci_served(void);
  * release fields are NULL when it is not a readable airpack release) and
  * whether the signature verified (problem says why not). */
 struct setup_oci_tag {
-	const char *name;      /* HOST[:PORT]/REPO */
+	const char *name; /* HOST[:PORT]/REPO */
 	const char *tag;
-	const char *digest;    /* of the OCI manifest, "" when unread */
+	const char *digest; /* of the OCI manifest, "" when unread */
 	const char *product, *version, *channel, *key_id;
 	uint64_t size;
 	bool sig_ok;
@@ -229,7 +257,7 @@ int setup_oci_list(struct setup_opts *o, const char *mirror, const struct ap_sig
 /* The signed index of the first mirror that serves one. */
 struct setup_index {
 	struct ap_mirror_index *ix;
-	char *url;          /* of index.json */
+	char *url;	    /* of index.json */
 	const char *mirror; /* the --mirror it came from */
 	bool sig_checked;   /* false only with --insecure */
 	char signer_id[AP_KEY_ID_LEN];
@@ -237,15 +265,15 @@ struct setup_index {
 /* Fetch and verify (against trust; NULL trusts nothing) the index.  A
  * mirror whose index cannot be fetched is skipped for the next one; a bad
  * or untrusted signature is an error (a warning with --insecure). */
-int setup_index_fetch(struct setup_opts *o, const struct ap_sign_trust *trust, struct setup_index *si,
-		      struct ap_err *err);
+int setup_index_fetch(struct setup_opts *o, const struct ap_sign_trust *trust,
+		      struct setup_index *si, struct ap_err *err);
 void setup_index_release(struct setup_index *si);
 
 /* Resolve --version (a version or "latest") and --channel in the index,
  * fetch MIRROR/<version>/manifest.json and its signature, and refuse a
  * manifest whose sha256 is not the index's.  The mirror the index came from
  * is moved to o->mirrors[0].  The caller checks the manifest's signature. */
-int setup_mirror_open(struct setup_opts *o, const struct ap_sign_trust *trust, struct ap_release **out,
-		      struct ap_err *err);
+int setup_mirror_open(struct setup_opts *o, const struct ap_sign_trust *trust,
+		      struct ap_release **out, struct ap_err *err);
 
 #endif

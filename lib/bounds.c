@@ -18,21 +18,36 @@ struct sys_dir {
 
 static const struct sys_dir sys_dirs[] = {
 	{ "etc/*", true },
-	{ "usr/bin", false },          { "usr/sbin", false },
-	{ "usr/lib*", false },         { "usr/libexec", false },
-	{ "usr/include", false },      { "usr/share", false },
-	{ "usr/src", false },          { "usr/local", false },
-	{ "usr/local/bin", false },    { "usr/local/sbin", false },
-	{ "usr/local/lib*", false },   { "usr/local/share", false },
-	{ "usr/local/etc", false },    { "usr/local/include", false },
-	{ "var/lib", false },          { "var/log", false },
-	{ "var/cache", false },        { "var/tmp", false },
-	{ "var/spool", false },        { "var/mail", false },
-	{ "var/opt", false },          { "var/run", false },
-	{ "var/lock", false },         { "var/local", false },
-	{ "var/backups", false },      { "var/www", false },
-	{ "home/*", false },           { "Users/*", false },
-	{ "Windows/*", false },        { "Program Files/Common Files", false },
+	{ "usr/bin", false },
+	{ "usr/sbin", false },
+	{ "usr/lib*", false },
+	{ "usr/libexec", false },
+	{ "usr/include", false },
+	{ "usr/share", false },
+	{ "usr/src", false },
+	{ "usr/local", false },
+	{ "usr/local/bin", false },
+	{ "usr/local/sbin", false },
+	{ "usr/local/lib*", false },
+	{ "usr/local/share", false },
+	{ "usr/local/etc", false },
+	{ "usr/local/include", false },
+	{ "var/lib", false },
+	{ "var/log", false },
+	{ "var/cache", false },
+	{ "var/tmp", false },
+	{ "var/spool", false },
+	{ "var/mail", false },
+	{ "var/opt", false },
+	{ "var/run", false },
+	{ "var/lock", false },
+	{ "var/local", false },
+	{ "var/backups", false },
+	{ "var/www", false },
+	{ "home/*", false },
+	{ "Users/*", false },
+	{ "Windows/*", false },
+	{ "Program Files/Common Files", false },
 	{ "Program Files (x86)/Common Files", false },
 	{ "ProgramData/Microsoft", false },
 	{ "ProgramData/Package Cache", false },
@@ -43,14 +58,14 @@ static const struct sys_dir sys_dirs[] = {
  * whole ProgramData/airpack, which holds the trust folder) is airpack's
  * too, so an image root prepared on one OS for the other is covered. */
 static const char *const airpack_dirs[] = {
-	AP_STATE_BASE,     AP_STATE_LOG_BASE,   AP_STATE_CACHE_BASE,
+	AP_STATE_BASE,	       AP_STATE_LOG_BASE, AP_STATE_CACHE_BASE,
 #ifdef _WIN32
-	"var/lib/airpack", "var/log/airpack",   "var/cache/airpack",
+	"var/lib/airpack",     "var/log/airpack", "var/cache/airpack",
 #endif
 	"ProgramData/airpack",
 };
 #define AIRPACK_DIRS_SAID                                                                          \
-	"is, holds or lies in one of airpack's own folders (var/lib/airpack, var/log/airpack, "   \
+	"is, holds or lies in one of airpack's own folders (var/lib/airpack, var/log/airpack, "    \
 	"var/cache/airpack, ProgramData/airpack)"
 #define N_AIRPACK_DIRS (sizeof(airpack_dirs) / sizeof(airpack_dirs[0]))
 

@@ -36,23 +36,23 @@ struct build {
 	struct ap_manifest *m;
 	struct ap_sign_key *key;
 	char key_id[AP_KEY_ID_LEN];
-	struct found *found;         /* one per component ... */
+	struct found *found;	     /* one per component ... */
 	struct ap_sbom_files *files; /* ... each */
-	size_t n;                    /* of them */
+	size_t n;		     /* of them */
 	enum ap_compress comp;
-	size_t plen, slen;         /* the placeholder manifest's and signature's lengths */
-	char *json;                /* the final signed manifest */
+	size_t plen, slen; /* the placeholder manifest's and signature's lengths */
+	char *json;	   /* the final signed manifest */
 	size_t jlen;
 	unsigned char *sig;
 	size_t sig_len;
-	const char *bundle_path;   /* where the bundle is written, or NULL */
-	char *tmp_bundle;          /* SETUP.bundle: a setup's bundle, never given its name */
-	bool intermediate;         /* the bundle exists only for the setup */
+	const char *bundle_path; /* where the bundle is written, or NULL */
+	char *tmp_bundle;	 /* SETUP.bundle: a setup's bundle, never given its name */
+	bool intermediate;	 /* the bundle exists only for the setup */
 	struct ap_bundle_writer *w;
 	struct ap_fsx_afile bundle, head;
 	struct ap_layout *layout;
 	struct ap_strvec warnings; /* for the result */
-	char *stub;                /* with sfx: the stub chosen (choose_stub) */
+	char *stub;		   /* with sfx: the stub chosen (choose_stub) */
 	const char *stub_platform; /* its platform, or NULL */
 };
 
@@ -130,10 +130,10 @@ static int find_payloads(struct build *b, struct ap_manifest *m, struct found *f
 		}
 		if (c->has_size && c->size != found[i].size) {
 			rc = ap_err_set(err, AP_E_DIGEST,
-					  "component '%s': '%s' is %llu bytes, the source manifest "
-					  "pins %llu", c->name, found[i].path,
-					  (unsigned long long)found[i].size,
-					  (unsigned long long)c->size);
+					"component '%s': '%s' is %llu bytes, the source manifest "
+					"pins %llu",
+					c->name, found[i].path, (unsigned long long)found[i].size,
+					(unsigned long long)c->size);
 			goto out;
 		}
 	}
@@ -149,8 +149,10 @@ static int find_payloads(struct build *b, struct ap_manifest *m, struct found *f
 
 		if (found[i].path)
 			continue;
-		ap_strbuf_addf(&w, "optional component '%s': no '%s' in %s: left out of the "
-				   "release", m->components[i].name, m->components[i].file, dirs.buf);
+		ap_strbuf_addf(&w,
+			       "optional component '%s': no '%s' in %s: left out of the "
+			       "release",
+			       m->components[i].name, m->components[i].file, dirs.buf);
 		if (ap_strvec_push_nodup(&b->warnings, ap_strbuf_detach(&w, NULL)) != 0) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto out;
@@ -162,7 +164,8 @@ static int find_payloads(struct build *b, struct ap_manifest *m, struct found *f
 	}
 	if (m->n_components == 0)
 		rc = ap_err_set(err, AP_E_NOTFOUND,
-				"no payload in %s: every component is optional and missing", dirs.buf);
+				"no payload in %s: every component is optional and missing",
+				dirs.buf);
 out:
 	ap_strbuf_release(&missing);
 	ap_strbuf_release(&dirs);
@@ -250,14 +253,15 @@ static int measure_extracts(struct build *b, struct ap_err *err)
 			return rc;
 		}
 		if (c->has_expanded && (c->expanded_size != size || c->expanded_files != files))
-			return ap_err_set(err, AP_E_DIGEST,
-					  "component '%s': '%s' expands to %llu bytes in %llu "
-					  "file%s, the source manifest pins %llu bytes in %llu file%s",
-					  c->name, found[i].path, (unsigned long long)size,
-					  (unsigned long long)files, files == 1 ? "" : "s",
-					  (unsigned long long)c->expanded_size,
-					  (unsigned long long)c->expanded_files,
-					  c->expanded_files == 1 ? "" : "s");
+			return ap_err_set(
+				err, AP_E_DIGEST,
+				"component '%s': '%s' expands to %llu bytes in %llu "
+				"file%s, the source manifest pins %llu bytes in %llu file%s",
+				c->name, found[i].path, (unsigned long long)size,
+				(unsigned long long)files, files == 1 ? "" : "s",
+				(unsigned long long)c->expanded_size,
+				(unsigned long long)c->expanded_files,
+				c->expanded_files == 1 ? "" : "s");
 		c->has_expanded = true;
 		c->expanded_size = size;
 		c->expanded_files = files;
@@ -664,10 +668,12 @@ static int check_opts(const struct ap_build_opts *o, struct ap_err *err)
 		return ap_err_set(err, AP_E_USAGE,
 				  "building needs a source manifest, a payload folder and a key");
 	if (!o->bundle && !o->layout && !o->sfx)
-		return ap_err_set(err, AP_E_USAGE, "nothing to write: no bundle, offline folder "
+		return ap_err_set(err, AP_E_USAGE,
+				  "nothing to write: no bundle, offline folder "
 				  "or setup named");
 	if (o->sfx && !o->sfx_stub && o->n_sfx_stubs == 0)
-		return ap_err_set(err, AP_E_USAGE, "a setup needs the airpack-setup stub to "
+		return ap_err_set(err, AP_E_USAGE,
+				  "a setup needs the airpack-setup stub to "
 				  "start from");
 	if (o->mtime < 0)
 		return ap_err_set(err, AP_E_USAGE, "the build time must not be negative");

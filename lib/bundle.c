@@ -99,7 +99,7 @@ static int tar_writer_new(struct archive **out, struct ap_err *err)
 	    archive_write_set_bytes_per_block(a, WRITE_BLOCK) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) {
 		int rc = ap_err_set(err, AP_E_BUNDLE, "setting up the tar writer: %s",
-		                    archive_error_string(a));
+				    archive_error_string(a));
 		archive_write_free(a);
 		return rc;
 	}
@@ -108,7 +108,7 @@ static int tar_writer_new(struct archive **out, struct ap_err *err)
 }
 
 static int write_entry_header(struct archive *a, const char *name, uint64_t size, int64_t mtime,
-                              struct ap_err *err)
+			      struct ap_err *err)
 {
 	struct archive_entry *e = archive_entry_new();
 	int r;
@@ -126,12 +126,12 @@ static int write_entry_header(struct archive *a, const char *name, uint64_t size
 	archive_entry_free(e);
 	if (r != ARCHIVE_OK)
 		return ap_err_set(err, AP_E_BUNDLE, "writing the tar header of '%s': %s", name,
-		                  archive_error_string(a));
+				  archive_error_string(a));
 	return 0;
 }
 
 static int write_entry_data(struct archive *a, const char *name, const void *data, size_t len,
-                            struct ap_err *err)
+			    struct ap_err *err)
 {
 	la_ssize_t n;
 
@@ -140,7 +140,7 @@ static int write_entry_data(struct archive *a, const char *name, const void *dat
 	n = archive_write_data(a, data, len);
 	if (n < 0 || (size_t)n != len)
 		return ap_err_set(err, AP_E_BUNDLE, "writing the data of '%s': %s", name,
-		                  n < 0 ? archive_error_string(a) : "short write");
+				  n < 0 ? archive_error_string(a) : "short write");
 	return 0;
 }
 
@@ -211,7 +211,7 @@ static la_ssize_t payload_write_cb(struct archive *a, void *ctx, const void *buf
 	if (r < 0) {
 		if (w->io_errno)
 			archive_set_error(a, w->io_errno, "writing the bundle: %s",
-			                  strerror(w->io_errno));
+					  strerror(w->io_errno));
 		else
 			archive_set_error(a, EINVAL, "deflating the bundle failed");
 		return -1;
@@ -221,8 +221,8 @@ static la_ssize_t payload_write_cb(struct archive *a, void *ctx, const void *buf
 
 /* Sets up libarchive's writer option by option, each return checked: long, and clearer flat. */
 int ap_bundle_writer_open(FILE *out, enum ap_compress compress, int level, int64_t mtime,
-                          size_t manifest_len, size_t sig_len, struct ap_bundle_writer **wp,
-                          struct ap_err *err)
+			  size_t manifest_len, size_t sig_len, struct ap_bundle_writer **wp,
+			  struct ap_err *err)
 {
 	struct ap_bundle_writer *w = NULL;
 	int rc;
@@ -231,22 +231,22 @@ int ap_bundle_writer_open(FILE *out, enum ap_compress compress, int level, int64
 		return ap_err_set(err, AP_E_USAGE, "bundle writer: no output stream");
 	if (compress != AP_COMPRESS_NONE && compress != AP_COMPRESS_GZIP)
 		return ap_err_set(err, AP_E_USAGE, "bundle writer: unknown compression %d",
-		                  (int)compress);
+				  (int)compress);
 	if (compress == AP_COMPRESS_GZIP && (level < 1 || level > 9))
 		return ap_err_set(err, AP_E_USAGE, "bundle writer: gzip level must be 1-9, got %d",
-		                  level);
+				  level);
 	if (mtime < 0 || mtime > USTAR_MTIME_MAX)
 		return ap_err_set(err, AP_E_USAGE,
-		                  "bundle writer: mtime must be 0..%lld, got %" PRId64,
-		                  USTAR_MTIME_MAX, mtime);
+				  "bundle writer: mtime must be 0..%lld, got %" PRId64,
+				  USTAR_MTIME_MAX, mtime);
 	if (manifest_len > AP_MANIFEST_MAX)
 		return ap_err_set(err, AP_E_TOOBIG,
-		                  "bundle manifest is too big: %zu bytes, at most %u", manifest_len,
-		                  AP_MANIFEST_MAX);
+				  "bundle manifest is too big: %zu bytes, at most %u", manifest_len,
+				  AP_MANIFEST_MAX);
 	if (sig_len > AP_SIG_MAX)
 		return ap_err_set(err, AP_E_TOOBIG,
-		                  "bundle signature is too big: %zu bytes, at most %u", sig_len,
-		                  AP_SIG_MAX);
+				  "bundle signature is too big: %zu bytes, at most %u", sig_len,
+				  AP_SIG_MAX);
 
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -293,7 +293,7 @@ int ap_bundle_writer_open(FILE *out, enum ap_compress compress, int level, int64
 	}
 	if (fseeko(out, w->start + (off_t)w->head_len, SEEK_SET) != 0) {
 		rc = ap_err_sys(err, AP_E_IO, "reserving %" PRIu64 " bytes for the bundle head",
-		                w->head_len);
+				w->head_len);
 		goto fail;
 	}
 
@@ -302,7 +302,7 @@ int ap_bundle_writer_open(FILE *out, enum ap_compress compress, int level, int64
 		goto fail;
 	if (archive_write_open(w->a, w, NULL, payload_write_cb, NULL) != ARCHIVE_OK) {
 		rc = ap_err_set(err, AP_E_BUNDLE, "starting the bundle archive: %s",
-		                archive_error_string(w->a));
+				archive_error_string(w->a));
 		goto fail;
 	}
 	*wp = w;
@@ -336,9 +336,9 @@ static uint64_t actual_size(FILE *fp, uint64_t fallback)
 }
 
 int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, const char *path,
-                              uint64_t size, char hex[AP_SHA256_HEX],
-                              void (*progress)(void *ctx, uint64_t done), void *ctx,
-                              struct ap_err *err)
+			      uint64_t size, char hex[AP_SHA256_HEX],
+			      void (*progress)(void *ctx, uint64_t done), void *ctx,
+			      struct ap_err *err)
 {
 	char qn[256];
 	const char *why;
@@ -352,10 +352,10 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 	why = unsafe_name_reason(name);
 	if (why)
 		return ap_err_set(err, AP_E_UNSAFE, "bundle entry name '%s' is not safe: %s",
-		                  ap_str_quoted(name ? name : "", qn, sizeof(qn)), why);
+				  ap_str_quoted(name ? name : "", qn, sizeof(qn)), why);
 	if (strcmp(name, AP_BUNDLE_MANIFEST) == 0 || strcmp(name, AP_BUNDLE_SIG) == 0)
 		return ap_err_set(err, AP_E_USAGE,
-		                  "bundle entry name '%s' is reserved for the bundle head", name);
+				  "bundle entry name '%s' is reserved for the bundle head", name);
 
 	if (ap_fsx_fopen(path, "rb", &fp, NULL) != 0)
 		return ap_err_sys(err, AP_E_IO, "cannot open payload '%s'", path);
@@ -376,9 +376,9 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 				goto out;
 			}
 			rc = ap_err_set(err, AP_E_DIGEST,
-			                "payload '%s' has the wrong size: expected %" PRIu64
-			                " bytes, found %" PRIu64,
-			                path, size, done);
+					"payload '%s' has the wrong size: expected %" PRIu64
+					" bytes, found %" PRIu64,
+					path, size, done);
 			goto out;
 		}
 		ap_digest_update(w->hash, w->buf, n);
@@ -391,9 +391,9 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 	}
 	if (fread(w->buf, 1, 1, fp) != 0) {
 		rc = ap_err_set(err, AP_E_DIGEST,
-		                "payload '%s' has the wrong size: expected %" PRIu64
-		                " bytes, found %" PRIu64,
-		                path, size, actual_size(fp, size + 1));
+				"payload '%s' has the wrong size: expected %" PRIu64
+				" bytes, found %" PRIu64,
+				path, size, actual_size(fp, size + 1));
 		goto out;
 	}
 	if (ferror(fp)) {
@@ -410,7 +410,7 @@ out:
 
 /* The two head entries as raw tar bytes (no end marker). */
 static int build_head_tar(const struct ap_bundle_writer *w, const void *manifest, const void *sig,
-                          unsigned char **out, size_t *out_len, struct ap_err *err)
+			  unsigned char **out, size_t *out_len, struct ap_err *err)
 {
 	struct archive *a = NULL;
 	size_t want = (size_t)head_tar_len(w->manifest_len, w->sig_len);
@@ -427,7 +427,7 @@ static int build_head_tar(const struct ap_bundle_writer *w, const void *manifest
 		goto out;
 	if (archive_write_open_memory(a, buf, cap, &used) != ARCHIVE_OK) {
 		rc = ap_err_set(err, AP_E_BUNDLE, "starting the bundle head: %s",
-		                archive_error_string(a));
+				archive_error_string(a));
 		goto out;
 	}
 	rc = write_entry_header(a, AP_BUNDLE_MANIFEST, w->manifest_len, w->mtime, err);
@@ -441,24 +441,24 @@ static int build_head_tar(const struct ap_bundle_writer *w, const void *manifest
 		goto out;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		rc = ap_err_set(err, AP_E_BUNDLE, "finishing the bundle head: %s",
-		                archive_error_string(a));
+				archive_error_string(a));
 		goto out;
 	}
 	/* The layout the reserved room was computed from must be what
 	 * libarchive made, or the bundle would be corrupt. */
 	if (used != want + TAR_END) {
 		rc = ap_err_set(err, AP_E_BUNDLE,
-		                "bundle head layout differs from the reserved room: expected %zu "
-		                "bytes, libarchive wrote %zu",
-		                want + TAR_END, used);
+				"bundle head layout differs from the reserved room: expected %zu "
+				"bytes, libarchive wrote %zu",
+				want + TAR_END, used);
 		goto out;
 	}
 	for (i = want; i < used; i++) {
 		if (buf[i] != 0) {
 			rc = ap_err_set(err, AP_E_BUNDLE,
-			                "bundle head layout differs from the reserved room: no "
-			                "end marker at byte %zu",
-			                want);
+					"bundle head layout differs from the reserved room: no "
+					"end marker at byte %zu",
+					want);
 			goto out;
 		}
 	}
@@ -489,7 +489,7 @@ static void le32(unsigned char *p, uint32_t v)
  * its length is known before the bytes are. */
 static int write_stored_member(struct ap_bundle_writer *w, const unsigned char *raw, size_t len)
 {
-	static const unsigned char hdr[GZ_HEADER_LEN] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255};
+	static const unsigned char hdr[GZ_HEADER_LEN] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255 };
 	unsigned char b[STORED_HDR_LEN], tr[GZ_TRAILER_LEN];
 	size_t off = 0;
 	uLong crc = crc32(0L, Z_NULL, 0);
@@ -514,7 +514,7 @@ static int write_stored_member(struct ap_bundle_writer *w, const unsigned char *
 
 /* Manifest, signature and the reserved-room rewrite must happen in one order on one stream. */
 int ap_bundle_writer_finish(struct ap_bundle_writer *w, const void *manifest, size_t manifest_len,
-                            const void *sig, size_t sig_len, struct ap_err *err)
+			    const void *sig, size_t sig_len, struct ap_err *err)
 {
 	unsigned char *head = NULL;
 	size_t raw_len = 0;
@@ -526,24 +526,24 @@ int ap_bundle_writer_finish(struct ap_bundle_writer *w, const void *manifest, si
 		return rc;
 	if (manifest_len != w->manifest_len || sig_len != w->sig_len)
 		return ap_err_set(err, AP_E_USAGE,
-		                  "bundle head lengths changed: opened with manifest %zu and "
-		                  "signature %zu bytes, finished with %zu and %zu",
-		                  w->manifest_len, w->sig_len, manifest_len, sig_len);
+				  "bundle head lengths changed: opened with manifest %zu and "
+				  "signature %zu bytes, finished with %zu and %zu",
+				  w->manifest_len, w->sig_len, manifest_len, sig_len);
 	if ((manifest_len && !manifest) || (sig_len && !sig))
 		return ap_err_set(err, AP_E_USAGE, "bundle writer: no manifest or signature bytes");
 
 	w->failed = true;
 	if (archive_write_close(w->a) != ARCHIVE_OK) {
 		rc = ap_err_set(err, AP_E_BUNDLE, "finishing the bundle archive: %s",
-		                archive_error_string(w->a));
+				archive_error_string(w->a));
 		goto out;
 	}
 	if (w->z_live) {
 		if (z_feed(w, NULL, 0, Z_FINISH) < 0) {
-			rc = w->io_errno
-			         ? ap_err_set(err, AP_E_IO, "writing the bundle: %s",
-			                      strerror(w->io_errno))
-			         : ap_err_set(err, AP_E_BUNDLE, "finishing the gzip stream failed");
+			rc = w->io_errno ? ap_err_set(err, AP_E_IO, "writing the bundle: %s",
+						      strerror(w->io_errno))
+					 : ap_err_set(err, AP_E_BUNDLE,
+						      "finishing the gzip stream failed");
 			goto out;
 		}
 		deflateEnd(&w->zs);
@@ -574,10 +574,10 @@ int ap_bundle_writer_finish(struct ap_bundle_writer *w, const void *manifest, si
 	pos = ftello(w->out);
 	if (pos != w->start + (off_t)w->head_len) {
 		rc = ap_err_set(
-		    err, AP_E_BUNDLE,
-		    "bundle head length differs from the reserved room: expected %" PRIu64
-		    " bytes, wrote %lld",
-		    w->head_len, (long long)(pos - w->start));
+			err, AP_E_BUNDLE,
+			"bundle head length differs from the reserved room: expected %" PRIu64
+			" bytes, wrote %lld",
+			w->head_len, (long long)(pos - w->start));
 		goto out;
 	}
 	if (fseeko(w->out, end, SEEK_SET) != 0) {
@@ -651,7 +651,7 @@ static la_ssize_t reader_read_cb(struct archive *a, void *ctx, const void **buf)
 	n = fread(r->rbuf, 1, want, r->fp);
 	if (n == 0 && ferror(r->fp)) {
 		archive_set_error(a, errno ? errno : EIO, "reading '%s': %s", r->path,
-		                  strerror(errno ? errno : EIO));
+				  strerror(errno ? errno : EIO));
 		return -1;
 	}
 	r->pos += n;
@@ -677,13 +677,13 @@ static la_int64_t reader_skip_cb(struct archive *a, void *ctx, la_int64_t reques
 static int bundle_err(struct ap_bundle_reader *r, struct ap_err *err, const char *what)
 {
 	return ap_err_set(err, AP_E_BUNDLE, "reading bundle '%s': %s: %s", r->path, what,
-	                  archive_error_string(r->a) ? archive_error_string(r->a)
-	                                             : "unknown libarchive error");
+			  archive_error_string(r->a) ? archive_error_string(r->a)
+						     : "unknown libarchive error");
 }
 
 /* Read one of the two head entries into a malloc'd, NUL-terminated buffer. */
 static int read_head_entry(struct ap_bundle_reader *r, const char *want, size_t max,
-                           unsigned char **out, size_t *out_len, struct ap_err *err)
+			   unsigned char **out, size_t *out_len, struct ap_err *err)
 {
 	struct archive_entry *e;
 	char qn[256];
@@ -696,26 +696,26 @@ static int read_head_entry(struct ap_bundle_reader *r, const char *want, size_t 
 	ar = archive_read_next_header(r->a, &e);
 	if (ar == ARCHIVE_EOF)
 		return ap_err_set(err, AP_E_BUNDLE,
-		                  "'%s' is not an airpack bundle: it ends before '%s'", r->path,
-		                  want);
+				  "'%s' is not an airpack bundle: it ends before '%s'", r->path,
+				  want);
 	if (ar != ARCHIVE_OK)
 		return bundle_err(r, err, "reading the bundle head");
 	got = archive_entry_pathname(e);
 	if (!got || strcmp(got, want) != 0)
 		return ap_err_set(err, AP_E_BUNDLE,
-		                  "'%s' is not an airpack bundle: %s entry is '%s', expected '%s'",
-		                  r->path, max == AP_MANIFEST_MAX ? "first" : "second",
-		                  ap_str_quoted(got ? got : "", qn, sizeof(qn)), want);
+				  "'%s' is not an airpack bundle: %s entry is '%s', expected '%s'",
+				  r->path, max == AP_MANIFEST_MAX ? "first" : "second",
+				  ap_str_quoted(got ? got : "", qn, sizeof(qn)), want);
 	if (archive_entry_filetype(e) != AE_IFREG)
 		return ap_err_set(err, AP_E_BUNDLE, "bundle '%s': '%s' is not a regular file",
-		                  r->path, want);
+				  r->path, want);
 	size = archive_entry_size(e);
 	if (size < 0)
 		return ap_err_set(err, AP_E_BUNDLE, "bundle '%s': '%s' has no size", r->path, want);
 	if ((uint64_t)size > max)
 		return ap_err_set(err, AP_E_TOOBIG,
-		                  "bundle '%s': '%s' is too big: %lld bytes, at most %zu", r->path,
-		                  want, (long long)size, max);
+				  "bundle '%s': '%s' is too big: %lld bytes, at most %zu", r->path,
+				  want, (long long)size, max);
 	note_entry_end(r, size);
 	r->last = want;
 	buf = malloc((size_t)size + 1);
@@ -731,9 +731,9 @@ static int read_head_entry(struct ap_bundle_reader *r, const char *want, size_t 
 		if (n == 0) {
 			free(buf);
 			return ap_err_set(err, AP_E_BUNDLE,
-			                  "bundle '%s': '%s' is truncated: expected %lld bytes, "
-			                  "got %zu",
-			                  r->path, want, (long long)size, done);
+					  "bundle '%s': '%s' is truncated: expected %lld bytes, "
+					  "got %zu",
+					  r->path, want, (long long)size, done);
 		}
 		done += (size_t)n;
 	}
@@ -744,7 +744,7 @@ static int read_head_entry(struct ap_bundle_reader *r, const char *want, size_t 
 }
 
 int ap_bundle_reader_open(const char *path, uint64_t offset, uint64_t length,
-                          struct ap_bundle_reader **rp, struct ap_err *err)
+			  struct ap_bundle_reader **rp, struct ap_err *err)
 {
 	struct ap_bundle_reader *r;
 	unsigned char *m = NULL;
@@ -764,7 +764,7 @@ int ap_bundle_reader_open(const char *path, uint64_t offset, uint64_t length,
 	}
 	if (ap_fsx_fopen(path, "rb", &r->fp, NULL) != 0) {
 		rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                "cannot open bundle '%s'", path);
+				"cannot open bundle '%s'", path);
 		goto fail;
 	}
 	fsize = fseeko(r->fp, 0, SEEK_END) == 0 ? ftello(r->fp) : -1;
@@ -775,9 +775,9 @@ int ap_bundle_reader_open(const char *path, uint64_t offset, uint64_t length,
 	if (offset > (uint64_t)fsize ||
 	    (length && (length > (uint64_t)fsize || offset > (uint64_t)fsize - length))) {
 		rc = ap_err_set(err, AP_E_BUNDLE,
-		                "bundle '%s' is truncated: expected %" PRIu64
-		                " bytes at offset %" PRIu64 ", the file has %lld",
-		                path, length, offset, (long long)fsize);
+				"bundle '%s' is truncated: expected %" PRIu64
+				" bytes at offset %" PRIu64 ", the file has %lld",
+				path, length, offset, (long long)fsize);
 		goto fail;
 	}
 	r->offset = offset;
@@ -800,9 +800,9 @@ int ap_bundle_reader_open(const char *path, uint64_t offset, uint64_t length,
 	}
 	if (archive_read_open2(r->a, r, NULL, reader_read_cb, reader_skip_cb, NULL) != ARCHIVE_OK) {
 		rc = ap_err_set(err, AP_E_BUNDLE, "cannot read bundle '%s' (a tar or tar.gz): %s",
-		                path,
-		                archive_error_string(r->a) ? archive_error_string(r->a)
-		                                           : "unknown libarchive error");
+				path,
+				archive_error_string(r->a) ? archive_error_string(r->a)
+							   : "unknown libarchive error");
 		goto fail;
 	}
 	rc = read_head_entry(r, AP_BUNDLE_MANIFEST, AP_MANIFEST_MAX, &m, &r->manifest_len, err);
@@ -850,7 +850,7 @@ static char *entry_name(struct archive_entry *e)
 }
 
 int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_t *size,
-                          struct ap_err *err)
+			  struct ap_err *err)
 {
 	struct archive_entry *e;
 	const char *why;
@@ -865,9 +865,9 @@ int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_
 	 * a bundle cut there would look like one with fewer payloads. */
 	if (ar == ARCHIVE_EOF && archive_filter_bytes(r->a, 0) < r->entry_end + (int64_t)TAR_END)
 		return ap_err_set(err, AP_E_BUNDLE,
-		                  "bundle '%s' is truncated: it ends after '%s' without the "
-		                  "end-of-archive marker",
-		                  r->path, r->last);
+				  "bundle '%s' is truncated: it ends after '%s' without the "
+				  "end-of-archive marker",
+				  r->path, r->last);
 	if (ar == ARCHIVE_EOF)
 		return 0;
 	if (ar != ARCHIVE_OK)
@@ -876,12 +876,12 @@ int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_
 	why = unsafe_name_reason(got);
 	if (why) {
 		rc = ap_err_set(err, AP_E_UNSAFE, "bundle '%s': unsafe entry '%s': %s", r->path,
-		                ap_str_quoted(got ? got : "", qn, sizeof(qn)), why);
+				ap_str_quoted(got ? got : "", qn, sizeof(qn)), why);
 		goto fail;
 	}
 	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) {
 		rc = ap_err_set(err, AP_E_UNSAFE,
-		                "bundle '%s': unsafe entry '%s': not a regular file", r->path, got);
+				"bundle '%s': unsafe entry '%s': not a regular file", r->path, got);
 		goto fail;
 	}
 	if (strcmp(got, AP_BUNDLE_MANIFEST) == 0 || strcmp(got, AP_BUNDLE_SIG) == 0) {
@@ -891,7 +891,7 @@ int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_
 	sz = archive_entry_size(e);
 	if (sz < 0) {
 		rc = ap_err_set(err, AP_E_BUNDLE, "bundle '%s': entry '%s' has no size", r->path,
-		                got);
+				got);
 		goto fail;
 	}
 	free(r->name);
@@ -908,7 +908,7 @@ fail:
 }
 
 int ap_bundle_reader_read(struct ap_bundle_reader *r, void *buf, size_t len, size_t *got,
-                          struct ap_err *err)
+			  struct ap_err *err)
 {
 	la_ssize_t n;
 

@@ -33,7 +33,8 @@ static int template_file(const struct ap_manifest *m, const struct ap_receipt *r
 	if (!c)
 		return ap_err_set(err, AP_E_MANIFEST,
 				  "config.template names '%s', which is not a component of the "
-				  "release", m->config.template);
+				  "release",
+				  m->config.template);
 	if (c->action == AP_ACTION_EXTRACT) {
 		size_t n = 0;
 
@@ -46,7 +47,8 @@ static int template_file(const struct ap_manifest *m, const struct ap_receipt *r
 		if (n != 1)
 			return ap_err_set(err, AP_E_MANIFEST,
 					  "config.template '%s' is an extract component with %zu "
-					  "files: expected exactly one", c->name, n);
+					  "files: expected exactly one",
+					  c->name, n);
 	} else {
 		rel = ap_fsx_path_join(r->prefix, ap_manifest_component_dest(c));
 		if (!rel)
@@ -57,14 +59,14 @@ static int template_file(const struct ap_manifest *m, const struct ap_receipt *r
 	if (!f)
 		return ap_err_set(err, AP_E_STATE,
 				  "the receipt lists no installed file for the template component "
-				  "'%s': run 'airpack-setup install --repair'", c->name);
+				  "'%s': run 'airpack-setup install --repair'",
+				  c->name);
 	*out = f;
 	return 0;
 }
 
-static int read_template(const char *root, const struct ap_manifest *m,
-			 const struct ap_receipt *r, size_t max, char **buf, size_t *len,
-			 struct ap_err *err)
+static int read_template(const char *root, const struct ap_manifest *m, const struct ap_receipt *r,
+			 size_t max, char **buf, size_t *len, struct ap_err *err)
 {
 	const struct ap_receipt_file *f = NULL;
 	char hex[AP_SHA256_HEX];
@@ -111,17 +113,17 @@ static int note_dir(void *ctx, const char *d, struct ap_err *err)
 /* Create the configuration's folder, noting which folders did not exist so
  * uninstall can remove them.  Folders an earlier run created for the same
  * path stay on the list. */
-static int make_config_dir(const char *root, const char *rel,
-			   const struct ap_history_record *prev, struct ap_strvec *ds,
-			   struct ap_err *err)
+static int make_config_dir(const char *root, const char *rel, const struct ap_history_record *prev,
+			   struct ap_strvec *ds, struct ap_err *err)
 {
 	char *d = ap_fsx_path_dirname(rel);
 	int rc = 0;
 
 	if (!d)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	for (size_t i = 0; prev && strcmp(prev->config_path, rel) == 0 &&
-			   i < prev->n_created_dirs && rc == 0; i++)
+	for (size_t i = 0;
+	     prev && strcmp(prev->config_path, rel) == 0 && i < prev->n_created_dirs && rc == 0;
+	     i++)
 		rc = note_dir(ds, prev->created_dirs[i], err);
 	if (rc == 0 && strcmp(d, ".") != 0)
 		rc = ap_fsx_mkdirs_noted(root, d, note_dir, ds, err);
@@ -165,8 +167,8 @@ static int write_config(const char *abs, const char *data, size_t len, unsigned 
 /* The base document (the file there, else the template) and the hook's
  * new one, in out (secrets: the caller frees with ap_secret_free). */
 static int render(const char *root, const char *abs, const struct ap_manifest *m,
-		  const struct ap_receipt *r, const struct ap_configure_hook *hook,
-		  char **out, size_t *out_len, struct ap_err *err)
+		  const struct ap_receipt *r, const struct ap_configure_hook *hook, char **out,
+		  size_t *out_len, struct ap_err *err)
 {
 	struct ap_stat st;
 	char *existing = NULL, *tmpl = NULL;
@@ -179,7 +181,8 @@ static int render(const char *root, const char *abs, const struct ap_manifest *m
 	if (st.type != AP_FT_NONE && st.type != AP_FT_FILE)
 		return ap_err_set(err, AP_E_STATE,
 				  "'%s' is not a regular file: refusing to replace it with the "
-				  "device configuration", abs);
+				  "device configuration",
+				  abs);
 	if (st.type == AP_FT_FILE)
 		rc = ap_secret_read(abs, hook->max_bytes, &existing, &elen, err);
 	else if (m->config.template)

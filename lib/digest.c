@@ -87,7 +87,7 @@ void ap_digest_hex(const void *data, size_t len, char hex[AP_SHA256_HEX])
 }
 
 int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
-                   void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err)
+		   void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err)
 {
 	struct ap_digest *h = NULL;
 	unsigned char *buf = NULL;
@@ -97,7 +97,7 @@ int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out
 
 	if (ap_fsx_fopen(path, "rb", &fp, NULL) != 0)
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot open '%s' to hash it", path);
+				  "cannot open '%s' to hash it", path);
 	buf = malloc(FILE_BUF);
 	h = ap_digest_new();
 	if (!buf || !h) {
@@ -123,7 +123,7 @@ int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out
 	}
 	if (h->failed) {
 		rc = ap_err_set(err, AP_E_CRYPTO, "sha256 of '%s' failed in the crypto library",
-		                path);
+				path);
 		goto out;
 	}
 	{
@@ -132,7 +132,7 @@ int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out
 		ap_digest_final_hex(h, tmp);
 		if (h->failed) {
 			rc = ap_err_set(err, AP_E_CRYPTO,
-			                "sha256 of '%s' failed in the crypto library", path);
+					"sha256 of '%s' failed in the crypto library", path);
 			goto out;
 		}
 		memcpy(hex, tmp, AP_SHA256_HEX);

@@ -42,7 +42,7 @@ int ap_err_sys(struct ap_err *err, int code, const char *fmt, ...)
 	used = strlen(err->msg);
 	/* The one cause a user meets most, in the house's lowercase. */
 	snprintf(err->msg + used, sizeof(err->msg) - used, ": %s",
-	         saved == ENOSPC ? "no space left on device" : strerror(saved));
+		 saved == ENOSPC ? "no space left on device" : strerror(saved));
 	return code;
 }
 

@@ -31,7 +31,10 @@
 
 /* Every name the archive has made so far, as a file or a folder (parents
  * included), to refuse entries that conflict; open addressing. */
-enum { NAME_FILE = 1, NAME_DIR = 2 };
+enum {
+	NAME_FILE = 1,
+	NAME_DIR = 2
+};
 struct name_slot {
 	char *name;
 	int type;
@@ -87,22 +90,22 @@ static int refuse(struct extractor *ex, const char *name, const char *why, struc
 	char qn[512];
 
 	return ap_err_set(err, AP_E_UNSAFE, "refusing entry '%s' of '%s': %s",
-	                  ap_str_quoted(name ? name : "", qn, sizeof(qn)), ex->archive_path, why);
+			  ap_str_quoted(name ? name : "", qn, sizeof(qn)), ex->archive_path, why);
 }
 
 static int archive_fail(struct extractor *ex, struct archive *a, const char *what, const char *name,
-                        struct ap_err *err)
+			struct ap_err *err)
 {
 	const char *msg = archive_error_string(a);
 
 	/* libarchive says "Write failed"; the cause is what the user can fix. */
 	if (archive_errno(a) == ENOSPC)
 		return ap_err_set(err, AP_E_IO, "%s '%s' of '%s': no space left on device", what,
-		                  name ? name : "", ex->archive_path);
+				  name ? name : "", ex->archive_path);
 	if (ex->src_rc < 0)
 		return ap_err_set(err, ex->src_rc, "%s", ex->src_err.msg);
 	return ap_err_set(err, AP_E_BUNDLE, "%s '%s' of '%s': %s", what, name ? name : "",
-	                  ex->archive_path, msg ? msg : "unknown libarchive error");
+			  ex->archive_path, msg ? msg : "unknown libarchive error");
 }
 
 /* ---- names seen, for conflicting entries ---- */
@@ -132,20 +135,20 @@ static int names_find(struct nameset *ns, const char *name, size_t len)
 	return ns->cap ? names_slot(ns, name, len)->type : 0;
 }
 
-static int names_add(struct nameset *ns, const char *name, size_t len, int type,
-                     struct ap_err *err)
+static int names_add(struct nameset *ns, const char *name, size_t len, int type, struct ap_err *err)
 {
 	struct name_slot *slot;
 
 	if (2 * (ns->used + 1) > ns->cap) {
-		struct nameset grown = {NULL, ns->used, ns->cap ? ns->cap * 2 : 64};
+		struct nameset grown = { NULL, ns->used, ns->cap ? ns->cap * 2 : 64 };
 
 		grown.v = calloc(grown.cap, sizeof(*grown.v));
 		if (!grown.v)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		for (size_t i = 0; i < ns->cap; i++) {
 			if (ns->v[i].name)
-				*names_slot(&grown, ns->v[i].name, strlen(ns->v[i].name)) = ns->v[i];
+				*names_slot(&grown, ns->v[i].name, strlen(ns->v[i].name)) =
+					ns->v[i];
 		}
 		free(ns->v);
 		*ns = grown;
@@ -176,7 +179,7 @@ static void names_release(struct nameset *ns)
  * and a new name (the path or one of its folders) that Windows sees as the
  * same as an earlier one ("A.txt" after "a.txt", "x." after "x"). */
 static int check_windows(struct extractor *ex, const char *raw, const char *relpath,
-                         struct ap_err *err)
+			 struct ap_err *err)
 {
 	char why[1024], qp[512];
 	size_t off = 0, len = 0;
@@ -184,7 +187,7 @@ static int check_windows(struct extractor *ex, const char *raw, const char *relp
 
 	if (problem) {
 		snprintf(why, sizeof(why), "unsafe name for Windows: '%.*s' is %s", (int)len,
-		         relpath + off, problem);
+			 relpath + off, problem);
 		return refuse(ex, raw, why, err);
 	}
 	for (size_t n = 0;; n++) {
@@ -211,9 +214,10 @@ static int check_windows(struct extractor *ex, const char *raw, const char *relp
 		if (names_find(&ex->folded, key, strlen(key))) {
 			free(key);
 			snprintf(why, sizeof(why),
-			         "unsafe name for Windows: '%s' is the same name on Windows as an "
-			         "earlier entry (they differ only in letter case or trailing dots "
-			         "and spaces)", ap_str_quoted(relpath, qp, sizeof(qp)));
+				 "unsafe name for Windows: '%s' is the same name on Windows as an "
+				 "earlier entry (they differ only in letter case or trailing dots "
+				 "and spaces)",
+				 ap_str_quoted(relpath, qp, sizeof(qp)));
 			return refuse(ex, raw, why, err);
 		}
 		rc = names_add(&ex->folded, key, strlen(key), NAME_FILE, err);
@@ -227,7 +231,7 @@ static int check_windows(struct extractor *ex, const char *raw, const char *relp
  * made: the receipt would then name a file that is not on disk.  The same
  * folder twice is harmless. */
 static int check_conflict(struct extractor *ex, const char *raw, const char *relpath, int type,
-                          struct ap_err *err)
+			  struct ap_err *err)
 {
 	char why[1024], qp[512];
 	const char *slash;
@@ -248,7 +252,7 @@ static int check_conflict(struct extractor *ex, const char *raw, const char *rel
 
 			snprintf(parent, sizeof(parent), "%.*s", (int)len, relpath);
 			snprintf(why, sizeof(why), "'%s' is a file earlier in the archive",
-			         ap_str_quoted(parent, qp, sizeof(qp)));
+				 ap_str_quoted(parent, qp, sizeof(qp)));
 			return refuse(ex, raw, why, err);
 		}
 		if (had == 0) {
@@ -260,9 +264,9 @@ static int check_conflict(struct extractor *ex, const char *raw, const char *rel
 	had = names_find(&ex->names, relpath, strlen(relpath));
 	if (had == NAME_FILE)
 		return refuse(ex, raw,
-		              type == NAME_FILE ? "the same file is earlier in the archive"
-		                                : "it is a file earlier in the archive",
-		              err);
+			      type == NAME_FILE ? "the same file is earlier in the archive"
+						: "it is a file earlier in the archive",
+			      err);
 	if (had == NAME_DIR && type == NAME_FILE)
 		return refuse(ex, raw, "it is a folder earlier in the archive", err);
 	if (had)
@@ -352,14 +356,14 @@ static int clean_name(struct extractor *ex, const char *raw, char **out, struct 
 
 /* Only regular files and folders. */
 static int check_type(struct extractor *ex, struct archive_entry *e, const char *raw,
-                      struct ap_err *err)
+		      struct ap_err *err)
 {
 	char why[1024], qt[512];
 	const char *link = archive_entry_hardlink(e);
 
 	if (link) {
 		snprintf(why, sizeof(why), "it is a hard link to '%s'",
-		         ap_str_quoted(link, qt, sizeof(qt)));
+			 ap_str_quoted(link, qt, sizeof(qt)));
 		return refuse(ex, raw, why, err);
 	}
 	switch (archive_entry_filetype(e)) {
@@ -369,7 +373,7 @@ static int check_type(struct extractor *ex, struct archive_entry *e, const char 
 	case AE_IFLNK:
 		link = archive_entry_symlink(e);
 		snprintf(why, sizeof(why), "it is a symlink to '%s'",
-		         ap_str_quoted(link ? link : "", qt, sizeof(qt)));
+			 ap_str_quoted(link ? link : "", qt, sizeof(qt)));
 		return refuse(ex, raw, why, err);
 	case AE_IFCHR:
 	case AE_IFBLK:
@@ -407,7 +411,7 @@ static bool dir_made(struct extractor *ex, const char *path, size_t len)
 }
 
 static int remember_dir(struct extractor *ex, const char *path, size_t len, int64_t mtime,
-                        struct ap_err *err)
+			struct ap_err *err)
 {
 	if (ex->dirs.n == ex->dir_cap) {
 		size_t cap = ex->dir_cap ? ex->dir_cap * 2 : 16;
@@ -427,7 +431,7 @@ static int remember_dir(struct extractor *ex, const char *path, size_t len, int6
 /* Make the folder path[0..len) of mode 0755; its time is set at the end
  * (finish_disk), after the files made in it. */
 static int write_dir(struct extractor *ex, const char *path, size_t len, int64_t mtime,
-                     struct ap_err *err)
+		     struct ap_err *err)
 {
 	int rc = remember_dir(ex, path, len, mtime, err);
 
@@ -481,26 +485,26 @@ static uint64_t expanded_cap(const struct extractor *ex)
 
 /* May the current file grow to end bytes?  Checked before the bytes are
  * hashed or written, so a bomb stops at its first byte past the limit. */
-static int check_growth(struct extractor *ex, const char *relpath, uint64_t end,
-                        struct ap_err *err)
+static int check_growth(struct extractor *ex, const char *relpath, uint64_t end, struct ap_err *err)
 {
 	uint64_t cap = expanded_cap(ex);
 
 	if (cap == 0 && !(ex->x && ex->x->has_expanded))
 		return 0;
 	if (end > cap || ex->total > cap - end)
-		return ap_err_set(err, AP_E_TOOBIG,
-		                  "'%s' expands past %llu bytes at '%s': %s %llu bytes in all",
-		                  ex->archive_path, (unsigned long long)cap, relpath,
-		                  ex->x->has_expanded
-		                      ? (ex->x->says ? ex->x->says : "expected")
-		                      : "a release manifest without \"expanded\" allows at most",
-		                  (unsigned long long)cap);
+		return ap_err_set(
+			err, AP_E_TOOBIG,
+			"'%s' expands past %llu bytes at '%s': %s %llu bytes in all",
+			ex->archive_path, (unsigned long long)cap, relpath,
+			ex->x->has_expanded
+				? (ex->x->says ? ex->x->says : "expected")
+				: "a release manifest without \"expanded\" allows at most",
+			(unsigned long long)cap);
 	return 0;
 }
 
 static int copy_data(struct extractor *ex, struct archive_entry *e, const char *relpath,
-                     struct ap_fsx_tree_file *out, uint64_t *size_out, struct ap_err *err)
+		     struct ap_fsx_tree_file *out, uint64_t *size_out, struct ap_err *err)
 {
 	uint64_t pos = 0;
 	int rc;
@@ -517,11 +521,11 @@ static int copy_data(struct extractor *ex, struct archive_entry *e, const char *
 			return archive_fail(ex, ex->in, "reading", relpath, err);
 		if (off < 0 || (uint64_t)off < pos)
 			return ap_err_set(err, AP_E_BUNDLE,
-			                  "reading '%s' of '%s': data blocks out of order", relpath,
-			                  ex->archive_path);
+					  "reading '%s' of '%s': data blocks out of order", relpath,
+					  ex->archive_path);
 		if ((uint64_t)off + len < (uint64_t)off)
 			return ap_err_set(err, AP_E_BUNDLE, "reading '%s' of '%s': bad offset",
-			                  relpath, ex->archive_path);
+					  relpath, ex->archive_path);
 		rc = check_growth(ex, relpath, (uint64_t)off + len, err);
 		if (rc < 0)
 			return rc;
@@ -557,7 +561,7 @@ static bool deferred_sync(const struct extractor *ex)
 
 /* Create relpath's file (after its parents) for the current entry. */
 static int create_file(struct extractor *ex, const char *relpath, unsigned mode,
-                       struct ap_fsx_tree_file **out, struct ap_err *err)
+		       struct ap_fsx_tree_file **out, struct ap_err *err)
 {
 	int rc = make_parents(ex, relpath, err);
 
@@ -571,7 +575,7 @@ static int create_file(struct extractor *ex, const char *relpath, unsigned mode,
 
 /* Size, time and start (or finish) the durability of a written file. */
 static int finish_file(struct extractor *ex, struct archive_entry *e, const char *relpath,
-                       struct ap_fsx_tree_file *out, uint64_t size, struct ap_err *err)
+		       struct ap_fsx_tree_file *out, uint64_t size, struct ap_err *err)
 {
 	bool set_time = true;
 	int64_t sec = ex->mtime;
@@ -590,7 +594,7 @@ static int finish_file(struct extractor *ex, struct archive_entry *e, const char
 }
 
 static int do_file(struct extractor *ex, struct archive_entry *e, const char *relpath,
-                   struct ap_err *err)
+		   struct ap_err *err)
 {
 	struct ap_fsx_tree_file *out = NULL;
 	char hex[AP_SHA256_HEX];
@@ -603,8 +607,8 @@ static int do_file(struct extractor *ex, struct archive_entry *e, const char *re
 		return rc;
 	if (ex->x && ex->x->has_expanded && ex->n_files >= ex->x->expanded_files)
 		return ap_err_set(err, AP_E_TOOBIG, "'%s' has more files than %s: %llu (at '%s')",
-		                  ex->archive_path, ex->x->says ? ex->x->says : "expected",
-		                  (unsigned long long)ex->x->expanded_files, relpath);
+				  ex->archive_path, ex->x->says ? ex->x->says : "expected",
+				  (unsigned long long)ex->x->expanded_files, relpath);
 	ex->n_files++;
 	ap_digest_reset(ex->hash);
 	if (ex->tree) {
@@ -629,13 +633,13 @@ static int do_file(struct extractor *ex, struct archive_entry *e, const char *re
 	rc = ex->cb(ex->ctx, relpath, mode, size, hex, err);
 	if (rc != 0 && (rc > 0 || (err && err->code == 0)))
 		rc = ap_err_set(err, rc < 0 ? rc : AP_E_USAGE,
-		                "extracting '%s' of '%s': stopped by the caller", relpath,
-		                ex->archive_path);
+				"extracting '%s' of '%s': stopped by the caller", relpath,
+				ex->archive_path);
 	return rc;
 }
 
 static int do_dir(struct extractor *ex, struct archive_entry *e, const char *relpath,
-                  struct ap_err *err)
+		  struct ap_err *err)
 {
 	int64_t mtime = ex->mtime;
 	int rc;
@@ -670,9 +674,9 @@ static int run(struct extractor *ex, struct ap_err *err)
 			const char *msg = archive_error_string(ex->in);
 
 			rc = ap_err_set(err, AP_E_BUNDLE, "reading the entry %s%s%s of '%s': %s",
-			                relpath ? "after '" : "", relpath ? relpath : "",
-			                relpath ? "'" : "", ex->archive_path,
-			                msg ? msg : "unknown libarchive error");
+					relpath ? "after '" : "", relpath ? relpath : "",
+					relpath ? "'" : "", ex->archive_path,
+					msg ? msg : "unknown libarchive error");
 			break;
 		}
 		free(relpath);
@@ -718,7 +722,7 @@ static int src_take(struct extractor *ex, const void *buf, size_t n, struct ap_e
 {
 	if (ex->x->has_size && (n > ex->x->size || ex->src_done > ex->x->size - n)) {
 		ap_err_set(err, AP_E_DIGEST, "'%s' is larger than the %llu bytes %s",
-		           ex->archive_path, (unsigned long long)ex->x->size, says(ex));
+			   ex->archive_path, (unsigned long long)ex->x->size, says(ex));
 		if (ex->x->changed)
 			ap_err_prefix(err, "%s", ex->x->changed);
 		return AP_E_DIGEST;
@@ -750,11 +754,11 @@ static int src_check(struct extractor *ex, struct ap_err *err)
 	ap_digest_final_hex(ex->src_hash, hex);
 	if (ex->x->has_size && ex->src_done != ex->x->size)
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes, %s %llu", ex->archive_path,
-		                (unsigned long long)ex->src_done, says(ex),
-		                (unsigned long long)ex->x->size);
+				(unsigned long long)ex->src_done, says(ex),
+				(unsigned long long)ex->x->size);
 	else if (ex->x->sha256 && !ap_digest_eq(hex, ex->x->sha256))
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' has sha256 %s, %s %s", ex->archive_path,
-		                hex, says(ex), ex->x->sha256);
+				hex, says(ex), ex->x->sha256);
 	if (rc < 0 && ex->x->changed)
 		ap_err_prefix(err, "%s", ex->x->changed);
 	return rc;
@@ -778,7 +782,7 @@ static int src_drain(struct extractor *ex, struct ap_err *err)
  * from there, so every byte libarchive sees is one that was hashed. */
 static bool needs_seeking(const unsigned char *p, size_t n)
 {
-	static const unsigned char seven_z[6] = {'7', 'z', 0xbc, 0xaf, 0x27, 0x1c};
+	static const unsigned char seven_z[6] = { '7', 'z', 0xbc, 0xaf, 0x27, 0x1c };
 
 	if (n >= 4 && p[0] == 'P' && p[1] == 'K' &&
 	    ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6) || (p[2] == 7 && p[3] == 8)))
@@ -791,8 +795,8 @@ static int spool_write(struct extractor *ex, size_t n, struct ap_err *err)
 	if (n > 0 && fwrite(ex->block, 1, n, ex->spool) != n) {
 		if (errno == ENOSPC)
 			return ap_err_set(err, AP_E_IO,
-			                  "copying '%s' to a private file: no space left on device",
-			                  ex->archive_path);
+					  "copying '%s' to a private file: no space left on device",
+					  ex->archive_path);
 		return ap_err_sys(err, AP_E_IO, "copying '%s' to a private file", ex->archive_path);
 	}
 	return 0;
@@ -827,11 +831,11 @@ static int open_checked(struct extractor *ex, struct ap_err *err)
 		rc = src_check(ex, err);
 	if (rc == 0 && (fflush(ex->spool) != 0 || fseeko(ex->spool, 0, SEEK_SET) != 0))
 		rc = errno == ENOSPC ? ap_err_set(err, AP_E_IO,
-		                                  "copying '%s' to a private file: no space left "
-		                                  "on device",
-		                                  ex->archive_path)
-		                     : ap_err_sys(err, AP_E_IO, "copying '%s' to a private file",
-		                                  ex->archive_path);
+						  "copying '%s' to a private file: no space left "
+						  "on device",
+						  ex->archive_path)
+				     : ap_err_sys(err, AP_E_IO, "copying '%s' to a private file",
+						  ex->archive_path);
 	return rc;
 }
 
@@ -880,8 +884,7 @@ static la_int64_t seek_cb(struct archive *a, void *data, la_int64_t offset, int 
 	struct extractor *ex = data;
 	off_t pos;
 
-	if (fseeko(seekable(ex), (off_t)offset, whence) != 0 ||
-	    (pos = ftello(seekable(ex))) < 0) {
+	if (fseeko(seekable(ex), (off_t)offset, whence) != 0 || (pos = ftello(seekable(ex))) < 0) {
 		archive_set_error(a, errno ? errno : EIO, "seek error");
 		return ARCHIVE_FATAL;
 	}
@@ -912,7 +915,7 @@ static int open_reader(struct extractor *ex, struct ap_err *err)
 		return archive_fail(ex, ex->in, "setting up the reader for", "", err);
 	if (ap_fsx_fopen(ex->archive_path, "rb", &ex->fp, &why) < 0)
 		return ap_err_set(err, AP_E_BUNDLE, "cannot read archive '%s': %s",
-		                  ex->archive_path, why.msg);
+				  ex->archive_path, why.msg);
 	if (ex->x) {
 		int rc = open_checked(ex, err);
 
@@ -930,17 +933,17 @@ static int open_reader(struct extractor *ex, struct ap_err *err)
 			if (ex->src_rc < 0)
 				return ap_err_set(err, ex->src_rc, "%s", ex->src_err.msg);
 			return ap_err_set(err, AP_E_BUNDLE, "cannot read archive '%s': %s",
-			                  ex->archive_path, msg ? msg : "unknown libarchive error");
+					  ex->archive_path, msg ? msg : "unknown libarchive error");
 		}
 	} else if (archive_read_set_read_callback(ex->in, read_cb) != ARCHIVE_OK ||
-	    archive_read_set_seek_callback(ex->in, seek_cb) != ARCHIVE_OK ||
-	    archive_read_set_skip_callback(ex->in, skip_cb) != ARCHIVE_OK ||
-	    archive_read_set_callback_data(ex->in, ex) != ARCHIVE_OK ||
-	    archive_read_open1(ex->in) != ARCHIVE_OK) {
+		   archive_read_set_seek_callback(ex->in, seek_cb) != ARCHIVE_OK ||
+		   archive_read_set_skip_callback(ex->in, skip_cb) != ARCHIVE_OK ||
+		   archive_read_set_callback_data(ex->in, ex) != ARCHIVE_OK ||
+		   archive_read_open1(ex->in) != ARCHIVE_OK) {
 		const char *msg = archive_error_string(ex->in);
 
 		return ap_err_set(err, AP_E_BUNDLE, "cannot read archive '%s': %s",
-		                  ex->archive_path, msg ? msg : "unknown libarchive error");
+				  ex->archive_path, msg ? msg : "unknown libarchive error");
 	}
 	ex->hash = ap_digest_new();
 	if (!ex->hash)
@@ -994,27 +997,28 @@ static int check_end(struct extractor *ex, struct ap_err *err)
 		rc = src_drain(ex, err);
 	if (rc == 0 && ex->x && ex->x->has_expanded &&
 	    (ex->total != ex->x->expanded_size || ex->n_files != ex->x->expanded_files))
-		rc = ap_err_set(err, AP_E_DIGEST, "'%s' expands to %llu bytes in %llu file%s, %s "
-		                "%llu bytes in %llu file%s",
-		                ex->archive_path, (unsigned long long)ex->total,
-		                (unsigned long long)ex->n_files, ex->n_files == 1 ? "" : "s", says(ex),
-		                (unsigned long long)ex->x->expanded_size,
-		                (unsigned long long)ex->x->expanded_files,
-		                ex->x->expanded_files == 1 ? "" : "s");
+		rc = ap_err_set(err, AP_E_DIGEST,
+				"'%s' expands to %llu bytes in %llu file%s, %s "
+				"%llu bytes in %llu file%s",
+				ex->archive_path, (unsigned long long)ex->total,
+				(unsigned long long)ex->n_files, ex->n_files == 1 ? "" : "s",
+				says(ex), (unsigned long long)ex->x->expanded_size,
+				(unsigned long long)ex->x->expanded_files,
+				ex->x->expanded_files == 1 ? "" : "s");
 	return rc;
 }
 
 int ap_extract_archive(const char *archive_path, const char *dest_dir, int64_t mtime,
-                       ap_extract_cb cb, void *ctx, struct ap_err *err)
+		       ap_extract_cb cb, void *ctx, struct ap_err *err)
 {
 	return ap_extract_checked(archive_path, dest_dir, mtime, NULL, cb, ctx, err);
 }
 
 int ap_extract_checked(const char *archive_path, const char *dest_dir, int64_t mtime,
-                       const struct ap_extract_expect *x, ap_extract_cb cb, void *ctx,
-                       struct ap_err *err)
+		       const struct ap_extract_expect *x, ap_extract_cb cb, void *ctx,
+		       struct ap_err *err)
 {
-	struct extractor ex = {0};
+	struct extractor ex = { 0 };
 	int rc;
 
 	ex.x = x;
@@ -1062,7 +1066,7 @@ out:
 
 int ap_extract_list(const char *archive_path, ap_extract_cb cb, void *ctx, struct ap_err *err)
 {
-	struct extractor ex = {0};
+	struct extractor ex = { 0 };
 	int rc;
 
 	ex.archive_path = archive_path;
@@ -1077,15 +1081,15 @@ int ap_extract_list(const char *archive_path, ap_extract_cb cb, void *ctx, struc
 }
 
 int ap_extract_measure(const char *archive_path, uint64_t *size, uint64_t *files,
-                       struct ap_err *err)
+		       struct ap_err *err)
 {
 	return ap_extract_measure_names(archive_path, false, size, files, err);
 }
 
 int ap_extract_measure_names(const char *archive_path, bool windows_names, uint64_t *size,
-                             uint64_t *files, struct ap_err *err)
+			     uint64_t *files, struct ap_err *err)
 {
-	struct extractor ex = {0};
+	struct extractor ex = { 0 };
 	int rc;
 
 	ex.windows_names = windows_names;

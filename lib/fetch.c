@@ -43,7 +43,7 @@ struct xfer {
 	struct curl_slist *headers; /* o->header, when there is one */
 	const struct ap_fetch_opts *o;
 	const struct ap_fetch_many_ops *ops; /* ap_fetch_many's, or NULL */
-	size_t index;                        /* the file's index there */
+	size_t index;			     /* the file's index there */
 	const char *url;
 	bool is_http;
 	uint64_t limit; /* most bytes the result may hold */
@@ -376,8 +376,7 @@ static bool mem_append(struct xfer *x, const char *data, size_t len)
 			cap = (size_t)x->limit + 1;
 		p = realloc(x->mem, cap);
 		if (!p) {
-			ap_err_set(&x->ioerr, AP_E_NOMEM, "out of memory downloading '%s'",
-				   x->url);
+			ap_err_set(&x->ioerr, AP_E_NOMEM, "out of memory downloading '%s'", x->url);
 			return false;
 		}
 		x->mem = p;
@@ -520,8 +519,8 @@ static int http_failure(struct ap_err *err, int code, const struct xfer *x)
 	char note[32];
 
 	return ap_err_set(err, code, "downloading '%s' failed%s: HTTP %ld%s%s", x->url,
-			  attempts_note(x, note, sizeof(note)), x->status,
-			  x->reason[0] ? " " : "", x->reason);
+			  attempts_note(x, note, sizeof(note)), x->status, x->reason[0] ? " " : "",
+			  x->reason);
 }
 
 /* The start of one attempt: reset what the last one decided and point the
@@ -1216,8 +1215,8 @@ int ap_fetch_many(const struct ap_fetch_opts *opts, struct ap_fetch_job *jobs, s
 }
 
 int ap_fetch_file(const struct ap_fetch_opts *opts, const char *url, const char *dest,
-		  uint64_t size, const char sha256[AP_SHA256_HEX],
-		  struct ap_fetch_result *res, struct ap_err *err)
+		  uint64_t size, const char sha256[AP_SHA256_HEX], struct ap_fetch_result *res,
+		  struct ap_err *err)
 {
 	struct ap_fetch_job job;
 	const char *urls[1];

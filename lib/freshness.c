@@ -242,7 +242,7 @@ static bool ends_with(const char *s, const char *x)
 
 /* A format reader: the root-of-trust file field by field, each error naming its field. */
 int ap_freshness_load(const char *install_root, const char *trust, struct ap_freshness_root *fr,
-		  struct ap_err *err)
+		      struct ap_err *err)
 {
 	struct ap_root *stored = NULL;
 	char *sjson = NULL, *sdir = NULL, *anchor_dir = NULL, *spath = NULL;
@@ -361,7 +361,8 @@ int ap_freshness_load_file(const char *trust, struct ap_root **out, struct ap_er
 	return rc;
 }
 
-int ap_freshness_walk(struct ap_freshness_root *fr, ap_freshness_get_fn get, void *ctx, struct ap_err *err)
+int ap_freshness_walk(struct ap_freshness_root *fr, ap_freshness_get_fn get, void *ctx,
+		      struct ap_err *err)
 {
 	for (size_t step = 0; step < AP_ROOT_CHAIN_MAX; step++) {
 		struct ap_sigset sigs = AP_SIGSET_INIT;
@@ -400,8 +401,8 @@ int ap_freshness_walk(struct ap_freshness_root *fr, ap_freshness_get_fn get, voi
 			  AP_ROOT_CHAIN_MAX);
 }
 
-int ap_freshness_get_dir(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
-		     struct ap_err *err)
+int ap_freshness_get_dir(void *ctx, int64_t version, char **json, size_t *len,
+			 struct ap_sigset *sigs, struct ap_err *err)
 {
 	const char *dir = ctx;
 	char name[40];
@@ -427,8 +428,9 @@ int ap_freshness_get_dir(void *ctx, int64_t version, char **json, size_t *len, s
 
 /* ------------------------------------------------------------- checks */
 
-int ap_freshness_check(const char *install_root, const struct ap_freshness_claim *c, const char *product,
-		   const char *version, bool allow_downgrade, struct ap_err *err)
+int ap_freshness_check(const char *install_root, const struct ap_freshness_claim *c,
+		       const char *product, const char *version, bool allow_downgrade,
+		       struct ap_err *err)
 {
 	struct record rec;
 	const struct prod *p;
@@ -486,7 +488,8 @@ out:
 	return rc;
 }
 
-static int store_root(const char *install_root, const struct ap_freshness_root *fr, struct ap_err *err)
+static int store_root(const char *install_root, const struct ap_freshness_root *fr,
+		      struct ap_err *err)
 {
 	char name[48];
 	char *dir = trust_path(install_root, "");
@@ -561,8 +564,8 @@ static int set_times(const char *install_root, int64_t mtime, struct ap_err *err
 	return rc;
 }
 
-int ap_freshness_commit(const char *install_root, const struct ap_freshness_claim *c, const char *product,
-		    const char *version, int64_t mtime, struct ap_err *err)
+int ap_freshness_commit(const char *install_root, const struct ap_freshness_claim *c,
+			const char *product, const char *version, int64_t mtime, struct ap_err *err)
 {
 	struct record rec;
 	struct prod *p;
@@ -607,7 +610,7 @@ out:
 }
 
 int ap_freshness_get(const char *install_root, const char *product, char **release, int64_t *root,
-		 struct ap_err *err)
+		     struct ap_err *err)
 {
 	struct record rec;
 	struct prod *p;
@@ -623,8 +626,8 @@ int ap_freshness_get(const char *install_root, const char *product, char **relea
 	return 0;
 }
 
-int ap_freshness_expiry(int64_t expires, const char *what, const struct ap_freshness_policy *p, char *note,
-		    size_t n, struct ap_err *err)
+int ap_freshness_expiry(int64_t expires, const char *what, const struct ap_freshness_policy *p,
+			char *note, size_t n, struct ap_err *err)
 {
 	char t[AP_TIME_LEN], at[AP_TIME_LEN];
 	/* The real clock: SOURCE_DATE_EPOCH fixes recorded times for

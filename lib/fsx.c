@@ -16,7 +16,7 @@
 #define READ_CHUNK (64 * 1024)
 
 int ap_fsx_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
-                        struct ap_err *err)
+			struct ap_err *err)
 {
 	struct ap_fsx_afile f = AP_AFILE_INIT;
 	int rc;
@@ -162,8 +162,8 @@ int ap_fsx_read_file(const char *path, size_t max, char **buf, size_t *len, stru
 				ncap = cap;
 			p = realloc(data, ncap);
 			if (!p) {
-				rc =
-				    ap_err_set(err, AP_E_NOMEM, "out of memory reading '%s'", path);
+				rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading '%s'",
+						path);
 				goto out;
 			}
 			data = p;
@@ -172,16 +172,16 @@ int ap_fsx_read_file(const char *path, size_t max, char **buf, size_t *len, stru
 		want = cap - used - 1;
 		if (want == 0) {
 			rc = ap_err_set(err, AP_E_TOOBIG,
-			                "'%s' is too big: expected at most %zu bytes, got more",
-			                path, max);
+					"'%s' is too big: expected at most %zu bytes, got more",
+					path, max);
 			goto out;
 		}
 		n = fread(data + used, 1, want, fp);
 		used += n;
 		if (used > max) {
 			rc = ap_err_set(err, AP_E_TOOBIG,
-			                "'%s' is too big: expected at most %zu bytes, got more",
-			                path, max);
+					"'%s' is too big: expected at most %zu bytes, got more",
+					path, max);
 			goto out;
 		}
 		if (n < want) {
@@ -398,9 +398,9 @@ int ap_fsx_source_date_epoch(int64_t *out, struct ap_err *err)
 	}
 	if (*p != '\0')
 		return ap_err_set(err, AP_E_USAGE,
-		                  "SOURCE_DATE_EPOCH: expected a non-negative number of seconds, "
-		                  "got '%.64s'",
-		                  s);
+				  "SOURCE_DATE_EPOCH: expected a non-negative number of seconds, "
+				  "got '%.64s'",
+				  s);
 	*out = v;
 	return 1;
 }
@@ -454,7 +454,7 @@ int ap_fsx_memstream_take(FILE *fp, char **buf, size_t *len, struct ap_err *err)
 	data = malloc((size_t)end + 1);
 	if (!data) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory reading back %lld bytes",
-		                (long long)end);
+				(long long)end);
 		goto out;
 	}
 	n = fread(data, 1, (size_t)end, fp);

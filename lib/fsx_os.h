@@ -24,8 +24,8 @@ int ap_fsx_names_finish(struct ap_strvec *l, char ***names, size_t *n, const cha
  * root (mode), calling made (may be NULL) for each one made; a component
  * that is a symlink is AP_E_UNSAFE (POSIX: mkdirat/openat O_NOFOLLOW from
  * the root's fd; Windows: a reparse point is refused). */
-int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
-			   ap_fsx_made_fn made, void *ctx, struct ap_err *err);
+int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode, ap_fsx_made_fn made,
+			   void *ctx, struct ap_err *err);
 
 /* ap_fsx_sync_tree's fast way: one call that makes the whole file system
  * holding path durable (Linux: syncfs).  *done false (and 0): the OS has

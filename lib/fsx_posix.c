@@ -76,7 +76,7 @@ int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, s
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                "cannot create a temporary file for '%s'", path);
+				"cannot create a temporary file for '%s'", path);
 		goto out;
 	}
 	if (fchmod(fd, (mode_t)(mode & 07777)) != 0) {
@@ -158,7 +158,7 @@ static int fsync_open(const char *path, int flags, const char *what, struct ap_e
 
 	if (fd < 0)
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot open %s '%s' to fsync it", what, path);
+				  "cannot open %s '%s' to fsync it", what, path);
 	/* Some file systems refuse fsync on folders; nothing more can be done there. */
 	if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
 		rc = ap_err_sys(err, AP_E_IO, "cannot fsync %s '%s'", what, path);
@@ -199,7 +199,7 @@ int ap_fsx_os_sync_fs(const char *path, bool *done, struct ap_err *err)
 	*done = false;
 	if (fd < 0)
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot open folder '%s' to sync it", path);
+				  "cannot open folder '%s' to sync it", path);
 	if (syncfs(fd) != 0)
 		rc = ap_err_sys(err, AP_E_IO, "cannot sync the file system of '%s'", path);
 	else
@@ -222,7 +222,7 @@ int ap_fsx_rename(const char *from, const char *to, struct ap_err *err)
 
 	if (rename(from, to) != 0)
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot rename '%s' to '%s'", from, to);
+				  "cannot rename '%s' to '%s'", from, to);
 	dto = ap_fsx_path_dirname(to);
 	dfrom = ap_fsx_path_dirname(from);
 	if (!dto || !dfrom) {
@@ -248,7 +248,7 @@ int ap_fsx_os_mkdir_one(const char *path, unsigned mode, struct ap_err *err)
 		return ap_err_sys(err, AP_E_IO, "cannot create folder '%s'", path);
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 		return ap_err_set(err, AP_E_EXISTS,
-		                  "cannot create folder '%s': a file with that name exists", path);
+				  "cannot create folder '%s': a file with that name exists", path);
 	return 0;
 }
 
@@ -266,7 +266,7 @@ int ap_fsx_rmdir(const char *path, struct ap_err *err)
 			return 0;
 		if (errno == ENOTEMPTY || errno == EEXIST)
 			return ap_err_set(err, AP_E_EXISTS, "cannot remove folder '%s': not empty",
-			                  path);
+					  path);
 		return ap_err_sys(err, AP_E_IO, "cannot remove folder '%s'", path);
 	}
 	return 0;
@@ -308,7 +308,7 @@ static int rm_tree_fd(int dfd, const char *path, struct ap_err *err)
 				rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s'", child);
 		} else if (S_ISDIR(st.st_mode)) {
 			int cfd = openat(dfd, de->d_name,
-			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (cfd < 0)
 				rc = ap_err_sys(err, AP_E_IO, "cannot open folder '%s'", child);
@@ -401,7 +401,7 @@ int ap_fsx_chmod(const char *path, unsigned mode, struct ap_err *err)
 {
 	if (chmod(path, (mode_t)(mode & 07777)) != 0)
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot set mode %04o on '%s'", mode, path);
+				  "cannot set mode %04o on '%s'", mode, path);
 	return 0;
 }
 
@@ -415,7 +415,7 @@ int ap_fsx_set_mtime(const char *path, int64_t mtime, struct ap_err *err)
 	ts[1].tv_nsec = 0;
 	if (utimensat(AT_FDCWD, path, ts, 0) != 0)
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot set the modification time of '%s'", path);
+				  "cannot set the modification time of '%s'", path);
 	return 0;
 }
 
@@ -427,9 +427,9 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 		bool reading = mode[0] == 'r';
 
 		int e = errno;
-		int rc =
-		    ap_err_sys(err, reading && e == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		               "cannot open '%s' for %s", path, reading ? "reading" : "writing");
+		int rc = ap_err_sys(err, reading && e == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+				    "cannot open '%s' for %s", path,
+				    reading ? "reading" : "writing");
 
 		errno = e;
 		return rc;
@@ -448,7 +448,7 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 	d = opendir(path);
 	if (!d)
 		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                  "cannot list folder '%s'", path);
+				  "cannot list folder '%s'", path);
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
@@ -483,12 +483,15 @@ static int self_exe_execfn(char **path, struct ap_err *err)
 	char *abs;
 
 	if (!fn || !*fn)
-		return ap_err_set(err, AP_E_IO, "cannot find the running executable: no "
+		return ap_err_set(err, AP_E_IO,
+				  "cannot find the running executable: no "
 				  "'/proc/self/exe' and no exec path");
 	abs = realpath(fn, NULL);
 	if (!abs)
-		return ap_err_sys(err, AP_E_IO, "cannot find the running executable: no "
-				  "'/proc/self/exe' and '%s' does not resolve", fn);
+		return ap_err_sys(err, AP_E_IO,
+				  "cannot find the running executable: no "
+				  "'/proc/self/exe' and '%s' does not resolve",
+				  fn);
 	*path = abs;
 	return 0;
 }
@@ -524,7 +527,7 @@ int ap_fsx_self_exe(char **path, struct ap_err *err)
 		if (cap >= 1024 * 1024) {
 			free(buf);
 			return ap_err_set(err, AP_E_TOOBIG,
-			                  "the executable's path is longer than %zu bytes", cap);
+					  "the executable's path is longer than %zu bytes", cap);
 		}
 		cap *= 2;
 	}
@@ -587,7 +590,8 @@ int ap_fsx_lock_mode(const char *path, bool shared, int *handle, struct ap_err *
 			close(fd);
 			if (e == EWOULDBLOCK)
 				return ap_err_set(err, AP_E_STATE,
-				                  "another airpack-setup holds the lock '%s'", path);
+						  "another airpack-setup holds the lock '%s'",
+						  path);
 			errno = e;
 			return ap_err_sys(err, AP_E_IO, "cannot lock '%s'", path);
 		}
@@ -747,7 +751,8 @@ int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
 		}
 		free(tmpl);
 		if (fd < 0)
-			return ap_err_sys(err, AP_E_IO, "cannot create a private file in '%s'", dir);
+			return ap_err_sys(err, AP_E_IO, "cannot create a private file in '%s'",
+					  dir);
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
 	fp = fdopen(fd, "w+b");
@@ -774,8 +779,8 @@ int ap_fsx_is_private(const char *path, bool *is_private, struct ap_err *err)
 	struct stat st;
 
 	if (stat(path, &st) != 0)
-		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO, "cannot stat '%s'",
-		                  path);
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+				  "cannot stat '%s'", path);
 	*is_private = (st.st_mode & 077) == 0;
 	return 0;
 }
@@ -829,9 +834,9 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 static int under_symlink(const char *root, const char *rel, size_t len, struct ap_err *err)
 {
 	return ap_err_set(err, AP_E_UNSAFE,
-	                  "'%.*s' under the root '%s' is a symlink: airpack does not follow "
-	                  "symlinks inside an install root",
-	                  (int)len, rel, root);
+			  "'%.*s' under the root '%s' is a symlink: airpack does not follow "
+			  "symlinks inside an install root",
+			  (int)len, rel, root);
 }
 
 /* The length of rel's folder part ("a/b" of "a/b/c", 0 for "c"). */
@@ -855,10 +860,10 @@ static const char *under_base(const char *rel)
 /* The openat2 fast path and the O_NOFOLLOW walk that names the symlink share the fd handover;
  * kept together. */
 static int beneath(int dfd, const char *root, const char *rel, size_t len, int *fd,
-                   struct ap_err *err);
+		   struct ap_err *err);
 
 static int open_dir_under(const char *root, const char *rel, size_t len, int *fd,
-                          struct ap_err *err)
+			  struct ap_err *err)
 {
 	int dfd;
 
@@ -875,7 +880,7 @@ static int open_dir_under(const char *root, const char *rel, size_t len, int *fd
 /* open_dir_under's walk from dfd, the open root folder, which it takes
  * over (closed, or handed out as *fd when len is 0). */
 static int beneath(int dfd, const char *root, const char *rel, size_t len, int *fd,
-                   struct ap_err *err)
+		   struct ap_err *err)
 {
 	char *p = NULL;
 	int rc = 0;
@@ -896,8 +901,8 @@ static int beneath(int dfd, const char *root, const char *rel, size_t len, int *
 		if (strncmp(c, "..", 2) == 0 && (c[2] == '/' || c[2] == '\0')) {
 			free(p);
 			close(dfd);
-			return ap_err_set(err, AP_E_UNSAFE, "refusing '%s' under the root '%s': '..'",
-			                  rel, root);
+			return ap_err_set(err, AP_E_UNSAFE,
+					  "refusing '%s' under the root '%s': '..'", rel, root);
 		}
 	}
 #if AP_HAVE_OPENAT2
@@ -935,7 +940,7 @@ static int beneath(int dfd, const char *root, const char *rel, size_t len, int *
 		}
 		if (strcmp(p + i, "..") == 0) {
 			rc = ap_err_set(err, AP_E_UNSAFE, "refusing '%s' under the root '%s': '..'",
-			                rel, root);
+					rel, root);
 			break;
 		}
 		cfd = openat(dfd, p + i, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -943,14 +948,15 @@ static int beneath(int dfd, const char *root, const char *rel, size_t len, int *
 			int e = errno;
 			struct stat st;
 
-			if (fstatat(dfd, p + i, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			if (fstatat(dfd, p + i, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
 				rc = under_symlink(root, rel, j, err);
 			else if (e == ENOENT || e == ENOTDIR)
 				rc = 1; /* missing, or a file: no folder there */
 			else {
 				errno = e;
-				rc = ap_err_sys(err, AP_E_IO, "cannot open folder '%s' under '%s'", p,
-				                root);
+				rc = ap_err_sys(err, AP_E_IO, "cannot open folder '%s' under '%s'",
+						p, root);
 			}
 			break;
 		}
@@ -991,12 +997,12 @@ static int parent_under(const char *root, const char *rel, int *dfd, struct ap_e
 	if (!rel || !*rel || strcmp(under_base(rel), "..") == 0 ||
 	    strcmp(under_base(rel), ".") == 0)
 		return ap_err_set(err, AP_E_UNSAFE, "refusing '%s' under the root '%s'",
-		                  rel ? rel : "", root);
+				  rel ? rel : "", root);
 	return open_dir_under(root, rel, under_dirlen(rel), dfd, err);
 }
 
 int ap_fsx_open_under(const char *root, const char *rel, FILE **out, struct ap_stat *st,
-                      struct ap_err *err)
+		      struct ap_err *err)
 {
 	struct stat s;
 	int dfd, fd;
@@ -1082,10 +1088,11 @@ int ap_fsx_rmdir_under(const char *root, const char *rel, struct ap_err *err)
 	if (unlinkat(dfd, under_base(rel), AT_REMOVEDIR) != 0 && errno != ENOENT) {
 		if (errno == ENOTEMPTY || errno == EEXIST)
 			rc = ap_err_set(err, AP_E_EXISTS,
-			                "cannot remove folder '%s' under '%s': not empty", rel, root);
+					"cannot remove folder '%s' under '%s': not empty", rel,
+					root);
 		else
 			rc = ap_err_sys(err, AP_E_IO, "cannot remove folder '%s' under '%s'", rel,
-			                root);
+					root);
 	}
 	close(dfd);
 	return rc;
@@ -1130,8 +1137,8 @@ out:
 	return rc;
 }
 
-static int list_under(const char *root, const char *rel, char ***names,
-                      struct ap_stat **sts, size_t *n, struct ap_err *err)
+static int list_under(const char *root, const char *rel, char ***names, struct ap_stat **sts,
+		      size_t *n, struct ap_err *err)
 {
 	struct ap_strvec l = AP_STRVEC_INIT;
 	struct dirent *de;
@@ -1142,8 +1149,10 @@ static int list_under(const char *root, const char *rel, char ***names,
 	if (rc < 0)
 		return rc;
 	if (dfd < 0)
-		return ap_err_set(err, AP_E_NOTFOUND, "cannot list folder '%s' under '%s': "
-		                  "not found", rel, root);
+		return ap_err_set(err, AP_E_NOTFOUND,
+				  "cannot list folder '%s' under '%s': "
+				  "not found",
+				  rel, root);
 	d = fdopendir(dfd);
 	if (!d) {
 		rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s' under '%s'", rel, root);
@@ -1155,8 +1164,8 @@ static int list_under(const char *root, const char *rel, char ***names,
 		de = readdir(d);
 		if (!de) {
 			if (errno != 0)
-				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s' under '%s'", rel,
-				                root);
+				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s' under '%s'",
+						rel, root);
 			break;
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -1186,7 +1195,7 @@ static int list_under(const char *root, const char *rel, char ***names,
 				(*sts)[i].type = AP_FT_NONE;
 			} else {
 				rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' in '%s' under '%s'",
-				                (*names)[i], rel, root);
+						(*names)[i], rel, root);
 				ap_fsx_strv_free(*names, *n);
 				free(*sts);
 				*names = NULL;
@@ -1200,19 +1209,19 @@ static int list_under(const char *root, const char *rel, char ***names,
 }
 
 int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
-                          struct ap_err *err)
+			  struct ap_err *err)
 {
 	return list_under(root, rel, names, NULL, n, err);
 }
 
 int ap_fsx_list_dir_under_stat(const char *root, const char *rel, char ***names,
-                               struct ap_stat **sts, size_t *n, struct ap_err *err)
+			       struct ap_stat **sts, size_t *n, struct ap_err *err)
 {
 	return list_under(root, rel, names, sts, n, err);
 }
 
-int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
-                           ap_fsx_made_fn made, void *ctx, struct ap_err *err)
+int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode, ap_fsx_made_fn made,
+			   void *ctx, struct ap_err *err)
 {
 	char *p = NULL;
 	size_t len = strlen(rel);
@@ -1244,7 +1253,8 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 		p[j] = '\0';
 		if (strcmp(p + i, "..") == 0) {
 			rc = ap_err_set(err, AP_E_UNSAFE,
-			                "refusing to create '%s' under the root '%s': '..'", rel, root);
+					"refusing to create '%s' under the root '%s': '..'", rel,
+					root);
 			break;
 		}
 		if (j == i || strcmp(p + i, ".") == 0) {
@@ -1256,7 +1266,8 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 		if (mkdirat(dfd, p + i, (mode_t)mode) == 0)
 			created = true;
 		else if (errno != EEXIST)
-			rc = ap_err_sys(err, AP_E_IO, "cannot create folder '%s' under '%s'", p, root);
+			rc = ap_err_sys(err, AP_E_IO, "cannot create folder '%s' under '%s'", p,
+					root);
 		if (rc == 0) {
 			cfd = openat(dfd, p + i, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (cfd < 0) {
@@ -1266,10 +1277,11 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 				    S_ISLNK(st.st_mode))
 					rc = under_symlink(root, rel, j, err);
 				else
-					rc = ap_err_set(err, AP_E_EXISTS,
-					                "cannot create folder '%s' under '%s': a file "
-					                "with that name exists",
-					                p, root);
+					rc = ap_err_set(
+						err, AP_E_EXISTS,
+						"cannot create folder '%s' under '%s': a file "
+						"with that name exists",
+						p, root);
 			} else {
 				close(dfd);
 				dfd = cfd;
@@ -1322,7 +1334,7 @@ int ap_fsx_tree_open(const char *dir, struct ap_fsx_tree **out, struct ap_err *e
 	t->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (t->fd < 0) {
 		int rc = ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                    "cannot open folder '%s'", dir);
+				    "cannot open folder '%s'", dir);
 
 		free(t->name);
 		free(t);
@@ -1336,7 +1348,7 @@ int ap_fsx_tree_open(const char *dir, struct ap_fsx_tree **out, struct ap_err *e
 }
 
 int ap_fsx_tree_open_under(const char *root, const char *rel, struct ap_fsx_tree **out,
-                           struct ap_err *err)
+			   struct ap_err *err)
 {
 	struct ap_fsx_tree *t = NULL;
 	int fd = -1;
@@ -1346,8 +1358,10 @@ int ap_fsx_tree_open_under(const char *root, const char *rel, struct ap_fsx_tree
 	if (rc < 0)
 		return rc;
 	if (fd < 0)
-		return ap_err_set(err, AP_E_NOTFOUND, "cannot open folder '%s' under '%s': it is "
-		                  "not there", rel, root);
+		return ap_err_set(err, AP_E_NOTFOUND,
+				  "cannot open folder '%s' under '%s': it is "
+				  "not there",
+				  rel, root);
 	t = calloc(1, sizeof(*t));
 	if (t)
 		t->name = ap_fsx_path_join(root, rel);
@@ -1377,8 +1391,7 @@ void ap_fsx_tree_close(struct ap_fsx_tree *t)
 }
 
 /* Keep fd (owned) as the folder rel[0..len). */
-static int tree_keep(struct ap_fsx_tree *t, int fd, const char *rel, size_t len,
-                     struct ap_err *err)
+static int tree_keep(struct ap_fsx_tree *t, int fd, const char *rel, size_t len, struct ap_err *err)
 {
 	char *prel = ap_strndup(rel, len);
 
@@ -1396,7 +1409,7 @@ static int tree_keep(struct ap_fsx_tree *t, int fd, const char *rel, size_t len,
 
 /* The fd of the folder rel[0..len), kept for the next entry. */
 static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, int *dfd,
-                    struct ap_err *err)
+		    struct ap_err *err)
 {
 	int fd = -1;
 	int rc;
@@ -1412,8 +1425,10 @@ static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, int *dfd
 	if (rc < 0)
 		return rc;
 	if (fd < 0)
-		return ap_err_set(err, AP_E_NOTFOUND, "cannot write '%s' in '%s': its folder '%.*s' "
-		                  "is not there", rel, t->name, (int)len, rel);
+		return ap_err_set(err, AP_E_NOTFOUND,
+				  "cannot write '%s' in '%s': its folder '%.*s' "
+				  "is not there",
+				  rel, t->name, (int)len, rel);
 	rc = tree_keep(t, fd, rel, len, err);
 	if (rc < 0)
 		return rc;
@@ -1425,7 +1440,7 @@ static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, int *dfd
  * regular file is removed (as tar replaces it) and 1 returned, to try
  * again; a symlink is AP_E_UNSAFE, anything else AP_E_EXISTS. */
 static int tree_taken(struct ap_fsx_tree *t, int dfd, const char *rel, const char *what,
-                      struct ap_err *err)
+		      struct ap_err *err)
 {
 	struct stat st;
 
@@ -1435,16 +1450,17 @@ static int tree_taken(struct ap_fsx_tree *t, int dfd, const char *rel, const cha
 		if (S_ISREG(st.st_mode)) {
 			if (unlinkat(dfd, under_base(rel), 0) != 0 && errno != ENOENT)
 				return ap_err_sys(err, AP_E_IO, "cannot replace '%s' in '%s'", rel,
-				                  t->name);
+						  t->name);
 			return 1;
 		}
 	}
-	return ap_err_set(err, AP_E_EXISTS, "cannot create %s '%s' in '%s': something else with "
-	                  "that name exists", what, rel, t->name);
+	return ap_err_set(err, AP_E_EXISTS,
+			  "cannot create %s '%s' in '%s': something else with "
+			  "that name exists",
+			  what, rel, t->name);
 }
 
-int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
-                      struct ap_err *err)
+int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode, struct ap_err *err)
 {
 	const char *base = under_base(rel);
 	int dfd, fd;
@@ -1456,13 +1472,13 @@ int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 	for (int tries = 0;; tries++) {
 		if (mkdirat(dfd, base, (mode_t)mode) != 0 && errno != EEXIST)
 			return ap_err_sys(err, AP_E_IO, "cannot create folder '%s' in '%s'", rel,
-			                  t->name);
+					  t->name);
 		fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0)
 			break;
 		if ((errno != ENOTDIR && errno != ELOOP) || tries > 0)
 			return ap_err_sys(err, AP_E_IO, "cannot open folder '%s' in '%s'", rel,
-			                  t->name);
+					  t->name);
 		rc = tree_taken(t, dfd, rel, "folder", err);
 		if (rc < 0)
 			return rc;
@@ -1470,7 +1486,7 @@ int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 	/* Exact whatever the umask, and also for a folder already there. */
 	if (fchmod(fd, (mode_t)mode) != 0) {
 		rc = ap_err_sys(err, AP_E_IO, "cannot set mode %04o on folder '%s' in '%s'", mode,
-		                rel, t->name);
+				rel, t->name);
 		close(fd);
 		return rc;
 	}
@@ -1479,7 +1495,7 @@ int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 }
 
 int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, bool sync,
-                         struct ap_err *err)
+			 struct ap_err *err)
 {
 	int fd;
 	int rc = 0;
@@ -1492,7 +1508,7 @@ int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, 
 		return rc;
 	if (fd < 0)
 		return ap_err_set(err, AP_E_NOTFOUND, "folder '%s' in '%s' is not there", rel,
-		                  t->name);
+				  t->name);
 	if (mtime >= 0) {
 		struct timespec ts[2];
 
@@ -1501,17 +1517,17 @@ int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, 
 		ts[1] = ts[0];
 		if (futimens(fd, ts) != 0)
 			rc = ap_err_sys(err, AP_E_IO, "cannot set the time of folder '%s' in '%s'",
-			                rel, t->name);
+					rel, t->name);
 	}
 	if (rc == 0 && sync && fsync(fd) != 0)
 		rc = ap_err_sys(err, AP_E_IO, "cannot fsync folder '%s' in '%s'", *rel ? rel : ".",
-		                t->name);
+				t->name);
 	close(fd);
 	return rc;
 }
 
 int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
-                       struct ap_fsx_tree_file **out, struct ap_err *err)
+		       struct ap_fsx_tree_file **out, struct ap_err *err)
 {
 	struct ap_fsx_tree_file *f;
 	int dfd, fd;
@@ -1522,7 +1538,7 @@ int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 		return rc;
 	for (int tries = 0;; tries++) {
 		fd = openat(dfd, under_base(rel),
-		            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
 		if (fd >= 0)
 			break;
 		if (errno != EEXIST || tries > 0)
@@ -1533,7 +1549,7 @@ int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 	}
 	if (((mode_t)mode & t->umask) != 0 && fchmod(fd, (mode_t)mode) != 0) {
 		rc = ap_err_sys(err, AP_E_IO, "cannot set mode %04o on '%s' in '%s'", mode, rel,
-		                t->name);
+				t->name);
 		close(fd);
 		return rc;
 	}
@@ -1552,13 +1568,13 @@ int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 }
 
 int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uint64_t off,
-                      struct ap_err *err)
+		      struct ap_err *err)
 {
 	const char *p = buf;
 
 	if (off > (uint64_t)INT64_MAX - n)
 		return ap_err_set(err, AP_E_IO, "cannot write '%s' in '%s': offset too large",
-		                  f->rel, f->t->name);
+				  f->rel, f->t->name);
 	while (n > 0) {
 		ssize_t w = pwrite(f->fd, p, n, (off_t)off);
 
@@ -1566,7 +1582,7 @@ int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uin
 			if (errno == EINTR)
 				continue;
 			return ap_err_sys(err, AP_E_IO, "cannot write '%s' in '%s'", f->rel,
-			                  f->t->name);
+					  f->t->name);
 		}
 		p += w;
 		n -= (size_t)w;
@@ -1578,7 +1594,7 @@ int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uin
 }
 
 int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time, int64_t sec,
-                       long nsec, bool sync, struct ap_err *err)
+		       long nsec, bool sync, struct ap_err *err)
 {
 	int rc = 0;
 
@@ -1592,7 +1608,7 @@ int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time,
 		ts[1] = ts[0];
 		if (futimens(f->fd, ts) != 0)
 			rc = ap_err_sys(err, AP_E_IO, "cannot set the time of '%s' in '%s'", f->rel,
-			                f->t->name);
+					f->t->name);
 	}
 	if (rc == 0 && sync && fsync(f->fd) != 0)
 		rc = ap_err_sys(err, AP_E_IO, "cannot fsync '%s' in '%s'", f->rel, f->t->name);

@@ -206,7 +206,7 @@ static const char *win_reason(DWORD e, char *buf, size_t bufsz)
 		break;
 	}
 	if (FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, e, 0,
-	                   wbuf, sizeof(wbuf) / sizeof(wbuf[0]), NULL) == 0) {
+			   wbuf, sizeof(wbuf) / sizeof(wbuf[0]), NULL) == 0) {
 		snprintf(buf, bufsz, "Windows error %lu", (unsigned long)e);
 		return buf;
 	}
@@ -247,7 +247,7 @@ static int AP_PRINTF(3, 4) win_err(struct ap_err *err, int code, const char *fmt
 static int bad_path(struct ap_err *err, const char *path)
 {
 	return ap_err_set(err, AP_E_USAGE,
-	                  "cannot use path '%s': not valid UTF-8 (or out of memory)", path);
+			  "cannot use path '%s': not valid UTF-8 (or out of memory)", path);
 }
 
 /* ---- atomic files ---- */
@@ -301,11 +301,11 @@ int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, s
 	int fd = -1;
 	int rc = 0;
 
-	SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+	SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, FALSE };
 
 	if (private_mode(mode) &&
 	    !ConvertStringSecurityDescriptorToSecurityDescriptorW(PRIVATE_SDDL, SDDL_REVISION_1,
-	                                                          &sa.lpSecurityDescriptor, NULL))
+								  &sa.lpSecurityDescriptor, NULL))
 		return win_err(err, AP_E_IO, "cannot make the access list of private '%s'", path);
 	tmp = malloc(n + sizeof(".tmp-XXXXXX"));
 	final = ap_strdup(path);
@@ -315,7 +315,7 @@ int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, s
 	}
 	for (int attempt = 0; attempt < 100; attempt++) {
 		unsigned long long v = ((unsigned long long)GetCurrentProcessId() << 32) ^
-		                       GetTickCount64() ^ (++counter * 2654435761u);
+				       GetTickCount64() ^ (++counter * 2654435761u);
 
 		memcpy(tmp, path, n);
 		memcpy(tmp + n, ".tmp-", 5);
@@ -330,14 +330,14 @@ int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, s
 			rc = bad_path(err, path);
 			goto out;
 		}
-		h = CreateFileW(w, GENERIC_WRITE, 0, sa.lpSecurityDescriptor ? &sa : NULL, CREATE_NEW,
-		                FILE_ATTRIBUTE_NORMAL, NULL);
+		h = CreateFileW(w, GENERIC_WRITE, 0, sa.lpSecurityDescriptor ? &sa : NULL,
+				CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
 		if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_FILE_EXISTS)
 			break;
 	}
 	if (h == INVALID_HANDLE_VALUE) {
 		rc = win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
-		             "cannot create a temporary file for '%s'", path);
+			     "cannot create a temporary file for '%s'", path);
 		goto out;
 	}
 	fd = _open_osfhandle((intptr_t)h, _O_WRONLY | _O_BINARY);
@@ -380,7 +380,7 @@ static int move_replace(const char *from, const char *to, struct ap_err *err)
 	}
 	if (!MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
 		rc = win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
-		             "cannot rename '%s' to '%s'", from, to);
+			     "cannot rename '%s' to '%s'", from, to);
 out:
 	free(wf);
 	free(wt);
@@ -445,10 +445,10 @@ int ap_fsx_fsync_path(const char *path, struct ap_err *err)
 		return bad_path(err, path);
 	/* FlushFileBuffers needs write access. */
 	h = CreateFileW(w, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-	                NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+			NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
 		rc = win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
-		             "cannot open file '%s' to fsync it", path);
+			     "cannot open file '%s' to fsync it", path);
 		goto out;
 	}
 	if (!FlushFileBuffers(h))
@@ -485,7 +485,7 @@ int ap_fsx_fsync_dir(const char *path, struct ap_err *err)
 	free(w);
 	if (a == INVALID_FILE_ATTRIBUTES)
 		return win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
-		               "cannot open folder '%s' to fsync it", path);
+			       "cannot open folder '%s' to fsync it", path);
 	if (!(a & FILE_ATTRIBUTE_DIRECTORY))
 		return ap_err_set(err, AP_E_IO, "cannot fsync folder '%s': not a folder", path);
 	return 0;
@@ -515,8 +515,8 @@ int ap_fsx_os_mkdir_one(const char *path, unsigned mode, struct ap_err *err)
 			rc = 0;
 		} else if (a != INVALID_FILE_ATTRIBUTES) {
 			rc = ap_err_set(err, AP_E_EXISTS,
-			                "cannot create folder '%s': a file with that name exists",
-			                path);
+					"cannot create folder '%s': a file with that name exists",
+					path);
 		} else {
 			SetLastError(e);
 			rc = win_err(err, AP_E_IO, "cannot create folder '%s'", path);
@@ -561,7 +561,7 @@ static void move_out_of_the_way(wchar_t **w, const char *path)
 	wchar_t *wt;
 
 	snprintf(name, sizeof(name), ".airpack-deleted-%lx-%lx",
-	         (unsigned long)GetCurrentProcessId(), ++counter);
+		 (unsigned long)GetCurrentProcessId(), ++counter);
 	target = up ? ap_fsx_path_join(up, name) : NULL;
 	wt = target ? wpath(target) : NULL;
 	if (wt && MoveFileExW(*w, wt, 0)) {
@@ -612,7 +612,7 @@ int ap_fsx_rmdir(const char *path, struct ap_err *err)
 
 		if (e == ERROR_DIR_NOT_EMPTY)
 			rc = ap_err_set(err, AP_E_EXISTS, "cannot remove folder '%s': not empty",
-			                path);
+					path);
 		else if (!not_found(e))
 			rc = win_err(err, AP_E_IO, "cannot remove folder '%s'", path);
 	}
@@ -650,7 +650,7 @@ static int rm_tree(const char *path, struct ap_err *err)
 			free(name);
 			if (!child) {
 				rc = ap_err_set(err, AP_E_NOMEM, "out of memory removing '%s'",
-				                path);
+						path);
 				break;
 			}
 			if ((fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
@@ -772,7 +772,7 @@ bool ap_fsx_dir_writable(const char *path)
 	if (!w)
 		return false;
 	h = CreateFileW(w, GENERIC_WRITE, 0, NULL, CREATE_NEW,
-	                FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+			FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
 	free(w);
 	if (h == INVALID_HANDLE_VALUE)
 		return false;
@@ -785,7 +785,7 @@ int ap_fsx_chmod(const char *path, unsigned mode, struct ap_err *err)
 	(void)mode;
 	if (attributes(path) == INVALID_FILE_ATTRIBUTES)
 		return win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
-		               "cannot set mode %04o on '%s'", mode, path);
+			       "cannot set mode %04o on '%s'", mode, path);
 	return 0;
 }
 
@@ -803,11 +803,11 @@ int ap_fsx_set_mtime(const char *path, int64_t mtime, struct ap_err *err)
 	ft.dwHighDateTime = (DWORD)((uint64_t)t >> 32);
 	/* BACKUP_SEMANTICS lets a folder be opened too. */
 	h = CreateFileW(w, FILE_WRITE_ATTRIBUTES,
-	                FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
-	                FILE_FLAG_BACKUP_SEMANTICS, NULL);
+			FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+			FILE_FLAG_BACKUP_SEMANTICS, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
 		rc = win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
-		             "cannot set the modification time of '%s'", path);
+			     "cannot set the modification time of '%s'", path);
 		goto out;
 	}
 	if (!SetFileTime(h, NULL, NULL, &ft))
@@ -843,7 +843,7 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 		free(w);
 		errno = e;
 		rc = ap_err_sys(err, reading && e == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-		                "cannot open '%s' for %s", path, reading ? "reading" : "writing");
+				"cannot open '%s' for %s", path, reading ? "reading" : "writing");
 		errno = e;
 		return rc;
 	}
@@ -871,7 +871,7 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 
 		/* An empty folder still lists "." and "..", so this is a missing one. */
 		return win_err(err, not_found(e) || e == ERROR_DIRECTORY ? AP_E_NOTFOUND : AP_E_IO,
-		               "cannot list folder '%s'", path);
+			       "cannot list folder '%s'", path);
 	}
 	do {
 		if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
@@ -914,15 +914,15 @@ int ap_fsx_self_exe(char **path, struct ap_err *err)
 			free(buf);
 			if (!s)
 				return ap_err_set(err, AP_E_NOMEM,
-				                  "out of memory finding the executable");
+						  "out of memory finding the executable");
 			*path = s;
 			return 0;
 		}
 		if (cap >= 32768) {
 			free(buf);
 			return ap_err_set(err, AP_E_TOOBIG,
-			                  "the executable's path is longer than %lu characters",
-			                  (unsigned long)cap);
+					  "the executable's path is longer than %lu characters",
+					  (unsigned long)cap);
 		}
 		cap *= 2;
 	}
@@ -976,20 +976,20 @@ int ap_fsx_lock_mode(const char *path, bool shared, int *handle, struct ap_err *
 	/* SHARE_DELETE: the holder may remove the lock file (uninstall does),
 	 * as POSIX allows. */
 	h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE,
-	                FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_ALWAYS,
-	                FILE_ATTRIBUTE_NORMAL, NULL);
+			FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_ALWAYS,
+			FILE_ATTRIBUTE_NORMAL, NULL);
 	free(w);
 	if (h == INVALID_HANDLE_VALUE)
 		return win_err(err, AP_E_IO, "cannot open lock file '%s'", path);
 	memset(&ov, 0, sizeof(ov));
 	if (!LockFileEx(h, (shared ? 0 : LOCKFILE_EXCLUSIVE_LOCK) | LOCKFILE_FAIL_IMMEDIATELY, 0, 1,
-	                0, &ov)) {
+			0, &ov)) {
 		DWORD e = GetLastError();
 
 		CloseHandle(h);
 		if (e == ERROR_LOCK_VIOLATION || e == ERROR_IO_PENDING)
 			return ap_err_set(err, AP_E_STATE,
-			                  "another airpack-setup holds the lock '%s'", path);
+					  "another airpack-setup holds the lock '%s'", path);
 		SetLastError(e);
 		return win_err(err, AP_E_IO, "cannot lock '%s'", path);
 	}
@@ -1039,8 +1039,8 @@ int ap_fsx_file_id(const char *path, struct ap_file_id *id, struct ap_err *err)
 	if (!w)
 		return bad_path(err, path);
 	h = CreateFileW(w, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-	                OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
-	                NULL);
+			OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
+			NULL);
 	free(w);
 	if (h == INVALID_HANDLE_VALUE) {
 		if (not_found(GetLastError())) {
@@ -1165,15 +1165,15 @@ int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
 		wchar_t *w;
 
 		snprintf(name, sizeof(name), ".airpack-spool-%lu-%lu-%lu",
-		         (unsigned long)GetCurrentProcessId(), ++seq,
-		         (unsigned long)GetTickCount());
+			 (unsigned long)GetCurrentProcessId(), ++seq,
+			 (unsigned long)GetTickCount());
 		path = ap_fsx_path_join(dir, name);
 		w = path ? wpath(path) : NULL;
 		free(path);
 		if (!w)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_NEW,
-		                FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+				FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
 		free(w);
 		if (h == INVALID_HANDLE_VALUE && GetLastError() != ERROR_FILE_EXISTS)
 			break;
@@ -1183,8 +1183,8 @@ int ap_fsx_tmpfile_in(const char *dir, FILE **out, struct ap_err *err)
 	fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
 	if (fd < 0) {
 		CloseHandle(h);
-		return ap_err_set(err, AP_E_IO, "cannot create a private file in '%s': no descriptor",
-		                  dir);
+		return ap_err_set(err, AP_E_IO,
+				  "cannot create a private file in '%s': no descriptor", dir);
 	}
 	fp = _fdopen(fd, "w+b");
 	if (!fp) {
@@ -1224,7 +1224,7 @@ int ap_fsx_memstream(FILE **out, struct ap_err *err)
 	if (GetTempPathW(MAX_PATH + 1, dir) == 0 || GetTempFileNameW(dir, L"apm", 0, name) == 0)
 		return win_err(err, AP_E_IO, "cannot open a memory stream (a temporary file)");
 	h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-	                FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+			FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
 		DeleteFileW(name);
 		return win_err(err, AP_E_IO, "cannot open a memory stream (a temporary file)");
@@ -1301,12 +1301,12 @@ int ap_fsx_is_private(const char *path, bool *is_private, struct ap_err *err)
 	if (!w)
 		return bad_path(err, path);
 	e = GetNamedSecurityInfoW(w, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl,
-	                          NULL, &sd);
+				  NULL, &sd);
 	free(w);
 	if (e != ERROR_SUCCESS) {
 		SetLastError(e);
 		return win_err(err, not_found(e) ? AP_E_NOTFOUND : AP_E_IO,
-		               "cannot read the access list of '%s'", path);
+			       "cannot read the access list of '%s'", path);
 	}
 	/* Protected, and every allowing entry for SYSTEM or Administrators. */
 	ok = dacl && GetSecurityDescriptorControl(sd, &ctl, &rev) && (ctl & SE_DACL_PROTECTED);
@@ -1384,7 +1384,7 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 			ap_fsx_strv_free(v, (size_t)i);
 			LocalFree(wargv);
 			return ap_err_set(err, AP_E_NOMEM,
-			                  "out of memory reading the command line");
+					  "out of memory reading the command line");
 		}
 	}
 	LocalFree(wargv);
@@ -1402,8 +1402,7 @@ int ap_fsx_utf8_args(int *argc, char ***argv, struct ap_err *err)
 /* Check rel[0..len) component by component; *abs = root/rel when each is
  * a folder, NULL (and 0) when one is missing or a file; a reparse point is
  * AP_E_UNSAFE. */
-static int win_under(const char *root, const char *rel, size_t len, char **abs,
-                     struct ap_err *err)
+static int win_under(const char *root, const char *rel, size_t len, char **abs, struct ap_err *err)
 {
 	char *p = ap_strdup(rel ? rel : "");
 	int rc = 0;
@@ -1421,7 +1420,7 @@ static int win_under(const char *root, const char *rel, size_t len, char **abs,
 		p[j] = '\0';
 		if (strcmp(p + i, "..") == 0) {
 			rc = ap_err_set(err, AP_E_UNSAFE, "refusing '%s' under the root '%s': '..'",
-			                rel, root);
+					rel, root);
 			break;
 		}
 		cabs = ap_fsx_path_join(root, p);
@@ -1433,9 +1432,9 @@ static int win_under(const char *root, const char *rel, size_t len, char **abs,
 		free(cabs);
 		if (rc == 0 && st.type == AP_FT_LINK)
 			rc = ap_err_set(err, AP_E_UNSAFE,
-			                "'%s' under the root '%s' is a symlink: airpack does not "
-			                "follow symlinks inside an install root",
-			                p, root);
+					"'%s' under the root '%s' is a symlink: airpack does not "
+					"follow symlinks inside an install root",
+					p, root);
 		else if (rc == 0 && st.type != AP_FT_DIR)
 			rc = 1;
 		if (j < len)
@@ -1459,7 +1458,7 @@ static size_t win_dirlen(const char *rel)
 }
 
 int ap_fsx_open_under(const char *root, const char *rel, FILE **out, struct ap_stat *st,
-                      struct ap_err *err)
+		      struct ap_err *err)
 {
 	char *abs;
 	int rc;
@@ -1520,7 +1519,7 @@ int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err)
 }
 
 int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
-                          struct ap_err *err)
+			  struct ap_err *err)
 {
 	char *abs;
 	int rc = win_under(root, rel, strlen(rel), &abs, err);
@@ -1528,15 +1527,17 @@ int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size
 	if (rc < 0)
 		return rc;
 	if (!abs)
-		return ap_err_set(err, AP_E_NOTFOUND, "cannot list folder '%s' under '%s': "
-		                  "not found", rel, root);
+		return ap_err_set(err, AP_E_NOTFOUND,
+				  "cannot list folder '%s' under '%s': "
+				  "not found",
+				  rel, root);
 	rc = ap_fsx_list_dir(abs, names, n, err);
 	free(abs);
 	return rc;
 }
 
 int ap_fsx_list_dir_under_stat(const char *root, const char *rel, char ***names,
-                               struct ap_stat **sts, size_t *n, struct ap_err *err)
+			       struct ap_stat **sts, size_t *n, struct ap_err *err)
 {
 	int rc = ap_fsx_list_dir_under(root, rel, names, n, err);
 
@@ -1565,8 +1566,8 @@ int ap_fsx_list_dir_under_stat(const char *root, const char *rel, char ***names,
 	return rc;
 }
 
-int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
-                           ap_fsx_made_fn made, void *ctx, struct ap_err *err)
+int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode, ap_fsx_made_fn made,
+			   void *ctx, struct ap_err *err)
 {
 	char *p;
 	size_t len = strlen(rel);
@@ -1590,7 +1591,8 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 		p[j] = '\0';
 		if (strcmp(p + i, "..") == 0) {
 			rc = ap_err_set(err, AP_E_UNSAFE,
-			                "refusing to create '%s' under the root '%s': '..'", rel, root);
+					"refusing to create '%s' under the root '%s': '..'", rel,
+					root);
 			break;
 		}
 		cabs = ap_fsx_path_join(root, p);
@@ -1601,18 +1603,19 @@ int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode,
 		rc = ap_fsx_stat(cabs, &st, err);
 		if (rc == 0 && st.type == AP_FT_LINK)
 			rc = ap_err_set(err, AP_E_UNSAFE,
-			                "'%s' under the root '%s' is a symlink: airpack does not "
-			                "follow symlinks inside an install root",
-			                p, root);
+					"'%s' under the root '%s' is a symlink: airpack does not "
+					"follow symlinks inside an install root",
+					p, root);
 		else if (rc == 0 && st.type == AP_FT_NONE) {
 			rc = ap_fsx_os_mkdir_one(cabs, mode, err);
 			if (rc == 0 && made)
 				rc = made(ctx, p, err);
 		} else if (rc == 0 && st.type != AP_FT_DIR)
-			rc = ap_err_set(err, AP_E_EXISTS,
-			                "cannot create folder '%s' under '%s': a file with that name "
-			                "exists",
-			                p, root);
+			rc = ap_err_set(
+				err, AP_E_EXISTS,
+				"cannot create folder '%s' under '%s': a file with that name "
+				"exists",
+				p, root);
 		free(cabs);
 		if (j < len)
 			p[j] = '/';
@@ -1648,7 +1651,7 @@ int ap_fsx_tree_open(const char *dir, struct ap_fsx_tree **out, struct ap_err *e
 
 	if (a == INVALID_FILE_ATTRIBUTES)
 		return win_err(err, not_found(GetLastError()) ? AP_E_NOTFOUND : AP_E_IO,
-		               "cannot open folder '%s'", dir);
+			       "cannot open folder '%s'", dir);
 	if (!(a & FILE_ATTRIBUTE_DIRECTORY))
 		return ap_err_set(err, AP_E_IO, "cannot open folder '%s': not a folder", dir);
 	t = calloc(1, sizeof(*t));
@@ -1663,7 +1666,7 @@ int ap_fsx_tree_open(const char *dir, struct ap_fsx_tree **out, struct ap_err *e
 }
 
 int ap_fsx_tree_open_under(const char *root, const char *rel, struct ap_fsx_tree **out,
-                           struct ap_err *err)
+			   struct ap_err *err)
 {
 	char *abs = NULL;
 	int rc = win_under(root, rel, strlen(rel), &abs, err);
@@ -1671,8 +1674,10 @@ int ap_fsx_tree_open_under(const char *root, const char *rel, struct ap_fsx_tree
 	if (rc < 0)
 		return rc;
 	if (!abs)
-		return ap_err_set(err, AP_E_NOTFOUND, "cannot open folder '%s' under '%s': it is "
-		                  "not there", rel, root);
+		return ap_err_set(err, AP_E_NOTFOUND,
+				  "cannot open folder '%s' under '%s': it is "
+				  "not there",
+				  rel, root);
 	rc = ap_fsx_tree_open(abs, out, err);
 	free(abs);
 	return rc;
@@ -1690,7 +1695,7 @@ void ap_fsx_tree_close(struct ap_fsx_tree *t)
 /* Check the folders of rel[0..len) (once per folder in a row) and give
  * *abs, the tree's folder joined with all of rel (malloc'd). */
 static int tree_path(struct ap_fsx_tree *t, const char *rel, size_t len, char **abs,
-                     struct ap_err *err)
+		     struct ap_err *err)
 {
 	char *dir = NULL;
 	int rc;
@@ -1701,8 +1706,10 @@ static int tree_path(struct ap_fsx_tree *t, const char *rel, size_t len, char **
 		if (rc < 0)
 			return rc;
 		if (!dir)
-			return ap_err_set(err, AP_E_NOTFOUND, "cannot write '%s' in '%s': its folder "
-			                  "'%.*s' is not there", rel, t->dir, (int)len, rel);
+			return ap_err_set(err, AP_E_NOTFOUND,
+					  "cannot write '%s' in '%s': its folder "
+					  "'%.*s' is not there",
+					  rel, t->dir, (int)len, rel);
 		free(dir);
 		free(t->prel);
 		t->prel = ap_strndup(rel, len);
@@ -1718,8 +1725,8 @@ static int tree_path(struct ap_fsx_tree *t, const char *rel, size_t len, char **
 /* Something is at abs where a new what should go: a regular file is
  * removed (as tar replaces it) and 1 returned, to try again; a reparse
  * point is AP_E_UNSAFE, anything else AP_E_EXISTS. */
-static int tree_taken(struct ap_fsx_tree *t, const char *abs, const char *rel,
-                      const char *what, struct ap_err *err)
+static int tree_taken(struct ap_fsx_tree *t, const char *abs, const char *rel, const char *what,
+		      struct ap_err *err)
 {
 	struct ap_stat st;
 	int rc = ap_fsx_stat(abs, &st, err);
@@ -1728,19 +1735,20 @@ static int tree_taken(struct ap_fsx_tree *t, const char *abs, const char *rel,
 		return rc;
 	if (st.type == AP_FT_LINK)
 		return ap_err_set(err, AP_E_UNSAFE,
-		                  "'%s' under the root '%s' is a symlink: airpack does not follow "
-		                  "symlinks inside an install root",
-		                  rel, t->dir);
+				  "'%s' under the root '%s' is a symlink: airpack does not follow "
+				  "symlinks inside an install root",
+				  rel, t->dir);
 	if (st.type == AP_FT_FILE) {
 		rc = ap_fsx_unlink(abs, err);
 		return rc < 0 ? rc : 1;
 	}
-	return ap_err_set(err, AP_E_EXISTS, "cannot create %s '%s' in '%s': something else with "
-	                  "that name exists", what, rel, t->dir);
+	return ap_err_set(err, AP_E_EXISTS,
+			  "cannot create %s '%s' in '%s': something else with "
+			  "that name exists",
+			  what, rel, t->dir);
 }
 
-int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
-                      struct ap_err *err)
+int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode, struct ap_err *err)
 {
 	char *abs = NULL;
 	struct ap_stat st;
@@ -1763,7 +1771,7 @@ int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 }
 
 int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, bool sync,
-                         struct ap_err *err)
+			 struct ap_err *err)
 {
 	char *abs = NULL;
 	int rc = win_under(t->dir, rel, strlen(rel), &abs, err);
@@ -1771,7 +1779,8 @@ int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, 
 	if (rc < 0)
 		return rc;
 	if (!abs)
-		return ap_err_set(err, AP_E_NOTFOUND, "folder '%s' in '%s' is not there", rel, t->dir);
+		return ap_err_set(err, AP_E_NOTFOUND, "folder '%s' in '%s' is not there", rel,
+				  t->dir);
 	if (mtime >= 0)
 		rc = ap_fsx_set_mtime(abs, mtime, err);
 	if (rc == 0 && sync)
@@ -1781,7 +1790,7 @@ int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, 
 }
 
 int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
-                       struct ap_fsx_tree_file **out, struct ap_err *err)
+		       struct ap_fsx_tree_file **out, struct ap_err *err)
 {
 	struct ap_fsx_tree_file *f = NULL;
 	char *abs = NULL;
@@ -1803,7 +1812,7 @@ int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 		struct ap_stat st;
 
 		h = CreateFileW(w, GENERIC_WRITE, FILE_SHARE_READ, NULL, CREATE_NEW,
-		                FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+				FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
 		if (h != INVALID_HANDLE_VALUE)
 			break;
 		e = GetLastError();
@@ -1839,14 +1848,14 @@ out:
 }
 
 int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uint64_t off,
-                      struct ap_err *err)
+		      struct ap_err *err)
 {
 	const char *p = buf;
 	LARGE_INTEGER at;
 
 	if (off > (uint64_t)INT64_MAX - n)
 		return ap_err_set(err, AP_E_IO, "cannot write '%s' in '%s': offset too large",
-		                  f->rel, f->t->dir);
+				  f->rel, f->t->dir);
 	at.QuadPart = (LONGLONG)off;
 	if (!SetFilePointerEx(f->h, at, NULL, FILE_BEGIN))
 		return win_err(err, AP_E_IO, "cannot write '%s' in '%s'", f->rel, f->t->dir);
@@ -1855,7 +1864,8 @@ int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uin
 		DWORD w = 0;
 
 		if (!WriteFile(f->h, p, chunk, &w, NULL) || w == 0)
-			return win_err(err, AP_E_IO, "cannot write '%s' in '%s'", f->rel, f->t->dir);
+			return win_err(err, AP_E_IO, "cannot write '%s' in '%s'", f->rel,
+				       f->t->dir);
 		p += w;
 		n -= w;
 		off += w;
@@ -1866,7 +1876,7 @@ int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uin
 }
 
 int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time, int64_t sec,
-                       long nsec, bool sync, struct ap_err *err)
+		       long nsec, bool sync, struct ap_err *err)
 {
 	int rc = 0;
 
@@ -1885,7 +1895,7 @@ int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time,
 		ft.dwHighDateTime = (DWORD)((uint64_t)ticks >> 32);
 		if (!SetFileTime(f->h, NULL, &ft, &ft))
 			rc = win_err(err, AP_E_IO, "cannot set the time of '%s' in '%s'", f->rel,
-			             f->t->dir);
+				     f->t->dir);
 	}
 	if (rc == 0 && sync && !FlushFileBuffers(f->h))
 		rc = win_err(err, AP_E_IO, "cannot fsync '%s' in '%s'", f->rel, f->t->dir);

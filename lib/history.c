@@ -62,7 +62,8 @@ static int refuse_key(const char *what, const char *s, struct ap_err *err)
 	if (holds_key(s))
 		return ap_err_set(err, AP_E_USAGE,
 				  "%s holds a SharedAccessKey value: refusing to record a secret "
-				  "(show it as SharedAccessKey=****)", what);
+				  "(show it as SharedAccessKey=****)",
+				  what);
 	return 0;
 }
 
@@ -77,7 +78,8 @@ static int check_event(const struct ap_history_event *ev, struct ap_err *err)
 	if (!known)
 		return ap_err_set(err, AP_E_USAGE,
 				  "history event type '%s': expected install, verify, provision, "
-				  "uninstall or firstboot", ev->type ? ev->type : "(none)");
+				  "uninstall or firstboot",
+				  ev->type ? ev->type : "(none)");
 	if (ev->n_sources && !ev->sources)
 		return ap_err_set(err, AP_E_USAGE, "history event: sources missing");
 	if (ev->n_details && !ev->details)
@@ -305,14 +307,14 @@ static int members_kv(const cJSON *obj, const char *const *skip, struct ap_histo
 	*n = 0;
 	if (!cJSON_IsObject(obj))
 		return 0;
-	cJSON_ArrayForEach(it, obj)
-		count++;
+	cJSON_ArrayForEach(it, obj) count++;
 	if (!count)
 		return 0;
 	kv = calloc(count, sizeof(*kv));
 	if (!kv)
 		return AP_E_NOMEM;
-	cJSON_ArrayForEach(it, obj) {
+	cJSON_ArrayForEach(it, obj)
+	{
 		if (!cJSON_IsString(it) || !it->string || in_list(it->string, skip))
 			continue;
 		kv[k].key = ap_strdup(it->string);
@@ -369,8 +371,9 @@ int ap_history_parse_line(const char *line, size_t len, struct ap_history_entry 
 	result = json_str(o, "result");
 	if (!json_str(o, "time") || !json_str(o, "event") || !result) {
 		rc = ap_err_set(err, AP_E_STATE, "%s: expected a string",
-				!json_str(o, "time") ? "time" : !json_str(o, "event") ? "event"
-											: "result");
+				!json_str(o, "time")	? "time"
+				: !json_str(o, "event") ? "event"
+							: "result");
 		goto out;
 	}
 	if (strcmp(result, "ok") != 0 && strcmp(result, "failed") != 0) {
@@ -469,9 +472,9 @@ const char *ap_history_kv_get(const struct ap_history_kv *kv, size_t n, const ch
 
 /* The members the record format defines; every other string member is an
  * identity fact of the device runtime. */
-static const char *const record_members[] = { "format", "product", "version", "config_path",
-					       "config_sha256", "config_mode", "created_dirs",
-					       "provisioned_at", NULL };
+static const char *const record_members[] = { "format",	      "product",	"version",
+					      "config_path",  "config_sha256",	"config_mode",
+					      "created_dirs", "provisioned_at", NULL };
 
 char *ap_history_record_relpath(const char *product)
 {
@@ -507,7 +510,8 @@ static int check_record(const struct ap_history_record *r, struct ap_err *err)
 		if (!r->identity[i].key || in_list(r->identity[i].key, record_members))
 			return ap_err_set(err, AP_E_USAGE,
 					  "identity fact %zu: expected a name the record does "
-					  "not use itself", i + 1);
+					  "not use itself",
+					  i + 1);
 		rc = refuse_key("the provision record", r->identity[i].value, err);
 	}
 	return rc;
@@ -649,8 +653,8 @@ out:
 	return 0;
 }
 
-int ap_history_record_load(const char *root, const char *product,
-			   struct ap_history_record **out, struct ap_err *err)
+int ap_history_record_load(const char *root, const char *product, struct ap_history_record **out,
+			   struct ap_err *err)
 {
 	struct ap_history_record *r = NULL;
 	char *path, *json = NULL;

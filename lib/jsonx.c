@@ -159,23 +159,23 @@ cJSON *ap_jsonx_parse(const char *json, size_t len, size_t *off, bool *trailing)
 }
 
 static int field_error(const struct ap_jsonx_doc *d, const char *path, const char *what,
-                       const char *name, struct ap_err *err)
+		       const char *name, struct ap_err *err)
 {
 	char q[AP_JSONX_QUOTE_MAX];
 
 	if (d->quoting == AP_JSONX_QUOTE_JSON)
 		return ap_jsonx_fail(err, d->code, path, "%s field %s", what,
-		                     ap_jsonx_quote(name, q, sizeof(q)));
+				     ap_jsonx_quote(name, q, sizeof(q)));
 	return ap_jsonx_fail(err, d->code, path, "%s field '%s'", what,
-	                     ap_jsonx_shown(name, q, sizeof(q)));
+			     ap_jsonx_shown(name, q, sizeof(q)));
 }
 
 int ap_jsonx_fields(const struct ap_jsonx_doc *d, const cJSON *obj, const char *path,
-                    const char *const *names, size_t n, const cJSON **vals, struct ap_err *err)
+		    const char *const *names, size_t n, const cJSON **vals, struct ap_err *err)
 {
 	if (!cJSON_IsObject(obj))
 		return ap_jsonx_fail(err, d->code, path, "expected an object, got %s",
-		                     ap_jsonx_type_name(obj));
+				     ap_jsonx_type_name(obj));
 	for (size_t k = 0; vals && k < n; k++)
 		vals[k] = NULL;
 	for (const cJSON *f = obj->child; f; f = f->next) {
@@ -198,7 +198,7 @@ int ap_jsonx_fields(const struct ap_jsonx_doc *d, const cJSON *obj, const char *
 /* True when j stands for no value: absent, or null where null is allowed.
  * *rc is then the getter's result: 0, or the error for a required field. */
 static bool absent(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                   int *rc, struct ap_err *err)
+		   int *rc, struct ap_err *err)
 {
 	*rc = 0;
 	if (j && !((flags & AP_JSONX_NULLABLE) && cJSON_IsNull(j)))
@@ -209,7 +209,7 @@ static bool absent(const struct ap_jsonx_doc *d, const cJSON *j, const char *pat
 }
 
 int ap_jsonx_string(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                    char **out, struct ap_err *err)
+		    char **out, struct ap_err *err)
 {
 	char *s;
 	int rc;
@@ -221,8 +221,8 @@ int ap_jsonx_string(const struct ap_jsonx_doc *d, const cJSON *j, const char *pa
 	}
 	if (!cJSON_IsString(j) || !j->valuestring)
 		return ap_jsonx_fail(err, d->code, path, "expected a string%s, got %s",
-		                     flags & AP_JSONX_NULLABLE ? " or null" : "",
-		                     ap_jsonx_type_name(j));
+				     flags & AP_JSONX_NULLABLE ? " or null" : "",
+				     ap_jsonx_type_name(j));
 	if ((flags & AP_JSONX_NONEMPTY) && !*j->valuestring)
 		return ap_jsonx_fail(err, d->code, path, "expected a non-empty string");
 	s = ap_strdup(j->valuestring);
@@ -235,7 +235,7 @@ int ap_jsonx_string(const struct ap_jsonx_doc *d, const cJSON *j, const char *pa
 /* An array (what names it in messages) and its element count; absent
  * gives 0 elements. */
 static int array_of(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                    const char *what, size_t *n, struct ap_err *err)
+		    const char *what, size_t *n, struct ap_err *err)
 {
 	size_t count = 0;
 	int rc;
@@ -247,7 +247,7 @@ static int array_of(const struct ap_jsonx_doc *d, const cJSON *j, const char *pa
 	}
 	if (!cJSON_IsArray(j))
 		return ap_jsonx_fail(err, d->code, path, "expected %s, got %s", what,
-		                     ap_jsonx_type_name(j));
+				     ap_jsonx_type_name(j));
 	for (const cJSON *e = j->child; e; e = e->next)
 		count++;
 	*n = count;
@@ -255,13 +255,13 @@ static int array_of(const struct ap_jsonx_doc *d, const cJSON *j, const char *pa
 }
 
 int ap_jsonx_array(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                   size_t *n, struct ap_err *err)
+		   size_t *n, struct ap_err *err)
 {
 	return array_of(d, j, path, flags, "an array", n, err);
 }
 
 int ap_jsonx_strv(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                  char ***out, size_t *n, struct ap_err *err)
+		  char ***out, size_t *n, struct ap_err *err)
 {
 	char p[AP_JSONX_PATH_MAX];
 	char **v = NULL;
@@ -315,7 +315,7 @@ bool ap_jsonx_int(const cJSON *j, int64_t min, int64_t max, int64_t *out)
 }
 
 int ap_jsonx_integer(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                     int64_t min, int64_t max, int64_t *out, struct ap_err *err)
+		     int64_t min, int64_t max, int64_t *out, struct ap_err *err)
 {
 	int rc;
 
@@ -326,19 +326,19 @@ int ap_jsonx_integer(const struct ap_jsonx_doc *d, const cJSON *j, const char *p
 	}
 	if (!cJSON_IsNumber(j))
 		return ap_jsonx_fail(err, d->code, path, "expected an integer, got %s",
-		                     ap_jsonx_type_name(j));
+				     ap_jsonx_type_name(j));
 	if (!ap_jsonx_int(j, min, max, out)) {
 		clamp_range(&min, &max);
 		return ap_jsonx_fail(err, d->code, path,
-		                     "expected an integer from %" PRId64 " to %" PRId64
-		                     ", got %.17g",
-		                     min, max, j->valuedouble);
+				     "expected an integer from %" PRId64 " to %" PRId64
+				     ", got %.17g",
+				     min, max, j->valuedouble);
 	}
 	return 0;
 }
 
 int ap_jsonx_ints(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                  int **out, size_t *n, struct ap_err *err)
+		  int **out, size_t *n, struct ap_err *err)
 {
 	char p[AP_JSONX_PATH_MAX];
 	int *v = NULL;
@@ -498,9 +498,9 @@ static void layout(const char *in, struct outbuf *o)
 }
 
 int ap_jsonx_layout(const struct ap_jsonx_doc *d, const char *compact, char **out, size_t *len,
-                    struct ap_err *err)
+		    struct ap_err *err)
 {
-	struct outbuf o = {NULL, 0};
+	struct outbuf o = { NULL, 0 };
 
 	layout(compact, &o);
 	o.buf = malloc(o.n + 1);
@@ -515,7 +515,7 @@ int ap_jsonx_layout(const struct ap_jsonx_doc *d, const char *compact, char **ou
 }
 
 int ap_jsonx_print(const struct ap_jsonx_doc *d, const cJSON *root, char **out, size_t *len,
-                   struct ap_err *err)
+		   struct ap_err *err)
 {
 	char *compact = cJSON_PrintUnformatted(root);
 	int rc;

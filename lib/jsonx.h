@@ -40,8 +40,8 @@ enum ap_jsonx_quoting {
 
 /* The conventions of one kind of document. */
 struct ap_jsonx_doc {
-	int code;                      /* AP_E_* for a document that breaks a rule */
-	const char *what;              /* "the manifest": for out-of-memory messages */
+	int code;		       /* AP_E_* for a document that breaks a rule */
+	const char *what;	       /* "the manifest": for out-of-memory messages */
 	enum ap_jsonx_quoting quoting; /* how unknown and duplicate fields are named */
 };
 
@@ -75,9 +75,9 @@ void ap_jsonx_index(char *out, const char *base, size_t i);
 /* Record "path: message" (just the message when path is NULL or empty)
  * with code; returns code. */
 int ap_jsonx_fail(struct ap_err *err, int code, const char *path, const char *fmt, ...)
-    AP_PRINTF(4, 5);
+	AP_PRINTF(4, 5);
 int ap_jsonx_failv(struct ap_err *err, int code, const char *path, const char *fmt, va_list ap)
-    AP_PRINTF(4, 0);
+	AP_PRINTF(4, 0);
 
 /* AP_E_NOMEM, "out of memory handling <d->what>". */
 int ap_jsonx_nomem(const struct ap_jsonx_doc *d, struct ap_err *err);
@@ -96,7 +96,7 @@ cJSON *ap_jsonx_parse(const char *json, size_t len, size_t *off, bool *trailing)
  * "path: unknown field <name>", "path: duplicate field <name>" for the first
  * field that breaks the rule, quoted as d->quoting says. */
 int ap_jsonx_fields(const struct ap_jsonx_doc *d, const cJSON *obj, const char *path,
-                    const char *const *names, size_t n, const cJSON **vals, struct ap_err *err);
+		    const char *const *names, size_t n, const cJSON **vals, struct ap_err *err);
 
 /* The getters read one value j (NULL when the field is absent) whose path
  * is path.  When j is absent (or null with AP_JSONX_NULLABLE) and not
@@ -107,26 +107,26 @@ int ap_jsonx_fields(const struct ap_jsonx_doc *d, const cJSON *obj, const char *
 
 /* A string, copied (malloc'd) into *out. */
 int ap_jsonx_string(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                    char **out, struct ap_err *err);
+		    char **out, struct ap_err *err);
 
 /* An array of strings, copied into *out (a malloc'd array of malloc'd
  * strings; NULL when empty) and *n.  An element error names "path[i]". */
 int ap_jsonx_strv(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                  char ***out, size_t *n, struct ap_err *err);
+		  char ***out, size_t *n, struct ap_err *err);
 
 /* An array: its element count in *n (walk j->child for the elements). */
 int ap_jsonx_array(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                   size_t *n, struct ap_err *err);
+		   size_t *n, struct ap_err *err);
 
 /* An integer from min to max (narrowed to +-AP_JSONX_INT_MAX): "expected an
  * integer from MIN to MAX, got 1.5". */
 int ap_jsonx_integer(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                     int64_t min, int64_t max, int64_t *out, struct ap_err *err);
+		     int64_t min, int64_t max, int64_t *out, struct ap_err *err);
 
 /* An array of integers that fit an int, copied into *out (malloc'd; NULL
  * when empty) and *n. */
 int ap_jsonx_ints(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-                  int **out, size_t *n, struct ap_err *err);
+		  int **out, size_t *n, struct ap_err *err);
 
 /* True, with *out, when j is a number holding an integer from min to max
  * (and within +-AP_JSONX_INT_MAX) exactly; for lenient readers. */
@@ -152,12 +152,12 @@ cJSON *ap_jsonx_i64(int64_t v);
  * as {} and [], a final newline.  *out is malloc'd and NUL-terminated; *len
  * leaves the NUL out. */
 int ap_jsonx_print(const struct ap_jsonx_doc *d, const cJSON *root, char **out, size_t *len,
-                   struct ap_err *err);
+		   struct ap_err *err);
 
 /* The same layout of compact JSON text (cJSON_PrintUnformatted's, or text
  * spliced from such pieces), for a writer that prints a big array one
  * element at a time instead of holding it as a tree. */
 int ap_jsonx_layout(const struct ap_jsonx_doc *d, const char *compact, char **out, size_t *len,
-                    struct ap_err *err);
+		    struct ap_err *err);
 
 #endif

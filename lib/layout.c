@@ -48,8 +48,8 @@ static int drop_manifest(const char *dir, struct ap_err *err)
 		rc = ap_fsx_stat(path, &st, err);
 		if (rc == 0 && st.type == AP_FT_DIR)
 			rc = ap_err_set(err, AP_E_EXISTS,
-			                "'%s' is a folder: an offline folder's '%s' must be a file",
-			                path, names[i]);
+					"'%s' is a folder: an offline folder's '%s' must be a file",
+					path, names[i]);
 		if (rc == 0 && st.type != AP_FT_NONE) {
 			rc = ap_fsx_unlink(path, err);
 			any = true;
@@ -61,15 +61,15 @@ static int drop_manifest(const char *dir, struct ap_err *err)
 	return rc;
 }
 
-int ap_layout_open(const char *dir, const char *keep_json, size_t keep_len,
-                   struct ap_layout **out, struct ap_err *err)
+int ap_layout_open(const char *dir, const char *keep_json, size_t keep_len, struct ap_layout **out,
+		   struct ap_err *err)
 {
 	struct ap_layout *l;
 	int rc;
 
 	if (ap_fsx_is_file(dir))
 		return ap_err_set(err, AP_E_EXISTS, "offline folder '%s' is a file, not a folder",
-		                  dir);
+				  dir);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
@@ -113,14 +113,13 @@ size_t ap_layout_temps_removed(const struct ap_layout *l)
 	return l->temps_removed;
 }
 
-static int payload_path(const struct ap_layout *l, const char *name, char **out,
-                        struct ap_err *err)
+static int payload_path(const struct ap_layout *l, const char *name, char **out, struct ap_err *err)
 {
 	if (!ap_manifest_safe_name(name) || ap_manifest_reserved_name(name) ||
 	    ap_fsx_is_temp_name(name, NULL))
 		return ap_err_set(err, AP_E_UNSAFE,
-		                  "offline folder '%s': '%s' cannot be a payload's name there",
-		                  l->dir, name ? name : "");
+				  "offline folder '%s': '%s' cannot be a payload's name there",
+				  l->dir, name ? name : "");
 	*out = ap_fsx_path_join(l->dir, name);
 	if (!*out)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
@@ -128,7 +127,7 @@ static int payload_path(const struct ap_layout *l, const char *name, char **out,
 }
 
 int ap_layout_sink_open(struct ap_layout *l, const char *name, const struct ap_sink_expect *x,
-                        struct ap_sink *s, struct ap_err *err)
+			struct ap_sink *s, struct ap_err *err)
 {
 	char *path = NULL;
 	int rc;
@@ -141,9 +140,8 @@ int ap_layout_sink_open(struct ap_layout *l, const char *name, const struct ap_s
 }
 
 int ap_layout_copy_file(struct ap_layout *l, const char *name, const char *src,
-                        const struct ap_sink_expect *x,
-                        void (*progress)(void *ctx, uint64_t done), void *ctx,
-                        char hex[AP_SHA256_HEX], struct ap_err *err)
+			const struct ap_sink_expect *x, void (*progress)(void *ctx, uint64_t done),
+			void *ctx, char hex[AP_SHA256_HEX], struct ap_err *err)
 {
 	char *path = NULL;
 	int rc;
@@ -155,8 +153,7 @@ int ap_layout_copy_file(struct ap_layout *l, const char *name, const char *src,
 	return rc;
 }
 
-bool ap_layout_has(const struct ap_layout *l, const char *name, uint64_t size,
-                   const char *sha256)
+bool ap_layout_has(const struct ap_layout *l, const char *name, uint64_t size, const char *sha256)
 {
 	char *path = ap_fsx_path_join(l->dir, name);
 	char hex[AP_SHA256_HEX];
@@ -164,16 +161,16 @@ bool ap_layout_has(const struct ap_layout *l, const char *name, uint64_t size,
 	uint64_t got = 0;
 	bool same = false;
 
-	if (path && ap_fsx_stat(path, &st, NULL) == 0 && st.type == AP_FT_FILE &&
-	    st.size == size && ap_digest_file(path, hex, &got, NULL, NULL, NULL) == 0)
+	if (path && ap_fsx_stat(path, &st, NULL) == 0 && st.type == AP_FT_FILE && st.size == size &&
+	    ap_digest_file(path, hex, &got, NULL, NULL, NULL) == 0)
 		same = got == size && ap_digest_eq(hex, sha256);
 	free(path);
 	return same;
 }
 
 int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
-                    void (*on_removed)(void *ctx, const char *name), void *ctx, size_t *removed,
-                    struct ap_err *err)
+		    void (*on_removed)(void *ctx, const char *name), void *ctx, size_t *removed,
+		    struct ap_err *err)
 {
 	char **names = NULL;
 	size_t n = 0, count = 0;
@@ -185,7 +182,8 @@ int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
 		char *path;
 
 		if (ap_manifest_names_file(m, names[i]) ||
-		    strcmp(names[i], AP_BUNDLE_MANIFEST) == 0 || strcmp(names[i], AP_BUNDLE_SIG) == 0)
+		    strcmp(names[i], AP_BUNDLE_MANIFEST) == 0 ||
+		    strcmp(names[i], AP_BUNDLE_SIG) == 0)
 			continue;
 		path = ap_fsx_path_join(l->dir, names[i]);
 		if (!path) {
@@ -234,7 +232,7 @@ int ap_layout_put_sigs(struct ap_layout *l, const struct ap_sigset *sigs, struct
 }
 
 int ap_layout_commit(struct ap_layout *l, const char *json, size_t jlen, const unsigned char *sig,
-                     size_t slen, const struct ap_sigset *sigs, struct ap_err *err)
+		     size_t slen, const struct ap_sigset *sigs, struct ap_err *err)
 {
 	char *path;
 	int rc;
@@ -267,7 +265,7 @@ void ap_layout_free(struct ap_layout *l)
 }
 
 int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap_source_plan *p,
-                    ap_layout_bad_fn on_bad, void *ctx, size_t *bad, struct ap_err *err)
+		    ap_layout_bad_fn on_bad, void *ctx, size_t *bad, struct ap_err *err)
 {
 	size_t n = 0;
 
@@ -296,23 +294,23 @@ int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap
 		*bad = n;
 	if (n)
 		return ap_err_set(err, AP_E_DIFFERS,
-		                  "layout '%s': %zu file%s missing or invalid: run with --fix to "
-		                  "repair",
-		                  dir, n, n == 1 ? "" : "s");
+				  "layout '%s': %zu file%s missing or invalid: run with --fix to "
+				  "repair",
+				  dir, n, n == 1 ? "" : "s");
 	return 0;
 }
 
 /* The plan's local payloads that sit in another folder, copied in. */
 static int copy_local(struct ap_layout *l, const struct ap_layout_fill *f, size_t *copied,
-                      struct ap_err *err)
+		      struct ap_err *err)
 {
 	const struct ap_source_plan *p = f->plan;
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < p->n_items; i++) {
 		const struct ap_source_item *it = &p->items[i];
-		struct ap_sink_expect x = {it->path, true, it->c->size, it->c->sha256,
-		                           "the signed manifest says"};
+		struct ap_sink_expect x = { it->path, true, it->c->size, it->c->sha256,
+					    "the signed manifest says" };
 		char *path;
 		bool here;
 
@@ -339,7 +337,7 @@ static int copy_local(struct ap_layout *l, const struct ap_layout_fill *f, size_
 }
 
 int ap_layout_fill(const struct ap_layout_fill *f, size_t *copied, size_t *removed,
-                   struct ap_err *err)
+		   struct ap_err *err)
 {
 	const struct ap_release *r = f->r;
 	struct ap_source_opts so = *f->src;

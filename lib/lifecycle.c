@@ -81,8 +81,8 @@ int ap_lifecycle_log_firstboot(const char *root, const char *product, size_t ran
 	if (rc == 0)
 		snprintf(msg, sizeof(msg), "ran %zu pending action%s", ran, ran == 1 ? "" : "s");
 	else
-		snprintf(msg, sizeof(msg), "ran %zu pending action%s; %s", ran,
-			 ran == 1 ? "" : "s", result->msg);
+		snprintf(msg, sizeof(msg), "ran %zu pending action%s; %s", ran, ran == 1 ? "" : "s",
+			 result->msg);
 	ev.type = "firstboot";
 	ev.product = r ? r->product : product;
 	ev.version = r ? r->version : NULL;
@@ -96,7 +96,8 @@ int ap_lifecycle_log_firstboot(const char *root, const char *product, size_t ran
 
 /* ---- install ---- */
 
-void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d, const struct ap_source_check *chk)
+void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d,
+				 const struct ap_source_check *chk)
 {
 	const struct ap_component **comp;
 	char **url;
@@ -313,8 +314,8 @@ int ap_lifecycle_log_install(const char *root, const struct ap_lifecycle_downloa
 	}
 	ev.details = det;
 	release_path = history_path(r->path);
-	ev.n_details = install_details(det, r, release_path, res, installed(rc, result), ran,
-				       pending);
+	ev.n_details =
+		install_details(det, r, release_path, res, installed(rc, result), ran, pending);
 	lrc = ap_history_append(root, &ev, err);
 	free(release_path);
 	for (size_t i = 0; owned && i < p->n_items; i++)
@@ -410,7 +411,8 @@ int ap_lifecycle_config_temps(const char *root, const char *config_rel, char ***
 	for (size_t i = 0; i < n; i++) {
 		if (!config_temp(names[i], base, strlen(base)))
 			continue;
-		v[k] = strcmp(rdir, ".") == 0 ? ap_strdup(names[i]) : ap_fsx_path_join(rdir, names[i]);
+		v[k] = strcmp(rdir, ".") == 0 ? ap_strdup(names[i])
+					      : ap_fsx_path_join(rdir, names[i]);
 		if (!v[k]) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 			goto out;
@@ -479,9 +481,8 @@ const char *ap_lifecycle_config_state_name(enum ap_lifecycle_config_state s)
 /* *rel: the file the record names, else the one the installed manifest
  * declares (NULL: none).  A record or manifest that cannot be read is a
  * problem; only running out of memory for the record is an error. */
-static int config_rel(const char *root, const struct ap_receipt *r,
-		      struct ap_lifecycle_config *cfg, struct ap_manifest **m, const char **rel,
-		      struct ap_err *err)
+static int config_rel(const char *root, const struct ap_receipt *r, struct ap_lifecycle_config *cfg,
+		      struct ap_manifest **m, const char **rel, struct ap_err *err)
 {
 	struct ap_err e = AP_ERR_INIT;
 	int rc;
@@ -584,8 +585,8 @@ void ap_lifecycle_config_release(struct ap_lifecycle_config *cfg)
 /* What provision wrote and uninstall removes with the install: the
  * configuration (noting whether it changed) and the record. */
 static int provisioned_files(const char *root, const char *rel,
-			     const struct ap_lifecycle_reader *rd,
-			     struct ap_lifecycle_uninstall *u, struct ap_strvec *extra)
+			     const struct ap_lifecycle_reader *rd, struct ap_lifecycle_uninstall *u,
+			     struct ap_strvec *extra)
 {
 	struct ap_stat st;
 	char hex[AP_SHA256_HEX];
@@ -686,12 +687,11 @@ int ap_lifecycle_uninstall_end(const char *root, bool purge, struct ap_lifecycle
 		snprintf(msg, sizeof(msg),
 			 "removed %zu file%s (%zu modified, %zu already gone), left %zu you added, "
 			 "purged %zu data folder%s%s",
-			 st->n_removed, st->n_removed == 1 ? "" : "s", st->n_modified, st->n_missing, st->n_left, st->n_purged,
-			 st->n_purged == 1 ? "" : "s",
+			 st->n_removed, st->n_removed == 1 ? "" : "s", st->n_modified,
+			 st->n_missing, st->n_left, st->n_purged, st->n_purged == 1 ? "" : "s",
 			 u->config_removed ? ", removed the device configuration" : "");
 	else
-		snprintf(msg, sizeof(msg), "%s",
-			 result && result->msg[0] ? result->msg : "failed");
+		snprintf(msg, sizeof(msg), "%s", result && result->msg[0] ? result->msg : "failed");
 	det[n_det].key = "purge";
 	det[n_det++].value = purge ? "yes" : "no";
 	if (u->config_removed) {

@@ -30,7 +30,7 @@
 
 /* ------------------------------------------------------------------ errors */
 
-static const struct ap_jsonx_doc doc = {AP_E_MANIFEST, "the manifest", AP_JSONX_QUOTE_JSON};
+static const struct ap_jsonx_doc doc = { AP_E_MANIFEST, "the manifest", AP_JSONX_QUOTE_JSON };
 
 static int fail(struct ap_err *err, const char *path, const char *fmt, ...) AP_PRINTF(3, 4);
 static int fail(struct ap_err *err, const char *path, const char *fmt, ...)
@@ -119,7 +119,7 @@ static int check_name(const char *path, const char *what, const char *name, stru
 	why = name_problem(name, strlen(name));
 	if (why)
 		return fail(err, path, "unsafe %s %s %s", what, ap_jsonx_quote(name, q, sizeof(q)),
-		            why);
+			    why);
 	return 0;
 }
 
@@ -128,7 +128,10 @@ static int check_name(const char *path, const char *what, const char *name, stru
  * no component may take one, in any letter case (offline folders may live
  * on case-insensitive file systems). */
 static const char *const reserved_names[] = {
-	"manifest.json", "manifest.json.sig", "index.json", "index.json.sig",
+	"manifest.json",
+	"manifest.json.sig",
+	"index.json",
+	"index.json.sig",
 };
 
 /* a and b are the same ASCII letters in any case. */
@@ -162,13 +165,16 @@ static int check_file_name(const char *path, const char *name, struct ap_err *er
 	if (rc)
 		return rc;
 	if (reserved_name(name))
-		return fail(err, path, "file name %s is reserved for the release's own files "
-		            "(manifest.json, manifest.json.sig, index.json, index.json.sig): "
-		            "rename the payload", ap_jsonx_quote(name, q, sizeof(q)));
+		return fail(err, path,
+			    "file name %s is reserved for the release's own files "
+			    "(manifest.json, manifest.json.sig, index.json, index.json.sig): "
+			    "rename the payload",
+			    ap_jsonx_quote(name, q, sizeof(q)));
 	if (ap_fsx_is_temp_name(name, NULL))
-		return fail(err, path, "file name %s has the form of airpack's temporary files "
-		            "(NAME.tmp-XXXXXX), which a later run removes: rename the payload",
-		            ap_jsonx_quote(name, q, sizeof(q)));
+		return fail(err, path,
+			    "file name %s has the form of airpack's temporary files "
+			    "(NAME.tmp-XXXXXX), which a later run removes: rename the payload",
+			    ap_jsonx_quote(name, q, sizeof(q)));
 	return 0;
 }
 
@@ -182,7 +188,7 @@ static int check_relpath(const char *path, const char *rel, bool allow_empty, st
 	why = relpath_problem(rel, allow_empty);
 	if (why)
 		return fail(err, path, "unsafe relative path %s %s",
-		            ap_jsonx_quote(rel, q, sizeof(q)), why);
+			    ap_jsonx_quote(rel, q, sizeof(q)), why);
 	return 0;
 }
 
@@ -317,7 +323,7 @@ int ap_manifest_version_cmp(const char *a, const char *b)
 
 static bool url_ok(const char *u)
 {
-	static const char *const schemes[] = {"http://", "https://", "file://"};
+	static const char *const schemes[] = { "http://", "https://", "file://" };
 
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
 		size_t n = strlen(schemes[i]);
@@ -361,7 +367,7 @@ void ap_manifest_remove_component(struct ap_manifest *m, size_t i)
 		return;
 	component_release(&m->components[i]);
 	memmove(&m->components[i], &m->components[i + 1],
-	        (m->n_components - i - 1) * sizeof(*m->components));
+		(m->n_components - i - 1) * sizeof(*m->components));
 	m->n_components--;
 }
 
@@ -522,7 +528,7 @@ static void ref_path(char *out, const struct name_ref *r, const char *field)
 /* Sort the references and report the duplicate that comes first in the
  * document, naming the occurrence it repeats. */
 static int report_duplicates(struct name_ref *refs, size_t n, bool fold, const char *field,
-                             struct ap_err *err)
+			     struct ap_err *err)
 {
 	const struct name_ref *dup = NULL, *orig = NULL;
 	char p1[PATH_BUF], p2[PATH_BUF], q[QUOTE_BUF];
@@ -530,7 +536,7 @@ static int report_duplicates(struct name_ref *refs, size_t n, bool fold, const c
 	qsort(refs, n, sizeof(*refs), fold ? cmp_ref_fold : cmp_ref_exact);
 	for (size_t i = 1, g = 0; i < n; i++) {
 		int diff =
-		    fold ? ascii_casecmp(refs[g].s, refs[i].s) : strcmp(refs[g].s, refs[i].s);
+			fold ? ascii_casecmp(refs[g].s, refs[i].s) : strcmp(refs[g].s, refs[i].s);
 
 		if (diff != 0) {
 			g = i;
@@ -565,7 +571,7 @@ static int check_unique(const struct ap_manifest *m, struct ap_err *err)
 		return ap_jsonx_nomem(&doc, err);
 
 	for (size_t i = 0; i < m->n_components; i++)
-		refs[n++] = (struct name_ref){m->components[i].name, i, 0};
+		refs[n++] = (struct name_ref){ m->components[i].name, i, 0 };
 	rc = report_duplicates(refs, n, false, "name", err);
 	if (rc)
 		goto out;
@@ -573,9 +579,9 @@ static int check_unique(const struct ap_manifest *m, struct ap_err *err)
 	n = 0;
 	for (size_t i = 0; i < m->n_components; i++) {
 		const struct ap_component *c = &m->components[i];
-		refs[n++] = (struct name_ref){c->file, i, 0};
+		refs[n++] = (struct name_ref){ c->file, i, 0 };
 		for (size_t j = 0; j < c->n_aliases; j++)
-			refs[n++] = (struct name_ref){c->aliases[j], i, j + 1};
+			refs[n++] = (struct name_ref){ c->aliases[j], i, j + 1 };
 	}
 	/* Offline folders may live on case-insensitive file systems, so
 	 * "A.cab" and "a.cab" are the same file. */
@@ -605,9 +611,9 @@ static int check_label(const char *base, const char *field, const char *s, struc
 	ap_jsonx_join(p, base, field);
 	if (!*s || strlen(s) > LABEL_MAX || has_control(s))
 		return fail(err, p,
-		            "expected a non-empty string of at most %d bytes without control "
-		            "characters, got %s",
-		            LABEL_MAX, ap_jsonx_quote(s, q, sizeof(q)));
+			    "expected a non-empty string of at most %d bytes without control "
+			    "characters, got %s",
+			    LABEL_MAX, ap_jsonx_quote(s, q, sizeof(q)));
 	return 0;
 }
 
@@ -664,7 +670,8 @@ static int check_service(const struct ap_component *c, const char *inst, struct 
 		return 0;
 	ap_jsonx_path(p, "%s.service", inst);
 	if (c->action == AP_ACTION_RUN)
-		return fail(err, p, "only allowed with action \"extract\" or \"copy\", got \"run\"");
+		return fail(err, p,
+			    "only allowed with action \"extract\" or \"copy\", got \"run\"");
 	ap_jsonx_path(p, "%s.service.name", inst);
 	if ((rc = check_name(p, "service name", sv->name, err)))
 		return rc;
@@ -672,7 +679,8 @@ static int check_service(const struct ap_component *c, const char *inst, struct 
 		return fail(err, p, "expected at most 64 bytes, got %zu", strlen(sv->name));
 	ap_jsonx_path(p, "%s.service.program", inst);
 	if (c->action == AP_ACTION_COPY && sv->program)
-		return fail(err, p, "only allowed with action \"extract\" (a copied file is the "
+		return fail(err, p,
+			    "only allowed with action \"extract\" (a copied file is the "
 			    "program)");
 	if (c->action == AP_ACTION_EXTRACT && (rc = check_relpath(p, sv->program, false, err)))
 		return rc;
@@ -715,7 +723,7 @@ static int check_service_names(const struct ap_manifest *m, struct ap_err *err)
 
 /* Validation of one component: one rule per field, each error naming it; long by design. */
 static int validate_component(const struct ap_manifest *m, size_t i, enum ap_manifest_kind kind,
-                              struct ap_err *err)
+			      struct ap_err *err)
 {
 	const struct ap_component *c = &m->components[i];
 	char base[PATH_BUF], p[PATH_BUF], inst[PATH_BUF], q[QUOTE_BUF];
@@ -743,18 +751,18 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 			return fail(err, p, "required field is missing");
 		if (!url_ok(c->urls[j]))
 			return fail(err, p, "expected an http://, https:// or file:// url, got %s",
-			            ap_jsonx_quote(c->urls[j], q, sizeof(q)));
+				    ap_jsonx_quote(c->urls[j], q, sizeof(q)));
 	}
 	ap_jsonx_join(p, base, "size");
 	if (c->has_size && c->size > MAX_SIZE)
 		return fail(err, p, "expected an integer at most %llu, got %llu",
-		            (unsigned long long)MAX_SIZE, (unsigned long long)c->size);
+			    (unsigned long long)MAX_SIZE, (unsigned long long)c->size);
 	if (!c->has_size && kind == AP_MANIFEST_RELEASE)
 		return fail(err, p, "required in a release manifest");
 	ap_jsonx_join(p, base, "sha256");
 	if (c->has_sha256 && !ap_str_is_lower_hex(c->sha256, 64))
 		return fail(err, p, "expected 64 lowercase hex digits, got %s",
-		            ap_jsonx_quote(c->sha256, q, sizeof(q)));
+			    ap_jsonx_quote(c->sha256, q, sizeof(q)));
 	if (!c->has_sha256 && kind == AP_MANIFEST_RELEASE)
 		return fail(err, p, "required in a release manifest");
 	if ((rc = check_label(base, "version", c->version, err)) ||
@@ -763,9 +771,9 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 	ap_jsonx_join(p, base, "license");
 	if (c->license && !license_ok(c->license))
 		return fail(err, p,
-		            "expected an SPDX license expression like \"MIT OR Apache-2.0\" "
-		            "(letters, digits, '.', '-', '+', ':', parentheses and spaces), got %s",
-		            ap_jsonx_quote(c->license, q, sizeof(q)));
+			    "expected an SPDX license expression like \"MIT OR Apache-2.0\" "
+			    "(letters, digits, '.', '-', '+', ':', parentheses and spaces), got %s",
+			    ap_jsonx_quote(c->license, q, sizeof(q)));
 
 	ap_jsonx_join(p, inst, "action");
 	if (c->action != AP_ACTION_EXTRACT && c->action != AP_ACTION_COPY &&
@@ -777,10 +785,8 @@ static int validate_component(const struct ap_manifest *m, size_t i, enum ap_man
 	ap_jsonx_join(p, inst, "expanded");
 	if (c->has_expanded && c->action != AP_ACTION_EXTRACT)
 		return fail(err, p, "only allowed with action \"extract\"");
-	if (c->has_expanded &&
-	    (c->expanded_size > MAX_SIZE || c->expanded_files > MAX_SIZE))
-		return fail(err, p, "expected integers at most %llu",
-		            (unsigned long long)MAX_SIZE);
+	if (c->has_expanded && (c->expanded_size > MAX_SIZE || c->expanded_files > MAX_SIZE))
+		return fail(err, p, "expected integers at most %llu", (unsigned long long)MAX_SIZE);
 	if (c->action == AP_ACTION_EXTRACT)
 		return 0;
 	ap_jsonx_join(p, inst, "mode");
@@ -825,7 +831,7 @@ static int windows_fail(struct ap_err *err, const char *path, const char *rel)
 		return 0;
 	snprintf(part, sizeof(part), "'%.*s'", (int)len, rel + off);
 	return ap_jsonx_fail(err, AP_E_UNSAFE, path, "unsafe name for Windows %s: %s is %s",
-	                     ap_jsonx_quote(rel, q, sizeof(q)), part, why);
+			     ap_jsonx_quote(rel, q, sizeof(q)), part, why);
 }
 
 /* Where component i puts its files under the prefix, and the field that
@@ -851,20 +857,21 @@ static int windows_collisions(const struct ap_manifest *m, struct ap_err *err)
 	for (size_t i = 0; i < m->n_components && rc == 0; i++) {
 		const char *a = component_place(&m->components[i], i, p, sizeof(p));
 		char *fa = a && m->components[i].action != AP_ACTION_EXTRACT ? ap_winname_fold(a)
-		                                                             : NULL;
+									     : NULL;
 
 		for (size_t j = 0; fa && j < i && rc == 0; j++) {
 			const char *b = component_place(&m->components[j], j, o, sizeof(o));
 			char *fb = b && m->components[j].action != AP_ACTION_EXTRACT
-			               ? ap_winname_fold(b)
-			               : NULL;
+					   ? ap_winname_fold(b)
+					   : NULL;
 
 			if (fb && strcmp(fa, fb) == 0 && strcmp(a, b) != 0)
-				rc = ap_jsonx_fail(err, AP_E_UNSAFE, p,
-				               "unsafe name for Windows %s: the same name on Windows "
-				               "as %s (they differ only in letter case or trailing "
-				               "dots and spaces)",
-				               ap_jsonx_quote(a, q, sizeof(q)), o);
+				rc = ap_jsonx_fail(
+					err, AP_E_UNSAFE, p,
+					"unsafe name for Windows %s: the same name on Windows "
+					"as %s (they differ only in letter case or trailing "
+					"dots and spaces)",
+					ap_jsonx_quote(a, q, sizeof(q)), o);
 			free(fb);
 		}
 		free(fa);
@@ -906,7 +913,7 @@ bool ap_manifest_for_windows(const struct ap_manifest *m)
 }
 
 int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind,
-                         struct ap_err *err)
+			 struct ap_err *err)
 {
 	char q[QUOTE_BUF], p[PATH_BUF];
 	int rc;
@@ -917,28 +924,28 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 		return fail(err, "format", "required field is missing");
 	if (strcmp(m->format, AP_FORMAT) != 0)
 		return fail(err, "format", "expected \"%s\", got %s", AP_FORMAT,
-		            ap_jsonx_quote(m->format, q, sizeof(q)));
+			    ap_jsonx_quote(m->format, q, sizeof(q)));
 	if ((rc = check_name("product", "name", m->product, err)))
 		return rc;
 	if (!m->version)
 		return fail(err, "version", "required field is missing");
 	if (!ap_manifest_version_valid(m->version))
 		return fail(err, "version", "expected a version like 1.1.13, got %s",
-		            ap_jsonx_quote(m->version, q, sizeof(q)));
+			    ap_jsonx_quote(m->version, q, sizeof(q)));
 	if (m->channel && (rc = check_name("channel", "name", m->channel, err)))
 		return rc;
 	if (m->platform && (!*m->platform || has_control(m->platform)))
 		return fail(err, "platform",
-		            "expected a non-empty string without control "
-		            "characters, got %s",
-		            ap_jsonx_quote(m->platform, q, sizeof(q)));
+			    "expected a non-empty string without control "
+			    "characters, got %s",
+			    ap_jsonx_quote(m->platform, q, sizeof(q)));
 	if (m->description && !*m->description)
 		return fail(err, "description", "expected a non-empty string");
 	if ((rc = check_relpath("prefix", m->prefix, false, err)))
 		return rc;
 	if (m->key_id && !ap_str_is_lower_hex(m->key_id, 16))
 		return fail(err, "key_id", "expected 16 lowercase hex digits, got %s",
-		            ap_jsonx_quote(m->key_id, q, sizeof(q)));
+			    ap_jsonx_quote(m->key_id, q, sizeof(q)));
 	for (size_t i = 0; i < m->n_data_dirs; i++) {
 		const char *why;
 
@@ -948,7 +955,7 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 		why = ap_bounds_data_dir_problem(m->data_dirs[i], m->prefix);
 		if (why)
 			return fail(err, p, "%s %s: uninstall --purge would remove it",
-			            ap_jsonx_quote(m->data_dirs[i], q, sizeof(q)), why);
+				    ap_jsonx_quote(m->data_dirs[i], q, sizeof(q)), why);
 	}
 	if (m->has_config) {
 		const char *why;
@@ -958,17 +965,17 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 		why = ap_bounds_config_path_problem(m->config.path);
 		if (why)
 			return fail(err, "config.path", "%s %s",
-			            ap_jsonx_quote(m->config.path, q, sizeof(q)), why);
+				    ap_jsonx_quote(m->config.path, q, sizeof(q)), why);
 		if (m->config.template && !ap_manifest_find(m, m->config.template))
 			return fail(err, "config.template",
-			            "expected the name of a component, "
-			            "got %s (no component has that name)",
-			            ap_jsonx_quote(m->config.template, q, sizeof(q)));
+				    "expected the name of a component, "
+				    "got %s (no component has that name)",
+				    ap_jsonx_quote(m->config.template, q, sizeof(q)));
 		if (m->config.template && ap_manifest_find(m, m->config.template)->optional)
 			return fail(err, "config.template",
-			            "%s is an optional component: the configuration's "
-			            "template must always be installed",
-			            ap_jsonx_quote(m->config.template, q, sizeof(q)));
+				    "%s is an optional component: the configuration's "
+				    "template must always be installed",
+				    ap_jsonx_quote(m->config.template, q, sizeof(q)));
 		if ((rc = check_mode("config.mode", m->config.mode, err)))
 			return rc;
 	}
@@ -1015,9 +1022,9 @@ static int text_error(struct ap_err *err, const char *buf, size_t len, size_t of
 	near[n] = '\0';
 	if (n == 0)
 		return fail(err, NULL, "syntax error at line %zu, column %zu (byte %zu): %s", line,
-		            col, off, what);
+			    col, off, what);
 	return fail(err, NULL, "syntax error at line %zu, column %zu (byte %zu) near %s: %s", line,
-	            col, off, ap_jsonx_quote(near, q, sizeof(q)), what);
+		    col, off, ap_jsonx_quote(near, q, sizeof(q)), what);
 }
 
 /* Length of the UTF-8 sequence at s (at most avail bytes), 0 if invalid. */
@@ -1074,7 +1081,7 @@ static int check_text(const char *buf, size_t len, struct ap_err *err)
 		} else if (in_str && s[i] == '\\') {
 			if (len - i >= 6 && memcmp(buf + i + 1, "u0000", 5) == 0)
 				return text_error(err, buf, len, i,
-				                  "\\u0000 is not allowed in strings");
+						  "\\u0000 is not allowed in strings");
 			escaped = true;
 		} else if (s[i] == '"') {
 			in_str = !in_str;
@@ -1086,10 +1093,10 @@ static int check_text(const char *buf, size_t len, struct ap_err *err)
 
 /* A string field; absent leaves *out NULL (or fails when required). */
 static int get_string(const cJSON *j, const char *path, bool required, char **out,
-                      struct ap_err *err)
+		      struct ap_err *err)
 {
 	return ap_jsonx_string(&doc, j, path, required ? AP_JSONX_REQUIRED : AP_JSONX_OPTIONAL, out,
-	                       err);
+			       err);
 }
 
 static int get_strv(const cJSON *j, const char *path, char ***out, size_t *n, struct ap_err *err)
@@ -1106,7 +1113,7 @@ static int parse_mode(const cJSON *j, const char *path, unsigned *out, struct ap
 
 	if (!cJSON_IsString(j) || !j->valuestring)
 		return fail(err, path, "expected an octal mode string like \"0755\", got %s",
-		            ap_jsonx_type_name(j));
+			    ap_jsonx_type_name(j));
 	s = j->valuestring;
 	len = strlen(s);
 	if (len < 3 || len > 4)
@@ -1122,7 +1129,7 @@ static int parse_mode(const cJSON *j, const char *path, unsigned *out, struct ap
 	return 0;
 bad:
 	return fail(err, path, "expected an octal mode like \"0755\" (at most 0777), got %s",
-	            ap_jsonx_quote(s, q, sizeof(q)));
+		    ap_jsonx_quote(s, q, sizeof(q)));
 }
 
 static int parse_size(const cJSON *j, const char *path, uint64_t *out, struct ap_err *err)
@@ -1131,19 +1138,19 @@ static int parse_size(const cJSON *j, const char *path, uint64_t *out, struct ap
 
 	if (!cJSON_IsNumber(j))
 		return fail(err, path, "expected a non-negative integer, got %s",
-		            ap_jsonx_type_name(j));
+			    ap_jsonx_type_name(j));
 	if (ap_jsonx_int(j, 0, AP_JSONX_INT_MAX, &v)) {
 		*out = (uint64_t)v;
 		return 0;
 	}
 	if (j->valuedouble > (double)MAX_SIZE)
 		return fail(err, path, "expected an integer at most %llu, got %.17g",
-		            (unsigned long long)MAX_SIZE, j->valuedouble);
+			    (unsigned long long)MAX_SIZE, j->valuedouble);
 	return fail(err, path, "expected a non-negative integer, got %.15g", j->valuedouble);
 }
 
 static int parse_sha256(const cJSON *j, const char *path, char out[AP_SHA256_HEX],
-                        struct ap_err *err)
+			struct ap_err *err)
 {
 	const char *s;
 	size_t len;
@@ -1158,9 +1165,9 @@ static int parse_sha256(const cJSON *j, const char *path, char out[AP_SHA256_HEX
 		int v = ap_str_hex_digit(s[i]);
 		if (v < 0)
 			return fail(err, path,
-			            "expected 64 hex digits, got a non-hex character "
-			            "at position %zu",
-			            i + 1);
+				    "expected 64 hex digits, got a non-hex character "
+				    "at position %zu",
+				    i + 1);
 		out[i] = "0123456789abcdef"[v];
 	}
 	out[64] = '\0';
@@ -1168,7 +1175,7 @@ static int parse_sha256(const cJSON *j, const char *path, char out[AP_SHA256_HEX
 }
 
 static int parse_ok_codes(const cJSON *j, const char *path, struct ap_component *c,
-                          struct ap_err *err)
+			  struct ap_err *err)
 {
 	int rc = ap_jsonx_ints(&doc, j, path, AP_JSONX_REQUIRED, &c->ok_codes, &c->n_ok_codes, err);
 
@@ -1188,12 +1195,29 @@ static int parse_reboot_codes(const cJSON *j, const char *path, struct ap_compon
 	return rc;
 }
 
-enum { I_ACTION, I_TO, I_MODE, I_ARGS, I_OK, I_REBOOT, I_EXPANDED, I_SERVICE, I_COUNT };
+enum {
+	I_ACTION,
+	I_TO,
+	I_MODE,
+	I_ARGS,
+	I_OK,
+	I_REBOOT,
+	I_EXPANDED,
+	I_SERVICE,
+	I_COUNT
+};
 static const char *const install_fields[I_COUNT] = {
-	"action", "to", "mode", "args", "ok_exit_codes", "reboot_exit_codes", "expanded", "service"};
+	"action", "to", "mode", "args", "ok_exit_codes", "reboot_exit_codes", "expanded", "service"
+};
 
-enum { SV_NAME, SV_PROGRAM, SV_ARGS, SV_DESCRIPTION, SV_COUNT };
-static const char *const service_fields[SV_COUNT] = {"name", "program", "args", "description"};
+enum {
+	SV_NAME,
+	SV_PROGRAM,
+	SV_ARGS,
+	SV_DESCRIPTION,
+	SV_COUNT
+};
+static const char *const service_fields[SV_COUNT] = { "name", "program", "args", "description" };
 
 /* install.service; what each field may hold is checked by validate. */
 static int parse_service(const cJSON *j, const char *path, struct ap_component *c,
@@ -1226,12 +1250,16 @@ static int parse_service(const cJSON *j, const char *path, struct ap_component *
 	return get_string(v[SV_DESCRIPTION], p, false, &sv->description, err);
 }
 
-enum { X_SIZE, X_FILES, X_COUNT };
-static const char *const expanded_fields[X_COUNT] = {"size", "files"};
+enum {
+	X_SIZE,
+	X_FILES,
+	X_COUNT
+};
+static const char *const expanded_fields[X_COUNT] = { "size", "files" };
 
 /* install.expanded: what an extract payload expands to, both required. */
 static int parse_expanded(const cJSON *j, const char *path, struct ap_component *c,
-                          struct ap_err *err)
+			  struct ap_err *err)
 {
 	const cJSON *v[X_COUNT];
 	char p[PATH_BUF];
@@ -1239,7 +1267,7 @@ static int parse_expanded(const cJSON *j, const char *path, struct ap_component 
 
 	if (!cJSON_IsObject(j))
 		return fail(err, path, "expected an object with size and files, got %s",
-		            ap_jsonx_type_name(j));
+			    ap_jsonx_type_name(j));
 	if ((rc = ap_jsonx_fields(&doc, j, path, expanded_fields, X_COUNT, v, err)))
 		return rc;
 	ap_jsonx_join(p, path, "size");
@@ -1257,7 +1285,7 @@ static int parse_expanded(const cJSON *j, const char *path, struct ap_component 
 }
 
 static int parse_install(const cJSON *j, const char *path, struct ap_component *c,
-                         struct ap_err *err)
+			 struct ap_err *err)
 {
 	const cJSON *v[I_COUNT];
 	char p[PATH_BUF], q[QUOTE_BUF];
@@ -1273,7 +1301,7 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 		return fail(err, p, "required field is missing");
 	if (!cJSON_IsString(v[I_ACTION]) || !v[I_ACTION]->valuestring)
 		return fail(err, p, "expected one of extract, copy, run, got %s",
-		            ap_jsonx_type_name(v[I_ACTION]));
+			    ap_jsonx_type_name(v[I_ACTION]));
 	act = v[I_ACTION]->valuestring;
 	if (strcmp(act, "extract") == 0)
 		c->action = AP_ACTION_EXTRACT;
@@ -1283,7 +1311,7 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 		c->action = AP_ACTION_RUN;
 	else
 		return fail(err, p, "expected one of extract, copy, run, got %s",
-		            ap_jsonx_quote(act, q, sizeof(q)));
+			    ap_jsonx_quote(act, q, sizeof(q)));
 
 	ap_jsonx_join(p, path, "to");
 	if ((rc = get_string(v[I_TO], p, false, &c->to, err)))
@@ -1296,7 +1324,7 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 	ap_jsonx_join(p, path, "mode");
 	if (v[I_MODE] && c->action == AP_ACTION_EXTRACT)
 		return fail(err, p, "only allowed with action \"copy\" or \"run\", got \"%s\"",
-		            act);
+			    act);
 	c->mode = c->action == AP_ACTION_RUN ? 0755 : c->action == AP_ACTION_COPY ? 0644 : 0;
 	if (v[I_MODE] && (rc = parse_mode(v[I_MODE], p, &c->mode, err)))
 		return rc;
@@ -1337,15 +1365,26 @@ static int parse_install(const cJSON *j, const char *path, struct ap_component *
 	return 0;
 }
 
-enum { C_NAME, C_FILE, C_ALIASES, C_URLS, C_SIZE, C_SHA256, C_VERSION, C_SUPPLIER, C_LICENSE,
-       C_OPTIONAL, C_INSTALL, C_COUNT };
-static const char *const component_fields[C_COUNT] = {"name",    "file",     "aliases",
-                                                      "urls",    "size",     "sha256",
-                                                      "version", "supplier", "license",
-                                                      "optional", "install"};
+enum {
+	C_NAME,
+	C_FILE,
+	C_ALIASES,
+	C_URLS,
+	C_SIZE,
+	C_SHA256,
+	C_VERSION,
+	C_SUPPLIER,
+	C_LICENSE,
+	C_OPTIONAL,
+	C_INSTALL,
+	C_COUNT
+};
+static const char *const component_fields[C_COUNT] = { "name",	  "file",     "aliases", "urls",
+						       "size",	  "sha256",   "version", "supplier",
+						       "license", "optional", "install" };
 
 static int parse_component(const cJSON *j, const char *path, struct ap_component *c,
-                           struct ap_err *err)
+			   struct ap_err *err)
 {
 	const cJSON *v[C_COUNT];
 	char p[PATH_BUF];
@@ -1396,8 +1435,13 @@ static int parse_component(const cJSON *j, const char *path, struct ap_component
 	return parse_install(v[C_INSTALL], p, c, err);
 }
 
-enum { G_PATH, G_TEMPLATE, G_MODE, G_COUNT };
-static const char *const config_fields[G_COUNT] = {"path", "template", "mode"};
+enum {
+	G_PATH,
+	G_TEMPLATE,
+	G_MODE,
+	G_COUNT
+};
+static const char *const config_fields[G_COUNT] = { "path", "template", "mode" };
 
 static int parse_config(const cJSON *j, struct ap_manifest *m, struct ap_err *err)
 {
@@ -1432,9 +1476,10 @@ enum {
 	T_SBOM,
 	T_COUNT
 };
-static const char *const top_fields[T_COUNT] = {"format",    "product",     "version",   "channel",
-                                                "platform",  "description", "prefix",    "key_id",
-                                                "data_dirs", "config",      "components", "sbom"};
+static const char *const top_fields[T_COUNT] = { "format",  "product",	  "version",
+						 "channel", "platform",	  "description",
+						 "prefix",  "key_id",	  "data_dirs",
+						 "config",  "components", "sbom" };
 
 static int build(const cJSON *root, struct ap_manifest *m, struct ap_err *err)
 {
@@ -1462,7 +1507,7 @@ static int build(const cJSON *root, struct ap_manifest *m, struct ap_err *err)
 		 * printer gives back the same bytes. */
 		if (!cJSON_IsObject(v[T_SBOM]))
 			return fail(err, "sbom", "expected an object, got %s",
-			            ap_jsonx_type_name(v[T_SBOM]));
+				    ap_jsonx_type_name(v[T_SBOM]));
 		m->sbom = cJSON_PrintUnformatted(v[T_SBOM]);
 		if (!m->sbom)
 			return ap_jsonx_nomem(&doc, err);
@@ -1472,7 +1517,7 @@ static int build(const cJSON *root, struct ap_manifest *m, struct ap_err *err)
 		return fail(err, "components", "required field is missing");
 	if (!cJSON_IsArray(v[T_COMPONENTS]))
 		return fail(err, "components", "expected a non-empty array, got %s",
-		            ap_jsonx_type_name(v[T_COMPONENTS]));
+			    ap_jsonx_type_name(v[T_COMPONENTS]));
 	for (const cJSON *e = v[T_COMPONENTS]->child; e; e = e->next)
 		n++;
 	if (n == 0)
@@ -1491,7 +1536,7 @@ static int build(const cJSON *root, struct ap_manifest *m, struct ap_err *err)
 }
 
 int ap_manifest_parse(const char *json, size_t len, enum ap_manifest_kind kind,
-                      struct ap_manifest **out, struct ap_err *err)
+		      struct ap_manifest **out, struct ap_err *err)
 {
 	struct ap_manifest *m = NULL;
 	cJSON *root = NULL;
@@ -1512,11 +1557,11 @@ int ap_manifest_parse(const char *json, size_t len, enum ap_manifest_kind kind,
 	root = ap_jsonx_parse(json, len, &off, &trailing);
 	if (!root)
 		return text_error(err, json, len, off,
-		                  trailing ? "unexpected data after the JSON object"
-		                           : "not valid JSON");
+				  trailing ? "unexpected data after the JSON object"
+					   : "not valid JSON");
 	if (!cJSON_IsObject(root)) {
 		rc = fail(err, NULL, "expected a JSON object at the top level, got %s",
-		          ap_jsonx_type_name(root));
+			  ap_jsonx_type_name(root));
 		goto out;
 	}
 	m = calloc(1, sizeof(*m));
@@ -1680,4 +1725,3 @@ int ap_manifest_emit(const struct ap_manifest *m, char **json, size_t *len, stru
 		*len = n;
 	return 0;
 }
-

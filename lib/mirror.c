@@ -20,7 +20,7 @@
 /* Sizes must round-trip through a JSON number exactly (as in manifests). */
 #define MAX_SIZE ((uint64_t)AP_JSONX_INT_MAX)
 
-static const struct ap_jsonx_doc doc = {AP_E_MANIFEST, "the mirror index", AP_JSONX_QUOTE_SINGLE};
+static const struct ap_jsonx_doc doc = { AP_E_MANIFEST, "the mirror index", AP_JSONX_QUOTE_SINGLE };
 
 /* The value rules shared by parsing, put and new; path names the field. */
 static int check_version(int code, const char *path, const char *v, struct ap_err *err)
@@ -29,7 +29,7 @@ static int check_version(int code, const char *path, const char *v, struct ap_er
 
 	if (!ap_manifest_version_valid(v))
 		return ap_jsonx_fail(err, code, path, "expected a version like 1.1.13, got '%s'",
-		                     ap_jsonx_shown(v, q, sizeof(q)));
+				     ap_jsonx_shown(v, q, sizeof(q)));
 	return 0;
 }
 
@@ -39,9 +39,9 @@ static int check_name(int code, const char *path, const char *v, struct ap_err *
 
 	if (!ap_manifest_safe_name(v))
 		return ap_jsonx_fail(
-		    err, code, path,
-		    "expected a name (no '/', '\\', '..', control characters), got '%s'",
-		    ap_jsonx_shown(v, q, sizeof(q)));
+			err, code, path,
+			"expected a name (no '/', '\\', '..', control characters), got '%s'",
+			ap_jsonx_shown(v, q, sizeof(q)));
 	return 0;
 }
 
@@ -51,7 +51,7 @@ static int check_hex(int code, const char *path, const char *v, size_t digits, s
 
 	if (!ap_str_is_lower_hex(v, digits))
 		return ap_jsonx_fail(err, code, path, "expected %zu lowercase hex digits, got '%s'",
-		                     digits, ap_jsonx_shown(v, q, sizeof(q)));
+				     digits, ap_jsonx_shown(v, q, sizeof(q)));
 	return 0;
 }
 
@@ -75,7 +75,7 @@ void ap_mirror_index_free(struct ap_mirror_index *ix)
 }
 
 void ap_mirror_index_set_manifest_size(struct ap_mirror_index *ix, const char *version,
-                                       uint64_t manifest_size)
+				       uint64_t manifest_size)
 {
 	for (size_t i = 0; i < ix->n_releases; i++)
 		if (strcmp(ix->releases[i].version, version) == 0)
@@ -83,7 +83,7 @@ void ap_mirror_index_set_manifest_size(struct ap_mirror_index *ix, const char *v
 }
 
 int ap_mirror_index_set_floor(struct ap_mirror_index *ix, const char *min_version,
-                              struct ap_err *err)
+			      struct ap_err *err)
 {
 	char *v = NULL;
 	int rc;
@@ -101,7 +101,7 @@ int ap_mirror_index_set_floor(struct ap_mirror_index *ix, const char *min_versio
 }
 
 int ap_mirror_index_new(const char *product, const char *key_id, struct ap_mirror_index **out,
-                        struct ap_err *err)
+			struct ap_err *err)
 {
 	struct ap_mirror_index *ix;
 	int rc;
@@ -131,7 +131,7 @@ static int cmp_release(const void *a, const void *b)
 }
 
 const struct ap_mirror_release *ap_mirror_index_find(const struct ap_mirror_index *ix,
-                                                     const char *version)
+						     const char *version)
 {
 	if (!ix || !version)
 		return NULL;
@@ -142,7 +142,7 @@ const struct ap_mirror_release *ap_mirror_index_find(const struct ap_mirror_inde
 }
 
 int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const char *channel,
-                        const char *manifest_sha256, uint64_t size, struct ap_err *err)
+			const char *manifest_sha256, uint64_t size, struct ap_err *err)
 {
 	struct ap_mirror_release nr, *slot = NULL, *grown;
 	int rc;
@@ -155,7 +155,7 @@ int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const c
 		return rc;
 	if (size > MAX_SIZE)
 		return ap_err_set(err, AP_E_USAGE, "size: %llu is too large",
-		                  (unsigned long long)size);
+				  (unsigned long long)size);
 	memset(&nr, 0, sizeof(nr));
 	nr.version = ap_strdup(version);
 	nr.channel = ap_strdup(channel);
@@ -171,9 +171,9 @@ int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const c
 		if (strcmp(ix->releases[i].version, version) != 0) {
 			release_release(&nr);
 			return ap_err_set(err, AP_E_EXISTS,
-			                  "version %s equals version %s already in the index: "
-			                  "publish it under one spelling",
-			                  version, ix->releases[i].version);
+					  "version %s equals version %s already in the index: "
+					  "publish it under one spelling",
+					  version, ix->releases[i].version);
 		}
 		slot = &ix->releases[i];
 	}
@@ -198,7 +198,7 @@ int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const c
 static int get_str(const cJSON *j, const char *path, bool required, char **out, struct ap_err *err)
 {
 	return ap_jsonx_string(&doc, j, path,
-	                       AP_JSONX_NONEMPTY | (required ? AP_JSONX_REQUIRED : 0), out, err);
+			       AP_JSONX_NONEMPTY | (required ? AP_JSONX_REQUIRED : 0), out, err);
 }
 
 static int get_size(const cJSON *j, const char *path, uint64_t *out, struct ap_err *err)
@@ -209,21 +209,21 @@ static int get_size(const cJSON *j, const char *path, uint64_t *out, struct ap_e
 		return ap_jsonx_fail(err, AP_E_MANIFEST, path, "required field is missing");
 	if (!cJSON_IsNumber(j))
 		return ap_jsonx_fail(err, AP_E_MANIFEST, path,
-		                     "expected a non-negative integer, got %s",
-		                     ap_jsonx_type_name(j));
+				     "expected a non-negative integer, got %s",
+				     ap_jsonx_type_name(j));
 	if (!ap_jsonx_int(j, 0, AP_JSONX_INT_MAX, &v))
 		return ap_jsonx_fail(err, AP_E_MANIFEST, path,
-		                     "expected a non-negative integer at most %llu, got %.17g",
-		                     (unsigned long long)MAX_SIZE, j->valuedouble);
+				     "expected a non-negative integer at most %llu, got %.17g",
+				     (unsigned long long)MAX_SIZE, j->valuedouble);
 	*out = (uint64_t)v;
 	return 0;
 }
 
 static int parse_release(const cJSON *j, const char *path, struct ap_mirror_release *r,
-                         struct ap_err *err)
+			 struct ap_err *err)
 {
-	static const char *const names[] = {"version", "channel", "manifest_sha256", "size",
-	                                    "manifest_size"};
+	static const char *const names[] = { "version", "channel", "manifest_sha256", "size",
+					     "manifest_size" };
 	const cJSON *v[5];
 	char p[PATH_BUF];
 	char *sha = NULL;
@@ -259,14 +259,14 @@ static int parse_release(const cJSON *j, const char *path, struct ap_mirror_rele
 		return rc;
 	if (r->manifest_size == 0 || r->manifest_size > AP_MANIFEST_MAX)
 		return ap_jsonx_fail(err, AP_E_MANIFEST, p, "expected 1 to %u, got %llu",
-		                     AP_MANIFEST_MAX, (unsigned long long)r->manifest_size);
+				     AP_MANIFEST_MAX, (unsigned long long)r->manifest_size);
 	return 0;
 }
 
 static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *err)
 {
-	static const char *const names[] = {"format",  "product",     "key_id", "releases",
-	                                    "version", "expires", "min_version"};
+	static const char *const names[] = { "format",	"product", "key_id",	 "releases",
+					     "version", "expires", "min_version" };
 	const cJSON *v[7];
 	char p[PATH_BUF], q[QUOTE_BUF];
 	char *format = NULL, *t = NULL;
@@ -279,7 +279,7 @@ static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *e
 		return rc;
 	if (strcmp(format, AP_INDEX_FORMAT) != 0) {
 		rc = ap_jsonx_fail(err, AP_E_MANIFEST, "format", "expected \"%s\", got '%s'",
-		                   AP_INDEX_FORMAT, ap_jsonx_shown(format, q, sizeof(q)));
+				   AP_INDEX_FORMAT, ap_jsonx_shown(format, q, sizeof(q)));
 		free(format);
 		return rc;
 	}
@@ -291,20 +291,21 @@ static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *e
 	    (rc = check_hex(AP_E_MANIFEST, "key_id", ix->key_id, 16, err)))
 		return rc;
 	if ((rc = ap_jsonx_integer(&doc, v[4], "version", 0, 1, AP_JSONX_INT_MAX, &ix->version,
-	                           err)))
+				   err)))
 		return rc;
 	if ((rc = get_str(v[5], "expires", false, &t, err)))
 		return rc;
 	if (t && ap_root_time_parse(t, &ix->expires) < 0)
 		rc = ap_jsonx_fail(err, AP_E_MANIFEST, "expires",
-		                   "expected a UTC time like 2027-01-31T00:00:00Z, got '%s'",
-		                   ap_jsonx_shown(t, q, sizeof(q)));
+				   "expected a UTC time like 2027-01-31T00:00:00Z, got '%s'",
+				   ap_jsonx_shown(t, q, sizeof(q)));
 	free(t);
 	if (rc)
 		return rc;
 	if ((rc = get_str(v[6], "min_version", false, &ix->min_version, err)))
 		return rc;
-	if (ix->min_version && (rc = check_version(AP_E_MANIFEST, "min_version", ix->min_version, err)))
+	if (ix->min_version &&
+	    (rc = check_version(AP_E_MANIFEST, "min_version", ix->min_version, err)))
 		return rc;
 	if ((rc = ap_jsonx_array(&doc, v[3], "releases", AP_JSONX_REQUIRED, &n, err)))
 		return rc;
@@ -322,18 +323,18 @@ static int build(const cJSON *root, struct ap_mirror_index *ix, struct ap_err *e
 		/* 1.0 and 1.0.0 compare equal: one of them would be unreachable. */
 		for (size_t k = 0; k + 1 < ix->n_releases; k++)
 			if (ap_manifest_version_cmp(ix->releases[k].version,
-			                   ix->releases[ix->n_releases - 1].version) == 0)
+						    ix->releases[ix->n_releases - 1].version) == 0)
 				return ap_jsonx_fail(
-				    err, AP_E_MANIFEST, p,
-				    "version %s is listed twice (also releases[%zu])",
-				    ix->releases[ix->n_releases - 1].version, k);
+					err, AP_E_MANIFEST, p,
+					"version %s is listed twice (also releases[%zu])",
+					ix->releases[ix->n_releases - 1].version, k);
 	}
 	qsort(ix->releases, ix->n_releases, sizeof(*ix->releases), cmp_release);
 	return 0;
 }
 
 int ap_mirror_index_parse(const char *json, size_t len, struct ap_mirror_index **out,
-                          struct ap_err *err)
+			  struct ap_err *err)
 {
 	struct ap_mirror_index *ix = NULL;
 	cJSON *root = NULL;
@@ -348,7 +349,7 @@ int ap_mirror_index_parse(const char *json, size_t len, struct ap_mirror_index *
 	root = ap_jsonx_parse(json, len, &off, &trailing);
 	if (!root && trailing)
 		return ap_err_set(err, AP_E_MANIFEST,
-		                  "unexpected data after the JSON object (at byte %zu)", off);
+				  "unexpected data after the JSON object (at byte %zu)", off);
 	if (!root)
 		return ap_err_set(err, AP_E_MANIFEST, "not valid JSON (at byte %zu)", off);
 	ix = calloc(1, sizeof(*ix));
@@ -414,7 +415,7 @@ static cJSON *index_json(const struct ap_mirror_index *ix)
 }
 
 int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *len,
-                         struct ap_err *err)
+			 struct ap_err *err)
 {
 	cJSON *root;
 	size_t n;
@@ -440,9 +441,9 @@ int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *
 		}
 		if (i > 0 && ap_manifest_version_cmp(ix->releases[i - 1].version, r->version) >= 0)
 			return ap_err_set(err, AP_E_USAGE,
-			                  "refusing to emit an invalid index: %s: versions not in "
-			                  "ascending order",
-			                  p);
+					  "refusing to emit an invalid index: %s: versions not in "
+					  "ascending order",
+					  p);
 	}
 	root = index_json(ix);
 	if (!root)
@@ -467,8 +468,8 @@ static void list_versions(const struct ap_mirror_index *ix, char *out, size_t n)
 	for (size_t i = 0; i < ix->n_releases && o + 1 < n; i++) {
 		const struct ap_mirror_release *r = &ix->releases[i];
 		int k = snprintf(out + o, n - o, "%s%s%s%s%s", i ? ", " : "", r->version,
-		                 r->channel ? " (" : "", r->channel ? r->channel : "",
-		                 r->channel ? ")" : "");
+				 r->channel ? " (" : "", r->channel ? r->channel : "",
+				 r->channel ? ")" : "");
 		if (k < 0 || (size_t)k >= n - o) {
 			out[o] = '\0';
 			break;
@@ -480,7 +481,7 @@ static void list_versions(const struct ap_mirror_index *ix, char *out, size_t n)
 }
 
 int ap_mirror_resolve(const struct ap_mirror_index *ix, const char *version, const char *channel,
-                      const struct ap_mirror_release **out, struct ap_err *err)
+		      const struct ap_mirror_release **out, struct ap_err *err)
 {
 	const struct ap_mirror_release *best = NULL;
 	char have[512];
@@ -493,19 +494,20 @@ int ap_mirror_resolve(const struct ap_mirror_index *ix, const char *version, con
 
 		if (!ap_manifest_version_valid(version))
 			return ap_err_set(err, AP_E_USAGE,
-			                  "--version: expected a version like 1.1.13 or 'latest', "
-			                  "got '%s'",
-			                  version);
+					  "--version: expected a version like 1.1.13 or 'latest', "
+					  "got '%s'",
+					  version);
 		if (!r)
 			return ap_err_set(
-			    err, AP_E_NOTFOUND,
-			    "version %s of '%s' is not in the mirror index (it lists: "
-			    "%s)",
-			    version, ix->product, have);
+				err, AP_E_NOTFOUND,
+				"version %s of '%s' is not in the mirror index (it lists: "
+				"%s)",
+				version, ix->product, have);
 		if (channel && (!r->channel || strcmp(r->channel, channel) != 0))
-			return ap_err_set(
-			    err, AP_E_NOTFOUND, "version %s of '%s' is in channel '%s', not '%s'",
-			    version, ix->product, r->channel ? r->channel : "(none)", channel);
+			return ap_err_set(err, AP_E_NOTFOUND,
+					  "version %s of '%s' is in channel '%s', not '%s'",
+					  version, ix->product, r->channel ? r->channel : "(none)",
+					  channel);
 		*out = r;
 		return 0;
 	}
@@ -520,11 +522,11 @@ int ap_mirror_resolve(const struct ap_mirror_index *ix, const char *version, con
 	if (!best) {
 		if (channel)
 			return ap_err_set(
-			    err, AP_E_NOTFOUND,
-			    "no release of '%s' in channel '%s' (the index lists: %s)", ix->product,
-			    channel, have);
+				err, AP_E_NOTFOUND,
+				"no release of '%s' in channel '%s' (the index lists: %s)",
+				ix->product, channel, have);
 		return ap_err_set(err, AP_E_NOTFOUND, "the mirror index of '%s' lists no releases",
-		                  ix->product);
+				  ix->product);
 	}
 	*out = best;
 	return 0;

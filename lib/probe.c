@@ -16,15 +16,15 @@ static bool magic_compressed(const unsigned char *b, size_t n)
 		const char *m;
 		size_t len;
 	} magics[] = {
-		{ "MSCF", 4 },                 /* cab */
-		{ "PK\003\004", 4 },           /* zip */
-		{ "\037\213", 2 },             /* gzip */
-		{ "\3757zXZ\0", 6 },           /* xz */
-		{ "BZh", 3 },                  /* bzip2 */
-		{ "\050\265\057\375", 4 },     /* zstd */
-		{ "7z\274\257\047\034", 6 },   /* 7z */
-		{ "\211PNG", 4 },              /* png */
-		{ "\377\330\377", 3 },         /* jpeg */
+		{ "MSCF", 4 },		     /* cab */
+		{ "PK\003\004", 4 },	     /* zip */
+		{ "\037\213", 2 },	     /* gzip */
+		{ "\3757zXZ\0", 6 },	     /* xz */
+		{ "BZh", 3 },		     /* bzip2 */
+		{ "\050\265\057\375", 4 },   /* zstd */
+		{ "7z\274\257\047\034", 6 }, /* 7z */
+		{ "\211PNG", 4 },	     /* png */
+		{ "\377\330\377", 3 },	     /* jpeg */
 	};
 
 	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)

@@ -21,7 +21,7 @@ struct child_failure {
 
 static _Noreturn void child_fail(int fd, int step)
 {
-	struct child_failure cf = {step, errno};
+	struct child_failure cf = { step, errno };
 	ssize_t n;
 
 	do {
@@ -58,7 +58,7 @@ static void output_add(struct ap_process_output *out, const char *buf, size_t n)
 		n -= k;
 		if (out->len > AP_PROCESS_TAIL_MAX) {
 			memmove(out->tail, out->tail + out->len - AP_PROCESS_TAIL_MAX,
-			        AP_PROCESS_TAIL_MAX);
+				AP_PROCESS_TAIL_MAX);
 			out->len = AP_PROCESS_TAIL_MAX;
 		}
 	}
@@ -84,13 +84,12 @@ static void output_drain(int fd, struct ap_process_output *out)
 /* One fork/exec: the child's side, the pipes and the wait share one set of fds and one
  * cleanup, so they stay together. */
 static int spawn(const char *root, const char *program, char *const *args, size_t n_args,
-                 const char *cwd, struct ap_process_output *out, int *exit_code,
-                 struct ap_err *err)
+		 const char *cwd, struct ap_process_output *out, int *exit_code, struct ap_err *err)
 {
 	struct child_failure cf;
 	char **argv = NULL;
-	int pipefd[2] = {-1, -1};
-	int outfd[2] = {-1, -1};
+	int pipefd[2] = { -1, -1 };
+	int outfd[2] = { -1, -1 };
 	size_t got = 0;
 	pid_t pid;
 	int status;
@@ -171,14 +170,15 @@ static int spawn(const char *root, const char *program, char *const *args, size_
 	if (got == sizeof(cf)) {
 		if (cf.step == 1)
 			rc = ap_err_set(err, AP_E_RUN,
-			                "cannot run '%s': cannot enter folder '%s': %s", program,
-			                cwd, strerror(cf.errnum));
+					"cannot run '%s': cannot enter folder '%s': %s", program,
+					cwd, strerror(cf.errnum));
 		else if (cf.step == 3)
-			rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': cannot change root to '%s': %s",
-			                program, root, strerror(cf.errnum));
+			rc = ap_err_set(err, AP_E_RUN,
+					"cannot run '%s': cannot change root to '%s': %s", program,
+					root, strerror(cf.errnum));
 		else
 			rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': %s", program,
-			                strerror(cf.errnum));
+					strerror(cf.errnum));
 		goto out;
 	}
 	if (WIFEXITED(status))
@@ -187,7 +187,7 @@ static int spawn(const char *root, const char *program, char *const *args, size_
 		*exit_code = 128 + WTERMSIG(status);
 	else
 		rc = ap_err_set(err, AP_E_RUN, "'%s' ended in an unexpected state %d", program,
-		                status);
+				status);
 out:
 	if (outfd[0] >= 0)
 		close(outfd[0]);
@@ -202,30 +202,28 @@ out:
 }
 
 int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
-                   int *exit_code, struct ap_err *err)
+		   int *exit_code, struct ap_err *err)
 {
 	return spawn(NULL, program, args, n_args, cwd, NULL, exit_code, err);
 }
 
-int ap_process_run_captured(const char *program, char *const *args, size_t n_args,
-                            const char *cwd, struct ap_process_output *out, int *exit_code,
-                            struct ap_err *err)
+int ap_process_run_captured(const char *program, char *const *args, size_t n_args, const char *cwd,
+			    struct ap_process_output *out, int *exit_code, struct ap_err *err)
 {
 	return spawn(NULL, program, args, n_args, cwd, out, exit_code, err);
 }
 
 int ap_process_run_in_root_captured(const char *root, const char *program, char *const *args,
-                                    size_t n_args, const char *cwd,
-                                    struct ap_process_output *out, int *exit_code,
-                                    struct ap_err *err)
+				    size_t n_args, const char *cwd, struct ap_process_output *out,
+				    int *exit_code, struct ap_err *err)
 {
 	if (!root || !*root)
 		return ap_err_set(err, AP_E_USAGE, "no root to run '%s' in", program);
 	return spawn(root, program, args, n_args, cwd, out, exit_code, err);
 }
 
-int ap_process_run_in_root(const char *root, const char *program, char *const *args,
-                           size_t n_args, const char *cwd, int *exit_code, struct ap_err *err)
+int ap_process_run_in_root(const char *root, const char *program, char *const *args, size_t n_args,
+			   const char *cwd, int *exit_code, struct ap_err *err)
 {
 	if (!root || !*root)
 		return ap_err_set(err, AP_E_USAGE, "no root to run '%s' in", program);
@@ -236,10 +234,10 @@ int ap_process_can_run_in_root(const char *root, struct ap_err *err)
 {
 	if (geteuid() != 0)
 		return ap_err_set(err, AP_E_USAGE,
-		                  "--run-in-root needs root privilege to change root into '%s' "
-		                  "(chroot): run as root, or leave the actions pending for "
-		                  "firstboot on the device",
-		                  root);
+				  "--run-in-root needs root privilege to change root into '%s' "
+				  "(chroot): run as root, or leave the actions pending for "
+				  "firstboot on the device",
+				  root);
 	return 0;
 }
 

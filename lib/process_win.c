@@ -76,7 +76,7 @@ static bool quote_arg(struct wbuf *b, const wchar_t *arg)
 static int command_line(const char *program, char *const *args, size_t n_args, wchar_t **out,
 			wchar_t **wprog_out, struct ap_err *err)
 {
-	struct wbuf cmd = {NULL, 0, 0};
+	struct wbuf cmd = { NULL, 0, 0 };
 	wchar_t *wprog = ap_fsx_utf8_to_wide(program);
 	int rc = 0;
 
@@ -113,8 +113,8 @@ static int command_line(const char *program, char *const *args, size_t n_args, w
 	return 0;
 }
 
-int ap_process_command_line(const char *program, char *const *args, size_t n_args,
-			    wchar_t **out, struct ap_err *err)
+int ap_process_command_line(const char *program, char *const *args, size_t n_args, wchar_t **out,
+			    struct ap_err *err)
 {
 	return command_line(program, args, n_args, out, NULL, err);
 }
@@ -131,7 +131,7 @@ static int start_fail(struct ap_err *err, const char *program, const char *cwd, 
 		break;
 	case ERROR_PATH_NOT_FOUND:
 		why = cwd ? "the program or the folder to run in does not exist"
-		          : "No such file or directory";
+			  : "No such file or directory";
 		break;
 	case ERROR_ACCESS_DENIED:
 		why = "Permission denied";
@@ -150,7 +150,7 @@ static int start_fail(struct ap_err *err, const char *program, const char *cwd, 
 	if (cwd && (e == ERROR_DIRECTORY || e == ERROR_PATH_NOT_FOUND) &&
 	    GetFileAttributesW(wcwd) == INVALID_FILE_ATTRIBUTES)
 		return ap_err_set(err, AP_E_RUN, "cannot run '%s': cannot enter folder '%s': %s",
-		                  program, cwd, why);
+				  program, cwd, why);
 	return ap_err_set(err, AP_E_RUN, "cannot run '%s': %s", program, why);
 }
 
@@ -190,7 +190,7 @@ static void output_add(struct ap_process_output *out, const char *buf, size_t n)
 		n -= k;
 		if (out->len > AP_PROCESS_TAIL_MAX) {
 			memmove(out->tail, out->tail + out->len - AP_PROCESS_TAIL_MAX,
-			        AP_PROCESS_TAIL_MAX);
+				AP_PROCESS_TAIL_MAX);
 			out->len = AP_PROCESS_TAIL_MAX;
 		}
 	}
@@ -199,9 +199,9 @@ static void output_add(struct ap_process_output *out, const char *buf, size_t n)
 
 /* One CreateProcess with its pipes and job object: the handles are shared by every exit. */
 static int run(const char *program, char *const *args, size_t n_args, const char *cwd,
-               struct ap_process_output *out, int *exit_code, struct ap_err *err)
+	       struct ap_process_output *out, int *exit_code, struct ap_err *err)
 {
-	struct wbuf cmd = {NULL, 0, 0};
+	struct wbuf cmd = { NULL, 0, 0 };
 	HANDLE rd = NULL, wr = NULL;
 	wchar_t *wprog = NULL;
 	wchar_t *wcwd = NULL;
@@ -214,7 +214,7 @@ static int run(const char *program, char *const *args, size_t n_args, const char
 		return ap_err_set(err, AP_E_USAGE, "no program to run");
 	if (cwd && !(wcwd = ap_fsx_utf8_to_wide(cwd))) {
 		rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': its folder is not valid UTF-8",
-		                program);
+				program);
 		goto out;
 	}
 	rc = command_line(program, args, n_args, &cmd.s, &wprog, err);
@@ -233,13 +233,15 @@ static int run(const char *program, char *const *args, size_t n_args, const char
 	si.hStdOutput = GetStdHandle(stdout_to_stderr ? STD_ERROR_HANDLE : STD_OUTPUT_HANDLE);
 	si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
 	if (out) {
-		SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
+		SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, TRUE };
 
 		memset(out, 0, sizeof(*out));
 		/* Only the write end is inherited; the child writes both streams to it. */
-		if (!CreatePipe(&rd, &wr, &sa, 0) || !SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0)) {
-			rc = ap_err_set(err, AP_E_RUN, "cannot run '%s': CreatePipe failed (error %lu)",
-			                program, (unsigned long)GetLastError());
+		if (!CreatePipe(&rd, &wr, &sa, 0) ||
+		    !SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0)) {
+			rc = ap_err_set(err, AP_E_RUN,
+					"cannot run '%s': CreatePipe failed (error %lu)", program,
+					(unsigned long)GetLastError());
 			goto out;
 		}
 		si.hStdOutput = wr;
@@ -251,7 +253,7 @@ static int run(const char *program, char *const *args, size_t n_args, const char
 	/* Handles are inherited so the child writes where we write; fsx opens
 	 * files non-inheritable, so nothing else reaches it. */
 	if (!CreateProcessW(wprog, cmd.s, NULL, NULL, TRUE, CREATE_UNICODE_ENVIRONMENT, NULL, wcwd,
-	                    &si, &pi)) {
+			    &si, &pi)) {
 		rc = start_fail(err, program, cwd, wcwd);
 		goto out;
 	}
@@ -268,7 +270,7 @@ static int run(const char *program, char *const *args, size_t n_args, const char
 	if (WaitForSingleObject(pi.hProcess, INFINITE) != WAIT_OBJECT_0 ||
 	    !GetExitCodeProcess(pi.hProcess, &code)) {
 		rc = ap_err_set(err, AP_E_RUN, "cannot wait for '%s': Windows error %lu", program,
-		                (unsigned long)GetLastError());
+				(unsigned long)GetLastError());
 		CloseHandle(pi.hProcess);
 		goto out;
 	}
@@ -288,29 +290,27 @@ out:
 }
 
 int ap_process_run(const char *program, char *const *args, size_t n_args, const char *cwd,
-                   int *exit_code, struct ap_err *err)
+		   int *exit_code, struct ap_err *err)
 {
 	return run(program, args, n_args, cwd, NULL, exit_code, err);
 }
 
-int ap_process_run_captured(const char *program, char *const *args, size_t n_args,
-                            const char *cwd, struct ap_process_output *out, int *exit_code,
-                            struct ap_err *err)
+int ap_process_run_captured(const char *program, char *const *args, size_t n_args, const char *cwd,
+			    struct ap_process_output *out, int *exit_code, struct ap_err *err)
 {
 	return run(program, args, n_args, cwd, out, exit_code, err);
 }
 
 int ap_process_run_in_root_captured(const char *root, const char *program, char *const *args,
-                                    size_t n_args, const char *cwd,
-                                    struct ap_process_output *out, int *exit_code,
-                                    struct ap_err *err)
+				    size_t n_args, const char *cwd, struct ap_process_output *out,
+				    int *exit_code, struct ap_err *err)
 {
 	(void)out;
 	return ap_process_run_in_root(root, program, args, n_args, cwd, exit_code, err);
 }
 
-int ap_process_run_in_root(const char *root, const char *program, char *const *args,
-			   size_t n_args, const char *cwd, int *exit_code, struct ap_err *err)
+int ap_process_run_in_root(const char *root, const char *program, char *const *args, size_t n_args,
+			   const char *cwd, int *exit_code, struct ap_err *err)
 {
 	(void)program;
 	(void)args;

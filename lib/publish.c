@@ -29,9 +29,9 @@ struct publish_state {
 	char key_id[AP_KEY_ID_LEN];
 	struct ap_sign_key *ikey; /* signs the index: key, or o->index_key */
 	char ikey_id[AP_KEY_ID_LEN];
-	char *vdir;         /* MIRROR/<version> */
+	char *vdir;		  /* MIRROR/<version> */
 	struct ap_layout *layout; /* the writer of vdir */
-	bool same_manifest; /* vdir already holds exactly this signed manifest */
+	bool same_manifest;	  /* vdir already holds exactly this signed manifest */
 	size_t copied, kept, removed;
 	struct ap_mirror_index *ix;
 	char *old_index; /* the index.json bytes found, or NULL */
@@ -45,9 +45,9 @@ struct publish_state {
  * file gets its final name only when its size and sha256 are the
  * manifest's. */
 static int copy_verified(struct publish_state *ps, const char *from, struct ap_bundle_reader *br,
-                         const struct ap_component *c, const char *dst, struct ap_err *err)
+			 const struct ap_component *c, const char *dst, struct ap_err *err)
 {
-	struct ap_sink_expect x = {from, true, c->size, c->sha256, "the signed manifest says"};
+	struct ap_sink_expect x = { from, true, c->size, c->sha256, "the signed manifest says" };
 	struct ap_sink s = AP_SINK_INIT;
 	const struct ap_progress_ops *p = ps->o->progress;
 	size_t got = 0;
@@ -86,7 +86,7 @@ static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
 
 	if (!ps->r->dir)
 		return ap_err_set(err, AP_E_USAGE, "release '%s' has no payload folder",
-		                  ps->r->path);
+				  ps->r->path);
 	for (size_t i = 0; i < m->n_components && rc == 0; i++) {
 		const struct ap_component *c = &m->components[i];
 		char *from = NULL;
@@ -104,7 +104,7 @@ static int copy_from_dir(struct publish_state *ps, struct ap_err *err)
 		}
 		if (!from) {
 			rc = ap_err_set(err, AP_E_NOTFOUND, "component '%s': '%s' is not in '%s'",
-			                c->name, c->file, ps->r->dir);
+					c->name, c->file, ps->r->dir);
 		} else {
 			rc = copy_verified(ps, from, NULL, c, c->file, err);
 		}
@@ -168,7 +168,7 @@ static int check_release(struct publish_state *ps, struct ap_err *err)
  * key's index is re-signed with ours, a bad signature rewritten, only with
  * --force. */
 static int check_index_key(struct publish_state *ps, const char *ipath, const char *spath,
-                           struct ap_err *err)
+			   struct ap_err *err)
 {
 	char *sig = NULL;
 	size_t slen = 0;
@@ -176,11 +176,12 @@ static int check_index_key(struct publish_state *ps, const char *ipath, const ch
 
 	if (strcmp(ps->ix->key_id, ps->ikey_id) != 0) {
 		if (!ps->o->force)
-			return ap_err_set(err, AP_E_UNTRUSTED,
-			                  "mirror index '%s' is signed by key id %s, not %s (%s): use "
-			                  "--force to re-sign it with this key",
-			                  ipath, ps->ix->key_id, ps->ikey_id,
-			                  ps->o->index_key ? ps->o->index_key : ps->o->key);
+			return ap_err_set(
+				err, AP_E_UNTRUSTED,
+				"mirror index '%s' is signed by key id %s, not %s (%s): use "
+				"--force to re-sign it with this key",
+				ipath, ps->ix->key_id, ps->ikey_id,
+				ps->o->index_key ? ps->o->index_key : ps->o->key);
 		free(ps->ix->key_id);
 		ps->ix->key_id = ap_strdup(ps->ikey_id);
 		if (!ps->ix->key_id)
@@ -188,15 +189,16 @@ static int check_index_key(struct publish_state *ps, const char *ipath, const ch
 		return 0;
 	}
 	rc = ap_fsx_is_file(spath) ? ap_fsx_read_file(spath, AP_SIG_MAX, &sig, &slen, err)
-	                           : ap_err_set(err, AP_E_SIGNATURE, "'%s' is missing", spath);
+				   : ap_err_set(err, AP_E_SIGNATURE, "'%s' is missing", spath);
 	if (rc == 0)
-		rc = ap_sign_verify(ps->ikey, ps->old_index, ps->old_index_len, (const unsigned char *)sig,
-		               slen, err);
+		rc = ap_sign_verify(ps->ikey, ps->old_index, ps->old_index_len,
+				    (const unsigned char *)sig, slen, err);
 	free(sig);
 	if (rc && !ps->o->force) {
-		ap_err_prefix(err, "mirror index '%s' does not verify with key %s: use --force to "
-		              "rewrite it",
-		              ipath, ps->ikey_id);
+		ap_err_prefix(err,
+			      "mirror index '%s' does not verify with key %s: use --force to "
+			      "rewrite it",
+			      ipath, ps->ikey_id);
 		return rc;
 	}
 	ap_err_clear(err);
@@ -232,9 +234,9 @@ static int load_index(struct publish_state *ps, struct ap_err *err)
 	}
 	if (strcmp(ps->ix->product, m->product) != 0) {
 		rc = ap_err_set(err, AP_E_USAGE,
-		                "mirror '%s' holds product '%s', not '%s': a mirror tree holds one "
-		                "product; publish '%s' into a mirror of its own",
-		                ps->o->mirror, ps->ix->product, m->product, m->product);
+				"mirror '%s' holds product '%s', not '%s': a mirror tree holds one "
+				"product; publish '%s' into a mirror of its own",
+				ps->o->mirror, ps->ix->product, m->product, m->product);
 		goto out;
 	}
 	rc = check_index_key(ps, ipath, spath, err);
@@ -243,11 +245,11 @@ static int load_index(struct publish_state *ps, struct ap_err *err)
 	old = ap_mirror_index_find(ps->ix, m->version);
 	if (old && strcmp(old->manifest_sha256, ps->r->manifest_sha256) != 0 && !ps->o->force) {
 		rc = ap_err_set(err, AP_E_EXISTS,
-		                "%s %s is already published in '%s' with another manifest (sha256 "
-		                "%s, this one %s): a published version is immutable; publish a "
-		                "new version, or use --force to replace it",
-		                m->product, m->version, ps->o->mirror, old->manifest_sha256,
-		                ps->r->manifest_sha256);
+				"%s %s is already published in '%s' with another manifest (sha256 "
+				"%s, this one %s): a published version is immutable; publish a "
+				"new version, or use --force to replace it",
+				m->product, m->version, ps->o->mirror, old->manifest_sha256,
+				ps->r->manifest_sha256);
 		goto out;
 	}
 out:
@@ -283,11 +285,11 @@ static int prepare_vdir(struct publish_state *ps, struct ap_err *err)
 
 		ap_digest_hex(buf, len, hex);
 		rc = ap_err_set(err, AP_E_EXISTS,
-		                "'%s' already holds another manifest of %s %s (sha256 %s, this one "
-		                "%s): a published version is immutable; publish a new version, or "
-		                "use --force to replace it",
-		                ps->vdir, r->manifest->product, r->manifest->version, hex,
-		                r->manifest_sha256);
+				"'%s' already holds another manifest of %s %s (sha256 %s, this one "
+				"%s): a published version is immutable; publish a new version, or "
+				"use --force to replace it",
+				ps->vdir, r->manifest->product, r->manifest->version, hex,
+				r->manifest_sha256);
 		goto out;
 	}
 open:
@@ -317,7 +319,7 @@ static int write_index(struct publish_state *ps, struct ap_err *err)
 	int rc;
 
 	rc = ap_mirror_index_put(ps->ix, m->version, m->channel, ps->r->manifest_sha256,
-	                         ap_manifest_total_size(m), err);
+				 ap_manifest_total_size(m), err);
 	if (rc == 0)
 		ap_mirror_index_set_manifest_size(ps->ix, m->version, ps->r->manifest_len);
 	if (rc == 0 && ps->o->min_version)
@@ -348,8 +350,8 @@ static int write_index(struct publish_state *ps, struct ap_err *err)
 			char *old = NULL;
 			size_t olen = 0;
 			if (ap_fsx_read_file(sp, AP_SIG_MAX, &old, &olen, NULL) == 0)
-				sig_ok = ap_sign_verify(ps->ikey, json, len, (unsigned char *)old, olen,
-				                   NULL) == 0;
+				sig_ok = ap_sign_verify(ps->ikey, json, len, (unsigned char *)old,
+							olen, NULL) == 0;
 			free(old);
 		}
 		free(sp);
@@ -427,7 +429,7 @@ static int lock_mirror(struct publish_state *ps, int *lock, struct ap_err *err)
 
 	if (ap_fsx_is_file(mirror))
 		return ap_err_set(err, AP_E_USAGE, "--mirror: '%s' is a file, not a folder",
-		                  mirror);
+				  mirror);
 	rc = ap_fsx_mkdir_p(mirror, 0755, err);
 	if (rc)
 		return rc;
@@ -470,12 +472,11 @@ static int publish_folder(struct publish_state *ps, struct ap_err *err)
 	rc = ap_layout_clean(ps->layout, r->manifest, NULL, NULL, &ps->removed, err);
 	if (rc == 0)
 		rc = ap_layout_commit(ps->layout, r->manifest_json, r->manifest_len, r->sig,
-		                      r->sig_len, &r->sigs, err);
+				      r->sig_len, &r->sigs, err);
 	return rc;
 }
 
-int ap_publish(const struct ap_publish_opts *o, struct ap_publish_result *res,
-               struct ap_err *err)
+int ap_publish(const struct ap_publish_opts *o, struct ap_publish_result *res, struct ap_err *err)
 {
 	struct publish_state ps;
 	int lock = -1;
@@ -483,7 +484,7 @@ int ap_publish(const struct ap_publish_opts *o, struct ap_publish_result *res,
 
 	if (!o->mirror || !o->source || !o->key)
 		return ap_err_set(err, AP_E_USAGE,
-		                  "publishing needs a mirror folder, a release and a key");
+				  "publishing needs a mirror folder, a release and a key");
 	memset(&ps, 0, sizeof(ps));
 	ps.o = o;
 	ps.buf = malloc(COPY_BUF);
@@ -551,10 +552,11 @@ static int oci_tags(const struct ap_publish_oci_opts *o, const struct ap_manifes
 		bool seen = false;
 
 		if (!ap_oci_tag_valid(want[i]))
-			return ap_err_set(err, AP_E_USAGE,
-					  "'%s' cannot be a registry tag (letters, digits, '_', '.', "
-					  "'-', at most 128)",
-					  want[i]);
+			return ap_err_set(
+				err, AP_E_USAGE,
+				"'%s' cannot be a registry tag (letters, digits, '_', '.', "
+				"'-', at most 128)",
+				want[i]);
 		for (size_t k = 0; k < res->n_tags; k++)
 			if (strcmp(res->tags[k], want[i]) == 0)
 				seen = true;

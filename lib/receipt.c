@@ -13,10 +13,8 @@
 
 #define RECEIPT_MAX (64u * 1024 * 1024)
 
-static const struct ap_jsonx_doc receipt_doc = { AP_E_STATE, "the receipt",
-						 AP_JSONX_QUOTE_SINGLE };
-static const struct ap_jsonx_doc journal_doc = { AP_E_STATE, "the journal",
-						 AP_JSONX_QUOTE_SINGLE };
+static const struct ap_jsonx_doc receipt_doc = { AP_E_STATE, "the receipt", AP_JSONX_QUOTE_SINGLE };
+static const struct ap_jsonx_doc journal_doc = { AP_E_STATE, "the journal", AP_JSONX_QUOTE_SINGLE };
 
 /* ---- model ---- */
 
@@ -187,8 +185,7 @@ static bool add_action(cJSON *arr, const struct ap_receipt_action *a, bool done)
 		return false;
 	if (!done)
 		return true;
-	if (a->restart_required &&
-	    !ap_jsonx_add(o, "restart_required", cJSON_CreateBool(true)))
+	if (a->restart_required && !ap_jsonx_add(o, "restart_required", cJSON_CreateBool(true)))
 		return false;
 	return ap_jsonx_add(o, "exit_code", ap_jsonx_i64(a->exit_code)) &&
 	       ap_jsonx_add(o, "ok", cJSON_CreateBool(a->ok)) &&
@@ -296,8 +293,7 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 	    (r->freshness && !add_str(root, "freshness", r->freshness)) ||
 	    !add_strv(root, "data_dirs", r->data_dirs, r->n_data_dirs) ||
 	    (r->has_created_data_dirs &&
-	     !add_strv(root, "created_data_dirs", r->created_data_dirs,
-		       r->n_created_data_dirs)) ||
+	     !add_strv(root, "created_data_dirs", r->created_data_dirs, r->n_created_data_dirs)) ||
 	    !add_strv(root, "dirs", dirs, r->n_dirs))
 		goto nomem;
 	/* The files are spliced in as text below: an empty array here. */
@@ -366,8 +362,7 @@ static const cJSON *field(struct fields *f, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(f->obj, key);
 }
 
-static int get_str(struct fields *f, const char *key, bool nullable, char **out,
-		   struct ap_err *err)
+static int get_str(struct fields *f, const char *key, bool nullable, char **out, struct ap_err *err)
 {
 	const cJSON *v = field(f, key);
 
@@ -383,8 +378,7 @@ static int get_i64(struct fields *f, const char *key, int64_t min, int64_t max, 
 	return ap_jsonx_integer(f->d, v, f->path, AP_JSONX_REQUIRED, min, max, out, err);
 }
 
-static int get_strv(struct fields *f, const char *key, char ***out, size_t *n,
-		    struct ap_err *err)
+static int get_strv(struct fields *f, const char *key, char ***out, size_t *n, struct ap_err *err)
 {
 	const cJSON *v = field(f, key);
 
@@ -443,13 +437,13 @@ static int get_paths(struct fields *f, const char *key, char ***out, size_t *n_o
 	return 0;
 }
 
-static int parse_action(const cJSON *o, const char *where, bool done,
-			struct ap_receipt_action *out, struct ap_err *err)
+static int parse_action(const cJSON *o, const char *where, bool done, struct ap_receipt_action *out,
+			struct ap_err *err)
 {
-	static const char *const keys[] = { "component",	 "program",  "args",
-					    "ok_exit_codes",	 "reboot_exit_codes",
-					    "exit_code",	 "ok",	     "ran_at",
-					    "restart_required", "output" };
+	static const char *const keys[] = {
+		"component", "program", "args",	  "ok_exit_codes",    "reboot_exit_codes",
+		"exit_code", "ok",	"ran_at", "restart_required", "output"
+	};
 	struct fields f = { &receipt_doc, o, where, "" };
 	struct ap_receipt_action a;
 	int64_t v;
@@ -600,8 +594,8 @@ out:
 static int parse_service(const cJSON *o, const char *where, struct ap_receipt_service *s,
 			 struct ap_err *err)
 {
-	static const char *const keys[] = { "name", "component", "program", "args",
-					    "description", "registered" };
+	static const char *const keys[] = { "name", "component",   "program",
+					    "args", "description", "registered" };
 	struct fields f = { &receipt_doc, o, where, "" };
 	int rc = check_keys(&f, keys, sizeof(keys) / sizeof(keys[0]), err);
 
@@ -653,11 +647,12 @@ static int parse_services(struct fields *rf, struct ap_receipt *r, struct ap_err
  * design. */
 int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, struct ap_err *err)
 {
-	static const char *const keys[] = { "format", "product", "version", "channel", "platform",
-					    "prefix", "key_id", "insecure", "manifest_sha256",
-					    "installed_at", "pinned_version", "freshness", "data_dirs",
-					    "created_data_dirs", "dirs", "files", "pending",
-					    "actions", "services" };
+	static const char *const keys[] = {
+		"format",	  "product",   "version",   "channel",		 "platform",
+		"prefix",	  "key_id",    "insecure",  "manifest_sha256",	 "installed_at",
+		"pinned_version", "freshness", "data_dirs", "created_data_dirs", "dirs",
+		"files",	  "pending",   "actions",   "services"
+	};
 	struct fields f = { &receipt_doc, NULL, "receipt", "" };
 	struct ap_receipt *r = NULL;
 	const cJSON *arr = NULL, *it;
@@ -829,8 +824,7 @@ int ap_receipt_journal_emit(const struct ap_receipt_journal *j, char **json, siz
 	    !add_str(root, "prefix", j->prefix) || !add_str(root, "stage", j->stage) ||
 	    !add_str(root, "old", j->old) ||
 	    !ap_jsonx_add(root, "signed", cJSON_CreateBool(j->has_sig)) ||
-	    !add_str(root, "stage_dev", dev) ||
-	    !add_str(root, "stage_ino", ino)) {
+	    !add_str(root, "stage_dev", dev) || !add_str(root, "stage_ino", ino)) {
 		cJSON_Delete(root);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the journal");
 	}
@@ -857,8 +851,8 @@ static int parse_u64_str(const char *s, uint64_t *out)
 int ap_receipt_journal_parse(const char *json, size_t len, struct ap_receipt_journal **out,
 			     struct ap_err *err)
 {
-	static const char *const keys[] = { "format", "product", "version", "prefix", "stage",
-					    "old", "signed", "stage_dev", "stage_ino" };
+	static const char *const keys[] = { "format", "product", "version",   "prefix",	  "stage",
+					    "old",    "signed",	 "stage_dev", "stage_ino" };
 	struct fields f = { &journal_doc, NULL, "journal", "" };
 	struct ap_receipt_journal *j = NULL;
 	char *dev = NULL, *ino = NULL;

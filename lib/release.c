@@ -21,8 +21,8 @@ static int finish_open(struct ap_release *r, struct ap_err *err)
 	int rc;
 
 	ap_digest_hex(r->manifest_json, r->manifest_len, r->manifest_sha256);
-	rc = ap_manifest_parse(r->manifest_json, r->manifest_len, AP_MANIFEST_RELEASE,
-			       &r->manifest, err);
+	rc = ap_manifest_parse(r->manifest_json, r->manifest_len, AP_MANIFEST_RELEASE, &r->manifest,
+			       err);
 	if (rc) {
 		ap_err_prefix(err, "release manifest in '%s'", r->path);
 		return rc;
@@ -48,8 +48,8 @@ static int open_files(struct ap_release *r, const char *manifest_path, struct ap
 	}
 	snprintf(sig_path, strlen(manifest_path) + 5, "%s.sig", manifest_path);
 	if (!ap_fsx_is_file(sig_path)) {
-		rc = ap_err_set(err, AP_E_SIGNATURE,
-				"release '%s' is not signed: '%s' is missing", r->path, sig_path);
+		rc = ap_err_set(err, AP_E_SIGNATURE, "release '%s' is not signed: '%s' is missing",
+				r->path, sig_path);
 		goto out;
 	}
 	rc = ap_fsx_read_file(sig_path, AP_SIG_MAX, &sig, &sig_len, err);
@@ -97,8 +97,7 @@ static int open_bundle(struct ap_release *r, struct ap_err *err)
 	return rc;
 }
 
-static int read_range(const char *path, uint64_t off, uint64_t len, char **out,
-		      struct ap_err *err)
+static int read_range(const char *path, uint64_t off, uint64_t len, char **out, struct ap_err *err)
 {
 	FILE *fp = NULL;
 	char *buf;
@@ -117,7 +116,8 @@ static int read_range(const char *path, uint64_t off, uint64_t len, char **out,
 	if (fseeko(fp, (off_t)off, SEEK_SET) != 0 || fread(buf, 1, (size_t)len, fp) != len) {
 		free(buf);
 		fclose(fp);
-		return ap_err_set(err, AP_E_TRUNCATED, "cannot read the embedded key of '%s'", path);
+		return ap_err_set(err, AP_E_TRUNCATED, "cannot read the embedded key of '%s'",
+				  path);
 	}
 	buf[len] = '\0';
 	fclose(fp);
@@ -184,7 +184,8 @@ int ap_release_open(const char *path, struct ap_release **out, struct ap_err *er
 		}
 		if (!ap_fsx_is_file(mpath)) {
 			rc = ap_err_set(err, AP_E_NOTFOUND,
-					"'%s' is not an offline folder: it has no manifest.json", path);
+					"'%s' is not an offline folder: it has no manifest.json",
+					path);
 			goto out;
 		}
 		rc = open_files(r, mpath, err);
@@ -242,8 +243,8 @@ out:
 	return 0;
 }
 
-int ap_release_from_mem(const char *manifest, size_t mlen, const unsigned char *sig,
-			size_t slen, const char *dir, struct ap_release **out, struct ap_err *err)
+int ap_release_from_mem(const char *manifest, size_t mlen, const unsigned char *sig, size_t slen,
+			const char *dir, struct ap_release **out, struct ap_err *err)
 {
 	struct ap_release *r;
 	int rc;
@@ -277,17 +278,20 @@ int ap_release_check_root(struct ap_release *r, const struct ap_root *root,
 	int rc = 0;
 
 	if (r->sig && r->sig_len)
-		rc = ap_root_sigset_add(&s, id && ap_str_is_lower_hex(id, AP_KEY_ID_LEN - 1) ? id : NULL,
-				   r->sig, r->sig_len, err);
+		rc = ap_root_sigset_add(&s,
+					id && ap_str_is_lower_hex(id, AP_KEY_ID_LEN - 1) ? id
+											 : NULL,
+					r->sig, r->sig_len, err);
 	for (size_t i = 0; rc == 0 && i < r->sigs.n; i++)
 		rc = ap_root_sigset_add(&s, r->sigs.v[i].key_id, r->sigs.v[i].sig, r->sigs.v[i].len,
-				   err);
+					err);
 	for (size_t i = 0; rc == 0 && extra && i < extra->n; i++)
-		rc = ap_root_sigset_add(&s, extra->v[i].key_id, extra->v[i].sig, extra->v[i].len, err);
+		rc = ap_root_sigset_add(&s, extra->v[i].key_id, extra->v[i].sig, extra->v[i].len,
+					err);
 	if (rc == 0) {
 		snprintf(what, sizeof(what), "release '%s'", r->path);
-		rc = ap_root_verify(root, AP_ROLE_RELEASE, what, r->manifest_json,
-				    r->manifest_len, &s, r->signer_id, NULL, err);
+		rc = ap_root_verify(root, AP_ROLE_RELEASE, what, r->manifest_json, r->manifest_len,
+				    &s, r->signer_id, NULL, err);
 	}
 	ap_root_sigset_release(&s);
 	if (rc == 0) {
@@ -309,7 +313,7 @@ int ap_release_check_sig(struct ap_release *r, const struct ap_sign_trust *trust
 				"no trusted keys to check release '%s' against", r->path);
 	} else {
 		rc = ap_sign_trust_verify(trust, r->manifest->key_id, r->manifest_json,
-				     r->manifest_len, r->sig, r->sig_len, r->signer_id, err);
+					  r->manifest_len, r->sig, r->sig_len, r->signer_id, err);
 	}
 	if (rc == 0) {
 		r->sig_checked = true;
@@ -432,9 +436,11 @@ int ap_release_walk_bundle(const struct ap_release *r, ap_release_entry_fn fn, v
 			break;
 		}
 		if (r->sfx_detached) {
-			rc = ap_err_set(err, AP_E_BUNDLE,
-					"bundle '%s' of a detached setup holds payload '%s': it must "
-					"hold only the manifest and its signature", r->path, name);
+			rc = ap_err_set(
+				err, AP_E_BUNDLE,
+				"bundle '%s' of a detached setup holds payload '%s': it must "
+				"hold only the manifest and its signature",
+				r->path, name);
 			break;
 		}
 		if (idx < next) {

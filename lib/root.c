@@ -710,7 +710,7 @@ out:
 /* ------------------------------------------------------------- signature sets */
 
 int ap_root_sigset_add(struct ap_sigset *s, const char *key_id, const void *sig, size_t len,
-		  struct ap_err *err)
+		       struct ap_err *err)
 {
 	struct ap_sig *grown;
 	unsigned char *copy;

@@ -188,8 +188,9 @@ static cJSON *spdx(const struct ap_manifest *m, const struct ap_sbom_files *file
 	     add_s(d, "documentNamespace", ns);
 	ci = ok ? cJSON_AddObjectToObject(d, "creationInfo") : NULL;
 	ok = ci && add_s(ci, "created", created) &&
-	     ap_jsonx_add(ci, "creators", cJSON_CreateStringArray(
-						  (const char *const[]){ "Tool: airpack-" AP_VERSION },
+	     ap_jsonx_add(ci, "creators",
+			  cJSON_CreateStringArray((const char
+							   *const[]){ "Tool: airpack-" AP_VERSION },
 						  1));
 	pkgs = ok ? cJSON_AddArrayToObject(d, "packages") : NULL;
 	ok = pkgs != NULL;
@@ -197,9 +198,12 @@ static cJSON *spdx(const struct ap_manifest *m, const struct ap_sbom_files *file
 	p = ok ? cJSON_CreateObject() : NULL;
 	ok = p && ap_jsonx_push(pkgs, p) && add_s(p, "SPDXID", "SPDXRef-Release") &&
 	     add_s(p, "name", m->product) && add_s(p, "versionInfo", m->version) &&
-	     add_s(p, "downloadLocation", "NOASSERTION") && cJSON_AddFalseToObject(p, "filesAnalyzed") &&
-	     add_s(p, "licenseConcluded", "NOASSERTION") && add_s(p, "licenseDeclared", "NOASSERTION") &&
-	     add_s(p, "copyrightText", "NOASSERTION") && add_s(p, "primaryPackagePurpose", "INSTALL");
+	     add_s(p, "downloadLocation", "NOASSERTION") &&
+	     cJSON_AddFalseToObject(p, "filesAnalyzed") &&
+	     add_s(p, "licenseConcluded", "NOASSERTION") &&
+	     add_s(p, "licenseDeclared", "NOASSERTION") &&
+	     add_s(p, "copyrightText", "NOASSERTION") &&
+	     add_s(p, "primaryPackagePurpose", "INSTALL");
 	if (ok && m->description)
 		ok = add_s(p, "description", m->description);
 	for (size_t i = 0; ok && i < m->n_components; i++) {
@@ -207,22 +211,22 @@ static cJSON *spdx(const struct ap_manifest *m, const struct ap_sbom_files *file
 
 		snprintf(id, sizeof(id), "SPDXRef-Component-%zu", i + 1);
 		p = cJSON_CreateObject();
-		ok = p && ap_jsonx_push(pkgs, p) && add_s(p, "SPDXID", id) && add_s(p, "name", c->name) &&
-		     add_s(p, "packageFileName", c->file);
+		ok = p && ap_jsonx_push(pkgs, p) && add_s(p, "SPDXID", id) &&
+		     add_s(p, "name", c->name) && add_s(p, "packageFileName", c->file);
 		if (ok && c->version)
 			ok = add_s(p, "versionInfo", c->version);
 		if (ok && c->supplier) {
 			/* SPDX wants "Organization: NAME" or "Person: NAME". */
 			bool typed = strncmp(c->supplier, "Organization:", 13) == 0 ||
 				     strncmp(c->supplier, "Person:", 7) == 0;
-			snprintf(supplier, sizeof(supplier), "%s%s", typed ? "" : "Organization: ",
-				 c->supplier);
+			snprintf(supplier, sizeof(supplier), "%s%s",
+				 typed ? "" : "Organization: ", c->supplier);
 			ok = add_s(p, "supplier", supplier);
 		}
 		ok = ok && add_s(p, "downloadLocation", c->n_urls ? c->urls[0] : "NOASSERTION") &&
 		     cJSON_AddFalseToObject(p, "filesAnalyzed") &&
-		     ap_jsonx_add(p, "checksums", checksum("algorithm", "SHA256", "checksumValue",
-							     c->sha256)) &&
+		     ap_jsonx_add(p, "checksums",
+				  checksum("algorithm", "SHA256", "checksumValue", c->sha256)) &&
 		     add_s(p, "licenseConcluded", "NOASSERTION") &&
 		     add_s(p, "licenseDeclared", c->license ? c->license : "NOASSERTION") &&
 		     add_s(p, "copyrightText", "NOASSERTION") &&
@@ -257,12 +261,14 @@ static cJSON *spdx(const struct ap_manifest *m, const struct ap_sbom_files *file
 
 			snprintf(comment, sizeof(comment), "size %llu bytes",
 				 (unsigned long long)f->size);
-			ok = fls && fo && fname && ap_jsonx_push(fls, fo) && add_s(fo, "SPDXID", fid) &&
-			     add_s(fo, "fileName", fname) &&
-			     ap_jsonx_add(fo, "checksums", checksum("algorithm", "SHA256",
-								      "checksumValue", f->sha256)) &&
+			ok = fls && fo && fname && ap_jsonx_push(fls, fo) &&
+			     add_s(fo, "SPDXID", fid) && add_s(fo, "fileName", fname) &&
+			     ap_jsonx_add(fo, "checksums",
+					  checksum("algorithm", "SHA256", "checksumValue",
+						   f->sha256)) &&
 			     add_s(fo, "licenseConcluded", "NOASSERTION") &&
-			     add_s(fo, "copyrightText", "NOASSERTION") && add_s(fo, "comment", comment);
+			     add_s(fo, "copyrightText", "NOASSERTION") &&
+			     add_s(fo, "comment", comment);
 			free(fname);
 		}
 	}
@@ -342,7 +348,8 @@ static cJSON *cdx(const struct ap_manifest *m, const struct ap_sbom_files *files
 		hashes = ok ? checksum("alg", "SHA-256", "content", c->sha256) : NULL;
 		ok = ok && ap_jsonx_add(o, "hashes", hashes);
 		if (ok && c->license) {
-			cJSON *ls = cJSON_AddArrayToObject(o, "licenses"), *l = cJSON_CreateObject();
+			cJSON *ls = cJSON_AddArrayToObject(o, "licenses"),
+			      *l = cJSON_CreateObject();
 
 			ok = ls && l && ap_jsonx_push(ls, l) && add_s(l, "expression", c->license);
 		}
@@ -353,7 +360,8 @@ static cJSON *cdx(const struct ap_manifest *m, const struct ap_sbom_files *files
 			for (size_t u = 0; ok && u < c->n_urls; u++) {
 				cJSON *r = cJSON_CreateObject();
 
-				ok = r && ap_jsonx_push(refs, r) && add_s(r, "type", "distribution") &&
+				ok = r && ap_jsonx_push(refs, r) &&
+				     add_s(r, "type", "distribution") &&
 				     add_s(r, "url", c->urls[u]);
 			}
 		}
@@ -361,7 +369,8 @@ static cJSON *cdx(const struct ap_manifest *m, const struct ap_sbom_files *files
 		props = ok ? cJSON_AddArrayToObject(o, "properties") : NULL;
 		ok = props && ap_jsonx_push(props, prop("airpack:file", c->file)) &&
 		     ap_jsonx_push(props, prop("airpack:size", num)) &&
-		     ap_jsonx_push(props, prop("airpack:install-action", ap_manifest_action_name(c->action)));
+		     ap_jsonx_push(props, prop("airpack:install-action",
+					       ap_manifest_action_name(c->action)));
 		if (ok && files && files[i].n) {
 			cJSON *sub = cJSON_AddArrayToObject(o, "components");
 
@@ -370,7 +379,8 @@ static cJSON *cdx(const struct ap_manifest *m, const struct ap_sbom_files *files
 				const struct ap_sbom_file *f = &files[i].v[k];
 				cJSON *fo = cJSON_CreateObject(), *fp;
 
-				snprintf(fref, sizeof(fref), "component-%zu-file-%zu", i + 1, k + 1);
+				snprintf(fref, sizeof(fref), "component-%zu-file-%zu", i + 1,
+					 k + 1);
 				snprintf(num, sizeof(num), "%llu", (unsigned long long)f->size);
 				ok = fo && ap_jsonx_push(sub, fo) && add_s(fo, "type", "file") &&
 				     add_s(fo, "bom-ref", fref) && add_s(fo, "name", f->path) &&
@@ -406,7 +416,8 @@ int ap_sbom_emit(const struct ap_manifest *m, const struct ap_sbom_files *files,
 	iso_time(created, when);
 	if (release_digest(m, digest) < 0)
 		return ap_jsonx_nomem(&doc, err);
-	d = format == AP_SBOM_CYCLONEDX ? cdx(m, files, when, digest) : spdx(m, files, when, digest);
+	d = format == AP_SBOM_CYCLONEDX ? cdx(m, files, when, digest)
+					: spdx(m, files, when, digest);
 	if (!d)
 		return ap_jsonx_nomem(&doc, err);
 	text = cJSON_PrintUnformatted(d);

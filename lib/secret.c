@@ -91,8 +91,10 @@ int ap_secret_read_line(size_t max, char **buf, size_t *len, struct ap_err *err)
 			break;
 		}
 		if (n == max) {
-			rc = ap_err_set(err, AP_E_TOOBIG, "the line on standard input is longer "
-							  "than %zu bytes", max);
+			rc = ap_err_set(err, AP_E_TOOBIG,
+					"the line on standard input is longer "
+					"than %zu bytes",
+					max);
 			break;
 		}
 		b[n++] = (char)c;

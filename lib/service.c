@@ -271,8 +271,10 @@ int ap_service_stop(const struct ap_service_where *w, const char *name, struct a
 	rc = systemctl("stop", unit, &code, err);
 	/* 5: no such unit, which is stopped enough. */
 	if (rc == 0 && code != 0 && code != 5)
-		rc = ap_err_set(err, AP_E_RUN, "cannot stop service '%s': systemctl stop exited "
-				"with %d", name, code);
+		rc = ap_err_set(err, AP_E_RUN,
+				"cannot stop service '%s': systemctl stop exited "
+				"with %d",
+				name, code);
 	free(unit);
 	return rc;
 }
@@ -289,8 +291,10 @@ int ap_service_start(const struct ap_service_where *w, const char *name, struct 
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
 	rc = systemctl("start", unit, &code, err);
 	if (rc == 0 && code != 0)
-		rc = ap_err_set(err, AP_E_RUN, "cannot start service '%s': systemctl start "
-				"exited with %d", name, code);
+		rc = ap_err_set(err, AP_E_RUN,
+				"cannot start service '%s': systemctl start "
+				"exited with %d",
+				name, code);
 	free(unit);
 	return rc;
 }
@@ -327,8 +331,7 @@ out:
 	return rc;
 }
 
-void ap_service_state(const struct ap_service_where *w, const char *name, char *out,
-		      size_t size)
+void ap_service_state(const struct ap_service_where *w, const char *name, char *out, size_t size)
 {
 	struct ap_err ignore = AP_ERR_INIT;
 	char *unit = unit_name(name);

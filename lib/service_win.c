@@ -99,8 +99,7 @@ static int check_ours(const struct ap_service_where *w, SC_HANDLE svc, const cha
 	if (QueryServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, buf, sizeof(buf), &need) &&
 	    d->lpDescription)
 		desc = ap_fsx_wide_to_utf8(d->lpDescription);
-	ours = desc && strncmp(desc, mine, strlen(mine)) == 0 &&
-	       desc[strlen(mine)] == ']';
+	ours = desc && strncmp(desc, mine, strlen(mine)) == 0 && desc[strlen(mine)] == ']';
 	free(desc);
 	free(mine);
 	if (!ours)
@@ -146,8 +145,10 @@ static int start(SC_HANDLE svc, const char *name, struct ap_err *err)
 	if (!StartServiceW(svc, 0, NULL) && GetLastError() != ERROR_SERVICE_ALREADY_RUNNING)
 		return win_fail(err, "starting it", name);
 	if (!wait_state(svc, SERVICE_RUNNING))
-		return ap_err_set(err, AP_E_RUN, "service '%s' did not reach the running state in "
-				  "%d s", name, WAIT_MS / 1000);
+		return ap_err_set(err, AP_E_RUN,
+				  "service '%s' did not reach the running state in "
+				  "%d s",
+				  name, WAIT_MS / 1000);
 	return 0;
 }
 
@@ -181,8 +182,10 @@ int ap_service_register(const struct ap_service_where *w, const struct ap_receip
 	int rc;
 
 	if (!w->host) {
-		rc = ap_err_set(err, AP_E_USAGE, "service '%s': an image's services are registered "
-				"by firstboot on the device", s->name);
+		rc = ap_err_set(err, AP_E_USAGE,
+				"service '%s': an image's services are registered "
+				"by firstboot on the device",
+				s->name);
 		goto out;
 	}
 	desc = mark ? ap_strcat2(mark, "] ") : NULL;
@@ -230,8 +233,8 @@ int ap_service_register(const struct ap_service_where *w, const struct ap_receip
 	if (rc == 0)
 		rc = start(svc, s->name, err);
 	if (rc == 0)
-		snprintf(note, size, "%s", existed ? "registered again and started" :
-						       "registered and started");
+		snprintf(note, size, "%s",
+			 existed ? "registered again and started" : "registered and started");
 out:
 	close_service(scm, svc);
 	free(cmd);
@@ -251,8 +254,8 @@ int ap_service_stop(const struct ap_service_where *w, const char *name, struct a
 
 	if (!w->host)
 		return 0;
-	rc = open_service(name, SC_MANAGER_CONNECT, SERVICE_STOP | SERVICE_QUERY_STATUS, &scm,
-			  &svc, err);
+	rc = open_service(name, SC_MANAGER_CONNECT, SERVICE_STOP | SERVICE_QUERY_STATUS, &scm, &svc,
+			  err);
 	if (rc == 0 && svc)
 		rc = stop(svc, name, err);
 	close_service(scm, svc);
@@ -295,8 +298,7 @@ int ap_service_remove(const struct ap_service_where *w, const char *name, struct
 	return rc;
 }
 
-void ap_service_state(const struct ap_service_where *w, const char *name, char *out,
-		      size_t size)
+void ap_service_state(const struct ap_service_where *w, const char *name, char *out, size_t size)
 {
 	struct ap_err ignore = AP_ERR_INIT;
 	SC_HANDLE scm, svc;
@@ -314,11 +316,11 @@ void ap_service_state(const struct ap_service_where *w, const char *name, char *
 	if (!svc)
 		s = "not registered";
 	else if (QueryServiceStatus(svc, &st))
-		s = st.dwCurrentState == SERVICE_RUNNING	  ? "running"
-		    : st.dwCurrentState == SERVICE_STOPPED	  ? "stopped"
+		s = st.dwCurrentState == SERVICE_RUNNING	 ? "running"
+		    : st.dwCurrentState == SERVICE_STOPPED	 ? "stopped"
 		    : st.dwCurrentState == SERVICE_START_PENDING ? "starting"
-		    : st.dwCurrentState == SERVICE_STOP_PENDING  ? "stopping"
-								  : "paused";
+		    : st.dwCurrentState == SERVICE_STOP_PENDING	 ? "stopping"
+								 : "paused";
 	close_service(scm, svc);
 	snprintf(out, size, "%s", s);
 }

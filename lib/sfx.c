@@ -32,7 +32,9 @@ static uint64_t get_u64(const unsigned char *p)
 
 /* The magic is kept shifted by one so the stub's own bytes never contain it
  * verbatim (a scan for a stray trailer must not find the program itself). */
-static const unsigned char magic_plus1[6] = { 'A' + 1, 'P' + 1, 'S' + 1, 'F' + 1, 'X' + 1, '1' + 1 };
+static const unsigned char magic_plus1[6] = {
+	'A' + 1, 'P' + 1, 'S' + 1, 'F' + 1, 'X' + 1, '1' + 1
+};
 
 static void put_magic(unsigned char *p)
 {
@@ -109,7 +111,8 @@ int ap_sfx_probe(const char *path, struct ap_sfx_info *info, struct ap_err *err)
 			uint64_t extra = fsize - (uint64_t)stray - AP_SFX_TRAILER_LEN;
 			rc = ap_err_set(err, AP_E_TRUNCATED,
 					"setup '%s' has %llu unexpected bytes appended after its "
-					"trailer: refusing to use it", path, (unsigned long long)extra);
+					"trailer: refusing to use it",
+					path, (unsigned long long)extra);
 		} else {
 			rc = ap_err_set(err, AP_E_NOTFOUND,
 					"'%s' is not a self-extracting setup (no trailer)", path);
@@ -127,17 +130,18 @@ int ap_sfx_probe(const char *path, struct ap_sfx_info *info, struct ap_err *err)
 	want = in.stub_len + in.key_len + in.bundle_len + AP_SFX_TRAILER_LEN;
 	if (in.stub_len > fsize || in.key_len > fsize || in.bundle_len > fsize || want != fsize) {
 		if (want > fsize)
-			rc = ap_err_set(err, AP_E_TRUNCATED,
-					"setup '%s' is truncated: %llu bytes missing (expected %llu "
-					"bytes, found %llu)", path,
-					(unsigned long long)(want - fsize), (unsigned long long)want,
-					(unsigned long long)fsize);
+			rc = ap_err_set(
+				err, AP_E_TRUNCATED,
+				"setup '%s' is truncated: %llu bytes missing (expected %llu "
+				"bytes, found %llu)",
+				path, (unsigned long long)(want - fsize), (unsigned long long)want,
+				(unsigned long long)fsize);
 		else
 			rc = ap_err_set(err, AP_E_TRUNCATED,
 					"setup '%s' has %llu bytes more than its trailer records "
-					"(expected %llu bytes, found %llu)", path,
-					(unsigned long long)(fsize - want), (unsigned long long)want,
-					(unsigned long long)fsize);
+					"(expected %llu bytes, found %llu)",
+					path, (unsigned long long)(fsize - want),
+					(unsigned long long)want, (unsigned long long)fsize);
 		goto out;
 	}
 	*info = in;
@@ -186,7 +190,8 @@ int ap_sfx_check(const char *path, const struct ap_sfx_info *info, struct ap_err
 		ap_str_hex_encode(got, 32, got_hex);
 		rc = ap_err_set(err, AP_E_TRUNCATED,
 				"setup '%s' is damaged: its embedded release hashes to %s, the "
-				"trailer records %s", path, got_hex, want_hex);
+				"trailer records %s",
+				path, got_hex, want_hex);
 		goto out;
 	}
 	rc = 0;
@@ -200,8 +205,7 @@ out:
 /* Copy path to f (through h when given).  With platform, *platform is what
  * the first bytes read say (platform.h). */
 static int append_file(struct ap_fsx_afile *f, const char *path, struct ap_digest *h,
-		       unsigned char *buf, uint64_t *len, const char **platform,
-		       struct ap_err *err)
+		       unsigned char *buf, uint64_t *len, const char **platform, struct ap_err *err)
 {
 	FILE *in = NULL;
 	size_t n;
@@ -252,10 +256,12 @@ int ap_sfx_write(const char *out_path, const char *stub_path, const char *stub_p
 	rc = append_file(&f, stub_path, NULL, buf, &stub_len, &copied, err);
 	if (rc)
 		goto out;
-	if (copied != stub_platform && (!copied || !stub_platform || strcmp(copied, stub_platform))) {
+	if (copied != stub_platform &&
+	    (!copied || !stub_platform || strcmp(copied, stub_platform))) {
 		rc = ap_err_set(err, AP_E_USAGE,
 				"stub '%s' changed while the setup was written: it is now for "
-				"platform '%s', it was for '%s'", stub_path, copied ? copied : "unknown",
+				"platform '%s', it was for '%s'",
+				stub_path, copied ? copied : "unknown",
 				stub_platform ? stub_platform : "unknown");
 		goto out;
 	}
@@ -263,9 +269,11 @@ int ap_sfx_write(const char *out_path, const char *stub_path, const char *stub_p
 		struct ap_sfx_info dummy;
 		struct ap_err e2 = AP_ERR_INIT;
 		if (ap_sfx_probe(stub_path, &dummy, &e2) != AP_E_NOTFOUND) {
-			rc = ap_err_set(err, AP_E_USAGE,
-					"stub '%s' is already a self-extracting setup: use the plain "
-					"airpack-setup executable", stub_path);
+			rc = ap_err_set(
+				err, AP_E_USAGE,
+				"stub '%s' is already a self-extracting setup: use the plain "
+				"airpack-setup executable",
+				stub_path);
 			goto out;
 		}
 	}

@@ -125,7 +125,7 @@ static bool has_marker(const char *pem, size_t len, const char *marker)
 }
 
 static int parse_private(const char *pem, size_t len, const char *what, struct ap_sign_key **out,
-                         struct ap_err *err)
+			 struct ap_err *err)
 {
 	EVP_PKEY *pkey;
 	BIO *bio;
@@ -141,18 +141,18 @@ static int parse_private(const char *pem, size_t len, const char *what, struct a
 		if (has_marker(pem, len, "ENCRYPTED PRIVATE KEY-----") ||
 		    has_marker(pem, len, "Proc-Type: 4,ENCRYPTED"))
 			return crypto_err(err, AP_E_USAGE,
-			                  "cannot load private key %s: it is encrypted; "
-			                  "airpack needs an unencrypted PEM private key",
-			                  what);
+					  "cannot load private key %s: it is encrypted; "
+					  "airpack needs an unencrypted PEM private key",
+					  what);
 		if (has_marker(pem, len, "PUBLIC KEY-----"))
 			return crypto_err(err, AP_E_USAGE,
-			                  "cannot load private key %s: it holds a public key, "
-			                  "expected a PEM private key (BEGIN PRIVATE KEY)",
-			                  what);
+					  "cannot load private key %s: it holds a public key, "
+					  "expected a PEM private key (BEGIN PRIVATE KEY)",
+					  what);
 		return crypto_err(err, AP_E_USAGE,
-		                  "cannot load private key %s: expected a PEM private key "
-		                  "(BEGIN PRIVATE KEY), found none",
-		                  what);
+				  "cannot load private key %s: expected a PEM private key "
+				  "(BEGIN PRIVATE KEY), found none",
+				  what);
 	}
 	return key_wrap(pkey, true, out, err);
 }
@@ -177,7 +177,7 @@ int ap_sign_key_load_private(const char *path, struct ap_sign_key **out, struct 
 }
 
 static int parse_public(const void *pem, size_t len, const char *what, struct ap_sign_key **out,
-                        struct ap_err *err)
+			struct ap_err *err)
 {
 	EVP_PKEY *pkey;
 	BIO *bio;
@@ -187,9 +187,9 @@ static int parse_public(const void *pem, size_t len, const char *what, struct ap
 	/* A trust store or a verifying key must never carry private material. */
 	if (has_marker(pem, len, "PRIVATE KEY-----"))
 		return ap_err_set(err, AP_E_USAGE,
-		                  "cannot load public key %s: it holds a private key, expected a "
-		                  "public key (BEGIN PUBLIC KEY); use the .pub.pem file",
-		                  what);
+				  "cannot load public key %s: it holds a private key, expected a "
+				  "public key (BEGIN PUBLIC KEY); use the .pub.pem file",
+				  what);
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio)
 		return crypto_err(err, AP_E_NOMEM, "cannot load public key %s", what);
@@ -197,9 +197,9 @@ static int parse_public(const void *pem, size_t len, const char *what, struct ap
 	BIO_free(bio);
 	if (!pkey)
 		return crypto_err(err, AP_E_USAGE,
-		                  "cannot load public key %s: expected a PEM public key "
-		                  "(BEGIN PUBLIC KEY), found none",
-		                  what);
+				  "cannot load public key %s: expected a PEM public key "
+				  "(BEGIN PUBLIC KEY), found none",
+				  what);
 	return key_wrap(pkey, false, out, err);
 }
 
@@ -223,7 +223,8 @@ int ap_sign_key_load_public(const char *path, struct ap_sign_key **out, struct a
 	return rc;
 }
 
-int ap_sign_key_load_public_mem(const void *pem, size_t len, struct ap_sign_key **out, struct ap_err *err)
+int ap_sign_key_load_public_mem(const void *pem, size_t len, struct ap_sign_key **out,
+				struct ap_err *err)
 {
 	return parse_public(pem, len, "from memory", out, err);
 }
@@ -243,7 +244,8 @@ static int refuse_existing(const char *path, bool force, struct ap_err *err)
 	return 0;
 }
 
-int ap_sign_key_write_private(const struct ap_sign_key *key, const char *path, bool force, struct ap_err *err)
+int ap_sign_key_write_private(const struct ap_sign_key *key, const char *path, bool force,
+			      struct ap_err *err)
 {
 	char *data = NULL;
 	long len;
@@ -252,8 +254,8 @@ int ap_sign_key_write_private(const struct ap_sign_key *key, const char *path, b
 
 	if (!key->priv)
 		return ap_err_set(err, AP_E_USAGE,
-		                  "cannot write private key '%s': the key has no private half",
-		                  path);
+				  "cannot write private key '%s': the key has no private half",
+				  path);
 	rc = refuse_existing(path, force, err);
 	if (rc < 0)
 		return rc;
@@ -277,7 +279,8 @@ out:
 	return rc;
 }
 
-int ap_sign_key_public_pem(const struct ap_sign_key *key, char **pem, size_t *len, struct ap_err *err)
+int ap_sign_key_public_pem(const struct ap_sign_key *key, char **pem, size_t *len,
+			   struct ap_err *err)
 {
 	char *data = NULL;
 	char *copy;
@@ -290,13 +293,13 @@ int ap_sign_key_public_pem(const struct ap_sign_key *key, char **pem, size_t *le
 		return crypto_err(err, AP_E_NOMEM, "cannot encode the public key");
 	if (PEM_write_bio_PUBKEY(bio, key->pkey) != 1) {
 		rc = crypto_err(err, AP_E_CRYPTO, "cannot encode the public key (key id %s)",
-		                key->id);
+				key->id);
 		goto out;
 	}
 	n = BIO_get_mem_data(bio, &data);
 	if (n <= 0 || !data) {
 		rc = crypto_err(err, AP_E_CRYPTO, "cannot encode the public key (key id %s)",
-		                key->id);
+				key->id);
 		goto out;
 	}
 	copy = malloc((size_t)n + 1);
@@ -313,7 +316,8 @@ out:
 	return rc;
 }
 
-int ap_sign_key_write_public(const struct ap_sign_key *key, const char *path, bool force, struct ap_err *err)
+int ap_sign_key_write_public(const struct ap_sign_key *key, const char *path, bool force,
+			     struct ap_err *err)
 {
 	char *pem = NULL;
 	size_t len = 0;
@@ -416,7 +420,7 @@ static const EVP_MD *key_md(const struct ap_sign_key *key)
 }
 
 int ap_sign(const struct ap_sign_key *key, const void *msg, size_t len, unsigned char **sig,
-            size_t *sig_len, struct ap_err *err)
+	    size_t *sig_len, struct ap_err *err)
 {
 	static const unsigned char empty[1];
 	unsigned char *buf = NULL;
@@ -426,9 +430,9 @@ int ap_sign(const struct ap_sign_key *key, const void *msg, size_t len, unsigned
 
 	if (!key->priv)
 		return ap_err_set(err, AP_E_USAGE,
-		                  "cannot sign with key id %s: it is a public key, expected a "
-		                  "private key",
-		                  key->id);
+				  "cannot sign with key id %s: it is a public key, expected a "
+				  "private key",
+				  key->id);
 	if (!msg)
 		msg = empty;
 	ctx = EVP_MD_CTX_new();
@@ -459,7 +463,7 @@ out:
 
 /* 1 valid, 0 invalid, or a negative code when the crypto library failed. */
 static int verify_one(const struct ap_sign_key *pub, const void *msg, size_t len,
-                      const unsigned char *sig, size_t sig_len, struct ap_err *err)
+		      const unsigned char *sig, size_t sig_len, struct ap_err *err)
 {
 	static const unsigned char empty[1];
 	EVP_MD_CTX *ctx;
@@ -484,8 +488,8 @@ static int verify_one(const struct ap_sign_key *pub, const void *msg, size_t len
 	return ok ? 1 : 0;
 }
 
-int ap_sign_verify(const struct ap_sign_key *pub, const void *msg, size_t len, const unsigned char *sig,
-              size_t sig_len, struct ap_err *err)
+int ap_sign_verify(const struct ap_sign_key *pub, const void *msg, size_t len,
+		   const unsigned char *sig, size_t sig_len, struct ap_err *err)
 {
 	int v = verify_one(pub, msg, len, sig, sig_len, err);
 
@@ -493,9 +497,9 @@ int ap_sign_verify(const struct ap_sign_key *pub, const void *msg, size_t len, c
 		return v;
 	if (v == 0)
 		return ap_err_set(err, AP_E_SIGNATURE,
-		                  "bad signature for key id %s: the message or the signature "
-		                  "was altered, or another key signed it",
-		                  pub->id);
+				  "bad signature for key id %s: the message or the signature "
+				  "was altered, or another key signed it",
+				  pub->id);
 	return 0;
 }
 
@@ -558,7 +562,7 @@ static int trust_load_dir(struct ap_sign_trust *t, const char *path, struct ap_e
 		file = ap_fsx_path_join(path, names[i]);
 		if (!file) {
 			rc = ap_err_set(err, AP_E_NOMEM, "out of memory loading trust store '%s'",
-			                path);
+					path);
 			goto out;
 		}
 		rc = ap_sign_key_load_public(file, &k, err);
@@ -573,7 +577,7 @@ static int trust_load_dir(struct ap_sign_trust *t, const char *path, struct ap_e
 	}
 	if (t->n == 0)
 		rc = ap_err_set(err, AP_E_NOTFOUND,
-		                "trust store folder '%s' holds no *.pem public keys", path);
+				"trust store folder '%s' holds no *.pem public keys", path);
 out:
 	ap_fsx_strv_free(names, n);
 	return rc;
@@ -611,9 +615,9 @@ int ap_sign_trust_load(const char *path, struct ap_sign_trust **out, struct ap_e
 	return 0;
 }
 
-int ap_sign_trust_verify(const struct ap_sign_trust *t, const char *key_id, const void *msg, size_t len,
-                    const unsigned char *sig, size_t sig_len, char signer_id[AP_KEY_ID_LEN],
-                    struct ap_err *err)
+int ap_sign_trust_verify(const struct ap_sign_trust *t, const char *key_id, const void *msg,
+			 size_t len, const unsigned char *sig, size_t sig_len,
+			 char signer_id[AP_KEY_ID_LEN], struct ap_err *err)
 {
 	size_t tried = 0;
 
@@ -635,17 +639,17 @@ int ap_sign_trust_verify(const struct ap_sign_trust *t, const char *key_id, cons
 	}
 	if (key_id && tried == 0)
 		return ap_err_set(err, AP_E_UNTRUSTED,
-		                  "signed by a key you do not trust (key id %s)", key_id);
+				  "signed by a key you do not trust (key id %s)", key_id);
 	if (key_id)
 		return ap_err_set(err, AP_E_SIGNATURE,
-		                  "bad signature for trusted key id %s: the message or the "
-		                  "signature was altered",
-		                  key_id);
+				  "bad signature for trusted key id %s: the message or the "
+				  "signature was altered",
+				  key_id);
 	if (t->n == 0)
 		return ap_err_set(err, AP_E_SIGNATURE,
-		                  "bad signature: the trust store holds no keys to verify it");
+				  "bad signature: the trust store holds no keys to verify it");
 	return ap_err_set(err, AP_E_SIGNATURE,
-	                  "bad signature: none of the %zu trusted keys verifies it", t->n);
+			  "bad signature: none of the %zu trusted keys verifies it", t->n);
 }
 
 void ap_sign_trust_free(struct ap_sign_trust *t)

@@ -27,9 +27,9 @@ static int sink_fail(struct ap_sink *s, int rc)
 }
 
 int ap_sink_open(struct ap_sink *s, const char *path, unsigned mode, const struct ap_sink_expect *x,
-                 struct ap_err *err)
+		 struct ap_err *err)
 {
-	static const struct ap_sink_expect none = {NULL, false, 0, NULL, NULL};
+	static const struct ap_sink_expect none = { NULL, false, 0, NULL, NULL };
 	int rc;
 
 	s->f = (struct ap_fsx_afile)AP_AFILE_INIT;
@@ -40,13 +40,13 @@ int ap_sink_open(struct ap_sink *s, const char *path, unsigned mode, const struc
 	s->hex[0] = '\0';
 	if (s->x.sha256 && !ap_digest_is_hex(s->x.sha256))
 		return sink_fail(s,
-		                 ap_err_set(err, AP_E_USAGE,
-		                            "expected sha256 for '%s' is not 64 hex digits: '%s'",
-		                            path, s->x.sha256));
+				 ap_err_set(err, AP_E_USAGE,
+					    "expected sha256 for '%s' is not 64 hex digits: '%s'",
+					    path, s->x.sha256));
 	s->h = ap_digest_new();
 	if (!s->h)
 		return sink_fail(s,
-		                 ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", path));
+				 ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", path));
 	rc = ap_fsx_afile_open(&s->f, path, mode, err);
 	if (rc) {
 		ap_digest_free(s->h);
@@ -66,8 +66,8 @@ int ap_sink_write(struct ap_sink *s, const void *data, size_t len, struct ap_err
 		return ap_err_set(err, AP_E_USAGE, "write to a sink that is not open");
 	if (s->x.has_size && len > s->x.size - s->done)
 		return sink_fail(s, ap_err_set(err, AP_E_DIGEST,
-		                               "'%s' is larger than the %" PRIu64 " bytes %s",
-		                               sink_what(s), s->x.size, sink_says(s)));
+					       "'%s' is larger than the %" PRIu64 " bytes %s",
+					       sink_what(s), s->x.size, sink_says(s)));
 	rc = ap_fsx_afile_write(&s->f, data, len, err);
 	if (rc)
 		return sink_fail(s, rc);
@@ -77,7 +77,7 @@ int ap_sink_write(struct ap_sink *s, const void *data, size_t len, struct ap_err
 }
 
 int ap_sink_write_file(struct ap_sink *s, const char *src,
-                       void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err)
+		       void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err)
 {
 	unsigned char *buf = NULL;
 	FILE *in = NULL;
@@ -127,12 +127,12 @@ int ap_sink_commit(struct ap_sink *s, char hex[AP_SHA256_HEX], struct ap_err *er
 	ap_digest_final_hex(s->h, s->hex);
 	if (s->x.has_size && s->done != s->x.size) {
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %" PRIu64 " bytes, %s %" PRIu64,
-		                sink_what(s), s->done, sink_says(s), s->x.size);
+				sink_what(s), s->done, sink_says(s), s->x.size);
 		goto fail;
 	}
 	if (s->x.sha256 && !ap_digest_eq(s->hex, s->x.sha256)) {
 		rc = ap_err_set(err, AP_E_DIGEST, "'%s' has sha256 %s, %s %s", sink_what(s), s->hex,
-		                sink_says(s), s->x.sha256);
+				sink_says(s), s->x.sha256);
 		goto fail;
 	}
 	rc = ap_fsx_afile_commit(&s->f, err);
@@ -158,11 +158,11 @@ void ap_sink_abort(struct ap_sink *s)
 }
 
 int ap_sink_copy_file(const char *src, const char *dst, unsigned mode,
-                      const struct ap_sink_expect *x, void (*progress)(void *ctx, uint64_t done),
-                      void *ctx, char hex[AP_SHA256_HEX], struct ap_err *err)
+		      const struct ap_sink_expect *x, void (*progress)(void *ctx, uint64_t done),
+		      void *ctx, char hex[AP_SHA256_HEX], struct ap_err *err)
 {
 	struct ap_sink s = AP_SINK_INIT;
-	struct ap_sink_expect e = {NULL, false, 0, NULL, NULL};
+	struct ap_sink_expect e = { NULL, false, 0, NULL, NULL };
 	int rc;
 
 	if (x)

@@ -120,8 +120,9 @@ static const char *case_variant(char **names, size_t n, const char *name)
  * (vc_redist.x64.EXE, common on Windows media) is a candidate when the
  * release is for Windows, whose file systems ignore case; otherwise it is
  * named in why so the operator sees the near match. */
-static int find_in_dir(const struct ap_source_opts *o, const char *dir, const struct ap_component *c,
-		       char **path_out, char *why, size_t why_len, struct ap_err *err)
+static int find_in_dir(const struct ap_source_opts *o, const char *dir,
+		       const struct ap_component *c, char **path_out, char *why, size_t why_len,
+		       struct ap_err *err)
 {
 	char **names = NULL;
 	size_t n_names = 0;
@@ -217,8 +218,8 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 			if (strcmp(o->offline_dirs[d], o->cache_dir) == 0)
 				listed = true;
 		if (!listed) {
-			rc = find_in_dir(o, o->cache_dir, c, &it->path, mismatch,
-					 sizeof(mismatch), err);
+			rc = find_in_dir(o, o->cache_dir, c, &it->path, mismatch, sizeof(mismatch),
+					 err);
 			if (rc < 0)
 				return rc;
 			if (rc == 1) {
@@ -232,7 +233,8 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 	if (is_bundled(r)) {
 		it->kind = AP_SOURCE_BUNDLE;
 		p->bundle_bytes += c->size;
-		snprintf(why, sizeof(why), "%s%sin the %s %s", mismatch, mismatch[0] ? ": using the copy " : "",
+		snprintf(why, sizeof(why), "%s%sin the %s %s", mismatch,
+			 mismatch[0] ? ": using the copy " : "",
 			 r->kind == AP_RELEASE_SFX ? "setup" : "bundle", r->path);
 		goto done;
 	}
@@ -269,7 +271,8 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 	if (o->offline || it->n_urls == 0) {
 		it->kind = AP_SOURCE_MISSING;
 		p->n_missing++;
-		snprintf(why, sizeof(why), "%s%s%s", mismatch[0] ? mismatch : "not in any offline folder",
+		snprintf(why, sizeof(why), "%s%s%s",
+			 mismatch[0] ? mismatch : "not in any offline folder",
 			 o->offline ? ": missing (--offline: no download)"
 				    : ": missing, and no mirror or url to download it from",
 			 "");
@@ -289,7 +292,7 @@ done:
 }
 
 int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
-		struct ap_source_plan **out, struct ap_err *err)
+		   struct ap_source_plan **out, struct ap_err *err)
 {
 	const struct ap_manifest *m = r->manifest;
 	struct ap_source_plan *p;
@@ -359,8 +362,9 @@ static int unpack_entry(void *ctx, const struct ap_release_entry *e, struct ap_e
 	if (e->size != it->c->size)
 		return ap_err_set(err, AP_E_DIGEST,
 				  "component '%s': the bundle's '%s' is %llu bytes, the "
-				  "manifest says %llu", it->c->name, name,
-				  (unsigned long long)e->size, (unsigned long long)it->c->size);
+				  "manifest says %llu",
+				  it->c->name, name, (unsigned long long)e->size,
+				  (unsigned long long)it->c->size);
 	path = ap_fsx_path_join(u->dir, name);
 	if (!path)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
@@ -440,7 +444,8 @@ static void sweep_private(const char *dest)
 		if (strncmp(nm, base, bl) != 0 || nm[bl] != '.' || *d < '0' || *d > '9')
 			continue;
 		pid = strtol(d, &end, 10);
-		if (!end || (strcmp(end, ".download") != 0 && strcmp(end, ".download.partial") != 0))
+		if (!end ||
+		    (strcmp(end, ".download") != 0 && strcmp(end, ".download.partial") != 0))
 			continue;
 		if (ap_process_alive(pid))
 			continue;
@@ -455,8 +460,7 @@ static void sweep_private(const char *dest)
 
 /* Claim cache file dest for downloading: *target is dest itself when its
  * lock (dest.lock) is ours, else a name of this process's own beside it. */
-static int cache_claim(char *dest, char **lock, int *handle, char **target,
-		       struct ap_err *err)
+static int cache_claim(char *dest, char **lock, int *handle, char **target, struct ap_err *err)
 {
 	struct ap_err e = AP_ERR_INIT;
 	char suffix[48];
@@ -572,8 +576,7 @@ static void dl_on_done(void *ctx, size_t j)
 	dl->target = NULL;
 	if (job->rc == 0) {
 		emit(d->o, dl->it->c, url, "downloaded", dl->it->c->size, dl->it->c->sha256,
-		     job->res.resumed ? "resumed; size and sha256 match"
-				      : "size and sha256 match");
+		     job->res.resumed ? "resumed; size and sha256 match" : "size and sha256 match");
 		dl->it->path = dl->dest;
 		dl->it->fetched = true;
 		dl->dest = NULL;
@@ -628,8 +631,7 @@ static int claim_downloads(struct ap_source_plan *p, struct dl_ctx *d, size_t *k
 
 /* The first failed required component is the error; an optional one that
  * failed is skipped, with why. */
-static int judge_downloads(struct ap_source_plan *p, struct dl_ctx *d, size_t n,
-			   struct ap_err *err)
+static int judge_downloads(struct ap_source_plan *p, struct dl_ctx *d, size_t n, struct ap_err *err)
 {
 	for (size_t j = 0; j < n; j++) {
 		struct ap_source_item *it = d->dls[j].it;
@@ -679,7 +681,8 @@ static int download_all(struct ap_source_plan *p, const struct ap_source_opts *o
 		if (p->items[i].kind == AP_SOURCE_DOWNLOAD)
 			return ap_err_set(err, AP_E_USAGE,
 					  "component '%s' must be downloaded but no offline folder "
-					  "is writable: pass --cache DIR", p->items[i].c->name);
+					  "is writable: pass --cache DIR",
+					  p->items[i].c->name);
 	rc = ap_fsx_mkdir_p(p->cache_dir, 0755, err);
 	if (rc)
 		return rc;
@@ -702,8 +705,7 @@ static int download_all(struct ap_source_plan *p, const struct ap_source_opts *o
 		rc = judge_downloads(p, &d, n, err);
 out:
 	for (size_t j = 0; d.dls && j < k; j++) {
-		cache_release(d.dls[j].lock, d.dls[j].lock_handle, d.dls[j].target,
-			      d.dls[j].dest);
+		cache_release(d.dls[j].lock, d.dls[j].lock_handle, d.dls[j].target, d.dls[j].dest);
 		free(d.dls[j].dest);
 	}
 	free(d.dls);
@@ -711,8 +713,8 @@ out:
 	return rc;
 }
 
-int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const struct ap_source_opts *o,
-		 struct ap_err *err)
+int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p,
+		    const struct ap_source_opts *o, struct ap_err *err)
 {
 	bool need_bundle = false;
 	int rc;
@@ -721,7 +723,8 @@ int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const 
 		char msg[AP_ERR_MSG_MAX];
 		size_t used = 0;
 
-		used += (size_t)snprintf(msg, sizeof(msg), "%zu component%s missing%s:", p->n_missing,
+		used += (size_t)snprintf(msg, sizeof(msg),
+					 "%zu component%s missing%s:", p->n_missing,
 					 p->n_missing == 1 ? " is" : "s are",
 					 o->offline ? " and --offline forbids downloads" : "");
 		for (size_t i = 0; i < p->n_items && used < sizeof(msg); i++) {
@@ -754,7 +757,8 @@ int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const 
 	return download_all(p, o, err);
 }
 
-const struct ap_source_item *ap_source_find(const struct ap_source_plan *p, const struct ap_component *c)
+const struct ap_source_item *ap_source_find(const struct ap_source_plan *p,
+					    const struct ap_component *c)
 {
 	for (size_t i = 0; i < p->n_items; i++)
 		if (p->items[i].c == c)

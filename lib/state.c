@@ -54,8 +54,7 @@ char *ap_state_cache_dir(const char *root, const char *product)
 	return under(root, AP_STATE_CACHE_BASE, product);
 }
 
-int ap_state_init(struct ap_state *st, const char *root, const char *product,
-		  struct ap_err *err)
+int ap_state_init(struct ap_state *st, const char *root, const char *product, struct ap_err *err)
 {
 	int rc;
 
@@ -309,10 +308,11 @@ static int busy(const struct ap_state *st, bool shared, const char *lock, struct
 		bool install = cl >= 8 && strcmp(cmd + cl - 8, " install") == 0;
 
 		if (install)
-			rc = ap_err_set(err, AP_E_STATE,
-					"busy: an install is in progress: '%s' is locked by pid %ld "
-					"(%s) through '%s'; try again when it has finished",
-					st->name, pid, cmd, lock);
+			rc = ap_err_set(
+				err, AP_E_STATE,
+				"busy: an install is in progress: '%s' is locked by pid %ld "
+				"(%s) through '%s'; try again when it has finished",
+				st->name, pid, cmd, lock);
 		else
 			rc = ap_err_set(err, AP_E_STATE,
 					"busy: '%s' is locked by pid %ld (%s) through '%s'; try "
@@ -368,8 +368,9 @@ static int take(struct ap_state *st, bool shared, struct ap_err *err)
 		return nomem(err, "locking");
 	}
 	rc = ap_fsx_lock_mode(path, shared, &st->lock, &e);
-	for (unsigned waited = 0; rc == AP_E_STATE && !shared && !ap_fsx_is_file(owner) &&
-				  waited < READER_WAIT_MS; waited += READER_POLL_MS) {
+	for (unsigned waited = 0;
+	     rc == AP_E_STATE && !shared && !ap_fsx_is_file(owner) && waited < READER_WAIT_MS;
+	     waited += READER_POLL_MS) {
 		ap_fsx_sleep_ms(READER_POLL_MS);
 		ap_err_clear(&e);
 		rc = ap_fsx_lock_mode(path, shared, &st->lock, &e);
@@ -390,8 +391,8 @@ static int take(struct ap_state *st, bool shared, struct ap_err *err)
 	return 0;
 }
 
-int ap_state_lock(struct ap_state *st, enum ap_state_mode mode, ap_state_recover_fn fn,
-		  void *ctx, bool *recovered, struct ap_err *err)
+int ap_state_lock(struct ap_state *st, enum ap_state_mode mode, ap_state_recover_fn fn, void *ctx,
+		  bool *recovered, struct ap_err *err)
 {
 	int rc;
 
@@ -588,8 +589,7 @@ static bool is_work_name(const char *name)
 {
 	size_t n = strlen(AP_STATE_WORK_PREFIX);
 
-	return strncmp(name, AP_STATE_WORK_PREFIX, n) == 0 &&
-	       (name[n] == '\0' || name[n] == '-');
+	return strncmp(name, AP_STATE_WORK_PREFIX, n) == 0 && (name[n] == '\0' || name[n] == '-');
 }
 
 static int purge_work(const struct ap_state *st, const char *cache, size_t *count,

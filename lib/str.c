@@ -175,8 +175,8 @@ int ap_strbuf_vaddf(struct ap_strbuf *sb, const char *fmt, va_list ap)
 	if (sb->failed)
 		return AP_E_NOMEM;
 	va_copy(cp, ap);
-	n = vsnprintf(sb->alloc ? sb->buf + sb->len : NULL,
-	              sb->alloc ? sb->alloc - sb->len : 0, fmt, cp);
+	n = vsnprintf(sb->alloc ? sb->buf + sb->len : NULL, sb->alloc ? sb->alloc - sb->len : 0,
+		      fmt, cp);
 	va_end(cp);
 	if (n < 0)
 		goto fail;

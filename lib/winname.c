@@ -41,7 +41,7 @@ static bool numbered_device(const char *base, size_t n)
 		return base[3] >= '1' && base[3] <= '9';
 	return n == 5 && (unsigned char)base[3] == 0xc2 &&
 	       ((unsigned char)base[4] == 0xb9 || (unsigned char)base[4] == 0xb2 ||
-	        (unsigned char)base[4] == 0xb3);
+		(unsigned char)base[4] == 0xb3);
 }
 
 /* The name without its extension and the spaces before it is a device. */
@@ -63,8 +63,13 @@ const char *ap_winname_part_problem(const char *name, size_t len)
 		switch (name[i]) {
 		case ':':
 			return i == 1 && len >= 2 ? "a drive or a data stream (':')"
-			                          : "an alternate data stream (':')";
-		case '<': case '>': case '"': case '|': case '?': case '*':
+						  : "an alternate data stream (':')";
+		case '<':
+		case '>':
+		case '"':
+		case '|':
+		case '?':
+		case '*':
 			return "a character Windows refuses in names (< > : \" | ? *)";
 		default:
 			break;
@@ -140,8 +145,8 @@ static uint32_t fold_cp(uint32_t c)
 		return 0x178;
 	if (c >= 0x450 && c <= 0x45f)
 		return c - 80;
-	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177) || (c >= 0x460 && c <= 0x481) ||
-	    (c >= 0x48a && c <= 0x4bf) || (c >= 0x4d0 && c <= 0x52f))
+	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177) ||
+	    (c >= 0x460 && c <= 0x481) || (c >= 0x48a && c <= 0x4bf) || (c >= 0x4d0 && c <= 0x52f))
 		return c & ~1u;
 	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
 		return (c & 1u) ? c : c - 1;

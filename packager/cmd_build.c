@@ -52,8 +52,11 @@ static int parse_compress(const char *s, struct ap_build_opts *o)
  * then beside the executable, then the build tree.  The library takes the
  * first whose header matches the manifest's platform. */
 static const char *const stub_rel[] = {
-	"../lib/airpack/stubs/airpack-setup", "../lib/airpack/stubs/airpack-setup.exe",
-	"airpack-setup", "airpack-setup.exe", "../installer/airpack-setup",
+	"../lib/airpack/stubs/airpack-setup",
+	"../lib/airpack/stubs/airpack-setup.exe",
+	"airpack-setup",
+	"airpack-setup.exe",
+	"../installer/airpack-setup",
 };
 #define N_STUBS (sizeof(stub_rel) / sizeof(stub_rel[0]))
 
@@ -117,16 +120,17 @@ static void print_result(const struct build_opts *o, const struct ap_build_resul
 	}
 	if (o->quiet)
 		return;
-	printf("built %s %s: %zu component%s, %s, compression %s, signed by key %s\n",
-	       m->product, m->version, m->n_components, m->n_components == 1 ? "" : "s",
+	printf("built %s %s: %zu component%s, %s, compression %s, signed by key %s\n", m->product,
+	       m->version, m->n_components, m->n_components == 1 ? "" : "s",
 	       ap_ui_human_size(ap_manifest_total_size(m), sz, sizeof(sz)), comp, res->key_id);
 	if (o->b.bundle)
 		printf("  bundle: %s\n", o->b.bundle);
 	if (o->b.layout)
 		printf("  offline folder: %s\n", o->b.layout);
 	if (o->b.sfx)
-		printf("  setup: %s%s (stub %s, %s)\n", o->b.sfx, o->b.sfx_detached ? ", detached" : "",
-		       res->sfx_stub, res->sfx_stub_platform ? res->sfx_stub_platform : "unknown platform");
+		printf("  setup: %s%s (stub %s, %s)\n", o->b.sfx,
+		       o->b.sfx_detached ? ", detached" : "", res->sfx_stub,
+		       res->sfx_stub_platform ? res->sfx_stub_platform : "unknown platform");
 }
 
 /* Progress bars for the payloads the build reads (ui.h). */
@@ -248,13 +252,15 @@ int cmd_build(int argc, char **argv)
 			if (parse_compress(optarg, &o.b) != 0)
 				return usage_error("build",
 						   "--compress: expected none, gzip, gzip:1..9 or "
-						   "auto, got '%s'", optarg);
+						   "auto, got '%s'",
+						   optarg);
 			break;
 		case 'B':
 			if (ap_sbom_format_parse(optarg, &o.b.sbom) != 0)
-				return usage_error("build",
-						   "--sbom-format: expected spdx or cyclonedx, got '%s'",
-						   optarg);
+				return usage_error(
+					"build",
+					"--sbom-format: expected spdx or cyclonedx, got '%s'",
+					optarg);
 			break;
 		case 'F':
 			if (strcmp(optarg, "all") == 0)
@@ -262,7 +268,8 @@ int cmd_build(int argc, char **argv)
 			else if (strcmp(optarg, "none") == 0)
 				o.b.sbom_no_files = true;
 			else
-				return usage_error("build", "--sbom-files: expected all or none, got '%s'",
+				return usage_error("build",
+						   "--sbom-files: expected all or none, got '%s'",
 						   optarg);
 			break;
 		case 'j':

@@ -72,8 +72,9 @@ static void print_json(const struct ap_release *r)
 		ap_json_u64(&j, "size", c->size);
 		ap_json_str(&j, "sha256", c->sha256);
 		ap_json_str(&j, "action", ap_manifest_action_name(c->action));
-		ap_json_str(&j, "to", c->action == AP_ACTION_EXTRACT ? (c->to ? c->to : "")
-								      : ap_manifest_component_dest(c));
+		ap_json_str(&j, "to",
+			    c->action == AP_ACTION_EXTRACT ? (c->to ? c->to : "")
+							   : ap_manifest_component_dest(c));
 		ap_json_arr_item_end(&j);
 	}
 	ap_json_arr_end(&j);
@@ -98,7 +99,8 @@ static void print_text(const struct ap_release *r)
 	embedded_fingerprint(r, fpr);
 	if (fpr[0])
 		printf("key:       fingerprint %s (the key this setup carries; publish it "
-		       "for --trust-key-id)\n", fpr);
+		       "for --trust-key-id)\n",
+		       fpr);
 	printf("manifest:  sha256 %s\n", r->manifest_sha256);
 	printf("total:     %s in %zu components\n",
 	       ap_ui_human_size(ap_manifest_total_size(m), sz, sizeof(sz)), m->n_components);
@@ -111,8 +113,8 @@ static void print_text(const struct ap_release *r)
 		if (c->action == AP_ACTION_EXTRACT)
 			printf("    install: extract to %s/%s\n", m->prefix, c->to ? c->to : "");
 		else
-			printf("    install: %s to %s/%s\n", ap_manifest_action_name(c->action), m->prefix,
-			       ap_manifest_component_dest(c));
+			printf("    install: %s to %s/%s\n", ap_manifest_action_name(c->action),
+			       m->prefix, ap_manifest_component_dest(c));
 	}
 }
 

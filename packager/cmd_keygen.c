@@ -78,8 +78,8 @@ int cmd_keygen(int argc, char **argv)
 			if (ap_fsx_stat(paths[i], &st, &err) != 0)
 				goto fail;
 			if (st.type != AP_FT_NONE) {
-				ap_err_set(&err, AP_E_EXISTS, "'%s' exists: use --force to overwrite",
-					   paths[i]);
+				ap_err_set(&err, AP_E_EXISTS,
+					   "'%s' exists: use --force to overwrite", paths[i]);
 				goto fail;
 			}
 		}

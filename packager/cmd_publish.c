@@ -101,8 +101,8 @@ static void print_oci(const struct publish_opts *o, const struct ap_publish_oci_
 	}
 	if (o->quiet)
 		return;
-	printf("published %s %s to %s@%s: %zu blob%s uploaded (%s), %zu already there",
-	       m->product, m->version, res->name, res->push.digest, res->push.uploaded,
+	printf("published %s %s to %s@%s: %zu blob%s uploaded (%s), %zu already there", m->product,
+	       m->version, res->name, res->push.digest, res->push.uploaded,
 	       res->push.uploaded == 1 ? "" : "s",
 	       ap_ui_human_size(res->push.bytes_uploaded, sz, sizeof(sz)), res->push.existed);
 	if (res->push.mounted)
@@ -157,19 +157,23 @@ static int run_publish(struct publish_opts *o, struct ap_err *err)
 int cmd_publish(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"mirror", required_argument, NULL, 'm'}, {"layout", required_argument, NULL, 'L'},
-	    {"key", required_argument, NULL, 'k'},    {"force", no_argument, NULL, 'f'},
-	    {"json", no_argument, NULL, 'j'},         {"quiet", no_argument, NULL, 'q'},
-	    {"index-key", required_argument, NULL, 'I'},
-	    {"expires-in", required_argument, NULL, 'E'},
-	    {"min-version", required_argument, NULL, 'V'},
-	    {"oci", required_argument, NULL, 'O'},
-	    {"channel", required_argument, NULL, 'C'},
-	    {"insecure-registry", no_argument, NULL, 'N'},
-	    {"registry-auth", required_argument, NULL, 'A'},
-	    {"cacert", required_argument, NULL, 'T'},
-	    {"mount-from", required_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{ "mirror", required_argument, NULL, 'm' },
+		{ "layout", required_argument, NULL, 'L' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "index-key", required_argument, NULL, 'I' },
+		{ "expires-in", required_argument, NULL, 'E' },
+		{ "min-version", required_argument, NULL, 'V' },
+		{ "oci", required_argument, NULL, 'O' },
+		{ "channel", required_argument, NULL, 'C' },
+		{ "insecure-registry", no_argument, NULL, 'N' },
+		{ "registry-auth", required_argument, NULL, 'A' },
+		{ "cacert", required_argument, NULL, 'T' },
+		{ "mount-from", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *tags[AP_PUBLISH_TAGS_MAX];
 	struct ap_publish_oci_opts po;
@@ -216,7 +220,8 @@ int cmd_publish(int argc, char **argv)
 			break;
 		case 'C':
 			if (po.n_tags >= AP_PUBLISH_TAGS_MAX)
-				return usage_error("publish", "at most %d --channel", AP_PUBLISH_TAGS_MAX);
+				return usage_error("publish", "at most %d --channel",
+						   AP_PUBLISH_TAGS_MAX);
 			tags[po.n_tags++] = optarg;
 			break;
 		case 'N':
@@ -241,8 +246,9 @@ int cmd_publish(int argc, char **argv)
 	if (po.ref && o.p.mirror)
 		return usage_error("publish", "give either --mirror DIR or --oci REF, not both");
 	if (po.ref && (o.p.index_key || expires_in || o.p.min_version || o.p.force))
-		return usage_error("publish", "--index-key, --expires-in, --min-version and --force "
-					      "are for a mirror tree's index, not --oci");
+		return usage_error("publish",
+				   "--index-key, --expires-in, --min-version and --force "
+				   "are for a mirror tree's index, not --oci");
 	if (!po.ref && (po.n_tags || po.oci.plain_http || po.oci.auth_file || po.oci.cacert ||
 			po.oci.mount_from))
 		return usage_error("publish", "--channel, --insecure-registry, --registry-auth, "
@@ -257,19 +263,19 @@ int cmd_publish(int argc, char **argv)
 
 		if (!*expires_in || *end || d < 1 || d > 3660)
 			return usage_error("publish", "--expires-in '%s': expected 1 to 3660 days",
-			                   expires_in);
+					   expires_in);
 		o.p.expires_days = (int)d;
 		o.p.refresh = true;
 	}
 	if (o.p.min_version && !ap_manifest_version_valid(o.p.min_version))
 		return usage_error("publish", "--min-version '%s': expected a version like 1.1.13",
-		                   o.p.min_version);
+				   o.p.min_version);
 	if (layout && optind < argc)
 		return usage_error("publish", "give either --layout DIR or a BUNDLE/SETUP, not "
-		                              "both");
+					      "both");
 	if (!layout && optind >= argc)
 		return usage_error("publish", "nothing to publish: give a BUNDLE, a SETUP or "
-		                              "--layout DIR");
+					      "--layout DIR");
 	if (!layout && optind + 1 < argc)
 		return usage_error("publish", "unexpected argument '%s'", argv[optind + 1]);
 	if (layout && !ap_fsx_is_dir(layout))

@@ -36,11 +36,11 @@ struct ap_build_opts {
 	/* Further folders, searched in order after payloads for a component
 	 * it does not hold (NULL-terminated; may be NULL). */
 	const char *const *more_payloads;
-	const char *key;      /* the private signing key (Ed25519 PEM) */
+	const char *key; /* the private signing key (Ed25519 PEM) */
 	/* The outputs: at least one is needed (else AP_E_USAGE). */
-	const char *bundle;   /* bundle file, or NULL */
-	const char *layout;   /* offline folder, or NULL */
-	const char *sfx;      /* self-extracting setup, or NULL */
+	const char *bundle; /* bundle file, or NULL */
+	const char *layout; /* offline folder, or NULL */
+	const char *sfx;    /* self-extracting setup, or NULL */
 	/* With sfx: the airpack-setup executable it starts from, refused
 	 * (AP_E_USAGE, naming --sfx-stub and both platforms) when its header
 	 * says another platform than the manifest's (platform.h).  When NULL,
@@ -49,13 +49,13 @@ struct ap_build_opts {
 	const char *sfx_stub;
 	const char *const *sfx_stubs;
 	size_t n_sfx_stubs;
-	bool sfx_detached;    /* with sfx: the setup carries only the signed manifest */
-	bool compress_auto;   /* gzip only when a sample of the payloads shows it pays */
+	bool sfx_detached;	   /* with sfx: the setup carries only the signed manifest */
+	bool compress_auto;	   /* gzip only when a sample of the payloads shows it pays */
 	enum ap_compress compress; /* without compress_auto */
-	int level;                 /* gzip level, 1..9 */
+	int level;		   /* gzip level, 1..9 */
 	enum ap_sbom_format sbom;
 	bool sbom_no_files; /* the SBOM lists components, not each archived file */
-	int64_t mtime; /* the time recorded in the bundle's entries and the SBOM (>= 0) */
+	int64_t mtime;	    /* the time recorded in the bundle's entries and the SBOM (>= 0) */
 	const struct ap_progress_ops *progress; /* each payload read; may be NULL */
 };
 

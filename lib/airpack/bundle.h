@@ -27,9 +27,12 @@
 #define AP_BUNDLE_MANIFEST "manifest.json"
 #define AP_BUNDLE_SIG "manifest.json.sig"
 #define AP_MANIFEST_MAX (16u << 20) /* largest manifest accepted */
-#define AP_SIG_MAX 4096u            /* largest signature accepted */
+#define AP_SIG_MAX 4096u	    /* largest signature accepted */
 
-enum ap_compress { AP_COMPRESS_NONE, AP_COMPRESS_GZIP };
+enum ap_compress {
+	AP_COMPRESS_NONE,
+	AP_COMPRESS_GZIP
+};
 
 struct ap_bundle_writer;
 
@@ -37,8 +40,8 @@ struct ap_bundle_writer;
  * level: 1-9 for gzip (ignored for none).  mtime: the time stored in every
  * entry.  manifest_len and sig_len: the exact lengths finish() will get. */
 int ap_bundle_writer_open(FILE *out, enum ap_compress compress, int level, int64_t mtime,
-			  size_t manifest_len, size_t sig_len,
-			  struct ap_bundle_writer **w, struct ap_err *err);
+			  size_t manifest_len, size_t sig_len, struct ap_bundle_writer **w,
+			  struct ap_err *err);
 
 /* Append a payload entry `name` streamed from the file at path.  The file
  * must be exactly `size` bytes (else AP_E_DIGEST naming both sizes).  Its

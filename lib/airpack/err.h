@@ -14,7 +14,7 @@
 enum ap_errcode {
 	AP_OK = 0,
 	AP_E_NOMEM = -1,      /* out of memory */
-	AP_E_IO = -2,         /* a file system call failed */
+	AP_E_IO = -2,	      /* a file system call failed */
 	AP_E_USAGE = -3,      /* bad arguments from the caller or the user */
 	AP_E_MANIFEST = -4,   /* a manifest is malformed or invalid */
 	AP_E_DIGEST = -5,     /* size or sha256 differs from what was expected */
@@ -30,7 +30,7 @@ enum ap_errcode {
 	AP_E_CRYPTO = -15,    /* the crypto library failed */
 	AP_E_TOOBIG = -16,    /* more bytes than allowed */
 	AP_E_DIFFERS = -17,   /* a verification found differences */
-	AP_E_RUN = -18,       /* a run action failed */
+	AP_E_RUN = -18,	      /* a run action failed */
 	AP_E_TRUNCATED = -19, /* a self-extracting file is truncated or extended */
 	AP_E_EXPIRED = -20,   /* signed metadata (root, index) is past its expiry */
 	AP_E_AUTH = -21,      /* a registry refused the credentials, or wants some */
@@ -44,7 +44,13 @@ struct ap_err {
 	char msg[AP_ERR_MSG_MAX];
 };
 
-#define AP_ERR_INIT { 0, { 0 } }
+#define AP_ERR_INIT                                                                                \
+	{                                                                                          \
+		0,                                                                                 \
+		{                                                                                  \
+			0                                                                          \
+		}                                                                                  \
+	}
 
 #if defined(__MINGW32__)
 /* mingw's own stdio (__USE_MINGW_ANSI_STDIO) is C99: check against that,

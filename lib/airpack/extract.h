@@ -40,26 +40,26 @@ typedef int (*ap_extract_cb)(void *ctx, const char *relpath, unsigned mode, uint
  * (AP_E_TOOBIG).  Sparse holes count as the zeros they stand for. */
 struct ap_extract_expect {
 	bool has_size;
-	uint64_t size;          /* the archive's exact size */
-	const char *sha256;     /* the archive's sha256 (hex); NULL: not checked */
-	const char *says;       /* who expects it ("the signed manifest says"); NULL:
+	uint64_t size;	     /* the archive's exact size */
+	const char *sha256;  /* the archive's sha256 (hex); NULL: not checked */
+	const char *says;    /* who expects it ("the signed manifest says"); NULL:
 	                           "expected" */
-	const char *changed;    /* put before a size or sha256 mismatch of the
+	const char *changed; /* put before a size or sha256 mismatch of the
 	                           archive ("payload changed after it was
 	                           verified"); NULL: nothing */
 	bool has_expanded;
-	uint64_t expanded_size;  /* total bytes of the regular files */
+	uint64_t expanded_size;	 /* total bytes of the regular files */
 	uint64_t expanded_files; /* number of regular files */
-	uint64_t max_expanded;   /* without has_expanded: a cap on the total, 0: none */
-	const char *spool_dir;   /* where a zip's private copy goes (unnamed, gone
+	uint64_t max_expanded;	 /* without has_expanded: a cap on the total, 0: none */
+	const char *spool_dir;	 /* where a zip's private copy goes (unnamed, gone
 	                            when closed); NULL: the OS temporary folder */
-	bool windows_names;      /* refuse names unsafe for Windows and names Windows
+	bool windows_names;	 /* refuse names unsafe for Windows and names Windows
 	                            sees as the same (airpack/winname.h): AP_E_UNSAFE
 	                            "unsafe name for Windows", naming the entry */
-	const char *dest_root;   /* set: dest_dir is relative to this folder and
+	const char *dest_root;	 /* set: dest_dir is relative to this folder and
 	                            none of its components is followed when it is
 	                            a symlink (ap_fsx_tree_open_under) */
-	bool defer_sync;         /* files and folders are not fsynced one by one:
+	bool defer_sync;	 /* files and folders are not fsynced one by one:
 	                            each file's writeback is started when it is
 	                            written (ap_fsx_writeback_start) and the caller
 	                            makes dest durable (ap_fsx_sync_tree) before
@@ -80,8 +80,8 @@ int ap_extract_archive(const char *archive_path, const char *dest_dir, int64_t m
 /* ap_extract_archive checking the archive and its contents against x (see
  * struct ap_extract_expect); x NULL is ap_extract_archive. */
 int ap_extract_checked(const char *archive_path, const char *dest_dir, int64_t mtime,
-                       const struct ap_extract_expect *x, ap_extract_cb cb, void *ctx,
-                       struct ap_err *err);
+		       const struct ap_extract_expect *x, ap_extract_cb cb, void *ctx,
+		       struct ap_err *err);
 
 /* List the regular files of an archive without writing anything (cb gets
  * every file with its sha256).  Same safety checks as extraction. */
@@ -91,11 +91,11 @@ int ap_extract_list(const char *archive_path, ap_extract_cb cb, void *ctx, struc
  * files, as ap_extract_checked counts them (for install.expanded).  Same
  * safety checks as extraction, conflicting entries included. */
 int ap_extract_measure(const char *archive_path, uint64_t *size, uint64_t *files,
-                       struct ap_err *err);
+		       struct ap_err *err);
 
 /* ap_extract_measure that also refuses, with windows_names, what
  * struct ap_extract_expect's windows_names refuses. */
 int ap_extract_measure_names(const char *archive_path, bool windows_names, uint64_t *size,
-                             uint64_t *files, struct ap_err *err);
+			     uint64_t *files, struct ap_err *err);
 
 #endif

@@ -24,13 +24,13 @@
  * like one made with AP_FETCH_OPTS_INIT or ap_fetch_opts_init(): there is
  * no way to get "no retries" by forgetting to initialise a field. */
 struct ap_fetch_opts {
-	const char *proxy;        /* NULL: libcurl's usual proxy environment variables */
-	const char *cacert;       /* extra CA bundle file; NULL: system store */
-	long connect_timeout;     /* seconds; 0 = 15 */
-	long low_speed_time;      /* abort when below 1 KiB/s for this many seconds; 0 = 30 */
-	int retries;              /* retries on transient errors after the first try;
+	const char *proxy;    /* NULL: libcurl's usual proxy environment variables */
+	const char *cacert;   /* extra CA bundle file; NULL: system store */
+	long connect_timeout; /* seconds; 0 = 15 */
+	long low_speed_time;  /* abort when below 1 KiB/s for this many seconds; 0 = 30 */
+	int retries;	      /* retries on transient errors after the first try;
 				     0 = AP_FETCH_RETRIES_DEFAULT, AP_FETCH_NO_RETRY = none */
-	long retry_delay_ms;      /* first backoff delay, doubled each retry; 0 = the
+	long retry_delay_ms;  /* first backoff delay, doubled each retry; 0 = the
 				     default (500, or AP_FETCH_RETRY_MS, see below) */
 	/* progress (may be NULL): bytes now in the file and the total expected */
 	void (*progress)(void *ctx, uint64_t have, uint64_t total);
@@ -42,7 +42,10 @@ struct ap_fetch_opts {
 };
 #define AP_FETCH_RETRIES_DEFAULT 3
 #define AP_FETCH_NO_RETRY (-1)
-#define AP_FETCH_OPTS_INIT { .proxy = NULL, .retries = 0, .retry_delay_ms = 0 }
+#define AP_FETCH_OPTS_INIT                                                                         \
+	{                                                                                          \
+		.proxy = NULL, .retries = 0, .retry_delay_ms = 0                                   \
+	}
 
 /* Set *o to the defaults (the same as AP_FETCH_OPTS_INIT). */
 void ap_fetch_opts_init(struct ap_fetch_opts *o);
@@ -55,10 +58,10 @@ void ap_fetch_opts_init(struct ap_fetch_opts *o);
 
 struct ap_fetch_result {
 	uint64_t bytes_received; /* payload bytes transferred in this call */
-	bool resumed;            /* a Range request continued a .partial */
-	bool restarted;          /* a resume was abandoned and started from zero */
+	bool resumed;		 /* a Range request continued a .partial */
+	bool restarted;		 /* a resume was abandoned and started from zero */
 	int attempts;
-	long http_status;        /* last HTTP status (0 for file://) */
+	long http_status; /* last HTTP status (0 for file://) */
 };
 
 /* One-time global init/cleanup (call from main). */
@@ -70,9 +73,9 @@ void ap_fetch_global_cleanup(void);
  * Errors: AP_E_NOTFOUND (404/410, missing file://), AP_E_TOOBIG (over size),
  * AP_E_DIGEST (complete but wrong bytes; the file is removed), AP_E_FETCH
  * (everything else, after retries). */
-int ap_fetch_file(const struct ap_fetch_opts *o, const char *url, const char *dest,
-		  uint64_t size, const char sha256[AP_SHA256_HEX],
-		  struct ap_fetch_result *res, struct ap_err *err);
+int ap_fetch_file(const struct ap_fetch_opts *o, const char *url, const char *dest, uint64_t size,
+		  const char sha256[AP_SHA256_HEX], struct ap_fetch_result *res,
+		  struct ap_err *err);
 
 /* Several files at once (libcurl's multi interface), each with every
  * guarantee of ap_fetch_file: DEST.partial resumed, the size cap, hashed
@@ -93,14 +96,14 @@ struct ap_fetch_job {
 	const char *dest;
 	uint64_t size;
 	const char *sha256;
-	bool stop_on_failure;        /* when this file fails, start no other (those
+	bool stop_on_failure; /* when this file fails, start no other (those
 					not started end with AP_E_FETCH, "not
 					downloaded"); those in flight finish */
 	/* out */
-	int rc;                      /* 0, or the last url's error code */
-	struct ap_err err;           /* the last url's error when rc != 0 */
-	size_t url;                  /* the url that served it (or failed last) */
-	struct ap_fetch_result res;  /* of that url */
+	int rc;			    /* 0, or the last url's error code */
+	struct ap_err err;	    /* the last url's error when rc != 0 */
+	size_t url;		    /* the url that served it (or failed last) */
+	struct ap_fetch_result res; /* of that url */
 };
 
 /* What ap_fetch_many reports, by file index (every member may be NULL).
@@ -121,13 +124,13 @@ struct ap_fetch_many_ops {
  * then reports (without saying which file).  Returns 0 when every job ran
  * to its outcome, or an error of the driver itself (AP_E_NOMEM, AP_E_FETCH)
  * after which the jobs' outcomes are not to be used. */
-int ap_fetch_many(const struct ap_fetch_opts *o, struct ap_fetch_job *jobs, size_t n,
-		  int parallel, const struct ap_fetch_many_ops *ops, struct ap_err *err);
+int ap_fetch_many(const struct ap_fetch_opts *o, struct ap_fetch_job *jobs, size_t n, int parallel,
+		  const struct ap_fetch_many_ops *ops, struct ap_err *err);
 
 /* Download a small document (index, manifest, signature) of at most max
  * bytes into memory (*buf malloc'd, NUL-terminated). */
-int ap_fetch_mem(const struct ap_fetch_opts *o, const char *url, size_t max,
-		 char **buf, size_t *len, struct ap_err *err);
+int ap_fetch_mem(const struct ap_fetch_opts *o, const char *url, size_t max, char **buf,
+		 size_t *len, struct ap_err *err);
 
 /* True for URLs this module accepts: http://, https://, file://. */
 bool ap_fetch_url_ok(const char *url);

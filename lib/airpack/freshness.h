@@ -38,7 +38,7 @@ struct ap_freshness_root {
 /* Gives root `version`'s bytes and signatures; AP_E_NOTFOUND when there
  * is none (the chain ends).  *json is malloc'd, at most AP_ROOT_MAX bytes. */
 typedef int (*ap_freshness_get_fn)(void *ctx, int64_t version, char **json, size_t *len,
-			       struct ap_sigset *sigs, struct ap_err *err);
+				   struct ap_sigset *sigs, struct ap_err *err);
 
 /* Load the root to start from: the trust path (a folder holding
  * AP_ROOT_FILE and its signatures, such a file, or bare PEM keys) or the
@@ -46,7 +46,7 @@ typedef int (*ap_freshness_get_fn)(void *ctx, int64_t version, char **json, size
  * signed by a threshold of its own root keys.  AP_E_NOTFOUND when trust
  * does not exist.  fr is released with ap_freshness_root_release. */
 int ap_freshness_load(const char *install_root, const char *trust, struct ap_freshness_root *fr,
-		  struct ap_err *err);
+		      struct ap_err *err);
 
 /* Only the root file of trust (a folder holding AP_ROOT_FILE, or a *.json
  * file), signed by a threshold of its own root keys; AP_E_NOTFOUND when
@@ -56,20 +56,21 @@ int ap_freshness_load_file(const char *trust, struct ap_root **out, struct ap_er
 
 /* Walk the chain from fr->root: get(version + 1), ... until AP_E_NOTFOUND,
  * at most AP_ROOT_CHAIN_MAX steps, each step checked by ap_root_next. */
-int ap_freshness_walk(struct ap_freshness_root *fr, ap_freshness_get_fn get, void *ctx, struct ap_err *err);
+int ap_freshness_walk(struct ap_freshness_root *fr, ap_freshness_get_fn get, void *ctx,
+		      struct ap_err *err);
 
 /* A getter reading DIR/<version>.root.json and its signatures. */
-int ap_freshness_get_dir(void *ctx, int64_t version, char **json, size_t *len, struct ap_sigset *sigs,
-		     struct ap_err *err);
+int ap_freshness_get_dir(void *ctx, int64_t version, char **json, size_t *len,
+			 struct ap_sigset *sigs, struct ap_err *err);
 
 void ap_freshness_root_release(struct ap_freshness_root *fr);
 
 /* What an install claims; pointers are borrowed. */
 struct ap_freshness_claim {
 	const struct ap_freshness_root *root; /* NULL: an --insecure install */
-	int64_t index_version;		  /* 0: not from a mirror index */
-	const char *floor;		  /* the signed floor (root or index), or NULL */
-	const char *note;		  /* the expiry choice to record, or NULL */
+	int64_t index_version;		      /* 0: not from a mirror index */
+	const char *floor;		      /* the signed floor (root or index), or NULL */
+	const char *note;		      /* the expiry choice to record, or NULL */
 };
 
 /* Under the root's install lock: refuse (AP_E_STATE) a root or index older
@@ -77,14 +78,16 @@ struct ap_freshness_claim {
  * older than the highest ever accepted for product unless allow_downgrade
  * and, with a root of trust (version >= 1), a signed floor at or below it
  * permits it.  c may be NULL (no claims beyond the release version). */
-int ap_freshness_check(const char *install_root, const struct ap_freshness_claim *c, const char *product,
-		   const char *version, bool allow_downgrade, struct ap_err *err);
+int ap_freshness_check(const char *install_root, const struct ap_freshness_claim *c,
+		       const char *product, const char *version, bool allow_downgrade,
+		       struct ap_err *err);
 
 /* After the switch, still under the lock: raise the record to what was
  * accepted, and store the walked root when it is newer.  mtime >= 0 gives
  * the files written and their folder that time (image builds). */
-int ap_freshness_commit(const char *install_root, const struct ap_freshness_claim *c, const char *product,
-		    const char *version, int64_t mtime, struct ap_err *err);
+int ap_freshness_commit(const char *install_root, const struct ap_freshness_claim *c,
+			const char *product, const char *version, int64_t mtime,
+			struct ap_err *err);
 
 /* When signed metadata is evaluated and what an expiry may be overridden by. */
 struct ap_freshness_policy {
@@ -100,12 +103,12 @@ struct ap_freshness_policy {
  * override decided, note (n bytes) says which, for the receipt and history:
  * "expired-ok: the mirror index expired 2026-01-01T00:00:00Z"; otherwise
  * note is left alone. */
-int ap_freshness_expiry(int64_t expires, const char *what, const struct ap_freshness_policy *p, char *note,
-		    size_t n, struct ap_err *err);
+int ap_freshness_expiry(int64_t expires, const char *what, const struct ap_freshness_policy *p,
+			char *note, size_t n, struct ap_err *err);
 
 /* The highest release version accepted for product (malloc'd; NULL when
  * none) and the stored root's version; for status. */
 int ap_freshness_get(const char *install_root, const char *product, char **release, int64_t *root,
-		 struct ap_err *err);
+		     struct ap_err *err);
 
 #endif

@@ -20,8 +20,8 @@
 #include "airpack/err.h"
 
 /* Write a whole buffer atomically with the given mode. */
-int ap_fsx_write_atomic(const char *path, const void *data, size_t len,
-			unsigned mode, struct ap_err *err);
+int ap_fsx_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+			struct ap_err *err);
 
 /* A file being written under a temporary name, made visible by commit. */
 struct ap_fsx_afile {
@@ -29,7 +29,10 @@ struct ap_fsx_afile {
 	char *tmp;  /* temporary name in the same folder */
 	FILE *fp;   /* open for writing (binary) */
 };
-#define AP_AFILE_INIT { NULL, NULL, NULL }
+#define AP_AFILE_INIT                                                                              \
+	{                                                                                          \
+		NULL, NULL, NULL                                                                   \
+	}
 
 /* Create PATH's temporary sibling (PATH.tmp-XXXXXX) with mode.  On Windows,
  * where modes do not exist, a mode with no group or other bits (0600) makes
@@ -122,8 +125,7 @@ int ap_fsx_mkdirs_under(const char *root, const char *rel, unsigned mode, struct
 struct ap_stat;
 
 /* lstat of root/rel: AP_FT_NONE (and 0) when not there. */
-int ap_fsx_stat_under(const char *root, const char *rel, struct ap_stat *st,
-		      struct ap_err *err);
+int ap_fsx_stat_under(const char *root, const char *rel, struct ap_stat *st, struct ap_err *err);
 /* Open root/rel for reading when it is a regular file (*out, the caller's
  * to fclose), with *st from that open file; otherwise *out is NULL and *st
  * says what is there (AP_FT_NONE, AP_FT_LINK, ...). */
@@ -153,7 +155,13 @@ int ap_fsx_rmdir(const char *path, struct ap_err *err);
 /* Remove a tree (no symlinks followed); missing is not an error. */
 int ap_fsx_rm_rf(const char *path, struct ap_err *err);
 
-enum ap_ftype { AP_FT_NONE, AP_FT_FILE, AP_FT_DIR, AP_FT_LINK, AP_FT_OTHER };
+enum ap_ftype {
+	AP_FT_NONE,
+	AP_FT_FILE,
+	AP_FT_DIR,
+	AP_FT_LINK,
+	AP_FT_OTHER
+};
 
 struct ap_stat {
 	enum ap_ftype type;
@@ -308,16 +316,15 @@ int ap_fsx_tree_open(const char *dir, struct ap_fsx_tree **out, struct ap_err *e
  * root as given, no component of rel followed when it is a symlink
  * (AP_E_UNSAFE naming it); missing is AP_E_NOTFOUND. */
 int ap_fsx_tree_open_under(const char *root, const char *rel, struct ap_fsx_tree **out,
-                           struct ap_err *err);
+			   struct ap_err *err);
 /* Make folder rel (its parent must exist) with exactly mode; an existing
  * folder is accepted and gets mode, a regular file there is replaced (as
  * tar does), anything else there is AP_E_EXISTS. */
-int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode,
-                      struct ap_err *err);
+int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode, struct ap_err *err);
 /* After the last entry: set folder rel's times to mtime (mtime < 0: leave
  * them) and, with sync, fsync it ("" is the tree's folder itself). */
 int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, bool sync,
-                         struct ap_err *err);
+			 struct ap_err *err);
 /* Release t (NULL is a no-op). */
 void ap_fsx_tree_close(struct ap_fsx_tree *t);
 
@@ -327,16 +334,16 @@ struct ap_fsx_tree_file;
  * O_EXCL: a regular file already there is removed first (as tar does), a
  * symlink is AP_E_UNSAFE, anything else (a folder) AP_E_EXISTS. */
 int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
-                       struct ap_fsx_tree_file **out, struct ap_err *err);
+		       struct ap_fsx_tree_file **out, struct ap_err *err);
 /* Write n bytes at offset off (offsets may skip ahead: a hole). */
 int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uint64_t off,
-                      struct ap_err *err);
+		      struct ap_err *err);
 /* Finish the file: size it to size bytes when shorter (a trailing hole),
  * set its access and modification times to sec.nsec when set_time, then
  * with sync fsync it, else start its writeback (ap_fsx_writeback_start;
  * ap_fsx_sync_tree makes it durable later).  Releases f either way. */
 int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time, int64_t sec,
-                       long nsec, bool sync, struct ap_err *err);
+		       long nsec, bool sync, struct ap_err *err);
 /* Close f without finishing it (the partial file stays); NULL is a no-op. */
 void ap_fsx_tree_abort(struct ap_fsx_tree_file *f);
 

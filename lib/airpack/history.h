@@ -31,7 +31,7 @@
 #include "airpack/digest.h"
 
 #define AP_HISTORY_PATH AP_STATE_LOG_BASE "/history.jsonl" /* relative to the root */
-#define AP_HISTORY_LINE_MAX (1024 * 1024) /* longer lines are refused / skipped */
+#define AP_HISTORY_LINE_MAX (1024 * 1024)		   /* longer lines are refused / skipped */
 #define AP_HISTORY_TIME_LEN 32
 
 /* A name and a string value: a component and where it came from
@@ -48,15 +48,18 @@ struct ap_history_event {
 	const char *product; /* may be NULL when unknown */
 	const char *version; /* may be NULL */
 	const char *key_id;  /* the release's signer; may be NULL */
-	bool ok;             /* recorded as "result": "ok" or "failed" */
+	bool ok;	     /* recorded as "result": "ok" or "failed" */
 	const char *message; /* one human line, e.g. "4 components (3 local, 1 download)" */
-	int64_t files;       /* file count; < 0 when it does not apply */
+	int64_t files;	     /* file count; < 0 when it does not apply */
 	const struct ap_history_field *sources; /* per component; may be NULL */
 	size_t n_sources;
 	const struct ap_history_field *details; /* other facts; may be NULL */
 	size_t n_details;
 };
-#define AP_HISTORY_EVENT_INIT { NULL, NULL, NULL, NULL, false, NULL, -1, NULL, 0, NULL, 0 }
+#define AP_HISTORY_EVENT_INIT                                                                      \
+	{                                                                                          \
+		NULL, NULL, NULL, NULL, false, NULL, -1, NULL, 0, NULL, 0                          \
+	}
 
 /* Append ev as one line
  *   {"time":"2026-11-28T10:00:00Z","event":"install","product":..,"version":..,
@@ -73,7 +76,7 @@ struct ap_history_kv {
 	char *value;
 };
 struct ap_history_entry {
-	size_t line;   /* 1-based line number in the file */
+	size_t line;	 /* 1-based line number in the file */
 	const char *raw; /* the line as stored, without its newline (valid in the callback) */
 	char *time;
 	char *type;
@@ -124,8 +127,8 @@ void ap_history_format_time(int64_t t, char buf[AP_HISTORY_TIME_LEN]);
  * registry_address, registry_user, proxy) are names and fingerprints. */
 struct ap_history_record {
 	char *product;
-	char *version;       /* the release installed when configuring */
-	char *config_path;   /* relative to the root */
+	char *version;			   /* the release installed when configuring */
+	char *config_path;		   /* relative to the root */
 	char config_sha256[AP_SHA256_HEX]; /* of the bytes the configure step wrote */
 	unsigned config_mode;
 	/* The runtime's identity facts, written as top-level string members in
@@ -149,8 +152,8 @@ int ap_history_record_save(const char *root, const struct ap_history_record *rec
 /* Read the record of product; AP_E_NOTFOUND when there is none, AP_E_STATE
  * naming the field when it is malformed.  *out is the caller's
  * (ap_history_record_free). */
-int ap_history_record_load(const char *root, const char *product,
-			   struct ap_history_record **out, struct ap_err *err);
+int ap_history_record_load(const char *root, const char *product, struct ap_history_record **out,
+			   struct ap_err *err);
 
 /* An identity fact of rec by name, or NULL when absent. */
 const char *ap_history_record_get(const struct ap_history_record *rec, const char *key);

@@ -27,8 +27,8 @@
 struct ap_json {
 	FILE *fp;
 	void *stack[AP_JSON_DEPTH_MAX + 1]; /* the open containers (private) */
-	int depth;                          /* stack[depth] is the innermost */
-	bool failed;                        /* out of memory or nested too deep */
+	int depth;			    /* stack[depth] is the innermost */
+	bool failed;			    /* out of memory or nested too deep */
 };
 
 void ap_json_begin(struct ap_json *j, FILE *fp);

@@ -36,8 +36,8 @@ struct ap_layout;
  * manifest bytes about to be written, when already known; a folder whose
  * manifest.json holds exactly those bytes keeps it (the payloads written
  * are then the ones it describes).  *out is freed with ap_layout_free. */
-int ap_layout_open(const char *dir, const char *keep_json, size_t keep_len,
-                   struct ap_layout **out, struct ap_err *err);
+int ap_layout_open(const char *dir, const char *keep_json, size_t keep_len, struct ap_layout **out,
+		   struct ap_err *err);
 
 /* The folder's path (owned by l). */
 const char *ap_layout_dir(const struct ap_layout *l);
@@ -51,34 +51,32 @@ size_t ap_layout_temps_removed(const struct ap_layout *l);
  * NULL; x's strings must outlive the sink).  Finish it with
  * ap_sink_commit / ap_sink_abort. */
 int ap_layout_sink_open(struct ap_layout *l, const char *name, const struct ap_sink_expect *x,
-                        struct ap_sink *s, struct ap_err *err);
+			struct ap_sink *s, struct ap_err *err);
 
 /* Copy file src into the folder as payload `name` through a sink
  * (ap_sink_copy_file); hex (may be NULL) gets its sha256. */
 int ap_layout_copy_file(struct ap_layout *l, const char *name, const char *src,
-                        const struct ap_sink_expect *x,
-                        void (*progress)(void *ctx, uint64_t done), void *ctx,
-                        char hex[AP_SHA256_HEX], struct ap_err *err);
+			const struct ap_sink_expect *x, void (*progress)(void *ctx, uint64_t done),
+			void *ctx, char hex[AP_SHA256_HEX], struct ap_err *err);
 
 /* True when the folder's file `name` is a regular file of exactly size
  * bytes whose sha256 is sha256 (one read). */
-bool ap_layout_has(const struct ap_layout *l, const char *name, uint64_t size,
-                   const char *sha256);
+bool ap_layout_has(const struct ap_layout *l, const char *name, uint64_t size, const char *sha256);
 
 /* Remove every regular file of the folder that m does not name (file or
  * alias) and that is not the folder's manifest or signature.  on_removed
  * (may be NULL) is called with each name removed; *removed (may be NULL)
  * gets the count. */
 int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
-                    void (*on_removed)(void *ctx, const char *name), void *ctx, size_t *removed,
-                    struct ap_err *err);
+		    void (*on_removed)(void *ctx, const char *name), void *ctx, size_t *removed,
+		    struct ap_err *err);
 
 /* Step 3: write the signature, the per-key signatures of sigs (may be
  * NULL; manifest.json.sig.<key id>, root.h), then the manifest, each
  * atomically (after every payload is in place). */
 struct ap_sigset;
 int ap_layout_commit(struct ap_layout *l, const char *json, size_t jlen, const unsigned char *sig,
-                     size_t slen, const struct ap_sigset *sigs, struct ap_err *err);
+		     size_t slen, const struct ap_sigset *sigs, struct ap_err *err);
 /* Only the per-key signatures, beside a manifest the folder keeps: a
  * signature added to a release after it was laid out joins it. */
 int ap_layout_put_sigs(struct ap_layout *l, const struct ap_sigset *sigs, struct ap_err *err);
@@ -96,7 +94,7 @@ typedef void (*ap_layout_bad_fn)(void *ctx, const char *file, const char *why);
  * NULL) gets their count.  AP_E_DIFFERS "layout 'DIR': N files missing or
  * invalid: run with --fix to repair" when any is. */
 int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap_source_plan *p,
-                    ap_layout_bad_fn on_bad, void *ctx, size_t *bad, struct ap_err *err);
+		    ap_layout_bad_fn on_bad, void *ctx, size_t *bad, struct ap_err *err);
 
 /* Write or repair folder dir so that it holds release r (signature
  * checked by the caller): the writer opens it (another manifest goes first),
@@ -109,7 +107,7 @@ int ap_layout_check(const char *dir, const struct ap_release *r, const struct ap
 struct ap_layout_fill {
 	const char *dir;
 	const struct ap_release *r;
-	struct ap_source_plan *plan;      /* fetched into dir */
+	struct ap_source_plan *plan;	  /* fetched into dir */
 	const struct ap_source_opts *src; /* how the plan fetches */
 	bool clean;
 	/* Each payload copied from another folder, and each file clean
@@ -120,7 +118,7 @@ struct ap_layout_fill {
 };
 /* *copied and *removed (may be NULL) get the counts. */
 int ap_layout_fill(const struct ap_layout_fill *f, size_t *copied, size_t *removed,
-                   struct ap_err *err);
+		   struct ap_err *err);
 
 /* Release l (the folder stays as it is).  NULL is a no-op. */
 void ap_layout_free(struct ap_layout *l);

@@ -58,13 +58,17 @@ int ap_lifecycle_log_firstboot(const char *root, const char *product, size_t ran
  * (ap_source_opts.on_check) for the install event. */
 struct ap_lifecycle_downloads {
 	const struct ap_component **comp; /* components downloaded ... */
-	char **url;                       /* ... and the URL that served each */
+	char **url;			  /* ... and the URL that served each */
 	size_t n;
 };
-#define AP_LIFECYCLE_DOWNLOADS_INIT { NULL, NULL, 0 }
+#define AP_LIFECYCLE_DOWNLOADS_INIT                                                                \
+	{                                                                                          \
+		NULL, NULL, 0                                                                      \
+	}
 /* Note chk when it is a download (running out of memory only loses the
  * note: the event then says "download"). */
-void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d, const struct ap_source_check *chk);
+void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d,
+				 const struct ap_source_check *chk);
 void ap_lifecycle_downloads_release(struct ap_lifecycle_downloads *d);
 
 /* install's event: where each component of plan p (may be NULL) came from,
@@ -93,11 +97,11 @@ struct ap_lifecycle_reader {
 };
 
 enum ap_lifecycle_config_state {
-	AP_LIFECYCLE_CONFIG_NONE,       /* the release declares no device configuration */
-	AP_LIFECYCLE_CONFIG_ABSENT,     /* no file, never provisioned */
-	AP_LIFECYCLE_CONFIG_MATCHES,    /* the file is what provision wrote */
-	AP_LIFECYCLE_CONFIG_CHANGED,    /* it changed since provision wrote it */
-	AP_LIFECYCLE_CONFIG_MISSING,    /* provision wrote it; it is gone */
+	AP_LIFECYCLE_CONFIG_NONE,	/* the release declares no device configuration */
+	AP_LIFECYCLE_CONFIG_ABSENT,	/* no file, never provisioned */
+	AP_LIFECYCLE_CONFIG_MATCHES,	/* the file is what provision wrote */
+	AP_LIFECYCLE_CONFIG_CHANGED,	/* it changed since provision wrote it */
+	AP_LIFECYCLE_CONFIG_MISSING,	/* provision wrote it; it is gone */
 	AP_LIFECYCLE_CONFIG_UNRECORDED, /* a file is there, not written by provision */
 };
 
@@ -106,13 +110,13 @@ const char *ap_lifecycle_config_state_name(enum ap_lifecycle_config_state s);
 
 struct ap_lifecycle_config {
 	enum ap_lifecycle_config_state state;
-	char *config_path;                 /* relative to the root; NULL with NONE */
-	struct ap_history_record *rec;     /* NULL: provision never ran */
-	bool read;                         /* the reader read the file */
+	char *config_path;		   /* relative to the root; NULL with NONE */
+	struct ap_history_record *rec;	   /* NULL: provision never ran */
+	bool read;			   /* the reader read the file */
 	char problem[AP_ERR_MSG_MAX + 64]; /* why the file could not be read */
-	bool exposed;     /* provision wrote it private (it holds secrets), but
+	bool exposed;			   /* provision wrote it private (it holds secrets), but
 	                     others can read it now (ap_fsx_is_private) */
-	char access[64];  /* with exposed: the protection expected, in words */
+	char access[64];		   /* with exposed: the protection expected, in words */
 };
 
 /* What status shows about the configuration of the installed receipt r:
@@ -128,12 +132,12 @@ void ap_lifecycle_config_release(struct ap_lifecycle_config *cfg);
 /* ---- uninstall ------------------------------------------------------------ */
 
 struct ap_lifecycle_uninstall {
-	struct ap_receipt *r;          /* NULL when nothing (readable) is installed */
+	struct ap_receipt *r;	       /* NULL when nothing (readable) is installed */
 	struct ap_history_record *rec; /* NULL: never provisioned */
-	char **extra;                  /* NULL-terminated paths for ap_txn_uninstall */
-	bool config_present;           /* the configuration provision wrote is there */
-	bool config_changed;           /* ... and changed since provisioning */
-	bool config_removed;           /* set by ap_lifecycle_uninstall_end */
+	char **extra;		       /* NULL-terminated paths for ap_txn_uninstall */
+	bool config_present;	       /* the configuration provision wrote is there */
+	bool config_changed;	       /* ... and changed since provisioning */
+	bool config_removed;	       /* set by ap_lifecycle_uninstall_end */
 	/* Set when the record could not be read: the configuration it names
 	 * is left in place (for the caller to warn about). */
 	char warning[AP_ERR_MSG_MAX + 64];

@@ -27,51 +27,51 @@ enum ap_manifest_kind {
 
 enum ap_action {
 	AP_ACTION_EXTRACT, /* unpack an archive (cab, zip, tar.*) into prefix/to */
-	AP_ACTION_COPY,    /* copy the file to prefix/to (default: its file name) */
-	AP_ACTION_RUN,     /* copy to prefix/to, then execute it with args */
+	AP_ACTION_COPY,	   /* copy the file to prefix/to (default: its file name) */
+	AP_ACTION_RUN,	   /* copy to prefix/to, then execute it with args */
 };
 
 /* install.service: the component holds a long-running program the install
  * registers with the OS's service manager (docs/services.md). */
 struct ap_manifest_service {
-	char *name;        /* the service's name: a safe name, at most 64 bytes */
-	char *program;     /* extract: the program, relative to the component's `to`;
+	char *name;    /* the service's name: a safe name, at most 64 bytes */
+	char *program; /* extract: the program, relative to the component's `to`;
 			      NULL for copy (the file it installs) */
-	char **args;       /* its arguments */
+	char **args;   /* its arguments */
 	size_t n_args;
 	char *description; /* may be NULL */
 };
 
 struct ap_component {
-	char *name;     /* unique; a safe name (see ap_manifest_safe_name) */
-	char *file;     /* the payload's file name; a safe name */
+	char *name;	/* unique; a safe name (see ap_manifest_safe_name) */
+	char *file;	/* the payload's file name; a safe name */
 	char **aliases; /* other file names it may be found under (safe names) */
 	size_t n_aliases;
-	char **urls;    /* http(s):// or file:// download locations */
+	char **urls; /* http(s):// or file:// download locations */
 	size_t n_urls;
 	bool has_size;
 	uint64_t size;
 	bool has_sha256;
 	char sha256[AP_SHA256_HEX]; /* lowercase */
 	enum ap_action action;
-	char *to;       /* relative path under the prefix; NULL means "" (extract)
+	char *to;		 /* relative path under the prefix; NULL means "" (extract)
 			   or the file name (copy, run) */
-	bool has_expanded;       /* extract: install.expanded is present */
-	uint64_t expanded_size;  /* extract: total bytes of the archive's files */
+	bool has_expanded;	 /* extract: install.expanded is present */
+	uint64_t expanded_size;	 /* extract: total bytes of the archive's files */
 	uint64_t expanded_files; /* extract: number of the archive's files */
-	unsigned mode;  /* copy/run: file mode, default 0644 (copy) 0755 (run) */
-	char **args;    /* run: arguments (not including the program) */
+	unsigned mode;		 /* copy/run: file mode, default 0644 (copy) 0755 (run) */
+	char **args;		 /* run: arguments (not including the program) */
 	size_t n_args;
-	int *ok_codes;  /* run: exit codes that mean success; default {0} */
+	int *ok_codes; /* run: exit codes that mean success; default {0} */
 	size_t n_ok_codes;
 	int *reboot_codes; /* run: exit codes that mean "succeeded, restart required";
 			      none by default (vc_redist's 3010, 1641) */
 	size_t n_reboot_codes;
 	struct ap_manifest_service *service; /* extract/copy: NULL when it has none */
 	/* Optional, for the release's SBOM (lib/sbom.h); NULL when not stated. */
-	char *version;  /* the payload's own version, e.g. "20.10.13" */
+	char *version;	/* the payload's own version, e.g. "20.10.13" */
 	char *supplier; /* who supplies it, e.g. "Microsoft" */
-	char *license;  /* an SPDX license expression, e.g. "MIT OR Apache-2.0" */
+	char *license;	/* an SPDX license expression, e.g. "MIT OR Apache-2.0" */
 	/* "optional": true: installed when present locally or reachable,
 	 * skipped (and named as skipped) otherwise; never the config template.
 	 * airpack build leaves an optional component out of the release when
@@ -82,23 +82,23 @@ struct ap_component {
 /* Optional device configuration: the file the configure step writes
  * (airpack/configure.h, `airpack-setup provision`) through a device runtime. */
 struct ap_config_spec {
-	char *path;      /* relative to the install root, e.g. "etc/iotedge/config.yaml" */
-	char *template;  /* component name whose payload is the template; may be NULL */
-	unsigned mode;   /* default 0600 */
+	char *path;	/* relative to the install root, e.g. "etc/iotedge/config.yaml" */
+	char *template; /* component name whose payload is the template; may be NULL */
+	unsigned mode;	/* default 0600 */
 };
 
 struct ap_manifest {
-	char *format;   /* always AP_FORMAT */
-	char *product;  /* a safe name */
-	char *version;  /* dotted numbers with an optional -suffix, e.g. 1.1.13 */
-	char *channel;  /* may be NULL */
-	char *platform; /* may be NULL */
-	char *prefix;   /* relative path under the root where files go */
+	char *format;	   /* always AP_FORMAT */
+	char *product;	   /* a safe name */
+	char *version;	   /* dotted numbers with an optional -suffix, e.g. 1.1.13 */
+	char *channel;	   /* may be NULL */
+	char *platform;	   /* may be NULL */
+	char *prefix;	   /* relative path under the root where files go */
 	char *description; /* may be NULL */
-	char *key_id;   /* release only: the signer's key id; may be NULL */
-	char *sbom;     /* release only: the software bill of materials airpack build
+	char *key_id;	   /* release only: the signer's key id; may be NULL */
+	char *sbom;	   /* release only: the software bill of materials airpack build
 			   writes (a JSON object, compact text; lib/sbom.h); may be NULL */
-	char **data_dirs; /* relative to the root; removed by uninstall --purge */
+	char **data_dirs;  /* relative to the root; removed by uninstall --purge */
 	size_t n_data_dirs;
 	bool has_config;
 	struct ap_config_spec config;
@@ -117,8 +117,7 @@ int ap_manifest_validate(const struct ap_manifest *m, enum ap_manifest_kind kind
 
 /* Emit canonical JSON (fixed key order, 2-space indent, trailing newline).
  * The same manifest always gives the same bytes.  *json is malloc'd. */
-int ap_manifest_emit(const struct ap_manifest *m, char **json, size_t *len,
-		     struct ap_err *err);
+int ap_manifest_emit(const struct ap_manifest *m, char **json, size_t *len, struct ap_err *err);
 
 
 void ap_manifest_free(struct ap_manifest *m);

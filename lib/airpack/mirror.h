@@ -40,19 +40,19 @@
 #define AP_INDEX_MAX (4u << 20) /* largest index accepted */
 
 struct ap_mirror_release {
-	char *version;                       /* a valid version (ap_manifest_version_valid) */
-	char *channel;                       /* a safe name, or NULL */
+	char *version;			     /* a valid version (ap_manifest_version_valid) */
+	char *channel;			     /* a safe name, or NULL */
 	char manifest_sha256[AP_SHA256_HEX]; /* of the release's manifest.json bytes */
-	uint64_t size;                       /* total payload bytes */
-	uint64_t manifest_size;              /* manifest.json's length; 0: not pinned */
+	uint64_t size;			     /* total payload bytes */
+	uint64_t manifest_size;		     /* manifest.json's length; 0: not pinned */
 };
 
 struct ap_mirror_index {
-	char *product; /* a safe name */
-	char *key_id;  /* 16 lowercase hex digits: the key that signs the index */
-	int64_t version;     /* the index's version (>= 1); 0: absent */
-	int64_t expires;     /* seconds since the epoch; 0: absent (never) */
-	char *min_version;   /* the signed floor; NULL: none */
+	char *product;	   /* a safe name */
+	char *key_id;	   /* 16 lowercase hex digits: the key that signs the index */
+	int64_t version;   /* the index's version (>= 1); 0: absent */
+	int64_t expires;   /* seconds since the epoch; 0: absent (never) */
+	char *min_version; /* the signed floor; NULL: none */
 	struct ap_mirror_release *releases; /* ascending by version, unique */
 	size_t n_releases;
 };
@@ -60,37 +60,37 @@ struct ap_mirror_index {
 /* A new index with no releases (strings copied).  product must be a safe
  * name and key_id 16 lowercase hex digits (else AP_E_USAGE). */
 int ap_mirror_index_new(const char *product, const char *key_id, struct ap_mirror_index **out,
-                        struct ap_err *err);
+			struct ap_err *err);
 
 /* Parse and validate index JSON (need not be NUL-terminated).  Unknown or
  * duplicate fields, a duplicate version and any invalid value are
  * AP_E_MANIFEST naming the JSON path.  Releases come out sorted.  *out is
  * freed with ap_mirror_index_free. */
 int ap_mirror_index_parse(const char *json, size_t len, struct ap_mirror_index **out,
-                          struct ap_err *err);
+			  struct ap_err *err);
 
 /* Emit canonical JSON.  *json is malloc'd and NUL-terminated (*len excludes
  * the NUL). */
 int ap_mirror_index_emit(const struct ap_mirror_index *ix, char **json, size_t *len,
-                         struct ap_err *err);
+			 struct ap_err *err);
 
 /* Add a release, or replace the one with the same version; keeps the
  * releases sorted.  channel may be NULL.  Values are checked as parsing
  * checks them (AP_E_USAGE). */
 int ap_mirror_index_put(struct ap_mirror_index *ix, const char *version, const char *channel,
-                        const char *manifest_sha256, uint64_t size, struct ap_err *err);
+			const char *manifest_sha256, uint64_t size, struct ap_err *err);
 
 /* Pin the manifest length of an entry put before (0 unpins). */
 void ap_mirror_index_set_manifest_size(struct ap_mirror_index *ix, const char *version,
-                                       uint64_t manifest_size);
+				       uint64_t manifest_size);
 
 /* Set the floor (a valid version, or NULL for none): AP_E_USAGE otherwise. */
 int ap_mirror_index_set_floor(struct ap_mirror_index *ix, const char *min_version,
-                              struct ap_err *err);
+			      struct ap_err *err);
 
 /* The release with exactly this version, or NULL. */
 const struct ap_mirror_release *ap_mirror_index_find(const struct ap_mirror_index *ix,
-                                                     const char *version);
+						     const char *version);
 
 /* Resolve what the user asked for: version is a version or "latest" (the
  * highest version, within channel when channel is not NULL); with a
@@ -98,7 +98,7 @@ const struct ap_mirror_release *ap_mirror_index_find(const struct ap_mirror_inde
  * *out points into ix.  AP_E_NOTFOUND names what was looked for and what
  * the index holds. */
 int ap_mirror_resolve(const struct ap_mirror_index *ix, const char *version, const char *channel,
-                      const struct ap_mirror_release **out, struct ap_err *err);
+		      const struct ap_mirror_release **out, struct ap_err *err);
 
 void ap_mirror_index_free(struct ap_mirror_index *ix);
 

@@ -37,13 +37,13 @@
 #define AP_OCI_MANIFEST_MAX (4u << 20) /* largest OCI manifest read */
 
 struct ap_oci_opts {
-	bool plain_http;        /* http:// instead of https:// (--insecure-registry) */
-	const char *cacert;     /* extra CA bundle; NULL: the system's */
-	const char *proxy;      /* NULL: libcurl's environment variables */
-	const char *auth_file;  /* docker config.json style credentials; NULL: the
+	bool plain_http;	/* http:// instead of https:// (--insecure-registry) */
+	const char *cacert;	/* extra CA bundle; NULL: the system's */
+	const char *proxy;	/* NULL: libcurl's environment variables */
+	const char *auth_file;	/* docker config.json style credentials; NULL: the
 				   first of $DOCKER_CONFIG/config.json and
 				   $HOME/.docker/config.json that exists */
-	bool push;              /* ask for push rights as well as pull */
+	bool push;		/* ask for push rights as well as pull */
 	const char *mount_from; /* push: a repository of the same registry whose
 				   blobs are mounted rather than uploaded
 				   (cross-repository mount); NULL: none */
@@ -75,11 +75,11 @@ const char *ap_oci_auth_header(const struct ap_oci *c);
 bool ap_oci_tag_valid(const char *tag);
 
 struct ap_oci_push_result {
-	size_t uploaded;          /* blobs uploaded */
-	size_t existed;           /* blobs the registry already held */
-	size_t mounted;           /* blobs mounted from mount_from */
+	size_t uploaded; /* blobs uploaded */
+	size_t existed;	 /* blobs the registry already held */
+	size_t mounted;	 /* blobs mounted from mount_from */
 	uint64_t bytes_uploaded;
-	char digest[80];          /* "sha256:..." of the OCI manifest */
+	char digest[80]; /* "sha256:..." of the OCI manifest */
 };
 
 /* Push release r (checked by the caller) and point every tag at it.  The

@@ -13,10 +13,10 @@ enum ap_probe_kind {
 };
 
 struct ap_probe {
-	uint64_t sampled;    /* bytes deflated from samples */
-	uint64_t deflated;   /* their deflated size */
-	uint64_t skipped;    /* bytes of payloads known to be compressed already */
-	uint64_t total;      /* all payload bytes */
+	uint64_t sampled;  /* bytes deflated from samples */
+	uint64_t deflated; /* their deflated size */
+	uint64_t skipped;  /* bytes of payloads known to be compressed already */
+	uint64_t total;	   /* all payload bytes */
 };
 
 /* Add one payload: if its magic says compressed, count it as skipped;

@@ -33,30 +33,30 @@
 #define AP_PUBLISH_INDEX_DAYS 14
 
 struct ap_publish_opts {
-	const char *mirror; /* the mirror tree's folder (created when missing) */
-	const char *source; /* the release: bundle, setup, offline folder, manifest */
-	const char *key;    /* the private signing key (Ed25519 PEM) */
-	const char *index_key;   /* signs the index (the index role of a root of
+	const char *mirror;	 /* the mirror tree's folder (created when missing) */
+	const char *source;	 /* the release: bundle, setup, offline folder, manifest */
+	const char *key;	 /* the private signing key (Ed25519 PEM) */
+	const char *index_key;	 /* signs the index (the index role of a root of
 				    trust, docs/trust.md); NULL: key */
-	int expires_days;        /* the index expires this many days from now;
+	int expires_days;	 /* the index expires this many days from now;
 				    0: AP_PUBLISH_INDEX_DAYS */
-	bool refresh;            /* a new index version and expiry even when
+	bool refresh;		 /* a new index version and expiry even when
 				    nothing else changed (expires_days given) */
 	const char *min_version; /* the signed floor to set, or NULL */
-	bool force;         /* replace a version, re-sign another key's index */
+	bool force;		 /* replace a version, re-sign another key's index */
 	const struct ap_progress_ops *progress; /* each payload copied; may be NULL */
 };
 
 struct ap_publish_result {
 	struct ap_release *release; /* what was published */
-	char *folder;               /* MIRROR/<version> */
+	char *folder;		    /* MIRROR/<version> */
 	char key_id[AP_KEY_ID_LEN]; /* of the key that signs the index */
-	size_t copied;              /* payloads copied into the folder */
-	size_t kept;                /* payloads already there */
-	size_t removed;             /* files the new manifest does not name */
-	bool index_written;         /* index.json and its signature were rewritten */
-	bool unchanged;             /* the release was already published as it is */
-	size_t n_releases;          /* in the index now */
+	size_t copied;		    /* payloads copied into the folder */
+	size_t kept;		    /* payloads already there */
+	size_t removed;		    /* files the new manifest does not name */
+	bool index_written;	    /* index.json and its signature were rewritten */
+	bool unchanged;		    /* the release was already published as it is */
+	size_t n_releases;	    /* in the index now */
 };
 
 /* Publish o->source into o->mirror.  res is written only on success; release
@@ -67,8 +67,7 @@ struct ap_publish_result {
  * another manifest, AP_E_UNTRUSTED for an index signed by another key, the
  * release's, the writer's and the file system's errors as they come; each
  * names the file or component. */
-int ap_publish(const struct ap_publish_opts *o, struct ap_publish_result *res,
-               struct ap_err *err);
+int ap_publish(const struct ap_publish_opts *o, struct ap_publish_result *res, struct ap_err *err);
 
 void ap_publish_result_release(struct ap_publish_result *res);
 
@@ -81,8 +80,8 @@ void ap_publish_result_release(struct ap_publish_result *res);
 
 struct ap_publish_oci_opts {
 	const char *ref;
-	const char *source; /* bundle, setup, offline folder, manifest */
-	const char *key;    /* the private key that signed the release */
+	const char *source;	 /* bundle, setup, offline folder, manifest */
+	const char *key;	 /* the private key that signed the release */
 	const char *const *tags; /* extra tags (channels such as latest) */
 	size_t n_tags;
 	struct ap_oci_opts oci;
@@ -91,7 +90,7 @@ struct ap_publish_oci_opts {
 
 struct ap_publish_oci_result {
 	struct ap_release *release;
-	char *name;                 /* HOST[:PORT]/REPO */
+	char *name; /* HOST[:PORT]/REPO */
 	char key_id[AP_KEY_ID_LEN];
 	char *tags[AP_PUBLISH_TAGS_MAX + 3]; /* the tags pushed (owned) */
 	size_t n_tags;

@@ -54,7 +54,7 @@ struct ap_receipt_action {
 struct ap_receipt_service {
 	char *name;
 	char *component;
-	char *program;     /* relative to the root */
+	char *program; /* relative to the root */
 	char **args;
 	size_t n_args;
 	char *description; /* may be NULL */
@@ -62,15 +62,15 @@ struct ap_receipt_service {
 };
 
 struct ap_receipt {
-	char *format;   /* AP_RECEIPT_FORMAT */
+	char *format; /* AP_RECEIPT_FORMAT */
 	char *product;
 	char *version;
-	char *channel;  /* may be NULL */
+	char *channel;	/* may be NULL */
 	char *platform; /* the release's platform ("windows-amd64"); NULL when it
 			   names none, and in receipts older than the field */
-	char *prefix;   /* relative to the root */
-	char *key_id;   /* may be NULL (an --insecure install) */
-	bool insecure;  /* installed without a verified signature (--insecure);
+	char *prefix;	/* relative to the root */
+	char *key_id;	/* may be NULL (an --insecure install) */
+	bool insecure;	/* installed without a verified signature (--insecure);
 			   "insecure": true, absent when false */
 	char manifest_sha256[AP_SHA256_HEX]; /* of the stored manifest.json bytes */
 	int64_t installed_at;
@@ -85,7 +85,7 @@ struct ap_receipt {
 	bool has_created_data_dirs;
 	char **created_data_dirs;
 	size_t n_created_data_dirs;
-	char **dirs;    /* folders the install created (relative to the root), sorted */
+	char **dirs; /* folders the install created (relative to the root), sorted */
 	size_t n_dirs;
 	struct ap_receipt_file *files; /* sorted by path, unique */
 	size_t n_files;
@@ -133,13 +133,13 @@ void ap_receipt_action_release(struct ap_receipt_action *a);
  * the root.  The stage folder's device and inode decide at recovery whether
  * the switch happened (the prefix then is the stage folder). */
 struct ap_receipt_journal {
-	char *format;  /* AP_JOURNAL_FORMAT */
+	char *format; /* AP_JOURNAL_FORMAT */
 	char *product;
 	char *version; /* the version being installed */
 	char *prefix;
-	char *stage;   /* the new tree before the switch (the old one after an exchange) */
-	char *old;     /* where the old tree is moved when an exchange is not possible */
-	bool has_sig;  /* the new release comes with manifest.json.sig */
+	char *stage;  /* the new tree before the switch (the old one after an exchange) */
+	char *old;    /* where the old tree is moved when an exchange is not possible */
+	bool has_sig; /* the new release comes with manifest.json.sig */
 	uint64_t stage_dev;
 	uint64_t stage_ino;
 };

@@ -21,16 +21,16 @@
 #include "airpack/sign.h"
 
 enum ap_release_kind {
-	AP_RELEASE_DIR,      /* offline folder */
+	AP_RELEASE_DIR,	     /* offline folder */
 	AP_RELEASE_MANIFEST, /* manifest file + .sig; payloads in its folder */
 	AP_RELEASE_BUNDLE,   /* bundle file */
-	AP_RELEASE_SFX,      /* bundle embedded in a self-extracting setup */
+	AP_RELEASE_SFX,	     /* bundle embedded in a self-extracting setup */
 };
 
 struct ap_release {
 	enum ap_release_kind kind;
-	char *path;         /* what was opened */
-	char *dir;          /* the folder payloads may sit in (DIR, MANIFEST, and
+	char *path;	    /* what was opened */
+	char *dir;	    /* the folder payloads may sit in (DIR, MANIFEST, and
 			       the folder holding a bundle or setup) */
 	uint64_t offset;    /* BUNDLE/SFX: where the bundle starts in path */
 	uint64_t length;    /* BUNDLE/SFX: its length */
@@ -44,7 +44,7 @@ struct ap_release {
 	char manifest_sha256[AP_SHA256_HEX];
 	struct ap_manifest *manifest;
 	bool sig_checked;
-	struct ap_sigset sigs; /* the per-key signatures (manifest.json.sig.<key id>)
+	struct ap_sigset sigs;	       /* the per-key signatures (manifest.json.sig.<key id>)
 				  that travel with the release: read beside an
 				  offline folder's or a manifest file's manifest
 				  by ap_release_open, or added from a mirror or a
@@ -58,8 +58,8 @@ int ap_release_open(const char *path, struct ap_release **out, struct ap_err *er
 
 /* Open from manifest and signature bytes (copied) with payloads in dir
  * (may be NULL); used for mirrors. */
-int ap_release_from_mem(const char *manifest, size_t mlen, const unsigned char *sig,
-			size_t slen, const char *dir, struct ap_release **out, struct ap_err *err);
+int ap_release_from_mem(const char *manifest, size_t mlen, const unsigned char *sig, size_t slen,
+			const char *dir, struct ap_release **out, struct ap_err *err);
 
 /* Verify the manifest signature against trust (may be NULL only when
  * insecure).  With insecure, a failure is reported in err but 0 is returned
@@ -91,15 +91,14 @@ int ap_release_check_root(struct ap_release *r, const struct ap_root *root,
  * one component. */
 struct ap_bundle_reader;
 struct ap_release_entry {
-	size_t index;                  /* the component's index in the manifest */
-	const struct ap_component *c;  /* the component the entry holds */
-	uint64_t size;                 /* the entry's size from its header */
-	struct ap_bundle_reader *br;   /* read the data with ap_bundle_reader_read */
+	size_t index;		      /* the component's index in the manifest */
+	const struct ap_component *c; /* the component the entry holds */
+	uint64_t size;		      /* the entry's size from its header */
+	struct ap_bundle_reader *br;  /* read the data with ap_bundle_reader_read */
 };
 /* Called for each payload entry; it may read the entry's data or leave it
  * (it is then skipped).  A non-zero return stops the walk and is returned. */
-typedef int (*ap_release_entry_fn)(void *ctx, const struct ap_release_entry *e,
-				   struct ap_err *err);
+typedef int (*ap_release_entry_fn)(void *ctx, const struct ap_release_entry *e, struct ap_err *err);
 
 /* Walk the payload entries of a BUNDLE or (embedded) SFX release, checking
  * the rules above; fn is called for each entry in order.  Returns 0 when
@@ -110,12 +109,12 @@ int ap_release_walk_bundle(const struct ap_release *r, ap_release_entry_fn fn, v
 /* One payload check, reported to a callback. */
 struct ap_payload_check {
 	const struct ap_component *c;
-	const char *where;      /* path or "bundle" */
+	const char *where; /* path or "bundle" */
 	bool found;
 	bool ok;
-	uint64_t size;          /* found size */
+	uint64_t size;		    /* found size */
 	char sha256[AP_SHA256_HEX]; /* found hash ("" when not hashed) */
-	const char *problem;    /* human text when !ok */
+	const char *problem;	    /* human text when !ok */
 };
 typedef void (*ap_payload_check_fn)(void *ctx, const struct ap_payload_check *chk);
 

@@ -59,7 +59,7 @@ int ap_root_role_parse(const char *name);
 struct ap_root_key {
 	char id[AP_KEY_ID_LEN];
 	char fpr[AP_KEY_FPR_LEN];
-	char *pem;	    /* the public key as PEM */
+	char *pem;		 /* the public key as PEM */
 	struct ap_sign_key *key; /* parsed from pem */
 };
 
@@ -149,7 +149,7 @@ int ap_root_next(const struct ap_root *cur, const char *json, size_t len,
  * every dir/base.sig.<16 hex> (each at most AP_SIG_MAX bytes, at most
  * AP_SIGSET_MAX files).  Finding none is not an error (n is 0). */
 int ap_root_sigset_add(struct ap_sigset *s, const char *key_id, const void *sig, size_t len,
-		  struct ap_err *err);
+		       struct ap_err *err);
 int ap_root_sigset_load(const char *dir, const char *base, struct ap_sigset *s, struct ap_err *err);
 /* Write every signature of s beside path as path.sig.<id> (atomically, 0644);
  * a signature without an id is written as path.sig. */

@@ -25,7 +25,7 @@
 #include "airpack/manifest.h"
 
 enum ap_sbom_format {
-	AP_SBOM_SPDX,      /* SPDX 2.3 JSON */
+	AP_SBOM_SPDX,	   /* SPDX 2.3 JSON */
 	AP_SBOM_CYCLONEDX, /* CycloneDX 1.5 JSON */
 };
 
@@ -43,7 +43,10 @@ struct ap_sbom_files {
 	struct ap_sbom_file *v;
 	size_t n, cap;
 };
-#define AP_SBOM_FILES_INIT { NULL, 0, 0 }
+#define AP_SBOM_FILES_INIT                                                                         \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void ap_sbom_files_release(struct ap_sbom_files *f);
 

@@ -29,7 +29,7 @@ struct ap_service_where {
 	const char *root;
 	bool host;
 	const char *product; /* the owner written into the registration */
-	bool foreign;        /* the release is for another OS than this build's
+	bool foreign;	     /* the release is for another OS than this build's
 				(ap_winname_platform_is_foreign): nothing is
 				registered here */
 };
@@ -69,7 +69,6 @@ int ap_service_remove(const struct ap_service_where *w, const char *name, struct
 
 /* Its state, for status: "running", "stopped", "enabled (starts at boot)",
  * "disabled", "not registered" or "unknown". */
-void ap_service_state(const struct ap_service_where *w, const char *name, char *out,
-		      size_t size);
+void ap_service_state(const struct ap_service_where *w, const char *name, char *out, size_t size);
 
 #endif

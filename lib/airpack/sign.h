@@ -33,17 +33,21 @@ int ap_sign_key_load_private(const char *path, struct ap_sign_key **out, struct 
 
 /* Load a PEM public key from a file or from memory. */
 int ap_sign_key_load_public(const char *path, struct ap_sign_key **out, struct ap_err *err);
-int ap_sign_key_load_public_mem(const void *pem, size_t len, struct ap_sign_key **out, struct ap_err *err);
+int ap_sign_key_load_public_mem(const void *pem, size_t len, struct ap_sign_key **out,
+				struct ap_err *err);
 
 /* Write the private key as PKCS#8 PEM, mode 0600, atomically; refuses an
  * existing file with AP_E_EXISTS unless force.  The in-memory PEM is wiped. */
-int ap_sign_key_write_private(const struct ap_sign_key *key, const char *path, bool force, struct ap_err *err);
+int ap_sign_key_write_private(const struct ap_sign_key *key, const char *path, bool force,
+			      struct ap_err *err);
 
 /* Write the public half as PEM (mode 0644), atomically; same force rule. */
-int ap_sign_key_write_public(const struct ap_sign_key *key, const char *path, bool force, struct ap_err *err);
+int ap_sign_key_write_public(const struct ap_sign_key *key, const char *path, bool force,
+			     struct ap_err *err);
 
 /* The public half as PEM in a new NUL-terminated buffer (caller frees). */
-int ap_sign_key_public_pem(const struct ap_sign_key *key, char **pem, size_t *len, struct ap_err *err);
+int ap_sign_key_public_pem(const struct ap_sign_key *key, char **pem, size_t *len,
+			   struct ap_err *err);
 
 /* The key id (works on private keys too: it is the id of the public half). */
 void ap_sign_key_id(const struct ap_sign_key *key, char id[AP_KEY_ID_LEN]);
@@ -64,12 +68,12 @@ int ap_sign_key_check_signing(const struct ap_sign_key *key, const char *path, s
 void ap_sign_key_free(struct ap_sign_key *key);
 
 /* Sign msg with a private key; *sig is malloc'd (caller frees). */
-int ap_sign(const struct ap_sign_key *key, const void *msg, size_t len,
-	    unsigned char **sig, size_t *sig_len, struct ap_err *err);
+int ap_sign(const struct ap_sign_key *key, const void *msg, size_t len, unsigned char **sig,
+	    size_t *sig_len, struct ap_err *err);
 
 /* Verify; 0 when valid, AP_E_SIGNATURE when not. */
 int ap_sign_verify(const struct ap_sign_key *pub, const void *msg, size_t len,
-	      const unsigned char *sig, size_t sig_len, struct ap_err *err);
+		   const unsigned char *sig, size_t sig_len, struct ap_err *err);
 
 /* Trust store: `path` is a PEM public key file or a folder whose *.pem files
  * are public keys (other files are ignored; an unreadable *.pem is an error).
@@ -94,10 +98,9 @@ const struct ap_sign_key *ap_sign_trust_key(const struct ap_sign_trust *t, size_
  *   AP_E_SIGNATURE ("bad signature").
  * - When key_id is NULL every key is tried; none verifying is AP_E_SIGNATURE.
  * On success the signer's id is written to signer_id (may be NULL). */
-int ap_sign_trust_verify(const struct ap_sign_trust *t, const char *key_id,
-		    const void *msg, size_t len,
-		    const unsigned char *sig, size_t sig_len,
-		    char signer_id[AP_KEY_ID_LEN], struct ap_err *err);
+int ap_sign_trust_verify(const struct ap_sign_trust *t, const char *key_id, const void *msg,
+			 size_t len, const unsigned char *sig, size_t sig_len,
+			 char signer_id[AP_KEY_ID_LEN], struct ap_err *err);
 
 void ap_sign_trust_free(struct ap_sign_trust *t);
 

@@ -27,7 +27,7 @@ struct ap_sink_expect {
 	const char *what; /* where the bytes come from (a path, an entry name);
 	                     NULL: the destination path */
 	bool has_size;
-	uint64_t size;      /* with has_size: the exact size, and a hard cap that
+	uint64_t size;	    /* with has_size: the exact size, and a hard cap that
 	                       every write enforces */
 	const char *sha256; /* expected hex digest (either case); NULL: only compute it */
 	const char *says;   /* who expects it, put before each expected value
@@ -40,18 +40,24 @@ struct ap_sink {
 	struct ap_fsx_afile f;
 	struct ap_digest *h;
 	struct ap_sink_expect x;
-	int rc;                  /* the first failure; it sticks */
-	uint64_t done;           /* bytes written so far */
+	int rc;			 /* the first failure; it sticks */
+	uint64_t done;		 /* bytes written so far */
 	char hex[AP_SHA256_HEX]; /* the bytes' sha256 once commit has hashed them
 	                            all, also when it then finds a mismatch;
 	                            "" before */
 };
-#define AP_SINK_INIT { AP_AFILE_INIT, NULL, { 0 }, 0, 0, { 0 } }
+#define AP_SINK_INIT                                                                               \
+	{                                                                                          \
+		AP_AFILE_INIT, NULL, { 0 }, 0, 0,                                                  \
+		{                                                                                  \
+			0                                                                          \
+		}                                                                                  \
+	}
 
 /* Start writing PATH through a temporary sibling created with mode.  x may
  * be NULL (no expectation: the sink only hashes). */
 int ap_sink_open(struct ap_sink *s, const char *path, unsigned mode, const struct ap_sink_expect *x,
-                 struct ap_err *err);
+		 struct ap_err *err);
 
 /* Hash and write len bytes.  Going past the expected size is AP_E_DIGEST
  * and writes none of them.  A failure sticks: every later write and the
@@ -61,7 +67,7 @@ int ap_sink_write(struct ap_sink *s, const void *data, size_t len, struct ap_err
 /* Write the whole of file src into the sink through a fixed buffer.
  * progress (may be NULL) is called with s->done after each write. */
 int ap_sink_write_file(struct ap_sink *s, const char *src,
-                       void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err);
+		       void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err);
 
 /* Finish the hash, check the size and then the sha256 against the
  * expectation, and on a match fsync and rename the file to PATH (see
@@ -79,7 +85,7 @@ void ap_sink_abort(struct ap_sink *s);
  * its what defaults to src.  hex (may be NULL) gets the sha256 on
  * success. */
 int ap_sink_copy_file(const char *src, const char *dst, unsigned mode,
-                      const struct ap_sink_expect *x, void (*progress)(void *ctx, uint64_t done),
-                      void *ctx, char hex[AP_SHA256_HEX], struct ap_err *err);
+		      const struct ap_sink_expect *x, void (*progress)(void *ctx, uint64_t done),
+		      void *ctx, char hex[AP_SHA256_HEX], struct ap_err *err);
 
 #endif

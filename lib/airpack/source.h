@@ -32,7 +32,7 @@ struct ap_source_check {
 	const char *source;  /* a path, "bundle", or a URL */
 	const char *verdict; /* "ok", "missing", "size-mismatch", "sha256-mismatch",
 				"downloaded", "download-failed" */
-	uint64_t size;       /* found size (0 when missing) */
+	uint64_t size;	     /* found size (0 when missing) */
 	const char *sha256;  /* found hash, "" when not hashed */
 	const char *detail;  /* human text */
 };
@@ -57,31 +57,31 @@ typedef void (*ap_source_dl_fn)(void *ctx, const struct ap_source_dl *dl);
 struct ap_source_opts {
 	const char *const *offline_dirs; /* searched in order */
 	size_t n_offline_dirs;
-	const char *const *mirrors;      /* base URLs holding FILE flat */
+	const char *const *mirrors; /* base URLs holding FILE flat */
 	size_t n_mirrors;
-	const char *blob_base;           /* a content-addressed store (an OCI
+	const char *blob_base; /* a content-addressed store (an OCI
 					    registry's blobs, oci.h): base +
 					    "sha256:" + the component's sha256,
 					    tried before the mirrors; NULL: none */
-	const char *cache_dir;           /* where downloads and bundle payloads go,
+	const char *cache_dir; /* where downloads and bundle payloads go,
 					    and a folder searched (by name, size and
 					    sha256) after the offline folders; NULL:
 					    none (a download is then an error).  Never
 					    chosen among offline_dirs by itself */
-	const char *work_dir;            /* where bundle payloads are unpacked; NULL:
+	const char *work_dir;  /* where bundle payloads are unpacked; NULL:
 					    cache_dir.  The caller removes it after use */
-	unsigned work_mode;              /* mode of payloads unpacked from a bundle;
+	unsigned work_mode;    /* mode of payloads unpacked from a bundle;
 					    0: 0600 (a private work folder).  An
 					    offline folder's writer asks 0644 */
-	bool windows_names;              /* match local file names as Windows does
+	bool windows_names;    /* match local file names as Windows does
 					    (letter case ignored): a release for
 					    Windows (ap_manifest_for_windows) */
-	bool offline;                    /* no network at all */
+	bool offline;	       /* no network at all */
 	const struct ap_fetch_opts *fetch;
-	ap_source_check_fn on_check;        /* may be NULL */
+	ap_source_check_fn on_check; /* may be NULL */
 	void *ctx;
-	ap_source_dl_fn on_download;        /* may be NULL: o->fetch's progress then */
-	int parallel;                       /* files downloaded at once, 1..64;
+	ap_source_dl_fn on_download; /* may be NULL: o->fetch's progress then */
+	int parallel;		     /* files downloaded at once, 1..64;
 					       0: AP_FETCH_PARALLEL_DEFAULT */
 	/* hashing progress (may be NULL): label, done, total */
 	void (*on_hash)(void *ctx, const char *label, uint64_t done, uint64_t total);
@@ -90,9 +90,9 @@ struct ap_source_opts {
 struct ap_source_item {
 	const struct ap_component *c;
 	enum ap_source_kind kind;
-	char *path;   /* LOCAL: the verified file; after ap_source_fetch also the
+	char *path;  /* LOCAL: the verified file; after ap_source_fetch also the
 			 downloaded or unpacked file */
-	char **urls;  /* DOWNLOAD: candidates in order */
+	char **urls; /* DOWNLOAD: candidates in order */
 	size_t n_urls;
 	char *why;    /* one line: where from and why */
 	bool fetched; /* the file at path was produced by ap_source_fetch */
@@ -103,15 +103,15 @@ struct ap_source_plan {
 	size_t n_items;
 	uint64_t download_bytes; /* total of DOWNLOAD items */
 	uint64_t bundle_bytes;
-	size_t n_missing;        /* MISSING items (optional ones are SKIPPED) */
+	size_t n_missing; /* MISSING items (optional ones are SKIPPED) */
 	size_t n_skipped;
-	char *cache_dir;         /* resolved cache folder (may be NULL) */
+	char *cache_dir; /* resolved cache folder (may be NULL) */
 };
 
 /* Decide a source for every component.  Local candidates are hashed here.
  * *out is freed with ap_source_plan_free. */
 int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
-		struct ap_source_plan **out, struct ap_err *err);
+		   struct ap_source_plan **out, struct ap_err *err);
 
 /* Make every component available as a verified local file: unpack BUNDLE
  * items into the cache (hashing on the way), download DOWNLOAD items into
@@ -123,11 +123,12 @@ int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
  * stop the others, whose verified files stay in the cache, and the first
  * failed required component (in manifest order) is the error, naming it.
  * Progress goes through o->on_download (else o->fetch's). */
-int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p, const struct ap_source_opts *o,
-		 struct ap_err *err);
+int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p,
+		    const struct ap_source_opts *o, struct ap_err *err);
 
 /* The item of a component (NULL if none). */
-const struct ap_source_item *ap_source_find(const struct ap_source_plan *p, const struct ap_component *c);
+const struct ap_source_item *ap_source_find(const struct ap_source_plan *p,
+					    const struct ap_component *c);
 
 void ap_source_plan_free(struct ap_source_plan *p);
 

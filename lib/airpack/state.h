@@ -45,10 +45,10 @@
 #define AP_STATE_FIRSTBOOT_DIR AP_STATE_BASE "/firstboot.d"
 /* The device's trust record (freshness.h): survives uninstall. */
 #define AP_STATE_TRUST_DIR AP_STATE_BASE "/.trust"
-#define AP_STATE_WORK_PREFIX ".unpack"   /* work folders: .unpack-<pid> */
+#define AP_STATE_WORK_PREFIX ".unpack" /* work folders: .unpack-<pid> */
 
 enum ap_state_mode {
-	AP_STATE_READ,  /* shared: verify, status */
+	AP_STATE_READ,	/* shared: verify, status */
 	AP_STATE_WRITE, /* exclusive: install, uninstall, provision, firstboot */
 };
 
@@ -58,18 +58,18 @@ typedef void (*ap_state_recover_fn)(void *ctx, const char *product, bool forward
 				    const char *prefix, const char *version);
 
 struct ap_state {
-	char *root;      /* as given ("/" for NULL) */
-	char *aroot;     /* absolute */
-	char *name;      /* the product */
+	char *root;	 /* as given ("/" for NULL) */
+	char *aroot;	 /* absolute */
+	char *name;	 /* the product */
 	char *state_rel; /* var/lib/airpack/<product> */
-	char *state;     /* root/state_rel */
-	int lock;        /* >= 0 while locked */
-	int root_lock;   /* >= 0 while the root's install lock is held */
-	bool exclusive;  /* the lock held is exclusive */
-	bool recovered;  /* ap_state_lock recovered an interrupted transaction */
-	char **created;  /* folders (relative to the root) ap_state_lock created */
+	char *state;	 /* root/state_rel */
+	int lock;	 /* >= 0 while locked */
+	int root_lock;	 /* >= 0 while the root's install lock is held */
+	bool exclusive;	 /* the lock held is exclusive */
+	bool recovered;	 /* ap_state_lock recovered an interrupted transaction */
+	char **created;	 /* folders (relative to the root) ap_state_lock created */
 	size_t n_created;
-	int64_t mtime;   /* >= 0: the state folder's time to restore on release */
+	int64_t mtime; /* >= 0: the state folder's time to restore on release */
 };
 
 /* Name the running command ("airpack-setup install") for lock.owner.  The
@@ -78,8 +78,7 @@ void ap_state_set_command(const char *command);
 
 /* Fill st with product's paths under root (NULL: "/"); takes no lock and
  * touches nothing.  AP_E_USAGE for a product name that is not safe. */
-int ap_state_init(struct ap_state *st, const char *root, const char *product,
-		  struct ap_err *err);
+int ap_state_init(struct ap_state *st, const char *root, const char *product, struct ap_err *err);
 
 /* Unlock (removing lock.owner when it is ours) and free everything. */
 void ap_state_release(struct ap_state *st);
@@ -92,8 +91,8 @@ void ap_state_release(struct ap_state *st);
  * when a journal shows an interrupted transaction, it takes the lock
  * exclusively and recovers like a writer.  AP_E_STATE "busy: ..." when the
  * lock is held in a conflicting way. */
-int ap_state_lock(struct ap_state *st, enum ap_state_mode mode, ap_state_recover_fn fn,
-		  void *ctx, bool *recovered, struct ap_err *err);
+int ap_state_lock(struct ap_state *st, enum ap_state_mode mode, ap_state_recover_fn fn, void *ctx,
+		  bool *recovered, struct ap_err *err);
 
 /* Take the root's install lock (ROOT/var/lib/airpack/.install.lock),
  * exclusive, without waiting; held until ap_state_release.  An install
@@ -146,7 +145,7 @@ int ap_state_purge_work(const struct ap_state *st, size_t *n, struct ap_err *err
 
 /* Paths (malloc'd; NULL when out of memory).  root NULL gives a path
  * relative to the root. */
-char *ap_state_dir(const char *root, const char *product);       /* var/lib/airpack/<p> */
+char *ap_state_dir(const char *root, const char *product);	 /* var/lib/airpack/<p> */
 char *ap_state_cache_dir(const char *root, const char *product); /* var/cache/airpack/<p> */
 
 /* airpack's own folder that rel (relative to the root) equals, lies in or

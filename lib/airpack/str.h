@@ -59,7 +59,10 @@ struct ap_strbuf {
 /* The shared empty string of an unused strbuf; never written. */
 extern char ap_strbuf_slopbuf[];
 
-#define AP_STRBUF_INIT { ap_strbuf_slopbuf, 0, 0, false }
+#define AP_STRBUF_INIT                                                                             \
+	{                                                                                          \
+		ap_strbuf_slopbuf, 0, 0, false                                                     \
+	}
 
 void ap_strbuf_init(struct ap_strbuf *sb);
 
@@ -89,12 +92,15 @@ char *ap_strbuf_detach(struct ap_strbuf *sb, size_t *len);
 /* ---- strvec ---- */
 
 struct ap_strvec {
-	char **v;     /* n strings then NULL; NULL itself while nothing was pushed */
+	char **v; /* n strings then NULL; NULL itself while nothing was pushed */
 	size_t n;
 	size_t alloc;
 };
 
-#define AP_STRVEC_INIT { NULL, 0, 0 }
+#define AP_STRVEC_INIT                                                                             \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void ap_strvec_init(struct ap_strvec *sv);
 

@@ -41,11 +41,11 @@
 enum ap_txn_phase {
 	AP_TXN_PH_RECOVER, /* an interrupted transaction was completed or undone */
 	AP_TXN_PH_STAGE,   /* a component is about to be staged */
-	AP_TXN_PH_FILE,    /* a file was written into the stage (actual sha256) */
+	AP_TXN_PH_FILE,	   /* a file was written into the stage (actual sha256) */
 	AP_TXN_PH_CHECK,   /* a copy/run payload was re-hashed while copied (not when moved) */
-	AP_TXN_PH_KEEP,    /* a file the user added to the prefix was carried over */
+	AP_TXN_PH_KEEP,	   /* a file the user added to the prefix was carried over */
 	AP_TXN_PH_SWITCH,  /* the new tree replaced the old one */
-	AP_TXN_PH_RUN,     /* a run action finished (exit_code) */
+	AP_TXN_PH_RUN,	   /* a run action finished (exit_code) */
 	AP_TXN_PH_PENDING, /* a run action was recorded as pending */
 	AP_TXN_PH_VERIFY,  /* verify checked a file */
 	AP_TXN_PH_REMOVE,  /* uninstall handled a path */
@@ -54,21 +54,21 @@ enum ap_txn_phase {
 };
 
 enum ap_txn_verdict {
-	AP_TXN_V_OK,            /* as expected */
-	AP_TXN_V_MISMATCH,      /* a payload's sha256 or size differs (install fails) */
-	AP_TXN_V_FAILED,        /* a run action exited with a code not in its list */
-	AP_TXN_V_PENDING,       /* a run action is left for firstboot */
-	AP_TXN_V_KEPT,          /* a user file carried into the new tree */
-	AP_TXN_V_CONFLICT,      /* a user file was in a release file's way (saved aside) */
-	AP_TXN_V_MODIFIED,      /* verify/uninstall: content differs from the receipt */
-	AP_TXN_V_MISSING,       /* verify/uninstall: a receipt file is gone */
-	AP_TXN_V_UNEXPECTED,    /* verify: a file under the prefix not in the receipt */
-	AP_TXN_V_MODE,          /* verify: permission bits differ */
-	AP_TXN_V_REMOVED,       /* uninstall: removed */
-	AP_TXN_V_LEFT,          /* uninstall: a user file left in place */
-	AP_TXN_V_PURGED,        /* uninstall --purge: a data folder removed */
+	AP_TXN_V_OK,		 /* as expected */
+	AP_TXN_V_MISMATCH,	 /* a payload's sha256 or size differs (install fails) */
+	AP_TXN_V_FAILED,	 /* a run action exited with a code not in its list */
+	AP_TXN_V_PENDING,	 /* a run action is left for firstboot */
+	AP_TXN_V_KEPT,		 /* a user file carried into the new tree */
+	AP_TXN_V_CONFLICT,	 /* a user file was in a release file's way (saved aside) */
+	AP_TXN_V_MODIFIED,	 /* verify/uninstall: content differs from the receipt */
+	AP_TXN_V_MISSING,	 /* verify/uninstall: a receipt file is gone */
+	AP_TXN_V_UNEXPECTED,	 /* verify: a file under the prefix not in the receipt */
+	AP_TXN_V_MODE,		 /* verify: permission bits differ */
+	AP_TXN_V_REMOVED,	 /* uninstall: removed */
+	AP_TXN_V_LEFT,		 /* uninstall: a user file left in place */
+	AP_TXN_V_PURGED,	 /* uninstall --purge: a data folder removed */
 	AP_TXN_V_ROLLED_FORWARD, /* recovery: the switch had happened; finished it */
-	AP_TXN_V_ROLLED_BACK,   /* recovery: the switch had not happened; undone */
+	AP_TXN_V_ROLLED_BACK,	 /* recovery: the switch had not happened; undone */
 };
 
 /* One progress/audit event.  Every pointer is valid during the callback
@@ -78,15 +78,15 @@ struct ap_txn_event {
 	enum ap_txn_verdict verdict;
 	const char *product;
 	const char *component;
-	const char *path;            /* relative to the root */
+	const char *path; /* relative to the root */
 	const char *expected_sha256;
 	const char *actual_sha256;
-	unsigned expected_mode;      /* AP_TXN_V_MODE */
+	unsigned expected_mode; /* AP_TXN_V_MODE */
 	unsigned actual_mode;
 	uint64_t size;
-	int exit_code;               /* AP_TXN_PH_RUN */
-	bool restart_required;       /* AP_TXN_PH_RUN: exit_code is a reboot_exit_code */
-	const char *detail;          /* free text, e.g. where a conflicting file was saved */
+	int exit_code;	       /* AP_TXN_PH_RUN */
+	bool restart_required; /* AP_TXN_PH_RUN: exit_code is a reboot_exit_code */
+	const char *detail;    /* free text, e.g. where a conflicting file was saved */
 };
 
 typedef void (*ap_txn_event_fn)(void *ctx, const struct ap_txn_event *ev);
@@ -108,17 +108,20 @@ enum ap_txn_run_in {
 
 struct ap_txn_opts {
 	const char *root;     /* install root; NULL means "/" */
-	bool no_run;          /* record run actions as pending, whatever run_in says */
+	bool no_run;	      /* record run actions as pending, whatever run_in says */
 	bool allow_downgrade; /* permit installing an older version than installed */
-	bool repair;          /* same version installed: reinstall even when it verifies clean */
+	bool repair;	      /* same version installed: reinstall even when it verifies clean */
 	const char *pin;      /* the version the user asked for (recorded); NULL for none */
-	int64_t mtime;        /* >= 0: every installed file and folder gets this mtime
+	int64_t mtime;	      /* >= 0: every installed file and folder gets this mtime
 				 (image builds); -1: archive times / now */
 	ap_txn_event_fn on_event; /* may be NULL */
 	void *ctx;
 	enum ap_txn_run_in run_in; /* where run actions run (unless no_run) */
 };
-#define AP_TXN_OPTS_INIT { NULL, false, false, false, NULL, -1, NULL, NULL, AP_TXN_RUN_AUTO }
+#define AP_TXN_OPTS_INIT                                                                           \
+	{                                                                                          \
+		NULL, false, false, false, NULL, -1, NULL, NULL, AP_TXN_RUN_AUTO                   \
+	}
 
 /* Gives the path of a verified local copy of component c's payload (size and
  * sha256 already checked by the caller).  *path_out is malloc'd; the
@@ -145,26 +148,29 @@ typedef int (*ap_txn_payload_fn)(void *ctx, const struct ap_component *c, char *
 
 struct ap_txn_result {
 	char *product;
-	char *old_version;   /* NULL on a fresh install */
+	char *old_version; /* NULL on a fresh install */
 	char *new_version;
-	bool unchanged;      /* the same release was installed and intact: nothing done */
-	bool recovered;      /* an interrupted transaction was finished or undone first */
-	size_t n_files;      /* release files installed */
+	bool unchanged; /* the same release was installed and intact: nothing done */
+	bool recovered; /* an interrupted transaction was finished or undone first */
+	size_t n_files; /* release files installed */
 	uint64_t n_bytes;
-	size_t n_kept;       /* user files carried over */
-	char **conflicts;    /* user files a release file replaced (relative to the
+	size_t n_kept;	  /* user files carried over */
+	char **conflicts; /* user files a release file replaced (relative to the
 				root); each was saved as <path>.airpack-save when free */
 	size_t n_conflicts;
-	size_t n_ran;        /* run actions run (ok or not) */
-	size_t n_pending;    /* run actions left pending */
-	bool foreign;        /* the release is for another OS: they wait for the device */
-	char *freshness;     /* the expiry override recorded in the receipt, or NULL */
+	size_t n_ran;		/* run actions run (ok or not) */
+	size_t n_pending;	/* run actions left pending */
+	bool foreign;		/* the release is for another OS: they wait for the device */
+	char *freshness;	/* the expiry override recorded in the receipt, or NULL */
 	char *restart_required; /* the run action that ran now and exited with one of its
 				   reboot_exit_codes (the last such), or NULL */
-	char *run_output;    /* the end of each run action's output this install ran,
+	char *run_output;	/* the end of each run action's output this install ran,
 				"COMPONENT: ..." lines (the receipt keeps each), or NULL */
 };
-#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, false, NULL, NULL, NULL }
+#define AP_TXN_RESULT_INIT                                                                         \
+	{                                                                                          \
+		NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, false, NULL, NULL, NULL    \
+	}
 void ap_txn_result_release(struct ap_txn_result *r);
 
 /* What the OS says of the service s of receipt r installed in root (NULL:
@@ -175,12 +181,12 @@ void ap_txn_service_state(const char *root, const struct ap_receipt *r,
 
 /* The release ap_txn_install installs and where its payloads come from. */
 struct ap_txn_release {
-	const struct ap_manifest *m;    /* parsed from manifest_json */
-	const char *manifest_json;      /* stored verbatim, mlen bytes */
+	const struct ap_manifest *m; /* parsed from manifest_json */
+	const char *manifest_json;   /* stored verbatim, mlen bytes */
 	size_t mlen;
-	const unsigned char *sig;       /* stored beside it; NULL for an insecure install */
+	const unsigned char *sig; /* stored beside it; NULL for an insecure install */
 	size_t siglen;
-	ap_txn_payload_fn get_payload;  /* asked for each component's payload */
+	ap_txn_payload_fn get_payload; /* asked for each component's payload */
 	void *payload_ctx;
 	/* What the release's trust claims (freshness.h): checked under the
 	 * root's install lock before staging (ap_freshness_check), recorded after
@@ -303,7 +309,7 @@ struct ap_txn_uninstall_stats {
 	size_t n_removed;   /* receipt files removed (modified ones included) */
 	size_t n_modified;  /* of those, how many had been modified */
 	size_t n_missing;   /* receipt files already gone */
-	size_t n_left;      /* user files left in place */
+	size_t n_left;	    /* user files left in place */
 	size_t n_purged;    /* data folders removed (purge) */
 	size_t n_data_kept; /* data folders purge left (not created by this
 			       product, or another installed product's) */

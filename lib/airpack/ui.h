@@ -49,7 +49,7 @@ struct ap_ui_dl_slot {
 struct ap_ui_downloads {
 	bool enabled;
 	bool tty;
-	int drawn;       /* lines on the terminal now */
+	int drawn;	 /* lines on the terminal now */
 	int64_t last_ms; /* last redraw (terminal) or last lines (log) */
 	struct ap_ui_dl_slot slots[AP_UI_DL_MAX];
 };

@@ -13,7 +13,13 @@
 #define CONNSTR_MAX 4096
 #define CONNSTR_MAX_PARTS 32
 
-enum ckey { K_HOST, K_DEVICE, K_KEY, K_GATEWAY, K_COUNT };
+enum ckey {
+	K_HOST,
+	K_DEVICE,
+	K_KEY,
+	K_GATEWAY,
+	K_COUNT
+};
 
 static const char *const key_names[K_COUNT] = {
 	"HostName",
@@ -29,7 +35,6 @@ struct part {
 	size_t vn;
 	size_t kn; /* key length (the key starts at p) */
 };
-
 
 
 static bool device_id_char(char c)
@@ -137,8 +142,7 @@ static void part_label(const struct part *pt, int idx, char *buf, size_t n)
 	snprintf(buf, n, "part %d", idx + 1);
 }
 
-static int split_parts(const char *s, size_t n, struct part *parts, int *count,
-		       struct ap_err *err)
+static int split_parts(const char *s, size_t n, struct part *parts, int *count, struct ap_err *err)
 {
 	int np = 0;
 	size_t start = 0;
@@ -329,8 +333,8 @@ static int parse(const char *in, struct ap_connstr *out, struct ap_err *err)
 		if (where[k] < 0) {
 			size_t used = strlen(missing);
 
-			snprintf(missing + used, sizeof(missing) - used, "%s%s",
-				 used ? ", " : "", key_names[k]);
+			snprintf(missing + used, sizeof(missing) - used, "%s%s", used ? ", " : "",
+				 key_names[k]);
 		}
 	if (missing[0])
 		return ap_err_set(err, AP_E_USAGE,
@@ -468,7 +472,8 @@ static int decode_utf16le(const unsigned char *p, size_t n, char **out, size_t *
 			unsigned lo = p[i + 2] | (unsigned)p[i + 3] << 8;
 
 			if (lo >= 0xdc00 && lo <= 0xdfff) {
-				w += utf8_put(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00), o + w);
+				w += utf8_put(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00),
+					      o + w);
 				i += 2;
 				continue;
 			}
@@ -570,8 +575,8 @@ int ap_connstr_format(const struct ap_connstr *c, char **out, size_t *len, struc
 
 	if (!c || !c->host_name || !c->device_id || !c->shared_access_key)
 		return ap_err_set(err, AP_E_USAGE, "formatting an unparsed connection string");
-	n = strlen("HostName=;DeviceId=;SharedAccessKey=;GatewayHostName=") +
-	    strlen(c->host_name) + strlen(c->device_id) + strlen(c->shared_access_key) +
+	n = strlen("HostName=;DeviceId=;SharedAccessKey=;GatewayHostName=") + strlen(c->host_name) +
+	    strlen(c->device_id) + strlen(c->shared_access_key) +
 	    (c->gateway_host_name ? strlen(c->gateway_host_name) : 0) + 1;
 	buf = malloc(n);
 	if (!buf)

@@ -23,14 +23,17 @@
 /* A parsed device connection string.  Every string is malloc'd and owned by
  * the struct; release with ap_connstr_release (the key is wiped). */
 struct ap_connstr {
-	char *host_name;         /* HostName: a DNS name, e.g. hub.azure-devices.net */
-	char *device_id;         /* DeviceId: 1..128 chars of IoT Hub's device id set */
+	char *host_name;	 /* HostName: a DNS name, e.g. hub.azure-devices.net */
+	char *device_id;	 /* DeviceId: 1..128 chars of IoT Hub's device id set */
 	char *shared_access_key; /* SharedAccessKey: base64 text exactly as given */
 	char *gateway_host_name; /* GatewayHostName or NULL when absent */
-	size_t key_bytes;        /* decoded length of the key */
-	bool quotes_stripped;    /* the input was wrapped in matching quotes: warn */
+	size_t key_bytes;	 /* decoded length of the key */
+	bool quotes_stripped;	 /* the input was wrapped in matching quotes: warn */
 };
-#define AP_CONNSTR_INIT { NULL, NULL, NULL, NULL, 0, false }
+#define AP_CONNSTR_INIT                                                                            \
+	{                                                                                          \
+		NULL, NULL, NULL, NULL, 0, false                                                   \
+	}
 
 /* Parse and validate a device connection string
  *   HostName=<hub>.azure-devices.net;DeviceId=<id>;SharedAccessKey=<base64>

@@ -61,7 +61,8 @@ static void parser_destroy(yaml_parser_t *p)
 	if (p->buffer.start)
 		ap_secret_wipe(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
 	if (p->raw_buffer.start)
-		ap_secret_wipe(p->raw_buffer.start, (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+		ap_secret_wipe(p->raw_buffer.start,
+			       (size_t)(p->raw_buffer.end - p->raw_buffer.start));
 	yaml_parser_delete(p);
 }
 
@@ -70,7 +71,8 @@ static void emitter_destroy(yaml_emitter_t *em)
 	if (em->buffer.start)
 		ap_secret_wipe(em->buffer.start, (size_t)(em->buffer.end - em->buffer.start));
 	if (em->raw_buffer.start)
-		ap_secret_wipe(em->raw_buffer.start, (size_t)(em->raw_buffer.end - em->raw_buffer.start));
+		ap_secret_wipe(em->raw_buffer.start,
+			       (size_t)(em->raw_buffer.end - em->raw_buffer.start));
 	yaml_emitter_delete(em);
 }
 
@@ -382,8 +384,8 @@ static int check_editable(yaml_document_t *d, int id, const char *path, int code
 
 /* The mapping at parent.key, created when missing or null.  `path` is the
  * child's full dotted name. */
-static int ensure_map(yaml_document_t *d, int parent, const char *key, const char *path,
-		      int code, int *child, struct ap_err *err)
+static int ensure_map(yaml_document_t *d, int parent, const char *key, const char *path, int code,
+		      int *child, struct ap_err *err)
 {
 	const char *dot = strrchr(path, '.');
 	char ppath[64];
@@ -502,8 +504,8 @@ static int dump_doc(yaml_document_t *d, char **out, size_t *out_len, struct ap_e
 /* Keys of provisioning methods other than a manual connection string; left
  * in place they would make iotedged see two identities. */
 static const char *const other_method_keys[] = {
-	"authentication", "iothub_hostname", "device_id",       "global_endpoint",
-	"scope_id",       "attestation",     "registration_id",
+	"authentication", "iothub_hostname", "device_id",	"global_endpoint",
+	"scope_id",	  "attestation",     "registration_id",
 };
 
 static int validate_settings(const struct ap_devconfig_settings *s, struct ap_connstr *cs,
@@ -580,7 +582,8 @@ int ap_devconfig_hostname_check(const char *name, const char *what, struct ap_er
 	if (n > AP_DEVCONFIG_HOSTNAME_MAX)
 		return ap_err_set(err, AP_E_USAGE,
 				  "%s: %zu characters, at most %d (edgeHub's certificate carries "
-				  "it as its common name)", what, n, AP_DEVCONFIG_HOSTNAME_MAX);
+				  "it as its common name)",
+				  what, n, AP_DEVCONFIG_HOSTNAME_MAX);
 	return ap_text_dns_check(name, n, 1, what, err);
 }
 
@@ -608,8 +611,8 @@ static int hostname_unset(yaml_document_t *d, int code, bool *unset, struct ap_e
 	return 0;
 }
 
-static int apply_edits(yaml_document_t *d, const struct ap_devconfig_settings *s,
-		       const char *conn, const char *registry, int code, struct ap_err *err)
+static int apply_edits(yaml_document_t *d, const struct ap_devconfig_settings *s, const char *conn,
+		       const char *registry, int code, struct ap_err *err)
 {
 	int rc, prov, agent, config, env, auth;
 
@@ -826,8 +829,7 @@ void ap_devconfig_info_release(struct ap_devconfig_info *info)
 	*info = (struct ap_devconfig_info)AP_DEVCONFIG_INFO_INIT;
 }
 
-static int read_provisioning(yaml_document_t *d, struct ap_devconfig_info *in,
-			     struct ap_err *err)
+static int read_provisioning(yaml_document_t *d, struct ap_devconfig_info *in, struct ap_err *err)
 {
 	struct ap_connstr cs = AP_CONNSTR_INIT;
 	struct ap_err perr = AP_ERR_INIT;

@@ -48,7 +48,10 @@ struct ap_devconfig_settings {
 	 * it; a name set since is kept.  Ignored when hostname is given. */
 	const char *device_hostname;
 };
-#define AP_DEVCONFIG_SETTINGS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+#define AP_DEVCONFIG_SETTINGS_INIT                                                                 \
+	{                                                                                          \
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL                                     \
+	}
 
 /* The longest hostname IoT Edge 1.1 takes: edgeHub's certificate carries it
  * as its common name, which holds at most 64 characters. */
@@ -89,20 +92,25 @@ int ap_devconfig_apply(const char *template_yaml, size_t tlen, const char *exist
 /* What status shows about a configuration file.  Strings are malloc'd or NULL
  * when absent; release with ap_devconfig_info_release.  No secret is kept. */
 struct ap_devconfig_info {
-	bool provisioned;        /* source is "manual" and the string parses */
-	char *source;            /* provisioning.source */
-	char *host_name;         /* from the connection string, when it parses */
+	bool provisioned; /* source is "manual" and the string parses */
+	char *source;	  /* provisioning.source */
+	char *host_name;  /* from the connection string, when it parses */
 	char *device_id;
 	char *gateway_host_name;
 	char key_fingerprint[AP_CONNSTR_FINGERPRINT_LEN]; /* "" when not provisioned */
-	char *agent_image;       /* agent.config.image */
-	char *registry_address;  /* agent.config.auth.serveraddress */
-	char *registry_user;     /* agent.config.auth.username */
-	char *proxy_redacted;    /* agent.env.https_proxy, credentials as "****" */
+	char *agent_image;				  /* agent.config.image */
+	char *registry_address;				  /* agent.config.auth.serveraddress */
+	char *registry_user;				  /* agent.config.auth.username */
+	char *proxy_redacted;		   /* agent.env.https_proxy, credentials as "****" */
 	char problem[AP_ERR_MSG_MAX + 64]; /* why not provisioned ("" when provisioned) */
 };
-#define AP_DEVCONFIG_INFO_INIT \
-	{ false, NULL, NULL, NULL, NULL, { 0 }, NULL, NULL, NULL, NULL, { 0 } }
+#define AP_DEVCONFIG_INFO_INIT                                                                     \
+	{                                                                                          \
+		false, NULL, NULL, NULL, NULL, { 0 }, NULL, NULL, NULL, NULL,                      \
+		{                                                                                  \
+			0                                                                          \
+		}                                                                                  \
+	}
 
 /* Read a configuration for status.  Not being provisioned is not an error
  * (info->provisioned false and info->problem says why); unparsable YAML or a

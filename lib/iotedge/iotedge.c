@@ -19,8 +19,8 @@ void ap_iotedge_init(struct ap_iotedge *ie, const struct ap_devconfig_settings *
 		     const struct ap_connstr *c)
 {
 	static const char *const names[AP_IOTEDGE_N_IDENTITY] = {
-		"host_name",  "device_id",        "gateway_host_name", "key_fingerprint",
-		"agent_image", "registry_address", "registry_user",     "proxy",
+		"host_name",   "device_id",	   "gateway_host_name", "key_fingerprint",
+		"agent_image", "registry_address", "registry_user",	"proxy",
 	};
 	const char *values[AP_IOTEDGE_N_IDENTITY];
 
@@ -50,8 +50,8 @@ static int render(void *ctx, const char *tmpl, size_t tlen, const char *existing
 {
 	struct ap_iotedge *ie = ctx;
 
-	return ap_devconfig_apply(tmpl, tlen, existing, existing ? elen : 0, &ie->set, out,
-				  out_len, err);
+	return ap_devconfig_apply(tmpl, tlen, existing, existing ? elen : 0, &ie->set, out, out_len,
+				  err);
 }
 
 void ap_iotedge_hook(struct ap_iotedge *ie, struct ap_configure_hook *hook)
@@ -109,8 +109,7 @@ static int read_password(const char *path, struct ap_iotedge_secrets *s, struct 
 		ap_err_prefix(err, "reading the registry password");
 		return rc;
 	}
-	for (size_t n = strlen(s->pw); n > 0 && (s->pw[n - 1] == '\n' || s->pw[n - 1] == '\r');
-	     n--)
+	for (size_t n = strlen(s->pw); n > 0 && (s->pw[n - 1] == '\n' || s->pw[n - 1] == '\r'); n--)
 		s->pw[n - 1] = '\0';
 	if (!s->pw[0])
 		return ap_err_set(err, AP_E_USAGE, "the registry password is empty");

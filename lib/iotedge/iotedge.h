@@ -27,9 +27,10 @@
 struct ap_iotedge {
 	struct ap_devconfig_settings set;
 	const struct ap_connstr *c;
-	char redacted[AP_CONNSTR_REDACTED_MAX];  /* the string with SharedAccessKey=**** */
+	char redacted[AP_CONNSTR_REDACTED_MAX];	      /* the string with SharedAccessKey=**** */
 	char fingerprint[AP_CONNSTR_FINGERPRINT_LEN]; /* of the key */
-	char proxy[AP_IOTEDGE_PROXY_REDACTED_MAX]; /* the proxy, credentials as ****; "" without one */
+	char proxy
+		[AP_IOTEDGE_PROXY_REDACTED_MAX]; /* the proxy, credentials as ****; "" without one */
 	/* What the record keeps: host_name, device_id, gateway_host_name,
 	 * key_fingerprint, agent_image, registry_address, registry_user,
 	 * proxy (redacted), each NULL when not given. */
@@ -40,23 +41,23 @@ struct ap_iotedge {
 
 /* Where the inputs come from; the settings are checked, the secrets read. */
 struct ap_iotedge_inputs {
-	const char *cs_text;  /* the connection string itself (copied), or NULL ... */
-	const char *cs_file;  /* ... a file holding it, "-" for standard input */
-	bool cs_line;         /* cs_file "-" is a terminal: read one line */
-	const char *proxy;    /* the runtime's proxy URL, or NULL */
-	const char *agent_image;            /* or NULL */
-	const char *hostname;               /* the device's hostname, or NULL */
+	const char *cs_text;		    /* the connection string itself (copied), or NULL ... */
+	const char *cs_file;		    /* ... a file holding it, "-" for standard input */
+	bool cs_line;			    /* cs_file "-" is a terminal: read one line */
+	const char *proxy;		    /* the runtime's proxy URL, or NULL */
+	const char *agent_image;	    /* or NULL */
+	const char *hostname;		    /* the device's hostname, or NULL */
 	const char *registry_password_file; /* "-" for standard input, or NULL */
 };
 
 /* The secrets of one provisioning, in buffers wiped when released. */
 struct ap_iotedge_secrets {
-	char *cs;             /* the connection string's text */
+	char *cs; /* the connection string's text */
 	size_t cs_len;
-	char *pw;             /* the registry password (line break removed), or NULL */
+	char *pw; /* the registry password (line break removed), or NULL */
 	size_t pw_len;
-	struct ap_connstr c;  /* cs parsed */
-	bool cs_copied;       /* cs was copied from in->cs_text */
+	struct ap_connstr c; /* cs parsed */
+	bool cs_copied;	     /* cs was copied from in->cs_text */
 };
 
 #define AP_IOTEDGE_SECRET_INPUT_MAX (16 * 1024)

@@ -332,7 +332,7 @@ int ap_setting_printable_check(const char *s, bool allow_space, size_t max, cons
 					  "%s: character %zu is %s; only printable ASCII%s is "
 					  "accepted (no line breaks)",
 					  what, i + 1,
-					  u == ' ' ? "a space"
+					  u == ' '    ? "a space"
 					  : u >= 0x7f ? "not ASCII"
 						      : "a control character",
 					  allow_space ? " and spaces" : "");

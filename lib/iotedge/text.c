@@ -48,8 +48,7 @@ bool ap_text_eq(const char *a, size_t an, const char *b)
 
 /* Validate a DNS name: labels of 1-63 letters, digits and '-', not starting
  * or ending with '-', at most 253 characters, at least min_labels labels. */
-int ap_text_dns_check(const char *s, size_t n, int min_labels, const char *what,
-		      struct ap_err *err)
+int ap_text_dns_check(const char *s, size_t n, int min_labels, const char *what, struct ap_err *err)
 {
 	size_t start = 0;
 	int label = 0;
@@ -82,8 +81,8 @@ int ap_text_dns_check(const char *s, size_t n, int min_labels, const char *what,
 						  "letters, digits and '-'",
 						  what, label, ap_text_char_desc(s[i], cb));
 		if (s[start] == '-' || s[end - 1] == '-')
-			return ap_err_set(err, AP_E_USAGE,
-					  "%s: label %d starts or ends with '-'", what, label);
+			return ap_err_set(err, AP_E_USAGE, "%s: label %d starts or ends with '-'",
+					  what, label);
 		start = end + 1;
 	}
 	if (label < min_labels)

@@ -372,7 +372,8 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 			rc = txn_services_apply(&p, NULL, r, o, err);
 		if (r && (rc == 0 || rc == AP_E_RUN)) {
 			struct ap_err e2 = AP_ERR_INIT;
-			int mrc = txn_set_pending_marker(&p, r->n_pending > 0, -1, rc == 0 ? err : &e2);
+			int mrc = txn_set_pending_marker(&p, r->n_pending > 0, -1,
+							 rc == 0 ? err : &e2);
 
 			if (rc == 0)
 				rc = mrc;
@@ -385,4 +386,3 @@ int ap_txn_firstboot(const struct ap_txn_opts *o, const char *product, size_t *n
 		*n_ran = ran;
 	return rc;
 }
-

@@ -221,11 +221,9 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-int txn_collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st,
-			struct ap_err *err)
+int txn_collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st, struct ap_err *err)
 {
 	if (st->type != AP_FT_DIR)
 		return 0;
 	return txn_strvec_push(ctx, rel, err);
 }
-

@@ -119,8 +119,8 @@ static int receipt_head(struct inst *s, const char *manifest_sha, struct ap_rece
 			return txn_nomem(err, "building the receipt");
 	}
 	if (!r->product || !r->version || !r->prefix || (m->channel && !r->channel) ||
-	    (m->platform && !r->platform) ||
-	    (m->key_id && !r->key_id) || (s->o->pin && !r->pinned_version))
+	    (m->platform && !r->platform) || (m->key_id && !r->key_id) ||
+	    (s->o->pin && !r->pinned_version))
 		return txn_nomem(err, "building the receipt");
 	memcpy(r->manifest_sha256, manifest_sha, AP_SHA256_HEX);
 	r->installed_at = ap_fsx_now();
@@ -129,7 +129,8 @@ static int receipt_head(struct inst *s, const char *manifest_sha, struct ap_rece
 		return rc;
 	r->n_data_dirs = m->n_data_dirs;
 	if (s->created_data.n > 1)
-		qsort(s->created_data.v, s->created_data.n, sizeof(*s->created_data.v), txn_cmp_strp);
+		qsort(s->created_data.v, s->created_data.n, sizeof(*s->created_data.v),
+		      txn_cmp_strp);
 	rc = dup_strv(s->created_data.v, s->created_data.n, &r->created_data_dirs, err);
 	if (rc < 0)
 		return rc;
@@ -224,8 +225,7 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 	if (rc == 0)
 		rc = receipt_files(s, r, err);
 	for (size_t i = 0; i < m->n_components && rc == 0; i++)
-		if (m->components[i].action == AP_ACTION_RUN &&
-		    !skipped(s, m->components[i].name))
+		if (m->components[i].action == AP_ACTION_RUN && !skipped(s, m->components[i].name))
 			rc = add_action(r, m, &m->components[i], err);
 	if (rc == 0)
 		rc = txn_services_record(r, m, err);
@@ -238,8 +238,7 @@ static int build_receipt(struct inst *s, const char *manifest_sha, struct ap_rec
 }
 
 /* Stage paths: ROOT/<parent>/.<name>.airpack-stage and -old. */
-int txn_inst_paths(struct inst *s, const char *root, const char *prefix,
-		   struct ap_err *err)
+int txn_inst_paths(struct inst *s, const char *root, const char *prefix, struct ap_err *err)
 {
 	const char *name = ap_fsx_path_basename(prefix);
 	size_t plen = (size_t)(name - prefix);
@@ -282,15 +281,15 @@ static int check_release(const struct ap_manifest *m, const struct ap_txn_opts *
 				  "prefix '%s' overlaps airpack's own folder '%s'", m->prefix,
 				  reserved);
 	if (strlen(ap_fsx_path_basename(m->prefix)) > 200)
-		return ap_err_set(err, AP_E_MANIFEST, "prefix '%s': last part too long",
-				  m->prefix);
+		return ap_err_set(err, AP_E_MANIFEST, "prefix '%s': last part too long", m->prefix);
 	for (size_t i = 0; i < m->n_data_dirs; i++) {
 		const char *why = ap_bounds_data_dir_problem(m->data_dirs[i], m->prefix);
 
 		if (why)
-			return ap_err_set(err, AP_E_MANIFEST,
-					  "data_dirs[%zu]: '%s' %s: uninstall --purge would remove it",
-					  i, m->data_dirs[i], why);
+			return ap_err_set(
+				err, AP_E_MANIFEST,
+				"data_dirs[%zu]: '%s' %s: uninstall --purge would remove it", i,
+				m->data_dirs[i], why);
 	}
 	if (m->has_config && m->config.path) {
 		const char *why = ap_bounds_config_path_problem(m->config.path);
@@ -335,8 +334,10 @@ int ap_txn_check_platform(const struct ap_state *st, const struct ap_manifest *m
 				  "install it into this host's root '%s' (--force-platform "
 				  "installs it all the same)",
 				  m->product, m->version, m->platform, host, st->root);
-	ap_strbuf_addf(&sb, "%s %s is for platform '%s', this host is '%s'; installing into %s "
-		       "'%s' all the same", m->product, m->version, m->platform, host,
+	ap_strbuf_addf(&sb,
+		       "%s %s is for platform '%s', this host is '%s'; installing into %s "
+		       "'%s' all the same",
+		       m->product, m->version, m->platform, host,
 		       host_root ? "this host's root" : "the image root", st->root);
 	*warning = ap_strbuf_detach(&sb, NULL);
 	if (!*warning)
@@ -396,8 +397,7 @@ void txn_others_release(struct others *os)
 /* Every installed product under root but self.  Their receipts and
  * manifests are replaced atomically, so reading them without their locks
  * gives one whole version or the other. */
-int txn_load_others(const char *root, const char *self, struct others *os,
-		    struct ap_err *err)
+int txn_load_others(const char *root, const char *self, struct others *os, struct ap_err *err)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -601,8 +601,7 @@ static int check_old_in_use(const struct inst *s, struct ap_err *err)
 					  "busy: '%s' of the installed %s %s is in use by another "
 					  "program (a running service?): stop it and run again; "
 					  "nothing was changed",
-					  s->old->files[i].path, s->old->product,
-					  s->old->version);
+					  s->old->files[i].path, s->old->product, s->old->version);
 	}
 	return 0;
 }
@@ -767,8 +766,7 @@ static int install_prepare(struct inst *s, const struct ap_txn_release *rel, con
 					  "'%s': uninstall it first",
 					  m->product, (*old)->version, (*old)->prefix, m->version,
 					  m->prefix);
-		if (ap_manifest_version_cmp(m->version, (*old)->version) < 0 &&
-		    !o->allow_downgrade)
+		if (ap_manifest_version_cmp(m->version, (*old)->version) < 0 && !o->allow_downgrade)
 			return ap_err_set(err, AP_E_STATE,
 					  "refusing to downgrade '%s' from %s to %s: use "
 					  "--allow-downgrade",
@@ -778,7 +776,8 @@ static int install_prepare(struct inst *s, const struct ap_txn_release *rel, con
 		return rc;
 	/* Never below what this device accepted before, whatever is installed
 	 * now; under the root's lock, so no other install moves the record. */
-	rc = ap_freshness_check(p->root, rel->fresh, m->product, m->version, o->allow_downgrade, err);
+	rc = ap_freshness_check(p->root, rel->fresh, m->product, m->version, o->allow_downgrade,
+				err);
 	if (rc < 0)
 		return rc;
 	s->fresh_note = rel->fresh ? rel->fresh->note : NULL;
@@ -836,7 +835,7 @@ static int install_stage(struct inst *s, const struct ap_txn_release *rel, const
 		bool movable = false;
 
 		txn_emit_simple(s->o, AP_TXN_PH_STAGE, AP_TXN_V_OK, m->product, c->name, NULL,
-			    ap_manifest_action_name(c->action));
+				ap_manifest_action_name(c->action));
 		rc = rel->get_payload(rel->payload_ctx, c, &src, &movable, err);
 		if (rc == 0 && !src) {
 			/* An optional component nowhere to be had is left out. */
@@ -888,10 +887,10 @@ static int install_journal(struct inst *s, const struct ap_txn_release *rel,
 		rc = txn_write_receipt(p, r, ".new", mtime, err);
 	if (rc == 0)
 		rc = txn_write_state_file(p, "manifest.json", ".new", rel->manifest_json, rel->mlen,
-				      mtime, err);
+					  mtime, err);
 	if (rc == 0 && rel->sig)
 		rc = txn_write_state_file(p, "manifest.json.sig", ".new", rel->sig, rel->siglen,
-				      mtime, err);
+					  mtime, err);
 	if (rc == 0)
 		rc = ap_fsx_file_id(s->stage_abs, &stage_id, err);
 	if (rc < 0)
@@ -925,15 +924,16 @@ static int install_finish(struct inst *s, const struct ap_txn_release *rel, stru
 
 	rc = txn_recover(p, NULL, NULL, err);
 	if (rc == 0)
-		rc = ap_freshness_commit(p->root, rel->fresh, m->product, m->version, o->mtime, err);
+		rc = ap_freshness_commit(p->root, rel->fresh, m->product, m->version, o->mtime,
+					 err);
 	if (rc < 0)
 		return rc;
 	if (s->run == RUN_PENDING) {
 		for (size_t i = 0; i < r->n_pending; i++)
 			txn_emit_simple(o, AP_TXN_PH_PENDING, AP_TXN_V_PENDING, m->product,
-				    r->pending[i].component, r->pending[i].program,
-				    o->no_run ? NULL
-					      : "image root: firstboot runs it on the device");
+					r->pending[i].component, r->pending[i].program,
+					o->no_run ? NULL
+						  : "image root: firstboot runs it on the device");
 	} else if (r->n_pending > 0) {
 		rc = txn_run_pending(p, r, o, s->run, &n_ran, err);
 	}
@@ -947,7 +947,7 @@ static int install_finish(struct inst *s, const struct ap_txn_release *rel, stru
 
 		if (trc == 0)
 			trc = txn_set_pending_marker(p, r->n_pending > 0, o->mtime,
-						 rc == 0 ? err : &e2);
+						     rc == 0 ? err : &e2);
 		if (rc == 0)
 			rc = trc;
 	}
@@ -1035,4 +1035,3 @@ out:
 	txn_inst_release(&s);
 	return rc;
 }
-

@@ -32,7 +32,11 @@ struct check {
 };
 
 /* Where run actions run now (ap_txn_run_in). */
-enum run_where { RUN_PENDING, RUN_HOST, RUN_CHROOT };
+enum run_where {
+	RUN_PENDING,
+	RUN_HOST,
+	RUN_CHROOT
+};
 
 struct rec {
 	char *path; /* relative to the root */
@@ -57,15 +61,15 @@ struct inst {
 	size_t n_recs, cap_recs;
 	/* the component being extracted */
 	const struct ap_component *cur;
-	const char *cur_to; /* relative to the prefix, "" for the prefix */
-	struct ap_strvec created;   /* folders outside the prefix this install made */
-	struct ap_strvec rel_dirs;  /* release folders in the stage (relative to the prefix) */
-	struct ap_strvec conflicts; /* relative to the root */
+	const char *cur_to;	       /* relative to the prefix, "" for the prefix */
+	struct ap_strvec created;      /* folders outside the prefix this install made */
+	struct ap_strvec rel_dirs;     /* release folders in the stage (relative to the prefix) */
+	struct ap_strvec conflicts;    /* relative to the root */
 	struct ap_strvec created_data; /* data folders that did not exist before */
 	size_t n_kept;
-	enum run_where run;       /* where this install's run actions run */
-	const char *fresh_note;   /* the expiry choice recorded in the receipt, or NULL */
-	bool insecure;            /* no verified signature (rel->sig NULL): recorded */
+	enum run_where run;	  /* where this install's run actions run */
+	const char *fresh_note;	  /* the expiry choice recorded in the receipt, or NULL */
+	bool insecure;		  /* no verified signature (rel->sig NULL): recorded */
 	struct ap_strvec skipped; /* optional components get_payload had no file for */
 };
 
@@ -89,11 +93,12 @@ int txn_services_record(struct ap_receipt *r, const struct ap_manifest *m, struc
  * names taken by what airpack did not write), then the old release's stop
  * (the host only). */
 int txn_services_prepare(const struct ap_state *p, const struct ap_receipt *old,
-			 const struct ap_receipt *r, const struct ap_txn_opts *o, struct ap_err *err);
+			 const struct ap_receipt *r, const struct ap_txn_opts *o,
+			 struct ap_err *err);
 void txn_services_restart(const struct ap_state *p, const struct ap_receipt *old,
 			  const struct ap_txn_opts *o);
-int txn_services_apply(const struct ap_state *p, const struct ap_receipt *old,
-		       struct ap_receipt *r, const struct ap_txn_opts *o, struct ap_err *err);
+int txn_services_apply(const struct ap_state *p, const struct ap_receipt *old, struct ap_receipt *r,
+		       const struct ap_txn_opts *o, struct ap_err *err);
 int txn_services_remove(const struct ap_state *p, const struct ap_receipt *r,
 			const struct ap_txn_opts *o, struct ap_err *err);
 
@@ -112,8 +117,7 @@ int txn_cmp_strp(const void *a, const void *b);
 bool txn_strv_has(char *const *v, size_t n, const char *s);
 bool txn_path_within(const char *path, const char *dir);
 int txn_walk(const char *base, const char *dir, walk_fn fn, void *ctx, struct ap_err *err);
-int txn_collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st,
-			struct ap_err *err);
+int txn_collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st, struct ap_err *err);
 
 /* open.c */
 int txn_recover(struct ap_state *p, const struct ap_txn_opts *o, bool *recovered,
@@ -132,14 +136,14 @@ int txn_state_lock(struct ap_state *p, enum ap_state_mode mode, const struct ap_
  * interrupted transaction first and telling o's on_event).  0 when
  * locked; TXN_ABSENT (with TXN_OPEN_ABSENT_OK) when it is not installed.
  * p can be given to ap_state_release whatever is returned. */
-int txn_open(const char *root, const char *product, unsigned how,
-	     const struct ap_txn_opts *o, struct ap_state *p, struct ap_err *err);
+int txn_open(const char *root, const char *product, unsigned how, const struct ap_txn_opts *o,
+	     struct ap_state *p, struct ap_err *err);
 int txn_load_receipt(const struct ap_state *p, struct ap_receipt **out, struct ap_err *err);
 
 /* verify.c */
-int txn_compare_installed(const char *root, const struct ap_receipt_file *f,
-			  struct ap_stat *st, char hex[AP_SHA256_HEX], uint64_t *hashed,
-			  enum ap_txn_verdict *v, struct ap_err *err);
+int txn_compare_installed(const char *root, const struct ap_receipt_file *f, struct ap_stat *st,
+			  char hex[AP_SHA256_HEX], uint64_t *hashed, enum ap_txn_verdict *v,
+			  struct ap_err *err);
 int txn_check_tree(struct check *c, bool unexpected, struct ap_err *err);
 
 /* actions.c */
@@ -158,8 +162,8 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 
 /* stage.c */
 void txn_inst_release(struct inst *s);
-int txn_stage_component(struct inst *s, const struct ap_component *c, const char *src,
-			bool movable, struct ap_err *err);
+int txn_stage_component(struct inst *s, const struct ap_component *c, const char *src, bool movable,
+			struct ap_err *err);
 int txn_check_overlaps(struct inst *s, struct ap_err *err);
 int txn_check_space(struct inst *s, struct ap_err *err);
 int txn_mkdirs_noted(struct inst *s, const char *rel, struct ap_err *err);
@@ -167,11 +171,9 @@ int txn_carry_dir(struct inst *s, const char *src, const char *dst, struct ap_er
 int txn_finish_stage(struct inst *s, struct ap_err *err);
 
 /* install.c */
-int txn_inst_paths(struct inst *s, const char *root, const char *prefix,
-		   struct ap_err *err);
+int txn_inst_paths(struct inst *s, const char *root, const char *prefix, struct ap_err *err);
 void txn_others_release(struct others *os);
-int txn_load_others(const char *root, const char *self, struct others *os,
-		    struct ap_err *err);
+int txn_load_others(const char *root, const char *self, struct others *os, struct ap_err *err);
 const char *txn_other_claim(const struct other *x, const char *rel, bool with_prefix,
 			    const char **what);
 int txn_clean_leftovers(struct inst *s, struct ap_err *err);

@@ -24,8 +24,8 @@ static void on_recover(void *ctx, const char *product, bool forward, const char 
 		       const char *version)
 {
 	txn_emit_simple(ctx, AP_TXN_PH_RECOVER,
-		    forward ? AP_TXN_V_ROLLED_FORWARD : AP_TXN_V_ROLLED_BACK, product, NULL,
-		    prefix, version);
+			forward ? AP_TXN_V_ROLLED_FORWARD : AP_TXN_V_ROLLED_BACK, product, NULL,
+			prefix, version);
 }
 
 /* Finish or undo an interrupted transaction (the lock must be held). */
@@ -145,8 +145,8 @@ int txn_load_receipt(const struct ap_state *p, struct ap_receipt **out, struct a
 	return rc;
 }
 
-int txn_open(const char *root, const char *product, unsigned how,
-	     const struct ap_txn_opts *o, struct ap_state *p, struct ap_err *err)
+int txn_open(const char *root, const char *product, unsigned how, const struct ap_txn_opts *o,
+	     struct ap_state *p, struct ap_err *err)
 {
 	char *name = NULL;
 	int rc;

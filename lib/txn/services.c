@@ -91,7 +91,8 @@ int txn_services_record(struct ap_receipt *r, const struct ap_manifest *m, struc
 }
 
 int txn_services_prepare(const struct ap_state *p, const struct ap_receipt *old,
-			 const struct ap_receipt *r, const struct ap_txn_opts *o, struct ap_err *err)
+			 const struct ap_receipt *r, const struct ap_txn_opts *o,
+			 struct ap_err *err)
 {
 	struct ap_service_where w;
 	int rc = 0;
@@ -147,8 +148,8 @@ static bool has_service(const struct ap_receipt *r, const char *name)
 	return false;
 }
 
-int txn_services_apply(const struct ap_state *p, const struct ap_receipt *old,
-		       struct ap_receipt *r, const struct ap_txn_opts *o, struct ap_err *err)
+int txn_services_apply(const struct ap_state *p, const struct ap_receipt *old, struct ap_receipt *r,
+		       const struct ap_txn_opts *o, struct ap_err *err)
 {
 	struct ap_service_where w;
 	int64_t mtime = o ? o->mtime : -1;

@@ -124,7 +124,8 @@ static int hash_staged(const char *path, const char *what, const struct ap_compo
 	}
 	ap_digest_final_hex(h, hex);
 	if (done != c->size || !ap_digest_eq(hex, c->sha256))
-		rc = ap_err_set(err, AP_E_DIGEST, "'%s' is %llu bytes with sha256 %s, the signed "
+		rc = ap_err_set(err, AP_E_DIGEST,
+				"'%s' is %llu bytes with sha256 %s, the signed "
 				"manifest says %llu bytes with sha256 %s",
 				what, (unsigned long long)done, hex, (unsigned long long)c->size,
 				c->sha256);
@@ -180,12 +181,12 @@ static int stage_move(struct inst *s, const struct ap_component *c, const char *
  * comparing with the manifest once more: it was verified when planned, and
  * may have changed since.  A movable one is renamed instead when it can
  * be. */
-static int stage_copy(struct inst *s, const struct ap_component *c, const char *src,
-		      bool movable, struct ap_err *err)
+static int stage_copy(struct inst *s, const struct ap_component *c, const char *src, bool movable,
+		      struct ap_err *err)
 {
 	const char *dest = ap_manifest_component_dest(c);
-	struct ap_sink_expect x = { src, c->has_size, c->size,
-				    c->has_sha256 ? c->sha256 : NULL, NULL };
+	struct ap_sink_expect x = { src, c->has_size, c->size, c->has_sha256 ? c->sha256 : NULL,
+				    NULL };
 	struct ap_sink sink = AP_SINK_INIT;
 	struct ap_txn_event ev;
 	char *dst = ap_fsx_path_join(s->stage_abs, dest);
@@ -262,8 +263,8 @@ static uint64_t legacy_cap(const struct ap_component *c)
 	return cap < LEGACY_FLOOR ? LEGACY_FLOOR : cap;
 }
 
-int txn_stage_component(struct inst *s, const struct ap_component *c, const char *src,
-			bool movable, struct ap_err *err)
+int txn_stage_component(struct inst *s, const struct ap_component *c, const char *src, bool movable,
+			struct ap_err *err)
 {
 	char *dest = NULL;
 	int rc;
@@ -278,7 +279,7 @@ int txn_stage_component(struct inst *s, const struct ap_component *c, const char
 		return txn_nomem(err, "staging");
 	rc = ap_fsx_mkdirs_noted(s->p->root, dest, NULL, NULL, err);
 	if (rc == 0) {
-		struct ap_extract_expect x = {0};
+		struct ap_extract_expect x = { 0 };
 
 		x.has_size = c->has_size;
 		x.size = c->size;
@@ -496,14 +497,14 @@ static int carry_entry(struct inst *s, const char *src, const char *dst, struct 
 		if (sv.type != AP_FT_NONE) {
 			snprintf(detail, sizeof(detail),
 				 "replaced by the release; not saved: '%s' exists", save_rel);
-			txn_emit_simple(s->o, AP_TXN_PH_KEEP, AP_TXN_V_CONFLICT, s->m->product, NULL,
-				    rel, detail);
+			txn_emit_simple(s->o, AP_TXN_PH_KEEP, AP_TXN_V_CONFLICT, s->m->product,
+					NULL, rel, detail);
 			goto out;
 		}
 		snprintf(detail, sizeof(detail), "replaced by the release; saved as '%s'",
 			 save_rel);
 		txn_emit_simple(s->o, AP_TXN_PH_KEEP, AP_TXN_V_CONFLICT, s->m->product, NULL, rel,
-			    detail);
+				detail);
 		free(to);
 		to = save_abs;
 		save_abs = NULL;
@@ -513,8 +514,7 @@ static int carry_entry(struct inst *s, const char *src, const char *dst, struct 
 		/* A folder the user made is kept even when empty; an old
 		 * release folder only when something in it is kept. */
 		if (!old_has_dir(s, rel)) {
-			rc = ap_fsx_mkdirs_under(s->stage_abs, dst, st.mode ? st.mode : 0755,
-						 err);
+			rc = ap_fsx_mkdirs_under(s->stage_abs, dst, st.mode ? st.mode : 0755, err);
 			if (rc < 0)
 				goto out;
 		}
@@ -621,4 +621,3 @@ int txn_finish_stage(struct inst *s, struct ap_err *err)
 	ap_strvec_release(&all);
 	return rc;
 }
-

@@ -35,7 +35,7 @@ static int left_cb(void *ctx, const char *rel, const struct ap_stat *st, struct 
 		return 0;
 	u->st.n_left++;
 	txn_emit_simple(u->o, AP_TXN_PH_REMOVE, AP_TXN_V_LEFT, u->r->product, NULL, rel,
-		    "not installed by airpack");
+			"not installed by airpack");
 	return 0;
 }
 
@@ -102,8 +102,8 @@ static int remove_dirs(const char *root, const struct ap_receipt *r, struct ap_e
 	return rc;
 }
 
-static int remove_path(struct uninst *u, const char *root, const char *rel,
-		       enum ap_txn_verdict v, struct ap_err *err)
+static int remove_path(struct uninst *u, const char *root, const char *rel, enum ap_txn_verdict v,
+		       struct ap_err *err)
 {
 	struct ap_stat st;
 	int rc;
@@ -163,8 +163,9 @@ static int purge_data(struct uninst *u, const struct ap_state *p, struct ap_err 
 			snprintf(why, sizeof(why), "kept: it %s", problem);
 			keep_data(u, d, why);
 		} else if (hit) {
-			snprintf(why, sizeof(why), "kept: it overlaps %s '%s' of the installed '%s'",
-				 what, hit, os.v[k - 1].r->product);
+			snprintf(why, sizeof(why),
+				 "kept: it overlaps %s '%s' of the installed '%s'", what, hit,
+				 os.v[k - 1].r->product);
 			keep_data(u, d, why);
 		} else {
 			rc = remove_path(u, p->root, d, AP_TXN_V_PURGED, err);

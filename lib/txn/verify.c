@@ -63,9 +63,9 @@ out:
  * AP_E_UNSAFE naming it), and what is decided comes from that open file.
  * st gets what it is, hex the actual sha256 when the file was hashed (""
  * otherwise), *hashed the bytes read. */
-int txn_compare_installed(const char *root, const struct ap_receipt_file *f,
-			  struct ap_stat *st, char hex[AP_SHA256_HEX], uint64_t *hashed,
-			  enum ap_txn_verdict *v, struct ap_err *err)
+int txn_compare_installed(const char *root, const struct ap_receipt_file *f, struct ap_stat *st,
+			  char hex[AP_SHA256_HEX], uint64_t *hashed, enum ap_txn_verdict *v,
+			  struct ap_err *err)
 {
 	FILE *fp = NULL;
 	int rc;
@@ -218,4 +218,3 @@ out:
 	ap_state_release(&p);
 	return rc;
 }
-

@@ -110,7 +110,8 @@ static void check_parsed(const char *in, const struct ap_connstr *c)
 
 	FUZZ_CHECK(c->host_name && c->device_id && c->shared_access_key,
 		   "a parsed string lacks a required part: '%s'", in);
-	FUZZ_CHECK(c->key_bytes >= AP_CONNSTR_KEY_MIN_BYTES && c->key_bytes <= AP_CONNSTR_KEY_MAX_BYTES,
+	FUZZ_CHECK(c->key_bytes >= AP_CONNSTR_KEY_MIN_BYTES &&
+			   c->key_bytes <= AP_CONNSTR_KEY_MAX_BYTES,
 		   "key of %zu bytes accepted", c->key_bytes);
 	FUZZ_CHECK(strlen(c->device_id) <= AP_CONNSTR_DEVICE_ID_MAX, "DeviceId too long accepted");
 	FUZZ_CHECK(strlen(c->host_name) <= AP_CONNSTR_HOST_NAME_MAX, "HostName too long accepted");

@@ -64,8 +64,7 @@ static void roundtrip(const uint8_t *data, size_t size, enum ap_manifest_kind ki
 	rc = tu_manifest_dup(m, &copy, &err);
 	FUZZ_CHECK(rc == 0, "dup failed: %s", err.msg);
 	rc = ap_manifest_emit(copy, &j3, &l3, &err);
-	FUZZ_CHECK(rc == 0 && l1 == l3 && memcmp(j1, j3, l1) == 0,
-		   "a copy emits other bytes");
+	FUZZ_CHECK(rc == 0 && l1 == l3 && memcmp(j1, j3, l1) == 0, "a copy emits other bytes");
 	ap_manifest_free(m);
 	ap_manifest_free(back);
 	ap_manifest_free(copy);

@@ -72,8 +72,7 @@ static void journal(const uint8_t *data, size_t size)
 	rc = ap_receipt_journal_emit(j, &j1, &l1, &err);
 	FUZZ_CHECK(rc == 0, "journal emit failed: %s", err.msg);
 	rc = ap_receipt_journal_parse(j1, l1, &back, &err);
-	FUZZ_CHECK(rc == 0, "emitted journal does not parse back: %s\n%.*s", err.msg, (int)l1,
-		   j1);
+	FUZZ_CHECK(rc == 0, "emitted journal does not parse back: %s\n%.*s", err.msg, (int)l1, j1);
 	rc = ap_receipt_journal_emit(back, &j2, &l2, &err);
 	FUZZ_CHECK(rc == 0 && l1 == l2 && memcmp(j1, j2, l1) == 0, "journal emit is not stable");
 	ap_receipt_journal_free(j);

@@ -42,7 +42,7 @@ static int get(void *ctx, int64_t version, char **json, size_t *len, struct ap_s
 	*len = c->len[version];
 	for (size_t i = 0; i < c->sigs[version].n; i++)
 		ap_root_sigset_add(sigs, c->sigs[version].v[i].key_id, c->sigs[version].v[i].sig,
-			      c->sigs[version].v[i].len, err);
+				   c->sigs[version].v[i].len, err);
 	return 0;
 }
 

@@ -27,8 +27,8 @@
 
 static int tap_n, tap_failed;
 
-static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
-	AP_TAP_PRINTF(4, 5) __attribute__((unused));
+static int tap_ok(int cond, const char *file, int line, const char *fmt, ...) AP_TAP_PRINTF(4, 5)
+	__attribute__((unused));
 static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -49,28 +49,27 @@ static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 
-#define is_int(got, want, ...)                                                      \
-	do {                                                                        \
-		long long g_ = (long long)(got), w_ = (long long)(want);            \
-		if (!ok(g_ == w_, __VA_ARGS__))                                     \
-			printf("#   got %lld, want %lld\n", g_, w_);                    \
+#define is_int(got, want, ...)                                                                     \
+	do {                                                                                       \
+		long long g_ = (long long)(got), w_ = (long long)(want);                           \
+		if (!ok(g_ == w_, __VA_ARGS__))                                                    \
+			printf("#   got %lld, want %lld\n", g_, w_);                               \
 	} while (0)
 
-#define is_str(got, want, ...)                                                      \
-	do {                                                                        \
-		const char *g_ = (got), *w_ = (want);                               \
-		int same_ = (g_ && w_) ? strcmp(g_, w_) == 0 : g_ == w_;            \
-		if (!ok(same_, __VA_ARGS__))                                        \
-			printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)",        \
-			       w_ ? w_ : "(null)");                                 \
+#define is_str(got, want, ...)                                                                     \
+	do {                                                                                       \
+		const char *g_ = (got), *w_ = (want);                                              \
+		int same_ = (g_ && w_) ? strcmp(g_, w_) == 0 : g_ == w_;                           \
+		if (!ok(same_, __VA_ARGS__))                                                       \
+			printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)",                    \
+			       w_ ? w_ : "(null)");                                                \
 	} while (0)
 
-#define contains(hay, needle, ...)                                                  \
-	do {                                                                        \
-		const char *h_ = (hay), *n_ = (needle);                             \
-		if (!ok(h_ && strstr(h_, n_) != NULL, __VA_ARGS__))                 \
-			printf("#   '%s' does not contain '%s'\n", h_ ? h_ : "(null)", \
-			       n_);                                                 \
+#define contains(hay, needle, ...)                                                                 \
+	do {                                                                                       \
+		const char *h_ = (hay), *n_ = (needle);                                            \
+		if (!ok(h_ && strstr(h_, n_) != NULL, __VA_ARGS__))                                \
+			printf("#   '%s' does not contain '%s'\n", h_ ? h_ : "(null)", n_);        \
 	} while (0)
 
 static void tap_skip(const char *fmt, ...) AP_TAP_PRINTF(1, 2) __attribute__((unused));

@@ -60,13 +60,14 @@ static void write_source(const char *pin)
 	if (tu_arc_write(a, at("payloads/arc.tar")) != 0)
 		fprintf(stderr, "# cannot write arc.tar\n");
 	put("payloads/hello-amd64.txt", "hello\n");
-	snprintf(text, sizeof(text),
-		 "{\"format\": \"airpack/1\", \"product\": \"demo\", \"version\": \"1.0.0\","
-		 " \"prefix\": \"opt/demo\", \"components\": ["
-		 "{\"name\": \"hello\", \"file\": \"hello.txt\", \"aliases\": [\"hello-amd64.txt\"]%s%s%s,"
-		 " \"install\": {\"action\": \"copy\"}},"
-		 "{\"name\": \"arc\", \"file\": \"arc.tar\", \"install\": {\"action\": \"extract\"}}]}",
-		 pin ? ", \"sha256\": \"" : "", pin ? pin : "", pin ? "\"" : "");
+	snprintf(
+		text, sizeof(text),
+		"{\"format\": \"airpack/1\", \"product\": \"demo\", \"version\": \"1.0.0\","
+		" \"prefix\": \"opt/demo\", \"components\": ["
+		"{\"name\": \"hello\", \"file\": \"hello.txt\", \"aliases\": [\"hello-amd64.txt\"]%s%s%s,"
+		" \"install\": {\"action\": \"copy\"}},"
+		"{\"name\": \"arc\", \"file\": \"arc.tar\", \"install\": {\"action\": \"extract\"}}]}",
+		pin ? ", \"sha256\": \"" : "", pin ? pin : "", pin ? "\"" : "");
 	put("source.json", text);
 }
 
@@ -142,8 +143,8 @@ static void test_bundle_and_layout(void)
 	is_str(res.manifest->components[0].sha256, HELLO_SHA256, "the alias's bytes are hashed");
 	is_int((int)res.manifest->components[0].size, 6, "its size is filled in");
 	ok(res.manifest->components[1].has_expanded &&
-	   res.manifest->components[1].expanded_files == 2 &&
-	   res.manifest->components[1].expanded_size == 5,
+		   res.manifest->components[1].expanded_files == 2 &&
+		   res.manifest->components[1].expanded_size == 5,
 	   "the archive's expansion is measured");
 	is_str(res.manifest->key_id, res.key_id, "the manifest names the signing key");
 	is_int(res.compress, AP_COMPRESS_NONE, "compression as asked");

@@ -106,7 +106,7 @@ static char *run(const char *cmd)
 }
 #endif
 
-static const char *pay_names[NPAY] = {"daemon.cab", "empty.txt", "big.bin"};
+static const char *pay_names[NPAY] = { "daemon.cab", "empty.txt", "big.bin" };
 static char *pay_paths[NPAY];
 static uint64_t pay_sizes[NPAY];
 static char pay_hex[NPAY][AP_SHA256_HEX];
@@ -161,8 +161,8 @@ static void on_progress(void *ctx, uint64_t done)
 
 /* Write a bundle with the three payloads; hexes out. Returns rc. */
 static int write_bundle(const char *path, enum ap_compress c, const char *manifest,
-                        const unsigned char *sig, size_t sig_len, char hex[NPAY][AP_SHA256_HEX],
-                        struct ap_err *err)
+			const unsigned char *sig, size_t sig_len, char hex[NPAY][AP_SHA256_HEX],
+			struct ap_err *err)
 {
 	struct ap_bundle_writer *w = NULL;
 	FILE *fp = fopen(path, "wb");
@@ -174,7 +174,7 @@ static int write_bundle(const char *path, enum ap_compress c, const char *manife
 	rc = ap_bundle_writer_open(fp, c, 6, MTIME, ml, sig_len, &w, err);
 	for (i = 0; rc == 0 && i < NPAY; i++)
 		rc = ap_bundle_writer_add_file(w, pay_names[i], pay_paths[i], pay_sizes[i], hex[i],
-		                               on_progress, NULL, err);
+					       on_progress, NULL, err);
 	if (rc == 0)
 		rc = ap_bundle_writer_finish(w, manifest, ml, sig, sig_len, err);
 	ap_bundle_writer_free(w);
@@ -185,7 +185,7 @@ static int write_bundle(const char *path, enum ap_compress c, const char *manife
 
 /* Read a bundle back and check everything against the sources. */
 static void check_read(const char *label, const char *path, uint64_t off, uint64_t len,
-                       const char *manifest, const unsigned char *sig, size_t sig_len)
+		       const char *manifest, const unsigned char *sig, size_t sig_len)
 {
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_bundle_reader *r = NULL;
@@ -247,7 +247,7 @@ static void check_tar_cli(const char *label, const char *path, int gz)
 }
 #else
 static const char *expect_list =
-    "manifest.json\nmanifest.json.sig\ndaemon.cab\nempty.txt\nbig.bin\n";
+	"manifest.json\nmanifest.json.sig\ndaemon.cab\nempty.txt\nbig.bin\n";
 
 static void check_tar_cli(const char *label, const char *path, int gz)
 {
@@ -262,7 +262,7 @@ static void check_tar_cli(const char *label, const char *path, int gz)
 	free(out);
 
 	snprintf(cmd, sizeof(cmd), "TZ=UTC tar --numeric-owner --full-time -tv%sf '%s'",
-	         gz ? "z" : "", path);
+		 gz ? "z" : "", path);
 	out = run(cmd);
 	{
 		char *line = out, *nl;
@@ -286,7 +286,7 @@ static void check_tar_cli(const char *label, const char *path, int gz)
 
 	dir = tpath(gz ? "xz" : "x");
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && tar -x%sf '%s' -C '%s'", dir, gz ? "z" : "",
-	         path, dir);
+		 path, dir);
 	ok(system(cmd) == 0, "%s: tar -x%sf extracts", label, gz ? "z" : "");
 	for (i = 0; i < NPAY; i++) {
 		x = ap_fsx_path_join(dir, pay_names[i]);
@@ -332,8 +332,8 @@ static void test_round_trip(const char *label, enum ap_compress c, size_t mlen)
 	if (c == AP_COMPRESS_GZIP) {
 		/* Two gzip members: the stored head (header written here) and the
 		 * deflated payloads (zlib's header: mtime 0, no name). */
-		static const unsigned char h1[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
-		static const unsigned char h2[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+		static const unsigned char h1[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff };
+		static const unsigned char h2[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff };
 		unsigned char b[10];
 		size_t raw = 512 + (mlen + 511) / 512 * 512 + 512 + 512;
 		long head = (long)(10 + 5 * ((raw + 65534) / 65535) + raw + 8);
@@ -342,7 +342,7 @@ static void test_round_trip(const char *label, enum ap_compress c, size_t mlen)
 		ok(fp && fread(b, 1, 10, fp) == 10 && memcmp(b, h1, 10) == 0,
 		   "%s: head member header is 1f 8b 08 00, mtime 0, os 255", label);
 		ok(fp && fseek(fp, head, SEEK_SET) == 0 && fread(b, 1, 10, fp) == 10 &&
-		       memcmp(b, h2, 10) == 0,
+			   memcmp(b, h2, 10) == 0,
 		   "%s: payload member right after the %ld-byte head: mtime 0, os 255", label,
 		   head);
 		if (fp)
@@ -357,7 +357,7 @@ static void test_round_trip(const char *label, enum ap_compress c, size_t mlen)
 		/* head: 2 headers, manifest, 64-byte sig; payloads: 3 headers,
 		 * the small one, the big one; end marker. */
 		long want = 512 + (long)(mlen + 511) / 512 * 512 + 512 + 512 + 3 * 512 + 512 +
-		            (long)(pay_sizes[2] + 511) / 512 * 512 + 1024;
+			    (long)(pay_sizes[2] + 511) / 512 * 512 + 1024;
 		is_int(file_size(p1), want, "%s: tar size has no padding beyond the end marker",
 		       label);
 	}
@@ -378,14 +378,14 @@ static void test_size_mismatch(void)
 	rc = ap_bundle_writer_open(fp, AP_COMPRESS_GZIP, 6, MTIME, 10, 64, &w, &err);
 	is_int(rc, 0, "mismatch: writer opens");
 	rc = ap_bundle_writer_add_file(w, "a.cab", pay_paths[0], pay_sizes[0] + 5, hex, NULL, NULL,
-	                               &err);
+				       &err);
 	is_int(rc, AP_E_DIGEST, "shorter payload than declared is AP_E_DIGEST");
 	contains(err.msg, pay_paths[0], "message names the file");
 	contains(err.msg, "expected 28 bytes", "message names the declared size");
 	contains(err.msg, "found 23", "message names the found size");
 	is_str(hex, "untouched", "hex untouched on failure");
 	rc = ap_bundle_writer_add_file(w, "b.cab", pay_paths[0], pay_sizes[0], hex, NULL, NULL,
-	                               &err);
+				       &err);
 	is_int(rc, AP_E_USAGE, "writer refuses to go on after a failure");
 	ap_bundle_writer_free(w);
 	fclose(fp);
@@ -403,12 +403,12 @@ static void test_size_mismatch(void)
 	fp = fopen(p, "wb");
 	rc = ap_bundle_writer_open(fp, AP_COMPRESS_NONE, 6, MTIME, 10, 64, &w, &err);
 	is_int(rc, 0, "refusals: writer opens");
-	rc =
-	    ap_bundle_writer_add_file(w, "../x", pay_paths[0], pay_sizes[0], hex, NULL, NULL, &err);
+	rc = ap_bundle_writer_add_file(w, "../x", pay_paths[0], pay_sizes[0], hex, NULL, NULL,
+				       &err);
 	is_int(rc, AP_E_UNSAFE, "writer refuses an unsafe entry name");
 	contains(err.msg, "'../x'", "message names it");
 	rc = ap_bundle_writer_add_file(w, "manifest.json", pay_paths[0], pay_sizes[0], hex, NULL,
-	                               NULL, &err);
+				       NULL, &err);
 	is_int(rc, AP_E_USAGE, "writer refuses a payload named manifest.json");
 	rc = ap_bundle_writer_add_file(w, "nope", "/nonexistent/x", 1, hex, NULL, NULL, &err);
 	is_int(rc, AP_E_IO, "missing payload is AP_E_IO");
@@ -495,21 +495,21 @@ static char *craft_tar(const char *file, const char *specs)
 	char cmd[2048];
 
 	snprintf(cmd, sizeof(cmd),
-	         "python3 - '%s' %s <<'EOF'\n"
-	         "import io, sys, tarfile\n"
-	         "t = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT)\n"
-	         "for s in sys.argv[2:]:\n"
-	         "    if '=>' in s:\n"
-	         "        n, tgt = s.split('=>')\n"
-	         "        ti = tarfile.TarInfo(n); ti.type = tarfile.SYMTYPE; ti.linkname = tgt\n"
-	         "        t.addfile(ti); continue\n"
-	         "    n, _, sz = s.partition(':')\n"
-	         "    data = bytes(int(sz)) if sz else b'data of ' + n.encode()\n"
-	         "    ti = tarfile.TarInfo(n); ti.size = len(data)\n"
-	         "    t.addfile(ti, io.BytesIO(data))\n"
-	         "t.close()\n"
-	         "EOF",
-	         p, specs);
+		 "python3 - '%s' %s <<'EOF'\n"
+		 "import io, sys, tarfile\n"
+		 "t = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT)\n"
+		 "for s in sys.argv[2:]:\n"
+		 "    if '=>' in s:\n"
+		 "        n, tgt = s.split('=>')\n"
+		 "        ti = tarfile.TarInfo(n); ti.type = tarfile.SYMTYPE; ti.linkname = tgt\n"
+		 "        t.addfile(ti); continue\n"
+		 "    n, _, sz = s.partition(':')\n"
+		 "    data = bytes(int(sz)) if sz else b'data of ' + n.encode()\n"
+		 "    ti = tarfile.TarInfo(n); ti.size = len(data)\n"
+		 "    t.addfile(ti, io.BytesIO(data))\n"
+		 "t.close()\n"
+		 "EOF",
+		 p, specs);
 	if (system(cmd) != 0)
 		abort();
 	return p;
@@ -529,9 +529,9 @@ static void test_reader_refusals(void)
 	rc = ap_bundle_reader_open(p, 0, 0, &r, &err);
 	is_int(rc, AP_E_BUNDLE, "tar whose first entry is another file is AP_E_BUNDLE");
 	contains(err.msg,
-	         "is not an airpack bundle: first entry is 'README', expected "
-	         "'manifest.json'",
-	         "message names the entry found");
+		 "is not an airpack bundle: first entry is 'README', expected "
+		 "'manifest.json'",
+		 "message names the entry found");
 	contains(err.msg, p, "message names the file");
 	ok(r == NULL, "reader not returned on failure");
 	free(p);
@@ -540,7 +540,7 @@ static void test_reader_refusals(void)
 	rc = ap_bundle_reader_open(p, 0, 0, &r, &err);
 	is_int(rc, AP_E_BUNDLE, "second entry other than the signature is AP_E_BUNDLE");
 	contains(err.msg, "second entry is 'other', expected 'manifest.json.sig'",
-	         "message names it");
+		 "message names it");
 	free(p);
 
 	p = craft_tar("bigsig.tar", "manifest.json manifest.json.sig:5000");
@@ -557,17 +557,17 @@ static void test_reader_refusals(void)
 	free(p);
 
 	{
-		static const char *evil[] = {"../x",        "a/b",      "/abs",
-		                             "back\\slash", "ctl\001x", "link=>/etc/passwd"};
-		static const char *shown[] = {"'../x'",        "'a/b'",       "'/abs'",
-		                              "'back\\slash'", "'ctl\\x01x'", "'link'"};
+		static const char *evil[] = { "../x",	     "a/b",	 "/abs",
+					      "back\\slash", "ctl\001x", "link=>/etc/passwd" };
+		static const char *shown[] = { "'../x'",	"'a/b'",       "'/abs'",
+					       "'back\\slash'", "'ctl\\x01x'", "'link'" };
 		size_t i;
 
 		for (i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
 			char specs[256];
 
 			snprintf(specs, sizeof(specs),
-			         "manifest.json manifest.json.sig ok.bin '%s'", evil[i]);
+				 "manifest.json manifest.json.sig ok.bin '%s'", evil[i]);
 			p = craft_tar("evil.tar", specs);
 			ap_err_clear(&err);
 			rc = ap_bundle_reader_open(p, 0, 0, &r, &err);
@@ -637,13 +637,13 @@ static void test_embedded_and_truncated(void)
 		fwrite(junk, 1, sizeof(junk), fp);
 		start = ftell(fp);
 		rc = ap_bundle_writer_open(fp, comp, 1, MTIME, strlen(manifest), sizeof(sig), &w,
-		                           &err);
+					   &err);
 		for (i = 0; rc == 0 && i < NPAY; i++)
 			rc = ap_bundle_writer_add_file(w, pay_names[i], pay_paths[i], pay_sizes[i],
-			                               hex, NULL, NULL, &err);
+						       hex, NULL, NULL, &err);
 		if (rc == 0)
 			rc = ap_bundle_writer_finish(w, manifest, strlen(manifest), sig,
-			                             sizeof(sig), &err);
+						     sizeof(sig), &err);
 		ap_bundle_writer_free(w);
 		is_int(rc, 0, "embedded %d: written after 1000 junk bytes (%s)", c, err.msg);
 		end = ftell(fp);
@@ -651,7 +651,7 @@ static void test_embedded_and_truncated(void)
 		fwrite(junk, 1, 100, fp); /* a trailer after the bundle */
 		fclose(fp);
 		check_read(c ? "embedded gzip" : "embedded none", p, 1000, (uint64_t)(end - start),
-		           manifest, sig, sizeof(sig));
+			   manifest, sig, sizeof(sig));
 
 		ap_err_clear(&err);
 		rc = ap_bundle_reader_open(p, 0, 0, &r, &err);
@@ -666,17 +666,17 @@ static void test_embedded_and_truncated(void)
 			rc = read_all(p, 1000, (uint64_t)at_end, &err);
 			is_int(rc, AP_E_BUNDLE, "bundle without its end marker fails");
 			contains(err.msg,
-			         "is truncated: it ends after 'big.bin' without the "
-			         "end-of-archive marker",
-			         "message says truncated after the last entry");
+				 "is truncated: it ends after 'big.bin' without the "
+				 "end-of-archive marker",
+				 "message says truncated after the last entry");
 			rc = read_all(p, 1000, (uint64_t)after_cab, &err);
 			is_int(rc, AP_E_BUNDLE, "bundle cut after the first payload fails");
 			contains(err.msg, "ends after 'daemon.cab'",
-			         "message names the last complete entry");
+				 "message names the last complete entry");
 			rc = read_all(p, 1000, (uint64_t)(1024 + 1024), &err);
 			is_int(rc, AP_E_BUNDLE, "bundle cut after the signature fails");
 			contains(err.msg, "ends after 'manifest.json.sig'",
-			         "message names the signature");
+				 "message names the signature");
 			rc = read_all(p, 1000, (uint64_t)(end - start), &err);
 			is_int(rc, 0, "the whole range still reads (%s)", err.msg);
 		} else {
@@ -685,8 +685,8 @@ static void test_embedded_and_truncated(void)
 			rc = read_all(p, 1000, 10 + 5 + 2048 + 8, &err);
 			is_int(rc, AP_E_BUNDLE, "gzip bundle holding only the head member fails");
 			contains(err.msg,
-			         "ends after 'manifest.json.sig' without the end-of-archive",
-			         "message says truncated after the signature");
+				 "ends after 'manifest.json.sig' without the end-of-archive",
+				 "message says truncated after the signature");
 		}
 		rc = ap_bundle_reader_open(p, 1000, (uint64_t)file_size(p), &r, &err);
 		is_int(rc, AP_E_BUNDLE, "embedded %d: range beyond the file is AP_E_BUNDLE", c);
@@ -695,7 +695,8 @@ static void test_embedded_and_truncated(void)
 		/* Cut the bundle at several points: every one must fail cleanly. */
 		{
 			long cuts[] = {
-			    100, 700, 2000, 3000, (end - start) / 2, (end - start) - 1500};
+				100, 700, 2000, 3000, (end - start) / 2, (end - start) - 1500
+			};
 			size_t k;
 
 			for (k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {

@@ -39,8 +39,8 @@ struct toy {
 	int fail_with;
 };
 
-static int toy_render(void *ctx, const char *tmpl, size_t tlen, const char *existing,
-		      size_t elen, char **out, size_t *out_len, struct ap_err *err)
+static int toy_render(void *ctx, const char *tmpl, size_t tlen, const char *existing, size_t elen,
+		      char **out, size_t *out_len, struct ap_err *err)
 {
 	struct toy *t = ctx;
 	const char *base = existing ? existing : tmpl ? tmpl : "";
@@ -62,8 +62,8 @@ static int toy_render(void *ctx, const char *tmpl, size_t tlen, const char *exis
 	return 0;
 }
 
-static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
-		       bool *movable, struct ap_err *err)
+static int get_payload(void *ctx, const struct ap_component *c, char **path_out, bool *movable,
+		       struct ap_err *err)
 {
 	(void)c;
 	(void)movable;
@@ -77,7 +77,7 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 static struct ap_manifest *install(const char *root, bool with_config)
 {
 	struct ap_txn_opts o = AP_TXN_OPTS_INIT;
-	struct ap_txn_release rel = {0};
+	struct ap_txn_release rel = { 0 };
 	struct ap_txn_result res = AP_TXN_RESULT_INIT;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_manifest *m = NULL;

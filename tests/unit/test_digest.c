@@ -67,7 +67,7 @@ static void test_vectors(unsigned char *mib)
 
 	/* Odd chunk sizes that straddle the 64-byte block boundary. */
 	{
-		static const size_t chunks[] = {1, 3, 63, 64, 65, 127, 4093, 65537, 7};
+		static const size_t chunks[] = { 1, 3, 63, 64, 65, 127, 4093, 65537, 7 };
 		size_t off = 0;
 		size_t i = 0;
 
@@ -97,7 +97,7 @@ static void test_vectors(unsigned char *mib)
 
 static void test_file(const char *dir, const unsigned char *mib)
 {
-	struct progress_log log = {0, 0, 0};
+	struct progress_log log = { 0, 0, 0 };
 	struct ap_err err = AP_ERR_INIT;
 	char path[4096];
 	char missing[4096];
@@ -164,7 +164,7 @@ static void test_hex(void)
 	const char *sixty_four = ABC_SHA;
 	char buf[80];
 	char out[9];
-	static const unsigned char bytes[] = {0x00, 0x0f, 0xa5, 0xff};
+	static const unsigned char bytes[] = { 0x00, 0x0f, 0xa5, 0xff };
 
 	ap_str_hex_encode(bytes, sizeof(bytes), out);
 	is_str(out, "000fa5ff", "ap_str_hex_encode lowercase, leading zeroes");

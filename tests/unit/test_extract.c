@@ -36,9 +36,9 @@ struct srcfile {
 };
 
 static struct srcfile files[NFILES] = {
-    {"a.txt", 0644, 0644, "", 0},     {"run.sh", 0755, 0755, "", 0},
-    {"sub/b.bin", 0666, 0644, "", 0}, {"sub/deeper/c.txt", 0600, 0644, "", 0},
-    {"empty", 0644, 0644, "", 0},
+	{ "a.txt", 0644, 0644, "", 0 },	    { "run.sh", 0755, 0755, "", 0 },
+	{ "sub/b.bin", 0666, 0644, "", 0 }, { "sub/deeper/c.txt", 0600, 0644, "", 0 },
+	{ "empty", 0644, 0644, "", 0 },
 };
 
 struct seen {
@@ -64,7 +64,7 @@ static bool in_cwd(void)
 }
 
 static int on_file(void *ctx, const char *relpath, unsigned mode, uint64_t size,
-                   const char sha256[AP_SHA256_HEX], struct ap_err *err)
+		   const char sha256[AP_SHA256_HEX], struct ap_err *err)
 {
 	struct seen *s = ctx;
 
@@ -192,8 +192,8 @@ static void make_source(void)
 	/* The same tree through testarc.h: a zip and a tar.gz with the
 	 * source modes, a.txt dated SRC_MTIME, sub 0777 as above; a cab. */
 	for (int k = 0; k < 3; k++) {
-		static const enum tu_arc_kind kinds[] = {TU_ARC_ZIP, TU_ARC_TGZ, TU_ARC_CAB};
-		static const char *names[] = {"t-tu.zip", "t-tu.tgz", "t-tu.cab"};
+		static const enum tu_arc_kind kinds[] = { TU_ARC_ZIP, TU_ARC_TGZ, TU_ARC_CAB };
+		static const char *names[] = { "t-tu.zip", "t-tu.tgz", "t-tu.cab" };
 		struct tu_arc *a = tu_arc_new(kinds[k]);
 		char *arch = tpath(names[k]);
 
@@ -211,7 +211,7 @@ static void make_source(void)
 			if (ap_fsx_read_file(p, 1 << 20, &data, &len, &err) < 0)
 				abort();
 			tu_arc_file(a, files[i].rel, data, len, files[i].src_mode,
-			            i == 0 ? SRC_MTIME : MTIME);
+				    i == 0 ? SRC_MTIME : MTIME);
 			free(data);
 			free(p);
 		}
@@ -275,7 +275,7 @@ static void test_extract_kind(const char *label, const char *archive, int cab)
 		free(p);
 	}
 	{
-		static const char *dirs[] = {"sub", "sub/deeper"};
+		static const char *dirs[] = { "sub", "sub/deeper" };
 
 		for (i = 0; i < 2; i++) {
 			p = ap_fsx_path_join(dest, dirs[i]);
@@ -362,18 +362,18 @@ static const struct {
 	const char *entry; /* as quoted in the message */
 	const char *why;
 } evil[] = {
-    {"dotdot.tar", "'../evil'", "'..' component"},
-    {"absolute.tar", "'/abs/evil'", "absolute path"},
-    {"nested-dotdot.tar", "'a/../../evil'", "'..' component"},
-    {"symlink.tar", "'etc'", "symlink to '/etc'"},
-    {"hardlink.tar", "'passwd'", "hard link to '/etc/passwd'"},
-    {"symlink-then-file.tar", "'sub'", "symlink to '../outside'"},
-    {"device.tar", "'null'", "device node"},
-    {"fifo.tar", "'pipe'", "fifo"},
-    {"backslash.tar", "'..\\evil'", "backslash"},
-    {"zip-slip.zip", "'../evil'", "'..' component"},
-    {"zip-symlink.zip", "'etc'", "symlink to '/etc'"},
-    {"cab-dotdot.cab", "'../evil'", "'..' component"},
+	{ "dotdot.tar", "'../evil'", "'..' component" },
+	{ "absolute.tar", "'/abs/evil'", "absolute path" },
+	{ "nested-dotdot.tar", "'a/../../evil'", "'..' component" },
+	{ "symlink.tar", "'etc'", "symlink to '/etc'" },
+	{ "hardlink.tar", "'passwd'", "hard link to '/etc/passwd'" },
+	{ "symlink-then-file.tar", "'sub'", "symlink to '../outside'" },
+	{ "device.tar", "'null'", "device node" },
+	{ "fifo.tar", "'pipe'", "fifo" },
+	{ "backslash.tar", "'..\\evil'", "backslash" },
+	{ "zip-slip.zip", "'../evil'", "'..' component" },
+	{ "zip-symlink.zip", "'etc'", "symlink to '/etc'" },
+	{ "cab-dotdot.cab", "'../evil'", "'..' component" },
 };
 
 static void test_evil(void)
@@ -475,7 +475,7 @@ static char *fresh_dir(const char *name)
 
 /* Extract archive (under tmp) with expectation x; the error code. */
 static int checked(const char *archive, const struct ap_extract_expect *x, struct seen *s,
-                   struct ap_err *err)
+		   struct ap_err *err)
 {
 	char *arch = tpath(archive);
 	char *dest = fresh_dir("chk");
@@ -493,7 +493,7 @@ static int checked(const char *archive, const struct ap_extract_expect *x, struc
  * every figure off by one: each is caught, named, with the right code. */
 static void test_checked_kind(const char *archive)
 {
-	struct ap_extract_expect x = {0};
+	struct ap_extract_expect x = { 0 };
 	struct ap_err err = AP_ERR_INIT;
 	char hex[AP_SHA256_HEX], bad[AP_SHA256_HEX];
 	char *arch = tpath(archive), *spool = fresh_dir("spool");
@@ -578,7 +578,7 @@ static void test_checked_kind(const char *archive)
  * end-of-archive blocks count too. */
 static void test_checked_trailer(void)
 {
-	struct ap_extract_expect x = {0};
+	struct ap_extract_expect x = { 0 };
 	struct ap_err err = AP_ERR_INIT;
 	struct tu_arc *a = tu_arc_new(TU_ARC_TAR);
 	char *arch = tpath("trail.tar");
@@ -631,15 +631,16 @@ static void test_conflicts(void)
 		const char *entry;
 		const char *why;
 	} cases[] = {
-	    {"same file twice", "f:x f:x", "'x'", "the same file is earlier in the archive"},
-	    {"a file below a file", "f:x f:x/y", "'x/y'", "'x' is a file earlier"},
-	    {"a file deep below a file", "f:a/x f:a/x/b/c", "'a/x/b/c'", "'a/x' is a file"},
-	    {"a file where a folder was", "d:x f:x", "'x'", "it is a folder earlier"},
-	    {"a file where a parent folder was", "f:x/y f:x", "'x'", "it is a folder earlier"},
-	    {"a folder where a file was", "f:x d:x", "'x'", "it is a file earlier"},
-	    {"harmless: a folder twice", "d:x d:x f:x/y", NULL, NULL},
+		{ "same file twice", "f:x f:x", "'x'", "the same file is earlier in the archive" },
+		{ "a file below a file", "f:x f:x/y", "'x/y'", "'x' is a file earlier" },
+		{ "a file deep below a file", "f:a/x f:a/x/b/c", "'a/x/b/c'", "'a/x' is a file" },
+		{ "a file where a folder was", "d:x f:x", "'x'", "it is a folder earlier" },
+		{ "a file where a parent folder was", "f:x/y f:x", "'x'",
+		  "it is a folder earlier" },
+		{ "a folder where a file was", "f:x d:x", "'x'", "it is a file earlier" },
+		{ "harmless: a folder twice", "d:x d:x f:x/y", NULL, NULL },
 	};
-	static const enum tu_arc_kind kinds[] = {TU_ARC_TAR, TU_ARC_ZIP};
+	static const enum tu_arc_kind kinds[] = { TU_ARC_TAR, TU_ARC_ZIP };
 
 	for (size_t k = 0; k < 2; k++) {
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -672,9 +673,9 @@ static void test_conflicts(void)
 				is_int(rc, AP_E_UNSAFE, "%s %s: refused", k ? "zip" : "tar",
 				       cases[i].label);
 				contains(err.msg, cases[i].entry, "%s %s: names the entry",
-				         k ? "zip" : "tar", cases[i].label);
-				contains(err.msg, cases[i].why, "%s %s: says why", k ? "zip" : "tar",
-				         cases[i].label);
+					 k ? "zip" : "tar", cases[i].label);
+				contains(err.msg, cases[i].why, "%s %s: says why",
+					 k ? "zip" : "tar", cases[i].label);
 				is_int(ap_extract_measure(arch, &ms, &mf, &err), AP_E_UNSAFE,
 				       "%s %s: measuring refuses it too", k ? "zip" : "tar",
 				       cases[i].label);
@@ -695,30 +696,31 @@ static void test_windows_names(void)
 		const char *entry;
 		const char *why;
 	} cases[] = {
-	    {"f:CON", "'CON'", "reserved device name"},
-	    {"f:sub/nul", "'sub/nul'", "reserved device name"},
-	    {"f:aux.txt", "'aux.txt'", "reserved device name"},
-	    {"f:Com1.log", "'Com1.log'", "reserved device name"},
-	    {"f:lpt9", "'lpt9'", "reserved device name"},
-	    {"f:notes.", "'notes.'", "ending in a dot or a space"},
-	    {"f:dir /x", "'dir /x'", "ending in a dot or a space"},
-	    {"f:ab:stream", "'ab:stream'", "alternate data stream"},
-	    {"f:C:/x", "'C:/x'", "drive"},
-	    {"f:what?", "'what?'", "refuses in names"},
-	    {"f:A.txt f:a.txt", "'a.txt'", "same name on Windows"},
-	    {"f:same.txt f:same.txt.", "'same.txt.'", "ending in a dot"},
-	    {"f:Dir/x f:dir/y", "'dir/y'", "same name on Windows"},
-	    {"f:\xc3\x89t\xc3\xa9 f:\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9", "same name on Windows"},
-	    {"f:x.txt d:X.TXT", "'X.TXT'", "same name on Windows"},
+		{ "f:CON", "'CON'", "reserved device name" },
+		{ "f:sub/nul", "'sub/nul'", "reserved device name" },
+		{ "f:aux.txt", "'aux.txt'", "reserved device name" },
+		{ "f:Com1.log", "'Com1.log'", "reserved device name" },
+		{ "f:lpt9", "'lpt9'", "reserved device name" },
+		{ "f:notes.", "'notes.'", "ending in a dot or a space" },
+		{ "f:dir /x", "'dir /x'", "ending in a dot or a space" },
+		{ "f:ab:stream", "'ab:stream'", "alternate data stream" },
+		{ "f:C:/x", "'C:/x'", "drive" },
+		{ "f:what?", "'what?'", "refuses in names" },
+		{ "f:A.txt f:a.txt", "'a.txt'", "same name on Windows" },
+		{ "f:same.txt f:same.txt.", "'same.txt.'", "ending in a dot" },
+		{ "f:Dir/x f:dir/y", "'dir/y'", "same name on Windows" },
+		{ "f:\xc3\x89t\xc3\xa9 f:\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9",
+		  "same name on Windows" },
+		{ "f:x.txt d:X.TXT", "'X.TXT'", "same name on Windows" },
 	};
-	static const enum tu_arc_kind kinds[] = {TU_ARC_TAR, TU_ARC_ZIP};
+	static const enum tu_arc_kind kinds[] = { TU_ARC_TAR, TU_ARC_ZIP };
 
 	for (size_t k = 0; k < 2; k++) {
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			struct tu_arc *a = tu_arc_new(kinds[k]);
 			char *arch = tpath(k ? "win.zip" : "win.tar");
 			char *dest = fresh_dir("win");
-			struct ap_extract_expect x = {0};
+			struct ap_extract_expect x = { 0 };
 			char buf[128], *tok, *end;
 			struct ap_err err = AP_ERR_INIT;
 			uint64_t ms, mf;
@@ -757,11 +759,11 @@ static void test_windows_names(void)
 			is_int(rc, AP_E_UNSAFE, "%s %s: refused for Windows", k ? "zip" : "tar",
 			       cases[i].entries);
 			contains(err.msg, "unsafe name for Windows", "%s %s: says so",
-			         k ? "zip" : "tar", cases[i].entries);
-			contains(err.msg, cases[i].entry, "%s %s: names the entry", k ? "zip" : "tar",
-			         cases[i].entries);
+				 k ? "zip" : "tar", cases[i].entries);
+			contains(err.msg, cases[i].entry, "%s %s: names the entry",
+				 k ? "zip" : "tar", cases[i].entries);
 			contains(err.msg, cases[i].why, "%s %s: says why", k ? "zip" : "tar",
-			         cases[i].entries);
+				 cases[i].entries);
 			is_int(ap_extract_measure_names(arch, true, &ms, &mf, &err), AP_E_UNSAFE,
 			       "%s %s: measuring for Windows refuses it too", k ? "zip" : "tar",
 			       cases[i].entries);

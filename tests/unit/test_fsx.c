@@ -293,7 +293,7 @@ static void test_read_file(void)
 
 static void test_list_copy_stat(void)
 {
-	static const char *order[] = {"C", "_x", "a", "a1", "b"};
+	static const char *order[] = { "C", "_x", "a", "a1", "b" };
 	struct ap_err err = AP_ERR_INIT;
 	char *sub = in_dir("list");
 	char *src = in_dir("copy-src.bin");
@@ -442,7 +442,8 @@ static void test_paths(void)
 #else
 	ok(exe && exe[0] == '/', "self_exe is absolute (%s)", exe ? exe : "(null)");
 #endif
-	is_str(exe ? ap_fsx_path_basename(exe) : NULL, "test_fsx" TU_EXE, "self_exe names this test");
+	is_str(exe ? ap_fsx_path_basename(exe) : NULL, "test_fsx" TU_EXE,
+	       "self_exe names this test");
 	free(exe);
 }
 
@@ -459,10 +460,11 @@ static void test_now(void)
 	is_int(sde, 1700000000, "SOURCE_DATE_EPOCH value");
 	tu_setenv("SOURCE_DATE_EPOCH", "17x");
 	sde = -1;
-	is_int(ap_fsx_source_date_epoch(&sde, &err), AP_E_USAGE, "invalid SOURCE_DATE_EPOCH refused");
+	is_int(ap_fsx_source_date_epoch(&sde, &err), AP_E_USAGE,
+	       "invalid SOURCE_DATE_EPOCH refused");
 	is_int(sde, -1, "and *out untouched");
 	contains(err.msg, "SOURCE_DATE_EPOCH: expected a non-negative number of seconds, got '17x'",
-	         "naming the value");
+		 "naming the value");
 	tu_setenv("SOURCE_DATE_EPOCH", "+5");
 	is_int(ap_fsx_source_date_epoch(&sde, NULL), AP_E_USAGE, "a sign is refused");
 	tu_unsetenv("SOURCE_DATE_EPOCH");
@@ -526,7 +528,7 @@ static int lock_in_child(const char *path)
 /* try_lock in this program started again by ap_process_run (see main). */
 static int lock_in_self(const char *path)
 {
-	char *args[] = {(char *)"--child", (char *)"lock", (char *)path};
+	char *args[] = { (char *)"--child", (char *)"lock", (char *)path };
 	char *self = NULL;
 	int code = -1;
 
@@ -582,14 +584,14 @@ static void test_process(void)
 	int rc;
 
 	{
-		char *args[] = {(char *)"-c", (char *)"exit 3"};
+		char *args[] = { (char *)"-c", (char *)"exit 3" };
 
 		rc = ap_process_run("/bin/sh", args, 2, NULL, &code, &err);
 		is_int(rc, 0, "run /bin/sh -c 'exit 3': %s", err.msg);
 		is_int(code, 3, "its exit code is 3");
 	}
 	{
-		char *args[] = {(char *)"-c", (char *)"kill -TERM $$"};
+		char *args[] = { (char *)"-c", (char *)"kill -TERM $$" };
 
 		code = -1;
 		rc = ap_process_run("/bin/sh", args, 2, NULL, &code, &err);
@@ -598,8 +600,8 @@ static void test_process(void)
 	}
 	{
 		/* Arguments reach the program verbatim: no shell in between. */
-		char *args[] = {(char *)"-c", (char *)"test \"$1\" = 'a b;$(c)' && test $# = 1",
-		                (char *)"sh", (char *)"a b;$(c)"};
+		char *args[] = { (char *)"-c", (char *)"test \"$1\" = 'a b;$(c)' && test $# = 1",
+				 (char *)"sh", (char *)"a b;$(c)" };
 
 		code = -1;
 		rc = ap_process_run("/bin/sh", args, 4, NULL, &code, &err);
@@ -607,7 +609,7 @@ static void test_process(void)
 		is_int(code, 0, "the argument arrived verbatim");
 	}
 	{
-		char *args[] = {(char *)"-c", (char *)"pwd > pwd.txt"};
+		char *args[] = { (char *)"-c", (char *)"pwd > pwd.txt" };
 
 		code = -1;
 		rc = ap_process_run("/bin/sh", args, 2, dir, &code, &err);
@@ -618,7 +620,7 @@ static void test_process(void)
 		free(buf);
 	}
 	{
-		char *args[] = {(char *)"x"};
+		char *args[] = { (char *)"x" };
 
 		code = -1;
 		rc = ap_process_run(missing, args, 1, NULL, &code, &err);
@@ -666,16 +668,16 @@ static void test_process_self(void)
 	if (rc != 0)
 		goto out;
 	{
-		char *args[] = {(char *)"--child", (char *)"exit", (char *)"3"};
+		char *args[] = { (char *)"--child", (char *)"exit", (char *)"3" };
 
 		rc = ap_process_run(self, args, 3, NULL, &code, &err);
 		is_int(rc, 0, "run this test as a child: %s", err.msg);
 		is_int(code, 3, "the child's exit code 3 is returned");
 	}
 	{
-		char *args[] = {(char *)"--child", (char *)"args",     (char *)"args.txt",
-		                (char *)"a b;$(c)", (char *)"",         (char *)"q\"uo\\te\\",
-		                (char *)"%PATH%",   (char *)"tab\tend"};
+		char *args[] = { (char *)"--child",  (char *)"args",	(char *)"args.txt",
+				 (char *)"a b;$(c)", (char *)"",	(char *)"q\"uo\\te\\",
+				 (char *)"%PATH%",   (char *)"tab\tend" };
 
 		code = -1;
 		rc = ap_process_run(self, args, 8, dir, &code, &err);
@@ -688,7 +690,7 @@ static void test_process_self(void)
 		free(buf);
 	}
 	{
-		char *args[] = {(char *)"--child", (char *)"pwd", (char *)"pwd.txt"};
+		char *args[] = { (char *)"--child", (char *)"pwd", (char *)"pwd.txt" };
 		char *pwd = in_dir("pwd.txt");
 
 		code = -1;
@@ -708,7 +710,7 @@ static void test_process_self(void)
 	is_int(rc, 0, "run the child with no arguments: %s", err.msg);
 	is_int(code, 7, "it exits with the code its environment names");
 	{
-		char *args[] = {(char *)"x"};
+		char *args[] = { (char *)"x" };
 
 		code = -1;
 		rc = ap_process_run(missing, args, 1, NULL, &code, &err);
@@ -718,7 +720,7 @@ static void test_process_self(void)
 		is_int(code, -1, "exit code not written on failure");
 	}
 	{
-		char *args[] = {(char *)"--child", (char *)"exit", (char *)"0"};
+		char *args[] = { (char *)"--child", (char *)"exit", (char *)"0" };
 
 		rc = ap_process_run(self, args, 3, nodir, &code, &err);
 		is_int(rc, AP_E_RUN, "a missing cwd is AP_E_RUN");
@@ -874,8 +876,7 @@ static void test_under(const char *how)
 
 	is_int(ap_fsx_unlink_under(root, "l/f", &err), AP_E_UNSAFE,
 	       "%s: unlink through a symlinked folder is refused", how);
-	is_int(ap_fsx_rmdir_under(root, "a/lnk/x", &err), AP_E_UNSAFE,
-	       "%s: so is rmdir", how);
+	is_int(ap_fsx_rmdir_under(root, "a/lnk/x", &err), AP_E_UNSAFE, "%s: so is rmdir", how);
 	is_int(ap_fsx_rm_rf_under(root, "a/lnk/f", &err), AP_E_UNSAFE, "%s: and rm -rf", how);
 	is_int(ap_fsx_list_dir_under(root, "a/lnk", &names, &n, &err), AP_E_UNSAFE,
 	       "%s: and listing it", how);
@@ -934,8 +935,7 @@ static void test_under(const char *how)
 		free(outf);
 	}
 	rc = ap_fsx_rm_rf_under(root, "a", &err);
-	ok(rc == 0 && count_entries(root) == 0, "%s: rm_rf_under removes a tree: %s", how,
-	   err.msg);
+	ok(rc == 0 && count_entries(root) == 0, "%s: rm_rf_under removes a tree: %s", how, err.msg);
 out:
 	free(root);
 	free(out);

@@ -307,8 +307,10 @@ static void test_provision_record(void)
 	char *root = in_dir("rec");
 	char *dirs[] = { "etc", "etc/x" };
 	struct ap_history_kv ident[] = {
-		{ "host_name", "hub.azure-devices.net" }, { "device_id", "dev:1@site" },
-		{ "gateway_host_name", NULL },            { "key_fingerprint", "0123abcd" },
+		{ "host_name", "hub.azure-devices.net" },
+		{ "device_id", "dev:1@site" },
+		{ "gateway_host_name", NULL },
+		{ "key_fingerprint", "0123abcd" },
 		{ "proxy", "http://****@proxy:3128" },
 	};
 	struct ap_history_record rec;
@@ -347,8 +349,9 @@ static void test_provision_record(void)
 	is_int(ap_fsx_read_file(path, 1 << 16, &text, &len, NULL), 0, "the record is written");
 	contains(text, "\"format\":\"airpack-provision/1\"", "with its format");
 	contains(text, "\"config_mode\":\"0600\"", "the mode as octal text");
-	contains(text, "\"config_mode\":\"0600\",\"host_name\":\"hub.azure-devices.net\","
-		       "\"device_id\":\"dev:1@site\",\"gateway_host_name\":null,",
+	contains(text,
+		 "\"config_mode\":\"0600\",\"host_name\":\"hub.azure-devices.net\","
+		 "\"device_id\":\"dev:1@site\",\"gateway_host_name\":null,",
 		 "identity facts follow the mode, in order, a missing one as null");
 	free(text);
 
@@ -399,7 +402,8 @@ static void test_provision_record(void)
 	fp = fopen(path, "wb");
 	if (fp) {
 		fputs("{\"format\":\"airpack-provision/1\",\"product\":\"y\",\"config_path\":"
-		      "\"etc/x/config.yaml\",\"config_sha256\":\"", fp);
+		      "\"etc/x/config.yaml\",\"config_sha256\":\"",
+		      fp);
 		for (int i = 0; i < 64; i++)
 			fputc('b', fp);
 		fputs("\",\"provisioned_at\":1}\n", fp);

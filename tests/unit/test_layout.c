@@ -70,17 +70,23 @@ static void test_temp_names(void)
 		const char *name, *base;
 		bool want;
 	} cases[] = {
-		{ "a.bin.tmp-Ab12Cd", NULL, true },      { "a.bin.tmp-Ab12Cd", "a.bin", true },
-		{ "a.bin.tmp-Ab12Cd", "a", false },      { "a.bin.tmp-Ab12C", NULL, false },
-		{ "a.bin.tmp-Ab12Cde", NULL, false },    { "a.bin.tmp-Ab12C!", NULL, false },
-		{ ".tmp-Ab12Cd", NULL, false },          { "a.bin", NULL, false },
-		{ "notes.tmp-abc", NULL, false },        { "a.bin.tmpXAb12Cd", NULL, false },
+		{ "a.bin.tmp-Ab12Cd", NULL, true },
+		{ "a.bin.tmp-Ab12Cd", "a.bin", true },
+		{ "a.bin.tmp-Ab12Cd", "a", false },
+		{ "a.bin.tmp-Ab12C", NULL, false },
+		{ "a.bin.tmp-Ab12Cde", NULL, false },
+		{ "a.bin.tmp-Ab12C!", NULL, false },
+		{ ".tmp-Ab12Cd", NULL, false },
+		{ "a.bin", NULL, false },
+		{ "notes.tmp-abc", NULL, false },
+		{ "a.bin.tmpXAb12Cd", NULL, false },
 		{ "index.json.tmp-000000", "index.json", true },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		is_int(ap_fsx_is_temp_name(cases[i].name, cases[i].base), cases[i].want,
-		       "is_temp_name('%s', %s)", cases[i].name, cases[i].base ? cases[i].base : "any");
+		       "is_temp_name('%s', %s)", cases[i].name,
+		       cases[i].base ? cases[i].base : "any");
 }
 
 static void test_open_drops_old_manifest(void)
@@ -118,8 +124,7 @@ static void test_open_drops_old_manifest(void)
 	put("manifest.json.sig", "sig");
 	is_int(ap_layout_open(dir, "{same}", 6, &l, &err), 0, "open with the same manifest");
 	ok(l && ap_layout_kept_manifest(l), "the same manifest is kept");
-	ok(tu_exists(at("manifest.json")) && tu_exists(at("manifest.json.sig")),
-	   "both files stay");
+	ok(tu_exists(at("manifest.json")) && tu_exists(at("manifest.json.sig")), "both files stay");
 	ap_layout_free(l);
 	l = NULL;
 
@@ -139,8 +144,9 @@ static void test_payloads_and_commit(void)
 	struct ap_sink s = AP_SINK_INIT;
 	struct ap_sink_expect good = { "src", true, 3, ABC_SHA256, "the signed manifest says" };
 	struct ap_sink_expect bad = { "src", true, 3, ZERO_SHA256, "the signed manifest says" };
-	static const char *const reserved[] = { "manifest.json", "MANIFEST.JSON.SIG", "index.json",
-	                                        "x.tmp-abcdef", "../up", "" };
+	static const char *const reserved[] = { "manifest.json", "MANIFEST.JSON.SIG",
+						"index.json",	 "x.tmp-abcdef",
+						"../up",	 "" };
 	char hex[AP_SHA256_HEX];
 	char *txt;
 
@@ -232,7 +238,8 @@ static struct ap_release *build_release(void)
 	tu_mkdir(at("payloads"));
 	put("payloads/a.bin", "aaa");
 	put("payloads/b.bin", "bbbb");
-	put("source.json", "{\"format\": \"airpack/1\", \"product\": \"demo\", "
+	put("source.json",
+	    "{\"format\": \"airpack/1\", \"product\": \"demo\", "
 	    "\"version\": \"1.0.0\", \"prefix\": \"opt/demo\", \"components\": ["
 	    "{\"name\": \"a\", \"file\": \"a.bin\", \"install\": {\"action\": \"copy\"}},"
 	    "{\"name\": \"b\", \"file\": \"b.bin\", \"install\": {\"action\": \"copy\"}}]}");
@@ -254,7 +261,7 @@ static struct ap_release *build_release(void)
 
 /* Plan r with folder first (and only, when checking), as setup does. */
 static struct ap_source_plan *plan(const struct ap_release *r, const char *folder, bool check,
-				struct ap_source_opts *so, struct ap_fetch_opts *fo)
+				   struct ap_source_opts *so, struct ap_fetch_opts *fo)
 {
 	static const char *dirs[3];
 	struct ap_source_plan *p = NULL;
@@ -303,8 +310,8 @@ static void test_fill_and_check(void)
 	tu_mkdir(at("dst"));
 	p = plan(r, at("dst"), true, &so, &fo);
 	n_bad = 0;
-	is_int(p ? ap_layout_check(at("dst"), r, p, count_bad, NULL, &bad, &err) : -1,
-	       AP_E_DIFFERS, "an empty folder does not hold the release");
+	is_int(p ? ap_layout_check(at("dst"), r, p, count_bad, NULL, &bad, &err) : -1, AP_E_DIFFERS,
+	       "an empty folder does not hold the release");
 	ok(bad == 3 && n_bad == 3, "two payloads and the manifest are reported");
 	contains(err.msg, "3 files missing or invalid", "the error counts them");
 	ap_source_plan_free(p);

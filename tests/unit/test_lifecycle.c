@@ -212,8 +212,7 @@ static void write_installed_manifest(void)
 	free(state);
 }
 
-static enum ap_lifecycle_config_state status(struct toy *t, char *problem, size_t plen,
-					     bool *read)
+static enum ap_lifecycle_config_state status(struct toy *t, char *problem, size_t plen, bool *read)
 {
 	struct ap_lifecycle_reader rd = { 1024, toy_read, t };
 	struct ap_lifecycle_config cfg;

@@ -196,7 +196,8 @@ static void test_samples(void)
 			is_int(c->n_aliases, 1, "sample: daemon has one alias");
 			is_str(c->aliases[0], "iotedge-daemon-amd64.cab", "sample: daemon alias");
 			is_int(c->action, AP_ACTION_EXTRACT, "sample: daemon is extracted");
-			is_str(ap_manifest_component_dest(c), "daemon", "sample: daemon goes to daemon/");
+			is_str(ap_manifest_component_dest(c), "daemon",
+			       "sample: daemon goes to daemon/");
 			ok(!c->has_size && !c->has_sha256,
 			   "sample: daemon has no pinned size/hash");
 		}
@@ -260,19 +261,21 @@ static void test_samples(void)
 		c = ap_manifest_find(m, "security-daemon");
 		ok(c && c->n_urls == 1 && strstr(c->urls[0], "/1.1.13/"),
 		   "azure: daemon url is pinned to the release");
-		is_str(c ? ap_manifest_component_dest(c) : NULL, "", "azure: daemon extracts to the prefix");
+		is_str(c ? ap_manifest_component_dest(c) : NULL, "",
+		       "azure: daemon extracts to the prefix");
 		ok(c && !c->optional && c->service && strcmp(c->service->name, "iotedge") == 0 &&
-		   strcmp(c->service->program, "iotedged.exe") == 0,
+			   strcmp(c->service->program, "iotedged.exe") == 0,
 		   "azure: the daemon is required and registers the iotedge service");
 		c = ap_manifest_find(m, "deploy-script");
 		ok(c && strcmp(c->file, "IoTEdgeSecurityDaemon.ps1") == 0 &&
-		   c->action == AP_ACTION_COPY && !c->optional,
+			   c->action == AP_ACTION_COPY && !c->optional,
 		   "azure: IoTEdgeSecurityDaemon.ps1 is a required copy component");
 		c = ap_manifest_find(m, "moby-engine");
 		ok(c && c->optional, "azure: moby-engine is optional");
 		c = ap_manifest_find(m, "moby-cli");
 		ok(c && c->optional, "azure: moby-cli is optional");
-		is_str(m->config.template, "config-template", "azure: the config template component");
+		is_str(m->config.template, "config-template",
+		       "azure: the config template component");
 		c = ap_manifest_find(m, "config-template");
 		is_str(c ? c->file : NULL, "config.template.yaml", "azure: the template's file");
 		round_trip(m, AP_MANIFEST_SOURCE, "azure");
@@ -312,7 +315,8 @@ static void test_release_fixture(void)
 	is_int(m->components[0].ok_codes[1], -1073741819, "release: negative ok code");
 	is_str(m->components[0].args[2], "tab\there", "release: arg with a tab");
 	ok(m->components[1].to == NULL, "release: extract to \"\" is stored as NULL");
-	is_str(ap_manifest_component_dest(&m->components[1]), "", "release: extract dest is the prefix");
+	is_str(ap_manifest_component_dest(&m->components[1]), "",
+	       "release: extract dest is the prefix");
 	is_int(m->components[2].mode, 0640, "release: three-digit mode 640");
 	is_str(ap_manifest_component_dest(&m->components[2]), "empty.txt",
 	       "release: copy dest defaults to the file name");
@@ -339,7 +343,7 @@ static void test_release_fixture(void)
 		contains(json, "-1073741819", "emit: negative exit code");
 		contains(json, "\"sha256\": \"abcdef", "emit: lowercase sha256");
 		ok(strncmp(json, "{\n  \"format\": \"airpack/1\",\n  \"product\": \"x\",\n", 44) ==
-		       0,
+			   0,
 		   "emit: starts with format then product, 2-space indent");
 		ok(fmt && prefix && key && comp && fmt < prefix && prefix < key && key < comp,
 		   "emit: fixed key order format < prefix < key_id < components");
@@ -361,128 +365,133 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-    {"01-wrong-format", AP_MANIFEST_SOURCE,
-     "format: ", "expected \"airpack/1\", got \"airpack/2\""},
-    {"02-missing-product", AP_MANIFEST_SOURCE, "product: ", "required field is missing"},
-    {"03-unsafe-product", AP_MANIFEST_SOURCE, "product: ", "unsafe name \"../evil\""},
-    {"04-bad-version", AP_MANIFEST_SOURCE,
-     "version: ", "expected a version like 1.1.13, got \"latest!\""},
-    {"05-prefix-absolute", AP_MANIFEST_SOURCE,
-     "prefix: ", "unsafe relative path \"/opt/fixture\" (must be relative"},
-    {"06-prefix-dotdot", AP_MANIFEST_SOURCE,
-     "prefix: ", "unsafe relative path \"opt/../etc\" (no '.' or '..' parts)"},
-    {"07-empty-components", AP_MANIFEST_SOURCE, "components: ", "expected a non-empty array"},
-    {"08-component-missing-name", AP_MANIFEST_SOURCE,
-     "components[1].name: ", "required field is missing"},
-    {"09-duplicate-names", AP_MANIFEST_SOURCE,
-     "components[1].name: ", "duplicate of components[0].name \"moby-cli\""},
-    {"10-duplicate-files", AP_MANIFEST_SOURCE,
-     "components[1].file: ", "duplicate of components[0].file \"a.zip\""},
-    {"11-alias-collides-file", AP_MANIFEST_SOURCE,
-     "components[1].aliases[0]: ", "duplicate of components[0].file \"a.zip\""},
-    {"12-file-collides-alias", AP_MANIFEST_SOURCE,
-     "components[1].file: ", "duplicate of components[0].aliases[0] \"a-amd64.zip\""},
-    {"13-file-with-slash", AP_MANIFEST_SOURCE, "components[0].file: ",
-     "unsafe file name \"../x.cab\" (no '/', '\\', '..', control characters)"},
-    {"14-file-with-backslash", AP_MANIFEST_SOURCE,
-     "components[0].file: ", "unsafe file name \"..\\\\x.cab\""},
-    {"15-file-with-control-char", AP_MANIFEST_SOURCE,
-     "components[0].file: ", "unsafe file name \"a\\u0001b.cab\""},
-    {"16-file-dotdot", AP_MANIFEST_SOURCE, "components[0].file: ", "unsafe file name \"..\""},
-    {"17-sha256-63-digits", AP_MANIFEST_SOURCE,
-     "components[2].sha256: ", "expected 64 hex digits, got 63"},
-    {"18-sha256-non-hex", AP_MANIFEST_SOURCE,
-     "components[2].sha256: ", "expected 64 hex digits, got a non-hex character at position 64"},
-    {"19-size-negative", AP_MANIFEST_SOURCE,
-     "components[2].size: ", "expected a non-negative integer, got -1"},
-    {"20-size-fractional", AP_MANIFEST_SOURCE,
-     "components[2].size: ", "expected a non-negative integer, got 1.5"},
-    {"21-unknown-top-field", AP_MANIFEST_SOURCE, "unknown field \"signature\"", ""},
-    {"22-unknown-component-field", AP_MANIFEST_SOURCE, "components[3]: ", "unknown field \"sha1\""},
-    {"23-unknown-install-field", AP_MANIFEST_SOURCE,
-     "components[0].install: ", "unknown field \"dest\""},
-    {"24-bad-action", AP_MANIFEST_SOURCE,
-     "components[0].install.action: ", "expected one of extract, copy, run, got \"unpack\""},
-    {"25-args-on-extract", AP_MANIFEST_SOURCE,
-     "components[0].install.args: ", "only allowed with action \"run\", got \"extract\""},
-    {"26-mode-not-octal", AP_MANIFEST_SOURCE, "components[2].install.mode: ",
-     "expected an octal mode like \"0755\" (at most 0777), got \"0789\""},
-    {"27-url-ftp", AP_MANIFEST_SOURCE, "components[0].urls[0]: ",
-     "expected an http://, https:// or file:// url, got \"ftp://example.com/a.zip\""},
-    {"28-release-missing-sha256", AP_MANIFEST_RELEASE,
-     "components[1].sha256: ", "required in a release manifest"},
-    {"29-config-template-unknown", AP_MANIFEST_SOURCE,
-     "config.template: ", "got \"nope\" (no component has that name)"},
-    {"30-syntax-error", AP_MANIFEST_SOURCE, "syntax error at line 4, column 23 (byte 73) near ",
-     "2.0.1\\\",,\": not valid JSON"},
-    {"31-trailing-data", AP_MANIFEST_SOURCE, "syntax error at line 2, column 1",
-     "unexpected data after the JSON object"},
-    {"32-duplicate-key", AP_MANIFEST_SOURCE, "components[1]: ", "duplicate field \"name\""},
-    {"33-nul-escape", AP_MANIFEST_SOURCE, "syntax error at line 1",
-     "\\u0000 is not allowed in strings"},
-    {"34-mode-setuid", AP_MANIFEST_SOURCE,
-     "components[2].install.mode: ", "(at most 0777), got \"4755\""},
-    {"35-size-too-big", AP_MANIFEST_SOURCE,
-     "components[2].size: ", "expected an integer at most 9007199254740991, got 9007199254740992"},
-    {"36-product-not-string", AP_MANIFEST_SOURCE, "product: ", "expected a string, got a number"},
-    {"37-top-level-array", AP_MANIFEST_SOURCE,
-     "expected a JSON object at the top level, got an array", ""},
-    {"38-key-id-uppercase", AP_MANIFEST_SOURCE,
-     "key_id: ", "expected 16 lowercase hex digits, got \"ABCDEF0123456789\""},
-    {"39-run-empty-ok-codes", AP_MANIFEST_SOURCE,
-     "components[3].install.ok_exit_codes: ", "expected a non-empty array of integers"},
-    {"40-copy-empty-to", AP_MANIFEST_SOURCE,
-     "components[2].install.to: ", "unsafe relative path \"\" (must not be empty)"},
-    {"41-file-case-duplicate", AP_MANIFEST_SOURCE,
-     "components[1].file: ", "duplicate of components[0].file \"a.zip\""},
-    {"42-invalid-utf8", AP_MANIFEST_SOURCE, "syntax error at line 1", "invalid UTF-8"},
-    {"43-data-dir-trailing-slash", AP_MANIFEST_SOURCE,
-     "data_dirs[0]: ", "unsafe relative path \"var/lib/fixture/\" (no empty parts"},
-    {"44-mode-on-extract", AP_MANIFEST_SOURCE, "components[1].install.mode: ",
-     "only allowed with action \"copy\" or \"run\", got \"extract\""},
-    {"45-ok-code-fractional", AP_MANIFEST_SOURCE,
-     "components[3].install.ok_exit_codes[1]: ", "got 2.5"},
-    {"46-missing-install", AP_MANIFEST_SOURCE,
-     "components[1].install: ", "required field is missing"},
-    {"47-component-not-object", AP_MANIFEST_SOURCE,
-     "components[4]: ", "expected an object, got a string"},
-    {"48-control-char-raw", AP_MANIFEST_SOURCE, "syntax error at line 1",
-     "control character inside a string"},
-    {"49-version-too-long", AP_MANIFEST_SOURCE,
-     "version: ", "expected a version like 1.1.13, got \"1.000"},
-    {"50-channel-unsafe", AP_MANIFEST_SOURCE, "channel: ", "unsafe name \"lts/edge\""},
-    {"51-ok-codes-on-copy", AP_MANIFEST_SOURCE,
-     "components[2].install.ok_exit_codes: ", "only allowed with action \"run\", got \"copy\""},
-    {"52-aliases-not-array", AP_MANIFEST_SOURCE,
-     "components[0].aliases: ", "expected an array of strings, got a string"},
-    {"53-config-missing-path", AP_MANIFEST_SOURCE, "config.path: ", "required field is missing"},
-    {"54-empty-document", AP_MANIFEST_SOURCE, "expected a JSON object, got an empty document", ""},
-    {"55-truncated", AP_MANIFEST_SOURCE, "syntax error at line", "not valid JSON"},
-    {"56-url-with-space", AP_MANIFEST_SOURCE,
-     "components[0].urls[0]: ", "got \"https://example.com/a b.zip\""},
-    {"57-size-huge", AP_MANIFEST_SOURCE, "components[2].size: ",
-     "expected an integer at most 9007199254740991, got 1.0000000000000001e+300"},
-    {"70-data-dir-etc", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
-     "\"etc\" is a top-level folder: uninstall --purge would remove it"},
-    {"71-data-dir-opt", AP_MANIFEST_SOURCE, "data_dirs[1]: ", "\"opt\" is a top-level folder"},
-    {"72-data-dir-airpack-log", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
-     "\"var/log/airpack\" is, holds or lies in one of airpack's own folders"},
-    {"73-data-dir-var-lib", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
-     "\"var/lib\" is a system folder"},
-    {"74-data-dir-windows-case", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
-     "\"programdata/Microsoft.\" is a system folder"},
-    {"75-data-dir-holds-prefix", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
-     "\"opt/fixture\" is or holds the release's prefix"},
-    {"76-data-dir-in-airpack-state", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
-     "one of airpack's own folders"},
-    {"77-config-etc-passwd", AP_MANIFEST_SOURCE, "config.path: ",
-     "\"etc/passwd\" is a file directly in a system folder"},
-    {"78-config-airpack-state", AP_MANIFEST_SOURCE, "config.path: ",
-     "one of airpack's own folders"},
-    {"79-config-top-level", AP_MANIFEST_SOURCE, "config.path: ",
-     "\"config.yaml\" is a file at the top of the root"},
-    {"80-config-usr-bin", AP_MANIFEST_SOURCE, "config.path: ",
-     "\"usr/bin/fixture\" is a file directly in a system folder"},
+	{ "01-wrong-format", AP_MANIFEST_SOURCE,
+	  "format: ", "expected \"airpack/1\", got \"airpack/2\"" },
+	{ "02-missing-product", AP_MANIFEST_SOURCE, "product: ", "required field is missing" },
+	{ "03-unsafe-product", AP_MANIFEST_SOURCE, "product: ", "unsafe name \"../evil\"" },
+	{ "04-bad-version", AP_MANIFEST_SOURCE,
+	  "version: ", "expected a version like 1.1.13, got \"latest!\"" },
+	{ "05-prefix-absolute", AP_MANIFEST_SOURCE,
+	  "prefix: ", "unsafe relative path \"/opt/fixture\" (must be relative" },
+	{ "06-prefix-dotdot", AP_MANIFEST_SOURCE,
+	  "prefix: ", "unsafe relative path \"opt/../etc\" (no '.' or '..' parts)" },
+	{ "07-empty-components", AP_MANIFEST_SOURCE, "components: ", "expected a non-empty array" },
+	{ "08-component-missing-name", AP_MANIFEST_SOURCE,
+	  "components[1].name: ", "required field is missing" },
+	{ "09-duplicate-names", AP_MANIFEST_SOURCE,
+	  "components[1].name: ", "duplicate of components[0].name \"moby-cli\"" },
+	{ "10-duplicate-files", AP_MANIFEST_SOURCE,
+	  "components[1].file: ", "duplicate of components[0].file \"a.zip\"" },
+	{ "11-alias-collides-file", AP_MANIFEST_SOURCE,
+	  "components[1].aliases[0]: ", "duplicate of components[0].file \"a.zip\"" },
+	{ "12-file-collides-alias", AP_MANIFEST_SOURCE,
+	  "components[1].file: ", "duplicate of components[0].aliases[0] \"a-amd64.zip\"" },
+	{ "13-file-with-slash", AP_MANIFEST_SOURCE, "components[0].file: ",
+	  "unsafe file name \"../x.cab\" (no '/', '\\', '..', control characters)" },
+	{ "14-file-with-backslash", AP_MANIFEST_SOURCE,
+	  "components[0].file: ", "unsafe file name \"..\\\\x.cab\"" },
+	{ "15-file-with-control-char", AP_MANIFEST_SOURCE,
+	  "components[0].file: ", "unsafe file name \"a\\u0001b.cab\"" },
+	{ "16-file-dotdot", AP_MANIFEST_SOURCE, "components[0].file: ", "unsafe file name \"..\"" },
+	{ "17-sha256-63-digits", AP_MANIFEST_SOURCE,
+	  "components[2].sha256: ", "expected 64 hex digits, got 63" },
+	{ "18-sha256-non-hex", AP_MANIFEST_SOURCE, "components[2].sha256: ",
+	  "expected 64 hex digits, got a non-hex character at position 64" },
+	{ "19-size-negative", AP_MANIFEST_SOURCE,
+	  "components[2].size: ", "expected a non-negative integer, got -1" },
+	{ "20-size-fractional", AP_MANIFEST_SOURCE,
+	  "components[2].size: ", "expected a non-negative integer, got 1.5" },
+	{ "21-unknown-top-field", AP_MANIFEST_SOURCE, "unknown field \"signature\"", "" },
+	{ "22-unknown-component-field", AP_MANIFEST_SOURCE,
+	  "components[3]: ", "unknown field \"sha1\"" },
+	{ "23-unknown-install-field", AP_MANIFEST_SOURCE,
+	  "components[0].install: ", "unknown field \"dest\"" },
+	{ "24-bad-action", AP_MANIFEST_SOURCE,
+	  "components[0].install.action: ", "expected one of extract, copy, run, got \"unpack\"" },
+	{ "25-args-on-extract", AP_MANIFEST_SOURCE,
+	  "components[0].install.args: ", "only allowed with action \"run\", got \"extract\"" },
+	{ "26-mode-not-octal", AP_MANIFEST_SOURCE, "components[2].install.mode: ",
+	  "expected an octal mode like \"0755\" (at most 0777), got \"0789\"" },
+	{ "27-url-ftp", AP_MANIFEST_SOURCE, "components[0].urls[0]: ",
+	  "expected an http://, https:// or file:// url, got \"ftp://example.com/a.zip\"" },
+	{ "28-release-missing-sha256", AP_MANIFEST_RELEASE,
+	  "components[1].sha256: ", "required in a release manifest" },
+	{ "29-config-template-unknown", AP_MANIFEST_SOURCE,
+	  "config.template: ", "got \"nope\" (no component has that name)" },
+	{ "30-syntax-error", AP_MANIFEST_SOURCE,
+	  "syntax error at line 4, column 23 (byte 73) near ", "2.0.1\\\",,\": not valid JSON" },
+	{ "31-trailing-data", AP_MANIFEST_SOURCE, "syntax error at line 2, column 1",
+	  "unexpected data after the JSON object" },
+	{ "32-duplicate-key", AP_MANIFEST_SOURCE, "components[1]: ", "duplicate field \"name\"" },
+	{ "33-nul-escape", AP_MANIFEST_SOURCE, "syntax error at line 1",
+	  "\\u0000 is not allowed in strings" },
+	{ "34-mode-setuid", AP_MANIFEST_SOURCE,
+	  "components[2].install.mode: ", "(at most 0777), got \"4755\"" },
+	{ "35-size-too-big", AP_MANIFEST_SOURCE, "components[2].size: ",
+	  "expected an integer at most 9007199254740991, got 9007199254740992" },
+	{ "36-product-not-string", AP_MANIFEST_SOURCE,
+	  "product: ", "expected a string, got a number" },
+	{ "37-top-level-array", AP_MANIFEST_SOURCE,
+	  "expected a JSON object at the top level, got an array", "" },
+	{ "38-key-id-uppercase", AP_MANIFEST_SOURCE,
+	  "key_id: ", "expected 16 lowercase hex digits, got \"ABCDEF0123456789\"" },
+	{ "39-run-empty-ok-codes", AP_MANIFEST_SOURCE,
+	  "components[3].install.ok_exit_codes: ", "expected a non-empty array of integers" },
+	{ "40-copy-empty-to", AP_MANIFEST_SOURCE,
+	  "components[2].install.to: ", "unsafe relative path \"\" (must not be empty)" },
+	{ "41-file-case-duplicate", AP_MANIFEST_SOURCE,
+	  "components[1].file: ", "duplicate of components[0].file \"a.zip\"" },
+	{ "42-invalid-utf8", AP_MANIFEST_SOURCE, "syntax error at line 1", "invalid UTF-8" },
+	{ "43-data-dir-trailing-slash", AP_MANIFEST_SOURCE,
+	  "data_dirs[0]: ", "unsafe relative path \"var/lib/fixture/\" (no empty parts" },
+	{ "44-mode-on-extract", AP_MANIFEST_SOURCE, "components[1].install.mode: ",
+	  "only allowed with action \"copy\" or \"run\", got \"extract\"" },
+	{ "45-ok-code-fractional", AP_MANIFEST_SOURCE,
+	  "components[3].install.ok_exit_codes[1]: ", "got 2.5" },
+	{ "46-missing-install", AP_MANIFEST_SOURCE,
+	  "components[1].install: ", "required field is missing" },
+	{ "47-component-not-object", AP_MANIFEST_SOURCE,
+	  "components[4]: ", "expected an object, got a string" },
+	{ "48-control-char-raw", AP_MANIFEST_SOURCE, "syntax error at line 1",
+	  "control character inside a string" },
+	{ "49-version-too-long", AP_MANIFEST_SOURCE,
+	  "version: ", "expected a version like 1.1.13, got \"1.000" },
+	{ "50-channel-unsafe", AP_MANIFEST_SOURCE, "channel: ", "unsafe name \"lts/edge\"" },
+	{ "51-ok-codes-on-copy", AP_MANIFEST_SOURCE, "components[2].install.ok_exit_codes: ",
+	  "only allowed with action \"run\", got \"copy\"" },
+	{ "52-aliases-not-array", AP_MANIFEST_SOURCE,
+	  "components[0].aliases: ", "expected an array of strings, got a string" },
+	{ "53-config-missing-path", AP_MANIFEST_SOURCE,
+	  "config.path: ", "required field is missing" },
+	{ "54-empty-document", AP_MANIFEST_SOURCE, "expected a JSON object, got an empty document",
+	  "" },
+	{ "55-truncated", AP_MANIFEST_SOURCE, "syntax error at line", "not valid JSON" },
+	{ "56-url-with-space", AP_MANIFEST_SOURCE,
+	  "components[0].urls[0]: ", "got \"https://example.com/a b.zip\"" },
+	{ "57-size-huge", AP_MANIFEST_SOURCE, "components[2].size: ",
+	  "expected an integer at most 9007199254740991, got 1.0000000000000001e+300" },
+	{ "70-data-dir-etc", AP_MANIFEST_SOURCE,
+	  "data_dirs[1]: ", "\"etc\" is a top-level folder: uninstall --purge would remove it" },
+	{ "71-data-dir-opt", AP_MANIFEST_SOURCE,
+	  "data_dirs[1]: ", "\"opt\" is a top-level folder" },
+	{ "72-data-dir-airpack-log", AP_MANIFEST_SOURCE, "data_dirs[1]: ",
+	  "\"var/log/airpack\" is, holds or lies in one of airpack's own folders" },
+	{ "73-data-dir-var-lib", AP_MANIFEST_SOURCE,
+	  "data_dirs[1]: ", "\"var/lib\" is a system folder" },
+	{ "74-data-dir-windows-case", AP_MANIFEST_SOURCE,
+	  "data_dirs[1]: ", "\"programdata/Microsoft.\" is a system folder" },
+	{ "75-data-dir-holds-prefix", AP_MANIFEST_SOURCE,
+	  "data_dirs[1]: ", "\"opt/fixture\" is or holds the release's prefix" },
+	{ "76-data-dir-in-airpack-state", AP_MANIFEST_SOURCE,
+	  "data_dirs[1]: ", "one of airpack's own folders" },
+	{ "77-config-etc-passwd", AP_MANIFEST_SOURCE,
+	  "config.path: ", "\"etc/passwd\" is a file directly in a system folder" },
+	{ "78-config-airpack-state", AP_MANIFEST_SOURCE,
+	  "config.path: ", "one of airpack's own folders" },
+	{ "79-config-top-level", AP_MANIFEST_SOURCE,
+	  "config.path: ", "\"config.yaml\" is a file at the top of the root" },
+	{ "80-config-usr-bin", AP_MANIFEST_SOURCE,
+	  "config.path: ", "\"usr/bin/fixture\" is a file directly in a system folder" },
 };
 
 static void test_bad(void)
@@ -508,7 +517,7 @@ static void test_bad(void)
 		is_int(rc, AP_E_MANIFEST, "%s: rejected as a manifest error", b->file);
 		ok(m == (struct ap_manifest *)&err, "%s: out not written on failure", b->file);
 		if (!ok(strncmp(err.msg, b->prefix, strlen(b->prefix)) == 0,
-		        "%s: message starts with '%s'", b->file, b->prefix))
+			"%s: message starts with '%s'", b->file, b->prefix))
 			printf("#   got '%s'\n", err.msg);
 		contains(err.msg, b->fragment, "%s: message says '%s'", b->file, b->fragment);
 		if (rc == 0 && m != (struct ap_manifest *)&err)
@@ -523,36 +532,54 @@ static void test_bounds(void)
 		const char *rel;
 		bool system;
 	} dirs[] = {
-		{ "etc", true },          { "ETC", true },           { "opt", true },
-		{ "usr/lib64", true },    { "usr/local/lib", true }, { "var/lib", true },
-		{ "var/log", true },      { "etc/ssh", true },       { "home/alice", true },
-		{ "Windows/System32", true }, { "windows. /system32", true },
-		{ "Users/Public", true }, { "ProgramData/Microsoft", true },
-		{ "var/lib/sample-edge", false }, { "var/lib/sample-edge/moby", false },
-		{ "ProgramData/iotedge-moby", false }, { "opt/other-vendor/data", false },
-		{ "usr/library-data/x", false }, { "srv/www/app", false },
+		{ "etc", true },
+		{ "ETC", true },
+		{ "opt", true },
+		{ "usr/lib64", true },
+		{ "usr/local/lib", true },
+		{ "var/lib", true },
+		{ "var/log", true },
+		{ "etc/ssh", true },
+		{ "home/alice", true },
+		{ "Windows/System32", true },
+		{ "windows. /system32", true },
+		{ "Users/Public", true },
+		{ "ProgramData/Microsoft", true },
+		{ "var/lib/sample-edge", false },
+		{ "var/lib/sample-edge/moby", false },
+		{ "ProgramData/iotedge-moby", false },
+		{ "opt/other-vendor/data", false },
+		{ "usr/library-data/x", false },
+		{ "srv/www/app", false },
 	};
 	static const struct {
 		const char *rel;
 		bool ok;
 	} configs[] = {
-		{ "etc/sample-edge/config.yaml", true }, { "ProgramData/iotedge/config.yaml", true },
-		{ "etc/x/config.yaml", true },           { "opt/app/etc/config.yaml", true },
-		{ "etc/passwd", false },                 { "etc/shadow", false },
-		{ "config.yaml", false },                { "usr/lib/x.conf", false },
-		{ "var/log/airpack/history.jsonl", false }, { "VAR/Cache/AirPack/x/y", false },
-		{ "home/alice/.profile", false },        { "etc/ssh", false },
+		{ "etc/sample-edge/config.yaml", true },
+		{ "ProgramData/iotedge/config.yaml", true },
+		{ "etc/x/config.yaml", true },
+		{ "opt/app/etc/config.yaml", true },
+		{ "etc/passwd", false },
+		{ "etc/shadow", false },
+		{ "config.yaml", false },
+		{ "usr/lib/x.conf", false },
+		{ "var/log/airpack/history.jsonl", false },
+		{ "VAR/Cache/AirPack/x/y", false },
+		{ "home/alice/.profile", false },
+		{ "etc/ssh", false },
 	};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		ok(ap_bounds_is_system_dir(dirs[i].rel) == dirs[i].system, "'%s' is %sa system folder",
-		   dirs[i].rel, dirs[i].system ? "" : "not ");
+		ok(ap_bounds_is_system_dir(dirs[i].rel) == dirs[i].system,
+		   "'%s' is %sa system folder", dirs[i].rel, dirs[i].system ? "" : "not ");
 	for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)
 		ok((ap_bounds_config_path_problem(configs[i].rel) == NULL) == configs[i].ok,
 		   "config.path '%s' is %s", configs[i].rel, configs[i].ok ? "allowed" : "refused");
 	ok(ap_bounds_overlap("var/lib/x", "var/lib/x/y") && ap_bounds_overlap("a/b", "A/B.") &&
-		   !ap_bounds_overlap("var/lib/x", "var/lib/xy") && ap_bounds_within("a/b/c", "a/b") &&
-		   !ap_bounds_within("a/b", "a/b/c") && ap_bounds_same("Opt/X ", "opt/x"),
+		   !ap_bounds_overlap("var/lib/x", "var/lib/xy") &&
+		   ap_bounds_within("a/b/c", "a/b") && !ap_bounds_within("a/b", "a/b/c") &&
+		   ap_bounds_same("Opt/X ", "opt/x"),
 	   "overlap, within and same compare parts, ignoring case and trailing dots and spaces");
 	ok(ap_bounds_data_dir_problem("opt/demo/data", "opt/demo") == NULL,
 	   "a data folder inside the release's own prefix is allowed");
@@ -626,11 +653,11 @@ static void test_validate_model(void)
 	is_int(ap_manifest_validate(c, AP_MANIFEST_SOURCE, &err), AP_E_MANIFEST,
 	       "validate: uppercase sha256 in the model");
 	contains(err.msg, "components[0].sha256: expected 64 lowercase hex digits",
-	         "validate: names the sha256");
+		 "validate: names the sha256");
 	is_int(ap_manifest_emit(c, &json, NULL, &err), AP_E_MANIFEST,
 	       "emit refuses an invalid model");
 	contains(err.msg, "refusing to emit an invalid manifest: components[0].sha256",
-	         "emit says why");
+		 "emit says why");
 	is_str(json, "untouched", "emit leaves *json alone on failure");
 	c->components[0].sha256[3] = 'd';
 
@@ -702,8 +729,8 @@ static void test_inline(void)
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_manifest *m = NULL;
 	static const char good[] = "{\"format\":\"airpack/1\",\"product\":\"p\",\"version\":\"1\","
-	                           "\"prefix\":\"p\",\"components\":[{\"name\":\"n\",\"file\":"
-	                           "\"f\",\"install\":{\"action\":\"copy\"}}]}GARBAGE";
+				   "\"prefix\":\"p\",\"components\":[{\"name\":\"n\",\"file\":"
+				   "\"f\",\"install\":{\"action\":\"copy\"}}]}GARBAGE";
 	size_t len = strlen(good) - strlen("GARBAGE");
 
 	/* only the first len bytes count: the rest is never looked at */
@@ -711,7 +738,8 @@ static void test_inline(void)
 	       "parse honours len (%s)", err.msg);
 	if (m) {
 		is_int(m->components[0].mode, 0644, "copy mode defaults to 0644");
-		is_str(ap_manifest_component_dest(&m->components[0]), "f", "copy dest defaults to file");
+		is_str(ap_manifest_component_dest(&m->components[0]), "f",
+		       "copy dest defaults to file");
 		ok(!m->has_config, "no config");
 	}
 	ap_manifest_free(m);
@@ -719,7 +747,7 @@ static void test_inline(void)
 	is_int(ap_manifest_parse(good, len + 1, AP_MANIFEST_SOURCE, &m, &err), AP_E_MANIFEST,
 	       "one byte more is trailing data");
 	contains(err.msg, "(byte 130) near \"\\\"copy\\\"}}]}G\": unexpected data",
-	         "trailing data is quoted");
+		 "trailing data is quoted");
 	is_int(ap_manifest_parse(NULL, 0, AP_MANIFEST_SOURCE, &m, &err), AP_E_USAGE,
 	       "NULL bytes are a usage error");
 	is_int(ap_manifest_parse(good, len, AP_MANIFEST_SOURCE, &m, NULL), 0, "err may be NULL");
@@ -734,24 +762,25 @@ static void test_inline(void)
 static void test_expanded(void)
 {
 	static const char head[] = "{\"format\":\"airpack/1\",\"product\":\"p\",\"version\":\"1\","
-	                           "\"prefix\":\"p\",\"components\":[{\"name\":\"n\",\"file\":"
-	                           "\"f\",\"install\":";
+				   "\"prefix\":\"p\",\"components\":[{\"name\":\"n\",\"file\":"
+				   "\"f\",\"install\":";
 	static const struct {
 		const char *install;
 		const char *fragment; /* NULL: valid */
 	} cases[] = {
-	    {"{\"action\":\"extract\",\"expanded\":{\"size\":3221225472,\"files\":7}}", NULL},
-	    {"{\"action\":\"copy\",\"expanded\":{\"size\":1,\"files\":1}}",
-	     "components[0].install.expanded: only allowed with action \"extract\""},
-	    {"{\"action\":\"extract\",\"expanded\":{\"size\":1}}",
-	     "components[0].install.expanded.files: required field is missing"},
-	    {"{\"action\":\"extract\",\"expanded\":{\"files\":1}}",
-	     "components[0].install.expanded.size: required field is missing"},
-	    {"{\"action\":\"extract\",\"expanded\":{\"size\":-1,\"files\":1}}",
-	     "expected a non-negative integer"},
-	    {"{\"action\":\"extract\",\"expanded\":{\"size\":1,\"files\":1,\"ratio\":2}}",
-	     "ratio"},
-	    {"{\"action\":\"extract\",\"expanded\":7}", "expected an object with size and files"},
+		{ "{\"action\":\"extract\",\"expanded\":{\"size\":3221225472,\"files\":7}}", NULL },
+		{ "{\"action\":\"copy\",\"expanded\":{\"size\":1,\"files\":1}}",
+		  "components[0].install.expanded: only allowed with action \"extract\"" },
+		{ "{\"action\":\"extract\",\"expanded\":{\"size\":1}}",
+		  "components[0].install.expanded.files: required field is missing" },
+		{ "{\"action\":\"extract\",\"expanded\":{\"files\":1}}",
+		  "components[0].install.expanded.size: required field is missing" },
+		{ "{\"action\":\"extract\",\"expanded\":{\"size\":-1,\"files\":1}}",
+		  "expected a non-negative integer" },
+		{ "{\"action\":\"extract\",\"expanded\":{\"size\":1,\"files\":1,\"ratio\":2}}",
+		  "ratio" },
+		{ "{\"action\":\"extract\",\"expanded\":7}",
+		  "expected an object with size and files" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -779,8 +808,8 @@ static void test_expanded(void)
 		is_int(ap_manifest_parse(json, len, AP_MANIFEST_SOURCE, &back, &err), 0,
 		       "expanded: the emitted manifest parses back");
 		ok(back && back->components[0].has_expanded &&
-		       back->components[0].expanded_size == 3221225472ull &&
-		       back->components[0].expanded_files == 7,
+			   back->components[0].expanded_size == 3221225472ull &&
+			   back->components[0].expanded_files == 7,
 		   "expanded: round trip keeps both figures");
 		is_int(tu_manifest_dup(m, &dup, &err), 0, "expanded: duplicated");
 		ok(dup && dup->components[0].expanded_files == 7, "expanded: the copy keeps it");
@@ -800,29 +829,30 @@ static void test_versions(void)
 		const char *a, *b;
 		int want;
 	} cmp[] = {
-	    {"1.0.0", "1.1.0", -1},
-	    {"1.10.0", "1.9.9", 1},
-	    {"1.0.0-rc1", "1.0.0", -1},
-	    {"1.1.13", "1.1.13", 0},
-	    {"2", "1.9", 1},
-	    {"1.0", "1.0.0", 0},
-	    {"1.0.0-rc.2", "1.0.0-rc.10", -1},
-	    {"1.0.0-alpha", "1.0.0-beta", -1},
-	    {"1.0.0-1", "1.0.0-alpha", -1},
-	    {"1.0.0-rc1", "1.0.0-rc1.1", -1},
-	    {"010.0", "9.0", 1},
-	    {"1.1.13", "1.1.9", 1},
-	    {"99999999999999999999999.1", "99999999999999999999998.9", 1},
-	    {"1.1.0", "1.1.0-rc1", 1},
+		{ "1.0.0", "1.1.0", -1 },
+		{ "1.10.0", "1.9.9", 1 },
+		{ "1.0.0-rc1", "1.0.0", -1 },
+		{ "1.1.13", "1.1.13", 0 },
+		{ "2", "1.9", 1 },
+		{ "1.0", "1.0.0", 0 },
+		{ "1.0.0-rc.2", "1.0.0-rc.10", -1 },
+		{ "1.0.0-alpha", "1.0.0-beta", -1 },
+		{ "1.0.0-1", "1.0.0-alpha", -1 },
+		{ "1.0.0-rc1", "1.0.0-rc1.1", -1 },
+		{ "010.0", "9.0", 1 },
+		{ "1.1.13", "1.1.9", 1 },
+		{ "99999999999999999999999.1", "99999999999999999999998.9", 1 },
+		{ "1.1.0", "1.1.0-rc1", 1 },
 	};
 	static const struct {
 		const char *v;
 		bool valid;
 	} valid[] = {
-	    {"1.1.13", true},   {"1", true},         {"1.0.0-rc1", true}, {"2.0-rc.1.2", true},
-	    {"latest!", false}, {"", false},         {"1.", false},       {".1", false},
-	    {"1..2", false},    {"1.0-", false},     {"1.0-rc_1", false}, {"v1.0", false},
-	    {"1.0 ", false},    {"1.0-rc-1", false},
+		{ "1.1.13", true },	{ "1", true },	       { "1.0.0-rc1", true },
+		{ "2.0-rc.1.2", true }, { "latest!", false },  { "", false },
+		{ "1.", false },	{ ".1", false },       { "1..2", false },
+		{ "1.0-", false },	{ "1.0-rc_1", false }, { "v1.0", false },
+		{ "1.0 ", false },	{ "1.0-rc-1", false },
 	};
 	char longv[80];
 
@@ -836,8 +866,8 @@ static void test_versions(void)
 		       cmp[i].a);
 	}
 	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
-		is_int(ap_manifest_version_valid(valid[i].v), valid[i].valid, "version_valid(\"%s\")",
-		       valid[i].v);
+		is_int(ap_manifest_version_valid(valid[i].v), valid[i].valid,
+		       "version_valid(\"%s\")", valid[i].v);
 	memset(longv, '1', 64);
 	longv[64] = '\0';
 	ok(ap_manifest_version_valid(longv), "a 64-character version is valid");
@@ -853,15 +883,15 @@ static void test_names(void)
 		const char *s;
 		bool name, rel;
 	} cases[] = {
-	    {"a.cab", true, true},   {"Program Files", true, true},
-	    {"..", false, false},    {".", false, false},
-	    {"...", true, true},     {"a/b", false, true},
-	    {"a\\b", false, false},  {"/a", false, false},
-	    {"a//b", false, false},  {"a/", false, false},
-	    {"a/./b", false, false}, {"a/../b", false, false},
-	    {"a\x01", false, false}, {"a\x7f", false, false},
-	    {"", false, false},      {"d\xc3\xa9j\xc3\xa0", true, true},
-	    {"..a", true, true},     {"a..", true, true},
+		{ "a.cab", true, true },   { "Program Files", true, true },
+		{ "..", false, false },	   { ".", false, false },
+		{ "...", true, true },	   { "a/b", false, true },
+		{ "a\\b", false, false },  { "/a", false, false },
+		{ "a//b", false, false },  { "a/", false, false },
+		{ "a/./b", false, false }, { "a/../b", false, false },
+		{ "a\x01", false, false }, { "a\x7f", false, false },
+		{ "", false, false },	   { "d\xc3\xa9j\xc3\xa0", true, true },
+		{ "..a", true, true },	   { "a..", true, true },
 	};
 	char big[300];
 
@@ -888,13 +918,13 @@ static void test_reserved_names(void)
 {
 	static const char *const names[] = {
 		"manifest.json", "manifest.json.sig", "MANIFEST.JSON", "Manifest.Json.Sig",
-		"index.json",    "index.json.sig",    "INDEX.json",    "app.zip.tmp-a1B2c3",
+		"index.json",	 "index.json.sig",    "INDEX.json",    "app.zip.tmp-a1B2c3",
 	};
 	static const char *const fine[] = { "manifest.json2", "xmanifest.json", "index.jsonx",
-	                                    "manifest.jso" };
+					    "manifest.jso" };
 	static const enum ap_manifest_kind kinds[] = { AP_MANIFEST_SOURCE, AP_MANIFEST_RELEASE };
 	static const char sha[] =
-	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 	char buf[1024];
 
 	for (size_t k = 0; k < 2; k++) {
@@ -902,24 +932,25 @@ static void test_reserved_names(void)
 			for (int alias = 0; alias < 2; alias++) {
 				struct ap_err err = AP_ERR_INIT;
 				struct ap_manifest *m = NULL;
-				int n = snprintf(buf, sizeof(buf),
-				                 "{\"format\":\"airpack/1\",\"product\":\"p\","
-				                 "\"version\":\"1\",\"prefix\":\"opt/p\",\"components\":"
-				                 "[{\"name\":\"a\",\"file\":\"ok.bin\",\"size\":0,"
-				                 "\"sha256\":\"%s\",\"install\":{\"action\":\"copy\"}},"
-				                 "{\"name\":\"b\",\"file\":\"%s\",\"aliases\":[\"%s\"],"
-				                 "\"size\":0,\"sha256\":\"%s\",\"install\":"
-				                 "{\"action\":\"copy\",\"to\":\"b\"}}]}",
-				                 sha, alias ? "b.bin" : names[i],
-				                 alias ? names[i] : "b2.bin", sha);
+				int n = snprintf(
+					buf, sizeof(buf),
+					"{\"format\":\"airpack/1\",\"product\":\"p\","
+					"\"version\":\"1\",\"prefix\":\"opt/p\",\"components\":"
+					"[{\"name\":\"a\",\"file\":\"ok.bin\",\"size\":0,"
+					"\"sha256\":\"%s\",\"install\":{\"action\":\"copy\"}},"
+					"{\"name\":\"b\",\"file\":\"%s\",\"aliases\":[\"%s\"],"
+					"\"size\":0,\"sha256\":\"%s\",\"install\":"
+					"{\"action\":\"copy\",\"to\":\"b\"}}]}",
+					sha, alias ? "b.bin" : names[i],
+					alias ? names[i] : "b2.bin", sha);
 				int rc = ap_manifest_parse(buf, (size_t)n, kinds[k], &m, &err);
 
 				is_int(rc, AP_E_MANIFEST, "kind %zu: %s '%s' refused", k,
 				       alias ? "alias" : "file", names[i]);
 				is_int(ap_err_exit_code(rc), 3, "exit code 3");
 				contains(err.msg,
-				         alias ? "components[1].aliases[0]" : "components[1].file",
-				         "the message names the JSON path");
+					 alias ? "components[1].aliases[0]" : "components[1].file",
+					 "the message names the JSON path");
 				ap_manifest_free(m);
 			}
 		}

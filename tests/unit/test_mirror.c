@@ -11,29 +11,29 @@
 #define KEY "0123456789abcdef"
 
 static const char good[] = "{\n"
-                           "  \"format\": \"airpack-index/1\",\n"
-                           "  \"product\": \"sample-edge\",\n"
-                           "  \"key_id\": \"" KEY "\",\n"
-                           "  \"releases\": [\n"
-                           "    {\n"
-                           "      \"version\": \"1.0.0\",\n"
-                           "      \"channel\": \"lts\",\n"
-                           "      \"manifest_sha256\": \"" SHA_A "\",\n"
-                           "      \"size\": 100\n"
-                           "    },\n"
-                           "    {\n"
-                           "      \"version\": \"1.1.0\",\n"
-                           "      \"channel\": \"lts\",\n"
-                           "      \"manifest_sha256\": \"" SHA_B "\",\n"
-                           "      \"size\": 200\n"
-                           "    },\n"
-                           "    {\n"
-                           "      \"version\": \"1.10.0-rc1\",\n"
-                           "      \"manifest_sha256\": \"" SHA_C "\",\n"
-                           "      \"size\": 9007199254740991\n"
-                           "    }\n"
-                           "  ]\n"
-                           "}\n";
+			   "  \"format\": \"airpack-index/1\",\n"
+			   "  \"product\": \"sample-edge\",\n"
+			   "  \"key_id\": \"" KEY "\",\n"
+			   "  \"releases\": [\n"
+			   "    {\n"
+			   "      \"version\": \"1.0.0\",\n"
+			   "      \"channel\": \"lts\",\n"
+			   "      \"manifest_sha256\": \"" SHA_A "\",\n"
+			   "      \"size\": 100\n"
+			   "    },\n"
+			   "    {\n"
+			   "      \"version\": \"1.1.0\",\n"
+			   "      \"channel\": \"lts\",\n"
+			   "      \"manifest_sha256\": \"" SHA_B "\",\n"
+			   "      \"size\": 200\n"
+			   "    },\n"
+			   "    {\n"
+			   "      \"version\": \"1.10.0-rc1\",\n"
+			   "      \"manifest_sha256\": \"" SHA_C "\",\n"
+			   "      \"size\": 9007199254740991\n"
+			   "    }\n"
+			   "  ]\n"
+			   "}\n";
 
 /* Parse text expecting an error; return its message (static buffer). */
 static const char *parse_error(const char *text)
@@ -82,53 +82,53 @@ static void test_errors(void)
 {
 	contains(parse_error("[]"), "expected an object, got an array", "top level not object");
 	contains(parse_error("{\"format\":\"airpack-index/2\",\"product\":\"p\",\"key_id\":\"" KEY
-	                     "\",\"releases\":[]}"),
-	         "format: expected \"airpack-index/1\", got 'airpack-index/2'", "wrong format");
+			     "\",\"releases\":[]}"),
+		 "format: expected \"airpack-index/1\", got 'airpack-index/2'", "wrong format");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"a/b\",\"key_id\":\"" KEY
-	                     "\",\"releases\":[]}"),
-	         "product: expected a name", "unsafe product");
+			     "\",\"releases\":[]}"),
+		 "product: expected a name", "unsafe product");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"key_id\":\"ABC\","
-	                     "\"releases\":[]}"),
-	         "key_id: expected 16 lowercase hex digits, got 'ABC'", "bad key id");
+			     "\"releases\":[]}"),
+		 "key_id: expected 16 lowercase hex digits, got 'ABC'", "bad key id");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"key_id\":\"" KEY
-	                     "\"}"),
-	         "releases: required field is missing", "no releases");
+			     "\"}"),
+		 "releases: required field is missing", "no releases");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"key_id\":\"" KEY
-	                     "\",\"releases\":[],\"extra\":1}"),
-	         "unknown field 'extra'", "unknown top-level field");
+			     "\",\"releases\":[],\"extra\":1}"),
+		 "unknown field 'extra'", "unknown top-level field");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"key_id\":\"" KEY
-	                     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
-	                     "\",\"size\":1},{\"version\":\"1.x\",\"manifest_sha256\":\"" SHA_A
-	                     "\",\"size\":1}]}"),
-	         "releases[1].version: expected a version like 1.1.13, got '1.x'", "bad version");
+			     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
+			     "\",\"size\":1},{\"version\":\"1.x\",\"manifest_sha256\":\"" SHA_A
+			     "\",\"size\":1}]}"),
+		 "releases[1].version: expected a version like 1.1.13, got '1.x'", "bad version");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"key_id\":\"" KEY
-	                     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"abc\","
-	                     "\"size\":1}]}"),
-	         "releases[0].manifest_sha256: expected 64 lowercase hex digits, got 'abc'",
-	         "short sha256");
+			     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"abc\","
+			     "\"size\":1}]}"),
+		 "releases[0].manifest_sha256: expected 64 lowercase hex digits, got 'abc'",
+		 "short sha256");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"key_id\":\"" KEY
-	                     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
-	                     "\",\"size\":-1}]}"),
-	         "releases[0].size: expected a non-negative integer", "negative size");
+			     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
+			     "\",\"size\":-1}]}"),
+		 "releases[0].size: expected a non-negative integer", "negative size");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"key_id\":\"" KEY
-	                     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
-	                     "\"}]}"),
-	         "releases[0].size: required field is missing", "missing size");
+			     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
+			     "\"}]}"),
+		 "releases[0].size: required field is missing", "missing size");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"key_id\":\"" KEY
-	                     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
-	                     "\",\"size\":1,\"channel\":\"a/b\"}]}"),
-	         "releases[0].channel: expected a name", "unsafe channel");
+			     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
+			     "\",\"size\":1,\"channel\":\"a/b\"}]}"),
+		 "releases[0].channel: expected a name", "unsafe channel");
 	contains(parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"key_id\":\"" KEY
-	                     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
-	                     "\",\"size\":1},{\"version\":\"1.0.0\",\"manifest_sha256\":\"" SHA_B
-	                     "\",\"size\":1}]}"),
-	         "releases[1]: version 1.0.0 is listed twice (also releases[0])",
-	         "duplicate version");
-	contains(
-	    parse_error("{\"format\":\"airpack-index/1\",\"product\":\"p\",\"product\":\"q\"}"),
-	    "duplicate field 'product'", "duplicate field");
+			     "\",\"releases\":[{\"version\":\"1.0\",\"manifest_sha256\":\"" SHA_A
+			     "\",\"size\":1},{\"version\":\"1.0.0\",\"manifest_sha256\":\"" SHA_B
+			     "\",\"size\":1}]}"),
+		 "releases[1]: version 1.0.0 is listed twice (also releases[0])",
+		 "duplicate version");
+	contains(parse_error(
+			 "{\"format\":\"airpack-index/1\",\"product\":\"p\",\"product\":\"q\"}"),
+		 "duplicate field 'product'", "duplicate field");
 	contains(parse_error("{\"format\":\"airpack-index/1\"} x"), "unexpected data after",
-	         "trailing data");
+		 "trailing data");
 	contains(parse_error("{\"format\":"), "not valid JSON", "truncated JSON");
 	contains(parse_error(""), "not valid JSON", "empty document");
 }
@@ -174,12 +174,12 @@ static void test_put_resolve(void)
 	is_int(ap_mirror_resolve(ix, "1.0.0", "lts", &r, &err), AP_E_NOTFOUND,
 	       "a version outside the channel asked for");
 	contains(err.msg, "version 1.0.0 of 'sample-edge' is in channel 'stable', not 'lts'",
-	         "says which channel it is in");
+		 "says which channel it is in");
 	is_int(ap_mirror_resolve(ix, "1.2.0", NULL, &r, &err), AP_E_NOTFOUND, "unknown version");
 	contains(err.msg,
-	         "1.2.0 of 'sample-edge' is not in the mirror index (it lists: 1.0.0 "
-	         "(stable), 1.1.0 (lts), 2.0.0-beta.1 (beta))",
-	         "lists what there is");
+		 "1.2.0 of 'sample-edge' is not in the mirror index (it lists: 1.0.0 "
+		 "(stable), 1.1.0 (lts), 2.0.0-beta.1 (beta))",
+		 "lists what there is");
 	is_int(ap_mirror_resolve(ix, "latest", "edge", &r, &err), AP_E_NOTFOUND, "unknown channel");
 	contains(err.msg, "no release of 'sample-edge' in channel 'edge'", "names the channel");
 	is_int(ap_mirror_resolve(ix, "one", NULL, &r, &err), AP_E_USAGE, "a malformed version");
@@ -212,8 +212,8 @@ static void test_freshness_fields(void)
 	char *json = NULL, *bad;
 	size_t len = 0;
 
-	is_int(ap_mirror_index_parse(fresh, strlen(fresh), &ix, &err), 0, "a versioned index parses: %s",
-	       err.msg);
+	is_int(ap_mirror_index_parse(fresh, strlen(fresh), &ix, &err), 0,
+	       "a versioned index parses: %s", err.msg);
 	is_int((int)ix->version, 7, "its version");
 	is_int((int)(ix->expires % 86400), 8 * 3600, "its expiry");
 	is_str(ix->min_version, "1.0.0", "its floor");

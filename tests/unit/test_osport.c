@@ -187,7 +187,7 @@ static void test_paths(void)
 	free(abs);
 	if (WINDOWS) {
 		ok(ap_fsx_path_is_abs("C:/x") && ap_fsx_path_is_abs("c:\\x") &&
-		       ap_fsx_path_is_abs("\\\\srv\\s"),
+			   ap_fsx_path_is_abs("\\\\srv\\s"),
 		   "Windows: drive and UNC paths are absolute");
 		ok(!ap_fsx_path_is_abs("C:x") && !ap_fsx_path_is_abs("/x"),
 		   "Windows: drive-relative and rooted paths are not");
@@ -199,7 +199,8 @@ static void test_paths(void)
 		       "Windows: mkdir_p takes both separators (%s)", err.msg);
 		ok(ap_fsx_is_dir(at("m1/m2/m3")), "Windows: all three made");
 	} else {
-		ok(ap_fsx_path_is_abs("/x") && !ap_fsx_path_is_abs("C:/x"), "POSIX: only /x is absolute");
+		ok(ap_fsx_path_is_abs("/x") && !ap_fsx_path_is_abs("C:/x"),
+		   "POSIX: only /x is absolute");
 	}
 }
 
@@ -296,19 +297,19 @@ static void test_lock(void)
 static void test_process(const char *tool)
 {
 	static char *const args[] = {
-	    "plain",
-	    "with space",
-	    "quote\"inside",
-	    "trail\\",
-	    "back\\\\slash\\\"q",
-	    "",
-	    "\xc3\xbcn\xc3\xaf \xe2\x82\xac",
-	    "%PATH%",
-	    "a\tb",
+		"plain",
+		"with space",
+		"quote\"inside",
+		"trail\\",
+		"back\\\\slash\\\"q",
+		"",
+		"\xc3\xbcn\xc3\xaf \xe2\x82\xac",
+		"%PATH%",
+		"a\tb",
 	};
 	const char *want = "plain\nwith space\nquote\"inside\ntrail\\\nback\\\\slash\\\"q\n\n"
-	                   "\xc3\xbc"
-	                   "n\xc3\xaf \xe2\x82\xac\n%PATH%\na\tb\n";
+			   "\xc3\xbc"
+			   "n\xc3\xaf \xe2\x82\xac\n%PATH%\na\tb\n";
 	size_t n = sizeof(args) / sizeof(args[0]);
 	struct ap_err err = AP_ERR_INIT;
 	char **full = calloc(n + 2, sizeof(*full));

@@ -171,17 +171,17 @@ static void test_invalid(void)
 	invalid(H ";DeviceId=;" K, "DeviceId: empty value", KEY, "empty DeviceId");
 	invalid(H ";" D ";SharedAccessKey=", "SharedAccessKey: empty value", KEY, "empty key");
 	invalid(H ";" D ";SharedAccessKey=5D+cIU6CPdB4fMncAKelzTd3Bl-LHZFh7fTVGlSvkO0=",
-		"SharedAccessKey: not valid base64", "5D+cIU6CPdB4fMncAKelzTd3Bl-LHZFh7fTVGlSvkO0=",
-		"base64 with '-'");
+		"SharedAccessKey: not valid base64",
+		"5D+cIU6CPdB4fMncAKelzTd3Bl-LHZFh7fTVGlSvkO0=", "base64 with '-'");
 	invalid(H ";" D ";SharedAccessKey=5D+cIU6CPdB4fMnc*KelzTd3Bl+LHZFh7fTVGlSvkO0=",
-		"SharedAccessKey: not valid base64", "5D+cIU6CPdB4fMnc*KelzTd3Bl+LHZFh7fTVGlSvkO0=",
-		"base64 with '*'");
+		"SharedAccessKey: not valid base64",
+		"5D+cIU6CPdB4fMnc*KelzTd3Bl+LHZFh7fTVGlSvkO0=", "base64 with '*'");
 	invalid(H ";" D ";SharedAccessKey=5D+cIU6CPdB4fMncAKelzTd3Bl+LHZFh7fTVGlSvkO0",
 		"SharedAccessKey: not valid base64", "5D+cIU6CPdB4fMncAKelzTd3Bl+LHZFh7fTVGlSvkO0",
 		"base64 missing its padding");
 	invalid(H ";" D ";SharedAccessKey=5D+cIU6CPdB4fMncAKe=zTd3Bl+LHZFh7fTVGlSvkO0=",
-		"SharedAccessKey: not valid base64", "5D+cIU6CPdB4fMncAKe=zTd3Bl+LHZFh7fTVGlSvkO0=",
-		"base64 with '=' inside");
+		"SharedAccessKey: not valid base64",
+		"5D+cIU6CPdB4fMncAKe=zTd3Bl+LHZFh7fTVGlSvkO0=", "base64 with '=' inside");
 	invalid(H ";" D ";SharedAccessKey=5D+cIU6CPdB4fMncAKelzTd3Bl+LHZFh7fTVGlSvkO1=",
 		"SharedAccessKey: not valid base64: bad padding",
 		"5D+cIU6CPdB4fMncAKelzTd3Bl+LHZFh7fTVGlSvkO1=", "base64 non-zero pad bits");
@@ -198,12 +198,11 @@ static void test_invalid(void)
 		"DeviceId with a space");
 	invalid(H ";DeviceId=site/edge;" K, "DeviceId: character 5 is '/'", KEY,
 		"DeviceId with '/'");
-	invalid(H ";DeviceId=edge+1;" K, "DeviceId: character 5 is '+'", KEY,
-		"DeviceId with '+'");
+	invalid(H ";DeviceId=edge+1;" K, "DeviceId: character 5 is '+'", KEY, "DeviceId with '+'");
 	invalid(H ";DeviceId=edge\xc3\xa9;" K, "DeviceId: character 5 is byte 0xc3", KEY,
 		"DeviceId not ASCII");
-	invalid("HostName=contoso_hub.azure-devices.net;" D ";" K,
-		"HostName: label 1 has '_'", KEY, "HostName with '_'");
+	invalid("HostName=contoso_hub.azure-devices.net;" D ";" K, "HostName: label 1 has '_'", KEY,
+		"HostName with '_'");
 	invalid("HostName=localhost;" D ";" K, "HostName: a single label", KEY,
 		"single-label HostName");
 	memset(label64, 'a', 64);
@@ -211,8 +210,8 @@ static void test_invalid(void)
 	snprintf(in, sizeof(in), "HostName=%s.azure-devices.net;" D ";" K, label64);
 	invalid(in, "HostName: label 1 is 64 characters, at most 63 allowed", KEY,
 		"HostName label of 64");
-	invalid("HostName=-hub.azure-devices.net;" D ";" K, "HostName: label 1 starts or ends",
-		KEY, "HostName label starting with '-'");
+	invalid("HostName=-hub.azure-devices.net;" D ";" K, "HostName: label 1 starts or ends", KEY,
+		"HostName label starting with '-'");
 	invalid("HostName=hub..azure-devices.net;" D ";" K, "HostName: label 2 is empty", KEY,
 		"HostName with '..'");
 	invalid("HostName=hub.azure-devices.net.;" D ";" K, "HostName: label 4 is empty", KEY,
@@ -361,8 +360,8 @@ static void test_proxy(void)
 		  "space in the password");
 	proxy_bad("", "proxy URL is empty", NULL, "empty");
 
-	is_int(ap_setting_proxy_url_redacted("http://bob:Sup3rS3cret@proxy:3128", buf, sizeof(buf)), 0,
-	       "redact a proxy");
+	is_int(ap_setting_proxy_url_redacted("http://bob:Sup3rS3cret@proxy:3128", buf, sizeof(buf)),
+	       0, "redact a proxy");
 	is_str(buf, "http://****@proxy:3128", "redacted proxy hides user and password");
 	ap_setting_proxy_url_redacted("https://proxy:3128/", buf, sizeof(buf));
 	is_str(buf, "https://proxy:3128/", "a proxy without credentials is unchanged");
@@ -410,7 +409,8 @@ static void test_image(void)
 	image_bad("agent@sha256:abc", "a digest must be", "short digest");
 	image_bad("agent@md5:0123", "a digest must be", "md5 digest");
 	image_bad("-agent", "start and end with a letter or digit", "leading '-'");
-	image_bad("reg.io/agent-:1", "start and end with a letter or digit", "tagged, trailing '-'");
+	image_bad("reg.io/agent-:1", "start and end with a letter or digit",
+		  "tagged, trailing '-'");
 	image_bad("reg.io/:1", "start and end with a letter or digit", "only a tag");
 	image_bad("reg.io:5x/agent", "the registry port is not a number", "bad registry port");
 }
@@ -526,8 +526,9 @@ static void test_apply_hostname(void)
 	       "a name with '_' is refused");
 	contains(err.msg, "--hostname", "the message names the option");
 	is_int(ap_devconfig_hostname_check("a2345678901234567890123456789012345678901234567890"
-					   "12345678901234.x", "--hostname", &err), AP_E_USAGE,
-	       "a name over 64 characters is refused");
+					   "12345678901234.x",
+					   "--hostname", &err),
+	       AP_E_USAGE, "a name over 64 characters is refused");
 	is_int(ap_devconfig_hostname_check("EDGE-01", "--hostname", &err), 0,
 	       "a computer name in capitals is taken");
 }
@@ -988,8 +989,7 @@ static void test_decode(void)
 		ap_secret_free(out, len);
 	}
 	n = utf16le(CANON "\r\n", true, u16);
-	if (ok(decode(u16, n, &out, &len, &err) == 0, "UTF-16LE with BOM: decoded (%s)",
-	       err.msg)) {
+	if (ok(decode(u16, n, &out, &len, &err) == 0, "UTF-16LE with BOM: decoded (%s)", err.msg)) {
 		is_str(out, CANON "\r\n", "UTF-16LE: the text");
 		is_int(ap_connstr_parse(out, &c, &err), 0, "UTF-16LE: parses (%s)", err.msg);
 		is_str(c.device_id, DEV, "UTF-16LE: the device id");

@@ -64,8 +64,8 @@ static int build(const char *product, const char *version, const char *text, con
 	return rc;
 }
 
-static int publish(const char *source, const char *key, bool force,
-		   struct ap_publish_result *res, struct ap_err *err)
+static int publish(const char *source, const char *key, bool force, struct ap_publish_result *res,
+		   struct ap_err *err)
 {
 	struct ap_publish_opts o;
 
@@ -111,7 +111,7 @@ static void test_publish_and_rerun(void)
 	ok(tu_exists(at("mirror/index.json.sig")), "the index is signed");
 	ix = read_index();
 	ok(ix && ix->n_releases == 1 && strcmp(ix->releases[0].version, "1.0.0") == 0 &&
-	   ix->releases[0].channel && strcmp(ix->releases[0].channel, "stable") == 0,
+		   ix->releases[0].channel && strcmp(ix->releases[0].channel, "stable") == 0,
 	   "the index names the version and its channel");
 	ap_mirror_index_free(ix);
 

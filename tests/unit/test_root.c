@@ -225,8 +225,10 @@ static void test_record(void)
 	memset(&c, 0, sizeof(c));
 	c.root = &fr;
 	c.index_version = 5;
-	is_int(ap_freshness_check(dir, &c, "demo", "1.0.0", false, &err), 0, "a fresh device accepts");
-	is_int(ap_freshness_commit(dir, &c, "demo", "1.1.0", -1, &err), 0, "and records: %s", err.msg);
+	is_int(ap_freshness_check(dir, &c, "demo", "1.0.0", false, &err), 0,
+	       "a fresh device accepts");
+	is_int(ap_freshness_commit(dir, &c, "demo", "1.1.0", -1, &err), 0, "and records: %s",
+	       err.msg);
 	is_int(ap_freshness_get(dir, "demo", &hi, &rv, &err), 0, "the record reads");
 	is_str(hi, "1.1.0", "the highest release");
 	is_int((int)rv, 2, "the root version");

@@ -90,8 +90,10 @@ static void test_spdx(void)
 	contains(a, "\"created\":\"2023-11-14T22:13:20Z\"", "creation time from the build's time");
 	contains(a, "\"documentNamespace\":\"https://spdx.org/spdxdocs/airpack/demo%20app-2.0.1-",
 		 "a namespace URI with the product percent-encoded");
-	contains(a, "\"SPDXID\":\"SPDXRef-Component-1\",\"name\":\"engine\",\"packageFileName\":\"engine.zip\"",
-		 "one package per component, with its file name");
+	contains(
+		a,
+		"\"SPDXID\":\"SPDXRef-Component-1\",\"name\":\"engine\",\"packageFileName\":\"engine.zip\"",
+		"one package per component, with its file name");
 	contains(a, "\"versionInfo\":\"20.10.13\"", "the component's version");
 	contains(a, "\"supplier\":\"Organization: Example Corp\"", "its supplier, typed");
 	contains(a, "\"licenseDeclared\":\"Apache-2.0 OR MIT\"", "its license");
@@ -100,8 +102,9 @@ static void test_spdx(void)
 	contains(a, "\"checksumValue\":\"" H1 "\"", "its sha256");
 	contains(a, "size 3 bytes", "its size");
 	contains(a, "\"fileName\":\"./docs/read me.txt\"", "the archive's files");
-	contains(a, "{\"spdxElementId\":\"SPDXRef-Component-1\",\"relationshipType\":\"CONTAINS\","
-		    "\"relatedSpdxElement\":\"SPDXRef-File-1-2\"}",
+	contains(a,
+		 "{\"spdxElementId\":\"SPDXRef-Component-1\",\"relationshipType\":\"CONTAINS\","
+		 "\"relatedSpdxElement\":\"SPDXRef-File-1-2\"}",
 		 "contained by their component");
 	contains(a, "\"relationshipType\":\"DESCRIBES\"", "the document describes the release");
 	ok(!strstr(strstr(a, "SPDXRef-Component-2") ? strstr(a, "SPDXRef-Component-2") : a,
@@ -109,7 +112,8 @@ static void test_spdx(void)
 	   "no supplier where the manifest states none");
 
 	c = emit(m, f, AP_SBOM_SPDX, 0);
-	ok(c && strstr(c, "\"created\":\"1970-01-01T00:00:00Z\""), "time 0 without SOURCE_DATE_EPOCH");
+	ok(c && strstr(c, "\"created\":\"1970-01-01T00:00:00Z\""),
+	   "time 0 without SOURCE_DATE_EPOCH");
 	free(c);
 	/* The build emits the manifest with placeholder hashes first. */
 	memcpy(m->components[0].sha256, ZEROS, sizeof(ZEROS));
@@ -144,7 +148,8 @@ static void test_cyclonedx(void)
 	contains(a, "\"supplier\":{\"name\":\"Example Corp\"}", "the supplier");
 	contains(a, "\"licenses\":[{\"expression\":\"Apache-2.0 OR MIT\"}]", "the license");
 	contains(a, "{\"alg\":\"SHA-256\",\"content\":\"" H1 "\"}", "the sha256");
-	contains(a, "{\"type\":\"distribution\",\"url\":\"https://b.example/engine.zip\"}", "the urls");
+	contains(a, "{\"type\":\"distribution\",\"url\":\"https://b.example/engine.zip\"}",
+		 "the urls");
 	contains(a, "{\"name\":\"airpack:size\",\"value\":\"3\"}", "the size");
 	contains(a, "\"bom-ref\":\"component-1-file-2\",\"name\":\"docs/read me.txt\"",
 		 "the archive's files, nested");

@@ -240,7 +240,7 @@ static void test_files_and_ids(void)
 	skip("key id against the openssl program: a POSIX pipeline");
 #else
 	snprintf(want, sizeof(want),
-	         "openssl pkey -pubin -in '%s' -outform DER | openssl dgst -sha256 -r", pub_path);
+		 "openssl pkey -pubin -in '%s' -outform DER | openssl dgst -sha256 -r", pub_path);
 	p = popen(want, "r");
 	ok(p != NULL, "run openssl dgst");
 	if (p) {
@@ -257,7 +257,7 @@ static void test_files_and_ids(void)
 	rc = ap_sign_key_public_pem(k, &pem, &pem_len, &err);
 	is_int(rc, 0, "public_pem");
 	ok(pem && strncmp(pem, "-----BEGIN PUBLIC KEY-----\n", 27) == 0 && pem[pem_len] == '\0' &&
-	       strlen(pem) == pem_len,
+		   strlen(pem) == pem_len,
 	   "public_pem is a NUL-terminated PEM public key");
 	rc = ap_sign_key_load_public_mem(pem, pem_len, &mem, &err);
 	is_int(rc, 0, "load_public_mem");
@@ -388,12 +388,13 @@ static void test_trust(void)
 	is_int(rc, 0, "verify with no key id tries every key");
 	is_str(signer_id, TEST_KEY_ID, "and finds the signer");
 
-	rc = ap_sign_trust_verify(t, "51FC03049637B340", msg, strlen(msg), sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, "51FC03049637B340", msg, strlen(msg), sig, sig_len, NULL,
+				  &err);
 	is_int(rc, 0, "key id matched ignoring case, NULL signer_id");
 
 	memcpy(signer_id, "untouched", 10);
-	rc =
-	    ap_sign_trust_verify(t, "0123456789abcdef", msg, strlen(msg), sig, sig_len, signer_id, &err);
+	rc = ap_sign_trust_verify(t, "0123456789abcdef", msg, strlen(msg), sig, sig_len, signer_id,
+				  &err);
 	is_int(rc, AP_E_UNTRUSTED, "an unknown key id is AP_E_UNTRUSTED");
 	is_str(err.msg, "signed by a key you do not trust (key id 0123456789abcdef)",
 	       "the untrusted message names the key id");
@@ -495,9 +496,11 @@ static void test_forgery(void)
 	is_int(rc, 0, "trust only the test key");
 	rc = ap_sign_trust_verify(t, NULL, data, len, (unsigned char *)sig, sig_len, NULL, &err);
 	is_int(rc, AP_E_SIGNATURE, "the committed forgery is rejected by the test key");
-	rc = ap_sign_trust_verify(t, OTHER_KEY_ID, data, len, (unsigned char *)sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, OTHER_KEY_ID, data, len, (unsigned char *)sig, sig_len, NULL,
+				  &err);
 	is_int(rc, AP_E_UNTRUSTED, "claiming the other key id is AP_E_UNTRUSTED");
-	rc = ap_sign_trust_verify(t, TEST_KEY_ID, data, len, (unsigned char *)sig, sig_len, NULL, &err);
+	rc = ap_sign_trust_verify(t, TEST_KEY_ID, data, len, (unsigned char *)sig, sig_len, NULL,
+				  &err);
 	is_int(rc, AP_E_SIGNATURE, "claiming the test key id is AP_E_SIGNATURE");
 out:
 	ap_sign_key_free(other);
@@ -546,23 +549,23 @@ static void test_openssl_interop(void)
 	}
 	write_bytes(sig_path, sig, sig_len);
 	rc = sh("openssl pkeyutl -verify -pubin -inkey '%s' -rawin -in '%s' -sigfile '%s' "
-	        ">/dev/null 2>&1",
-	        pub_path, msg_path, sig_path);
+		">/dev/null 2>&1",
+		pub_path, msg_path, sig_path);
 	is_int(rc, 0, "openssl pkeyutl verifies an ap_sign signature");
 	sig[3] ^= 0x10;
 	write_bytes(sig_path, sig, sig_len);
 	rc = sh("openssl pkeyutl -verify -pubin -inkey '%s' -rawin -in '%s' -sigfile '%s' "
-	        ">/dev/null 2>&1",
-	        pub_path, msg_path, sig_path);
+		">/dev/null 2>&1",
+		pub_path, msg_path, sig_path);
 	ok(rc != 0, "openssl pkeyutl rejects the same signature with a flipped bit");
 	free(sig);
 	sig = NULL;
 
 	/* openssl makes an ed25519 key and signs, airpack verifies. */
 	rc = sh("openssl genpkey -algorithm ed25519 -out '%s' 2>/dev/null && "
-	        "openssl pkey -in '%s' -pubout -out '%s' && "
-	        "openssl pkeyutl -sign -inkey '%s' -rawin -in '%s' -out '%s'",
-	        cli_key, cli_key, cli_pub, cli_key, msg_path, cli_sig);
+		"openssl pkey -in '%s' -pubout -out '%s' && "
+		"openssl pkeyutl -sign -inkey '%s' -rawin -in '%s' -out '%s'",
+		cli_key, cli_key, cli_pub, cli_key, msg_path, cli_sig);
 	is_int(rc, 0, "openssl genpkey ed25519 + pkeyutl -sign -rawin");
 	rc = ap_sign_key_load_public(cli_pub, &pub, &err);
 	is_int(rc, 0, "load the openssl public key: %s", err.msg);
@@ -570,7 +573,8 @@ static void test_openssl_interop(void)
 	if (pub && csig) {
 		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
 		is_int(rc, 0, "ap_sign_verify accepts the openssl ed25519 signature: %s", err.msg);
-		rc = ap_sign_verify(pub, msg, strlen(msg) - 1, (unsigned char *)csig, csig_len, &err);
+		rc = ap_sign_verify(pub, msg, strlen(msg) - 1, (unsigned char *)csig, csig_len,
+				    &err);
 		is_int(rc, AP_E_SIGNATURE, "and rejects it over different bytes");
 	}
 	free(csig);
@@ -584,8 +588,8 @@ static void test_openssl_interop(void)
 	if (cli && ap_sign(cli, msg, strlen(msg), &sig, &sig_len, &err) == 0) {
 		write_bytes(sig_path, sig, sig_len);
 		rc = sh("openssl pkeyutl -verify -pubin -inkey '%s' -rawin -in '%s' -sigfile '%s' "
-		        ">/dev/null 2>&1",
-		        cli_pub, msg_path, sig_path);
+			">/dev/null 2>&1",
+			cli_pub, msg_path, sig_path);
 		is_int(rc, 0, "openssl verifies airpack's signature with the openssl key");
 	}
 	free(sig);
@@ -593,9 +597,9 @@ static void test_openssl_interop(void)
 
 	/* EC P-256: openssl signs with SHA-256, airpack verifies; and back. */
 	rc = sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out '%s' && "
-	        "openssl pkey -in '%s' -pubout -out '%s' && "
-	        "openssl pkeyutl -sign -inkey '%s' -rawin -digest sha256 -in '%s' -out '%s'",
-	        ec_key, ec_key, ec_pub, ec_key, msg_path, cli_sig);
+		"openssl pkey -in '%s' -pubout -out '%s' && "
+		"openssl pkeyutl -sign -inkey '%s' -rawin -digest sha256 -in '%s' -out '%s'",
+		ec_key, ec_key, ec_pub, ec_key, msg_path, cli_sig);
 	is_int(rc, 0, "openssl makes a P-256 key and signs with -rawin -digest sha256");
 	rc = ap_sign_key_load_public(ec_pub, &pub, &err);
 	is_int(rc, 0, "load the P-256 public key: %s", err.msg);
@@ -606,7 +610,8 @@ static void test_openssl_interop(void)
 		csig[csig_len - 1] ^= 0x01;
 		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
 		is_int(rc, AP_E_SIGNATURE, "a flipped bit in the P-256 signature");
-		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len - 3, &err);
+		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len - 3,
+				    &err);
 		is_int(rc, AP_E_SIGNATURE, "a truncated P-256 signature");
 	}
 	free(csig);
@@ -620,8 +625,8 @@ static void test_openssl_interop(void)
 	if (cli && ap_sign(cli, msg, strlen(msg), &sig, &sig_len, &err) == 0) {
 		write_bytes(sig_path, sig, sig_len);
 		rc = sh("openssl pkeyutl -verify -pubin -inkey '%s' -rawin -in '%s' -sigfile '%s' "
-		        ">/dev/null 2>&1",
-		        ec_pub, msg_path, sig_path);
+			">/dev/null 2>&1",
+			ec_pub, msg_path, sig_path);
 		is_int(rc, 0, "openssl verifies an airpack P-256 signature");
 	} else {
 		ok(0, "sign with the P-256 key: %s", err.msg);
@@ -633,16 +638,17 @@ static void test_openssl_interop(void)
 
 	/* RSA too, as any EVP key signs. */
 	rc = sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out '%s' "
-	        "2>/dev/null && openssl pkey -in '%s' -pubout -out '%s' && "
-	        "openssl pkeyutl -sign -inkey '%s' -rawin -digest sha256 -in '%s' -out '%s'",
-	        rsa_key, rsa_key, rsa_pub, rsa_key, msg_path, cli_sig);
+		"2>/dev/null && openssl pkey -in '%s' -pubout -out '%s' && "
+		"openssl pkeyutl -sign -inkey '%s' -rawin -digest sha256 -in '%s' -out '%s'",
+		rsa_key, rsa_key, rsa_pub, rsa_key, msg_path, cli_sig);
 	is_int(rc, 0, "openssl makes an RSA key and signs");
 	rc = ap_sign_key_load_public(rsa_pub, &pub, &err);
 	read_whole(cli_sig, &csig, &csig_len);
 	if (rc == 0 && csig) {
 		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len, &err);
 		is_int(rc, 0, "ap_sign_verify accepts the openssl RSA signature: %s", err.msg);
-		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len - 1, &err);
+		rc = ap_sign_verify(pub, msg, strlen(msg), (unsigned char *)csig, csig_len - 1,
+				    &err);
 		is_int(rc, AP_E_SIGNATURE, "a truncated RSA signature");
 	}
 
@@ -711,15 +717,18 @@ static void test_signing_keys(void)
 			is_str(type, keys[i].type, "the type is named");
 			ap_sign_key_fingerprint(k, fpr);
 			ap_sign_key_id(k, id);
-			is_str(fpr, want, "%s fingerprint = sha256 of the public key's DER (openssl)",
+			is_str(fpr, want,
+			       "%s fingerprint = sha256 of the public key's DER (openssl)",
 			       keys[i].type);
-			ok(strncmp(fpr, id, AP_KEY_ID_LEN - 1) == 0, "the key id is its first 16 digits");
+			ok(strncmp(fpr, id, AP_KEY_ID_LEN - 1) == 0,
+			   "the key id is its first 16 digits");
 			ap_err_clear(&err);
 			rc = ap_sign_key_check_signing(k, path, &err);
 			if (strcmp(keys[i].type, "Ed25519") == 0) {
 				is_int(rc, 0, "an Ed25519 key may sign releases");
 			} else {
-				is_int(rc, AP_E_USAGE, "a %s key may not sign releases", keys[i].type);
+				is_int(rc, AP_E_USAGE, "a %s key may not sign releases",
+				       keys[i].type);
 				ok(strstr(err.msg, keys[i].type) && strstr(err.msg, keys[i].file) &&
 					   strstr(err.msg, "Ed25519 keys only"),
 				   "the refusal names the file, the type and Ed25519: %s", err.msg);

@@ -56,7 +56,7 @@ static unsigned file_mode(const char *path)
 
 static void test_right_hash(void)
 {
-	struct ap_sink_expect x = {"abc.src", true, 3, ABC_SHA256, SAYS};
+	struct ap_sink_expect x = { "abc.src", true, 3, ABC_SHA256, SAYS };
 	struct ap_sink s = AP_SINK_INIT;
 	struct ap_err err = AP_ERR_INIT;
 	char *sub = ap_fsx_path_join(dir, "right");
@@ -99,7 +99,7 @@ static void test_right_hash(void)
 
 static void test_cap_exceeded(void)
 {
-	struct ap_sink_expect x = {"entry.bin", true, 2, ABC_SHA256, SAYS};
+	struct ap_sink_expect x = { "entry.bin", true, 2, ABC_SHA256, SAYS };
 	struct ap_sink s = AP_SINK_INIT;
 	struct ap_err err = AP_ERR_INIT;
 	char *sub = ap_fsx_path_join(dir, "cap");
@@ -139,7 +139,7 @@ static void test_cap_exceeded(void)
 
 static void test_short_input(void)
 {
-	struct ap_sink_expect x = {NULL, true, 5, NULL, NULL};
+	struct ap_sink_expect x = { NULL, true, 5, NULL, NULL };
 	struct ap_sink s = AP_SINK_INIT;
 	struct ap_err err = AP_ERR_INIT;
 	char *sub = ap_fsx_path_join(dir, "short");
@@ -169,7 +169,7 @@ static void test_short_input(void)
 
 static void test_wrong_hash(void)
 {
-	struct ap_sink_expect x = {NULL, true, 3, ZERO_SHA256, SAYS};
+	struct ap_sink_expect x = { NULL, true, 3, ZERO_SHA256, SAYS };
 	struct ap_err err = AP_ERR_INIT;
 	char *sub = ap_fsx_path_join(dir, "wrong");
 	char *src = ap_fsx_path_join(dir, "abc.src");
@@ -185,7 +185,7 @@ static void test_wrong_hash(void)
 	rc = ap_sink_copy_file(src, path, 0644, &x, NULL, NULL, NULL, &err);
 	is_int(rc, AP_E_DIGEST, "copy with the wrong sha256 is a digest error");
 	snprintf(want, wlen, "'%s' has sha256 %s, the signed manifest says %s", src, ABC_SHA256,
-	         ZERO_SHA256);
+		 ZERO_SHA256);
 	is_str(err.msg, want, "the message names the source and both hashes");
 	got = slurp(path);
 	is_str(got, "old bytes", "the final name keeps its old bytes");
@@ -227,7 +227,7 @@ static void on_progress(void *ctx, uint64_t done)
 static void test_no_expectation(void)
 {
 	struct ap_err err = AP_ERR_INIT;
-	struct progress_log pl = {0, 0};
+	struct progress_log pl = { 0, 0 };
 	struct ap_sink s = AP_SINK_INIT;
 	char *src = ap_fsx_path_join(dir, "big.src");
 	char *dst = ap_fsx_path_join(dir, "big.copy");

@@ -33,7 +33,8 @@ static void test_paths(void)
 	free(p);
 	is_str(ap_state_reserved_overlap(AP_STATE_BASE), AP_STATE_BASE, "the state folder itself");
 #ifdef _WIN32
-	is_str(ap_state_reserved_overlap("ProgramData/airpack"), AP_STATE_BASE, "a folder above it");
+	is_str(ap_state_reserved_overlap("ProgramData/airpack"), AP_STATE_BASE,
+	       "a folder above it");
 #else
 	is_str(ap_state_reserved_overlap("var"), AP_STATE_BASE, "a folder above it");
 #endif
@@ -104,14 +105,16 @@ static void test_lock(void)
 		tu_write(owner, "1\nairpack-setup install\n", 24);
 		ap_state_release(&b);
 		ap_state_init(&b, dir, "demo", &err);
-		is_int(ap_state_lock(&b, AP_STATE_READ, NULL, NULL, NULL, &err), 0, "a third reader");
+		is_int(ap_state_lock(&b, AP_STATE_READ, NULL, NULL, NULL, &err), 0,
+		       "a third reader");
 		ok(!tu_exists(owner), "removes a writer's record no writer can hold");
 		ap_state_release(&b);
 		ap_state_init(&c, dir, "demo", &err);
 		ap_err_clear(&err);
 		rc = ap_state_lock(&c, AP_STATE_WRITE, NULL, NULL, NULL, &err);
 		is_int(rc, AP_E_STATE, "a writer gives up after waiting for a reader that stays");
-		contains(err.msg, "being read by another airpack-setup", "saying a reader holds it");
+		contains(err.msg, "being read by another airpack-setup",
+			 "saying a reader holds it");
 		ap_state_release(&c);
 		ap_state_release(&a);
 	}

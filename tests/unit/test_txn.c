@@ -158,8 +158,8 @@ struct payloads {
 	int movable_on_entry; /* calls where *movable was not false on entry */
 };
 
-static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
-		       bool *movable, struct ap_err *err)
+static int get_payload(void *ctx, const struct ap_component *c, char **path_out, bool *movable,
+		       struct ap_err *err)
 {
 	struct payloads *p = ctx;
 	const char *path = NULL;
@@ -179,8 +179,8 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 	return *path_out ? 0 : AP_E_NOMEM;
 }
 
-static int failing_payload(void *ctx, const struct ap_component *c, char **path_out,
-			   bool *movable, struct ap_err *err)
+static int failing_payload(void *ctx, const struct ap_component *c, char **path_out, bool *movable,
+			   struct ap_err *err)
 {
 	(void)ctx;
 	(void)path_out;
@@ -265,8 +265,8 @@ struct moving {
 	int calls;
 };
 
-static int moving_payload(void *ctx, const struct ap_component *c, char **path_out,
-			  bool *movable, struct ap_err *err)
+static int moving_payload(void *ctx, const struct ap_component *c, char **path_out, bool *movable,
+			  struct ap_err *err)
 {
 	struct moving *mv = ctx;
 
@@ -308,10 +308,9 @@ static void on_event(void *ctx, const struct ap_txn_event *ev)
 	if (e->n >= 512)
 		return;
 	snprintf(e->detail[e->n], sizeof(e->detail[0]), "%s", ev->detail ? ev->detail : "");
-	snprintf(e->line[e->n++], sizeof(e->line[0]), "%s %s %s%s%s",
-		 ap_txn_phase_name(ev->phase), ap_txn_verdict_name(ev->verdict),
-		 ev->path ? ev->path : "-", ev->actual_sha256 ? " " : "",
-		 ev->actual_sha256 ? ev->actual_sha256 : "");
+	snprintf(e->line[e->n++], sizeof(e->line[0]), "%s %s %s%s%s", ap_txn_phase_name(ev->phase),
+		 ap_txn_verdict_name(ev->verdict), ev->path ? ev->path : "-",
+		 ev->actual_sha256 ? " " : "", ev->actual_sha256 ? ev->actual_sha256 : "");
 }
 
 static bool has_event(const struct events *e, const char *prefix)
@@ -523,12 +522,18 @@ static int crash_child(struct release *r, const char *root, const char *point, b
  * status (137 when the hook fired). */
 #ifdef _WIN32
 /* No fork: this program again, told to make the release r again. */
-static int crash_install(struct release *r, const char *root, const char *point,
-			 bool no_exchange)
+static int crash_install(struct release *r, const char *root, const char *point, bool no_exchange)
 {
-	char *args[] = {(char *)"--crash-child", (char *)root, (char *)point,
-			(char *)(no_exchange ? "1" : "0"), tmp, r->product, r->version,
-			r->pl.tgz, r->exit_code, r->ok_codes};
+	char *args[] = { (char *)"--crash-child",
+			 (char *)root,
+			 (char *)point,
+			 (char *)(no_exchange ? "1" : "0"),
+			 tmp,
+			 r->product,
+			 r->version,
+			 r->pl.tgz,
+			 r->exit_code,
+			 r->ok_codes };
 	struct ap_err err = AP_ERR_INIT;
 	char *self = NULL;
 	int code = -1;
@@ -542,8 +547,7 @@ static int crash_install(struct release *r, const char *root, const char *point,
 	return code;
 }
 #else
-static int crash_install(struct release *r, const char *root, const char *point,
-			 bool no_exchange)
+static int crash_install(struct release *r, const char *root, const char *point, bool no_exchange)
 {
 	pid_t pid = fork();
 	int status = 0;
@@ -594,7 +598,8 @@ static void test_receipt_format(void)
 	contains(json, "{\n  \"format\": \"airpack-receipt/1\",\n  \"product\": ",
 		 "two-space layout like manifests");
 	contains(json, "\"pending\": [],", "empty arrays stay on one line");
-	contains(json, "\"files\": [\n    {\n      \"path\": \"opt/demo/a\",\n      \"mode\": \"0600\",",
+	contains(json,
+		 "\"files\": [\n    {\n      \"path\": \"opt/demo/a\",\n      \"mode\": \"0600\",",
 		 "the files, printed one at a time, are laid out as the rest");
 	contains(json, "\"component\": \"a\\\\b\\n\"\n    }\n  ],\n  \"pending\": [],",
 		 "and the document goes on after them");
@@ -1059,8 +1064,7 @@ static void test_crashes(struct release *v1, struct release *v2)
 	is_int(verify(root, NULL, NULL, &err), 0, "two-rename switch result verifies");
 }
 
-static void test_run_actions(struct release *v1, struct release *exit3,
-			     struct release *exit4)
+static void test_run_actions(struct release *v1, struct release *exit3, struct release *exit4)
 {
 	const char *root = P("%s/rootC", tmp);
 	struct ap_txn_opts o = opts_for(root, NULL);
@@ -1081,10 +1085,11 @@ static void test_run_actions(struct release *v1, struct release *exit3,
 		is_int(res.n_pending, 1, "image root: the action is pending");
 		is_int(res.n_ran, 0, "image root: nothing ran");
 		ap_txn_result_release(&res);
-		ok(!exists(P("%s/runlog", tmp)), "image root: the run action did not run on the host");
+		ok(!exists(P("%s/runlog", tmp)),
+		   "image root: the run action did not run on the host");
 		rc = install(v1, &img, &res, &err);
 		ok(rc == 0 && res.unchanged, "image root: reinstalling with the action pending "
-					   "changes nothing");
+					     "changes nothing");
 		ap_txn_result_release(&res);
 		ok(!exists(P("%s/runlog", tmp)), "image root: still not run");
 	}
@@ -1305,7 +1310,8 @@ static void test_data_record(struct release *v1, struct release *other)
 
 			snprintf(rest, sizeof(rest), "%s", at + strlen("\"var/lib/other-data\""));
 			snprintf(at, sizeof(text) - (size_t)(at - text),
-				 "\"var/lib/other-data\",\n    \"var/lib/demo-data/shared\"%s", rest);
+				 "\"var/lib/other-data\",\n    \"var/lib/demo-data/shared\"%s",
+				 rest);
 			write_file(path, text, 0644);
 		}
 		ok(at != NULL, "the other receipt was edited");
@@ -1567,7 +1573,7 @@ static void test_symlinked_parents(struct release *v1, struct release *v2)
 	is_int(rc, AP_E_UNSAFE, "symlinks: uninstall refuses to remove through a symlinked folder");
 	contains(err.msg, "'opt/demo/etc' under the root", "symlinks: uninstall names the path");
 	ok(exists(P("%s/app.conf", out)), "symlinks: the file outside the root with the "
-	   "installed bytes is not removed");
+					  "installed bytes is not removed");
 	after = tree_listing(out);
 	is_str(after, before, "symlinks: nothing outside the root changed (names, modes, bytes)");
 	free(after);
@@ -1731,12 +1737,9 @@ int main(int argc, char **argv)
 
 	make_release(&v1, "demo", "1.0.0", P("%s/payloads/app-1.0.0.tar.gz", tmp), "0", "[0]");
 	make_release(&v2, "demo", "1.1.0", P("%s/payloads/app-1.1.0.tar.gz", tmp), "0", "[0]");
-	make_release(&e3, "demo", "1.0.0", P("%s/payloads/app-1.0.0.tar.gz", tmp), "3",
-		     "[0, 3]");
-	make_release(&e4, "demo", "1.0.1", P("%s/payloads/app-1.0.0.tar.gz", tmp), "4",
-		     "[0, 3]");
-	make_release(&other, "other", "2.0.0", P("%s/payloads/app-1.0.0.tar.gz", tmp), "0",
-		     "[0]");
+	make_release(&e3, "demo", "1.0.0", P("%s/payloads/app-1.0.0.tar.gz", tmp), "3", "[0, 3]");
+	make_release(&e4, "demo", "1.0.1", P("%s/payloads/app-1.0.0.tar.gz", tmp), "4", "[0, 3]");
+	make_release(&other, "other", "2.0.0", P("%s/payloads/app-1.0.0.tar.gz", tmp), "0", "[0]");
 
 	test_receipt_format();
 	test_install_verify(&v1);

@@ -14,18 +14,24 @@ static void test_parts(void)
 		const char *name;
 		const char *why; /* a word of the reason; NULL: safe */
 	} cases[] = {
-	    {"CON", "device"},        {"con", "device"},        {"Con.txt", "device"},
-	    {"NUL", "device"},        {"nul.tar.gz", "device"}, {"aux", "device"},
-	    {"PRN.x", "device"},      {"COM1", "device"},       {"lpt9.log", "device"},
-	    {"COM\xc2\xb9", "device"}, {"CONIN$", "device"},    {"conout$.txt", "device"},
-	    {"nul .txt", "device"},   {"notes.", "dot"},        {"notes ", "space"},
-	    {"x..", "dot"},           {"a:b", "data stream"},   {"C:", "drive"},
-	    {"a<b", "refuses"},       {"a>b", "refuses"},       {"a\"b", "refuses"},
-	    {"a|b", "refuses"},       {"a?b", "refuses"},       {"a*b", "refuses"},
-	    {"CONSOLE", NULL},        {"COM0", NULL},           {"COM10", NULL},
-	    {"LPT", NULL},            {"nulled.txt", NULL},     {"auxiliary", NULL},
-	    {".hidden", NULL},        {"a.b.c", NULL},          {"caf\xc3\xa9", NULL},
-	    {"x.con", NULL},          {"Program Files", NULL},
+		{ "CON", "device" },	    { "con", "device" },
+		{ "Con.txt", "device" },    { "NUL", "device" },
+		{ "nul.tar.gz", "device" }, { "aux", "device" },
+		{ "PRN.x", "device" },	    { "COM1", "device" },
+		{ "lpt9.log", "device" },   { "COM\xc2\xb9", "device" },
+		{ "CONIN$", "device" },	    { "conout$.txt", "device" },
+		{ "nul .txt", "device" },   { "notes.", "dot" },
+		{ "notes ", "space" },	    { "x..", "dot" },
+		{ "a:b", "data stream" },   { "C:", "drive" },
+		{ "a<b", "refuses" },	    { "a>b", "refuses" },
+		{ "a\"b", "refuses" },	    { "a|b", "refuses" },
+		{ "a?b", "refuses" },	    { "a*b", "refuses" },
+		{ "CONSOLE", NULL },	    { "COM0", NULL },
+		{ "COM10", NULL },	    { "LPT", NULL },
+		{ "nulled.txt", NULL },	    { "auxiliary", NULL },
+		{ ".hidden", NULL },	    { "a.b.c", NULL },
+		{ "caf\xc3\xa9", NULL },    { "x.con", NULL },
+		{ "Program Files", NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -70,8 +76,8 @@ static void fold_is(const char *a, const char *b, bool same)
 {
 	char *fa = ap_winname_fold(a), *fb = ap_winname_fold(b);
 
-	ok(fa && fb && (strcmp(fa, fb) == 0) == same, "'%s' and '%s' are %s on Windows (%s, %s)",
-	   a, b, same ? "the same" : "different", fa ? fa : "-", fb ? fb : "-");
+	ok(fa && fb && (strcmp(fa, fb) == 0) == same, "'%s' and '%s' are %s on Windows (%s, %s)", a,
+	   b, same ? "the same" : "different", fa ? fa : "-", fb ? fb : "-");
 	free(fa);
 	free(fb);
 }
@@ -82,17 +88,17 @@ static void test_fold(void)
 	fold_is("same.txt", "same.txt.", true);
 	fold_is("dir /x", "DIR/X", true);
 	fold_is("x", "x. . ", true);
-	fold_is("\xc3\x89t\xc3\xa9", "\xc3\xa9T\xc3\x89", true);         /* Été */
+	fold_is("\xc3\x89t\xc3\xa9", "\xc3\xa9T\xc3\x89", true);	       /* Été */
 	fold_is("\xd0\x9c\xd0\xb8\xd1\x80", "\xd0\xbc\xd0\x98\xd0\xa0", true); /* Мир */
-	fold_is("\xce\xb1", "\xce\x91", true);                             /* alpha */
-	fold_is("\xc4\x81", "\xc4\x80", true);                             /* a macron */
-	fold_is("\xc5\xbe", "\xc5\xbd", true);                             /* z caron */
-	fold_is("\xc3\xbf", "\xc5\xb8", true);                             /* y diaeresis */
+	fold_is("\xce\xb1", "\xce\x91", true);				       /* alpha */
+	fold_is("\xc4\x81", "\xc4\x80", true);				       /* a macron */
+	fold_is("\xc5\xbe", "\xc5\xbd", true);				       /* z caron */
+	fold_is("\xc3\xbf", "\xc5\xb8", true);				       /* y diaeresis */
 	fold_is("a.txt", "b.txt", false);
 	fold_is("a/b", "a-b", false);
 	fold_is(".x", "x", false);
 	fold_is("\xe2\x82\xac", "\xe2\x82\xac", true); /* three-byte: exact */
-	fold_is("\xff", "\xff", true);                 /* malformed: exact */
+	fold_is("\xff", "\xff", true);		       /* malformed: exact */
 }
 
 static struct ap_manifest *parse(const char *json, struct ap_err *err)
@@ -105,7 +111,7 @@ static struct ap_manifest *parse(const char *json, struct ap_err *err)
 }
 
 #define HEAD                                                                                       \
-	"{\"format\":\"airpack/1\",\"product\":\"p\",\"version\":\"1.0.0\","                     \
+	"{\"format\":\"airpack/1\",\"product\":\"p\",\"version\":\"1.0.0\","                       \
 	"\"platform\":\"windows-amd64\","
 
 static void manifest_case(const char *label, const char *json, const char *field, const char *why)
@@ -133,39 +139,39 @@ static void manifest_case(const char *label, const char *json, const char *field
 static void test_manifest(void)
 {
 	manifest_case("plain",
-	              HEAD "\"prefix\":\"Program Files/p\",\"data_dirs\":[\"ProgramData/p\"],"
-	                   "\"components\":[{\"name\":\"a\",\"file\":\"a.zip\",\"install\":"
-	                   "{\"action\":\"extract\",\"to\":\"bin\"}},{\"name\":\"b\",\"file\":"
-	                   "\"b.exe\",\"install\":{\"action\":\"copy\"}}]}",
-	              NULL, NULL);
+		      HEAD "\"prefix\":\"Program Files/p\",\"data_dirs\":[\"ProgramData/p\"],"
+			   "\"components\":[{\"name\":\"a\",\"file\":\"a.zip\",\"install\":"
+			   "{\"action\":\"extract\",\"to\":\"bin\"}},{\"name\":\"b\",\"file\":"
+			   "\"b.exe\",\"install\":{\"action\":\"copy\"}}]}",
+		      NULL, NULL);
 	manifest_case("prefix",
-	              HEAD "\"prefix\":\"Program Files/CON\",\"components\":[{\"name\":\"a\","
-	                   "\"file\":\"a.zip\",\"install\":{\"action\":\"extract\"}}]}",
-	              "prefix", "'CON' is a reserved device name");
+		      HEAD "\"prefix\":\"Program Files/CON\",\"components\":[{\"name\":\"a\","
+			   "\"file\":\"a.zip\",\"install\":{\"action\":\"extract\"}}]}",
+		      "prefix", "'CON' is a reserved device name");
 	manifest_case("data_dirs",
-	              HEAD "\"prefix\":\"p\",\"data_dirs\":[\"ProgramData/p/logs.\"],"
-	                   "\"components\":[{\"name\":\"a\",\"file\":\"a.zip\",\"install\":"
-	                   "{\"action\":\"extract\"}}]}",
-	              "data_dirs[0]", "ending in a dot");
+		      HEAD "\"prefix\":\"p\",\"data_dirs\":[\"ProgramData/p/logs.\"],"
+			   "\"components\":[{\"name\":\"a\",\"file\":\"a.zip\",\"install\":"
+			   "{\"action\":\"extract\"}}]}",
+		      "data_dirs[0]", "ending in a dot");
 	manifest_case("config.path",
-	              HEAD "\"prefix\":\"p\",\"config\":{\"path\":\"ProgramData/p/c:fg\"},"
-	                   "\"components\":[{\"name\":\"a\",\"file\":\"a.zip\",\"install\":"
-	                   "{\"action\":\"extract\"}}]}",
-	              "config.path", "data stream");
+		      HEAD "\"prefix\":\"p\",\"config\":{\"path\":\"ProgramData/p/c:fg\"},"
+			   "\"components\":[{\"name\":\"a\",\"file\":\"a.zip\",\"install\":"
+			   "{\"action\":\"extract\"}}]}",
+		      "config.path", "data stream");
 	manifest_case("install.to",
-	              HEAD "\"prefix\":\"p\",\"components\":[{\"name\":\"a\",\"file\":\"a.zip\","
-	                   "\"install\":{\"action\":\"extract\",\"to\":\"bin/aux\"}}]}",
-	              "components[0].install.to", "reserved device name");
+		      HEAD "\"prefix\":\"p\",\"components\":[{\"name\":\"a\",\"file\":\"a.zip\","
+			   "\"install\":{\"action\":\"extract\",\"to\":\"bin/aux\"}}]}",
+		      "components[0].install.to", "reserved device name");
 	manifest_case("a copied file's name",
-	              HEAD "\"prefix\":\"p\",\"components\":[{\"name\":\"a\",\"file\":\"nul.exe\","
-	                   "\"install\":{\"action\":\"copy\"}}]}",
-	              "components[0].file", "reserved device name");
+		      HEAD "\"prefix\":\"p\",\"components\":[{\"name\":\"a\",\"file\":\"nul.exe\","
+			   "\"install\":{\"action\":\"copy\"}}]}",
+		      "components[0].file", "reserved device name");
 	manifest_case("two copies the same on Windows",
-	              HEAD "\"prefix\":\"p\",\"components\":[{\"name\":\"a\",\"file\":\"a.exe\","
-	                   "\"install\":{\"action\":\"copy\",\"to\":\"bin/Tool.exe\"}},{\"name\":"
-	                   "\"b\",\"file\":\"b.exe\",\"install\":{\"action\":\"copy\",\"to\":"
-	                   "\"BIN/tool.EXE\"}}]}",
-	              "components[1]", "same name on Windows as components[0].install.to");
+		      HEAD "\"prefix\":\"p\",\"components\":[{\"name\":\"a\",\"file\":\"a.exe\","
+			   "\"install\":{\"action\":\"copy\",\"to\":\"bin/Tool.exe\"}},{\"name\":"
+			   "\"b\",\"file\":\"b.exe\",\"install\":{\"action\":\"copy\",\"to\":"
+			   "\"BIN/tool.EXE\"}}]}",
+		      "components[1]", "same name on Windows as components[0].install.to");
 }
 
 int main(void)

@@ -28,7 +28,12 @@
 
 #include "airpack/fsx.h"
 
-enum tu_arc_kind { TU_ARC_TAR, TU_ARC_TGZ, TU_ARC_ZIP, TU_ARC_CAB };
+enum tu_arc_kind {
+	TU_ARC_TAR,
+	TU_ARC_TGZ,
+	TU_ARC_ZIP,
+	TU_ARC_CAB
+};
 
 struct tu_buf {
 	unsigned char *p;
@@ -39,7 +44,7 @@ struct tu_arc {
 	enum tu_arc_kind kind;
 	struct tu_buf body; /* tar stream, zip local entries, or cab folder data */
 	struct tu_buf cdir; /* zip central directory, or cab file entries */
-	unsigned n;         /* zip or cab entries */
+	unsigned n;	    /* zip or cab entries */
 	bool failed;
 };
 
@@ -47,11 +52,11 @@ struct tu_arc {
 
 static struct tu_arc *tu_arc_new(enum tu_arc_kind kind) TU_ARC_UNUSED;
 static void tu_arc_dir(struct tu_arc *a, const char *name, unsigned mode,
-                       int64_t mtime) TU_ARC_UNUSED;
+		       int64_t mtime) TU_ARC_UNUSED;
 static void tu_arc_file(struct tu_arc *a, const char *name, const void *data, size_t len,
-                        unsigned mode, int64_t mtime) TU_ARC_UNUSED;
+			unsigned mode, int64_t mtime) TU_ARC_UNUSED;
 static void tu_arc_symlink(struct tu_arc *a, const char *name, const char *target,
-                           int64_t mtime) TU_ARC_UNUSED;
+			   int64_t mtime) TU_ARC_UNUSED;
 static int tu_arc_write(struct tu_arc *a, const char *path) TU_ARC_UNUSED;
 
 static void tu_buf_put(struct tu_arc *a, struct tu_buf *b, const void *data, size_t len)
@@ -120,7 +125,7 @@ static struct tu_arc *tu_arc_new(enum tu_arc_kind kind)
 }
 
 static void tu_tar_entry(struct tu_arc *a, const char *name, char type, unsigned mode,
-                         const void *data, size_t len, int64_t mtime, const char *link)
+			 const void *data, size_t len, int64_t mtime, const char *link)
 {
 	unsigned char h[512];
 	unsigned sum = 0;
@@ -152,7 +157,7 @@ static void tu_tar_entry(struct tu_arc *a, const char *name, char type, unsigned
 }
 
 static void tu_zip_entry(struct tu_arc *a, const char *name, const void *data, size_t len,
-                         uint32_t attr)
+			 uint32_t attr)
 {
 	uint32_t crc = tu_crc32(0, data, len);
 	uint32_t offset = (uint32_t)a->body.len;
@@ -160,10 +165,10 @@ static void tu_zip_entry(struct tu_arc *a, const char *name, const void *data, s
 	struct tu_buf *b = &a->body, *c = &a->cdir;
 
 	tu_buf_le(a, b, 0x04034b50u, 4);
-	tu_buf_le(a, b, 10, 2);   /* version needed: stored */
-	tu_buf_le(a, b, 0, 2);    /* flags */
-	tu_buf_le(a, b, 0, 2);    /* method: stored */
-	tu_buf_le(a, b, 0, 2);    /* time 00:00 */
+	tu_buf_le(a, b, 10, 2);	  /* version needed: stored */
+	tu_buf_le(a, b, 0, 2);	  /* flags */
+	tu_buf_le(a, b, 0, 2);	  /* method: stored */
+	tu_buf_le(a, b, 0, 2);	  /* time 00:00 */
 	tu_buf_le(a, b, 0x21, 2); /* date 1980-01-01 */
 	tu_buf_le(a, b, crc, 4);
 	tu_buf_le(a, b, (uint32_t)len, 4);
@@ -204,9 +209,9 @@ static void tu_cab_entry(struct tu_arc *a, const char *name, const void *data, s
 			ascii = false;
 	tu_buf_le(a, c, (uint32_t)len, 4);
 	tu_buf_le(a, c, (uint32_t)a->body.len, 4); /* offset in the folder */
-	tu_buf_le(a, c, 0, 2);                     /* folder 0 */
-	tu_buf_le(a, c, 0x21, 2);                  /* date 1980-01-01 */
-	tu_buf_le(a, c, 0, 2);                     /* time 00:00 */
+	tu_buf_le(a, c, 0, 2);			   /* folder 0 */
+	tu_buf_le(a, c, 0x21, 2);		   /* date 1980-01-01 */
+	tu_buf_le(a, c, 0, 2);			   /* time 00:00 */
 	tu_buf_le(a, c, ascii ? 0x20 : 0xa0, 2);   /* archive, UTF-8 name */
 	for (const char *p = name; *p; p++) {
 		char ch = *p == '/' ? '\\' : *p;
@@ -239,7 +244,7 @@ static void tu_arc_dir(struct tu_arc *a, const char *name, unsigned mode, int64_
 }
 
 static void tu_arc_file(struct tu_arc *a, const char *name, const void *data, size_t len,
-                        unsigned mode, int64_t mtime)
+			unsigned mode, int64_t mtime)
 {
 	if (a->kind == TU_ARC_ZIP)
 		tu_zip_entry(a, name, data, len, (0100000u | (mode & 07777u)) << 16);
@@ -261,7 +266,7 @@ static void tu_arc_symlink(struct tu_arc *a, const char *name, const char *targe
  * bytes, the last one marked final. */
 static void tu_gzip(struct tu_arc *a, struct tu_buf *out)
 {
-	static const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+	static const unsigned char head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff };
 	size_t off = 0;
 
 	tu_buf_put(a, out, head, sizeof(head));
@@ -319,8 +324,8 @@ static void tu_cab(struct tu_arc *a, struct tu_buf *out)
 	tu_buf_put(a, out, a->cdir.p, a->cdir.len);
 	for (size_t off = 0; off < a->body.len; off += 32768) {
 		size_t n = a->body.len - off > 32768 ? 32768 : a->body.len - off;
-		unsigned char sizes[4] = {(unsigned char)n, (unsigned char)(n >> 8),
-		                          (unsigned char)n, (unsigned char)(n >> 8)};
+		unsigned char sizes[4] = { (unsigned char)n, (unsigned char)(n >> 8),
+					   (unsigned char)n, (unsigned char)(n >> 8) };
 
 		tu_buf_le(a, out, tu_cab_sum(sizes, 4, tu_cab_sum(a->body.p + off, n, 0)), 4);
 		tu_buf_le(a, out, (uint32_t)n, 2);
@@ -331,7 +336,7 @@ static void tu_cab(struct tu_arc *a, struct tu_buf *out)
 
 static int tu_arc_write(struct tu_arc *a, const char *path)
 {
-	struct tu_buf gz = {NULL, 0, 0}; /* the gzip or cab form */
+	struct tu_buf gz = { NULL, 0, 0 }; /* the gzip or cab form */
 	const struct tu_buf *out = &a->body;
 	FILE *fp = NULL;
 	int rc = -1;

@@ -99,7 +99,7 @@ static char *tu_mkdtemp(const char *prefix)
 		int rc;
 
 		snprintf(name, sizeof(name), "%s-%lx-%lx-%u", prefix,
-		         (unsigned long)GetCurrentProcessId(), (unsigned long)GetTickCount(), i);
+			 (unsigned long)GetCurrentProcessId(), (unsigned long)GetTickCount(), i);
 		path = ap_fsx_path_join(tmp, name);
 		w = path ? ap_fsx_utf8_to_wide(path) : NULL;
 		rc = w ? _wmkdir(w) : -1;
