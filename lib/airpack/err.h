@@ -44,13 +44,9 @@ struct ap_err {
 	char msg[AP_ERR_MSG_MAX];
 };
 
-#define AP_ERR_INIT                                                                                \
-	{                                                                                          \
-		0,                                                                                 \
-		{                                                                                  \
-			0                                                                          \
-		}                                                                                  \
-	}
+/* clang-format off */
+#define AP_ERR_INIT { 0, { 0 } }
+/* clang-format on */
 
 #if defined(__MINGW32__)
 /* mingw's own stdio (__USE_MINGW_ANSI_STDIO) is C99: check against that,

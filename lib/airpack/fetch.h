@@ -42,10 +42,9 @@ struct ap_fetch_opts {
 };
 #define AP_FETCH_RETRIES_DEFAULT 3
 #define AP_FETCH_NO_RETRY (-1)
-#define AP_FETCH_OPTS_INIT                                                                         \
-	{                                                                                          \
-		.proxy = NULL, .retries = 0, .retry_delay_ms = 0                                   \
-	}
+/* clang-format off */
+#define AP_FETCH_OPTS_INIT { .proxy = NULL, .retries = 0, .retry_delay_ms = 0 }
+/* clang-format on */
 
 /* Set *o to the defaults (the same as AP_FETCH_OPTS_INIT). */
 void ap_fetch_opts_init(struct ap_fetch_opts *o);

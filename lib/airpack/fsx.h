@@ -29,10 +29,9 @@ struct ap_fsx_afile {
 	char *tmp;  /* temporary name in the same folder */
 	FILE *fp;   /* open for writing (binary) */
 };
-#define AP_AFILE_INIT                                                                              \
-	{                                                                                          \
-		NULL, NULL, NULL                                                                   \
-	}
+/* clang-format off */
+#define AP_AFILE_INIT { NULL, NULL, NULL }
+/* clang-format on */
 
 /* Create PATH's temporary sibling (PATH.tmp-XXXXXX) with mode.  On Windows,
  * where modes do not exist, a mode with no group or other bits (0600) makes

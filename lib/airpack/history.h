@@ -56,10 +56,9 @@ struct ap_history_event {
 	const struct ap_history_field *details; /* other facts; may be NULL */
 	size_t n_details;
 };
-#define AP_HISTORY_EVENT_INIT                                                                      \
-	{                                                                                          \
-		NULL, NULL, NULL, NULL, false, NULL, -1, NULL, 0, NULL, 0                          \
-	}
+/* clang-format off */
+#define AP_HISTORY_EVENT_INIT { NULL, NULL, NULL, NULL, false, NULL, -1, NULL, 0, NULL, 0 }
+/* clang-format on */
 
 /* Append ev as one line
  *   {"time":"2026-11-28T10:00:00Z","event":"install","product":..,"version":..,

@@ -61,10 +61,9 @@ struct ap_lifecycle_downloads {
 	char **url;			  /* ... and the URL that served each */
 	size_t n;
 };
-#define AP_LIFECYCLE_DOWNLOADS_INIT                                                                \
-	{                                                                                          \
-		NULL, NULL, 0                                                                      \
-	}
+/* clang-format off */
+#define AP_LIFECYCLE_DOWNLOADS_INIT { NULL, NULL, 0 }
+/* clang-format on */
 /* Note chk when it is a download (running out of memory only loses the
  * note: the event then says "download"). */
 void ap_lifecycle_downloads_note(struct ap_lifecycle_downloads *d,

@@ -43,10 +43,9 @@ struct ap_sbom_files {
 	struct ap_sbom_file *v;
 	size_t n, cap;
 };
-#define AP_SBOM_FILES_INIT                                                                         \
-	{                                                                                          \
-		NULL, 0, 0                                                                         \
-	}
+/* clang-format off */
+#define AP_SBOM_FILES_INIT { NULL, 0, 0 }
+/* clang-format on */
 
 void ap_sbom_files_release(struct ap_sbom_files *f);
 

@@ -46,13 +46,9 @@ struct ap_sink {
 	                            all, also when it then finds a mismatch;
 	                            "" before */
 };
-#define AP_SINK_INIT                                                                               \
-	{                                                                                          \
-		AP_AFILE_INIT, NULL, { 0 }, 0, 0,                                                  \
-		{                                                                                  \
-			0                                                                          \
-		}                                                                                  \
-	}
+/* clang-format off */
+#define AP_SINK_INIT { AP_AFILE_INIT, NULL, { 0 }, 0, 0, { 0 } }
+/* clang-format on */
 
 /* Start writing PATH through a temporary sibling created with mode.  x may
  * be NULL (no expectation: the sink only hashes). */

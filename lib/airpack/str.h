@@ -59,10 +59,9 @@ struct ap_strbuf {
 /* The shared empty string of an unused strbuf; never written. */
 extern char ap_strbuf_slopbuf[];
 
-#define AP_STRBUF_INIT                                                                             \
-	{                                                                                          \
-		ap_strbuf_slopbuf, 0, 0, false                                                     \
-	}
+/* clang-format off */
+#define AP_STRBUF_INIT { ap_strbuf_slopbuf, 0, 0, false }
+/* clang-format on */
 
 void ap_strbuf_init(struct ap_strbuf *sb);
 
@@ -97,10 +96,9 @@ struct ap_strvec {
 	size_t alloc;
 };
 
-#define AP_STRVEC_INIT                                                                             \
-	{                                                                                          \
-		NULL, 0, 0                                                                         \
-	}
+/* clang-format off */
+#define AP_STRVEC_INIT { NULL, 0, 0 }
+/* clang-format on */
 
 void ap_strvec_init(struct ap_strvec *sv);
 

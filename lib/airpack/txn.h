@@ -118,10 +118,9 @@ struct ap_txn_opts {
 	void *ctx;
 	enum ap_txn_run_in run_in; /* where run actions run (unless no_run) */
 };
-#define AP_TXN_OPTS_INIT                                                                           \
-	{                                                                                          \
-		NULL, false, false, false, NULL, -1, NULL, NULL, AP_TXN_RUN_AUTO                   \
-	}
+/* clang-format off */
+#define AP_TXN_OPTS_INIT { NULL, false, false, false, NULL, -1, NULL, NULL, AP_TXN_RUN_AUTO }
+/* clang-format on */
 
 /* Gives the path of a verified local copy of component c's payload (size and
  * sha256 already checked by the caller).  *path_out is malloc'd; the
@@ -167,10 +166,9 @@ struct ap_txn_result {
 	char *run_output;	/* the end of each run action's output this install ran,
 				"COMPONENT: ..." lines (the receipt keeps each), or NULL */
 };
-#define AP_TXN_RESULT_INIT                                                                         \
-	{                                                                                          \
-		NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, false, NULL, NULL, NULL    \
-	}
+/* clang-format off */
+#define AP_TXN_RESULT_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, NULL, 0, 0, 0, false, NULL, NULL, NULL }
+/* clang-format on */
 void ap_txn_result_release(struct ap_txn_result *r);
 
 /* What the OS says of the service s of receipt r installed in root (NULL:

@@ -30,10 +30,9 @@ struct ap_connstr {
 	size_t key_bytes;	 /* decoded length of the key */
 	bool quotes_stripped;	 /* the input was wrapped in matching quotes: warn */
 };
-#define AP_CONNSTR_INIT                                                                            \
-	{                                                                                          \
-		NULL, NULL, NULL, NULL, 0, false                                                   \
-	}
+/* clang-format off */
+#define AP_CONNSTR_INIT { NULL, NULL, NULL, NULL, 0, false }
+/* clang-format on */
 
 /* Parse and validate a device connection string
  *   HostName=<hub>.azure-devices.net;DeviceId=<id>;SharedAccessKey=<base64>

@@ -48,10 +48,9 @@ struct ap_devconfig_settings {
 	 * it; a name set since is kept.  Ignored when hostname is given. */
 	const char *device_hostname;
 };
-#define AP_DEVCONFIG_SETTINGS_INIT                                                                 \
-	{                                                                                          \
-		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL                                     \
-	}
+/* clang-format off */
+#define AP_DEVCONFIG_SETTINGS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+/* clang-format on */
 
 /* The longest hostname IoT Edge 1.1 takes: edgeHub's certificate carries it
  * as its common name, which holds at most 64 characters. */
