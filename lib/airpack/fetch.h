@@ -9,6 +9,11 @@
  * bytes than expected abort the transfer at the cap.  Error bodies (any
  * non-2xx status) never reach the .partial file.  Redirects are limited to
  * http and https; TLS peers are always verified.
+ *
+ * Beside the downloads, single requests (ap_http_request, below) for a
+ * protocol spoken over HTTP (an OCI registry's): any method, header lines,
+ * a body sent from memory or a reader, the answer in memory.  This module is
+ * the only one that includes libcurl.
  */
 #ifndef AP_FETCH_H
 #define AP_FETCH_H
