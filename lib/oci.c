@@ -889,6 +889,35 @@ static int build_manifest(const struct ap_release *r, const struct ap_sigset *ex
 	return rc;
 }
 
+/* Point tag at the OCI manifest doc (digest: its "sha256:..."); the
+ * registry must store it as those bytes. */
+static int put_tag(struct ap_oci *c, const char *tag, const char *doc, size_t len,
+		   const char *digest, struct ap_err *err)
+{
+	char url[1400], what[300];
+	struct req q;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	snprintf(url, sizeof(url), "%s/manifests/%s", c->base, tag);
+	snprintf(what, sizeof(what), "tag '%s'", tag);
+	q.method = "PUT";
+	q.url = url;
+	q.auth = c->auth;
+	q.content_type = AP_OCI_MT_IMAGE;
+	q.body = doc;
+	q.body_len = len;
+	rc = perform(c, &q, err);
+	if (rc == 0 && q.r.status != 201)
+		rc = status_error(c, &q, what, err);
+	if (rc == 0 && q.r.digest[0] && strcmp(q.r.digest, digest) != 0)
+		rc = ap_err_set(err, AP_E_DIGEST,
+				"registry '%s' stored %s as %s, but its bytes are %s", c->registry,
+				what, q.r.digest, digest);
+	req_release(&q);
+	return rc;
+}
+
 /* The push sequence (blobs, config, manifest, tags) in the order the OCI spec requires. */
 int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const *tags,
 		size_t n_tags, const struct ap_progress_ops *progress,
@@ -944,28 +973,8 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 		goto out;
 	ap_digest_hex(doc, len, sha);
 	snprintf(out.digest, sizeof(out.digest), "sha256:%s", sha);
-	for (size_t i = 0; i < n_tags && rc == 0; i++) {
-		char url[1400], what[300];
-		struct req q;
-
-		memset(&q, 0, sizeof(q));
-		snprintf(url, sizeof(url), "%s/manifests/%s", c->base, tags[i]);
-		snprintf(what, sizeof(what), "tag '%s'", tags[i]);
-		q.method = "PUT";
-		q.url = url;
-		q.auth = c->auth;
-		q.content_type = AP_OCI_MT_IMAGE;
-		q.body = doc;
-		q.body_len = len;
-		rc = perform(c, &q, err);
-		if (rc == 0 && q.r.status != 201)
-			rc = status_error(c, &q, what, err);
-		if (rc == 0 && q.r.digest[0] && strcmp(q.r.digest, out.digest) != 0)
-			rc = ap_err_set(err, AP_E_DIGEST,
-					"registry '%s' stored %s as %s, but its bytes are %s",
-					c->registry, what, q.r.digest, out.digest);
-		req_release(&q);
-	}
+	for (size_t i = 0; i < n_tags && rc == 0; i++)
+		rc = put_tag(c, tags[i], doc, len, out.digest, err);
 	if (rc == 0 && res)
 		*res = out;
 out:
