@@ -1504,22 +1504,18 @@ static int http_outcome(struct ap_http *s, struct http_call *c, CURLcode cc, str
 	if (c->too_big)
 		return ap_err_set(err, AP_E_TOOBIG, "the answer to %s '%s' is over %zu bytes",
 				  q->method, q->url, c->max);
-	if (cc == CURLE_OK && c->body.failed)
-		cc = CURLE_OUT_OF_MEMORY;
+	if (c->body.failed)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory reading the answer to %s '%s'",
+				  q->method, q->url);
 	if (cc != CURLE_OK)
 		return ap_err_set(err, cc == CURLE_OUT_OF_MEMORY ? AP_E_NOMEM : AP_E_FETCH,
 				  "%s '%s' failed: %s", q->method, q->url,
 				  s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
 	if (curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &c->r->status) != CURLE_OK)
 		c->r->status = 0;
-	if (c->body.len > 0) {
+	/* grown, so never the shared empty string: detach cannot fail */
+	if (c->body.len > 0)
 		c->r->body = ap_strbuf_detach(&c->body, &c->r->body_len);
-		if (!c->r->body)
-			return ap_err_set(err, AP_E_NOMEM,
-					  "out of memory reading the answer to "
-					  "%s '%s'",
-					  q->method, q->url);
-	}
 	return 0;
 }
 
