@@ -187,8 +187,10 @@ struct ap_http_resp {
 int ap_http_new(const struct ap_fetch_opts *o, struct ap_http **out, struct ap_err *err);
 void ap_http_free(struct ap_http *s);
 
-/* Send q and fill *r (released first, so one resp serves several requests;
- * release it with ap_http_resp_release).  Returns 0 whatever the status.
+/* Send q and fill *r, which is released first (so it is zeroed before its
+ * first use, and one resp serves several requests) and is left empty on an
+ * error; release it with ap_http_resp_release.  Returns 0 whatever the
+ * status.
  * Errors: AP_E_TOOBIG ("the answer to METHOD 'URL' is over MAX bytes"),
  * AP_E_NOMEM, read's code, AP_E_FETCH (not sent or no answer: "METHOD
  * 'URL' failed: why", or a url that is not http(s)). */
