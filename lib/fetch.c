@@ -133,10 +133,37 @@ static bool unreserved(unsigned char c)
 	       c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-char *ap_fetch_url_join(const char *base, const char *name)
+/* The room s takes percent-encoded (bytes outside the unreserved ones, and
+ * '/' unless keep_slash, become %XX), and the encoding itself into out. */
+static size_t encoded_len(const char *s, bool keep_slash)
+{
+	size_t n = 0;
+
+	for (const char *p = s; *p; p++)
+		n += (unreserved((unsigned char)*p) || (keep_slash && *p == '/')) ? 1 : 3;
+	return n;
+}
+
+static size_t encode_into(char *out, const char *s, bool keep_slash)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t blen, need, pos;
+	size_t pos = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (unreserved(*p) || (keep_slash && *p == '/')) {
+			out[pos++] = (char)*p;
+		} else {
+			out[pos++] = '%';
+			out[pos++] = hex[*p >> 4];
+			out[pos++] = hex[*p & 15];
+		}
+	}
+	return pos;
+}
+
+char *ap_fetch_url_join(const char *base, const char *name)
+{
+	size_t blen, pos;
 	bool slash;
 	char *out;
 
@@ -146,26 +173,28 @@ char *ap_fetch_url_join(const char *base, const char *name)
 	slash = blen > 0 && base[blen - 1] == '/';
 	while (*name == '/')
 		name++;
-	need = blen + 2;
-	for (const char *p = name; *p; p++)
-		need += (unreserved((unsigned char)*p) || *p == '/') ? 1 : 3;
-	out = malloc(need);
+	out = malloc(blen + 2 + encoded_len(name, true));
 	if (!out)
 		return NULL;
 	memcpy(out, base, blen);
 	pos = blen;
 	if (!slash)
 		out[pos++] = '/';
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		if (unreserved(*p) || *p == '/') {
-			out[pos++] = (char)*p;
-		} else {
-			out[pos++] = '%';
-			out[pos++] = hex[*p >> 4];
-			out[pos++] = hex[*p & 15];
-		}
-	}
+	pos += encode_into(out + pos, name, true);
 	out[pos] = '\0';
+	return out;
+}
+
+char *ap_fetch_url_escape(const char *s)
+{
+	char *out;
+
+	if (!s)
+		return NULL;
+	out = malloc(encoded_len(s, false) + 1);
+	if (!out)
+		return NULL;
+	out[encode_into(out, s, false)] = '\0';
 	return out;
 }
 
@@ -423,20 +452,24 @@ static size_t on_write(char *data, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static CURLcode setup_handle(CURL *h, const struct ap_fetch_opts *o, struct xfer *x)
-{
-	CURLcode cc = CURLE_OK;
-
+/* Sets one option unless one before it failed (cc and h in scope). */
 #define SET(opt, val)                                                                              \
 	do {                                                                                       \
 		if (cc == CURLE_OK)                                                                \
 			cc = curl_easy_setopt(h, opt, val);                                        \
 	} while (0)
+
+/* What every handle of this module shares, downloads and single requests
+ * alike: the user agent, TLS checks, CA, proxy, timeouts, buffer, error
+ * buffer and the request header lines (headers may be NULL). */
+static CURLcode setup_common(CURL *h, const struct ap_fetch_opts *o, char *errbuf,
+			     struct curl_slist *headers)
+{
+	CURLcode cc = CURLE_OK;
+
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_USERAGENT, "airpack/" AP_VERSION);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https,file");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_FOLLOWLOCATION, 1L);
 	SET(CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
@@ -445,11 +478,7 @@ static CURLcode setup_handle(CURL *h, const struct ap_fetch_opts *o, struct xfer
 	SET(CURLOPT_LOW_SPEED_TIME, o->low_speed_time > 0 ? o->low_speed_time : 30L);
 	SET(CURLOPT_BUFFERSIZE, FETCH_BUFFER_SIZE);
 	SET(CURLOPT_FAILONERROR, 0L);
-	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, x);
-	SET(CURLOPT_WRITEFUNCTION, on_write);
-	SET(CURLOPT_WRITEDATA, x);
-	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	SET(CURLOPT_ERRORBUFFER, errbuf);
 	/* Without --cacert: the system's trust.  The Windows build has no CA
 	 * path compiled in and reads the certificate store (NATIVE_CA); curl
 	 * ignores NATIVE_CA with OpenSSL elsewhere and uses its default paths. */
@@ -459,13 +488,27 @@ static CURLcode setup_handle(CURL *h, const struct ap_fetch_opts *o, struct xfer
 		SET(CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NATIVE_CA);
 	if (o->proxy)
 		SET(CURLOPT_PROXY, o->proxy);
+	if (headers)
+		SET(CURLOPT_HTTPHEADER, headers);
+	return cc;
+}
+
+static CURLcode setup_handle(CURL *h, const struct ap_fetch_opts *o, struct xfer *x)
+{
+	CURLcode cc = CURLE_OK;
+
 	if (o->header) {
 		x->headers = curl_slist_append(NULL, o->header);
 		if (!x->headers)
-			cc = CURLE_OUT_OF_MEMORY;
-		SET(CURLOPT_HTTPHEADER, x->headers);
+			return CURLE_OUT_OF_MEMORY;
 	}
-#undef SET
+	cc = setup_common(h, o, x->errbuf, x->headers);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https,file");
+	SET(CURLOPT_FOLLOWLOCATION, 1L);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, x);
+	SET(CURLOPT_WRITEFUNCTION, on_write);
+	SET(CURLOPT_WRITEDATA, x);
 	return cc;
 }
 
@@ -1298,3 +1341,234 @@ out:
 	free(x.mem);
 	return rc;
 }
+
+/* ---- single requests: one easy handle per session, reset per request ---- */
+
+struct ap_http {
+	CURL *h;
+	struct ap_fetch_opts o;
+	char errbuf[CURL_ERROR_SIZE]; /* the handle keeps pointing at it */
+};
+
+/* One request under way: what it sends and what has come back. */
+struct http_call {
+	const struct ap_http_req *q;
+	struct ap_http_resp *r;
+	struct ap_err *err;
+	struct ap_strbuf body;
+	size_t max;
+	bool too_big;
+	int read_rc; /* the read callback's failure */
+};
+
+int ap_http_new(const struct ap_fetch_opts *o, struct ap_http **out, struct ap_err *err)
+{
+	static const struct ap_fetch_opts defaults = AP_FETCH_OPTS_INIT;
+	struct ap_http *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->h = curl_easy_init();
+	if (!s || !s->h) {
+		free(s);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory starting an http session");
+	}
+	s->o = o ? *o : defaults;
+	*out = s;
+	return 0;
+}
+
+void ap_http_free(struct ap_http *s)
+{
+	if (!s)
+		return;
+	curl_easy_cleanup(s->h);
+	free(s);
+}
+
+void ap_http_resp_release(struct ap_http_resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The value of header `name` (lowercase, colon included) when line is that
+ * header, trimmed, into out; a value longer than out is left out. */
+static void http_capture(const char *line, size_t len, const char *name, char *out, size_t n)
+{
+	size_t i = strlen(name), end = len;
+
+	if (len <= i || !prefix_nocase(line, name))
+		return;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	while (end > i && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' '))
+		end--;
+	if (end - i >= n)
+		return;
+	memcpy(out, line + i, end - i);
+	out[end - i] = '\0';
+}
+
+static size_t http_on_header(char *data, size_t size, size_t n, void *ud)
+{
+	struct http_call *c = ud;
+	struct ap_http_resp *r = c->r;
+	size_t len = size * n;
+
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		/* a new response (after a redirect): only its headers count */
+		r->location[0] = r->digest[0] = r->authenticate[0] = r->content_type[0] = '\0';
+		return len;
+	}
+	http_capture(data, len, "location:", r->location, sizeof(r->location));
+	http_capture(data, len, "docker-content-digest:", r->digest, sizeof(r->digest));
+	http_capture(data, len, "www-authenticate:", r->authenticate, sizeof(r->authenticate));
+	http_capture(data, len, "content-type:", r->content_type, sizeof(r->content_type));
+	return len;
+}
+
+static size_t http_on_body(char *data, size_t size, size_t n, void *ud)
+{
+	struct http_call *c = ud;
+	size_t len = size * n;
+
+	if (len > c->max - c->body.len) {
+		c->too_big = true;
+		return 0;
+	}
+	if (ap_strbuf_add(&c->body, data, len) != 0)
+		return 0;
+	return len;
+}
+
+static size_t http_on_read(char *buf, size_t size, size_t n, void *ud)
+{
+	struct http_call *c = ud;
+	const struct ap_http_req *q = c->q;
+	uint64_t left = q->body_len - c->r->sent;
+	size_t want = size * n, got = 0;
+
+	if (q->body) {
+		got = want < left ? want : (size_t)left;
+		memcpy(buf, q->body + c->r->sent, got);
+	} else {
+		/* not held to body_len here: a source longer than it said is
+		 * read on, so its reader sees (and counts) the extra bytes */
+		c->read_rc = q->read(q->read_ctx, (unsigned char *)buf, want, &got, c->err);
+		if (c->read_rc != 0)
+			return CURL_READFUNC_ABORT;
+	}
+	c->r->sent += got;
+	return got;
+}
+
+/* The method's options: HEAD without a body, PUT and POST sending one. */
+static CURLcode http_method(CURL *h, struct http_call *c)
+{
+	const struct ap_http_req *q = c->q;
+	bool has_body = q->body || q->read;
+	CURLcode cc = CURLE_OK;
+
+	if (strcmp(q->method, "GET") == 0) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(q->method, "HEAD") == 0) {
+		SET(CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "PUT") == 0) {
+		SET(CURLOPT_UPLOAD, 1L);
+		SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)(has_body ? q->body_len : 0));
+	} else if (strcmp(q->method, "POST") == 0) {
+		SET(CURLOPT_POST, 1L);
+		if (has_body) {
+			SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+		} else {
+			SET(CURLOPT_POSTFIELDS, "");
+			SET(CURLOPT_POSTFIELDSIZE, 0L);
+		}
+	} else {
+		SET(CURLOPT_CUSTOMREQUEST, q->method);
+	}
+	if (has_body) {
+		SET(CURLOPT_READFUNCTION, http_on_read);
+		SET(CURLOPT_READDATA, c);
+	}
+	return cc;
+}
+
+/* What a finished request comes to: the answer in r, or the error. */
+static int http_outcome(struct ap_http *s, struct http_call *c, CURLcode cc, struct ap_err *err)
+{
+	const struct ap_http_req *q = c->q;
+
+	if (c->read_rc != 0)
+		return c->read_rc;
+	if (c->too_big)
+		return ap_err_set(err, AP_E_TOOBIG, "the answer to %s '%s' is over %zu bytes",
+				  q->method, q->url, c->max);
+	if (c->body.failed)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory reading the answer to %s '%s'",
+				  q->method, q->url);
+	if (cc != CURLE_OK)
+		return ap_err_set(err, cc == CURLE_OUT_OF_MEMORY ? AP_E_NOMEM : AP_E_FETCH,
+				  "%s '%s' failed: %s", q->method, q->url,
+				  s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+	if (curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &c->r->status) != CURLE_OK)
+		c->r->status = 0;
+	/* grown, so never the shared empty string: detach cannot fail */
+	if (c->body.len > 0)
+		c->r->body = ap_strbuf_detach(&c->body, &c->r->body_len);
+	return 0;
+}
+
+int ap_http_request(struct ap_http *s, const struct ap_http_req *q, struct ap_http_resp *r,
+		    struct ap_err *err)
+{
+	struct http_call call;
+	struct curl_slist *hd = NULL;
+	CURL *h = s->h;
+	CURLcode cc = CURLE_OK;
+	int rc;
+
+	ap_http_resp_release(r);
+	if (!q->method || !q->url || !url_is_http(q->url))
+		return ap_err_set(err, AP_E_FETCH,
+				  "refusing %s '%s': only http:// and https:// urls are supported",
+				  q->method ? q->method : "(null)", q->url ? q->url : "(null)");
+	memset(&call, 0, sizeof(call));
+	call.q = q;
+	call.r = r;
+	call.err = err;
+	call.max = q->max ? q->max : AP_HTTP_BODY_MAX;
+	ap_strbuf_init(&call.body);
+	for (const char *const *l = q->headers; l && *l && cc == CURLE_OK; l++) {
+		struct curl_slist *more = curl_slist_append(hd, *l);
+
+		if (!more)
+			cc = CURLE_OUT_OF_MEMORY;
+		else
+			hd = more;
+	}
+	s->errbuf[0] = '\0';
+	curl_easy_reset(h);
+	if (cc == CURLE_OK)
+		cc = setup_common(h, &s->o, s->errbuf, hd);
+	SET(CURLOPT_URL, q->url);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, q->follow ? 1L : 0L);
+	SET(CURLOPT_HEADERFUNCTION, http_on_header);
+	SET(CURLOPT_HEADERDATA, &call);
+	SET(CURLOPT_WRITEFUNCTION, http_on_body);
+	SET(CURLOPT_WRITEDATA, &call);
+	if (cc == CURLE_OK)
+		cc = http_method(h, &call);
+	if (cc == CURLE_OK)
+		cc = curl_easy_perform(h);
+	rc = http_outcome(s, &call, cc, err);
+	/* the handle must not keep pointers into this call */
+	curl_easy_reset(h);
+	curl_slist_free_all(hd);
+	ap_strbuf_release(&call.body);
+	if (rc != 0)
+		ap_http_resp_release(r);
+	return rc;
+}
+#undef SET

@@ -140,22 +140,38 @@ int ap_jsonx_nomem(const struct ap_jsonx_doc *d, struct ap_err *err)
 cJSON *ap_jsonx_parse(const char *json, size_t len, size_t *off, bool *trailing)
 {
 	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	cJSON *root = json ? cJSON_ParseWithLengthOpts(json, len, &end, false) : NULL;
 
-	*trailing = false;
+	if (trailing)
+		*trailing = false;
 	if (!root) {
-		*off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+		if (off)
+			*off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
 		return NULL;
 	}
 	for (size_t i = (size_t)(end - json); i < len; i++) {
 		if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r') {
 			cJSON_Delete(root);
-			*off = i;
-			*trailing = true;
+			if (off)
+				*off = i;
+			if (trailing)
+				*trailing = true;
 			return NULL;
 		}
 	}
 	return root;
+}
+
+const cJSON *ap_jsonx_member(const cJSON *obj, const char *key)
+{
+	return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+const char *ap_jsonx_member_string(const cJSON *obj, const char *key)
+{
+	const cJSON *v = ap_jsonx_member(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static int field_error(const struct ap_jsonx_doc *d, const char *path, const char *what,

@@ -1,8 +1,8 @@
 /* jsonx.h - reading and writing JSON documents with cJSON.  Private to lib/.
  *
  * Only the modules that parse or emit JSON with cJSON include this header:
- * manifest.c, mirror.c, receipt.c, history.c, sbom.c and json.c (the JSON Lines
- * writer of airpack/json.h).  It exposes cJSON types, so
+ * manifest.c, mirror.c, receipt.c, history.c, sbom.c, root.c, freshness.c,
+ * oci.c and json.c (the JSON Lines writer of airpack/json.h).  It exposes cJSON types, so
  * it lives here and never under lib/airpack/; nothing outside lib/ sees it.
  *
  * It holds what those documents share: field checks that name the JSON path
@@ -87,8 +87,15 @@ int ap_jsonx_nomem(const struct ap_jsonx_doc *d, struct ap_err *err);
 /* Parse exactly one JSON value from the len bytes at json; only whitespace
  * may follow it.  Returns the tree (free with cJSON_Delete), or NULL with
  * *off the byte where reading stopped and *trailing true when a whole value
- * was read but other data follows it. */
+ * was read but other data follows it (off and trailing may be NULL; json
+ * NULL reads as nothing, which is not JSON). */
 cJSON *ap_jsonx_parse(const char *json, size_t len, size_t *off, bool *trailing);
+
+/* For lenient readers of other programs' documents (an OCI registry's): obj's
+ * member key, or NULL when obj is not an object (or NULL) or has no such
+ * member; member_string: its string, or NULL when it is not a string. */
+const cJSON *ap_jsonx_member(const cJSON *obj, const char *key);
+const char *ap_jsonx_member_string(const cJSON *obj, const char *key);
 
 /* Check that obj is an object holding only the fields names[0..n), each at
  * most once; fill vals[k] with field names[k] or NULL when absent (vals may

@@ -9,14 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <cjson/cJSON.h>
-#include <curl/curl.h>
-
 #include "ap_config.h"
 #include "jsonx.h"
 #include "airpack/oci.h"
 #include "airpack/bundle.h"
 #include "airpack/digest.h"
+#include "airpack/fetch.h"
 #include "airpack/fsx.h"
 #include "airpack/manifest.h"
 #include "airpack/secret.h"
@@ -39,7 +37,7 @@ struct ap_oci {
 	char *blob_base; /* base/blobs/ */
 	char *basic;	 /* "Authorization: Basic ..." from the credentials, or NULL */
 	char *auth;	 /* the header in use, or NULL (anonymous) */
-	CURL *h;
+	struct ap_http *http;
 };
 
 /* A formatted string (malloc'd), or NULL when out of memory. */
@@ -66,6 +64,7 @@ static char *fmt(const char *f, ...)
 
 /* ---- one request ---- */
 
+/* A registry request (fetch.h's ap_http_request underneath) and its answer. */
 struct req {
 	const char *method; /* "GET", "HEAD", "PUT", "POST" */
 	const char *url;
@@ -79,97 +78,25 @@ struct req {
 	uint64_t body_len;
 	int (*read)(void *ctx, unsigned char *buf, size_t n, size_t *got, struct ap_err *err);
 	void *read_ctx;
-	struct ap_err *read_err;
 	bool read_failed;
-	/* answer */
-	size_t max; /* most body bytes kept (more: too big) */
-	bool too_big;
-	char *resp;
-	size_t resp_len;
-	long status;
-	char location[2048];
-	char digest[128];
-	char challenge[1024];
-	uint64_t sent;
+	size_t max;	       /* most body bytes kept; 0: AP_HTTP_BODY_MAX */
+	struct ap_http_resp r; /* the answer */
 };
 
 static void req_release(struct req *q)
 {
-	free(q->resp);
-	q->resp = NULL;
-	q->resp_len = 0;
+	ap_http_resp_release(&q->r);
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+/* The body's reader, noting a failure: its error is its own, unprefixed. */
+static int req_read(void *ctx, unsigned char *buf, size_t n, size_t *got, struct ap_err *err)
 {
 	struct req *q = ctx;
-	size_t len = size * nmemb;
-	char *p;
+	int rc = q->read(q->read_ctx, buf, n, got, err);
 
-	if (q->resp_len + len > q->max) {
-		q->too_big = true;
-		return 0;
-	}
-	p = realloc(q->resp, q->resp_len + len + 1);
-	if (!p)
-		return 0;
-	memcpy(p + q->resp_len, data, len);
-	q->resp = p;
-	q->resp_len += len;
-	q->resp[q->resp_len] = '\0';
-	return len;
-}
-
-/* Copy the value of header "name:" from line into out, trimmed. */
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t n)
-{
-	size_t nl = strlen(name);
-	size_t i, end;
-
-	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-		return;
-	i = nl + 1;
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	end = len;
-	while (end > i && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' '))
-		end--;
-	if (end - i >= n)
-		return;
-	memcpy(out, line + i, end - i);
-	out[end - i] = '\0';
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct req *q = ctx;
-	size_t len = size * nmemb;
-
-	header_value(data, len, "location", q->location, sizeof(q->location));
-	header_value(data, len, "docker-content-digest", q->digest, sizeof(q->digest));
-	header_value(data, len, "www-authenticate", q->challenge, sizeof(q->challenge));
-	return len;
-}
-
-static size_t on_read(char *buf, size_t size, size_t nmemb, void *ctx)
-{
-	struct req *q = ctx;
-	size_t want = size * nmemb;
-	size_t got = 0;
-
-	if (q->body) {
-		uint64_t left = q->body_len - q->sent;
-
-		got = want < left ? want : (size_t)left;
-		memcpy(buf, q->body + q->sent, got);
-	} else if (q->read) {
-		if (q->read(q->read_ctx, (unsigned char *)buf, want, &got, q->read_err) != 0) {
-			q->read_failed = true;
-			return CURL_READFUNC_ABORT;
-		}
-	}
-	q->sent += got;
-	return got;
+	if (rc != 0)
+		q->read_failed = true;
+	return rc;
 }
 
 static bool same_origin(const struct ap_oci *c, const char *url)
@@ -179,97 +106,46 @@ static bool same_origin(const struct ap_oci *c, const char *url)
 	return strncmp(url, c->origin, n) == 0 && (url[n] == '/' || url[n] == '\0');
 }
 
-/* One registry request: token auth, redirects without credentials, and the error body share the
- * request state. */
+/* One registry request: which headers go (credentials to our own origin
+ * only), redirects for GET, and the registry named in a failure. */
 static int perform(struct ap_oci *c, struct req *q, struct ap_err *err)
 {
-	struct curl_slist *hd = NULL;
-	char line[512];
-	CURLcode cc = CURLE_OK;
-	char ebuf[CURL_ERROR_SIZE];
-	int rc = 0;
+	struct ap_http_req hq;
+	char accept[512], ctype[512];
+	const char *lines[4];
+	size_t n = 0;
+	int rc;
 
-	q->status = 0;
-	q->location[0] = q->digest[0] = q->challenge[0] = '\0';
-	q->too_big = false;
-	q->sent = 0;
-	req_release(q);
-	if (!q->max)
-		q->max = OCI_DOC_MAX;
-	ebuf[0] = '\0';
-	curl_easy_reset(c->h);
-#define SET(opt, val)                                                                              \
-	do {                                                                                       \
-		if (cc == CURLE_OK)                                                                \
-			cc = curl_easy_setopt(c->h, opt, val);                                     \
-	} while (0)
+	memset(&hq, 0, sizeof(hq));
 	if (q->accept) {
-		snprintf(line, sizeof(line), "Accept: %s", q->accept);
-		hd = curl_slist_append(hd, line);
+		snprintf(accept, sizeof(accept), "Accept: %s", q->accept);
+		lines[n++] = accept;
 	}
 	if (q->content_type) {
-		snprintf(line, sizeof(line), "Content-Type: %s", q->content_type);
-		hd = curl_slist_append(hd, line);
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s", q->content_type);
+		lines[n++] = ctype;
 	}
 	/* An upload Location is the registry's to choose: credentials never
 	 * follow it to another host. */
 	if (q->auth && (q->auth_any || same_origin(c, q->url)))
-		hd = curl_slist_append(hd, q->auth);
-	SET(CURLOPT_URL, q->url);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_USERAGENT, "airpack/" AP_VERSION);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_CONNECTTIMEOUT, 15L);
-	SET(CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	SET(CURLOPT_LOW_SPEED_TIME, 30L);
-	SET(CURLOPT_ERRORBUFFER, ebuf);
-	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, q);
-	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, q);
-	if (c->o.cacert)
-		SET(CURLOPT_CAINFO, c->o.cacert);
-	if (c->o.proxy)
-		SET(CURLOPT_PROXY, c->o.proxy);
-	if (hd)
-		SET(CURLOPT_HTTPHEADER, hd);
-	if (strcmp(q->method, "GET") == 0) {
-		/* a blob may live behind a redirect (a storage backend) */
-		SET(CURLOPT_FOLLOWLOCATION, 1L);
-		SET(CURLOPT_MAXREDIRS, 5L);
-	} else if (strcmp(q->method, "HEAD") == 0) {
-		SET(CURLOPT_NOBODY, 1L);
-	} else if (strcmp(q->method, "PUT") == 0) {
-		SET(CURLOPT_UPLOAD, 1L);
-		SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_len);
-		SET(CURLOPT_READFUNCTION, on_read);
-		SET(CURLOPT_READDATA, q);
-	} else if (strcmp(q->method, "POST") == 0) {
-		SET(CURLOPT_POST, 1L);
-		SET(CURLOPT_POSTFIELDS, "");
-		SET(CURLOPT_POSTFIELDSIZE, 0L);
-	} else {
-		SET(CURLOPT_CUSTOMREQUEST, q->method);
+		lines[n++] = q->auth;
+	lines[n] = NULL;
+	hq.method = q->method;
+	hq.url = q->url;
+	hq.headers = lines;
+	hq.body = q->body;
+	hq.body_len = q->body_len;
+	if (q->read) {
+		hq.read = req_read;
+		hq.read_ctx = q;
 	}
-#undef SET
-	if (cc == CURLE_OK)
-		cc = curl_easy_perform(c->h);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &q->status);
-	curl_slist_free_all(hd);
-	if (q->read_failed)
-		return q->read_err && q->read_err->code ? q->read_err->code : AP_E_IO;
-	if (q->too_big)
-		return ap_err_set(err, AP_E_TOOBIG,
-				  "registry '%s': the answer to %s '%s' is over %zu bytes",
-				  c->registry, q->method, q->url, q->max);
-	if (cc != CURLE_OK)
-		rc = ap_err_set(err, cc == CURLE_OUT_OF_MEMORY ? AP_E_NOMEM : AP_E_FETCH,
-				"registry '%s': %s '%s' failed: %s", c->registry, q->method, q->url,
-				ebuf[0] ? ebuf : curl_easy_strerror(cc));
+	/* a blob may live behind a redirect (a storage backend) */
+	hq.follow = strcmp(q->method, "GET") == 0;
+	hq.max = q->max;
+	q->read_failed = false;
+	rc = ap_http_request(c->http, &hq, &q->r, err);
+	if (rc != 0 && !q->read_failed)
+		ap_err_prefix(err, "registry '%s'", c->registry);
 	return rc;
 }
 
@@ -277,19 +153,15 @@ static int perform(struct ap_oci *c, struct req *q, struct ap_err *err)
  * our own; "" when there is none. */
 static void registry_says(const struct req *q, char *out, size_t n)
 {
-	cJSON *root, *errs, *e;
-	const cJSON *code, *msg;
+	cJSON *root = ap_jsonx_parse(q->r.body, q->r.body_len, NULL, NULL);
+	const cJSON *errs = ap_jsonx_member(root, "errors");
+	const cJSON *e = cJSON_IsArray(errs) ? errs->child : NULL;
+	const char *code = ap_jsonx_member_string(e, "code");
+	const char *msg = ap_jsonx_member_string(e, "message");
 
 	out[0] = '\0';
-	if (!q->resp)
-		return;
-	root = cJSON_ParseWithLength(q->resp, q->resp_len);
-	errs = root ? cJSON_GetObjectItemCaseSensitive(root, "errors") : NULL;
-	e = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
-	code = e ? cJSON_GetObjectItemCaseSensitive(e, "code") : NULL;
-	msg = e ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
-	if (cJSON_IsString(code) && cJSON_IsString(msg))
-		snprintf(out, n, " (%s: %s)", code->valuestring, msg->valuestring);
+	if (code && msg)
+		snprintf(out, n, " (%s: %s)", code, msg);
 	cJSON_Delete(root);
 }
 
@@ -300,16 +172,16 @@ static int status_error(const struct ap_oci *c, const struct req *q, const char 
 	char says[300];
 
 	registry_says(q, says, sizeof(says));
-	if (q->status == 401 || q->status == 403)
+	if (q->r.status == 401 || q->r.status == 403)
 		return ap_err_set(err, AP_E_AUTH,
 				  "registry '%s' refused %s (HTTP %ld)%s: check the credentials "
 				  "for '%s' (--registry-auth FILE or ~/.docker/config.json)",
-				  c->registry, what, q->status, says, c->registry);
-	if (q->status == 404)
+				  c->registry, what, q->r.status, says, c->registry);
+	if (q->r.status == 404)
 		return ap_err_set(err, AP_E_NOTFOUND, "registry '%s': %s: not found (HTTP 404)%s",
 				  c->registry, what, says);
 	return ap_err_set(err, AP_E_FETCH, "registry '%s': %s failed: HTTP %ld%s", c->registry,
-			  what, q->status, says);
+			  what, q->r.status, says);
 }
 
 /* ---- references and credentials ---- */
@@ -446,6 +318,8 @@ static const cJSON *auth_entry(const struct ap_oci *c, const cJSON *auths)
 {
 	const cJSON *e;
 
+	if (!cJSON_IsObject(auths))
+		return NULL;
 	cJSON_ArrayForEach(e, auths)
 	{
 		const char *k = e->string;
@@ -467,7 +341,8 @@ static int load_creds(struct ap_oci *c, struct ap_err *err)
 	char *buf = NULL;
 	size_t len = 0;
 	cJSON *root = NULL;
-	const cJSON *e, *a, *u, *pw;
+	const cJSON *e;
+	const char *a, *u, *pw;
 	int rc = 0;
 
 	if (!path)
@@ -480,22 +355,22 @@ static int load_creds(struct ap_oci *c, struct ap_err *err)
 		}
 		goto out;
 	}
-	root = cJSON_ParseWithLength(buf, len);
+	root = ap_jsonx_parse(buf, len, NULL, NULL);
 	if (!cJSON_IsObject(root)) {
 		rc = ap_err_set(err, AP_E_USAGE, "registry credentials '%s': not a JSON object",
 				path);
 		goto out;
 	}
-	e = auth_entry(c, cJSON_GetObjectItemCaseSensitive(root, "auths"));
+	e = auth_entry(c, ap_jsonx_member(root, "auths"));
 	if (!e)
 		goto out;
-	a = cJSON_GetObjectItemCaseSensitive(e, "auth");
-	u = cJSON_GetObjectItemCaseSensitive(e, "username");
-	pw = cJSON_GetObjectItemCaseSensitive(e, "password");
-	if (cJSON_IsString(a) && a->valuestring[0]) {
-		c->basic = fmt("Authorization: Basic %s", a->valuestring);
-	} else if (cJSON_IsString(u) && cJSON_IsString(pw)) {
-		char *up = fmt("%s:%s", u->valuestring, pw->valuestring);
+	a = ap_jsonx_member_string(e, "auth");
+	u = ap_jsonx_member_string(e, "username");
+	pw = ap_jsonx_member_string(e, "password");
+	if (a && a[0]) {
+		c->basic = fmt("Authorization: Basic %s", a);
+	} else if (u && pw) {
+		char *up = fmt("%s:%s", u, pw);
 		char *enc = up ? b64(up, strlen(up)) : NULL;
 
 		c->basic = enc ? fmt("Authorization: Basic %s", enc) : NULL;
@@ -552,7 +427,7 @@ static int bearer_token(struct ap_oci *c, const char *challenge, struct ap_err *
 	char realm[512], service[256], url[1400];
 	struct req q;
 	cJSON *root = NULL;
-	const cJSON *t;
+	char *tok = NULL;
 	char *esc_service = NULL, *esc_scope = NULL, *scope = NULL;
 	int rc;
 
@@ -570,8 +445,8 @@ static int bearer_token(struct ap_oci *c, const char *challenge, struct ap_err *
 	if (!challenge_param(challenge, "service", service, sizeof(service)))
 		service[0] = '\0';
 	scope = fmt("repository:%s:%s", c->repo, c->o.push ? "pull,push" : "pull");
-	esc_scope = scope ? curl_easy_escape(c->h, scope, 0) : NULL;
-	esc_service = curl_easy_escape(c->h, service, 0);
+	esc_scope = scope ? ap_fetch_url_escape(scope) : NULL;
+	esc_service = ap_fetch_url_escape(service);
 	if (!esc_scope || !esc_service) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -591,35 +466,30 @@ static int bearer_token(struct ap_oci *c, const char *challenge, struct ap_err *
 	rc = perform(c, &q, err);
 	if (rc)
 		goto out;
-	if (q.status != 200) {
+	if (q.r.status != 200) {
 		rc = status_error(c, &q, "a token", err);
 		goto out;
 	}
-	root = cJSON_ParseWithLength(q.resp, q.resp_len);
-	t = root ? cJSON_GetObjectItemCaseSensitive(root, "token") : NULL;
-	if (!cJSON_IsString(t))
-		t = root ? cJSON_GetObjectItemCaseSensitive(root, "access_token") : NULL;
-	if (!cJSON_IsString(t) || !t->valuestring[0]) {
+	root = ap_jsonx_parse(q.r.body, q.r.body_len, NULL, NULL);
+	tok = (char *)ap_jsonx_member_string(root, "token");
+	if (!tok)
+		tok = (char *)ap_jsonx_member_string(root, "access_token");
+	if (!tok || !tok[0]) {
 		rc = ap_err_set(err, AP_E_AUTH,
 				"registry '%s': the token endpoint answered no token", c->registry);
 		goto out;
 	}
-	c->auth = fmt("Authorization: Bearer %s", t->valuestring);
+	c->auth = fmt("Authorization: Bearer %s", tok);
 	rc = c->auth ? 0 : ap_err_set(err, AP_E_NOMEM, "out of memory");
 out:
-	if (root) {
-		char *tok = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "token"))
-				    ? cJSON_GetObjectItemCaseSensitive(root, "token")->valuestring
-				    : NULL;
-		if (tok)
-			ap_secret_wipe(tok, strlen(tok));
-		cJSON_Delete(root);
-	}
-	if (q.resp)
-		ap_secret_wipe(q.resp, q.resp_len);
+	if (tok)
+		ap_secret_wipe(tok, strlen(tok));
+	cJSON_Delete(root);
+	if (q.r.body)
+		ap_secret_wipe(q.r.body, q.r.body_len);
 	req_release(&q);
-	curl_free(esc_scope);
-	curl_free(esc_service);
+	free(esc_scope);
+	free(esc_service);
 	free(scope);
 	return rc;
 }
@@ -638,14 +508,14 @@ static int handshake(struct ap_oci *c, struct ap_err *err)
 	rc = perform(c, &q, err);
 	if (rc)
 		goto out;
-	if (q.status == 200)
+	if (q.r.status == 200)
 		goto out;
-	if (q.status != 401) {
+	if (q.r.status != 401) {
 		rc = status_error(c, &q, "the API check (GET /v2/)", err);
 		goto out;
 	}
-	if (strncasecmp(q.challenge, "Bearer ", 7) == 0) {
-		rc = bearer_token(c, q.challenge, err);
+	if (strncasecmp(q.r.authenticate, "Bearer ", 7) == 0) {
+		rc = bearer_token(c, q.r.authenticate, err);
 		goto out;
 	}
 	if (!c->basic) {
@@ -658,7 +528,7 @@ static int handshake(struct ap_oci *c, struct ap_err *err)
 	}
 	q.auth = c->basic;
 	rc = perform(c, &q, err);
-	if (rc == 0 && q.status != 200)
+	if (rc == 0 && q.r.status != 200)
 		rc = status_error(c, &q, "the credentials (GET /v2/)", err);
 	if (rc == 0) {
 		c->auth = ap_strdup(c->basic);
@@ -687,9 +557,11 @@ int ap_oci_open(const char *ref, const struct ap_oci_opts *o, struct ap_oci **ou
 	if (rc == 0)
 		rc = load_creds(c, err);
 	if (rc == 0) {
-		c->h = curl_easy_init();
-		if (!c->h)
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		struct ap_fetch_opts fo = AP_FETCH_OPTS_INIT;
+
+		fo.cacert = c->o.cacert;
+		fo.proxy = c->o.proxy;
+		rc = ap_http_new(&fo, &c->http, err);
 	}
 	if (rc == 0)
 		rc = handshake(c, err);
@@ -705,8 +577,7 @@ void ap_oci_free(struct ap_oci *c)
 {
 	if (!c)
 		return;
-	if (c->h)
-		curl_easy_cleanup(c->h);
+	ap_http_free(c->http);
 	if (c->basic)
 		ap_secret_wipe(c->basic, strlen(c->basic));
 	if (c->auth)
@@ -799,8 +670,8 @@ struct push_state {
 };
 
 /* HEAD the blob; when missing, upload it in one PUT (POST for a session,
- * then PUT with ?digest=), hashing the bytes as they go. */
-/* HEAD, POST and PUT of one blob share the request, the hash and the upload location. */
+ * then PUT with ?digest=), hashing the bytes as they go.  The three share
+ * the request, the hash and the upload location. */
 static int push_blob(struct push_state *ps, const char *what, const char *sha, uint64_t size,
 		     struct blob_src *src, struct ap_err *err)
 {
@@ -818,11 +689,11 @@ static int push_blob(struct push_state *ps, const char *what, const char *sha, u
 	rc = perform(c, &q, err);
 	if (rc)
 		goto out;
-	if (q.status == 200) {
+	if (q.r.status == 200) {
 		ps->res->existed++;
 		goto out;
 	}
-	if (q.status != 404) {
+	if (q.r.status != 404) {
 		rc = status_error(c, &q, what, err);
 		goto out;
 	}
@@ -837,15 +708,15 @@ static int push_blob(struct push_state *ps, const char *what, const char *sha, u
 	if (rc)
 		goto out;
 	/* 201: mounted; 202: the registry opened an upload session instead */
-	if (c->o.mount_from && q.status == 201) {
+	if (c->o.mount_from && q.r.status == 201) {
 		ps->res->mounted++;
 		goto out;
 	}
-	if (q.status != 202 || !q.location[0]) {
+	if (q.r.status != 202 || !q.r.location[0]) {
 		rc = status_error(c, &q, "starting an upload", err);
 		goto out;
 	}
-	put = upload_url(c, q.location, sha);
+	put = upload_url(c, q.r.location, sha);
 	if (!put) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -860,7 +731,6 @@ static int push_blob(struct push_state *ps, const char *what, const char *sha, u
 	q.body_len = size;
 	q.read = blob_read;
 	q.read_ctx = src;
-	q.read_err = err;
 	ap_progress_ops_start(ps->progress, what, size);
 	rc = perform(c, &q, err);
 	ap_progress_ops_end(ps->progress);
@@ -875,7 +745,7 @@ static int push_blob(struct push_state *ps, const char *what, const char *sha, u
 				sha);
 		goto out;
 	}
-	if (q.status != 201) {
+	if (q.r.status != 201) {
 		rc = status_error(c, &q, what, err);
 		goto out;
 	}
@@ -1019,6 +889,35 @@ static int build_manifest(const struct ap_release *r, const struct ap_sigset *ex
 	return rc;
 }
 
+/* Point tag at the OCI manifest doc (digest: its "sha256:..."); the
+ * registry must store it as those bytes. */
+static int put_tag(struct ap_oci *c, const char *tag, const char *doc, size_t len,
+		   const char *digest, struct ap_err *err)
+{
+	char url[1400], what[300];
+	struct req q;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	snprintf(url, sizeof(url), "%s/manifests/%s", c->base, tag);
+	snprintf(what, sizeof(what), "tag '%s'", tag);
+	q.method = "PUT";
+	q.url = url;
+	q.auth = c->auth;
+	q.content_type = AP_OCI_MT_IMAGE;
+	q.body = doc;
+	q.body_len = len;
+	rc = perform(c, &q, err);
+	if (rc == 0 && q.r.status != 201)
+		rc = status_error(c, &q, what, err);
+	if (rc == 0 && q.r.digest[0] && strcmp(q.r.digest, digest) != 0)
+		rc = ap_err_set(err, AP_E_DIGEST,
+				"registry '%s' stored %s as %s, but its bytes are %s", c->registry,
+				what, q.r.digest, digest);
+	req_release(&q);
+	return rc;
+}
+
 /* The push sequence (blobs, config, manifest, tags) in the order the OCI spec requires. */
 int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const *tags,
 		size_t n_tags, const struct ap_progress_ops *progress,
@@ -1074,28 +973,8 @@ int ap_oci_push(struct ap_oci *c, const struct ap_release *r, const char *const 
 		goto out;
 	ap_digest_hex(doc, len, sha);
 	snprintf(out.digest, sizeof(out.digest), "sha256:%s", sha);
-	for (size_t i = 0; i < n_tags && rc == 0; i++) {
-		char url[1400], what[300];
-		struct req q;
-
-		memset(&q, 0, sizeof(q));
-		snprintf(url, sizeof(url), "%s/manifests/%s", c->base, tags[i]);
-		snprintf(what, sizeof(what), "tag '%s'", tags[i]);
-		q.method = "PUT";
-		q.url = url;
-		q.auth = c->auth;
-		q.content_type = AP_OCI_MT_IMAGE;
-		q.body = doc;
-		q.body_len = len;
-		rc = perform(c, &q, err);
-		if (rc == 0 && q.status != 201)
-			rc = status_error(c, &q, what, err);
-		if (rc == 0 && q.digest[0] && strcmp(q.digest, out.digest) != 0)
-			rc = ap_err_set(err, AP_E_DIGEST,
-					"registry '%s' stored %s as %s, but its bytes are %s",
-					c->registry, what, q.digest, out.digest);
-		req_release(&q);
-	}
+	for (size_t i = 0; i < n_tags && rc == 0; i++)
+		rc = put_tag(c, tags[i], doc, len, out.digest, err);
 	if (rc == 0 && res)
 		*res = out;
 out:
@@ -1106,6 +985,25 @@ out:
 
 /* ---- pull ---- */
 
+/* GET url with our credentials, keeping at most max bytes of the answer
+ * (0: AP_HTTP_BODY_MAX); anything but 200 is an error naming what. */
+static int registry_get(struct ap_oci *c, struct req *q, const char *url, const char *accept,
+			size_t max, const char *what, struct ap_err *err)
+{
+	int rc;
+
+	memset(q, 0, sizeof(*q));
+	q->method = "GET";
+	q->url = url;
+	q->auth = c->auth;
+	q->accept = accept;
+	q->max = max;
+	rc = perform(c, q, err);
+	if (rc == 0 && q->r.status != 200)
+		rc = status_error(c, q, what, err);
+	return rc;
+}
+
 /* GET a small blob into memory, at most max bytes, held to its digest. */
 static int get_blob(struct ap_oci *c, const char *digest, size_t max, char **buf, size_t *len,
 		    struct ap_err *err)
@@ -1114,31 +1012,25 @@ static int get_blob(struct ap_oci *c, const char *digest, size_t max, char **buf
 	struct req q;
 	int rc;
 
-	memset(&q, 0, sizeof(q));
 	snprintf(url, sizeof(url), "%s%s", c->blob_base, digest);
-	q.method = "GET";
-	q.url = url;
-	q.auth = c->auth;
-	q.max = max;
-	rc = perform(c, &q, err);
-	if (rc == 0 && q.status != 200)
-		rc = status_error(c, &q, digest, err);
+	rc = registry_get(c, &q, url, NULL, max, digest, err);
 	if (rc == 0) {
-		ap_digest_hex(q.resp ? q.resp : "", q.resp_len, got);
+		ap_digest_hex(q.r.body ? q.r.body : "", q.r.body_len, got);
 		if (strncmp(digest, "sha256:", 7) != 0 || !ap_digest_eq(got, digest + 7))
 			rc = ap_err_set(err, AP_E_DIGEST,
 					"registry '%s' answered blob %s with bytes of sha256:%s",
 					c->registry, digest, got);
 	}
 	if (rc == 0) {
-		if (!q.resp) {
-			q.resp = ap_strdup("");
-			if (!q.resp)
-				rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-		}
-		*buf = q.resp;
-		*len = q.resp_len;
-		q.resp = NULL;
+		if (!q.r.body)
+			q.r.body = ap_strdup("");
+		if (!q.r.body)
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	if (rc == 0) {
+		*buf = q.r.body;
+		*len = q.r.body_len;
+		q.r.body = NULL;
 	}
 	req_release(&q);
 	return rc;
@@ -1151,9 +1043,9 @@ static const cJSON *find_layer(const cJSON *layers, const char *mt)
 
 	cJSON_ArrayForEach(l, layers)
 	{
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(l, "mediaType");
+		const char *t = ap_jsonx_member_string(l, "mediaType");
 
-		if (cJSON_IsString(t) && strcmp(t->valuestring, mt) == 0)
+		if (t && strcmp(t, mt) == 0)
 			return l;
 	}
 	return NULL;
@@ -1162,15 +1054,14 @@ static const cJSON *find_layer(const cJSON *layers, const char *mt)
 static int layer_blob(struct ap_oci *c, const char *tag, const cJSON *layers, const char *mt,
 		      size_t max, char **buf, size_t *len, struct ap_err *err)
 {
-	const cJSON *l = find_layer(layers, mt);
-	const cJSON *d = l ? cJSON_GetObjectItemCaseSensitive(l, "digest") : NULL;
+	const char *d = ap_jsonx_member_string(find_layer(layers, mt), "digest");
 	int rc;
 
-	if (!cJSON_IsString(d))
+	if (!d)
 		return ap_err_set(err, AP_E_MANIFEST,
 				  "'%s:%s' is not an airpack release: no %s layer", c->name, tag,
 				  mt);
-	rc = get_blob(c, d->valuestring, max, buf, len, err);
+	rc = get_blob(c, d, max, buf, len, err);
 	if (rc == AP_E_TOOBIG)
 		ap_err_prefix(err, "'%s:%s'", c->name, tag);
 	return rc;
@@ -1187,27 +1078,24 @@ static int pull_extra_sigs(struct ap_oci *c, const char *tag, const cJSON *layer
 
 	cJSON_ArrayForEach(l, layers)
 	{
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(l, "mediaType");
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(l, "digest");
-		const cJSON *a = cJSON_GetObjectItemCaseSensitive(l, "annotations");
-		const cJSON *title =
-			a ? cJSON_GetObjectItemCaseSensitive(a, "org.opencontainers.image.title")
-			  : NULL;
+		const char *t = ap_jsonx_member_string(l, "mediaType");
+		const char *d = ap_jsonx_member_string(l, "digest");
+		const char *title = ap_jsonx_member_string(ap_jsonx_member(l, "annotations"),
+							   "org.opencontainers.image.title");
 		const char *id;
 		char *buf = NULL;
 		size_t len = 0;
 
-		if (!cJSON_IsString(t) || strcmp(t->valuestring, AP_OCI_MT_SIGNATURE) != 0 ||
-		    !cJSON_IsString(d) || !cJSON_IsString(title) ||
-		    strncmp(title->valuestring, AP_BUNDLE_SIG ".", plen) != 0)
+		if (!t || strcmp(t, AP_OCI_MT_SIGNATURE) != 0 || !d || !title ||
+		    strncmp(title, AP_BUNDLE_SIG ".", plen) != 0)
 			continue;
-		id = title->valuestring + plen;
+		id = title + plen;
 		if (strlen(id) != AP_KEY_ID_LEN - 1 || !ap_str_is_lower_hex(id, AP_KEY_ID_LEN - 1))
 			continue;
 		if (extra->n >= AP_SIGSET_MAX)
 			return ap_err_set(err, AP_E_MANIFEST, "'%s:%s': more than %d signatures",
 					  c->name, tag, AP_SIGSET_MAX);
-		rc = get_blob(c, d->valuestring, AP_SIG_MAX, &buf, &len, err);
+		rc = get_blob(c, d, AP_SIG_MAX, &buf, &len, err);
 		if (rc == 0)
 			rc = ap_root_sigset_add(extra, id, buf, len, err);
 		free(buf);
@@ -1225,7 +1113,8 @@ int ap_oci_pull(struct ap_oci *c, const char *tag, struct ap_oci_pulled *out, st
 	char url[1400], what[300], sha[AP_SHA256_HEX];
 	struct req q;
 	cJSON *root = NULL;
-	const cJSON *at, *layers;
+	const char *at;
+	const cJSON *layers;
 	char *sig = NULL;
 	size_t slen = 0;
 	int rc;
@@ -1236,23 +1125,15 @@ int ap_oci_pull(struct ap_oci *c, const char *tag, struct ap_oci_pulled *out, st
 		return ap_err_set(err, AP_E_USAGE, "'%s': bad tag", tag);
 	snprintf(url, sizeof(url), "%s/manifests/%s", c->base, tag);
 	snprintf(what, sizeof(what), "tag '%s' of '%s'", tag, c->repo);
-	q.method = "GET";
-	q.url = url;
-	q.auth = c->auth;
-	q.accept = AP_OCI_MT_IMAGE;
-	q.max = AP_OCI_MANIFEST_MAX;
-	rc = perform(c, &q, err);
-	if (rc == 0 && q.status != 200)
-		rc = status_error(c, &q, what, err);
+	rc = registry_get(c, &q, url, AP_OCI_MT_IMAGE, AP_OCI_MANIFEST_MAX, what, err);
 	if (rc)
 		goto out;
-	ap_digest_hex(q.resp ? q.resp : "", q.resp_len, sha);
+	ap_digest_hex(q.r.body ? q.r.body : "", q.r.body_len, sha);
 	snprintf(p.digest, sizeof(p.digest), "sha256:%s", sha);
-	root = cJSON_ParseWithLength(q.resp ? q.resp : "", q.resp_len);
-	at = root ? cJSON_GetObjectItemCaseSensitive(root, "artifactType") : NULL;
-	layers = root ? cJSON_GetObjectItemCaseSensitive(root, "layers") : NULL;
-	if (!cJSON_IsString(at) || strcmp(at->valuestring, AP_OCI_ARTIFACT_TYPE) != 0 ||
-	    !cJSON_IsArray(layers)) {
+	root = ap_jsonx_parse(q.r.body, q.r.body_len, NULL, NULL);
+	at = ap_jsonx_member_string(root, "artifactType");
+	layers = ap_jsonx_member(root, "layers");
+	if (!at || strcmp(at, AP_OCI_ARTIFACT_TYPE) != 0 || !cJSON_IsArray(layers)) {
 		rc = ap_err_set(err, AP_E_MANIFEST,
 				"'%s:%s' is not an airpack release (no artifactType %s)", c->name,
 				tag, AP_OCI_ARTIFACT_TYPE);
@@ -1292,50 +1173,45 @@ int ap_oci_tags(struct ap_oci *c, char ***tags, size_t *n, struct ap_err *err)
 {
 	char url[1400];
 	struct req q;
+	struct ap_strvec v = AP_STRVEC_INIT;
+	char **list;
+	size_t k = 0;
 	cJSON *root = NULL;
 	const cJSON *arr, *t;
-	char **v = NULL;
-	size_t k = 0;
 	int rc;
 
-	memset(&q, 0, sizeof(q));
 	snprintf(url, sizeof(url), "%s/tags/list?n=10000", c->base);
-	q.method = "GET";
-	q.url = url;
-	q.auth = c->auth;
-	rc = perform(c, &q, err);
-	if (rc == 0 && q.status != 200)
-		rc = status_error(c, &q, "the tag list", err);
+	rc = registry_get(c, &q, url, NULL, 0, "the tag list", err);
 	if (rc)
 		goto out;
-	root = cJSON_ParseWithLength(q.resp ? q.resp : "", q.resp_len);
-	arr = root ? cJSON_GetObjectItemCaseSensitive(root, "tags") : NULL;
+	root = ap_jsonx_parse(q.r.body, q.r.body_len, NULL, NULL);
+	arr = ap_jsonx_member(root, "tags");
 	if (arr && !cJSON_IsNull(arr) && !cJSON_IsArray(arr)) {
 		rc = ap_err_set(err, AP_E_FETCH, "registry '%s': the tag list is not a list",
 				c->registry);
-		goto out;
-	}
-	v = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*v));
-	if (!v) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
 	}
 	cJSON_ArrayForEach(t, arr)
 	{
 		if (!cJSON_IsString(t) || !ap_oci_tag_valid(t->valuestring))
 			continue;
-		v[k] = ap_strdup(t->valuestring);
-		if (!v[k]) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		rc = ap_strvec_push(&v, t->valuestring);
+		if (rc) {
+			rc = ap_err_set(err, rc, "out of memory");
 			goto out;
 		}
-		k++;
 	}
-	*tags = v;
+	list = ap_strvec_detach(&v, &k);
+	if (!list) /* none: an empty list the caller frees like any other */
+		list = calloc(1, sizeof(*list));
+	if (!list) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	*tags = list;
 	*n = k;
-	v = NULL;
 out:
-	ap_oci_tags_free(v, k);
+	ap_strvec_release(&v);
 	cJSON_Delete(root);
 	req_release(&q);
 	return rc;
@@ -1343,9 +1219,5 @@ out:
 
 void ap_oci_tags_free(char **tags, size_t n)
 {
-	if (!tags)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(tags[i]);
-	free(tags);
+	ap_fsx_strv_free(tags, n);
 }

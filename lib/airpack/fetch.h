@@ -9,6 +9,11 @@
  * bytes than expected abort the transfer at the cap.  Error bodies (any
  * non-2xx status) never reach the .partial file.  Redirects are limited to
  * http and https; TLS peers are always verified.
+ *
+ * Beside the downloads, single requests (ap_http_request, below) for a
+ * protocol spoken over HTTP (an OCI registry's): any method, header lines,
+ * a body sent from memory or a reader, the answer in memory.  This module is
+ * the only one that includes libcurl.
  */
 #ifndef AP_FETCH_H
 #define AP_FETCH_H
@@ -130,6 +135,72 @@ int ap_fetch_many(const struct ap_fetch_opts *o, struct ap_fetch_job *jobs, size
  * bytes into memory (*buf malloc'd, NUL-terminated). */
 int ap_fetch_mem(const struct ap_fetch_opts *o, const char *url, size_t max, char **buf,
 		 size_t *len, struct ap_err *err);
+
+/* ---- single requests (the OCI distribution API, oci.h) ----
+ *
+ * One HTTP(S) request with its answer in memory, over a session that keeps
+ * its connection from one request to the next.  The session takes the
+ * download options' proxy, cacert, connect_timeout and low_speed_time, the
+ * same user agent and the same TLS checks (peers always verified); header,
+ * retries and progress are not used.  A request is tried once: its status,
+ * whatever it is, is the caller's to judge.  Only http:// and https://. */
+struct ap_http; /* a session: one connection kept between requests */
+
+#define AP_HTTP_BODY_MAX (1u << 20) /* the default cap on an answer's body */
+
+struct ap_http_req {
+	const char *method; /* "GET", "HEAD", "PUT", "POST", or another */
+	const char *url;
+	/* request header lines ("Accept: ...", "Authorization: Bearer ..."),
+	 * NULL-terminated, or NULL.  An Authorization line is a secret: never
+	 * in a message, and not sent on to another host a redirect names */
+	const char *const *headers;
+	/* the body (PUT, POST): body_len bytes from body, or, body NULL, from
+	 * read, which puts up to n bytes in buf and says how many in *got (0:
+	 * the end).  read is called until it ends, not cut at body_len: a
+	 * source longer than it said is for read to notice.  A nonzero return
+	 * (an AP_E_* code with err set) aborts the request, which returns that
+	 * code and err as read left it.  Neither body nor read: no body */
+	const char *body;
+	uint64_t body_len;
+	int (*read)(void *ctx, unsigned char *buf, size_t n, size_t *got, struct ap_err *err);
+	void *read_ctx;
+	bool follow; /* follow redirects (at most 5, to http and https only) */
+	size_t max;  /* most body bytes kept; 0: AP_HTTP_BODY_MAX */
+};
+
+/* The answer.  A header longer than its room is left out ("").  Headers
+ * are those of the last response (the one a redirect led to). */
+struct ap_http_resp {
+	long status;
+	char *body; /* malloc'd and NUL-terminated, or NULL when empty */
+	size_t body_len;
+	char location[2048];	 /* Location */
+	char digest[128];	 /* Docker-Content-Digest */
+	char authenticate[1024]; /* WWW-Authenticate */
+	char content_type[256];	 /* Content-Type */
+	uint64_t sent;		 /* body bytes sent */
+};
+
+/* A session with the options o (NULL: the defaults); o is copied, its
+ * strings are not and must outlive the session.  Free with ap_http_free. */
+int ap_http_new(const struct ap_fetch_opts *o, struct ap_http **out, struct ap_err *err);
+void ap_http_free(struct ap_http *s);
+
+/* Send q and fill *r, which is released first (so it is zeroed before its
+ * first use, and one resp serves several requests) and is left empty on an
+ * error; release it with ap_http_resp_release.  Returns 0 whatever the
+ * status.
+ * Errors: AP_E_TOOBIG ("the answer to METHOD 'URL' is over MAX bytes"),
+ * AP_E_NOMEM, read's code, AP_E_FETCH (not sent or no answer: "METHOD
+ * 'URL' failed: why", or a url that is not http(s)). */
+int ap_http_request(struct ap_http *s, const struct ap_http_req *q, struct ap_http_resp *r,
+		    struct ap_err *err);
+void ap_http_resp_release(struct ap_http_resp *r);
+
+/* s percent-encoded for a query or path segment (malloc'd, NULL when out of
+ * memory): every byte outside A-Z a-z 0-9 - . _ ~ becomes %XX. */
+char *ap_fetch_url_escape(const char *s);
 
 /* True for URLs this module accepts: http://, https://, file://. */
 bool ap_fetch_url_ok(const char *url);

@@ -26,13 +26,37 @@ SMALL=$(sha256_of "$www/small.bin")
 # fails mid-transfer and its retry completes; the -norange variant then
 # ignores the retry's Range and sends the whole file again.
 crawlfirst="alias $www/; sendfile off; output_buffers 1 1k; limit_rate \$ap_rate;"
+# For single requests (ap_http_request): /up/ takes PUT uploads into
+# $tmp/up (WebDAV), /teapot answers 418, /registry answers 401 with the
+# headers a registry sends, /echo shows the request headers it got.
+mkdir -p "$tmp/up"
 NGINX_TLS=1 nginx_start "$www" "
 		set \$ap_rate 0;
 		if (\$http_range = \"\") {
 			set \$ap_rate 200;
 		}
 		location /crawlfirst/ { $crawlfirst }
-		location /crawlfirst-norange/ { $crawlfirst max_ranges 0; }"
+		location /crawlfirst-norange/ { $crawlfirst max_ranges 0; }
+		location /up/ {
+			alias $tmp/up/;
+			dav_methods PUT;
+			client_max_body_size 64m;
+		}
+		location = /teapot {
+			default_type text/plain;
+			return 418 \"short and stout\";
+		}
+		location = /registry {
+			add_header Docker-Content-Digest sha256:$A always;
+			add_header WWW-Authenticate 'Bearer realm=\"https://auth.invalid/token\",service=\"reg\"' always;
+			add_header Location /v2/next always;
+			default_type application/json;
+			return 401 '{\"errors\":[]}';
+		}
+		location = /echo {
+			default_type text/plain;
+			return 200 \"accept=\$http_accept auth=\$http_authorization\";
+		}"
 U=$NGINX_URL
 d=$tmp/dl
 
@@ -376,6 +400,67 @@ run "$T" join "http://h/base/" "a b+c%.bin"
 is "join: encodes outside the unreserved set" "$out" "http://h/base/a%20b%2Bc%25.bin"
 run "$T" join "http://h/base" "1.1.13/manifest.json"
 is "join: adds one slash, keeps path separators" "$out" "http://h/base/1.1.13/manifest.json"
+run "$T" escape "repository:a/b:pull,push"
+is "escape: every reserved byte" "$out" "repository%3Aa%2Fb%3Apull%2Cpush"
+
+# ---- single requests (ap_http_request) ---------------------------------------
+fresh_case "req: status codes"
+run "$T" req GET "$U/teapot" 1000
+is "req 418: not an error" "$rc" 0
+contains "req 418: status" "$out" "status=418 sent=0"
+contains "req 418: body" "$out" "body=short and stout"
+run "$T" req GET "$U/missing/x" 1000
+contains "req 404: status, no error" "$out" "status=404 sent=0"
+run "$T" req HEAD "$U/small.bin" 0
+contains "req HEAD: 200" "$out" "status=200"
+is "req HEAD: no body" "$(printf '%s\n' "$out" | sed -n 's/^body=//p')" ""
+is "req HEAD: logged as HEAD" "$(nginx_requests "^HEAD /small.bin 200 ")" 1
+
+fresh_case "req: headers"
+run "$T" req GET "$U/registry" 0
+contains "req 401: status" "$out" "status=401"
+contains "req: Docker-Content-Digest captured" "$out" "digest=sha256:$A"
+contains "req: WWW-Authenticate captured" "$out" 'authenticate=Bearer realm="https://auth.invalid/token",service="reg"'
+contains "req: Location captured" "$out" "location=/v2/next"
+contains "req: Content-Type captured" "$out" "content-type=application/json"
+run "$T" req GET "$U/echo" 0 --header "Accept: application/x-test" --header "Authorization: Bearer t0k"
+contains "req: header lines sent" "$out" "body=accept=application/x-test auth=Bearer t0k"
+
+fresh_case "req: redirects"
+run "$T" req GET "$U/redirect/small.bin" 0
+contains "req no follow: the 302 itself" "$out" "status=302"
+contains "req no follow: its Location" "$out" "location=$U/small.bin"
+run "$T" req GET "$U/redirect/small.bin" 0 --follow
+contains "req follow: 200" "$out" "status=200"
+contains "req follow: the last response's headers only" "$out" "location="$'\n'
+run "$T" req GET "$U/redirect-file/x" 0 --follow
+is "req follow: file:// refused" "$rc" 7
+contains "req follow: message names the request" "$out" "GET '$U/redirect-file/x' failed"
+
+fresh_case "req: body cap"
+run "$T" req GET "$U/small.bin" 100
+is "req cap: toobig" "$rc" 4
+contains "req cap: names the url and the cap" "$out" "the answer to GET '$U/small.bin' is over 100 bytes"
+run "$T" req GET "$U/small.bin" 1000
+contains "req cap: exactly max is fine" "$out" "status=200"
+run "$T" req GET "file://$www/small.bin" 1000
+is "req: file:// refused" "$rc" 7
+contains "req: file:// message" "$out" "only http:// and https:// urls"
+
+fresh_case "req: uploads"
+run "$T" req PUT "$U/up/a.bin" 0 --file "$www/a.bin" --header "Content-Type: application/octet-stream"
+contains "req upload from a file: created" "$out" "status=201 sent=$SIZE"
+is "req upload from a file: the bytes arrived" "$(sha256_of "$tmp/up/a.bin")" "$A"
+run "$T" req PUT "$U/up/doc.txt" 0 --data "hello registry"
+contains "req upload from memory: created" "$out" "status=201 sent=14"
+is "req upload from memory: the bytes arrived" "$(cat "$tmp/up/doc.txt")" "hello registry"
+
+fresh_case "req: tls"
+run "$T" req GET "$NGINX_TLS_URL/small.bin" 0
+is "req tls without the CA: refused" "$rc" 7
+contains "req tls without the CA: names the request" "$out" "GET '$NGINX_TLS_URL/small.bin' failed"
+AP_FETCH_CACERT=$NGINX_CA run "$T" req GET "$NGINX_TLS_URL/small.bin" 0
+contains "req tls with --cacert: 200" "$out" "status=200"
 show_log
 
 done_testing
