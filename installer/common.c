@@ -1,5 +1,6 @@
 /* common.c - release sources, trust and planning shared by the commands. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,8 +221,56 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 	case 'q':
 		o->quiet = true;
 		return 1;
+	case OPT_PRODUCT:
+		o->product = arg;
+		return 1;
+	case OPT_VERBOSE:
+	case 'v':
+		o->verbose = true;
+		return 1;
+	case OPT_PURGE:
+		o->purge = true;
+		return 1;
+	case OPT_NO_RUN:
+		o->no_run = true;
+		return 1;
+	case OPT_RUN_IN_ROOT:
+		o->run_in_root = true;
+		return 1;
+	case OPT_RUN_ON_HOST:
+		o->run_on_host = true;
+		return 1;
+	case OPT_ALLOW_DOWNGRADE:
+		o->allow_downgrade = true;
+		return 1;
+	case OPT_FORCE_PLATFORM:
+		o->force_platform = true;
+		return 1;
 	}
 	return 0;
+}
+
+int setup_parse(struct setup_opts *o, const char *cmd, int argc, char **argv, const char *shortopts,
+		const struct option *opts, setup_own_opt_fn own, void *ctx)
+{
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (c == OPT_HELP)
+			return setup_print_usage(cmd);
+		rc = own ? own(ctx, c, optarg) : 0;
+		if (rc == 0)
+			rc = setup_opt(o, cmd, c, optarg);
+		if (rc < 0)
+			return 2;
+		if (rc == 0)
+			return setup_usage_error(cmd, "bad option");
+	}
+	if (optind < argc)
+		return setup_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return -1;
 }
 
 const char *setup_root(const struct setup_opts *o)
