@@ -438,22 +438,23 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 	return 0;
 }
 
-int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
+/* Every name in the open folder d but "." and "..", sorted (ap_fsx_names_*);
+ * errors name the folder path, and root when it is not NULL. */
+static int read_names(DIR *d, const char *path, const char *root, char ***names, size_t *n,
+		      struct ap_err *err)
 {
 	struct ap_strvec l = AP_STRVEC_INIT;
 	struct dirent *de;
-	DIR *d;
 	int rc = 0;
 
-	d = opendir(path);
-	if (!d)
-		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-				  "cannot list folder '%s'", path);
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
-			if (errno != 0)
+			if (errno != 0 && root)
+				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s' under '%s'",
+						path, root);
+			else if (errno != 0)
 				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s'", path);
 			break;
 		}
@@ -466,6 +467,19 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 	if (rc == 0)
 		rc = ap_fsx_names_finish(&l, names, n, path, err);
 	ap_strvec_release(&l);
+	return rc;
+}
+
+int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
+{
+	DIR *d;
+	int rc;
+
+	d = opendir(path);
+	if (!d)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+				  "cannot list folder '%s'", path);
+	rc = read_names(d, path, NULL, names, n, err);
 	closedir(d);
 	return rc;
 }
@@ -1140,8 +1154,6 @@ out:
 static int list_under(const char *root, const char *rel, char ***names, struct ap_stat **sts,
 		      size_t *n, struct ap_err *err)
 {
-	struct ap_strvec l = AP_STRVEC_INIT;
-	struct dirent *de;
 	DIR *d;
 	int dfd;
 	int rc = open_dir_under(root, rel, strlen(rel), &dfd, err);
@@ -1159,24 +1171,7 @@ static int list_under(const char *root, const char *rel, char ***names, struct a
 		close(dfd);
 		return rc;
 	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno != 0)
-				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s' under '%s'",
-						rel, root);
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		rc = ap_fsx_names_add(&l, ap_strdup(de->d_name), rel, err);
-		if (rc)
-			break;
-	}
-	if (rc == 0)
-		rc = ap_fsx_names_finish(&l, names, n, rel, err);
-	ap_strvec_release(&l);
+	rc = read_names(d, rel, root, names, n, err);
 	if (rc == 0 && sts) {
 		/* From the folder just listed: nothing is looked up by path. */
 		*sts = calloc(*n ? *n : 1, sizeof(**sts));
