@@ -169,16 +169,11 @@ int ap_fsx_read_file(const char *path, size_t max, char **buf, size_t *len, stru
 			data = p;
 			cap = ncap;
 		}
+		/* No room left (want 0) is also more than max. */
 		want = cap - used - 1;
-		if (want == 0) {
-			rc = ap_err_set(err, AP_E_TOOBIG,
-					"'%s' is too big: expected at most %zu bytes, got more",
-					path, max);
-			goto out;
-		}
-		n = fread(data + used, 1, want, fp);
+		n = want ? fread(data + used, 1, want, fp) : 0;
 		used += n;
-		if (used > max) {
+		if (want == 0 || used > max) {
 			rc = ap_err_set(err, AP_E_TOOBIG,
 					"'%s' is too big: expected at most %zu bytes, got more",
 					path, max);
