@@ -46,15 +46,6 @@ bool ap_fsx_has_modes(void)
 	return true;
 }
 
-static void afile_release(struct ap_fsx_afile *f)
-{
-	free(f->path);
-	free(f->tmp);
-	f->path = NULL;
-	f->tmp = NULL;
-	f->fp = NULL;
-}
-
 int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, struct ap_err *err)
 {
 	static const char suffix[] = ".tmp-XXXXXX";
@@ -103,43 +94,20 @@ out:
 	return rc;
 }
 
-int ap_fsx_afile_commit(struct ap_fsx_afile *f, struct ap_err *err)
+int ap_fsx_os_replace_temp(const char *tmp, const char *path, struct ap_err *err)
 {
-	int rc = 0;
-	FILE *fp = f->fp;
+	if (rename(tmp, path) != 0) {
+		int rc = ap_err_sys(err, AP_E_IO, "cannot rename '%s' to '%s'", tmp, path);
 
-	if (!fp) {
-		afile_release(f);
-		return ap_err_set(err, AP_E_USAGE, "commit of a file that is not open");
+		unlink(tmp);
+		return rc;
 	}
-	f->fp = NULL;
-	rc = ap_fsx_fsync_fp(fp, f->tmp, err);
-	if (fclose(fp) != 0 && rc == 0)
-		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", f->tmp);
-	if (rc < 0)
-		goto fail;
-	if (rename(f->tmp, f->path) != 0) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot rename '%s' to '%s'", f->tmp, f->path);
-		goto fail;
-	}
-	rc = ap_fsx_fsync_parent(f->path, err);
-	afile_release(f);
-	return rc;
-fail:
-	unlink(f->tmp);
-	afile_release(f);
-	return rc;
+	return ap_fsx_fsync_parent(path, err);
 }
 
-void ap_fsx_afile_abort(struct ap_fsx_afile *f)
+void ap_fsx_os_remove_temp(const char *tmp)
 {
-	if (!f)
-		return;
-	if (f->fp)
-		fclose(f->fp);
-	if (f->tmp)
-		unlink(f->tmp);
-	afile_release(f);
+	unlink(tmp);
 }
 
 int ap_fsx_fsync_fp(FILE *fp, const char *what, struct ap_err *err)
