@@ -1455,40 +1455,34 @@ int ap_fsx_stat_under(const char *root, const char *rel, struct ap_stat *st, str
 	return ap_fsx_open_under(root, rel, NULL, st, err);
 }
 
-int ap_fsx_unlink_under(const char *root, const char *rel, struct ap_err *err)
+/* A removal under root: op on rel's path once its folders are checked
+ * (nothing to do when one of them is missing). */
+static int remove_under(const char *root, const char *rel, int (*op)(const char *, struct ap_err *),
+			struct ap_err *err)
 {
 	char *abs;
 	int rc = win_under(root, rel, win_dirlen(rel), &abs, err);
 
 	if (rc < 0 || !abs)
 		return rc;
-	rc = ap_fsx_unlink(abs, err);
+	rc = op(abs, err);
 	free(abs);
 	return rc;
+}
+
+int ap_fsx_unlink_under(const char *root, const char *rel, struct ap_err *err)
+{
+	return remove_under(root, rel, ap_fsx_unlink, err);
 }
 
 int ap_fsx_rmdir_under(const char *root, const char *rel, struct ap_err *err)
 {
-	char *abs;
-	int rc = win_under(root, rel, win_dirlen(rel), &abs, err);
-
-	if (rc < 0 || !abs)
-		return rc;
-	rc = ap_fsx_rmdir(abs, err);
-	free(abs);
-	return rc;
+	return remove_under(root, rel, ap_fsx_rmdir, err);
 }
 
 int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err)
 {
-	char *abs;
-	int rc = win_under(root, rel, win_dirlen(rel), &abs, err);
-
-	if (rc < 0 || !abs)
-		return rc;
-	rc = ap_fsx_rm_rf(abs, err);
-	free(abs);
-	return rc;
+	return remove_under(root, rel, ap_fsx_rm_rf, err);
 }
 
 int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
