@@ -90,20 +90,18 @@ void setup_note(const struct setup_opts *o, const char *fmt, ...)
 
 int setup_die(const struct ap_err *err)
 {
-	fprintf(stderr, "airpack-setup: error: %s\n", err->msg[0] ? err->msg : "unknown error");
-	return ap_err_exit_code(err->code);
+	return ap_ui_die("airpack-setup", err);
 }
 
 int setup_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fprintf(stderr, "airpack-setup %s: error: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = ap_ui_usage_error("airpack-setup", cmd, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nrun 'airpack-setup %s --help' for usage\n", cmd);
-	return 2;
+	return rc;
 }
 
 static int add_list(const char **list, size_t *n, const char *cmd, const char *opt, const char *arg)

@@ -8,6 +8,7 @@
 #include "airpack.h"
 #include "airpack/fetch.h"
 #include "airpack/fsx.h"
+#include "airpack/ui.h"
 #include "airpack/banned.h"
 
 struct command {
@@ -213,19 +214,17 @@ void print_json_components(struct ap_json *j, const struct ap_manifest *m, bool 
 int usage_error(const char *command, const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fprintf(stderr, "airpack %s: error: ", command);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = ap_ui_usage_error("airpack", command, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nrun 'airpack %s --help' for usage\n", command);
-	return 2;
+	return rc;
 }
 
 int die_err(const struct ap_err *err)
 {
-	fprintf(stderr, "airpack: error: %s\n", err->msg[0] ? err->msg : "unknown error");
-	return ap_err_exit_code(err->code);
+	return ap_ui_die("airpack", err);
 }
 
 int main(int argc, char **argv)
