@@ -62,18 +62,13 @@ int cmd_firstboot(int argc, char **argv)
 	rc = setup_parse(&o, "firstboot", argc, argv, "qv", opts, NULL, NULL);
 	if (rc >= 0)
 		return rc;
-	memset(&ev, 0, sizeof(ev));
-	ev.verbose = o.verbose;
 	if (o.run_in_root && o.run_on_host)
 		return setup_usage_error("firstboot", "--run-in-root and --run-on-host exclude "
 						      "each other");
 	to.run_in = o.run_in_root   ? AP_TXN_RUN_ROOT
 		    : o.run_on_host ? AP_TXN_RUN_HOST
 				    : AP_TXN_RUN_AUTO;
-	ev.o = &o;
-	to.root = setup_root(&o);
-	to.on_event = events_on_txn;
-	to.ctx = &ev;
+	events_txn_init(&ev, &o, &to);
 	rc = ap_txn_firstboot(&to, o.product, &ran, &err);
 	lifecycle_log_firstboot(&o, o.product, ran, rc, &err);
 	print_result(&o, o.product, ran, ev.restart_by, rc, &err);

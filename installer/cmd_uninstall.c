@@ -33,12 +33,7 @@ int cmd_uninstall(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	memset(&st, 0, sizeof(st));
-	ev.o = &o;
-	ev.bar = NULL;
-	ev.verbose = o.verbose;
-	to.root = setup_root(&o);
-	to.on_event = events_on_txn;
-	to.ctx = &ev;
+	events_txn_init(&ev, &o, &to);
 	/* Also what provision wrote: the device configuration and its record. */
 	rc = lifecycle_uninstall_begin(to.root, o.product, &lu, &err);
 	if (rc)

@@ -31,12 +31,7 @@ int cmd_verify(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	memset(&st, 0, sizeof(st));
-	ev.o = &o;
-	ev.bar = NULL;
-	ev.verbose = o.verbose;
-	to.root = setup_root(&o);
-	to.on_event = events_on_txn;
-	to.ctx = &ev;
+	events_txn_init(&ev, &o, &to);
 	rc = ap_txn_verify(&to, o.product, &st, &err);
 	lifecycle_log_verify(&o, o.product, &st, rc, &err);
 	if (rc && rc != AP_E_DIFFERS)
