@@ -12,11 +12,6 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-enum {
-	OPT_PRODUCT = 2000,
-	OPT_VERBOSE
-};
-
 static void print_result(const struct setup_opts *o, const char *product, size_t ran,
 			 const char *restart_by, int rc, const struct ap_err *err)
 {
@@ -61,48 +56,22 @@ int cmd_firstboot(int argc, char **argv)
 	struct events ev;
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
-	const char *product = NULL;
 	size_t ran = 0;
-	int c, rc;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
-	memset(&ev, 0, sizeof(ev));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
-		if (c == OPT_HELP)
-			return setup_print_usage("firstboot");
-		if (c == OPT_PRODUCT) {
-			product = optarg;
-			continue;
-		}
-		if (c == 'v' || c == OPT_VERBOSE) {
-			ev.verbose = true;
-			continue;
-		}
-		if (c == OPT_RUN_IN_ROOT || c == OPT_RUN_ON_HOST) {
-			o.run_in_root |= c == OPT_RUN_IN_ROOT;
-			o.run_on_host |= c == OPT_RUN_ON_HOST;
-			continue;
-		}
-		rc = setup_opt(&o, "firstboot", c, optarg);
-		if (rc <= 0)
-			return rc < 0 ? 2 : setup_usage_error("firstboot", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("firstboot", "unexpected argument '%s'", argv[optind]);
+	rc = setup_parse(&o, "firstboot", argc, argv, "qv", opts, NULL, NULL);
+	if (rc >= 0)
+		return rc;
 	if (o.run_in_root && o.run_on_host)
 		return setup_usage_error("firstboot", "--run-in-root and --run-on-host exclude "
 						      "each other");
 	to.run_in = o.run_in_root   ? AP_TXN_RUN_ROOT
 		    : o.run_on_host ? AP_TXN_RUN_HOST
 				    : AP_TXN_RUN_AUTO;
-	ev.o = &o;
-	to.root = setup_root(&o);
-	to.on_event = events_on_txn;
-	to.ctx = &ev;
-	rc = ap_txn_firstboot(&to, product, &ran, &err);
-	lifecycle_log_firstboot(&o, product, ran, rc, &err);
-	print_result(&o, product, ran, ev.restart_by, rc, &err);
+	events_txn_init(&ev, &o, &to);
+	rc = ap_txn_firstboot(&to, o.product, &ran, &err);
+	lifecycle_log_firstboot(&o, o.product, ran, rc, &err);
+	print_result(&o, o.product, ran, ev.restart_by, rc, &err);
 	if (rc)
 		return setup_die(&err);
 	return *ev.restart_by ? AP_EXIT_RESTART_REQUIRED : 0;

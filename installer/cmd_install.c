@@ -16,9 +16,7 @@
 #include "airpack/banned.h"
 
 enum {
-	OPT_REPAIR = 2000,
-	OPT_VERBOSE,
-	OPT_FORCE_PLATFORM
+	OPT_REPAIR = 2000
 };
 
 static int get_payload(void *ctx, const struct ap_component *c, char **path_out, bool *movable,
@@ -234,6 +232,15 @@ out:
 	return rc;
 }
 
+static int install_opt(void *ctx, int id, const char *arg)
+{
+	(void)arg;
+	if (id != OPT_REPAIR)
+		return 0;
+	*(bool *)ctx = true;
+	return 1;
+}
+
 int cmd_install(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -248,48 +255,14 @@ int cmd_install(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct setup_opts o;
-	bool repair = false, verbose = false;
-	int c, rc;
+	bool repair = false;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_HELP:
-			return setup_print_usage("install");
-		case OPT_NO_RUN:
-			o.no_run = true;
-			continue;
-		case OPT_RUN_IN_ROOT:
-			o.run_in_root = true;
-			continue;
-		case OPT_RUN_ON_HOST:
-			o.run_on_host = true;
-			continue;
-		case OPT_ALLOW_DOWNGRADE:
-			o.allow_downgrade = true;
-			continue;
-		case OPT_FORCE_PLATFORM:
-			o.force_platform = true;
-			continue;
-		case OPT_REPAIR:
-			repair = true;
-			continue;
-		case 'v':
-		case OPT_VERBOSE:
-			verbose = true;
-			continue;
-		}
-		rc = setup_opt(&o, "install", c, optarg);
-		if (rc < 0)
-			return 2;
-		if (rc == 0)
-			return setup_usage_error("install", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("install", "unexpected argument '%s'", argv[optind]);
+	rc = setup_parse(&o, "install", argc, argv, "qv", opts, install_opt, &repair);
+	if (rc >= 0)
+		return rc;
 	if (o.no_run + o.run_in_root + o.run_on_host > 1)
 		return setup_usage_error("install", "--no-run, --run-in-root and --run-on-host "
 						    "exclude each other");
-	return setup_install(&o, repair, verbose);
+	return setup_install(&o, repair, o.verbose);
 }

@@ -170,6 +170,31 @@ out:
 	return rc;
 }
 
+struct layout_args {
+	const char *dir;
+	bool verify, clean;
+};
+
+static int layout_opt(void *ctx, int id, const char *arg)
+{
+	struct layout_args *a = ctx;
+
+	switch (id) {
+	case OPT_DIR:
+		a->dir = arg;
+		return 1;
+	case OPT_VERIFY:
+		a->verify = true;
+		return 1;
+	case OPT_FIX:
+		return 1;
+	case OPT_CLEAN:
+		a->clean = true;
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_layout(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -182,39 +207,17 @@ int cmd_layout(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct setup_opts o;
-	const char *dir = NULL;
-	bool verify = false, clean = false;
-	int c, rc;
+	struct layout_args a = { NULL, false, false };
+	int rc;
 
-	memset(&o, 0, sizeof(o));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_HELP:
-			return setup_print_usage("layout");
-		case OPT_DIR:
-			dir = optarg;
-			continue;
-		case OPT_VERIFY:
-			verify = true;
-			continue;
-		case OPT_FIX:
-			continue;
-		case OPT_CLEAN:
-			clean = true;
-			continue;
-		}
-		rc = setup_opt(&o, "layout", c, optarg);
-		if (rc <= 0)
-			return rc < 0 ? 2 : setup_usage_error("layout", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("layout", "unexpected argument '%s'", argv[optind]);
-	if (!dir)
+	rc = setup_parse(&o, "layout", argc, argv, "q", opts, layout_opt, &a);
+	if (rc >= 0)
+		return rc;
+	if (!a.dir)
 		return setup_usage_error("layout", "--dir DIR is required");
-	if (verify && clean)
+	if (a.verify && a.clean)
 		return setup_usage_error("layout", "--verify only reports: drop --clean");
-	return setup_layout(&o, dir, verify, clean);
+	return setup_layout(&o, a.dir, a.verify, a.clean);
 }
 
 int cmd_extract(int argc, char **argv)

@@ -112,18 +112,10 @@ int cmd_list(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct setup_opts o;
-	int c, rc;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-		if (c == OPT_HELP)
-			return setup_print_usage("list");
-		rc = setup_opt(&o, "list", c, optarg);
-		if (rc <= 0)
-			return rc < 0 ? 2 : setup_usage_error("list", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("list", "unexpected argument '%s'", argv[optind]);
+	rc = setup_parse(&o, "list", argc, argv, "q", opts, NULL, NULL);
+	if (rc >= 0)
+		return rc;
 	return setup_list_products(&o);
 }

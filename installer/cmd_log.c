@@ -9,11 +9,6 @@
 #include "airpack/history.h"
 #include "airpack/banned.h"
 
-enum {
-	OPT_PRODUCT = 2000,
-	OPT_VERBOSE
-};
-
 struct log_ctx {
 	const struct setup_opts *o;
 	const char *product; /* only this product's events; NULL: all */
@@ -57,29 +52,15 @@ int cmd_log(int argc, char **argv)
 	struct log_ctx lc;
 	struct ap_err err = AP_ERR_INIT;
 	size_t n_bad = 0;
-	int c, rc;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
+	rc = setup_parse(&o, "log", argc, argv, "qv", opts, NULL, NULL);
+	if (rc >= 0)
+		return rc;
 	memset(&lc, 0, sizeof(lc));
 	lc.o = &o;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
-		if (c == OPT_HELP)
-			return setup_print_usage("log");
-		if (c == OPT_PRODUCT) {
-			lc.product = optarg;
-			continue;
-		}
-		if (c == OPT_VERBOSE || c == 'v') {
-			lc.verbose = true;
-			continue;
-		}
-		rc = setup_opt(&o, "log", c, optarg);
-		if (rc <= 0)
-			return rc < 0 ? 2 : setup_usage_error("log", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("log", "unexpected argument '%s'", argv[optind]);
+	lc.product = o.product;
+	lc.verbose = o.verbose;
 	rc = ap_history_read(setup_root(&o), show, &lc, &n_bad, &err);
 	if (rc)
 		return setup_die(&err);

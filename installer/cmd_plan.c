@@ -86,22 +86,12 @@ int cmd_plan(int argc, char **argv)
 	struct ap_release *r = NULL;
 	struct ap_source_plan *p = NULL;
 	struct ap_ui_progress bar;
-	int c, rc;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
+	rc = setup_parse(&o, "plan", argc, argv, "q", opts, NULL, NULL);
+	if (rc >= 0)
+		return rc;
 	memset(&s, 0, sizeof(s));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-		if (c == OPT_HELP)
-			return setup_print_usage("plan");
-		rc = setup_opt(&o, "plan", c, optarg);
-		if (rc < 0)
-			return 2;
-		if (rc == 0)
-			return setup_usage_error("plan", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("plan", "unexpected argument '%s'", argv[optind]);
 	rc = setup_open_release(&o, &r, &err);
 	if (rc)
 		return setup_die(&err);

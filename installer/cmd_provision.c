@@ -32,8 +32,7 @@
 #include "airpack/banned.h"
 
 enum {
-	OPT_PRODUCT = 2000,
-	OPT_CS,
+	OPT_CS = 2000,
 	OPT_CS_FILE,
 	OPT_RUNTIME_PROXY,
 	OPT_AGENT_IMAGE,

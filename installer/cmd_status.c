@@ -17,8 +17,7 @@
 #include "airpack/banned.h"
 
 enum {
-	OPT_PRODUCT = 2000,
-	OPT_SBOM
+	OPT_SBOM = 2000
 };
 
 static void iso_time(int64_t t, char *buf, size_t n)
@@ -246,7 +245,15 @@ static int print_sbom(const struct setup_opts *o, struct ap_receipt *r)
 	return rc ? setup_die(&err) : 0;
 }
 
-/* Option parsing and its rules only, one flat case per option: long, and clearer flat. */
+static int status_opt(void *ctx, int id, const char *arg)
+{
+	(void)arg;
+	if (id != OPT_SBOM)
+		return 0;
+	*(bool *)ctx = true;
+	return 1;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -261,28 +268,13 @@ int cmd_status(int argc, char **argv)
 	struct ap_receipt *r = NULL;
 	struct ap_manifest *m = NULL;
 	struct lc_provisioning ps;
-	const char *product = NULL;
-	int c, rc;
+	const char *product;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-		if (c == OPT_HELP)
-			return setup_print_usage("status");
-		if (c == OPT_PRODUCT) {
-			product = optarg;
-			continue;
-		}
-		if (c == OPT_SBOM) {
-			sbom = true;
-			continue;
-		}
-		rc = setup_opt(&o, "status", c, optarg);
-		if (rc <= 0)
-			return rc < 0 ? 2 : setup_usage_error("status", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("status", "unexpected argument '%s'", argv[optind]);
+	rc = setup_parse(&o, "status", argc, argv, "q", opts, status_opt, &sbom);
+	if (rc >= 0)
+		return rc;
+	product = o.product;
 	if (sbom && o.json)
 		return setup_usage_error("status",
 					 "--json and --sbom: give one (the SBOM is JSON)");

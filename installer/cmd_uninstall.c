@@ -12,12 +12,6 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-enum {
-	OPT_PRODUCT = 2000,
-	OPT_VERBOSE
-};
-
-/* Option parsing and its rules only, one flat case per option: long, and clearer flat. */
 int cmd_uninstall(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -33,44 +27,18 @@ int cmd_uninstall(int argc, char **argv)
 	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
 	struct ap_txn_uninstall_stats st;
 	struct ap_lifecycle_uninstall lu;
-	const char *product = NULL;
-	int c, rc;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
+	rc = setup_parse(&o, "uninstall", argc, argv, "qv", opts, NULL, NULL);
+	if (rc >= 0)
+		return rc;
 	memset(&st, 0, sizeof(st));
-	ev.o = &o;
-	ev.bar = NULL;
-	ev.verbose = false;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
-		if (c == OPT_HELP)
-			return setup_print_usage("uninstall");
-		if (c == OPT_PRODUCT) {
-			product = optarg;
-			continue;
-		}
-		if (c == OPT_PURGE) {
-			o.purge = true;
-			continue;
-		}
-		if (c == OPT_VERBOSE || c == 'v') {
-			ev.verbose = true;
-			continue;
-		}
-		rc = setup_opt(&o, "uninstall", c, optarg);
-		if (rc <= 0)
-			return rc < 0 ? 2 : setup_usage_error("uninstall", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("uninstall", "unexpected argument '%s'", argv[optind]);
-	to.root = setup_root(&o);
-	to.on_event = events_on_txn;
-	to.ctx = &ev;
+	events_txn_init(&ev, &o, &to);
 	/* Also what provision wrote: the device configuration and its record. */
-	rc = lifecycle_uninstall_begin(to.root, product, &lu, &err);
+	rc = lifecycle_uninstall_begin(to.root, o.product, &lu, &err);
 	if (rc)
 		return setup_die(&err);
-	rc = ap_txn_uninstall(&to, product, o.purge, (const char *const *)lu.extra, &st, &err);
+	rc = ap_txn_uninstall(&to, o.product, o.purge, (const char *const *)lu.extra, &st, &err);
 	lifecycle_uninstall_end(&o, &lu, &st, rc, &err);
 	if (rc) {
 		ap_lifecycle_uninstall_release(&lu);

@@ -11,11 +11,6 @@
 #include "airpack/ui.h"
 #include "airpack/banned.h"
 
-enum {
-	OPT_PRODUCT = 2000,
-	OPT_VERBOSE
-};
-
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -29,38 +24,16 @@ int cmd_verify(int argc, char **argv)
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_txn_opts to = AP_TXN_OPTS_INIT;
 	struct ap_txn_verify_stats st;
-	const char *product = NULL;
 	char sz[32];
-	int c, rc;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
+	rc = setup_parse(&o, "verify", argc, argv, "qv", opts, NULL, NULL);
+	if (rc >= 0)
+		return rc;
 	memset(&st, 0, sizeof(st));
-	ev.o = &o;
-	ev.bar = NULL;
-	ev.verbose = false;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
-		if (c == OPT_HELP)
-			return setup_print_usage("verify");
-		if (c == OPT_PRODUCT) {
-			product = optarg;
-			continue;
-		}
-		if (c == OPT_VERBOSE || c == 'v') {
-			ev.verbose = true;
-			continue;
-		}
-		rc = setup_opt(&o, "verify", c, optarg);
-		if (rc <= 0)
-			return rc < 0 ? 2 : setup_usage_error("verify", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("verify", "unexpected argument '%s'", argv[optind]);
-	to.root = setup_root(&o);
-	to.on_event = events_on_txn;
-	to.ctx = &ev;
-	rc = ap_txn_verify(&to, product, &st, &err);
-	lifecycle_log_verify(&o, product, &st, rc, &err);
+	events_txn_init(&ev, &o, &to);
+	rc = ap_txn_verify(&to, o.product, &st, &err);
+	lifecycle_log_verify(&o, o.product, &st, rc, &err);
 	if (rc && rc != AP_E_DIFFERS)
 		return setup_die(&err);
 	if (o.json) {

@@ -152,20 +152,12 @@ int cmd_versions(int argc, char **argv)
 	struct ap_err err = AP_ERR_INIT;
 	struct ap_sign_trust *trust = NULL;
 	const struct ap_mirror_release *latest = NULL;
-	int c, rc;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
+	rc = setup_parse(&o, "versions", argc, argv, "q", opts, NULL, NULL);
+	if (rc >= 0)
+		return rc;
 	memset(&si, 0, sizeof(si));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-		if (c == OPT_HELP)
-			return setup_print_usage("versions");
-		rc = setup_opt(&o, "versions", c, optarg);
-		if (rc <= 0)
-			return rc < 0 ? 2 : setup_usage_error("versions", "bad option");
-	}
-	if (optind < argc)
-		return setup_usage_error("versions", "unexpected argument '%s'", argv[optind]);
 	if (o.n_mirrors == 0)
 		return setup_usage_error("versions", "--mirror URL is required");
 	rc = setup_load_trust(&o, NULL, &trust, &err);

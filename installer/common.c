@@ -1,5 +1,6 @@
 /* common.c - release sources, trust and planning shared by the commands. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,20 +90,18 @@ void setup_note(const struct setup_opts *o, const char *fmt, ...)
 
 int setup_die(const struct ap_err *err)
 {
-	fprintf(stderr, "airpack-setup: error: %s\n", err->msg[0] ? err->msg : "unknown error");
-	return ap_err_exit_code(err->code);
+	return ap_ui_die("airpack-setup", err);
 }
 
 int setup_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fprintf(stderr, "airpack-setup %s: error: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = ap_ui_usage_error("airpack-setup", cmd, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nrun 'airpack-setup %s --help' for usage\n", cmd);
-	return 2;
+	return rc;
 }
 
 static int add_list(const char **list, size_t *n, const char *cmd, const char *opt, const char *arg)
@@ -220,8 +219,56 @@ int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg)
 	case 'q':
 		o->quiet = true;
 		return 1;
+	case OPT_PRODUCT:
+		o->product = arg;
+		return 1;
+	case OPT_VERBOSE:
+	case 'v':
+		o->verbose = true;
+		return 1;
+	case OPT_PURGE:
+		o->purge = true;
+		return 1;
+	case OPT_NO_RUN:
+		o->no_run = true;
+		return 1;
+	case OPT_RUN_IN_ROOT:
+		o->run_in_root = true;
+		return 1;
+	case OPT_RUN_ON_HOST:
+		o->run_on_host = true;
+		return 1;
+	case OPT_ALLOW_DOWNGRADE:
+		o->allow_downgrade = true;
+		return 1;
+	case OPT_FORCE_PLATFORM:
+		o->force_platform = true;
+		return 1;
 	}
 	return 0;
+}
+
+int setup_parse(struct setup_opts *o, const char *cmd, int argc, char **argv, const char *shortopts,
+		const struct option *opts, setup_own_opt_fn own, void *ctx)
+{
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (c == OPT_HELP)
+			return setup_print_usage(cmd);
+		rc = own ? own(ctx, c, optarg) : 0;
+		if (rc == 0)
+			rc = setup_opt(o, cmd, c, optarg);
+		if (rc < 0)
+			return 2;
+		if (rc == 0)
+			return setup_usage_error(cmd, "bad option");
+	}
+	if (optind < argc)
+		return setup_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return -1;
 }
 
 const char *setup_root(const struct setup_opts *o)

@@ -178,3 +178,13 @@ void events_on_txn(void *ctx, const struct ap_txn_event *e)
 	printf("\n");
 	fflush(stdout);
 }
+
+void events_txn_init(struct events *ev, const struct setup_opts *o, struct ap_txn_opts *to)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->o = o;
+	ev->verbose = o->verbose;
+	to->root = setup_root(o);
+	to->on_event = events_on_txn;
+	to->ctx = ev;
+}

@@ -27,4 +27,9 @@ void events_on_check(void *ctx, const struct ap_source_check *chk);
 void events_on_download(void *ctx, const struct ap_source_dl *dl);
 void events_on_txn(void *ctx, const struct ap_txn_event *e);
 
+/* The opening step of the commands on an installed product (verify,
+ * uninstall, firstboot): ev cleared and set from o (its --verbose), and
+ * to's root and event callback (events_on_txn with ev). */
+void events_txn_init(struct events *ev, const struct setup_opts *o, struct ap_txn_opts *to);
+
 #endif

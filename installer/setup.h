@@ -44,10 +44,12 @@ struct setup_opts {
 	bool allow_downgrade;
 	bool force_platform; /* install: a release for another platform into this host */
 	bool purge;
-	bool self;	   /* the release is this executable (setup) */
-	const char *roots; /* --roots DIR: newer roots of trust, N.root.json */
-	bool expired_ok;   /* --expired-ok (offline only) */
-	int64_t at_time;   /* --at-time T (offline only); 0: now */
+	const char *product; /* --product NAME (the commands on an installed product) */
+	bool verbose;	     /* --verbose, -v */
+	bool self;	     /* the release is this executable (setup) */
+	const char *roots;   /* --roots DIR: newer roots of trust, N.root.json */
+	bool expired_ok;     /* --expired-ok (offline only) */
+	int64_t at_time;     /* --at-time T (offline only); 0: now */
 	/* Set by setup_open_release (docs/trust.md): the root of trust walked
 	 * to, the index version and signed floor seen, the expiry choice.
 	 * keep_fresh: the caller releases fresh (setup_fresh_release). */
@@ -90,6 +92,9 @@ enum {
 	OPT_REGISTRY_AUTH,
 	OPT_INSECURE_REGISTRY,
 	OPT_PARALLEL,
+	OPT_PRODUCT,
+	OPT_VERBOSE,
+	OPT_FORCE_PLATFORM,
 };
 
 /* The run-action options install and firstboot take; SETUP_RUN_HELP is
@@ -147,6 +152,19 @@ extern const char setup_source_help[];
 /* Handle one shared option; returns 1 when consumed, 0 when not ours,
  * -1 on a usage error (printed). */
 int setup_opt(struct setup_opts *o, const char *cmd, int id, const char *arg);
+
+/* A command's own options, asked before the shared ones: 1 when consumed,
+ * 0 when not its own, -1 on a usage error (printed). */
+typedef int (*setup_own_opt_fn)(void *ctx, int id, const char *arg);
+
+/* A command's argument parsing: o is cleared, then each option of opts
+ * (getopt_long with shortopts) goes to own (may be NULL), else to
+ * setup_opt; --help prints cmd's usage; an operand is a usage error.
+ * Returns -1 when the command goes on, else the exit code to return (0
+ * after --help, 2 on a usage error, printed). */
+struct option;
+int setup_parse(struct setup_opts *o, const char *cmd, int argc, char **argv, const char *shortopts,
+		const struct option *opts, setup_own_opt_fn own, void *ctx);
 
 /* airpack-setup list: every product installed under o's root, printed;
  * returns the exit code (8 when none). */

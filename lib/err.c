@@ -7,9 +7,11 @@
 #include "airpack/err.h"
 #include "airpack/banned.h"
 
-static void vformat(struct ap_err *err, const char *fmt, va_list ap)
+static void vset(struct ap_err *err, int code, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+
+	err->code = code;
 	if (n < 0)
 		err->msg[0] = '\0';
 }
@@ -18,11 +20,9 @@ int ap_err_set(struct ap_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return code;
-	err->code = code;
 	va_start(ap, fmt);
-	vformat(err, fmt, ap);
+	if (err)
+		vset(err, code, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -35,9 +35,8 @@ int ap_err_sys(struct ap_err *err, int code, const char *fmt, ...)
 
 	if (!err)
 		return code;
-	err->code = code;
 	va_start(ap, fmt);
-	vformat(err, fmt, ap);
+	vset(err, code, fmt, ap);
 	va_end(ap);
 	used = strlen(err->msg);
 	/* The one cause a user meets most, in the house's lowercase. */

@@ -428,20 +428,32 @@ int ap_freshness_get_dir(void *ctx, int64_t version, char **json, size_t *len,
 
 /* ------------------------------------------------------------- checks */
 
+/* The version record under install_root and product's entry in it (*p
+ * NULL: none; with add, a new entry, NULL when out of memory). */
+static int load_prod(const char *install_root, const char *product, bool add, struct record *rec,
+		     struct prod **p, struct ap_err *err)
+{
+	int rc = load_record(install_root, rec, err);
+
+	if (rc < 0)
+		return rc;
+	*p = find_prod(rec, product, add);
+	return 0;
+}
+
 int ap_freshness_check(const char *install_root, const struct ap_freshness_claim *c,
 		       const char *product, const char *version, bool allow_downgrade,
 		       struct ap_err *err)
 {
 	struct record rec;
-	const struct prod *p;
+	struct prod *p;
 	const char *floor = c ? c->floor : NULL;
 	bool rooted = c && c->root && c->root->root && c->root->root->version >= 1;
 	int rc;
 
-	rc = load_record(install_root, &rec, err);
+	rc = load_prod(install_root, product, false, &rec, &p, err);
 	if (rc < 0)
 		return rc;
-	p = find_prod(&rec, product, false);
 	if (c && c->root && c->root->root && c->root->root->version < rec.root) {
 		rc = ap_err_set(err, AP_E_STATE,
 				"refusing root of trust version %lld: this device accepted root "
@@ -571,10 +583,9 @@ int ap_freshness_commit(const char *install_root, const struct ap_freshness_clai
 	struct prod *p;
 	int rc;
 
-	rc = load_record(install_root, &rec, err);
+	rc = load_prod(install_root, product, true, &rec, &p, err);
 	if (rc < 0)
 		return rc;
-	p = find_prod(&rec, product, true);
 	if (!p) {
 		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 		goto out;
@@ -616,10 +627,9 @@ int ap_freshness_get(const char *install_root, const char *product, char **relea
 	struct prod *p;
 	int rc;
 
-	rc = load_record(install_root, &rec, err);
+	rc = load_prod(install_root, product, false, &rec, &p, err);
 	if (rc < 0)
 		return rc;
-	p = find_prod(&rec, product, false);
 	*release = p && p->release ? ap_strdup(p->release) : NULL;
 	*root = rec.root;
 	record_release(&rec);

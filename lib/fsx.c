@@ -32,6 +32,47 @@ int ap_fsx_write_atomic(const char *path, const void *data, size_t len, unsigned
 	return ap_fsx_afile_commit(&f, err);
 }
 
+static void afile_release(struct ap_fsx_afile *f)
+{
+	free(f->path);
+	free(f->tmp);
+	f->path = NULL;
+	f->tmp = NULL;
+	f->fp = NULL;
+}
+
+int ap_fsx_afile_commit(struct ap_fsx_afile *f, struct ap_err *err)
+{
+	FILE *fp = f->fp;
+	int rc;
+
+	if (!fp) {
+		afile_release(f);
+		return ap_err_set(err, AP_E_USAGE, "commit of a file that is not open");
+	}
+	f->fp = NULL;
+	rc = ap_fsx_fsync_fp(fp, f->tmp, err);
+	if (fclose(fp) != 0 && rc == 0)
+		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", f->tmp);
+	if (rc < 0)
+		ap_fsx_os_remove_temp(f->tmp);
+	else
+		rc = ap_fsx_os_replace_temp(f->tmp, f->path, err);
+	afile_release(f);
+	return rc;
+}
+
+void ap_fsx_afile_abort(struct ap_fsx_afile *f)
+{
+	if (!f)
+		return;
+	if (f->fp)
+		fclose(f->fp);
+	if (f->tmp)
+		ap_fsx_os_remove_temp(f->tmp);
+	afile_release(f);
+}
+
 int ap_fsx_afile_write(struct ap_fsx_afile *f, const void *data, size_t len, struct ap_err *err)
 {
 	if (!f->fp)
@@ -169,16 +210,11 @@ int ap_fsx_read_file(const char *path, size_t max, char **buf, size_t *len, stru
 			data = p;
 			cap = ncap;
 		}
+		/* No room left (want 0) is also more than max. */
 		want = cap - used - 1;
-		if (want == 0) {
-			rc = ap_err_set(err, AP_E_TOOBIG,
-					"'%s' is too big: expected at most %zu bytes, got more",
-					path, max);
-			goto out;
-		}
-		n = fread(data + used, 1, want, fp);
+		n = want ? fread(data + used, 1, want, fp) : 0;
 		used += n;
-		if (used > max) {
+		if (want == 0 || used > max) {
 			rc = ap_err_set(err, AP_E_TOOBIG,
 					"'%s' is too big: expected at most %zu bytes, got more",
 					path, max);

@@ -27,6 +27,13 @@ int ap_fsx_names_finish(struct ap_strvec *l, char ***names, size_t *n, const cha
 int ap_fsx_os_mkdirs_under(const char *root, const char *rel, unsigned mode, ap_fsx_made_fn made,
 			   void *ctx, struct ap_err *err);
 
+/* ap_fsx_afile_commit's last step: tmp (closed and synced) takes path's
+ * place durably (POSIX: rename, then the folder's fsync; Windows: MoveFileEx
+ * with write-through); when the switch fails tmp is removed. */
+int ap_fsx_os_replace_temp(const char *tmp, const char *path, struct ap_err *err);
+/* Remove an atomic file's temporary (no error: it may be gone already). */
+void ap_fsx_os_remove_temp(const char *tmp);
+
 /* ap_fsx_sync_tree's fast way: one call that makes the whole file system
  * holding path durable (Linux: syncfs).  *done false (and 0): the OS has
  * none, the caller fsyncs the tree file by file. */

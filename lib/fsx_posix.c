@@ -46,15 +46,6 @@ bool ap_fsx_has_modes(void)
 	return true;
 }
 
-static void afile_release(struct ap_fsx_afile *f)
-{
-	free(f->path);
-	free(f->tmp);
-	f->path = NULL;
-	f->tmp = NULL;
-	f->fp = NULL;
-}
-
 int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, struct ap_err *err)
 {
 	static const char suffix[] = ".tmp-XXXXXX";
@@ -103,43 +94,20 @@ out:
 	return rc;
 }
 
-int ap_fsx_afile_commit(struct ap_fsx_afile *f, struct ap_err *err)
+int ap_fsx_os_replace_temp(const char *tmp, const char *path, struct ap_err *err)
 {
-	int rc = 0;
-	FILE *fp = f->fp;
+	if (rename(tmp, path) != 0) {
+		int rc = ap_err_sys(err, AP_E_IO, "cannot rename '%s' to '%s'", tmp, path);
 
-	if (!fp) {
-		afile_release(f);
-		return ap_err_set(err, AP_E_USAGE, "commit of a file that is not open");
+		unlink(tmp);
+		return rc;
 	}
-	f->fp = NULL;
-	rc = ap_fsx_fsync_fp(fp, f->tmp, err);
-	if (fclose(fp) != 0 && rc == 0)
-		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", f->tmp);
-	if (rc < 0)
-		goto fail;
-	if (rename(f->tmp, f->path) != 0) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot rename '%s' to '%s'", f->tmp, f->path);
-		goto fail;
-	}
-	rc = ap_fsx_fsync_parent(f->path, err);
-	afile_release(f);
-	return rc;
-fail:
-	unlink(f->tmp);
-	afile_release(f);
-	return rc;
+	return ap_fsx_fsync_parent(path, err);
 }
 
-void ap_fsx_afile_abort(struct ap_fsx_afile *f)
+void ap_fsx_os_remove_temp(const char *tmp)
 {
-	if (!f)
-		return;
-	if (f->fp)
-		fclose(f->fp);
-	if (f->tmp)
-		unlink(f->tmp);
-	afile_release(f);
+	unlink(tmp);
 }
 
 int ap_fsx_fsync_fp(FILE *fp, const char *what, struct ap_err *err)
@@ -438,22 +406,23 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 	return 0;
 }
 
-int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
+/* Every name in the open folder d but "." and "..", sorted (ap_fsx_names_*);
+ * errors name the folder path, and root when it is not NULL. */
+static int read_names(DIR *d, const char *path, const char *root, char ***names, size_t *n,
+		      struct ap_err *err)
 {
 	struct ap_strvec l = AP_STRVEC_INIT;
 	struct dirent *de;
-	DIR *d;
 	int rc = 0;
 
-	d = opendir(path);
-	if (!d)
-		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-				  "cannot list folder '%s'", path);
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
-			if (errno != 0)
+			if (errno != 0 && root)
+				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s' under '%s'",
+						path, root);
+			else if (errno != 0)
 				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s'", path);
 			break;
 		}
@@ -466,6 +435,19 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 	if (rc == 0)
 		rc = ap_fsx_names_finish(&l, names, n, path, err);
 	ap_strvec_release(&l);
+	return rc;
+}
+
+int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
+{
+	DIR *d;
+	int rc;
+
+	d = opendir(path);
+	if (!d)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+				  "cannot list folder '%s'", path);
+	rc = read_names(d, path, NULL, names, n, err);
 	closedir(d);
 	return rc;
 }
@@ -1140,8 +1122,6 @@ out:
 static int list_under(const char *root, const char *rel, char ***names, struct ap_stat **sts,
 		      size_t *n, struct ap_err *err)
 {
-	struct ap_strvec l = AP_STRVEC_INIT;
-	struct dirent *de;
 	DIR *d;
 	int dfd;
 	int rc = open_dir_under(root, rel, strlen(rel), &dfd, err);
@@ -1159,24 +1139,7 @@ static int list_under(const char *root, const char *rel, char ***names, struct a
 		close(dfd);
 		return rc;
 	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno != 0)
-				rc = ap_err_sys(err, AP_E_IO, "cannot list folder '%s' under '%s'",
-						rel, root);
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		rc = ap_fsx_names_add(&l, ap_strdup(de->d_name), rel, err);
-		if (rc)
-			break;
-	}
-	if (rc == 0)
-		rc = ap_fsx_names_finish(&l, names, n, rel, err);
-	ap_strvec_release(&l);
+	rc = read_names(d, rel, root, names, n, err);
 	if (rc == 0 && sts) {
 		/* From the folder just listed: nothing is looked up by path. */
 		*sts = calloc(*n ? *n : 1, sizeof(**sts));

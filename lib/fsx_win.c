@@ -252,15 +252,6 @@ static int bad_path(struct ap_err *err, const char *path)
 
 /* ---- atomic files ---- */
 
-static void afile_release(struct ap_fsx_afile *f)
-{
-	free(f->path);
-	free(f->tmp);
-	f->path = NULL;
-	f->tmp = NULL;
-	f->fp = NULL;
-}
-
 static void remove_file_w(const wchar_t *w)
 {
 	if (!DeleteFileW(w) && GetLastError() == ERROR_ACCESS_DENIED) {
@@ -387,36 +378,18 @@ out:
 	return rc;
 }
 
-int ap_fsx_afile_commit(struct ap_fsx_afile *f, struct ap_err *err)
+int ap_fsx_os_replace_temp(const char *tmp, const char *path, struct ap_err *err)
 {
-	int rc = 0;
-	FILE *fp = f->fp;
+	int rc = move_replace(tmp, path, err);
 
-	if (!fp) {
-		afile_release(f);
-		return ap_err_set(err, AP_E_USAGE, "commit of a file that is not open");
-	}
-	f->fp = NULL;
-	rc = ap_fsx_fsync_fp(fp, f->tmp, err);
-	if (fclose(fp) != 0 && rc == 0)
-		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", f->tmp);
-	if (rc == 0)
-		rc = move_replace(f->tmp, f->path, err);
 	if (rc < 0)
-		remove_file(f->tmp);
-	afile_release(f);
+		remove_file(tmp);
 	return rc;
 }
 
-void ap_fsx_afile_abort(struct ap_fsx_afile *f)
+void ap_fsx_os_remove_temp(const char *tmp)
 {
-	if (!f)
-		return;
-	if (f->fp)
-		fclose(f->fp);
-	if (f->tmp)
-		remove_file(f->tmp);
-	afile_release(f);
+	remove_file(tmp);
 }
 
 /* ---- durability ---- */
@@ -1482,40 +1455,34 @@ int ap_fsx_stat_under(const char *root, const char *rel, struct ap_stat *st, str
 	return ap_fsx_open_under(root, rel, NULL, st, err);
 }
 
-int ap_fsx_unlink_under(const char *root, const char *rel, struct ap_err *err)
+/* A removal under root: op on rel's path once its folders are checked
+ * (nothing to do when one of them is missing). */
+static int remove_under(const char *root, const char *rel, int (*op)(const char *, struct ap_err *),
+			struct ap_err *err)
 {
 	char *abs;
 	int rc = win_under(root, rel, win_dirlen(rel), &abs, err);
 
 	if (rc < 0 || !abs)
 		return rc;
-	rc = ap_fsx_unlink(abs, err);
+	rc = op(abs, err);
 	free(abs);
 	return rc;
+}
+
+int ap_fsx_unlink_under(const char *root, const char *rel, struct ap_err *err)
+{
+	return remove_under(root, rel, ap_fsx_unlink, err);
 }
 
 int ap_fsx_rmdir_under(const char *root, const char *rel, struct ap_err *err)
 {
-	char *abs;
-	int rc = win_under(root, rel, win_dirlen(rel), &abs, err);
-
-	if (rc < 0 || !abs)
-		return rc;
-	rc = ap_fsx_rmdir(abs, err);
-	free(abs);
-	return rc;
+	return remove_under(root, rel, ap_fsx_rmdir, err);
 }
 
 int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err)
 {
-	char *abs;
-	int rc = win_under(root, rel, win_dirlen(rel), &abs, err);
-
-	if (rc < 0 || !abs)
-		return rc;
-	rc = ap_fsx_rm_rf(abs, err);
-	free(abs);
-	return rc;
+	return remove_under(root, rel, ap_fsx_rm_rf, err);
 }
 
 int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,

@@ -276,27 +276,35 @@ int ap_jsonx_array(const struct ap_jsonx_doc *d, const cJSON *j, const char *pat
 	return array_of(d, j, path, flags, "an array", n, err);
 }
 
-int ap_jsonx_strv(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
-		  char ***out, size_t *n, struct ap_err *err)
+/* Reads array element e (at path) into slot. */
+typedef int (*elem_fn)(const struct ap_jsonx_doc *d, const cJSON *e, const char *path, void *slot,
+		       struct ap_err *err);
+
+/* The array at j (what it must be, for the error) as a new vector of
+ * elements of size bytes, each read by elem; on failure the elements read
+ * are released with drop (NULL: nothing to release).  NULL for none. */
+static int read_array(const struct ap_jsonx_doc *d, const cJSON *j, const char *path,
+		      unsigned flags, const char *what, size_t size, elem_fn elem,
+		      void (*drop)(void *slot), void **out, size_t *n, struct ap_err *err)
 {
 	char p[AP_JSONX_PATH_MAX];
-	char **v = NULL;
-	size_t count, i = 0;
+	unsigned char *v = NULL;
+	size_t count = 0, i = 0;
 	int rc;
 
-	rc = array_of(d, j, path, flags, "an array of strings", &count, err);
+	rc = array_of(d, j, path, flags, what, &count, err);
 	if (rc)
 		return rc;
 	if (count > 0) {
-		v = calloc(count, sizeof(*v));
+		v = calloc(count, size);
 		if (!v)
 			return ap_jsonx_nomem(d, err);
 		for (const cJSON *e = j->child; e; e = e->next, i++) {
 			ap_jsonx_index(p, path, i);
-			rc = ap_jsonx_string(d, e, p, 0, &v[i], err);
+			rc = elem(d, e, p, v + i * size, err);
 			if (rc) {
-				while (i > 0)
-					free(v[--i]);
+				while (drop && i > 0)
+					drop(v + --i * size);
 				free(v);
 				return rc;
 			}
@@ -305,6 +313,29 @@ int ap_jsonx_strv(const struct ap_jsonx_doc *d, const cJSON *j, const char *path
 	*out = v;
 	*n = count;
 	return 0;
+}
+
+static int string_elem(const struct ap_jsonx_doc *d, const cJSON *e, const char *path, void *slot,
+		       struct ap_err *err)
+{
+	return ap_jsonx_string(d, e, path, 0, slot, err);
+}
+
+static void string_drop(void *slot)
+{
+	free(*(char **)slot);
+}
+
+int ap_jsonx_strv(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
+		  char ***out, size_t *n, struct ap_err *err)
+{
+	void *v;
+	int rc = read_array(d, j, path, flags, "an array of strings", sizeof(char *), string_elem,
+			    string_drop, &v, n, err);
+
+	if (rc == 0)
+		*out = v;
+	return rc;
 }
 
 static void clamp_range(int64_t *min, int64_t *max)
@@ -353,36 +384,27 @@ int ap_jsonx_integer(const struct ap_jsonx_doc *d, const cJSON *j, const char *p
 	return 0;
 }
 
+static int int_elem(const struct ap_jsonx_doc *d, const cJSON *e, const char *path, void *slot,
+		    struct ap_err *err)
+{
+	int64_t x;
+	int rc = ap_jsonx_integer(d, e, path, 0, INT_MIN, INT_MAX, &x, err);
+
+	if (rc == 0)
+		*(int *)slot = (int)x;
+	return rc;
+}
+
 int ap_jsonx_ints(const struct ap_jsonx_doc *d, const cJSON *j, const char *path, unsigned flags,
 		  int **out, size_t *n, struct ap_err *err)
 {
-	char p[AP_JSONX_PATH_MAX];
-	int *v = NULL;
-	size_t count, i = 0;
-	int rc;
+	void *v;
+	int rc = read_array(d, j, path, flags, "an array of integers", sizeof(int), int_elem, NULL,
+			    &v, n, err);
 
-	rc = array_of(d, j, path, flags, "an array of integers", &count, err);
-	if (rc)
-		return rc;
-	if (count > 0) {
-		v = calloc(count, sizeof(*v));
-		if (!v)
-			return ap_jsonx_nomem(d, err);
-		for (const cJSON *e = j->child; e; e = e->next, i++) {
-			int64_t x;
-
-			ap_jsonx_index(p, path, i);
-			rc = ap_jsonx_integer(d, e, p, 0, INT_MIN, INT_MAX, &x, err);
-			if (rc) {
-				free(v);
-				return rc;
-			}
-			v[i] = (int)x;
-		}
-	}
-	*out = v;
-	*n = count;
-	return 0;
+	if (rc == 0)
+		*out = v;
+	return rc;
 }
 
 /* -------------------------------------------------------------- writing */

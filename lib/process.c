@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "airpack/process.h"
+#include "process_os.h"
 #include "airpack/banned.h"
 
 /* Report errno from the child to the parent over the close-on-exec pipe:
@@ -37,34 +38,6 @@ bool ap_process_alive(long pid)
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
-static bool stdout_to_stderr;
-
-void ap_process_stdout_to_stderr(bool on)
-{
-	stdout_to_stderr = on;
-}
-
-/* Keep the last AP_PROCESS_TAIL_MAX bytes of what came so far. */
-static void output_add(struct ap_process_output *out, const char *buf, size_t n)
-{
-	out->total += n;
-	while (n > 0) {
-		size_t room = sizeof(out->tail) - 1 - out->len;
-		size_t k = n < room ? n : room;
-
-		memcpy(out->tail + out->len, buf, k);
-		out->len += k;
-		buf += k;
-		n -= k;
-		if (out->len > AP_PROCESS_TAIL_MAX) {
-			memmove(out->tail, out->tail + out->len - AP_PROCESS_TAIL_MAX,
-				AP_PROCESS_TAIL_MAX);
-			out->len = AP_PROCESS_TAIL_MAX;
-		}
-	}
-	out->tail[out->len] = '\0';
-}
-
 /* Read the child's output until every writer closed it. */
 static void output_drain(int fd, struct ap_process_output *out)
 {
@@ -77,7 +50,7 @@ static void output_drain(int fd, struct ap_process_output *out)
 			continue;
 		if (n <= 0)
 			break;
-		output_add(out, buf, (size_t)n);
+		ap_process_output_add(out, buf, (size_t)n);
 	}
 }
 
@@ -132,7 +105,8 @@ static int spawn(const char *root, const char *program, char *const *args, size_
 			if (dup2(outfd[1], STDOUT_FILENO) < 0 || dup2(outfd[1], STDERR_FILENO) < 0)
 				child_fail(pipefd[1], 4);
 			close(outfd[1]);
-		} else if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		} else if (ap_process_os_stdout_to_stderr() &&
+			   dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
 			child_fail(pipefd[1], 4);
 		}
 		if (root && (chroot(root) != 0 || chdir("/") != 0))

@@ -20,6 +20,7 @@
 #include "airpack/fsx.h"
 #include "airpack/process.h"
 #include "airpack/str.h"
+#include "process_os.h"
 #include "airpack/banned.h"
 
 struct wbuf {
@@ -169,34 +170,6 @@ bool ap_process_alive(long pid)
 	return w != WAIT_OBJECT_0;
 }
 
-static bool stdout_to_stderr;
-
-void ap_process_stdout_to_stderr(bool on)
-{
-	stdout_to_stderr = on;
-}
-
-/* Keep the last AP_PROCESS_TAIL_MAX bytes of what came so far. */
-static void output_add(struct ap_process_output *out, const char *buf, size_t n)
-{
-	out->total += n;
-	while (n > 0) {
-		size_t room = sizeof(out->tail) - 1 - out->len;
-		size_t k = n < room ? n : room;
-
-		memcpy(out->tail + out->len, buf, k);
-		out->len += k;
-		buf += k;
-		n -= k;
-		if (out->len > AP_PROCESS_TAIL_MAX) {
-			memmove(out->tail, out->tail + out->len - AP_PROCESS_TAIL_MAX,
-				AP_PROCESS_TAIL_MAX);
-			out->len = AP_PROCESS_TAIL_MAX;
-		}
-	}
-	out->tail[out->len] = '\0';
-}
-
 /* One CreateProcess with its pipes and job object: the handles are shared by every exit. */
 static int run(const char *program, char *const *args, size_t n_args, const char *cwd,
 	       struct ap_process_output *out, int *exit_code, struct ap_err *err)
@@ -230,7 +203,8 @@ static int run(const char *program, char *const *args, size_t n_args, const char
 	si.cb = sizeof(si);
 	si.dwFlags = STARTF_USESTDHANDLES;
 	si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-	si.hStdOutput = GetStdHandle(stdout_to_stderr ? STD_ERROR_HANDLE : STD_OUTPUT_HANDLE);
+	si.hStdOutput = GetStdHandle(ap_process_os_stdout_to_stderr() ? STD_ERROR_HANDLE
+								      : STD_OUTPUT_HANDLE);
 	si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
 	if (out) {
 		SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, TRUE };
@@ -265,7 +239,7 @@ static int run(const char *program, char *const *args, size_t n_args, const char
 		CloseHandle(wr);
 		wr = NULL;
 		while (ReadFile(rd, buf, sizeof(buf), &n, NULL) && n > 0)
-			output_add(out, buf, n);
+			ap_process_output_add(out, buf, n);
 	}
 	if (WaitForSingleObject(pi.hProcess, INFINITE) != WAIT_OBJECT_0 ||
 	    !GetExitCodeProcess(pi.hProcess, &code)) {

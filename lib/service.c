@@ -258,7 +258,10 @@ out:
 	return rc;
 }
 
-int ap_service_stop(const struct ap_service_where *w, const char *name, struct ap_err *err)
+/* systemctl VERB on the service's unit, when systemd runs the root; an exit
+ * code other than 0 and also_ok is an error. */
+static int unit_verb(const struct ap_service_where *w, const char *verb, const char *name,
+		     int also_ok, struct ap_err *err)
 {
 	char *unit;
 	int rc, code = 0;
@@ -268,35 +271,24 @@ int ap_service_stop(const struct ap_service_where *w, const char *name, struct a
 	unit = unit_name(name);
 	if (!unit)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = systemctl("stop", unit, &code, err);
-	/* 5: no such unit, which is stopped enough. */
-	if (rc == 0 && code != 0 && code != 5)
+	rc = systemctl(verb, unit, &code, err);
+	if (rc == 0 && code != 0 && code != also_ok)
 		rc = ap_err_set(err, AP_E_RUN,
-				"cannot stop service '%s': systemctl stop exited "
-				"with %d",
-				name, code);
+				"cannot %s service '%s': systemctl %s exited with %d", verb, name,
+				verb, code);
 	free(unit);
 	return rc;
 }
 
+int ap_service_stop(const struct ap_service_where *w, const char *name, struct ap_err *err)
+{
+	/* 5: no such unit, which is stopped enough. */
+	return unit_verb(w, "stop", name, 5, err);
+}
+
 int ap_service_start(const struct ap_service_where *w, const char *name, struct ap_err *err)
 {
-	char *unit;
-	int rc, code = 0;
-
-	if (!systemd_running(w))
-		return 0;
-	unit = unit_name(name);
-	if (!unit)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = systemctl("start", unit, &code, err);
-	if (rc == 0 && code != 0)
-		rc = ap_err_set(err, AP_E_RUN,
-				"cannot start service '%s': systemctl start "
-				"exited with %d",
-				name, code);
-	free(unit);
-	return rc;
+	return unit_verb(w, "start", name, 0, err);
 }
 
 int ap_service_remove(const struct ap_service_where *w, const char *name, struct ap_err *err)

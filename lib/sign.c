@@ -124,7 +124,7 @@ static bool has_marker(const char *pem, size_t len, const char *marker)
 	return false;
 }
 
-static int parse_private(const char *pem, size_t len, const char *what, struct ap_sign_key **out,
+static int parse_private(const void *pem, size_t len, const char *what, struct ap_sign_key **out,
 			 struct ap_err *err)
 {
 	EVP_PKEY *pkey;
@@ -157,7 +157,13 @@ static int parse_private(const char *pem, size_t len, const char *what, struct a
 	return key_wrap(pkey, true, out, err);
 }
 
-int ap_sign_key_load_private(const char *path, struct ap_sign_key **out, struct ap_err *err)
+typedef int (*key_parse_fn)(const void *pem, size_t len, const char *what, struct ap_sign_key **out,
+			    struct ap_err *err);
+
+/* Read a key file and parse it; the bytes are wiped either way (a public
+ * key file may hold a private key by mistake). */
+static int load_key_file(const char *path, const char *kind, key_parse_fn parse,
+			 struct ap_sign_key **out, struct ap_err *err)
 {
 	char quoted[AP_ERR_MSG_MAX];
 	char *pem = NULL;
@@ -166,14 +172,19 @@ int ap_sign_key_load_private(const char *path, struct ap_sign_key **out, struct 
 
 	rc = ap_fsx_read_file(path, KEY_FILE_MAX, &pem, &len, err);
 	if (rc < 0) {
-		ap_err_prefix(err, "cannot load private key");
+		ap_err_prefix(err, "cannot load %s key", kind);
 		return rc;
 	}
 	snprintf(quoted, sizeof(quoted), "'%s'", path);
-	rc = parse_private(pem, len, quoted, out, err);
+	rc = parse(pem, len, quoted, out, err);
 	OPENSSL_cleanse(pem, len);
 	free(pem);
 	return rc;
+}
+
+int ap_sign_key_load_private(const char *path, struct ap_sign_key **out, struct ap_err *err)
+{
+	return load_key_file(path, "private", parse_private, out, err);
 }
 
 static int parse_public(const void *pem, size_t len, const char *what, struct ap_sign_key **out,
@@ -205,22 +216,7 @@ static int parse_public(const void *pem, size_t len, const char *what, struct ap
 
 int ap_sign_key_load_public(const char *path, struct ap_sign_key **out, struct ap_err *err)
 {
-	char quoted[AP_ERR_MSG_MAX];
-	char *pem = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = ap_fsx_read_file(path, KEY_FILE_MAX, &pem, &len, err);
-	if (rc < 0) {
-		ap_err_prefix(err, "cannot load public key");
-		return rc;
-	}
-	snprintf(quoted, sizeof(quoted), "'%s'", path);
-	rc = parse_public(pem, len, quoted, out, err);
-	/* The file may have held a private key by mistake. */
-	OPENSSL_cleanse(pem, len);
-	free(pem);
-	return rc;
+	return load_key_file(path, "public", parse_public, out, err);
 }
 
 int ap_sign_key_load_public_mem(const void *pem, size_t len, struct ap_sign_key **out,

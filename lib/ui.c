@@ -298,3 +298,17 @@ void ap_ui_downloads_done(struct ap_ui_downloads *d, const char *name)
 	if (d->tty)
 		dl_show(d, true);
 }
+
+int ap_ui_die(const char *prog, const struct ap_err *err)
+{
+	fprintf(stderr, "%s: error: %s\n", prog, err->msg[0] ? err->msg : "unknown error");
+	return ap_err_exit_code(err->code);
+}
+
+int ap_ui_usage_error(const char *prog, const char *cmd, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s %s: error: ", prog, cmd);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nrun '%s %s --help' for usage\n", prog, cmd);
+	return 2;
+}

@@ -104,17 +104,7 @@ static void print_result(const struct build_opts *o, const struct ap_build_resul
 		ap_json_str(&j, "sfx", o->b.sfx);
 		ap_json_str(&j, "sfx_stub", res->sfx_stub);
 		ap_json_str(&j, "sfx_stub_platform", res->sfx_stub_platform);
-		ap_json_arr_begin(&j, "components");
-		for (size_t i = 0; i < m->n_components; i++) {
-			const struct ap_component *c = &m->components[i];
-			ap_json_arr_item_begin(&j);
-			ap_json_str(&j, "name", c->name);
-			ap_json_str(&j, "file", c->file);
-			ap_json_u64(&j, "size", c->size);
-			ap_json_str(&j, "sha256", c->sha256);
-			ap_json_arr_item_end(&j);
-		}
-		ap_json_arr_end(&j);
+		print_json_components(&j, m, false);
 		ap_json_end(&j);
 		return;
 	}

@@ -63,21 +63,7 @@ static void print_json(const struct ap_release *r)
 		ap_json_str(&j, "key_fingerprint", fpr);
 	ap_json_str(&j, "manifest_sha256", r->manifest_sha256);
 	ap_json_u64(&j, "total_size", ap_manifest_total_size(m));
-	ap_json_arr_begin(&j, "components");
-	for (size_t i = 0; i < m->n_components; i++) {
-		const struct ap_component *c = &m->components[i];
-		ap_json_arr_item_begin(&j);
-		ap_json_str(&j, "name", c->name);
-		ap_json_str(&j, "file", c->file);
-		ap_json_u64(&j, "size", c->size);
-		ap_json_str(&j, "sha256", c->sha256);
-		ap_json_str(&j, "action", ap_manifest_action_name(c->action));
-		ap_json_str(&j, "to",
-			    c->action == AP_ACTION_EXTRACT ? (c->to ? c->to : "")
-							   : ap_manifest_component_dest(c));
-		ap_json_arr_item_end(&j);
-	}
-	ap_json_arr_end(&j);
+	print_json_components(&j, m, true);
 	ap_json_end(&j);
 }
 

@@ -227,6 +227,21 @@ static void print_written(const struct ap_root *r, const struct root_opts *o)
 	       (long long)r->version, o->output, t, o->output);
 }
 
+/* A new root's edits, expiry and file, then the line that says so (init
+ * and rotate). */
+static int edit_and_write(struct ap_root *r, const struct root_opts *o, struct ap_err *err)
+{
+	int rc = apply_edits(r, o, err);
+
+	if (rc == 0)
+		rc = set_expiry(r, o, err);
+	if (rc == 0)
+		rc = write_root(r, o, err);
+	if (rc == 0)
+		print_written(r, o);
+	return rc;
+}
+
 static int do_init(const struct root_opts *o, struct ap_err *err)
 {
 	struct ap_root *r = ap_root_new();
@@ -234,13 +249,7 @@ static int do_init(const struct root_opts *o, struct ap_err *err)
 
 	if (!r)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	rc = apply_edits(r, o, err);
-	if (rc == 0)
-		rc = set_expiry(r, o, err);
-	if (rc == 0)
-		rc = write_root(r, o, err);
-	if (rc == 0)
-		print_written(r, o);
+	rc = edit_and_write(r, o, err);
 	ap_root_free(r);
 	return rc;
 }
@@ -255,14 +264,8 @@ static int do_rotate(const char *from, const struct root_opts *o, struct ap_err 
 	rc = load_root(from, &r, &json, &len, err);
 	if (rc == 0) {
 		r->version++;
-		rc = apply_edits(r, o, err);
+		rc = edit_and_write(r, o, err);
 	}
-	if (rc == 0)
-		rc = set_expiry(r, o, err);
-	if (rc == 0)
-		rc = write_root(r, o, err);
-	if (rc == 0)
-		print_written(r, o);
 	ap_root_free(r);
 	free(json);
 	return rc;

@@ -8,6 +8,7 @@
 #include "airpack.h"
 #include "airpack/fetch.h"
 #include "airpack/fsx.h"
+#include "airpack/ui.h"
 #include "airpack/banned.h"
 
 struct command {
@@ -188,22 +189,42 @@ int print_usage(const char *command)
 	return 0;
 }
 
+void print_json_components(struct ap_json *j, const struct ap_manifest *m, bool actions)
+{
+	ap_json_arr_begin(j, "components");
+	for (size_t i = 0; i < m->n_components; i++) {
+		const struct ap_component *c = &m->components[i];
+
+		ap_json_arr_item_begin(j);
+		ap_json_str(j, "name", c->name);
+		ap_json_str(j, "file", c->file);
+		ap_json_u64(j, "size", c->size);
+		ap_json_str(j, "sha256", c->sha256);
+		if (actions) {
+			ap_json_str(j, "action", ap_manifest_action_name(c->action));
+			ap_json_str(j, "to",
+				    c->action == AP_ACTION_EXTRACT ? (c->to ? c->to : "")
+								   : ap_manifest_component_dest(c));
+		}
+		ap_json_arr_item_end(j);
+	}
+	ap_json_arr_end(j);
+}
+
 int usage_error(const char *command, const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fprintf(stderr, "airpack %s: error: ", command);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = ap_ui_usage_error("airpack", command, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nrun 'airpack %s --help' for usage\n", command);
-	return 2;
+	return rc;
 }
 
 int die_err(const struct ap_err *err)
 {
-	fprintf(stderr, "airpack: error: %s\n", err->msg[0] ? err->msg : "unknown error");
-	return ap_err_exit_code(err->code);
+	return ap_ui_die("airpack", err);
 }
 
 int main(int argc, char **argv)

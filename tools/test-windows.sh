@@ -75,24 +75,8 @@ cp "$win/meson-logs/testlog.json" "$win/meson-logs/testlog-wine.json"
 meson test -C "$native" --print-errorlogs windows || status=1
 [ "$repro_fail" -eq 0 ] || status=1
 echo "test-windows.sh: tests took $(($(date +%s) - t1)) s"
-python3 - "$repro_pass" "$repro_fail" "$win/meson-logs/testlog-wine.json" "$native/meson-logs/testlog.json" <<'PY'
-import json, sys
-passed, failed, skipped = int(sys.argv[1]), int(sys.argv[2]), 0
-for name in sys.argv[3:]:
-    with open(name) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            r = json.loads(line).get("result", "")
-            if r in ("OK", "EXPECTEDFAIL"):
-                passed += 1
-            elif r == "SKIP":
-                skipped += 1
-            else:
-                failed += 1
-print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
-PY
+python3 "$top/tools/test-tally.py" "$repro_pass" "$repro_fail" "$win/meson-logs/testlog-wine.json" \
+	"$native/meson-logs/testlog.json"
 WINEPREFIX=$AIRPACK_WINEPREFIX /usr/lib/wine/wineserver64 -k 2>/dev/null
 [ -n "$own_prefix" ] && rm -rf "$own_prefix"
 exit $status

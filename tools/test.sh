@@ -41,21 +41,5 @@ if [ -n "$stub_pid" ]; then
 fi
 meson test -C "$builddir" --no-rebuild --print-errorlogs --num-processes 2
 status=$?
-python3 - "$builddir/meson-logs/testlog.json" <<'PY'
-import json, sys
-passed = failed = skipped = 0
-with open(sys.argv[1]) as f:
-    for line in f:
-        line = line.strip()
-        if not line:
-            continue
-        r = json.loads(line).get("result", "")
-        if r in ("OK", "EXPECTEDFAIL"):
-            passed += 1
-        elif r == "SKIP":
-            skipped += 1
-        else:
-            failed += 1
-print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
-PY
+python3 "$top/tools/test-tally.py" 0 0 "$builddir/meson-logs/testlog.json"
 exit $status

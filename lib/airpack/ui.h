@@ -1,4 +1,4 @@
-/* ui.h - progress bars for the two programs.
+/* ui.h - progress bars and error lines for the two programs.
  *
  * Progress bars draw on stderr only when it is a terminal and are silent
  * otherwise (the commands print their own one-line summaries).  The JSON
@@ -8,10 +8,12 @@
 #ifndef AP_UI_H
 #define AP_UI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "airpack/err.h"
 #include "airpack/json.h"
 
 struct ap_ui_progress {
@@ -66,5 +68,13 @@ void ap_ui_downloads_clear(struct ap_ui_downloads *d);
 
 /* Human size: "1.5 MiB", "512 B" into buf. */
 const char *ap_ui_human_size(uint64_t n, char *buf, size_t len);
+
+/* The programs' error lines on stderr.  ap_ui_die: "PROG: error: MSG" (err's
+ * message), returning err's exit code (ap_err_exit_code).
+ * ap_ui_usage_error: "PROG CMD: error: MSG" and "run 'PROG CMD --help' for
+ * usage", returning 2 (a usage error). */
+int ap_ui_die(const char *prog, const struct ap_err *err);
+int ap_ui_usage_error(const char *prog, const char *cmd, const char *fmt, va_list ap)
+	AP_PRINTF(3, 0);
 
 #endif

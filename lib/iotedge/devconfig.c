@@ -54,25 +54,26 @@ static void doc_destroy(yaml_document_t *d)
 	yaml_document_delete(d);
 }
 
+/* One of libyaml's working buffers, start to end (start NULL: none). */
+static void wipe_span(unsigned char *start, const unsigned char *end)
+{
+	if (start)
+		ap_secret_wipe(start, (size_t)(end - start));
+}
+
 /* libyaml keeps the input text in its working buffers; scrub them before the
  * parser frees them. */
 static void parser_destroy(yaml_parser_t *p)
 {
-	if (p->buffer.start)
-		ap_secret_wipe(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
-	if (p->raw_buffer.start)
-		ap_secret_wipe(p->raw_buffer.start,
-			       (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+	wipe_span(p->buffer.start, p->buffer.end);
+	wipe_span(p->raw_buffer.start, p->raw_buffer.end);
 	yaml_parser_delete(p);
 }
 
 static void emitter_destroy(yaml_emitter_t *em)
 {
-	if (em->buffer.start)
-		ap_secret_wipe(em->buffer.start, (size_t)(em->buffer.end - em->buffer.start));
-	if (em->raw_buffer.start)
-		ap_secret_wipe(em->raw_buffer.start,
-			       (size_t)(em->raw_buffer.end - em->raw_buffer.start));
+	wipe_span(em->buffer.start, em->buffer.end);
+	wipe_span(em->raw_buffer.start, em->raw_buffer.end);
 	yaml_emitter_delete(em);
 }
 

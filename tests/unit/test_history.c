@@ -16,13 +16,7 @@ static char *dir;
 
 static char *in_dir(const char *name)
 {
-	char *p = ap_fsx_path_join(dir, name);
-
-	if (!p) {
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	return p;
+	return tu_join(dir, name);
 }
 
 /* The whole history file of a root ("" when absent). */

@@ -7,6 +7,8 @@
  *                                       %TEMP%, on Windows, written with '/'),
  *                                       malloc'd; NULL on failure
  *   tu_rm_rf(d)                         remove a tree (ap_fsx_rm_rf), 0 or < 0
+ *   tu_join(d, name)                    d/name, malloc'd (exits 2 when out
+ *                                       of memory)
  *   tu_setenv(name, value)              0 or -1 (Windows: an empty value
  *   tu_unsetenv(name)                   removes the variable)
  *   tu_mkdir(path)                      one new folder, -1 when it exists
@@ -51,6 +53,7 @@
 
 static char *tu_mkdtemp(const char *prefix) TU_UNUSED;
 static int tu_rm_rf(const char *path) TU_UNUSED;
+static char *tu_join(const char *dir, const char *name) TU_UNUSED;
 static int tu_setenv(const char *name, const char *value) TU_UNUSED;
 static int tu_unsetenv(const char *name) TU_UNUSED;
 static int tu_mkdir(const char *path) TU_UNUSED;
@@ -210,6 +213,17 @@ static bool tu_exists(const char *path)
 static int tu_rm_rf(const char *path)
 {
 	return ap_fsx_rm_rf(path, NULL);
+}
+
+static char *tu_join(const char *dir, const char *name)
+{
+	char *p = ap_fsx_path_join(dir, name);
+
+	if (!p) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	return p;
 }
 
 static int tu_write(const char *path, const void *data, size_t len)
