@@ -183,7 +183,7 @@ static struct prod *find_prod(struct record *rec, const char *product, bool add)
 			return &rec->p[i];
 	if (!add)
 		return NULL;
-	grown = realloc(rec->p, (rec->n + 1) * sizeof(*grown));
+	grown = ap_vec_grow(rec->p, NULL, rec->n + 1, sizeof(*grown));
 	if (!grown)
 		return NULL;
 	rec->p = grown;

@@ -168,7 +168,7 @@ static int key_append(struct ap_root *r, const char *pem, size_t *idx, struct ap
 		return ap_err_set(err, AP_E_TOOBIG, "a root holds at most %d keys",
 				  AP_ROOT_MAX_KEYS);
 	}
-	grown = realloc(r->keys, (r->n_keys + 1) * sizeof(*grown));
+	grown = ap_vec_grow(r->keys, NULL, r->n_keys + 1, sizeof(*grown));
 	if (!grown) {
 		ap_sign_key_free(key);
 		return ap_jsonx_nomem(&doc, err);
@@ -194,7 +194,7 @@ static int role_append(struct ap_root_role *ro, size_t k, struct ap_err *err)
 
 	if (role_has(ro, k))
 		return 0;
-	grown = realloc(ro->keys, (ro->n_keys + 1) * sizeof(*grown));
+	grown = ap_vec_grow(ro->keys, NULL, ro->n_keys + 1, sizeof(*grown));
 	if (!grown)
 		return ap_jsonx_nomem(&doc, err);
 	ro->keys = grown;
@@ -269,7 +269,7 @@ int ap_root_set_floor(struct ap_root *r, const char *product, const char *min_ve
 		r->floors[i].min_version = v;
 		return 0;
 	}
-	grown = realloc(r->floors, (r->n_floors + 1) * sizeof(*grown));
+	grown = ap_vec_grow(r->floors, NULL, r->n_floors + 1, sizeof(*grown));
 	if (!grown)
 		return ap_jsonx_nomem(&doc, err);
 	r->floors = grown;
@@ -722,7 +722,7 @@ int ap_root_sigset_add(struct ap_sigset *s, const char *key_id, const void *sig,
 		return ap_err_set(err, AP_E_TOOBIG, "a signature of %zu bytes (the cap is %u)", len,
 				  AP_SIG_MAX);
 	copy = malloc(len ? len : 1);
-	grown = realloc(s->v, (s->n + 1) * sizeof(*grown));
+	grown = ap_vec_grow(s->v, NULL, s->n + 1, sizeof(*grown));
 	if (!copy || !grown) {
 		free(copy);
 		if (grown)
