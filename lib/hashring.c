@@ -23,7 +23,6 @@
 struct ap_hashring {
 	unsigned char *buf[AP_HASHRING_SLOTS];
 	size_t len[AP_HASHRING_SLOTS];
-	size_t buf_len;
 	struct ap_digest *h;
 	uint64_t submitted; /* slots handed to the hash, ever */
 	bool threaded;
@@ -85,7 +84,6 @@ int ap_hashring_new(size_t buf_len, bool threaded, struct ap_hashring **rp, stru
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory for the hash ring");
-	r->buf_len = buf_len;
 	r->h = ap_digest_new();
 #if AP_HASH_THREAD
 	r->threaded = threaded;
