@@ -45,11 +45,12 @@ struct build {
 	size_t jlen;
 	unsigned char *sig;
 	size_t sig_len;
-	const char *bundle_path; /* where the bundle is written, or NULL */
-	char *tmp_bundle;	 /* SETUP.bundle: a setup's bundle, never given its name */
-	bool intermediate;	 /* the bundle exists only for the setup */
+	/* The bundle is written: to -o, or straight into the setup after its
+	 * stub (in_setup: a setup that carries its payloads, without -o). */
+	bool has_bundle, in_setup;
 	struct ap_bundle_writer *w;
-	struct ap_fsx_afile bundle, head;
+	struct ap_fsx_afile bundle;
+	struct ap_sfx_writer *sfx;
 	struct ap_layout *layout;
 	struct ap_strvec warnings; /* for the result */
 	char *stub;		   /* with sfx: the stub chosen (choose_stub) */
@@ -287,7 +288,7 @@ static int make_parent(const char *path, struct ap_err *err)
 
 /* What a killed earlier run left beside an output: PATH.tmp-XXXXXX from
  * ap_fsx_afile (the bundle, the setup) and, for a setup, the temporaries of
- * its intermediate bundle (SETUP.bundle.tmp-XXXXXX). */
+ * the intermediate bundle earlier versions wrote (SETUP.bundle.tmp-XXXXXX). */
 static int remove_stale_temps(const char *path, const char *suffix, struct ap_err *err)
 {
 	char *dir, *base;
@@ -447,39 +448,45 @@ static int reserve_manifest(struct build *b, struct ap_err *err)
 	return rc;
 }
 
-/* Where the bundle goes: -o, else (for a setup that carries its payloads)
- * SETUP.bundle's temporary, which the setup copies and which is removed.
- * A detached setup gets its manifest-only bundle there instead. */
+/* Where the bundle goes: -o, else (a setup that carries its payloads)
+ * straight into the setup, after its stub and key.  The setup is started
+ * here, before the payloads are read; a detached one gets its
+ * manifest-only bundle at the end (write_setup). */
 static int plan_bundle(struct build *b, struct ap_err *err)
 {
 	const struct ap_build_opts *o = b->o;
-	size_t n;
+	char *pem = NULL;
+	size_t pem_len = 0;
+	int rc;
 
-	b->bundle_path = o->bundle;
-	if (!o->sfx || (!o->sfx_detached && o->bundle))
+	b->in_setup = o->sfx && !o->sfx_detached && !o->bundle;
+	b->has_bundle = o->bundle || b->in_setup;
+	if (!o->sfx)
 		return 0;
-	n = strlen(o->sfx) + sizeof(".bundle");
-	b->tmp_bundle = malloc(n);
-	if (!b->tmp_bundle)
-		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	snprintf(b->tmp_bundle, n, "%s.bundle", o->sfx);
-	if (!o->sfx_detached) {
-		b->bundle_path = b->tmp_bundle;
-		b->intermediate = true;
-	}
-	return 0;
+	rc = ap_sign_key_public_pem(b->key, &pem, &pem_len, err);
+	if (rc == 0)
+		rc = ap_sfx_writer_open(o->sfx, b->stub, b->stub_platform, pem, pem_len,
+					o->sfx_detached, &b->sfx, err);
+	free(pem);
+	return rc;
 }
 
 /* Output 1, the bundle: stream every payload into it once, hashing it. */
 static int bundle_payloads(struct build *b, struct ap_err *err)
 {
 	const struct ap_progress_ops *p = b->o->progress;
-	int rc;
+	FILE *out = NULL;
+	int rc = 0;
 
-	rc = ap_fsx_afile_open(&b->bundle, b->bundle_path, 0644, err);
+	if (b->in_setup)
+		out = ap_sfx_writer_stream(b->sfx);
+	else
+		rc = ap_fsx_afile_open(&b->bundle, b->o->bundle, 0644, err);
+	if (rc == 0 && !out)
+		out = b->bundle.fp;
 	if (rc == 0)
-		rc = ap_bundle_writer_open(b->bundle.fp, b->comp, b->o->level, b->o->mtime, b->plen,
-					   b->slen, &b->w, err);
+		rc = ap_bundle_writer_open(out, b->comp, b->o->level, b->o->mtime, b->plen, b->slen,
+					   &b->w, err);
 	for (size_t i = 0; rc == 0 && i < b->m->n_components; i++) {
 		struct ap_component *c = &b->m->components[i];
 		char hex[AP_SHA256_HEX];
@@ -563,11 +570,11 @@ static int stream_payloads(struct build *b, struct ap_err *err)
 {
 	int rc = 0;
 
-	if (b->bundle_path)
+	if (b->has_bundle)
 		rc = bundle_payloads(b, err);
 	if (rc == 0 && b->o->layout)
-		rc = layout_payloads(b, b->bundle_path != NULL, err);
-	if (rc == 0 && !b->bundle_path && !b->o->layout)
+		rc = layout_payloads(b, b->has_bundle, err);
+	if (rc == 0 && !b->has_bundle && !b->o->layout)
 		rc = hash_payloads(b, err);
 	return rc;
 }
@@ -587,64 +594,40 @@ static int sign_manifest(struct build *b, struct ap_err *err)
 	return rc;
 }
 
-/* Finish the bundle: renamed into place, or (a setup's) left flushed
- * under its temporary name for the setup to copy. */
+/* Finish the bundle.  One written into the setup is done (the setup is
+ * committed last); a bundle of its own is copied into the setup, when
+ * there is one that carries its payloads, from the stream it was written
+ * on, then renamed into place. */
 static int commit_bundle(struct build *b, struct ap_err *err)
 {
 	int rc = ap_bundle_writer_finish(b->w, b->json, b->jlen, b->sig, b->sig_len, err);
 
-	if (rc)
+	if (rc || b->in_setup)
 		return rc;
-	if (!b->intermediate)
-		return ap_fsx_afile_commit(&b->bundle, err);
-	if (fflush(b->bundle.fp) != 0)
-		return ap_err_sys(err, AP_E_IO, "cannot write '%s'", b->bundle.tmp);
-	return 0;
-}
-
-/* A bundle holding only the signed manifest, for a detached setup: written
- * to the head file's temporary name and left there (flushed). */
-static int write_head_bundle(struct build *b, struct ap_err *err)
-{
-	struct ap_bundle_writer *w = NULL;
-	int rc;
-
-	rc = ap_fsx_afile_open(&b->head, b->tmp_bundle, 0644, err);
-	if (rc)
-		return rc;
-	rc = ap_bundle_writer_open(b->head.fp, AP_COMPRESS_NONE, 0, b->o->mtime, b->jlen,
-				   b->sig_len, &w, err);
+	if (b->sfx && !b->o->sfx_detached)
+		rc = ap_sfx_writer_append(b->sfx, b->bundle.fp, b->bundle.tmp, err);
 	if (rc == 0)
-		rc = ap_bundle_writer_finish(w, b->json, b->jlen, b->sig, b->sig_len, err);
-	ap_bundle_writer_free(w);
-	if (rc == 0 && fflush(b->head.fp) != 0)
-		rc = ap_err_sys(err, AP_E_IO, "cannot write '%s'", b->head.tmp);
+		rc = ap_fsx_afile_commit(&b->bundle, err);
 	return rc;
 }
 
-/* Output 3, the setup: the stub, the signer's public key and a bundle (the
- * whole release, or the manifest alone when detached). */
+/* Output 3, the setup, begun by plan_bundle (the stub and the signer's
+ * public key) and holding the bundle already unless it is detached: then
+ * a bundle of the signed manifest alone goes in now. */
 static int write_setup(struct build *b, struct ap_err *err)
 {
-	const struct ap_build_opts *o = b->o;
-	const char *from = b->bundle_path;
-	char *pem = NULL;
-	size_t pem_len = 0;
-	int rc;
+	struct ap_bundle_writer *w = NULL;
+	int rc = 0;
 
-	if (o->sfx_detached) {
-		rc = write_head_bundle(b, err);
-		if (rc)
-			return rc;
-		from = b->head.tmp;
-	} else if (b->intermediate) {
-		from = b->bundle.tmp;
+	if (b->o->sfx_detached) {
+		rc = ap_bundle_writer_open(ap_sfx_writer_stream(b->sfx), AP_COMPRESS_NONE, 0,
+					   b->o->mtime, b->jlen, b->sig_len, &w, err);
+		if (rc == 0)
+			rc = ap_bundle_writer_finish(w, b->json, b->jlen, b->sig, b->sig_len, err);
+		ap_bundle_writer_free(w);
 	}
-	rc = ap_sign_key_public_pem(b->key, &pem, &pem_len, err);
 	if (rc == 0)
-		rc = ap_sfx_write(o->sfx, b->stub, b->stub_platform, pem, pem_len, from,
-				  o->sfx_detached, err);
-	free(pem);
+		rc = ap_sfx_writer_commit(b->sfx, err);
 	return rc;
 }
 
@@ -734,10 +717,10 @@ static int choose_stub(struct build *b, struct ap_err *err)
 
 static void build_release(struct build *b, bool ok)
 {
-	if (!ok || b->intermediate)
+	if (!ok)
 		ap_fsx_afile_abort(&b->bundle);
-	ap_fsx_afile_abort(&b->head);
 	ap_bundle_writer_free(b->w);
+	ap_sfx_writer_free(b->sfx);
 	ap_layout_free(b->layout);
 	for (size_t i = 0; b->found && i < b->n; i++)
 		free(b->found[i].path);
@@ -749,7 +732,6 @@ static void build_release(struct build *b, bool ok)
 	ap_sign_key_free(b->key);
 	free(b->json);
 	free(b->sig);
-	free(b->tmp_bundle);
 	free(b->stub);
 	ap_strvec_release(&b->warnings);
 }
@@ -762,7 +744,6 @@ int ap_build(const struct ap_build_opts *o, struct ap_build_result *res, struct 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
 	b.bundle = (struct ap_fsx_afile)AP_AFILE_INIT;
-	b.head = (struct ap_fsx_afile)AP_AFILE_INIT;
 	rc = check_opts(o, err);
 	if (rc == 0)
 		rc = load_inputs(&b, err);

@@ -24,6 +24,7 @@
 
 #include "airpack/bundle.h"
 #include "airpack/fsx.h"
+#include "airpack/hashring.h"
 #include "airpack/str.h"
 #include "airpack/banned.h"
 
@@ -35,6 +36,7 @@
 #define GZ_TRAILER_LEN 8u
 #define STORED_HDR_LEN 5u
 #define CHUNK (1024u * 1024u)
+#define RING_CHUNK (512u * 1024u) /* a slot of the threaded ring (hashring.h) */
 #define ZBUF (256u * 1024u)
 #define RBUF (256u * 1024u)
 #define USTAR_MTIME_MAX 077777777777LL /* 11 octal digits: no pax header needed */
@@ -159,8 +161,10 @@ struct ap_bundle_writer {
 	z_stream zs;
 	gz_header gzhead; /* zlib keeps a pointer to it until the header is out */
 	unsigned char *zbuf;
-	unsigned char *buf;
-	struct ap_digest *hash;
+	/* Payloads are read and hashed through a ring: one buffer hashed on
+	 * this thread for small payloads, and (made at the first big one)
+	 * a few hashed on a second thread while libarchive writes them. */
+	struct ap_hashring *ring, *ring_mt;
 
 	int io_errno; /* first failed write to out, for the message */
 	bool discard; /* drop bytes libarchive still emits after a failure */
@@ -257,12 +261,9 @@ int ap_bundle_writer_open(FILE *out, enum ap_compress compress, int level, int64
 	w->manifest_len = manifest_len;
 	w->sig_len = sig_len;
 	w->head_len = head_len(compress, manifest_len, sig_len);
-	w->buf = malloc(CHUNK);
-	w->hash = ap_digest_new();
-	if (!w->buf || !w->hash) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory for the bundle writer");
+	rc = ap_hashring_new(CHUNK, false, &w->ring, err);
+	if (rc < 0)
 		goto fail;
-	}
 	if (compress == AP_COMPRESS_GZIP) {
 		w->zbuf = malloc(ZBUF);
 		if (!w->zbuf) {
@@ -335,6 +336,61 @@ static uint64_t actual_size(FILE *fp, uint64_t fallback)
 	return end < 0 ? fallback : (uint64_t)end;
 }
 
+/* The ring a payload of size bytes is read through: the threaded one for
+ * a big payload (made once; the one-thread ring when it cannot be). */
+static struct ap_hashring *payload_ring(struct ap_bundle_writer *w, uint64_t size)
+{
+	if (size < AP_HASHRING_MIN_THREADED)
+		return w->ring;
+	if (!w->ring_mt && ap_hashring_new(RING_CHUNK, true, &w->ring_mt, NULL) != 0)
+		return w->ring;
+	return w->ring_mt;
+}
+
+/* The payload's bytes from fp into the current entry, each buffer hashed
+ * (on the ring's thread) while libarchive writes it; exactly size bytes,
+ * else AP_E_DIGEST naming both sizes. */
+static int copy_payload(struct ap_bundle_writer *w, struct ap_hashring *ring, FILE *fp,
+			const char *name, const char *path, uint64_t size,
+			void (*progress)(void *ctx, uint64_t done), void *ctx,
+			char hex[AP_SHA256_HEX], struct ap_err *err)
+{
+	size_t cap = ring == w->ring ? CHUNK : RING_CHUNK;
+	unsigned char extra;
+	uint64_t done = 0;
+	int rc;
+
+	while (done < size) {
+		unsigned char *buf = ap_hashring_buf(ring);
+		size_t want = size - done < cap ? (size_t)(size - done) : cap;
+		size_t n = fread(buf, 1, want, fp);
+
+		if (n == 0 && ferror(fp))
+			return ap_err_sys(err, AP_E_IO, "reading payload '%s'", path);
+		if (n == 0)
+			return ap_err_set(err, AP_E_DIGEST,
+					  "payload '%s' has the wrong size: expected %" PRIu64
+					  " bytes, found %" PRIu64,
+					  path, size, done);
+		ap_hashring_submit(ring, n);
+		rc = write_entry_data(w->a, name, buf, n, err);
+		if (rc < 0)
+			return rc;
+		done += n;
+		if (progress)
+			progress(ctx, done);
+	}
+	if (fread(&extra, 1, 1, fp) != 0)
+		return ap_err_set(err, AP_E_DIGEST,
+				  "payload '%s' has the wrong size: expected %" PRIu64
+				  " bytes, found %" PRIu64,
+				  path, size, actual_size(fp, size + 1));
+	if (ferror(fp))
+		return ap_err_sys(err, AP_E_IO, "reading payload '%s'", path);
+	ap_hashring_final_hex(ring, hex);
+	return 0;
+}
+
 int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, const char *path,
 			      uint64_t size, char hex[AP_SHA256_HEX],
 			      void (*progress)(void *ctx, uint64_t done), void *ctx,
@@ -343,7 +399,6 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 	char qn[256];
 	const char *why;
 	FILE *fp = NULL;
-	uint64_t done = 0;
 	int rc;
 
 	rc = writer_usable(w, err);
@@ -362,48 +417,12 @@ int ap_bundle_writer_add_file(struct ap_bundle_writer *w, const char *name, cons
 
 	/* From here on the archive may hold part of this entry. */
 	w->failed = true;
-	ap_digest_reset(w->hash);
 	rc = write_entry_header(w->a, name, size, w->mtime, err);
-	if (rc < 0)
-		goto out;
-	while (done < size) {
-		size_t want = size - done < CHUNK ? (size_t)(size - done) : CHUNK;
-		size_t n = fread(w->buf, 1, want, fp);
-
-		if (n == 0) {
-			if (ferror(fp)) {
-				rc = ap_err_sys(err, AP_E_IO, "reading payload '%s'", path);
-				goto out;
-			}
-			rc = ap_err_set(err, AP_E_DIGEST,
-					"payload '%s' has the wrong size: expected %" PRIu64
-					" bytes, found %" PRIu64,
-					path, size, done);
-			goto out;
-		}
-		ap_digest_update(w->hash, w->buf, n);
-		rc = write_entry_data(w->a, name, w->buf, n, err);
-		if (rc < 0)
-			goto out;
-		done += n;
-		if (progress)
-			progress(ctx, done);
-	}
-	if (fread(w->buf, 1, 1, fp) != 0) {
-		rc = ap_err_set(err, AP_E_DIGEST,
-				"payload '%s' has the wrong size: expected %" PRIu64
-				" bytes, found %" PRIu64,
-				path, size, actual_size(fp, size + 1));
-		goto out;
-	}
-	if (ferror(fp)) {
-		rc = ap_err_sys(err, AP_E_IO, "reading payload '%s'", path);
-		goto out;
-	}
-	ap_digest_final_hex(w->hash, hex);
-	w->failed = false;
-	rc = 0;
-out:
+	if (rc == 0)
+		rc = copy_payload(w, payload_ring(w, size), fp, name, path, size, progress, ctx,
+				  hex, err);
+	if (rc == 0)
+		w->failed = false;
 	fclose(fp);
 	return rc;
 }
@@ -607,9 +626,9 @@ void ap_bundle_writer_free(struct ap_bundle_writer *w)
 	}
 	if (w->z_live)
 		deflateEnd(&w->zs);
-	ap_digest_free(w->hash);
+	ap_hashring_free(w->ring_mt);
+	ap_hashring_free(w->ring);
 	free(w->zbuf);
-	free(w->buf);
 	free(w);
 }
 

@@ -74,7 +74,7 @@ int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, s
 		rc = ap_err_sys(err, AP_E_IO, "cannot set mode %04o on '%s'", mode, tmp);
 		goto out;
 	}
-	fp = fdopen(fd, "wb");
+	fp = fdopen(fd, "w+b");
 	if (!fp) {
 		rc = ap_err_sys(err, AP_E_IO, "cannot open '%s' for writing", tmp);
 		goto out;

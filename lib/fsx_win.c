@@ -321,8 +321,9 @@ int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, s
 			rc = bad_path(err, path);
 			goto out;
 		}
-		h = CreateFileW(w, GENERIC_WRITE, 0, sa.lpSecurityDescriptor ? &sa : NULL,
-				CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+		h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, 0,
+				sa.lpSecurityDescriptor ? &sa : NULL, CREATE_NEW,
+				FILE_ATTRIBUTE_NORMAL, NULL);
 		if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_FILE_EXISTS)
 			break;
 	}
@@ -331,14 +332,14 @@ int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, s
 			     "cannot create a temporary file for '%s'", path);
 		goto out;
 	}
-	fd = _open_osfhandle((intptr_t)h, _O_WRONLY | _O_BINARY);
+	fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
 	if (fd < 0) {
 		CloseHandle(h);
 		remove_file_w(w);
 		rc = ap_err_set(err, AP_E_IO, "cannot open '%s' for writing", tmp);
 		goto out;
 	}
-	fp = _fdopen(fd, "wb");
+	fp = _fdopen(fd, "w+b");
 	if (!fp) {
 		rc = ap_err_sys(err, AP_E_IO, "cannot open '%s' for writing", tmp);
 		_close(fd);

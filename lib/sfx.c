@@ -202,105 +202,203 @@ out:
 	return rc;
 }
 
-/* Copy path to f (through h when given).  With platform, *platform is what
- * the first bytes read say (platform.h). */
-static int append_file(struct ap_fsx_afile *f, const char *path, struct ap_digest *h,
-		       unsigned char *buf, uint64_t *len, const char **platform, struct ap_err *err)
-{
-	FILE *in = NULL;
-	size_t n;
-	int rc;
+struct ap_sfx_writer {
+	struct ap_fsx_afile f;
+	struct ap_digest *h; /* over key + bundle, up to hashed_end */
+	unsigned char *buf;
+	uint64_t stub_len, key_len;
+	/* Where the bytes hashed so far end: what was written on the stream
+	 * directly, from there to the end, is read back at commit. */
+	uint64_t hashed_end;
+	bool detached;
+};
 
-	rc = ap_fsx_fopen(path, "rb", &in, err);
-	if (rc)
-		return rc;
+/* Copy in to the setup (through w->h when hash), from in's current
+ * position to its end; *len gets the bytes copied.  With platform,
+ * *platform is what the first bytes read say (platform.h). */
+static int copy_in(struct ap_sfx_writer *w, FILE *in, const char *name, bool hash, uint64_t *len,
+		   const char **platform, struct ap_err *err)
+{
+	size_t n;
+	int rc = 0;
+
 	*len = 0;
-	while ((n = fread(buf, 1, COPY_BUF, in)) > 0) {
+	while ((n = fread(w->buf, 1, COPY_BUF, in)) > 0) {
 		if (platform && *len == 0)
-			*platform = ap_platform_of_header(buf, n);
-		if (h)
-			ap_digest_update(h, buf, n);
-		rc = ap_fsx_afile_write(f, buf, n, err);
+			*platform = ap_platform_of_header(w->buf, n);
+		if (hash)
+			ap_digest_update(w->h, w->buf, n);
+		rc = ap_fsx_afile_write(&w->f, w->buf, n, err);
 		if (rc)
-			goto out;
+			return rc;
 		*len += n;
 	}
 	if (ferror(in))
-		rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", path);
-out:
-	fclose(in);
+		rc = ap_err_sys(err, AP_E_IO, "cannot read '%s'", name);
 	return rc;
 }
 
-int ap_sfx_write(const char *out_path, const char *stub_path, const char *stub_platform,
-		 const char *key_pem, size_t key_len, const char *bundle_path, bool detached,
-		 struct ap_err *err)
+/* The stub, as copied: the platform chosen, and not a setup already. */
+static int copy_stub(struct ap_sfx_writer *w, const char *stub_path, const char *stub_platform,
+		     struct ap_err *err)
 {
 	const char *copied = NULL;
-	struct ap_fsx_afile f = AP_AFILE_INIT;
-	struct ap_digest *h = NULL;
-	unsigned char *buf = NULL;
-	unsigned char t[AP_SFX_TRAILER_LEN];
-	uint64_t stub_len = 0, bundle_len = 0;
+	FILE *in = NULL;
 	int rc;
 
-	buf = malloc(COPY_BUF);
-	h = ap_digest_new();
-	if (!buf || !h) {
-		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = ap_fsx_afile_open(&f, out_path, 0755, err);
+	rc = ap_fsx_fopen(stub_path, "rb", &in, err);
 	if (rc)
-		goto out;
-	rc = append_file(&f, stub_path, NULL, buf, &stub_len, &copied, err);
+		return rc;
+	rc = copy_in(w, in, stub_path, false, &w->stub_len, &copied, err);
+	fclose(in);
 	if (rc)
-		goto out;
-	if (copied != stub_platform &&
-	    (!copied || !stub_platform || strcmp(copied, stub_platform))) {
-		rc = ap_err_set(err, AP_E_USAGE,
-				"stub '%s' changed while the setup was written: it is now for "
-				"platform '%s', it was for '%s'",
-				stub_path, copied ? copied : "unknown",
-				stub_platform ? stub_platform : "unknown");
-		goto out;
-	}
-	if (stub_len >= AP_SFX_TRAILER_LEN) {
+		return rc;
+	if (copied != stub_platform && (!copied || !stub_platform || strcmp(copied, stub_platform)))
+		return ap_err_set(err, AP_E_USAGE,
+				  "stub '%s' changed while the setup was written: it is now for "
+				  "platform '%s', it was for '%s'",
+				  stub_path, copied ? copied : "unknown",
+				  stub_platform ? stub_platform : "unknown");
+	if (w->stub_len >= AP_SFX_TRAILER_LEN) {
 		struct ap_sfx_info dummy;
 		struct ap_err e2 = AP_ERR_INIT;
-		if (ap_sfx_probe(stub_path, &dummy, &e2) != AP_E_NOTFOUND) {
-			rc = ap_err_set(
+		if (ap_sfx_probe(stub_path, &dummy, &e2) != AP_E_NOTFOUND)
+			return ap_err_set(
 				err, AP_E_USAGE,
 				"stub '%s' is already a self-extracting setup: use the plain "
 				"airpack-setup executable",
 				stub_path);
-			goto out;
-		}
 	}
-	if (key_pem && key_len) {
-		ap_digest_update(h, key_pem, key_len);
-		rc = ap_fsx_afile_write(&f, key_pem, key_len, err);
-		if (rc)
-			goto out;
+	return 0;
+}
+
+int ap_sfx_writer_open(const char *out_path, const char *stub_path, const char *stub_platform,
+		       const char *key_pem, size_t key_len, bool detached,
+		       struct ap_sfx_writer **wp, struct ap_err *err)
+{
+	struct ap_sfx_writer *w;
+	int rc;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	w->f = (struct ap_fsx_afile)AP_AFILE_INIT;
+	w->detached = detached;
+	w->buf = malloc(COPY_BUF);
+	w->h = ap_digest_new();
+	if (!w->buf || !w->h) {
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
+		goto fail;
 	}
-	rc = append_file(&f, bundle_path, h, buf, &bundle_len, NULL, err);
+	rc = ap_fsx_afile_open(&w->f, out_path, 0755, err);
+	if (rc == 0)
+		rc = copy_stub(w, stub_path, stub_platform, err);
+	if (rc == 0 && key_pem && key_len) {
+		ap_digest_update(w->h, key_pem, key_len);
+		rc = ap_fsx_afile_write(&w->f, key_pem, key_len, err);
+		w->key_len = key_len;
+	}
+	if (rc)
+		goto fail;
+	w->hashed_end = w->stub_len + w->key_len;
+	*wp = w;
+	return 0;
+fail:
+	ap_sfx_writer_free(w);
+	return rc;
+}
+
+FILE *ap_sfx_writer_stream(struct ap_sfx_writer *w)
+{
+	return w->f.fp;
+}
+
+int ap_sfx_writer_append(struct ap_sfx_writer *w, FILE *in, const char *name, struct ap_err *err)
+{
+	uint64_t len = 0;
+	int rc;
+
+	if (fseeko(w->f.fp, 0, SEEK_END) != 0 || ftello(w->f.fp) != (off_t)w->hashed_end)
+		return ap_err_set(err, AP_E_USAGE,
+				  "setup '%s': appending '%s' after bytes not hashed yet",
+				  w->f.path, name);
+	if (fseeko(in, 0, SEEK_SET) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot seek in '%s'", name);
+	rc = copy_in(w, in, name, true, &len, NULL, err);
+	if (rc == 0)
+		w->hashed_end += len;
+	return rc;
+}
+
+/* Hash [hashed_end, end) of the setup: what was written on its stream
+ * directly, read back now that it is final. */
+static int hash_written(struct ap_sfx_writer *w, uint64_t end, struct ap_err *err)
+{
+	uint64_t left = end - w->hashed_end;
+
+	if (fflush(w->f.fp) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot write '%s'", w->f.tmp);
+	if (left == 0)
+		return 0;
+	if (fseeko(w->f.fp, (off_t)w->hashed_end, SEEK_SET) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot seek in '%s'", w->f.tmp);
+	while (left > 0) {
+		size_t want = left < COPY_BUF ? (size_t)left : COPY_BUF;
+		size_t n = fread(w->buf, 1, want, w->f.fp);
+
+		if (n == 0)
+			return ap_err_sys(err, AP_E_IO, "cannot read back '%s'", w->f.tmp);
+		ap_digest_update(w->h, w->buf, n);
+		left -= n;
+	}
+	w->hashed_end = end;
+	return 0;
+}
+
+int ap_sfx_writer_commit(struct ap_sfx_writer *w, struct ap_err *err)
+{
+	unsigned char t[AP_SFX_TRAILER_LEN];
+	off_t end;
+	int rc;
+
+	if (fflush(w->f.fp) != 0 || fseeko(w->f.fp, 0, SEEK_END) != 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot write '%s'", w->f.tmp);
+		goto out;
+	}
+	end = ftello(w->f.fp);
+	if (end < 0 || (uint64_t)end < w->hashed_end) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot find the end of '%s'", w->f.tmp);
+		goto out;
+	}
+	rc = hash_written(w, (uint64_t)end, err);
 	if (rc)
 		goto out;
+	if (fseeko(w->f.fp, 0, SEEK_END) != 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot seek in '%s'", w->f.tmp);
+		goto out;
+	}
 	memset(t, 0, sizeof(t));
 	put_magic(t);
-	t[6] = detached ? AP_SFX_DETACHED : 0;
-	put_u64(t + 8, stub_len);
-	put_u64(t + 16, key_pem ? key_len : 0);
-	put_u64(t + 24, bundle_len);
-	ap_digest_final(h, t + 32);
-	rc = ap_fsx_afile_write(&f, t, sizeof(t), err);
-	if (rc)
-		goto out;
-	rc = ap_fsx_afile_commit(&f, err);
+	t[6] = w->detached ? AP_SFX_DETACHED : 0;
+	put_u64(t + 8, w->stub_len);
+	put_u64(t + 16, w->key_len);
+	put_u64(t + 24, (uint64_t)end - w->stub_len - w->key_len);
+	ap_digest_final(w->h, t + 32);
+	rc = ap_fsx_afile_write(&w->f, t, sizeof(t), err);
+	if (rc == 0)
+		rc = ap_fsx_afile_commit(&w->f, err);
 out:
 	if (rc)
-		ap_fsx_afile_abort(&f);
-	ap_digest_free(h);
-	free(buf);
+		ap_fsx_afile_abort(&w->f);
 	return rc;
+}
+
+void ap_sfx_writer_free(struct ap_sfx_writer *w)
+{
+	if (!w)
+		return;
+	ap_fsx_afile_abort(&w->f);
+	ap_digest_free(w->h);
+	free(w->buf);
+	free(w);
 }

@@ -12,8 +12,10 @@
  * length is learnt from a placeholder before the payloads are streamed.
  *
  * Outputs keep their writers' guarantees: the bundle and the setup are
- * written to temporaries and renamed (a setup's bundle is never given a
- * final name), the offline folder through ap_layout (layout.h).  What a
+ * written to temporaries and renamed, the offline folder through ap_layout
+ * (layout.h).  A setup is written in one pass (sfx.h): its stub, then the
+ * bundle streamed straight after it (or, with a bundle file too, copied
+ * from the stream that wrote that file), then its trailer.  What a
  * killed earlier run left beside the bundle or setup is removed first.
  * The same inputs, key and mtime give byte-identical outputs.
  */

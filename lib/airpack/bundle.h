@@ -9,8 +9,11 @@
  * as one stream.
  *
  * The writer reads each payload once: it reserves room for the head,
- * streams the payloads (hashing them on the way), and writes the manifest
- * and signature into the reserved room at the end.  For that the caller
+ * streams the payloads (hashing them on the way: a big payload's buffers
+ * on a second thread while they are written, hashring.h), and writes the
+ * manifest and signature into the reserved room at the end.  The bundle
+ * starts where `out` stands when it is opened (a setup's, after its stub),
+ * and the head is rewritten there.  For that the caller
  * declares the manifest and signature lengths up front (emit the manifest
  * with placeholder digests of the same length; Ed25519 signatures are
  * always 64 bytes).

@@ -27,7 +27,7 @@ int ap_fsx_write_atomic(const char *path, const void *data, size_t len, unsigned
 struct ap_fsx_afile {
 	char *path; /* final name */
 	char *tmp;  /* temporary name in the same folder */
-	FILE *fp;   /* open for writing (binary) */
+	FILE *fp;   /* open for writing and reading back (binary, "w+b") */
 };
 /* clang-format off */
 #define AP_AFILE_INIT { NULL, NULL, NULL }

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "airpack/err.h"
 
 #define AP_SFX_MAGIC "APSFX1" /* documentation; sfx.c never stores it verbatim */
@@ -45,13 +46,43 @@ int ap_sfx_probe(const char *path, struct ap_sfx_info *info, struct ap_err *err)
  * "setup 'PATH' is damaged: ..." on mismatch). */
 int ap_sfx_check(const char *path, const struct ap_sfx_info *info, struct ap_err *err);
 
-/* Write a setup: copy stub, append key_pem (may be NULL) and the bundle
- * file, then the trailer; atomically, mode 0755.  The stub's platform is
- * read from the bytes copied (platform.h): when it is not stub_platform
- * (a NULL there: a header platform.h does not know) the stub changed since
- * it was chosen, and nothing is written (AP_E_USAGE). */
-int ap_sfx_write(const char *out_path, const char *stub_path, const char *stub_platform,
-		 const char *key_pem, size_t key_len, const char *bundle_path, bool detached,
-		 struct ap_err *err);
+/* Writing a setup in one pass: the stub and the key first, then whatever
+ * the caller streams into the setup (a bundle written on
+ * ap_sfx_writer_stream, or a bundle file's bytes through
+ * ap_sfx_writer_append), then the trailer.  The setup is written to a
+ * temporary name beside out_path and only renamed there, complete and
+ * durable, by ap_sfx_writer_commit.
+ *
+ * ap_sfx_writer_open: create the temporary (mode 0755), copy stub_path
+ * and append key_pem (may be NULL).  The stub's platform is read from the
+ * bytes copied (platform.h): when it is not stub_platform (a NULL there: a
+ * header platform.h does not know) the stub changed since it was chosen
+ * (AP_E_USAGE); a stub that is itself a setup is AP_E_USAGE too.  detached
+ * is recorded in the trailer (the bundle holds no payloads).  *w is
+ * written only on success; free it with ap_sfx_writer_free. */
+struct ap_sfx_writer;
+int ap_sfx_writer_open(const char *out_path, const char *stub_path, const char *stub_platform,
+		       const char *key_pem, size_t key_len, bool detached, struct ap_sfx_writer **w,
+		       struct ap_err *err);
+
+/* The setup's stream (binary, seekable, positioned where the bundle
+ * starts), for ap_bundle_writer_open; owned by the writer.  What is
+ * written on it directly is read back once, for the trailer's hash, when
+ * the setup is committed (a bundle writer rewrites its head at the end, so
+ * its bytes are only final then). */
+FILE *ap_sfx_writer_stream(struct ap_sfx_writer *w);
+
+/* Append the whole of `in` (binary, readable, seekable; rewound first)
+ * after what the setup holds, hashing it on the way; name is for
+ * messages. */
+int ap_sfx_writer_append(struct ap_sfx_writer *w, FILE *in, const char *name, struct ap_err *err);
+
+/* Hash what the trailer covers that is not hashed yet, write the trailer,
+ * then flush, fsync and rename the setup into place.  On failure the
+ * temporary is removed.  Either way w is done with (free it). */
+int ap_sfx_writer_commit(struct ap_sfx_writer *w, struct ap_err *err);
+
+/* Remove an uncommitted setup's temporary and free w.  NULL is a no-op. */
+void ap_sfx_writer_free(struct ap_sfx_writer *w);
 
 #endif

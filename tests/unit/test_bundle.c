@@ -113,7 +113,8 @@ static char pay_hex[NPAY][AP_SHA256_HEX];
 
 static void make_payloads(void)
 {
-	size_t big = 3 * 1024 * 1024 + 123, i;
+	/* Over AP_HASHRING_MIN_THREADED: hashed on the writer's second thread. */
+	size_t big = 5 * 1024 * 1024 + 123, i;
 	unsigned char *b = malloc(big);
 	uint32_t x = 12345;
 	const char *small = "MSCF pretend cab bytes\n";
@@ -396,7 +397,28 @@ static void test_size_mismatch(void)
 	rc = ap_bundle_writer_add_file(w, "big.bin", pay_paths[2], 1000, hex, NULL, NULL, &err);
 	is_int(rc, AP_E_DIGEST, "longer payload than declared is AP_E_DIGEST");
 	contains(err.msg, "expected 1000 bytes", "message names the declared size");
-	contains(err.msg, "found 3145851", "message names the real size");
+	contains(err.msg, "found 5243003", "message names the real size");
+	ap_bundle_writer_free(w);
+	fclose(fp);
+
+	/* The same two refusals with a size the hashing thread reads for. */
+	fp = fopen(p, "wb");
+	rc = ap_bundle_writer_open(fp, AP_COMPRESS_NONE, 6, MTIME, 10, 64, &w, &err);
+	rc = rc ? rc
+		: ap_bundle_writer_add_file(w, "big.bin", pay_paths[2], pay_sizes[2] + 7, hex, NULL,
+					    NULL, &err);
+	is_int(rc, AP_E_DIGEST, "threaded: shorter payload than declared is AP_E_DIGEST");
+	contains(err.msg, "found 5243003", "threaded: message names the found size");
+	is_str(hex, "untouched", "threaded: hex untouched on failure");
+	ap_bundle_writer_free(w);
+	fclose(fp);
+	fp = fopen(p, "wb");
+	rc = ap_bundle_writer_open(fp, AP_COMPRESS_NONE, 6, MTIME, 10, 64, &w, &err);
+	rc = rc ? rc
+		: ap_bundle_writer_add_file(w, "big.bin", pay_paths[2], pay_sizes[2] - 1, hex, NULL,
+					    NULL, &err);
+	is_int(rc, AP_E_DIGEST, "threaded: longer payload than declared is AP_E_DIGEST");
+	contains(err.msg, "found 5243003", "threaded: message names the real size");
 	ap_bundle_writer_free(w);
 	fclose(fp);
 
