@@ -178,9 +178,9 @@ static int stage_move(struct inst *s, const struct ap_component *c, const char *
 }
 
 /* Copy a copy/run payload into the stage, hashing it on the way and
- * comparing with the manifest once more: it was verified when planned, and
- * may have changed since.  A movable one is renamed instead when it can
- * be. */
+ * comparing with the manifest: this read is the one that counts (a local
+ * file may be handed out unchecked, and one checked before may have
+ * changed since).  A movable one is renamed instead when it can be. */
 static int stage_copy(struct inst *s, const struct ap_component *c, const char *src, bool movable,
 		      struct ap_err *err)
 {
@@ -232,7 +232,7 @@ static int stage_copy(struct inst *s, const struct ap_component *c, const char *
 	if (rc == 0 || (rc == AP_E_DIGEST && sink.hex[0]))
 		txn_emit(s->o, &ev);
 	if (rc == AP_E_DIGEST)
-		ap_err_prefix(err, "payload changed after it was verified");
+		ap_err_prefix(err, "payload read to install it differs from the signed manifest");
 	if (rc)
 		goto out;
 	if (s->o->mtime >= 0)
@@ -289,12 +289,28 @@ int txn_stage_component(struct inst *s, const struct ap_component *c, const char
 		x.expanded_size = c->expanded_size;
 		x.expanded_files = c->expanded_files;
 		x.max_expanded = legacy_cap(c);
-		x.changed = "payload changed after it was verified";
+		x.changed = "payload read to install it differs from the signed manifest";
 		x.spool_dir = s->stage_abs;
 		x.dest_root = s->p->root;
 		x.windows_names = ap_manifest_for_windows(s->m);
 		x.defer_sync = true; /* the whole stage is synced once: txn_finish_stage */
 		rc = ap_extract_checked(src, dest, s->o->mtime, &x, extract_cb, s, err);
+	}
+	/* The archive was hashed in the read that extracted it: the audit
+	 * says so, as for a copied payload. */
+	if (rc == 0 && c->has_sha256) {
+		struct ap_txn_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.phase = AP_TXN_PH_CHECK;
+		ev.verdict = AP_TXN_V_OK;
+		ev.product = s->m->product;
+		ev.component = c->name;
+		ev.path = c->file;
+		ev.expected_sha256 = c->sha256;
+		ev.actual_sha256 = c->sha256;
+		ev.size = c->size;
+		txn_emit(s->o, &ev);
 	}
 	free(dest);
 	s->cur = NULL;
