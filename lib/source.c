@@ -68,6 +68,7 @@ static int check_candidate(const struct ap_source_opts *o, const char *dir,
 		snprintf(detail, sizeof(detail),
 			 "'%s' in %s did not match the signed sha256 when read to install it", name,
 			 dir);
+		emit(o, c, path, "sha256-mismatch", c->size, NULL, detail);
 		if (!why[0])
 			snprintf(why, why_len, "%s", detail);
 		free(path);
