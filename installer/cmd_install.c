@@ -19,11 +19,18 @@ enum {
 	OPT_REPAIR = 2000
 };
 
+/* The plan the transaction takes payloads from, and the component it was
+ * last given: the one being staged when staging fails. */
+struct payloads {
+	const struct ap_source_plan *p;
+	const struct ap_component *last;
+};
+
 static int get_payload(void *ctx, const struct ap_component *c, char **path_out, bool *movable,
 		       struct ap_err *err)
 {
-	const struct ap_source_plan *p = ctx;
-	const struct ap_source_item *it = ap_source_find(p, c);
+	struct payloads *pl = ctx;
+	const struct ap_source_item *it = ap_source_find(pl->p, c);
 
 	if (it && it->kind == AP_SOURCE_SKIPPED && c->optional) {
 		*path_out = NULL; /* not installed */
@@ -35,6 +42,7 @@ static int get_payload(void *ctx, const struct ap_component *c, char **path_out,
 	*path_out = ap_strdup(it->path);
 	if (!*path_out)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	pl->last = c;
 	/* A bundle payload was unpacked and verified into this install's own
 	 * work folder (0700, under the root, removed afterwards): the
 	 * transaction may move it.  A download stays: the cache is kept for
@@ -104,6 +112,42 @@ static void print_summary(const struct setup_opts *o, const struct ap_txn_result
 		       res->restart_required, res->product, res->new_version);
 }
 
+/* The transaction, again after each local payload its staging read found
+ * wrong (a failed transaction left the root as it was): the plan takes
+ * that component from its next source, and an install with no unchecked
+ * payload left either succeeds or fails for good. */
+static int install_retrying(const struct ap_release *r, struct ap_source_plan *p,
+			    struct setup_src *s, struct ap_state *st,
+			    const struct ap_txn_release *rel, const struct ap_txn_opts *to,
+			    struct ap_txn_result *res, struct ap_err *err)
+{
+	struct payloads *pl = rel->payload_ctx;
+	int rc;
+
+	for (;;) {
+		struct ap_err why = AP_ERR_INIT;
+		const struct ap_source_item *it;
+
+		pl->last = NULL;
+		rc = ap_txn_install_locked(st, rel, to, res, err);
+		it = pl->last ? ap_source_find(p, pl->last) : NULL;
+		if (rc != AP_E_DIGEST || !it || !it->unchecked)
+			return rc;
+		why = *err;
+		ap_txn_result_release(res);
+		/* The next source may be the bundle: its work folder. */
+		if (!s->work_dir && (r->kind == AP_RELEASE_BUNDLE || r->kind == AP_RELEASE_SFX)) {
+			rc = ap_state_work_dir(st, &s->work_dir, err);
+			if (rc)
+				return rc;
+			s->so.work_dir = s->work_dir;
+		}
+		rc = ap_source_retry(r, p, &s->so, pl->last, &why, err);
+		if (rc)
+			return rc;
+	}
+}
+
 /* The install command's sequence (lock, pin, sources, transaction, report) in the order the man
  * page gives; each step is a call. */
 int setup_install(struct setup_opts *o, bool repair, bool verbose)
@@ -118,6 +162,7 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	struct ap_txn_result res = AP_TXN_RESULT_INIT;
 	struct ap_txn_release rel;
 	struct ap_state st;
+	struct payloads pl = { NULL, NULL };
 	const char *root = setup_root(o);
 	char *warning = NULL;
 	char sz[32];
@@ -144,6 +189,9 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 		   r->sig_checked ? "ok" : "NOT CHECKED", r->sig_checked ? r->signer_id : "-");
 	s.bar = &bar;
 	s.ev = &li.ev;
+	/* A local payload is hashed once, in the staging read that installs
+	 * it; one found wrong there is replaced as the plan would have. */
+	s.so.defer_local_hash = true;
 	rc = setup_plan(o, r, &s, &p, &err);
 	if (rc)
 		goto fail;
@@ -203,8 +251,9 @@ int setup_install(struct setup_opts *o, bool repair, bool verbose)
 	rel.sig = r->sig_checked ? r->sig : NULL;
 	rel.siglen = r->sig_checked ? r->sig_len : 0;
 	rel.get_payload = get_payload;
-	rel.payload_ctx = p;
-	rc = ap_txn_install_locked(&st, &rel, &to, &res, &err);
+	pl.p = p;
+	rel.payload_ctx = &pl;
+	rc = install_retrying(r, p, &s, &st, &rel, &to, &res, &err);
 	if (rc && rc != AP_E_RUN)
 		goto fail;
 	print_summary(o, &res, root, rc);

@@ -86,18 +86,14 @@ void ap_digest_hex(const void *data, size_t len, char hex[AP_SHA256_HEX])
 	ap_str_hex_encode(md, sizeof(md), hex);
 }
 
-int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
-		   void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err)
+int ap_digest_fp(FILE *fp, const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
+		 void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err)
 {
 	struct ap_digest *h = NULL;
 	unsigned char *buf = NULL;
-	FILE *fp = NULL;
 	uint64_t done = 0;
 	int rc = 0;
 
-	if (ap_fsx_fopen(path, "rb", &fp, NULL) != 0)
-		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
-				  "cannot open '%s' to hash it", path);
 	buf = malloc(FILE_BUF);
 	h = ap_digest_new();
 	if (!buf || !h) {
@@ -142,6 +138,19 @@ int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out
 out:
 	ap_digest_free(h);
 	free(buf);
+	return rc;
+}
+
+int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
+		   void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err)
+{
+	FILE *fp = NULL;
+	int rc;
+
+	if (ap_fsx_fopen(path, "rb", &fp, NULL) != 0)
+		return ap_err_sys(err, errno == ENOENT ? AP_E_NOTFOUND : AP_E_IO,
+				  "cannot open '%s' to hash it", path);
+	rc = ap_digest_fp(fp, path, hex, size_out, progress, ctx, err);
 	fclose(fp);
 	return rc;
 }

@@ -46,19 +46,35 @@ static void emit(const struct ap_source_opts *o, const struct ap_component *c, c
 	o->on_check(o->ctx, &chk);
 }
 
-/* Check one candidate file: 1 when its size and sha256 match c, 0 when not
- * (the first reason is written to why).  path is consumed. */
+/* Check one candidate file, opened once: 1 when it is a regular file of c's
+ * size and (unless o->defer_local_hash) its sha256 matches c, read through
+ * that open file; 0 when not (the first reason is written to why).  A file
+ * an install already found wrong (rejected) is not taken again.  path is
+ * consumed. */
 static int check_candidate(const struct ap_source_opts *o, const char *dir,
 			   const struct ap_component *c, const char *name, char *path,
-			   char **path_out, char *why, size_t why_len)
+			   const struct ap_strvec *rejected, char **path_out, char *why,
+			   size_t why_len)
 {
 	char hex[AP_SHA256_HEX];
 	struct hash_progress hp = { o, name, c->size };
 	struct ap_err e = AP_ERR_INIT;
 	struct ap_stat st;
 	char detail[WHY_MAX];
+	FILE *fp = NULL;
+	int rc;
 
-	if (ap_fsx_stat(path, &st, &e) != 0 || st.type != AP_FT_FILE) {
+	if (ap_strvec_has(rejected, path)) {
+		snprintf(detail, sizeof(detail),
+			 "'%s' in %s did not match the signed sha256 when read to install it", name,
+			 dir);
+		emit(o, c, path, "sha256-mismatch", c->size, NULL, detail);
+		if (!why[0])
+			snprintf(why, why_len, "%s", detail);
+		free(path);
+		return 0;
+	}
+	if (ap_fsx_open_under(dir, name, &fp, &st, &e) != 0 || !fp) {
 		free(path);
 		return 0;
 	}
@@ -69,10 +85,21 @@ static int check_candidate(const struct ap_source_opts *o, const char *dir,
 		emit(o, c, path, "size-mismatch", st.size, NULL, detail);
 		if (!why[0])
 			snprintf(why, why_len, "%s", detail);
+		fclose(fp);
 		free(path);
 		return 0;
 	}
-	if (ap_digest_file(path, hex, NULL, hash_cb, &hp, &e) != 0) {
+	if (o->defer_local_hash) {
+		/* The reader that installs it hashes it (ap_source_retry). */
+		fclose(fp);
+		emit(o, c, path, "found", st.size, NULL,
+		     "size matches; sha256 checked when installed");
+		*path_out = path;
+		return 1;
+	}
+	rc = ap_digest_fp(fp, path, hex, NULL, hash_cb, &hp, &e);
+	fclose(fp);
+	if (rc != 0) {
 		emit(o, c, path, "unreadable", st.size, NULL, e.msg);
 		if (!why[0])
 			snprintf(why, why_len, "%s", e.msg);
@@ -121,8 +148,8 @@ static const char *case_variant(char **names, size_t n, const char *name)
  * release is for Windows, whose file systems ignore case; otherwise it is
  * named in why so the operator sees the near match. */
 static int find_in_dir(const struct ap_source_opts *o, const char *dir,
-		       const struct ap_component *c, char **path_out, char *why, size_t why_len,
-		       struct ap_err *err)
+		       const struct ap_component *c, const struct ap_strvec *rejected,
+		       char **path_out, char *why, size_t why_len, struct ap_err *err)
 {
 	char **names = NULL;
 	size_t n_names = 0;
@@ -138,7 +165,8 @@ static int find_in_dir(const struct ap_source_opts *o, const char *dir,
 		if (!path)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		if (ap_fsx_stat(path, &st, NULL) == 0 && st.type != AP_FT_NONE) {
-			rc = check_candidate(o, dir, c, name, path, path_out, why, why_len);
+			rc = check_candidate(o, dir, c, name, path, rejected, path_out, why,
+					     why_len);
 			continue;
 		}
 		free(path);
@@ -158,7 +186,8 @@ static int find_in_dir(const struct ap_source_opts *o, const char *dir,
 				rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
 				break;
 			}
-			rc = check_candidate(o, dir, c, variant, path, path_out, why, why_len);
+			rc = check_candidate(o, dir, c, variant, path, rejected, path_out, why,
+					     why_len);
 		} else if (!why[0]) {
 			snprintf(why, why_len,
 				 "'%s' in %s differs from '%s' only in letter case, and names "
@@ -191,6 +220,13 @@ static int add_url(struct ap_source_item *it, char *url, struct ap_err *err)
 	return 0;
 }
 
+/* What a local candidate taken by the plan was checked for. */
+static const char *local_verdict(const struct ap_source_opts *o)
+{
+	return o->defer_local_hash ? "found locally, size matches (sha256 checked at install)"
+				   : "size and sha256 match";
+}
+
 /* Where one component comes from, in the documented order (offline folders, bundle, cache,
  * mirrors, urls): one flat search. */
 static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
@@ -202,13 +238,14 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 	int rc;
 
 	for (size_t d = 0; d < o->n_offline_dirs; d++) {
-		rc = find_in_dir(o, o->offline_dirs[d], c, &it->path, mismatch, sizeof(mismatch),
-				 err);
+		rc = find_in_dir(o, o->offline_dirs[d], c, &it->rejected, &it->path, mismatch,
+				 sizeof(mismatch), err);
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {
 			it->kind = AP_SOURCE_LOCAL;
-			snprintf(why, sizeof(why), "%s: size and sha256 match", it->path);
+			it->unchecked = o->defer_local_hash;
+			snprintf(why, sizeof(why), "%s: %s", it->path, local_verdict(o));
 			goto done;
 		}
 	}
@@ -218,14 +255,15 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 			if (strcmp(o->offline_dirs[d], o->cache_dir) == 0)
 				listed = true;
 		if (!listed) {
-			rc = find_in_dir(o, o->cache_dir, c, &it->path, mismatch, sizeof(mismatch),
-					 err);
+			rc = find_in_dir(o, o->cache_dir, c, &it->rejected, &it->path, mismatch,
+					 sizeof(mismatch), err);
 			if (rc < 0)
 				return rc;
 			if (rc == 1) {
 				it->kind = AP_SOURCE_LOCAL;
-				snprintf(why, sizeof(why), "%s (cache): size and sha256 match",
-					 it->path);
+				it->unchecked = o->defer_local_hash;
+				snprintf(why, sizeof(why), "%s (cache): %s", it->path,
+					 local_verdict(o));
 				goto done;
 			}
 		}
@@ -608,7 +646,7 @@ static int claim_downloads(struct ap_source_plan *p, struct dl_ctx *d, size_t *k
 		struct dl *dl = &d->dls[*k];
 		struct ap_fetch_job *job = &d->jobs[*k];
 
-		if (it->kind != AP_SOURCE_DOWNLOAD)
+		if (it->kind != AP_SOURCE_DOWNLOAD || it->path)
 			continue;
 		dl->it = it;
 		dl->lock_handle = -1;
@@ -673,7 +711,7 @@ static int download_all(struct ap_source_plan *p, const struct ap_source_opts *o
 	int rc = 0;
 
 	for (size_t i = 0; i < p->n_items; i++)
-		if (p->items[i].kind == AP_SOURCE_DOWNLOAD)
+		if (p->items[i].kind == AP_SOURCE_DOWNLOAD && !p->items[i].path)
 			n++;
 	if (n == 0)
 		return 0;
@@ -744,7 +782,7 @@ int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p,
 				  msg);
 	}
 	for (size_t i = 0; i < p->n_items; i++)
-		if (p->items[i].kind == AP_SOURCE_BUNDLE)
+		if (p->items[i].kind == AP_SOURCE_BUNDLE && !p->items[i].path)
 			need_bundle = true;
 	if (need_bundle) {
 		const char *dir = o->work_dir ? o->work_dir : p->cache_dir;
@@ -755,6 +793,41 @@ int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p,
 			return rc;
 	}
 	return download_all(p, o, err);
+}
+
+int ap_source_retry(const struct ap_release *r, struct ap_source_plan *p,
+		    const struct ap_source_opts *o, const struct ap_component *c,
+		    const struct ap_err *why, struct ap_err *err)
+{
+	struct ap_source_item *it = NULL;
+	int rc;
+
+	for (size_t i = 0; i < p->n_items; i++)
+		if (p->items[i].c == c)
+			it = &p->items[i];
+	if (!it || it->kind != AP_SOURCE_LOCAL || !it->unchecked || !it->path)
+		return ap_err_set(err, why->code, "%s", why->msg);
+	/* The plan again for this one component, past every file found wrong:
+	 * the same order and the same reasons as a mismatch found planning. */
+	if (ap_strvec_push_nodup(&it->rejected, it->path) != 0) {
+		it->path = NULL;
+		return ap_err_set(err, AP_E_NOMEM, "out of memory");
+	}
+	it->path = NULL;
+	it->unchecked = false;
+	free(it->why);
+	it->why = NULL;
+	rc = plan_item(r, o, p, it, err);
+	if (rc)
+		return rc;
+	if (it->kind == AP_SOURCE_MISSING) {
+		/* Nowhere else: the error is the wrong file's, as found. */
+		p->n_missing--;
+		return ap_err_set(err, why->code, "%s", why->msg);
+	}
+	if (it->kind == AP_SOURCE_LOCAL)
+		return 0;
+	return ap_source_fetch(r, p, o, err);
 }
 
 const struct ap_source_item *ap_source_find(const struct ap_source_plan *p,
@@ -774,6 +847,7 @@ void ap_source_plan_free(struct ap_source_plan *p)
 		free(p->items[i].path);
 		ap_fsx_strv_free(p->items[i].urls, p->items[i].n_urls);
 		free(p->items[i].why);
+		ap_strvec_release(&p->items[i].rejected);
 	}
 	free(p->items);
 	free(p->cache_dir);

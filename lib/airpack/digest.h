@@ -3,6 +3,7 @@
 #define AP_DIGEST_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include "airpack/err.h"
@@ -30,6 +31,12 @@ void ap_digest_hex(const void *data, size_t len, char hex[AP_SHA256_HEX]);
  * size_out is not NULL, the byte count, only on success. */
 int ap_digest_file(const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
 		   void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err);
+
+/* ap_digest_file on a file the caller opened (and closes): the bytes hashed
+ * are the ones that open file gives, whatever the name says now.  path only
+ * names it in messages. */
+int ap_digest_fp(FILE *fp, const char *path, char hex[AP_SHA256_HEX], uint64_t *size_out,
+		 void (*progress)(void *ctx, uint64_t done), void *ctx, struct ap_err *err);
 
 
 /* True when s is exactly 64 lowercase-or-uppercase hex digits. */

@@ -2,7 +2,9 @@
  *
  * Offline first: each component is looked up in the offline folders, in
  * order (the release's own folder first), by file name then aliases, and a
- * candidate counts only when its size and then its SHA-256 match.  A
+ * candidate counts only when its size and then its SHA-256 match (an
+ * install takes it on its size and hashes it in the read that installs it:
+ * ap_source_opts.defer_local_hash, ap_source_retry).  A
  * component still missing is taken from the bundle when the release is one,
  * else downloaded: from each mirror (URL/FILE) in order, then from the
  * manifest's urls.  With every component local, no network call is made.
@@ -16,6 +18,7 @@
 #include "airpack/err.h"
 #include "airpack/fetch.h"
 #include "airpack/release.h"
+#include "airpack/str.h"
 
 enum ap_source_kind {
 	AP_SOURCE_LOCAL,    /* a verified file in an offline folder or the cache */
@@ -30,8 +33,10 @@ enum ap_source_kind {
 struct ap_source_check {
 	const struct ap_component *c;
 	const char *source;  /* a path, "bundle", or a URL */
-	const char *verdict; /* "ok", "missing", "size-mismatch", "sha256-mismatch",
-				"downloaded", "download-failed" */
+	const char *verdict; /* "ok", "found" (size matches, not hashed:
+				defer_local_hash), "missing", "size-mismatch",
+				"sha256-mismatch", "unreadable", "downloaded",
+				"download-failed" */
 	uint64_t size;	     /* found size (0 when missing) */
 	const char *sha256;  /* found hash, "" when not hashed */
 	const char *detail;  /* human text */
@@ -77,6 +82,13 @@ struct ap_source_opts {
 					    (letter case ignored): a release for
 					    Windows (ap_manifest_for_windows) */
 	bool offline;	       /* no network at all */
+	bool defer_local_hash; /* a local candidate (offline folder, cache) is
+				  taken when it opens as a regular file of the
+				  signed size, without reading it: for a caller
+				  whose next read of it hashes and checks every
+				  byte (an install's staging), and calls
+				  ap_source_retry when they differ.  false: each
+				  candidate is hashed here (plan, layout) */
 	const struct ap_fetch_opts *fetch;
 	ap_source_check_fn on_check; /* may be NULL */
 	void *ctx;
@@ -94,8 +106,12 @@ struct ap_source_item {
 			 downloaded or unpacked file */
 	char **urls; /* DOWNLOAD: candidates in order */
 	size_t n_urls;
-	char *why;    /* one line: where from and why */
-	bool fetched; /* the file at path was produced by ap_source_fetch */
+	char *why;		   /* one line: where from and why */
+	bool fetched;		   /* the file at path was produced by ap_source_fetch */
+	bool unchecked;		   /* LOCAL, taken on its size (defer_local_hash):
+				      its sha256 is still to be checked */
+	struct ap_strvec rejected; /* local files an install found wrong
+				      (ap_source_retry): never taken again */
 };
 
 struct ap_source_plan {
@@ -108,8 +124,9 @@ struct ap_source_plan {
 	char *cache_dir; /* resolved cache folder (may be NULL) */
 };
 
-/* Decide a source for every component.  Local candidates are hashed here.
- * *out is freed with ap_source_plan_free. */
+/* Decide a source for every component.  Local candidates are opened once
+ * and their size checked on that open file, then hashed through it unless
+ * o->defer_local_hash.  *out is freed with ap_source_plan_free. */
 int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
 		   struct ap_source_plan **out, struct ap_err *err);
 
@@ -125,6 +142,20 @@ int ap_source_plan(const struct ap_release *r, const struct ap_source_opts *o,
  * Progress goes through o->on_download (else o->fetch's). */
 int ap_source_fetch(const struct ap_release *r, struct ap_source_plan *p,
 		    const struct ap_source_opts *o, struct ap_err *err);
+
+/* Component c's unchecked local file (ap_source_item.unchecked) was read to
+ * install it and is not what the manifest says (why: that read's error,
+ * naming the file).  The file is rejected and c planned again past it,
+ * exactly as when the plan itself finds a mismatch: the next offline folder,
+ * the cache, the bundle, then a download (fetched here, like
+ * ap_source_fetch); the caller then installs again.  Returns 0 when c has a
+ * new source (or, optional and nowhere else, is SKIPPED); why's code and
+ * text when there is none, or when c's item was not an unchecked local file
+ * (the error was not the plan's to mend); AP_E_FETCH and the like when the
+ * download fails. */
+int ap_source_retry(const struct ap_release *r, struct ap_source_plan *p,
+		    const struct ap_source_opts *o, const struct ap_component *c,
+		    const struct ap_err *why, struct ap_err *err);
 
 /* The item of a component (NULL if none). */
 const struct ap_source_item *ap_source_find(const struct ap_source_plan *p,

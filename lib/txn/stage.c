@@ -137,6 +137,24 @@ out:
 	return rc;
 }
 
+/* The check event of a payload hashed in the read that staged it. */
+static void emit_check(struct inst *s, const struct ap_component *c, const char *path, bool ok,
+		       const char *expected, const char *actual, uint64_t size)
+{
+	struct ap_txn_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.phase = AP_TXN_PH_CHECK;
+	ev.verdict = ok ? AP_TXN_V_OK : AP_TXN_V_MISMATCH;
+	ev.product = s->m->product;
+	ev.component = c->name;
+	ev.path = path;
+	ev.expected_sha256 = expected;
+	ev.actual_sha256 = actual;
+	ev.size = size;
+	txn_emit(s->o, &ev);
+}
+
 /* Rename a movable copy/run payload (airpack's own verified copy, see
  * ap_txn_payload_fn) to dst in the stage and give it its mode.  *moved
  * false: the file is still at src, to be copied instead. */
@@ -178,9 +196,9 @@ static int stage_move(struct inst *s, const struct ap_component *c, const char *
 }
 
 /* Copy a copy/run payload into the stage, hashing it on the way and
- * comparing with the manifest once more: it was verified when planned, and
- * may have changed since.  A movable one is renamed instead when it can
- * be. */
+ * comparing with the manifest: this read is the one that counts (a local
+ * file may be handed out unchecked, and one checked before may have
+ * changed since).  A movable one is renamed instead when it can be. */
 static int stage_copy(struct inst *s, const struct ap_component *c, const char *src, bool movable,
 		      struct ap_err *err)
 {
@@ -188,7 +206,6 @@ static int stage_copy(struct inst *s, const struct ap_component *c, const char *
 	struct ap_sink_expect x = { src, c->has_size, c->size, c->has_sha256 ? c->sha256 : NULL,
 				    NULL };
 	struct ap_sink sink = AP_SINK_INIT;
-	struct ap_txn_event ev;
 	char *dst = ap_fsx_path_join(s->stage_abs, dest);
 	char *dir = NULL;
 	char *rel = NULL;
@@ -219,20 +236,11 @@ static int stage_copy(struct inst *s, const struct ap_component *c, const char *
 		rc = ap_sink_write_file(&sink, src, NULL, NULL, err);
 	if (rc == 0)
 		rc = ap_sink_commit(&sink, NULL, err);
-	memset(&ev, 0, sizeof(ev));
-	ev.phase = AP_TXN_PH_CHECK;
-	ev.verdict = rc ? AP_TXN_V_MISMATCH : AP_TXN_V_OK;
-	ev.product = s->m->product;
-	ev.component = c->name;
-	ev.path = rel;
-	ev.expected_sha256 = x.sha256;
-	ev.actual_sha256 = sink.hex;
-	ev.size = sink.done;
 	/* A mismatch found after hashing it all is reported with both hashes. */
 	if (rc == 0 || (rc == AP_E_DIGEST && sink.hex[0]))
-		txn_emit(s->o, &ev);
+		emit_check(s, c, rel, rc == 0, x.sha256, sink.hex, sink.done);
 	if (rc == AP_E_DIGEST)
-		ap_err_prefix(err, "payload changed after it was verified");
+		ap_err_prefix(err, "payload read to install it differs from the signed manifest");
 	if (rc)
 		goto out;
 	if (s->o->mtime >= 0)
@@ -289,13 +297,17 @@ int txn_stage_component(struct inst *s, const struct ap_component *c, const char
 		x.expanded_size = c->expanded_size;
 		x.expanded_files = c->expanded_files;
 		x.max_expanded = legacy_cap(c);
-		x.changed = "payload changed after it was verified";
+		x.changed = "payload read to install it differs from the signed manifest";
 		x.spool_dir = s->stage_abs;
 		x.dest_root = s->p->root;
 		x.windows_names = ap_manifest_for_windows(s->m);
 		x.defer_sync = true; /* the whole stage is synced once: txn_finish_stage */
 		rc = ap_extract_checked(src, dest, s->o->mtime, &x, extract_cb, s, err);
 	}
+	/* The archive was hashed in the read that extracted it (a mismatch
+	 * is the error): the audit says so, as for a copied payload. */
+	if (rc == 0 && c->has_sha256)
+		emit_check(s, c, c->file, true, c->sha256, c->sha256, c->size);
 	free(dest);
 	s->cur = NULL;
 	return rc;

@@ -106,8 +106,8 @@ for f in moby-engine.zip iotedge-daemon.cab config.template.yaml install-check.s
 	cp -r rel rel-swap
 	install_stopped "r-swap-$f" rel-swap cp "evil/$f" "rel-swap/$f"
 	is "$f replaced between plan and stage: the install fails with exit 4" "$rc" 4
-	contains "$f: the error says the payload changed after it was verified" "$out" \
-		"payload changed after it was verified"
+	contains "$f: the error says the payload read differs from the signed manifest" "$out" \
+		"payload read to install it differs from the signed manifest"
 	contains "$f: and names the file" "$out" "rel-swap/$f"
 	absent "$f: nothing was installed" "r-swap-$f/opt/sample-edge"
 	no_attacker "$f: not one attacker byte under the root (stage included)" "r-swap-$f"
@@ -140,7 +140,7 @@ swap_unpacked() {
 for f in install-check.sh moby-engine.zip; do
 	install_stopped "r-bswap-$f" r11.tar swap_unpacked "r-bswap-$f" "$f"
 	is "bundle: $f replaced in the unpack folder: the install fails with exit 4" "$rc" 4
-	contains "bundle: $f: the error says the payload changed" "$out" "changed after it was verified"
+	contains "bundle: $f: the error says the payload changed" "$out" "payload read to install it differs from the signed manifest"
 	contains "bundle: $f: and names it" "$out" "$f"
 	absent "bundle: $f: nothing was installed" "r-bswap-$f/opt/sample-edge"
 	no_attacker "bundle: $f: not one attacker byte under the root" "r-bswap-$f"

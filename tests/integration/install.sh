@@ -173,6 +173,59 @@ contains "aborted at the cap" "$out" "more than the expected $zsize bytes"
 absent "nothing installed" r-big/opt
 absent "nothing kept" wrong/moby-engine.zip
 
+# --- a local payload of the right size with wrong bytes ----------------------------------
+# install takes a local file on its size and hashes it in the read that
+# installs it: one found wrong then falls back to the next source as a
+# mismatch found by plan does, and the root only ever gets signed bytes.
+flip() { printf '\377' | dd of="$1" bs=1 seek=10 conv=notrunc 2>/dev/null; }
+mkdir -p same && cp rel/* same/ && flip same/moby-engine.zip && flip same/config.template.yaml
+check "the corrupted copies keep their size" test "$(size_of same/moby-engine.zip)" = "$(size_of rel/moby-engine.zip)"
+run "$S" plan --from same "${T[@]}" --mirror "$M"
+contains "plan hashes: it names the wrong copy" "$out" "'moby-engine.zip' in same has another sha256"
+nginx_log_clear
+run "$S" install --from same "${T[@]}" --mirror "$M" --root r-same
+seen "same size, wrong bytes, mirror has them"
+is "wrong local bytes of the right size: the install falls back and exits 0" "$rc" 0
+is "the two wrong payloads came from the mirror, nothing else" "$(nginx_requests)" 2
+check "the copy component has the mirror's bytes" cmp r-same/opt/sample-edge/templates/config.template.yaml rel/config.template.yaml
+run "$S" verify --root r-same
+is "and the install verifies" "$rc" 0
+check "the corrupted local copy is left as it was" test "$(sha256_of same/config.template.yaml)" != "$(sha256_of rel/config.template.yaml)"
+# The next offline folder before any download.
+nginx_log_clear
+run "$S" install --from same --offline-dir rel "${T[@]}" --mirror "$M" --root r-same2 --offline
+is "wrong bytes in the first folder, right ones in --offline-dir: exit 0" "$rc" 0
+is "no request at all" "$(nginx_requests)" 0
+check "the copy component has the second folder's bytes" cmp r-same2/opt/sample-edge/templates/config.template.yaml rel/config.template.yaml
+# Nowhere else to go.
+run "$S" install --from same "${T[@]}" --offline --root r-same3
+is "wrong bytes and no other source: exit 4" "$rc" 4
+contains "the error names the component" "$out" "installing 'moby-engine'"
+contains "and the file, with both hashes" "$out" "'same/moby-engine.zip' has sha256 $(sha256_of same/moby-engine.zip), the signed manifest says $(sha256_of rel/moby-engine.zip)"
+absent "nothing installed" r-same3/opt/sample-edge
+is "not one file under the prefix's parent (no stage left)" "$(find r-same3/opt -type f 2>/dev/null | wc -l)" 0
+absent "no receipt" r-same3/var/lib/airpack/sample-edge/receipt.json
+if hooks "a local payload swapped between plan and stage"; then
+	rm -rf swap && cp -r rel swap
+	AP_TXN_STOP_AT=stage "$S" install --from swap "${T[@]}" --mirror "$M" --root r-swap \
+		--quiet >"$tmp/swap.out" 2>&1 &
+	pid=$!
+	wait_stopped "$pid"
+	is "the installer stopped before staging" "$stopped" 1
+	cp same/config.template.yaml swap/config.template.yaml
+	nginx_log_clear
+	kill -CONT "$pid" 2>/dev/null
+	# The transaction found it wrong and runs again: it stops once more.
+	wait_stopped "$pid"
+	is "the transaction runs again after the fallback" "$stopped" 1
+	kill -CONT "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	is "swapped for wrong bytes after the plan: still caught, falls back, exit 0" "$rc" 0
+	is "one request: the swapped payload" "$(nginx_requests)" 1
+	check "the root has the mirror's bytes" cmp r-swap/opt/sample-edge/templates/config.template.yaml rel/config.template.yaml
+fi
+
 # --- trust ------------------------------------------------------------------------------
 run "$S" plan --from rel --trust stranger.pub.pem
 is "a release signed by an untrusted key is refused (exit 6)" "$rc" 6
@@ -239,8 +292,11 @@ check "the bundle is left as it was" cmp bdir/r11.tar r11.tar
 # --- --json audit events ----------------------------------------------------------------
 run "$S" install --from rel "${T[@]}" --root r-json --json
 is "install --json exits 0" "$rc" 0
+# The plan takes each local file on its size; the read that installs it
+# hashes it, and its check event carries both hashes.
 for f in "${files[@]}"; do
-	contains "a check event with both hashes for $f" "$out" "\"file\":\"$f\",\"source\":\"rel/$f\",\"expected_size\":$(size_of rel/$f),\"size\":$(size_of rel/$f),\"expected_sha256\":\"$(sha256_of rel/$f)\",\"sha256\":\"$(sha256_of rel/$f)\",\"verdict\":\"ok\""
+	contains "a plan check event for $f: found, not hashed yet" "$out" "\"file\":\"$f\",\"source\":\"rel/$f\",\"expected_size\":$(size_of rel/$f),\"size\":$(size_of rel/$f),\"expected_sha256\":\"$(sha256_of rel/$f)\",\"sha256\":null,\"verdict\":\"found\""
+	contains "a check event with both hashes for $f, from the install's read" "$out" "\"expected_sha256\":\"$(sha256_of rel/$f)\",\"sha256\":\"$(sha256_of rel/$f)\",\"size\":$(size_of rel/$f)}"
 done
 contains "a result event" "$out" '"event":"result","product":"sample-edge","version":"1.1.0"'
 contains "a copy payload from a folder is re-hashed while copied" "$out" \
