@@ -1407,8 +1407,10 @@ static int tree_keep(struct ap_fsx_tree *t, int fd, const char *rel, size_t len,
 	return 0;
 }
 
-/* The fd of the folder rel[0..len), kept for the next entry. */
-static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, int *dfd,
+/* The fd of the folder rel[0..len), kept for the next entry.  With
+ * missing_ok, a folder that is not there (or a file) gives *dfd = -1 and
+ * 0 (reading or removing what is there) instead of AP_E_NOTFOUND. */
+static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, bool missing_ok, int *dfd,
 		    struct ap_err *err)
 {
 	int fd = -1;
@@ -1424,6 +1426,10 @@ static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, int *dfd
 	rc = beneath(fd, t->name, rel, len, &fd, err);
 	if (rc < 0)
 		return rc;
+	if (fd < 0 && missing_ok) {
+		*dfd = -1;
+		return 0;
+	}
 	if (fd < 0)
 		return ap_err_set(err, AP_E_NOTFOUND,
 				  "cannot write '%s' in '%s': its folder '%.*s' "
@@ -1466,7 +1472,7 @@ int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode, str
 	int dfd, fd;
 	int rc;
 
-	rc = tree_dir(t, rel, under_dirlen(rel), &dfd, err);
+	rc = tree_dir(t, rel, under_dirlen(rel), false, &dfd, err);
 	if (rc < 0)
 		return rc;
 	for (int tries = 0;; tries++) {
@@ -1533,7 +1539,7 @@ int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 	int dfd, fd;
 	int rc;
 
-	rc = tree_dir(t, rel, under_dirlen(rel), &dfd, err);
+	rc = tree_dir(t, rel, under_dirlen(rel), false, &dfd, err);
 	if (rc < 0)
 		return rc;
 	for (int tries = 0;; tries++) {
@@ -1631,4 +1637,104 @@ void ap_fsx_tree_abort(struct ap_fsx_tree_file *f)
 	close(f->fd);
 	free(f->rel);
 	free(f);
+}
+
+/* rel names an entry, not "", "." or "..": what the *_under calls refuse. */
+static int tree_entry_ok(struct ap_fsx_tree *t, const char *rel, struct ap_err *err)
+{
+	const char *base = under_base(rel);
+
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return ap_err_set(err, AP_E_UNSAFE, "refusing '%s' in '%s'", rel, t->name);
+	return 0;
+}
+
+int ap_fsx_tree_open_file(struct ap_fsx_tree *t, const char *rel, struct ap_fsx_tree_file **out,
+			  struct ap_stat *st, struct ap_err *err)
+{
+	const char *base = under_base(rel);
+	struct ap_fsx_tree_file *f;
+	struct stat s;
+	int dfd = -1, fd;
+	int rc;
+
+	*out = NULL;
+	memset(st, 0, sizeof(*st));
+	st->type = AP_FT_NONE;
+	rc = tree_entry_ok(t, rel, err);
+	if (rc == 0)
+		rc = tree_dir(t, rel, under_dirlen(rel), true, &dfd, err);
+	if (rc < 0 || dfd < 0)
+		return rc;
+	/* No lstat first: the open itself decides (O_NOFOLLOW: a symlink is
+	 * ELOOP; O_NONBLOCK: a FIFO does not hang it), then fstat on the fd. */
+	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT || e == ENOTDIR)
+			return 0;
+		if (e == ELOOP) {
+			st->type = AP_FT_LINK;
+			return 0;
+		}
+		/* A socket (ENXIO), or what this process may not read: say
+		 * what it is when it is no regular file. */
+		if (fstatat(dfd, base, &s, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(s.st_mode)) {
+			fill_stat(&s, st);
+			return 0;
+		}
+		errno = e;
+		return ap_err_sys(err, AP_E_IO, "cannot open '%s' in '%s'", rel, t->name);
+	}
+	if (fstat(fd, &s) != 0) {
+		rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' in '%s'", rel, t->name);
+		close(fd);
+		return rc;
+	}
+	fill_stat(&s, st);
+	if (!S_ISREG(s.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	f = calloc(1, sizeof(*f));
+	if (f)
+		f->rel = ap_strdup(rel);
+	if (!f || !f->rel) {
+		free(f);
+		close(fd);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", rel);
+	}
+	f->t = t;
+	f->fd = fd;
+	*out = f;
+	return 0;
+}
+
+int ap_fsx_tree_read(struct ap_fsx_tree_file *f, void *buf, size_t n, size_t *got,
+		     struct ap_err *err)
+{
+	ssize_t r;
+
+	do
+		r = read(f->fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return ap_err_sys(err, AP_E_IO, "cannot read '%s' in '%s'", f->rel, f->t->name);
+	*got = (size_t)r;
+	return 0;
+}
+
+int ap_fsx_tree_unlink(struct ap_fsx_tree *t, const char *rel, struct ap_err *err)
+{
+	int dfd = -1;
+	int rc = tree_entry_ok(t, rel, err);
+
+	if (rc == 0)
+		rc = tree_dir(t, rel, under_dirlen(rel), true, &dfd, err);
+	if (rc < 0 || dfd < 0)
+		return rc;
+	if (unlinkat(dfd, under_base(rel), 0) != 0 && errno != ENOENT)
+		return ap_err_sys(err, AP_E_IO, "cannot remove '%s' in '%s'", rel, t->name);
+	return 0;
 }

@@ -23,6 +23,7 @@
 struct uninst {
 	const struct ap_txn_opts *o;
 	const struct ap_receipt *r;
+	struct ap_fsx_tree *tree; /* the root, while the files are removed */
 	struct ap_txn_uninstall_stats st;
 };
 
@@ -39,8 +40,10 @@ static int left_cb(void *ctx, const char *rel, const struct ap_stat *st, struct 
 	return 0;
 }
 
-static int remove_file(struct uninst *u, const char *root, const struct ap_receipt_file *f,
-		       struct ap_err *err)
+/* Remove f: opened once relative to its folder's kept handle (the files
+ * come in path order, so those of one folder share it), hashed and judged
+ * on that open file, closed, then unlinked from the same folder. */
+static int remove_file(struct uninst *u, const struct ap_receipt_file *f, struct ap_err *err)
 {
 	struct ap_txn_event ev;
 	struct ap_stat st;
@@ -57,7 +60,7 @@ static int remove_file(struct uninst *u, const char *root, const struct ap_recei
 	ev.expected_sha256 = f->sha256;
 	ev.size = f->size;
 	/* Never through a symlinked folder: that is AP_E_UNSAFE, naming it. */
-	rc = txn_compare_installed(root, f, &st, hex, &size, &v, err);
+	rc = txn_compare_installed(u->tree, f, &st, hex, &size, &v, err);
 	if (rc < 0)
 		return rc;
 	if (v == AP_TXN_V_MISSING) {
@@ -72,7 +75,7 @@ static int remove_file(struct uninst *u, const char *root, const struct ap_recei
 		ev.actual_sha256 = hex;
 	/* Another mode is not another file: it goes like an intact one. */
 	ev.verdict = v == AP_TXN_V_MODIFIED ? AP_TXN_V_MODIFIED : AP_TXN_V_REMOVED;
-	rc = ap_fsx_unlink_under(root, f->path, err);
+	rc = ap_fsx_tree_unlink(u->tree, f->path, err);
 	if (rc < 0)
 		return rc;
 	u->st.n_removed++;
@@ -196,8 +199,12 @@ static int remove_installed(struct uninst *u, struct ap_state *p, bool purge,
 		return rc;
 	/* Its services first: stopped, so their files can go. */
 	rc = txn_services_remove(p, r, u->o, err);
+	if (rc == 0)
+		rc = ap_fsx_tree_open(p->root, &u->tree, err);
 	for (size_t i = 0; i < r->n_files && rc == 0; i++)
-		rc = remove_file(u, p->root, &r->files[i], err);
+		rc = remove_file(u, &r->files[i], err);
+	ap_fsx_tree_close(u->tree);
+	u->tree = NULL;
 	if (rc == 0)
 		rc = ap_fsx_stat_under(p->root, r->prefix, &pst, err);
 	if (rc == 0 && pst.type == AP_FT_DIR)
