@@ -23,7 +23,8 @@
 struct uninst {
 	const struct ap_txn_opts *o;
 	const struct ap_receipt *r;
-	struct ap_fsx_tree *tree; /* the root, while the files are removed */
+	struct ap_fsx_tree *tree;     /* the root, while the files are removed */
+	struct ap_receipt_reader *rd; /* r's files, one at a time */
 	struct ap_txn_uninstall_stats st;
 };
 
@@ -201,10 +202,19 @@ static int remove_installed(struct uninst *u, struct ap_state *p, bool purge,
 	rc = txn_services_remove(p, r, u->o, err);
 	if (rc == 0)
 		rc = ap_fsx_tree_open(p->root, &u->tree, err);
-	for (size_t i = 0; i < r->n_files && rc == 0; i++)
-		rc = remove_file(u, &r->files[i], err);
+	while (rc == 0) {
+		const struct ap_receipt_file *f;
+
+		rc = ap_receipt_reader_next(u->rd, &f, err);
+		if (rc <= 0)
+			break;
+		rc = remove_file(u, f, err);
+	}
 	ap_fsx_tree_close(u->tree);
 	u->tree = NULL;
+	/* Closed before the state folder holding it goes (Windows). */
+	ap_receipt_reader_close(u->rd);
+	u->rd = NULL;
 	if (rc == 0)
 		rc = ap_fsx_stat_under(p->root, r->prefix, &pst, err);
 	if (rc == 0 && pst.type == AP_FT_DIR)
@@ -249,7 +259,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 		rc = ap_fsx_rm_rf(p.state, err);
 		goto out;
 	}
-	rc = txn_load_receipt(&p, &r, err);
+	rc = txn_stream_receipt(&p, &u.rd, &r, err);
 	if (rc < 0)
 		goto out;
 	u.r = r;
@@ -270,6 +280,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 out:
 	if (rc < 0)
 		ap_err_prefix(err, "uninstalling '%s'", p.name);
+	ap_receipt_reader_close(u.rd);
 	ap_receipt_free(r);
 	ap_state_release(&p);
 	/* After the lock is released: on Windows the open lock file keeps the

@@ -151,7 +151,9 @@ static int unexpected_cb(void *ctx, const char *rel, const struct ap_stat *st, s
 	struct ap_txn_event ev;
 
 	(void)err;
-	if (st->type == AP_FT_DIR || ap_receipt_find_file(c->r, rel))
+	if (st->type == AP_FT_DIR)
+		return 0;
+	if (c->rd ? ap_receipt_reader_has(c->rd, rel) : ap_receipt_find_file(c->r, rel) != NULL)
 		return 0;
 	c->st.n_unexpected++;
 	note_diff(c, AP_TXN_V_UNEXPECTED, rel);
@@ -176,7 +178,16 @@ int txn_check_tree(struct check *c, bool unexpected, struct ap_err *err)
 	/* The files in path order: those of one folder come together, each
 	 * opened from the folder's kept handle. */
 	rc = ap_fsx_tree_open(c->root, &c->tree, err);
-	for (size_t i = 0; i < c->r->n_files && rc == 0; i++)
+	if (rc == 0 && c->rd) {
+		const struct ap_receipt_file *f;
+
+		while ((rc = ap_receipt_reader_next(c->rd, &f, err)) > 0) {
+			rc = check_file(c, f, err);
+			if (rc < 0)
+				break;
+		}
+	}
+	for (size_t i = 0; !c->rd && i < c->r->n_files && rc == 0; i++)
 		rc = check_file(c, &c->r->files[i], err);
 	ap_fsx_tree_close(c->tree);
 	c->tree = NULL;
@@ -191,6 +202,7 @@ int txn_check_tree(struct check *c, bool unexpected, struct ap_err *err)
 int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 		  struct ap_txn_verify_stats *stats, struct ap_err *err)
 {
+	struct ap_receipt_reader *rd = NULL;
 	struct ap_receipt *r = NULL;
 	struct check c;
 	struct ap_state p;
@@ -200,13 +212,14 @@ int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 	/* Held until the verdict: an install waits, or we say busy. */
 	rc = txn_open(o ? o->root : NULL, product, 0, NULL, &p, err);
 	if (rc == 0)
-		rc = txn_load_receipt(&p, &r, err);
+		rc = txn_stream_receipt(&p, &rd, &r, err);
 	if (rc < 0)
 		goto out;
 	memset(&c, 0, sizeof(c));
 	c.o = o;
 	c.root = p.root;
 	c.r = r;
+	c.rd = rd;
 	rc = txn_check_tree(&c, true, err);
 	if (rc < 0)
 		goto out;
@@ -220,6 +233,7 @@ int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 	if (stats)
 		*stats = c.st;
 out:
+	ap_receipt_reader_close(rd);
 	ap_receipt_free(r);
 	ap_state_release(&p);
 	return rc;
