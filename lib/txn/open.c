@@ -202,3 +202,18 @@ int ap_txn_status(const char *root, const char *product, struct ap_receipt **out
 	ap_state_release(&p);
 	return rc;
 }
+
+int ap_txn_status_head(const char *root, const char *product, struct ap_receipt **out,
+		       struct ap_err *err)
+{
+	struct ap_receipt_reader *rd = NULL;
+	struct ap_state p;
+	int rc;
+
+	rc = txn_open(root, product, 0, NULL, &p, err);
+	if (rc == 0)
+		rc = txn_stream_receipt(&p, &rd, out, err);
+	ap_receipt_reader_close(rd);
+	ap_state_release(&p);
+	return rc;
+}
