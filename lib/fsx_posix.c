@@ -1532,10 +1532,28 @@ int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, 
 	return rc;
 }
 
+/* The open file fd (owned) of tree t as *out. */
+static int tree_file_new(struct ap_fsx_tree *t, int fd, const char *rel,
+			 struct ap_fsx_tree_file **out, struct ap_err *err)
+{
+	struct ap_fsx_tree_file *f = calloc(1, sizeof(*f));
+
+	if (f)
+		f->rel = ap_strdup(rel);
+	if (!f || !f->rel) {
+		free(f);
+		close(fd);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", rel);
+	}
+	f->t = t;
+	f->fd = fd;
+	*out = f;
+	return 0;
+}
+
 int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 		       struct ap_fsx_tree_file **out, struct ap_err *err)
 {
-	struct ap_fsx_tree_file *f;
 	int dfd, fd;
 	int rc;
 
@@ -1559,18 +1577,7 @@ int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 		close(fd);
 		return rc;
 	}
-	f = calloc(1, sizeof(*f));
-	if (f)
-		f->rel = ap_strdup(rel);
-	if (!f || !f->rel) {
-		free(f);
-		close(fd);
-		return ap_err_set(err, AP_E_NOMEM, "out of memory creating '%s'", rel);
-	}
-	f->t = t;
-	f->fd = fd;
-	*out = f;
-	return 0;
+	return tree_file_new(t, fd, rel, out, err);
 }
 
 int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uint64_t off,
@@ -1653,7 +1660,6 @@ int ap_fsx_tree_open_file(struct ap_fsx_tree *t, const char *rel, struct ap_fsx_
 			  struct ap_stat *st, struct ap_err *err)
 {
 	const char *base = under_base(rel);
-	struct ap_fsx_tree_file *f;
 	struct stat s;
 	int dfd = -1, fd;
 	int rc;
@@ -1697,18 +1703,7 @@ int ap_fsx_tree_open_file(struct ap_fsx_tree *t, const char *rel, struct ap_fsx_
 		close(fd);
 		return 0;
 	}
-	f = calloc(1, sizeof(*f));
-	if (f)
-		f->rel = ap_strdup(rel);
-	if (!f || !f->rel) {
-		free(f);
-		close(fd);
-		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", rel);
-	}
-	f->t = t;
-	f->fd = fd;
-	*out = f;
-	return 0;
+	return tree_file_new(t, fd, rel, out, err);
 }
 
 int ap_fsx_tree_read(struct ap_fsx_tree_file *f, void *buf, size_t n, size_t *got,
