@@ -991,6 +991,28 @@ static void fill_stat(const struct stat *s, struct ap_stat *st)
 	st->mtime = (int64_t)s->st_mtime;
 }
 
+/* *st from the open fd: 1 when it is a regular file (fd kept), 0 when it
+ * is something else, or an error naming rel "under"/"in" dir (fd closed
+ * in both). */
+static int fd_regular(int fd, struct ap_stat *st, const char *rel, const char *where,
+		      const char *dir, struct ap_err *err)
+{
+	struct stat s;
+
+	if (fstat(fd, &s) != 0) {
+		int rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' %s '%s'", rel, where, dir);
+
+		close(fd);
+		return rc;
+	}
+	fill_stat(&s, st);
+	if (!S_ISREG(s.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	return 1;
+}
+
 /* The folder fd holding rel's last component (-1: none there). */
 static int parent_under(const char *root, const char *rel, int *dfd, struct ap_err *err)
 {
@@ -1042,16 +1064,10 @@ int ap_fsx_open_under(const char *root, const char *rel, FILE **out, struct ap_s
 		return ap_err_sys(err, AP_E_IO, "cannot open '%s' under '%s'", rel, root);
 	}
 	/* What is read is what this fd says, not what the name said before. */
-	if (fstat(fd, &s) != 0) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' under '%s'", rel, root);
-		close(fd);
+	rc = fd_regular(fd, st, rel, "under", root, err);
+	if (rc <= 0)
 		return rc;
-	}
-	fill_stat(&s, st);
-	if (!S_ISREG(s.st_mode)) {
-		close(fd);
-		return 0;
-	}
+	rc = 0;
 	*out = fdopen(fd, "rb");
 	if (!*out) {
 		rc = ap_err_sys(err, AP_E_IO, "cannot open '%s' under '%s'", rel, root);
@@ -1693,16 +1709,9 @@ int ap_fsx_tree_open_file(struct ap_fsx_tree *t, const char *rel, struct ap_fsx_
 		errno = e;
 		return ap_err_sys(err, AP_E_IO, "cannot open '%s' in '%s'", rel, t->name);
 	}
-	if (fstat(fd, &s) != 0) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' in '%s'", rel, t->name);
-		close(fd);
+	rc = fd_regular(fd, st, rel, "in", t->name, err);
+	if (rc <= 0)
 		return rc;
-	}
-	fill_stat(&s, st);
-	if (!S_ISREG(s.st_mode)) {
-		close(fd);
-		return 0;
-	}
 	return tree_file_new(t, fd, rel, out, err);
 }
 
