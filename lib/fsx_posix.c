@@ -973,6 +973,28 @@ static void fill_stat(const struct stat *s, struct ap_stat *st)
 	st->mtime = (int64_t)s->st_mtime;
 }
 
+/* *st from the open fd: 1 when it is a regular file (fd kept), 0 when it
+ * is something else, or an error naming rel "under"/"in" dir (fd closed
+ * in both). */
+static int fd_regular(int fd, struct ap_stat *st, const char *rel, const char *where,
+		      const char *dir, struct ap_err *err)
+{
+	struct stat s;
+
+	if (fstat(fd, &s) != 0) {
+		int rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' %s '%s'", rel, where, dir);
+
+		close(fd);
+		return rc;
+	}
+	fill_stat(&s, st);
+	if (!S_ISREG(s.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	return 1;
+}
+
 /* The folder fd holding rel's last component (-1: none there). */
 static int parent_under(const char *root, const char *rel, int *dfd, struct ap_err *err)
 {
@@ -1024,16 +1046,10 @@ int ap_fsx_open_under(const char *root, const char *rel, FILE **out, struct ap_s
 		return ap_err_sys(err, AP_E_IO, "cannot open '%s' under '%s'", rel, root);
 	}
 	/* What is read is what this fd says, not what the name said before. */
-	if (fstat(fd, &s) != 0) {
-		rc = ap_err_sys(err, AP_E_IO, "cannot stat '%s' under '%s'", rel, root);
-		close(fd);
+	rc = fd_regular(fd, st, rel, "under", root, err);
+	if (rc <= 0)
 		return rc;
-	}
-	fill_stat(&s, st);
-	if (!S_ISREG(s.st_mode)) {
-		close(fd);
-		return 0;
-	}
+	rc = 0;
 	*out = fdopen(fd, "rb");
 	if (!*out) {
 		rc = ap_err_sys(err, AP_E_IO, "cannot open '%s' under '%s'", rel, root);
@@ -1370,8 +1386,10 @@ static int tree_keep(struct ap_fsx_tree *t, int fd, const char *rel, size_t len,
 	return 0;
 }
 
-/* The fd of the folder rel[0..len), kept for the next entry. */
-static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, int *dfd,
+/* The fd of the folder rel[0..len), kept for the next entry.  With
+ * missing_ok, a folder that is not there (or a file) gives *dfd = -1 and
+ * 0 (reading or removing what is there) instead of AP_E_NOTFOUND. */
+static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, bool missing_ok, int *dfd,
 		    struct ap_err *err)
 {
 	int fd = -1;
@@ -1387,6 +1405,10 @@ static int tree_dir(struct ap_fsx_tree *t, const char *rel, size_t len, int *dfd
 	rc = beneath(fd, t->name, rel, len, &fd, err);
 	if (rc < 0)
 		return rc;
+	if (fd < 0 && missing_ok) {
+		*dfd = -1;
+		return 0;
+	}
 	if (fd < 0)
 		return ap_err_set(err, AP_E_NOTFOUND,
 				  "cannot write '%s' in '%s': its folder '%.*s' "
@@ -1429,7 +1451,7 @@ int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode, str
 	int dfd, fd;
 	int rc;
 
-	rc = tree_dir(t, rel, under_dirlen(rel), &dfd, err);
+	rc = tree_dir(t, rel, under_dirlen(rel), false, &dfd, err);
 	if (rc < 0)
 		return rc;
 	for (int tries = 0;; tries++) {
@@ -1489,14 +1511,32 @@ int ap_fsx_tree_dir_done(struct ap_fsx_tree *t, const char *rel, int64_t mtime, 
 	return rc;
 }
 
+/* The open file fd (owned) of tree t as *out. */
+static int tree_file_new(struct ap_fsx_tree *t, int fd, const char *rel,
+			 struct ap_fsx_tree_file **out, struct ap_err *err)
+{
+	struct ap_fsx_tree_file *f = calloc(1, sizeof(*f));
+
+	if (f)
+		f->rel = ap_strdup(rel);
+	if (!f || !f->rel) {
+		free(f);
+		close(fd);
+		return ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", rel);
+	}
+	f->t = t;
+	f->fd = fd;
+	*out = f;
+	return 0;
+}
+
 int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 		       struct ap_fsx_tree_file **out, struct ap_err *err)
 {
-	struct ap_fsx_tree_file *f;
 	int dfd, fd;
 	int rc;
 
-	rc = tree_dir(t, rel, under_dirlen(rel), &dfd, err);
+	rc = tree_dir(t, rel, under_dirlen(rel), false, &dfd, err);
 	if (rc < 0)
 		return rc;
 	for (int tries = 0;; tries++) {
@@ -1516,18 +1556,7 @@ int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 		close(fd);
 		return rc;
 	}
-	f = calloc(1, sizeof(*f));
-	if (f)
-		f->rel = ap_strdup(rel);
-	if (!f || !f->rel) {
-		free(f);
-		close(fd);
-		return ap_err_set(err, AP_E_NOMEM, "out of memory creating '%s'", rel);
-	}
-	f->t = t;
-	f->fd = fd;
-	*out = f;
-	return 0;
+	return tree_file_new(t, fd, rel, out, err);
 }
 
 int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uint64_t off,
@@ -1594,4 +1623,85 @@ void ap_fsx_tree_abort(struct ap_fsx_tree_file *f)
 	close(f->fd);
 	free(f->rel);
 	free(f);
+}
+
+/* rel names an entry, not "", "." or "..": what the *_under calls refuse. */
+static int tree_entry_ok(struct ap_fsx_tree *t, const char *rel, struct ap_err *err)
+{
+	const char *base = under_base(rel);
+
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return ap_err_set(err, AP_E_UNSAFE, "refusing '%s' in '%s'", rel, t->name);
+	return 0;
+}
+
+int ap_fsx_tree_open_file(struct ap_fsx_tree *t, const char *rel, struct ap_fsx_tree_file **out,
+			  struct ap_stat *st, struct ap_err *err)
+{
+	const char *base = under_base(rel);
+	struct stat s;
+	int dfd = -1, fd;
+	int rc;
+
+	*out = NULL;
+	memset(st, 0, sizeof(*st));
+	st->type = AP_FT_NONE;
+	rc = tree_entry_ok(t, rel, err);
+	if (rc == 0)
+		rc = tree_dir(t, rel, under_dirlen(rel), true, &dfd, err);
+	if (rc < 0 || dfd < 0)
+		return rc;
+	/* No lstat first: the open itself decides (O_NOFOLLOW: a symlink is
+	 * ELOOP; O_NONBLOCK: a FIFO does not hang it), then fstat on the fd. */
+	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT || e == ENOTDIR)
+			return 0;
+		if (e == ELOOP) {
+			st->type = AP_FT_LINK;
+			return 0;
+		}
+		/* A socket (ENXIO), or what this process may not read: say
+		 * what it is when it is no regular file. */
+		if (fstatat(dfd, base, &s, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(s.st_mode)) {
+			fill_stat(&s, st);
+			return 0;
+		}
+		errno = e;
+		return ap_err_sys(err, AP_E_IO, "cannot open '%s' in '%s'", rel, t->name);
+	}
+	rc = fd_regular(fd, st, rel, "in", t->name, err);
+	if (rc <= 0)
+		return rc;
+	return tree_file_new(t, fd, rel, out, err);
+}
+
+int ap_fsx_tree_read(struct ap_fsx_tree_file *f, void *buf, size_t n, size_t *got,
+		     struct ap_err *err)
+{
+	ssize_t r;
+
+	do
+		r = read(f->fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return ap_err_sys(err, AP_E_IO, "cannot read '%s' in '%s'", f->rel, f->t->name);
+	*got = (size_t)r;
+	return 0;
+}
+
+int ap_fsx_tree_unlink(struct ap_fsx_tree *t, const char *rel, struct ap_err *err)
+{
+	int dfd = -1;
+	int rc = tree_entry_ok(t, rel, err);
+
+	if (rc == 0)
+		rc = tree_dir(t, rel, under_dirlen(rel), true, &dfd, err);
+	if (rc < 0 || dfd < 0)
+		return rc;
+	if (unlinkat(dfd, under_base(rel), 0) != 0 && errno != ENOENT)
+		return ap_err_sys(err, AP_E_IO, "cannot remove '%s' in '%s'", rel, t->name);
+	return 0;
 }

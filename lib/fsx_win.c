@@ -1661,9 +1661,10 @@ void ap_fsx_tree_close(struct ap_fsx_tree *t)
 }
 
 /* Check the folders of rel[0..len) (once per folder in a row) and give
- * *abs, the tree's folder joined with all of rel (malloc'd). */
-static int tree_path(struct ap_fsx_tree *t, const char *rel, size_t len, char **abs,
-		     struct ap_err *err)
+ * *abs, the tree's folder joined with all of rel (malloc'd).  With
+ * missing_ok, a folder that is not there gives *abs NULL and 0. */
+static int tree_path(struct ap_fsx_tree *t, const char *rel, size_t len, bool missing_ok,
+		     char **abs, struct ap_err *err)
 {
 	char *dir = NULL;
 	int rc;
@@ -1673,6 +1674,8 @@ static int tree_path(struct ap_fsx_tree *t, const char *rel, size_t len, char **
 		rc = win_under(t->dir, rel, len, &dir, err);
 		if (rc < 0)
 			return rc;
+		if (!dir && missing_ok)
+			return 0;
 		if (!dir)
 			return ap_err_set(err, AP_E_NOTFOUND,
 					  "cannot write '%s' in '%s': its folder "
@@ -1723,7 +1726,7 @@ int ap_fsx_tree_mkdir(struct ap_fsx_tree *t, const char *rel, unsigned mode, str
 	int rc;
 
 	(void)mode;
-	rc = tree_path(t, rel, win_dirlen(rel), &abs, err);
+	rc = tree_path(t, rel, win_dirlen(rel), false, &abs, err);
 	if (rc < 0)
 		return rc;
 	rc = ap_fsx_stat(abs, &st, err);
@@ -1767,7 +1770,7 @@ int ap_fsx_tree_create(struct ap_fsx_tree *t, const char *rel, unsigned mode,
 	int rc;
 
 	(void)mode;
-	rc = tree_path(t, rel, win_dirlen(rel), &abs, err);
+	rc = tree_path(t, rel, win_dirlen(rel), false, &abs, err);
 	if (rc < 0)
 		return rc;
 	w = wpath(abs);
@@ -1880,4 +1883,97 @@ void ap_fsx_tree_abort(struct ap_fsx_tree_file *f)
 	CloseHandle(f->h);
 	free(f->rel);
 	free(f);
+}
+
+int ap_fsx_tree_open_file(struct ap_fsx_tree *t, const char *rel, struct ap_fsx_tree_file **out,
+			  struct ap_stat *st, struct ap_err *err)
+{
+	BY_HANDLE_FILE_INFORMATION bi;
+	struct ap_fsx_tree_file *f = NULL;
+	char *abs = NULL;
+	wchar_t *w = NULL;
+	HANDLE h = INVALID_HANDLE_VALUE;
+	int rc;
+
+	*out = NULL;
+	memset(st, 0, sizeof(*st));
+	st->type = AP_FT_NONE;
+	rc = tree_path(t, rel, win_dirlen(rel), true, &abs, err);
+	if (rc < 0 || !abs)
+		return rc;
+	rc = ap_fsx_stat(abs, st, err);
+	if (rc < 0 || st->type != AP_FT_FILE)
+		goto out;
+	w = wpath(abs);
+	if (!w) {
+		rc = bad_path(err, abs);
+		goto out;
+	}
+	/* A link swapped in meanwhile is opened as itself, not followed. */
+	h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+			NULL, OPEN_EXISTING,
+			FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		if (not_found(GetLastError()))
+			st->type = AP_FT_NONE;
+		else
+			rc = win_err(err, AP_E_IO, "cannot open '%s' in '%s'", rel, t->dir);
+		goto out;
+	}
+	/* What is read is what this handle says. */
+	if (!GetFileInformationByHandle(h, &bi)) {
+		rc = win_err(err, AP_E_IO, "cannot stat '%s' in '%s'", rel, t->dir);
+		goto out;
+	}
+	if (bi.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+		st->type = AP_FT_LINK;
+		goto out;
+	}
+	if (bi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+		st->type = AP_FT_DIR;
+		goto out;
+	}
+	st->size = ((uint64_t)bi.nFileSizeHigh << 32) | bi.nFileSizeLow;
+	st->mode = (bi.dwFileAttributes & FILE_ATTRIBUTE_READONLY) ? 0444 : 0644;
+	f = calloc(1, sizeof(*f));
+	if (f)
+		f->rel = ap_strdup(rel);
+	if (!f || !f->rel) {
+		free(f);
+		rc = ap_err_set(err, AP_E_NOMEM, "out of memory opening '%s'", rel);
+		goto out;
+	}
+	f->t = t;
+	f->h = h;
+	h = INVALID_HANDLE_VALUE;
+	*out = f;
+out:
+	if (h != INVALID_HANDLE_VALUE)
+		CloseHandle(h);
+	free(w);
+	free(abs);
+	return rc;
+}
+
+int ap_fsx_tree_read(struct ap_fsx_tree_file *f, void *buf, size_t n, size_t *got,
+		     struct ap_err *err)
+{
+	DWORD r = 0;
+
+	if (!ReadFile(f->h, buf, n > (1u << 30) ? (1u << 30) : (DWORD)n, &r, NULL))
+		return win_err(err, AP_E_IO, "cannot read '%s' in '%s'", f->rel, f->t->dir);
+	*got = r;
+	return 0;
+}
+
+int ap_fsx_tree_unlink(struct ap_fsx_tree *t, const char *rel, struct ap_err *err)
+{
+	char *abs = NULL;
+	int rc = tree_path(t, rel, win_dirlen(rel), true, &abs, err);
+
+	if (rc < 0 || !abs)
+		return rc;
+	rc = ap_fsx_unlink(abs, err);
+	free(abs);
+	return rc;
 }

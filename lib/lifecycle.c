@@ -25,7 +25,7 @@ struct ap_receipt *ap_lifecycle_receipt(const char *root, const char *product)
 {
 	struct ap_receipt *r = NULL;
 
-	if (ap_txn_status(root, product, &r, NULL) != 0)
+	if (ap_txn_status_head(root, product, &r, NULL) != 0)
 		return NULL;
 	return r;
 }

@@ -795,6 +795,334 @@ int ap_receipt_load(const char *path, struct ap_receipt **out, struct ap_err *er
 	return rc;
 }
 
+/* ---- reading a receipt as a stream ----
+ * The files array is the part that grows (100,000 objects in a big
+ * release; the rest is a few KiB).  The reader copies the document without
+ * that array's contents into a head, parsed whole by ap_receipt_parse, and
+ * reads the files one object at a time from the file it keeps open, with a
+ * scanner of JSON's structure (strings, escapes, nesting) that only finds
+ * where each object ends; cJSON parses the object itself. */
+
+#define FILE_OBJ_MAX (64u * 1024) /* one file's object, far above any real one */
+#define PATH_ID_LEN 16		  /* bytes of a path's SHA-256 kept for lookups */
+
+struct ap_receipt_reader {
+	FILE *fp;
+	char *name;	      /* the receipt's path, for messages */
+	long files_at;	      /* offset just after the files array's '[' */
+	size_t i;	      /* the index of the next file */
+	bool need_comma;      /* a file was read: ',' or ']' comes next */
+	struct ap_strbuf obj; /* the current object's text */
+	struct ap_receipt_file cur;
+	char *prev;	    /* the previous file's path (order check) */
+	unsigned char *ids; /* every path's id (PATH_ID_LEN bytes each), sorted */
+	size_t n_ids, ids_alloc;
+	struct ap_digest *h;
+	unsigned char buf[16384];
+	size_t pos, len;
+	uint64_t read; /* bytes taken from fp since the last seek */
+};
+
+static int rd_getc(struct ap_receipt_reader *rd)
+{
+	if (rd->pos == rd->len) {
+		rd->len = fread(rd->buf, 1, sizeof(rd->buf), rd->fp);
+		rd->pos = 0;
+		if (rd->len == 0)
+			return EOF;
+	}
+	rd->read++;
+	return rd->buf[rd->pos++];
+}
+
+static bool rd_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int rd_bad(struct ap_receipt_reader *rd, const char *what, struct ap_err *err)
+{
+	if (ferror(rd->fp))
+		return ap_err_set(err, AP_E_IO, "cannot read the receipt");
+	return ap_err_set(err, AP_E_STATE, "receipt.files[%zu]: %s", rd->i, what);
+}
+
+/* The next object of the files array into rd->obj: 1, or 0 at the
+ * array's ']'. */
+static int rd_object(struct ap_receipt_reader *rd, struct ap_err *err)
+{
+	bool in_str = false, esc = false;
+	int depth = 1;
+	int c;
+
+	do
+		c = rd_getc(rd);
+	while (rd_space(c));
+	if (c == ']')
+		return 0;
+	if (rd->need_comma) {
+		if (c != ',')
+			return rd_bad(rd, "expected ',' or ']' after a file", err);
+		do
+			c = rd_getc(rd);
+		while (rd_space(c));
+	}
+	if (c != '{')
+		return rd_bad(rd, "expected an object", err);
+	ap_strbuf_reset(&rd->obj);
+	ap_strbuf_addch(&rd->obj, '{');
+	while (depth > 0) {
+		c = rd_getc(rd);
+		if (c == EOF)
+			return rd_bad(rd, "the receipt ends inside it", err);
+		ap_strbuf_addch(&rd->obj, (char)c);
+		if (rd->obj.len > FILE_OBJ_MAX)
+			return rd_bad(rd, "the object is too big", err);
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	if (rd->obj.failed)
+		return ap_jsonx_nomem(&receipt_doc, err);
+	rd->need_comma = true;
+	return 1;
+}
+
+static void rd_path_id(struct ap_receipt_reader *rd, const char *path, unsigned char *id)
+{
+	unsigned char md[AP_SHA256_LEN];
+
+	ap_digest_reset(rd->h);
+	ap_digest_update(rd->h, path, strlen(path));
+	ap_digest_final(rd->h, md);
+	memcpy(id, md, PATH_ID_LEN);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, PATH_ID_LEN);
+}
+
+/* The next file into rd->cur, checked as ap_receipt_parse checks it and
+ * in path order: 1, or 0 after the last. */
+static int rd_file(struct ap_receipt_reader *rd, struct ap_err *err)
+{
+	char where[AP_JSONX_PATH_MAX];
+	cJSON *o;
+	int rc = rd_object(rd, err);
+
+	if (rc <= 0)
+		return rc;
+	free(rd->prev);
+	rd->prev = rd->cur.path;
+	rd->cur.path = NULL;
+	free(rd->cur.component);
+	memset(&rd->cur, 0, sizeof(rd->cur));
+	o = cJSON_ParseWithLength(rd->obj.buf, rd->obj.len);
+	if (!o)
+		return rd_bad(rd, "not valid JSON", err);
+	ap_jsonx_index(where, "files", rd->i);
+	rc = parse_file(o, where, &rd->cur, err);
+	cJSON_Delete(o);
+	if (rc == 0 && rd->prev && strcmp(rd->prev, rd->cur.path) >= 0)
+		rc = ap_err_set(err, AP_E_STATE,
+				strcmp(rd->prev, rd->cur.path) == 0
+					? "receipt.files: '%s' is listed twice"
+					: "receipt.files: '%s' is out of path order",
+				rd->cur.path);
+	if (rc < 0)
+		return rc;
+	rd->i++;
+	return 1;
+}
+
+/* Check every file once, noting each path's id, with the document minus
+ * the files array's contents copied to head. */
+static int rd_scan(struct ap_receipt_reader *rd, struct ap_strbuf *head, struct ap_err *err)
+{
+	bool in_str = false, esc = false, files_key = false, files_next = false;
+	size_t key_at = 0;
+	int depth = 0;
+	int c, rc;
+
+	while ((c = rd_getc(rd)) != EOF) {
+		ap_strbuf_addch(head, (char)c);
+		if (head->len > RECEIPT_MAX)
+			return ap_err_set(
+				err, AP_E_TOOBIG,
+				"the receipt without its files is too big (over %u bytes)",
+				RECEIPT_MAX);
+		if (in_str) {
+			if (esc) {
+				esc = false;
+			} else if (c == '\\') {
+				esc = true;
+			} else if (c == '"') {
+				in_str = false;
+				/* A key of the root object names the files? */
+				files_key = depth == 1 && head->len - key_at == 7 &&
+					    memcmp(head->buf + key_at, "\"files\"", 7) == 0;
+			}
+			continue;
+		}
+		if (rd_space(c))
+			continue;
+		if (c == '"') {
+			in_str = true;
+			files_next = false;
+			key_at = head->len - 1;
+			continue;
+		}
+		if (c == ':' && files_key) {
+			files_key = false;
+			files_next = true;
+			continue;
+		}
+		files_key = false;
+		if (c == '[' && files_next && depth == 1 && rd->files_at < 0) {
+			rd->files_at = (long)rd->read;
+			rd->need_comma = false;
+			while ((rc = rd_file(rd, err)) > 0) {
+				unsigned char *ids = ap_vec_grow(rd->ids, &rd->ids_alloc,
+								 rd->n_ids + 1, PATH_ID_LEN);
+
+				if (!ids)
+					return ap_jsonx_nomem(&receipt_doc, err);
+				rd->ids = ids;
+				rd_path_id(rd, rd->cur.path, rd->ids + PATH_ID_LEN * rd->n_ids++);
+			}
+			if (rc < 0)
+				return rc;
+			ap_strbuf_addch(head, ']');
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+		files_next = false;
+	}
+	if (ferror(rd->fp))
+		return ap_err_set(err, AP_E_IO, "cannot read the receipt");
+	if (head->failed)
+		return ap_jsonx_nomem(&receipt_doc, err);
+	return 0;
+}
+
+void ap_receipt_reader_close(struct ap_receipt_reader *rd)
+{
+	if (!rd)
+		return;
+	if (rd->fp)
+		fclose(rd->fp);
+	free(rd->name);
+	ap_strbuf_release(&rd->obj);
+	free(rd->cur.path);
+	free(rd->cur.component);
+	free(rd->prev);
+	free(rd->ids);
+	ap_digest_free(rd->h);
+	free(rd);
+}
+
+int ap_receipt_reader_open(const char *path, struct ap_receipt_reader **out,
+			   struct ap_receipt **head, struct ap_err *err)
+{
+	struct ap_receipt_reader *rd = calloc(1, sizeof(*rd));
+	struct ap_strbuf text = AP_STRBUF_INIT;
+	struct ap_receipt *r = NULL;
+	int rc;
+
+	if (rd) {
+		rd->name = ap_strdup(path);
+		rd->h = ap_digest_new();
+		ap_strbuf_init(&rd->obj);
+		rd->files_at = -1;
+	}
+	if (!rd || !rd->name || !rd->h) {
+		rc = ap_jsonx_nomem(&receipt_doc, err);
+		goto out;
+	}
+	rc = ap_fsx_fopen(path, "rb", &rd->fp, err);
+	if (rc < 0) {
+		ap_receipt_reader_close(rd);
+		return rc; /* the message names path */
+	}
+	rc = rd_scan(rd, &text, err);
+	if (rc == 0)
+		rc = ap_receipt_parse(text.buf, text.len, &r, err);
+	if (rc < 0)
+		goto out;
+	if (rd->files_at < 0) {
+		rc = ap_err_set(err, AP_E_STATE, "receipt: no files array");
+		goto out;
+	}
+	if (rd->n_ids > 0)
+		qsort(rd->ids, rd->n_ids, PATH_ID_LEN, cmp_id);
+	rc = ap_receipt_reader_rewind(rd, err);
+	if (rc < 0)
+		goto out;
+	*out = rd;
+	*head = r;
+	rd = NULL;
+	r = NULL;
+out:
+	if (rc < 0)
+		ap_err_prefix(err, "'%s'", path);
+	ap_strbuf_release(&text);
+	ap_receipt_free(r);
+	ap_receipt_reader_close(rd);
+	return rc;
+}
+
+int ap_receipt_reader_rewind(struct ap_receipt_reader *rd, struct ap_err *err)
+{
+	if (fseek(rd->fp, rd->files_at, SEEK_SET) != 0)
+		return ap_err_set(err, AP_E_IO, "cannot read the receipt");
+	rd->pos = rd->len = 0;
+	rd->read = (uint64_t)rd->files_at;
+	rd->i = 0;
+	rd->need_comma = false;
+	free(rd->prev);
+	rd->prev = NULL;
+	free(rd->cur.path);
+	free(rd->cur.component);
+	memset(&rd->cur, 0, sizeof(rd->cur));
+	return 0;
+}
+
+int ap_receipt_reader_next(struct ap_receipt_reader *rd, const struct ap_receipt_file **f,
+			   struct ap_err *err)
+{
+	int rc = rd_file(rd, err);
+
+	if (rc < 0)
+		ap_err_prefix(err, "'%s'", rd->name);
+	if (rc > 0)
+		*f = &rd->cur;
+	return rc;
+}
+
+bool ap_receipt_reader_has(struct ap_receipt_reader *rd, const char *path)
+{
+	unsigned char id[PATH_ID_LEN];
+
+	if (rd->n_ids == 0)
+		return false;
+	rd_path_id(rd, path, id);
+	return bsearch(id, rd->ids, rd->n_ids, PATH_ID_LEN, cmp_id) != NULL;
+}
+
 /* ---- journal ---- */
 
 void ap_receipt_journal_free(struct ap_receipt_journal *j)

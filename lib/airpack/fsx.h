@@ -343,8 +343,30 @@ int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uin
  * ap_fsx_sync_tree makes it durable later).  Releases f either way. */
 int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time, int64_t sec,
 		       long nsec, bool sync, struct ap_err *err);
-/* Close f without finishing it (the partial file stays); NULL is a no-op. */
+/* Close f without finishing it (the partial file stays); NULL is a no-op.
+ * It also closes a file opened by ap_fsx_tree_open_file. */
 void ap_fsx_tree_abort(struct ap_fsx_tree_file *f);
+
+/* Reading and removing the existing files of a tree (what verify and
+ * uninstall do with an install root's files), relative to the kept
+ * parent's fd like the calls above: a file costs one open, and what is
+ * decided about it comes from that open file, never from its name again.
+ *
+ * ap_fsx_tree_open_file: open rel for reading without following it; *st
+ * from the open file (fstat).  Only when it is a regular file is *out set
+ * (read it with ap_fsx_tree_read, close it with ap_fsx_tree_abort).  Not
+ * there, or its folder not there (or a file), is AP_FT_NONE and 0; a
+ * symlink at rel is AP_FT_LINK; a symlink among rel's folders is
+ * AP_E_UNSAFE naming it, as for the *_under calls.
+ * ap_fsx_tree_read: up to n bytes from the current offset into buf; *got
+ * 0 at the end of the file.
+ * ap_fsx_tree_unlink: remove rel (not a folder) from its kept parent;
+ * not there is not an error.  On Windows close the file first. */
+int ap_fsx_tree_open_file(struct ap_fsx_tree *t, const char *rel, struct ap_fsx_tree_file **out,
+			  struct ap_stat *st, struct ap_err *err);
+int ap_fsx_tree_read(struct ap_fsx_tree_file *f, void *buf, size_t n, size_t *got,
+		     struct ap_err *err);
+int ap_fsx_tree_unlink(struct ap_fsx_tree *t, const char *rel, struct ap_err *err);
 
 /* A stream that collects what is written to it, read back whole by
  * ap_fsx_memstream_take: what POSIX open_memstream does, which Windows'

@@ -25,7 +25,8 @@
 #include "airpack/txn.h"
 
 /* The installed receipt of product (NULL: the only one), or NULL when it
- * cannot be read; for naming the product and version in events.  Free it
+ * cannot be read; for naming the product and version in events (its
+ * files are not read into it: ap_txn_status_head).  Free it
  * with ap_receipt_free. */
 struct ap_receipt *ap_lifecycle_receipt(const char *root, const char *product);
 

@@ -110,6 +110,27 @@ int ap_receipt_parse(const char *json, size_t len, struct ap_receipt **out, stru
  * missing file is AP_E_NOTFOUND. */
 int ap_receipt_load(const char *path, struct ap_receipt **out, struct ap_err *err);
 
+/* A receipt read as a stream (verify, uninstall): memory does not grow
+ * with its files.  ap_receipt_reader_open reads and checks the whole
+ * receipt at path (every file as ap_receipt_parse checks it; the files
+ * must be in path order, as ap_receipt_emit writes them) and keeps it
+ * open: *head (the caller's to ap_receipt_free) has every field but the
+ * files (files NULL, n_files 0).  ap_receipt_reader_next then hands out
+ * the files in order from that open file: 1 with *f valid until the next
+ * call, 0 after the last.  ap_receipt_reader_rewind starts them again.
+ * ap_receipt_reader_has says whether path is one of the files (by a
+ * 128-bit digest of each path kept at open).  Errors are as
+ * ap_receipt_load's.  Close it (NULL is a no-op) before the receipt's
+ * folder is removed. */
+struct ap_receipt_reader;
+int ap_receipt_reader_open(const char *path, struct ap_receipt_reader **out,
+			   struct ap_receipt **head, struct ap_err *err);
+int ap_receipt_reader_next(struct ap_receipt_reader *rd, const struct ap_receipt_file **f,
+			   struct ap_err *err);
+int ap_receipt_reader_rewind(struct ap_receipt_reader *rd, struct ap_err *err);
+bool ap_receipt_reader_has(struct ap_receipt_reader *rd, const char *path);
+void ap_receipt_reader_close(struct ap_receipt_reader *rd);
+
 /* Emit canonical JSON (fixed key order, files and dirs sorted by path, a
  * trailing newline).  *json is malloc'd (NUL-terminated, *len excludes it). */
 int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct ap_err *err);

@@ -280,6 +280,11 @@ bool ap_txn_root_is_host(const char *root);
  * (ap_receipt_free). */
 int ap_txn_status(const char *root, const char *product, struct ap_receipt **out,
 		  struct ap_err *err);
+/* ap_txn_status without the files (files NULL, n_files 0; every file is
+ * still read and checked): what is recorded about an install, in memory
+ * that does not grow with its files. */
+int ap_txn_status_head(const char *root, const char *product, struct ap_receipt **out,
+		       struct ap_err *err);
 
 /* Names of the installed products under root (sorted); *names is freed with
  * ap_fsx_strv_free(*names, 0).  None installed gives an empty vector. */

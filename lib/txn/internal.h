@@ -26,7 +26,9 @@ typedef int (*walk_fn)(void *ctx, const char *rel, const struct ap_stat *st, str
 struct check {
 	const struct ap_txn_opts *o; /* events; may be NULL */
 	const char *root;
+	struct ap_fsx_tree *tree; /* root, while txn_check_tree checks the files */
 	const struct ap_receipt *r;
+	struct ap_receipt_reader *rd; /* r's files, when r is read as a stream (else r->files) */
 	struct ap_txn_verify_stats st;
 	char first[AP_ERR_MSG_MAX / 2]; /* the first difference, for the message */
 };
@@ -139,11 +141,15 @@ int txn_state_lock(struct ap_state *p, enum ap_state_mode mode, const struct ap_
 int txn_open(const char *root, const char *product, unsigned how, const struct ap_txn_opts *o,
 	     struct ap_state *p, struct ap_err *err);
 int txn_load_receipt(const struct ap_state *p, struct ap_receipt **out, struct ap_err *err);
+/* The receipt as a stream: *out without its files, which *rd hands out
+ * (ap_receipt_reader_open); what verify and uninstall read. */
+int txn_stream_receipt(const struct ap_state *p, struct ap_receipt_reader **rd,
+		       struct ap_receipt **out, struct ap_err *err);
 
 /* verify.c */
-int txn_compare_installed(const char *root, const struct ap_receipt_file *f, struct ap_stat *st,
-			  char hex[AP_SHA256_HEX], uint64_t *hashed, enum ap_txn_verdict *v,
-			  struct ap_err *err);
+int txn_compare_installed(struct ap_fsx_tree *root, const struct ap_receipt_file *f,
+			  struct ap_stat *st, char hex[AP_SHA256_HEX], uint64_t *hashed,
+			  enum ap_txn_verdict *v, struct ap_err *err);
 int txn_check_tree(struct check *c, bool unexpected, struct ap_err *err);
 
 /* actions.c */

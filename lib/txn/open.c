@@ -129,7 +129,9 @@ static int resolve_product(const char *root, const char *product, bool allow_non
 	return rc;
 }
 
-int txn_load_receipt(const struct ap_state *p, struct ap_receipt **out, struct ap_err *err)
+/* The receipt whole (rd NULL) or as a stream (ap_receipt_reader_open). */
+static int read_receipt(const struct ap_state *p, struct ap_receipt_reader **rd,
+			struct ap_receipt **out, struct ap_err *err)
 {
 	char *path = ap_state_file(p, "receipt.json", NULL);
 	int rc;
@@ -139,10 +141,23 @@ int txn_load_receipt(const struct ap_state *p, struct ap_receipt **out, struct a
 	if (!ap_fsx_is_file(path))
 		rc = ap_err_set(err, AP_E_NOTFOUND, "'%s' is not installed under '%s'", p->name,
 				p->root);
+	else if (rd)
+		rc = ap_receipt_reader_open(path, rd, out, err);
 	else
 		rc = ap_receipt_load(path, out, err);
 	free(path);
 	return rc;
+}
+
+int txn_load_receipt(const struct ap_state *p, struct ap_receipt **out, struct ap_err *err)
+{
+	return read_receipt(p, NULL, out, err);
+}
+
+int txn_stream_receipt(const struct ap_state *p, struct ap_receipt_reader **rd,
+		       struct ap_receipt **out, struct ap_err *err)
+{
+	return read_receipt(p, rd, out, err);
 }
 
 int txn_open(const char *root, const char *product, unsigned how, const struct ap_txn_opts *o,
@@ -184,6 +199,21 @@ int ap_txn_status(const char *root, const char *product, struct ap_receipt **out
 	rc = txn_open(root, product, 0, NULL, &p, err);
 	if (rc == 0)
 		rc = txn_load_receipt(&p, out, err);
+	ap_state_release(&p);
+	return rc;
+}
+
+int ap_txn_status_head(const char *root, const char *product, struct ap_receipt **out,
+		       struct ap_err *err)
+{
+	struct ap_receipt_reader *rd = NULL;
+	struct ap_state p;
+	int rc;
+
+	rc = txn_open(root, product, 0, NULL, &p, err);
+	if (rc == 0)
+		rc = txn_stream_receipt(&p, &rd, out, err);
+	ap_receipt_reader_close(rd);
 	ap_state_release(&p);
 	return rc;
 }

@@ -23,6 +23,8 @@
 struct uninst {
 	const struct ap_txn_opts *o;
 	const struct ap_receipt *r;
+	struct ap_fsx_tree *tree;     /* the root, while the files are removed */
+	struct ap_receipt_reader *rd; /* r's files, one at a time */
 	struct ap_txn_uninstall_stats st;
 };
 
@@ -39,8 +41,10 @@ static int left_cb(void *ctx, const char *rel, const struct ap_stat *st, struct 
 	return 0;
 }
 
-static int remove_file(struct uninst *u, const char *root, const struct ap_receipt_file *f,
-		       struct ap_err *err)
+/* Remove f: opened once relative to its folder's kept handle (the files
+ * come in path order, so those of one folder share it), hashed and judged
+ * on that open file, closed, then unlinked from the same folder. */
+static int remove_file(struct uninst *u, const struct ap_receipt_file *f, struct ap_err *err)
 {
 	struct ap_txn_event ev;
 	struct ap_stat st;
@@ -57,7 +61,7 @@ static int remove_file(struct uninst *u, const char *root, const struct ap_recei
 	ev.expected_sha256 = f->sha256;
 	ev.size = f->size;
 	/* Never through a symlinked folder: that is AP_E_UNSAFE, naming it. */
-	rc = txn_compare_installed(root, f, &st, hex, &size, &v, err);
+	rc = txn_compare_installed(u->tree, f, &st, hex, &size, &v, err);
 	if (rc < 0)
 		return rc;
 	if (v == AP_TXN_V_MISSING) {
@@ -72,7 +76,7 @@ static int remove_file(struct uninst *u, const char *root, const struct ap_recei
 		ev.actual_sha256 = hex;
 	/* Another mode is not another file: it goes like an intact one. */
 	ev.verdict = v == AP_TXN_V_MODIFIED ? AP_TXN_V_MODIFIED : AP_TXN_V_REMOVED;
-	rc = ap_fsx_unlink_under(root, f->path, err);
+	rc = ap_fsx_tree_unlink(u->tree, f->path, err);
 	if (rc < 0)
 		return rc;
 	u->st.n_removed++;
@@ -196,8 +200,21 @@ static int remove_installed(struct uninst *u, struct ap_state *p, bool purge,
 		return rc;
 	/* Its services first: stopped, so their files can go. */
 	rc = txn_services_remove(p, r, u->o, err);
-	for (size_t i = 0; i < r->n_files && rc == 0; i++)
-		rc = remove_file(u, p->root, &r->files[i], err);
+	if (rc == 0)
+		rc = ap_fsx_tree_open(p->root, &u->tree, err);
+	while (rc == 0) {
+		const struct ap_receipt_file *f;
+
+		rc = ap_receipt_reader_next(u->rd, &f, err);
+		if (rc <= 0)
+			break;
+		rc = remove_file(u, f, err);
+	}
+	ap_fsx_tree_close(u->tree);
+	u->tree = NULL;
+	/* Closed before the state folder holding it goes (Windows). */
+	ap_receipt_reader_close(u->rd);
+	u->rd = NULL;
 	if (rc == 0)
 		rc = ap_fsx_stat_under(p->root, r->prefix, &pst, err);
 	if (rc == 0 && pst.type == AP_FT_DIR)
@@ -242,7 +259,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 		rc = ap_fsx_rm_rf(p.state, err);
 		goto out;
 	}
-	rc = txn_load_receipt(&p, &r, err);
+	rc = txn_stream_receipt(&p, &u.rd, &r, err);
 	if (rc < 0)
 		goto out;
 	u.r = r;
@@ -263,6 +280,7 @@ int ap_txn_uninstall(const struct ap_txn_opts *o, const char *product, bool purg
 out:
 	if (rc < 0)
 		ap_err_prefix(err, "uninstalling '%s'", p.name);
+	ap_receipt_reader_close(u.rd);
 	ap_receipt_free(r);
 	ap_state_release(&p);
 	/* After the lock is released: on Windows the open lock file keeps the

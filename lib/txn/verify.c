@@ -28,27 +28,28 @@ static void note_diff(struct check *c, enum ap_txn_verdict v, const char *path)
 		snprintf(c->first, sizeof(c->first), "%s '%s'", ap_txn_verdict_name(v), path);
 }
 
-/* Hash the open file fp (root/rel, for messages) into hex. */
-static int hash_open(FILE *fp, const char *root, const char *rel, char hex[AP_SHA256_HEX],
+/* Hash the open file f into hex; size is what its fstat said. */
+static int hash_open(struct ap_fsx_tree_file *f, uint64_t size, char hex[AP_SHA256_HEX],
 		     uint64_t *hashed, struct ap_err *err)
 {
 	struct ap_digest *h = ap_digest_new();
 	unsigned char *buf = malloc(VERIFY_BLOCK);
-	size_t got;
+	size_t got = 0;
 	int rc = 0;
 
 	if (!h || !buf) {
 		rc = txn_nomem(err, "hashing an installed file");
 		goto out;
 	}
-	while ((got = fread(buf, 1, VERIFY_BLOCK, fp)) > 0) {
+	do {
+		rc = ap_fsx_tree_read(f, buf, VERIFY_BLOCK, &got, err);
+		if (rc < 0)
+			goto out;
 		ap_digest_update(h, buf, got);
 		*hashed += got;
-	}
-	if (ferror(fp)) {
-		rc = ap_err_set(err, AP_E_IO, "cannot read '%s' under '%s'", rel, root);
-		goto out;
-	}
+		/* A short read that reached the size the open file has is
+		 * its end: no further read to be told so. */
+	} while (got > 0 && !(got < VERIFY_BLOCK && *hashed == size));
 	ap_digest_final_hex(h, hex);
 out:
 	ap_digest_free(h);
@@ -56,37 +57,37 @@ out:
 	return rc;
 }
 
-/* How root/rel compares with its receipt entry f: MISSING, MODIFIED
- * (another type, size or sha256), MODE (the same bytes with other
- * permission bits, where the OS has them) or OK.  The file is opened
- * without following a symlink anywhere under root (a symlinked folder is
+/* How the file at f's path in the tree root compares with its receipt
+ * entry f: MISSING, MODIFIED (another type, size or sha256), MODE (the
+ * same bytes with other permission bits, where the OS has them) or OK.
+ * The file is opened once relative to its folder's kept handle, without
+ * following a symlink anywhere under root (a symlinked folder is
  * AP_E_UNSAFE naming it), and what is decided comes from that open file.
  * st gets what it is, hex the actual sha256 when the file was hashed (""
  * otherwise), *hashed the bytes read. */
-int txn_compare_installed(const char *root, const struct ap_receipt_file *f, struct ap_stat *st,
-			  char hex[AP_SHA256_HEX], uint64_t *hashed, enum ap_txn_verdict *v,
-			  struct ap_err *err)
+int txn_compare_installed(struct ap_fsx_tree *root, const struct ap_receipt_file *f,
+			  struct ap_stat *st, char hex[AP_SHA256_HEX], uint64_t *hashed,
+			  enum ap_txn_verdict *v, struct ap_err *err)
 {
-	FILE *fp = NULL;
+	struct ap_fsx_tree_file *fh = NULL;
 	int rc;
 
 	hex[0] = '\0';
 	*hashed = 0;
-	rc = ap_fsx_open_under(root, f->path, &fp, st, err);
+	rc = ap_fsx_tree_open_file(root, f->path, &fh, st, err);
 	if (rc < 0)
 		return rc;
 	if (st->type == AP_FT_NONE) {
 		*v = AP_TXN_V_MISSING;
 		return 0;
 	}
-	if (!fp || st->type != AP_FT_FILE || st->size != f->size) {
-		if (fp)
-			fclose(fp);
+	if (!fh || st->type != AP_FT_FILE || st->size != f->size) {
+		ap_fsx_tree_abort(fh);
 		*v = AP_TXN_V_MODIFIED;
 		return 0;
 	}
-	rc = hash_open(fp, root, f->path, hex, hashed, err);
-	fclose(fp);
+	rc = hash_open(fh, st->size, hex, hashed, err);
+	ap_fsx_tree_abort(fh);
 	if (rc < 0) {
 		hex[0] = '\0';
 		return rc;
@@ -116,7 +117,7 @@ static int check_file(struct check *c, const struct ap_receipt_file *f, struct a
 	ev.expected_sha256 = f->sha256;
 	ev.expected_mode = f->mode;
 	ev.size = f->size;
-	rc = txn_compare_installed(c->root, f, &st, hex, &size, &ev.verdict, err);
+	rc = txn_compare_installed(c->tree, f, &st, hex, &size, &ev.verdict, err);
 	if (rc < 0)
 		return rc;
 	c->st.n_checked++;
@@ -150,7 +151,9 @@ static int unexpected_cb(void *ctx, const char *rel, const struct ap_stat *st, s
 	struct ap_txn_event ev;
 
 	(void)err;
-	if (st->type == AP_FT_DIR || ap_receipt_find_file(c->r, rel))
+	if (st->type == AP_FT_DIR)
+		return 0;
+	if (c->rd ? ap_receipt_reader_has(c->rd, rel) : ap_receipt_find_file(c->r, rel) != NULL)
 		return 0;
 	c->st.n_unexpected++;
 	note_diff(c, AP_TXN_V_UNEXPECTED, rel);
@@ -170,10 +173,24 @@ static int unexpected_cb(void *ctx, const char *rel, const struct ap_stat *st, s
 int txn_check_tree(struct check *c, bool unexpected, struct ap_err *err)
 {
 	struct ap_stat pst;
-	int rc = 0;
+	int rc;
 
-	for (size_t i = 0; i < c->r->n_files && rc == 0; i++)
+	/* The files in path order: those of one folder come together, each
+	 * opened from the folder's kept handle. */
+	rc = ap_fsx_tree_open(c->root, &c->tree, err);
+	if (rc == 0 && c->rd) {
+		const struct ap_receipt_file *f;
+
+		while ((rc = ap_receipt_reader_next(c->rd, &f, err)) > 0) {
+			rc = check_file(c, f, err);
+			if (rc < 0)
+				break;
+		}
+	}
+	for (size_t i = 0; !c->rd && i < c->r->n_files && rc == 0; i++)
 		rc = check_file(c, &c->r->files[i], err);
+	ap_fsx_tree_close(c->tree);
+	c->tree = NULL;
 	if (rc < 0 || !unexpected)
 		return rc;
 	rc = ap_fsx_stat_under(c->root, c->r->prefix, &pst, err);
@@ -185,6 +202,7 @@ int txn_check_tree(struct check *c, bool unexpected, struct ap_err *err)
 int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 		  struct ap_txn_verify_stats *stats, struct ap_err *err)
 {
+	struct ap_receipt_reader *rd = NULL;
 	struct ap_receipt *r = NULL;
 	struct check c;
 	struct ap_state p;
@@ -194,13 +212,14 @@ int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 	/* Held until the verdict: an install waits, or we say busy. */
 	rc = txn_open(o ? o->root : NULL, product, 0, NULL, &p, err);
 	if (rc == 0)
-		rc = txn_load_receipt(&p, &r, err);
+		rc = txn_stream_receipt(&p, &rd, &r, err);
 	if (rc < 0)
 		goto out;
 	memset(&c, 0, sizeof(c));
 	c.o = o;
 	c.root = p.root;
 	c.r = r;
+	c.rd = rd;
 	rc = txn_check_tree(&c, true, err);
 	if (rc < 0)
 		goto out;
@@ -214,6 +233,7 @@ int ap_txn_verify(const struct ap_txn_opts *o, const char *product,
 	if (stats)
 		*stats = c.st;
 out:
+	ap_receipt_reader_close(rd);
 	ap_receipt_free(r);
 	ap_state_release(&p);
 	return rc;

@@ -912,6 +912,41 @@ static void test_under(const char *how)
 			       "%s: tree: a real folder takes a new file: %s", how, err.msg);
 			if (f)
 				ap_fsx_tree_finish(f, 0, false, 0, 0, false, &err);
+			f = NULL;
+			rc = ap_fsx_tree_open_file(t, "a/b/f", &f, &st, &err);
+			ok(rc == 0 && f && st.type == AP_FT_FILE && st.size == 3,
+			   "%s: tree: open_file opens a file: %s", how, err.msg);
+			if (f) {
+				size_t got = 0;
+
+				rc = ap_fsx_tree_read(f, line, sizeof(line), &got, &err);
+				ok(rc == 0 && got == 3 && memcmp(line, "in\n", 3) == 0,
+				   "%s: tree: and reads it", how);
+				rc = ap_fsx_tree_read(f, line, sizeof(line), &got, &err);
+				ok(rc == 0 && got == 0, "%s: tree: to its end", how);
+				ap_fsx_tree_abort(f);
+				f = NULL;
+			}
+			rc = ap_fsx_tree_open_file(t, "l", &f, &st, &err);
+			ok(rc == 0 && !f && st.type == AP_FT_LINK,
+			   "%s: tree: open_file does not open a symlink", how);
+			rc = ap_fsx_tree_open_file(t, "a", &f, &st, &err);
+			ok(rc == 0 && !f && st.type == AP_FT_DIR, "%s: tree: nor a folder", how);
+			rc = ap_fsx_tree_open_file(t, "a/nothing/f", &f, &st, &err);
+			ok(rc == 0 && !f && st.type == AP_FT_NONE,
+			   "%s: tree: a missing folder is 'not there'", how);
+			rc = ap_fsx_tree_open_file(t, "a/lnk/f", &f, &st, &err);
+			ok(rc == AP_E_UNSAFE && !f,
+			   "%s: tree: a file in a symlinked folder is refused", how);
+			contains(err.msg, "'a/lnk' under the root", "%s: naming the link", how);
+			is_int(ap_fsx_tree_unlink(t, "a/lnk/f", &err), AP_E_UNSAFE,
+			       "%s: tree: unlink through a symlinked folder is refused", how);
+			is_int(ap_fsx_tree_unlink(t, "a/b/new", &err), 0,
+			       "%s: tree: unlink removes a file: %s", how, err.msg);
+			is_int(ap_fsx_tree_unlink(t, "a/b/new", &err), 0,
+			       "%s: tree: not there is no error", how);
+			rc = ap_fsx_stat_under(root, "a/b/new", &st, &err);
+			ok(rc == 0 && st.type == AP_FT_NONE, "%s: tree: the file is gone", how);
 			ap_fsx_tree_close(t);
 		}
 		is_int(count_entries(out), 1, "%s: tree: nothing was made outside the root", how);

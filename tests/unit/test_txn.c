@@ -632,6 +632,56 @@ static void test_receipt_format(void)
 	free(json2);
 
 	{
+		/* The same receipt read as a stream. */
+		char *path = ap_fsx_path_join(tmp, "stream-receipt.json");
+		struct ap_receipt_reader *rd = NULL;
+		const struct ap_receipt_file *f = NULL;
+		char *swapped;
+
+		write_file(path, json, 0644);
+		rc = ap_receipt_reader_open(path, &rd, &back, &err);
+		is_int(rc, 0, "reader: opens the receipt: %s", err.msg);
+		if (rc == 0) {
+			ok(back->n_files == 0 && !back->files &&
+				   strcmp(back->prefix, "opt/demo") == 0,
+			   "reader: the head without the files");
+			ok(ap_receipt_reader_next(rd, &f, &err) == 1 &&
+				   strcmp(f->path, "opt/demo/a") == 0 && f->mode == 0600,
+			   "reader: the first file");
+			ok(ap_receipt_reader_next(rd, &f, &err) == 1 &&
+				   strcmp(f->path, "opt/demo/z \"quoted\" é") == 0 &&
+				   strcmp(f->component, "a\\b\n") == 0 && f->size == 5000000000ULL,
+			   "reader: the second, escapes and all");
+			is_int(ap_receipt_reader_next(rd, &f, &err), 0, "reader: then the end");
+			ok(ap_receipt_reader_has(rd, "opt/demo/a") &&
+				   !ap_receipt_reader_has(rd, "opt/demo/b"),
+			   "reader: knows which paths are files");
+			is_int(ap_receipt_reader_rewind(rd, &err), 0, "reader: rewinds");
+			ok(ap_receipt_reader_next(rd, &f, &err) == 1 &&
+				   strcmp(f->path, "opt/demo/a") == 0,
+			   "reader: and starts again");
+		}
+		ap_receipt_reader_close(rd);
+		rd = NULL;
+		ap_receipt_free(back);
+		back = NULL;
+		/* Out of path order (the writer never does that) is refused. */
+		swapped = strdup(json);
+		{
+			char *a = strstr(swapped, "\"opt/demo/a\"");
+
+			memcpy(a, "\"opt/demo/~\"", 12);
+		}
+		write_file(path, swapped, 0644);
+		rc = ap_receipt_reader_open(path, &rd, &back, &err);
+		is_int(rc, AP_E_STATE, "reader: files out of order are refused");
+		contains(err.msg, "out of path order", "reader: saying so");
+		ok(!rd && !back, "reader: nothing on error");
+		free(swapped);
+		free(path);
+	}
+
+	{
 		char bad[8192];
 		char *p;
 
