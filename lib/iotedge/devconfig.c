@@ -612,10 +612,12 @@ static int hostname_unset(yaml_document_t *d, int code, bool *unset, struct ap_e
 	return 0;
 }
 
-static int apply_edits(yaml_document_t *d, const struct ap_devconfig_settings *s, const char *conn,
-		       const char *registry, int code, struct ap_err *err)
+/* The device's identity: manual provisioning with its connection string
+ * (other methods' keys removed) and the hostname. */
+static int edit_identity(yaml_document_t *d, const struct ap_devconfig_settings *s,
+			 const char *conn, int code, struct ap_err *err)
 {
-	int rc, prov, agent, config, env, auth;
+	int rc, prov;
 
 	rc = check_editable(d, 1, "", code, err);
 	if (rc < 0)
@@ -651,6 +653,16 @@ static int apply_edits(yaml_document_t *d, const struct ap_devconfig_settings *s
 		if (rc < 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* The edge agent's settings: its image, the registry's credentials, the
+ * proxy it reaches the hub through. */
+static int edit_agent(yaml_document_t *d, const struct ap_devconfig_settings *s,
+		      const char *registry, int code, struct ap_err *err)
+{
+	int rc, agent, config, env, auth;
+
 	if (!s->agent_image && !s->registry_user && !s->proxy_url)
 		return 0;
 	rc = ensure_map(d, 1, "agent", "agent", code, &agent, err);
@@ -693,6 +705,14 @@ static int apply_edits(yaml_document_t *d, const struct ap_devconfig_settings *s
 			return rc;
 	}
 	return 0;
+}
+
+static int apply_edits(yaml_document_t *d, const struct ap_devconfig_settings *s, const char *conn,
+		       const char *registry, int code, struct ap_err *err)
+{
+	int rc = edit_identity(d, s, conn, code, err);
+
+	return rc < 0 ? rc : edit_agent(d, s, registry, code, err);
 }
 
 int ap_devconfig_apply(const char *template_yaml, size_t tlen, const char *existing_yaml,
