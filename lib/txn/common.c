@@ -227,3 +227,16 @@ int txn_collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st, st
 		return 0;
 	return txn_strvec_push(ctx, rel, err);
 }
+
+void txn_file_event(struct ap_txn_event *ev, enum ap_txn_phase phase, const char *product,
+		    const struct ap_receipt_file *f)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->phase = phase;
+	ev->product = product;
+	ev->component = f->component;
+	ev->path = f->path;
+	ev->expected_sha256 = f->sha256;
+	ev->expected_mode = f->mode;
+	ev->size = f->size;
+}

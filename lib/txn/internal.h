@@ -147,6 +147,11 @@ int txn_stream_receipt(const struct ap_state *p, struct ap_receipt_reader **rd,
 		       struct ap_receipt **out, struct ap_err *err);
 
 /* verify.c */
+/* An event about one receipt file: phase, product, and the file's
+ * component, path, recorded sha256, mode and size; the rest zero. */
+void txn_file_event(struct ap_txn_event *ev, enum ap_txn_phase phase, const char *product,
+		    const struct ap_receipt_file *f);
+
 int txn_compare_installed(struct ap_fsx_tree *root, const struct ap_receipt_file *f,
 			  struct ap_stat *st, char hex[AP_SHA256_HEX], uint64_t *hashed,
 			  enum ap_txn_verdict *v, struct ap_err *err);

@@ -53,13 +53,7 @@ static int remove_file(struct uninst *u, const struct ap_receipt_file *f, struct
 	uint64_t size = 0;
 	int rc;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.phase = AP_TXN_PH_REMOVE;
-	ev.product = u->r->product;
-	ev.component = f->component;
-	ev.path = f->path;
-	ev.expected_sha256 = f->sha256;
-	ev.size = f->size;
+	txn_file_event(&ev, AP_TXN_PH_REMOVE, u->r->product, f);
 	/* Never through a symlinked folder: that is AP_E_UNSAFE, naming it. */
 	rc = txn_compare_installed(u->tree, f, &st, hex, &size, &v, err);
 	if (rc < 0)

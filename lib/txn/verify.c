@@ -109,14 +109,7 @@ static int check_file(struct check *c, const struct ap_receipt_file *f, struct a
 	uint64_t size = 0;
 	int rc;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.phase = AP_TXN_PH_VERIFY;
-	ev.product = c->r->product;
-	ev.component = f->component;
-	ev.path = f->path;
-	ev.expected_sha256 = f->sha256;
-	ev.expected_mode = f->mode;
-	ev.size = f->size;
+	txn_file_event(&ev, AP_TXN_PH_VERIFY, c->r->product, f);
 	rc = txn_compare_installed(c->tree, f, &st, hex, &size, &ev.verdict, err);
 	if (rc < 0)
 		return rc;
