@@ -227,6 +227,22 @@ static const char *local_verdict(const struct ap_source_opts *o)
 				   : "size and sha256 match";
 }
 
+/* The component from the local folder dir (label: "" or " (cache)"): 1 and
+ * it, why filled when a copy is taken, 0 when none is, < 0 on an error. */
+static int take_local(const struct ap_source_opts *o, const char *dir, const char *label,
+		      struct ap_source_item *it, char mismatch[WHY_MAX], char *why, size_t why_size,
+		      struct ap_err *err)
+{
+	int rc = find_in_dir(o, dir, it->c, &it->rejected, &it->path, mismatch, WHY_MAX, err);
+
+	if (rc != 1)
+		return rc;
+	it->kind = AP_SOURCE_LOCAL;
+	it->unchecked = o->defer_local_hash;
+	snprintf(why, why_size, "%s%s: %s", it->path, label, local_verdict(o));
+	return 1;
+}
+
 /* Where one component comes from, in the documented order (offline folders, bundle, cache,
  * mirrors, urls): one flat search. */
 static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
@@ -238,35 +254,24 @@ static int plan_item(const struct ap_release *r, const struct ap_source_opts *o,
 	int rc;
 
 	for (size_t d = 0; d < o->n_offline_dirs; d++) {
-		rc = find_in_dir(o, o->offline_dirs[d], c, &it->rejected, &it->path, mismatch,
-				 sizeof(mismatch), err);
+		rc = take_local(o, o->offline_dirs[d], "", it, mismatch, why, sizeof(why), err);
 		if (rc < 0)
 			return rc;
-		if (rc == 1) {
-			it->kind = AP_SOURCE_LOCAL;
-			it->unchecked = o->defer_local_hash;
-			snprintf(why, sizeof(why), "%s: %s", it->path, local_verdict(o));
+		if (rc == 1)
 			goto done;
-		}
 	}
 	if (o->cache_dir) {
 		bool listed = false;
 		for (size_t d = 0; d < o->n_offline_dirs; d++)
 			if (strcmp(o->offline_dirs[d], o->cache_dir) == 0)
 				listed = true;
-		if (!listed) {
-			rc = find_in_dir(o, o->cache_dir, c, &it->rejected, &it->path, mismatch,
-					 sizeof(mismatch), err);
-			if (rc < 0)
-				return rc;
-			if (rc == 1) {
-				it->kind = AP_SOURCE_LOCAL;
-				it->unchecked = o->defer_local_hash;
-				snprintf(why, sizeof(why), "%s (cache): %s", it->path,
-					 local_verdict(o));
-				goto done;
-			}
-		}
+		rc = listed ? 0
+			    : take_local(o, o->cache_dir, " (cache)", it, mismatch, why,
+					 sizeof(why), err);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			goto done;
 	}
 	if (is_bundled(r)) {
 		it->kind = AP_SOURCE_BUNDLE;
