@@ -302,20 +302,20 @@ bool ap_fsx_is_temp_name(const char *name, const char *base)
 	return true;
 }
 
-int ap_fsx_remove_temps(const char *dir, const char *base, size_t *removed, struct ap_err *err)
+int ap_fsx_remove_files(const char *dir, bool (*pick)(void *ctx, const char *name),
+			void (*on_removed)(void *ctx, const char *name), void *ctx, size_t *removed,
+			struct ap_err *err)
 {
 	char **names = NULL;
 	size_t n = 0, count = 0;
-	int rc = 0;
+	int rc;
 
-	if (!ap_fsx_is_dir(dir))
-		goto out;
 	rc = ap_fsx_list_dir(dir, &names, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct ap_stat st;
 		char *path;
 
-		if (!ap_fsx_is_temp_name(names[i], base))
+		if (!pick(ctx, names[i]))
 			continue;
 		path = ap_fsx_path_join(dir, names[i]);
 		if (!path) {
@@ -325,18 +325,35 @@ int ap_fsx_remove_temps(const char *dir, const char *base, size_t *removed, stru
 		rc = ap_fsx_stat(path, &st, err);
 		if (rc == 0 && st.type == AP_FT_FILE) {
 			rc = ap_fsx_unlink(path, err);
-			if (rc == 0)
+			if (rc == 0) {
 				count++;
+				if (on_removed)
+					on_removed(ctx, names[i]);
+			}
 		}
 		free(path);
 	}
+	ap_fsx_strv_free(names, n);
 	if (rc == 0 && count)
 		rc = ap_fsx_fsync_dir(dir, err);
-out:
-	ap_fsx_strv_free(names, n);
 	if (rc == 0 && removed)
 		*removed = count;
 	return rc;
+}
+
+static bool pick_temp(void *base, const char *name)
+{
+	return ap_fsx_is_temp_name(name, base);
+}
+
+int ap_fsx_remove_temps(const char *dir, const char *base, size_t *removed, struct ap_err *err)
+{
+	if (!ap_fsx_is_dir(dir)) {
+		if (removed)
+			*removed = 0;
+		return 0;
+	}
+	return ap_fsx_remove_files(dir, pick_temp, NULL, (void *)base, removed, err);
 }
 
 char *ap_fsx_path_join(const char *a, const char *b)

@@ -168,45 +168,36 @@ bool ap_layout_has(const struct ap_layout *l, const char *name, uint64_t size, c
 	return same;
 }
 
+struct clean_ctx {
+	const struct ap_manifest *m;
+	void (*on_removed)(void *ctx, const char *name);
+	void *ctx;
+};
+
+/* A name the release does not own: not a payload, manifest or signature. */
+static bool pick_stale(void *ctx, const char *name)
+{
+	const struct clean_ctx *c = ctx;
+
+	return !ap_manifest_names_file(c->m, name) && strcmp(name, AP_BUNDLE_MANIFEST) != 0 &&
+	       strcmp(name, AP_BUNDLE_SIG) != 0;
+}
+
+static void tell_removed(void *ctx, const char *name)
+{
+	const struct clean_ctx *c = ctx;
+
+	if (c->on_removed)
+		c->on_removed(c->ctx, name);
+}
+
 int ap_layout_clean(struct ap_layout *l, const struct ap_manifest *m,
 		    void (*on_removed)(void *ctx, const char *name), void *ctx, size_t *removed,
 		    struct ap_err *err)
 {
-	char **names = NULL;
-	size_t n = 0, count = 0;
-	int rc;
+	struct clean_ctx c = { m, on_removed, ctx };
 
-	rc = ap_fsx_list_dir(l->dir, &names, &n, err);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct ap_stat st;
-		char *path;
-
-		if (ap_manifest_names_file(m, names[i]) ||
-		    strcmp(names[i], AP_BUNDLE_MANIFEST) == 0 ||
-		    strcmp(names[i], AP_BUNDLE_SIG) == 0)
-			continue;
-		path = ap_fsx_path_join(l->dir, names[i]);
-		if (!path) {
-			rc = ap_err_set(err, AP_E_NOMEM, "out of memory");
-			break;
-		}
-		rc = ap_fsx_stat(path, &st, err);
-		if (rc == 0 && st.type == AP_FT_FILE) {
-			rc = ap_fsx_unlink(path, err);
-			if (rc == 0) {
-				count++;
-				if (on_removed)
-					on_removed(ctx, names[i]);
-			}
-		}
-		free(path);
-	}
-	ap_fsx_strv_free(names, n);
-	if (rc == 0 && count)
-		rc = ap_fsx_fsync_dir(l->dir, err);
-	if (rc == 0 && removed)
-		*removed = count;
-	return rc;
+	return ap_fsx_remove_files(l->dir, pick_stale, tell_removed, &c, removed, err);
 }
 
 int ap_layout_put_sigs(struct ap_layout *l, const struct ap_sigset *sigs, struct ap_err *err)

@@ -59,6 +59,15 @@ bool ap_fsx_is_temp_name(const char *name, const char *base);
  * the caller's lock, or for names only this run writes). */
 int ap_fsx_remove_temps(const char *dir, const char *base, size_t *removed, struct ap_err *err);
 
+/* Remove from folder dir every regular file whose name pick(ctx, name)
+ * says true for (folders, links and other names stay), telling each one
+ * to on_removed (may be NULL), then fsync dir if any went.  *removed (may
+ * be NULL) gets the count.  The one loop under ap_fsx_remove_temps and
+ * an offline folder's clean-up (ap_layout_clean). */
+int ap_fsx_remove_files(const char *dir, bool (*pick)(void *ctx, const char *name),
+			void (*on_removed)(void *ctx, const char *name), void *ctx, size_t *removed,
+			struct ap_err *err);
+
 /* fsync an open stdio stream's file (after fflush). */
 int ap_fsx_fsync_fp(FILE *fp, const char *what, struct ap_err *err);
 /* fsync a file by path (opened read-only). */
