@@ -167,6 +167,9 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 		    enum run_where where, size_t *n_ran, struct ap_err *err);
 
 /* stage.c */
+/* Free the staged files' records (txn_inst_release does it too): once
+ * the receipt is built from them they are not needed. */
+void txn_drop_recs(struct inst *s);
 void txn_inst_release(struct inst *s);
 int txn_stage_component(struct inst *s, const struct ap_component *c, const char *src, bool movable,
 			struct ap_err *err);

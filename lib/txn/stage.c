@@ -22,6 +22,16 @@
 
 /* ---- install ---- */
 
+void txn_drop_recs(struct inst *s)
+{
+	for (size_t i = 0; i < s->n_recs; i++)
+		free(s->recs[i].path);
+	free(s->recs);
+	s->recs = NULL;
+	s->n_recs = 0;
+	s->cap_recs = 0;
+}
+
 void txn_inst_release(struct inst *s)
 {
 	free(s->prefix_abs);
@@ -31,9 +41,7 @@ void txn_inst_release(struct inst *s)
 	free(s->stage_abs);
 	free(s->old_rel);
 	free(s->old_abs);
-	for (size_t i = 0; i < s->n_recs; i++)
-		free(s->recs[i].path);
-	free(s->recs);
+	txn_drop_recs(s);
 	ap_strvec_release(&s->created);
 	ap_strvec_release(&s->rel_dirs);
 	ap_strvec_release(&s->conflicts);
