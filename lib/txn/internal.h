@@ -40,15 +40,6 @@ enum run_where {
 	RUN_CHROOT
 };
 
-struct rec {
-	char *path; /* relative to the root */
-	unsigned mode;
-	uint64_t size;
-	char sha256[AP_SHA256_HEX];
-	const char *component;
-	size_t seq;
-};
-
 struct inst {
 	const struct ap_manifest *m;
 	const struct ap_txn_opts *o;
@@ -59,7 +50,10 @@ struct inst {
 	char *parent_abs;
 	char *stage_rel, *stage_abs;
 	char *old_rel, *old_abs;
-	struct rec *recs;
+	/* every staged file in staging order, kept as the receipt will hold
+	 * it (paths relative to the root) so that the receipt can take the
+	 * array itself: 100,000 files are not held twice */
+	struct ap_receipt_file *recs;
 	size_t n_recs, cap_recs;
 	/* the component being extracted */
 	const struct ap_component *cur;
@@ -167,9 +161,6 @@ int txn_run_pending(const struct ap_state *p, struct ap_receipt *r, const struct
 		    enum run_where where, size_t *n_ran, struct ap_err *err);
 
 /* stage.c */
-/* Free the staged files' records (txn_inst_release does it too): once
- * the receipt is built from them they are not needed. */
-void txn_drop_recs(struct inst *s);
 void txn_inst_release(struct inst *s);
 int txn_stage_component(struct inst *s, const struct ap_component *c, const char *src, bool movable,
 			struct ap_err *err);
