@@ -462,20 +462,29 @@ cJSON *ap_jsonx_i64(int64_t v)
 	return cJSON_CreateRaw(buf);
 }
 
-/* Output for layout(): counts only while buf is NULL. */
-struct outbuf {
-	char *buf;
-	size_t n;
-};
-
-static void out_c(struct outbuf *o, char c)
+static void out_flush(struct ap_jsonx_stream *o)
 {
+	if (o->rc == 0 && o->fill > 0)
+		o->rc = o->write(o->ctx, o->chunk, o->fill, o->err);
+	o->fill = 0;
+}
+
+/* To the stream's write function through its chunk, or (no function) into
+ * buf, only counting while buf is NULL. */
+static void out_c(struct ap_jsonx_stream *o, char c)
+{
+	if (o->write) {
+		o->chunk[o->fill++] = c;
+		if (o->fill == sizeof(o->chunk))
+			out_flush(o);
+		return;
+	}
 	if (o->buf)
 		o->buf[o->n] = c;
 	o->n++;
 }
 
-static void out_nl(struct outbuf *o, size_t depth)
+static void out_nl(struct ap_jsonx_stream *o, size_t depth)
 {
 	out_c(o, '\n');
 	for (size_t i = 0; i < 2 * depth; i++)
@@ -483,26 +492,24 @@ static void out_nl(struct outbuf *o, size_t depth)
 }
 
 /* Lay out cJSON's compact text.  Outside strings it holds no whitespace,
- * so only the structure characters need looking at. */
-static void layout(const char *in, struct outbuf *o)
+ * so only the structure characters need looking at.  The depth carries
+ * over from the piece before. */
+static void layout(const char *in, struct ap_jsonx_stream *o)
 {
-	size_t depth = 0;
-	bool in_str = false;
-
 	for (const char *p = in; *p; p++) {
 		char c = *p;
 
-		if (in_str) {
+		if (o->in_str) {
 			out_c(o, c);
 			if (c == '\\' && p[1])
 				out_c(o, *++p);
 			else if (c == '"')
-				in_str = false;
+				o->in_str = false;
 			continue;
 		}
 		switch (c) {
 		case '"':
-			in_str = true;
+			o->in_str = true;
 			out_c(o, c);
 			break;
 		case '{':
@@ -512,16 +519,16 @@ static void layout(const char *in, struct outbuf *o)
 				out_c(o, *++p);
 				break;
 			}
-			out_nl(o, ++depth);
+			out_nl(o, ++o->depth);
 			break;
 		case '}':
 		case ']':
-			out_nl(o, --depth);
+			out_nl(o, --o->depth);
 			out_c(o, c);
 			break;
 		case ',':
 			out_c(o, c);
-			out_nl(o, depth);
+			out_nl(o, o->depth);
 			break;
 		case ':':
 			out_c(o, c);
@@ -532,22 +539,48 @@ static void layout(const char *in, struct outbuf *o)
 			break;
 		}
 	}
-	out_c(o, '\n');
+}
+
+void ap_jsonx_stream_init(struct ap_jsonx_stream *s, ap_jsonx_write_fn write, void *ctx,
+			  struct ap_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->write = write;
+	s->ctx = ctx;
+	s->err = err;
+}
+
+int ap_jsonx_stream_add(struct ap_jsonx_stream *s, const char *compact)
+{
+	layout(compact, s);
+	return s->rc;
+}
+
+int ap_jsonx_stream_finish(struct ap_jsonx_stream *s)
+{
+	out_c(s, '\n');
+	out_flush(s);
+	return s->rc;
 }
 
 int ap_jsonx_layout(const struct ap_jsonx_doc *d, const char *compact, char **out, size_t *len,
 		    struct ap_err *err)
 {
-	struct outbuf o = { NULL, 0 };
+	struct ap_jsonx_stream o;
+	char *buf;
 
+	ap_jsonx_stream_init(&o, NULL, NULL, err);
 	layout(compact, &o);
-	o.buf = malloc(o.n + 1);
-	if (!o.buf)
+	out_c(&o, '\n');
+	buf = malloc(o.n + 1);
+	if (!buf)
 		return ap_jsonx_nomem(d, err);
-	o.n = 0;
+	ap_jsonx_stream_init(&o, NULL, NULL, err);
+	o.buf = buf;
 	layout(compact, &o);
-	o.buf[o.n] = '\0';
-	*out = o.buf;
+	out_c(&o, '\n');
+	buf[o.n] = '\0';
+	*out = buf;
 	*len = o.n;
 	return 0;
 }

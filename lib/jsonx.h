@@ -167,4 +167,29 @@ int ap_jsonx_print(const struct ap_jsonx_doc *d, const cJSON *root, char **out, 
 int ap_jsonx_layout(const struct ap_jsonx_doc *d, const char *compact, char **out, size_t *len,
 		    struct ap_err *err);
 
+/* The same layout written as it is made, for a document too big to hold
+ * twice: init, then add the compact text in pieces (each piece whole
+ * values, keys, or the ',' and brackets between them; an empty container
+ * never split), then finish, which adds the final newline and writes what
+ * is left.  Output goes to write in chunks of up to sizeof(chunk) bytes;
+ * the first error write returns (it sets err) sticks and is what add and
+ * finish return from then on.  Nothing to release. */
+typedef int (*ap_jsonx_write_fn)(void *ctx, const void *data, size_t len, struct ap_err *err);
+struct ap_jsonx_stream {
+	ap_jsonx_write_fn write; /* NULL: ap_jsonx_layout's in-memory passes */
+	void *ctx;
+	struct ap_err *err;
+	int rc; /* the first error, sticky */
+	size_t depth;
+	bool in_str;
+	char *buf; /* in memory: the text, or NULL while counting it */
+	size_t n;
+	size_t fill; /* bytes waiting in chunk */
+	char chunk[16384];
+};
+void ap_jsonx_stream_init(struct ap_jsonx_stream *s, ap_jsonx_write_fn write, void *ctx,
+			  struct ap_err *err);
+int ap_jsonx_stream_add(struct ap_jsonx_stream *s, const char *compact);
+int ap_jsonx_stream_finish(struct ap_jsonx_stream *s);
+
 #endif

@@ -221,16 +221,16 @@ static bool add_file_text(struct ap_strbuf *sb, const struct ap_receipt_file *f)
 
 /* The receipt laid out as ap_jsonx_print would, but with the files (the
  * part that grows: 100,000 of them in a big release) printed one object at
- * a time into root's empty "files" array, never held as one cJSON tree. */
-static int print_spliced(const cJSON *root, const struct ap_receipt_file *const *files, size_t n,
-			 char **json, size_t *len, struct ap_err *err)
+ * a time into root's empty "files" array and written out as they are made:
+ * neither a cJSON tree of them nor the receipt's text is ever held whole. */
+static int print_streamed(const cJSON *root, const struct ap_receipt_file *const *files, size_t n,
+			  struct ap_jsonx_stream *out, struct ap_err *err)
 {
 	static const char key[] = "\"files\":[]";
-	struct ap_strbuf sb = AP_STRBUF_INIT;
+	struct ap_strbuf one = AP_STRBUF_INIT;
 	char *compact = cJSON_PrintUnformatted(root);
-	const char *at;
-	bool ok = true;
-	int rc;
+	char *at;
+	int rc = 0;
 
 	/* Structure quotes are never escaped, those inside strings always
 	 * are: the root's one "files" key is the only match. */
@@ -239,22 +239,34 @@ static int print_spliced(const cJSON *root, const struct ap_receipt_file *const 
 		cJSON_free(compact);
 		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
 	}
-	ap_strbuf_add(&sb, compact, (size_t)(at - compact) + sizeof(key) - 2);
-	for (size_t i = 0; ok && i < n; i++)
-		ok = (i == 0 || ap_strbuf_addch(&sb, ',') == 0) && add_file_text(&sb, files[i]);
-	ap_strbuf_addstr(&sb, at + sizeof(key) - 2);
-	cJSON_free(compact);
-	if (!ok || sb.failed) {
-		ap_strbuf_release(&sb);
-		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
+	if (n == 0) {
+		rc = ap_jsonx_stream_add(out, compact);
+		goto out;
 	}
-	rc = ap_jsonx_layout(&receipt_doc, sb.buf, json, len, err);
-	ap_strbuf_release(&sb);
+	at += sizeof(key) - 2; /* the array's ']' */
+	*at = '\0';
+	rc = ap_jsonx_stream_add(out, compact);
+	*at = ']';
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		ap_strbuf_reset(&one);
+		if ((i > 0 && ap_strbuf_addch(&one, ',') < 0) || !add_file_text(&one, files[i]) ||
+		    one.failed)
+			rc = ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
+		else
+			rc = ap_jsonx_stream_add(out, one.buf);
+	}
+	if (rc == 0)
+		rc = ap_jsonx_stream_add(out, at);
+out:
+	if (rc == 0)
+		rc = ap_jsonx_stream_finish(out);
+	ap_strbuf_release(&one);
+	cJSON_free(compact);
 	return rc;
 }
 
 /* A format writer: field by field in the documented order; long, but a flat list. */
-int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct ap_err *err)
+static int emit(const struct ap_receipt *r, struct ap_jsonx_stream *out, struct ap_err *err)
 {
 	const struct ap_receipt_file **files = NULL;
 	char **dirs = NULL;
@@ -327,7 +339,7 @@ int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct
 		    !ap_jsonx_add(o, "registered", cJSON_CreateBool(s->registered)))
 			goto nomem;
 	}
-	rc = print_spliced(root, files, r->n_files, json, len, err);
+	rc = print_streamed(root, files, r->n_files, out, err);
 	goto out;
 nomem:
 	rc = ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
@@ -335,6 +347,56 @@ out:
 	cJSON_Delete(root);
 	free(files);
 	free(dirs);
+	return rc;
+}
+
+static int to_strbuf(void *ctx, const void *data, size_t len, struct ap_err *err)
+{
+	if (ap_strbuf_add(ctx, data, len) < 0)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
+	return 0;
+}
+
+int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct ap_err *err)
+{
+	struct ap_strbuf sb = AP_STRBUF_INIT;
+	struct ap_jsonx_stream *out = malloc(sizeof(*out));
+	char *text;
+	size_t n;
+	int rc;
+
+	if (!out)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
+	ap_jsonx_stream_init(out, to_strbuf, &sb, err);
+	rc = emit(r, out, err);
+	free(out);
+	if (rc < 0) {
+		ap_strbuf_release(&sb);
+		return rc;
+	}
+	text = ap_strbuf_detach(&sb, &n);
+	if (!text)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
+	*json = text;
+	*len = n;
+	return 0;
+}
+
+static int to_afile(void *ctx, const void *data, size_t len, struct ap_err *err)
+{
+	return ap_fsx_afile_write(ctx, data, len, err);
+}
+
+int ap_receipt_write(const struct ap_receipt *r, struct ap_fsx_afile *f, struct ap_err *err)
+{
+	struct ap_jsonx_stream *out = malloc(sizeof(*out));
+	int rc;
+
+	if (!out)
+		return ap_err_set(err, AP_E_NOMEM, "out of memory writing the receipt");
+	ap_jsonx_stream_init(out, to_afile, f, err);
+	rc = emit(r, out, err);
+	free(out);
 	return rc;
 }
 

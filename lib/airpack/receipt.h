@@ -135,6 +135,13 @@ void ap_receipt_reader_close(struct ap_receipt_reader *rd);
  * trailing newline).  *json is malloc'd (NUL-terminated, *len excludes it). */
 int ap_receipt_emit(const struct ap_receipt *r, char **json, size_t *len, struct ap_err *err);
 
+/* The same bytes written into f (open, from ap_fsx_afile_open) as they are
+ * made, in pieces: the receipt's text is never held whole, so a receipt of
+ * 100,000 files costs no more memory than one of ten.  The caller commits
+ * f (or aborts it on an error). */
+struct ap_fsx_afile;
+int ap_receipt_write(const struct ap_receipt *r, struct ap_fsx_afile *f, struct ap_err *err);
+
 /* A new, empty receipt (all fields zero/NULL, format set). NULL on no memory. */
 struct ap_receipt *ap_receipt_new(void);
 void ap_receipt_free(struct ap_receipt *r);

@@ -21,33 +21,57 @@
 
 /* ---- run actions ---- */
 
-int txn_write_state_file(const struct ap_state *p, const char *name, const char *suffix,
-			 const void *data, size_t len, int64_t mtime, struct ap_err *err)
+/* Fills an open state file; one per kind of content. */
+typedef int (*fill_fn)(struct ap_fsx_afile *f, const void *arg, size_t len, struct ap_err *err);
+
+/* ROOT's state file NAME (+suffix) written atomically (temporary, fsync,
+ * rename, the folder's fsync) by fill, then given mtime when >= 0. */
+static int write_state(const struct ap_state *p, const char *name, const char *suffix, fill_fn fill,
+		       const void *arg, size_t len, int64_t mtime, struct ap_err *err)
 {
+	struct ap_fsx_afile f = AP_AFILE_INIT;
 	char *path = ap_state_file(p, name, suffix);
 	int rc;
 
 	if (!path)
 		return txn_nomem(err, "writing the state");
-	rc = ap_fsx_write_atomic(path, data, len, 0644, err);
+	rc = ap_fsx_afile_open(&f, path, 0644, err);
+	if (rc == 0) {
+		rc = fill(&f, arg, len, err);
+		if (rc < 0)
+			ap_fsx_afile_abort(&f);
+		else
+			rc = ap_fsx_afile_commit(&f, err);
+	}
 	if (rc == 0 && mtime >= 0)
 		rc = ap_fsx_set_mtime(path, mtime, err);
 	free(path);
 	return rc;
 }
 
+static int fill_bytes(struct ap_fsx_afile *f, const void *data, size_t len, struct ap_err *err)
+{
+	return ap_fsx_afile_write(f, data, len, err);
+}
+
+static int fill_receipt(struct ap_fsx_afile *f, const void *r, size_t len, struct ap_err *err)
+{
+	(void)len;
+	return ap_receipt_write(r, f, err);
+}
+
+int txn_write_state_file(const struct ap_state *p, const char *name, const char *suffix,
+			 const void *data, size_t len, int64_t mtime, struct ap_err *err)
+{
+	return write_state(p, name, suffix, fill_bytes, data, len, mtime, err);
+}
+
+/* Written as it is made (ap_receipt_write): a big release's receipt is
+ * never held whole in memory. */
 int txn_write_receipt(const struct ap_state *p, const struct ap_receipt *r, const char *suffix,
 		      int64_t mtime, struct ap_err *err)
 {
-	char *json = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = ap_receipt_emit(r, &json, &len, err);
-	if (rc == 0)
-		rc = txn_write_state_file(p, "receipt.json", suffix, json, len, mtime, err);
-	free(json);
-	return rc;
+	return write_state(p, "receipt.json", suffix, fill_receipt, r, 0, mtime, err);
 }
 
 /* ---- the first-boot marker ---- */

@@ -23,13 +23,9 @@
 
 static int cmp_rec(const void *a, const void *b)
 {
-	const struct rec *x = a, *y = b;
-	int c = strcmp(x->path, y->path);
+	const struct ap_receipt_file *x = a, *y = b;
 
-	if (c != 0)
-		return c;
-	/* Same path: the later component wins, so it sorts first. */
-	return x->seq < y->seq ? 1 : (x->seq > y->seq ? -1 : 0);
+	return strcmp(x->path, y->path);
 }
 
 static int add_action(struct ap_receipt *r, const struct ap_manifest *m,
@@ -181,32 +177,24 @@ static int receipt_dirs(struct inst *s, struct ap_receipt *r, struct ap_err *err
 	return 0;
 }
 
-/* Every staged file once, sorted by path. */
+/* Every staged file, sorted by path: the receipt takes the records' array
+ * itself (they are kept as receipt files for this), so a big release's
+ * files are never held twice.  txn_check_overlaps refused a path staged
+ * twice, so there is nothing to merge. */
 static int receipt_files(struct inst *s, struct ap_receipt *r, struct ap_err *err)
 {
-	size_t k = 0;
-
 	if (s->n_recs == 0)
 		return 0;
 	qsort(s->recs, s->n_recs, sizeof(*s->recs), cmp_rec);
-	r->files = calloc(s->n_recs, sizeof(*r->files));
-	if (!r->files)
-		return txn_nomem(err, "building the receipt");
-	for (size_t i = 0; i < s->n_recs; i++) {
-		struct ap_receipt_file *f;
-
-		if (k > 0 && strcmp(r->files[k - 1].path, s->recs[i].path) == 0)
-			continue;
-		f = &r->files[k++];
-		r->n_files = k;
-		f->path = ap_strdup(s->recs[i].path);
-		f->component = ap_strdup(s->recs[i].component);
-		if (!f->path || !f->component)
-			return txn_nomem(err, "building the receipt");
-		f->mode = s->recs[i].mode;
-		f->size = s->recs[i].size;
-		memcpy(f->sha256, s->recs[i].sha256, AP_SHA256_HEX);
-	}
+	for (size_t i = 1; i < s->n_recs; i++)
+		if (strcmp(s->recs[i - 1].path, s->recs[i].path) == 0)
+			return ap_err_set(err, AP_E_STATE, "receipt: '%s' is staged twice",
+					  s->recs[i].path);
+	r->files = s->recs;
+	r->n_files = s->n_recs;
+	s->recs = NULL;
+	s->n_recs = 0;
+	s->cap_recs = 0;
 	return 0;
 }
 

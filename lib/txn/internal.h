@@ -40,15 +40,6 @@ enum run_where {
 	RUN_CHROOT
 };
 
-struct rec {
-	char *path; /* relative to the root */
-	unsigned mode;
-	uint64_t size;
-	char sha256[AP_SHA256_HEX];
-	const char *component;
-	size_t seq;
-};
-
 struct inst {
 	const struct ap_manifest *m;
 	const struct ap_txn_opts *o;
@@ -59,7 +50,10 @@ struct inst {
 	char *parent_abs;
 	char *stage_rel, *stage_abs;
 	char *old_rel, *old_abs;
-	struct rec *recs;
+	/* every staged file in staging order, kept as the receipt will hold
+	 * it (paths relative to the root) so that the receipt can take the
+	 * array itself: 100,000 files are not held twice */
+	struct ap_receipt_file *recs;
 	size_t n_recs, cap_recs;
 	/* the component being extracted */
 	const struct ap_component *cur;

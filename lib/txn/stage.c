@@ -31,8 +31,10 @@ void txn_inst_release(struct inst *s)
 	free(s->stage_abs);
 	free(s->old_rel);
 	free(s->old_abs);
-	for (size_t i = 0; i < s->n_recs; i++)
+	for (size_t i = 0; i < s->n_recs; i++) {
 		free(s->recs[i].path);
+		free(s->recs[i].component);
+	}
 	free(s->recs);
 	ap_strvec_release(&s->created);
 	ap_strvec_release(&s->rel_dirs);
@@ -46,7 +48,7 @@ static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64
 		   const char *expected, struct ap_err *err)
 {
 	struct ap_txn_event ev;
-	struct rec *r;
+	struct ap_receipt_file *r;
 
 	r = ap_vec_grow(s->recs, &s->cap_recs, s->n_recs + 1, sizeof(*r));
 	if (!r)
@@ -55,13 +57,15 @@ static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64
 	r = &s->recs[s->n_recs];
 	memset(r, 0, sizeof(*r));
 	r->path = ap_fsx_path_join(s->m->prefix, rel_prefix);
-	if (!r->path)
+	r->component = ap_strdup(c->name);
+	if (!r->path || !r->component) {
+		free(r->path);
+		free(r->component);
 		return txn_nomem(err, "recording installed files");
+	}
 	r->mode = mode & 07777;
 	r->size = size;
 	memcpy(r->sha256, sha256, AP_SHA256_HEX);
-	r->component = c->name;
-	r->seq = s->n_recs;
 	s->n_recs++;
 	memset(&ev, 0, sizeof(ev));
 	ev.phase = AP_TXN_PH_FILE;
@@ -315,7 +319,9 @@ int txn_stage_component(struct inst *s, const struct ap_component *c, const char
 
 static int cmp_recp(const void *a, const void *b)
 {
-	return strcmp((*(struct rec *const *)a)->path, (*(struct rec *const *)b)->path);
+	const struct ap_receipt_file *const *x = a, *const *y = b;
+
+	return strcmp((*x)->path, (*y)->path);
 }
 
 /* Two components writing the same path, or one writing below a file (or
@@ -325,7 +331,7 @@ static int cmp_recp(const void *a, const void *b)
 int txn_check_overlaps(struct inst *s, struct ap_err *err)
 {
 	size_t plen = strlen(s->m->prefix);
-	struct rec **v = NULL;
+	struct ap_receipt_file **v = NULL;
 	int rc = 0;
 
 	if (s->n_recs == 0)
@@ -356,7 +362,7 @@ int txn_check_overlaps(struct inst *s, struct ap_err *err)
 		}
 		for (char *sl = strchr(parent + (in - path), '/'); sl && rc == 0;
 		     sl = strchr(sl + 1, '/')) {
-			struct rec key, *kp = &key, **hit;
+			struct ap_receipt_file key, *kp = &key, **hit;
 
 			/* The parent's name is the path cut at this '/'. */
 			*sl = '\0';
