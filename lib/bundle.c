@@ -22,6 +22,7 @@
 #include <archive_entry.h>
 #include <zlib.h>
 
+#include "archive_name.h"
 #include "airpack/bundle.h"
 #include "airpack/fsx.h"
 #include "airpack/hashring.h"
@@ -852,22 +853,6 @@ const unsigned char *ap_bundle_reader_sig(const struct ap_bundle_reader *r, size
 	return r->sig;
 }
 
-/* The entry's name as UTF-8, malloc'd; NULL when it cannot be read (or
- * out of memory).  See ap_fsx_wide_names: on Windows only the wide form
- * is exact. */
-static char *entry_name(struct archive_entry *e)
-{
-	const char *s;
-
-	if (ap_fsx_wide_names()) {
-		const wchar_t *w = archive_entry_pathname_w(e);
-
-		return w ? ap_fsx_wide_to_utf8(w) : NULL;
-	}
-	s = archive_entry_pathname(e);
-	return s ? ap_strdup(s) : NULL;
-}
-
 int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_t *size,
 			  struct ap_err *err)
 {
@@ -891,7 +876,7 @@ int ap_bundle_reader_next(struct ap_bundle_reader *r, const char **name, uint64_
 		return 0;
 	if (ar != ARCHIVE_OK)
 		return bundle_err(r, err, "reading the next entry");
-	got = entry_name(e);
+	got = ap_archive_entry_name(e);
 	why = unsafe_name_reason(got);
 	if (why) {
 		rc = ap_err_set(err, AP_E_UNSAFE, "bundle '%s': unsafe entry '%s': %s", r->path,

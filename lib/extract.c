@@ -19,6 +19,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "archive_name.h"
 #include "airpack/extract.h"
 #include "airpack/fsx.h"
 #include "airpack/str.h"
@@ -274,10 +275,8 @@ static int check_conflict(struct extractor *ex, const char *raw, const char *rel
 	return names_add(&ex->names, relpath, strlen(relpath), type, err);
 }
 
-/* The entry's name as UTF-8, malloc'd; NULL when it cannot be read (or
- * out of memory).  See ap_fsx_wide_names: on Windows only libarchive's wide
- * form is exact, in both directions. */
-static char *entry_name(struct archive_entry *e)
+/* archive_name.h */
+char *ap_archive_entry_name(struct archive_entry *e)
 {
 	const char *s;
 
@@ -682,7 +681,7 @@ static int run(struct extractor *ex, struct ap_err *err)
 		free(relpath);
 		relpath = NULL;
 		free(raw);
-		raw = entry_name(e);
+		raw = ap_archive_entry_name(e);
 		rc = check_type(ex, e, raw, err);
 		if (rc < 0)
 			break;

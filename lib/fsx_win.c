@@ -594,30 +594,49 @@ int ap_fsx_rmdir(const char *path, struct ap_err *err)
 	return rc;
 }
 
-/* Remove the folder at path and everything in it.  A reparse point
- * (symlink, junction) is removed itself, never followed. */
-static int rm_tree(const char *path, struct ap_err *err)
+/* Start listing folder path: *h is the search (INVALID_HANDLE_VALUE with
+ * GetLastError's code in *e when there is none); < 0 only for a path that
+ * cannot be made wide.  rm_tree and ap_fsx_list_dir list through it. */
+static int find_first(const char *path, WIN32_FIND_DATAW *fd, HANDLE *h, DWORD *e,
+		      struct ap_err *err)
 {
 	char *pattern = ap_fsx_path_join(path, "*");
 	wchar_t *wp = pattern ? wpath(pattern) : NULL;
-	WIN32_FIND_DATAW fd;
-	HANDLE h;
-	int rc = 0;
 
 	free(pattern);
 	if (!wp)
 		return bad_path(err, path);
-	h = FindFirstFileW(wp, &fd);
+	*h = FindFirstFileW(wp, fd);
+	*e = *h == INVALID_HANDLE_VALUE ? GetLastError() : 0;
 	free(wp);
+	return 0;
+}
+
+static bool is_dot(const wchar_t *name)
+{
+	return wcscmp(name, L".") == 0 || wcscmp(name, L"..") == 0;
+}
+
+/* Remove the folder at path and everything in it.  A reparse point
+ * (symlink, junction) is removed itself, never followed. */
+static int rm_tree(const char *path, struct ap_err *err)
+{
+	WIN32_FIND_DATAW fd;
+	HANDLE h;
+	DWORD e;
+	int rc = find_first(path, &fd, &h, &e, err);
+
+	if (rc < 0)
+		return rc;
 	if (h == INVALID_HANDLE_VALUE) {
-		if (!not_found(GetLastError()))
+		if (!not_found(e))
 			return win_err(err, AP_E_IO, "cannot list folder '%s'", path);
 	} else {
 		do {
 			char *name;
 			char *child;
 
-			if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+			if (is_dot(fd.cFileName))
 				continue;
 			name = ap_fsx_wide_to_utf8(fd.cFileName);
 			child = name ? ap_fsx_path_join(path, name) : NULL;
@@ -829,26 +848,20 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
 {
 	struct ap_strvec l = AP_STRVEC_INIT;
-	char *pattern = ap_fsx_path_join(path, "*");
-	wchar_t *wp = pattern ? wpath(pattern) : NULL;
 	WIN32_FIND_DATAW fd;
 	HANDLE h;
-	int rc = 0;
+	DWORD e;
+	int rc = find_first(path, &fd, &h, &e, err);
 
-	free(pattern);
-	if (!wp)
-		return bad_path(err, path);
-	h = FindFirstFileW(wp, &fd);
-	free(wp);
+	if (rc < 0)
+		return rc;
 	if (h == INVALID_HANDLE_VALUE) {
-		DWORD e = GetLastError();
-
 		/* An empty folder still lists "." and "..", so this is a missing one. */
 		return win_err(err, not_found(e) || e == ERROR_DIRECTORY ? AP_E_NOTFOUND : AP_E_IO,
 			       "cannot list folder '%s'", path);
 	}
 	do {
-		if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+		if (is_dot(fd.cFileName))
 			continue;
 		rc = ap_fsx_names_add(&l, ap_fsx_wide_to_utf8(fd.cFileName), path, err);
 		if (rc)
