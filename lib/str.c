@@ -311,3 +311,74 @@ void *ap_vec_grow(void *p, size_t *alloc, size_t need, size_t elem)
 		*alloc = cap;
 	return p;
 }
+
+/* ---- strpool ---- */
+
+#define STRPOOL_BLOCK (64 * 1024 - 64) /* a malloc'd chunk of 64 KiB with its header */
+
+struct ap_strpool_block {
+	struct ap_strpool_block *next;
+	char data[];
+};
+
+char *ap_strpool_alloc(struct ap_strpool *pool, size_t n)
+{
+	char *out;
+
+	if (n == 0)
+		n = 1;
+	if (n > pool->left) {
+		/* A long string gets a block of its own (the current block's
+		 * free space stays in use); a short one starts a new block. */
+		size_t room = n > STRPOOL_BLOCK / 4 ? n : STRPOOL_BLOCK;
+		struct ap_strpool_block *b;
+
+		if (room > SIZE_MAX - sizeof(*b))
+			return NULL;
+		b = malloc(sizeof(*b) + room);
+		if (!b)
+			return NULL;
+		if (room == n && pool->blocks) {
+			b->next = pool->blocks->next;
+			pool->blocks->next = b;
+			return b->data;
+		}
+		b->next = pool->blocks;
+		pool->blocks = b;
+		pool->next = b->data;
+		pool->left = room;
+	}
+	out = pool->next;
+	pool->next += n;
+	pool->left -= n;
+	return out;
+}
+
+char *ap_strpool_dup(struct ap_strpool *pool, const char *s)
+{
+	size_t n;
+	char *out;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	out = ap_strpool_alloc(pool, n);
+	if (out)
+		memcpy(out, s, n);
+	return out;
+}
+
+void ap_strpool_release(struct ap_strpool *pool)
+{
+	struct ap_strpool_block *b = pool->blocks;
+
+	while (b) {
+		struct ap_strpool_block *next = b->next;
+
+		free(b);
+		b = next;
+	}
+	pool->blocks = NULL;
+	pool->next = NULL;
+	pool->left = 0;
+}

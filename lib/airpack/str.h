@@ -119,6 +119,39 @@ bool ap_strvec_has(const struct ap_strvec *sv, const char *s);
  * its length in *n (n may be NULL); sv is empty again. */
 char **ap_strvec_detach(struct ap_strvec *sv, size_t *n);
 
+/* ---- strpool ---- */
+
+/* Many small strings that live and die together (the paths of a release's
+ * files): each copy costs its bytes and a NUL inside big blocks, not a
+ * malloc'd chunk and its header; they are all freed at once.
+ *
+ *   struct ap_strpool pool = AP_STRPOOL_INIT;
+ *   char *p = ap_strpool_dup(&pool, path);   // NULL: out of memory
+ *   ...
+ *   ap_strpool_release(&pool);               // every copy is gone
+ */
+struct ap_strpool_block;
+struct ap_strpool {
+	struct ap_strpool_block *blocks; /* the newest first */
+	char *next;			 /* free bytes in the newest block */
+	size_t left;
+};
+
+#define AP_STRPOOL_INIT                                                                            \
+	{                                                                                          \
+		NULL, NULL, 0                                                                      \
+	}
+
+/* A copy of s kept in the pool until ap_strpool_release; NULL when s is
+ * NULL or out of memory (the pool is still whole). */
+char *ap_strpool_dup(struct ap_strpool *pool, const char *s);
+/* n bytes (at least one, not aligned, not initialised) kept in the pool
+ * until ap_strpool_release, for a string the caller builds in place; NULL
+ * when out of memory. */
+char *ap_strpool_alloc(struct ap_strpool *pool, size_t n);
+/* Free every copy; the pool is empty again and may be reused. */
+void ap_strpool_release(struct ap_strpool *pool);
+
 /* ---- vec ---- */
 
 /* Room for need elements of elem bytes in the array p, which has room for

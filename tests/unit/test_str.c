@@ -1,5 +1,6 @@
 /* test_str.c - the string and array helpers: strbuf, strvec, vec, hex. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,48 @@ static void test_vec(void)
 	free(p);
 }
 
+static void test_strpool(void)
+{
+	struct ap_strpool pool = AP_STRPOOL_INIT;
+	char *first, *p = NULL, *big, *after;
+	char *longs;
+	size_t n_ok = 0;
+	char name[32];
+
+	ok(ap_strpool_dup(&pool, NULL) == NULL, "strpool_dup(NULL) is NULL");
+	first = ap_strpool_dup(&pool, "opt/a/b.txt");
+	is_str(first, "opt/a/b.txt", "a copy in the pool");
+	/* Many copies span several blocks; each stays where it was put. */
+	for (int i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "opt/f%05d", i);
+		p = ap_strpool_dup(&pool, name);
+		if (p && strcmp(p, name) == 0)
+			n_ok++;
+	}
+	is_int(n_ok, 20000, "20000 copies, each equal to its source");
+	is_str(p, "opt/f19999", "the last copy");
+	is_str(first, "opt/a/b.txt", "the first copy survives the later blocks");
+	/* A string longer than a block gets a block of its own, and the
+	 * current block goes on being used after it. */
+	longs = malloc(200001);
+	memset(longs, 'x', 200000);
+	longs[200000] = '\0';
+	big = ap_strpool_dup(&pool, longs);
+	ok(big && strlen(big) == 200000 && big[0] == 'x', "a string longer than a block");
+	after = ap_strpool_dup(&pool, "after");
+	is_str(after, "after", "a short one after it");
+	ok(after == p + strlen(p) + 1, "goes in the block in use, next to the last one");
+	free(longs);
+	p = ap_strpool_alloc(&pool, 4);
+	ok(p != NULL, "alloc gives room to build a string in place");
+	memcpy(p, "abc", 4);
+	is_str(p, "abc", "and it holds what was written");
+	ap_strpool_release(&pool);
+	ok(pool.blocks == NULL && pool.left == 0, "release empties the pool");
+	is_str(ap_strpool_dup(&pool, "again"), "again", "a released pool is reused");
+	ap_strpool_release(&pool);
+}
+
 int main(void)
 {
 	test_strings();
@@ -145,5 +188,6 @@ int main(void)
 	test_strbuf();
 	test_strvec();
 	test_vec();
+	test_strpool();
 	return tap_done();
 }
