@@ -36,13 +36,14 @@ enum {
 	NAME_FILE = 1,
 	NAME_DIR = 2
 };
-struct name_slot {
-	char *name;
-	int type;
-};
+/* A set of names, each with its type: an open-addressed table of one
+ * pointer per slot (8 bytes), each name copied into a pool with its type
+ * in the byte before it ("\1a/b"), so a release of many files costs its
+ * names' bytes and a slot each, not a malloc per name. */
 struct nameset {
-	struct name_slot *v;
+	char **v;
 	size_t used, cap; /* cap is 0 or a power of two */
+	struct ap_strpool pool;
 };
 
 struct extractor {
@@ -120,60 +121,66 @@ static size_t name_hash(const char *s, size_t len)
 	return h;
 }
 
-static struct name_slot *names_slot(struct nameset *ns, const char *name, size_t len)
+/* The slot holding name[0..len), or the empty one where it would go. */
+static char **names_slot(char **v, size_t cap, const char *name, size_t len)
 {
-	size_t i = name_hash(name, len) & (ns->cap - 1);
+	size_t i = name_hash(name, len) & (cap - 1);
 
-	while (ns->v[i].name &&
-	       !(strlen(ns->v[i].name) == len && memcmp(ns->v[i].name, name, len) == 0))
-		i = (i + 1) & (ns->cap - 1);
-	return &ns->v[i];
+	while (v[i] && !(strncmp(v[i] + 1, name, len) == 0 && v[i][1 + len] == '\0'))
+		i = (i + 1) & (cap - 1);
+	return &v[i];
 }
 
 /* The type name[0..len) was made as, 0 for none. */
 static int names_find(struct nameset *ns, const char *name, size_t len)
 {
-	return ns->cap ? names_slot(ns, name, len)->type : 0;
+	char **slot;
+
+	if (!ns->cap)
+		return 0;
+	slot = names_slot(ns->v, ns->cap, name, len);
+	return *slot ? (unsigned char)**slot : 0;
 }
 
 static int names_add(struct nameset *ns, const char *name, size_t len, int type, struct ap_err *err)
 {
-	struct name_slot *slot;
+	char **slot;
+	char *copy;
 
 	if (2 * (ns->used + 1) > ns->cap) {
-		struct nameset grown = { NULL, ns->used, ns->cap ? ns->cap * 2 : 64 };
+		size_t cap = ns->cap ? ns->cap * 2 : 64;
+		char **v = calloc(cap, sizeof(*v));
 
-		grown.v = calloc(grown.cap, sizeof(*grown.v));
-		if (!grown.v)
+		if (!v)
 			return ap_err_set(err, AP_E_NOMEM, "out of memory");
 		for (size_t i = 0; i < ns->cap; i++) {
-			if (ns->v[i].name)
-				*names_slot(&grown, ns->v[i].name, strlen(ns->v[i].name)) =
-					ns->v[i];
+			if (ns->v[i])
+				*names_slot(v, cap, ns->v[i] + 1, strlen(ns->v[i] + 1)) = ns->v[i];
 		}
 		free(ns->v);
-		*ns = grown;
+		ns->v = v;
+		ns->cap = cap;
 	}
-	slot = names_slot(ns, name, len);
-	if (slot->name) {
-		slot->type = type;
+	slot = names_slot(ns->v, ns->cap, name, len);
+	if (*slot) {
+		**slot = (char)type;
 		return 0;
 	}
-	slot->name = malloc(len + 1);
-	if (!slot->name)
+	copy = len < SIZE_MAX - 2 ? ap_strpool_alloc(&ns->pool, len + 2) : NULL;
+	if (!copy)
 		return ap_err_set(err, AP_E_NOMEM, "out of memory");
-	memcpy(slot->name, name, len);
-	slot->name[len] = '\0';
-	slot->type = type;
+	copy[0] = (char)type;
+	memcpy(copy + 1, name, len);
+	copy[1 + len] = '\0';
+	*slot = copy;
 	ns->used++;
 	return 0;
 }
 
 static void names_release(struct nameset *ns)
 {
-	for (size_t i = 0; i < ns->cap; i++)
-		free(ns->v[i].name);
 	free(ns->v);
+	ap_strpool_release(&ns->pool);
 }
 
 /* For a release Windows installs: refuse a name Windows treats specially,

@@ -32,6 +32,36 @@ int ap_fsx_write_atomic(const char *path, const void *data, size_t len, unsigned
 	return ap_fsx_afile_commit(&f, err);
 }
 
+/* Wait for a sync ap_fsx_afile_sync_start began: 0, or its error. */
+static int afile_flush_wait(struct ap_fsx_afile *f, struct ap_err *err)
+{
+	int e;
+
+	if (!f->flush)
+		return 0;
+	e = ap_fsx_os_flush_wait(f->flush);
+	f->flush = NULL;
+	if (e == 0)
+		return 0;
+	errno = e;
+	return ap_err_sys(err, AP_E_IO, "cannot fsync '%s'", f->tmp);
+}
+
+int ap_fsx_afile_sync_start(struct ap_fsx_afile *f, struct ap_err *err)
+{
+	int rc;
+
+	if (!f->fp)
+		return ap_err_set(err, AP_E_USAGE, "sync of a file that is not open");
+	if (fflush(f->fp) != 0)
+		return ap_err_sys(err, AP_E_IO, "cannot write '%s'", f->tmp);
+	/* One sync at a time: the first one's error must not be lost. */
+	rc = afile_flush_wait(f, err);
+	if (rc == 0)
+		ap_fsx_os_flush_start(f->fp, &f->flush);
+	return rc;
+}
+
 static void afile_release(struct ap_fsx_afile *f)
 {
 	free(f->path);
@@ -51,7 +81,9 @@ int ap_fsx_afile_commit(struct ap_fsx_afile *f, struct ap_err *err)
 		return ap_err_set(err, AP_E_USAGE, "commit of a file that is not open");
 	}
 	f->fp = NULL;
-	rc = ap_fsx_fsync_fp(fp, f->tmp, err);
+	rc = afile_flush_wait(f, err);
+	if (rc == 0)
+		rc = ap_fsx_fsync_fp(fp, f->tmp, err);
 	if (fclose(fp) != 0 && rc == 0)
 		rc = ap_err_sys(err, AP_E_IO, "cannot close '%s'", f->tmp);
 	if (rc < 0)
@@ -66,6 +98,7 @@ void ap_fsx_afile_abort(struct ap_fsx_afile *f)
 {
 	if (!f)
 		return;
+	(void)afile_flush_wait(f, NULL); /* the thread's fd is closed next */
 	if (f->fp)
 		fclose(f->fp);
 	if (f->tmp)

@@ -4,6 +4,7 @@
 #define AP_FSX_OS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include "airpack/err.h"
 #include "airpack/fsx.h"
@@ -38,5 +39,13 @@ void ap_fsx_os_remove_temp(const char *tmp);
  * holding path durable (Linux: syncfs).  *done false (and 0): the OS has
  * none, the caller fsyncs the tree file by file. */
 int ap_fsx_os_sync_fs(const char *path, bool *done, struct ap_err *err);
+
+/* ap_fsx_afile_sync_start's thread: start an fdatasync of fp's file
+ * (already flushed) on a second thread, *out its handle; *out NULL (and 0)
+ * where there is no such thread (Windows, a build without the hashing
+ * thread) or none could be started: the caller's own fsync does the work.
+ * flush_wait joins it and frees it: 0, or the errno of a failed sync. */
+void ap_fsx_os_flush_start(FILE *fp, struct ap_fsx_flush **out);
+int ap_fsx_os_flush_wait(struct ap_fsx_flush *fl);
 
 #endif

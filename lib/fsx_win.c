@@ -348,6 +348,7 @@ int ap_fsx_afile_open(struct ap_fsx_afile *f, const char *path, unsigned mode, s
 	}
 	f->path = final;
 	f->tmp = tmp;
+	f->flush = NULL;
 	f->fp = fp;
 	free(w);
 	LocalFree(sa.lpSecurityDescriptor);
@@ -433,9 +434,17 @@ out:
 	return rc;
 }
 
-void ap_fsx_writeback_start(const char *path)
+/* No flush thread here: the commit's FlushFileBuffers does the work. */
+void ap_fsx_os_flush_start(FILE *fp, struct ap_fsx_flush **out)
 {
-	(void)path; /* no asynchronous start: ap_fsx_sync_tree flushes each file */
+	(void)fp;
+	*out = NULL;
+}
+
+int ap_fsx_os_flush_wait(struct ap_fsx_flush *fl)
+{
+	(void)fl;
+	return 0;
 }
 
 int ap_fsx_os_sync_fs(const char *path, bool *done, struct ap_err *err)
@@ -845,7 +854,10 @@ int ap_fsx_fopen(const char *path, const char *mode, FILE **out, struct ap_err *
 	return 0;
 }
 
-int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
+/* The names in folder path, or only its folders (not reparse points) when
+ * dirs_only: the attributes come with the listing. */
+static int list_names(const char *path, bool dirs_only, char ***names, size_t *n,
+		      struct ap_err *err)
 {
 	struct ap_strvec l = AP_STRVEC_INIT;
 	WIN32_FIND_DATAW fd;
@@ -863,6 +875,9 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 	do {
 		if (is_dot(fd.cFileName))
 			continue;
+		if (dirs_only && (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
+				  (fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)))
+			continue;
 		rc = ap_fsx_names_add(&l, ap_fsx_wide_to_utf8(fd.cFileName), path, err);
 		if (rc)
 			break;
@@ -874,6 +889,11 @@ int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *e
 	ap_strvec_release(&l);
 	FindClose(h);
 	return rc;
+}
+
+int ap_fsx_list_dir(const char *path, char ***names, size_t *n, struct ap_err *err)
+{
+	return list_names(path, false, names, n, err);
 }
 
 int ap_fsx_self_exe(char **path, struct ap_err *err)
@@ -1499,8 +1519,8 @@ int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err)
 	return remove_under(root, rel, ap_fsx_rm_rf, err);
 }
 
-int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
-			  struct ap_err *err)
+static int list_under(const char *root, const char *rel, bool dirs_only, char ***names, size_t *n,
+		      struct ap_err *err)
 {
 	char *abs;
 	int rc = win_under(root, rel, strlen(rel), &abs, err);
@@ -1512,9 +1532,21 @@ int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size
 				  "cannot list folder '%s' under '%s': "
 				  "not found",
 				  rel, root);
-	rc = ap_fsx_list_dir(abs, names, n, err);
+	rc = list_names(abs, dirs_only, names, n, err);
 	free(abs);
 	return rc;
+}
+
+int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
+			  struct ap_err *err)
+{
+	return list_under(root, rel, false, names, n, err);
+}
+
+int ap_fsx_list_subdirs_under(const char *root, const char *rel, char ***names, size_t *n,
+			      struct ap_err *err)
+{
+	return list_under(root, rel, true, names, n, err);
 }
 
 int ap_fsx_list_dir_under_stat(const char *root, const char *rel, char ***names,

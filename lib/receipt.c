@@ -92,10 +92,11 @@ void ap_receipt_free(struct ap_receipt *r)
 	for (size_t i = 0; i < r->n_dirs; i++)
 		free(r->dirs[i]);
 	free(r->dirs);
-	for (size_t i = 0; i < r->n_files; i++) {
+	for (size_t i = 0; i < r->n_files && !r->files_pooled; i++) {
 		free(r->files[i].path);
 		free(r->files[i].component);
 	}
+	ap_strpool_release(&r->file_strings);
 	free(r->files);
 	free_actions(r->pending, r->n_pending);
 	free_actions(r->actions, r->n_actions);

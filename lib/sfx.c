@@ -370,7 +370,11 @@ int ap_sfx_writer_commit(struct ap_sfx_writer *w, struct ap_err *err)
 		rc = ap_err_sys(err, AP_E_IO, "cannot find the end of '%s'", w->f.tmp);
 		goto out;
 	}
-	rc = hash_written(w, (uint64_t)end, err);
+	/* The disk writes the setup while it is read back from the page
+	 * cache and hashed; commit then syncs only the trailer. */
+	rc = ap_fsx_afile_sync_start(&w->f, err);
+	if (rc == 0)
+		rc = hash_written(w, (uint64_t)end, err);
 	if (rc)
 		goto out;
 	if (fseeko(w->f.fp, 0, SEEK_END) != 0) {

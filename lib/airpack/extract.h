@@ -59,9 +59,9 @@ struct ap_extract_expect {
 	const char *dest_root;	 /* set: dest_dir is relative to this folder and
 	                            none of its components is followed when it is
 	                            a symlink (ap_fsx_tree_open_under) */
-	bool defer_sync;	 /* files and folders are not fsynced one by one:
-	                            each file's writeback is started when it is
-	                            written (ap_fsx_writeback_start) and the caller
+	bool defer_sync;	 /* files and folders are not fsynced one by one
+	                            (a big file's writeback is started when it is
+	                            written, ap_fsx_tree_finish) and the caller
 	                            makes dest durable (ap_fsx_sync_tree) before
 	                            anything depends on it */
 };

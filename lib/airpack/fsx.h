@@ -24,13 +24,15 @@ int ap_fsx_write_atomic(const char *path, const void *data, size_t len, unsigned
 			struct ap_err *err);
 
 /* A file being written under a temporary name, made visible by commit. */
+struct ap_fsx_flush;
 struct ap_fsx_afile {
-	char *path; /* final name */
-	char *tmp;  /* temporary name in the same folder */
-	FILE *fp;   /* open for writing and reading back (binary, "w+b") */
+	char *path;		    /* final name */
+	char *tmp;		    /* temporary name in the same folder */
+	FILE *fp;		    /* open for writing and reading back (binary, "w+b") */
+	struct ap_fsx_flush *flush; /* a sync started by ap_fsx_afile_sync_start */
 };
 /* clang-format off */
-#define AP_AFILE_INIT { NULL, NULL, NULL }
+#define AP_AFILE_INIT { NULL, NULL, NULL, NULL }
 /* clang-format on */
 
 /* Create PATH's temporary sibling (PATH.tmp-XXXXXX) with mode.  On Windows,
@@ -43,6 +45,14 @@ int ap_fsx_afile_write(struct ap_fsx_afile *f, const void *data, size_t len, str
 /* Flush, fsync, rename over PATH, fsync the folder.  Releases f either way
  * (on failure the temporary file is removed). */
 int ap_fsx_afile_commit(struct ap_fsx_afile *f, struct ap_err *err);
+/* Start making what f holds so far durable while the caller goes on (reads
+ * it back to hash it, say): the data is flushed from the stream and an
+ * fdatasync runs on a second thread (builds with the hashing thread,
+ * AP_HASH_THREAD); commit waits for it, reports its error, and still
+ * fsyncs what was written after.  Elsewhere, or when no thread can be
+ * started, it only flushes the stream and commit does all the syncing.
+ * A second call waits for the first sync before starting its own. */
+int ap_fsx_afile_sync_start(struct ap_fsx_afile *f, struct ap_err *err);
 /* Remove the temporary file and release f.  Safe on an unopened/released f. */
 void ap_fsx_afile_abort(struct ap_fsx_afile *f);
 
@@ -79,14 +89,9 @@ int ap_fsx_fsync_dir(const char *path, struct ap_err *err);
 int ap_fsx_fsync_parent(const char *path, struct ap_err *err);
 
 /* Durability in batches (the way dpkg makes an unpacked tree durable):
- * write many files without an fsync each, start each one's writeback as it
- * is finished (ap_fsx_writeback_start), then make the whole tree durable
- * once (ap_fsx_sync_tree) before anything depends on it.
- *
- * ap_fsx_writeback_start: ask the OS to start writing path's data to disk
- * now, without waiting (Linux: sync_file_range SYNC_FILE_RANGE_WRITE);
- * elsewhere nothing.  Best effort, never an error: it only spreads the
- * writing out, ap_fsx_sync_tree is what makes the data durable.
+ * write many files without an fsync each (ap_fsx_tree_finish starts a big
+ * one's writeback at once), then make the whole tree durable once
+ * (ap_fsx_sync_tree) before anything depends on it.
  *
  * ap_fsx_sync_tree: make every file and folder under the folder path (and
  * path itself) durable.  Linux: one syncfs of path's file system (which
@@ -94,7 +99,6 @@ int ap_fsx_fsync_parent(const char *path, struct ap_err *err);
  * opened); elsewhere: each file and folder under path fsynced (Windows:
  * each file flushed), deepest first.  Symlinks are not followed.  Errors
  * name the file. */
-void ap_fsx_writeback_start(const char *path);
 int ap_fsx_sync_tree(const char *path, struct ap_err *err);
 
 /* Rename, replacing the target; then fsync the target's folder (and the
@@ -149,6 +153,12 @@ int ap_fsx_rm_rf_under(const char *root, const char *rel, struct ap_err *err);
 /* The names in folder root/rel ("" for the root), sorted as ap_fsx_list_dir. */
 int ap_fsx_list_dir_under(const char *root, const char *rel, char ***names, size_t *n,
 			  struct ap_err *err);
+/* Only the folders in root/rel (symlinks to folders are not), sorted: from
+ * the listing's entry types, no stat per entry where the file system gives
+ * them (a tree of many files is walked for its folders in one read of each
+ * folder). */
+int ap_fsx_list_subdirs_under(const char *root, const char *rel, char ***names, size_t *n,
+			      struct ap_err *err);
 /* ap_fsx_list_dir_under with each entry's lstat (*sts, n of them, the
  * caller's to free; AP_FT_NONE for one gone meanwhile), taken from the one
  * folder opened for the listing: what a walk needs without opening the
@@ -348,8 +358,9 @@ int ap_fsx_tree_write(struct ap_fsx_tree_file *f, const void *buf, size_t n, uin
 		      struct ap_err *err);
 /* Finish the file: size it to size bytes when shorter (a trailing hole),
  * set its access and modification times to sec.nsec when set_time, then
- * with sync fsync it, else start its writeback (ap_fsx_writeback_start;
- * ap_fsx_sync_tree makes it durable later).  Releases f either way. */
+ * with sync fsync it, else, for a file of 1 MiB or more, start its
+ * writeback (Linux: sync_file_range; ap_fsx_sync_tree makes it durable
+ * later, and writes the small ones in merged runs).  Releases f either way. */
 int ap_fsx_tree_finish(struct ap_fsx_tree_file *f, uint64_t size, bool set_time, int64_t sec,
 		       long nsec, bool sync, struct ap_err *err);
 /* Close f without finishing it (the partial file stays); NULL is a no-op.

@@ -17,17 +17,21 @@
 #include <stdbool.h>
 #include "airpack/err.h"
 #include "airpack/digest.h"
+#include "airpack/str.h"
 
 #define AP_RECEIPT_FORMAT "airpack-receipt/1"
 #define AP_JOURNAL_FORMAT "airpack-txn/1"
 
 /* One installed file.  Paths are relative to the install root, '/'-separated. */
+/* The members are ordered so that the struct has no padding to speak of
+ * (96 bytes on LP64): an install keeps one per file until its receipt is
+ * written. */
 struct ap_receipt_file {
 	char *path;
-	unsigned mode; /* permission bits; emitted as an octal string "0755" */
-	uint64_t size;
-	char sha256[AP_SHA256_HEX];
 	char *component; /* the component that installed it */
+	uint64_t size;
+	unsigned mode; /* permission bits; emitted as an octal string "0755" */
+	char sha256[AP_SHA256_HEX];
 };
 
 /* A `run` action: pending (not yet run) or done (ran, with its result). */
@@ -89,6 +93,11 @@ struct ap_receipt {
 	size_t n_dirs;
 	struct ap_receipt_file *files; /* sorted by path, unique */
 	size_t n_files;
+	/* files_pooled: every files[i].path and .component is a copy kept in
+	 * file_strings (an install's records, taken as they were made), freed
+	 * with it rather than one by one. */
+	bool files_pooled;
+	struct ap_strpool file_strings;
 	struct ap_receipt_action *pending; /* in manifest order */
 	size_t n_pending;
 	struct ap_receipt_action *actions; /* done, in the order they ran */

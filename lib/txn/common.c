@@ -221,11 +221,33 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-int txn_collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st, struct ap_err *err)
+/* Every folder under base/dir into out, a folder before its contents:
+ * only folders are listed (from the listing's entry types), so a stage of
+ * many files costs one read per folder, not one stat per file. */
+static int collect_dirs(const char *base, const char *dir, struct ap_strvec *out,
+			struct ap_err *err)
 {
-	if (st->type != AP_FT_DIR)
-		return 0;
-	return txn_strvec_push(ctx, rel, err);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = ap_fsx_list_subdirs_under(base, dir, &names, &n, err);
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *rel = txn_join(dir, names[i]);
+
+		if (!rel)
+			rc = txn_nomem(err, "walking a folder");
+		else if (ap_strvec_push_nodup(out, rel))
+			rc = txn_nomem(err, "collecting paths");
+		else
+			rc = collect_dirs(base, rel, out, err);
+	}
+	ap_fsx_strv_free(names, n);
+	return rc;
+}
+
+int txn_collect_dirs(const char *base, struct ap_strvec *out, struct ap_err *err)
+{
+	return collect_dirs(base, "", out, err);
 }
 
 void txn_file_event(struct ap_txn_event *ev, enum ap_txn_phase phase, const char *product,

@@ -192,6 +192,11 @@ static int receipt_files(struct inst *s, struct ap_receipt *r, struct ap_err *er
 					  s->recs[i].path);
 	r->files = s->recs;
 	r->n_files = s->n_recs;
+	r->files_pooled = true;
+	r->file_strings = s->rec_strings;
+	memset(&s->rec_strings, 0, sizeof(s->rec_strings));
+	s->rec_component_of = NULL;
+	s->rec_component = NULL;
 	s->recs = NULL;
 	s->n_recs = 0;
 	s->cap_recs = 0;
@@ -842,7 +847,7 @@ static int install_stage(struct inst *s, const struct ap_txn_release *rel, const
 		if (i == 0)
 			txn_crash_point("stage");
 	}
-	rc = txn_walk(s->stage_abs, "", txn_collect_dirs_cb, &s->rel_dirs, err);
+	rc = txn_collect_dirs(s->stage_abs, &s->rel_dirs, err);
 	if (rc == 0 && s->rel_dirs.n > 1)
 		qsort(s->rel_dirs.v, s->rel_dirs.n, sizeof(*s->rel_dirs.v), txn_cmp_strp);
 	if (rc == 0)

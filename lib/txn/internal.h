@@ -55,6 +55,12 @@ struct inst {
 	 * array itself: 100,000 files are not held twice */
 	struct ap_receipt_file *recs;
 	size_t n_recs, cap_recs;
+	/* The records' paths and component names, each name copied once
+	 * (rec_component, the copy of rec_component_of's); the receipt takes
+	 * the pool with the records. */
+	struct ap_strpool rec_strings;
+	const struct ap_component *rec_component_of;
+	const char *rec_component;
 	/* the component being extracted */
 	const struct ap_component *cur;
 	const char *cur_to;	       /* relative to the prefix, "" for the prefix */
@@ -113,7 +119,9 @@ int txn_cmp_strp(const void *a, const void *b);
 bool txn_strv_has(char *const *v, size_t n, const char *s);
 bool txn_path_within(const char *path, const char *dir);
 int txn_walk(const char *base, const char *dir, walk_fn fn, void *ctx, struct ap_err *err);
-int txn_collect_dirs_cb(void *ctx, const char *rel, const struct ap_stat *st, struct ap_err *err);
+/* Every folder under base (not base itself), a folder before its contents,
+ * appended to out; symlinks are not followed. */
+int txn_collect_dirs(const char *base, struct ap_strvec *out, struct ap_err *err);
 
 /* open.c */
 int txn_recover(struct ap_state *p, const struct ap_txn_opts *o, bool *recovered,

@@ -31,11 +31,8 @@ void txn_inst_release(struct inst *s)
 	free(s->stage_abs);
 	free(s->old_rel);
 	free(s->old_abs);
-	for (size_t i = 0; i < s->n_recs; i++) {
-		free(s->recs[i].path);
-		free(s->recs[i].component);
-	}
 	free(s->recs);
+	ap_strpool_release(&s->rec_strings);
 	ap_strvec_release(&s->created);
 	ap_strvec_release(&s->rel_dirs);
 	ap_strvec_release(&s->conflicts);
@@ -49,6 +46,7 @@ static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64
 {
 	struct ap_txn_event ev;
 	struct ap_receipt_file *r;
+	char *path;
 
 	r = ap_vec_grow(s->recs, &s->cap_recs, s->n_recs + 1, sizeof(*r));
 	if (!r)
@@ -56,13 +54,16 @@ static int add_rec(struct inst *s, const char *rel_prefix, unsigned mode, uint64
 	s->recs = r;
 	r = &s->recs[s->n_recs];
 	memset(r, 0, sizeof(*r));
-	r->path = ap_fsx_path_join(s->m->prefix, rel_prefix);
-	r->component = ap_strdup(c->name);
-	if (!r->path || !r->component) {
-		free(r->path);
-		free(r->component);
-		return txn_nomem(err, "recording installed files");
+	if (s->rec_component_of != c) {
+		s->rec_component = ap_strpool_dup(&s->rec_strings, c->name);
+		s->rec_component_of = s->rec_component ? c : NULL;
 	}
+	path = ap_fsx_path_join(s->m->prefix, rel_prefix);
+	r->path = ap_strpool_dup(&s->rec_strings, path);
+	free(path);
+	r->component = (char *)s->rec_component;
+	if (!r->path || !r->component)
+		return txn_nomem(err, "recording installed files");
 	r->mode = mode & 07777;
 	r->size = size;
 	memcpy(r->sha256, sha256, AP_SHA256_HEX);
@@ -624,7 +625,7 @@ int txn_finish_stage(struct inst *s, struct ap_err *err)
 	struct ap_strvec all = AP_STRVEC_INIT;
 	int rc;
 
-	rc = txn_walk(s->stage_abs, "", txn_collect_dirs_cb, &all, err);
+	rc = txn_collect_dirs(s->stage_abs, &all, err);
 	for (size_t i = all.n; i > 0 && rc == 0; i--) {
 		bool release = txn_strv_has(s->rel_dirs.v, s->rel_dirs.n, all.v[i - 1]);
 

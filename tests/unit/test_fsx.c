@@ -147,6 +147,44 @@ static void test_afile(void)
 
 	rc = ap_fsx_afile_commit(&f, &err);
 	is_int(rc, AP_E_USAGE, "commit of a released afile is a usage error");
+
+	/* A sync started early (on a second thread where there is one): the
+	 * writes after it, read-backs and a second start all end in the
+	 * whole file; an abort after a start waits for it and removes all. */
+	rc = ap_fsx_afile_sync_start(&f, &err);
+	is_int(rc, AP_E_USAGE, "sync_start of an unopened afile is a usage error");
+	rc = ap_fsx_afile_open(&f, path, 0644, &err);
+	ap_fsx_afile_write(&f, "head ", 5, &err);
+	rc = ap_fsx_afile_sync_start(&f, &err);
+	is_int(rc, 0, "sync_start: %s", err.msg);
+	ap_fsx_afile_write(&f, "middle ", 7, &err);
+	rc = ap_fsx_afile_sync_start(&f, &err);
+	is_int(rc, 0, "a second sync_start waits for the first: %s", err.msg);
+	{
+		char back[6] = { 0 };
+
+		ok(fseek(f.fp, 0, SEEK_SET) == 0 && fread(back, 1, 5, f.fp) == 5 &&
+			   strcmp(back, "head ") == 0 && fseek(f.fp, 0, SEEK_END) == 0,
+		   "the file reads back while its sync runs");
+	}
+	ap_fsx_afile_write(&f, "tail", 4, &err);
+	rc = ap_fsx_afile_commit(&f, &err);
+	is_int(rc, 0, "commit after sync_start: %s", err.msg);
+	ok(f.flush == NULL && f.fp == NULL, "commit waited for the sync and released it");
+	buf = NULL;
+	ap_fsx_read_file(path, 100, &buf, &len, &err);
+	is_str(buf, "head middle tail", "every byte, before and after the starts");
+	free(buf);
+	rc = ap_fsx_afile_open(&f, path, 0644, &err);
+	ap_fsx_afile_write(&f, "dropped", 7, &err);
+	ap_fsx_afile_sync_start(&f, &err);
+	ap_fsx_afile_abort(&f);
+	ok(f.flush == NULL && f.tmp == NULL, "abort after sync_start waits and releases");
+	is_int(count_entries(sub), 1, "and leaves only the committed file");
+	buf = NULL;
+	ap_fsx_read_file(path, 100, &buf, &len, &err);
+	is_str(buf, "head middle tail", "which is unchanged");
+	free(buf);
 	free(path);
 	free(sub);
 }
@@ -383,6 +421,66 @@ static void test_list_copy_stat(void)
 	free(src);
 	free(dst);
 	free(link);
+}
+
+/* Only the folders of a folder, for walking a tree of many files: files and
+ * symlinks (to folders too) are left out, the result is sorted and
+ * NULL-terminated even when empty. */
+static void test_list_subdirs(void)
+{
+	struct ap_err err = AP_ERR_INIT;
+	char *root = in_dir("subdirs");
+	char *files_only = in_dir("subdirs/d1/only-files");
+	char **names = NULL;
+	size_t n = 99;
+	int rc;
+
+	ap_fsx_mkdir_p(files_only, 0755, &err);
+	for (const char *const *d = (const char *const[]){ "b", "a", "d1/x", NULL }; *d; d++) {
+		char *p = ap_fsx_path_join(root, *d);
+
+		ap_fsx_mkdir_p(p, 0755, &err);
+		free(p);
+	}
+	for (const char *const *f = (const char *const[]){ "f.txt", "c", "d1/only-files/g", NULL };
+	     *f; f++) {
+		char *p = ap_fsx_path_join(root, *f);
+
+		write_plain(p, "x");
+		free(p);
+	}
+#ifndef _WIN32
+	{
+		char *link = in_dir("subdirs/link-to-a");
+
+		ok(symlink("a", link) == 0, "a symlink to a folder");
+		free(link);
+	}
+#endif
+	rc = ap_fsx_list_subdirs_under(root, "", &names, &n, &err);
+	is_int(rc, 0, "list_subdirs_under: %s", err.msg);
+	is_int(n, 3, "three folders: no files, no symlink");
+	ok(n == 3 && strcmp(names[0], "a") == 0 && strcmp(names[1], "b") == 0 &&
+		   strcmp(names[2], "d1") == 0,
+	   "sorted: a b d1");
+	ok(n == 3 && names[3] == NULL, "NULL-terminated");
+	ap_fsx_strv_free(names, n);
+	names = NULL;
+	rc = ap_fsx_list_subdirs_under(root, "d1", &names, &n, &err);
+	ok(rc == 0 && n == 2 && strcmp(names[0], "only-files") == 0 && strcmp(names[1], "x") == 0,
+	   "a folder under the root");
+	ap_fsx_strv_free(names, n);
+	names = NULL;
+	rc = ap_fsx_list_subdirs_under(root, "d1/only-files", &names, &n, &err);
+	ok(rc == 0 && n == 0 && names && names[0] == NULL,
+	   "a folder of files only: an empty, NULL-terminated list");
+	ap_fsx_strv_free(names, n);
+	names = NULL;
+	rc = ap_fsx_list_subdirs_under(root, "missing", &names, &n, &err);
+	is_int(rc, AP_E_NOTFOUND, "a missing folder is not found");
+	contains(err.msg, "missing", "and the error names it");
+	free(root);
+	free(files_only);
 }
 
 static void test_paths(void)
@@ -995,6 +1093,7 @@ int main(int argc, char **argv)
 	test_mkdir_rm();
 	test_read_file();
 	test_list_copy_stat();
+	test_list_subdirs();
 	test_paths();
 	test_now();
 	test_lock();
