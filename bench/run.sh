@@ -16,9 +16,10 @@
 #   install   airpack-setup install of a copy component from an offline folder
 #             and from a bundle vs cp, tar -xf
 #   extract   airpack-setup install of a tar.gz / zip of many files vs tar -xzf / unzip
-#   many      airpack-setup install of a tar of many small files vs tar -xf && sync,
-#             and its uninstall vs rm -rf && sync; peak RSS at a tenth and all
-#             of the files
+#   many      airpack-setup install of a tar of many small files vs tar -xf && sync
+#             (each run's output moved aside, not removed, until both sides are
+#             measured), and its uninstall vs rm -rf && sync; peak RSS at a tenth
+#             and all of the files
 #   parallel  airpack-setup install of N files from nginx capping each connection
 #             (limit_rate): --parallel 4 vs --parallel 1 vs curl over the files
 #             one after the other
@@ -606,15 +607,26 @@ fi
 if want many; then
 	section many "installing and uninstalling $many_files files of $many_bytes bytes"
 	inst_many="\"\$S\" install --from many/rel --trust key.pub.pem --quiet"
-	measure many_airpack "rm -rf r-m; sync" "$inst_many --root r-m"
-	measure many_tar "rm -rf x-m; mkdir x-m; sync" \
+	# The installs' outputs are moved aside, not removed, until both sides
+	# are measured: on this ext4 (no journal) an inode freed in the last
+	# few minutes is passed over when a new one is allocated, after a read
+	# of its inode table block, so creating files just after removing tens
+	# of thousands of them costs whichever side lands in those groups up to
+	# 6 times more (tar -xf && sync took 1.2 s or 8.7 s in the same round).
+	mkdir -p aside
+	measure many_airpack "[ ! -d r-m ] || mv r-m \"\$(mktemp -d aside/m.XXXXXX)\"; sync" \
+		"$inst_many --root r-m"
+	measure many_tar "[ ! -d x-m ] || mv x-m \"\$(mktemp -d aside/x.XXXXXX)\"; mkdir x-m; sync" \
 		"tar -xf many/rel/tree.tar -C x-m && sync"
+	run_group
+	rm -rf aside r-m x-m
+	sync
 	measure many_uninst "rm -rf r-u; $inst_many --root r-u; sync" \
 		"\"\$S\" uninstall --root r-u --product bench-many --quiet"
 	measure many_rm "rm -rf x-u; mkdir x-u; tar -xf many/rel/tree.tar -C x-u; sync" \
 		"rm -rf x-u && sync"
 	run_group
-	rm -rf r-m x-m r-u x-u
+	rm -rf r-u x-u
 	row many "airpack-setup install, tar of $many_files files of $many_bytes B (extract)" \
 		many_airpack "tar -xf && sync" many_tar
 	row many "airpack-setup uninstall of those files" many_uninst "rm -rf && sync" many_rm
@@ -751,7 +763,7 @@ report() {
 	echo
 	for t in hash pack gzip download parallel install extract many sfx; do
 		[ -s "$res/table.$t" ] || continue
-		echo "### $t (load average $(paste -sd' ' "$res/load.$t" | sed 's/ / -> /'))"
+		echo "### $t (load average $(paste -sd' ' "$res/load.$t" | sed 's/ / -> /g'))"
 		echo
 		echo "| airpack | baseline | airpack s | baseline s | spread | ratio | min ratio |"
 		echo "|---|---|---|---|---|---|---|"
