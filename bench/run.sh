@@ -614,9 +614,9 @@ if want many; then
 	# of thousands of them costs whichever side lands in those groups up to
 	# 6 times more (tar -xf && sync took 1.2 s or 8.7 s in the same round).
 	mkdir -p aside
-	measure many_airpack "[ ! -d r-m ] || mv r-m \"\$(mktemp -d aside/m.XXXXXX)\"; sync" \
+	measure many_airpack "[ ! -d r-m ] || mv r-m \"\$(mktemp -d -p aside)\"; sync" \
 		"$inst_many --root r-m"
-	measure many_tar "[ ! -d x-m ] || mv x-m \"\$(mktemp -d aside/x.XXXXXX)\"; mkdir x-m; sync" \
+	measure many_tar "[ ! -d x-m ] || mv x-m \"\$(mktemp -d -p aside)\"; mkdir x-m; sync" \
 		"tar -xf many/rel/tree.tar -C x-m && sync"
 	run_group
 	rm -rf aside r-m x-m

@@ -92,7 +92,7 @@ void ap_receipt_free(struct ap_receipt *r)
 	for (size_t i = 0; i < r->n_dirs; i++)
 		free(r->dirs[i]);
 	free(r->dirs);
-	for (size_t i = 0; i < r->n_files && !r->files_pooled; i++) {
+	for (size_t i = 0; i < r->n_files && !r->file_strings.blocks; i++) {
 		free(r->files[i].path);
 		free(r->files[i].component);
 	}

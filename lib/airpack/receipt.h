@@ -22,8 +22,8 @@
 #define AP_RECEIPT_FORMAT "airpack-receipt/1"
 #define AP_JOURNAL_FORMAT "airpack-txn/1"
 
-/* One installed file.  Paths are relative to the install root, '/'-separated. */
-/* The members are ordered so that the struct has no padding to speak of
+/* One installed file.  Paths are relative to the install root, '/'-separated.
+ * The members are ordered so that the struct has no padding to speak of
  * (96 bytes on LP64): an install keeps one per file until its receipt is
  * written. */
 struct ap_receipt_file {
@@ -93,10 +93,9 @@ struct ap_receipt {
 	size_t n_dirs;
 	struct ap_receipt_file *files; /* sorted by path, unique */
 	size_t n_files;
-	/* files_pooled: every files[i].path and .component is a copy kept in
-	 * file_strings (an install's records, taken as they were made), freed
-	 * with it rather than one by one. */
-	bool files_pooled;
+	/* When it holds anything (an install's records, taken as they were
+	 * made), every files[i].path and .component is a copy kept here and
+	 * freed with it rather than one by one. */
 	struct ap_strpool file_strings;
 	struct ap_receipt_action *pending; /* in manifest order */
 	size_t n_pending;

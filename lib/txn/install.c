@@ -192,7 +192,6 @@ static int receipt_files(struct inst *s, struct ap_receipt *r, struct ap_err *er
 					  s->recs[i].path);
 	r->files = s->recs;
 	r->n_files = s->n_recs;
-	r->files_pooled = true;
 	r->file_strings = s->rec_strings;
 	memset(&s->rec_strings, 0, sizeof(s->rec_strings));
 	s->rec_component_of = NULL;
